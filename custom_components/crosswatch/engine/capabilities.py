@@ -1,0 +1,30 @@
+"""What a provider can hold and write, as far as planning needs to know.
+
+The planner degrades to what the weaker side of a pair can express instead of fighting it:
+a provider that keeps only a watched state is never asked to store several plays, and a provider
+that cannot set a watched date never makes the engine chase timestamps.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .payloads import Feature
+from .ratings import RatingScale
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySupport:
+    """How a provider keeps watch history."""
+
+    multiple_plays: bool  # individual plays, each with its date (Trakt) vs a watched state
+    sets_watched_at: bool  # a write can carry the date it was watched (Plex cannot)
+    precision: timedelta = timedelta(seconds=1)  # the coarsest step of its stored dates
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """A provider's features and how it represents them."""
+
+    features: frozenset[Feature]
+    history: HistorySupport
+    rating_scale: RatingScale
