@@ -3,9 +3,21 @@
 # Imported before Home Assistant's fixtures run: otherwise Home Assistant resolves
 # `custom_components` to the test package's own testing config and reports
 # "Integration not found".
+import os
+
+from hypothesis import HealthCheck, settings
 import pytest
 
 import custom_components  # noqa: F401
+
+# Property tests run 2,000 examples each in CI; HYPOTHESIS_PROFILE=thorough runs ten times more.
+settings.register_profile(
+    "ci", max_examples=2_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "thorough", max_examples=20_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

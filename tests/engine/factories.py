@@ -1,6 +1,6 @@
 """Small builders that keep engine tests readable."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from custom_components.crosswatch.engine.capabilities import Capabilities, HistorySupport
@@ -65,7 +65,7 @@ def episode(
     number: int,
     *,
     year: int | None = None,
-    show_ids: dict[str, object] | None = None,
+    show_ids: Mapping[str, object] | None = None,
     **ids: object,
 ) -> MediaItem:
     return MediaItem.create(

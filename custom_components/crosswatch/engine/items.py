@@ -183,6 +183,25 @@ class MediaItem:
             )[0],
         )
 
+    def merged(self, other: MediaItem) -> MediaItem:
+        """This item with the other copy's ids added; this copy's title and year win."""
+        tokens = _by_priority({*self.tokens, *other.tokens})
+        local_tokens = _by_priority({*self.local_tokens, *other.local_tokens})
+        if tokens == self.tokens and local_tokens == self.local_tokens:
+            return self
+        title, year = self.title or other.title, self.year or other.year
+        fallback = title_key(self.type, title, year, self.season, self.episode)
+        return MediaItem(
+            type=self.type,
+            title=title,
+            year=year,
+            season=self.season,
+            episode=self.episode,
+            tokens=tokens,
+            local_tokens=local_tokens,
+            key=(tokens or local_tokens or (fallback,))[0],
+        )
+
     @property
     def has_external_ids(self) -> bool:
         """Whether any other provider could recognize this item."""
@@ -208,6 +227,16 @@ class MediaItem:
         if self.type is MediaType.SEASON:
             return f"{name} season {self.season}"
         return name
+
+
+def _token_rank(text: str) -> tuple[int, str]:
+    """Sort order of a token: show-derived before own ids, then canonical priority."""
+    own = "#" not in text
+    return (own * len(CANONICAL_PRIORITY) + _PRIORITY_RANK[Namespace(text.partition(":")[0])], text)
+
+
+def _by_priority(tokens: set[str]) -> tuple[str, ...]:
+    return tuple(sorted(tokens, key=_token_rank)) or _EMPTY
 
 
 def _ids_from(tokens: Iterable[str]) -> dict[str, str]:

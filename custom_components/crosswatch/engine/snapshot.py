@@ -153,7 +153,7 @@ class _Index:
                 self.aliases.pop(text, None)
             if merge:
                 entry = Entry(
-                    _merge_items(entry.item, old.item), merge_payloads(entry.payload, old.payload)
+                    entry.item.merged(old.item), merge_payloads(entry.payload, old.payload)
                 )
         self.entries[entry.key] = entry
         for text in (*entry.item.tokens, *entry.item.local_tokens):
@@ -167,21 +167,6 @@ class _Index:
             old = self.entries.pop(key)
             for alias in (*old.item.tokens, *old.item.local_tokens):
                 self.aliases.pop(alias, None)
-
-
-def _merge_items(first: MediaItem, second: MediaItem) -> MediaItem:
-    """One item with the ids of both copies; the first copy's values win where both have one."""
-    if first.tokens == second.tokens and first.local_tokens == second.local_tokens:
-        return first
-    return MediaItem.create(
-        first.type,
-        title=first.title or second.title,
-        year=first.year or second.year,
-        ids={**second.ids(), **first.ids()},
-        show_ids={**second.show_ids(), **first.show_ids()},
-        season=first.season,
-        episode=first.episode,
-    )
 
 
 def effective_view(snapshot: Snapshot, baseline: Snapshot | None) -> Snapshot:
