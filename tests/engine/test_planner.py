@@ -509,3 +509,19 @@ def test_plans_of_several_features_combine() -> None:
 
     assert [op.feature for op in combined.operations] == [Feature.WATCHLIST, Feature.RATINGS]
     assert combined.counts()["b"] == {"add": 2}
+
+
+def test_removals_reported_by_a_delta_that_failed_midway_remove_nothing() -> None:
+    baseline = snap(W, [listed(HEAT), listed(ALIEN)])
+    broken_delta = snap(
+        W, [], semantics=Semantics.DELTA, removed=["imdb:tt0078748"], complete=False
+    )
+
+    result = plan(
+        SyncMode.TWO_WAY,
+        ("SIMKL", SIMKL, broken_delta, baseline),
+        ("Trakt", TRAKT, baseline, baseline),
+    )
+
+    assert result.is_empty
+    assert reasons(result) == {"snapshot_partial_no_removals"}

@@ -137,16 +137,13 @@ class _Planner:
 
     # -- recording decisions ------------------------------------------------------------------
 
-    def _evidence(self, entry_a: Entry | None, entry_b: Entry | None, detail: str = "") -> Evidence:
-        """What each snapshot and baseline says about the item of this decision."""
-        probe = entry_a or entry_b
-        if probe is None:
-            raise ValueError("a decision concerns at least one entry")
+    def _evidence(self, entry_a: Entry, entry_b: Entry, detail: str = "") -> Evidence:
+        """Evidence for a decision about an item both sides hold."""
         return Evidence(
-            a=Seen.PRESENT if entry_a else Seen.ABSENT,
-            b=Seen.PRESENT if entry_b else Seen.ABSENT,
-            baseline_a=self.a.seen_in_baseline(probe, same_side=entry_a is not None),
-            baseline_b=self.b.seen_in_baseline(probe, same_side=entry_a is None),
+            a=Seen.PRESENT,
+            b=Seen.PRESENT,
+            baseline_a=self.a.seen_in_baseline(entry_a, same_side=True),
+            baseline_b=self.b.seen_in_baseline(entry_b, same_side=True),
             a_complete=self.a.view.complete,
             b_complete=self.b.view.complete,
             detail=detail,
@@ -172,11 +169,17 @@ class _Planner:
     def _note(self, side: _Side, reason: Reason, entry: Entry) -> None:
         self.notes.append(Note(side.position, self.feature, reason, entry.item))
 
-    def _evidence_for(self, side: _Side, entry: Entry) -> Evidence:
-        """Evidence for an item that only `side` holds."""
-        if side.position is PairSide.A:
-            return self._evidence(entry, None)
-        return self._evidence(None, entry)
+    def _evidence_for(self, holder: _Side, entry: Entry) -> Evidence:
+        """Evidence for a decision about an item only `holder` holds."""
+        on_a = holder.position is PairSide.A
+        return Evidence(
+            a=Seen.PRESENT if on_a else Seen.ABSENT,
+            b=Seen.ABSENT if on_a else Seen.PRESENT,
+            baseline_a=self.a.seen_in_baseline(entry, same_side=on_a),
+            baseline_b=self.b.seen_in_baseline(entry, same_side=not on_a),
+            a_complete=self.a.view.complete,
+            b_complete=self.b.view.complete,
+        )
 
     def _add(self, source: _Side, entry: Entry, target: _Side, reason: Reason) -> None:
         """Add `entry` from `source` to `target`, in the form the target can hold."""
