@@ -525,3 +525,16 @@ def test_removals_reported_by_a_delta_that_failed_midway_remove_nothing() -> Non
 
     assert result.is_empty
     assert reasons(result) == {"snapshot_partial_no_removals"}
+
+
+def test_a_second_copy_on_the_target_of_an_item_the_source_holds_is_never_removed() -> None:
+    source = snap(W, [listed(movie("Heat", 1995, imdb="tt0113277", tmdb=949))])
+    # A partial read found the copy known by imdb; the baseline stands in with one known by tmdb.
+    target = snap(W, [listed(movie("Heat", 1995, imdb="tt0113277"))], complete=False)
+    target_baseline = snap(W, [listed(movie("Heat", 1995, tmdb=949))])
+
+    result = plan(
+        SyncMode.MIRROR, ("Trakt", TRAKT, source, source), ("SIMKL", SIMKL, target, target_baseline)
+    )
+
+    assert result.is_empty

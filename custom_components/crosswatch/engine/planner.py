@@ -88,10 +88,12 @@ class _Side:
         if baseline.find(entry.item, include_local=same_side) is not None:
             return MatchTier.STRONG
         if self.departed is None:
+            view, aliases = self.view, self.view.aliases
             self.departed = {
                 weak_key(old.item): old
                 for old in baseline.entries.values()
-                if self.view.find(old.item, include_local=True) is None
+                # The key lookup settles almost every entry; find() covers re-keyed ones.
+                if old.key not in aliases and view.find(old.item, include_local=True) is None
             }
         return MatchTier.WEAK if weak_key(entry.item) in self.departed else MatchTier.NONE
 
@@ -371,7 +373,14 @@ def _match(
             matched_b.add(entry_b.key)
             pairs.append((entry_a, entry_b, MatchTier.STRONG))
         # else: a second copy on A of an item B holds once; the first copy speaks for both.
-    rest_b = [entry for key, entry in b.entries.items() if key not in matched_b]
+    # Weak matching pairs entries in key order, so that ties never depend on read order.
+    unmatched_a.sort(key=_by_key)
+    # A B entry that shares a token with an A entry is a second copy of an item A holds (its
+    # first copy took the pair): it is neither missing on A nor a candidate for removal.
+    rest_b = sorted(
+        (e for k, e in b.entries.items() if k not in matched_b and a.find(e.item) is None),
+        key=_by_key,
+    )
     if not unmatched_a or not rest_b:
         return pairs, unmatched_a, rest_b
     by_title: dict[str, list[Entry]] = {}
@@ -388,6 +397,10 @@ def _match(
             only_a.append(entry_a)
     only_b = [entry for entry in rest_b if entry.key not in matched_b]
     return pairs, only_a, only_b
+
+
+def _by_key(entry: Entry) -> str:
+    return entry.key
 
 
 def _watched(plays: tuple[datetime, ...] | None, source: Watched) -> Watched:
