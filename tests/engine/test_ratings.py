@@ -270,3 +270,17 @@ def test_for_anilist_maps_every_score_format_and_rejects_unknown() -> None:
     for unknown in ("POINT_7", "point_100", "", "integer_1_10", "ANILIST_POINT_100"):
         with pytest.raises(ValueError, match="unknown AniList score format"):
             RatingScale.for_anilist(unknown)
+
+
+@pytest.mark.parametrize("a_scale", list(RatingScale))
+@pytest.mark.parametrize("b_scale", list(RatingScale))
+def test_the_fast_comparison_agrees_with_quantizing_on_the_coarser_scale(
+    a_scale: RatingScale, b_scale: RatingScale
+) -> None:
+    coarser = min(a_scale, b_scale, key=lambda scale: (scale.levels, scale.value))
+    values = [tenths / 10 for tenths in range(10, 101)] + [7.25, 1.05, 9.99]
+    for a in values[::3]:
+        for b in values:
+            assert same_rating(a, b, a_scale, b_scale) == (
+                quantize(coarser, a) == quantize(coarser, b)
+            )

@@ -15,16 +15,15 @@ from custom_components.crosswatch.engine.snapshot import (
 from .factories import T0, listed, movie, rated, snap, watched, watched_state
 
 
-def test_entries_are_indexed_by_canonical_key_with_every_token_as_alias() -> None:
+def test_entries_are_indexed_by_canonical_key_and_found_by_every_token() -> None:
     matrix = movie("The Matrix", 1999, imdb="tt0133093", tmdb=603, plex_key=12)
     snapshot = snap(Feature.WATCHLIST, [listed(matrix)])
 
     assert list(snapshot.entries) == ["imdb:tt0133093"]
-    assert snapshot.aliases == {
-        "imdb:tt0133093": "imdb:tt0133093",
-        "tmdb:movie:603": "imdb:tt0133093",
-        "plex_key:12": "imdb:tt0133093",
-    }
+    # The canonical key is found in `entries`; only the other tokens need an alias.
+    assert snapshot.aliases == {"tmdb:movie:603": "imdb:tt0133093", "plex_key:12": "imdb:tt0133093"}
+    for probe in (movie(None, imdb="tt0133093"), movie(None, tmdb=603)):
+        assert snapshot.find(probe) is snapshot.entries["imdb:tt0133093"]
 
 
 def test_copies_sharing_a_token_fold_into_one_entry_with_all_ids() -> None:

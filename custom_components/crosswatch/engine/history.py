@@ -46,14 +46,17 @@ def missing_plays(
         return (last,) if last else ()
     if not target_support.multiple_plays:
         return None  # watched is watched: a watched state never needs a second play
-    tolerance = max(source_support.precision, target_support.precision).total_seconds()
     if source_support.multiple_plays:
+        if source.plays == target.plays:
+            return None
+        tolerance = max(source_support.precision, target_support.precision).total_seconds()
         return unmatched_plays(source.plays, target.plays, tolerance) or None
     # The source keeps a watched state: a new play shows as a count above what the target holds.
     if source.play_count <= target.play_count:
         return None
     if last is None:
         return ()
+    tolerance = max(source_support.precision, target_support.precision).total_seconds()
     if any(abs((play - last).total_seconds()) <= tolerance for play in target.plays):
         return None
     return (last,)

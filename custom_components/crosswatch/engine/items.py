@@ -167,7 +167,7 @@ class MediaItem:
             raise ValueError("an item needs at least one id or a title")
         season = season if media_type in _NUMBERED else None
         episode = episode if media_type is MediaType.EPISODE else None
-        year = year or None
+        year = _shared_year(year)
         return cls(
             type=media_type,
             title=clean_title,
@@ -227,6 +227,19 @@ class MediaItem:
         if self.type is MediaType.SEASON:
             return f"{name} season {self.season}"
         return name
+
+
+# One int object per plausible year, shared by every item: a million items otherwise carry a
+# million copies of a few hundred values (28 bytes each).
+_FIRST_YEAR = 1870
+_YEARS: tuple[int, ...] = tuple(range(_FIRST_YEAR, 2200))
+
+
+def _shared_year(year: int | None) -> int | None:
+    if not year:
+        return None
+    offset = year - _FIRST_YEAR
+    return _YEARS[offset] if 0 <= offset < len(_YEARS) else year
 
 
 def _token_rank(text: str) -> tuple[int, str]:

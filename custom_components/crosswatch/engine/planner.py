@@ -16,7 +16,7 @@ Modes (side A is the source in the one-way modes):
   sides' baselines; concurrent rating changes resolve to the newest.
 """
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -88,12 +88,12 @@ class _Side:
         if baseline.find(entry.item, include_local=same_side) is not None:
             return MatchTier.STRONG
         if self.departed is None:
-            view, aliases = self.view, self.view.aliases
+            view, entries = self.view, self.view.entries
             self.departed = {
                 weak_key(old.item): old
                 for old in baseline.entries.values()
                 # The key lookup settles almost every entry; find() covers re-keyed ones.
-                if old.key not in aliases and view.find(old.item, include_local=True) is None
+                if old.key not in entries and view.find(old.item, include_local=True) is None
             }
         return MatchTier.WEAK if weak_key(entry.item) in self.departed else MatchTier.NONE
 
@@ -116,20 +116,20 @@ class _Planner:
         self.notes: list[Note] = []
 
     def run(self) -> Plan:
-        pairs, only_a, only_b = _match(self.a.view, self.b.view)
-        for entry_a, entry_b, tier in pairs:
+        matcher = _Matcher(self.a.view, self.b.view)
+        for entry_a, entry_b, tier in matcher.pairs():
             if tier is MatchTier.WEAK:
                 self._note(self.b, Reason.WEAK_MATCH, entry_b)
             if self.feature is Feature.HISTORY:
                 self._reconcile_history(entry_a, entry_b, tier)
             elif self.feature is Feature.RATINGS:
                 self._reconcile_rating(entry_a, entry_b, tier)
-        for entry in only_a:
+        for entry in matcher.only_a:
             if self.mode is SyncMode.TWO_WAY:
                 self._only_on_one_side_two_way(self.a, entry, self.b)
             else:
                 self._only_on_source(entry)
-        for entry in only_b:
+        for entry in matcher.only_b:
             if self.mode is SyncMode.TWO_WAY:
                 self._only_on_one_side_two_way(self.b, entry, self.a)
             else:
@@ -357,46 +357,61 @@ class _Planner:
             self._remove(holder, entry, Reason.REMOVED_ON_OTHER_SIDE)
 
 
-def _match(
-    a: Snapshot, b: Snapshot
-) -> tuple[list[tuple[Entry, Entry, MatchTier]], list[Entry], list[Entry]]:
-    """Pair A's entries with B's: strongly by shared token, then weakly by title among the rest."""
-    pairs: list[tuple[Entry, Entry, MatchTier]] = []
-    unmatched_a: list[Entry] = []
-    matched_b: set[str] = set()
-    find_in_b: Callable[..., Entry | None] = b.find
-    for entry_a in a.entries.values():
-        entry_b = find_in_b(entry_a.item)
-        if entry_b is None:
-            unmatched_a.append(entry_a)
-        elif entry_b.key not in matched_b:
-            matched_b.add(entry_b.key)
-            pairs.append((entry_a, entry_b, MatchTier.STRONG))
-        # else: a second copy on A of an item B holds once; the first copy speaks for both.
-    # Weak matching pairs entries in key order, so that ties never depend on read order.
-    unmatched_a.sort(key=_by_key)
-    # A B entry that shares a token with an A entry is a second copy of an item A holds (its
-    # first copy took the pair): it is neither missing on A nor a candidate for removal.
-    rest_b = sorted(
-        (e for k, e in b.entries.items() if k not in matched_b and a.find(e.item) is None),
-        key=_by_key,
-    )
-    if not unmatched_a or not rest_b:
-        return pairs, unmatched_a, rest_b
-    by_title: dict[str, list[Entry]] = {}
-    for entry_b in rest_b:
-        by_title.setdefault(weak_key(entry_b.item), []).append(entry_b)
-    only_a: list[Entry] = []
-    for entry_a in unmatched_a:
-        candidates = by_title.get(weak_key(entry_a.item))
-        if candidates:
-            entry_b = candidates.pop(0)
-            matched_b.add(entry_b.key)
-            pairs.append((entry_a, entry_b, MatchTier.WEAK))
-        else:
-            only_a.append(entry_a)
-    only_b = [entry for entry in rest_b if entry.key not in matched_b]
-    return pairs, only_a, only_b
+class _Matcher:
+    """Pairs A's entries with B's: strongly by shared token, then weakly by title among the rest.
+
+    `pairs()` yields pairs as it finds them rather than building a list: at a million items a
+    list of pairs costs more memory than the planning itself. `only_a` and `only_b` are filled
+    once `pairs()` is exhausted.
+    """
+
+    def __init__(self, a: Snapshot, b: Snapshot) -> None:
+        self.a, self.b = a, b
+        self.only_a: list[Entry] = []
+        self.only_b: list[Entry] = []
+
+    def pairs(self) -> Iterator[tuple[Entry, Entry, MatchTier]]:
+        a, b = self.a, self.b
+        unmatched_a: list[Entry] = []
+        matched_b: set[str] = set()
+        b_entries, b_alias = b.entries, b.aliases.get
+        for entry_a in a.entries.values():
+            entry_b = None
+            for text in entry_a.item.tokens:  # b.find(), inlined: this runs once per item
+                entry_b = b_entries.get(text)
+                if entry_b is not None:
+                    break
+                key = b_alias(text)
+                if key is not None:
+                    entry_b = b_entries[key]
+                    break
+            if entry_b is None:
+                unmatched_a.append(entry_a)
+            elif entry_b.key not in matched_b:
+                matched_b.add(entry_b.key)
+                yield entry_a, entry_b, MatchTier.STRONG
+            # else: a second copy on A of an item B holds once; the first copy speaks for both.
+        # Weak matching pairs entries in key order, so that ties never depend on read order.
+        unmatched_a.sort(key=_by_key)
+        # A B entry sharing a token with an A entry is a second copy of an item A holds (its
+        # first copy took the pair): it is neither missing on A nor a candidate for removal.
+        rest_b = sorted(
+            (e for k, e in b_entries.items() if k not in matched_b and a.find(e.item) is None),
+            key=_by_key,
+        )
+        by_title: dict[str, list[Entry]] = {}
+        if unmatched_a:
+            for entry_b in rest_b:
+                by_title.setdefault(weak_key(entry_b.item), []).append(entry_b)
+        for entry_a in unmatched_a:
+            candidates = by_title.get(weak_key(entry_a.item)) if by_title else None
+            if candidates:
+                entry_b = candidates.pop(0)
+                matched_b.add(entry_b.key)
+                yield entry_a, entry_b, MatchTier.WEAK
+            else:
+                self.only_a.append(entry_a)
+        self.only_b = [entry for entry in rest_b if entry.key not in matched_b]
 
 
 def _by_key(entry: Entry) -> str:

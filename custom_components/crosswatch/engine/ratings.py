@@ -152,6 +152,32 @@ def same_rating(a: float, b: float, a_scale: RatingScale, b_scale: RatingScale) 
     The coarser scale is the one with fewer levels; comparing there keeps the planner from
     flip-flopping between providers of different precision.
     """
-    # Equally fine scales break the tie by name, so the argument order never matters.
-    coarser = min(a_scale, b_scale, key=lambda scale: (scale.levels, scale.value))
-    return quantize(coarser, a) == quantize(coarser, b)
+    if a == b:
+        return True
+    coarser = _COARSER[a_scale, b_scale]
+    return _quantize_fast(coarser, a) == _quantize_fast(coarser, b)
+
+
+def _quantize_fast(scale: RatingScale, value: float) -> float:
+    # Normalized ratings are whole tenths; the planner compares millions of them per run, so
+    # whole tenths come from a table and only anything else takes the exact decimal path.
+    tenths = round(value * 10)
+    if 10 <= tenths <= 100 and abs(value * 10 - tenths) < 1e-6:
+        return _QUANTIZED_TENTHS[scale][tenths - 10]
+    return quantize(scale, value)
+
+
+# Equally fine scales break the tie by name, so the argument order never matters.
+_COARSER: Final = MappingProxyType(
+    {
+        (first, second): min(first, second, key=lambda scale: (scale.levels, scale.value))
+        for first in RatingScale
+        for second in RatingScale
+    }
+)
+_QUANTIZED_TENTHS: Final = MappingProxyType(
+    {
+        scale: tuple(quantize(scale, tenths / 10) for tenths in range(10, 101))
+        for scale in RatingScale
+    }
+)

@@ -71,7 +71,9 @@ class Snapshot:
     semantics: Semantics
     completeness: Completeness
     entries: Mapping[str, Entry]  # canonical key -> entry
-    aliases: Mapping[str, str]  # every strong and local token -> canonical key
+    # Every other strong and local token -> canonical key. A canonical key is itself a token
+    # and is found in `entries`, so it is not repeated here: a million fewer slots per snapshot.
+    aliases: Mapping[str, str]
     removed: frozenset[str] = frozenset()  # delta only: tokens of items removed since the watermark
     stand_ins: int = 0  # entries a baseline supplied because this read could not see them
 
@@ -110,20 +112,21 @@ class Snapshot:
         return len(self.entries)
 
     def find(self, item: MediaItem, *, include_local: bool = False) -> Entry | None:
-        """The entry sharing a strong token with `item` (local tokens only when asked).
+        """The entry sharing a strong token with `item`.
 
-        Local tokens are server-local ids: use them only against the same side's own data.
+        `include_local` is for lookups in the same side's own data: server-local ids count too,
+        and so does the title key of an item with no ids, which is how this side keys it.
         """
-        aliases = self.aliases
-        for text in item.tokens:
-            key = aliases.get(text)
+        entries, alias = self.entries, self.aliases.get
+        for text in (*item.tokens, *item.local_tokens) if include_local else item.tokens:
+            found = entries.get(text)
+            if found is not None:
+                return found
+            key = alias(text)
             if key is not None:
-                return self.entries[key]
-        if include_local:
-            for text in item.local_tokens:
-                key = aliases.get(text)
-                if key is not None:
-                    return self.entries[key]
+                return entries[key]
+        if include_local and not item.tokens and not item.local_tokens:
+            return entries.get(item.key)
         return None
 
 
@@ -134,10 +137,13 @@ class _Index:
     entries: dict[str, Entry]
     aliases: dict[str, str]
 
+    def key_for(self, text: str) -> str | None:
+        return text if text in self.entries else self.aliases.get(text)
+
     def keys_sharing_tokens(self, item: MediaItem) -> set[str]:
         found: set[str] = set()
         for text in (*item.tokens, *item.local_tokens):
-            key = self.aliases.get(text)
+            key = self.key_for(text)
             if key is not None:
                 found.add(key)
         if not found and item.key in self.entries:  # two title-only copies
@@ -155,13 +161,15 @@ class _Index:
                 entry = Entry(
                     entry.item.merged(old.item), merge_payloads(entry.payload, old.payload)
                 )
-        self.entries[entry.key] = entry
+        key = entry.key
+        self.entries[key] = entry
         for text in (*entry.item.tokens, *entry.item.local_tokens):
-            self.aliases[text] = entry.key
+            if text != key:
+                self.aliases[text] = key
 
     def remove(self, tokens: Iterable[str]) -> None:
         for text in tokens:
-            key = self.aliases.get(text)
+            key = self.key_for(text)
             if key is None:
                 continue
             old = self.entries.pop(key)
