@@ -183,23 +183,46 @@ class MediaItem:
             )[0],
         )
 
+    @classmethod
+    def from_tokens(
+        cls,
+        media_type: MediaType,
+        *,
+        title: str | None,
+        year: int | None,
+        season: int | None,
+        episode: int | None,
+        tokens: tuple[str, ...],
+        local_tokens: tuple[str, ...],
+    ) -> MediaItem:
+        """Rebuild an item from tokens that are already normalized (e.g. from the state store)."""
+        strong, local = _by_priority(set(tokens)), _by_priority(set(local_tokens))
+        fallback = title_key(media_type, title, year, season, episode)
+        return cls(
+            type=media_type,
+            title=title,
+            year=_shared_year(year),
+            season=season,
+            episode=episode,
+            tokens=strong,
+            local_tokens=local,
+            key=(strong or local or (fallback,))[0],
+        )
+
     def merged(self, other: MediaItem) -> MediaItem:
         """This item with the other copy's ids added; this copy's title and year win."""
         tokens = _by_priority({*self.tokens, *other.tokens})
         local_tokens = _by_priority({*self.local_tokens, *other.local_tokens})
         if tokens == self.tokens and local_tokens == self.local_tokens:
             return self
-        title, year = self.title or other.title, self.year or other.year
-        fallback = title_key(self.type, title, year, self.season, self.episode)
-        return MediaItem(
-            type=self.type,
-            title=title,
-            year=year,
+        return MediaItem.from_tokens(
+            self.type,
+            title=self.title or other.title,
+            year=self.year or other.year,
             season=self.season,
             episode=self.episode,
             tokens=tokens,
             local_tokens=local_tokens,
-            key=(tokens or local_tokens or (fallback,))[0],
         )
 
     @property

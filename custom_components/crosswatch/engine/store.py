@@ -1,0 +1,378 @@
+"""The state store: what the engine must remember between runs, in SQLite.
+
+Blocking by nature (stdlib sqlite3): every method is meant for an executor thread, never the
+event loop. One `StateStore` owns one connection; callers serialize access to it (the pipeline
+runs one store operation at a time per store).
+
+Durability rules:
+- The database runs in WAL mode; each `transaction()` commits atomically, so a run that writes
+  one transaction per applied chunk loses nothing and repeats nothing when it is cut off.
+- Writes are incremental: baselines change by the rows that changed, never by rewriting the
+  whole inventory, so a run that changes 10 items writes on the order of 10 rows.
+- The schema is versioned; `MIGRATIONS` upgrade an older file forward, one step at a time.
+"""
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+import sqlite3
+
+from .codec import decode_item, decode_payload, encode_item, encode_payload
+from .items import MediaItem
+from .payloads import Entry, Feature
+from .snapshot import Completeness, Snapshot
+
+# Each step upgrades the schema from version N to N + 1; the last step defines the current one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE baseline_scope (
+            pair TEXT NOT NULL, feature TEXT NOT NULL, side TEXT NOT NULL,
+            provider TEXT NOT NULL, saved_at TEXT NOT NULL,
+            PRIMARY KEY (pair, feature, side)) WITHOUT ROWID""",
+        """CREATE TABLE baseline_entry (
+            pair TEXT NOT NULL, feature TEXT NOT NULL, side TEXT NOT NULL, key TEXT NOT NULL,
+            item TEXT NOT NULL, payload TEXT NOT NULL,
+            PRIMARY KEY (pair, feature, side, key)) WITHOUT ROWID""",
+        """CREATE TABLE checkpoint (
+            provider TEXT NOT NULL, feature TEXT NOT NULL,
+            watermark TEXT, etag TEXT, updated_at TEXT NOT NULL,
+            PRIMARY KEY (provider, feature)) WITHOUT ROWID""",
+        """CREATE TABLE tombstone (
+            pair TEXT NOT NULL, feature TEXT NOT NULL, side TEXT NOT NULL, key TEXT NOT NULL,
+            item TEXT NOT NULL, removed_at TEXT NOT NULL, seen_by TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            PRIMARY KEY (pair, feature, side, key)) WITHOUT ROWID""",
+        """CREATE TABLE run (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, pair TEXT NOT NULL,
+            started_at TEXT NOT NULL, finished_at TEXT, status TEXT, result TEXT)""",
+        "CREATE INDEX run_by_pair ON run (pair, id)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where a baseline or a guard record belongs: one side of one feature of one pair."""
+
+    pair: str
+    feature: Feature
+    side: str
+
+    def params(self) -> tuple[str, str, str]:
+        """The scope as SQL parameters."""
+        return (self.pair, self.feature.value, self.side)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Where a provider's last read of a feature stood: its activity watermark and ETag."""
+
+    provider: str
+    feature: Feature
+    watermark: str | None
+    etag: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    """An observed deletion: what, where, when and seen by whom."""
+
+    scope: Scope
+    item: MediaItem
+    removed_at: datetime
+    seen_by: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run of a pair, as the store keeps it."""
+
+    id: int
+    pair: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str | None
+    result: str | None
+
+
+class StoreError(Exception):
+    """The state store cannot be used (e.g. a file written by a newer CrossWatch)."""
+
+
+class StateStore:
+    """The engine's memory, one SQLite file at a path the caller gives."""
+
+    def __init__(self, path: Path | str) -> None:
+        """Open (creating if needed) and migrate the store at `path`."""
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: transactions are explicit BEGIN/COMMIT in transaction().
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        try:
+            self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self) -> StateStore:
+        """Use the store in a with block that closes it."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the store at the end of a with block."""
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open file."""
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}; this CrossWatch knows up to"
+                f" {SCHEMA_VERSION}. Update CrossWatch or remove the file to start over."
+            )
+        for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in statements:
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit of writes: all of it is committed, or none of it."""
+        if self._db.in_transaction:
+            yield self._db  # nested: the outer transaction commits
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- baselines ----------------------------------------------------------------------------
+
+    def load_baseline(self, scope: Scope) -> Snapshot | None:
+        """The baseline of a scope as a complete snapshot, or None before its first save."""
+        row = self._db.execute(
+            "SELECT provider FROM baseline_scope WHERE pair=? AND feature=? AND side=?",
+            scope.params(),
+        ).fetchone()
+        if row is None:
+            return None
+        rows = self._db.execute(
+            "SELECT item, payload FROM baseline_entry WHERE pair=? AND feature=? AND side=?",
+            scope.params(),
+        )
+        entries = (Entry(decode_item(item), decode_payload(payload)) for item, payload in rows)
+        return Snapshot.build(row[0], scope.feature, entries, Completeness(all_pages=True))
+
+    def save_baseline(
+        self,
+        scope: Scope,
+        provider: str,
+        *,
+        upserts: Iterable[Entry],
+        removed_keys: Iterable[str],
+        saved_at: datetime,
+    ) -> int:
+        """Change a baseline by the entries that changed; returns the rows written."""
+        written = 0
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO baseline_scope VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
+                " SET provider=excluded.provider, saved_at=excluded.saved_at",
+                (*scope.params(), provider, saved_at.isoformat()),
+            )
+            for key in removed_keys:
+                written += db.execute(
+                    "DELETE FROM baseline_entry WHERE pair=? AND feature=? AND side=? AND key=?",
+                    (*scope.params(), key),
+                ).rowcount
+            for entry in upserts:
+                db.execute(
+                    "INSERT OR REPLACE INTO baseline_entry VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        *scope.params(),
+                        entry.key,
+                        encode_item(entry.item),
+                        encode_payload(entry.payload),
+                    ),
+                )
+                written += 1
+        return written
+
+    def drop_baseline(self, scope: Scope) -> None:
+        """Forget a baseline: the next run of its pair is a first run again."""
+        with self.transaction() as db:
+            for table in ("baseline_entry", "baseline_scope"):
+                db.execute(
+                    f"DELETE FROM {table} WHERE pair=? AND feature=? AND side=?",  # noqa: S608
+                    scope.params(),
+                )
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def checkpoint(self, provider: str, feature: Feature) -> Checkpoint | None:
+        """The last checkpoint of a provider's feature."""
+        row = self._db.execute(
+            "SELECT watermark, etag, updated_at FROM checkpoint WHERE provider=? AND feature=?",
+            (provider, feature.value),
+        ).fetchone()
+        if row is None:
+            return None
+        return Checkpoint(provider, feature, row[0], row[1], datetime.fromisoformat(row[2]))
+
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Record where a provider's read of a feature stood."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO checkpoint VALUES (?, ?, ?, ?, ?)",
+                (
+                    checkpoint.provider,
+                    checkpoint.feature.value,
+                    checkpoint.watermark,
+                    checkpoint.etag,
+                    checkpoint.updated_at.isoformat(),
+                ),
+            )
+
+    def clear_checkpoints(self, provider: str, feature: Feature | None = None) -> int:
+        """Forget checkpoints (bust a cache): the next read of them is a full read."""
+        with self.transaction() as db:
+            if feature is None:
+                return db.execute("DELETE FROM checkpoint WHERE provider=?", (provider,)).rowcount
+            return db.execute(
+                "DELETE FROM checkpoint WHERE provider=? AND feature=?", (provider, feature.value)
+            ).rowcount
+
+    # -- tombstones ---------------------------------------------------------------------------
+
+    def add_tombstone(
+        self, scope: Scope, item: MediaItem, *, removed_at: datetime, seen_by: str, ttl: timedelta
+    ) -> None:
+        """Remember that `item` was deleted on a side, so a stale copy cannot bring it back."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO tombstone VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *scope.params(),
+                    item.key,
+                    encode_item(item),
+                    removed_at.isoformat(),
+                    seen_by,
+                    (removed_at + ttl).isoformat(),
+                ),
+            )
+
+    def tombstones(self, scope: Scope, now: datetime) -> list[Tombstone]:
+        """Tombstones of a scope that have not expired at `now`."""
+        rows = self._db.execute(
+            "SELECT item, removed_at, seen_by, expires_at FROM tombstone"
+            " WHERE pair=? AND feature=? AND side=? AND expires_at > ? ORDER BY key",
+            (*scope.params(), now.isoformat()),
+        )
+        return [
+            Tombstone(
+                scope,
+                decode_item(item),
+                datetime.fromisoformat(removed_at),
+                seen_by,
+                datetime.fromisoformat(expires_at),
+            )
+            for item, removed_at, seen_by, expires_at in rows
+        ]
+
+    def clear_tombstones(self, pair: str, *, expired_before: datetime | None = None) -> int:
+        """Clear a pair's tombstones: all of them, or those expired before a moment."""
+        with self.transaction() as db:
+            if expired_before is None:
+                return db.execute("DELETE FROM tombstone WHERE pair=?", (pair,)).rowcount
+            return db.execute(
+                "DELETE FROM tombstone WHERE pair=? AND expires_at <= ?",
+                (pair, expired_before.isoformat()),
+            ).rowcount
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def start_run(self, pair: str, started_at: datetime) -> int:
+        """Record the start of a run; returns its id."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO run (pair, started_at) VALUES (?, ?)", (pair, started_at.isoformat())
+            )
+            return int(cursor.lastrowid or 0)
+
+    def finish_run(
+        self, run_id: int, *, finished_at: datetime, status: str, result: str, keep: int = 50
+    ) -> None:
+        """Record how a run ended, keeping only the last `keep` runs of its pair."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE run SET finished_at=?, status=?, result=? WHERE id=?",
+                (finished_at.isoformat(), status, result, run_id),
+            )
+            db.execute(
+                "DELETE FROM run WHERE pair = (SELECT pair FROM run WHERE id=?) AND id NOT IN"
+                " (SELECT id FROM run WHERE pair = (SELECT pair FROM run WHERE id=?)"
+                " ORDER BY id DESC LIMIT ?)",
+                (run_id, run_id, keep),
+            )
+
+    def runs(self, pair: str, limit: int = 10) -> list[RunRecord]:
+        """The last runs of a pair, newest first."""
+        rows = self._db.execute(
+            "SELECT id, pair, started_at, finished_at, status, result FROM run"
+            " WHERE pair=? ORDER BY id DESC LIMIT ?",
+            (pair, limit),
+        )
+        return [
+            RunRecord(
+                run_id,
+                name,
+                datetime.fromisoformat(started),
+                datetime.fromisoformat(finished) if finished else None,
+                status,
+                result,
+            )
+            for run_id, name, started, finished, status, result in rows
+        ]
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    def forget_pair(self, pair: str) -> None:
+        """Remove everything a pair left behind (the pair was deleted)."""
+        with self.transaction() as db:
+            for table in ("baseline_entry", "baseline_scope", "tombstone", "run"):
+                db.execute(f"DELETE FROM {table} WHERE pair=?", (pair,))  # noqa: S608
+
+    def statistics(self) -> dict[str, int]:
+        """Row counts per table, for diagnostics."""
+        tables = [
+            name
+            for (name,) in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+                " ORDER BY name"
+            )
+        ]
+        return {
+            table: int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608
+            for table in tables
+        }

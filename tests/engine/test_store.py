@@ -1,0 +1,257 @@
+"""The state store: durable, transactional, incremental and versioned."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+import sqlite3
+
+import pytest
+
+from custom_components.crosswatch.engine import store as store_module
+from custom_components.crosswatch.engine.codec import (
+    decode_item,
+    decode_payload,
+    encode_item,
+    encode_payload,
+)
+from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
+from custom_components.crosswatch.engine.store import (
+    SCHEMA_VERSION,
+    Checkpoint,
+    Scope,
+    StateStore,
+    StoreError,
+)
+
+from .factories import T0, episode, listed, movie, rated
+
+HEAT = movie("Heat", 1995, imdb="tt0113277", tmdb=949, plex_key=7)
+ALIEN = movie("Alien", 1979, tmdb=348)
+WATCHLIST_A = Scope("plex-trakt", Feature.WATCHLIST, "a")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[StateStore]:
+    with StateStore(tmp_path / "crosswatch" / "state.db") as opened:
+        yield opened
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        HEAT,
+        movie("Untitled", 2001),
+        episode(
+            "Dark",
+            1,
+            3,
+            year=2017,
+            show_ids={"tvdb": 334824},
+            jellyfin="6c1f0e6c7e3a4e0b9c2d8f1a2b3c4d5e",
+        ),
+    ],
+)
+def test_items_survive_the_codec_unchanged(item: object) -> None:
+    assert decode_item(encode_item(item)) == item  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        Listed(T0),
+        Listed(None),
+        Watched.from_plays([T0, T0 + timedelta(days=2)]),
+        Watched.from_state(3, None),
+        Rated(7.5, T0),
+        Rated(4, None),
+    ],
+)
+def test_payloads_survive_the_codec_unchanged(payload: object) -> None:
+    assert decode_payload(encode_payload(payload)) == payload  # type: ignore[arg-type]
+
+
+def test_a_new_store_is_created_at_the_current_schema_in_wal_mode(store: StateStore) -> None:
+    assert store.path.exists()
+    assert store.schema_version == SCHEMA_VERSION
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_store_written_by_a_newer_crosswatch_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.close()
+
+    with pytest.raises(StoreError, match="knows up to"):
+        StateStore(path)
+
+
+def test_an_older_store_is_migrated_forward_keeping_its_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "state.db"
+    old = StateStore(path)
+    old.save_checkpoint(Checkpoint("trakt", Feature.WATCHLIST, "2026-01-01T00:00:00Z", None, T0))
+    old.close()
+    next_step = ("CREATE TABLE mapping_cache (name TEXT PRIMARY KEY, body TEXT)",)
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, next_step))
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+
+    with StateStore(path) as upgraded:
+        assert upgraded.schema_version == SCHEMA_VERSION + 1
+        assert "mapping_cache" in upgraded.statistics()
+        assert upgraded.checkpoint("trakt", Feature.WATCHLIST) is not None
+
+
+def test_no_baseline_is_not_an_empty_baseline(store: StateStore) -> None:
+    assert store.load_baseline(WATCHLIST_A) is None
+
+    store.save_baseline(WATCHLIST_A, "Plex", upserts=[], removed_keys=[], saved_at=T0)
+
+    empty = store.load_baseline(WATCHLIST_A)
+    assert empty is not None
+    assert len(empty) == 0
+    assert empty.complete
+
+
+def test_a_baseline_round_trips_and_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    first = StateStore(path)
+    first.save_baseline(
+        WATCHLIST_A, "Plex", upserts=[listed(HEAT), listed(ALIEN)], removed_keys=[], saved_at=T0
+    )
+    first.close()
+
+    with StateStore(path) as reopened:
+        baseline = reopened.load_baseline(WATCHLIST_A)
+
+    assert baseline is not None
+    assert baseline.provider == "Plex"
+    assert dict(baseline.entries) == {
+        "imdb:tt0113277": listed(HEAT),
+        "tmdb:movie:348": listed(ALIEN),
+    }
+    assert baseline.find(movie(None, plex_key=7), include_local=True) == listed(HEAT)
+
+
+def test_baseline_writes_are_incremental(store: StateStore) -> None:
+    many = [listed(movie(f"Film {n}", 2000, tmdb=1000 + n)) for n in range(500)]
+    assert (
+        store.save_baseline(WATCHLIST_A, "Plex", upserts=many, removed_keys=[], saved_at=T0) == 500
+    )
+
+    written = store.save_baseline(
+        WATCHLIST_A,
+        "Plex",
+        upserts=[listed(HEAT)],
+        removed_keys=["tmdb:movie:1000", "tmdb:movie:9"],
+        saved_at=T0,
+    )
+
+    assert written == 2  # one upsert, one delete; the unknown key deleted nothing
+    baseline = store.load_baseline(WATCHLIST_A)
+    assert baseline is not None
+    assert len(baseline) == 500
+
+
+def test_scopes_never_see_each_others_baselines(store: StateStore) -> None:
+    other_pair = Scope("trakt-simkl", Feature.WATCHLIST, "a")
+    other_side = Scope("plex-trakt", Feature.WATCHLIST, "b")
+    store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(HEAT)], removed_keys=[], saved_at=T0)
+
+    assert store.load_baseline(other_pair) is None
+    assert store.load_baseline(other_side) is None
+
+
+def test_a_failed_transaction_writes_nothing(store: StateStore) -> None:
+    def crash_between_chunks() -> None:
+        with store.transaction():
+            store.save_baseline(
+                WATCHLIST_A, "Plex", upserts=[listed(HEAT)], removed_keys=[], saved_at=T0
+            )
+            raise RuntimeError("crash between chunks")
+
+    with pytest.raises(RuntimeError):
+        crash_between_chunks()
+
+    assert store.load_baseline(WATCHLIST_A) is None
+
+
+def test_dropping_a_baseline_makes_the_next_run_a_first_run(store: StateStore) -> None:
+    store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(HEAT)], removed_keys=[], saved_at=T0)
+
+    store.drop_baseline(WATCHLIST_A)
+
+    assert store.load_baseline(WATCHLIST_A) is None
+
+
+def test_checkpoints_are_kept_per_provider_and_feature_and_can_be_busted(store: StateStore) -> None:
+    store.save_checkpoint(Checkpoint("trakt", Feature.WATCHLIST, "w1", '"etag-1"', T0))
+    store.save_checkpoint(Checkpoint("trakt", Feature.HISTORY, "h1", None, T0))
+    store.save_checkpoint(Checkpoint("simkl", Feature.WATCHLIST, "s1", None, T0))
+
+    assert store.checkpoint("trakt", Feature.WATCHLIST) == Checkpoint(
+        "trakt", Feature.WATCHLIST, "w1", '"etag-1"', T0
+    )
+    assert store.clear_checkpoints("trakt", Feature.WATCHLIST) == 1
+    assert store.checkpoint("trakt", Feature.WATCHLIST) is None
+    assert store.clear_checkpoints("trakt") == 1
+    assert store.checkpoint("simkl", Feature.WATCHLIST) is not None
+
+
+def test_tombstones_expire_after_their_ttl_and_can_be_cleared(store: StateStore) -> None:
+    store.add_tombstone(
+        WATCHLIST_A, HEAT, removed_at=T0, seen_by="run 4 (Plex snapshot)", ttl=timedelta(days=30)
+    )
+    store.add_tombstone(
+        WATCHLIST_A, ALIEN, removed_at=T0, seen_by="run 4 (Plex snapshot)", ttl=timedelta(days=5)
+    )
+
+    live = store.tombstones(WATCHLIST_A, T0 + timedelta(days=10))
+
+    assert [t.item for t in live] == [HEAT]
+    assert live[0].seen_by == "run 4 (Plex snapshot)"
+    assert live[0].expires_at == T0 + timedelta(days=30)
+    assert store.clear_tombstones("plex-trakt", expired_before=T0 + timedelta(days=10)) == 1
+    assert store.clear_tombstones("plex-trakt") == 1
+    assert store.tombstones(WATCHLIST_A, T0) == []
+
+
+def test_only_the_last_runs_of_a_pair_are_kept(store: StateStore) -> None:
+    for n in range(5):
+        run_id = store.start_run("plex-trakt", T0 + timedelta(hours=n))
+        store.finish_run(
+            run_id,
+            finished_at=T0 + timedelta(hours=n, minutes=1),
+            status="success",
+            result=f'{{"n": {n}}}',
+            keep=3,
+        )
+    other = store.start_run("trakt-simkl", T0)
+
+    runs = store.runs("plex-trakt")
+
+    assert [run.result for run in runs] == ['{"n": 4}', '{"n": 3}', '{"n": 2}']
+    assert runs[0].status == "success"
+    assert runs[0].finished_at == T0 + timedelta(hours=4, minutes=1)
+    assert store.runs("trakt-simkl")[0].id == other
+    assert store.runs("trakt-simkl")[0].finished_at is None
+
+
+def test_forgetting_a_pair_removes_everything_it_left(store: StateStore) -> None:
+    store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(HEAT)], removed_keys=[], saved_at=T0)
+    store.add_tombstone(WATCHLIST_A, ALIEN, removed_at=T0, seen_by="run 1", ttl=timedelta(days=30))
+    store.start_run("plex-trakt", T0)
+    store.save_baseline(
+        Scope("other", Feature.RATINGS, "a"),
+        "Trakt",
+        upserts=[rated(HEAT, 7)],
+        removed_keys=[],
+        saved_at=T0,
+    )
+
+    store.forget_pair("plex-trakt")
+
+    stats = store.statistics()
+    assert stats["baseline_entry"] == stats["baseline_scope"] == 1
+    assert stats["tombstone"] == stats["run"] == 0
