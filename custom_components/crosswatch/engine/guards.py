@@ -1,0 +1,161 @@
+"""Guards: the checks between a plan and the writes that hold back what evidence cannot justify.
+
+Each guard is on by default, configurable per pair, and reports what it did with a reason code,
+so that a run result can say why an operation did not happen.
+
+- Drop guard: a present snapshot that shrank sharply against its baseline, with no checkpoint
+  evidence of real change, is suspect. It is downgraded to partial, so the baseline stands in for
+  it (see `effective_view`) and nothing is removed because of it.
+- Mass-delete budget: at most max(5, 2 % of the baseline) removals per side per run. Removals
+  beyond it are held for the user to approve or reject. It fails closed: with no baseline size
+  the floor applies.
+- Tombstones: an item deleted on a side is not added back to it while its tombstone lives.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from enum import StrEnum
+import math
+
+from .items import MediaItem
+from .plan import Action, Operation, PairSide, Plan
+from .snapshot import Semantics, Snapshot, partial
+
+
+class GuardCode(StrEnum):
+    """What a guard did."""
+
+    SNAPSHOT_SUSPECT = "snapshot_suspect"
+    OVER_DELETE_BUDGET = "over_delete_budget"
+    TOMBSTONED = "tombstoned"
+
+
+@dataclass(frozen=True, slots=True)
+class GuardSettings:
+    """A pair's guard settings; the defaults are what a new pair gets."""
+
+    drop_guard: bool = True
+    drop_threshold: float = 0.10  # a shrink by more than this share of the baseline is suspect
+    drop_minimum: int = 10  # ... when it is also at least this many items
+    delete_budget: bool = True
+    delete_floor: int = 5
+    delete_share: float = 0.02
+    tombstone_ttl: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class GuardEvent:
+    """One thing a guard did, for the plan and the run result."""
+
+    code: GuardCode
+    side: PairSide
+    count: int
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Guarded:
+    """A plan after the guards: what may be written, what is held, what was set aside."""
+
+    plan: Plan
+    held: tuple[Operation, ...] = ()
+    suppressed: tuple[Operation, ...] = ()
+    events: tuple[GuardEvent, ...] = field(default=())
+
+
+def check_drop(
+    snapshot: Snapshot,
+    baseline: Snapshot | None,
+    *,
+    checkpoint_moved: bool,
+    settings: GuardSettings,
+    side: PairSide,
+) -> tuple[Snapshot, GuardEvent | None]:
+    """The snapshot to plan with, downgraded to partial when its shrink is suspect.
+
+    `checkpoint_moved` is the evidence of real change: the provider's activity watermark moved,
+    or its ETag changed along with the content.
+    """
+    if (
+        not settings.drop_guard
+        or baseline is None
+        or snapshot.semantics is not Semantics.PRESENT
+        or not snapshot.completeness.complete
+        or checkpoint_moved
+    ):
+        return snapshot, None
+    before, now = len(baseline), len(snapshot)
+    shrink = before - now
+    if shrink < settings.drop_minimum or shrink <= settings.drop_threshold * before:
+        return snapshot, None
+    detail = (
+        f"{snapshot.provider} returned {now} items against {before} at the last sync,"
+        " with no sign of activity since"
+    )
+    suspect = replace(snapshot, completeness=partial(f"suspect: {detail}"))
+    return suspect, GuardEvent(GuardCode.SNAPSHOT_SUSPECT, side, shrink, detail)
+
+
+def delete_budget(baseline_size: int | None, settings: GuardSettings) -> int:
+    """How many removals one side may take in one run."""
+    share = math.floor(settings.delete_share * baseline_size) if baseline_size else 0
+    return max(settings.delete_floor, share)
+
+
+def apply_guards(
+    plan: Plan,
+    *,
+    settings: GuardSettings,
+    baseline_sizes: Mapping[PairSide, int | None],
+    tombstones: Mapping[PairSide, Iterable[MediaItem]] | None = None,
+) -> Guarded:
+    """Hold removals beyond the budget and set aside adds of tombstoned items."""
+    events: list[GuardEvent] = []
+    buried = {
+        side: {token for item in items for token in (*item.tokens, item.key)}
+        for side, items in (tombstones or {}).items()
+    }
+    kept: list[Operation] = []
+    held: list[Operation] = []
+    suppressed: list[Operation] = []
+    removals = dict.fromkeys(PairSide, 0)
+    budgets = {side: delete_budget(baseline_sizes.get(side), settings) for side in PairSide}
+    for op in plan.operations:  # in plan order, so what is held is deterministic
+        if op.action is Action.ADD and _is_buried(op.item, buried.get(op.side, set())):
+            suppressed.append(op)
+            continue
+        if op.action is Action.REMOVE and settings.delete_budget:
+            removals[op.side] += 1
+            if removals[op.side] > budgets[op.side]:
+                held.append(op)
+                continue
+        kept.append(op)
+    for side in PairSide:
+        side_held = sum(1 for op in held if op.side is side)
+        if side_held:
+            events.append(
+                GuardEvent(
+                    GuardCode.OVER_DELETE_BUDGET,
+                    side,
+                    side_held,
+                    f"{removals[side]} removals planned on {plan.name(side)}; the budget is"
+                    f" {budgets[side]} per run, so {side_held} wait for approval",
+                )
+            )
+        side_buried = sum(1 for op in suppressed if op.side is side)
+        if side_buried:
+            events.append(
+                GuardEvent(
+                    GuardCode.TOMBSTONED,
+                    side,
+                    side_buried,
+                    f"{side_buried} items deleted on {plan.name(side)} are not added back",
+                )
+            )
+    guarded = Plan(plan.side_names, tuple(kept), plan.notes)
+    return Guarded(guarded, tuple(held), tuple(suppressed), tuple(events))
+
+
+def _is_buried(item: MediaItem, buried: set[str]) -> bool:
+    return item.key in buried or not buried.isdisjoint(item.tokens)
