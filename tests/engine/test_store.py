@@ -15,6 +15,8 @@ from custom_components.crosswatch.engine.codec import (
     encode_payload,
 )
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
+from custom_components.crosswatch.engine.plan import Plan
+from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.store import (
     SCHEMA_VERSION,
     Checkpoint,
@@ -23,7 +25,7 @@ from custom_components.crosswatch.engine.store import (
     StoreError,
 )
 
-from .factories import T0, episode, listed, movie, rated
+from .factories import SIMKL, T0, TRAKT, episode, listed, movie, plan, rated, snap
 
 HEAT = movie("Heat", 1995, imdb="tt0113277", tmdb=949, plex_key=7)
 ALIEN = movie("Alien", 1979, tmdb=348)
@@ -255,3 +257,108 @@ def test_forgetting_a_pair_removes_everything_it_left(store: StateStore) -> None
     stats = store.statistics()
     assert stats["baseline_entry"] == stats["baseline_scope"] == 1
     assert stats["tombstone"] == stats["run"] == 0
+
+
+# -- held operations, unresolved items, the blackbox -------------------------------------------
+
+
+def held_removals() -> Plan:
+    baseline = snap(Feature.WATCHLIST, [listed(HEAT), listed(ALIEN)])
+    return plan(
+        SyncMode.MIRROR,
+        ("Trakt", TRAKT, snap(Feature.WATCHLIST, []), baseline),
+        ("SIMKL", SIMKL, baseline, baseline),
+    )
+
+
+def test_held_operations_wait_intact_and_are_never_held_twice(store: StateStore) -> None:
+    removals = held_removals().operations
+    assert len(removals) == 2
+
+    assert store.hold("plex-trakt", removals, reason="over_delete_budget", now=T0) == 2
+    assert store.hold("plex-trakt", removals, reason="over_delete_budget", now=T0) == 0
+
+    held = store.held("plex-trakt")
+    assert [h.operation for h in held] == list(removals)
+    assert held[0].reason == "over_delete_budget"
+    assert held[0].held_at == T0
+    assert store.held("other") == []
+
+
+def test_releasing_held_operations_takes_them_out(store: StateStore) -> None:
+    store.hold("plex-trakt", held_removals().operations, reason="over_delete_budget", now=T0)
+    first, second = store.held("plex-trakt")
+
+    assert store.release_held("plex-trakt", [first.id]) == [first]
+    assert store.held("plex-trakt") == [second]
+    assert store.release_held("plex-trakt") == [second]
+    assert store.held("plex-trakt") == []
+
+
+def test_rejected_items_are_retried_with_backoff_not_every_run(store: StateStore) -> None:
+    scope = Scope("plex-trakt", Feature.HISTORY, "b")
+    delays = []
+    for attempt in range(5):
+        record = store.record_rejection(scope, HEAT, reason="not_found", now=T0)
+        assert record.attempts == attempt + 1
+        delays.append(record.next_attempt_at - T0)
+
+    assert delays == [
+        timedelta(hours=1),
+        timedelta(hours=6),
+        timedelta(hours=24),
+        timedelta(days=7),
+        timedelta(days=7),
+    ]
+    assert store.waiting_for_retry(scope, T0 + timedelta(days=1)) == {HEAT.key}
+    assert store.waiting_for_retry(scope, T0 + timedelta(days=8)) == set()
+    (listed_item,) = store.unresolved("plex-trakt")
+    assert (listed_item.item, listed_item.reason, listed_item.first_failed_at) == (
+        HEAT,
+        "not_found",
+        T0,
+    )
+
+
+def test_unresolved_items_can_be_retried_now_or_resolved(store: StateStore) -> None:
+    scope = Scope("plex-trakt", Feature.HISTORY, "b")
+    store.record_rejection(scope, HEAT, reason="not_found", now=T0)
+    store.record_rejection(scope, ALIEN, reason="not_found", now=T0)
+
+    assert store.retry_unresolved("plex-trakt", T0) == 2
+    assert store.waiting_for_retry(scope, T0) == set()
+    store.resolve(scope, HEAT.key)
+    assert [u.item for u in store.unresolved("plex-trakt")] == [ALIEN]
+
+
+def test_three_failures_in_a_row_quarantine_an_item_until_its_cooldown_ends(
+    store: StateStore,
+) -> None:
+    scope = Scope("plex-trakt", Feature.WATCHLIST, "b")
+    first = store.record_write_failure(scope, HEAT, error="HTTP 500", now=T0)
+    store.record_write_failure(scope, HEAT, error="HTTP 500", now=T0)
+    assert first.quarantined_until is None
+    assert store.quarantined(scope, T0) == set()
+
+    third = store.record_write_failure(scope, HEAT, error="HTTP 502", now=T0)
+
+    assert third.quarantined_until == T0 + timedelta(days=7)
+    assert store.quarantined(scope, T0 + timedelta(days=6)) == {HEAT.key}
+    assert store.quarantined(scope, T0 + timedelta(days=7)) == set()
+    assert [(q.item, q.failures, q.last_error) for q in store.blackbox("plex-trakt")] == [
+        (HEAT, 3, "HTTP 502")
+    ]
+
+
+def test_a_success_ends_the_failure_streak_and_the_blackbox_can_be_cleared(
+    store: StateStore,
+) -> None:
+    scope = Scope("plex-trakt", Feature.WATCHLIST, "b")
+    store.record_write_failure(scope, HEAT, error="HTTP 500", now=T0)
+    store.record_write_success(scope, HEAT.key)
+    assert store.record_write_failure(scope, HEAT, error="HTTP 500", now=T0).failures == 1
+
+    for _ in range(3):
+        store.record_write_failure(scope, ALIEN, error="timeout", now=T0)
+    assert store.clear_blackbox("plex-trakt") == 2
+    assert store.blackbox("plex-trakt") == []

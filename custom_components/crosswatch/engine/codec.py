@@ -8,8 +8,9 @@ from datetime import datetime
 import json
 from typing import Any
 
-from .items import MediaItem, MediaType
-from .payloads import Listed, Payload, Rated, Watched
+from .items import MatchTier, MediaItem, MediaType
+from .payloads import Feature, Listed, Payload, Rated, Watched
+from .plan import Action, Evidence, Operation, PairSide, Reason
 
 
 def encode_item(item: MediaItem) -> str:
@@ -71,3 +72,37 @@ def decode_payload(text: str) -> Payload:
         plays = tuple(datetime.fromisoformat(p) for p in fields["p"])
         return Watched(plays, fields["c"], _moment(fields["a"]))
     return Listed(_moment(fields["w"]))
+
+
+def encode_operation(op: Operation) -> str:
+    """An operation as JSON (held operations wait in the store for a decision)."""
+    return json.dumps(
+        {
+            "side": op.side.value,
+            "feature": op.feature.value,
+            "action": op.action.value,
+            "item": encode_item(op.item),
+            "reason": op.reason.value,
+            "match": op.match.value,
+            "evidence": op.evidence.as_dict(),
+            "payload": encode_payload(op.payload) if op.payload is not None else None,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def decode_operation(text: str) -> Operation:
+    """The operation `encode_operation` wrote."""
+    fields = json.loads(text)
+    payload = fields["payload"]
+    return Operation(
+        PairSide(fields["side"]),
+        Feature(fields["feature"]),
+        Action(fields["action"]),
+        decode_item(fields["item"]),
+        Reason(fields["reason"]),
+        MatchTier(fields["match"]),
+        Evidence.from_dict(fields["evidence"]),
+        decode_payload(payload) if payload is not None else None,
+    )

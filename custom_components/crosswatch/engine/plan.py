@@ -136,6 +136,19 @@ class Evidence:
             result["detail"] = self.detail
         return result
 
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> Evidence:
+        """The evidence `as_dict` described."""
+        return cls(
+            Seen(fields["a"]),
+            Seen(fields["b"]),
+            Seen(fields["baseline_a"]),
+            Seen(fields["baseline_b"]),
+            bool(fields["a_complete"]),
+            bool(fields["b_complete"]),
+            fields.get("detail", ""),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Operation:

@@ -19,9 +19,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 import sqlite3
 
-from .codec import decode_item, decode_payload, encode_item, encode_payload
+from .codec import (
+    decode_item,
+    decode_operation,
+    decode_payload,
+    encode_item,
+    encode_operation,
+    encode_payload,
+)
 from .items import MediaItem
 from .payloads import Entry, Feature
+from .plan import Operation
 from .snapshot import Completeness, Snapshot
 
 # Each step upgrades the schema from version N to N + 1; the last step defines the current one.
@@ -48,7 +56,37 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             id INTEGER PRIMARY KEY AUTOINCREMENT, pair TEXT NOT NULL,
             started_at TEXT NOT NULL, finished_at TEXT, status TEXT, result TEXT)""",
         "CREATE INDEX run_by_pair ON run (pair, id)",
+        """CREATE TABLE held (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, pair TEXT NOT NULL, operation TEXT NOT NULL,
+            identity TEXT NOT NULL, reason TEXT NOT NULL, held_at TEXT NOT NULL,
+            UNIQUE (pair, identity))""",
+        """CREATE TABLE unresolved (
+            pair TEXT NOT NULL, feature TEXT NOT NULL, side TEXT NOT NULL, key TEXT NOT NULL,
+            item TEXT NOT NULL, reason TEXT NOT NULL, attempts INTEGER NOT NULL,
+            first_failed_at TEXT NOT NULL, next_attempt_at TEXT NOT NULL,
+            PRIMARY KEY (pair, feature, side, key)) WITHOUT ROWID""",
+        """CREATE TABLE blackbox (
+            pair TEXT NOT NULL, feature TEXT NOT NULL, side TEXT NOT NULL, key TEXT NOT NULL,
+            item TEXT NOT NULL, failures INTEGER NOT NULL, last_error TEXT NOT NULL,
+            quarantined_until TEXT,
+            PRIMARY KEY (pair, feature, side, key)) WITHOUT ROWID""",
     ),
+)
+_PAIR_TABLES = (
+    "baseline_entry",
+    "baseline_scope",
+    "tombstone",
+    "run",
+    "held",
+    "unresolved",
+    "blackbox",
+)
+# Retry a rejected item after 1 h, 6 h, 24 h, then weekly: not on every run.
+RETRY_BACKOFF: tuple[timedelta, ...] = (
+    timedelta(hours=1),
+    timedelta(hours=6),
+    timedelta(hours=24),
+    timedelta(days=7),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -86,6 +124,40 @@ class Tombstone:
     removed_at: datetime
     seen_by: str
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HeldOperation:
+    """A write a guard held back until the user approves or rejects it."""
+
+    id: int
+    pair: str
+    operation: Operation
+    reason: str
+    held_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """An item a destination rejected, waiting for its next retry."""
+
+    scope: Scope
+    item: MediaItem
+    reason: str
+    attempts: int
+    first_failed_at: datetime
+    next_attempt_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """An item whose writes kept failing, benched until its cooldown ends."""
+
+    scope: Scope
+    item: MediaItem
+    failures: int
+    last_error: str
+    quarantined_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +382,191 @@ class StateStore:
                 (pair, expired_before.isoformat()),
             ).rowcount
 
+    # -- held operations ----------------------------------------------------------------------
+
+    def hold(
+        self, pair: str, operations: Iterable[Operation], *, reason: str, now: datetime
+    ) -> int:
+        """Keep operations for the user's decision; one already held is not held twice."""
+        added = 0
+        with self.transaction() as db:
+            for op in operations:
+                identity = f"{op.feature}|{op.side}|{op.action}|{op.item.key}"
+                added += db.execute(
+                    "INSERT OR IGNORE INTO held (pair, operation, identity, reason, held_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (pair, encode_operation(op), identity, reason, now.isoformat()),
+                ).rowcount
+        return added
+
+    def held(self, pair: str) -> list[HeldOperation]:
+        """A pair's held operations, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, operation, reason, held_at FROM held WHERE pair=? ORDER BY id", (pair,)
+        )
+        return [
+            HeldOperation(held_id, pair, decode_operation(op), reason, datetime.fromisoformat(at))
+            for held_id, op, reason, at in rows
+        ]
+
+    def release_held(self, pair: str, ids: Iterable[int] | None = None) -> list[HeldOperation]:
+        """Take held operations out (all of the pair's, or the given ids) and return them.
+
+        Approving applies what this returns; rejecting records the decision elsewhere. Either
+        way the operation stops waiting.
+        """
+        wanted = None if ids is None else set(ids)
+        released = [h for h in self.held(pair) if wanted is None or h.id in wanted]
+        with self.transaction() as db:
+            for held in released:
+                db.execute("DELETE FROM held WHERE id=?", (held.id,))
+        return released
+
+    # -- unresolved items ---------------------------------------------------------------------
+
+    def record_rejection(
+        self, scope: Scope, item: MediaItem, *, reason: str, now: datetime
+    ) -> Unresolved:
+        """Record that a destination rejected an item; schedule its retry with backoff."""
+        row = self._db.execute(
+            "SELECT attempts, first_failed_at FROM unresolved"
+            " WHERE pair=? AND feature=? AND side=? AND key=?",
+            (*scope.params(), item.key),
+        ).fetchone()
+        attempts = (row[0] if row else 0) + 1
+        first = datetime.fromisoformat(row[1]) if row else now
+        next_attempt = now + RETRY_BACKOFF[min(attempts, len(RETRY_BACKOFF)) - 1]
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO unresolved VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *scope.params(),
+                    item.key,
+                    encode_item(item),
+                    reason,
+                    attempts,
+                    first.isoformat(),
+                    next_attempt.isoformat(),
+                ),
+            )
+        return Unresolved(scope, item, reason, attempts, first, next_attempt)
+
+    def unresolved(self, pair: str) -> list[Unresolved]:
+        """A pair's unresolved items, soonest retry first."""
+        rows = self._db.execute(
+            "SELECT feature, side, item, reason, attempts, first_failed_at, next_attempt_at"
+            " FROM unresolved WHERE pair=? ORDER BY next_attempt_at, key",
+            (pair,),
+        )
+        return [
+            Unresolved(
+                Scope(pair, Feature(feature), side),
+                decode_item(item),
+                reason,
+                attempts,
+                datetime.fromisoformat(first),
+                datetime.fromisoformat(next_attempt),
+            )
+            for feature, side, item, reason, attempts, first, next_attempt in rows
+        ]
+
+    def waiting_for_retry(self, scope: Scope, now: datetime) -> set[str]:
+        """Keys of a scope's unresolved items whose retry is not due at `now`."""
+        rows = self._db.execute(
+            "SELECT key FROM unresolved WHERE pair=? AND feature=? AND side=?"
+            " AND next_attempt_at > ?",
+            (*scope.params(), now.isoformat()),
+        )
+        return {key for (key,) in rows}
+
+    def resolve(self, scope: Scope, key: str) -> None:
+        """Forget an unresolved item: a write of it went through."""
+        with self.transaction() as db:
+            db.execute(
+                "DELETE FROM unresolved WHERE pair=? AND feature=? AND side=? AND key=?",
+                (*scope.params(), key),
+            )
+
+    def retry_unresolved(self, pair: str, now: datetime) -> int:
+        """Make every unresolved item of a pair due now (the user asked to retry)."""
+        with self.transaction() as db:
+            return db.execute(
+                "UPDATE unresolved SET next_attempt_at=? WHERE pair=?", (now.isoformat(), pair)
+            ).rowcount
+
+    # -- blackbox -----------------------------------------------------------------------------
+
+    def record_write_failure(
+        self,
+        scope: Scope,
+        item: MediaItem,
+        *,
+        error: str,
+        now: datetime,
+        threshold: int = 3,
+        cooldown: timedelta = timedelta(days=7),
+    ) -> Quarantined:
+        """Count a failed write; the `threshold`-th failure in a row quarantines the item."""
+        row = self._db.execute(
+            "SELECT failures FROM blackbox WHERE pair=? AND feature=? AND side=? AND key=?",
+            (*scope.params(), item.key),
+        ).fetchone()
+        failures = (row[0] if row else 0) + 1
+        until = now + cooldown if failures >= threshold else None
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO blackbox VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *scope.params(),
+                    item.key,
+                    encode_item(item),
+                    failures,
+                    error,
+                    until.isoformat() if until else None,
+                ),
+            )
+        return Quarantined(scope, item, failures, error, until)
+
+    def record_write_success(self, scope: Scope, key: str) -> None:
+        """A write went through: the item's failure streak ends."""
+        with self.transaction() as db:
+            db.execute(
+                "DELETE FROM blackbox WHERE pair=? AND feature=? AND side=? AND key=?",
+                (*scope.params(), key),
+            )
+
+    def quarantined(self, scope: Scope, now: datetime) -> set[str]:
+        """Keys of a scope's items in quarantine at `now`."""
+        rows = self._db.execute(
+            "SELECT key FROM blackbox WHERE pair=? AND feature=? AND side=?"
+            " AND quarantined_until > ?",
+            (*scope.params(), now.isoformat()),
+        )
+        return {key for (key,) in rows}
+
+    def blackbox(self, pair: str) -> list[Quarantined]:
+        """A pair's items with failing writes (quarantined or counting)."""
+        rows = self._db.execute(
+            "SELECT feature, side, item, failures, last_error, quarantined_until FROM blackbox"
+            " WHERE pair=? ORDER BY key",
+            (pair,),
+        )
+        return [
+            Quarantined(
+                Scope(pair, Feature(feature), side),
+                decode_item(item),
+                failures,
+                error,
+                datetime.fromisoformat(until) if until else None,
+            )
+            for feature, side, item, failures, error, until in rows
+        ]
+
+    def clear_blackbox(self, pair: str) -> int:
+        """Release every quarantined item of a pair."""
+        with self.transaction() as db:
+            return db.execute("DELETE FROM blackbox WHERE pair=?", (pair,)).rowcount
+
     # -- runs ---------------------------------------------------------------------------------
 
     def start_run(self, pair: str, started_at: datetime) -> int:
@@ -360,7 +617,7 @@ class StateStore:
     def forget_pair(self, pair: str) -> None:
         """Remove everything a pair left behind (the pair was deleted)."""
         with self.transaction() as db:
-            for table in ("baseline_entry", "baseline_scope", "tombstone", "run"):
+            for table in _PAIR_TABLES:
                 db.execute(f"DELETE FROM {table} WHERE pair=?", (pair,))  # noqa: S608
 
     def statistics(self) -> dict[str, int]:
