@@ -167,6 +167,18 @@ class _Index:
             if text != key:
                 self.aliases[text] = key
 
+    def present_view_of(self, snapshot: Snapshot, *, stand_ins: int = 0) -> Snapshot:
+        """The assembled entries as a present snapshot with `snapshot`'s provenance."""
+        return Snapshot(
+            snapshot.provider,
+            snapshot.feature,
+            Semantics.PRESENT,
+            snapshot.completeness,
+            MappingProxyType(self.entries),
+            MappingProxyType(self.aliases),
+            stand_ins=stand_ins,
+        )
+
     def remove(self, tokens: Iterable[str]) -> None:
         for text in tokens:
             key = self.key_for(text)
@@ -198,14 +210,7 @@ def effective_view(snapshot: Snapshot, baseline: Snapshot | None) -> Snapshot:
         index.remove(snapshot.removed)
         for entry in snapshot.entries.values():
             index.upsert(entry, merge=False)
-        return Snapshot(
-            snapshot.provider,
-            snapshot.feature,
-            Semantics.PRESENT,
-            snapshot.completeness,
-            MappingProxyType(index.entries),
-            MappingProxyType(index.aliases),
-        )
+        return index.present_view_of(snapshot)
     if snapshot.completeness.complete or baseline is None:
         return snapshot
     index = _Index(dict(snapshot.entries), dict(snapshot.aliases))
@@ -214,12 +219,4 @@ def effective_view(snapshot: Snapshot, baseline: Snapshot | None) -> Snapshot:
         if not index.keys_sharing_tokens(entry.item):
             index.upsert(entry, merge=False)
             stand_ins += 1
-    return Snapshot(
-        snapshot.provider,
-        snapshot.feature,
-        Semantics.PRESENT,
-        snapshot.completeness,
-        MappingProxyType(index.entries),
-        MappingProxyType(index.aliases),
-        stand_ins=stand_ins,
-    )
+    return index.present_view_of(snapshot, stand_ins=stand_ins)
