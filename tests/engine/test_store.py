@@ -15,7 +15,7 @@ from custom_components.crosswatch.engine.codec import (
     encode_payload,
 )
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
-from custom_components.crosswatch.engine.plan import Plan
+from custom_components.crosswatch.engine.plan import Action, Plan
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.store import (
     SCHEMA_VERSION,
@@ -362,3 +362,26 @@ def test_a_success_ends_the_failure_streak_and_the_blackbox_can_be_cleared(
         store.record_write_failure(scope, ALIEN, error="timeout", now=T0)
     assert store.clear_blackbox("plex-trakt") == 2
     assert store.blackbox("plex-trakt") == []
+
+
+def test_pending_writes_are_settled_by_what_a_complete_snapshot_shows(store: StateStore) -> None:
+    scope = Scope("plex-trakt", Feature.RATINGS, "b")
+    for item in (HEAT, ALIEN):
+        store.record_pending(
+            scope, Action.ADD, item, Rated(8, T0), outcome="unknown", run_id=3, now=T0
+        )
+    heat, alien = sorted(store.pending(scope), key=lambda p: p.item.title or "", reverse=True)
+    assert (heat.item, heat.payload, heat.outcome, heat.run_id, heat.misses) == (
+        HEAT,
+        Rated(8, T0),
+        "unknown",
+        3,
+        0,
+    )
+
+    store.settle_pending(scope, verified=[heat], missed=[alien])
+    store.settle_pending(scope, verified=[], missed=store.pending(scope))
+
+    (still,) = store.pending(scope)
+    assert still.item == alien.item
+    assert still.misses == 2

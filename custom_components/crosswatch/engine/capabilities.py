@@ -28,3 +28,5 @@ class Capabilities:
     features: frozenset[Feature]
     history: HistorySupport
     rating_scale: RatingScale
+    batch_size: int = 100  # items per write request
+    confirms_per_item: bool = True  # False: writes answer only counts or `ok: true`

@@ -28,8 +28,8 @@ from .codec import (
     encode_payload,
 )
 from .items import MediaItem
-from .payloads import Entry, Feature
-from .plan import Operation
+from .payloads import Entry, Feature, Payload
+from .plan import Action, Operation
 from .snapshot import Completeness, Snapshot
 
 # Each step upgrades the schema from version N to N + 1; the last step defines the current one.
@@ -70,6 +70,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             item TEXT NOT NULL, failures INTEGER NOT NULL, last_error TEXT NOT NULL,
             quarantined_until TEXT,
             PRIMARY KEY (pair, feature, side, key)) WITHOUT ROWID""",
+        """CREATE TABLE pending (
+            pair TEXT NOT NULL, feature TEXT NOT NULL, side TEXT NOT NULL, key TEXT NOT NULL,
+            action TEXT NOT NULL, item TEXT NOT NULL, payload TEXT, outcome TEXT NOT NULL,
+            run_id INTEGER NOT NULL, written_at TEXT NOT NULL, misses INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (pair, feature, side, key, action)) WITHOUT ROWID""",
     ),
 )
 _PAIR_TABLES = (
@@ -158,6 +163,20 @@ class Quarantined:
     failures: int
     last_error: str
     quarantined_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWrite:
+    """A write the provider accepted that no complete snapshot has shown yet."""
+
+    scope: Scope
+    action: Action
+    item: MediaItem
+    payload: Payload | None
+    outcome: str  # "confirmed" per item, or "unknown" (the reply had no per-item answer)
+    run_id: int
+    written_at: datetime
+    misses: int  # complete snapshots since the write that did not show it
 
 
 @dataclass(frozen=True, slots=True)
@@ -566,6 +585,74 @@ class StateStore:
         """Release every quarantined item of a pair."""
         with self.transaction() as db:
             return db.execute("DELETE FROM blackbox WHERE pair=?", (pair,)).rowcount
+
+    # -- pending verification -----------------------------------------------------------------
+
+    def record_pending(
+        self,
+        scope: Scope,
+        action: Action,
+        item: MediaItem,
+        payload: Payload | None,
+        *,
+        outcome: str,
+        run_id: int,
+        now: datetime,
+    ) -> None:
+        """Remember an accepted write until a complete snapshot shows it."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                (
+                    *scope.params(),
+                    item.key,
+                    action.value,
+                    encode_item(item),
+                    encode_payload(payload) if payload is not None else None,
+                    outcome,
+                    run_id,
+                    now.isoformat(),
+                ),
+            )
+
+    def pending(self, scope: Scope) -> list[PendingWrite]:
+        """A scope's writes awaiting verification, oldest first."""
+        rows = self._db.execute(
+            "SELECT action, item, payload, outcome, run_id, written_at, misses FROM pending"
+            " WHERE pair=? AND feature=? AND side=? ORDER BY written_at, key",
+            scope.params(),
+        )
+        return [
+            PendingWrite(
+                scope,
+                Action(action),
+                decode_item(item),
+                decode_payload(payload) if payload is not None else None,
+                outcome,
+                run_id,
+                datetime.fromisoformat(written_at),
+                misses,
+            )
+            for action, item, payload, outcome, run_id, written_at, misses in rows
+        ]
+
+    def settle_pending(
+        self, scope: Scope, *, verified: Iterable[PendingWrite], missed: Iterable[PendingWrite]
+    ) -> None:
+        """Drop writes a complete snapshot showed; count one more miss for those it did not."""
+        with self.transaction() as db:
+            for write in verified:
+                db.execute(
+                    "DELETE FROM pending WHERE pair=? AND feature=? AND side=? AND key=?"
+                    " AND action=?",
+                    (*scope.params(), write.item.key, write.action.value),
+                )
+            for write in missed:
+                db.execute(
+                    "UPDATE pending SET misses = misses + 1 WHERE pair=? AND feature=? AND side=?"
+                    " AND key=? AND action=?",
+                    (*scope.params(), write.item.key, write.action.value),
+                )
 
     # -- runs ---------------------------------------------------------------------------------
 

@@ -1,0 +1,175 @@
+"""The applier: writes a guarded plan to the providers, chunk by chunk, and records every outcome.
+
+- Operations go out grouped by side, feature and action, in plan order, in chunks of the
+  provider's batch size.
+- Each chunk's outcomes are recorded in one store transaction: accepted writes (confirmed or
+  unknown) wait in `pending` until a complete snapshot shows them, so a write is never sent twice
+  while a provider is slow to show it, and a run cut off between chunks repeats nothing;
+  rejected items become unresolved (retried with backoff); failed writes count toward the
+  blackbox.
+- A failing chunk does not abort the run; an authentication failure does (nothing further can
+  succeed), and a rate limit stops writes to that provider for this run.
+- A dry run writes nothing and records nothing.
+"""
+
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from itertools import batched
+from typing import Protocol
+
+from .plan import Action, Operation, PairSide, Plan
+from .provider import (
+    AuthError,
+    Provider,
+    ProviderError,
+    RateLimitError,
+    WriteOutcome,
+    WriteRequest,
+    WriteResult,
+)
+from .store import Scope, StateStore
+
+
+class RunBlocking(Protocol):
+    """Runs a blocking function off the event loop (Home Assistant: async_add_executor_job)."""
+
+    def __call__[T](self, function: Callable[[], T], /) -> Awaitable[T]:
+        """Run `function` in a worker thread and await its result."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What became of one operation."""
+
+    operation: Operation
+    outcome: WriteOutcome | None  # None: not written (dry run, failed batch, rate limit)
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyReport:
+    """Every operation's fate, and the errors met on the way."""
+
+    applied: tuple[Applied, ...]
+    errors: tuple[str, ...] = ()
+    retry_after: float | None = None  # the longest Retry-After a provider asked for
+
+    def count(self, outcome: WriteOutcome | None) -> int:
+        """How many operations ended with `outcome` (None: not written)."""
+        return sum(1 for applied in self.applied if applied.outcome is outcome)
+
+
+def _groups(plan: Plan) -> Iterator[tuple[PairSide, Operation, list[Operation]]]:
+    """Operations to write, grouped by (side, feature, action) in plan order."""
+    groups: dict[tuple[PairSide, str, Action], list[Operation]] = {}
+    for op in plan.operations:
+        if op.action is Action.CONFLICT:
+            continue  # a conflict records the losing value; there is nothing to write
+        groups.setdefault((op.side, op.feature.value, op.action), []).append(op)
+    for (side, _, _), ops in groups.items():
+        yield side, ops[0], ops
+
+
+async def apply_plan(
+    plan: Plan,
+    *,
+    pair: str,
+    providers: Mapping[PairSide, Provider],
+    store: StateStore,
+    run_blocking: RunBlocking,
+    run_id: int,
+    now: datetime,
+    dry_run: bool = False,
+) -> ApplyReport:
+    """Write `plan` and record each chunk's outcomes; see the module docstring."""
+    if dry_run:
+        return ApplyReport(
+            tuple(
+                Applied(op, None, "dry run")
+                for op in plan.operations
+                if op.action is not Action.CONFLICT
+            )
+        )
+    applied: list[Applied] = []
+    errors: list[str] = []
+    retry_after: float | None = None
+    limited: set[PairSide] = set()
+    for side, first, ops in _groups(plan):
+        provider = providers[side]
+        scope = Scope(pair, first.feature, side.value)
+        for chunk in batched(ops, max(1, provider.capabilities.batch_size), strict=False):
+            if side in limited:
+                applied.extend(Applied(op, None, "rate limited") for op in chunk)
+                continue
+            requests = [WriteRequest(op.item, op.payload) for op in chunk]
+            try:
+                results = await provider.write(first.feature, first.action, requests)
+            except AuthError:
+                raise
+            except RateLimitError as err:
+                limited.add(side)
+                retry_after = max(retry_after or 0.0, err.retry_after or 0.0) or None
+                errors.append(f"{provider.name}: {err}")
+                applied.extend(Applied(op, None, "rate limited") for op in chunk)
+                continue
+            except ProviderError as err:
+                errors.append(f"{provider.name}: {err}")
+                await run_blocking(partial(_record_failure, store, scope, chunk, str(err), now))
+                applied.extend(Applied(op, None, str(err)) for op in chunk)
+                continue
+            outcomes = _outcomes(chunk, results)
+            await run_blocking(
+                partial(_record_chunk, store, scope, chunk, outcomes, run_id=run_id, now=now)
+            )
+            applied.extend(
+                Applied(op, result.outcome, result.reason)
+                for op, result in zip(chunk, outcomes, strict=True)
+            )
+    return ApplyReport(tuple(applied), tuple(errors), retry_after)
+
+
+def _outcomes(chunk: Sequence[Operation], results: Sequence[WriteResult]) -> list[WriteResult]:
+    """One result per operation, matched by item; an item the reply skipped is unknown."""
+    by_key = {result.item.key: result for result in results}
+    return [by_key.get(op.item.key, WriteResult(op.item, WriteOutcome.UNKNOWN)) for op in chunk]
+
+
+def _record_chunk(
+    store: StateStore,
+    scope: Scope,
+    chunk: Sequence[Operation],
+    outcomes: Sequence[WriteResult],
+    *,
+    run_id: int,
+    now: datetime,
+) -> None:
+    """Record one chunk's outcomes in one transaction."""
+    with store.transaction():
+        for op, result in zip(chunk, outcomes, strict=True):
+            key = op.item.key
+            if result.outcome is WriteOutcome.REJECTED:
+                store.record_rejection(scope, op.item, reason=result.reason or "rejected", now=now)
+                continue
+            store.record_write_success(scope, key)
+            store.resolve(scope, key)
+            store.record_pending(
+                scope,
+                op.action,
+                op.item,
+                op.payload,
+                outcome=result.outcome.value,
+                run_id=run_id,
+                now=now,
+            )
+
+
+def _record_failure(
+    store: StateStore, scope: Scope, chunk: Sequence[Operation], error: str, now: datetime
+) -> None:
+    """Count a failed write for every item of a chunk, in one transaction."""
+    with store.transaction():
+        for op in chunk:
+            store.record_write_failure(scope, op.item, error=error, now=now)

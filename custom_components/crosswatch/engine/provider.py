@@ -1,0 +1,96 @@
+"""The one interface every provider plugs into the engine through.
+
+A provider reads a feature as a snapshot (with its semantics and completeness evidence) and
+writes batches of items, answering per item where it can. Clients under providers/ implement
+it; the engine never sees HTTP.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from .capabilities import Capabilities
+from .items import MediaItem
+from .payloads import Feature, Payload
+from .plan import Action
+from .snapshot import Snapshot
+from .store import Checkpoint
+
+
+class WriteOutcome(StrEnum):
+    """What a provider said about one written item."""
+
+    CONFIRMED = "confirmed"  # the provider says it stored the item (added, updated, deleted)
+    REJECTED = "rejected"  # the provider refused the item (not_found, invalid, ...)
+    UNKNOWN = "unknown"  # the reply says nothing per item (counts, `ok: true`)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteRequest:
+    """One item to write, with the payload to write (None for a removal)."""
+
+    item: MediaItem
+    payload: Payload | None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What became of one requested item."""
+
+    item: MediaItem
+    outcome: WriteOutcome
+    reason: str | None = None  # why it was rejected, in the provider's words
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A snapshot and where the provider's activity stood when it was read."""
+
+    snapshot: Snapshot
+    checkpoint: Checkpoint | None
+    checkpoint_moved: bool  # activity or ETag evidence that the content really changed
+
+
+class ProviderError(Exception):
+    """A provider could not do what was asked; nothing it returned should be trusted."""
+
+
+class AuthError(ProviderError):
+    """The provider refused our credentials: the account needs reauthentication."""
+
+
+class RateLimitError(ProviderError):
+    """The provider asked us to slow down."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        """Keep the provider's Retry-After, in seconds, when it gave one."""
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Provider(Protocol):
+    """An account on one service, as the engine uses it."""
+
+    @property
+    def key(self) -> str:
+        """A stable id of the account, e.g. 'trakt:alice'."""
+
+    @property
+    def name(self) -> str:
+        """How the account is named in plans, e.g. 'Trakt (alice)'."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the provider can hold and how it writes."""
+
+    async def health(self) -> None:
+        """Raise ProviderError when the service cannot be used now."""
+
+    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
+        """Read one feature; a failure midway must give a partial snapshot, not a short one."""
+
+    async def write(
+        self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
+    ) -> Sequence[WriteResult]:
+        """Write one batch (at most `capabilities.batch_size`); one result per request."""
