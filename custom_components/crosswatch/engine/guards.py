@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
 import math
+from types import MappingProxyType
 
 from .items import MediaItem
 from .plan import Action, Operation, PairSide, Plan
@@ -29,6 +30,29 @@ class GuardCode(StrEnum):
     SNAPSHOT_SUSPECT = "snapshot_suspect"
     OVER_DELETE_BUDGET = "over_delete_budget"
     TOMBSTONED = "tombstoned"
+    PENDING_VERIFICATION = "pending_verification"
+    UNRESOLVED_BACKOFF = "unresolved_backoff"
+    QUARANTINED = "quarantined"
+    PHANTOM = "phantom"
+
+
+_HOLDOUT_TEXT = MappingProxyType(
+    {
+        GuardCode.PENDING_VERIFICATION: "written earlier and not yet shown by {name}",
+        GuardCode.UNRESOLVED_BACKOFF: "rejected by {name} earlier; retried later",
+        GuardCode.QUARANTINED: "failing on {name} repeatedly; in quarantine",
+        GuardCode.PHANTOM: "accepted by {name} but never shown: phantoms",
+    }
+)
+
+
+def holdouts(items: Iterable[tuple[MediaItem, GuardCode]]) -> dict[str, GuardCode]:
+    """Index items that must not be written this run by their key and every token."""
+    index: dict[str, GuardCode] = {}
+    for item, code in items:
+        for text in (item.key, *item.tokens, *item.local_tokens):
+            index.setdefault(text, code)
+    return index
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +133,13 @@ def apply_guards(
     settings: GuardSettings,
     baseline_sizes: Mapping[PairSide, int | None],
     tombstones: Mapping[PairSide, Iterable[MediaItem]] | None = None,
+    held_out: Mapping[PairSide, Mapping[str, GuardCode]] | None = None,
 ) -> Guarded:
-    """Hold removals beyond the budget and set aside adds of tombstoned items."""
+    """Hold removals beyond the budget; set aside tombstoned adds and held-out items.
+
+    `held_out` (see `holdouts`) names items not to write on a side this run: writes pending
+    verification, rejected items waiting for their retry, quarantined items and phantoms.
+    """
     events: list[GuardEvent] = []
     buried = {
         side: {token for item in items for token in (*item.tokens, item.key)}
@@ -121,9 +150,15 @@ def apply_guards(
     suppressed: list[Operation] = []
     removals = dict.fromkeys(PairSide, 0)
     budgets = {side: delete_budget(baseline_sizes.get(side), settings) for side in PairSide}
+    set_aside: dict[tuple[PairSide, GuardCode], int] = {}
     for op in plan.operations:  # in plan order, so what is held is deterministic
         if op.action is Action.ADD and _is_buried(op.item, buried.get(op.side, set())):
             suppressed.append(op)
+            continue
+        code = _held_out(op.item, (held_out or {}).get(op.side))
+        if code is not None:
+            suppressed.append(op)
+            set_aside[op.side, code] = set_aside.get((op.side, code), 0) + 1
             continue
         if op.action is Action.REMOVE and settings.delete_budget:
             removals[op.side] += 1
@@ -143,7 +178,11 @@ def apply_guards(
                     f" {budgets[side]} per run, so {side_held} wait for approval",
                 )
             )
-        side_buried = sum(1 for op in suppressed if op.side is side)
+        side_buried = sum(
+            1
+            for op in suppressed
+            if op.side is side and _is_buried(op.item, buried.get(side, set()))
+        )
         if side_buried:
             events.append(
                 GuardEvent(
@@ -153,9 +192,22 @@ def apply_guards(
                     f"{side_buried} items deleted on {plan.name(side)} are not added back",
                 )
             )
+    for (side, code), count in sorted(set_aside.items()):
+        detail = f"{count} items " + _HOLDOUT_TEXT[code].format(name=plan.name(side))
+        events.append(GuardEvent(code, side, count, detail))
     guarded = Plan(plan.side_names, tuple(kept), plan.notes)
     return Guarded(guarded, tuple(held), tuple(suppressed), tuple(events))
 
 
 def _is_buried(item: MediaItem, buried: set[str]) -> bool:
     return item.key in buried or not buried.isdisjoint(item.tokens)
+
+
+def _held_out(item: MediaItem, index: Mapping[str, GuardCode] | None) -> GuardCode | None:
+    if not index:
+        return None
+    for text in (item.key, *item.tokens, *item.local_tokens):
+        code = index.get(text)
+        if code is not None:
+            return code
+    return None

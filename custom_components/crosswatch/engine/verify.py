@@ -1,0 +1,52 @@
+"""Verification: which accepted writes a complete snapshot now shows.
+
+A provider that answered "ok" (or that is eventually consistent) may not show a write for a
+while. Pending writes wait; each complete snapshot either shows a write (verified) or does not
+(a miss). After `phantom_after` misses a write is a phantom: the provider accepted it but never
+shows it, so it is reported and no longer re-added, which ends the "same adds every run" loop.
+Partial snapshots verify nothing and count no misses: absence from them is not evidence.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .payloads import Rated
+from .plan import Action
+from .ratings import RatingScale, same_rating
+from .snapshot import Snapshot
+from .store import PendingWrite
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The verdict on a scope's pending writes after one snapshot."""
+
+    verified: tuple[PendingWrite, ...] = ()
+    missed: tuple[PendingWrite, ...] = ()
+    phantoms: tuple[PendingWrite, ...] = ()  # missed at least `phantom_after` times, now included
+
+
+def verify_pending(
+    pending: Iterable[PendingWrite], view: Snapshot, scale: RatingScale, *, phantom_after: int = 2
+) -> Verification:
+    """Check pending writes against the view of the side they were written to."""
+    writes = tuple(pending)
+    if not view.complete:
+        return Verification(phantoms=tuple(w for w in writes if w.misses >= phantom_after))
+    verified: list[PendingWrite] = []
+    missed: list[PendingWrite] = []
+    for write in writes:
+        (verified if _shows(view, write, scale) else missed).append(write)
+    phantoms = tuple(w for w in missed if w.misses + 1 >= phantom_after)
+    return Verification(tuple(verified), tuple(missed), phantoms)
+
+
+def _shows(view: Snapshot, write: PendingWrite, scale: RatingScale) -> bool:
+    found = view.find(write.item, include_local=True)
+    if write.action is Action.REMOVE:
+        return found is None
+    if found is None:
+        return False
+    if isinstance(write.payload, Rated) and isinstance(found.payload, Rated):
+        return same_rating(write.payload.value, found.payload.value, scale, scale)
+    return True

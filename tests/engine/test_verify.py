@@ -1,0 +1,107 @@
+"""Pending writes are verified by complete snapshots; those never shown become phantoms."""
+
+from datetime import timedelta
+
+from custom_components.crosswatch.engine.guards import (
+    GuardCode,
+    GuardSettings,
+    apply_guards,
+    holdouts,
+)
+from custom_components.crosswatch.engine.payloads import Feature, Rated
+from custom_components.crosswatch.engine.plan import Action, PairSide
+from custom_components.crosswatch.engine.planner import SyncMode
+from custom_components.crosswatch.engine.ratings import RatingScale
+from custom_components.crosswatch.engine.store import PendingWrite, Scope
+from custom_components.crosswatch.engine.verify import verify_pending
+
+from .factories import SIMKL, T0, TRAKT, listed, movie, plan, rated, snap
+
+HEAT = movie("Heat", 1995, imdb="tt0113277", tmdb=949)
+ALIEN = movie("Alien", 1979, tmdb=348)
+SCOPE = Scope("trakt-simkl", Feature.WATCHLIST, "b")
+INTEGER = RatingScale.INTEGER_1_10
+
+
+def pending(
+    item: object, action: Action = Action.ADD, misses: int = 0, payload: object = None
+) -> PendingWrite:
+    return PendingWrite(SCOPE, action, item, payload, "unknown", 1, T0, misses)  # type: ignore[arg-type]
+
+
+def test_a_complete_snapshot_that_shows_a_write_verifies_it() -> None:
+    view = snap(Feature.WATCHLIST, [listed(movie("Heat", 1995, tmdb=949))])
+
+    result = verify_pending([pending(HEAT), pending(ALIEN)], view, INTEGER)
+
+    assert [w.item for w in result.verified] == [HEAT]
+    assert [w.item for w in result.missed] == [ALIEN]
+    assert result.phantoms == ()
+
+
+def test_a_removal_is_verified_by_absence() -> None:
+    view = snap(Feature.WATCHLIST, [listed(ALIEN)])
+
+    result = verify_pending(
+        [pending(HEAT, Action.REMOVE), pending(ALIEN, Action.REMOVE)], view, INTEGER
+    )
+
+    assert [w.item for w in result.verified] == [HEAT]
+    assert [w.item for w in result.missed] == [ALIEN]
+
+
+def test_a_rating_write_is_verified_only_by_the_written_value() -> None:
+    view = snap(Feature.RATINGS, [rated(HEAT, 6)])
+
+    stale = verify_pending([pending(HEAT, payload=Rated(8, T0))], view, INTEGER)
+    shown = verify_pending([pending(HEAT, payload=Rated(6, T0))], view, INTEGER)
+
+    assert (len(stale.verified), len(stale.missed)) == (0, 1)
+    assert (len(shown.verified), len(shown.missed)) == (1, 0)
+
+
+def test_a_write_missed_by_two_complete_snapshots_is_a_phantom() -> None:
+    view = snap(Feature.WATCHLIST, [])
+
+    assert verify_pending([pending(HEAT, misses=0)], view, INTEGER).phantoms == ()
+    assert [w.item for w in verify_pending([pending(HEAT, misses=1)], view, INTEGER).phantoms] == [
+        HEAT
+    ]
+
+
+def test_a_partial_snapshot_verifies_nothing_and_counts_no_miss() -> None:
+    view = snap(Feature.WATCHLIST, [], complete=False)
+
+    result = verify_pending([pending(HEAT, misses=0), pending(ALIEN, misses=2)], view, INTEGER)
+
+    assert result.verified == result.missed == ()
+    assert [w.item for w in result.phantoms] == [ALIEN]
+
+
+def test_held_out_items_are_not_written_and_each_reason_is_reported() -> None:
+    later = T0 + timedelta(days=1)
+    three = [
+        listed(HEAT, later),
+        listed(ALIEN, later),
+        listed(movie("Dune", 2021, tmdb=438631), later),
+    ]
+    result = plan(
+        SyncMode.ADD_ONLY,
+        ("Trakt", TRAKT, snap(Feature.WATCHLIST, three), None),
+        ("SIMKL", SIMKL, snap(Feature.WATCHLIST, []), None),
+    )
+    held_out = holdouts(
+        [(HEAT, GuardCode.PENDING_VERIFICATION), (movie(None, tmdb=348), GuardCode.PHANTOM)]
+    )
+
+    guarded = apply_guards(
+        result, settings=GuardSettings(), baseline_sizes={}, held_out={PairSide.B: held_out}
+    )
+
+    assert [op.item.title for op in guarded.plan.operations] == ["Dune"]
+    assert {op.item.title for op in guarded.suppressed} == {"Heat", "Alien"}
+    assert {(e.code, e.count) for e in guarded.events} == {
+        (GuardCode.PENDING_VERIFICATION, 1),
+        (GuardCode.PHANTOM, 1),
+    }
+    assert any("accepted by SIMKL but never shown" in e.detail for e in guarded.events)
