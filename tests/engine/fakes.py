@@ -2,9 +2,11 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from custom_components.crosswatch.engine.capabilities import Capabilities
-from custom_components.crosswatch.engine.payloads import Entry, Feature
+from custom_components.crosswatch.engine.items import MediaItem
+from custom_components.crosswatch.engine.payloads import Entry, Feature, Payload, merge_payloads
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import (
     ProviderError,
@@ -16,32 +18,50 @@ from custom_components.crosswatch.engine.provider import (
 from custom_components.crosswatch.engine.snapshot import Completeness, Snapshot
 from custom_components.crosswatch.engine.store import Checkpoint
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 @dataclass
 class FakeProvider:
-    """Answers writes per item unless a fault says otherwise; records every batch."""
+    """Holds entries per feature, answers writes per item and shows them on the next read.
+
+    Faults: `reject` (keys answered not_found), `answer_counts_only` (an `ok: true` reply),
+    `invisible` (keys accepted but never shown: phantoms), `fail_batches` (batch number -> error),
+    `health_error`, and `truncate_to` (the next reads return only that many entries, as complete).
+    """
 
     key: str
     name: str
     capabilities: Capabilities
-    reject: set[str] = field(default_factory=set)  # item keys answered not_found
-    answer_counts_only: bool = False  # like an `ok: true` reply
-    fail_batches: dict[int, ProviderError] = field(default_factory=dict)  # batch number -> error
-    batches: list[tuple[Feature, Action, list[str]]] = field(default_factory=list)
     inventory: dict[Feature, list[Entry]] = field(default_factory=dict)
+    reject: set[str] = field(default_factory=set)
+    answer_counts_only: bool = False
+    invisible: set[str] = field(default_factory=set)
+    fail_batches: dict[int, ProviderError] = field(default_factory=dict)
+    health_error: ProviderError | None = None
+    truncate_to: int | None = None
+    batches: list[tuple[Feature, Action, list[str]]] = field(default_factory=list)
+    reads: int = 0
 
     async def health(self) -> None:
-        return None
+        if self.health_error is not None:
+            raise self.health_error
 
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
-        entries = self.inventory.get(feature, [])
-        snapshot = Snapshot.build(
-            self.name,
-            feature,
-            entries,
-            Completeness(all_pages=True, expected_total=len(entries), seen_total=len(entries)),
+        self.reads += 1
+        entries = [e for e in self.inventory.get(feature, []) if e.item.key not in self.invisible]
+        if self.truncate_to is not None:
+            entries = entries[: self.truncate_to]
+        completeness = Completeness(
+            all_pages=True, expected_total=len(entries), seen_total=len(entries)
         )
-        return Read(snapshot, checkpoint, checkpoint_moved=False)
+        # Each read reports a new activity watermark; the pipeline stamps when it kept it.
+        watermark = Checkpoint(self.key, feature, f"read-{self.reads}", None, EPOCH)
+        return Read(
+            Snapshot.build(self.name, feature, entries, completeness),
+            watermark,
+            checkpoint_moved=False,
+        )
 
     async def write(
         self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
@@ -50,11 +70,38 @@ class FakeProvider:
         self.batches.append((feature, action, [request.item.key for request in requests]))
         if number in self.fail_batches:
             raise self.fail_batches[number]
-        if self.answer_counts_only:
-            return []
-        return [
-            WriteResult(request.item, WriteOutcome.REJECTED, "not_found")
-            if request.item.key in self.reject
-            else WriteResult(request.item, WriteOutcome.CONFIRMED)
-            for request in requests
-        ]
+        results = []
+        for request in requests:
+            if request.item.key in self.reject:
+                results.append(WriteResult(request.item, WriteOutcome.REJECTED, "not_found"))
+                continue
+            self._store(feature, action, request.item, request.payload)
+            results.append(WriteResult(request.item, WriteOutcome.CONFIRMED))
+        return [] if self.answer_counts_only else results
+
+    def _store(
+        self, feature: Feature, action: Action, item: MediaItem, payload: Payload | None
+    ) -> None:
+        entries = self.inventory.setdefault(feature, [])
+        wanted = {item.key, *item.tokens}
+        index = next(
+            (i for i, e in enumerate(entries) if wanted & {e.item.key, *e.item.tokens}), None
+        )
+        if action is Action.REMOVE:
+            if index is not None:
+                del entries[index]
+            return
+        assert payload is not None
+        if index is None:
+            # The provider keeps its own copy: external ids only, none of the source's local ids.
+            own = MediaItem.from_tokens(
+                item.type, title=item.title, year=item.year, season=item.season,
+                episode=item.episode, tokens=item.tokens, local_tokens=(),
+            )  # fmt: skip
+            entries.append(Entry(own, payload))
+        elif action is Action.UPDATE:
+            entries[index] = Entry(entries[index].item, payload)
+        else:
+            entries[index] = Entry(
+                entries[index].item, merge_payloads(entries[index].payload, payload)
+            )

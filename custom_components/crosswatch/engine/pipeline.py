@@ -1,0 +1,430 @@
+"""The run pipeline: one sync run of one pair, step by step.
+
+For each feature both sides support: read (through the shared memo), check the drop guard,
+verify pending writes, plan (in the executor), guard, apply, and persist what was observed.
+The result is an immutable `RunResult`. Store access always goes through `run_blocking`, so
+nothing here blocks the event loop, and a cancelled run leaves the store as its last committed
+chunk left it.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from functools import partial
+import json
+
+from .applier import ApplyReport, RunBlocking, apply_plan
+from .guards import GuardCode, GuardEvent, GuardSettings, apply_guards, check_drop, holdouts
+from .items import MediaItem
+from .memo import SnapshotMemo
+from .payloads import Entry, Feature
+from .plan import Action, PairSide, Plan
+from .planner import PairPolicy, SideState, SyncMode, plan_feature
+from .provider import Provider, ProviderError, WriteOutcome
+from .snapshot import Snapshot, effective_view
+from .store import Checkpoint, Scope, StateStore
+from .verify import Verification, verify_pending
+
+
+class RunStatus(StrEnum):
+    """How a run ended."""
+
+    SUCCESS = "success"
+    PARTIAL = "partial"  # something was skipped or failed; what could be done was done
+    FAILED = "failed"  # nothing could be done
+    HELD = "held"  # removals wait for the user's decision
+
+
+@dataclass(frozen=True, slots=True)
+class PairSpec:
+    """What a pair syncs and how carefully."""
+
+    pair: str
+    mode: SyncMode = SyncMode.ADD_ONLY
+    features: frozenset[Feature] = frozenset(Feature)
+    guards: GuardSettings = field(default_factory=GuardSettings)
+    dry_run: bool = False
+    phantom_after: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureCounts:
+    """What one feature of a run planned and did."""
+
+    planned: int = 0
+    applied: int = 0
+    held: int = 0
+    unresolved: int = 0
+    phantoms: int = 0
+    errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """Everything a run did, for entities, events and diagnostics."""
+
+    pair: str
+    run_id: int
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime
+    features: Mapping[Feature, FeatureCounts]
+    plan: Plan
+    events: tuple[GuardEvent, ...] = ()
+    errors: tuple[str, ...] = ()
+    retry_after: float | None = None
+    dry_run: bool = False
+
+    @property
+    def duration(self) -> float:
+        """Seconds the run took."""
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def summary(self) -> dict[str, object]:
+        """A JSON-ready summary (counts, not item lists)."""
+        return {
+            "pair": self.pair,
+            "run_id": self.run_id,
+            "status": self.status.value,
+            "dry_run": self.dry_run,
+            "started_at": self.started_at.isoformat(),
+            "duration": round(self.duration, 3),
+            "features": {
+                feature.value: {
+                    "planned": c.planned,
+                    "applied": c.applied,
+                    "held": c.held,
+                    "unresolved": c.unresolved,
+                    "phantoms": c.phantoms,
+                    "errors": c.errors,
+                }
+                for feature, c in self.features.items()
+            },
+            "events": [
+                {"code": e.code.value, "side": e.side.value, "count": e.count, "detail": e.detail}
+                for e in self.events
+            ],
+            "errors": list(self.errors),
+        }
+
+
+@dataclass(slots=True)
+class _FeatureRun:
+    counts: FeatureCounts = field(default_factory=FeatureCounts)
+    plan: Plan | None = None
+    events: list[GuardEvent] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    held: bool = False
+    suspect: bool = False
+    retry_after: float | None = None
+
+
+class Pipeline:
+    """Runs pairs against one store, sharing one snapshot memo."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        *,
+        run_blocking: RunBlocking,
+        memo: SnapshotMemo,
+        clock: Callable[[], datetime],
+    ) -> None:
+        """Run against `store`, calling blocking work through `run_blocking`."""
+        self._store = store
+        self._blocking = run_blocking
+        self._memo = memo
+        self._clock = clock
+
+    async def run(self, spec: PairSpec, a: Provider, b: Provider) -> RunResult:
+        """One run of a pair: side A is the source in one-way modes."""
+        started = self._clock()
+        store = self._store
+        run_id = (
+            0
+            if spec.dry_run
+            else await self._blocking(partial(store.start_run, spec.pair, started))
+        )
+        providers = {PairSide.A: a, PairSide.B: b}
+        names = (a.name, b.name)
+        features: dict[Feature, FeatureCounts] = {}
+        plan = Plan(names)
+        events: list[GuardEvent] = []
+        errors: list[str] = []
+        retry_after: float | None = None
+        held = suspect = False
+        try:
+            for provider in (a, b):
+                await provider.health()
+        except ProviderError as err:
+            errors.append(f"{provider.name}: {err}")
+            return await self._finish(
+                spec, run_id=run_id, started=started, status=RunStatus.FAILED,
+                features=features, plan=plan, events=events, errors=errors, retry_after=None,
+            )  # fmt: skip
+        shared = spec.features & a.capabilities.features & b.capabilities.features
+        for feature in sorted(shared, key=list(Feature).index):
+            outcome = await self._run_feature(spec, feature, providers, run_id, started)
+            features[feature] = outcome.counts
+            if outcome.plan is not None:
+                plan = plan.combine(outcome.plan)
+            events.extend(outcome.events)
+            errors.extend(outcome.errors)
+            held = held or outcome.held
+            suspect = suspect or outcome.suspect
+            if outcome.retry_after:
+                retry_after = max(retry_after or 0.0, outcome.retry_after)
+        if features and all(c.errors and c.planned == 0 for c in features.values()) and errors:
+            status = RunStatus.FAILED
+        elif held:
+            status = RunStatus.HELD
+        elif errors or suspect:
+            status = RunStatus.PARTIAL
+        else:
+            status = RunStatus.SUCCESS
+        return await self._finish(
+            spec, run_id=run_id, started=started, status=status, features=features,
+            plan=plan, events=events, errors=errors, retry_after=retry_after,
+        )  # fmt: skip
+
+    async def _finish(
+        self,
+        spec: PairSpec,
+        *,
+        run_id: int,
+        started: datetime,
+        status: RunStatus,
+        features: dict[Feature, FeatureCounts],
+        plan: Plan,
+        events: list[GuardEvent],
+        errors: list[str],
+        retry_after: float | None,
+    ) -> RunResult:
+        result = RunResult(
+            spec.pair, run_id, status, started, self._clock(), features, plan,
+            tuple(events), tuple(errors), retry_after, spec.dry_run,
+        )  # fmt: skip
+        if not spec.dry_run:
+            await self._blocking(
+                partial(
+                    self._store.finish_run,
+                    run_id,
+                    finished_at=result.finished_at,
+                    status=status.value,
+                    result=json.dumps(result.summary()),
+                )
+            )
+        return result
+
+    async def _run_feature(
+        self,
+        spec: PairSpec,
+        feature: Feature,
+        providers: Mapping[PairSide, Provider],
+        run_id: int,
+        now: datetime,
+    ) -> _FeatureRun:
+        store, blocking, outcome = self._store, self._blocking, _FeatureRun()
+        scopes = {side: Scope(spec.pair, feature, side.value) for side in PairSide}
+        reads = {}
+        try:
+            for side, provider in providers.items():
+                checkpoint = await blocking(partial(store.checkpoint, provider.key, feature))
+                reads[side] = await self._memo.read(provider, feature, checkpoint)
+        except ProviderError as err:
+            outcome.errors.append(f"{providers[side].name}: {err}")
+            outcome.counts = FeatureCounts(errors=1)
+            return outcome
+        baselines = {
+            side: await blocking(partial(store.load_baseline, scopes[side])) for side in PairSide
+        }
+        snapshots: dict[PairSide, Snapshot] = {}
+        for side in PairSide:
+            snapshots[side], event = check_drop(
+                reads[side].snapshot, baselines[side],
+                checkpoint_moved=reads[side].checkpoint_moved, settings=spec.guards, side=side,
+            )  # fmt: skip
+            if event is not None:
+                outcome.events.append(event)
+                outcome.suspect = True
+        views = {side: effective_view(snapshots[side], baselines[side]) for side in PairSide}
+        verifications: dict[PairSide, Verification] = {}
+        for side in PairSide:
+            pending = await blocking(partial(store.pending, scopes[side]))
+            scale = providers[side].capabilities.rating_scale
+            verifications[side] = verify_pending(
+                pending, views[side], scale, phantom_after=spec.phantom_after
+            )
+            if not spec.dry_run:
+                await blocking(
+                    partial(
+                        store.settle_pending,
+                        scopes[side],
+                        verified=verifications[side].verified,
+                        missed=verifications[side].missed,
+                    )
+                )
+        policy = PairPolicy(spec.mode)
+        sides = [
+            SideState(
+                providers[side].name, providers[side].capabilities, snapshots[side], baselines[side]
+            )
+            for side in PairSide
+        ]
+        plan = await blocking(partial(plan_feature, policy, sides[0], sides[1]))
+        held_out = {}
+        tombstones = {}
+        for side in PairSide:
+            held_out[side] = holdouts(
+                await blocking(partial(_holdouts, store, scopes[side], verifications[side], now))
+            )
+            tombstones[side] = [
+                t.item for t in await blocking(partial(store.tombstones, scopes[side], now))
+            ]
+        sizes = {side: _size(baselines[side]) for side in PairSide}
+        guarded = apply_guards(
+            plan,
+            settings=spec.guards,
+            baseline_sizes=sizes,
+            tombstones=tombstones,
+            held_out=held_out,
+        )
+        outcome.events.extend(guarded.events)
+        outcome.plan = plan
+        if guarded.held and not spec.dry_run:
+            await blocking(
+                partial(
+                    store.hold,
+                    spec.pair,
+                    guarded.held,
+                    reason=GuardCode.OVER_DELETE_BUDGET.value,
+                    now=now,
+                )
+            )
+        outcome.held = bool(guarded.held)
+        report = await apply_plan(
+            guarded.plan, pair=spec.pair, providers=providers, store=store,
+            run_blocking=blocking, run_id=run_id, now=now, dry_run=spec.dry_run,
+        )  # fmt: skip
+        for side in {a.operation.side for a in report.applied if a.outcome is not None}:
+            self._memo.bust(providers[side].key, feature)
+        if not spec.dry_run:
+            for side in PairSide:
+                await blocking(
+                    partial(
+                        _persist_side, store, scopes[side], provider=providers[side].name,
+                        baseline=baselines[side], view=views[side],
+                        checkpoint=reads[side].checkpoint, verification=verifications[side],
+                        guards=spec.guards, now=now,
+                    )
+                )  # fmt: skip
+        outcome.errors.extend(report.errors)
+        outcome.retry_after = report.retry_after
+        outcome.counts = _counts(plan, guarded.held, report, verifications)
+        return outcome
+
+
+def _size(baseline: Snapshot | None) -> int | None:
+    return len(baseline) if baseline is not None else None
+
+
+def _holdouts(
+    store: StateStore, scope: Scope, verification: Verification, now: datetime
+) -> list[tuple[MediaItem, GuardCode]]:
+    """Items not to write on a side this run, each with the reason."""
+    verified = {(w.item.key, w.action) for w in verification.verified}
+    phantoms = {(w.item.key, w.action) for w in verification.phantoms}
+    items: list[tuple[MediaItem, GuardCode]] = []
+    for write in store.pending(scope):
+        if (write.item.key, write.action) in verified:
+            continue
+        code = (
+            GuardCode.PHANTOM
+            if (write.item.key, write.action) in phantoms
+            else GuardCode.PENDING_VERIFICATION
+        )
+        items.append((write.item, code))
+    waiting = store.waiting_for_retry(scope, now)
+    quarantined = store.quarantined(scope, now)
+    items.extend(
+        (u.item, GuardCode.UNRESOLVED_BACKOFF)
+        for u in store.unresolved(scope.pair)
+        if u.scope == scope and u.item.key in waiting
+    )
+    items.extend(
+        (q.item, GuardCode.QUARANTINED)
+        for q in store.blackbox(scope.pair)
+        if q.scope == scope and q.item.key in quarantined
+    )
+    return items
+
+
+def _persist_side(
+    store: StateStore,
+    scope: Scope,
+    *,
+    provider: str,
+    baseline: Snapshot | None,
+    view: Snapshot,
+    checkpoint: Checkpoint | None,
+    verification: Verification,
+    guards: GuardSettings,
+    now: datetime,
+) -> None:
+    """Make what this run observed the side's baseline, incrementally, in one transaction.
+
+    Only a complete view replaces the baseline: a partial or suspect one leaves it standing.
+    Items gone since the baseline that our own verified removals do not explain were deleted by
+    the user: they get a tombstone.
+    """
+    if not view.complete:
+        return
+    ours = {w.item.key for w in verification.verified if w.action is Action.REMOVE}
+    upserts: list[Entry] = []
+    removed: list[str] = []
+    with store.transaction():
+        old_entries = baseline.entries if baseline is not None else {}
+        for key, entry in view.entries.items():
+            if old_entries.get(key) != entry:
+                upserts.append(entry)
+        for key, old in old_entries.items():
+            if key in view.entries or view.find(old.item, include_local=True) is not None:
+                continue
+            removed.append(key)
+            if key not in ours:
+                store.add_tombstone(
+                    scope,
+                    old.item,
+                    removed_at=now,
+                    seen_by=f"{provider} snapshot",
+                    ttl=guards.tombstone_ttl,
+                )
+        store.save_baseline(scope, provider, upserts=upserts, removed_keys=removed, saved_at=now)
+        if checkpoint is not None:
+            store.save_checkpoint(
+                Checkpoint(
+                    checkpoint.provider,
+                    checkpoint.feature,
+                    checkpoint.watermark,
+                    checkpoint.etag,
+                    now,
+                )
+            )
+
+
+def _counts(
+    plan: Plan,
+    held: tuple[object, ...],
+    report: ApplyReport,
+    verifications: Mapping[PairSide, Verification],
+) -> FeatureCounts:
+    writable = [op for op in plan.operations if op.action is not Action.CONFLICT]
+    return FeatureCounts(
+        planned=len(writable),
+        applied=report.count(WriteOutcome.CONFIRMED) + report.count(WriteOutcome.UNKNOWN),
+        held=len(held),
+        unresolved=report.count(WriteOutcome.REJECTED),
+        phantoms=sum(len(v.phantoms) for v in verifications.values()),
+        errors=len(report.errors),
+    )

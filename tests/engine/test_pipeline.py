@@ -1,0 +1,244 @@
+"""A whole run of a pair: read, guard, plan, apply, verify, persist."""
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from custom_components.crosswatch.engine.guards import GuardCode
+from custom_components.crosswatch.engine.memo import SnapshotMemo
+from custom_components.crosswatch.engine.payloads import Entry, Feature
+from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, RunResult, RunStatus
+from custom_components.crosswatch.engine.planner import SyncMode
+from custom_components.crosswatch.engine.provider import ProviderError, RateLimitError
+from custom_components.crosswatch.engine.store import Scope, StateStore
+
+from .factories import SIMKL, T0, TRAKT, listed, movie
+from .fakes import FakeProvider
+
+W = Feature.WATCHLIST
+
+
+def films(count: int, start: int = 0) -> list[Entry]:
+    return [listed(movie(f"Film {n}", 2000, tmdb=1000 + n)) for n in range(start, start + count)]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[StateStore]:
+    with StateStore(tmp_path / "state.db") as opened:
+        yield opened
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def pipeline(store: StateStore, clock: Clock) -> Pipeline:
+    # A TTL of zero: every run reads afresh, as runs an hour apart do.
+    return Pipeline(
+        store, run_blocking=asyncio.to_thread, memo=SnapshotMemo(timedelta(0)), clock=clock
+    )
+
+
+def sides(a: list[Entry], b: list[Entry], **faults: object) -> tuple[FakeProvider, FakeProvider]:
+    trakt = FakeProvider("trakt:a", "Trakt", replace(TRAKT, features=frozenset({W})), {W: list(a)})
+    simkl = FakeProvider("simkl:b", "SIMKL", replace(SIMKL, features=frozenset({W})), {W: list(b)})
+    for fault, value in faults.items():
+        setattr(simkl, fault, value)
+    return trakt, simkl
+
+
+def keys(provider: FakeProvider) -> set[str]:
+    return {entry.key for entry in provider.inventory[W]}
+
+
+async def test_two_way_converges_and_a_second_run_plans_nothing(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(4), films(4, start=2))
+    runner = pipeline(store, clock)
+
+    first = await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+    clock.now += timedelta(hours=1)
+    second = await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+
+    assert first.status is RunStatus.SUCCESS
+    assert (first.features[W].planned, first.features[W].applied) == (4, 4)
+    assert keys(trakt) == keys(simkl) == {f"tmdb:movie:{1000 + n}" for n in range(6)}
+    assert second.status is RunStatus.SUCCESS
+    assert second.features[W].planned == 0
+    assert second.plan.is_empty
+    assert store.pending(Scope("p", W, "a")) == []  # every write was verified by run 2
+    assert [run.status for run in store.runs("p")] == ["success", "success"]
+
+
+async def test_a_repeated_no_change_run_writes_close_to_nothing(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(50), films(50))
+    runner = pipeline(store, clock)
+    await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+    changes_before = store._db.total_changes
+
+    await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+
+    # The run record and the two baseline scopes and checkpoints: not 50 rows per side.
+    assert store._db.total_changes - changes_before <= 10
+
+
+async def test_a_dry_run_writes_nothing_and_stores_nothing(store: StateStore, clock: Clock) -> None:
+    trakt, simkl = sides(films(3), [])
+
+    result = await pipeline(store, clock).run(
+        PairSpec("p", SyncMode.ADD_ONLY, dry_run=True), trakt, simkl
+    )
+
+    assert result.dry_run
+    assert result.features[W].planned == 3
+    assert simkl.batches == []
+    assert sum(store.statistics().values()) == 0
+
+
+async def test_a_write_never_shown_is_not_re_added_and_becomes_a_phantom(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(2), [], invisible={"tmdb:movie:1001"})
+    runner = pipeline(store, clock)
+    results: list[RunResult] = []
+    for _ in range(4):
+        results.append(await runner.run(PairSpec("p", SyncMode.ADD_ONLY), trakt, simkl))
+        clock.now += timedelta(hours=1)
+
+    written = [key for _, _, batch in simkl.batches for key in batch]
+    assert written.count("tmdb:movie:1001") == 1  # the famous re-add loop, dead
+    codes = [{e.code for e in r.events} for r in results]
+    assert GuardCode.PENDING_VERIFICATION in codes[1]
+    assert GuardCode.PHANTOM in codes[2]
+    assert results[2].features[W].phantoms == 1
+
+
+async def test_removals_over_the_budget_are_held_for_approval(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(20), films(20))
+    runner = pipeline(store, clock)
+    await runner.run(PairSpec("p", SyncMode.MIRROR), trakt, simkl)
+    trakt.inventory[W] = films(
+        10
+    )  # ten removed on the source (below the drop guard's 10 %? no: 50 %)
+
+    result = await runner.run(PairSpec("p", SyncMode.MIRROR), trakt, simkl)
+
+    assert result.status is RunStatus.PARTIAL
+    assert {e.code for e in result.events} == {GuardCode.SNAPSHOT_SUSPECT}
+    assert len(keys(simkl)) == 20  # a halved source without activity removes nothing
+
+
+async def test_held_removals_wait_in_the_store(store: StateStore, clock: Clock) -> None:
+    trakt, simkl = sides(films(400), films(400))
+    runner = pipeline(store, clock)
+    await runner.run(PairSpec("p", SyncMode.MIRROR), trakt, simkl)
+    trakt.inventory[W] = films(380)  # 20 removed: 5 %, under the drop guard, over the budget of 8
+
+    result = await runner.run(PairSpec("p", SyncMode.MIRROR), trakt, simkl)
+
+    assert result.status is RunStatus.HELD
+    assert result.features[W].held == 12
+    assert len(store.held("p")) == 12
+    assert len(keys(simkl)) == 392
+
+
+async def test_a_provider_that_fails_its_health_check_fails_the_run(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(3), [], health_error=ProviderError("server unreachable"))
+
+    result = await pipeline(store, clock).run(PairSpec("p"), trakt, simkl)
+
+    assert result.status is RunStatus.FAILED
+    assert result.errors == ("SIMKL: server unreachable",)
+    assert store.runs("p")[0].status == "failed"
+
+
+async def test_a_deletion_observed_on_a_side_leaves_a_tombstone(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(30), films(30))
+    runner = pipeline(store, clock)
+    await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+    trakt.inventory[W] = films(29, start=1)  # the user removed Film 0 on Trakt
+
+    await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+
+    assert "tmdb:movie:1000" not in keys(simkl)
+    assert [t.item.key for t in store.tombstones(Scope("p", W, "a"), clock.now)] == [
+        "tmdb:movie:1000"
+    ]
+    # Our own removal from SIMKL is not a user deletion there.
+    clock.now += timedelta(hours=1)
+    await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+    assert store.tombstones(Scope("p", W, "b"), clock.now) == []
+
+
+async def test_a_failed_read_fails_the_feature_and_a_run_with_nothing_else_fails(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(3), [])
+
+    async def broken_read(feature: Feature, checkpoint: object) -> object:
+        raise ProviderError("HTTP 503 on page 2")
+
+    simkl.read = broken_read  # type: ignore[method-assign,assignment]
+    result = await pipeline(store, clock).run(PairSpec("p"), trakt, simkl)
+
+    assert result.status is RunStatus.FAILED
+    assert result.features[W].errors == 1
+    assert result.errors == ("SIMKL: HTTP 503 on page 2",)
+
+
+async def test_checkpoints_are_kept_after_a_complete_run(store: StateStore, clock: Clock) -> None:
+    trakt, simkl = sides(films(3), films(3))
+
+    await pipeline(store, clock).run(PairSpec("p"), trakt, simkl)
+
+    saved = store.checkpoint("trakt:a", W)
+    assert saved is not None
+    assert (saved.watermark, saved.updated_at) == ("read-1", T0)
+
+
+async def test_a_dry_run_after_a_write_neither_settles_nor_replans_it(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(2), [], invisible={"tmdb:movie:1001"})
+    runner = pipeline(store, clock)
+    await runner.run(PairSpec("p"), trakt, simkl)
+
+    preview = await runner.run(PairSpec("p", dry_run=True), trakt, simkl)
+
+    assert preview.features[W].applied == 0
+    assert {e.code for e in preview.events} == {GuardCode.PENDING_VERIFICATION}
+    assert len(store.pending(Scope("p", W, "b"))) == 2  # nothing settled by a preview
+
+
+async def test_a_rate_limited_run_is_partial_and_says_when_to_come_back(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(3), [], fail_batches={0: RateLimitError("HTTP 429", retry_after=30)})
+
+    result = await pipeline(store, clock).run(PairSpec("p"), trakt, simkl)
+
+    assert result.status is RunStatus.PARTIAL
+    assert result.retry_after == 30
+    assert result.summary()["errors"] == ["SIMKL: HTTP 429"]
