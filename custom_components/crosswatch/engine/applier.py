@@ -6,7 +6,7 @@
   unknown) wait in `pending` until a complete snapshot shows them, so a write is never sent twice
   while a provider is slow to show it, and a run cut off between chunks repeats nothing;
   rejected items become unresolved (retried with backoff); failed writes count toward the
-  blackbox.
+  blackbox; a write the destination resolved to an item without ids records a shadow.
 - A failing chunk does not abort the run; an authentication failure does (nothing further can
   succeed), and a rate limit stops writes to that provider for this run.
 - A dry run writes nothing and records nothing.
@@ -29,6 +29,7 @@ from .provider import (
     WriteRequest,
     WriteResult,
 )
+from .shadow import shadow_for
 from .store import Scope, StateStore
 
 
@@ -155,6 +156,10 @@ def _record_chunk(
                 continue
             store.record_write_success(scope, key)
             store.resolve(scope, key)
+            if result.stored_as is not None and op.action is not Action.REMOVE:
+                shadow = shadow_for(result.stored_as, op.item)
+                if shadow is not None:
+                    store.record_shadow(scope, shadow, now)
             store.record_pending(
                 scope,
                 op.action,

@@ -22,6 +22,7 @@ from .payloads import Entry, Feature
 from .plan import Action, PairSide, Plan
 from .planner import PairPolicy, SideState, SyncMode, plan_feature
 from .provider import Provider, ProviderError, WriteOutcome
+from .shadow import ShadowedView, apply_shadows
 from .snapshot import Snapshot, effective_view
 from .store import Checkpoint, Scope, StateStore
 from .verify import Verification, verify_pending
@@ -240,9 +241,13 @@ class Pipeline:
             side: await blocking(partial(store.load_baseline, scopes[side])) for side in PairSide
         }
         snapshots: dict[PairSide, Snapshot] = {}
+        shadowed: dict[PairSide, ShadowedView] = {}
         for side in PairSide:
+            # Shadows lend source ids to destination items that have none (see shadow.py).
+            shadows = await blocking(partial(store.shadows, scopes[side]))
+            shadowed[side] = apply_shadows(reads[side].snapshot, shadows)
             snapshots[side], event = check_drop(
-                reads[side].snapshot, baselines[side],
+                shadowed[side].snapshot, baselines[side],
                 checkpoint_moved=reads[side].checkpoint_moved, settings=spec.guards, side=side,
             )  # fmt: skip
             if event is not None:
@@ -311,6 +316,14 @@ class Pipeline:
             self._memo.bust(providers[side].key, feature)
         if not spec.dry_run:
             for side in PairSide:
+                await blocking(
+                    partial(
+                        store.settle_shadows,
+                        scopes[side],
+                        expired=shadowed[side].expired,
+                        absent=shadowed[side].absent,
+                    )
+                )
                 await blocking(
                     partial(
                         _persist_side, store, scopes[side], provider=providers[side].name,

@@ -41,6 +41,9 @@ class WriteResult:
     item: MediaItem
     outcome: WriteOutcome
     reason: str | None = None  # why it was rejected, in the provider's words
+    # The destination's own item that was written, when the provider resolved the requested
+    # item to one of its own (e.g. a Jellyfin item found by title because it has no ids).
+    stored_as: MediaItem | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+import json
 from pathlib import Path
 import sqlite3
 
@@ -30,6 +31,7 @@ from .codec import (
 from .items import MediaItem
 from .payloads import Entry, Feature, Payload
 from .plan import Action, Operation
+from .shadow import Shadow
 from .snapshot import Completeness, Snapshot
 
 # Each step upgrades the schema from version N to N + 1; the last step defines the current one.
@@ -75,6 +77,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             action TEXT NOT NULL, item TEXT NOT NULL, payload TEXT, outcome TEXT NOT NULL,
             run_id INTEGER NOT NULL, written_at TEXT NOT NULL, misses INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (pair, feature, side, key, action)) WITHOUT ROWID""",
+        """CREATE TABLE shadow (
+            pair TEXT NOT NULL, feature TEXT NOT NULL, side TEXT NOT NULL,
+            local_token TEXT NOT NULL, tokens TEXT NOT NULL, written_at TEXT NOT NULL,
+            absent_runs INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (pair, feature, side, local_token)) WITHOUT ROWID""",
     ),
 )
 _PAIR_TABLES = (
@@ -652,6 +659,42 @@ class StateStore:
                     "UPDATE pending SET misses = misses + 1 WHERE pair=? AND feature=? AND side=?"
                     " AND key=? AND action=?",
                     (*scope.params(), write.item.key, write.action.value),
+                )
+
+    # -- shadows ------------------------------------------------------------------------------
+
+    def record_shadow(self, scope: Scope, shadow: Shadow, now: datetime) -> None:
+        """Remember which source tokens a destination item without ids stands for."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO shadow VALUES (?, ?, ?, ?, ?, ?, 0)",
+                (*scope.params(), shadow.local_token, json.dumps(shadow.tokens), now.isoformat()),
+            )
+
+    def shadows(self, scope: Scope) -> list[Shadow]:
+        """A scope's shadows."""
+        rows = self._db.execute(
+            "SELECT local_token, tokens, absent_runs FROM shadow"
+            " WHERE pair=? AND feature=? AND side=? ORDER BY local_token",
+            scope.params(),
+        )
+        return [Shadow(local, tuple(json.loads(tokens)), absent) for local, tokens, absent in rows]
+
+    def settle_shadows(
+        self, scope: Scope, *, expired: Iterable[Shadow], absent: Iterable[Shadow]
+    ) -> None:
+        """Drop expired shadows; count one more absent run for the others not seen."""
+        with self.transaction() as db:
+            for shadow in expired:
+                db.execute(
+                    "DELETE FROM shadow WHERE pair=? AND feature=? AND side=? AND local_token=?",
+                    (*scope.params(), shadow.local_token),
+                )
+            for shadow in absent:
+                db.execute(
+                    "UPDATE shadow SET absent_runs = absent_runs + 1"
+                    " WHERE pair=? AND feature=? AND side=? AND local_token=?",
+                    (*scope.params(), shadow.local_token),
                 )
 
     # -- runs ---------------------------------------------------------------------------------
