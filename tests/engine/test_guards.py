@@ -166,3 +166,15 @@ def test_a_tombstoned_item_is_not_added_back() -> None:
     assert len(guarded.plan.operations) == 4
     (event,) = guarded.events
     assert (event.code, event.side, event.count) == (GuardCode.TOMBSTONED, PairSide.B, 1)
+
+
+def test_an_empty_answer_is_suspect_however_small_the_library() -> None:
+    baseline = snap(W, films(3))
+
+    guarded, event = check_drop(
+        snap(W, []), baseline, checkpoint_moved=False, settings=DEFAULTS, side=PairSide.B
+    )
+
+    assert not guarded.completeness.complete
+    assert event is not None
+    assert event.count == 3

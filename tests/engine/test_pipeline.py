@@ -242,3 +242,23 @@ async def test_a_rate_limited_run_is_partial_and_says_when_to_come_back(
     assert result.status is RunStatus.PARTIAL
     assert result.retry_after == 30
     assert result.summary()["errors"] == ["SIMKL: HTTP 429"]
+
+
+async def test_our_own_removal_is_never_read_as_the_users(store: StateStore, clock: Clock) -> None:
+    trakt, simkl = sides(films(2), films(2))
+    runner = pipeline(store, clock)
+    await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+    trakt.inventory[W] = films(1, start=1)  # Film 0 removed on Trakt: the run removes it from SIMKL
+    clock.now += timedelta(hours=1)
+    await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+    trakt.inventory[W] = films(2)  # Film 0 re-added on Trakt, while SIMKL answers an empty 200
+    simkl.truncate_to = 0
+    clock.now += timedelta(hours=1)
+    await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+    simkl.truncate_to = None
+    clock.now += timedelta(hours=1)
+
+    await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+
+    # SIMKL lacks Film 0 because we removed it: the re-add on Trakt propagates, and Trakt keeps it.
+    assert keys(trakt) == keys(simkl) == {"tmdb:movie:1000", "tmdb:movie:1001"}

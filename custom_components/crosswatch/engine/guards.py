@@ -3,9 +3,9 @@
 Each guard is on by default, configurable per pair, and reports what it did with a reason code,
 so that a run result can say why an operation did not happen.
 
-- Drop guard: a present snapshot that shrank sharply against its baseline, with no checkpoint
-  evidence of real change, is suspect. It is downgraded to partial, so the baseline stands in for
-  it (see `effective_view`) and nothing is removed because of it.
+- Drop guard: a present snapshot that shrank sharply against its baseline (or came back empty),
+  with no checkpoint evidence of real change, is suspect. It is downgraded to partial, so the
+  baseline stands in for it (see `effective_view`) and nothing is removed because of it.
 - Mass-delete budget: at most max(5, 2 % of the baseline) removals per side per run. Removals
   beyond it are held for the user to approve or reject. It fails closed: with no baseline size
   the floor applies.
@@ -111,7 +111,11 @@ def check_drop(
         return snapshot, None
     before, now = len(baseline), len(snapshot)
     shrink = before - now
-    if shrink < settings.drop_minimum or shrink <= settings.drop_threshold * before:
+    # An empty answer where there was something is the classic hiccup, however small the
+    # library; otherwise only a sharp shrink of some size is suspect.
+    emptied = now == 0 and before > 0
+    sharp = shrink >= settings.drop_minimum and shrink > settings.drop_threshold * before
+    if not emptied and not sharp:
         return snapshot, None
     detail = (
         f"{snapshot.provider} returned {now} items against {before} at the last sync,"

@@ -8,7 +8,7 @@ chunk left it.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import partial
@@ -23,7 +23,7 @@ from .plan import Action, PairSide, Plan
 from .planner import PairPolicy, SideState, SyncMode, plan_feature
 from .provider import Provider, ProviderError, WriteOutcome
 from .shadow import ShadowedView, apply_shadows
-from .snapshot import Snapshot, effective_view
+from .snapshot import Snapshot, effective_view, with_changes
 from .store import Checkpoint, Scope, StateStore
 from .verify import Verification, verify_pending
 
@@ -270,6 +270,10 @@ class Pipeline:
                         missed=verifications[side].missed,
                     )
                 )
+        for side in PairSide:
+            # Our own writes, now verified, are part of what the pair held at the last sync:
+            # without them, our removal would read as the user's and our add as news.
+            baselines[side] = _with_own_writes(baselines[side], verifications[side])
         policy = PairPolicy(spec.mode)
         sides = [
             SideState(
@@ -336,6 +340,19 @@ class Pipeline:
         outcome.retry_after = report.retry_after
         outcome.counts = _counts(plan, guarded.held, report, verifications)
         return outcome
+
+
+def _with_own_writes(baseline: Snapshot | None, verification: Verification) -> Snapshot | None:
+    if baseline is None or not verification.verified:
+        return baseline
+    # The written item as the destination holds it: the source's local ids are not its own.
+    upserts = [
+        Entry(replace(w.item, local_tokens=(), key=(w.item.tokens or (w.item.key,))[0]), w.payload)
+        for w in verification.verified
+        if w.action is not Action.REMOVE and w.payload is not None
+    ]
+    removed = [w.item for w in verification.verified if w.action is Action.REMOVE]
+    return with_changes(baseline, upserts=upserts, removed=removed)
 
 
 def _size(baseline: Snapshot | None) -> int | None:

@@ -189,6 +189,18 @@ class _Index:
                 self.aliases.pop(alias, None)
 
 
+def with_changes(
+    snapshot: Snapshot, *, upserts: Iterable[Entry] = (), removed: Iterable[MediaItem] = ()
+) -> Snapshot:
+    """A copy of a complete snapshot with some entries replaced or taken out."""
+    index = _Index(dict(snapshot.entries), dict(snapshot.aliases))
+    for item in removed:
+        index.remove((item.key, *item.tokens, *item.local_tokens))
+    for entry in upserts:
+        index.upsert(entry, merge=False)
+    return index.present_view_of(snapshot)
+
+
 def effective_view(snapshot: Snapshot, baseline: Snapshot | None) -> Snapshot:
     """The inventory the planner should diff, as a present snapshot.
 
