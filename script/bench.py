@@ -34,7 +34,7 @@ import zlib
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _engine_without_home_assistant() -> None:
+def engine_without_home_assistant() -> None:
     """Make the engine importable without running the integration's __init__.
 
     That __init__ is Home Assistant glue: importing it costs ~2 s and ~70 MB of RSS that a
@@ -51,7 +51,7 @@ def _engine_without_home_assistant() -> None:
             sys.modules[name] = parent
 
 
-_engine_without_home_assistant()
+engine_without_home_assistant()
 
 from custom_components.crosswatch.engine.capabilities import Capabilities, HistorySupport  # noqa: E402
 from custom_components.crosswatch.engine.items import MediaItem, MediaType, normalize_title  # noqa: E402
