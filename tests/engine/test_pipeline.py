@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,11 @@ from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Entry, Feature
 from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, RunResult, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
-from custom_components.crosswatch.engine.provider import ProviderError, RateLimitError
+from custom_components.crosswatch.engine.provider import (
+    ProviderError,
+    RateLimitError,
+    WriteOutcome,
+)
 from custom_components.crosswatch.engine.store import Scope, StateStore
 
 from .factories import SIMKL, T0, TRAKT, listed, movie
@@ -262,3 +267,41 @@ async def test_our_own_removal_is_never_read_as_the_users(store: StateStore, clo
 
     # SIMKL lacks Film 0 because we removed it: the re-add on Trakt propagates, and Trakt keeps it.
     assert keys(trakt) == keys(simkl) == {"tmdb:movie:1000", "tmdb:movie:1001"}
+
+
+async def held_pair(store: StateStore, clock: Clock) -> tuple[Pipeline, FakeProvider, FakeProvider]:
+    trakt, simkl = sides(films(400), films(400))
+    runner = pipeline(store, clock)
+    await runner.run(PairSpec("p", SyncMode.MIRROR), trakt, simkl)
+    trakt.inventory[W] = films(380)  # 20 removed: 12 of them over the budget of 8
+    clock.now += timedelta(hours=1)
+    await runner.run(PairSpec("p", SyncMode.MIRROR), trakt, simkl)
+    return runner, trakt, simkl
+
+
+async def test_approved_held_removals_are_applied(store: StateStore, clock: Clock) -> None:
+    runner, trakt, simkl = await held_pair(store, clock)
+
+    report = await runner.approve_held("p", trakt, simkl)
+
+    assert report.count(WriteOutcome.CONFIRMED) == 12
+    assert keys(simkl) == keys(trakt)
+    assert store.held("p") == []
+    assert json.loads(store.runs("p")[0].result or "{}")["approved"] == 12
+
+
+async def test_rejected_held_removals_are_kept_and_never_held_again(
+    store: StateStore, clock: Clock
+) -> None:
+    runner, trakt, simkl = await held_pair(store, clock)
+    first = store.held("p")[0]
+
+    assert await runner.reject_held("p", [first.id]) == 1
+    assert await runner.reject_held("p") == 11
+    clock.now += timedelta(hours=1)
+    later = await runner.run(PairSpec("p", SyncMode.MIRROR), trakt, simkl)
+
+    assert len(keys(simkl)) == 392
+    assert store.held("p") == []
+    assert later.status is RunStatus.SUCCESS
+    assert {(e.code, e.count) for e in later.events} == {(GuardCode.KEPT_BY_USER, 12)}

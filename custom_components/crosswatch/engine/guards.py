@@ -34,6 +34,7 @@ class GuardCode(StrEnum):
     UNRESOLVED_BACKOFF = "unresolved_backoff"
     QUARANTINED = "quarantined"
     PHANTOM = "phantom"
+    KEPT_BY_USER = "kept_by_user"
 
 
 _HOLDOUT_TEXT = MappingProxyType(
@@ -42,6 +43,7 @@ _HOLDOUT_TEXT = MappingProxyType(
         GuardCode.UNRESOLVED_BACKOFF: "rejected by {name} earlier; retried later",
         GuardCode.QUARANTINED: "failing on {name} repeatedly; in quarantine",
         GuardCode.PHANTOM: "accepted by {name} but never shown: phantoms",
+        GuardCode.KEPT_BY_USER: "kept on {name}: their removal was rejected",
     }
 )
 
@@ -138,18 +140,24 @@ def apply_guards(
     baseline_sizes: Mapping[PairSide, int | None],
     tombstones: Mapping[PairSide, Iterable[MediaItem]] | None = None,
     held_out: Mapping[PairSide, Mapping[str, GuardCode]] | None = None,
+    kept: Mapping[PairSide, Iterable[MediaItem]] | None = None,
 ) -> Guarded:
     """Hold removals beyond the budget; set aside tombstoned adds and held-out items.
 
     `held_out` (see `holdouts`) names items not to write on a side this run: writes pending
     verification, rejected items waiting for their retry, quarantined items and phantoms.
+    `kept` names items whose removal from a side the user rejected: they are never removed.
     """
     events: list[GuardEvent] = []
     buried = {
         side: {token for item in items for token in (*item.tokens, item.key)}
         for side, items in (tombstones or {}).items()
     }
-    kept: list[Operation] = []
+    spared = {
+        side: {token for item in (kept or {}).get(side, ()) for token in (*item.tokens, item.key)}
+        for side in PairSide
+    }
+    allowed: list[Operation] = []
     held: list[Operation] = []
     suppressed: list[Operation] = []
     removals = dict.fromkeys(PairSide, 0)
@@ -160,6 +168,8 @@ def apply_guards(
             suppressed.append(op)
             continue
         code = _held_out(op.item, (held_out or {}).get(op.side))
+        if code is None and op.action is Action.REMOVE and _is_buried(op.item, spared[op.side]):
+            code = GuardCode.KEPT_BY_USER
         if code is not None:
             suppressed.append(op)
             set_aside[op.side, code] = set_aside.get((op.side, code), 0) + 1
@@ -169,7 +179,7 @@ def apply_guards(
             if removals[op.side] > budgets[op.side]:
                 held.append(op)
                 continue
-        kept.append(op)
+        allowed.append(op)
     for side in PairSide:
         side_held = sum(1 for op in held if op.side is side)
         if side_held:
@@ -199,7 +209,7 @@ def apply_guards(
     for (side, code), count in sorted(set_aside.items()):
         detail = f"{count} items " + _HOLDOUT_TEXT[code].format(name=plan.name(side))
         events.append(GuardEvent(code, side, count, detail))
-    guarded = Plan(plan.side_names, tuple(kept), plan.notes)
+    guarded = Plan(plan.side_names, tuple(allowed), plan.notes)
     return Guarded(guarded, tuple(held), tuple(suppressed), tuple(events))
 
 

@@ -7,7 +7,7 @@ nothing here blocks the event loop, and a cancelled run leaves the store as its 
 chunk left it.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -189,6 +189,39 @@ class Pipeline:
             plan=plan, events=events, errors=errors, retry_after=retry_after,
         )  # fmt: skip
 
+    async def approve_held(
+        self, pair: str, a: Provider, b: Provider, ids: Iterable[int] | None = None
+    ) -> ApplyReport:
+        """Apply held operations the user approved (all of the pair's, or the given ids)."""
+        now = self._clock()
+        released = await self._blocking(partial(self._store.release_held, pair, ids))
+        approved = Plan.of((a.name, b.name), [h.operation for h in released])
+        run_id = await self._blocking(partial(self._store.start_run, pair, now))
+        providers = {PairSide.A: a, PairSide.B: b}
+        report = await apply_plan(
+            approved, pair=pair, providers=providers, store=self._store,
+            run_blocking=self._blocking, run_id=run_id, now=now,
+        )  # fmt: skip
+        for op in approved.operations:
+            self._memo.bust(providers[op.side].key, op.feature)
+        status = RunStatus.PARTIAL if report.errors else RunStatus.SUCCESS
+        summary = {"approved": len(released), "errors": list(report.errors)}
+        await self._blocking(
+            partial(
+                self._store.finish_run, run_id, finished_at=self._clock(),
+                status=status.value, result=json.dumps(summary),
+            )
+        )  # fmt: skip
+        return report
+
+    async def reject_held(self, pair: str, ids: Iterable[int] | None = None) -> int:
+        """Drop held operations the user rejected; their items are kept where they are."""
+        released = await self._blocking(partial(self._store.release_held, pair, ids))
+        await self._blocking(
+            partial(self._store.keep, pair, [h.operation for h in released], self._clock())
+        )
+        return len(released)
+
     async def _finish(
         self,
         spec: PairSpec,
@@ -284,6 +317,7 @@ class Pipeline:
         plan = await blocking(partial(plan_feature, policy, sides[0], sides[1]))
         held_out = {}
         tombstones = {}
+        kept = {side: await blocking(partial(store.kept, scopes[side])) for side in PairSide}
         for side in PairSide:
             held_out[side] = holdouts(
                 await blocking(partial(_holdouts, store, scopes[side], verifications[side], now))
@@ -293,12 +327,9 @@ class Pipeline:
             ]
         sizes = {side: _size(baselines[side]) for side in PairSide}
         guarded = apply_guards(
-            plan,
-            settings=spec.guards,
-            baseline_sizes=sizes,
-            tombstones=tombstones,
-            held_out=held_out,
-        )
+            plan, settings=spec.guards, baseline_sizes=sizes,
+            tombstones=tombstones, held_out=held_out, kept=kept,
+        )  # fmt: skip
         outcome.events.extend(guarded.events)
         outcome.plan = plan
         if guarded.held and not spec.dry_run:

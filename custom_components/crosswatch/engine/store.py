@@ -82,6 +82,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             local_token TEXT NOT NULL, tokens TEXT NOT NULL, written_at TEXT NOT NULL,
             absent_runs INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (pair, feature, side, local_token)) WITHOUT ROWID""",
+        """CREATE TABLE kept (
+            pair TEXT NOT NULL, feature TEXT NOT NULL, side TEXT NOT NULL, key TEXT NOT NULL,
+            item TEXT NOT NULL, decided_at TEXT NOT NULL,
+            PRIMARY KEY (pair, feature, side, key)) WITHOUT ROWID""",
     ),
 )
 _PAIR_TABLES = (
@@ -447,6 +451,25 @@ class StateStore:
             for held in released:
                 db.execute("DELETE FROM held WHERE id=?", (held.id,))
         return released
+
+    def keep(self, pair: str, operations: Iterable[Operation], now: datetime) -> None:
+        """Record that the user rejected these removals: the items stay where they are."""
+        with self.transaction() as db:
+            for op in operations:
+                if op.action is Action.REMOVE:
+                    db.execute(
+                        "INSERT OR REPLACE INTO kept VALUES (?, ?, ?, ?, ?, ?)",
+                        (pair, op.feature.value, op.side.value, op.item.key,
+                         encode_item(op.item), now.isoformat()),
+                    )  # fmt: skip
+
+    def kept(self, scope: Scope) -> list[MediaItem]:
+        """Items of a scope whose removal the user rejected."""
+        rows = self._db.execute(
+            "SELECT item FROM kept WHERE pair=? AND feature=? AND side=? ORDER BY key",
+            scope.params(),
+        )
+        return [decode_item(item) for (item,) in rows]
 
     # -- unresolved items ---------------------------------------------------------------------
 
