@@ -192,4 +192,10 @@ async def play(initial: list[int], plan_rounds: list[Round]) -> None:
 def test_runs_under_faults_never_over_delete_and_converge_once_faults_stop(
     initial: set[int], plan_rounds: list[Round]
 ) -> None:
-    asyncio.run(play(sorted(initial), plan_rounds))
+    # A loop of its own that is never made current: asyncio.run() would leave the thread with
+    # no current loop, which older Home Assistant test fixtures trip over in later tests.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(play(sorted(initial), plan_rounds))
+    finally:
+        loop.close()
