@@ -1,10 +1,11 @@
 """The run pipeline: one sync run of one pair, step by step.
 
 For each feature both sides support: read (through the shared memo), check the drop guard,
-verify pending writes, plan (in the executor), guard, apply, and persist what was observed.
-The result is an immutable `RunResult`. Store access always goes through `run_blocking`, so
-nothing here blocks the event loop, and a cancelled run leaves the store as its last committed
-chunk left it.
+verify pending writes, plan, guard, apply, and persist what was observed. The result is an
+immutable `RunResult`. Store access and every step that walks a whole inventory (shadows,
+effective views, verification, planning, guards, persisting) go through `run_blocking`, so
+nothing here blocks the event loop at a million items, and a cancelled run leaves the store as
+its last committed chunk left it.
 """
 
 from collections.abc import Callable, Iterable, Mapping
@@ -278,7 +279,7 @@ class Pipeline:
         for side in PairSide:
             # Shadows lend source ids to destination items that have none (see shadow.py).
             shadows = await blocking(partial(store.shadows, scopes[side]))
-            shadowed[side] = apply_shadows(reads[side].snapshot, shadows)
+            shadowed[side] = await blocking(partial(apply_shadows, reads[side].snapshot, shadows))
             snapshots[side], event = check_drop(
                 shadowed[side].snapshot, baselines[side],
                 checkpoint_moved=reads[side].checkpoint_moved, settings=spec.guards, side=side,
@@ -286,13 +287,18 @@ class Pipeline:
             if event is not None:
                 outcome.events.append(event)
                 outcome.suspect = True
-        views = {side: effective_view(snapshots[side], baselines[side]) for side in PairSide}
+        views = {
+            side: await blocking(partial(effective_view, snapshots[side], baselines[side]))
+            for side in PairSide
+        }
         verifications: dict[PairSide, Verification] = {}
         for side in PairSide:
             pending = await blocking(partial(store.pending, scopes[side]))
             scale = providers[side].capabilities.rating_scale
-            verifications[side] = verify_pending(
-                pending, views[side], scale, phantom_after=spec.phantom_after
+            verifications[side] = await blocking(
+                partial(
+                    verify_pending, pending, views[side], scale, phantom_after=spec.phantom_after
+                )
             )
             if not spec.dry_run:
                 await blocking(
@@ -306,7 +312,9 @@ class Pipeline:
         for side in PairSide:
             # Our own writes, now verified, are part of what the pair held at the last sync:
             # without them, our removal would read as the user's and our add as news.
-            baselines[side] = _with_own_writes(baselines[side], verifications[side])
+            baselines[side] = await blocking(
+                partial(_with_own_writes, baselines[side], verifications[side])
+            )
         policy = PairPolicy(spec.mode)
         sides = [
             SideState(
@@ -326,9 +334,11 @@ class Pipeline:
                 t.item for t in await blocking(partial(store.tombstones, scopes[side], now))
             ]
         sizes = {side: _size(baselines[side]) for side in PairSide}
-        guarded = apply_guards(
-            plan, settings=spec.guards, baseline_sizes=sizes,
-            tombstones=tombstones, held_out=held_out, kept=kept,
+        guarded = await blocking(
+            partial(
+                apply_guards, plan, settings=spec.guards, baseline_sizes=sizes,
+                tombstones=tombstones, held_out=held_out, kept=kept,
+            )
         )  # fmt: skip
         outcome.events.extend(guarded.events)
         outcome.plan = plan
