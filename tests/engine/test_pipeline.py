@@ -15,6 +15,7 @@ from custom_components.crosswatch.engine.payloads import Entry, Feature
 from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, RunResult, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.provider import (
+    AuthError,
     ProviderError,
     RateLimitError,
     WriteOutcome,
@@ -305,3 +306,17 @@ async def test_rejected_held_removals_are_kept_and_never_held_again(
     assert store.held("p") == []
     assert later.status is RunStatus.SUCCESS
     assert {(e.code, e.count) for e in later.events} == {(GuardCode.KEPT_BY_USER, 12)}
+
+
+async def test_an_auth_failure_closes_the_run_record_and_reaches_the_caller(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(5), [], fail_batches={0: AuthError("token revoked")})
+
+    with pytest.raises(AuthError):
+        await pipeline(store, clock).run(PairSpec("p"), trakt, simkl)
+
+    (record,) = store.runs("p")
+    assert record.status == "failed"
+    assert json.loads(record.result or "{}")["errors"] == ["token revoked"]
+    assert store.pending(Scope("p", W, "b")) == []  # nothing was written

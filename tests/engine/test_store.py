@@ -310,8 +310,8 @@ def test_rejected_items_are_retried_with_backoff_not_every_run(store: StateStore
         timedelta(days=7),
         timedelta(days=7),
     ]
-    assert store.waiting_for_retry(scope, T0 + timedelta(days=1)) == {HEAT.key}
-    assert store.waiting_for_retry(scope, T0 + timedelta(days=8)) == set()
+    assert store.waiting_for_retry(scope, T0 + timedelta(days=1)) == [HEAT]
+    assert store.waiting_for_retry(scope, T0 + timedelta(days=8)) == []
     (listed_item,) = store.unresolved("plex-trakt")
     assert (listed_item.item, listed_item.reason, listed_item.first_failed_at) == (
         HEAT,
@@ -326,7 +326,7 @@ def test_unresolved_items_can_be_retried_now_or_resolved(store: StateStore) -> N
     store.record_rejection(scope, ALIEN, reason="not_found", now=T0)
 
     assert store.retry_unresolved("plex-trakt", T0) == 2
-    assert store.waiting_for_retry(scope, T0) == set()
+    assert store.waiting_for_retry(scope, T0) == []
     store.resolve(scope, HEAT.key)
     assert [u.item for u in store.unresolved("plex-trakt")] == [ALIEN]
 
@@ -338,13 +338,13 @@ def test_three_failures_in_a_row_quarantine_an_item_until_its_cooldown_ends(
     first = store.record_write_failure(scope, HEAT, error="HTTP 500", now=T0)
     store.record_write_failure(scope, HEAT, error="HTTP 500", now=T0)
     assert first.quarantined_until is None
-    assert store.quarantined(scope, T0) == set()
+    assert store.quarantined(scope, T0) == []
 
     third = store.record_write_failure(scope, HEAT, error="HTTP 502", now=T0)
 
     assert third.quarantined_until == T0 + timedelta(days=7)
-    assert store.quarantined(scope, T0 + timedelta(days=6)) == {HEAT.key}
-    assert store.quarantined(scope, T0 + timedelta(days=7)) == set()
+    assert store.quarantined(scope, T0 + timedelta(days=6)) == [HEAT]
+    assert store.quarantined(scope, T0 + timedelta(days=7)) == []
     assert [(q.item, q.failures, q.last_error) for q in store.blackbox("plex-trakt")] == [
         (HEAT, 3, "HTTP 502")
     ]

@@ -22,10 +22,10 @@ from .memo import SnapshotMemo
 from .payloads import Entry, Feature
 from .plan import Action, PairSide, Plan
 from .planner import PairPolicy, SideState, SyncMode, plan_feature
-from .provider import Provider, ProviderError, WriteOutcome
+from .provider import AuthError, Provider, ProviderError, WriteOutcome
 from .shadow import ShadowedView, apply_shadows
 from .snapshot import Snapshot, effective_view, with_changes
-from .store import Checkpoint, Scope, StateStore
+from .store import Checkpoint, PendingWrite, Scope, StateStore
 from .verify import Verification, verify_pending
 
 
@@ -167,7 +167,17 @@ class Pipeline:
             )  # fmt: skip
         shared = spec.features & a.capabilities.features & b.capabilities.features
         for feature in sorted(shared, key=list(Feature).index):
-            outcome = await self._run_feature(spec, feature, providers, run_id, started)
+            try:
+                outcome = await self._run_feature(spec, feature, providers, run_id, started)
+            except AuthError as err:
+                # The account needs reauthentication: close the run record, then let the
+                # caller start reauth. What earlier chunks wrote is already committed.
+                errors.append(str(err))
+                await self._finish(
+                    spec, run_id=run_id, started=started, status=RunStatus.FAILED,
+                    features=features, plan=plan, events=events, errors=errors, retry_after=None,
+                )  # fmt: skip
+                raise
             features[feature] = outcome.counts
             if outcome.plan is not None:
                 plan = plan.combine(outcome.plan)
@@ -292,12 +302,17 @@ class Pipeline:
             for side in PairSide
         }
         verifications: dict[PairSide, Verification] = {}
+        pending: dict[PairSide, list[PendingWrite]] = {}
         for side in PairSide:
-            pending = await blocking(partial(store.pending, scopes[side]))
+            pending[side] = await blocking(partial(store.pending, scopes[side]))
             scale = providers[side].capabilities.rating_scale
             verifications[side] = await blocking(
                 partial(
-                    verify_pending, pending, views[side], scale, phantom_after=spec.phantom_after
+                    verify_pending,
+                    pending[side],
+                    views[side],
+                    scale,
+                    phantom_after=spec.phantom_after,
                 )
             )
             if not spec.dry_run:
@@ -328,7 +343,9 @@ class Pipeline:
         kept = {side: await blocking(partial(store.kept, scopes[side])) for side in PairSide}
         for side in PairSide:
             held_out[side] = holdouts(
-                await blocking(partial(_holdouts, store, scopes[side], verifications[side], now))
+                await blocking(
+                    partial(_holdouts, store, scopes[side], pending[side], verifications[side], now)
+                )
             )
             tombstones[side] = [
                 t.item for t in await blocking(partial(store.tombstones, scopes[side], now))
@@ -401,33 +418,25 @@ def _size(baseline: Snapshot | None) -> int | None:
 
 
 def _holdouts(
-    store: StateStore, scope: Scope, verification: Verification, now: datetime
+    store: StateStore,
+    scope: Scope,
+    pending: Iterable[PendingWrite],
+    verification: Verification,
+    now: datetime,
 ) -> list[tuple[MediaItem, GuardCode]]:
     """Items not to write on a side this run, each with the reason."""
     verified = {(w.item.key, w.action) for w in verification.verified}
     phantoms = {(w.item.key, w.action) for w in verification.phantoms}
     items: list[tuple[MediaItem, GuardCode]] = []
-    for write in store.pending(scope):
+    for write in pending:
         if (write.item.key, write.action) in verified:
             continue
-        code = (
-            GuardCode.PHANTOM
-            if (write.item.key, write.action) in phantoms
-            else GuardCode.PENDING_VERIFICATION
-        )
-        items.append((write.item, code))
-    waiting = store.waiting_for_retry(scope, now)
-    quarantined = store.quarantined(scope, now)
+        phantom = (write.item.key, write.action) in phantoms
+        items.append((write.item, GuardCode.PHANTOM if phantom else GuardCode.PENDING_VERIFICATION))
     items.extend(
-        (u.item, GuardCode.UNRESOLVED_BACKOFF)
-        for u in store.unresolved(scope.pair)
-        if u.scope == scope and u.item.key in waiting
+        (item, GuardCode.UNRESOLVED_BACKOFF) for item in store.waiting_for_retry(scope, now)
     )
-    items.extend(
-        (q.item, GuardCode.QUARANTINED)
-        for q in store.blackbox(scope.pair)
-        if q.scope == scope and q.item.key in quarantined
-    )
+    items.extend((item, GuardCode.QUARANTINED) for item in store.quarantined(scope, now))
     return items
 
 

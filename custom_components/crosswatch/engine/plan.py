@@ -9,7 +9,7 @@ decisions *not* to act (a weak match, a removal held back for lack of evidence) 
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 import json
@@ -234,7 +234,7 @@ class Plan:
 
     side_names: tuple[str, str]  # display names of side A and side B
     operations: tuple[Operation, ...] = ()
-    notes: tuple[Note, ...] = field(default=())
+    notes: tuple[Note, ...] = ()
 
     @classmethod
     def of(

@@ -519,14 +519,14 @@ class StateStore:
             for feature, side, item, reason, attempts, first, next_attempt in rows
         ]
 
-    def waiting_for_retry(self, scope: Scope, now: datetime) -> set[str]:
-        """Keys of a scope's unresolved items whose retry is not due at `now`."""
+    def waiting_for_retry(self, scope: Scope, now: datetime) -> list[MediaItem]:
+        """A scope's unresolved items whose retry is not due at `now`."""
         rows = self._db.execute(
-            "SELECT key FROM unresolved WHERE pair=? AND feature=? AND side=?"
-            " AND next_attempt_at > ?",
+            "SELECT item FROM unresolved WHERE pair=? AND feature=? AND side=?"
+            " AND next_attempt_at > ? ORDER BY key",
             (*scope.params(), now.isoformat()),
         )
-        return {key for (key,) in rows}
+        return [decode_item(item) for (item,) in rows]
 
     def resolve(self, scope: Scope, key: str) -> None:
         """Forget an unresolved item: a write of it went through."""
@@ -584,14 +584,14 @@ class StateStore:
                 (*scope.params(), key),
             )
 
-    def quarantined(self, scope: Scope, now: datetime) -> set[str]:
-        """Keys of a scope's items in quarantine at `now`."""
+    def quarantined(self, scope: Scope, now: datetime) -> list[MediaItem]:
+        """A scope's items in quarantine at `now`."""
         rows = self._db.execute(
-            "SELECT key FROM blackbox WHERE pair=? AND feature=? AND side=?"
-            " AND quarantined_until > ?",
+            "SELECT item FROM blackbox WHERE pair=? AND feature=? AND side=?"
+            " AND quarantined_until > ? ORDER BY key",
             (*scope.params(), now.isoformat()),
         )
-        return {key for (key,) in rows}
+        return [decode_item(item) for (item,) in rows]
 
     def blackbox(self, pair: str) -> list[Quarantined]:
         """A pair's items with failing writes (quarantined or counting)."""
