@@ -1,0 +1,249 @@
+"""The HTTP layer every provider client shares: pacing, retries and error mapping.
+
+Providers differ in their endpoints, not in how a careful client talks to them. One place
+decides what a 429, a 5xx, a timeout or a 401 means, so every service degrades the same way:
+transient faults are retried with backoff, rate limits honour Retry-After, and anything that
+cannot be trusted surfaces as one of the engine's provider errors.
+"""
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+import json
+import logging
+from typing import Any
+
+import aiohttp
+
+from ..engine.provider import AuthError, ProviderError, RateLimitError
+
+_LOGGER = logging.getLogger(__name__)
+
+type Clock = Callable[[], float]
+type Sleep = Callable[[float], Awaitable[None]]
+type JsonValue = Any  # what json.loads returns; narrowed by each client's parser
+
+
+class HttpError(ProviderError):
+    """The service answered with an error status we do not handle generically."""
+
+    def __init__(self, status: int, message: str, body: str = "") -> None:
+        """Keep the status and (a bounded part of) the body for diagnostics."""
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.body = body[:500]
+
+
+class Throttle:
+    """Spaces calls at least `interval` seconds apart and at most `limit` per `window`.
+
+    Callers await `wait()` before each request. Shared by all calls of one client, so
+    concurrent reads still respect the service's published limits.
+    """
+
+    def __init__(
+        self,
+        interval: float = 0.0,
+        *,
+        limit: int | None = None,
+        window: float = 0.0,
+        clock: Clock | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """Configure the pacing; clock and sleep are injectable so tests need no real time."""
+        self._interval = interval
+        self._limit = limit
+        self._window = window
+        self._clock = clock or _monotonic
+        self._sleep = sleep
+        self._lock = asyncio.Lock()
+        self._last: float | None = None
+        self._recent: deque[float] = deque()
+        self._blocked_until = 0.0
+
+    def block_for(self, seconds: float) -> None:
+        """Hold every call for `seconds` (a Retry-After from the service)."""
+        self._blocked_until = max(self._blocked_until, self._clock() + seconds)
+
+    async def wait(self) -> None:
+        """Return once a call may be made, and count it."""
+        async with self._lock:
+            now = self._clock()
+            delay = self._blocked_until - now
+            if self._last is not None:
+                delay = max(delay, self._last + self._interval - now)
+            if self._limit is not None:
+                while self._recent and self._recent[0] <= now - self._window:
+                    self._recent.popleft()
+                if len(self._recent) >= self._limit:
+                    delay = max(delay, self._recent[0] + self._window - now)
+            if delay > 0:
+                await self._sleep(delay)
+                now = self._clock()
+            self._last = now
+            if self._limit is not None:
+                self._recent.append(now)
+
+
+def _monotonic() -> float:
+    return asyncio.get_running_loop().time()
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How transient faults are retried."""
+
+    attempts: int = 4  # tries in all, for 5xx, timeouts, connection errors and short 429s
+    backoff: float = 1.0  # seconds before the first retry, doubling each time
+    max_retry_after: float = 60.0  # a longer Retry-After is raised to the caller instead
+    timeout: float = 30.0  # seconds for one request
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A successful reply: status, headers and the raw body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> JsonValue:
+        """The body as JSON (None for an empty body)."""
+        if not self.body.strip():
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError as err:
+            raise ProviderError(f"the service sent a body that is not JSON: {err}") from err
+
+
+@dataclass(slots=True)
+class RequestCounter:
+    """How many requests a client made, for the run result."""
+
+    count: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+    def record(self, status: int) -> None:
+        """Count one answered request."""
+        self.count += 1
+        self.by_status[status] = self.by_status.get(status, 0) + 1
+
+
+class HttpClient:
+    """Sends requests to one service with its headers, pacing and retry policy."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        *,
+        service: str,
+        headers: Mapping[str, str] | None = None,
+        read_throttle: Throttle | None = None,
+        write_throttle: Throttle | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """Bind the session and the service's base URL (overridable for simulators)."""
+        self._session = session
+        self.base_url = base_url.rstrip("/")
+        self.service = service
+        self._headers = dict(headers or {})
+        self._reads = read_throttle or Throttle()
+        self._writes = write_throttle or self._reads
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self.requests = RequestCounter()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: JsonValue = None,
+        headers: Mapping[str, str] | None = None,
+        ok: frozenset[int] = frozenset({200, 201, 204}),
+        url: str | None = None,
+    ) -> Response:
+        """Send one request, retrying transient faults; return the reply or raise.
+
+        Statuses in `ok` (and 304) are returned. 401 and 403 raise AuthError, 429 beyond the
+        retry budget raises RateLimitError, and anything else raises HttpError.
+        """
+        target = url or f"{self.base_url}{path}"
+        throttle = self._reads if method == "GET" else self._writes
+        merged = {**self._headers, **(headers or {})}
+        timeout = aiohttp.ClientTimeout(total=self._retry.timeout)
+        last_error = ProviderError(f"{self.service} could not be asked")  # attempts >= 1
+        for attempt in range(self._retry.attempts):
+            if attempt:
+                await self._sleep(self._retry.backoff * 2 ** (attempt - 1))
+            await throttle.wait()
+            try:
+                async with self._session.request(
+                    method,
+                    target,
+                    params=params,
+                    json=json_body,
+                    headers=merged,
+                    timeout=timeout,
+                ) as reply:
+                    body = await reply.read()
+                    status, reply_headers = reply.status, dict(reply.headers)
+            except TimeoutError:
+                last_error = ProviderError(f"{self.service} did not answer in time")
+                continue
+            except aiohttp.ClientError as err:
+                last_error = ProviderError(f"cannot reach {self.service}: {err}")
+                continue
+            self.requests.record(status)
+            if status in ok or status == 304:
+                return Response(status, reply_headers, body)
+            error = self._error_for(status, reply_headers, body, throttle)
+            if error is None:
+                last_error = (
+                    RateLimitError(
+                        f"{self.service} kept asking to slow down",
+                        _retry_after(headers=reply_headers),
+                    )
+                    if status == 429
+                    else HttpError(status, f"{self.service} is having trouble")
+                )
+                continue
+            raise error
+        raise last_error
+
+    def _error_for(
+        self, status: int, headers: Mapping[str, str], body: bytes, throttle: Throttle
+    ) -> ProviderError | None:
+        """The error for a failed reply, or None when it is worth retrying."""
+        text = body.decode("utf-8", "replace")
+        if status in (401, 403):
+            return AuthError(f"{self.service} refused the credentials (HTTP {status})")
+        if status == 429:
+            retry_after = _retry_after(headers)
+            if retry_after is not None and retry_after > self._retry.max_retry_after:
+                return RateLimitError(
+                    f"{self.service} asked to wait {retry_after:.0f} s", retry_after
+                )
+            wait = retry_after if retry_after is not None else self._retry.backoff
+            _LOGGER.debug("%s rate limited; waiting %.1f s", self.service, wait)
+            throttle.block_for(wait)
+            return None
+        if status >= 500:
+            return None
+        return HttpError(status, f"{self.service} refused the request", text)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Retry-After in seconds, when the service sent a number of seconds."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
