@@ -47,6 +47,11 @@ class FakeProvider:
     batches: list[tuple[Feature, Action, list[str]]] = field(default_factory=list)
     reads: int = 0
 
+    @property
+    def requests_made(self) -> int:
+        """One request per read and per written batch, as a paging-free service would make."""
+        return self.reads + len(self.batches)
+
     async def health(self) -> None:
         if self.health_error is not None:
             raise self.health_error

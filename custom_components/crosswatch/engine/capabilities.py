@@ -5,7 +5,8 @@ a provider that keeps only a watched state is never asked to store several plays
 that cannot set a watched date never makes the engine chase timestamps.
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from .payloads import Feature
@@ -30,3 +31,7 @@ class Capabilities:
     rating_scale: RatingScale
     batch_size: int = 100  # items per write request
     confirms_per_item: bool = True  # False: writes answer only counts or `ok: true`
+    # Taking an item off the watchlist also deletes its rating (SIMKL's history/remove).
+    watchlist_removal_clears_rating: bool = False
+    # The most items the account may hold per feature (Trakt's free-tier caps), where known.
+    limits: Mapping[Feature, int] = field(default_factory=dict)

@@ -72,6 +72,19 @@ class RateLimitError(ProviderError):
         self.retry_after = retry_after
 
 
+class AccountLimitError(ProviderError):
+    """The account is at a limit of its plan (e.g. Trakt's free-tier watchlist cap)."""
+
+    def __init__(self, message: str, limit: int | None = None) -> None:
+        """Keep the limit, when the provider told us what it is."""
+        super().__init__(message)
+        self.limit = limit
+
+
+class AccountLockedError(ProviderError):
+    """The provider has locked or suspended the account; only its owner can resolve it."""
+
+
 class Provider(Protocol):
     """An account on one service, as the engine uses it."""
 
@@ -86,6 +99,10 @@ class Provider(Protocol):
     @property
     def capabilities(self) -> Capabilities:
         """What the provider can hold and how it writes."""
+
+    @property
+    def requests_made(self) -> int:
+        """How many HTTP requests the provider has made so far (for run results)."""
 
     async def health(self) -> None:
         """Raise ProviderError when the service cannot be used now."""
