@@ -90,6 +90,20 @@ async def test_two_way_converges_and_a_second_run_plans_nothing(
     assert [run.status for run in store.runs("p")] == ["success", "success"]
 
 
+async def test_a_run_reports_the_requests_each_provider_made_during_it(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(3), films(1))
+    runner = pipeline(store, clock)
+    await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+
+    result = await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+
+    # The second run only reads each side once: earlier requests are not counted again.
+    assert result.requests == {"Trakt": 1, "SIMKL": 1}
+    assert json.loads(store.runs("p")[0].result or "{}")["requests"] == {"Trakt": 1, "SIMKL": 1}
+
+
 async def test_a_repeated_no_change_run_writes_close_to_nothing(
     store: StateStore, clock: Clock
 ) -> None:

@@ -16,13 +16,14 @@ from functools import partial
 import json
 
 from .applier import ApplyReport, RunBlocking, apply_plan
+from .backfill import IdMap, backfill
 from .guards import GuardCode, GuardEvent, GuardSettings, apply_guards, check_drop, holdouts
 from .items import MediaItem
 from .memo import SnapshotMemo
 from .payloads import Entry, Feature
 from .plan import Action, PairSide, Plan
 from .planner import PairPolicy, SideState, SyncMode, plan_feature
-from .provider import AuthError, Provider, ProviderError, WriteOutcome
+from .provider import AuthError, Provider, ProviderError, Read, WriteOutcome
 from .shadow import ShadowedView, apply_shadows
 from .snapshot import Snapshot, effective_view, with_changes
 from .store import Checkpoint, PendingWrite, Scope, StateStore
@@ -77,6 +78,7 @@ class RunResult:
     errors: tuple[str, ...] = ()
     retry_after: float | None = None
     dry_run: bool = False
+    requests: Mapping[str, int] = field(default_factory=dict)  # provider name -> HTTP requests
 
     @property
     def duration(self) -> float:
@@ -108,6 +110,25 @@ class RunResult:
                 for e in self.events
             ],
             "errors": list(self.errors),
+            "requests": dict(self.requests),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _RequestMeter:
+    """Counts the requests each provider makes during one run."""
+
+    providers: tuple[Provider, ...]
+    at_start: tuple[int, ...]
+
+    @classmethod
+    def start(cls, *providers: Provider) -> _RequestMeter:
+        return cls(providers, tuple(p.requests_made for p in providers))
+
+    def used(self) -> dict[str, int]:
+        return {
+            p.name: p.requests_made - start
+            for p, start in zip(self.providers, self.at_start, strict=True)
         }
 
 
@@ -132,8 +153,10 @@ class Pipeline:
         run_blocking: RunBlocking,
         memo: SnapshotMemo,
         clock: Callable[[], datetime],
+        id_map: IdMap | None = None,
     ) -> None:
         """Run against `store`, calling blocking work through `run_blocking`."""
+        self._id_map = id_map
         self._store = store
         self._blocking = run_blocking
         self._memo = memo
@@ -149,6 +172,7 @@ class Pipeline:
             else await self._blocking(partial(store.start_run, spec.pair, started))
         )
         providers = {PairSide.A: a, PairSide.B: b}
+        meter = _RequestMeter.start(a, b)
         names = (a.name, b.name)
         features: dict[Feature, FeatureCounts] = {}
         plan = Plan(names)
@@ -164,6 +188,7 @@ class Pipeline:
             return await self._finish(
                 spec, run_id=run_id, started=started, status=RunStatus.FAILED,
                 features=features, plan=plan, events=events, errors=errors, retry_after=None,
+                meter=meter,
             )  # fmt: skip
         shared = spec.features & a.capabilities.features & b.capabilities.features
         for feature in sorted(shared, key=list(Feature).index):
@@ -176,6 +201,7 @@ class Pipeline:
                 await self._finish(
                     spec, run_id=run_id, started=started, status=RunStatus.FAILED,
                     features=features, plan=plan, events=events, errors=errors, retry_after=None,
+                    meter=meter,
                 )  # fmt: skip
                 raise
             features[feature] = outcome.counts
@@ -197,8 +223,12 @@ class Pipeline:
             status = RunStatus.SUCCESS
         return await self._finish(
             spec, run_id=run_id, started=started, status=status, features=features,
-            plan=plan, events=events, errors=errors, retry_after=retry_after,
+            plan=plan, events=events, errors=errors, retry_after=retry_after, meter=meter,
         )  # fmt: skip
+
+    def use_id_map(self, id_map: IdMap | None) -> None:
+        """Lend ids from `id_map` from the next run on (see backfill.py)."""
+        self._id_map = id_map
 
     async def approve_held(
         self, pair: str, a: Provider, b: Provider, ids: Iterable[int] | None = None
@@ -245,10 +275,11 @@ class Pipeline:
         events: list[GuardEvent],
         errors: list[str],
         retry_after: float | None,
+        meter: _RequestMeter,
     ) -> RunResult:
         result = RunResult(
             spec.pair, run_id, status, started, self._clock(), features, plan,
-            tuple(events), tuple(errors), retry_after, spec.dry_run,
+            tuple(events), tuple(errors), retry_after, spec.dry_run, meter.used(),
         )  # fmt: skip
         if not spec.dry_run:
             await self._blocking(
@@ -284,19 +315,19 @@ class Pipeline:
         baselines = {
             side: await blocking(partial(store.load_baseline, scopes[side])) for side in PairSide
         }
-        snapshots: dict[PairSide, Snapshot] = {}
-        shadowed: dict[PairSide, ShadowedView] = {}
+        observed: dict[PairSide, _Observed] = {}
         for side in PairSide:
-            # Shadows lend source ids to destination items that have none (see shadow.py).
-            shadows = await blocking(partial(store.shadows, scopes[side]))
-            shadowed[side] = await blocking(partial(apply_shadows, reads[side].snapshot, shadows))
-            snapshots[side], event = check_drop(
-                shadowed[side].snapshot, baselines[side],
-                checkpoint_moved=reads[side].checkpoint_moved, settings=spec.guards, side=side,
+            observed[side] = await blocking(
+                partial(
+                    _observe, store, scopes[side], reads[side],
+                    other=reads[side.other].snapshot, id_map=self._id_map, guards=spec.guards,
+                    baseline=baselines[side],
+                )
             )  # fmt: skip
-            if event is not None:
-                outcome.events.append(event)
+            if observed[side].event is not None:
+                outcome.events.append(observed[side].event)  # type: ignore[arg-type]
                 outcome.suspect = True
+        snapshots = {side: observed[side].snapshot for side in PairSide}
         views = {
             side: await blocking(partial(effective_view, snapshots[side], baselines[side]))
             for side in PairSide
@@ -324,6 +355,7 @@ class Pipeline:
                         missed=verifications[side].missed,
                     )
                 )
+        stored = dict(baselines)  # as saved: persisting diffs against this, row by row
         for side in PairSide:
             # Our own writes, now verified, are part of what the pair held at the last sync:
             # without them, our removal would read as the user's and our add as news.
@@ -382,14 +414,14 @@ class Pipeline:
                     partial(
                         store.settle_shadows,
                         scopes[side],
-                        expired=shadowed[side].expired,
-                        absent=shadowed[side].absent,
+                        expired=observed[side].shadowed.expired,
+                        absent=observed[side].shadowed.absent,
                     )
                 )
                 await blocking(
                     partial(
-                        _persist_side, store, scopes[side], provider=providers[side].name,
-                        baseline=baselines[side], view=views[side],
+                        _persist_side, store, scopes[side], provider=providers[side],
+                        baseline=stored[side], view=views[side], learned=observed[side].learned,
                         checkpoint=reads[side].checkpoint, verification=verifications[side],
                         guards=spec.guards, now=now,
                     )
@@ -398,6 +430,38 @@ class Pipeline:
         outcome.retry_after = report.retry_after
         outcome.counts = _counts(plan, guarded.held, report, verifications)
         return outcome
+
+
+@dataclass(frozen=True, slots=True)
+class _Observed:
+    """One side's read, with shadows and backfilled ids applied and the drop guard checked."""
+
+    shadowed: ShadowedView
+    learned: Mapping[str, tuple[str, ...]]
+    snapshot: Snapshot
+    event: GuardEvent | None
+
+
+def _observe(
+    store: StateStore,
+    scope: Scope,
+    read: Read,
+    *,
+    other: Snapshot,
+    id_map: IdMap | None,
+    guards: GuardSettings,
+    baseline: Snapshot | None,
+) -> _Observed:
+    # Shadows lend source ids to destination items that have none (see shadow.py); the backfill
+    # lends ids from the mapping table and the other side (see backfill.py).
+    shadowed = apply_shadows(read.snapshot, store.shadows(scope))
+    filled = backfill(shadowed.snapshot, known=store.learned_ids(scope), id_map=id_map, other=other)
+    side = PairSide(scope.side)
+    snapshot, event = check_drop(
+        filled.snapshot, baseline, checkpoint_moved=read.checkpoint_moved, settings=guards,
+        side=side,
+    )  # fmt: skip
+    return _Observed(shadowed, filled.learned, snapshot, event)
 
 
 def _with_own_writes(baseline: Snapshot | None, verification: Verification) -> Snapshot | None:
@@ -444,9 +508,10 @@ def _persist_side(
     store: StateStore,
     scope: Scope,
     *,
-    provider: str,
+    provider: Provider,
     baseline: Snapshot | None,
     view: Snapshot,
+    learned: Mapping[str, tuple[str, ...]],
     checkpoint: Checkpoint | None,
     verification: Verification,
     guards: GuardSettings,
@@ -458,6 +523,8 @@ def _persist_side(
     Items gone since the baseline that our own verified removals do not explain were deleted by
     the user: they get a tombstone.
     """
+    if learned:
+        store.save_learned_ids(scope, dict(learned))
     if not view.complete:
         return
     ours = {w.item.key for w in verification.verified if w.action is Action.REMOVE}
@@ -477,10 +544,19 @@ def _persist_side(
                     scope,
                     old.item,
                     removed_at=now,
-                    seen_by=f"{provider} snapshot",
+                    seen_by=f"{provider.name} snapshot",
                     ttl=guards.tombstone_ttl,
                 )
-        store.save_baseline(scope, provider, upserts=upserts, removed_keys=removed, saved_at=now)
+        store.save_baseline(
+            scope, provider.name, upserts=upserts, removed_keys=removed, saved_at=now
+        )
+        store.record_provenance(provider.key, scope.feature, seen=upserts, gone=removed, now=now)
+        store.record_written(
+            provider.key,
+            scope.feature,
+            [(w.item.key, w.run_id) for w in verification.verified],
+            now,
+        )
         if checkpoint is not None:
             store.save_checkpoint(
                 Checkpoint(

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import json
 from pathlib import Path
 import sqlite3
+import zlib
 
 from .codec import (
     decode_item,
@@ -87,6 +88,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             item TEXT NOT NULL, decided_at TEXT NOT NULL,
             PRIMARY KEY (pair, feature, side, key)) WITHOUT ROWID""",
     ),
+    (
+        # Where each item's state came from: seen on the provider, or written by our run.
+        """CREATE TABLE provenance (
+            provider TEXT NOT NULL, feature TEXT NOT NULL, key TEXT NOT NULL,
+            value TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+            present INTEGER NOT NULL, written_by_run INTEGER,
+            PRIMARY KEY (provider, feature, key)) WITHOUT ROWID""",
+        # Ids the backfill lent an item, per pair scope (original key -> tokens).
+        """CREATE TABLE learned_ids (
+            pair TEXT NOT NULL, feature TEXT NOT NULL, side TEXT NOT NULL, key TEXT NOT NULL,
+            tokens TEXT NOT NULL,
+            PRIMARY KEY (pair, feature, side, key)) WITHOUT ROWID""",
+        # The last copy of each id mapping source, compressed.
+        """CREATE TABLE id_map (
+            source TEXT PRIMARY KEY, records BLOB NOT NULL, validator TEXT,
+            fetched_at TEXT NOT NULL, checked_at TEXT NOT NULL)""",
+    ),
 )
 _PAIR_TABLES = (
     "baseline_entry",
@@ -96,6 +114,10 @@ _PAIR_TABLES = (
     "held",
     "unresolved",
     "blackbox",
+    "pending",
+    "shadow",
+    "kept",
+    "learned_ids",
 )
 # Retry a rejected item after 1 h, 6 h, 24 h, then weekly: not on every run.
 RETRY_BACKOFF: tuple[timedelta, ...] = (
@@ -188,6 +210,30 @@ class PendingWrite:
     run_id: int
     written_at: datetime
     misses: int  # complete snapshots since the write that did not show it
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where one item's state on one provider came from."""
+
+    provider: str
+    feature: Feature
+    key: str
+    value: Payload | None  # the last value seen (None once the item is gone)
+    first_seen: datetime
+    last_seen: datetime  # the last complete read that showed it (or its latest change)
+    present: bool
+    written_by_run: int | None  # the run whose write put it there, when it was ours
+
+
+@dataclass(frozen=True, slots=True)
+class IdMapCopy:
+    """The cached copy of an id mapping source."""
+
+    records: list[dict[str, str]]
+    validator: str | None
+    fetched_at: datetime  # when the records last changed
+    checked_at: datetime  # when the source was last asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -766,6 +812,123 @@ class StateStore:
         ]
 
     # -- housekeeping -------------------------------------------------------------------------
+
+    # -- provenance ---------------------------------------------------------------------------
+
+    def record_provenance(
+        self,
+        provider: str,
+        feature: Feature,
+        *,
+        seen: Iterable[Entry],
+        gone: Iterable[str],
+        now: datetime,
+    ) -> None:
+        """Note items that appeared or changed (`seen`) and items that disappeared (`gone`).
+
+        Called with what changed since the baseline only, so a no-change run writes nothing.
+        """
+        stamp = now.isoformat()
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?, 1, NULL) ON CONFLICT DO UPDATE"
+                " SET value=excluded.value, last_seen=excluded.last_seen, present=1",
+                (
+                    (provider, feature.value, e.key, encode_payload(e.payload), stamp, stamp)
+                    for e in seen
+                ),
+            )
+            db.executemany(
+                "UPDATE provenance SET present=0, value=NULL"
+                " WHERE provider=? AND feature=? AND key=?",
+                ((provider, feature.value, key) for key in gone),
+            )
+
+    def record_written(
+        self, provider: str, feature: Feature, writes: Iterable[tuple[str, int]], now: datetime
+    ) -> None:
+        """Mark items whose state on `provider` our run wrote (key, run id), once verified."""
+        stamp = now.isoformat()
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO provenance VALUES (?, ?, ?, NULL, ?, ?, 1, ?) ON CONFLICT DO UPDATE"
+                " SET written_by_run=excluded.written_by_run",
+                ((provider, feature.value, key, stamp, stamp, run) for key, run in writes),
+            )
+
+    def provenance(self, provider: str, feature: Feature, key: str) -> Provenance | None:
+        """Where an item's state on a provider came from, if it was ever seen or written."""
+        row = self._db.execute(
+            "SELECT value, first_seen, last_seen, present, written_by_run FROM provenance"
+            " WHERE provider=? AND feature=? AND key=?",
+            (provider, feature.value, key),
+        ).fetchone()
+        if row is None:
+            return None
+        value, first_seen, last_seen, present, written_by = row
+        return Provenance(
+            provider,
+            feature,
+            key,
+            decode_payload(value) if value is not None else None,
+            datetime.fromisoformat(first_seen),
+            datetime.fromisoformat(last_seen),
+            bool(present),
+            written_by,
+        )
+
+    # -- id backfill ----------------------------------------------------------------------------
+
+    def learned_ids(self, scope: Scope) -> dict[str, tuple[str, ...]]:
+        """What the backfill lent items of a scope: original key -> tokens."""
+        rows = self._db.execute(
+            "SELECT key, tokens FROM learned_ids WHERE pair=? AND feature=? AND side=?",
+            scope.params(),
+        )
+        return {key: tuple(json.loads(tokens)) for key, tokens in rows}
+
+    def save_learned_ids(self, scope: Scope, learned: dict[str, tuple[str, ...]]) -> None:
+        """Keep what the backfill newly lent items of a scope (and only that scope)."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO learned_ids VALUES (?, ?, ?, ?, ?)",
+                ((*scope.params(), key, json.dumps(list(t))) for key, t in learned.items()),
+            )
+
+    def id_map_copy(self, source: str) -> IdMapCopy | None:
+        """The cached copy of an id mapping source, if one was ever fetched."""
+        row = self._db.execute(
+            "SELECT records, validator, fetched_at, checked_at FROM id_map WHERE source=?",
+            (source,),
+        ).fetchone()
+        if row is None:
+            return None
+        return IdMapCopy(
+            json.loads(zlib.decompress(row[0])),
+            row[1],
+            datetime.fromisoformat(row[2]),
+            datetime.fromisoformat(row[3]),
+        )
+
+    def save_id_map(
+        self,
+        source: str,
+        records: list[dict[str, str]] | None,
+        validator: str | None,
+        now: datetime,
+    ) -> None:
+        """Cache a fetched copy, or (records=None) note that the source was unchanged."""
+        with self.transaction() as db:
+            if records is None:
+                db.execute(
+                    "UPDATE id_map SET checked_at=? WHERE source=?", (now.isoformat(), source)
+                )
+                return
+            blob = zlib.compress(json.dumps(records, separators=(",", ":")).encode())
+            db.execute(
+                "INSERT OR REPLACE INTO id_map VALUES (?, ?, ?, ?, ?)",
+                (source, blob, validator, now.isoformat(), now.isoformat()),
+            )
 
     def forget_pair(self, pair: str) -> None:
         """Remove everything a pair left behind (the pair was deleted)."""

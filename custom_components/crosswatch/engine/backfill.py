@@ -1,0 +1,152 @@
+"""ID backfill: lend ids to items that carry only their own provider's ids.
+
+AniList items know only anilist and mal ids, so on their own they can never match a Trakt or
+Plex item. Two sources fill the gap:
+- an **ID mapping table** (e.g. a public anime list mapping anilist/mal to tvdb/tmdb/imdb),
+  loaded through `IdMapLoader` and cached by the caller;
+- the **other side of the same pair**: an item there that shares a token with ours lends us the
+  rest of its ids.
+
+Enrichment only ever adds ids, and only unambiguous ones: an id that several mapping records
+share (every season of one anime maps to the same tvdb series) identifies none of them, and a
+record that contradicts an id the item already has is ignored. Enriched items are re-keyed to the
+stronger canonical key. What was learned is kept per pair scope, so it survives the other side
+losing the item, and never leaks into another pair.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from .ids import normalize_ids
+from .items import MediaItem
+from .payloads import Entry
+from .snapshot import Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class IdRecord:
+    """One title's ids across namespaces, e.g. {"anilist": "1", "mal": "1", "tvdb": "76885"}."""
+
+    ids: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class IdMapFetch:
+    """What a loader fetched: the records, or None when the source has not changed."""
+
+    records: Sequence[IdRecord] | None
+    validator: str | None  # an ETag or Last-Modified to send next time
+
+
+class IdMapLoader(Protocol):
+    """A source of id mappings (e.g. a downloadable anime list)."""
+
+    @property
+    def source(self) -> str:
+        """A stable name of the source, used to cache what it returned."""
+
+    async def fetch(self, validator: str | None) -> IdMapFetch:
+        """Fetch the records; with a validator, answer `records=None` if nothing changed.
+
+        Raises ProviderError when the source cannot be reached; callers go on without it.
+        """
+
+
+class IdMap:
+    """Mapping records indexed by every (namespace, id) they contain that is unambiguous."""
+
+    def __init__(self, records: Iterable[IdRecord]) -> None:
+        """Index the records; ids shared by several records are dropped as ambiguous."""
+        self._records: list[dict[str, str]] = []
+        owners: dict[tuple[str, str], int] = {}
+        shared: set[tuple[str, str]] = set()
+        for record in records:
+            ids = {str(ns): value for ns, value in normalize_ids(record.ids).items()}
+            if len(ids) < 2:
+                continue  # a record that maps an id to nothing lends nothing
+            index = len(self._records)
+            self._records.append(ids)
+            for pair in ids.items():
+                if owners.setdefault(pair, index) != index:
+                    shared.add(pair)
+        for pair in shared:
+            del owners[pair]
+        self._owners = owners
+
+    def __len__(self) -> int:
+        """How many records the map holds."""
+        return len(self._records)
+
+    def ids_for(self, item: MediaItem) -> dict[str, str]:
+        """The unambiguous ids the map lends `item` (those it lacks), or nothing."""
+        own = item.ids()
+        found = {self._owners.get((ns, value)) for ns, value in own.items()} - {None}
+        if len(found) != 1:
+            return {}  # unknown, or the item's ids point at different records
+        record = self._records[found.pop()]  # type: ignore[index]
+        if any(own.get(ns, value) != value for ns, value in record.items()):
+            return {}  # the record contradicts what the item says about itself
+        return {
+            ns: value
+            for ns, value in record.items()
+            if ns not in own and (ns, value) in self._owners
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Backfilled:
+    """A snapshot with enriched items, and what was newly learned (original key -> tokens)."""
+
+    snapshot: Snapshot
+    learned: Mapping[str, tuple[str, ...]]
+
+
+def backfill(
+    snapshot: Snapshot,
+    *,
+    known: Mapping[str, tuple[str, ...]],
+    id_map: IdMap | None,
+    other: Snapshot | None,
+) -> Backfilled:
+    """Enrich a snapshot's items with ids from what was learned before, the map and the other side.
+
+    `known` is what earlier runs of this pair scope learned (original key -> tokens). Only items
+    that gained tokens are rebuilt; the others are kept as they are.
+    """
+    entries: list[Entry] = []
+    learned: dict[str, tuple[str, ...]] = {}
+    changed = False
+    for entry in snapshot.entries.values():
+        item = entry.item
+        extra = set(known.get(item.key, ()))
+        if id_map is not None:
+            lent = id_map.ids_for(item)
+            if lent:
+                extra.update(MediaItem.create(item.type, ids=lent, title=item.title).tokens)
+        if other is not None:
+            match = other.find(item)  # a strong match: a shared id token
+            if match is not None:
+                extra.update(match.item.tokens)
+        extra -= set(item.tokens)
+        if not extra:
+            entries.append(entry)
+            continue
+        enriched = item.merged(
+            MediaItem.from_tokens(
+                item.type, title=item.title, year=item.year, season=item.season,
+                episode=item.episode, tokens=tuple(extra), local_tokens=(),
+            )
+        )  # fmt: skip
+        entries.append(Entry(enriched, entry.payload))
+        changed = True
+        added = tuple(sorted(set(enriched.tokens) - set(item.tokens)))
+        if added != tuple(sorted(known.get(item.key, ()))):
+            learned[item.key] = added
+    if not changed:
+        return Backfilled(snapshot, {})
+    rebuilt = Snapshot.build(
+        snapshot.provider, snapshot.feature, entries, snapshot.completeness,
+        semantics=snapshot.semantics, removed=snapshot.removed,
+    )  # fmt: skip
+    return Backfilled(replace(rebuilt, stand_ins=snapshot.stand_ins), learned)
