@@ -90,6 +90,30 @@ async def test_two_way_converges_and_a_second_run_plans_nothing(
     assert [run.status for run in store.runs("p")] == ["success", "success"]
 
 
+async def test_verified_writes_join_the_stored_baseline_on_the_run_that_verifies_them(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(2), films(1, start=5))
+    runner = pipeline(store, clock)
+    await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+
+    second = await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+
+    every = {f"tmdb:movie:{n}" for n in (1000, 1001, 1005)}
+    for side in "ab":
+        baseline = store.load_baseline(Scope("p", W, side))
+        assert baseline is not None
+        assert set(baseline.entries) == every
+    # Provenance says which run wrote what, and when each side first showed it.
+    written = store.provenance("simkl:b", W, "tmdb:movie:1000")
+    assert written is not None
+    assert written.written_by_run == second.run_id - 1
+    assert written.first_seen == clock.now
+    own = store.provenance("simkl:b", W, "tmdb:movie:1005")
+    assert own is not None
+    assert own.written_by_run is None
+
+
 async def test_a_run_reports_the_requests_each_provider_made_during_it(
     store: StateStore, clock: Clock
 ) -> None:

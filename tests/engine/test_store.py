@@ -252,11 +252,39 @@ def test_forgetting_a_pair_removes_everything_it_left(store: StateStore) -> None
         saved_at=T0,
     )
 
+    store.save_learned_ids(WATCHLIST_A, {"anilist:1": ("tvdb:show:76885",)})
+    store.keep("plex-trakt", [], T0)
+
     store.forget_pair("plex-trakt")
 
     stats = store.statistics()
     assert stats["baseline_entry"] == stats["baseline_scope"] == 1
-    assert stats["tombstone"] == stats["run"] == 0
+    assert stats["tombstone"] == stats["run"] == stats["learned_ids"] == 0
+    assert {"pending", "shadow", "kept", "learned_ids"} <= set(store_module._PAIR_TABLES)
+
+
+# -- provenance ---------------------------------------------------------------------------------
+
+
+def test_provenance_keeps_first_and_last_seen_the_last_value_and_who_wrote_it(
+    store: StateStore,
+) -> None:
+    later = T0 + timedelta(days=2)
+    store.record_provenance("trakt:a", Feature.RATINGS, seen=[rated(HEAT, 7)], gone=[], now=T0)
+    store.record_provenance("trakt:a", Feature.RATINGS, seen=[rated(HEAT, 9)], gone=[], now=later)
+    store.record_written("trakt:a", Feature.RATINGS, [(HEAT.key, 12)], later)
+
+    seen = store.provenance("trakt:a", Feature.RATINGS, HEAT.key)
+    assert seen is not None
+    assert (seen.first_seen, seen.last_seen, seen.present) == (T0, later, True)
+    assert seen.value == Rated(9, T0)
+    assert seen.written_by_run == 12
+    assert store.provenance("trakt:a", Feature.WATCHLIST, HEAT.key) is None
+
+    store.record_provenance("trakt:a", Feature.RATINGS, seen=[], gone=[HEAT.key], now=later)
+    gone = store.provenance("trakt:a", Feature.RATINGS, HEAT.key)
+    assert gone is not None
+    assert (gone.present, gone.value, gone.last_seen) == (False, None, later)
 
 
 # -- held operations, unresolved items, the blackbox -------------------------------------------

@@ -16,12 +16,19 @@ losing the item, and never leaks into another pair.
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
+from .applier import RunBlocking
 from .ids import normalize_ids
 from .items import MediaItem
 from .payloads import Entry
+from .provider import ProviderError
 from .snapshot import Snapshot
+from .store import StateStore
+
+REFRESH_EVERY = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,3 +157,48 @@ def backfill(
         semantics=snapshot.semantics, removed=snapshot.removed,
     )  # fmt: skip
     return Backfilled(replace(rebuilt, stand_ins=snapshot.stand_ins), learned)
+
+
+@dataclass(frozen=True, slots=True)
+class IdMapStatus:
+    """The id map to use this run, and why it may be stale or missing."""
+
+    id_map: IdMap | None
+    warning: str | None = None
+
+
+async def load_id_map(
+    loader: IdMapLoader,
+    store: StateStore,
+    *,
+    run_blocking: RunBlocking,
+    now: datetime,
+    max_age: timedelta = REFRESH_EVERY,
+) -> IdMapStatus:
+    """The cached id map, refreshed from its source when older than `max_age` (a week).
+
+    A source that cannot be reached leaves the cached copy in use, or none, with a warning:
+    matching degrades to the ids providers give, it never stops a run.
+    """
+    cached = await run_blocking(partial(store.id_map_copy, loader.source))
+    warning = None
+    if cached is None or now - cached.checked_at >= max_age:
+        try:
+            fetched = await loader.fetch(cached.validator if cached else None)
+        except ProviderError as err:
+            warning = f"the id mapping list {loader.source} could not be refreshed: {err}"
+        else:
+            records = (
+                None
+                if fetched.records is None
+                else [dict(record.ids) for record in fetched.records]
+            )
+            await run_blocking(
+                partial(store.save_id_map, loader.source, records, fetched.validator, now)
+            )
+            if records is not None:
+                cached = await run_blocking(partial(store.id_map_copy, loader.source))
+    if cached is None:
+        return IdMapStatus(None, warning)
+    id_map = await run_blocking(partial(IdMap, (IdRecord(ids) for ids in cached.records)))
+    return IdMapStatus(id_map, warning)
