@@ -1,0 +1,650 @@
+"""AniList: an async GraphQL client for one account's anime list, and its engine adapter.
+
+AniList speaks GraphQL only: every call is a POST of `{query, variables}` to one URL, and
+failures come back as `{"errors": [{"message", "status"}]}` bodies (with the HTTP status mirroring
+the first error's). The client sends every request through the shared `HttpClient`, paced at 30
+requests a minute: AniList documents 90, but has long served about 30 and answers 429 beyond.
+
+Authentication is the implicit grant with the PIN redirect: the user opens `authorize_url()`,
+AniList shows a token valid for a year, and the user pastes it. There is no refresh; an expired or
+revoked token surfaces as `AuthError` and the account needs a new token.
+
+The engine adapter built on this client is in `anilist_provider.py`.
+"""
+
+import asyncio
+from base64 import urlsafe_b64decode
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+import json
+import time
+from typing import Any, Final
+from urllib.parse import urlencode
+
+import aiohttp
+
+from ..engine.items import MediaItem, MediaType
+from ..engine.provider import (
+    AuthError,
+    ProviderError,
+    RateLimitError,
+)
+from ..engine.ratings import RatingScale
+from .http import HttpClient, RetryPolicy, Sleep, Throttle
+from .tokens import Tokens
+
+API_URL: Final = "https://graphql.anilist.co"
+AUTHORIZE_URL: Final = "https://anilist.co/api/v2/oauth/authorize"
+REQUESTS_PER_MINUTE: Final = 30
+PER_CHUNK: Final = 500  # MediaListCollection's documented maximum
+
+VIEWER_QUERY: Final = """
+query Viewer {
+  Viewer {
+    id
+    name
+    mediaListOptions {
+      scoreFormat
+    }
+  }
+}
+"""
+
+COLLECTION_QUERY: Final = """
+query Collection($userId: Int!, $format: ScoreFormat, $chunk: Int, $perChunk: Int) {
+  MediaListCollection(userId: $userId, type: ANIME, chunk: $chunk, perChunk: $perChunk) {
+    hasNextChunk
+    lists {
+      entries {
+        id
+        mediaId
+        status
+        score(format: $format)
+        progress
+        repeat
+        createdAt
+        updatedAt
+        startedAt {
+          year
+          month
+          day
+        }
+        completedAt {
+          year
+          month
+          day
+        }
+        media {
+          id
+          idMal
+          title {
+            romaji
+            english
+          }
+          startDate {
+            year
+          }
+          format
+          episodes
+        }
+      }
+    }
+  }
+}
+"""
+
+# The Viewer rides along so every batch of writes sees the score format of that moment.
+LOOKUP_QUERY: Final = """
+query Lookup($ids: [Int], $perPage: Int) {
+  Viewer {
+    id
+    name
+    mediaListOptions {
+      scoreFormat
+    }
+  }
+  Page(perPage: $perPage) {
+    media(id_in: $ids, type: ANIME) {
+      id
+      format
+      episodes
+      mediaListEntry {
+        id
+        status
+        progress
+        repeat
+        score(format: POINT_100)
+        completedAt {
+          year
+          month
+          day
+        }
+      }
+    }
+  }
+}
+"""
+
+# Variables left out are arguments left out: only what a write means to change is sent.
+SAVE_MUTATION: Final = """
+mutation Save(
+  $mediaId: Int
+  $status: MediaListStatus
+  $score: Float
+  $scoreRaw: Int
+  $progress: Int
+  $repeat: Int
+  $completedAt: FuzzyDateInput
+  $format: ScoreFormat
+) {
+  SaveMediaListEntry(
+    mediaId: $mediaId
+    status: $status
+    score: $score
+    scoreRaw: $scoreRaw
+    progress: $progress
+    repeat: $repeat
+    completedAt: $completedAt
+  ) {
+    id
+    mediaId
+    status
+    score(format: $format)
+    progress
+    repeat
+  }
+}
+"""
+
+DELETE_MUTATION: Final = """
+mutation Delete($id: Int) {
+  DeleteMediaListEntry(id: $id) {
+    deleted
+  }
+}
+"""
+
+DOCUMENTS: Final = (VIEWER_QUERY, COLLECTION_QUERY, LOOKUP_QUERY, SAVE_MUTATION, DELETE_MUTATION)
+
+PLANNING: Final = "PLANNING"
+COMPLETED: Final = "COMPLETED"
+CURRENT: Final = "CURRENT"
+REPEATING: Final = "REPEATING"
+_OK_STATUSES: Final = frozenset({200, 400, 404})  # GraphQL error bodies we read ourselves
+_AUTH_MESSAGES: Final = frozenset({"invalid token", "unauthorized", "unauthorized."})
+
+
+def authorize_url(client_id: str) -> str:
+    """The page where the user authorizes CrossWatch and is shown a token to paste."""
+    return f"{AUTHORIZE_URL}?{urlencode({'client_id': client_id, 'response_type': 'token'})}"
+
+
+def tokens_from_pin(token: str) -> Tokens:
+    """Tokens for a pasted access token, expiring when its JWT `exp` claim says.
+
+    AniList tokens are JWTs valid for a year. Reading the claim (not verifying it: only AniList
+    can) lets health checks ask for reauthentication before a sync fails on a dead token.
+    """
+    token = token.strip()
+    if not token:
+        raise ValueError("the token is empty")
+    return Tokens(access_token=token, expires_at=_jwt_expiry(token))
+
+
+def _jwt_expiry(token: str) -> float | None:
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    expiry = claims.get("exp") if isinstance(claims, dict) else None
+    if isinstance(expiry, bool) or not isinstance(expiry, int | float):
+        return None
+    return float(expiry)
+
+
+def counts_as_watched(status: str, progress: int) -> bool:
+    """Whether an entry is history: completed, being rewatched, or started with progress."""
+    return status in (COMPLETED, REPEATING) or (status == CURRENT and progress > 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The account a token belongs to, and how it scores."""
+
+    id: int
+    name: str
+    score_format: RatingScale
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLProblem:
+    """One entry of a GraphQL `errors` list."""
+
+    message: str
+    status: int | None
+    validation: bool  # AniList's per-argument validation failure (e.g. an unknown media id)
+
+
+class GraphQLError(ProviderError):
+    """AniList answered with GraphQL errors that are not about credentials or pacing."""
+
+    def __init__(self, problems: Sequence[GraphQLProblem], http_status: int) -> None:
+        """Keep every problem; the status is the first error's, else the HTTP status."""
+        self.problems = tuple(problems)
+        first = self.problems[0].status if self.problems else None
+        self.status = first if first is not None else http_status
+        text = "; ".join(problem.message for problem in self.problems) or "unknown error"
+        super().__init__(f"AniList refused the request ({self.status}): {text}")
+
+    @property
+    def not_found(self) -> bool:
+        """Whether AniList said the thing asked for does not exist."""
+        return self.status == 404
+
+    @property
+    def invalid(self) -> bool:
+        """Whether AniList refused the arguments themselves."""
+        return self.status in (400, 422) and any(p.validation for p in self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """One entry of the user's anime list, as far as syncing needs it."""
+
+    id: int
+    media_id: int
+    status: str
+    score: float  # in the user's score format; 0 means unrated
+    progress: int
+    repeat: int
+    created_at: datetime | None
+    updated_at: datetime | None
+    completed_at: date | None
+    id_mal: int | None
+    title: str | None
+    year: int | None
+    format: str | None
+
+    @property
+    def in_history(self) -> bool:
+        """Whether the entry counts as watched."""
+        return counts_as_watched(self.status, self.progress)
+
+    def item(self) -> MediaItem:
+        """The anime (or anime film) this entry is of."""
+        return MediaItem.create(
+            MediaType.MOVIE if self.format == "MOVIE" else MediaType.ANIME,
+            title=self.title,
+            year=self.year,
+            ids={"anilist": self.media_id, "mal": self.id_mal},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEntry:
+    """The viewer's entry for one media as a write finds it."""
+
+    id: int
+    status: str
+    progress: int
+    repeat: int
+    score_raw: float  # on the 100-point scale
+    completed_at: date | None
+
+    @property
+    def in_history(self) -> bool:
+        """Whether the entry counts as watched."""
+        return counts_as_watched(self.status, self.progress)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveMedia:
+    """One media a batch writes to: its episode count and the viewer's entry, if any."""
+
+    id: int
+    episodes: int | None
+    entry: LiveEntry | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """The viewer and the live state of the media a batch writes to."""
+
+    viewer: Viewer
+    media: Mapping[int, LiveMedia]
+
+
+@dataclass(frozen=True, slots=True)
+class SavedEntry:
+    """What SaveMediaListEntry says it stored."""
+
+    id: int
+    status: str
+    score: float  # in the score format the mutation asked for
+    progress: int
+    repeat: int
+
+    @property
+    def in_history(self) -> bool:
+        """Whether the stored entry counts as watched."""
+        return counts_as_watched(self.status, self.progress)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One chunk of the list collection."""
+
+    entries: tuple[ListEntry, ...]
+    malformed: int  # entries that could not be read
+    has_next: bool
+
+
+class AniListClient:
+    """Sends GraphQL documents to AniList for one token."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        tokens: Tokens,
+        *,
+        base_url: str = API_URL,
+        throttle: Throttle | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Bind the session and token; the base URL is overridable for the simulator."""
+        self.tokens = tokens
+        self._throttle = throttle or Throttle(limit=REQUESTS_PER_MINUTE, window=60.0, sleep=sleep)
+        self._wall_clock = wall_clock
+        self._http = HttpClient(
+            session,
+            base_url,
+            service="AniList",
+            headers={
+                "Authorization": f"Bearer {tokens.access_token}",
+                "Accept": "application/json",
+            },
+            read_throttle=self._throttle,
+            retry=retry,
+            sleep=sleep,
+        )
+
+    @property
+    def requests_made(self) -> int:
+        """Requests answered so far."""
+        return self._http.requests.count
+
+    async def execute(
+        self, document: str, variables: Mapping[str, Any] | None = None
+    ) -> Mapping[str, Any]:
+        """Run one document; return its `data`, or raise the error its reply stands for."""
+        response = await self._http.request(
+            "POST",
+            "",
+            json_body={"query": document, "variables": dict(variables or {})},
+            ok=_OK_STATUSES,
+        )
+        self._respect_rate_limit(response.headers)
+        payload = response.json()
+        if not isinstance(payload, dict):
+            raise ProviderError("AniList sent an empty reply")
+        problems = _problems(payload.get("errors"))
+        if problems or response.status != 200:
+            raise _error_for(problems, response.status)
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            raise ProviderError("AniList sent a reply without data")
+        return data
+
+    def _respect_rate_limit(self, headers: Mapping[str, str]) -> None:
+        """Hold further requests when AniList says this minute's budget is spent."""
+        values = {key.lower(): value for key, value in headers.items()}
+        remaining = _int(values.get("x-ratelimit-remaining"))
+        reset = _int(values.get("x-ratelimit-reset"))
+        if remaining is None or remaining > 0 or reset is None:
+            return
+        # Reset is a Unix time; a clock skewed by more than a minute must not stall us longer.
+        wait = min(60.0, max(0.0, reset - self._wall_clock()))
+        if wait:
+            self._throttle.block_for(wait)
+
+    async def viewer(self) -> Viewer:
+        """The account the token belongs to."""
+        data = await self.execute(VIEWER_QUERY)
+        return _viewer(data.get("Viewer"))
+
+    async def collection_chunk(
+        self, user_id: int, score_format: RatingScale, chunk: int, per_chunk: int = PER_CHUNK
+    ) -> Chunk:
+        """One chunk of the user's anime list collection, scores in `score_format`."""
+        data = await self.execute(
+            COLLECTION_QUERY,
+            {
+                "userId": user_id,
+                "format": score_format.value,
+                "chunk": chunk,
+                "perChunk": per_chunk,
+            },
+        )
+        collection = data.get("MediaListCollection")
+        if not isinstance(collection, dict):
+            raise ProviderError("AniList sent no list collection")
+        entries: list[ListEntry] = []
+        malformed = 0
+        for group in _dicts(collection.get("lists")):
+            for raw in _records(group.get("entries")):
+                entry = _list_entry(raw)
+                if entry is None:
+                    malformed += 1
+                else:
+                    entries.append(entry)
+        return Chunk(tuple(entries), malformed, collection.get("hasNextChunk") is True)
+
+    async def lookup(self, media_ids: Sequence[int]) -> Lookup:
+        """The viewer and the live entries of up to 50 media."""
+        data = await self.execute(LOOKUP_QUERY, {"ids": list(media_ids), "perPage": 50})
+        media: dict[int, LiveMedia] = {}
+        for raw in _dicts(_object(data.get("Page")).get("media")):
+            found = _live_media(raw)
+            if found is not None:
+                media[found.id] = found
+        return Lookup(_viewer(data.get("Viewer")), media)
+
+    async def save_entry(self, variables: Mapping[str, Any]) -> SavedEntry | None:
+        """Create or update the viewer's entry for a media; the stored entry, as AniList says.
+
+        `variables` are SAVE_MUTATION's; `format` is the score format of the reply's score.
+        """
+        data = await self.execute(SAVE_MUTATION, variables)
+        reply = _object(data.get("SaveMediaListEntry"))
+        entry_id, status = _int(reply.get("id")), reply.get("status")
+        if entry_id is None or not isinstance(status, str):
+            return None
+        return SavedEntry(
+            entry_id,
+            status,
+            _number(reply.get("score")),
+            _int(reply.get("progress")) or 0,
+            _int(reply.get("repeat")) or 0,
+        )
+
+    async def delete_entry(self, entry_id: int) -> bool:
+        """Delete one list entry; whether AniList says it did."""
+        data = await self.execute(DELETE_MUTATION, {"id": entry_id})
+        deleted = data.get("DeleteMediaListEntry")
+        return isinstance(deleted, dict) and deleted.get("deleted") is True
+
+
+async def validate_token(
+    session: aiohttp.ClientSession,
+    token: str,
+    *,
+    base_url: str = API_URL,
+    retry: RetryPolicy | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> Viewer:
+    """Check a pasted token by asking AniList whose it is; AuthError when it is refused."""
+    client = AniListClient(
+        session, tokens_from_pin(token), base_url=base_url, retry=retry, sleep=sleep
+    )
+    return await client.viewer()
+
+
+def _problems(raw: object) -> list[GraphQLProblem]:
+    if not isinstance(raw, list):
+        return []
+    problems = []
+    for error in raw:
+        if not isinstance(error, dict):
+            problems.append(GraphQLProblem(str(error), None, validation=False))
+            continue
+        validation = error.get("validation")
+        message = str(error.get("message") or "")
+        if isinstance(validation, dict) and validation:
+            details = "; ".join(
+                f"{name}: {' '.join(map(str, reasons)) if isinstance(reasons, list) else reasons}"
+                for name, reasons in validation.items()
+            )
+            message = f"{message} ({details})" if message else details
+        problems.append(GraphQLProblem(message, _int(error.get("status")), bool(validation)))
+    return problems
+
+
+def _error_for(problems: Sequence[GraphQLProblem], http_status: int) -> ProviderError:
+    for problem in problems:
+        if problem.status in (401, 403) or problem.message.strip().lower() in _AUTH_MESSAGES:
+            return AuthError(f"AniList refused the token: {problem.message}")
+        if problem.status == 429:
+            return RateLimitError(f"AniList asked to slow down: {problem.message}")
+    return GraphQLError(problems, http_status)
+
+
+def _viewer(raw: object) -> Viewer:
+    if not isinstance(raw, dict):
+        raise AuthError("AniList does not know whose token this is")
+    user_id, name = _int(raw.get("id")), raw.get("name")
+    options = raw.get("mediaListOptions")
+    score_format = options.get("scoreFormat") if isinstance(options, dict) else None
+    if user_id is None or not isinstance(name, str):
+        raise ProviderError("AniList sent a viewer without id or name")
+    try:
+        scale = RatingScale.for_anilist(str(score_format or RatingScale.ANILIST_POINT_100.value))
+    except ValueError as err:
+        raise ProviderError(f"AniList uses a score format we do not know: {err}") from err
+    return Viewer(user_id, name, scale)
+
+
+def _list_entry(raw: Mapping[str, Any] | None) -> ListEntry | None:
+    if raw is None:
+        return None
+    entry_id, media_id, status = _int(raw.get("id")), _int(raw.get("mediaId")), raw.get("status")
+    if entry_id is None or media_id is None or not isinstance(status, str):
+        return None
+    media = _object(raw.get("media"))
+    title, start = _object(media.get("title")), _object(media.get("startDate"))
+    name = next(
+        (
+            t
+            for t in (title.get("romaji"), title.get("english"))
+            if isinstance(t, str) and t.strip()
+        ),
+        None,
+    )
+    media_format = media.get("format")
+    return ListEntry(
+        id=entry_id,
+        media_id=media_id,
+        status=status,
+        score=_number(raw.get("score")),
+        progress=_int(raw.get("progress")) or 0,
+        repeat=max(0, _int(raw.get("repeat")) or 0),
+        created_at=_timestamp(raw.get("createdAt")),
+        updated_at=_timestamp(raw.get("updatedAt")),
+        completed_at=_fuzzy_date(raw.get("completedAt")),
+        id_mal=_int(media.get("idMal")),
+        title=name,
+        year=_int(start.get("year")),
+        format=media_format if isinstance(media_format, str) else None,
+    )
+
+
+def _live_media(raw: Mapping[str, Any]) -> LiveMedia | None:
+    media_id = _int(raw.get("id"))
+    if media_id is None:
+        return None
+    entry = raw.get("mediaListEntry")
+    live: LiveEntry | None = None
+    if isinstance(entry, dict):
+        entry_id, status = _int(entry.get("id")), entry.get("status")
+        if entry_id is not None and isinstance(status, str):
+            live = LiveEntry(
+                entry_id,
+                status,
+                _int(entry.get("progress")) or 0,
+                _int(entry.get("repeat")) or 0,
+                _number(entry.get("score")),
+                _fuzzy_date(entry.get("completedAt")),
+            )
+    return LiveMedia(media_id, _int(raw.get("episodes")), live)
+
+
+def _dicts(raw: object) -> list[dict[str, Any]]:
+    """The objects of a JSON list."""
+    return [item for item in raw if isinstance(item, dict)] if isinstance(raw, list) else []
+
+
+def _records(raw: object) -> list[dict[str, Any] | None]:
+    """Every element of a JSON list; anything but an object as None, to be counted."""
+    if not isinstance(raw, list):
+        return []
+    return [item if isinstance(item, dict) else None for item in raw]
+
+
+def _object(raw: object) -> Mapping[str, Any]:
+    return raw if isinstance(raw, dict) else {}
+
+
+def _int(raw: object) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str):
+        try:
+            return int(raw.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _number(raw: object) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return 0.0
+    return float(raw)
+
+
+def _timestamp(raw: object) -> datetime | None:
+    seconds = _int(raw)
+    if seconds is None or seconds <= 0:
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _fuzzy_date(raw: object) -> date | None:
+    """A FuzzyDate as a date; None unless year, month and day are all known and valid."""
+    if not isinstance(raw, dict):
+        return None
+    year, month, day = _int(raw.get("year")), _int(raw.get("month")), _int(raw.get("day"))
+    if year is None or month is None or day is None:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None

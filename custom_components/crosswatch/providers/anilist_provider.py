@@ -1,0 +1,422 @@
+"""AniList as an engine provider: one account's anime list as watchlist, history and ratings.
+
+How the list maps onto the engine's features:
+- watchlist: entries with status PLANNING, listed at their creation;
+- history: COMPLETED and REPEATING entries, and CURRENT ones with progress: a watched state of
+  `1 + repeat` plays, last watched on the completion date (AniList keeps days, not times, so it
+  reads as noon UTC, within a day of that date's any hour in any time zone);
+- ratings: every entry with a score above 0, on the user's own score format.
+
+Every read is the whole `MediaListCollection` (AniList has no cheap activity watermark), in
+chunks of 500, and one read serves all three features for a minute; any write drops it. A chunk
+that fails after the first makes the read partial, never short.
+
+Writes are one mutation per item, after one lookup of the live entries of the whole batch, so
+the rules below are decided on what AniList holds now, not on a read from minutes ago:
+- a watchlist add never turns a started, completed or dropped entry back into PLANNING;
+- a watchlist removal deletes an entry only while it is still PLANNING (any other entry is
+  already off the watchlist, and deleting it would take its history and score along);
+- a history add sets COMPLETED with the episode count and the completion date, and never
+  lowers a rewatch count or moves a completion date back;
+- a history removal never deletes the entry: it sets it back to PLANNING with progress 0,
+  keeping its score, notes, rewatch count and dates;
+- a rating needs an entry (AniList keeps scores on list entries only); it is never the reason
+  an entry is created, since that would claim the user plans or watched the title;
+- an item without an AniList id cannot be written (`no_anilist_id`); ID backfill enriches it.
+A batch cut short by an error raises, and nothing is lost by writing it again: every mutation
+states the wanted end state, so repeating one is harmless.
+"""
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time as day_time, timedelta
+import time
+from typing import Any, Final
+
+from ..engine.capabilities import Capabilities, HistorySupport
+from ..engine.items import MediaItem
+from ..engine.payloads import Entry, Feature, Listed, Payload, Rated, Watched
+from ..engine.plan import Action
+from ..engine.provider import (
+    AuthError,
+    ProviderError,
+    Read,
+    WriteOutcome,
+    WriteRequest,
+    WriteResult,
+)
+from ..engine.ratings import RatingScale, from_normalized, quantize, to_normalized
+from ..engine.snapshot import Completeness, Snapshot
+from ..engine.store import Checkpoint
+from .anilist import (
+    COMPLETED,
+    PLANNING,
+    AniListClient,
+    GraphQLError,
+    ListEntry,
+    LiveEntry,
+    LiveMedia,
+    SavedEntry,
+    Viewer,
+)
+
+BATCH_SIZE: Final = 10  # one lookup plus up to ten mutations: a third of a minute's budget
+READ_REUSE_SECONDS: Final = 60.0
+HISTORY_SUPPORT: Final = HistorySupport(
+    multiple_plays=False, sets_watched_at=True, precision=timedelta(days=1)
+)
+_NOON: Final = day_time(12, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Collection:
+    """One read of the whole list."""
+
+    viewer: Viewer
+    entries: tuple[ListEntry, ...]
+    failure: str | None
+    fetched_at: float
+
+
+@dataclass(slots=True)
+class _BatchState:
+    """The live media of a batch, updated as its writes land."""
+
+    scale: RatingScale
+    media: dict[int, LiveMedia] = field(default_factory=dict)
+
+
+class AniListProvider:
+    """One AniList account as the engine sees it."""
+
+    def __init__(
+        self,
+        client: AniListClient,
+        *,
+        user_id: int,
+        user_name: str,
+        score_format: str = RatingScale.ANILIST_POINT_10.value,
+        reuse_for: float = READ_REUSE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Bind the client to the account its token was validated for (see validate_token)."""
+        self._client = client
+        self._user_id = user_id
+        self._user_name = user_name
+        self._scale = RatingScale.for_anilist(score_format)
+        self._reuse_for = reuse_for
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._collection: _Collection | None = None
+
+    @property
+    def key(self) -> str:
+        """Keyed by user id, which survives a rename."""
+        return f"anilist:{self._user_id}"
+
+    @property
+    def name(self) -> str:
+        """The account as plans name it."""
+        return f"AniList ({self._user_name})"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """A watched state with day precision, on the user's current score format."""
+        return Capabilities(
+            features=frozenset(Feature),
+            history=HISTORY_SUPPORT,
+            rating_scale=self._scale,
+            batch_size=BATCH_SIZE,
+            confirms_per_item=True,
+        )
+
+    @property
+    def requests_made(self) -> int:
+        """Requests the client has made."""
+        return self._client.requests_made
+
+    async def health(self) -> None:
+        """Raise AuthError for an expired or foreign token, ProviderError when AniList is down."""
+        if self._client.tokens.expires_within(0):
+            raise AuthError("the AniList token has expired; paste a new one")
+        self._adopt(await self._client.viewer())
+
+    def _adopt(self, viewer: Viewer) -> None:
+        # Writing one account's sync into another's list would be worse than not syncing.
+        if viewer.id != self._user_id:
+            raise AuthError(
+                f"the AniList token belongs to {viewer.name} ({viewer.id}), "
+                f"not to {self._user_name} ({self._user_id})"
+            )
+        self._user_name = viewer.name
+        self._scale = viewer.score_format
+
+    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
+        """The whole list, filtered to one feature.
+
+        AniList has no activity watermark, so no checkpoint is returned and none is claimed to
+        have moved: a watermark derived from the content would vouch for the very read that the
+        drop guard must be free to doubt.
+        """
+        collection = await self._read_collection()
+        scale = collection.viewer.score_format
+        entries: list[Entry] = []
+        unreadable = 0
+        for entry in collection.entries:
+            try:
+                payload = _payload(feature, entry, scale)
+            except ValueError:
+                unreadable += 1
+                continue
+            if payload is not None:
+                entries.append(Entry(entry.item(), payload))
+        failures = [collection.failure] if collection.failure else []
+        if unreadable:
+            failures.append(f"{unreadable} scores are not values of {scale}")
+        completeness = Completeness(
+            all_pages=collection.failure is None,
+            seen_total=len(entries),
+            failure="; ".join(failures) or None,
+        )
+        snapshot = Snapshot.build(self.name, feature, entries, completeness)
+        return Read(snapshot, None, checkpoint_moved=False)
+
+    async def _read_collection(self) -> _Collection:
+        async with self._lock:
+            cached = self._collection
+            if cached is not None and self._clock() - cached.fetched_at < self._reuse_for:
+                return cached
+            collection = await self._fetch_collection()
+            self._collection = collection if collection.failure is None else None
+            return collection
+
+    async def _fetch_collection(self) -> _Collection:
+        viewer = await self._client.viewer()
+        self._adopt(viewer)
+        seen: dict[int, ListEntry] = {}
+        malformed = 0
+        failure: str | None = None
+        number = 1
+        while True:
+            try:
+                chunk = await self._client.collection_chunk(viewer.id, viewer.score_format, number)
+            except AuthError:
+                raise
+            except ProviderError as err:
+                if number == 1:
+                    raise
+                failure = f"chunk {number} of the list could not be read: {err}"
+                break
+            malformed += chunk.malformed
+            # An entry shows in its status list and again in each custom list it is on.
+            for entry in chunk.entries:
+                seen.setdefault(entry.id, entry)
+            if not chunk.has_next:
+                break
+            number += 1
+        if failure is None and malformed:
+            failure = f"{malformed} list entries could not be read"
+        return _Collection(viewer, tuple(seen.values()), failure, self._clock())
+
+    async def write(
+        self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
+    ) -> Sequence[WriteResult]:
+        """Write one batch: one lookup, then one mutation per item that needs one."""
+        results: list[WriteResult | None] = [None] * len(requests)
+        wanted: dict[int, list[int]] = {}
+        for index, request in enumerate(requests):
+            media_id = _anilist_id(request.item)
+            if media_id is None:
+                results[index] = _rejected(request, "no_anilist_id")
+            elif action is Action.CONFLICT:
+                results[index] = _rejected(request, "conflicts_are_not_written")
+            else:
+                wanted.setdefault(media_id, []).append(index)
+        if wanted:
+            # Whatever happens next may change the list: the next read must be a fresh one.
+            self._collection = None
+            lookup = await self._client.lookup(list(wanted))
+            self._adopt(lookup.viewer)
+            state = _BatchState(lookup.viewer.score_format, dict(lookup.media))
+            for media_id, indexes in wanted.items():
+                for index in indexes:
+                    results[index] = await self._write_one(
+                        feature, action, requests[index], media_id, state
+                    )
+        return [result for result in results if result is not None]
+
+    async def _write_one(
+        self,
+        feature: Feature,
+        action: Action,
+        request: WriteRequest,
+        media_id: int,
+        state: _BatchState,
+    ) -> WriteResult:
+        media = state.media.get(media_id)
+        if media is None:
+            if action is Action.REMOVE:
+                return _confirmed(request)  # no such anime: nothing of it is on the list
+            return _rejected(request, "not_found")
+        try:
+            match feature:
+                case Feature.WATCHLIST:
+                    return await self._write_watchlist(action, request, media, state)
+                case Feature.HISTORY:
+                    return await self._write_history(action, request, media, state)
+                case Feature.RATINGS:
+                    return await self._write_rating(action, request, media, state)
+        except GraphQLError as err:
+            if err.not_found:
+                return _rejected(request, "not_found")
+            if err.invalid:
+                return _rejected(request, f"invalid: {err}")
+            raise
+
+    async def _write_watchlist(
+        self, action: Action, request: WriteRequest, media: LiveMedia, state: _BatchState
+    ) -> WriteResult:
+        entry = media.entry
+        if action is Action.REMOVE:
+            if entry is None or entry.status != PLANNING:
+                return _confirmed(request)  # off the watchlist; a started entry is history
+            if not await self._client.delete_entry(entry.id):
+                return _rejected(request, "not_deleted")
+            state.media[media.id] = LiveMedia(media.id, media.episodes, None)
+            return _confirmed(request)
+        if entry is not None:
+            if entry.status == PLANNING:
+                return _confirmed(request)
+            return _rejected(request, f"on_list_as_{entry.status.lower()}")
+        saved = await self._save(state, media, {"mediaId": media.id, "status": PLANNING})
+        return _outcome(request, saved is not None and saved.status == PLANNING)
+
+    async def _write_history(
+        self, action: Action, request: WriteRequest, media: LiveMedia, state: _BatchState
+    ) -> WriteResult:
+        entry = media.entry
+        if action is Action.REMOVE:
+            if entry is None or not entry.in_history:
+                return _confirmed(request)
+            saved = await self._save(
+                state, media, {"mediaId": media.id, "status": PLANNING, "progress": 0}
+            )
+            return _outcome(request, saved is not None and not saved.in_history)
+        if not isinstance(request.payload, Watched):
+            return _rejected(request, "not_a_watched_state")
+        variables = _history_variables(media, request.payload)
+        if variables is None:
+            return _confirmed(request)  # the entry already shows it watched
+        saved = await self._save(state, media, variables)
+        return _outcome(request, saved is not None and saved.status == COMPLETED)
+
+    async def _write_rating(
+        self, action: Action, request: WriteRequest, media: LiveMedia, state: _BatchState
+    ) -> WriteResult:
+        entry = media.entry
+        if action is Action.REMOVE:
+            if entry is None or entry.score_raw == 0:
+                return _confirmed(request)
+            saved = await self._save(state, media, {"mediaId": media.id, "scoreRaw": 0})
+            return _outcome(request, saved is not None and saved.score == 0)
+        if not isinstance(request.payload, Rated):
+            return _rejected(request, "not_a_rating")
+        if entry is None:
+            return _rejected(request, "not_on_list")
+        scale, value = state.scale, request.payload.value
+        variables: dict[str, Any] = {"mediaId": media.id}
+        if scale is RatingScale.ANILIST_POINT_3:
+            # Where AniList puts smileys on its 100-point scale is not documented: say the smiley.
+            variables["score"] = from_normalized(scale, value)
+        else:
+            # Every other format's steps are whole points of 100, so the raw score is exact.
+            variables["scoreRaw"] = round(quantize(scale, value) * 10)
+        saved = await self._save(state, media, variables)
+        stored = to_normalized(scale, saved.score) if saved is not None else None
+        return _outcome(request, stored == quantize(scale, value))
+
+    async def _save(
+        self, state: _BatchState, media: LiveMedia, variables: dict[str, Any]
+    ) -> SavedEntry | None:
+        saved = await self._client.save_entry({**variables, "format": state.scale.value})
+        if saved is not None:
+            previous = media.entry
+            completed = variables.get("completedAt")
+            state.media[media.id] = LiveMedia(
+                media.id,
+                media.episodes,
+                LiveEntry(
+                    saved.id,
+                    saved.status,
+                    saved.progress,
+                    saved.repeat,
+                    # Later writes in the batch only ask whether a score is set at all.
+                    saved.score,
+                    date(**completed)
+                    if isinstance(completed, dict)
+                    else previous.completed_at
+                    if previous is not None
+                    else None,
+                ),
+            )
+        return saved
+
+
+def _history_variables(media: LiveMedia, watched: Watched) -> dict[str, Any] | None:
+    """The mutation that records `watched`, or None when the entry already shows it."""
+    entry = media.entry
+    variables: dict[str, Any] = {}
+    if entry is None or entry.status != COMPLETED:
+        variables["status"] = COMPLETED
+        if media.episodes:
+            variables["progress"] = media.episodes
+    rewatches = watched.play_count - 1
+    if rewatches > (entry.repeat if entry is not None else 0):
+        variables["repeat"] = rewatches
+    if watched.last_watched_at is not None:
+        day = watched.last_watched_at.astimezone(UTC).date()
+        if entry is None or entry.completed_at is None or day > entry.completed_at:
+            variables["completedAt"] = {"year": day.year, "month": day.month, "day": day.day}
+    if not variables:
+        return None
+    return {"mediaId": media.id, **variables}
+
+
+def _payload(feature: Feature, entry: ListEntry, scale: RatingScale) -> Payload | None:
+    """What `entry` says for `feature`, or None when it is not part of it."""
+    match feature:
+        case Feature.WATCHLIST:
+            if entry.status != PLANNING:
+                return None
+            return Listed(entry.created_at or entry.updated_at)
+        case Feature.HISTORY:
+            if not entry.in_history:
+                return None
+            watched_at = (
+                datetime.combine(entry.completed_at, _NOON)
+                if entry.completed_at is not None
+                else entry.updated_at
+            )
+            return Watched.from_state(1 + entry.repeat, watched_at)
+        case Feature.RATINGS:
+            value = to_normalized(scale, entry.score)
+            return None if value is None else Rated(value, entry.updated_at)
+
+
+def _outcome(request: WriteRequest, stored: bool) -> WriteResult:
+    # A reply that does not show the wanted state proves nothing either way: verification will.
+    return WriteResult(request.item, WriteOutcome.CONFIRMED if stored else WriteOutcome.UNKNOWN)
+
+
+def _confirmed(request: WriteRequest) -> WriteResult:
+    return WriteResult(request.item, WriteOutcome.CONFIRMED)
+
+
+def _rejected(request: WriteRequest, reason: str) -> WriteResult:
+    return WriteResult(request.item, WriteOutcome.REJECTED, reason)
+
+
+def _anilist_id(item: MediaItem) -> int | None:
+    value = item.ids().get("anilist")
+    return int(value) if value is not None else None

@@ -1,0 +1,695 @@
+"""A stateful AniList simulator: GraphQL executed against the official schema.
+
+`POST /` takes `{query, variables, operationName}` like graphql.anilist.co. Documents are parsed
+and validated by graphql-core against AniList's published schema (`anilist/schema.graphql` in the
+shared specs), so a document AniList would refuse is refused here too, with a 400 and an `errors`
+list. Only when the specs are absent does it fall back to `FALLBACK_SDL`, an excerpt of that
+schema with the fields CrossWatch uses (a test checks the excerpt against the original).
+
+Resolvers exist for `Viewer`, `MediaListCollection`, `Media`, `Page.media`,
+`SaveMediaListEntry` and `DeleteMediaListEntry`. Errors look like AniList's:
+`{"errors": [{"message", "status", "locations"?, "validation"?}], "data": ...}` with the HTTP
+status of the first error.
+
+Switchable quirks (`Quirks`): scripted faults per request (429 with Retry-After and
+X-RateLimit-*, 5xx, an empty 200), empty collections, a token that expires after N requests,
+eventual consistency (a write shows in list reads only after N of them) and a forced
+X-RateLimit-Remaining.
+
+Behaviour AniList does not document, chosen here and flagged as such: how POINT_3 smileys sit on
+the 100-point scale (35/60/85), how raw scores round to coarser formats (half up), and the status
+of an entry created without one (CURRENT).
+"""
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from graphql import GraphQLError, GraphQLSchema, build_schema, graphql
+
+from tests.simulators.openapi import recording
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = web.AppKey("anilist_schema", GraphQLSchema)
+
+STATUS_ORDER = ("CURRENT", "REPEATING", "COMPLETED", "PAUSED", "DROPPED", "PLANNING")
+LIST_NAMES = {
+    "CURRENT": "Watching",
+    "REPEATING": "Rewatching",
+    "COMPLETED": "Completed",
+    "PAUSED": "Paused",
+    "DROPPED": "Dropped",
+    "PLANNING": "Planning",
+}
+SMILEY_RAW = {1: 35, 2: 60, 3: 85}
+
+FALLBACK_SDL = """
+scalar Json
+scalar FuzzyDateInt
+
+enum MediaType { ANIME MANGA }
+enum MediaFormat { TV TV_SHORT MOVIE SPECIAL OVA ONA MUSIC MANGA NOVEL ONE_SHOT }
+enum MediaListStatus { CURRENT PLANNING COMPLETED DROPPED PAUSED REPEATING }
+enum ScoreFormat { POINT_100 POINT_10_DECIMAL POINT_10 POINT_5 POINT_3 }
+
+type FuzzyDate { year: Int month: Int day: Int }
+input FuzzyDateInput { year: Int month: Int day: Int }
+type MediaTitle { romaji(stylised: Boolean): String english(stylised: Boolean): String }
+type MediaListOptions { scoreFormat: ScoreFormat }
+type User { id: Int! name: String! mediaListOptions: MediaListOptions }
+type Deleted { deleted: Boolean }
+type PageInfo { total: Int perPage: Int currentPage: Int lastPage: Int hasNextPage: Boolean }
+
+type Media {
+  id: Int!
+  idMal: Int
+  title: MediaTitle
+  type: MediaType
+  format: MediaFormat
+  startDate: FuzzyDate
+  episodes: Int
+  mediaListEntry: MediaList
+}
+
+type MediaList {
+  id: Int!
+  userId: Int!
+  mediaId: Int!
+  status: MediaListStatus
+  score(format: ScoreFormat): Float
+  progress: Int
+  repeat: Int
+  startedAt: FuzzyDate
+  completedAt: FuzzyDate
+  updatedAt: Int
+  createdAt: Int
+  media: Media
+  user: User
+}
+
+type MediaListGroup {
+  entries: [MediaList]
+  name: String
+  isCustomList: Boolean
+  isSplitCompletedList: Boolean
+  status: MediaListStatus
+}
+
+type MediaListCollection { lists: [MediaListGroup] user: User hasNextChunk: Boolean }
+
+type Page {
+  pageInfo: PageInfo
+  media(id: Int, id_in: [Int], type: MediaType): [Media]
+}
+
+type Query {
+  Page(page: Int, perPage: Int): Page
+  Media(id: Int, idMal: Int, type: MediaType): Media
+  MediaListCollection(
+    userId: Int
+    userName: String
+    type: MediaType
+    status: MediaListStatus
+    forceSingleCompletedList: Boolean
+    chunk: Int
+    perChunk: Int
+  ): MediaListCollection
+  Viewer: User
+}
+
+type Mutation {
+  SaveMediaListEntry(
+    id: Int
+    mediaId: Int
+    status: MediaListStatus
+    score: Float
+    scoreRaw: Int
+    progress: Int
+    repeat: Int
+    startedAt: FuzzyDateInput
+    completedAt: FuzzyDateInput
+  ): MediaList
+  DeleteMediaListEntry(id: Int): Deleted
+}
+"""
+
+
+def official_schema_path() -> Path:
+    """Where the shared specs keep AniList's schema (it may not exist)."""
+    specs = Path(os.environ.get("CROSSWATCH_SPECS", ROOT.parent / "shared" / "specs"))
+    return specs / "anilist" / "schema.graphql"
+
+
+@functools.cache
+def load_schema(path: Path | None = None) -> GraphQLSchema:
+    """The official schema when it is there, else the embedded excerpt."""
+    source = path or official_schema_path()
+    if source.is_file():
+        return build_schema(source.read_text(encoding="utf-8"))
+    return build_schema(FALLBACK_SDL)
+
+
+class Fault(StrEnum):
+    """A fault the simulator answers one request with instead of executing it."""
+
+    RATE_LIMITED = "429"
+    SERVER_ERROR = "500"
+    BAD_GATEWAY = "502"
+    EMPTY_200 = "empty"
+
+
+@dataclass
+class Quirks:
+    """Switchable misbehaviour, all off by default."""
+
+    script: deque[Fault | None] = field(default_factory=deque)  # one per request, front first
+    retry_after: int = 2  # seconds, in the Retry-After of a scripted 429
+    empty_collections: int = 0  # the next N list collections come back with no lists
+    token_expires_after: int | None = None  # requests until every token stops working
+    expired_http_status: int = 401  # the HTTP status of an expired-token reply
+    visibility_lag: int = 0  # list reads a write stays invisible to
+    remaining: int | None = None  # force X-RateLimit-Remaining to this value
+
+    def schedule(self, fault: Fault, count: int = 1, *, after: int = 0) -> None:
+        """Answer `count` requests with `fault`, starting after `after` more good ones."""
+        while len(self.script) < after:
+            self.script.append(None)
+        script = list(self.script)
+        for index in range(after, after + count):
+            if index < len(script):
+                script[index] = fault
+            else:
+                script.append(fault)
+        self.script = deque(script)
+
+
+class SimError(Exception):
+    """An error a resolver raises, rendered as AniList renders it."""
+
+    def __init__(
+        self, message: str, status: int, validation: Mapping[str, list[str]] | None = None
+    ) -> None:
+        """Keep the message, the status and any per-argument validation messages."""
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.validation = validation
+
+
+@dataclass
+class SimMedia:
+    """One anime in AniList's catalogue."""
+
+    id: int
+    romaji: str
+    english: str | None = None
+    year: int | None = None
+    format: str = "TV"
+    episodes: int | None = 12
+    id_mal: int | None = None
+    type: str = "ANIME"
+
+
+@dataclass
+class SimUser:
+    """An account with its token and score format."""
+
+    id: int
+    name: str
+    token: str
+    score_format: str = "POINT_10"
+
+
+@dataclass
+class SimEntry:
+    """One list entry, scores kept on the 100-point scale as AniList keeps them."""
+
+    id: int
+    user_id: int
+    media_id: int
+    status: str
+    score_raw: float = 0
+    progress: int = 0
+    repeat: int = 0
+    started_at: tuple[int | None, int | None, int | None] | None = None
+    completed_at: tuple[int | None, int | None, int | None] | None = None
+    created_at: int = 0
+    updated_at: int = 0
+    custom_lists: tuple[str, ...] = ()
+    hidden_from_status_lists: bool = False
+
+
+@dataclass
+class _Lagging:
+    """What list reads show of an entry until a write becomes visible."""
+
+    shown: SimEntry | None
+    reads_left: int
+
+
+@dataclass
+class AniListState:
+    """Everything the simulator holds; tests seed it and look inside."""
+
+    media: dict[int, SimMedia] = field(default_factory=dict)
+    users: dict[int, SimUser] = field(default_factory=dict)
+    entries: dict[int, SimEntry] = field(default_factory=dict)
+    quirks: Quirks = field(default_factory=Quirks)
+    now: int = 1_700_000_000  # Unix seconds; advances one second per request
+    requests: int = 0
+    mutations: list[str] = field(default_factory=list)  # names of mutations executed
+    lagging: dict[int, _Lagging] = field(default_factory=dict)  # entry id -> stale view
+    next_entry_id: int = 1000
+
+    def add_media(self, media_id: int, romaji: str, **details: Any) -> SimMedia:
+        """Put an anime in the catalogue."""
+        media = SimMedia(media_id, romaji, **details)
+        self.media[media_id] = media
+        return media
+
+    def add_user(
+        self, user_id: int, name: str, token: str, score_format: str = "POINT_10"
+    ) -> SimUser:
+        """Create an account that `token` authenticates."""
+        user = SimUser(user_id, name, token, score_format)
+        self.users[user_id] = user
+        return user
+
+    def add_entry(self, user_id: int, media_id: int, status: str, **details: Any) -> SimEntry:
+        """Put an entry on a user's list, as if the user had made it."""
+        self.next_entry_id += 1
+        entry = SimEntry(self.next_entry_id, user_id, media_id, status, **details)
+        entry.created_at = entry.created_at or self.now
+        entry.updated_at = entry.updated_at or self.now
+        self.entries[entry.id] = entry
+        return entry
+
+    def entry_for(self, user_id: int, media_id: int) -> SimEntry | None:
+        """The user's entry for a media, as stored (ignoring any lag)."""
+        return next(
+            (e for e in self.entries.values() if e.user_id == user_id and e.media_id == media_id),
+            None,
+        )
+
+    def next_fault(self) -> Fault | None:
+        """The scripted fault for this request, if any."""
+        return self.quirks.script.popleft() if self.quirks.script else None
+
+    def listed_entries(self, user_id: int) -> list[SimEntry]:
+        """What a list read shows of a user's entries, lag included, and count the read."""
+        shown: dict[int, SimEntry] = {e.id: e for e in self.entries.values()}
+        for entry_id, lag in list(self.lagging.items()):
+            if lag.shown is None:
+                shown.pop(entry_id, None)
+            else:
+                shown[entry_id] = lag.shown
+            lag.reads_left -= 1
+            if lag.reads_left <= 0:
+                del self.lagging[entry_id]
+        return sorted(
+            (e for e in shown.values() if e.user_id == user_id),
+            key=lambda e: (STATUS_ORDER.index(e.status), e.id),
+        )
+
+    def lag_write(self, entry_id: int, before: SimEntry | None) -> None:
+        """Keep list reads showing `before` for the configured number of reads."""
+        if self.quirks.visibility_lag > 0 and entry_id not in self.lagging:
+            self.lagging[entry_id] = _Lagging(before, self.quirks.visibility_lag)
+
+
+def raw_from_format(score: float, score_format: str) -> float:
+    """A score in the user's format on AniList's 100-point scale."""
+    match score_format:
+        case "POINT_100":
+            return score
+        case "POINT_10_DECIMAL" | "POINT_10":
+            return score * 10
+        case "POINT_5":
+            return score * 20
+        case _:  # POINT_3
+            if score == 0:
+                return 0
+            if score not in SMILEY_RAW:
+                raise SimError("validation", 400, {"score": ["The score must be between 0 and 3."]})
+            return SMILEY_RAW[int(score)]
+
+
+def format_from_raw(raw: float, score_format: str) -> float:
+    """A 100-point score in the user's format (rounding half up)."""
+
+    def half_up(value: Decimal, places: str = "1") -> Decimal:
+        return value.quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+    number = Decimal(str(raw))
+    match score_format:
+        case "POINT_100":
+            return float(half_up(number))
+        case "POINT_10_DECIMAL":
+            return float(half_up(number / 10, "0.1"))
+        case "POINT_10":
+            return float(half_up(number / 10))
+        case "POINT_5":
+            return float(half_up(number / 20))
+        case _:  # POINT_3
+            if raw == 0:
+                return 0
+            return 1 if raw <= 35 else 2 if raw <= 60 else 3
+
+
+def _fuzzy(value: tuple[int | None, int | None, int | None] | None) -> dict[str, int | None]:
+    year, month, day = value or (None, None, None)
+    return {"year": year, "month": month, "day": day}
+
+
+class _Context:
+    """One request's view of the state: who is asking."""
+
+    def __init__(self, state: AniListState, viewer: SimUser | None) -> None:
+        self.state = state
+        self.viewer = viewer
+
+    def require_viewer(self) -> SimUser:
+        if self.viewer is None:
+            raise SimError("Unauthorized.", 401)
+        return self.viewer
+
+    def media(self, media: SimMedia) -> dict[str, Any]:
+        state, viewer = self.state, self.viewer
+
+        def entry(_info: Any) -> dict[str, Any] | None:
+            found = state.entry_for(viewer.id, media.id) if viewer else None
+            return self.entry(found) if found else None
+
+        return {
+            "id": media.id,
+            "idMal": media.id_mal,
+            "title": {"romaji": media.romaji, "english": media.english},
+            "type": media.type,
+            "format": media.format,
+            "startDate": {"year": media.year, "month": None, "day": None},
+            "episodes": media.episodes,
+            "mediaListEntry": entry,
+        }
+
+    def entry(self, entry: SimEntry) -> dict[str, Any]:
+        state, user = self.state, self.state.users.get(entry.user_id)
+
+        def score(_info: Any, format: str | None = None) -> float:  # noqa: A002
+            chosen = format or (user.score_format if user else "POINT_100")
+            return format_from_raw(entry.score_raw, chosen)
+
+        media = state.media.get(entry.media_id)
+        return {
+            "id": entry.id,
+            "userId": entry.user_id,
+            "mediaId": entry.media_id,
+            "status": entry.status,
+            "score": score,
+            "progress": entry.progress,
+            "repeat": entry.repeat,
+            "startedAt": _fuzzy(entry.started_at),
+            "completedAt": _fuzzy(entry.completed_at),
+            "createdAt": entry.created_at,
+            "updatedAt": entry.updated_at,
+            "media": self.media(media) if media else None,
+            "user": self.user(user) if user else None,
+        }
+
+    @staticmethod
+    def user(user: SimUser) -> dict[str, Any]:
+        return {
+            "id": user.id,
+            "name": user.name,
+            "mediaListOptions": {"scoreFormat": user.score_format},
+        }
+
+
+def _root(context: _Context) -> dict[str, Callable[..., Any]]:
+    """The root fields; graphql-core calls them with (info, **arguments)."""
+    state = context.state
+
+    def viewer(_info: Any) -> dict[str, Any]:
+        return context.user(context.require_viewer())
+
+    def media(_info: Any, **args: Any) -> dict[str, Any]:
+        found = state.media.get(args.get("id") or 0) or next(
+            (m for m in state.media.values() if args.get("idMal") and m.id_mal == args["idMal"]),
+            None,
+        )
+        if found is None or (args.get("type") and found.type != args["type"]):
+            raise SimError("Not Found.", 404)
+        return context.media(found)
+
+    def page(_info: Any, page: int = 1, perPage: int = 50) -> dict[str, Any]:  # noqa: N803
+        per_page = max(1, min(perPage, 50))
+
+        def page_media(_info: Any, **args: Any) -> list[dict[str, Any]]:
+            chosen = [
+                m
+                for m in sorted(state.media.values(), key=lambda m: m.id)
+                if ("id" not in args or m.id == args["id"])
+                and ("id_in" not in args or m.id in (args["id_in"] or []))
+                and ("type" not in args or m.type == args["type"])
+            ]
+            return [context.media(m) for m in chosen[(page - 1) * per_page : page * per_page]]
+
+        return {
+            "pageInfo": {"perPage": per_page, "currentPage": page, "hasNextPage": None},
+            "media": page_media,
+        }
+
+    def collection(_info: Any, **args: Any) -> dict[str, Any]:
+        user = state.users.get(args.get("userId") or 0) or next(
+            (u for u in state.users.values() if u.name == args.get("userName")), None
+        )
+        if args.get("type") is None:
+            raise SimError("validation", 400, {"type": ["The type field is required."]})
+        if user is None:
+            raise SimError("Not Found.", 404)
+        entries = [
+            e
+            for e in state.listed_entries(user.id)
+            if (media := state.media.get(e.media_id)) is None or media.type == args["type"]
+        ]
+        if state.quirks.empty_collections > 0:
+            state.quirks.empty_collections -= 1
+            entries = []
+        has_next = False
+        if args.get("chunk") is not None:
+            per_chunk = max(1, min(args.get("perChunk") or 500, 500))
+            start = (args["chunk"] - 1) * per_chunk
+            has_next = len(entries) > start + per_chunk
+            entries = entries[start : start + per_chunk]
+        lists: list[dict[str, Any]] = []
+        for status in STATUS_ORDER:
+            group = [e for e in entries if e.status == status and not e.hidden_from_status_lists]
+            if group:
+                lists.append(
+                    {
+                        "name": LIST_NAMES[status],
+                        "status": status,
+                        "isCustomList": False,
+                        "isSplitCompletedList": False,
+                        "entries": [context.entry(e) for e in group],
+                    }
+                )
+        lists.extend(
+            {
+                "name": name,
+                "status": None,
+                "isCustomList": True,
+                "isSplitCompletedList": False,
+                "entries": [context.entry(e) for e in entries if name in e.custom_lists],
+            }
+            for name in sorted({n for e in entries for n in e.custom_lists})
+        )
+        return {"lists": lists, "user": context.user(user), "hasNextChunk": has_next}
+
+    def save(_info: Any, **args: Any) -> dict[str, Any]:
+        viewer = context.require_viewer()
+        state.mutations.append("SaveMediaListEntry")
+        if args.get("id") is not None:
+            entry = state.entries.get(args["id"])
+            if entry is None or entry.user_id != viewer.id:
+                raise SimError("Not Found.", 404)
+        else:
+            media = state.media.get(args.get("mediaId") or 0)
+            if media is None:
+                raise SimError(
+                    "validation", 400, {"mediaId": ["The selected media id is invalid."]}
+                )
+            entry = state.entry_for(viewer.id, media.id)
+        before = replace(entry) if entry is not None else None
+        if entry is None:
+            state.next_entry_id += 1
+            # Not documented: an entry created without a status; AniList's site starts CURRENT.
+            entry = SimEntry(
+                state.next_entry_id,
+                viewer.id,
+                args["mediaId"],
+                args.get("status") or "CURRENT",
+                created_at=state.now,
+            )
+            state.entries[entry.id] = entry
+        _apply_save(state, entry, args, viewer)
+        entry.updated_at = state.now
+        state.lag_write(entry.id, before)
+        return context.entry(entry)
+
+    def delete(_info: Any, **args: Any) -> dict[str, Any]:
+        viewer = context.require_viewer()
+        state.mutations.append("DeleteMediaListEntry")
+        entry = state.entries.get(args.get("id") or 0)
+        if entry is None or entry.user_id != viewer.id:
+            raise SimError("Not Found.", 404)
+        del state.entries[entry.id]
+        state.lag_write(entry.id, replace(entry))
+        return {"deleted": True}
+
+    return {
+        "Viewer": viewer,
+        "Media": media,
+        "Page": page,
+        "MediaListCollection": collection,
+        "SaveMediaListEntry": save,
+        "DeleteMediaListEntry": delete,
+    }
+
+
+def _apply_save(
+    state: AniListState, entry: SimEntry, args: Mapping[str, Any], viewer: SimUser
+) -> None:
+    """Apply SaveMediaListEntry's arguments to an entry."""
+    if args.get("status") is not None:
+        entry.status = args["status"]
+    if "scoreRaw" in args and args["scoreRaw"] is not None:
+        if not 0 <= args["scoreRaw"] <= 100:
+            raise SimError(
+                "validation", 400, {"scoreRaw": ["The score raw must be between 0 and 100."]}
+            )
+        entry.score_raw = args["scoreRaw"]
+    elif args.get("score") is not None:
+        entry.score_raw = raw_from_format(args["score"], viewer.score_format)
+    if args.get("progress") is not None:
+        episodes = state.media[entry.media_id].episodes
+        entry.progress = min(args["progress"], episodes) if episodes else args["progress"]
+    if args.get("repeat") is not None:
+        entry.repeat = args["repeat"]
+    for key, attribute in (("startedAt", "started_at"), ("completedAt", "completed_at")):
+        if args.get(key) is not None:
+            value = args[key]
+            setattr(entry, attribute, (value.get("year"), value.get("month"), value.get("day")))
+
+
+def _error(error: GraphQLError) -> dict[str, Any]:
+    original = error.original_error
+    rendered: dict[str, Any] = {
+        "message": original.message if isinstance(original, SimError) else error.message,
+        "status": original.status if isinstance(original, SimError) else 400,
+    }
+    if error.locations:
+        rendered["locations"] = [{"line": at.line, "column": at.column} for at in error.locations]
+    if isinstance(original, SimError) and original.validation:
+        rendered["validation"] = dict(original.validation)
+    return rendered
+
+
+def _reply(
+    state: AniListState, body: Mapping[str, Any] | None, status: int, **headers: str
+) -> web.Response:
+    window_requests = min(state.requests, 60)
+    remaining = state.quirks.remaining
+    base = {
+        "X-RateLimit-Limit": "90",
+        "X-RateLimit-Remaining": str(
+            max(0, 90 - window_requests) if remaining is None else remaining
+        ),
+    }
+    if remaining == 0:
+        base["X-RateLimit-Reset"] = str(state.now + 30)
+    text = "" if body is None else json.dumps(body)
+    return web.Response(
+        status=status, text=text, content_type="application/json", headers={**base, **headers}
+    )
+
+
+async def _handle(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    state.requests += 1
+    state.now += 1
+    match state.next_fault():
+        case Fault.RATE_LIMITED:
+            body = {"errors": [{"message": "Too Many Requests.", "status": 429}], "data": None}
+            return _reply(
+                state,
+                body,
+                429,
+                **{
+                    "Retry-After": str(state.quirks.retry_after),
+                    "X-RateLimit-Reset": str(state.now + state.quirks.retry_after),
+                    "X-RateLimit-Remaining": "0",
+                },
+            )
+        case Fault.SERVER_ERROR:
+            body = {"errors": [{"message": "Internal Server Error", "status": 500}], "data": None}
+            return _reply(state, body, 500)
+        case Fault.BAD_GATEWAY:
+            return web.Response(status=502, text="<html>502 Bad Gateway</html>")
+        case Fault.EMPTY_200:
+            return _reply(state, None, 200)
+        case None:
+            pass
+    try:
+        payload = await request.json()
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        body = {"errors": [{"message": "Must provide query string.", "status": 400}], "data": None}
+        return _reply(state, body, 400)
+    viewer: SimUser | None = None
+    authorization = request.headers.get("Authorization", "")
+    if authorization:
+        token = authorization.removeprefix("Bearer ").strip()
+        viewer = next((u for u in state.users.values() if u.token == token), None)
+        expires = state.quirks.token_expires_after
+        if viewer is None or (expires is not None and state.requests > expires):
+            expired = viewer is not None
+            status = state.quirks.expired_http_status if expired else 400
+            error_status = 401 if expired else 400
+            body = {"errors": [{"message": "Invalid token", "status": error_status}], "data": None}
+            return _reply(state, body, status)
+    context = _Context(state, viewer)
+    variables = payload.get("variables")
+    result = await graphql(
+        request.app[SCHEMA],
+        payload["query"],
+        root_value=_root(context),
+        variable_values=variables if isinstance(variables, dict) else None,
+        operation_name=payload.get("operationName"),
+    )
+    reply: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        errors = [_error(error) for error in result.errors]
+        reply["errors"] = errors
+        return _reply(state, reply, int(errors[0]["status"]))
+    return _reply(state, reply, 200)
+
+
+STATE = web.AppKey("anilist_state", AniListState)
+
+
+def build_app(state: AniListState, schema: GraphQLSchema | None = None) -> web.Application:
+    """The simulator app over `state`, recording every request it receives."""
+    app = web.Application()
+    app[STATE] = state
+    app[SCHEMA] = schema or load_schema()
+    app.router.add_post("/", _handle)
+    return recording(app)
