@@ -19,8 +19,11 @@ from functools import partial
 from itertools import batched
 from typing import Protocol
 
+from .guards import GuardSettings
 from .plan import Action, Operation, PairSide, Plan
 from .provider import (
+    AccountLimitError,
+    AccountLockedError,
     AuthError,
     Provider,
     ProviderError,
@@ -84,8 +87,10 @@ async def apply_plan(
     run_id: int,
     now: datetime,
     dry_run: bool = False,
+    guards: GuardSettings | None = None,
 ) -> ApplyReport:
     """Write `plan` and record each chunk's outcomes; see the module docstring."""
+    settings = guards or GuardSettings()
     if dry_run:
         return ApplyReport(
             tuple(
@@ -103,27 +108,42 @@ async def apply_plan(
         scope = Scope(pair, first.feature, side.value)
         for chunk in batched(ops, max(1, provider.capabilities.batch_size), strict=False):
             if side in limited:
-                applied.extend(Applied(op, None, "rate limited") for op in chunk)
+                applied.extend(Applied(op, None, "stopped: provider limit") for op in chunk)
                 continue
             requests = [WriteRequest(op.item, op.payload) for op in chunk]
             try:
                 results = await provider.write(first.feature, first.action, requests)
             except AuthError:
                 raise
-            except RateLimitError as err:
+            except (RateLimitError, AccountLimitError, AccountLockedError) as err:
+                # Not the items' fault: stop writing to this side, count nothing against them.
                 limited.add(side)
-                retry_after = max(retry_after or 0.0, err.retry_after or 0.0) or None
+                if isinstance(err, RateLimitError):
+                    retry_after = max(retry_after or 0.0, err.retry_after or 0.0) or None
                 errors.append(f"{provider.name}: {err}")
-                applied.extend(Applied(op, None, "rate limited") for op in chunk)
+                applied.extend(Applied(op, None, "stopped: provider limit") for op in chunk)
                 continue
             except ProviderError as err:
                 errors.append(f"{provider.name}: {err}")
-                await run_blocking(partial(_record_failure, store, scope, chunk, str(err), now))
+                await run_blocking(
+                    partial(
+                        _record_failure, store, scope, chunk, str(err), now=now, settings=settings
+                    )
+                )
                 applied.extend(Applied(op, None, str(err)) for op in chunk)
                 continue
             outcomes = _outcomes(chunk, results)
             await run_blocking(
-                partial(_record_chunk, store, scope, chunk, outcomes, run_id=run_id, now=now)
+                partial(
+                    _record_chunk,
+                    store,
+                    scope,
+                    chunk,
+                    outcomes,
+                    run_id=run_id,
+                    now=now,
+                    settings=settings,
+                )
             )
             applied.extend(
                 Applied(op, result.outcome, result.reason)
@@ -146,13 +166,17 @@ def _record_chunk(
     *,
     run_id: int,
     now: datetime,
+    settings: GuardSettings,
 ) -> None:
     """Record one chunk's outcomes in one transaction."""
     with store.transaction():
         for op, result in zip(chunk, outcomes, strict=True):
             key = op.item.key
             if result.outcome is WriteOutcome.REJECTED:
-                store.record_rejection(scope, op.item, reason=result.reason or "rejected", now=now)
+                store.record_rejection(
+                    scope, op.item, reason=result.reason or "rejected", now=now,
+                    backoff=settings.retry_backoff,
+                )  # fmt: skip
                 continue
             store.record_write_success(scope, key)
             store.resolve(scope, key)
@@ -172,9 +196,18 @@ def _record_chunk(
 
 
 def _record_failure(
-    store: StateStore, scope: Scope, chunk: Sequence[Operation], error: str, now: datetime
+    store: StateStore,
+    scope: Scope,
+    chunk: Sequence[Operation],
+    error: str,
+    *,
+    now: datetime,
+    settings: GuardSettings,
 ) -> None:
     """Count a failed write for every item of a chunk, in one transaction."""
     with store.transaction():
         for op in chunk:
-            store.record_write_failure(scope, op.item, error=error, now=now)
+            store.record_write_failure(
+                scope, op.item, error=error, now=now,
+                threshold=settings.quarantine_after, cooldown=settings.quarantine_for,
+            )  # fmt: skip

@@ -22,6 +22,7 @@ from types import MappingProxyType
 from .items import MediaItem
 from .plan import Action, Operation, PairSide, Plan
 from .snapshot import Semantics, Snapshot, partial
+from .store import RETRY_BACKOFF
 
 
 class GuardCode(StrEnum):
@@ -35,6 +36,8 @@ class GuardCode(StrEnum):
     QUARANTINED = "quarantined"
     PHANTOM = "phantom"
     KEPT_BY_USER = "kept_by_user"
+    ACCOUNT_LIMIT = "account_limit"  # the account's plan allows no more items
+    RATING_AT_RISK = "rating_at_risk"  # the removal would also delete the item's rating
 
 
 _HOLDOUT_TEXT = MappingProxyType(
@@ -44,6 +47,7 @@ _HOLDOUT_TEXT = MappingProxyType(
         GuardCode.QUARANTINED: "failing on {name} repeatedly; in quarantine",
         GuardCode.PHANTOM: "accepted by {name} but never shown: phantoms",
         GuardCode.KEPT_BY_USER: "kept on {name}: their removal was rejected",
+        GuardCode.ACCOUNT_LIMIT: "not added: {name} is at its account limit",
     }
 )
 
@@ -68,6 +72,9 @@ class GuardSettings:
     delete_floor: int = 5
     delete_share: float = 0.02
     tombstone_ttl: timedelta = timedelta(days=30)
+    retry_backoff: tuple[timedelta, ...] = RETRY_BACKOFF  # waits before retrying a rejection
+    quarantine_after: int = 3  # failed writes in a row that put an item in the blackbox
+    quarantine_for: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +93,7 @@ class Guarded:
 
     plan: Plan
     held: tuple[Operation, ...] = ()
+    held_codes: tuple[GuardCode, ...] = ()  # why each held operation is held
     suppressed: tuple[Operation, ...] = ()
     events: tuple[GuardEvent, ...] = field(default=())
 
@@ -133,7 +141,7 @@ def delete_budget(baseline_size: int | None, settings: GuardSettings) -> int:
     return max(settings.delete_floor, share)
 
 
-def apply_guards(
+def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guard, in order
     plan: Plan,
     *,
     settings: GuardSettings,
@@ -141,12 +149,17 @@ def apply_guards(
     tombstones: Mapping[PairSide, Iterable[MediaItem]] | None = None,
     held_out: Mapping[PairSide, Mapping[str, GuardCode]] | None = None,
     kept: Mapping[PairSide, Iterable[MediaItem]] | None = None,
+    room: Mapping[PairSide, int] | None = None,
+    ratings_at_risk: Mapping[PairSide, Iterable[MediaItem]] | None = None,
 ) -> Guarded:
     """Hold removals beyond the budget; set aside tombstoned adds and held-out items.
 
     `held_out` (see `holdouts`) names items not to write on a side this run: writes pending
     verification, rejected items waiting for their retry, quarantined items and phantoms.
     `kept` names items whose removal from a side the user rejected: they are never removed.
+    `room` is how many more items a side's account may hold (Trakt's free tier): adds beyond it
+    are set aside. `ratings_at_risk` names rated items whose removal from a side would also
+    delete their rating (SIMKL): such removals are held for the user's approval.
     """
     events: list[GuardEvent] = []
     buried = {
@@ -157,8 +170,14 @@ def apply_guards(
         side: {token for item in (kept or {}).get(side, ()) for token in (*item.tokens, item.key)}
         for side in PairSide
     }
+    at_risk = {
+        side: {t for item in items for t in (*item.tokens, item.key)}
+        for side, items in (ratings_at_risk or {}).items()
+    }
+    adds = dict.fromkeys(PairSide, 0)
     allowed: list[Operation] = []
     held: list[Operation] = []
+    held_codes: list[GuardCode] = []
     suppressed: list[Operation] = []
     removals = dict.fromkeys(PairSide, 0)
     budgets = {side: delete_budget(baseline_sizes.get(side), settings) for side in PairSide}
@@ -170,18 +189,46 @@ def apply_guards(
         code = _held_out(op.item, (held_out or {}).get(op.side))
         if code is None and op.action is Action.REMOVE and _is_buried(op.item, spared[op.side]):
             code = GuardCode.KEPT_BY_USER
+        if code is None and op.action is Action.ADD and room and op.side in room:
+            adds[op.side] += 1
+            if adds[op.side] > room[op.side]:
+                code = GuardCode.ACCOUNT_LIMIT
         if code is not None:
             suppressed.append(op)
             set_aside[op.side, code] = set_aside.get((op.side, code), 0) + 1
+            continue
+        if op.action is Action.REMOVE and _is_buried(op.item, at_risk.get(op.side, set())):
+            held.append(op)
+            held_codes.append(GuardCode.RATING_AT_RISK)
             continue
         if op.action is Action.REMOVE and settings.delete_budget:
             removals[op.side] += 1
             if removals[op.side] > budgets[op.side]:
                 held.append(op)
+                held_codes.append(GuardCode.OVER_DELETE_BUDGET)
                 continue
         allowed.append(op)
     for side in PairSide:
-        side_held = sum(1 for op in held if op.side is side)
+        risky = sum(
+            1
+            for op, code in zip(held, held_codes, strict=True)
+            if op.side is side and code is GuardCode.RATING_AT_RISK
+        )
+        if risky:
+            events.append(
+                GuardEvent(
+                    GuardCode.RATING_AT_RISK,
+                    side,
+                    risky,
+                    f"{risky} removals from {plan.name(side)} would also delete their ratings;"
+                    " they wait for approval",
+                )
+            )
+        side_held = sum(
+            1
+            for op, code in zip(held, held_codes, strict=True)
+            if op.side is side and code is GuardCode.OVER_DELETE_BUDGET
+        )
         if side_held:
             events.append(
                 GuardEvent(
@@ -210,7 +257,7 @@ def apply_guards(
         detail = f"{count} items " + _HOLDOUT_TEXT[code].format(name=plan.name(side))
         events.append(GuardEvent(code, side, count, detail))
     guarded = Plan(plan.side_names, tuple(allowed), plan.notes)
-    return Guarded(guarded, tuple(held), tuple(suppressed), tuple(events))
+    return Guarded(guarded, tuple(held), tuple(held_codes), tuple(suppressed), tuple(events))
 
 
 def _is_buried(item: MediaItem, buried: set[str]) -> bool:

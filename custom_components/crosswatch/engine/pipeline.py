@@ -17,7 +17,15 @@ import json
 
 from .applier import ApplyReport, RunBlocking, apply_plan
 from .backfill import IdMap, backfill
-from .guards import GuardCode, GuardEvent, GuardSettings, apply_guards, check_drop, holdouts
+from .guards import (
+    GuardCode,
+    Guarded,
+    GuardEvent,
+    GuardSettings,
+    apply_guards,
+    check_drop,
+    holdouts,
+)
 from .items import MediaItem
 from .memo import SnapshotMemo
 from .payloads import Entry, Feature
@@ -293,6 +301,76 @@ class Pipeline:
             )
         return result
 
+    async def _ratings_at_risk(
+        self, provider: Provider, plan: Plan, side: PairSide
+    ) -> list[MediaItem]:
+        """Items whose planned watchlist removal would also delete their rating (SIMKL)."""
+        caps = provider.capabilities
+        removals = [
+            op.item
+            for op in plan.operations
+            if op.side is side and op.action is Action.REMOVE and op.feature is Feature.WATCHLIST
+        ]
+        if not removals or not caps.watchlist_removal_clears_rating:
+            return []
+        if Feature.RATINGS not in caps.features:
+            return []
+        try:
+            checkpoint = await self._blocking(
+                partial(self._store.checkpoint, provider.key, Feature.RATINGS)
+            )
+            ratings = (await self._memo.read(provider, Feature.RATINGS, checkpoint)).snapshot
+        except ProviderError:
+            return removals  # fails closed: any of them might be rated
+        if not ratings.complete:
+            return removals
+        return [item for item in removals if ratings.find(item) is not None]
+
+    async def _guard(
+        self,
+        spec: PairSpec,
+        feature: Feature,
+        plan: Plan,
+        *,
+        providers: Mapping[PairSide, Provider],
+        scopes: Mapping[PairSide, Scope],
+        pending: Mapping[PairSide, list[PendingWrite]],
+        verifications: Mapping[PairSide, Verification],
+        baselines: Mapping[PairSide, Snapshot | None],
+        views: Mapping[PairSide, Snapshot],
+        now: datetime,
+    ) -> Guarded:
+        """Run the plan through every guard, with what the store remembers about each side."""
+        store, blocking = self._store, self._blocking
+        held_out: dict[PairSide, dict[str, GuardCode]] = {}
+        tombstones: dict[PairSide, list[MediaItem]] = {}
+        kept = {side: await blocking(partial(store.kept, scopes[side])) for side in PairSide}
+        for side in PairSide:
+            held_out[side] = holdouts(
+                await blocking(
+                    partial(_holdouts, store, scopes[side], pending[side], verifications[side], now)
+                )
+            )
+            tombstones[side] = [
+                t.item for t in await blocking(partial(store.tombstones, scopes[side], now))
+            ]
+        sizes = {side: _size(baselines[side]) for side in PairSide}
+        room = {
+            side: max(0, limit - len(views[side]))
+            for side in PairSide
+            if (limit := providers[side].capabilities.limits.get(feature)) is not None
+        }
+        at_risk = {
+            side: await self._ratings_at_risk(providers[side], plan, side) for side in PairSide
+        }
+        return await blocking(
+            partial(
+                apply_guards, plan, settings=spec.guards, baseline_sizes=sizes,
+                tombstones=tombstones, held_out=held_out, kept=kept, room=room,
+                ratings_at_risk=at_risk,
+            )
+        )  # fmt: skip
+
     async def _run_feature(
         self,
         spec: PairSpec,
@@ -370,41 +448,25 @@ class Pipeline:
             for side in PairSide
         ]
         plan = await blocking(partial(plan_feature, policy, sides[0], sides[1]))
-        held_out = {}
-        tombstones = {}
-        kept = {side: await blocking(partial(store.kept, scopes[side])) for side in PairSide}
-        for side in PairSide:
-            held_out[side] = holdouts(
-                await blocking(
-                    partial(_holdouts, store, scopes[side], pending[side], verifications[side], now)
-                )
-            )
-            tombstones[side] = [
-                t.item for t in await blocking(partial(store.tombstones, scopes[side], now))
-            ]
-        sizes = {side: _size(baselines[side]) for side in PairSide}
-        guarded = await blocking(
-            partial(
-                apply_guards, plan, settings=spec.guards, baseline_sizes=sizes,
-                tombstones=tombstones, held_out=held_out, kept=kept,
-            )
+        guarded = await self._guard(
+            spec, feature, plan, providers=providers, scopes=scopes, pending=pending,
+            verifications=verifications, baselines=baselines, views=views, now=now,
         )  # fmt: skip
         outcome.events.extend(guarded.events)
         outcome.plan = plan
         if guarded.held and not spec.dry_run:
-            await blocking(
-                partial(
-                    store.hold,
-                    spec.pair,
-                    guarded.held,
-                    reason=GuardCode.OVER_DELETE_BUDGET.value,
-                    now=now,
-                )
-            )
+            for code in dict.fromkeys(guarded.held_codes):
+                ops = [
+                    op
+                    for op, why in zip(guarded.held, guarded.held_codes, strict=True)
+                    if why is code
+                ]
+                await blocking(partial(store.hold, spec.pair, ops, reason=code.value, now=now))
         outcome.held = bool(guarded.held)
         report = await apply_plan(
             guarded.plan, pair=spec.pair, providers=providers, store=store,
             run_blocking=blocking, run_id=run_id, now=now, dry_run=spec.dry_run,
+            guards=spec.guards,
         )  # fmt: skip
         for side in {a.operation.side for a in report.applied if a.outcome is not None}:
             self._memo.bust(providers[side].key, feature)

@@ -520,7 +520,13 @@ class StateStore:
     # -- unresolved items ---------------------------------------------------------------------
 
     def record_rejection(
-        self, scope: Scope, item: MediaItem, *, reason: str, now: datetime
+        self,
+        scope: Scope,
+        item: MediaItem,
+        *,
+        reason: str,
+        now: datetime,
+        backoff: tuple[timedelta, ...] = RETRY_BACKOFF,
     ) -> Unresolved:
         """Record that a destination rejected an item; schedule its retry with backoff."""
         row = self._db.execute(
@@ -530,7 +536,7 @@ class StateStore:
         ).fetchone()
         attempts = (row[0] if row else 0) + 1
         first = datetime.fromisoformat(row[1]) if row else now
-        next_attempt = now + RETRY_BACKOFF[min(attempts, len(RETRY_BACKOFF)) - 1]
+        next_attempt = now + backoff[min(attempts, len(backoff)) - 1]
         with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO unresolved VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
