@@ -1,0 +1,709 @@
+"""A stateful SIMKL simulator: one account, the sync endpoints, the PIN flow, and SIMKL's quirks.
+
+It follows the official blueprint (`shared/specs/simkl/simkl.apib`): the same methods, paths and
+parameter names, the same reply shapes. What the blueprint leaves open is modelled on the
+issue's description of the live service and marked as such:
+- `date_from` compares with the date SIMKL files a change under: the `watched_at`, `added_at` or
+  `rated_at` a write carried, else the time of the write. A back-dated write is therefore
+  invisible to deltas, as on the live service.
+- An expired PIN code answers `{"result": "KO", "message": "Code expired"}`; an unknown one 404.
+- 401 replies carry `{"error": "user_token_failed"}`, a bad API key 403 `client_id_failed`.
+
+Every call of the expensive endpoints is recorded, so tests can prove that the client never
+polls `/sync/all-items` without a reason.
+"""
+
+from collections.abc import Awaitable, Callable
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+import json
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from tests.simulators.openapi import recording
+
+type Json = Any
+
+CLIENT_ID = "simkl-client-id"
+TOKEN = "simkl-user-token"
+START = datetime(2024, 1, 1, tzinfo=UTC)
+ACTIVITY_KEYS = {"movies": "movies", "shows": "tv_shows", "anime": "anime"}
+SHOW_STATUSES = ("plantowatch", "watching", "completed", "hold", "dropped")
+MOVIE_STATUSES = ("plantowatch", "completed", "dropped")
+
+
+@dataclass
+class SimklQuirks:
+    """SIMKL misbehaviours a test can switch on."""
+
+    stale_reads_after_write: int = 0  # reads after a write serve the body from before it
+    frozen_activities: bool = False  # /sync/activities stops advancing
+    visible_after_reads: int = 0  # a write lands only after this many later reads
+    rate_limit_storm: int = 0  # the next N requests answer 429
+    retry_after: str = "1"  # the Retry-After those 429s carry
+    server_errors: int = 0  # the next N all-items / ratings reads answer 503
+    activity_errors: int = 0  # the next N activities calls answer 503
+    truncated_bodies: int = 0  # the next N all-items / ratings bodies are cut short
+    empty_bodies: int = 0  # the next N all-items / ratings reads answer 200 with no body
+    token_revoked: bool = False  # the user revoked the app: 401 from now on
+    ok_only_replies: bool = False  # writes answer {"ok": true} and nothing per item
+    pin_codes_expire: bool = False  # every PIN code reads as expired
+
+
+@dataclass
+class Title:
+    """A catalog entry SIMKL knows."""
+
+    simkl: int
+    kind: str  # "movies", "shows" or "anime"
+    title: str
+    year: int
+    ids: dict[str, str]
+    anime_type: str | None = None
+    episodes: tuple[tuple[int, int], ...] = ()  # aired (season, number) pairs
+
+    def object(self) -> dict[str, Json]:
+        """The standard media object SIMKL nests in its rows."""
+        return {
+            "title": self.title,
+            "poster": "00/000000",
+            "year": self.year,
+            "runtime": 45,
+            "ids": {"simkl": self.simkl, "slug": self.title.lower().replace(" ", "-")} | self.ids,
+        }
+
+
+@dataclass
+class Listing:
+    """One title on the user's lists."""
+
+    status: str
+    added_at: datetime
+    changed_at: datetime  # what date_from compares with
+    last_watched_at: datetime | None = None
+    episodes: dict[tuple[int, int], datetime | None] = field(default_factory=dict)
+    rating: int | None = None
+    rated_at: datetime | None = None
+    rating_changed_at: datetime | None = None
+
+
+@dataclass
+class Pin:
+    """A PIN code in flight."""
+
+    user_code: str
+    created: datetime
+    expires_in: int = 900
+    interval: int = 5
+    approved: bool = False
+    last_poll: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """One recorded read of an expensive endpoint."""
+
+    endpoint: str  # "all-items" or "ratings"
+    type: str | None
+    status: str | None
+    query: dict[str, str]
+
+
+def _stamp(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def _parse(value: Json) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class SimklState:
+    """The account, the catalog and the recordings behind one simulator app."""
+
+    def __init__(self, *, account_id: int = 51, name: str = "Andrew Masyk") -> None:
+        self.account_id = account_id
+        self.name = name
+        self.quirks = SimklQuirks()
+        self.now = START
+        self.catalog: dict[int, Title] = {}
+        self.lists: dict[int, Listing] = {}
+        self.activities: dict[str, dict[str, datetime | None]] = {
+            bucket: dict.fromkeys(
+                ("all", "rated_at", "playback", *self._statuses(bucket), "removed_from_list")
+            )
+            for bucket in ACTIVITY_KEYS
+        }
+        self.pins: dict[str, Pin] = {}
+        self.calls: list[Call] = []
+        self.activity_calls = 0
+        self.headers_seen: list[dict[str, str]] = []
+        self._pending: list[list[Any]] = []
+        self._stale: tuple[dict[int, Listing], int] | None = None
+
+    @staticmethod
+    def _statuses(bucket: str) -> tuple[str, ...]:
+        return MOVIE_STATUSES if bucket == "movies" else SHOW_STATUSES
+
+    # The clock and the catalog -------------------------------------------------------------
+
+    def tick(self) -> datetime:
+        """Advance one second, so every change has its own timestamp."""
+        self.now += timedelta(seconds=1)
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Let time pass (PIN expiry, poll intervals)."""
+        self.now += timedelta(seconds=seconds)
+
+    def add_title(
+        self,
+        kind: str,
+        simkl: int,
+        title: str,
+        year: int,
+        *,
+        anime_type: str | None = None,
+        episodes: int = 0,
+        **ids: str,
+    ) -> Title:
+        """Put a title in SIMKL's catalog (season 1 with `episodes` aired episodes)."""
+        entry = Title(
+            simkl,
+            kind,
+            title,
+            year,
+            dict(ids),
+            anime_type,
+            tuple((1, n) for n in range(1, episodes + 1)),
+        )
+        self.catalog[simkl] = entry
+        return entry
+
+    # What the user does on simkl.com ---------------------------------------------------------
+
+    def user_lists(
+        self,
+        simkl: int,
+        status: str,
+        *,
+        watched_at: datetime | None = None,
+        episodes: dict[tuple[int, int], datetime | None] | None = None,
+    ) -> None:
+        """The user puts a title in a list (with watched episodes or a watched date)."""
+        title = self.catalog[simkl]
+        now = self.tick()
+        listing = self.lists.get(simkl) or Listing(status, now, now)
+        listing.status, listing.changed_at = status, now
+        if watched_at is not None:
+            listing.last_watched_at = watched_at
+        if episodes:
+            listing.episodes.update(episodes)
+            dates = [d for d in listing.episodes.values() if d]
+            listing.last_watched_at = max(dates) if dates else listing.last_watched_at
+        self.lists[simkl] = listing
+        self.touch(title.kind, status)
+
+    def user_rates(self, simkl: int, rating: int | None) -> None:
+        """The user rates a listed title (None: removes the rating)."""
+        listing = self.lists[simkl]
+        now = self.tick()
+        listing.rating, listing.rated_at, listing.rating_changed_at = rating, now, now
+        self.touch(self.catalog[simkl].kind, "rated_at")
+
+    def user_removes(self, simkl: int) -> None:
+        """The user removes a title from every list; its rating goes with it."""
+        self.tick()
+        listing = self.lists.pop(simkl)
+        kind = self.catalog[simkl].kind
+        self.touch(kind, "removed_from_list")
+        if listing.rating is not None:
+            self.touch(kind, "rated_at")
+
+    def approve_pin(self, user_code: str) -> None:
+        """The user enters the code at simkl.com/pin and grants access."""
+        self.pins[user_code].approved = True
+
+    def touch(self, kind: str, key: str) -> None:
+        """Move an activity timestamp (unless the activities quirk froze them)."""
+        if self.quirks.frozen_activities:
+            return
+        section = self.activities[kind]
+        section[key] = section["all"] = self.now
+
+    def all_items_calls(self) -> list[Call]:
+        """The recorded /sync/all-items reads."""
+        return [c for c in self.calls if c.endpoint == "all-items"]
+
+    # Quirk machinery ------------------------------------------------------------------------
+
+    def _changing(self, change: Callable[[], None]) -> None:
+        """Apply a write now, or after N reads when writes are eventually consistent."""
+        if self.quirks.stale_reads_after_write and self._stale is None:
+            self._stale = (copy.deepcopy(self.lists), self.quirks.stale_reads_after_write)
+        if self.quirks.visible_after_reads:
+            self._pending.append([self.quirks.visible_after_reads, change])
+        else:
+            change()
+
+    def _a_read_happened(self) -> None:
+        for waiting in self._pending:
+            waiting[0] -= 1
+        for waiting in [w for w in self._pending if w[0] <= 0]:
+            self._pending.remove(waiting)
+            waiting[1]()
+
+    def _visible_lists(self) -> dict[int, Listing]:
+        if self._stale is None:
+            return self.lists
+        lists, remaining = self._stale
+        self._stale = (lists, remaining - 1) if remaining > 1 else None
+        return lists
+
+    def resolve(self, section: str, obj: Json) -> Title | None:
+        """The catalog title a request object names by any of its ids."""
+        ids = obj.get("ids") if isinstance(obj, dict) else None
+        if not isinstance(ids, dict):
+            return None
+        kinds = ("movies", "anime") if section == "movies" else ("shows", "anime")
+        for title in self.catalog.values():
+            if title.kind not in kinds or (
+                title.kind == "anime" and (section == "movies") != (title.anime_type == "movie")
+            ):
+                continue
+            known = {"simkl": str(title.simkl), **title.ids}
+            if any(str(ids.get(key)) == str(value) for key, value in known.items() if key in ids):
+                return title
+        return None
+
+
+def simkl_app(state: SimklState) -> web.Application:
+    """The simulator app over `state`, recording every request for conformance checks."""
+    app = web.Application(middlewares=[_guard(state)])
+    handlers = _Handlers(state)
+    app.router.add_get("/oauth/pin", handlers.pin)
+    app.router.add_get("/oauth/pin/{USER_CODE}", handlers.pin_status)
+    app.router.add_post("/users/settings", handlers.settings)
+    app.router.add_get("/sync/activities", handlers.activities)
+    # The blueprint's prose and examples call /sync/activities with POST as well.
+    app.router.add_post("/sync/activities", handlers.activities)
+    app.router.add_get("/sync/all-items", handlers.all_items)
+    app.router.add_get("/sync/all-items/{type}", handlers.all_items)
+    app.router.add_get("/sync/all-items/{type}/{status}", handlers.all_items)
+    app.router.add_post("/sync/add-to-list", handlers.add_to_list)
+    app.router.add_post("/sync/history/remove", handlers.history_remove)
+    app.router.add_post("/sync/history", handlers.history)
+    app.router.add_post("/sync/ratings/remove", handlers.ratings_remove)
+    app.router.add_post("/sync/ratings", handlers.ratings_add)
+    app.router.add_post("/sync/ratings/{type}", handlers.ratings_get)
+    app.router.add_post("/sync/ratings/{type}/{rating}", handlers.ratings_get)
+    return recording(app)
+
+
+type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _guard(state: SimklState) -> Middleware:
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        state.headers_seen.append(dict(request.headers))
+        if state.quirks.rate_limit_storm > 0:
+            state.quirks.rate_limit_storm -= 1
+            return web.json_response(
+                {"error": "rate_limit"},
+                status=429,
+                headers={"Retry-After": state.quirks.retry_after},
+            )
+        if request.headers.get("simkl-api-key") != CLIENT_ID:
+            return web.json_response({"error": "client_id_failed"}, status=403)
+        if not request.path.startswith("/oauth/") and (
+            state.quirks.token_revoked or request.headers.get("Authorization") != f"Bearer {TOKEN}"
+        ):
+            return web.json_response({"error": "user_token_failed"}, status=401)
+        return await handler(request)
+
+    return guard
+
+
+class _Handlers:
+    def __init__(self, state: SimklState) -> None:
+        self.state = state
+
+    # Auth ------------------------------------------------------------------------------------
+
+    async def pin(self, request: web.Request) -> web.Response:
+        if request.query.get("client_id") != CLIENT_ID:
+            return web.json_response({"result": "KO", "message": "client_id_failed"})
+        code = f"K{len(self.state.pins) + 1:04d}"
+        self.state.pins[code] = Pin(code, self.state.now)
+        return web.json_response(
+            {
+                "result": "OK",
+                "device_code": f"DEVICE{code}",
+                "user_code": code,
+                "verification_url": "https://simkl.com/pin/",
+                "expires_in": 900,
+                "interval": 5,
+            }
+        )
+
+    async def pin_status(self, request: web.Request) -> web.Response:
+        pin = self.state.pins.get(request.match_info["USER_CODE"])
+        if pin is None:
+            return web.json_response({"error": "not_found"}, status=404)
+        now = self.state.now
+        expired = now - pin.created >= timedelta(seconds=pin.expires_in)
+        if self.state.quirks.pin_codes_expire or expired:
+            return web.json_response({"result": "KO", "message": "Code expired"})
+        too_soon = pin.last_poll is not None and now - pin.last_poll < timedelta(
+            seconds=pin.interval
+        )
+        pin.last_poll = now
+        if too_soon:
+            return web.json_response({"result": "KO", "message": "Slow down"})
+        if pin.approved:
+            return web.json_response({"result": "OK", "access_token": TOKEN})
+        return web.json_response({"result": "KO", "message": "Authorization pending"})
+
+    async def settings(self, request: web.Request) -> web.Response:
+        del request
+        return web.json_response(
+            {
+                "user": {"name": self.state.name, "joined_at": "2007-11-04T22:04:46Z"},
+                "account": {"id": self.state.account_id, "timezone": "UTC", "type": "free"},
+                "connections": {"facebook": False},
+            }
+        )
+
+    # Reads -----------------------------------------------------------------------------------
+
+    async def activities(self, request: web.Request) -> web.Response:
+        del request
+        state = self.state
+        state.activity_calls += 1
+        state._a_read_happened()
+        if state.quirks.activity_errors > 0:
+            state.quirks.activity_errors -= 1
+            return web.json_response({"error": "server_error"}, status=503)
+        body: dict[str, Json] = {
+            "all": _stamp(
+                max((s["all"] for s in state.activities.values() if s["all"]), default=None)
+            ),
+            "settings": {"all": "2023-10-10T09:17:15Z"},
+        }
+        for bucket, key in ACTIVITY_KEYS.items():
+            body[key] = {k: _stamp(v) for k, v in state.activities[bucket].items()}
+        return web.json_response(body)
+
+    def _faulty(self) -> web.Response | None:
+        quirks = self.state.quirks
+        if quirks.server_errors > 0:
+            quirks.server_errors -= 1
+            return web.json_response({"error": "server_error"}, status=503)
+        return None
+
+    def _reply(self, body: Json) -> web.Response:
+        quirks = self.state.quirks
+        text = json.dumps(body)
+        if quirks.empty_bodies > 0:
+            quirks.empty_bodies -= 1
+            text = ""
+        elif quirks.truncated_bodies > 0:
+            quirks.truncated_bodies -= 1
+            text = text[: max(1, len(text) // 2)]
+        return web.Response(text=text, content_type="application/json")
+
+    async def all_items(self, request: web.Request) -> web.Response:
+        state = self.state
+        kind = request.match_info.get("type") or None
+        status = request.match_info.get("status") or None
+        state.calls.append(Call("all-items", kind, status, dict(request.query)))
+        state._a_read_happened()
+        if (fault := self._faulty()) is not None:
+            return fault
+        since = _parse(request.query.get("date_from"))
+        full = request.query.get("extended", "").startswith("full")
+        dated = request.query.get("episode_watched_at") == "yes"
+        body: dict[str, list[Json]] = {}
+        for simkl, listing in sorted(state._visible_lists().items()):
+            title = state.catalog[simkl]
+            if (kind and title.kind != kind) or (status and listing.status != status):
+                continue
+            if since is not None and listing.changed_at <= since:
+                continue
+            body.setdefault(title.kind, []).append(self._row(title, listing, full, dated))
+        # "If a user doesn't have anything in his watchlists, the response will be null".
+        return self._reply(body or None)
+
+    @staticmethod
+    def _row(title: Title, listing: Listing, full: bool, dated: bool) -> dict[str, Json]:
+        row: dict[str, Json] = {
+            "added_to_watchlist_at": _stamp(listing.added_at),
+            "last_watched_at": _stamp(listing.last_watched_at),
+            "user_rated_at": _stamp(listing.rated_at),
+            "user_rating": listing.rating,
+            "status": listing.status,
+        }
+        if title.kind == "movies":
+            row["movie"] = title.object()
+            return row
+        watched = sorted(listing.episodes)
+        row |= {
+            "last_watched": f"S{watched[-1][0]:02d}E{watched[-1][1]:02d}" if watched else None,
+            "next_to_watch": None,
+            "watched_episodes_count": len(watched),
+            "total_episodes_count": len(title.episodes),
+            "not_aired_episodes_count": 0,
+        }
+        if title.kind == "anime":
+            row["anime_type"] = title.anime_type or "tv"
+        row["show"] = title.object()
+        if full and watched:
+            seasons: dict[int, list[Json]] = {}
+            for season, number in watched:
+                episode: dict[str, Json] = {"number": number}
+                if dated:
+                    episode["watched_at"] = _stamp(listing.episodes[season, number])
+                seasons.setdefault(season, []).append(episode)
+            row["seasons"] = [{"number": s, "episodes": e} for s, e in sorted(seasons.items())]
+        return row
+
+    async def ratings_get(self, request: web.Request) -> web.Response:
+        state = self.state
+        kind = request.match_info["type"]
+        wanted = request.match_info.get("rating")
+        state.calls.append(Call("ratings", kind, wanted, dict(request.query)))
+        state._a_read_happened()
+        if (fault := self._faulty()) is not None:
+            return fault
+        since = _parse(request.query.get("date_from"))
+        values = {int(v) for v in wanted.split(",")} if wanted else None
+        rows: list[Json] = []
+        for simkl, listing in sorted(state._visible_lists().items()):
+            title = state.catalog[simkl]
+            if title.kind != kind:
+                continue
+            if since is None:
+                if listing.rating is None:
+                    continue
+            elif listing.rating_changed_at is None or listing.rating_changed_at <= since:
+                continue
+            if values is not None and listing.rating not in values:
+                continue
+            row: dict[str, Json] = {
+                "last_watched_at": _stamp(listing.last_watched_at),
+                "user_rated_at": _stamp(listing.rated_at),
+                "user_rating": listing.rating,
+                "status": listing.status,
+            }
+            row["movie" if kind == "movies" else "show"] = title.object()
+            rows.append(row)
+        return self._reply({kind: rows} if rows else None)
+
+    # Writes ----------------------------------------------------------------------------------
+
+    async def _body(self, request: web.Request) -> dict[str, list[Json]]:
+        body = await request.json()
+        return {k: v for k, v in body.items() if isinstance(v, list)}
+
+    def _answer(self, body: Json) -> web.Response:
+        if self.state.quirks.ok_only_replies:
+            return web.json_response({"ok": True})
+        return web.json_response(body)
+
+    async def add_to_list(self, request: web.Request) -> web.Response:
+        state = self.state
+        added: dict[str, list[Json]] = {"movies": [], "shows": []}
+        not_found: dict[str, list[Json]] = {"movies": [], "shows": []}
+        for section, objects in (await self._body(request)).items():
+            for obj in objects:
+                title = state.resolve(section, obj)
+                status = obj.get("to")
+                if title is None or status not in state._statuses(title.kind):
+                    not_found.setdefault(section, []).append(obj)
+                    continue
+                added.setdefault(section, []).append(obj)
+                state._changing(self._lister(title, status, _parse(obj.get("added_at"))))
+        return self._answer({"added": added, "not_found": not_found})
+
+    def _lister(self, title: Title, status: str, added_at: datetime | None) -> Callable[[], None]:
+        def change() -> None:
+            state = self.state
+            now = state.tick()
+            listing = state.lists.get(title.simkl) or Listing(status, added_at or now, now)
+            listing.status, listing.changed_at = status, added_at or now
+            state.lists[title.simkl] = listing
+            state.touch(title.kind, status)
+
+        return change
+
+    async def history(self, request: web.Request) -> web.Response:
+        state = self.state
+        counts = {"movies": 0, "shows": 0, "episodes": 0}
+        statuses: list[Json] = []
+        not_found: dict[str, list[Json]] = {"movies": [], "shows": [], "episodes": []}
+        for section, objects in (await self._body(request)).items():
+            for obj in objects:
+                title = state.resolve(section, obj)
+                if title is None:
+                    not_found.setdefault(section, []).append(obj)
+                    continue
+                marks = self._marks(title, obj)
+                counts["movies" if title.kind == "movies" else "shows"] += 1
+                counts["episodes"] += len(marks)
+                status = "completed" if title.kind == "movies" else "watching"
+                statuses.append(
+                    {
+                        "request": obj,
+                        "response": {
+                            "status": status,
+                            "simkl_type": {"movies": "movie", "shows": "tv"}.get(
+                                title.kind, "anime"
+                            ),
+                            "anime_type": title.anime_type,
+                        },
+                    }
+                )
+                state._changing(self._watcher(title, _parse(obj.get("watched_at")), marks))
+        return self._answer({"added": counts | {"statuses": statuses}, "not_found": not_found})
+
+    @staticmethod
+    def _marks(title: Title, obj: Json) -> dict[tuple[int, int], datetime | None]:
+        """The episodes a history object marks, with their dates."""
+        if title.kind == "movies" or title.anime_type == "movie":
+            return {}
+        default = _parse(obj.get("watched_at"))
+        seasons = obj.get("seasons")
+        if obj.get("episodes"):
+            seasons = [{"number": 1, "episodes": obj["episodes"]}]
+        if not seasons:
+            return dict.fromkeys(title.episodes, default)
+        marks: dict[tuple[int, int], datetime | None] = {}
+        for season in seasons:
+            when = _parse(season.get("watched_at")) or default
+            if "episodes" not in season:
+                marks |= {e: when for e in title.episodes if e[0] == season["number"]}
+            for episode in season.get("episodes", []):
+                marks[season["number"], episode["number"]] = (
+                    _parse(episode.get("watched_at")) or when
+                )
+        return marks
+
+    def _watcher(
+        self,
+        title: Title,
+        watched_at: datetime | None,
+        marks: dict[tuple[int, int], datetime | None],
+    ) -> Callable[[], None]:
+        def change() -> None:
+            state = self.state
+            now = state.tick()
+            listing = state.lists.get(title.simkl) or Listing("completed", now, now)
+            if marks:
+                listing.episodes.update({k: v or now for k, v in marks.items()})
+                done = set(title.episodes) <= set(listing.episodes)
+                listing.status = "completed" if done else "watching"
+                dates = [d for d in marks.values() if d]
+            else:
+                listing.status = "completed"
+                dates = [watched_at or now]
+            latest = max(dates) if dates else now
+            listing.last_watched_at = max(d for d in (listing.last_watched_at, latest) if d)
+            # SIMKL files the change under the date it was watched: a back-dated write does not
+            # show in a date_from delta.
+            listing.changed_at = latest
+            state.lists[title.simkl] = listing
+            state.touch(title.kind, listing.status)
+
+        return change
+
+    async def history_remove(self, request: web.Request) -> web.Response:
+        state = self.state
+        for section, objects in (await self._body(request)).items():
+            for obj in objects:
+                title = state.resolve(section, obj)
+                if title is not None and title.simkl in state.lists:
+                    state._changing(self._unwatcher(title, obj.get("seasons")))
+        # The blueprint documents an empty 200 for removals.
+        return web.Response(status=200)
+
+    def _unwatcher(self, title: Title, seasons: Json) -> Callable[[], None]:
+        def change() -> None:
+            state = self.state
+            state.tick()
+            listing = state.lists.get(title.simkl)
+            if listing is None:
+                return
+            if not seasons:
+                del state.lists[title.simkl]
+                state.touch(title.kind, "removed_from_list")
+                if listing.rating is not None:
+                    state.touch(title.kind, "rated_at")
+                return
+            for season in seasons:
+                numbers = {e["number"] for e in season.get("episodes", [])}
+                for key in [k for k in listing.episodes if k[0] == season["number"]]:
+                    if not numbers or key[1] in numbers:
+                        del listing.episodes[key]
+            listing.changed_at = state.now
+            state.touch(title.kind, listing.status)
+
+        return change
+
+    async def ratings_add(self, request: web.Request) -> web.Response:
+        state = self.state
+        counts = {"movies": 0, "shows": 0}
+        statuses: list[Json] = []
+        not_found: dict[str, list[Json]] = {"movies": [], "shows": []}
+        for section, objects in (await self._body(request)).items():
+            for obj in objects:
+                title = state.resolve(section, obj)
+                rating = obj.get("rating")
+                if title is None or not isinstance(rating, int) or not 1 <= rating <= 10:
+                    not_found.setdefault(section, []).append(obj)
+                    continue
+                counts[section] = counts.get(section, 0) + 1
+                listing = state.lists.get(title.simkl)
+                auto = "completed" if title.kind == "movies" else "watching"
+                statuses.append(
+                    {"request": obj, "response": {"status": listing.status if listing else auto}}
+                )
+                state._changing(self._rater(title, rating, _parse(obj.get("rated_at"))))
+        return self._answer({"added": counts | {"statuses": statuses}, "not_found": not_found})
+
+    def _rater(
+        self, title: Title, rating: int | None, rated_at: datetime | None
+    ) -> Callable[[], None]:
+        def change() -> None:
+            state = self.state
+            now = state.tick()
+            listing = state.lists.get(title.simkl)
+            if listing is None:
+                if rating is None:
+                    return
+                # "If the show/anime or movie is rated before it was in user's list, show will be
+                # automatically added to Watching list and the movie to I've seen this list."
+                status = "completed" if title.kind == "movies" else "watching"
+                listing = Listing(status, now, now)
+                state.lists[title.simkl] = listing
+                state.touch(title.kind, status)
+            listing.rating = rating
+            listing.rated_at = (rated_at or now) if rating is not None else None
+            listing.rating_changed_at = rated_at or now
+            state.touch(title.kind, "rated_at")
+
+        return change
+
+    async def ratings_remove(self, request: web.Request) -> web.Response:
+        state = self.state
+        for section, objects in (await self._body(request)).items():
+            for obj in objects:
+                title = state.resolve(section, obj)
+                if title is not None:
+                    state._changing(self._rater(title, None, None))
+        return web.Response(status=200)
