@@ -1,0 +1,869 @@
+"""A stateful Trakt API simulator: one account, its watchlist, plays and ratings, and OAuth.
+
+Paths, parameters, status codes and bodies follow ../shared/specs/trakt (the official contract
+and the Apiary docs). Tests seed the catalogue and the account, drive the device flow
+(approve/deny/expire a code), revoke access tokens, and switch on `Quirks` to reproduce what the
+real service does on a bad day.
+"""
+
+from collections.abc import Awaitable, Callable, Iterable
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+import hashlib
+import itertools
+import json
+from typing import Any
+
+from aiohttp import web
+
+from tests.simulators.openapi import recording
+
+CLIENT_ID = "sim-client-id"
+CLIENT_SECRET = "sim-client-secret"
+VERIFICATION_URL = "https://trakt.tv/activate"
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+type Json = Any
+type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Quirks:
+    """Faults and oddities the real service shows; tests switch them on."""
+
+    stale_etag_after_write: bool = False  # after a watchlist write, any If-None-Match gets 304
+    frozen_activities: bool = False  # last_activities never advance
+    visible_after_reads: int = 0  # a write shows in that list only after this many reads of it
+    rate_limit_storm: int = 0  # the next N API calls answer 429
+    retry_after: int = 1  # seconds, sent with each 429
+    server_error_on_page: int | None = None  # this page of any list answers 503 ...
+    server_errors: int = 0  # ... this many times
+    truncate_page: int | None = None  # this page of any list loses its last item
+    empty_replies: int = 0  # the next N list reads answer an empty 200
+    ok_only_replies: bool = False  # writes answer {"ok": true} without per-item detail
+    locked: bool = False  # every API call answers 423
+    slow_down_polls: int = 0  # the next N device-token polls answer 429
+    write_errors: int = 0  # the next N writes are applied, then answer 503 (a lost reply)
+
+
+@dataclass
+class Movie:
+    """A movie in the catalogue."""
+
+    trakt: int
+    title: str
+    year: int
+    imdb: str | None = None
+    tmdb: int | None = None
+    slug: str | None = None
+
+    def ids(self) -> dict[str, Json]:
+        return {"trakt": self.trakt, "slug": self.slug, "imdb": self.imdb, "tmdb": self.tmdb}
+
+    def render(self) -> dict[str, Json]:
+        return {"title": self.title, "year": self.year, "ids": self.ids()}
+
+
+@dataclass
+class Episode:
+    """An episode in the catalogue."""
+
+    trakt: int
+    season: int
+    number: int
+    title: str = ""
+    tvdb: int | None = None
+    imdb: str | None = None
+    tmdb: int | None = None
+
+    def ids(self) -> dict[str, Json]:
+        return {"trakt": self.trakt, "tvdb": self.tvdb, "imdb": self.imdb, "tmdb": self.tmdb}
+
+    def render(self) -> dict[str, Json]:
+        return {
+            "season": self.season,
+            "number": self.number,
+            "title": self.title,
+            "ids": self.ids(),
+        }
+
+
+@dataclass
+class Season:
+    """A season in the catalogue."""
+
+    trakt: int
+    number: int
+    tvdb: int | None = None
+    tmdb: int | None = None
+    episodes: dict[int, Episode] = field(default_factory=dict)
+
+    def ids(self) -> dict[str, Json]:
+        return {"trakt": self.trakt, "tvdb": self.tvdb, "tmdb": self.tmdb}
+
+    def render(self) -> dict[str, Json]:
+        return {"number": self.number, "ids": self.ids()}
+
+
+@dataclass
+class Show:
+    """A show in the catalogue."""
+
+    trakt: int
+    title: str
+    year: int
+    imdb: str | None = None
+    tmdb: int | None = None
+    tvdb: int | None = None
+    slug: str | None = None
+    seasons: dict[int, Season] = field(default_factory=dict)
+
+    def ids(self) -> dict[str, Json]:
+        return {
+            "trakt": self.trakt,
+            "slug": self.slug,
+            "tvdb": self.tvdb,
+            "imdb": self.imdb,
+            "tmdb": self.tmdb,
+        }
+
+    def render(self) -> dict[str, Json]:
+        return {"title": self.title, "year": self.year, "ids": self.ids()}
+
+
+@dataclass
+class DeviceCodeState:
+    """One device code and what the user did with it."""
+
+    device_code: str
+    user_code: str
+    state: str = "pending"  # pending, approved, denied, expired, used
+
+
+# Kinds of things the account lists, keyed by the trakt id of the movie/show/season/episode.
+type Ref = tuple[str, int]
+
+CATEGORY = {"movie": "movies", "show": "shows", "season": "seasons", "episode": "episodes"}
+KIND = {plural: kind for kind, plural in CATEGORY.items()}
+
+
+def stamp(moment: datetime) -> str:
+    """A timestamp as Trakt writes them."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_stamp(text: str) -> datetime:
+    """A Trakt timestamp as a datetime."""
+    return datetime.fromisoformat(text)
+
+
+class TraktSim:
+    """The account and catalogue behind the simulated API."""
+
+    def __init__(self, *, slug: str = "alice", watchlist_limit: int = 100) -> None:
+        """An empty account; seed it with the `add_*` and `seed_*` methods."""
+        self.slug = slug
+        self.watchlist_limit = watchlist_limit
+        self.vip = False
+        self.quirks = Quirks()
+        self.movies: dict[int, Movie] = {}
+        self.shows: dict[int, Show] = {}
+        self.watchlist: list[dict[str, Json]] = []  # {"id", "ref", "listed_at"}
+        self.history: list[dict[str, Json]] = []  # {"id", "ref", "watched_at", "action"}
+        self.ratings: dict[Ref, tuple[int, str]] = {}
+        self.device_codes: dict[str, DeviceCodeState] = {}
+        self.access_tokens: set[str] = set()
+        self.refresh_tokens: set[str] = set()
+        self.headers_seen: list[dict[str, str]] = []
+        self._ids = itertools.count(1000)
+        self._clock = EPOCH
+        self._activities: dict[str, dict[str, str]] = {}
+        self._lagging: dict[str, tuple[Json, int]] = {}
+        self._watchlist_written = False
+        self.token_expires_in = 7 * 86400
+        for group, names in _ACTIVITY_FIELDS.items():
+            self._activities[group] = dict.fromkeys(names, stamp(EPOCH))
+
+    # -- seeding --------------------------------------------------------------------------
+
+    def tick(self) -> datetime:
+        """Advance the simulated clock by a second; every change happens at its own time."""
+        self._clock += timedelta(seconds=1)
+        return self._clock
+
+    def add_movie(self, trakt: int, title: str, year: int, **ids: Json) -> Movie:
+        """Put a movie in the catalogue."""
+        movie = self.movies[trakt] = Movie(trakt, title, year, **ids)
+        return movie
+
+    def add_show(self, trakt: int, title: str, year: int, **ids: Json) -> Show:
+        """Put a show in the catalogue."""
+        show = self.shows[trakt] = Show(trakt, title, year, **ids)
+        return show
+
+    def add_episode(self, show: int, season: int, number: int, trakt: int, **ids: Json) -> Episode:
+        """Put an episode (and its season) in the catalogue."""
+        seasons = self.shows[show].seasons
+        if season not in seasons:
+            seasons[season] = Season(trakt=trakt * 100, number=season)
+        episode = seasons[season].episodes[number] = Episode(trakt, season, number, **ids)
+        return episode
+
+    def seed_watchlist(self, kind: str, trakt: int, listed_at: datetime | None = None) -> None:
+        """List an item, as the user did on the website."""
+        self._list((kind, trakt), listed_at or self.tick())
+        self._moved(CATEGORY[kind], "watchlisted_at")
+
+    def seed_play(self, kind: str, trakt: int, watched_at: datetime) -> None:
+        """Record a play, as the user did on the website."""
+        self._play((kind, trakt), stamp(watched_at), "watch")
+        self._moved(CATEGORY[kind], "watched_at")
+
+    def seed_rating(self, kind: str, trakt: int, rating: int, rated_at: datetime) -> None:
+        """Rate an item, as the user did on the website."""
+        self.ratings[(kind, trakt)] = (rating, stamp(rated_at))
+        self._moved(CATEGORY[kind], "rated_at")
+
+    def unlist(self, kind: str, trakt: int) -> None:
+        """Take an item off the watchlist, as the user did on the website."""
+        self.watchlist = [row for row in self.watchlist if row["ref"] != (kind, trakt)]
+        self._moved(CATEGORY[kind], "watchlisted_at")
+
+    def issue_tokens(self) -> dict[str, Json]:
+        """A fresh token pair, as /oauth/token would give it."""
+        access, refresh = f"access-{next(self._ids)}", f"refresh-{next(self._ids)}"
+        self.access_tokens.add(access)
+        self.refresh_tokens.add(refresh)
+        return {
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": self.token_expires_in,
+            "refresh_token": refresh,
+            "scope": "public",
+            "created_at": int(self._clock.timestamp()),
+        }
+
+    def revoke_access_tokens(self) -> None:
+        """Access tokens stop working mid-run; the refresh token still does."""
+        self.access_tokens.clear()
+
+    def approve(self, user_code: str) -> None:
+        """The user approves a device code."""
+        self._code(user_code).state = "approved"
+
+    def deny(self, user_code: str) -> None:
+        """The user denies a device code."""
+        self._code(user_code).state = "denied"
+
+    def expire(self, user_code: str) -> None:
+        """A device code runs out."""
+        self._code(user_code).state = "expired"
+
+    def _code(self, user_code: str) -> DeviceCodeState:
+        return next(c for c in self.device_codes.values() if c.user_code == user_code)
+
+    # -- state changes --------------------------------------------------------------------
+
+    def _moved(self, group: str, name: str) -> None:
+        if self.quirks.frozen_activities:
+            return
+        now = stamp(self.tick())
+        self._activities[group][name] = now
+        if name == "watchlisted_at":
+            self._activities["watchlist"]["updated_at"] = now
+
+    def _list(self, ref: Ref, listed_at: datetime) -> None:
+        self.watchlist.append({"id": next(self._ids), "ref": ref, "listed_at": stamp(listed_at)})
+
+    def _play(self, ref: Ref, watched_at: str, action: str) -> None:
+        self.history.append(
+            {"id": next(self._ids), "ref": ref, "watched_at": watched_at, "action": action}
+        )
+
+    def _before_write(self, feature: str) -> None:
+        """Under eventual consistency, freeze what reads of `feature` show for a while."""
+        reads = self.quirks.visible_after_reads
+        if reads and feature not in self._lagging:
+            state = {"watchlist": self.watchlist, "history": self.history}.get(
+                feature, self.ratings
+            )
+            self._lagging[feature] = (copy.deepcopy(state), reads)
+
+    def _visible(self, feature: str, current: Json, *, first_page: bool) -> Json:
+        lag = self._lagging.get(feature)
+        if lag is None:
+            return current
+        frozen, remaining = lag
+        if first_page:
+            remaining -= 1
+            if remaining <= 0:
+                del self._lagging[feature]
+            else:
+                self._lagging[feature] = (frozen, remaining)
+        return frozen
+
+    # -- lookups --------------------------------------------------------------------------
+
+    def find(self, kind: str, ids: Json) -> Json:
+        """Match ids as Trakt does: trakt, imdb, tmdb, tvdb, then slug."""
+        if not isinstance(ids, dict):
+            return None
+        pool: Iterable[Any]
+        match kind:
+            case "movie":
+                pool = self.movies.values()
+            case "show":
+                pool = self.shows.values()
+            case "season":
+                pool = [s for show in self.shows.values() for s in show.seasons.values()]
+            case _:
+                pool = [
+                    e
+                    for show in self.shows.values()
+                    for s in show.seasons.values()
+                    for e in s.episodes.values()
+                ]
+        for name in ("trakt", "imdb", "tmdb", "tvdb", "slug"):
+            wanted = ids.get(name)
+            if wanted is None:
+                continue
+            for thing in pool:
+                if thing.ids().get(name) == wanted:
+                    return thing
+        return None
+
+    def show_of(self, ref: Ref) -> tuple[Show, Season | None, Episode | None]:
+        """The show (and season, episode) a season or episode ref belongs to."""
+        kind, trakt = ref
+        for show in self.shows.values():
+            for season in show.seasons.values():
+                if kind == "season" and season.trakt == trakt:
+                    return show, season, None
+                for episode in season.episodes.values():
+                    if kind == "episode" and episode.trakt == trakt:
+                        return show, season, episode
+        raise KeyError(ref)
+
+    def render_row(self, ref: Ref) -> dict[str, Json]:
+        """The media part of a list record: type and object(s)."""
+        kind, trakt = ref
+        if kind == "movie":
+            return {"type": "movie", "movie": self.movies[trakt].render()}
+        if kind == "show":
+            return {"type": "show", "show": self.shows[trakt].render()}
+        show, season, episode = self.show_of(ref)
+        own = episode.render() if episode else season.render()  # type: ignore[union-attr]
+        return {"type": kind, kind: own, "show": show.render()}
+
+    def activities(self) -> dict[str, Json]:
+        """The last_activities body."""
+        body: dict[str, Json] = {k: dict(v) for k, v in self._activities.items()}
+        body["all"] = max(v for group in self._activities.values() for v in group.values())
+        return body
+
+    def etag(self, body: Json) -> str:
+        """A strong validator of a body."""
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        return f'"{digest[:20]}"'
+
+    def settings(self) -> dict[str, Json]:
+        """The /users/settings body (every field the contract requires)."""
+        sort = {"sort_how": "asc", "refresh": False, "simple_progress": False}
+        return {
+            "user": {
+                "username": self.slug,
+                "private": False,
+                "name": self.slug.title(),
+                "vip": self.vip,
+                "vip_ep": False,
+                "director": False,
+                "ids": {
+                    "slug": self.slug,
+                    "trakt": 7,
+                    "uuid": "b6589fc6ab0dc82cf12099d1c2d40ab994e8410c",
+                },
+                "joined_at": stamp(EPOCH),
+                "images": {"avatar": {"full": "https://walter.trakt.tv/avatar.png"}},
+                "vip_og": False,
+                "vip_years": 0,
+            },
+            "permissions": {"commenting": True, "liking": True, "following": True},
+            "browsing": {
+                "hide_watching_now": False,
+                "watch_only_once": False,
+                "other_site_ratings": True,
+                "release_date_ignore_runtime": False,
+                "display_early_ratings": False,
+                "hide_episode_type_tags": False,
+                "hide_unsaved_filters_prompt": False,
+                "spoilers": {},
+                "calendar": {"hide_specials": False, "autoscroll": True},
+                "progress": {
+                    "on_deck": {**sort, "only_favorites": False},
+                    "watched": {
+                        **sort,
+                        "include_specials": False,
+                        "include_watchlisted": False,
+                        "include_collected": False,
+                        "use_last_activity": False,
+                        "grid_view": False,
+                    },
+                },
+                "watchnow": {"favorites": [], "only_favorites": False},
+                "welcome": {"exit_step": None},
+                "genres": {},
+                "comments": {"blocked_uids": []},
+                "recommendations": {"ignore_collected": False, "ignore_watchlisted": False},
+                "rewatching": {"adjust_percentage": False},
+                "profile": {
+                    "favorites": {"sort_by": "rank", "sort_how": "asc"},
+                    "most_watched_shows": {"sort_by": "plays", "tab": "all"},
+                    "most_watched_movies": {"sort_by": "plays", "tab": "all"},
+                },
+            },
+            "account": {"timezone": "Europe/Paris", "date_format": "dmy", "time_24hr": True},
+            "limits": {
+                "list": {"count": 2, "item_count": 100},
+                "watchlist": {"item_count": self.watchlist_limit},
+                "favorites": {"item_count": 50},
+            },
+        }
+
+
+_ACTIVITY_FIELDS = {
+    "movies": (
+        "watched_at", "collected_at", "rated_at", "watchlisted_at", "favorited_at",
+        "commented_at", "paused_at", "hidden_at",
+    ),
+    "episodes": (
+        "watched_at", "collected_at", "rated_at", "watchlisted_at", "commented_at", "paused_at",
+    ),
+    "shows": (
+        "rated_at", "watchlisted_at", "favorited_at", "commented_at", "hidden_at", "dropped_at",
+    ),
+    "seasons": ("rated_at", "watchlisted_at", "commented_at", "hidden_at"),
+    "comments": ("liked_at", "reacted_at", "blocked_at"),
+    "lists": ("liked_at", "reacted_at", "updated_at", "commented_at"),
+    "watchlist": ("updated_at",),
+    "favorites": ("updated_at",),
+    "collaborations": ("updated_at",),
+    "account": ("settings_at", "followed_at", "following_at", "pending_at", "requested_at"),
+    "saved_filters": ("updated_at",),
+    "notes": ("updated_at",),
+}  # fmt: skip
+
+SIM = web.AppKey("trakt_sim", TraktSim)
+
+
+def make_app(sim: TraktSim) -> web.Application:
+    """The simulated API over `sim`, recording every request for conformance checks."""
+    app = web.Application()
+    app[SIM] = sim
+    recording(app)
+    api = _Api(sim)
+    app.router.add_post("/oauth/device/code", api.device_code)
+    app.router.add_post("/oauth/device/token", api.device_token)
+    app.router.add_post("/oauth/token", api.token)
+    app.router.add_get("/users/settings", api.authed(api.user_settings))
+    app.router.add_get("/sync/last_activities", api.authed(api.last_activities))
+    for feature in ("watchlist", "history", "ratings"):
+        reader = api.authed(api.reader(feature))
+        app.router.add_get(f"/sync/{feature}", reader)
+        app.router.add_get(f"/sync/{feature}/{{type}}", reader)
+        app.router.add_post(f"/sync/{feature}", api.authed(api.writer(feature, remove=False)))
+        app.router.add_post(f"/sync/{feature}/remove", api.authed(api.writer(feature, remove=True)))
+    app.router.add_get("/sync/watched/{type}", api.authed(api.watched))
+    return app
+
+
+def _error(status: int, error: str, description: str) -> web.Response:
+    return web.json_response({"error": error, "error_description": description}, status=status)
+
+
+class _Api:
+    """The request handlers."""
+
+    def __init__(self, sim: TraktSim) -> None:
+        self.sim = sim
+
+    # -- OAuth ----------------------------------------------------------------------------
+
+    async def device_code(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("client_id") != CLIENT_ID:
+            return _error(401, "invalid_client", "unknown client")
+        number = next(self.sim._ids)
+        code = DeviceCodeState(f"device-{number}", f"USER{number}")
+        self.sim.device_codes[code.device_code] = code
+        return web.json_response(
+            {
+                "device_code": code.device_code,
+                "user_code": code.user_code,
+                "verification_url": VERIFICATION_URL,
+                "expires_in": 600,
+                "interval": 5,
+            }
+        )
+
+    async def device_token(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if self.sim.quirks.slow_down_polls:
+            self.sim.quirks.slow_down_polls -= 1
+            return web.json_response({}, status=429)
+        if body.get("client_id") != CLIENT_ID or body.get("client_secret") != CLIENT_SECRET:
+            return _error(401, "invalid_client", "unknown client")
+        code = self.sim.device_codes.get(body.get("code"))
+        if code is None:
+            return web.json_response({}, status=404)
+        status = {"pending": 400, "denied": 418, "expired": 410, "used": 409}.get(code.state)
+        if status is not None:
+            return web.json_response({}, status=status)
+        code.state = "used"
+        return web.json_response(self.sim.issue_tokens())
+
+    async def token(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("client_id") != CLIENT_ID or body.get("client_secret") != CLIENT_SECRET:
+            return _error(401, "invalid_client", "unknown client")
+        refresh = body.get("refresh_token")
+        if (
+            body.get("grant_type") != "refresh_token"
+            or body.get("redirect_uri") != "urn:ietf:wg:oauth:2.0:oob"
+            or refresh not in self.sim.refresh_tokens
+        ):
+            return _error(401, "invalid_grant", "The provided authorization grant is invalid")
+        self.sim.refresh_tokens.discard(refresh)  # single use
+        return web.json_response(self.sim.issue_tokens())
+
+    # -- API gate -------------------------------------------------------------------------
+
+    def authed(self, handler: Handler) -> Handler:
+        async def gate(request: web.Request) -> web.StreamResponse:
+            sim, quirks = self.sim, self.sim.quirks
+            sim.headers_seen.append(dict(request.headers))
+            if request.headers.get("trakt-api-key") != CLIENT_ID:
+                return web.json_response({}, status=403)
+            if request.headers.get("trakt-api-version") != "2":
+                return web.json_response({}, status=400)
+            if request.method == "POST" and request.content_type != "application/json":
+                return web.json_response({}, status=412)
+            bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            if bearer not in sim.access_tokens:
+                return _error(401, "invalid_token", "The access token is invalid")
+            if quirks.locked:
+                return web.json_response(
+                    {},
+                    status=423,
+                    headers={"X-Account-Locked": "true", "X-Account-Deactivated": "false"},
+                )
+            if quirks.rate_limit_storm:
+                quirks.rate_limit_storm -= 1
+                limit = {"name": "AUTHED_API_GET_LIMIT", "period": 300, "limit": 1000}
+                return web.json_response(
+                    {},
+                    status=429,
+                    headers={
+                        "Retry-After": str(quirks.retry_after),
+                        "X-Ratelimit": json.dumps({**limit, "remaining": 0}),
+                    },
+                )
+            return await handler(request)
+
+        return gate
+
+    async def user_settings(self, request: web.Request) -> web.Response:
+        return web.json_response(self.sim.settings())
+
+    async def last_activities(self, request: web.Request) -> web.Response:
+        return web.json_response(self.sim.activities())
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def reader(self, feature: str) -> Handler:
+        async def read(request: web.Request) -> web.StreamResponse:
+            sim, quirks = self.sim, self.sim.quirks
+            kind = KIND.get(request.match_info.get("type", "all"))
+            query = request.query
+            page = int(query.get("page", "1"))
+            paged = "page" in query or "limit" in query or feature == "history"
+            limit = int(query.get("limit", "10" if feature == "history" else "0")) or None
+            rows = self._rows(feature, kind, first_page=page == 1)
+            if quirks.empty_replies:
+                quirks.empty_replies -= 1
+                rows = []
+            if page == quirks.server_error_on_page and quirks.server_errors:
+                quirks.server_errors -= 1
+                return web.json_response({"error": "overloaded"}, status=503)
+            headers: dict[str, str] = {}
+            body = rows
+            if paged and limit:
+                count = max(1, -(-len(rows) // limit))
+                body = rows[(page - 1) * limit : page * limit]
+                headers = {
+                    "X-Pagination-Page": str(page),
+                    "X-Pagination-Limit": str(limit),
+                    "X-Pagination-Page-Count": str(count),
+                    "X-Pagination-Item-Count": str(len(rows)),
+                }
+            if page == quirks.truncate_page and body:
+                body = body[:-1]
+            if feature == "watchlist":
+                tag = sim.etag(body)
+                headers["ETag"] = tag
+                asked = request.headers.get("If-None-Match")
+                if asked == tag or (
+                    asked and quirks.stale_etag_after_write and sim._watchlist_written
+                ):
+                    return web.Response(status=304, headers=headers)
+            return web.json_response(body, headers=headers)
+
+        return read
+
+    def _rows(self, feature: str, kind: str | None, *, first_page: bool) -> list[Json]:
+        sim = self.sim
+        if feature == "watchlist":
+            listed = sim._visible(feature, sim.watchlist, first_page=first_page)
+            return [
+                {"rank": rank, "id": row["id"], "listed_at": row["listed_at"], "notes": None,
+                 **sim.render_row(row["ref"])}
+                for rank, row in enumerate(listed, start=1)
+                if kind is None or row["ref"][0] == kind
+            ]  # fmt: skip
+        if feature == "history":
+            plays = sim._visible(feature, sim.history, first_page=first_page)
+            ordered = sorted(plays, key=lambda p: (p["watched_at"], p["id"]), reverse=True)
+            return [
+                {"id": p["id"], "watched_at": p["watched_at"], "action": p["action"],
+                 **sim.render_row(p["ref"])}
+                for p in ordered
+                if kind is None or p["ref"][0] == kind
+            ]  # fmt: skip
+        rated = sim._visible(feature, sim.ratings, first_page=first_page)
+        return [
+            {"rated_at": rated_at, "rating": rating, **sim.render_row(ref)}
+            for ref, (rating, rated_at) in sorted(
+                rated.items(), key=lambda kv: kv[1][1], reverse=True
+            )
+            if kind is None or ref[0] == kind
+        ]
+
+    async def watched(self, request: web.Request) -> web.Response:
+        sim = self.sim
+        kind = KIND.get(request.match_info["type"])
+        if kind not in ("movie", "show"):
+            return web.json_response({}, status=404)
+        grouped: dict[int, list[str]] = {}
+        for play in sim.history:
+            ref = play["ref"]
+            if kind == "movie" and ref[0] == "movie":
+                grouped.setdefault(ref[1], []).append(play["watched_at"])
+            elif kind == "show" and ref[0] == "episode":
+                grouped.setdefault(sim.show_of(ref)[0].trakt, []).append(play["watched_at"])
+        body = [
+            {
+                "plays": len(dates),
+                "last_watched_at": max(dates),
+                "last_updated_at": max(dates),
+                "type": kind,
+                kind: (sim.movies[trakt] if kind == "movie" else sim.shows[trakt]).render(),
+            }
+            for trakt, dates in grouped.items()
+        ]
+        return web.json_response(body)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def writer(self, feature: str, *, remove: bool) -> Handler:
+        async def write(request: web.Request) -> web.Response:
+            body = await request.json()
+            resolved, not_found = self._resolve(body)
+            sim = self.sim
+            if feature == "history" and remove:
+                known = {play["id"] for play in sim.history}
+                not_found["ids"] = [i for i in body.get("ids", []) if i not in known]
+            if feature == "watchlist" and not remove:
+                new = {ref for ref, _ in resolved} - {row["ref"] for row in sim.watchlist}
+                if len(sim.watchlist) + len(new) > sim.watchlist_limit:
+                    return web.json_response(
+                        {},
+                        status=420,
+                        headers={
+                            "X-Upgrade-URL": "https://trakt.tv/vip",
+                            "X-VIP-User": str(sim.vip).lower(),
+                            "X-Account-Limit": str(sim.watchlist_limit),
+                        },
+                    )
+            sim._before_write(feature)
+            if feature == "history" and not remove:
+                sim._before_write("watchlist")
+            apply = getattr(self, f"_{feature}_{'remove' if remove else 'add'}")
+            counts, status = apply(resolved, body)
+            if sim.quirks.write_errors:
+                sim.quirks.write_errors -= 1
+                return web.json_response({"error": "overloaded"}, status=503)
+            if sim.quirks.ok_only_replies:
+                return web.json_response({"ok": True}, status=status)
+            return web.json_response({**counts, "not_found": not_found}, status=status)
+
+        return write
+
+    def _resolve(self, body: Json) -> tuple[list[tuple[Ref, Json]], Json]:
+        """Every (ref, detail object) a sync body names, and what it named that does not exist."""
+        sim = self.sim
+        resolved: list[tuple[Ref, Json]] = []
+        not_found: dict[str, list[Json]] = {name: [] for name in KIND}
+        for plural, kind in KIND.items():
+            for obj in body.get(plural, []):
+                found = sim.find(kind, obj.get("ids"))
+                if found is None:
+                    not_found[plural].append(obj)
+                    continue
+                if kind != "show" or "seasons" not in obj:
+                    resolved.append(((kind, found.trakt), obj))
+                    continue
+                missing: list[Json] = []
+                for season_obj in obj["seasons"]:
+                    season = found.seasons.get(season_obj.get("number"))
+                    if season is None:
+                        missing.append(season_obj)
+                        continue
+                    if "episodes" not in season_obj:
+                        resolved.append((("season", season.trakt), season_obj))
+                        continue
+                    lost = []
+                    for episode_obj in season_obj["episodes"]:
+                        episode = season.episodes.get(episode_obj.get("number"))
+                        if episode is None:
+                            lost.append(episode_obj)
+                        else:
+                            resolved.append((("episode", episode.trakt), episode_obj))
+                    if lost:
+                        missing.append({"number": season.number, "episodes": lost})
+                if missing:
+                    not_found["shows"].append({"ids": obj["ids"], "seasons": missing})
+        return resolved, not_found
+
+    def _episodes_of(self, ref: Ref) -> list[Ref]:
+        kind, trakt = ref
+        if kind in ("movie", "episode"):
+            return [ref]
+        sim = self.sim
+        if kind == "show":
+            show = sim.shows[trakt]
+            seasons = list(show.seasons.values())
+        else:
+            seasons = [sim.show_of(ref)[1]]  # type: ignore[list-item]
+        return [("episode", e.trakt) for s in seasons for e in s.episodes.values()]
+
+    def _watchlist_add(self, resolved: list[tuple[Ref, Json]], body: Json) -> tuple[Json, int]:
+        sim = self.sim
+        added, existing = _zero(), _zero()
+        listed = {row["ref"] for row in sim.watchlist}
+        for ref, _ in resolved:
+            if ref in listed:
+                existing[CATEGORY[ref[0]]] += 1
+                continue
+            sim._list(ref, sim.tick())
+            listed.add(ref)
+            added[CATEGORY[ref[0]]] += 1
+            sim._moved(CATEGORY[ref[0]], "watchlisted_at")
+        sim._watchlist_written = True
+        return {"added": added, "existing": existing, "list": self._list_info()}, 201
+
+    def _watchlist_remove(self, resolved: list[tuple[Ref, Json]], body: Json) -> tuple[Json, int]:
+        sim = self.sim
+        deleted = _zero()
+        for ref, _ in resolved:
+            before = len(sim.watchlist)
+            sim.watchlist = [row for row in sim.watchlist if row["ref"] != ref]
+            if len(sim.watchlist) < before:
+                deleted[CATEGORY[ref[0]]] += 1
+                sim._moved(CATEGORY[ref[0]], "watchlisted_at")
+        sim._watchlist_written = True
+        return {"deleted": deleted, "list": self._list_info()}, 200
+
+    def _list_info(self) -> Json:
+        return {"updated_at": self.sim.activities()["watchlist"]["updated_at"],
+                "item_count": len(self.sim.watchlist)}  # fmt: skip
+
+    def _history_add(self, resolved: list[tuple[Ref, Json]], body: Json) -> tuple[Json, int]:
+        sim = self.sim
+        added = {"movies": 0, "episodes": 0}
+        for ref, obj in resolved:
+            watched_at = obj.get("watched_at") or stamp(sim.tick())
+            for play in self._episodes_of(ref):
+                sim._play(play, watched_at, "watch")
+                added[CATEGORY[play[0]]] += 1
+                sim._moved(CATEGORY[play[0]], "watched_at")
+            # Watching takes the item (an episode: its show and season) off the watchlist.
+            gone = {ref}
+            if ref[0] in ("season", "episode"):
+                show, season, _ = sim.show_of(ref)
+                gone |= {("show", show.trakt), ("season", season.trakt)}  # type: ignore[union-attr]
+            for row in [row for row in sim.watchlist if row["ref"] in gone]:
+                sim.watchlist.remove(row)
+                sim._moved(CATEGORY[row["ref"][0]], "watchlisted_at")
+        return {"added": added, "updated": {"movies": 0, "episodes": 0}}, 201
+
+    def _history_remove(self, resolved: list[tuple[Ref, Json]], body: Json) -> tuple[Json, int]:
+        sim = self.sim
+        deleted = {"movies": 0, "episodes": 0}
+        refs = {play for ref, _ in resolved for play in self._episodes_of(ref)}
+        ids = set(body.get("ids", []))
+        kept = []
+        for play in sim.history:
+            if play["ref"] in refs or play["id"] in ids:
+                deleted[CATEGORY[play["ref"][0]]] += 1
+                sim._moved(CATEGORY[play["ref"][0]], "watched_at")
+            else:
+                kept.append(play)
+        sim.history = kept
+        return {"deleted": deleted}, 200
+
+    def _ratings_add(self, resolved: list[tuple[Ref, Json]], body: Json) -> tuple[Json, int]:
+        sim = self.sim
+        added = _zero()
+        for ref, obj in resolved:
+            rated_at = obj.get("rated_at") or stamp(sim.tick())
+            sim.ratings[ref] = (int(obj["rating"]), rated_at)
+            added[CATEGORY[ref[0]]] += 1
+            sim._moved(CATEGORY[ref[0]], "rated_at")
+        return {"added": added}, 201
+
+    def _ratings_remove(self, resolved: list[tuple[Ref, Json]], body: Json) -> tuple[Json, int]:
+        sim = self.sim
+        deleted = _zero()
+        for ref, _ in resolved:
+            if sim.ratings.pop(ref, None) is not None:
+                deleted[CATEGORY[ref[0]]] += 1
+                sim._moved(CATEGORY[ref[0]], "rated_at")
+        return {"deleted": deleted}, 200
+
+
+def _zero() -> dict[str, int]:
+    return dict.fromkeys(("movies", "shows", "seasons", "episodes"), 0)
+
+
+class FakeTime:
+    """A monotonic clock that only moves when someone sleeps; records every sleep."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def seed_catalogue(sim: TraktSim) -> None:
+    """A small catalogue: two movies, a show with two seasons, and a movie Trakt lacks ids for."""
+    sim.add_movie(1, "The Matrix", 1999, imdb="tt0133093", tmdb=603, slug="the-matrix-1999")
+    sim.add_movie(2, "Heat", 1995, imdb="tt0113277", tmdb=949, slug="heat-1995")
+    sim.add_show(10, "Dark", 2017, imdb="tt5753856", tmdb=70523, tvdb=334824, slug="dark")
+    sim.add_episode(10, 1, 1, 101, tvdb=5000101, imdb="tt5000101")
+    sim.add_episode(10, 1, 2, 102, tvdb=5000102)
+    sim.add_episode(10, 2, 1, 201, tvdb=5000201)
