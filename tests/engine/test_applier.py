@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from custom_components.crosswatch.engine.applier import ApplyReport, RunBlocking, apply_plan
+from custom_components.crosswatch.engine.guards import GuardSettings
 from custom_components.crosswatch.engine.payloads import Entry, Feature
 from custom_components.crosswatch.engine.plan import Action, PairSide, Plan
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.provider import (
+    AccountLimitError,
+    AccountLockedError,
     AuthError,
     ProviderError,
     RateLimitError,
@@ -58,6 +61,7 @@ async def run(
     *,
     run_blocking: RunBlocking = asyncio.to_thread,
     dry_run: bool = False,
+    guards: GuardSettings | None = None,
 ) -> ApplyReport:
     return await apply_plan(
         result,
@@ -68,6 +72,7 @@ async def run(
         run_id=1,
         now=T0,
         dry_run=dry_run,
+        guards=guards,
     )
 
 
@@ -198,3 +203,38 @@ async def test_the_fake_provider_reads_what_it_holds_as_a_complete_snapshot() ->
     assert read.snapshot.complete
     assert len(read.snapshot) == 3
     assert not read.checkpoint_moved
+
+
+async def test_a_pairs_own_retry_backoff_and_quarantine_threshold_are_used(
+    store: StateStore,
+) -> None:
+    guards = GuardSettings(
+        retry_backoff=(timedelta(minutes=5),), quarantine_after=1, quarantine_for=timedelta(hours=2)
+    )
+    rejecting = providers(reject={"tmdb:movie:1000"})
+    await run(adds_to_b(1), store, rejecting, guards=guards)
+    (unresolved,) = store.unresolved(PAIR)
+    assert unresolved.next_attempt_at == T0 + timedelta(minutes=5)
+
+    failing = providers(fail_batches={0: ProviderError("HTTP 500")})
+    await run(adds_to_b(1), store, failing, guards=guards)
+
+    (quarantined,) = store.blackbox(PAIR)
+    assert quarantined.quarantined_until == T0 + timedelta(hours=2)  # after one failure
+
+
+@pytest.mark.parametrize(
+    "error",
+    [AccountLimitError("watchlist is full", limit=100), AccountLockedError("account locked")],
+)
+async def test_an_account_limit_or_lock_stops_writes_to_that_side_without_blaming_items(
+    store: StateStore, error: ProviderError
+) -> None:
+    sides = providers(batch_size=1, fail_batches={0: error})
+
+    report = await run(adds_to_b(3), store, sides)
+
+    assert len(sides[1].batches) == 1  # no further chunk was tried
+    assert len(report.errors) == 1
+    assert store.blackbox(PAIR) == []
+    assert store.unresolved(PAIR) == []

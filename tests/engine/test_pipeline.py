@@ -1,7 +1,7 @@
 """A whole run of a pair: read, guard, plan, apply, verify, persist."""
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 import json
@@ -13,16 +13,19 @@ from custom_components.crosswatch.engine.guards import GuardCode
 from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Entry, Feature
 from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, RunResult, RunStatus
+from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.provider import (
     AuthError,
     ProviderError,
     RateLimitError,
     WriteOutcome,
+    WriteRequest,
+    WriteResult,
 )
 from custom_components.crosswatch.engine.store import Scope, StateStore
 
-from .factories import SIMKL, T0, TRAKT, listed, movie
+from .factories import SIMKL, T0, TRAKT, listed, movie, rated
 from .fakes import FakeProvider
 
 W = Feature.WATCHLIST
@@ -358,3 +361,151 @@ async def test_an_auth_failure_closes_the_run_record_and_reaches_the_caller(
     assert record.status == "failed"
     assert json.loads(record.result or "{}")["errors"] == ["token revoked"]
     assert store.pending(Scope("p", W, "b")) == []  # nothing was written
+
+
+async def test_adds_beyond_the_accounts_limit_are_set_aside_and_reported(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(2), films(6, start=10))
+    trakt.capabilities = replace(trakt.capabilities, limits={W: 4})  # a free-tier cap
+
+    result = await pipeline(store, clock).run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+
+    assert len(trakt.inventory[W]) == 4  # two of the six fitted
+    (event,) = [e for e in result.events if e.code is GuardCode.ACCOUNT_LIMIT]
+    assert (event.side.value, event.count) == ("a", 4)
+    assert len(simkl.inventory[W]) == 8  # the other direction is unaffected
+
+
+async def test_a_watchlist_removal_that_would_delete_a_rating_waits_for_approval(
+    store: StateStore, clock: Clock
+) -> None:
+    both = frozenset({W, Feature.RATINGS})
+    heat, alien = movie("Heat", 1995, tmdb=949), movie("Alien", 1979, tmdb=348)
+    trakt = FakeProvider(
+        "trakt:a", "Trakt", replace(TRAKT, features=both), {W: [listed(heat), listed(alien)]}
+    )
+    simkl = FakeProvider(
+        "simkl:b",
+        "SIMKL",
+        replace(SIMKL, features=both, watchlist_removal_clears_rating=True),
+        {W: [listed(heat), listed(alien)], Feature.RATINGS: [rated(heat, 8)]},
+    )
+    trakt.inventory[W] += films(20)
+    runner = pipeline(store, clock)
+    spec = PairSpec("p", SyncMode.SOURCE_DELETES, features=frozenset({W}))
+    await runner.run(spec, trakt, simkl)
+    trakt.inventory[W] = trakt.inventory[W][2:]  # the user took both off Trakt's watchlist
+
+    result = await runner.run(spec, trakt, simkl)
+
+    # Unrated Alien went; rated Heat waits.
+    assert "tmdb:movie:348" not in keys(simkl)
+    assert "tmdb:movie:949" in keys(simkl)
+    (held,) = store.held("p")
+    assert (held.operation.item.key, held.reason) == ("tmdb:movie:949", "rating_at_risk")
+    assert result.status is RunStatus.HELD
+    assert GuardCode.RATING_AT_RISK in {e.code for e in result.events}
+
+
+async def test_an_unreadable_rating_list_holds_every_rating_destroying_removal(
+    store: StateStore, clock: Clock
+) -> None:
+    both = frozenset({W, Feature.RATINGS})
+    alien = movie("Alien", 1979, tmdb=348)
+    trakt = FakeProvider(
+        "trakt:a", "Trakt", replace(TRAKT, features=both), {W: [listed(alien), *films(20)]}
+    )
+    simkl = FakeProvider(
+        "simkl:b",
+        "SIMKL",
+        replace(SIMKL, features=both, watchlist_removal_clears_rating=True),
+        {W: [listed(alien)]},
+    )
+    runner = pipeline(store, clock)
+    spec = PairSpec("p", SyncMode.SOURCE_DELETES, features=frozenset({W}))
+    await runner.run(spec, trakt, simkl)
+    trakt.inventory[W] = trakt.inventory[W][1:]
+    original_read = simkl.read
+
+    async def ratings_fail(feature: Feature, checkpoint: object) -> object:
+        if feature is Feature.RATINGS:
+            raise ProviderError("HTTP 502")
+        return await original_read(feature, None)
+
+    simkl.read = ratings_fail  # type: ignore[assignment,method-assign]
+
+    await runner.run(spec, trakt, simkl)
+
+    assert "tmdb:movie:348" in keys(simkl)
+    assert [h.reason for h in store.held("p")] == ["rating_at_risk"]
+
+
+class GatedProvider(FakeProvider):
+    """Blocks inside its second write until released: a run cut off mid-apply."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.entered = asyncio.Event()
+        self.gate: asyncio.Event | None = asyncio.Event()
+
+    async def write(
+        self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
+    ) -> Sequence[WriteResult]:
+        if self.gate is not None and len(self.batches) == 1:
+            self.entered.set()
+            await self.gate.wait()
+        return await super().write(feature, action, requests)
+
+
+async def test_a_cancelled_run_loses_nothing_and_the_next_run_writes_only_what_is_left(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt = FakeProvider("trakt:a", "Trakt", replace(TRAKT, features=frozenset({W})), {W: films(6)})
+    simkl = GatedProvider(
+        "simkl:b", "SIMKL", replace(SIMKL, features=frozenset({W}), batch_size=2), {W: []}
+    )
+    runner = pipeline(store, clock)
+    task = asyncio.create_task(runner.run(PairSpec("p", SyncMode.ADD_ONLY), trakt, simkl))
+    await simkl.entered.wait()
+
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert [run.status for run in store.runs("p")] == ["cancelled"]
+    assert len(store.pending(Scope("p", W, "b"))) == 2  # the first chunk was committed
+    simkl.gate = None
+    clock.now += timedelta(hours=1)
+    result = await runner.run(PairSpec("p", SyncMode.ADD_ONLY), trakt, simkl)
+
+    written = [key for _, _, keys in simkl.batches for key in keys]
+    # The cut-off chunk never reached the provider, so each film was written exactly once.
+    assert sorted(written) == [f"tmdb:movie:{1000 + n}" for n in range(6)]
+    assert result.features[W].applied == 4
+    assert keys(simkl) == keys(trakt)
+    assert store.pending(Scope("p", W, "b")) != []
+
+
+async def test_a_run_cancelled_before_any_write_leaves_the_store_as_it_was(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(3), [])
+    started = asyncio.Event()
+    original = simkl.read
+
+    async def slow_read(feature: Feature, checkpoint: object) -> object:
+        started.set()
+        await asyncio.sleep(3600)
+        return await original(feature, None)
+
+    simkl.read = slow_read  # type: ignore[assignment,method-assign]
+    task = asyncio.create_task(pipeline(store, clock).run(PairSpec("p"), trakt, simkl))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert store.load_baseline(Scope("p", W, "a")) is None
+    assert store.pending(Scope("p", W, "b")) == []
+    assert [run.status for run in store.runs("p")] == ["cancelled"]

@@ -8,6 +8,7 @@ nothing here blocks the event loop at a million items, and a cancelled run leave
 its last committed chunk left it.
 """
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -45,6 +46,7 @@ class RunStatus(StrEnum):
     PARTIAL = "partial"  # something was skipped or failed; what could be done was done
     FAILED = "failed"  # nothing could be done
     HELD = "held"  # removals wait for the user's decision
+    CANCELLED = "cancelled"  # stopped midway; what was committed stays, the rest is replanned
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +212,19 @@ class Pipeline:
                     spec, run_id=run_id, started=started, status=RunStatus.FAILED,
                     features=features, plan=plan, events=events, errors=errors, retry_after=None,
                     meter=meter,
+                )  # fmt: skip
+                raise
+            except asyncio.CancelledError:
+                # Home Assistant is stopping or the user cancelled: every applied chunk is
+                # already committed, so the next run plans exactly what is left. Close the
+                # record so the history does not show a run that never ended.
+                errors.append("the run was cancelled")
+                await asyncio.shield(
+                    self._finish(
+                        spec, run_id=run_id, started=started, status=RunStatus.CANCELLED,
+                        features=features, plan=plan, events=events, errors=errors,
+                        retry_after=None, meter=meter,
+                    )
                 )  # fmt: skip
                 raise
             features[feature] = outcome.counts
