@@ -148,10 +148,14 @@ def official_schema_path() -> Path:
     return specs / "anilist" / "schema.graphql"
 
 
-@functools.cache
 def load_schema(path: Path | None = None) -> GraphQLSchema:
     """The official schema when it is there, else the embedded excerpt."""
-    source = path or official_schema_path()
+    return _schema((path or official_schema_path()).resolve())
+
+
+@functools.cache
+def _schema(source: Path) -> GraphQLSchema:
+    # Building the 150 kB SDL takes a while; every test shares one immutable schema.
     if source.is_file():
         return build_schema(source.read_text(encoding="utf-8"))
     return build_schema(FALLBACK_SDL)
@@ -693,3 +697,71 @@ def build_app(state: AniListState, schema: GraphQLSchema | None = None) -> web.A
     app[SCHEMA] = schema or load_schema()
     app.router.add_post("/", _handle)
     return recording(app)
+
+
+@dataclass
+class FakeTime:
+    """A clock that only moves when something sleeps, so paced clients never really wait."""
+
+    now: float = 0.0
+    slept: list[float] = field(default_factory=list)
+
+    def clock(self) -> float:
+        """The current fake time."""
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the wait and jump past it."""
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+ALICE_ID = 5_000_001
+ALICE_TOKEN = "alice-token"
+
+
+def seed_example(state: AniListState, score_format: str = "POINT_10_DECIMAL") -> SimUser:
+    """A realistic catalogue and one user's list covering every status."""
+    state.add_media(1, "Cowboy Bebop", english="Cowboy Bebop", year=1998, episodes=26, id_mal=1)
+    state.add_media(
+        5114,
+        "Hagane no Renkinjutsushi: FULLMETAL ALCHEMIST",
+        english="Fullmetal Alchemist: Brotherhood",
+        year=2009,
+        episodes=64,
+        id_mal=5114,
+    )
+    state.add_media(
+        21519,
+        "Kimi no Na wa.",
+        english="Your Name.",
+        year=2016,
+        format="MOVIE",
+        episodes=1,
+        id_mal=32281,
+    )
+    state.add_media(
+        16498, "Shingeki no Kyojin", english="Attack on Titan", year=2013, episodes=25,
+        id_mal=16498,
+    )  # fmt: skip
+    state.add_media(
+        20958, "Shingeki no Kyojin 2", english="Attack on Titan Season 2", year=2017,
+        episodes=12, id_mal=25777,
+    )  # fmt: skip
+    state.add_media(21, "ONE PIECE", english="ONE PIECE", year=1999, episodes=None, id_mal=21)
+    state.add_media(9253, "Steins;Gate", english="Steins;Gate", year=2011, episodes=24)
+    state.add_media(30, "Shin Seiki Evangelion", english="Neon Genesis Evangelion", year=1995,
+                    episodes=26, id_mal=30)  # fmt: skip
+    state.add_media(30002, "Berserk", year=None, format="MANGA", episodes=None, type="MANGA")
+    user = state.add_user(ALICE_ID, "alice", ALICE_TOKEN, score_format)
+    state.add_entry(ALICE_ID, 1, "COMPLETED", score_raw=90, progress=26, repeat=1,
+                    completed_at=(2021, 3, 4), created_at=1_600_000_000, updated_at=1_615_000_000)  # fmt: skip
+    state.add_entry(ALICE_ID, 5114, "PLANNING", created_at=1_650_000_000, updated_at=1_650_000_500)
+    state.add_entry(ALICE_ID, 21519, "COMPLETED", score_raw=85, progress=1,
+                    completed_at=(2020, 1, 2), updated_at=1_577_000_000)  # fmt: skip
+    state.add_entry(ALICE_ID, 16498, "CURRENT", progress=10, updated_at=1_690_000_000)
+    state.add_entry(ALICE_ID, 20958, "CURRENT", progress=0)
+    state.add_entry(ALICE_ID, 21, "PAUSED", progress=500)
+    state.add_entry(ALICE_ID, 9253, "DROPPED", score_raw=60, progress=4, updated_at=1_680_000_000)
+    state.add_entry(ALICE_ID, 30002, "CURRENT", progress=30)  # manga: not on the anime list
+    return user
