@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import aiohttp
+from aiohttp import web
 
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Entry
@@ -45,6 +46,7 @@ class Rig:
     api: SimklApi
     base: str
     time: FakeTime
+    app: web.Application
 
 
 def seeded_state() -> SimklState:
@@ -78,7 +80,8 @@ async def make_rig(
     serve: Serve, session: aiohttp.ClientSession, state: SimklState | None = None
 ) -> Rig:
     state = state or seeded_state()
-    base = await serve(simkl_app(state))
+    app = simkl_app(state)
+    base = await serve(app)
     time = FakeTime(state)
     api = SimklApi(
         session,
@@ -90,7 +93,7 @@ async def make_rig(
         clock=time.clock,
     )
     provider = SimklProvider(api, SimklAccount("51", "Andrew Masyk"), now=lambda: state.now)
-    return Rig(state, provider, api, base, time)
+    return Rig(state, provider, api, base, time, app)
 
 
 def find(snapshot: Snapshot, media_type: str, ids: dict[str, object], **numbering: int) -> Entry:
