@@ -8,14 +8,14 @@ from custom_components.crosswatch.engine.guards import (
     apply_guards,
     holdouts,
 )
-from custom_components.crosswatch.engine.payloads import Feature, Rated
+from custom_components.crosswatch.engine.payloads import Feature, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action, PairSide
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.ratings import RatingScale
 from custom_components.crosswatch.engine.store import PendingWrite, Scope
 from custom_components.crosswatch.engine.verify import verify_pending
 
-from .factories import SIMKL, T0, TRAKT, listed, movie, plan, rated, snap
+from .factories import SIMKL, T0, TRAKT, listed, movie, plan, rated, snap, watched
 
 HEAT = movie("Heat", 1995, imdb="tt0113277", tmdb=949)
 ALIEN = movie("Alien", 1979, tmdb=348)
@@ -105,3 +105,20 @@ def test_held_out_items_are_not_written_and_each_reason_is_reported() -> None:
         (GuardCode.PHANTOM, 1),
     }
     assert any("accepted by SIMKL but never shown" in e.detail for e in guarded.events)
+
+
+def test_a_history_write_to_a_play_keeping_side_is_verified_only_once_its_plays_show() -> None:
+    # Trakt already had one play of Heat; we sent a second that it does not show yet.
+    first, second = T0, T0 + timedelta(days=3)
+    write = pending(HEAT, payload=Watched.from_plays([second]))
+    lagging = snap(Feature.HISTORY, [watched(HEAT, first)])
+    caught_up = snap(Feature.HISTORY, [watched(HEAT, first, second + timedelta(seconds=20))])
+
+    early = verify_pending([write], lagging, INTEGER, play_precision=timedelta(minutes=1))
+    later = verify_pending([write], caught_up, INTEGER, play_precision=timedelta(minutes=1))
+    # A side that keeps a watched state only needs to show the item.
+    state = verify_pending([write], lagging, INTEGER)
+
+    assert (early.verified, [w.item for w in early.missed]) == ((), [HEAT])
+    assert [w.item for w in later.verified] == [HEAT]
+    assert [w.item for w in state.verified] == [HEAT]

@@ -11,7 +11,7 @@ its last committed chunk left it.
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
 import json
@@ -437,6 +437,7 @@ class Pipeline:
                     views[side],
                     scale,
                     phantom_after=spec.phantom_after,
+                    play_precision=_play_precision(providers[side]),
                 )
             )
             if not spec.dry_run:
@@ -539,6 +540,11 @@ def _observe(
         side=side,
     )  # fmt: skip
     return _Observed(shadowed, filled.learned, snapshot, event)
+
+
+def _play_precision(provider: Provider) -> timedelta | None:
+    history = provider.capabilities.history
+    return history.precision if history.multiple_plays else None
 
 
 def _with_own_writes(baseline: Snapshot | None, verification: Verification) -> Snapshot | None:

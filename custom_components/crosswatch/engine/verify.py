@@ -9,8 +9,10 @@ Partial snapshots verify nothing and count no misses: absence from them is not e
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
-from .payloads import Rated
+from .history import unmatched_plays
+from .payloads import Rated, Watched
 from .plan import Action
 from .ratings import RatingScale, same_rating
 from .snapshot import Snapshot
@@ -27,21 +29,34 @@ class Verification:
 
 
 def verify_pending(
-    pending: Iterable[PendingWrite], view: Snapshot, scale: RatingScale, *, phantom_after: int = 2
+    pending: Iterable[PendingWrite],
+    view: Snapshot,
+    scale: RatingScale,
+    *,
+    phantom_after: int = 2,
+    play_precision: timedelta | None = None,
 ) -> Verification:
-    """Check pending writes against the view of the side they were written to."""
+    """Check pending writes against the view of the side they were written to.
+
+    `play_precision` is given for a side that keeps individual plays (Trakt): there a history
+    write is shown only when every play it sent is, since the item itself was often there
+    before. Releasing it on sight would plan the lagging plays again, and Trakt would store
+    them twice.
+    """
     writes = tuple(pending)
     if not view.complete:
         return Verification(phantoms=tuple(w for w in writes if w.misses >= phantom_after))
     verified: list[PendingWrite] = []
     missed: list[PendingWrite] = []
     for write in writes:
-        (verified if _shows(view, write, scale) else missed).append(write)
+        (verified if _shows(view, write, scale, play_precision) else missed).append(write)
     phantoms = tuple(w for w in missed if w.misses + 1 >= phantom_after)
     return Verification(tuple(verified), tuple(missed), phantoms)
 
 
-def _shows(view: Snapshot, write: PendingWrite, scale: RatingScale) -> bool:
+def _shows(
+    view: Snapshot, write: PendingWrite, scale: RatingScale, play_precision: timedelta | None
+) -> bool:
     found = view.find(write.item, include_local=True)
     if write.action is Action.REMOVE:
         return found is None
@@ -49,4 +64,11 @@ def _shows(view: Snapshot, write: PendingWrite, scale: RatingScale) -> bool:
         return False
     if isinstance(write.payload, Rated) and isinstance(found.payload, Rated):
         return same_rating(write.payload.value, found.payload.value, scale, scale)
+    if (
+        play_precision is not None
+        and isinstance(write.payload, Watched)
+        and isinstance(found.payload, Watched)
+    ):
+        tolerance = play_precision.total_seconds()
+        return not unmatched_plays(write.payload.plays, found.payload.plays, tolerance)
     return True
