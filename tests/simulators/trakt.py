@@ -178,7 +178,7 @@ class TraktSim:
         self._ids = itertools.count(1000)
         self._clock = EPOCH
         self._activities: dict[str, dict[str, str]] = {}
-        self._lagging: dict[str, tuple[Json, int]] = {}
+        self._lagging: dict[str, tuple[Json, dict[str | None, int]]] = {}
         self._watchlist_written = False
         self.token_expires_in = 7 * 86400
         for group, names in _ACTIVITY_FIELDS.items():
@@ -205,7 +205,7 @@ class TraktSim:
         """Put an episode (and its season) in the catalogue."""
         seasons = self.shows[show].seasons
         if season not in seasons:
-            seasons[season] = Season(trakt=trakt * 100, number=season)
+            seasons[season] = Season(trakt=show * 100 + season, number=season)
         episode = seasons[season].episodes[number] = Episode(trakt, season, number, **ids)
         return episode
 
@@ -287,19 +287,19 @@ class TraktSim:
             state = {"watchlist": self.watchlist, "history": self.history}.get(
                 feature, self.ratings
             )
-            self._lagging[feature] = (copy.deepcopy(state), reads)
+            self._lagging[feature] = (copy.deepcopy(state), {})
 
-    def _visible(self, feature: str, current: Json, *, first_page: bool) -> Json:
+    def _visible(self, feature: str, kind: str | None, current: Json, *, first_page: bool) -> Json:
+        """What a read of one list shows: the frozen state for its first N reads after a write."""
         lag = self._lagging.get(feature)
         if lag is None:
             return current
         frozen, remaining = lag
+        left = remaining.setdefault(kind, self.quirks.visible_after_reads)
+        if left <= 0:
+            return current
         if first_page:
-            remaining -= 1
-            if remaining <= 0:
-                del self._lagging[feature]
-            else:
-                self._lagging[feature] = (frozen, remaining)
+            remaining[kind] = left - 1
         return frozen
 
     # -- lookups --------------------------------------------------------------------------
@@ -622,7 +622,7 @@ class _Api:
     def _rows(self, feature: str, kind: str | None, *, first_page: bool) -> list[Json]:
         sim = self.sim
         if feature == "watchlist":
-            listed = sim._visible(feature, sim.watchlist, first_page=first_page)
+            listed = sim._visible(feature, kind, sim.watchlist, first_page=first_page)
             return [
                 {"rank": rank, "id": row["id"], "listed_at": row["listed_at"], "notes": None,
                  **sim.render_row(row["ref"])}
@@ -630,7 +630,7 @@ class _Api:
                 if kind is None or row["ref"][0] == kind
             ]  # fmt: skip
         if feature == "history":
-            plays = sim._visible(feature, sim.history, first_page=first_page)
+            plays = sim._visible(feature, kind, sim.history, first_page=first_page)
             ordered = sorted(plays, key=lambda p: (p["watched_at"], p["id"]), reverse=True)
             return [
                 {"id": p["id"], "watched_at": p["watched_at"], "action": p["action"],
@@ -638,7 +638,7 @@ class _Api:
                 for p in ordered
                 if kind is None or p["ref"][0] == kind
             ]  # fmt: skip
-        rated = sim._visible(feature, sim.ratings, first_page=first_page)
+        rated = sim._visible(feature, kind, sim.ratings, first_page=first_page)
         return [
             {"rated_at": rated_at, "rating": rating, **sim.render_row(ref)}
             for ref, (rating, rated_at) in sorted(

@@ -253,9 +253,9 @@ class TraktProvider:
     def _keep(self, feature: Feature, category: str, got: _CategoryRead, stamp: str | None) -> None:
         key = (feature, category)
         before = self._cache.get(key)
-        # An empty answer where there was something, with no activity to explain it, is the
-        # classic hiccup: report it as read, but do not let it stand in for later reads.
-        if got.rows == 0 and before is not None and before.rows and before.activity == stamp:
+        # An empty answer where there was something is the classic hiccup: report it as read
+        # (the engine's drop guard judges it), but never let it stand in for later reads.
+        if got.rows == 0 and before is not None and before.rows:
             self._cache.pop(key, None)
             return
         self._cache[key] = _Category(tuple(got.entries), got.rows, stamp, got.etag, self._now())
@@ -459,7 +459,7 @@ def _entries(feature: Feature, rows: Iterable[Any]) -> tuple[list[Entry], int]:
             try:
                 item = item_of(row)
                 watched_at = parse_time(row.get("watched_at"))
-            except ValueError, AttributeError:
+            except ValueError, TypeError, AttributeError:
                 unreadable += 1
                 continue
             if watched_at is None:
@@ -472,7 +472,7 @@ def _entries(feature: Feature, rows: Iterable[Any]) -> tuple[list[Entry], int]:
     for row in rows:
         try:
             entries.append(Entry(item_of(row), _payload(feature, row)))
-        except ValueError, AttributeError:
+        except ValueError, TypeError, AttributeError:
             unreadable += 1
     return entries, unreadable
 
@@ -554,16 +554,18 @@ def _body(
         if show is None:
             show = shows[key] = {"ids": dict(placement.ids), "seasons": []}
             body["shows"].append(show)
-        season = next((s for s in show["seasons"] if s["number"] == placement.season), None)
-        if season is None:
-            season = {"number": placement.season}
-            show["seasons"].append(season)
         if placement.episode is None:
-            season.update(details[0])
-        else:
-            season.setdefault("episodes", []).extend(
-                {"number": placement.episode, **d} for d in details
-            )
+            # A season of its own: an object that also lists episodes would only mean those.
+            show["seasons"].append({"number": placement.season, **details[0]})
+            continue
+        season = next(
+            (s for s in show["seasons"] if s["number"] == placement.season and "episodes" in s),
+            None,
+        )
+        if season is None:
+            season = {"number": placement.season, "episodes": []}
+            show["seasons"].append(season)
+        season["episodes"].extend({"number": placement.episode, **d} for d in details)
     return {name: objects for name, objects in body.items() if objects}
 
 
@@ -600,9 +602,11 @@ def _listed(not_found: Mapping[str, Any], placement: _Placement) -> bool:
             if not isinstance(season, dict) or season.get("number") != placement.season:
                 continue
             episodes = season.get("episodes")
-            if placement.episode is None or not isinstance(episodes, list):
-                return True
-            if any(isinstance(e, dict) and e.get("number") == placement.episode for e in episodes):
+            if not isinstance(episodes, list):
+                return True  # the whole season was not found
+            if placement.episode is not None and any(
+                isinstance(e, dict) and e.get("number") == placement.episode for e in episodes
+            ):
                 return True
     return False
 
