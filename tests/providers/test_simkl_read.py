@@ -171,7 +171,9 @@ async def test_checkpoint_moved_follows_only_the_features_own_timestamps(
     ratings = await rig.provider.read(Feature.RATINGS, None)
     rig.state.user_rates(100, 7)
 
-    assert (await rig.provider.read(Feature.WATCHLIST, watchlist.checkpoint)).checkpoint_moved is False
+    assert (
+        await rig.provider.read(Feature.WATCHLIST, watchlist.checkpoint)
+    ).checkpoint_moved is False
     assert (await rig.provider.read(Feature.RATINGS, ratings.checkpoint)).checkpoint_moved is True
     garbage = Checkpoint("simkl:51", Feature.RATINGS, "not json", None, datetime.now(UTC))
     assert (await rig.provider.read(Feature.RATINGS, garbage)).checkpoint_moved is False
@@ -192,7 +194,9 @@ async def test_ratings_come_from_the_ratings_endpoint_and_follow_rated_at(
     assert isinstance(matrix, Rated)
     assert matrix.value == 9.0
     assert matrix.rated_at is not None
-    assert find(first.snapshot, "show", DARK).payload == Rated(8.0, matrix.rated_at.replace(second=matrix.rated_at.second + 1))
+    assert find(first.snapshot, "show", DARK).payload == Rated(
+        8.0, matrix.rated_at.replace(second=matrix.rated_at.second + 1)
+    )
     assert len(first.snapshot) == 2
 
     rig.state.user_rates(100, None)
@@ -287,7 +291,12 @@ async def test_a_malformed_row_or_activities_make_the_read_partial(
     async def rows(request: web.Request) -> web.Response:
         bad = {
             "movies": [{"movie": {"ids": {}}}],
-            "shows": [{"show": {"title": "X", "ids": {"simkl": 1}}, "seasons": [{"number": 1, "episodes": [{}]}]}],
+            "shows": [
+                {
+                    "show": {"title": "X", "ids": {"simkl": 1}},
+                    "seasons": [{"number": 1, "episodes": [{}]}],
+                }
+            ],
             "anime": {"not": "a list"},
         }
         return web.json_response({request.match_info["type"]: bad[request.match_info["type"]]})
@@ -308,8 +317,12 @@ async def test_a_malformed_row_or_activities_make_the_read_partial(
     app2 = web.Application()
     app2.router.add_get("/sync/activities", good_activities)
     app2.router.add_get("/sync/all-items/{type}", rows)
-    api2 = SimklApi(session, CLIENT_ID, TOKEN, base_url=await serve(app2), retry=RetryPolicy(backoff=0))
-    failure = (await SimklProvider(api2, SimklAccount("1", "x")).read(Feature.HISTORY, None)).snapshot.completeness.failure or ""
+    api2 = SimklApi(
+        session, CLIENT_ID, TOKEN, base_url=await serve(app2), retry=RetryPolicy(backoff=0)
+    )
+    failure = (
+        await SimklProvider(api2, SimklAccount("1", "x")).read(Feature.HISTORY, None)
+    ).snapshot.completeness.failure or ""
     assert "movies: a SIMKL movies row names no title" in failure
     assert "shows: a SIMKL shows episode has no number" in failure
     assert "anime: SIMKL's anime list is not a list" in failure

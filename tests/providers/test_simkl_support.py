@@ -1,5 +1,6 @@
 """Shared set-up for the SIMKL tests: a seeded simulator, a provider on it, and fake time."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -96,21 +97,37 @@ async def make_rig(
     return Rig(state, provider, api, base, time, app)
 
 
-def find(snapshot: Snapshot, media_type: str, ids: dict[str, object], **numbering: int) -> Entry:
+def find(
+    snapshot: Snapshot,
+    media_type: str,
+    ids: Mapping[str, object],
+    *,
+    season: int | None = None,
+    episode: int | None = None,
+) -> Entry:
     """The snapshot's entry for an item described by ids (and season/episode)."""
     kind = MediaType(media_type)
     if kind is MediaType.EPISODE:
-        item = MediaItem.create(kind, show_ids=ids, **numbering)
+        item = MediaItem.create(kind, show_ids=ids, season=season, episode=episode)
     else:
         item = MediaItem.create(kind, ids=ids)
     entry = snapshot.find(item)
-    assert entry is not None, f"{media_type} {ids} {numbering} not in {list(snapshot.entries)}"
+    assert entry is not None, (
+        f"{media_type} {ids} {season}x{episode} not in {list(snapshot.entries)}"
+    )
     return entry
 
 
-def has(snapshot: Snapshot, media_type: str, ids: dict[str, object], **numbering: int) -> bool:
+def has(
+    snapshot: Snapshot,
+    media_type: str,
+    ids: Mapping[str, object],
+    *,
+    season: int | None = None,
+    episode: int | None = None,
+) -> bool:
     try:
-        find(snapshot, media_type, ids, **numbering)
+        find(snapshot, media_type, ids, season=season, episode=episode)
     except AssertionError:
         return False
     return True

@@ -18,6 +18,7 @@ from custom_components.crosswatch.providers.simkl import CAPABILITIES, SimklAcco
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import find, has, make_rig
 from tests.simulators.openapi import RECORDED
+from tests.simulators.simkl import SimklState
 
 # The simulator listens on loopback.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -34,7 +35,13 @@ DARK_E3 = MediaItem.create(
 DARK_E1 = MediaItem.create(
     MediaType.EPISODE, title="Dark", year=2017, show_ids={"tvdb": 334824}, season=1, episode=1
 )
-SEVERANCE = MediaItem.create(MediaType.SHOW, title="Severance", ids={"tvdb": 371980, "plex_key": 77})
+SEVERANCE = MediaItem.create(
+    MediaType.SHOW, title="Severance", ids={"tvdb": 371980, "plex_key": 77}
+)
+
+
+def rating_on_simkl(state: SimklState, simkl: int) -> int | None:
+    return state.lists[simkl].rating
 
 
 def test_capabilities_declare_that_a_watchlist_removal_clears_the_rating() -> None:
@@ -56,7 +63,7 @@ async def test_health_names_the_account_and_refuses_a_token_of_another_account(
     assert rig.provider.name == "SIMKL (Andrew Masyk)"
     assert rig.provider.capabilities is CAPABILITIES
     other = SimklProvider(rig.api, SimklAccount("52", "someone"))
-    with pytest.raises(AuthError, match="another|52"):
+    with pytest.raises(AuthError, match="not 52"):
         await other.health()
 
 
@@ -93,7 +100,9 @@ async def test_a_watchlist_add_never_moves_a_title_out_of_another_list(
 ) -> None:
     rig = await make_rig(serve, session)
     await rig.provider.read(Feature.WATCHLIST, None)
-    results = await rig.provider.write(Feature.WATCHLIST, Action.ADD, [WriteRequest(MATRIX, Listed())])
+    results = await rig.provider.write(
+        Feature.WATCHLIST, Action.ADD, [WriteRequest(MATRIX, Listed())]
+    )
     assert results[0].outcome is WriteOutcome.REJECTED
     assert results[0].reason == "in_simkl_list:completed"
     assert rig.state.lists[100].status == "completed"  # the watched state survives
@@ -186,13 +195,21 @@ async def test_history_adds_group_episodes_per_show_confirm_from_statuses_and_fo
                     "year": 2017,
                     "ids": {"tvdb": 334824},
                     "seasons": [
-                        {"number": 1, "episodes": [{"number": 3, "watched_at": "2015-06-01T20:30:00Z"}]},
+                        {
+                            "number": 1,
+                            "episodes": [{"number": 3, "watched_at": "2015-06-01T20:30:00Z"}],
+                        },
                         {"number": 2},
                     ],
                 }
             ],
             "movies": [
-                {"title": "Heat", "year": 1995, "ids": {"imdb": "tt0113277"}, "watched_at": "2015-06-01T20:30:00Z"},
+                {
+                    "title": "Heat",
+                    "year": 1995,
+                    "ids": {"imdb": "tt0113277"},
+                    "watched_at": "2015-06-01T20:30:00Z",
+                },
                 {"title": "Nope", "ids": {"imdb": "tt9999999"}},
             ],
         }
@@ -201,7 +218,9 @@ async def test_history_adds_group_episodes_per_show_confirm_from_statuses_and_fo
     assert find(read.snapshot, "episode", {"tvdb": "334824"}, season=1, episode=3).payload == (
         Watched.from_plays((WHEN,))
     )
-    assert find(read.snapshot, "movie", {"imdb": "tt0113277"}).payload == Watched.from_plays((WHEN,))
+    assert find(read.snapshot, "movie", {"imdb": "tt0113277"}).payload == Watched.from_plays(
+        (WHEN,)
+    )
 
 
 async def test_history_removals_unmark_episodes_and_remove_titles(
@@ -247,14 +266,18 @@ async def test_ratings_are_written_for_titles_only_and_folded(
         (WriteOutcome.REJECTED, "not_found"),
         (WriteOutcome.REJECTED, "no_rating_given"),
     ]
-    assert rig.state.lists[101].rating == 7
+    assert rating_on_simkl(rig.state, 101) == 7
     read = await rig.provider.read(Feature.RATINGS, None)
     assert find(read.snapshot, "movie", {"imdb": "tt1375666"}).payload == Rated(7.0, WHEN)
 
-    removed = await rig.provider.write(Feature.RATINGS, Action.REMOVE, [WriteRequest(INCEPTION, None)])
+    removed = await rig.provider.write(
+        Feature.RATINGS, Action.REMOVE, [WriteRequest(INCEPTION, None)]
+    )
     assert removed[0].outcome is WriteOutcome.UNKNOWN
-    assert rig.state.lists[101].rating is None
-    assert not has((await rig.provider.read(Feature.RATINGS, None)).snapshot, "movie", {"imdb": "tt1375666"})
+    assert rating_on_simkl(rig.state, 101) is None
+    assert not has(
+        (await rig.provider.read(Feature.RATINGS, None)).snapshot, "movie", {"imdb": "tt1375666"}
+    )
 
 
 async def test_ok_only_replies_give_unknown_results_that_are_still_folded(
@@ -264,7 +287,9 @@ async def test_ok_only_replies_give_unknown_results_that_are_still_folded(
     await rig.provider.read(Feature.WATCHLIST, None)
     rig.state.add_title("shows", 201, "Severance", 2022, tvdb="371980")
     rig.state.quirks.ok_only_replies = True
-    results = await rig.provider.write(Feature.WATCHLIST, Action.ADD, [WriteRequest(SEVERANCE, Listed())])
+    results = await rig.provider.write(
+        Feature.WATCHLIST, Action.ADD, [WriteRequest(SEVERANCE, Listed())]
+    )
     assert results[0].outcome is WriteOutcome.UNKNOWN
     read = await rig.provider.read(Feature.WATCHLIST, None)
     entry = find(read.snapshot, "show", {"tvdb": "371980"})
@@ -289,7 +314,9 @@ async def test_an_eventually_consistent_write_shows_at_once_and_after_it_lands(
     rig = await make_rig(serve, session)
     await rig.provider.read(Feature.HISTORY, None)
     rig.state.quirks.visible_after_reads = 2
-    await rig.provider.write(Feature.HISTORY, Action.ADD, [WriteRequest(HEAT, Watched.from_state(1, None))])
+    await rig.provider.write(
+        Feature.HISTORY, Action.ADD, [WriteRequest(HEAT, Watched.from_state(1, None))]
+    )
     assert 102 not in rig.state.lists
     first = await rig.provider.read(Feature.HISTORY, None)
     second = await rig.provider.read(Feature.HISTORY, None)
@@ -306,7 +333,9 @@ async def test_writes_before_any_read_are_sent_but_not_folded(
         Feature.HISTORY, Action.ADD, [WriteRequest(DARK_E3, Watched.from_state(1, None))]
     )
     assert results[0].outcome is WriteOutcome.CONFIRMED
-    ratings = await rig.provider.write(Feature.RATINGS, Action.ADD, [WriteRequest(HEAT, Rated(6.0))])
+    ratings = await rig.provider.write(
+        Feature.RATINGS, Action.ADD, [WriteRequest(HEAT, Rated(6.0))]
+    )
     assert ratings[0].outcome is WriteOutcome.CONFIRMED
     assert rig.state.lists[102].status == "completed"  # SIMKL lists a movie it is asked to rate
     read = await rig.provider.read(Feature.HISTORY, None)
@@ -315,6 +344,8 @@ async def test_writes_before_any_read_are_sent_but_not_folded(
 
 async def test_conflicts_are_never_written(serve: Serve, session: aiohttp.ClientSession) -> None:
     rig = await make_rig(serve, session)
-    results = await rig.provider.write(Feature.RATINGS, Action.CONFLICT, [WriteRequest(HEAT, Rated(5.0))])
+    results = await rig.provider.write(
+        Feature.RATINGS, Action.CONFLICT, [WriteRequest(HEAT, Rated(5.0))]
+    )
     assert results[0].outcome is WriteOutcome.REJECTED
     assert rig.provider.requests_made == 0
