@@ -2,14 +2,12 @@
 
 from base64 import urlsafe_b64encode
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 import json
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from graphql import GraphQLSchema, OperationDefinitionNode, parse, validate
-from graphql.execution.values import get_variable_values
+from graphql import GraphQLSchema, parse, validate
 import pytest
 
 from custom_components.crosswatch.engine.provider import AuthError, ProviderError, RateLimitError
@@ -30,15 +28,14 @@ from custom_components.crosswatch.providers.http import RetryPolicy, Throttle
 from tests.simulators.anilist import (
     ALICE_ID,
     ALICE_TOKEN,
-    AniListState,
     FakeTime,
     Fault,
-    build_app,
+    Sim,
+    document_problems,
     load_schema,
-    official_schema_path,
-    seed_example,
+    start_sim,
 )
-from tests.simulators.openapi import RECORDED, RecordedRequest, specs_dir
+from tests.simulators.openapi import specs_dir
 
 type Serve = Callable[[web.Application], Awaitable[str]]
 
@@ -51,70 +48,12 @@ def official_schema() -> GraphQLSchema:
     return load_schema(specs_dir() / "anilist" / "schema.graphql")
 
 
-def document_problems(schema: GraphQLSchema, request: RecordedRequest) -> list[str]:
-    """What AniList would refuse in one recorded request: the document and its variables."""
-    body = request.body
-    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-        return [f"{request.method} {request.path}: not a GraphQL request: {body!r}"]
-    document = parse(body["query"])
-    problems = [error.message for error in validate(schema, document)]
-    if problems:
-        return problems
-    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
-    coerced = get_variable_values(
-        schema, operation.variable_definitions or (), body.get("variables") or {}
-    )
-    return [error.message for error in coerced] if isinstance(coerced, list) else []
-
-
-@dataclass
-class Sim:
-    """A running simulator and what a client needs to talk to it."""
-
-    state: AniListState
-    app: web.Application
-    url: str
-    time: FakeTime
-    session: aiohttp.ClientSession
-
-    def client(self, token: str = ALICE_TOKEN, **options: Any) -> AniListClient:
-        """A client paced by fake time, retrying without backoff."""
-        throttle = Throttle(
-            limit=REQUESTS_PER_MINUTE, window=60, clock=self.time.clock, sleep=self.time.sleep
-        )
-        options.setdefault("retry", RetryPolicy(backoff=0))
-        return AniListClient(
-            self.session,
-            tokens_from_pin(token),
-            base_url=self.url,
-            throttle=throttle,
-            sleep=self.time.sleep,
-            wall_clock=lambda: float(self.state.now),
-            **options,
-        )
-
-    @property
-    def recorded(self) -> list[RecordedRequest]:
-        """Every request the simulator received."""
-        return self.app[RECORDED]
-
-
 @pytest.fixture
 async def sim(serve: Serve, session: aiohttp.ClientSession) -> AsyncIterator[Sim]:
-    """The simulator seeded with alice's list; afterwards, every client document must be valid.
-
-    Tests that send documents of their own (to see how errors look) are exempt.
-    """
-    state = AniListState()
-    seed_example(state)
-    app = build_app(state)
-    running = Sim(state, app, await serve(app), FakeTime(), session)
+    """The simulator seeded with alice's list; afterwards, every client document must be valid."""
+    running = await start_sim(serve, session)
     yield running
-    if official_schema_path().is_file():
-        schema = load_schema(official_schema_path())
-        for request in running.recorded:
-            if isinstance(request.body, dict) and request.body.get("query") in DOCUMENTS:
-                assert document_problems(schema, request) == [], request.body
+    running.check_client_documents()
 
 
 async def canned(serve: Serve, status: int, body: Any, **headers: str) -> str:

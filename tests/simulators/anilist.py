@@ -22,7 +22,7 @@ of an entry created without one (CURRENT).
 """
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -32,10 +32,27 @@ import os
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
-from graphql import GraphQLError, GraphQLSchema, build_schema, graphql
+from graphql import (
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    build_schema,
+    graphql,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
 
-from tests.simulators.openapi import recording
+from custom_components.crosswatch.providers.anilist import (
+    DOCUMENTS,
+    REQUESTS_PER_MINUTE,
+    AniListClient,
+    tokens_from_pin,
+)
+from custom_components.crosswatch.providers.http import RetryPolicy, Throttle
+from tests.simulators.openapi import RECORDED, RecordedRequest, recording
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = web.AppKey("anilist_schema", GraphQLSchema)
@@ -765,3 +782,73 @@ def seed_example(state: AniListState, score_format: str = "POINT_10_DECIMAL") ->
     state.add_entry(ALICE_ID, 9253, "DROPPED", score_raw=60, progress=4, updated_at=1_680_000_000)
     state.add_entry(ALICE_ID, 30002, "CURRENT", progress=30)  # manga: not on the anime list
     return user
+
+
+def document_problems(schema: GraphQLSchema, request: RecordedRequest) -> list[str]:
+    """What AniList would refuse in one recorded request: the document and its variables."""
+    body = request.body
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        return [f"{request.method} {request.path}: not a GraphQL request: {body!r}"]
+    document = parse(body["query"])
+    problems = [error.message for error in validate(schema, document)]
+    if problems:
+        return problems
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), body.get("variables") or {}
+    )
+    return [error.message for error in coerced] if isinstance(coerced, list) else []
+
+
+@dataclass
+class Sim:
+    """A running simulator and what a client needs to talk to it."""
+
+    state: AniListState
+    app: web.Application
+    url: str
+    time: FakeTime
+    session: aiohttp.ClientSession
+
+    def client(self, token: str = ALICE_TOKEN, **options: Any) -> AniListClient:
+        """A client paced by fake time, retrying without backoff."""
+        throttle = Throttle(
+            limit=REQUESTS_PER_MINUTE, window=60, clock=self.time.clock, sleep=self.time.sleep
+        )
+        options.setdefault("retry", RetryPolicy(backoff=0))
+        return AniListClient(
+            self.session,
+            tokens_from_pin(token),
+            base_url=self.url,
+            throttle=throttle,
+            sleep=self.time.sleep,
+            wall_clock=lambda: float(self.state.now),
+            **options,
+        )
+
+    @property
+    def recorded(self) -> list[RecordedRequest]:
+        """Every request the simulator received."""
+        return self.app[RECORDED]
+
+    def check_client_documents(self) -> None:
+        """Assert that every client document received was one AniList would accept.
+
+        Documents tests sent themselves (to see how errors look) are not the client's.
+        """
+        if not official_schema_path().is_file():
+            return
+        schema = load_schema(official_schema_path())
+        for request in self.recorded:
+            if isinstance(request.body, dict) and request.body.get("query") in DOCUMENTS:
+                assert document_problems(schema, request) == [], request.body
+
+
+async def start_sim(
+    serve: Callable[[web.Application], Awaitable[str]], session: aiohttp.ClientSession
+) -> Sim:
+    """Serve a simulator seeded with alice's list."""
+    state = AniListState()
+    seed_example(state)
+    app = build_app(state)
+    return Sim(state, app, await serve(app), FakeTime(), session)
