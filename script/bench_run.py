@@ -54,11 +54,17 @@ class InMemoryProvider:
     capabilities: Capabilities
     entries: list[Entry] = field(default_factory=list)
     writes: int = 0
+    reads: int = 0
+
+    @property
+    def requests_made(self) -> int:
+        return self.reads + self.writes
 
     async def health(self) -> None:
         return None
 
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
+        self.reads += 1
         total = len(self.entries)
         completeness = Completeness(all_pages=True, expected_total=total, seen_total=total)
         snapshot = Snapshot.build(self.name, feature, self.entries, completeness)
