@@ -1,6 +1,6 @@
 """Reading SIMKL: activities first, deltas only for buckets that moved, a cache that survives faults."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 
 import aiohttp
@@ -194,8 +194,9 @@ async def test_ratings_come_from_the_ratings_endpoint_and_follow_rated_at(
     assert isinstance(matrix, Rated)
     assert matrix.value == 9.0
     assert matrix.rated_at is not None
+    # Dark was rated one simulated second after The Matrix.
     assert find(first.snapshot, "show", DARK).payload == Rated(
-        8.0, matrix.rated_at.replace(second=matrix.rated_at.second + 1)
+        8.0, matrix.rated_at + timedelta(seconds=1)
     )
     assert len(first.snapshot) == 2
 
