@@ -129,10 +129,11 @@ async def test_every_request_of_a_full_session_is_in_the_description_with_a_vali
     )
     season = MediaItem.create(MediaType.SEASON, show_ids={"imdb": "tt5753856"}, season=2)
     items = [matrix, dark, episode, season]
-    for feature, payload in [
+    writes: list[tuple[Feature, Listed | Rated]] = [
         (Feature.WATCHLIST, Listed()),
         (Feature.RATINGS, Rated(7.0)),
-    ]:
+    ]
+    for feature, payload in writes:
         await provider.write(feature, Action.ADD, [WriteRequest(i, payload) for i in items])
         await provider.write(feature, Action.REMOVE, [WriteRequest(i, None) for i in items])
     plays = Watched.from_plays([sim.tick(), sim.tick()])

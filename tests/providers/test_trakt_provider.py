@@ -2,8 +2,8 @@
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, timezone
 import json
 
 import aiohttp
@@ -24,7 +24,7 @@ from custom_components.crosswatch.engine.provider import (
 )
 from custom_components.crosswatch.engine.ratings import RatingScale
 from custom_components.crosswatch.engine.snapshot import Snapshot
-from custom_components.crosswatch.providers import trakt
+from custom_components.crosswatch.providers import trakt, trakt_client
 from custom_components.crosswatch.providers.http import RetryPolicy
 from custom_components.crosswatch.providers.tokens import Tokens
 from custom_components.crosswatch.providers.trakt import TraktProvider
@@ -914,3 +914,105 @@ async def test_a_refresh_waiting_on_an_unsaved_pair_saves_it_instead_of_refreshi
     await rig.client._refresh(stale)
     assert rig.client.tokens == fresh
     assert rig.saved == [fresh]
+
+
+# -- defensive parsing -----------------------------------------------------------------------
+
+
+async def test_settings_without_a_user_are_a_provider_error(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session)
+
+    async def bare(path: str, params: object = None) -> object:
+        return {"limits": {"watchlist": {"item_count": True}}}
+
+    rig.client.get_json = bare  # type: ignore[method-assign]
+    with pytest.raises(ProviderError, match="slug"):
+        await rig.provider.health()
+
+
+async def test_unreadable_records_in_a_read_make_it_partial_and_uncached(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session)
+    rig.sim.seed_watchlist("movie", 1)
+    original = rig.client.get_pages
+
+    async def with_garbage(path: str, params: object = None, *, revalidate: bool = False):  # type: ignore[no-untyped-def]
+        read = await original(path, revalidate=revalidate)
+        if path.endswith("/movies"):
+            return replace(read, items=(*read.items, {"type": "movie"}), expected_total=2)
+        return read
+
+    rig.client.get_pages = with_garbage  # type: ignore[method-assign]
+    snapshot = await rig.read(Feature.WATCHLIST)
+    assert not snapshot.complete
+    assert snapshot.completeness.failure == "movies: 1 records could not be read"
+    assert snapshot.find(MATRIX) is not None
+
+
+async def test_a_page_that_is_not_a_list_ends_the_read_as_partial(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session)
+    original = rig.client.request
+
+    async def odd(method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
+        reply = await original(method, path, **kwargs)
+        if path == "/sync/ratings/shows":
+            return replace(reply, body=b'{"oops": 1}', headers={"X-Pagination-Page-Count": "x"})
+        return reply
+
+    rig.client.request = odd  # type: ignore[method-assign]
+    snapshot = await rig.read(Feature.RATINGS)
+    assert "shows: page 1" in (snapshot.completeness.failure or "")
+    assert (
+        trakt_client._int_header({"X-Pagination-Page-Count": "x"}, "X-Pagination-Page-Count")
+        is None
+    )
+
+
+def test_activity_watermarks_compare_by_time_and_ignore_what_they_cannot_read() -> None:
+    old = json.dumps({"movies": "2024-01-01T00:00:00.000Z", "shows": None})
+    same = json.dumps({"movies": "2024-01-01T00:00:00.000Z", "shows": None})
+    later = json.dumps({"movies": "2024-01-01T00:00:01.000Z", "shows": None})
+    new_category = json.dumps(
+        {"movies": "2024-01-01T00:00:00.000Z", "shows": "2024-01-01T00:00:00.000Z"}
+    )
+    assert not trakt._advanced(old, same)
+    assert trakt._advanced(old, later)
+    assert trakt._advanced(old, new_category)
+    assert not trakt._advanced("not json", later)
+    assert not trakt._advanced("[1]", later)
+    assert not trakt._advanced(None, later)
+    assert trakt.parse_time("2024-01-01T00:00:00") == datetime(2024, 1, 1, tzinfo=UTC)
+    assert trakt.parse_time("yesterday") is None
+    paris = timezone(timedelta(hours=2))
+    assert (
+        trakt.format_time(datetime(2024, 1, 1, 14, 0, 0, 123456, paris))
+        == "2024-01-01T12:00:00.123Z"
+    )
+
+
+def test_not_found_entries_are_matched_to_requests_by_their_ids() -> None:
+    movie = trakt._Placement("movies", {"imdb": "tt0133093", "tmdb": 603})
+    nested = trakt._Placement("shows", {"tvdb": 334824}, 1, 2)
+    show = trakt._Placement("shows", {"tvdb": 334824})
+    assert not trakt._listed({"movies": "none"}, movie)
+    assert trakt._listed({"movies": [{"ids": {"imdb": "tt0133093", "tmdb": None}}]}, movie)
+    assert not trakt._listed({"movies": [{"ids": {"imdb": "tt0000001"}}]}, movie)
+    assert not trakt._listed({"movies": [{"ids": {"tvdb": 5}}, {"ids": {}}, "x"]}, movie)
+    # a nested miss names a season of the show, not the show itself
+    partial_miss = {"shows": [{"ids": {"tvdb": 334824}, "seasons": [{"number": 3}]}]}
+    assert not trakt._listed(partial_miss, show)
+    assert not trakt._listed(partial_miss, nested)
+    assert trakt._listed({"shows": [{"ids": {"tvdb": 334824}}]}, nested)
+    assert trakt._listed({"shows": [{"ids": {"tvdb": 334824}, "seasons": None}]}, nested)
+    episodes = {
+        "shows": [
+            {"ids": {"tvdb": 334824}, "seasons": [{"number": 1, "episodes": [{"number": 2}]}]}
+        ]
+    }
+    assert trakt._listed(episodes, nested)
+    assert not trakt._listed(episodes, trakt._Placement("shows", {"tvdb": 334824}, 1, 3))
