@@ -476,7 +476,7 @@ async def test_unreadable_entries_are_counted_not_guessed(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     entries = [
-        {"id": 1, "mediaId": 10, "status": "PLANNING", "score": True, "repeat": -3,
+        {"id": 1, "mediaId": 10, "status": "PLANNING", "score": True, "repeat": -3, "progress": True,
          "createdAt": 0, "completedAt": {"year": 2020, "month": 2, "day": 30},
          "media": {"title": {"romaji": " ", "english": "Fallback"}, "idMal": "77"}},
         {"id": "x", "mediaId": 11, "status": "PLANNING"},
@@ -484,12 +484,16 @@ async def test_unreadable_entries_are_counted_not_guessed(
         "garbage",
         None,
     ]  # fmt: skip
-    body = {"data": {"MediaListCollection": {"lists": [{"entries": entries}, "x"]}}}
+    body = {
+        "data": {"MediaListCollection": {"lists": [{"entries": entries}, {"entries": "x"}, "x"]}}
+    }
     url = await canned(serve, 200, body)
     chunk = await canned_client(session, url).collection_chunk(1, RatingScale.ANILIST_POINT_10, 1)
     assert chunk.malformed == 4
     (entry,) = chunk.entries
-    assert (entry.title, entry.id_mal, entry.score, entry.repeat) == ("Fallback", 77, 0.0, 0)
+    assert (entry.title, entry.id_mal, entry.score, entry.repeat, entry.progress) == (
+        "Fallback", 77, 0.0, 0, 0
+    )  # fmt: skip
     assert entry.created_at is None
     assert entry.completed_at is None
     assert not chunk.has_next

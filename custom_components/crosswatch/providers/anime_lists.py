@@ -1,0 +1,208 @@
+"""The anime ID mapping list: which AniList, MAL, AniDB, Kitsu, TVDB, TMDB and IMDb ids match.
+
+Trackers like Trakt know an anime by its TVDB or TMDB id, AniList by its own; this public list
+(Fribb's anime-lists, `anime-list-full.json`) links them, so ID backfill can give an item from
+one side the ids the other side writes by.
+
+Two steps, because the file is large (about 30 MB, some 40 000 records):
+- `fetch_anime_lists` downloads it through the shared HTTP layer, conditionally when the caller
+  has the ETag or Last-Modified of its cached copy (a 304 comes back as `not_modified`);
+- `parse_anime_lists` is synchronous and CPU-bound: the caller runs it in an executor
+  (Home Assistant: `hass.async_add_executor_job`), never on the event loop.
+Caching the result and refreshing it weekly is the caller's business.
+
+The list has changed shape over time, and both shapes are read: TVDB as `tvdb_id` or
+`thetvdb_id`; TMDB as a number or as `{"tv": n}` / `{"movie": [n, ...]}`; IMDb as a string or a
+list. A TMDB id is only filed under `tmdb` when its kind matches the record's media type (TMDB
+numbers tv shows and films separately, so a film's number read as a show would match the wrong
+title); the other kind is kept in `tmdb_tv` / `tmdb_movie` for whoever can tell them apart.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+import json
+from types import MappingProxyType
+from typing import Any, Final
+
+import aiohttp
+
+from ..engine.ids import Namespace, normalize_id
+from ..engine.items import MediaType
+from ..engine.provider import ProviderError
+from .http import HttpClient, RetryPolicy, Throttle
+
+DEFAULT_URL: Final = (
+    "https://raw.githubusercontent.com/Fribb/anime-lists/master/anime-list-full.json"
+)
+# A 30 MB body on a slow line needs longer than an API reply.
+DOWNLOAD_RETRY: Final = RetryPolicy(attempts=3, backoff=5.0, timeout=300.0)
+
+_SCALAR_IDS: Final = (
+    (Namespace.ANILIST, ("anilist_id",)),
+    (Namespace.MAL, ("mal_id",)),
+    (Namespace.ANIDB, ("anidb_id",)),
+    (Namespace.KITSU, ("kitsu_id",)),
+    (Namespace.TVDB, ("tvdb_id", "thetvdb_id")),
+    (Namespace.SIMKL, ("simkl_id",)),
+)
+# Ids of the anime databases themselves: a record without one maps nothing anime-side.
+_ANIME_SIDE: Final = frozenset({Namespace.ANILIST, Namespace.MAL, Namespace.ANIDB, Namespace.KITSU})
+
+
+@dataclass(frozen=True, slots=True)
+class AnimeMapping:
+    """One title's ids across databases, with where it sits in TVDB's and TMDB's numbering."""
+
+    ids: Mapping[str, str]  # engine namespace -> normalized id
+    media_type: MediaType  # MOVIE for films, else ANIME
+    kind: str | None  # the list's own type: TV, MOVIE, OVA, ONA, SPECIAL, ...
+    tmdb_tv: str | None = None
+    tmdb_movie: str | None = None
+    tvdb_season: int | None = None  # the TVDB season this entry is (0: specials)
+    tmdb_season: int | None = None
+    tvdb_episode_offset: int | None = None  # episodes of that season before this entry's first
+    tmdb_episode_offset: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnimeLists:
+    """The parsed list and how many records had to be skipped."""
+
+    mappings: tuple[AnimeMapping, ...]
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnimeListDownload:
+    """A downloaded list body with its validators, or word that the cached copy is current."""
+
+    body: bytes | None  # None when not modified
+    etag: str | None
+    last_modified: str | None
+
+    @property
+    def not_modified(self) -> bool:
+        """Whether the server said the caller's copy is still current."""
+        return self.body is None
+
+
+async def fetch_anime_lists(
+    session: aiohttp.ClientSession,
+    *,
+    url: str = DEFAULT_URL,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    retry: RetryPolicy = DOWNLOAD_RETRY,
+    throttle: Throttle | None = None,
+) -> AnimeListDownload:
+    """Download the list, conditionally on the cached copy's validators.
+
+    Raises ProviderError (with the reason) when it cannot be had; the caller carries on with
+    its cached copy, or without the mapping, and warns.
+    """
+    headers = {"Accept": "application/json"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    client = HttpClient(
+        session, url, service="the anime ID list", read_throttle=throttle, retry=retry
+    )
+    try:
+        response = await client.request("GET", "", headers=headers, ok=frozenset({200}))
+    except ProviderError as err:
+        raise ProviderError(f"the anime ID list could not be downloaded from {url}: {err}") from err
+    validators = {key.lower(): value for key, value in response.headers.items()}
+    if response.status == 304:
+        return AnimeListDownload(
+            None, validators.get("etag") or etag, validators.get("last-modified") or last_modified
+        )
+    return AnimeListDownload(response.body, validators.get("etag"), validators.get("last-modified"))
+
+
+def parse_anime_lists(body: bytes | str) -> AnimeLists:
+    """Parse the list. Blocking and CPU-bound on the real file: run it in an executor.
+
+    Raises ProviderError when the body is not a JSON list at all; single records that cannot be
+    used are skipped and counted.
+    """
+    try:
+        records = json.loads(body)
+    except ValueError as err:
+        raise ProviderError(f"the anime ID list is not JSON: {err}") from err
+    if not isinstance(records, list):
+        raise ProviderError("the anime ID list is not a list of records")
+    mappings: list[AnimeMapping] = []
+    skipped = 0
+    for record in records:
+        mapping = parse_record(record) if isinstance(record, dict) else None
+        if mapping is None:
+            skipped += 1
+        else:
+            mappings.append(mapping)
+    return AnimeLists(tuple(mappings), skipped)
+
+
+def parse_record(record: Mapping[str, Any]) -> AnimeMapping | None:
+    """One record as a mapping; None when it links no anime id to any other id."""
+    ids: dict[str, str] = {}
+    for namespace, keys in _SCALAR_IDS:
+        for key in keys:
+            value = normalize_id(namespace, record.get(key))
+            if value is not None:
+                ids[namespace.value] = value
+                break
+    imdb = _first_id(Namespace.IMDB, record.get("imdb_id"))
+    if imdb is not None:
+        ids[Namespace.IMDB.value] = imdb
+    kind = record.get("type") if isinstance(record.get("type"), str) else None
+    media_type = MediaType.MOVIE if kind == "MOVIE" else MediaType.ANIME
+    tmdb_tv, tmdb_movie = _tmdb(record.get("themoviedb_id"), media_type)
+    wanted = tmdb_movie if media_type is MediaType.MOVIE else tmdb_tv
+    if wanted is not None:
+        ids[Namespace.TMDB.value] = wanted
+    if not _ANIME_SIDE & {Namespace(key) for key in ids} or len(ids) < 2:
+        return None
+    season, offset = _numbers(record.get("season")), _numbers(record.get("episode_offset"))
+    return AnimeMapping(
+        ids=MappingProxyType(ids),
+        media_type=media_type,
+        kind=kind,
+        tmdb_tv=tmdb_tv,
+        tmdb_movie=tmdb_movie,
+        tvdb_season=season.get("tvdb"),
+        tmdb_season=season.get("tmdb"),
+        tvdb_episode_offset=offset.get("tvdb"),
+        tmdb_episode_offset=offset.get("tmdb"),
+    )
+
+
+def _first_id(namespace: Namespace, raw: object) -> str | None:
+    """The first usable id of a value that may be one id or a list of them."""
+    for value in raw if isinstance(raw, list) else [raw]:
+        normalized = normalize_id(namespace, value)
+        if normalized is not None:
+            return normalized
+    return None
+
+
+def _tmdb(raw: object, media_type: MediaType) -> tuple[str | None, str | None]:
+    """The TMDB tv and movie ids of a record (old shape: a bare number of the record's kind)."""
+    if isinstance(raw, dict):
+        return _first_id(Namespace.TMDB, raw.get("tv")), _first_id(Namespace.TMDB, raw.get("movie"))
+    bare = _first_id(Namespace.TMDB, raw)
+    return (None, bare) if media_type is MediaType.MOVIE else (bare, None)
+
+
+def _numbers(raw: object) -> dict[str, int]:
+    """A `{"tvdb": n, "tmdb": n}` object of small whole numbers (seasons, offsets)."""
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        key: value
+        for key, value in raw.items()
+        if isinstance(key, str)
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+        and value >= 0
+    }
