@@ -463,10 +463,8 @@ async def test_rate_limits_during_pagination_are_raised_not_hidden(
     first = await rig.provider.read(Feature.HISTORY, None)
     assert first.snapshot.complete
     rig.sim.seed_play("movie", 1, at(0))
-    rig.sim.quirks.rate_limit_storm, rig.sim.quirks.retry_after = 1, 3600
-    rig.sim.quirks.rate_limit_storm = 0
-    rig.sim.quirks.server_error_on_page = None
-    # The storm starts after last_activities answered.
+    rig.sim.quirks.retry_after = 3600
+    # The storm starts once last_activities has answered, in the middle of the read.
     original = rig.client.request
 
     calls = 0
