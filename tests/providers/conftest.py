@@ -16,8 +16,11 @@ def auto_enable_custom_integrations() -> None:
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    """Start simulator apps on 127.0.0.1; returns each one's base URL. Stopped after the test."""
+async def serve(socket_enabled: None) -> AsyncIterator[Serve]:
+    """Start simulator apps on 127.0.0.1; returns each one's base URL. Stopped after the test.
+
+    Home Assistant's test plugin blocks sockets; simulators need loopback ones.
+    """
     servers: list[TestServer] = []
 
     async def start(app: web.Application) -> str:
@@ -32,7 +35,7 @@ async def serve() -> AsyncIterator[Serve]:
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
+async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
     """The aiohttp session a client is given, as Home Assistant would inject its own."""
     async with aiohttp.ClientSession() as client_session:
         yield client_session
