@@ -184,6 +184,14 @@ async def test_validating_an_unknown_token_is_an_auth_error(
         await validate_token(session, "stolen", base_url=sim.url, retry=RetryPolicy(backoff=0))
 
 
+async def test_validating_an_empty_paste_is_an_auth_error_without_a_request(
+    sim: Sim, session: aiohttp.ClientSession
+) -> None:
+    with pytest.raises(AuthError, match="empty"):
+        await validate_token(session, " ", base_url=sim.url)
+    assert sim.state.requests == 0
+
+
 def test_the_client_talks_to_graphql_anilist_co_unless_told_otherwise() -> None:
     assert API_URL == "https://graphql.anilist.co"
 

@@ -489,9 +489,11 @@ async def validate_token(
     sleep: Sleep = asyncio.sleep,
 ) -> Viewer:
     """Check a pasted token by asking AniList whose it is; AuthError when it is refused."""
-    client = AniListClient(
-        session, tokens_from_pin(token), base_url=base_url, retry=retry, sleep=sleep
-    )
+    try:
+        tokens = tokens_from_pin(token)
+    except ValueError as err:
+        raise AuthError(f"no AniList token: {err}") from err
+    client = AniListClient(session, tokens, base_url=base_url, retry=retry, sleep=sleep)
     return await client.viewer()
 
 
