@@ -1,6 +1,8 @@
 """The anime ID mapping list: download (conditional) and parse, against a tiny server."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
 from typing import Any
@@ -9,10 +11,13 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.crosswatch.engine.backfill import load_id_map
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.provider import ProviderError
+from custom_components.crosswatch.engine.store import StateStore
 from custom_components.crosswatch.providers.anime_lists import (
     DEFAULT_URL,
+    AnimeListLoader,
     AnimeMapping,
     fetch_anime_lists,
     parse_anime_lists,
@@ -229,3 +234,27 @@ def test_a_list_the_size_of_the_real_one_parses_in_one_pass() -> None:
     parsed = parse_anime_lists(json.dumps(records).encode())
     assert len(parsed.mappings) == 40_000
     assert parsed.mappings[-1].ids["anilist"] == "40000"
+
+
+async def test_the_loader_feeds_the_engines_id_map_cache_and_revalidates_weekly(
+    serve: Serve, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    seen: list[dict[str, str]] = []
+    loader = AnimeListLoader(
+        session, run_blocking=asyncio.to_thread, url=await serve_list(serve, seen), retry=FAST
+    )
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    with StateStore(tmp_path / "state.db") as store:
+        first = await load_id_map(loader, store, run_blocking=asyncio.to_thread, now=start)
+        week_later = await load_id_map(
+            loader, store, run_blocking=asyncio.to_thread, now=start + timedelta(days=7)
+        )
+
+    assert first.id_map is not None
+    assert week_later.id_map is not None
+    assert len(first.id_map) == len(week_later.id_map) > 0
+    assert len(seen) == 2
+    assert seen[1]["If-None-Match"] == ETAG  # the cached copy was revalidated, not re-sent
+    bebop = MediaItem.create(MediaType.ANIME, title="Cowboy Bebop", ids={"anilist": 1, "mal": 1})
+    assert "tvdb" in first.id_map.ids_for(bebop)
+    assert loader.source.endswith("anime-list-full.json")

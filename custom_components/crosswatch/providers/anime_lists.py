@@ -20,12 +20,15 @@ title); the other kind is kept in `tmdb_tv` / `tmdb_movie` for whoever can tell 
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 import json
 from types import MappingProxyType
 from typing import Any, Final
 
 import aiohttp
 
+from ..engine.applier import RunBlocking
+from ..engine.backfill import IdMapFetch, IdRecord
 from ..engine.ids import Namespace, normalize_id
 from ..engine.items import MediaType
 from ..engine.provider import ProviderError
@@ -206,3 +209,46 @@ def _numbers(raw: object) -> dict[str, int]:
         and not isinstance(value, bool)
         and value >= 0
     }
+
+
+class AnimeListLoader:
+    """The anime list as an id mapping source for the engine's ID backfill (`IdMapLoader`).
+
+    The engine caches what it returns and asks again weekly; the validator it keeps is this
+    loader's own encoding of the ETag and Last-Modified of the copy it has.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        run_blocking: RunBlocking,
+        url: str = DEFAULT_URL,
+        retry: RetryPolicy = DOWNLOAD_RETRY,
+    ) -> None:
+        """Download from `url`; parse through `run_blocking` (an executor), never on the loop."""
+        self._session = session
+        self._run_blocking = run_blocking
+        self._url = url
+        self._retry = retry
+
+    @property
+    def source(self) -> str:
+        """The cache key: the list's URL, so a changed URL never serves the old list."""
+        return f"anime-lists:{self._url}"
+
+    async def fetch(self, validator: str | None) -> IdMapFetch:
+        """The list's records, or `records=None` when the cached copy is still current."""
+        known: dict[str, str | None] = json.loads(validator) if validator else {}
+        download = await fetch_anime_lists(
+            self._session,
+            url=self._url,
+            etag=known.get("etag"),
+            last_modified=known.get("last_modified"),
+            retry=self._retry,
+        )
+        new_validator = json.dumps({"etag": download.etag, "last_modified": download.last_modified})
+        if download.body is None:
+            return IdMapFetch(None, new_validator)
+        parsed = await self._run_blocking(partial(parse_anime_lists, download.body))
+        return IdMapFetch([IdRecord(m.ids) for m in parsed.mappings], new_validator)
