@@ -527,17 +527,18 @@ async def test_a_later_watch_of_a_completed_title_moves_its_date_and_rewatches_f
     )  # fmt: skip
 
 
-async def test_a_history_removal_sets_the_entry_back_to_planning_and_keeps_its_score(
-    sim: Sim,
-) -> None:
+async def test_a_history_removal_is_refused_and_the_entry_stays_as_it_was(sim: Sim) -> None:
+    # Unwatching would mean deleting the entry (its score too) or making it PLANNING, which
+    # would put it on the watchlist: neither is what the user asked for.
     provider = provider_for(sim)
-    assert await write(provider, Feature.HISTORY, Action.REMOVE, WriteRequest(anime(1), None)) == [
-        CONFIRMED
+    results = await provider.write(Feature.HISTORY, Action.REMOVE, [WriteRequest(anime(1), None)])
+    assert [(r.outcome, r.reason) for r in results] == [
+        (WriteOutcome.REJECTED, "anilist_keeps_history")
     ]
     entry = sim.state.entry_for(ALICE_ID, 1)
     assert entry is not None
-    assert (entry.status, entry.progress, entry.score_raw, entry.repeat) == ("PLANNING", 0, 90, 1)
-    assert sim.state.mutations == ["SaveMediaListEntry"]
+    assert (entry.status, entry.score_raw, entry.repeat) == ("COMPLETED", 90, 1)
+    assert sim.state.mutations == []
 
 
 async def test_a_history_removal_of_something_not_watched_changes_nothing(sim: Sim) -> None:

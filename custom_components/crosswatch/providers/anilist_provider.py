@@ -18,8 +18,9 @@ the rules below are decided on what AniList holds now, not on a read from minute
   already off the watchlist, and deleting it would take its history and score along);
 - a history add sets COMPLETED with the episode count and the completion date, and never
   lowers a rewatch count or moves a completion date back;
-- a history removal never deletes the entry: it sets it back to PLANNING with progress 0,
-  keeping its score, notes, rewatch count and dates;
+- a history removal is refused (`anilist_keeps_history`): AniList can only unwatch a title by
+  deleting its entry (score and notes with it) or by making it PLANNING again, which would put
+  it on the watchlist and spread from there to every watchlist pair;
 - a rating needs an entry (AniList keeps scores on list entries only); it is never the reason
   an entry is created, since that would claim the user plans or watched the title;
 - an item without an AniList id cannot be written (`no_anilist_id`); ID backfill enriches it.
@@ -299,10 +300,7 @@ class AniListProvider:
         if action is Action.REMOVE:
             if entry is None or not entry.in_history:
                 return _confirmed(request)
-            saved = await self._save(
-                state, media, {"mediaId": media.id, "status": PLANNING, "progress": 0}
-            )
-            return _outcome(request, saved is not None and not saved.in_history)
+            return _rejected(request, "anilist_keeps_history")
         if not isinstance(request.payload, Watched):
             return _rejected(request, "not_a_watched_state")
         variables = _history_variables(media, request.payload)
