@@ -143,7 +143,8 @@ async def test_anilist_and_trakt_match_through_the_mapping_list_and_never_duplic
 ) -> None:
     trakt_bebop = show("Cowboy Bebop", 1998, tvdb=76885, trakt=30991)
     anilist, trakt = sides([listed(BEBOP)], [listed(trakt_bebop)])
-    runner = pipeline(store, IdMap(sample_records()))
+    runner = pipeline(store, None)
+    runner.use_id_map(IdMap(sample_records()))
 
     first = await runner.run(PairSpec("p", SyncMode.TWO_WAY), anilist, trakt)
     second = await runner.run(PairSpec("p", SyncMode.TWO_WAY), anilist, trakt)

@@ -19,10 +19,12 @@ from custom_components.crosswatch.engine.provider import (
     AuthError,
     ProviderError,
     RateLimitError,
+    Read,
     WriteOutcome,
     WriteRequest,
     WriteResult,
 )
+from custom_components.crosswatch.engine.snapshot import partial
 from custom_components.crosswatch.engine.store import Scope, StateStore
 
 from .factories import SIMKL, T0, TRAKT, listed, movie, rated
@@ -509,3 +511,54 @@ async def test_a_run_cancelled_before_any_write_leaves_the_store_as_it_was(
     assert store.load_baseline(Scope("p", W, "a")) is None
     assert store.pending(Scope("p", W, "b")) == []
     assert [run.status for run in store.runs("p")] == ["cancelled"]
+
+
+async def test_a_partial_rating_list_holds_every_rating_destroying_removal(
+    store: StateStore, clock: Clock
+) -> None:
+    both = frozenset({W, Feature.RATINGS})
+    alien = movie("Alien", 1979, tmdb=348)
+    trakt = FakeProvider(
+        "trakt:a", "Trakt", replace(TRAKT, features=both), {W: [listed(alien), *films(20)]}
+    )
+    simkl = FakeProvider(
+        "simkl:b",
+        "SIMKL",
+        replace(SIMKL, features=both, watchlist_removal_clears_rating=True),
+        {W: [listed(alien)], Feature.RATINGS: [rated(movie("Heat", 1995, tmdb=949), 7)]},
+    )
+    runner = pipeline(store, clock)
+    spec = PairSpec("p", SyncMode.SOURCE_DELETES, features=frozenset({W}))
+    await runner.run(spec, trakt, simkl)
+    trakt.inventory[W] = trakt.inventory[W][1:]
+    original_read = simkl.read
+
+    async def ratings_partial(feature: Feature, checkpoint: object) -> Read:
+        read = await original_read(feature, None)
+        if feature is Feature.RATINGS:
+            return replace(read, snapshot=replace(read.snapshot, completeness=partial("cut")))
+        return read
+
+    simkl.read = ratings_partial  # type: ignore[method-assign]
+
+    await runner.run(spec, trakt, simkl)
+
+    assert "tmdb:movie:348" in keys(simkl)
+    assert [h.reason for h in store.held("p")] == ["rating_at_risk"]
+
+
+async def test_a_provider_without_ratings_has_no_rating_to_lose(
+    store: StateStore, clock: Clock
+) -> None:
+    alien = movie("Alien", 1979, tmdb=348)
+    trakt, simkl = sides([listed(alien), *films(20)], [listed(alien)])
+    simkl.capabilities = replace(simkl.capabilities, watchlist_removal_clears_rating=True)
+    runner = pipeline(store, clock)
+    spec = PairSpec("p", SyncMode.SOURCE_DELETES)
+    await runner.run(spec, trakt, simkl)
+    trakt.inventory[W] = trakt.inventory[W][1:]
+
+    await runner.run(spec, trakt, simkl)
+
+    assert "tmdb:movie:348" not in keys(simkl)
+    assert store.held("p") == []
