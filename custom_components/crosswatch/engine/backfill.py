@@ -29,6 +29,9 @@ from .snapshot import Snapshot
 from .store import StateStore
 
 REFRESH_EVERY = timedelta(days=7)
+# Ids that every tracker and media server knows: an item with one needs no backfill. Tokens
+# are strongest first, so the first token tells.
+_WIDELY_SHARED = ("imdb:", "tmdb:", "tvdb:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,10 @@ def backfill(
     changed = False
     for entry in snapshot.entries.values():
         item = entry.item
+        if item.tokens and item.tokens[0].startswith(_WIDELY_SHARED):
+            # Already matchable everywhere; also keeps in-sync pairs of 100k items cheap.
+            entries.append(entry)
+            continue
         extra = set(known.get(item.key, ()))
         if id_map is not None:
             lent = id_map.ids_for(item)
