@@ -562,3 +562,27 @@ async def test_a_provider_without_ratings_has_no_rating_to_lose(
 
     assert "tmdb:movie:348" not in keys(simkl)
     assert store.held("p") == []
+
+
+@pytest.mark.parametrize("where", ["health", "read", "write"])
+async def test_an_auth_failure_names_the_account_that_refused(
+    store: StateStore, clock: Clock, where: str
+) -> None:
+    trakt, simkl = sides(films(2), [])
+    refusal = AuthError("token revoked")
+    if where == "health":
+        simkl.health_error = refusal
+    elif where == "read":
+
+        async def refuse(feature: Feature, checkpoint: object) -> Read:
+            raise refusal
+
+        simkl.read = refuse  # type: ignore[method-assign]
+    else:
+        simkl.fail_batches = {0: refusal}
+
+    with pytest.raises(AuthError) as caught:
+        await pipeline(store, clock).run(PairSpec("p"), trakt, simkl)
+
+    assert caught.value.provider == "simkl:b"
+    assert [run.status for run in store.runs("p")] == ["failed"]

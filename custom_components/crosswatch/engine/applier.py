@@ -113,7 +113,8 @@ async def apply_plan(
             requests = [WriteRequest(op.item, op.payload) for op in chunk]
             try:
                 results = await provider.write(first.feature, first.action, requests)
-            except AuthError:
+            except AuthError as err:
+                err.provider = err.provider or provider.key
                 raise
             except (RateLimitError, AccountLimitError, AccountLockedError) as err:
                 # Not the items' fault: stop writing to this side, count nothing against them.

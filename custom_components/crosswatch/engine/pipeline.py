@@ -142,6 +142,61 @@ class _RequestMeter:
         }
 
 
+class _ReadFailedError(Exception):
+    """A side could not be read; the feature is skipped this run."""
+
+
+async def _health(a: Provider, b: Provider) -> str | None:
+    """Why the run cannot start, or None; a refusal of credentials is raised, naming who."""
+    for provider in (a, b):
+        try:
+            await provider.health()
+        except AuthError as err:
+            err.provider = err.provider or provider.key
+            raise
+        except ProviderError as err:
+            return f"{provider.name}: {err}"
+    return None
+
+
+@dataclass(slots=True)
+class _Run:
+    """What a run has done so far, feature by feature."""
+
+    spec: PairSpec
+    run_id: int
+    started: datetime
+    meter: _RequestMeter
+    plan: Plan
+    features: dict[Feature, FeatureCounts] = field(default_factory=dict)
+    events: list[GuardEvent] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    retry_after: float | None = None
+    held: bool = False
+    suspect: bool = False
+
+    def add(self, feature: Feature, outcome: _FeatureRun) -> None:
+        self.features[feature] = outcome.counts
+        if outcome.plan is not None:
+            self.plan = self.plan.combine(outcome.plan)
+        self.events.extend(outcome.events)
+        self.errors.extend(outcome.errors)
+        self.held = self.held or outcome.held
+        self.suspect = self.suspect or outcome.suspect
+        if outcome.retry_after:
+            self.retry_after = max(self.retry_after or 0.0, outcome.retry_after)
+
+    def status(self) -> RunStatus:
+        counts = self.features.values()
+        if counts and all(c.errors and c.planned == 0 for c in counts) and self.errors:
+            return RunStatus.FAILED
+        if self.held:
+            return RunStatus.HELD
+        if self.errors or self.suspect:
+            return RunStatus.PARTIAL
+        return RunStatus.SUCCESS
+
+
 @dataclass(slots=True)
 class _FeatureRun:
     counts: FeatureCounts = field(default_factory=FeatureCounts)
@@ -175,79 +230,35 @@ class Pipeline:
     async def run(self, spec: PairSpec, a: Provider, b: Provider) -> RunResult:
         """One run of a pair: side A is the source in one-way modes."""
         started = self._clock()
-        store = self._store
         run_id = (
             0
             if spec.dry_run
-            else await self._blocking(partial(store.start_run, spec.pair, started))
+            else await self._blocking(partial(self._store.start_run, spec.pair, started))
         )
         providers = {PairSide.A: a, PairSide.B: b}
-        meter = _RequestMeter.start(a, b)
-        names = (a.name, b.name)
-        features: dict[Feature, FeatureCounts] = {}
-        plan = Plan(names)
-        events: list[GuardEvent] = []
-        errors: list[str] = []
-        retry_after: float | None = None
-        held = suspect = False
+        run = _Run(spec, run_id, started, _RequestMeter.start(a, b), Plan((a.name, b.name)))
         try:
-            for provider in (a, b):
-                await provider.health()
-        except ProviderError as err:
-            errors.append(f"{provider.name}: {err}")
-            return await self._finish(
-                spec, run_id=run_id, started=started, status=RunStatus.FAILED,
-                features=features, plan=plan, events=events, errors=errors, retry_after=None,
-                meter=meter,
-            )  # fmt: skip
-        shared = spec.features & a.capabilities.features & b.capabilities.features
-        for feature in sorted(shared, key=list(Feature).index):
-            try:
-                outcome = await self._run_feature(spec, feature, providers, run_id, started)
-            except AuthError as err:
-                # The account needs reauthentication: close the run record, then let the
-                # caller start reauth. What earlier chunks wrote is already committed.
-                errors.append(str(err))
-                await self._finish(
-                    spec, run_id=run_id, started=started, status=RunStatus.FAILED,
-                    features=features, plan=plan, events=events, errors=errors, retry_after=None,
-                    meter=meter,
-                )  # fmt: skip
-                raise
-            except asyncio.CancelledError:
-                # Home Assistant is stopping or the user cancelled: every applied chunk is
-                # already committed, so the next run plans exactly what is left. Close the
-                # record so the history does not show a run that never ended.
-                errors.append("the run was cancelled")
-                await asyncio.shield(
-                    self._finish(
-                        spec, run_id=run_id, started=started, status=RunStatus.CANCELLED,
-                        features=features, plan=plan, events=events, errors=errors,
-                        retry_after=None, meter=meter,
-                    )
-                )  # fmt: skip
-                raise
-            features[feature] = outcome.counts
-            if outcome.plan is not None:
-                plan = plan.combine(outcome.plan)
-            events.extend(outcome.events)
-            errors.extend(outcome.errors)
-            held = held or outcome.held
-            suspect = suspect or outcome.suspect
-            if outcome.retry_after:
-                retry_after = max(retry_after or 0.0, outcome.retry_after)
-        if features and all(c.errors and c.planned == 0 for c in features.values()) and errors:
-            status = RunStatus.FAILED
-        elif held:
-            status = RunStatus.HELD
-        elif errors or suspect:
-            status = RunStatus.PARTIAL
-        else:
-            status = RunStatus.SUCCESS
-        return await self._finish(
-            spec, run_id=run_id, started=started, status=status, features=features,
-            plan=plan, events=events, errors=errors, retry_after=retry_after, meter=meter,
-        )  # fmt: skip
+            failure = await _health(a, b)
+            if failure is not None:
+                run.errors.append(failure)
+                return await self._finish(run, RunStatus.FAILED)
+            shared = spec.features & a.capabilities.features & b.capabilities.features
+            for feature in sorted(shared, key=list(Feature).index):
+                run.add(feature, await self._run_feature(spec, feature, providers, run_id, started))
+        except AuthError as err:
+            # The account needs reauthentication: close the run record, then let the caller
+            # start reauth. What earlier chunks wrote is already committed.
+            run.errors.append(str(err))
+            await self._finish(run, RunStatus.FAILED)
+            raise
+        except asyncio.CancelledError:
+            # Home Assistant is stopping or the user cancelled: every applied chunk is already
+            # committed, so the next run plans exactly what is left. Close the record so the
+            # history does not show a run that never ended.
+            run.errors.append("the run was cancelled")
+            await asyncio.shield(self._finish(run, RunStatus.CANCELLED))
+            raise
+        return await self._finish(run, run.status())
 
     def use_id_map(self, id_map: IdMap | None) -> None:
         """Lend ids from `id_map` from the next run on (see backfill.py)."""
@@ -286,29 +297,18 @@ class Pipeline:
         )
         return len(released)
 
-    async def _finish(
-        self,
-        spec: PairSpec,
-        *,
-        run_id: int,
-        started: datetime,
-        status: RunStatus,
-        features: dict[Feature, FeatureCounts],
-        plan: Plan,
-        events: list[GuardEvent],
-        errors: list[str],
-        retry_after: float | None,
-        meter: _RequestMeter,
-    ) -> RunResult:
+    async def _finish(self, run: _Run, status: RunStatus) -> RunResult:
+        spec = run.spec
         result = RunResult(
-            spec.pair, run_id, status, started, self._clock(), features, plan,
-            tuple(events), tuple(errors), retry_after, spec.dry_run, meter.used(),
+            spec.pair, run.run_id, status, run.started, self._clock(), run.features, run.plan,
+            tuple(run.events), tuple(run.errors), run.retry_after, spec.dry_run,
+            run.meter.used(),
         )  # fmt: skip
         if not spec.dry_run:
             await self._blocking(
                 partial(
                     self._store.finish_run,
-                    run_id,
+                    run.run_id,
                     finished_at=result.finished_at,
                     status=status.value,
                     result=json.dumps(result.summary()),
@@ -386,6 +386,24 @@ class Pipeline:
             )
         )  # fmt: skip
 
+    async def _read_sides(
+        self, providers: Mapping[PairSide, Provider], feature: Feature
+    ) -> dict[PairSide, Read]:
+        """Both sides' reads (through the memo); a failed read raises naming its provider."""
+        reads = {}
+        for side, provider in providers.items():
+            checkpoint = await self._blocking(
+                partial(self._store.checkpoint, provider.key, feature)
+            )
+            try:
+                reads[side] = await self._memo.read(provider, feature, checkpoint)
+            except AuthError as err:
+                err.provider = err.provider or provider.key
+                raise
+            except ProviderError as err:
+                raise _ReadFailedError(f"{provider.name}: {err}") from err
+        return reads
+
     async def _run_feature(
         self,
         spec: PairSpec,
@@ -396,13 +414,10 @@ class Pipeline:
     ) -> _FeatureRun:
         store, blocking, outcome = self._store, self._blocking, _FeatureRun()
         scopes = {side: Scope(spec.pair, feature, side.value) for side in PairSide}
-        reads = {}
         try:
-            for side, provider in providers.items():
-                checkpoint = await blocking(partial(store.checkpoint, provider.key, feature))
-                reads[side] = await self._memo.read(provider, feature, checkpoint)
-        except ProviderError as err:
-            outcome.errors.append(f"{providers[side].name}: {err}")
+            reads = await self._read_sides(providers, feature)
+        except _ReadFailedError as err:
+            outcome.errors.append(str(err))
             outcome.counts = FeatureCounts(errors=1)
             return outcome
         baselines = {
@@ -417,8 +432,9 @@ class Pipeline:
                     baseline=baselines[side],
                 )
             )  # fmt: skip
-            if observed[side].event is not None:
-                outcome.events.append(observed[side].event)  # type: ignore[arg-type]
+            event = observed[side].event
+            if event is not None:
+                outcome.events.append(event)
                 outcome.suspect = True
         snapshots = {side: observed[side].snapshot for side in PairSide}
         views = {

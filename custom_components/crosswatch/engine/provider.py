@@ -60,7 +60,16 @@ class ProviderError(Exception):
 
 
 class AuthError(ProviderError):
-    """The provider refused our credentials: the account needs reauthentication."""
+    """The provider refused our credentials: the account needs reauthentication.
+
+    `provider` is the key of the account that refused; the pipeline fills it in when the
+    client did not, so the caller knows which account to reauthenticate.
+    """
+
+    def __init__(self, message: str, provider: str | None = None) -> None:
+        """Keep which account refused, when known."""
+        super().__init__(message)
+        self.provider = provider
 
 
 class RateLimitError(ProviderError):
