@@ -1,0 +1,290 @@
+"""An async client for one Plex account on one Plex Media Server, and for Plex's online services.
+
+Four hosts, each through the shared `HttpClient`:
+- the server (PMS): library sections and their items, play history, scrobble and rate;
+- plex.tv: the account;
+- Discover (`discover.provider.plex.tv`): the account's watchlist, read and written;
+- metadata (`metadata.provider.plex.tv`): imdb/tmdb/tvdb ids to Plex's own metadata ids,
+  which is what the watchlist is written by.
+
+Every base URL can be overridden (simulators, a reverse proxy). Plex answers XML unless asked
+for JSON, so every request says `Accept: application/json`.
+
+Lists are read in pages (`X-Plex-Container-Start`/`-Size`), checking each page's `offset` and
+the announced `totalSize`: a page that fails, comes back short, or announces a different total
+ends the read with the reason, so the caller can build a partial snapshot instead of a short one.
+"""
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from ..engine.provider import AuthError, ProviderError, RateLimitError
+from .http import HttpClient, HttpError, JsonValue, Response, RetryPolicy, Sleep, Throttle
+from .plex_auth import PLEX_TV_URL, PlexAccount, PlexApp, get_account, get_identity
+
+DISCOVER_URL = "https://discover.provider.plex.tv"
+METADATA_URL = "https://metadata.provider.plex.tv"
+LIBRARY = "com.plexapp.plugins.library"  # the media provider identifier of the library
+PAGE_SIZE = 200  # library pages; Plex serves far larger ones, but a failure then costs less
+WATCHLIST_PAGE_SIZE = 100
+# Plex item types in `type=` filters.
+TYPE_MOVIE, TYPE_SHOW, TYPE_EPISODE = 1, 2, 4
+
+
+@dataclass(frozen=True, slots=True)
+class PagedRead:
+    """Every record a paged read reached, and the evidence of how far it got."""
+
+    items: tuple[dict[str, Any], ...]
+    expected_total: int | None  # the totalSize the first page announced
+    all_pages: bool
+    failure: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A library section: its key, type ('movie', 'show', ...) and title."""
+
+    key: str
+    type: str
+    title: str
+
+
+class PlexClient:
+    """Calls to one Plex account and one of its servers."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        app: PlexApp,
+        *,
+        server_url: str,
+        server_token: str,
+        account_token: str | None = None,
+        plex_tv_url: str = PLEX_TV_URL,
+        discover_url: str = DISCOVER_URL,
+        metadata_url: str = METADATA_URL,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        page_size: int = PAGE_SIZE,
+        watchlist_page_size: int = WATCHLIST_PAGE_SIZE,
+    ) -> None:
+        """Bind the server and the account.
+
+        `server_token` is the server's access token from `/api/v2/resources` (for a server the
+        account owns, the account token itself). `account_token` (default: the server token)
+        reaches plex.tv, Discover and the metadata service.
+        """
+        account = account_token or server_token
+
+        def http(url: str, service: str, token: str) -> HttpClient:
+            return HttpClient(
+                session, url, service=service, headers=app.headers(token),
+                read_throttle=Throttle(sleep=sleep), retry=retry, sleep=sleep,
+            )  # fmt: skip
+
+        self.server = http(server_url, "Plex Media Server", server_token)
+        self.plex_tv = http(plex_tv_url, "plex.tv", account)
+        self.discover = http(discover_url, "Plex Discover", account)
+        self.metadata = http(metadata_url, "Plex metadata", account)
+        self._page_size = page_size
+        self._watchlist_page_size = watchlist_page_size
+
+    @property
+    def requests_made(self) -> int:
+        """Requests sent to all four hosts."""
+        return sum(
+            http.requests.count
+            for http in (self.server, self.plex_tv, self.discover, self.metadata)
+        )
+
+    # -- account and server ---------------------------------------------------------------
+
+    async def account(self) -> PlexAccount:
+        """The plex.tv account of the account token."""
+        return await get_account(self.plex_tv)
+
+    async def machine_identifier(self) -> str:
+        """The server's machine identifier."""
+        return await get_identity(self.server)
+
+    async def history_access(self) -> bool:
+        """Whether this token may read the server's play history (admin only).
+
+        A shared user's token gets 403 there while the rest of the library works, so the answer
+        is a capability, never an authentication failure.
+        """
+        reply = await self.server.request(
+            "GET",
+            "/status/sessions/history/all",
+            # The history operation declares no paging parameters; the headers are the
+            # original form of Plex paging and work on every list.
+            headers={"X-Plex-Container-Start": "0", "X-Plex-Container-Size": "1"},
+            ok=frozenset({200, 403}),
+        )
+        return reply.status == 200
+
+    # -- library --------------------------------------------------------------------------
+
+    async def sections(self) -> list[Section]:
+        """The server's library sections."""
+        body = _container((await self.server.request("GET", "/library/sections/all")).json())
+        return [
+            Section(
+                str(directory["key"]),
+                str(directory.get("type") or ""),
+                str(directory.get("title") or ""),
+            )
+            for directory in body.get("Directory") or []
+            if isinstance(directory, dict) and directory.get("key") is not None
+        ]
+
+    async def section_items(self, section: str, plex_type: int) -> PagedRead:
+        """Every item of one type in a section, with its Guids."""
+        return await self._pages(
+            self.server,
+            f"/library/sections/{section}/all",
+            {"type": plex_type, "includeGuids": 1},
+            self._page_size,
+        )
+
+    async def scrobble(self, rating_key: str) -> None:
+        """Mark an item played (the server dates it now; a date cannot be given)."""
+        await self._library_call("/:/scrobble", {"key": rating_key})
+
+    async def unscrobble(self, rating_key: str) -> None:
+        """Mark an item unplayed."""
+        await self._library_call("/:/unscrobble", {"key": rating_key})
+
+    async def rate(self, rating_key: str, rating: float) -> None:
+        """Rate an item 0-10 in half steps; -1 removes the rating."""
+        value = int(rating) if float(rating).is_integer() else rating
+        await self._library_call("/:/rate", {"key": rating_key, "rating": str(value)})
+
+    async def _library_call(self, path: str, params: Mapping[str, str]) -> None:
+        # The specification asks for PUT (GET also works on servers, but is deprecated).
+        await self.server.request("PUT", path, params={"identifier": LIBRARY, **params})
+
+    # -- watchlist ------------------------------------------------------------------------
+
+    async def watchlist(self) -> PagedRead:
+        """The account's watchlist, with each item's Guids."""
+        return await self._pages(
+            self.discover,
+            "/library/sections/watchlist/all",
+            {"includeGuids": 1},
+            self._watchlist_page_size,
+        )
+
+    async def add_to_watchlist(self, rating_key: str) -> None:
+        """Put a Discover item (by its metadata id) on the watchlist."""
+        await self.discover.request(
+            "PUT", "/actions/addToWatchlist", params={"ratingKey": rating_key}
+        )
+
+    async def remove_from_watchlist(self, rating_key: str) -> None:
+        """Take a Discover item off the watchlist."""
+        await self.discover.request(
+            "PUT", "/actions/removeFromWatchlist", params={"ratingKey": rating_key}
+        )
+
+    async def matches(self, plex_type: int, guid: str) -> list[dict[str, Any]]:
+        """Plex metadata items for an external guid ('imdb://tt...', 'tmdb://...', 'tvdb://...')."""
+        try:
+            reply = await self.metadata.request(
+                "GET", "/library/metadata/matches", params={"type": plex_type, "guid": guid}
+            )
+        except HttpError as err:
+            if err.status == 404:  # the metadata service knows no such title
+                return []
+            raise
+        return _metadata(_container(reply.json()))
+
+    # -- paging ---------------------------------------------------------------------------
+
+    async def _pages(
+        self, http: HttpClient, path: str, params: Mapping[str, str | int], size: int
+    ) -> PagedRead:
+        """Read every page; a fault midway ends the read with the reason noted.
+
+        AuthError and RateLimitError are raised: they concern the whole run, not one list.
+        """
+        items: list[dict[str, Any]] = []
+        expected: int | None = None
+        start = 0
+        while True:
+            query = {**params, "X-Plex-Container-Start": start, "X-Plex-Container-Size": size}
+            try:
+                reply = await http.request("GET", path, params=query)
+                container = _container(reply.json())
+            except AuthError, RateLimitError:
+                raise
+            except ProviderError as err:
+                return _stopped(items, expected, f"page at {start}: {err}")
+            page = _metadata(container)
+            total = _total(container, reply)
+            offset = _int(container.get("offset"))
+            if offset is not None and offset != start:
+                return _stopped(items, expected, f"asked for {start}, got a page at {offset}")
+            if start == 0:
+                expected = total
+            elif total != expected:
+                return _stopped(
+                    items, expected, f"the total changed from {expected} to {total} while reading"
+                )
+            items.extend(page)
+            start += len(page)
+            if expected is None:
+                # No total announced: only a short page says the list is over.
+                if len(page) < size:
+                    return PagedRead(tuple(items), None, True, None)
+                continue
+            if start >= expected:
+                return PagedRead(tuple(items), expected, True, None)
+            if len(page) < size:
+                return _stopped(
+                    items, expected, f"a page at {start - len(page)} held {len(page)} of {size}"
+                )
+
+
+def _stopped(items: list[dict[str, Any]], expected: int | None, failure: str) -> PagedRead:
+    return PagedRead(tuple(items), expected, False, failure)
+
+
+def _container(body: JsonValue) -> dict[str, Any]:
+    container = body.get("MediaContainer") if isinstance(body, dict) else None
+    if not isinstance(container, dict):
+        raise ProviderError("Plex sent a reply without its MediaContainer")
+    return container
+
+
+def _metadata(container: Mapping[str, Any]) -> list[dict[str, Any]]:
+    # Plex leaves `Metadata` out of an empty container.
+    rows = container.get("Metadata") or []
+    if not isinstance(rows, list):
+        raise ProviderError("Plex sent Metadata that is not a list")
+    return [row for row in rows if isinstance(row, dict)]
+
+
+def _total(container: Mapping[str, Any], reply: Response) -> int | None:
+    total = _int(container.get("totalSize"))
+    if total is not None:
+        return total
+    header = next(
+        (v for k, v in reply.headers.items() if k.lower() == "x-plex-container-total-size"), None
+    )
+    return _int(header)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
