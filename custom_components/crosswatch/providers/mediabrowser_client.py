@@ -1,0 +1,347 @@
+"""An async client for the MediaBrowser family: Jellyfin and Emby, with their differences explicit.
+
+Jellyfin forked from Emby (MediaBrowser 3.5) and both still share the data model: items with
+`ProviderIds` and per-user `UserData`, paged `QueryResult`s, `AuthenticateByName`. What differs
+is spelled out in one place, the `Flavour`:
+
+- base path: none (Jellyfin); `/emby` (Emby);
+- identity: `Authorization: MediaBrowser Client=..., Token=...` (Jellyfin); `X-Emby-Token`, with
+  `X-Emby-Authorization: Emby Client=...` to log in (Emby);
+- query names: camelCase `userId`, `startIndex` (Jellyfin); PascalCase `UserId` (Emby);
+- items: `GET /Items?userId=` (Jellyfin 10.9+); `GET /Users/{UserId}/Items` (Emby);
+- played: `/UserPlayedItems/{itemId}?userId=&datePlayed=<ISO 8601>` (Jellyfin);
+  `/Users/{UserId}/PlayedItems/{Id}?DatePlayed=yyyyMMddHHmmss` (Emby);
+- favorites: `/UserFavoriteItems/{itemId}?userId=`; `/Users/{UserId}/FavoriteItems/{Id}`;
+- rating: `POST /UserItems/{itemId}/UserData` with only `Rating` (Jellyfin's fields are
+  nullable); `POST /Users/{UserId}/Items/{ItemId}/UserData` with the whole user data (Emby's
+  `Played` and `IsFavorite` are not nullable, so a bare rating would unmark the item);
+- clearing a rating: `DELETE /UserItems/{itemId}/Rating?userId=`;
+  `DELETE /Users/{UserId}/Items/{Id}/Rating`;
+- Quick Connect: Jellyfin only.
+
+Jellyfin 12 drops the legacy `X-Emby-*` headers and the `api_key` query, so the Jellyfin flavour
+never sends them. The password given to `authenticate_by_name` is sent once and never kept.
+"""
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+import aiohttp
+
+from ..engine.provider import ProviderError
+from .http import HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
+
+CLIENT_NAME: Final = "CrossWatch"
+DEVICE_NAME: Final = "Home Assistant"
+# Rows per page: large enough to keep a 20 000-episode library at a hundred requests, small
+# enough that a slow server answers each page well within the request timeout.
+PAGE_SIZE: Final = 200
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """How CrossWatch introduces itself; the server lists the session under this device."""
+
+    device_id: str
+    version: str
+    client: str = CLIENT_NAME
+    device: str = DEVICE_NAME
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """What `/System/Info/Public` says about a server, without logging in."""
+
+    id: str
+    name: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a login leaves us: the access token and whose it is. Never the password."""
+
+    access_token: str
+    user_id: str
+    user_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPage:
+    """One page of a `QueryResult<BaseItemDto>`."""
+
+    items: tuple[Mapping[str, JsonValue], ...]
+    total: int | None  # TotalRecordCount, when the server sent one
+
+
+def _field(name: str) -> str:
+    """Quote-safe value for the MediaBrowser authorization header."""
+    return name.replace('"', "").replace(",", " ")
+
+
+@dataclass(frozen=True, slots=True)
+class Flavour:
+    """Everything that differs between Jellyfin and Emby on the wire."""
+
+    name: str  # "Jellyfin" or "Emby": the product, as users know it
+    namespace: str  # the local id namespace of its items ("jellyfin" or "emby")
+    base_path: str  # where the API lives under the server's URL
+    quick_connect: bool  # Jellyfin's code-based login
+    # Jellyfin's UpdateUserItemDataDto has only nullable fields: absent means "unchanged".
+    # Emby's UserItemDataDto has non-nullable Played and IsFavorite, so a body with only a
+    # Rating would unmark the item; Emby gets the whole current user data back instead.
+    partial_user_data: bool
+
+    @property
+    def is_jellyfin(self) -> bool:
+        """Whether this is the Jellyfin flavour."""
+        return self.namespace == "jellyfin"
+
+    def query(self, name: str) -> str:
+        """A query parameter name in this flavour's spelling (given in PascalCase)."""
+        return name[0].lower() + name[1:] if self.is_jellyfin else name
+
+    def client_header(self, device: DeviceInfo, token: str | None) -> dict[str, str]:
+        """The headers of every request: who we are and, once logged in, the token."""
+        fields = (
+            f'Client="{_field(device.client)}", Device="{_field(device.device)}", '
+            f'DeviceId="{_field(device.device_id)}", Version="{_field(device.version)}"'
+        )
+        if self.is_jellyfin:
+            # Jellyfin 12 accepts only this header: no X-Emby-Token, no api_key.
+            token_field = f', Token="{_field(token)}"' if token else ""
+            return {"Authorization": f"MediaBrowser {fields}{token_field}"}
+        headers = {"X-Emby-Authorization": f"Emby {fields}"}
+        if token:
+            headers["X-Emby-Token"] = token
+        return headers
+
+    def items_path(self, user_id: str) -> tuple[str, dict[str, str]]:
+        """Where a user's items are listed, and the query that names the user."""
+        if self.is_jellyfin:
+            return "/Items", {"userId": user_id}
+        return f"/Users/{user_id}/Items", {}
+
+    def item_path(self, user_id: str, item_id: str) -> tuple[str, dict[str, str]]:
+        """One item as a user sees it (with its UserData)."""
+        if self.is_jellyfin:
+            return f"/Items/{item_id}", {"userId": user_id}
+        return f"/Users/{user_id}/Items/{item_id}", {}
+
+    def user_path(self, user_id: str) -> str:
+        """The logged-in user, to prove the token still works."""
+        return "/Users/Me" if self.is_jellyfin else f"/Users/{user_id}"
+
+    def played_path(self, user_id: str, item_id: str) -> tuple[str, dict[str, str]]:
+        """Mark played (POST) or unplayed (DELETE)."""
+        if self.is_jellyfin:
+            return f"/UserPlayedItems/{item_id}", {"userId": user_id}
+        return f"/Users/{user_id}/PlayedItems/{item_id}", {}
+
+    def favorite_path(self, user_id: str, item_id: str) -> tuple[str, dict[str, str]]:
+        """Mark favorite (POST) or not (DELETE)."""
+        if self.is_jellyfin:
+            return f"/UserFavoriteItems/{item_id}", {"userId": user_id}
+        return f"/Users/{user_id}/FavoriteItems/{item_id}", {}
+
+    def user_data_path(self, user_id: str, item_id: str) -> tuple[str, dict[str, str]]:
+        """Update an item's user data (the rating)."""
+        if self.is_jellyfin:
+            return f"/UserItems/{item_id}/UserData", {"userId": user_id}
+        return f"/Users/{user_id}/Items/{item_id}/UserData", {}
+
+    def rating_path(self, user_id: str, item_id: str) -> tuple[str, dict[str, str]]:
+        """Delete the user's rating (the like/dislike route, which clears the number too)."""
+        if self.is_jellyfin:
+            return f"/UserItems/{item_id}/Rating", {"userId": user_id}
+        return f"/Users/{user_id}/Items/{item_id}/Rating", {}
+
+    def date_played(self, when: datetime) -> str:
+        """`DatePlayed` as the flavour parses it: ISO 8601 (Jellyfin), yyyyMMddHHmmss (Emby)."""
+        utc = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+        if self.is_jellyfin:
+            return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return utc.strftime("%Y%m%d%H%M%S")
+
+
+JELLYFIN: Final = Flavour(
+    name="Jellyfin", namespace="jellyfin", base_path="", quick_connect=True, partial_user_data=True
+)
+EMBY: Final = Flavour(
+    name="Emby", namespace="emby", base_path="/emby", quick_connect=False, partial_user_data=False
+)
+
+
+def _text(value: JsonValue, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ProviderError(f"the server's reply has no {what}")
+    return value
+
+
+def _object(value: JsonValue, what: str) -> Mapping[str, JsonValue]:
+    if not isinstance(value, dict):
+        raise ProviderError(f"the server sent no {what} object")
+    return value
+
+
+def credentials_from(reply: JsonValue) -> Credentials:
+    """The token and user of an `AuthenticationResult`; everything else is dropped."""
+    body = _object(reply, "authentication result")
+    user = _object(body.get("User"), "user")
+    return Credentials(
+        access_token=_text(body.get("AccessToken"), "access token"),
+        user_id=_text(user.get("Id"), "user id"),
+        user_name=str(user.get("Name") or user.get("Id")),
+    )
+
+
+class MediaBrowserClient:
+    """Requests to one Jellyfin or Emby server, through the shared HTTP layer."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        flavour: Flavour,
+        base_url: str,
+        *,
+        device: DeviceInfo,
+        token: str | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        throttle: Throttle | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        """Bind a session to a server's URL (as the user typed it; `/emby` is added for Emby)."""
+        self.flavour = flavour
+        self.device = device
+        self.page_size = page_size
+        self._token = token
+        root = base_url.rstrip("/")
+        if flavour.base_path and not root.endswith(flavour.base_path):
+            root += flavour.base_path
+        self.http = HttpClient(
+            session,
+            root,
+            service=flavour.name,
+            headers={"Accept": "application/json"},
+            read_throttle=throttle,
+            retry=retry,
+            sleep=sleep,
+        )
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: JsonValue = None,
+    ) -> Response:
+        """One request with this flavour's identity headers."""
+        return await self.http.request(
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            headers=self.flavour.client_header(self.device, self._token),
+        )
+
+    async def public_info(self) -> ServerInfo:
+        """The server's id, name and version (`/System/Info/Public`, no login needed)."""
+        body = _object((await self.call("GET", "/System/Info/Public")).json(), "server info")
+        return ServerInfo(
+            id=_text(body.get("Id"), "server id"),
+            name=str(body.get("ServerName") or body.get("Id")),
+            version=str(body.get("Version") or ""),
+        )
+
+    async def authenticate_by_name(self, username: str, password: str) -> Credentials:
+        """Log in with a user name and password; only the token and user id are kept."""
+        reply = await self.call(
+            "POST", "/Users/AuthenticateByName", json_body={"Username": username, "Pw": password}
+        )
+        return credentials_from(reply.json())
+
+    async def current_user(self, user_id: str) -> str:
+        """The id of the user the token belongs to (a 401 raises AuthError)."""
+        body = _object((await self.call("GET", self.flavour.user_path(user_id))).json(), "user")
+        return _text(body.get("Id"), "user id")
+
+    async def items_page(
+        self,
+        user_id: str,
+        *,
+        types: Sequence[str],
+        start: int,
+        limit: int,
+        filters: Sequence[str] = (),
+        ids: Sequence[str] = (),
+    ) -> ItemPage:
+        """One page of the user's items of `types`, with ids, user data and numbering."""
+        path, params = self.flavour.items_path(user_id)
+        q = self.flavour.query
+        query: dict[str, str | int] = {
+            **params,
+            q("Recursive"): "true",
+            q("IncludeItemTypes"): ",".join(types),
+            q("Fields"): "ProviderIds,DateCreated",
+            q("EnableUserData"): "true",
+            # Oldest first: items added during a read land on the last page, not mid-way.
+            q("SortBy"): "DateCreated,SortName",
+            q("SortOrder"): "Ascending",
+            q("StartIndex"): start,
+            q("Limit"): limit,
+        }
+        if filters:
+            query[q("Filters")] = ",".join(filters)
+        if ids:
+            query[q("Ids")] = ",".join(ids)
+        body = _object((await self.call("GET", path, params=query)).json(), "items")
+        rows = body.get("Items")
+        if not isinstance(rows, list):
+            raise ProviderError(f"{self.flavour.name} sent a page without Items")
+        total = body.get("TotalRecordCount")
+        return ItemPage(
+            tuple(row for row in rows if isinstance(row, dict)),
+            total if isinstance(total, int) and not isinstance(total, bool) else None,
+        )
+
+    async def item(self, user_id: str, item_id: str) -> Mapping[str, JsonValue]:
+        """One item with the user's data."""
+        path, params = self.flavour.item_path(user_id, item_id)
+        return _object((await self.call("GET", path, params=params)).json(), "item")
+
+    async def mark_played(self, user_id: str, item_id: str, when: datetime | None) -> None:
+        """Mark an item played, dated `when` where given (the server's clock otherwise)."""
+        path, params = self.flavour.played_path(user_id, item_id)
+        query: dict[str, str | int] = dict(params)
+        if when is not None:
+            query[self.flavour.query("DatePlayed")] = self.flavour.date_played(when)
+        await self.call("POST", path, params=query)
+
+    async def mark_unplayed(self, user_id: str, item_id: str) -> None:
+        """Mark an item not played (play count and last played date are cleared)."""
+        path, params = self.flavour.played_path(user_id, item_id)
+        await self.call("DELETE", path, params=params)
+
+    async def set_favorite(self, user_id: str, item_id: str, favorite: bool) -> None:
+        """Add an item to the user's favorites, or take it off."""
+        path, params = self.flavour.favorite_path(user_id, item_id)
+        await self.call("POST" if favorite else "DELETE", path, params=params)
+
+    async def set_rating(self, user_id: str, item_id: str, rating: float) -> None:
+        """Store the user's rating (0-10, a double) without touching the rest of the user data."""
+        path, params = self.flavour.user_data_path(user_id, item_id)
+        body: dict[str, JsonValue] = {"Rating": rating}
+        if not self.flavour.partial_user_data:
+            current = (await self.item(user_id, item_id)).get("UserData")
+            body = {**(current if isinstance(current, dict) else {}), "Rating": rating}
+        await self.call("POST", path, params=params, json_body=body)
+
+    async def clear_rating(self, user_id: str, item_id: str) -> None:
+        """Delete the user's rating of an item."""
+        path, params = self.flavour.rating_path(user_id, item_id)
+        await self.call("DELETE", path, params=params)
