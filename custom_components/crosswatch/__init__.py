@@ -1,25 +1,163 @@
-"""CrossWatch: keep watchlists, watch history and ratings in sync across media services."""
+"""CrossWatch: keep watchlists, watch history and ratings in sync across media services.
+
+Two kinds of config entries:
+- one per provider account (Plex, Jellyfin, Emby, Trakt, SIMKL, AniList): a client and the
+  engine provider on it;
+- the single "CrossWatch sync" entry, whose config subentries are the sync pairs: it owns the
+  state store, the pipeline, and one coordinator per pair.
+"""
+
+from functools import partial
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.const import EVENT_HOMEASSISTANT_STARTED, Platform
+from homeassistant.core import CoreState, Event, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .account_coordinator import AccountCoordinator
+from .accounts import AccountRuntime, async_create_provider
+from .const import CONF_ACCOUNT_ID, CONF_KIND, DOMAIN, SUBENTRY_PAIR, Kind
+from .coordinator import PairCoordinator, PairState, PairStatus
+from .engine.provider import AuthError, ProviderError
+from .runtime import (
+    SyncConfigEntry,
+    async_close_runtime,
+    async_open_runtime,
+    async_remove_store,
+)
+from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+SYNC_PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
+ACCOUNT_PLATFORMS = [Platform.SENSOR]
+
+
+def entry_kind(entry: ConfigEntry) -> Kind:
+    """What an entry is; the sync entry of the first release stored no kind."""
+    return Kind(entry.data.get(CONF_KIND, Kind.SYNC))
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up CrossWatch; configuration happens through config entries only."""
+    """Register the actions; configuration happens through config entries only."""
+    async_setup_services(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Set up a CrossWatch config entry."""
-    return True
+    """Set up an account entry or the sync entry."""
+    if entry_kind(entry) is Kind.SYNC:
+        return await _async_setup_sync(hass, entry)
+    return await _async_setup_account(hass, entry)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Unload a CrossWatch config entry."""
+    """Unload an entry; the sync entry closes its store."""
+    if entry_kind(entry) is Kind.SYNC:
+        unloaded = await hass.config_entries.async_unload_platforms(entry, SYNC_PLATFORMS)
+        if unloaded:
+            await async_close_runtime(hass, entry.runtime_data)
+        return unloaded
+    return await hass.config_entries.async_unload_platforms(entry, ACCOUNT_PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Removing the sync entry removes its state; removing an account leaves pairs waiting."""
+    if entry_kind(entry) is Kind.SYNC:
+        await async_remove_store(hass)
+
+
+async def _async_setup_account(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    provider = await async_create_provider(hass, entry)
+    try:
+        await provider.health()
+    except AuthError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN,
+            translation_key="account_auth_failed",
+            translation_placeholders={"account": entry.title},
+        ) from err
+    except ProviderError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="account_unavailable",
+            translation_placeholders={"account": entry.title, "error": str(err)},
+        ) from err
+    coordinator = AccountCoordinator(hass, entry, provider)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = AccountRuntime(
+        entry_kind(entry), str(entry.data[CONF_ACCOUNT_ID]), provider, coordinator
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, ACCOUNT_PLATFORMS)
+    _wake_waiting_pairs(hass, entry)
     return True
+
+
+@callback
+def _wake_waiting_pairs(hass: HomeAssistant, account: ConfigEntry) -> None:
+    """Pairs that waited for this account run now rather than at their next interval."""
+    for sync in hass.config_entries.async_loaded_entries(DOMAIN):
+        if entry_kind(sync) is not Kind.SYNC:
+            continue
+        for coordinator in sync.runtime_data.coordinators.values():
+            waiting = coordinator.data is not None and coordinator.data.waiting_for
+            if waiting and account.unique_id in waiting:
+                sync.async_create_background_task(
+                    hass, coordinator.async_refresh(), f"{DOMAIN} wake {coordinator.pair_id}"
+                )
+
+
+async def _async_setup_sync(hass: HomeAssistant, entry: SyncConfigEntry) -> bool:
+    runtime = await async_open_runtime(hass)
+    entry.runtime_data = runtime
+    pairs = {
+        sid: sub for sid, sub in entry.subentries.items() if sub.subentry_type == SUBENTRY_PAIR
+    }
+    # Pairs removed since the last load leave nothing behind in the store.
+    known = await hass.async_add_executor_job(runtime.store.pairs)
+    for gone in set(known) - set(pairs):
+        await hass.async_add_executor_job(partial(runtime.store.forget_pair, gone))
+        ir.async_delete_issue(hass, DOMAIN, f"pair_waiting_{gone}")
+    for subentry_id, subentry in pairs.items():
+        coordinator = PairCoordinator(hass, entry, subentry)
+        coordinator.data = await _last_known_state(hass, entry, subentry_id)
+        runtime.coordinators[subentry_id] = coordinator
+    await hass.config_entries.async_forward_entry_setups(entry, SYNC_PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
+
+    @callback
+    def first_runs(_: Event | None = None) -> None:
+        # After startup, so that account entries have had their chance to load.
+        for coordinator in runtime.coordinators.values():
+            entry.async_create_background_task(
+                hass, coordinator.async_refresh(), f"{DOMAIN} first run {coordinator.pair_id}"
+            )
+
+    if hass.state is CoreState.running:
+        first_runs()
+    else:
+        entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STARTED, first_runs))
+    return True
+
+
+async def _last_known_state(hass: HomeAssistant, entry: SyncConfigEntry, pair_id: str) -> PairState:
+    """What the store remembers of the pair, so entities survive restarts before a run."""
+    store = entry.runtime_data.store
+    runs = await hass.async_add_executor_job(partial(store.runs, pair_id, 1))
+    held = await hass.async_add_executor_job(partial(store.held, pair_id))
+    unresolved = await hass.async_add_executor_job(partial(store.unresolved, pair_id))
+    if not runs:
+        return PairState(PairStatus.SKIPPED, held=len(held), unresolved=len(unresolved))
+    last = runs[0]
+    status = (
+        PairStatus(last.status)
+        if last.status in {s.value for s in PairStatus}
+        else PairStatus.PARTIAL  # cancelled, or cut off before it could say
+    )
+    return PairState(status, held=len(held), unresolved=len(unresolved), last_run=last.finished_at)
+
+
+async def _async_reload(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Pairs were added, changed or removed: reload the sync entry."""
+    await hass.config_entries.async_reload(entry.entry_id)

@@ -1,9 +1,57 @@
 """Constants shared by the Home Assistant glue of CrossWatch."""
 
+from datetime import timedelta
+from enum import StrEnum
+import logging
 from typing import Final
 
 DOMAIN: Final = "crosswatch"
+LOGGER: Final = logging.getLogger(__package__)
 
-# The single "CrossWatch sync" entry owns the sync pairs; account entries are added later.
+# The single "CrossWatch sync" entry owns the sync pairs (its config subentries).
 SYNC_ENTRY_UNIQUE_ID: Final = "crosswatch_sync"
 SYNC_ENTRY_TITLE: Final = "CrossWatch sync"
+SUBENTRY_PAIR: Final = "pair"
+
+
+class Kind(StrEnum):
+    """What a config entry is: an account on one service, or the sync entry."""
+
+    PLEX = "plex"
+    JELLYFIN = "jellyfin"
+    EMBY = "emby"
+    TRAKT = "trakt"
+    SIMKL = "simkl"
+    ANILIST = "anilist"
+    SYNC = "sync"
+
+
+ACCOUNT_KINDS: Final = tuple(kind for kind in Kind if kind is not Kind.SYNC)
+
+# Entry data keys.
+CONF_KIND: Final = "kind"
+CONF_ACCOUNT_ID: Final = "account_id"
+CONF_BASE_URL: Final = "base_url"
+CONF_CLIENT_ID: Final = "client_id"
+CONF_CLIENT_SECRET: Final = "client_secret"  # noqa: S105 - a key, not a secret
+CONF_TOKENS: Final = "tokens"
+CONF_SCORE_FORMAT: Final = "score_format"  # AniList: the Viewer's scoring scale
+
+# Pair subentry data keys.
+CONF_SOURCE: Final = "source"  # the unique id of an account entry (kind:account)
+CONF_TARGET: Final = "target"
+CONF_FEATURES: Final = "features"
+CONF_MODE: Final = "mode"
+CONF_INTERVAL: Final = "interval_minutes"
+CONF_DRY_RUN: Final = "dry_run"
+CONF_DELETE_FLOOR: Final = "delete_budget_floor"
+CONF_DELETE_SHARE: Final = "delete_budget_percent"
+CONF_DROP_THRESHOLD: Final = "drop_guard_percent"
+CONF_TOMBSTONE_DAYS: Final = "tombstone_ttl_days"
+
+DEFAULT_INTERVAL: Final = timedelta(minutes=60)
+# Snapshots are shared by every pair for this long: two pairs on one account read it once.
+MEMO_TTL: Final = timedelta(seconds=300)
+
+# Bus event fired after each run, for automations that do not use the event entity.
+EVENT_RUN_FINISHED: Final = f"{DOMAIN}_run_finished"

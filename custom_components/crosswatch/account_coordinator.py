@@ -1,0 +1,78 @@
+"""One coordinator per account: is the service reachable, and what does the account hold."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .const import CONF_TOKENS, DOMAIN, LOGGER
+from .engine.payloads import Feature
+from .engine.provider import AuthError, Provider, ProviderError
+from .runtime import SyncRuntime
+
+HEALTH_INTERVAL = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """An account's health and item counts (as of the pairs' last complete reads)."""
+
+    reachable: bool
+    error: str | None
+    item_counts: dict[Feature, int]
+    token_expires_at: datetime | None
+    requests_made: int
+
+
+class AccountCoordinator(DataUpdateCoordinator[AccountState]):
+    """Checks an account's health every 15 minutes; never raises, so entities stay."""
+
+    config_entry: ConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, provider: Provider) -> None:
+        """Watch `provider` for `entry`."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"CrossWatch {entry.title}",
+            update_interval=HEALTH_INTERVAL,
+            always_update=False,
+        )
+        self.provider = provider
+
+    async def _async_update_data(self) -> AccountState:
+        error: str | None = None
+        try:
+            await self.provider.health()
+        except AuthError as err:
+            error = str(err)
+            self.config_entry.async_start_reauth(self.hass)
+        except ProviderError as err:
+            error = str(err)
+        return AccountState(
+            reachable=error is None,
+            error=error,
+            item_counts=await self._item_counts(),
+            token_expires_at=self._token_expiry(),
+            requests_made=self.provider.requests_made,
+        )
+
+    async def _item_counts(self) -> dict[Feature, int]:
+        for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
+            runtime: Any = entry.runtime_data
+            if isinstance(runtime, SyncRuntime):
+                return await self.hass.async_add_executor_job(
+                    partial(runtime.store.item_counts, self.provider.name)
+                )
+        return {}
+
+    def _token_expiry(self) -> datetime | None:
+        tokens = self.config_entry.data.get(CONF_TOKENS) or {}
+        expires_at = tokens.get("expires_at")
+        return dt_util.utc_from_timestamp(expires_at) if expires_at else None

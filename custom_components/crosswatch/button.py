@@ -1,0 +1,78 @@
+"""Buttons of a pair: sync now, and preview (a dry run whose plan the get_plan action shows)."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import DOMAIN
+from .coordinator import PairCoordinator
+from .entity import PairEntity
+from .runtime import SyncRuntime
+
+PARALLEL_UPDATES = 1
+
+
+async def _sync_now(coordinator: PairCoordinator) -> None:
+    await coordinator.async_refresh()
+    if not coordinator.last_update_success:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="sync_failed",
+            translation_placeholders={"pair": coordinator.subentry.title},
+        )
+
+
+async def _preview(coordinator: PairCoordinator) -> None:
+    await coordinator.async_run(dry_run=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PairButtonDescription(ButtonEntityDescription):
+    """A pair button and what pressing it does."""
+
+    press_fn: Callable[[PairCoordinator], Awaitable[None]]
+
+
+PAIR_BUTTONS = (
+    PairButtonDescription(key="sync_now", translation_key="sync_now", press_fn=_sync_now),
+    PairButtonDescription(key="preview", translation_key="preview", press_fn=_preview),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: ConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Add each pair's buttons (the sync entry only)."""
+    runtime: Any = entry.runtime_data
+    if not isinstance(runtime, SyncRuntime):
+        return
+    for subentry_id, coordinator in runtime.coordinators.items():
+        async_add_entities(
+            [PairButton(coordinator, d) for d in PAIR_BUTTONS], config_subentry_id=subentry_id
+        )
+
+
+class PairButton(PairEntity, ButtonEntity):
+    """Sync now, or preview."""
+
+    entity_description: PairButtonDescription
+
+    def __init__(self, coordinator: PairCoordinator, description: PairButtonDescription) -> None:
+        """Describe the button."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+
+    @property
+    def available(self) -> bool:
+        """A button works even when the last run failed: pressing it is how to retry."""
+        return True
+
+    async def async_press(self) -> None:
+        """Do what the button says."""
+        await self.entity_description.press_fn(self.coordinator)

@@ -1,0 +1,233 @@
+"""One coordinator per sync pair: runs the engine pipeline and holds what the last run did."""
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import partial
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .accounts import AccountRuntime
+from .const import DOMAIN, EVENT_RUN_FINISHED, LOGGER
+from .engine.payloads import Feature
+from .engine.pipeline import RunResult, RunStatus
+from .engine.provider import AuthError, ProviderError
+from .pairs import PairConfig
+from .runtime import SyncConfigEntry
+
+
+class PairStatus(StrEnum):
+    """How the pair's last run ended, as the last-result sensor shows it."""
+
+    SUCCESS = "success"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    HELD = "held"
+    SKIPPED = "skipped"  # an account was missing or not loaded: nothing ran
+
+
+_FROM_RUN = {
+    RunStatus.SUCCESS: PairStatus.SUCCESS,
+    RunStatus.PARTIAL: PairStatus.PARTIAL,
+    RunStatus.FAILED: PairStatus.FAILED,
+    RunStatus.HELD: PairStatus.HELD,
+    RunStatus.CANCELLED: PairStatus.PARTIAL,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PairState:
+    """What a pair's entities show: the last run and what the store holds for the pair."""
+
+    status: PairStatus
+    result: RunResult | None = None
+    waiting_for: tuple[str, ...] = ()  # account entries (unique ids) the pair needs
+    held: int = 0
+    unresolved: int = 0
+    phantoms: int = 0
+    last_run: datetime | None = None  # when the last real (not dry) run finished
+
+    @property
+    def needs_attention(self) -> bool:
+        """Whether the user has something to decide or fix."""
+        return self.status in (PairStatus.FAILED, PairStatus.SKIPPED) or self.held > 0
+
+
+@dataclass(slots=True)
+class _Progress:
+    running: bool = False
+    preview: RunResult | None = None
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+
+
+class PairCoordinator(DataUpdateCoordinator[PairState]):
+    """Runs one pair on its interval, and on demand (sync now, preview, actions)."""
+
+    config_entry: SyncConfigEntry
+
+    def __init__(
+        self, hass: HomeAssistant, entry: SyncConfigEntry, subentry: ConfigSubentry
+    ) -> None:
+        """Bind the pair's subentry; the first refresh runs it."""
+        self.subentry = subentry
+        self.pair = PairConfig.from_data(subentry.data)
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"CrossWatch {subentry.title}",
+            update_interval=self.pair.interval,
+            always_update=False,
+        )
+        self._progress = _Progress()
+
+    @property
+    def pair_id(self) -> str:
+        """The pair's id in the engine's store: its subentry id."""
+        return self.subentry.subentry_id
+
+    @property
+    def running(self) -> bool:
+        """Whether a run of this pair is under way."""
+        return self._progress.running
+
+    @property
+    def preview(self) -> RunResult | None:
+        """The last dry run's result (the preview button), if any."""
+        return self._progress.preview
+
+    def accounts(self) -> tuple[AccountRuntime | None, AccountRuntime | None]:
+        """The loaded account entries of both sides (None where missing or not loaded)."""
+        return (self._account(self.pair.source), self._account(self.pair.target))
+
+    def _account(self, unique_id: str) -> AccountRuntime | None:
+        entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, unique_id)
+        if entry is None or entry.state is not ConfigEntryState.LOADED:
+            return None
+        runtime: Any = entry.runtime_data
+        return runtime if isinstance(runtime, AccountRuntime) else None
+
+    async def _async_update_data(self) -> PairState:
+        return await self.async_run()
+
+    async def async_run(
+        self, *, dry_run: bool | None = None, features: Collection[Feature] = ()
+    ) -> PairState:
+        """Run the pair once; a dry run only updates the preview."""
+        source, target = self.accounts()
+        if source is None or target is None:
+            missing = tuple(
+                uid
+                for uid, account in ((self.pair.source, source), (self.pair.target, target))
+                if account is None
+            )
+            self._raise_waiting_issue(missing)
+            return await self._state(PairStatus.SKIPPED, None, missing)
+        ir.async_delete_issue(self.hass, DOMAIN, f"pair_waiting_{self.pair_id}")
+        runtime = self.config_entry.runtime_data
+        spec = self.pair.spec(self.pair_id, dry_run=dry_run, features=features)
+        self._set_running(True)
+        try:
+            async with runtime.run_lock:
+                result = await runtime.pipeline.run(spec, source.provider, target.provider)
+        except AuthError as err:
+            self._start_reauth(source, target, err)
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="auth_failed",
+                translation_placeholders={"pair": self.subentry.title},
+            ) from err
+        except ProviderError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="run_failed",
+                translation_placeholders={"pair": self.subentry.title, "error": str(err)},
+            ) from err
+        finally:
+            self._set_running(False)
+        if spec.dry_run and not self.pair.dry_run:
+            self._progress.preview = result
+            self.async_update_listeners()
+            return (
+                self.data
+                if self.data is not None
+                else await self._state(PairStatus.SKIPPED, None, ())
+            )
+        self._adjust_interval(result)
+        self._note_account_limits(result)
+        state = await self._state(_FROM_RUN[result.status], result, ())
+        self.hass.bus.async_fire(
+            EVENT_RUN_FINISHED,
+            {"pair": self.subentry.title, "pair_id": self.pair_id, **result.summary()},
+        )
+        return state
+
+    async def async_refresh_counts(self) -> None:
+        """Re-read what the store holds for the pair (after an action), without a run."""
+        current = self.data or PairState(PairStatus.SKIPPED)
+        state = await self._state(current.status, current.result, current.waiting_for)
+        self.async_set_updated_data(state)
+
+    async def _state(
+        self, status: PairStatus, result: RunResult | None, waiting: tuple[str, ...]
+    ) -> PairState:
+        store = self.config_entry.runtime_data.store
+        held = await self.hass.async_add_executor_job(partial(store.held, self.pair_id))
+        unresolved = await self.hass.async_add_executor_job(partial(store.unresolved, self.pair_id))
+        phantoms = sum(c.phantoms for c in result.features.values()) if result else 0
+        last_run = result.finished_at if result else (self.data.last_run if self.data else None)
+        return PairState(status, result, waiting, len(held), len(unresolved), phantoms, last_run)
+
+    def _set_running(self, running: bool) -> None:
+        self._progress.running = running
+        self.async_update_listeners()
+
+    def _adjust_interval(self, result: RunResult) -> None:
+        # A provider that asked us to wait longer than the interval gets its wait.
+        base = self.pair.interval
+        wait = timedelta(seconds=result.retry_after or 0)
+        self.update_interval = max(base, wait)
+
+    def _start_reauth(self, source: AccountRuntime, target: AccountRuntime, err: AuthError) -> None:
+        """Ask the user to sign in again to the account that refused us."""
+        for uid, account in ((self.pair.source, source), (self.pair.target, target)):
+            if err.provider is not None and err.provider != account.provider.key:
+                continue
+            entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, uid)
+            if entry is not None:
+                entry.async_start_reauth(self.hass)
+
+    def _note_account_limits(self, result: RunResult) -> None:
+        limited = [e for e in result.errors if "limit" in e.lower()]
+        issue_id = f"account_limit_{self.pair_id}"
+        if not limited:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="account_limit",
+            translation_placeholders={"pair": self.subentry.title, "error": limited[0]},
+        )
+
+    def _raise_waiting_issue(self, missing: tuple[str, ...]) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"pair_waiting_{self.pair_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="pair_waiting",
+            translation_placeholders={
+                "pair": self.subentry.title,
+                "accounts": ", ".join(missing),
+            },
+        )

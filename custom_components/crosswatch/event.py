@@ -1,0 +1,75 @@
+"""The run event entity of a pair: one event per finished run, with its counts."""
+
+from typing import Any
+
+from homeassistant.components.event import EventEntity
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import PairCoordinator, PairStatus
+from .entity import PairEntity
+from .runtime import SyncRuntime
+
+PARALLEL_UPDATES = 0
+
+EVENT_TYPES = {
+    PairStatus.SUCCESS: "completed",
+    PairStatus.PARTIAL: "partial",
+    PairStatus.FAILED: "failed",
+    PairStatus.HELD: "held",
+}
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: ConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Add each pair's run event entity (the sync entry only)."""
+    runtime: Any = entry.runtime_data
+    if not isinstance(runtime, SyncRuntime):
+        return
+    for subentry_id, coordinator in runtime.coordinators.items():
+        async_add_entities([PairRunEvent(coordinator)], config_subentry_id=subentry_id)
+
+
+class PairRunEvent(PairEntity, EventEntity):
+    """Fires completed, partial, failed or held after each run of the pair."""
+
+    _attr_translation_key = "run"
+    def __init__(self, coordinator: PairCoordinator) -> None:
+        """One event entity per pair."""
+        super().__init__(coordinator, "run")
+        self._attr_event_types = list(EVENT_TYPES.values())
+        self._last_run_id: int | None = None
+
+    @property
+    def available(self) -> bool:
+        """Events stay available; a failed run is itself an event."""
+        return True
+
+    async def async_added_to_hass(self) -> None:
+        """Do not fire for the run that was current when the entity was added."""
+        await super().async_added_to_hass()
+        result = self.coordinator.data.result if self.coordinator.data else None
+        self._last_run_id = result.run_id if result else None
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        state = self.coordinator.data
+        result = state.result if state else None
+        if result is not None and result.run_id != self._last_run_id and not result.dry_run:
+            self._last_run_id = result.run_id
+            event_type = EVENT_TYPES.get(state.status)
+            if event_type is not None:
+                features = result.summary()["features"]
+                self._trigger_event(
+                    event_type,
+                    {
+                        "run_id": result.run_id,
+                        "features": features,
+                        "held": state.held,
+                        "unresolved": state.unresolved,
+                        "errors": len(result.errors),
+                    },
+                )
+        super()._handle_coordinator_update()

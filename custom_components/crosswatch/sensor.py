@@ -1,0 +1,208 @@
+"""Sensors: what a pair planned and did, and what an account holds."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .account_coordinator import AccountState
+from .accounts import AccountRuntime
+from .coordinator import PairState, PairStatus
+from .engine.payloads import Feature
+from .engine.plan import Action
+from .entity import AccountEntity, PairEntity
+from .runtime import SyncRuntime
+
+PARALLEL_UPDATES = 0  # coordinator entities: nothing to poll
+
+
+def _planned(state: PairState, action: Action) -> int | None:
+    if state.result is None:
+        return None
+    return sum(1 for op in state.result.plan.operations if op.action is action)
+
+
+def _planned_by_feature(state: PairState, action: Action) -> dict[str, int]:
+    if state.result is None:
+        return {}
+    counts = dict.fromkeys((f.value for f in state.result.features), 0)
+    for op in state.result.plan.operations:
+        if op.action is action:
+            counts[op.feature.value] = counts.get(op.feature.value, 0) + 1
+    return counts
+
+
+@dataclass(frozen=True, kw_only=True)
+class PairSensorDescription(SensorEntityDescription):
+    """A pair sensor: its value and (small) attributes from the pair's state."""
+
+    value_fn: Callable[[PairState], Any]
+    attributes_fn: Callable[[PairState], dict[str, Any]] = lambda _: {}
+
+
+PAIR_SENSORS: tuple[PairSensorDescription, ...] = (
+    *(
+        PairSensorDescription(
+            key=f"planned_{name}",
+            translation_key=f"planned_{name}",
+            state_class=SensorStateClass.MEASUREMENT,
+            value_fn=partial(_planned, action=action),
+            attributes_fn=partial(_planned_by_feature, action=action),
+        )
+        for name, action in (
+            ("adds", Action.ADD),
+            ("removes", Action.REMOVE),
+            ("updates", Action.UPDATE),
+        )
+    ),
+    PairSensorDescription(
+        key="last_run",
+        translation_key="last_run",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda s: s.last_run,
+    ),
+    PairSensorDescription(
+        key="last_result",
+        translation_key="last_result",
+        device_class=SensorDeviceClass.ENUM,
+        options=[status.value for status in PairStatus],
+        value_fn=lambda s: s.status.value,
+        attributes_fn=lambda s: {
+            "errors": list(s.result.errors[:5]) if s.result else [],
+            "duration": round(s.result.duration, 1) if s.result else None,
+            "waiting_for": list(s.waiting_for),
+        },
+    ),
+    PairSensorDescription(
+        key="held",
+        translation_key="held",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda s: s.held,
+    ),
+    PairSensorDescription(
+        key="unresolved",
+        translation_key="unresolved",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda s: s.unresolved,
+    ),
+    PairSensorDescription(
+        key="phantoms",
+        translation_key="phantoms",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda s: s.phantoms,
+    ),
+)
+
+
+def _items(state: AccountState, feature: Feature) -> int | None:
+    return state.item_counts.get(feature)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountSensorDescription(SensorEntityDescription):
+    """An account sensor: its value from the account's state."""
+
+    value_fn: Callable[[AccountState], Any]
+
+
+ACCOUNT_SENSORS: tuple[AccountSensorDescription, ...] = (
+    *(
+        AccountSensorDescription(
+            key=f"{feature.value}_items",
+            translation_key=f"{feature.value}_items",
+            state_class=SensorStateClass.MEASUREMENT,
+            value_fn=partial(_items, feature=feature),
+        )
+        for feature in Feature
+    ),
+    AccountSensorDescription(
+        key="api_health",
+        translation_key="api_health",
+        device_class=SensorDeviceClass.ENUM,
+        options=["ok", "unreachable"],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda s: "ok" if s.reachable else "unreachable",
+    ),
+    AccountSensorDescription(
+        key="requests",
+        translation_key="requests",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda s: s.requests_made,
+    ),
+    AccountSensorDescription(
+        key="token_expiry",
+        translation_key="token_expiry",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda s: s.token_expires_at,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: ConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Add the pair sensors (sync entry) or the account sensors (account entry)."""
+    runtime: Any = entry.runtime_data
+    if isinstance(runtime, SyncRuntime):
+        for subentry_id, coordinator in runtime.coordinators.items():
+            async_add_entities(
+                [PairSensor(coordinator, description) for description in PAIR_SENSORS],
+                config_subentry_id=subentry_id,
+            )
+        return
+    if isinstance(runtime, AccountRuntime):
+        async_add_entities(
+            AccountSensor(runtime.coordinator, description) for description in ACCOUNT_SENSORS
+        )
+
+
+class PairSensor(PairEntity, SensorEntity):
+    """A number or state of one pair."""
+
+    entity_description: PairSensorDescription
+
+    def __init__(self, coordinator: Any, description: PairSensorDescription) -> None:
+        """Describe the sensor."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> int | str | datetime | None:
+        """The sensor's value."""
+        return self.entity_description.value_fn(self.coordinator.data)  # type: ignore[no-any-return]
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Small attributes only: never item lists (the recorder drops large ones)."""
+        return self.entity_description.attributes_fn(self.coordinator.data)
+
+
+class AccountSensor(AccountEntity, SensorEntity):
+    """A number or state of one account."""
+
+    entity_description: AccountSensorDescription
+
+    def __init__(self, coordinator: Any, description: AccountSensorDescription) -> None:
+        """Describe the sensor."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> int | str | datetime | None:
+        """The sensor's value."""
+        return self.entity_description.value_fn(self.coordinator.data)  # type: ignore[no-any-return]

@@ -1,0 +1,251 @@
+"""CrossWatch actions: sync, preview a plan, decide on held removals, and housekeeping."""
+
+from collections.abc import Callable, Coroutine
+from functools import partial
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .accounts import AccountRuntime
+from .const import DOMAIN
+from .coordinator import PairCoordinator
+from .engine.payloads import Feature
+from .engine.provider import ProviderError
+from .runtime import SyncRuntime
+
+ATTR_PAIR = "pair"
+ATTR_ACCOUNT = "account"
+ATTR_FEATURES = "features"
+ATTR_FEATURE = "feature"
+ATTR_DRY_RUN = "dry_run"
+ATTR_LIMIT = "limit"
+
+FEATURES = vol.All(cv.ensure_list, [vol.In([f.value for f in Feature])])
+PAIR_SCHEMA = vol.Schema({vol.Required(ATTR_PAIR): cv.string})
+SYNC_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_PAIR): cv.string,
+        vol.Optional(ATTR_FEATURES): FEATURES,
+        vol.Optional(ATTR_DRY_RUN): cv.boolean,
+    }
+)
+PLAN_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_PAIR): cv.string,
+        vol.Optional(ATTR_LIMIT, default=100): vol.All(vol.Coerce(int), vol.Range(1, 1000)),
+    }
+)
+BUST_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_ACCOUNT): cv.string,
+        vol.Optional(ATTR_FEATURE): vol.In([f.value for f in Feature]),
+    }
+)
+
+
+def _coordinators(hass: HomeAssistant) -> list[PairCoordinator]:
+    return [
+        coordinator
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+        if isinstance(entry.runtime_data, SyncRuntime)
+        for coordinator in entry.runtime_data.coordinators.values()
+    ]
+
+
+def _pair(hass: HomeAssistant, device_id: str) -> PairCoordinator:
+    """The pair a device (the pair's own device) stands for."""
+    device = dr.async_get(hass).async_get(device_id)
+    for coordinator in _coordinators(hass):
+        if device is not None and (DOMAIN, coordinator.pair_id) in device.identifiers:
+            return coordinator
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="unknown_pair",
+        translation_placeholders={"pair": device_id},
+    )
+
+
+def _account(hass: HomeAssistant, device_id: str) -> AccountRuntime:
+    device = dr.async_get(hass).async_get(device_id)
+    for entry_id in device.config_entries if device else ():
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if entry is not None and entry.domain == DOMAIN and entry.state is ConfigEntryState.LOADED:
+            runtime: Any = entry.runtime_data
+            if isinstance(runtime, AccountRuntime):
+                return runtime
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="unknown_account",
+        translation_placeholders={"account": device_id},
+    )
+
+
+def _accounts_of(coordinator: PairCoordinator) -> tuple[AccountRuntime, AccountRuntime]:
+    source, target = coordinator.accounts()
+    if source is None or target is None:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="pair_waiting",
+            translation_placeholders={"pair": coordinator.subentry.title},
+        )
+    return source, target
+
+
+async def _sync(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    pairs = [_pair(hass, call.data[ATTR_PAIR])] if ATTR_PAIR in call.data else _coordinators(hass)
+    features = [Feature(f) for f in call.data.get(ATTR_FEATURES, [])]
+    dry_run = call.data.get(ATTR_DRY_RUN)
+    summaries: list[Any] = []
+    for coordinator in pairs:
+        try:
+            state = await coordinator.async_run(dry_run=dry_run, features=features)
+        except HomeAssistantError:
+            raise
+        except ProviderError as err:  # pragma: no cover - async_run wraps these
+            raise HomeAssistantError(str(err)) from err
+        if dry_run and coordinator.preview is not None:
+            summaries.append(coordinator.preview.summary())
+            continue
+        coordinator.async_set_updated_data(state)
+        summaries.append(
+            state.result.summary()
+            if state.result
+            else {"pair": coordinator.pair_id, "status": state.status.value}
+        )
+    return {"runs": summaries} if call.return_response else None
+
+
+async def _get_plan(call: ServiceCall) -> ServiceResponse:
+    coordinator = _pair(call.hass, call.data[ATTR_PAIR])
+    await coordinator.async_run(dry_run=True)
+    preview = coordinator.preview
+    if preview is None:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="pair_waiting",
+            translation_placeholders={"pair": coordinator.subentry.title},
+        )
+    plan = preview.plan.as_dict()
+    limit = call.data[ATTR_LIMIT]
+    operations = plan.get("operations", [])
+    notes = plan.get("notes", [])
+    return {
+        **plan,
+        "operations": operations[:limit],
+        "notes": notes[:limit],
+        "truncated": len(operations) > limit or len(notes) > limit,
+        "events": [
+            {"code": e.code.value, "side": e.side.value, "count": e.count, "detail": e.detail}
+            for e in preview.events
+        ],
+    }
+
+
+async def _approve_held(call: ServiceCall) -> ServiceResponse:
+    coordinator = _pair(call.hass, call.data[ATTR_PAIR])
+    source, target = _accounts_of(coordinator)
+    runtime = coordinator.config_entry.runtime_data
+    async with runtime.run_lock:
+        report = await runtime.pipeline.approve_held(
+            coordinator.pair_id, source.provider, target.provider
+        )
+    await coordinator.async_refresh_counts()
+    return {"applied": len(report.applied), "errors": list(report.errors)}
+
+
+async def _reject_held(call: ServiceCall) -> ServiceResponse:
+    coordinator = _pair(call.hass, call.data[ATTR_PAIR])
+    runtime = coordinator.config_entry.runtime_data
+    async with runtime.run_lock:
+        rejected = await runtime.pipeline.reject_held(coordinator.pair_id)
+    await coordinator.async_refresh_counts()
+    return {"rejected": rejected}
+
+
+async def _bust_cache(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    account = _account(hass, call.data[ATTR_ACCOUNT])
+    feature = Feature(call.data[ATTR_FEATURE]) if ATTR_FEATURE in call.data else None
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        runtime: Any = entry.runtime_data
+        if not isinstance(runtime, SyncRuntime):
+            continue
+        for each in [feature] if feature else list(Feature):
+            runtime.pipeline.bust(account.provider.key, each)
+        await hass.async_add_executor_job(
+            partial(runtime.store.clear_checkpoints, account.provider.key, feature)
+        )
+    return None
+
+
+async def _list_unresolved(call: ServiceCall) -> ServiceResponse:
+    coordinator = _pair(call.hass, call.data[ATTR_PAIR])
+    store = coordinator.config_entry.runtime_data.store
+    items = await call.hass.async_add_executor_job(partial(store.unresolved, coordinator.pair_id))
+    return {
+        "unresolved": [
+            {
+                "item": u.item.label(),
+                "feature": u.scope.feature.value,
+                "side": u.scope.side,
+                "reason": u.reason,
+                "attempts": u.attempts,
+                "next_attempt_at": u.next_attempt_at.isoformat(),
+            }
+            for u in items
+        ]
+    }
+
+
+async def _retry_unresolved(call: ServiceCall) -> ServiceResponse:
+    coordinator = _pair(call.hass, call.data[ATTR_PAIR])
+    store = coordinator.config_entry.runtime_data.store
+    await call.hass.async_add_executor_job(
+        partial(store.retry_unresolved, coordinator.pair_id, dt_util.utcnow())
+    )
+    await coordinator.async_request_refresh()
+    return None
+
+
+async def _clear_blackbox(call: ServiceCall) -> ServiceResponse:
+    coordinator = _pair(call.hass, call.data[ATTR_PAIR])
+    store = coordinator.config_entry.runtime_data.store
+    await call.hass.async_add_executor_job(partial(store.clear_blackbox, coordinator.pair_id))
+    await coordinator.async_refresh_counts()
+    return None
+
+
+# Schemas are typed Any: Home Assistant swaps voluptuous for probatio between the releases we
+# support, and each release's stubs name only its own schema class.
+type _Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
+_SERVICES: tuple[tuple[str, _Handler, Any, SupportsResponse], ...] = (
+    ("sync", _sync, SYNC_SCHEMA, SupportsResponse.OPTIONAL),
+    ("get_plan", _get_plan, PLAN_SCHEMA, SupportsResponse.ONLY),
+    ("approve_held", _approve_held, PAIR_SCHEMA, SupportsResponse.OPTIONAL),
+    ("reject_held", _reject_held, PAIR_SCHEMA, SupportsResponse.OPTIONAL),
+    ("bust_cache", _bust_cache, BUST_SCHEMA, SupportsResponse.NONE),
+    ("list_unresolved", _list_unresolved, PAIR_SCHEMA, SupportsResponse.ONLY),
+    ("retry_unresolved", _retry_unresolved, PAIR_SCHEMA, SupportsResponse.NONE),
+    ("clear_blackbox", _clear_blackbox, PAIR_SCHEMA, SupportsResponse.NONE),
+)
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register every CrossWatch action (once, from async_setup)."""
+    for name, handler, schema, response in _SERVICES:
+        hass.services.async_register(
+            DOMAIN, name, handler, schema=schema, supports_response=response
+        )
