@@ -53,6 +53,7 @@ class Quirks:
     visible_after_reads: int = 0  # a write shows in lists only after this many list reads
     non_admin: bool = False  # a shared user's token: play history answers 403
     pins_expire: bool = False  # PINs expire at once: polling them answers 404
+    write_error_status: int | None = None  # scrobble, rate and watchlist writes answer this
 
 
 @dataclass
@@ -460,6 +461,8 @@ def make_server_app(sim: PlexSim) -> web.Application:
 
     def library_call(apply: Callable[[Item, web.Request], web.Response | None]) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
+            if sim.quirks.write_error_status is not None:
+                return web.Response(status=sim.quirks.write_error_status, text="Error")
             if request.query.get("identifier") != LIBRARY:
                 return web.Response(status=404, text="No such media provider")
             key = request.query.get("key")
@@ -650,6 +653,8 @@ def make_discover_app(sim: PlexSim) -> web.Application:
             if not _authorized(sim, request, sim.account_token):
                 return _unauthorized()
             plex = request.query.get("ratingKey", "")
+            if sim.quirks.write_error_status is not None:
+                return web.Response(status=sim.quirks.write_error_status, text="Error")
             if plex not in sim.catalogue:
                 return web.Response(status=404, text="Not Found")
             sim.writes.append((request.path, dict(request.query)))
