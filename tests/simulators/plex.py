@@ -41,7 +41,7 @@ class Quirks:
 
     plex_guid_only: bool = False  # items carry only their plex:// guid, no Guid list
     legacy_agents: bool = False  # items carry legacy agent guids (com.plexapp.agents.*) only
-    rescan_before_next_write: bool = False  # the next write meets a rescan: new ratingKeys
+    rescans_before_writes: int = 0  # the next N library writes each meet a rescan: new ratingKeys
     revoked: bool = False  # every token is refused with 401
     page_delay: float = 0.0  # seconds every list page takes
     fault_path: str | None = None  # page faults below hit only lists whose path holds this
@@ -468,8 +468,8 @@ def make_server_app(sim: PlexSim) -> web.Application:
             key = request.query.get("key")
             if not key:
                 return web.Response(status=400, text="Bad Request")
-            if sim.quirks.rescan_before_next_write:
-                sim.quirks.rescan_before_next_write = False
+            if sim.quirks.rescans_before_writes > 0:
+                sim.quirks.rescans_before_writes -= 1
                 sim.rescan()
             item = sim.items.get(key)
             if item is None:

@@ -373,7 +373,7 @@ class PlexProvider:
                     continue
                 if err.status == 404:
                     return WriteResult(item, WriteOutcome.REJECTED, NOT_IN_LIBRARY)
-                return WriteResult(item, WriteOutcome.REJECTED, str(err))
+                return _failed(item, err)
             except AuthError, RateLimitError:
                 raise
             except ProviderError as err:
@@ -408,7 +408,7 @@ class PlexProvider:
             else:
                 await self._client.add_to_watchlist(rating_key)
         except HttpError as err:
-            return WriteResult(item, WriteOutcome.REJECTED, str(err))
+            return _failed(item, err)
         except AuthError, RateLimitError:
             raise
         except ProviderError as err:
@@ -445,6 +445,12 @@ class PlexProvider:
                 matched = item
             return keys.pop(), matched
         return None
+
+
+def _failed(item: MediaItem, err: HttpError) -> WriteResult:
+    """A refused call is rejected; a 5xx may have been applied before it failed: unknown."""
+    outcome = WriteOutcome.UNKNOWN if err.status >= 500 else WriteOutcome.REJECTED
+    return WriteResult(item, outcome, str(err))
 
 
 # -- mapping Plex records to items and payloads -----------------------------------------------

@@ -221,11 +221,11 @@ class PlexClient:
             try:
                 reply = await http.request("GET", path, params=query)
                 container = _container(reply.json())
+                page = _metadata(container)
             except AuthError, RateLimitError:
                 raise
             except ProviderError as err:
                 return _stopped(items, expected, f"page at {start}: {err}")
-            page = _metadata(container)
             total = _total(container, reply)
             offset = _int(container.get("offset"))
             if offset is not None and offset != start:
