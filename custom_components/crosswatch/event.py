@@ -36,6 +36,7 @@ class PairRunEvent(PairEntity, EventEntity):
     """Fires completed, partial, failed or held after each run of the pair."""
 
     _attr_translation_key = "run"
+
     def __init__(self, coordinator: PairCoordinator) -> None:
         """One event entity per pair."""
         super().__init__(coordinator, "run")

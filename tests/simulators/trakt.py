@@ -181,6 +181,7 @@ class TraktSim:
         self._lagging: dict[str, tuple[Json, dict[str | None, int]]] = {}
         self._watchlist_written = False
         self.token_expires_in = 7 * 86400
+        self.device_interval = 5  # seconds between polls, as Trakt asks; tests may lower it
         for group, names in _ACTIVITY_FIELDS.items():
             self._activities[group] = dict.fromkeys(names, stamp(EPOCH))
 
@@ -501,7 +502,7 @@ class _Api:
                 "user_code": code.user_code,
                 "verification_url": VERIFICATION_URL,
                 "expires_in": 600,
-                "interval": 5,
+                "interval": self.sim.device_interval,
             }
         )
 

@@ -260,6 +260,10 @@ class Pipeline:
             raise
         return await self._finish(run, run.status())
 
+    def bust(self, provider: str, feature: Feature) -> None:
+        """Forget the memoized read of a provider's feature: the next run reads afresh."""
+        self._memo.bust(provider, feature)
+
     def use_id_map(self, id_map: IdMap | None) -> None:
         """Lend ids from `id_map` from the next run on (see backfill.py)."""
         self._id_map = id_map

@@ -936,6 +936,23 @@ class StateStore:
                 (source, blob, validator, now.isoformat(), now.isoformat()),
             )
 
+    def item_counts(self, provider: str) -> dict[Feature, int]:
+        """How many items a provider held per feature, by the largest baseline naming it."""
+        rows = self._db.execute(
+            "SELECT s.feature, MAX(c) FROM baseline_scope s JOIN ("
+            " SELECT pair, feature, side, COUNT(*) AS c FROM baseline_entry"
+            " GROUP BY pair, feature, side) e"
+            " ON e.pair = s.pair AND e.feature = s.feature AND e.side = s.side"
+            " WHERE s.provider = ? GROUP BY s.feature",
+            (provider,),
+        )
+        return {Feature(feature): int(count) for feature, count in rows}
+
+    def pairs(self) -> list[str]:
+        """Every pair the store holds anything for."""
+        union = " UNION ".join(f"SELECT pair FROM {t}" for t in _PAIR_TABLES)  # noqa: S608
+        return sorted(row[0] for row in self._db.execute(union))
+
     def forget_pair(self, pair: str) -> None:
         """Remove everything a pair left behind (the pair was deleted)."""
         with self.transaction() as db:

@@ -1,0 +1,197 @@
+"""Sync pairs: config subentries of the sync entry, added and reconfigured here."""
+
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+import voluptuous as vol
+
+from ..accounts import AccountRuntime
+from ..const import (
+    CONF_DELETE_FLOOR,
+    CONF_DELETE_SHARE,
+    CONF_DROP_THRESHOLD,
+    CONF_DRY_RUN,
+    CONF_FEATURES,
+    CONF_INTERVAL,
+    CONF_MODE,
+    CONF_SOURCE,
+    CONF_TARGET,
+    CONF_TOMBSTONE_DAYS,
+    DOMAIN,
+)
+from ..engine.payloads import Feature
+from ..engine.planner import SyncMode
+from ..pairs import DEFAULT_PAIR_OPTIONS
+from .base import form
+
+CONF_NAME = "name"
+GUARDS = "guards"
+_GUARD_KEYS = (CONF_DELETE_FLOOR, CONF_DELETE_SHARE, CONF_DROP_THRESHOLD, CONF_TOMBSTONE_DAYS)
+
+
+class PairFlow(ConfigSubentryFlow):
+    """Add or change a sync pair: two accounts, what to sync, how, how often, how carefully."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """A new pair."""
+        return await self._async_pair_form("user", user_input, DEFAULT_PAIR_OPTIONS)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change an existing pair."""
+        subentry = self._get_reconfigure_subentry()
+        current = {**DEFAULT_PAIR_OPTIONS, **subentry.data, CONF_NAME: subentry.title}
+        return await self._async_pair_form("reconfigure", user_input, current)
+
+    def _accounts(self) -> dict[str, tuple[str, AccountRuntime | None]]:
+        """Account entries by unique id: their title, and their runtime when loaded."""
+        accounts: dict[str, tuple[str, AccountRuntime | None]] = {}
+        for entry in self.hass.config_entries.async_entries(DOMAIN):
+            if entry.unique_id is None or entry.data.get("kind") in (None, "sync"):
+                continue
+            loaded = entry.state is ConfigEntryState.LOADED
+            runtime: Any = entry.runtime_data if loaded else None
+            accounts[entry.unique_id] = (
+                entry.title,
+                runtime if isinstance(runtime, AccountRuntime) else None,
+            )
+        return accounts
+
+    async def _async_pair_form(
+        self, step_id: str, user_input: dict[str, Any] | None, defaults: dict[str, Any] | Any
+    ) -> SubentryFlowResult:
+        accounts = self._accounts()
+        if len(accounts) < 2:
+            return self.async_abort(reason="need_two_accounts")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _flatten(user_input)
+            errors = self._validate(data, accounts)
+            if not errors:
+                title = data.pop(CONF_NAME).strip() or _default_title(data, accounts)
+                unique_id = f"{data[CONF_SOURCE]}>{data[CONF_TARGET]}"
+                if step_id == "reconfigure":
+                    return self.async_update_and_abort(
+                        self._get_entry(),
+                        self._get_reconfigure_subentry(),
+                        title=title,
+                        data=data,
+                        unique_id=unique_id,
+                    )
+                for existing in self._get_entry().subentries.values():
+                    if existing.unique_id == unique_id:
+                        return self.async_abort(reason="already_configured")
+                return self.async_create_entry(title=title, data=data, unique_id=unique_id)
+            defaults = {**defaults, **data}
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                _schema(accounts), _suggested(defaults)
+            ),
+            errors=errors,
+        )
+
+    def _validate(
+        self, data: dict[str, Any], accounts: dict[str, tuple[str, AccountRuntime | None]]
+    ) -> dict[str, str]:
+        if data[CONF_SOURCE] == data[CONF_TARGET]:
+            return {CONF_TARGET: "same_account"}
+        if not data[CONF_FEATURES]:
+            return {CONF_FEATURES: "no_features"}
+        wanted = {Feature(f) for f in data[CONF_FEATURES]}
+        for side in (CONF_SOURCE, CONF_TARGET):
+            runtime = accounts[data[side]][1]
+            if runtime is not None and not wanted <= runtime.provider.capabilities.features:
+                return {CONF_FEATURES: "feature_unsupported"}
+        return {}
+
+
+def _schema(accounts: dict[str, tuple[str, AccountRuntime | None]]) -> Any:
+    account_options = [
+        SelectOptionDict(value=uid, label=title) for uid, (title, _) in accounts.items()
+    ]
+    return form(
+        {
+            vol.Optional(CONF_NAME, default=""): TextSelector(),
+            vol.Required(CONF_SOURCE): SelectSelector(
+                SelectSelectorConfig(options=account_options, mode=SelectSelectorMode.DROPDOWN)
+            ),
+            vol.Required(CONF_TARGET): SelectSelector(
+                SelectSelectorConfig(options=account_options, mode=SelectSelectorMode.DROPDOWN)
+            ),
+            vol.Required(CONF_FEATURES): SelectSelector(
+                SelectSelectorConfig(
+                    options=[f.value for f in Feature],
+                    multiple=True,
+                    translation_key="feature",
+                )
+            ),
+            vol.Required(CONF_MODE): SelectSelector(
+                SelectSelectorConfig(options=[m.value for m in SyncMode], translation_key="mode")
+            ),
+            vol.Required(CONF_INTERVAL): NumberSelector(
+                NumberSelectorConfig(
+                    min=5, max=1440, step=5, unit_of_measurement="min", mode=NumberSelectorMode.BOX
+                )
+            ),
+            vol.Required(CONF_DRY_RUN): BooleanSelector(),
+            vol.Required(GUARDS): section(
+                form(
+                    {
+                        vol.Required(CONF_DELETE_FLOOR): _number(0, 1000, 1),
+                        vol.Required(CONF_DELETE_SHARE): _number(0, 100, 0.5, "%"),
+                        vol.Required(CONF_DROP_THRESHOLD): _number(1, 100, 1, "%"),
+                        vol.Required(CONF_TOMBSTONE_DAYS): _number(1, 365, 1, "d"),
+                    }
+                ),
+                {"collapsed": True},
+            ),
+        }
+    )
+
+
+def _number(low: float, high: float, step: float, unit: str | None = None) -> NumberSelector:
+    config = NumberSelectorConfig(min=low, max=high, step=step, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+def _flatten(user_input: dict[str, Any]) -> dict[str, Any]:
+    """The form's values as the subentry stores them (guards out of their section)."""
+    data = {k: v for k, v in user_input.items() if k != GUARDS}
+    data.update(user_input.get(GUARDS, {}))
+    data[CONF_INTERVAL] = int(data[CONF_INTERVAL])
+    data[CONF_DELETE_FLOOR] = int(data[CONF_DELETE_FLOOR])
+    data[CONF_TOMBSTONE_DAYS] = int(data[CONF_TOMBSTONE_DAYS])
+    data.setdefault(CONF_NAME, "")
+    return data
+
+
+def _suggested(values: Any) -> dict[str, Any]:
+    flat = dict(values)
+    return {
+        **{k: v for k, v in flat.items() if k not in _GUARD_KEYS},
+        GUARDS: {k: flat[k] for k in _GUARD_KEYS if k in flat},
+    }
+
+
+def _default_title(
+    data: dict[str, Any], accounts: dict[str, tuple[str, AccountRuntime | None]]
+) -> str:
+    arrow = "⇄" if data[CONF_MODE] == SyncMode.TWO_WAY.value else "→"
+    features = ", ".join(sorted(data[CONF_FEATURES]))
+    return f"{accounts[data[CONF_SOURCE]][0]} {arrow} {accounts[data[CONF_TARGET]][0]} ({features})"

@@ -1,0 +1,1 @@
+"""Home Assistant running CrossWatch against the provider simulators."""

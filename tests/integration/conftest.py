@@ -1,0 +1,41 @@
+"""Simulators served on loopback inside Home Assistant's test loop."""
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+import pytest
+
+from tests.providers.conftest import Serve
+from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
+
+
+@pytest.fixture
+async def serve(socket_enabled: None) -> AsyncIterator[Serve]:
+    """Start simulator apps on 127.0.0.1; returns each one's base URL."""
+    servers: list[TestServer] = []
+
+    async def start(app: web.Application) -> str:
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        return str(server.make_url("")).rstrip("/")
+
+    yield start
+    for server in servers:
+        await server.close()
+
+
+@pytest.fixture
+def trakt() -> trakt_sim.TraktSim:
+    """A Trakt account with a small catalogue; device codes need no wait between polls."""
+    sim = trakt_sim.TraktSim(slug="alice", watchlist_limit=1000)
+    sim.device_interval = 0
+    trakt_sim.seed_catalogue(sim)
+    return sim
+
+
+@pytest.fixture
+def simkl() -> simkl_sim.SimklState:
+    """An empty SIMKL account."""
+    return simkl_sim.SimklState()
