@@ -1,0 +1,359 @@
+"""Reading Jellyfin and Emby: snapshots per feature, ids in any casing, and honest completeness."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import aiohttp
+import pytest
+
+from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
+from custom_components.crosswatch.engine.provider import AuthError, ProviderError
+from custom_components.crosswatch.providers.mediabrowser import parse_date
+from custom_components.crosswatch.providers.mediabrowser_client import ItemPage
+from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
+
+from .conftest import Serve
+from .test_mediabrowser_support import FLAVOURS, WATCHED, Rig, make_rig
+
+H, W, R = Feature.HISTORY, Feature.WATCHLIST, Feature.RATINGS
+LATER = datetime(2024, 4, 2, 21, 30, tzinfo=UTC)
+
+
+def keys(rig_read: object) -> set[str]:
+    return set(rig_read.snapshot.entries)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_history_is_the_played_state_with_play_count_and_last_played_date(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    rig = await make_rig(serve, session, flavour)
+    lib = rig.library
+    rig.state.watch(rig.user, lib.matrix, WATCHED, count=3)
+    rig.state.watch(rig.user, lib.dark_s1[0], LATER)
+    rig.state.favorite(rig.user, lib.heat)  # a favourite that was never played
+
+    read = await rig.provider.read(H, None)
+
+    snapshot = read.snapshot
+    assert snapshot.complete
+    assert read.checkpoint is None
+    assert not read.checkpoint_moved
+    assert set(snapshot.entries) == {"imdb:tt0133093", "imdb:tt5753856#s01e01"}
+    matrix = snapshot.entries["imdb:tt0133093"]
+    assert matrix.payload == Watched.from_state(3, WATCHED)
+    assert matrix.item.local_tokens == (f"{flavour}:{lib.matrix}",)
+    episode = snapshot.entries["imdb:tt5753856#s01e01"].item
+    assert (episode.title, episode.year, episode.season, episode.episode) == ("Dark", 2017, 1, 1)
+    assert "tvdb:show:334824#s01e01" in episode.tokens
+    assert "tvdb:episode:5000101" in episode.tokens  # its own id too
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_the_watchlist_is_the_users_favorites(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    rig = await make_rig(serve, session, flavour)
+    rig.state.favorite(rig.user, rig.library.heat)
+    rig.state.favorite(rig.user, rig.library.dark)
+    rig.state.watch(rig.user, rig.library.matrix, WATCHED)
+
+    read = await rig.provider.read(W, None)
+
+    assert set(read.snapshot.entries) == {"imdb:tt0113277", "imdb:tt5753856"}
+    assert all(e.payload == Listed() for e in read.snapshot.entries.values())
+    assert rig.provider.capabilities.rating_scale.value == "decimal_0_10"
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_ratings_read_the_decimal_user_rating_and_skip_unrated_and_impossible_values(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    rig = await make_rig(serve, session, flavour)
+    lib = rig.library
+    rig.state.rate(rig.user, lib.matrix, 7.5)
+    rig.state.rate(rig.user, lib.heat, 0.0)  # zero is "unrated"
+    rig.state.rate(rig.user, lib.inception, 12.0)  # not on the scale: never trusted
+    rig.state.rate(rig.user, lib.dark_s1[2], 0.4)  # rated, below the normalized floor
+
+    read = await rig.provider.read(R, None)
+
+    entries = read.snapshot.entries
+    assert set(entries) == {"imdb:tt0133093", "imdb:tt5753856#s01e03"}
+    assert entries["imdb:tt0133093"].payload == Rated(7.5)
+    assert entries["imdb:tt5753856#s01e03"].payload == Rated(1.0)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_provider_ids_in_any_casing_give_the_same_items(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    plain = await make_rig(serve, session, flavour)
+    odd = await make_rig(serve, session, flavour, quirks=MediaBrowserQuirks(varied_casing=True))
+    for rig in (plain, odd):
+        for item_id in (rig.library.matrix, rig.library.heat, rig.library.inception):
+            rig.state.watch(rig.user, item_id, WATCHED)
+        for item_id in rig.library.dark_s1:
+            rig.state.watch(rig.user, item_id, WATCHED)
+
+    got = [await rig.provider.read(H, None) for rig in (plain, odd)]
+
+    assert keys(got[0]) == keys(got[1])
+    assert "tmdb:movie:27205" in keys(got[1])  # TmdbCollection was never read as a movie id
+    assert "tmdb:movie:435" not in str(got[1].snapshot.aliases)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_items_without_provider_ids_keep_their_title_and_local_id(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    rig = await make_rig(
+        serve, session, flavour, quirks=MediaBrowserQuirks(missing_provider_ids=1.0)
+    )
+    rig.state.watch(rig.user, rig.library.heat, WATCHED)
+
+    (entry,) = (await rig.provider.read(H, None)).snapshot.entries.values()
+
+    assert entry.item.tokens == ()
+    assert entry.key == f"{flavour}:{rig.library.heat}"
+    assert (entry.item.title, entry.item.year) == ("Heat", 1995)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_a_timeout_in_mid_pagination_makes_the_snapshot_partial(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    rig = await make_rig(
+        serve,
+        session,
+        flavour,
+        quirks=MediaBrowserQuirks(hang_at_start_index=2, hang_seconds=1.0),
+        page_size=2,
+        request_timeout=0.1,
+        attempts=2,
+    )
+    for item_id in (rig.library.matrix, rig.library.heat, rig.library.inception):
+        rig.state.watch(rig.user, item_id, WATCHED)
+
+    read = await rig.provider.read(H, None)
+
+    snapshot = read.snapshot
+    assert not snapshot.complete
+    assert "the page at 2 failed" in snapshot.completeness.describe()
+    assert set(snapshot.entries) == {"imdb:tt0133093", "imdb:tt0113277"}  # what was read stays
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_one_slow_page_is_retried_and_the_read_stays_complete(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    rig = await make_rig(
+        serve,
+        session,
+        flavour,
+        quirks=MediaBrowserQuirks(hang_at_start_index=2, hangs=1, hang_seconds=1.0),
+        page_size=2,
+        request_timeout=0.1,
+    )
+    for item_id in (rig.library.matrix, rig.library.heat, rig.library.inception):
+        rig.state.watch(rig.user, item_id, WATCHED)
+
+    read = await rig.provider.read(H, None)
+
+    assert read.snapshot.complete
+    assert len(read.snapshot) == 3
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_slow_pages_still_give_a_complete_snapshot(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    rig = await make_rig(
+        serve, session, flavour, quirks=MediaBrowserQuirks(slow_pages=0.02), page_size=1
+    )
+    for item_id in rig.library.dark_s1:
+        rig.state.watch(rig.user, item_id, WATCHED)
+
+    read = await rig.provider.read(H, None)
+
+    assert read.snapshot.complete
+    assert len(read.snapshot) == 3
+    assert read.snapshot.completeness.expected_total == 3
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_a_revoked_token_in_a_read_is_an_auth_error_not_a_partial_read(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    rig = await make_rig(serve, session, flavour, quirks=MediaBrowserQuirks(token_revoked=True))
+
+    with pytest.raises(AuthError):
+        await rig.provider.read(H, None)
+
+
+def fake_pages(rig: Rig, pages: Sequence[ItemPage | Exception], *, series: bool = True) -> None:
+    """Make the client answer item queries from `pages` (series lookups go to the server)."""
+    original = rig.client.items_page
+    answers = iter(pages)
+
+    async def items_page(user_id: str, **query: object) -> ItemPage:
+        if series and query.get("types") == ("Series",):
+            return await original(user_id, **query)  # type: ignore[arg-type]
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    rig.client.items_page = items_page  # type: ignore[method-assign]
+
+
+def movie_row(n: int, played: bool = True) -> dict[str, object]:
+    return {
+        "Id": f"{n:032x}",
+        "Type": "Movie",
+        "Name": f"Film {n}",
+        "ProductionYear": 2000 + n,
+        "ProviderIds": {"Tmdb": str(n)},
+        "UserData": {"Played": played, "PlayCount": 1},
+    }
+
+
+async def test_a_library_that_changes_while_it_is_read_gives_a_partial_snapshot(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session, Flavour.JELLYFIN, page_size=1)
+    fake_pages(rig, [ItemPage((movie_row(1),), 2), ItemPage((movie_row(2),), 3)])
+
+    read = await rig.provider.read(H, None)
+
+    assert not read.snapshot.complete
+    assert "changed while it was read (2 -> 3)" in read.snapshot.completeness.describe()
+
+
+async def test_a_page_without_a_total_cannot_prove_completeness(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session, Flavour.EMBY)
+    fake_pages(rig, [ItemPage((movie_row(1),), None)])
+
+    read = await rig.provider.read(H, None)
+
+    assert not read.snapshot.complete
+    assert "did not say how many" in read.snapshot.completeness.describe()
+
+
+async def test_a_short_answer_is_partial_even_when_pagination_ends(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session, Flavour.JELLYFIN, page_size=5)
+    fake_pages(rig, [ItemPage((movie_row(1), movie_row(2)), 4), ItemPage((), 4)])
+
+    read = await rig.provider.read(H, None)
+
+    assert read.snapshot.completeness.describe() == "partial: 2 of 4 announced records read"
+
+
+async def test_episodes_whose_series_cannot_be_read_are_left_out_and_the_read_is_partial(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session, Flavour.JELLYFIN)
+    rig.state.watch(rig.user, rig.library.matrix, WATCHED)
+    rig.state.watch(rig.user, rig.library.dark_s1[0], WATCHED)
+    original = rig.client.items_page
+
+    async def items_page(user_id: str, **query: object) -> ItemPage:
+        if query.get("types") == ("Series",):
+            raise ProviderError("Jellyfin did not answer in time")
+        return await original(user_id, **query)  # type: ignore[arg-type]
+
+    rig.client.items_page = items_page  # type: ignore[method-assign]
+
+    read = await rig.provider.read(H, None)
+
+    assert set(read.snapshot.entries) == {"imdb:tt0133093"}
+    assert "series of some episodes" in read.snapshot.completeness.describe()
+
+
+async def test_series_lookups_raise_auth_errors_rather_than_hiding_them(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session, Flavour.EMBY)
+    rig.state.watch(rig.user, rig.library.dark_s1[0], WATCHED)
+    original = rig.client.items_page
+
+    async def items_page(user_id: str, **query: object) -> ItemPage:
+        if query.get("types") == ("Series",):
+            raise AuthError("revoked")
+        return await original(user_id, **query)  # type: ignore[arg-type]
+
+    rig.client.items_page = items_page  # type: ignore[method-assign]
+
+    with pytest.raises(AuthError):
+        await rig.provider.read(H, None)
+
+
+async def test_rows_the_engine_cannot_identify_are_left_out(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session, Flavour.JELLYFIN, page_size=10)
+    odd_rows = (
+        movie_row(1),
+        {"Type": "Movie", "Name": "no id"},
+        {"Id": "a" * 32, "Type": "BoxSet", "Name": "a collection", "UserData": {"Played": True}},
+        {"Id": "b" * 32, "Type": "Movie", "UserData": {"Played": True}},  # only its own id
+        {"Id": "not-a-guid", "Type": "Movie", "UserData": {"Played": True}},  # nothing usable
+        {
+            "Id": "c" * 32,
+            "Type": "Episode",
+            "SeriesName": "Unnumbered",
+            "UserData": {"Played": True},
+        },
+        {
+            "Id": "d" * 32,
+            "Type": "Episode",
+            "SeriesName": "Lost Series",
+            "SeriesId": "e" * 32,
+            "ParentIndexNumber": 1,
+            "IndexNumber": 2,
+            "UserData": {"Played": True, "LastPlayedDate": "2024-05-01T20:00:00.1234567Z"},
+        },
+        {"Id": "f" * 32, "Type": "Movie", "Name": "Odd data", "UserData": "nonsense"},
+    )
+    fake_pages(rig, [ItemPage(odd_rows, len(odd_rows))])
+
+    read = await rig.provider.read(H, None)
+
+    assert read.snapshot.complete
+    entries = {e.item.title: e for e in read.snapshot.entries.values()}
+    assert set(entries) == {"Film 1", "Lost Series", None}
+    assert entries[None].key == f"jellyfin:{'b' * 32}"
+    lost = entries["Lost Series"]
+    assert lost.item.tokens == ()
+    assert (lost.item.season, lost.item.episode) == (1, 2)
+    assert lost.payload == Watched.from_state(1, datetime(2024, 5, 1, 20, 0, 0, 123456, UTC))
+
+
+def test_server_dates_parse_with_ticks_offsets_or_nothing_at_all() -> None:
+    assert parse_date("2024-05-01T20:00:00.0000000Z") == datetime(2024, 5, 1, 20, tzinfo=UTC)
+    assert parse_date("2024-05-01T22:00:00+02:00") == datetime(2024, 5, 1, 20, tzinfo=UTC)
+    assert parse_date("2024-05-01T20:00:00") == datetime(2024, 5, 1, 20, tzinfo=UTC)
+    assert parse_date("yesterday") is None
+    assert parse_date("") is None
+    assert parse_date(None) is None
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_a_page_without_items_is_an_error_and_the_read_partial(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    rig = await make_rig(serve, session, flavour)
+
+    async def answer(*args: object, **kwargs: object) -> object:
+        raise ProviderError(f"{rig.client.flavour.name} sent a page without Items")
+
+    rig.client.items_page = answer  # type: ignore[method-assign,assignment]
+
+    read = await rig.provider.read(W, None)
+
+    assert not read.snapshot.complete
+    assert len(read.snapshot) == 0
