@@ -141,11 +141,12 @@ async def test_a_pin_reply_without_id_or_code_is_a_provider_error(
         await create_pin(http)
 
 
-async def test_a_pin_without_an_expiry_date_lives_for_its_announced_seconds(
-    serve: Serve, session: aiohttp.ClientSession
+@pytest.mark.parametrize("expires_at", [None, "soon", "2024-01-01T00:00:00"])
+async def test_a_pin_without_a_usable_expiry_date_lives_for_its_announced_seconds(
+    serve: Serve, session: aiohttp.ClientSession, expires_at: str | None
 ) -> None:
     async def pins(request: web.Request) -> web.Response:
-        body = {"id": 5, "code": "c", "expiresIn": 600, "expiresAt": "2024-01-01T00:00:00"}
+        body = {"id": 5, "code": "c", "expiresIn": 600, "expiresAt": expires_at}
         return web.json_response(body, status=201)
 
     app = web.Application()
@@ -291,3 +292,16 @@ async def test_a_non_object_reply_is_a_provider_error(
     http = HttpClient(session, await serve(app), service="plex.tv", retry=RETRY)
     with pytest.raises(ProviderError, match="not an object"):
         await get_account(http)
+
+
+async def test_a_pin_poll_plex_tv_refuses_is_raised(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    async def pin(request: web.Request) -> web.Response:
+        return web.Response(status=400, text="Bad Request")
+
+    app = web.Application()
+    app.router.add_get("/api/v2/pins/{pinID}", pin)
+    http = HttpClient(session, await serve(app), service="plex.tv", retry=RETRY, sleep=no_sleep)
+    with pytest.raises(HttpError):
+        await check_pin(http, Pin(1, "x", 2e9), now=lambda: 1e9)

@@ -19,7 +19,7 @@ from custom_components.crosswatch.engine.provider import (
 )
 from custom_components.crosswatch.engine.ratings import RatingScale
 from custom_components.crosswatch.providers import plex
-from custom_components.crosswatch.providers.http import RetryPolicy
+from custom_components.crosswatch.providers.http import HttpClient, RetryPolicy
 from custom_components.crosswatch.providers.plex import (
     NOT_IN_LIBRARY,
     NOT_ON_PLEX,
@@ -841,3 +841,80 @@ async def test_a_sections_reply_that_fails_fails_the_read(world: World) -> None:
     client = world.client(server_url="http://127.0.0.1:9")
     with pytest.raises(ProviderError):
         await world.provider(client).read(H, None)
+
+
+# -- the less travelled paths -----------------------------------------------------------------------
+
+
+async def test_a_server_token_refused_while_lending_ids_to_the_watchlist_is_an_auth_error(
+    world: World,
+) -> None:
+    _seed_watchlist(world)
+    world.sim.quirks.plex_guid_only = True
+    with pytest.raises(AuthError):
+        await world.provider(world.client(server_token="wrong")).read(W, None)
+
+
+async def test_a_write_the_server_never_answered_is_unknown(
+    world: World, session: aiohttp.ClientSession
+) -> None:
+    client = world.client()
+    provider = world.provider(client)
+    await provider.read(H, None)
+    client.server = HttpClient(
+        session, "http://127.0.0.1:9", service="Plex", retry=RetryPolicy(attempts=1)
+    )
+    [result] = await provider.write(H, Action.ADD, add(HEAT, Watched.from_state(1, None)))
+    assert result.outcome is WriteOutcome.UNKNOWN
+    discover = world.provider(world.client(discover_url="http://127.0.0.1:9"))
+    item = MediaItem.create(MediaType.MOVIE, title="x", ids={"plex": items(world)["heat"].plex})
+    [listed] = await discover.write(W, Action.ADD, add(item, Listed()))
+    assert listed.outcome is WriteOutcome.UNKNOWN
+
+
+async def test_a_metadata_service_failure_leaves_the_watchlist_write_unknown(
+    world: World, serve: Serve
+) -> None:
+    async def matches(request: web.Request) -> web.Response:
+        return web.Response(status=500)
+
+    app = web.Application()
+    app.router.add_get("/library/metadata/matches", matches)
+    client = world.client(metadata_url=await serve(app))
+    [result] = await world.provider(client).write(W, Action.ADD, add(INCEPTION, Listed()))
+    assert result.outcome is WriteOutcome.UNKNOWN
+
+
+async def test_a_sections_reply_without_its_media_container_fails_the_read(
+    world: World, serve: Serve
+) -> None:
+    async def sections(request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_get("/library/sections/all", sections)
+    with pytest.raises(ProviderError, match="MediaContainer"):
+        await world.provider(world.client(server_url=await serve(app))).read(R, None)
+
+
+async def test_a_total_that_is_not_a_number_counts_as_no_total(world: World, serve: Serve) -> None:
+    url = await _odd_server(
+        serve, [{"size": 1, "totalSize": True, "Metadata": [_movie("1", "A", viewCount=1)]}]
+    )
+    snapshot = (await world.provider(world.client(server_url=url)).read(H, None)).snapshot
+    assert snapshot.complete
+    assert snapshot.completeness.expected_total is None
+
+
+def test_guids_plex_cannot_read_and_season_guids_name_nothing_of_an_episode() -> None:
+    row = {
+        "ratingKey": "9",
+        "guid": "local://9",
+        "Guid": [{"id": "com.plexapp.agents.thetvdb://334824/2"}, {"id": "tvdb://6321901"}],
+        "parentIndex": 1,
+        "index": 1,
+        "grandparentTitle": "Dark",
+    }
+    item = plex._episode(row, "9", {})
+    assert item.tokens == ("tvdb:episode:6321901",)
+    assert item.local_tokens == ("plex_key:9",)
