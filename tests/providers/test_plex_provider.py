@@ -918,3 +918,31 @@ def test_guids_plex_cannot_read_and_season_guids_name_nothing_of_an_episode() ->
     item = plex._episode(row, "9", {})
     assert item.tokens == ("tvdb:episode:6321901",)
     assert item.local_tokens == ("plex_key:9",)
+
+
+async def test_a_rating_key_finds_our_own_item_but_never_another_servers_namesake(
+    world: World,
+) -> None:
+    heat = items(world)["heat"]
+    ours = MediaItem.create(MediaType.MOVIE, title="Heat", ids={"plex_key": heat.rating_key})
+    # Another Plex server's item that happens to carry the same ratingKey.
+    theirs = MediaItem.create(MediaType.MOVIE, title="Alien", ids={"plex_key": heat.rating_key})
+    episode_key = MediaItem.create(
+        MediaType.EPISODE, title="Heat", season=1, episode=1, ids={"plex_key": heat.rating_key}
+    )
+    untitled = MediaItem.create(MediaType.MOVIE, ids={"plex_key": heat.rating_key})
+    results = await world.provider().write(
+        H,
+        Action.ADD,
+        [
+            WriteRequest(i, Watched.from_state(1, None))
+            for i in (theirs, episode_key, ours, untitled)
+        ],
+    )
+    assert [r.outcome for r in results] == [
+        WriteOutcome.REJECTED,
+        WriteOutcome.REJECTED,
+        WriteOutcome.CONFIRMED,
+        WriteOutcome.CONFIRMED,
+    ]
+    assert heat.view_count == 2

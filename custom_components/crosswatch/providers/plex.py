@@ -33,7 +33,7 @@ from typing import Any
 
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.ids import Namespace, parse_plex_guid, plex_guid_ids
-from ..engine.items import MediaItem, MediaType, weak_key
+from ..engine.items import MediaItem, MediaType, normalize_title, weak_key
 from ..engine.payloads import Entry, Feature, Listed, Payload, Rated, Watched
 from ..engine.plan import Action
 from ..engine.provider import (
@@ -113,10 +113,21 @@ class Library:
         Copies of one film in two libraries share its ids, and each keeps its own state, so a
         write goes to all of them. Without a shared id, a single item of the same type, exact
         title and year is a weak match; several such items match nothing.
+
+        A ratingKey counts only after the external ids found nothing, and only for an item of
+        the same type and title: another Plex server's ratingKey (a Plex to Plex pair) looks
+        just like ours and names a different item.
         """
         found: dict[int, None] = {}
-        for text in (*item.tokens, *item.local_tokens):
+        for text in item.tokens:
             found.update(dict.fromkeys(self.by_token.get(text, ())))
+        if not found:
+            for text in item.local_tokens:
+                found.update(
+                    (i, None)
+                    for i in self.by_token.get(text, ())
+                    if _same_title(self.records[i].item, item)
+                )
         if found:
             return [self.records[i] for i in found], True
         if item.title is None or item.year is None:
@@ -445,6 +456,15 @@ class PlexProvider:
                 matched = item
             return keys.pop(), matched
         return None
+
+
+def _same_title(ours: MediaItem, theirs: MediaItem) -> bool:
+    """Whether two items agree on type and, where both have one, on the normalized title."""
+    if ours.type is not theirs.type:
+        return False
+    if ours.title is None or theirs.title is None:
+        return True
+    return normalize_title(ours.title) == normalize_title(theirs.title)
 
 
 def _failed(item: MediaItem, err: HttpError) -> WriteResult:
