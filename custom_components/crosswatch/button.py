@@ -7,10 +7,8 @@ from typing import Any
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN
 from .coordinator import PairCoordinator
 from .entity import PairEntity
 from .runtime import SyncRuntime
@@ -19,17 +17,11 @@ PARALLEL_UPDATES = 1
 
 
 async def _sync_now(coordinator: PairCoordinator) -> None:
-    await coordinator.async_refresh()
-    if not coordinator.last_update_success:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="sync_failed",
-            translation_placeholders={"pair": coordinator.subentry.title},
-        )
+    coordinator.async_set_updated_data(await coordinator.async_run(fresh=True))
 
 
 async def _preview(coordinator: PairCoordinator) -> None:
-    await coordinator.async_run(dry_run=True)
+    await coordinator.async_run(dry_run=True, fresh=True)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -116,9 +116,17 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         return await self.async_run()
 
     async def async_run(
-        self, *, dry_run: bool | None = None, features: Collection[Feature] = ()
+        self,
+        *,
+        dry_run: bool | None = None,
+        features: Collection[Feature] = (),
+        fresh: bool = False,
     ) -> PairState:
-        """Run the pair once; a dry run only updates the preview."""
+        """Run the pair once; a dry run only updates the preview.
+
+        `fresh` (what the user asked for: sync now, preview, actions) reads both sides anew
+        instead of reusing another pair's reads from the last few minutes.
+        """
         source, target = self.accounts()
         if source is None or target is None:
             missing = tuple(
@@ -131,6 +139,10 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         ir.async_delete_issue(self.hass, DOMAIN, f"pair_waiting_{self.pair_id}")
         runtime = self.config_entry.runtime_data
         spec = self.pair.spec(self.pair_id, dry_run=dry_run, features=features)
+        if fresh:
+            for account in (source, target):
+                for feature in spec.features:
+                    runtime.pipeline.bust(account.provider.key, feature)
         self._set_running(True)
         try:
             async with runtime.run_lock:

@@ -110,7 +110,7 @@ async def _sync(call: ServiceCall) -> ServiceResponse:
     summaries: list[Any] = []
     for coordinator in pairs:
         try:
-            state = await coordinator.async_run(dry_run=dry_run, features=features)
+            state = await coordinator.async_run(dry_run=dry_run, features=features, fresh=True)
         except HomeAssistantError:
             raise
         except ProviderError as err:  # pragma: no cover - async_run wraps these
@@ -129,7 +129,7 @@ async def _sync(call: ServiceCall) -> ServiceResponse:
 
 async def _get_plan(call: ServiceCall) -> ServiceResponse:
     coordinator = _pair(call.hass, call.data[ATTR_PAIR])
-    await coordinator.async_run(dry_run=True)
+    await coordinator.async_run(dry_run=True, fresh=True)
     preview = coordinator.preview
     if preview is None:
         raise HomeAssistantError(

@@ -1,0 +1,96 @@
+"""Account entries wired to simulators, and the sync entry with its pairs."""
+
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.crosswatch.const import DOMAIN, SYNC_ENTRY_TITLE, SYNC_ENTRY_UNIQUE_ID
+from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
+
+
+def trakt_entry(url: str, sim: trakt_sim.TraktSim) -> MockConfigEntry:
+    """A connected Trakt account (tokens the simulator issued)."""
+    tokens = sim.issue_tokens()
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Trakt ({sim.slug})",
+        unique_id=f"trakt:{sim.slug}",
+        data={
+            "kind": "trakt",
+            "account_id": sim.slug,
+            "client_id": trakt_sim.CLIENT_ID,
+            "client_secret": trakt_sim.CLIENT_SECRET,
+            "tokens": {
+                "access_token": tokens["access_token"],
+                "refresh_token": tokens["refresh_token"],
+                "expires_at": tokens["created_at"] + tokens["expires_in"],
+            },
+            "base_url": url,
+        },
+    )
+
+
+def simkl_entry(url: str, state: simkl_sim.SimklState) -> MockConfigEntry:
+    """A connected SIMKL account."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="SIMKL (Andrew)",
+        unique_id="simkl:51",
+        data={
+            "kind": "simkl",
+            "account_id": "51",
+            "client_id": simkl_sim.CLIENT_ID,
+            "tokens": {"access_token": simkl_sim.TOKEN},
+            "base_url": url,
+        },
+    )
+
+
+def sync_entry() -> MockConfigEntry:
+    """The CrossWatch sync entry, without pairs."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=SYNC_ENTRY_TITLE,
+        unique_id=SYNC_ENTRY_UNIQUE_ID,
+        data={"kind": "sync"},
+    )
+
+
+async def add_pair(hass: HomeAssistant, sync: MockConfigEntry, **fields: Any) -> dict[str, Any]:
+    """Add a pair through the subentry flow, then wait for its first run."""
+    result = await hass.config_entries.subentries.async_init(
+        (sync.entry_id, "pair"), context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM, result
+    data = {
+        "name": "Movies",
+        "features": ["watchlist"],
+        "mode": "two_way",
+        "interval_minutes": 60,
+        "dry_run": False,
+        "guards": {
+            "delete_budget_floor": 5,
+            "delete_budget_percent": 2,
+            "drop_guard_percent": 10,
+            "tombstone_ttl_days": 30,
+        },
+        **fields,
+    }
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], data)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return result
+
+
+def pair_device(hass: HomeAssistant, sync: MockConfigEntry) -> dr.DeviceEntry:
+    """The device of the sync entry's (first) pair."""
+    pair_id = next(iter(sync.subentries))
+    (device,) = [
+        device
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), sync.entry_id)
+        if (DOMAIN, pair_id) in device.identifiers
+    ]
+    return device

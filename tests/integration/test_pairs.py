@@ -1,0 +1,136 @@
+"""Sync pairs in a running Home Assistant: flows, runs, entities, events and actions."""
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
+import pytest
+
+from custom_components.crosswatch.const import DOMAIN
+from tests.providers.conftest import Serve
+from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
+
+from .helpers import add_pair, pair_device, simkl_entry, sync_entry, trakt_entry
+
+MATRIX = ("movie", 1)
+
+
+@pytest.fixture
+async def accounts(
+    hass: HomeAssistant,
+    serve: Serve,
+    trakt: trakt_sim.TraktSim,
+    simkl: simkl_sim.SimklState,
+) -> tuple[str, str]:
+    """Trakt and SIMKL connected, with the Matrix on Trakt's watchlist and Heat on SIMKL's."""
+    simkl.add_title("movies", 100, "The Matrix", 1999, imdb="tt0133093", tmdb="603")
+    simkl.add_title("movies", 102, "Heat", 1995, imdb="tt0113277", tmdb="949")
+    simkl.add_title(
+        "shows", 200, "Dark", 2017, episodes=2, imdb="tt5753856", tvdb="334824", tmdb="70523"
+    )
+    trakt.seed_watchlist(*MATRIX)
+    simkl.user_lists(102, "plantowatch")
+    trakt_url = await serve(trakt_sim.make_app(trakt))
+    simkl_url = await serve(simkl_sim.simkl_app(simkl))
+    for entry in (trakt_entry(trakt_url, trakt), simkl_entry(simkl_url, simkl)):
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return "trakt:alice", "simkl:51"
+
+
+async def test_a_two_way_pair_syncs_on_creation_and_its_entities_show_the_run(
+    hass: HomeAssistant,
+    accounts: tuple[str, str],
+    trakt: trakt_sim.TraktSim,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    events: list[object] = []
+    hass.bus.async_listen("crosswatch_run_finished", events.append)
+
+    result = await add_pair(hass, sync, source=accounts[0], target=accounts[1])
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert sync.state is ConfigEntryState.LOADED
+    assert {row["ref"] for row in trakt.watchlist} == {MATRIX, ("movie", 2)}
+    assert {sid for sid, listing in simkl.lists.items() if listing.status == "plantowatch"} == {
+        100,
+        102,
+    }
+    assert hass.states.get("sensor.movies_last_result").state == "success"
+    assert hass.states.get("sensor.movies_planned_adds").state == "2"
+    assert hass.states.get("sensor.movies_held_operations").state == "0"
+    assert hass.states.get("binary_sensor.movies_running").state == "off"
+    assert hass.states.get("binary_sensor.movies_needs_attention").state == "off"
+    event = hass.states.get("event.movies_run")
+    assert event.attributes["event_type"] == "completed"
+    assert event.attributes["features"]["watchlist"]["applied"] == 2
+    assert len(events) == 1
+    assert pair_device(hass, sync).name == "Movies"
+
+
+async def test_the_same_pair_cannot_be_added_twice_nor_to_itself(
+    hass: HomeAssistant, accounts: tuple[str, str]
+) -> None:
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    await add_pair(hass, sync, source=accounts[0], target=accounts[1])
+
+    again = await add_pair(hass, sync, source=accounts[0], target=accounts[1])
+    itself = await add_pair(hass, sync, source=accounts[0], target=accounts[0])
+
+    assert again["type"] is FlowResultType.ABORT
+    assert again["reason"] == "already_configured"
+    assert itself["errors"] == {"target": "same_account"}
+
+
+async def test_a_pair_whose_account_is_gone_waits_and_raises_a_repair(
+    hass: HomeAssistant, accounts: tuple[str, str]
+) -> None:
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    await add_pair(hass, sync, source=accounts[0], target=accounts[1])
+    simkl_entry_id = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, accounts[1])
+    assert simkl_entry_id is not None
+
+    await hass.config_entries.async_remove(simkl_entry_id.entry_id)
+    await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
+
+    assert hass.states.get("sensor.movies_last_result").state == "skipped"
+    assert hass.states.get("binary_sensor.movies_needs_attention").state == "on"
+    pair_id = next(iter(sync.subentries))
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"pair_waiting_{pair_id}") is not None
+    assert sync.state is ConfigEntryState.LOADED
+
+
+async def test_sync_and_get_plan_actions_answer_with_the_run_and_the_plan(
+    hass: HomeAssistant,
+    accounts: tuple[str, str],
+    trakt: trakt_sim.TraktSim,
+) -> None:
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    await add_pair(hass, sync, source=accounts[0], target=accounts[1], mode="add_only")
+    device = pair_device(hass, sync)
+    trakt.seed_watchlist("show", 10)  # Dark, new on Trakt
+
+    plan = await hass.services.async_call(
+        DOMAIN, "get_plan", {"pair": device.id}, blocking=True, return_response=True
+    )
+    assert plan is not None
+    assert [op["item"]["title"] for op in plan["operations"]] == ["Dark"]
+    assert plan["operations"][0]["reason"] == "missing_on_target"
+
+    response = await hass.services.async_call(
+        DOMAIN, "sync", {"pair": device.id}, blocking=True, return_response=True
+    )
+    assert response is not None
+    (run,) = response["runs"]
+    assert run["status"] == "success"
+    assert run["features"]["watchlist"]["applied"] == 1
