@@ -299,6 +299,7 @@ async def test_rows_the_engine_cannot_identify_are_left_out(
     odd_rows = (
         movie_row(1),
         {"Type": "Movie", "Name": "no id"},
+        {"Id": "9" * 32, "Name": "no type", "UserData": {"Played": True}},
         {"Id": "a" * 32, "Type": "BoxSet", "Name": "a collection", "UserData": {"Played": True}},
         {"Id": "b" * 32, "Type": "Movie", "UserData": {"Played": True}},  # only its own id
         {"Id": "not-a-guid", "Type": "Movie", "UserData": {"Played": True}},  # nothing usable

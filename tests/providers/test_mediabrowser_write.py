@@ -135,24 +135,6 @@ async def test_rating_an_item_keeps_its_played_state_and_favorite(
     assert data.last_played == WATCHED
 
 
-async def test_emby_resets_what_a_bare_user_data_body_leaves_out(
-    serve: Serve, session: aiohttp.ClientSession
-) -> None:
-    """Why the Emby flavour sends the whole user data back: the simulator's model of Emby."""
-    rig = await make_rig(serve, session, Flavour.EMBY)
-    rig.state.watch(rig.user, rig.library.matrix, WATCHED)
-    rig.state.favorite(rig.user, rig.library.matrix)
-
-    await rig.client.call(
-        "POST",
-        f"/Users/{rig.user.id}/Items/{rig.library.matrix}/UserData",
-        json_body={"Rating": 5.0},
-    )
-
-    data = rig.state.user_data(rig.user.id, rig.library.matrix)
-    assert (data.rating, data.played, data.is_favorite) == (5.0, False, False)
-
-
 @pytest.mark.parametrize("flavour", FLAVOURS)
 async def test_an_item_without_provider_ids_is_found_by_exact_title_and_year_as_a_weak_match(
     serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
@@ -417,3 +399,17 @@ async def test_a_partial_library_read_says_so_when_an_item_is_not_found(
 
     assert results[0].outcome is WriteOutcome.CONFIRMED  # on the first page
     assert results[1].reason == f"{NOT_IN_LIBRARY} (library read partial)"
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_a_local_id_naming_an_item_of_another_type_is_not_trusted(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    rig = await make_rig(serve, session, flavour)
+    show = MediaItem.create(
+        MediaType.SHOW, title="Heat", year=1995, ids={flavour.value: rig.library.heat}
+    )
+
+    (result,) = await rig.provider.write(W, Action.ADD, [WriteRequest(show, Listed())])
+
+    assert (result.outcome, result.reason) == (WriteOutcome.REJECTED, NOT_IN_LIBRARY)
