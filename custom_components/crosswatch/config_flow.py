@@ -16,13 +16,15 @@ from homeassistant.config_entries import (
 from homeassistant.core import callback
 
 from .const import CONF_KIND, DOMAIN, SUBENTRY_PAIR, SYNC_ENTRY_TITLE, SYNC_ENTRY_UNIQUE_ID, Kind
+from .flows.anilist import AniListFlow
 from .flows.pair import PairFlow
+from .flows.simkl import SimklFlow
 from .flows.trakt import TraktFlow
 
-ACCOUNT_MENU = ["trakt"]
+ACCOUNT_MENU = ["trakt", "simkl", "anilist"]
 
 
-class CrossWatchConfigFlow(TraktFlow, domain=DOMAIN):
+class CrossWatchConfigFlow(TraktFlow, SimklFlow, AniListFlow, domain=DOMAIN):
     """Add an account (Plex, Jellyfin, Emby, Trakt, SIMKL, AniList) or the sync entry."""
 
     VERSION = 1

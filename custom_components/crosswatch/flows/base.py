@@ -1,5 +1,7 @@
 """What every account flow shares: finishing an entry, reauth checks, common errors."""
 
+import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -9,9 +11,15 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
 )
 from homeassistant.data_entry_flow import section
+from homeassistant.helpers.selector import (
+    QrCodeSelector,
+    QrCodeSelectorConfig,
+    QrErrorCorrectionLevel,
+)
 import voluptuous as vol
 
 from ..const import CONF_ACCOUNT_ID, CONF_BASE_URL, CONF_KIND, Kind
+from ..engine.provider import AuthError, ProviderError
 
 ADVANCED = "advanced"
 
@@ -62,3 +70,68 @@ class AccountFlow(ConfigFlow):
             return self.async_update_reload_and_abort(self._get_reconfigure_entry(), data=full)
         self._abort_if_unique_id_configured()
         return self.async_create_entry(title=title, data=full)
+
+
+@dataclass(slots=True)
+class CodeSignIn:
+    """A sign-in by code (Trakt device code, SIMKL PIN, Plex PIN) whose poll runs already."""
+
+    url: str  # where the user enters the code
+    code: str
+    task: asyncio.Task[Any]  # the background poll; its result is the credential
+
+
+class CodeSignInFlow(AccountFlow):
+    """Show a code with its URL and QR code, wait for the background poll, offer a retry."""
+
+    def show_code(self, step_id: str, sign_in: CodeSignIn) -> ConfigFlowResult:
+        """The code, the URL and a QR code of the URL; Submit goes on to the wait."""
+        schema = form(
+            {
+                vol.Optional("qr_code"): QrCodeSelector(
+                    QrCodeSelectorConfig(
+                        data=sign_in.url,
+                        scale=6,
+                        error_correction_level=QrErrorCorrectionLevel.QUARTILE,
+                    )
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=schema,
+            description_placeholders={"url": sign_in.url, "code": sign_in.code},
+        )
+
+    def wait_for_code(
+        self,
+        step_id: str,
+        sign_in: CodeSignIn,
+        *,
+        finish_step: str,
+        retry_step: str,
+    ) -> ConfigFlowResult:
+        """Progress until the poll ends; then the finish step, or the retry step."""
+        if not sign_in.task.done():
+            return self.async_show_progress(
+                step_id=step_id,
+                progress_action=f"wait_for_{step_id.removesuffix('_wait')}",
+                description_placeholders={"url": sign_in.url, "code": sign_in.code},
+                progress_task=sign_in.task,
+            )
+        if sign_in.task.exception() is None:
+            return self.async_show_progress_done(next_step_id=finish_step)
+        return self.async_show_progress_done(next_step_id=retry_step)
+
+    def show_retry(self, step_id: str, error: str) -> ConfigFlowResult:
+        """Say why the sign-in did not finish; Submit asks for a new code."""
+        return self.async_show_form(step_id=step_id, data_schema=form({}), errors={"base": error})
+
+
+def sign_in_error(error: BaseException | None) -> str:
+    """The form error for a sign-in poll that ended without a credential."""
+    if isinstance(error, AuthError):
+        return "code_expired"
+    if isinstance(error, ProviderError):
+        return "cannot_connect"
+    return "unknown"

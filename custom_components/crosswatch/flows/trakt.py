@@ -6,11 +6,6 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.selector import (
-    QrCodeSelector,
-    QrCodeSelectorConfig,
-    QrErrorCorrectionLevel,
-)
 import voluptuous as vol
 
 from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_TOKENS, Kind
@@ -18,14 +13,13 @@ from ..engine.provider import AuthError, ProviderError
 from ..providers import trakt, trakt_client
 from ..providers.tokens import Tokens
 from ..providers.trakt_auth import (
-    DeviceCode,
     DeviceFlowError,
     PollStatus,
     TraktApp,
     request_device_code,
     wait_for_device_token,
 )
-from .base import AccountFlow, advanced_section, base_url, form
+from .base import CodeSignIn, CodeSignInFlow, advanced_section, base_url, form, sign_in_error
 
 _RETRY_ERRORS = {
     PollStatus.EXPIRED: "code_expired",
@@ -35,14 +29,12 @@ _RETRY_ERRORS = {
 }
 
 
-class TraktFlow(AccountFlow):
+class TraktFlow(CodeSignInFlow):
     """Steps of a Trakt account: app credentials, code, wait, finish (and retry)."""
 
     _trakt_app: TraktApp | None = None
     _trakt_url: str = trakt_client.DEFAULT_BASE_URL
-    _trakt_code: DeviceCode | None = None
-    _trakt_task: asyncio.Task[Tokens] | None = None
-    _trakt_error: str | None = None
+    _trakt_sign_in: CodeSignIn | None = None
 
     async def async_step_trakt(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the user's Trakt API app (client id and secret)."""
@@ -72,90 +64,62 @@ class TraktFlow(AccountFlow):
             async_get_clientsession(self.hass), self._trakt_app, base_url=self._trakt_url
         )
         try:
-            self._trakt_code = await request_device_code(http, self._trakt_app)
+            code = await request_device_code(http, self._trakt_app)
         except AuthError:
             return "invalid_auth"
         except ProviderError as err:
             return "invalid_auth" if "HTTP 40" in str(err) else "cannot_connect"
         except Exception:  # noqa: BLE001 - the flow must show an error, not crash
             return "unknown"
-        self._trakt_task = self.hass.async_create_task(
-            wait_for_device_token(http, self._trakt_app, self._trakt_code, sleep=asyncio.sleep),
+        task = self.hass.async_create_task(
+            wait_for_device_token(http, self._trakt_app, code, sleep=asyncio.sleep),
             "crosswatch trakt device code",
         )
+        self._trakt_sign_in = CodeSignIn(code.verification_url, code.user_code, task)
         return None
 
     async def async_step_trakt_code(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show the code, the URL and a QR code; the poll already runs in the background."""
-        assert self._trakt_code is not None
+        assert self._trakt_sign_in is not None
         if user_input is not None:
             return await self.async_step_trakt_wait()
-        url = self._trakt_code.verification_url
-        schema = form(
-            {
-                vol.Optional("qr_code"): QrCodeSelector(
-                    QrCodeSelectorConfig(
-                        data=url, scale=6, error_correction_level=QrErrorCorrectionLevel.QUARTILE
-                    )
-                )
-            }
-        )
-        return self.async_show_form(
-            step_id="trakt_code",
-            data_schema=schema,
-            description_placeholders={"url": url, "code": self._trakt_code.user_code},
-        )
+        return self.show_code("trakt_code", self._trakt_sign_in)
 
     async def async_step_trakt_wait(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Wait for the background poll to end: tokens, or a reason to start over."""
-        task = self._trakt_task
-        assert task is not None
-        assert self._trakt_code is not None
-        if not task.done():
-            return self.async_show_progress(
-                step_id="trakt_wait",
-                progress_action="wait_for_trakt",
-                description_placeholders={
-                    "url": self._trakt_code.verification_url,
-                    "code": self._trakt_code.user_code,
-                },
-                progress_task=task,
-            )
-        error = task.exception()
-        if error is None:
-            return self.async_show_progress_done(next_step_id="trakt_finish")
-        if isinstance(error, DeviceFlowError):
-            self._trakt_error = _RETRY_ERRORS.get(error.status, "unknown")
-        else:
-            self._trakt_error = "cannot_connect" if isinstance(error, ProviderError) else "unknown"
-        return self.async_show_progress_done(next_step_id="trakt_retry")
+        assert self._trakt_sign_in is not None
+        return self.wait_for_code(
+            "trakt_wait", self._trakt_sign_in, finish_step="trakt_finish", retry_step="trakt_retry"
+        )
 
     async def async_step_trakt_retry(
-        self, user_input: dict[str, Any] | None = None
+        self, user_input: dict[str, Any] | None = None, error: str | None = None
     ) -> ConfigFlowResult:
         """The code expired or was denied: say so, and offer a new code."""
         if user_input is not None:
             error = await self._trakt_request_code()
             if error is None:
                 return await self.async_step_trakt_code()
-            self._trakt_error = error
-        return self.async_show_form(
-            step_id="trakt_retry",
-            data_schema=form({}),
-            errors={"base": self._trakt_error or "unknown"},
-        )
+        elif error is None and self._trakt_sign_in is not None:
+            failure = self._trakt_sign_in.task.exception()
+            error = (
+                _RETRY_ERRORS.get(failure.status, "unknown")
+                if isinstance(failure, DeviceFlowError)
+                else sign_in_error(failure)
+            )
+        return self.show_retry("trakt_retry", error or "unknown")
 
     async def async_step_trakt_finish(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask Trakt whose tokens these are, then create (or update) the entry."""
-        assert self._trakt_task is not None
+        assert self._trakt_sign_in is not None
         assert self._trakt_app is not None
-        tokens = self._trakt_task.result()
+        tokens: Tokens = self._trakt_sign_in.task.result()
         saved: list[Tokens] = []
 
         async def keep(new: Tokens) -> None:
@@ -172,8 +136,7 @@ class TraktFlow(AccountFlow):
         try:
             await provider.health()
         except ProviderError:
-            self._trakt_error = "cannot_connect"
-            return await self.async_step_trakt_retry()
+            return await self.async_step_trakt_retry(error="cannot_connect")
         slug = provider.key.removeprefix("trakt:")
         return await self.async_finish_account(
             Kind.TRAKT,
@@ -193,8 +156,5 @@ class TraktFlow(AccountFlow):
         self._trakt_url = entry_data.get(CONF_BASE_URL) or trakt_client.DEFAULT_BASE_URL
         error = await self._trakt_request_code()
         if error is not None:
-            self._trakt_error = error
-            return self.async_show_form(
-                step_id="trakt_retry", data_schema=form({}), errors={"base": error}
-            )
+            return self.show_retry("trakt_retry", error)
         return await self.async_step_trakt_code()
