@@ -19,16 +19,49 @@ from .const import (
     CONF_BASE_URL,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
+    CONF_DEVICE_ID,
+    CONF_DISCOVER_URL,
     CONF_KIND,
+    CONF_METADATA_URL,
+    CONF_PLEX_TV_URL,
     CONF_SCORE_FORMAT,
+    CONF_SERVER_ID,
+    CONF_SERVER_NAME,
+    CONF_SERVER_TOKEN,
+    CONF_SERVER_URL,
     CONF_TOKENS,
+    CONF_USER_ID,
+    CONF_USER_NAME,
     Kind,
 )
 from .engine.provider import Provider
 from .engine.ratings import RatingScale
-from .providers import anilist, anilist_provider, simkl, simkl_api, trakt, trakt_client
+from .providers import (
+    anilist,
+    anilist_provider,
+    plex,
+    plex_auth,
+    plex_client,
+    simkl,
+    simkl_api,
+    trakt,
+    trakt_client,
+)
+from .providers.emby import EmbyProvider
+from .providers.jellyfin import JellyfinProvider
+from .providers.mediabrowser import MediaBrowserAccount, MediaBrowserProvider
+from .providers.mediabrowser_client import (
+    EMBY,
+    JELLYFIN,
+    DeviceInfo as MediaBrowserDevice,
+    Flavour,
+    MediaBrowserClient,
+)
+from .providers.plex_auth import PlexAccount, PlexApp
 from .providers.tokens import Tokens
 from .providers.trakt_auth import TraktApp
+
+VERSION = "0.1.0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +135,64 @@ async def _anilist(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
     )
 
 
+async def _plex(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
+    """A Plex server account.
+
+    Entry data: device_id (the kept client identifier), server_url, server_token, server_id
+    (machine identifier), tokens (the plex.tv account token, when signed in by PIN), user_id
+    (account uuid), user_name, and the plex.tv/Discover/metadata URLs.
+    """
+    data = entry.data
+    account_token = (data.get(CONF_TOKENS) or {}).get("access_token")
+    client = plex_client.PlexClient(
+        _session(hass, entry),
+        PlexApp(data[CONF_DEVICE_ID]),
+        server_url=data[CONF_SERVER_URL],
+        server_token=data[CONF_SERVER_TOKEN],
+        account_token=account_token,
+        plex_tv_url=data.get(CONF_PLEX_TV_URL) or plex_auth.PLEX_TV_URL,
+        discover_url=data.get(CONF_DISCOVER_URL) or plex_client.DISCOVER_URL,
+        metadata_url=data.get(CONF_METADATA_URL) or plex_client.METADATA_URL,
+    )
+    account = (
+        PlexAccount(0, data[CONF_USER_ID], data.get(CONF_USER_NAME) or data[CONF_USER_ID])
+        if data.get(CONF_USER_ID)
+        else None
+    )
+    return plex.PlexProvider(client, account=account, server_id=data[CONF_SERVER_ID])
+
+
+def _mediabrowser(flavour: Flavour, provider_type: type[MediaBrowserProvider]) -> ProviderFactory:
+    """A factory of Jellyfin or Emby providers.
+
+    Entry data: base_url (the server), device_id, tokens (the access token), server_id,
+    server_name, user_id, user_name. The password is never stored.
+    """
+
+    async def create(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
+        data = entry.data
+        client = MediaBrowserClient(
+            _session(hass, entry),
+            flavour,
+            data[CONF_BASE_URL],
+            device=MediaBrowserDevice(data[CONF_DEVICE_ID], VERSION),
+            token=Tokens.from_dict(data[CONF_TOKENS]).access_token,
+        )
+        account = MediaBrowserAccount(
+            data[CONF_SERVER_ID], data[CONF_SERVER_NAME], data[CONF_USER_ID], data[CONF_USER_NAME]
+        )
+        return provider_type(client, account)
+
+    return create
+
+
 FACTORIES: Mapping[Kind, ProviderFactory] = {
     Kind.TRAKT: _trakt,
     Kind.SIMKL: _simkl,
     Kind.ANILIST: _anilist,
+    Kind.PLEX: _plex,
+    Kind.JELLYFIN: _mediabrowser(JELLYFIN, JellyfinProvider),
+    Kind.EMBY: _mediabrowser(EMBY, EmbyProvider),
 }
 
 

@@ -36,6 +36,17 @@ CONF_CLIENT_ID: Final = "client_id"
 CONF_CLIENT_SECRET: Final = "client_secret"  # noqa: S105 - a key, not a secret
 CONF_TOKENS: Final = "tokens"
 CONF_SCORE_FORMAT: Final = "score_format"  # AniList: the Viewer's scoring scale
+# Media servers (Plex, Jellyfin, Emby).
+CONF_DEVICE_ID: Final = "device_id"  # Plex client identifier / MediaBrowser device id, kept
+CONF_SERVER_URL: Final = "server_url"
+CONF_SERVER_TOKEN: Final = "server_token"  # noqa: S105 - a key, not a secret
+CONF_SERVER_ID: Final = "server_id"
+CONF_SERVER_NAME: Final = "server_name"
+CONF_USER_ID: Final = "user_id"
+CONF_USER_NAME: Final = "user_name"
+CONF_PLEX_TV_URL: Final = "plex_tv_url"
+CONF_DISCOVER_URL: Final = "discover_url"
+CONF_METADATA_URL: Final = "metadata_url"
 
 # Pair subentry data keys.
 CONF_SOURCE: Final = "source"  # the unique id of an account entry (kind:account)
