@@ -5,6 +5,7 @@ files are checked here.
 """
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -125,12 +126,34 @@ def test_brand_images_fit_home_assistants_brand_rules(
             assert 128 <= min(picture.size) <= 512
 
 
-def test_translations_cover_every_config_flow_step_and_abort() -> None:
+def flow_sources() -> dict[str, str]:
+    files = [INTEGRATION / "config_flow.py", *sorted((INTEGRATION / "flows").glob("*.py"))]
+    return {path.name: path.read_text(encoding="utf-8") for path in files}
+
+
+def test_every_translated_flow_step_has_a_handler() -> None:
     translations = load_json(INTEGRATION / "translations" / "en.json")
-    source = (INTEGRATION / "config_flow.py").read_text(encoding="utf-8")
+    source = "\n".join(flow_sources().values())
     for step in translations["config"]["step"]:
-        assert f"async_step_{step}" in source
-    assert "already_configured" in translations["config"]["abort"]
+        assert f"async_step_{step}" in source, step
+    for step in translations["config_subentries"]["pair"]["step"]:
+        assert f"async_step_{step}" in source, step
+
+
+def test_every_form_step_abort_and_progress_of_the_flows_is_translated() -> None:
+    translations = load_json(INTEGRATION / "translations" / "en.json")
+    config = translations["config"]
+    pair = translations["config_subentries"]["pair"]
+    for name, source in flow_sources().items():
+        steps = pair["step"] if name == "pair.py" else config["step"]
+        aborts = pair["abort"] if name == "pair.py" else config["abort"]
+        for step in re.findall(r'show_(?:form|code|retry)\(\s*(?:step_id=)?"(\w+)"', source):
+            assert step in steps, (name, step)
+        for reason in re.findall(r'reason="(\w+)"', source):
+            assert reason in aborts, (name, reason)
+        for action in re.findall(r'"(\w+)_wait"', source):
+            assert f"wait_for_{action}" in config["progress"], (name, action)
+    assert {"already_configured", "wrong_account", "reauth_successful"} <= set(config["abort"])
 
 
 def test_icons_json_is_valid_json() -> None:
