@@ -140,6 +140,7 @@ class SimklState:
             for bucket in ACTIVITY_KEYS
         }
         self.pins: dict[str, Pin] = {}
+        self.pin_interval = 5  # seconds between polls, as SIMKL asks; tests may lower it
         self.calls: list[Call] = []
         self.activity_calls = 0
         self.headers_seen: list[dict[str, str]] = []
@@ -340,7 +341,7 @@ class _Handlers:
         if request.query.get("client_id") != CLIENT_ID:
             return web.json_response({"result": "KO", "message": "client_id_failed"})
         code = f"K{len(self.state.pins) + 1:04d}"
-        self.state.pins[code] = Pin(code, self.state.now)
+        self.state.pins[code] = Pin(code, self.state.now, interval=self.state.pin_interval)
         return web.json_response(
             {
                 "result": "OK",
@@ -348,7 +349,7 @@ class _Handlers:
                 "user_code": code,
                 "verification_url": "https://simkl.com/pin/",
                 "expires_in": 900,
-                "interval": 5,
+                "interval": self.state.pin_interval,
             }
         )
 
