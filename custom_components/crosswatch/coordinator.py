@@ -9,11 +9,13 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .accounts import AccountRuntime
 from .const import DOMAIN, EVENT_RUN_FINISHED, LOGGER
+from .engine.applier import ApplyReport
 from .engine.payloads import Feature
 from .engine.pipeline import RunResult, RunStatus
 from .engine.provider import AuthError, ProviderError
@@ -179,6 +181,31 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         )
         return state
 
+    async def async_approve_held(self) -> ApplyReport:
+        """Apply every removal a guard held for this pair (the user approved them)."""
+        source, target = self.accounts()
+        if source is None or target is None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="pair_waiting",
+                translation_placeholders={"pair": self.subentry.title},
+            )
+        runtime = self.config_entry.runtime_data
+        async with runtime.run_lock:
+            report = await runtime.pipeline.approve_held(
+                self.pair_id, source.provider, target.provider
+            )
+        await self.async_refresh_counts()
+        return report
+
+    async def async_reject_held(self) -> int:
+        """Drop every held removal of this pair; the items stay where they are."""
+        runtime = self.config_entry.runtime_data
+        async with runtime.run_lock:
+            rejected = await runtime.pipeline.reject_held(self.pair_id)
+        await self.async_refresh_counts()
+        return rejected
+
     async def async_refresh_counts(self) -> None:
         """Re-read what the store holds for the pair (after an action), without a run."""
         current = self.data or PairState(PairStatus.SKIPPED)
@@ -191,6 +218,7 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         store = self.config_entry.runtime_data.store
         held = await self.hass.async_add_executor_job(partial(store.held, self.pair_id))
         unresolved = await self.hass.async_add_executor_job(partial(store.unresolved, self.pair_id))
+        self._raise_held_issue(len(held))
         phantoms = sum(c.phantoms for c in result.features.values()) if result else 0
         last_run = result.finished_at if result else (self.data.last_run if self.data else None)
         return PairState(status, result, waiting, len(held), len(unresolved), phantoms, last_run)
@@ -228,6 +256,23 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             severity=ir.IssueSeverity.WARNING,
             translation_key="account_limit",
             translation_placeholders={"pair": self.subentry.title, "error": limited[0]},
+        )
+
+    def _raise_held_issue(self, held: int) -> None:
+        """A fixable repair while removals wait for the user's decision."""
+        issue_id = f"held_{self.pair_id}"
+        if not held:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=True,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="held_operations",
+            translation_placeholders={"pair": self.subentry.title, "count": str(held)},
+            data={"pair_id": self.pair_id},
         )
 
     def _raise_waiting_issue(self, missing: tuple[str, ...]) -> None:

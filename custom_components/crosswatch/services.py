@@ -91,17 +91,6 @@ def _account(hass: HomeAssistant, device_id: str) -> AccountRuntime:
     )
 
 
-def _accounts_of(coordinator: PairCoordinator) -> tuple[AccountRuntime, AccountRuntime]:
-    source, target = coordinator.accounts()
-    if source is None or target is None:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="pair_waiting",
-            translation_placeholders={"pair": coordinator.subentry.title},
-        )
-    return source, target
-
-
 async def _sync(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     pairs = [_pair(hass, call.data[ATTR_PAIR])] if ATTR_PAIR in call.data else _coordinators(hass)
@@ -154,23 +143,12 @@ async def _get_plan(call: ServiceCall) -> ServiceResponse:
 
 
 async def _approve_held(call: ServiceCall) -> ServiceResponse:
-    coordinator = _pair(call.hass, call.data[ATTR_PAIR])
-    source, target = _accounts_of(coordinator)
-    runtime = coordinator.config_entry.runtime_data
-    async with runtime.run_lock:
-        report = await runtime.pipeline.approve_held(
-            coordinator.pair_id, source.provider, target.provider
-        )
-    await coordinator.async_refresh_counts()
+    report = await _pair(call.hass, call.data[ATTR_PAIR]).async_approve_held()
     return {"applied": len(report.applied), "errors": list(report.errors)}
 
 
 async def _reject_held(call: ServiceCall) -> ServiceResponse:
-    coordinator = _pair(call.hass, call.data[ATTR_PAIR])
-    runtime = coordinator.config_entry.runtime_data
-    async with runtime.run_lock:
-        rejected = await runtime.pipeline.reject_held(coordinator.pair_id)
-    await coordinator.async_refresh_counts()
+    rejected = await _pair(call.hass, call.data[ATTR_PAIR]).async_reject_held()
     return {"rejected": rejected}
 
 

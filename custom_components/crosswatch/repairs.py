@@ -1,0 +1,80 @@
+"""Repairs: held removals wait here for the user's decision (approve or reject)."""
+
+from functools import partial
+from typing import Any
+
+from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
+from homeassistant.core import HomeAssistant
+
+from .coordinator import PairCoordinator
+from .runtime import SyncRuntime
+
+EXAMPLES = 5  # held operations named in the dialog; the rest are counted
+# Home Assistant names the result RepairsFlowResult from 2026.x and FlowResult before.
+type StepResult = Any
+
+
+def _coordinator(hass: HomeAssistant, pair_id: str) -> PairCoordinator | None:
+    for entry in hass.config_entries.async_loaded_entries("crosswatch"):
+        runtime: Any = entry.runtime_data
+        if isinstance(runtime, SyncRuntime) and pair_id in runtime.coordinators:
+            return runtime.coordinators[pair_id]
+    return None
+
+
+class HeldOperationsFlow(RepairsFlow):
+    """Show what a guard held (counts and examples), then approve or reject all of it."""
+
+    def __init__(self, pair_id: str) -> None:
+        """Decide for one pair."""
+        self._pair_id = pair_id
+
+    async def async_step_init(self, user_input: dict[str, str] | None = None) -> StepResult:
+        """Counts, examples and the two choices."""
+        coordinator = _coordinator(self.hass, self._pair_id)
+        if coordinator is None:
+            return self.async_abort(reason="pair_not_loaded")
+        store = coordinator.config_entry.runtime_data.store
+        held = await self.hass.async_add_executor_job(partial(store.held, self._pair_id))
+        if not held:
+            return self.async_abort(reason="nothing_held")
+        examples = "\n".join(
+            f"- {h.operation.action.value} {h.operation.item.label()} "
+            f"({h.operation.feature.value}, {h.reason})"
+            for h in held[:EXAMPLES]
+        )
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=["approve", "reject"],
+            description_placeholders={
+                "pair": coordinator.subentry.title,
+                "count": str(len(held)),
+                "examples": examples,
+                "more": str(max(0, len(held) - EXAMPLES)),
+            },
+        )
+
+    async def async_step_approve(self, user_input: dict[str, str] | None = None) -> StepResult:
+        """Apply the held operations."""
+        coordinator = _coordinator(self.hass, self._pair_id)
+        if coordinator is None:
+            return self.async_abort(reason="pair_not_loaded")
+        await coordinator.async_approve_held()
+        return self.async_create_entry(data={})
+
+    async def async_step_reject(self, user_input: dict[str, str] | None = None) -> StepResult:
+        """Keep the items where they are; never plan these removals again."""
+        coordinator = _coordinator(self.hass, self._pair_id)
+        if coordinator is None:
+            return self.async_abort(reason="pair_not_loaded")
+        await coordinator.async_reject_held()
+        return self.async_create_entry(data={})
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
+) -> RepairsFlow:
+    """The flow that fixes an issue: the held-operations decision, else a confirmation."""
+    if issue_id.startswith("held_") and data and "pair_id" in data:
+        return HeldOperationsFlow(str(data["pair_id"]))
+    return ConfirmRepairFlow()

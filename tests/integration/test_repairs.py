@@ -1,0 +1,112 @@
+"""Held removals become a fixable repair: the user sees counts and examples, then decides."""
+
+from http import HTTPStatus
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.crosswatch.const import DOMAIN
+from tests.providers.conftest import Serve
+from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
+
+from .helpers import add_pair, pair_device, simkl_entry, sync_entry, trakt_entry
+
+FILMS = 12
+
+
+def simkl_watchlist(simkl: simkl_sim.SimklState) -> set[int]:
+    return {sid for sid, listing in simkl.lists.items() if listing.status == "plantowatch"}
+
+
+@pytest.fixture
+async def held(
+    hass: HomeAssistant, serve: Serve, trakt: trakt_sim.TraktSim, simkl: simkl_sim.SimklState
+) -> str:
+    """A two-way pair in sync on 12 films; then the user unlists 8 on Trakt at once."""
+    for n in range(FILMS):
+        trakt.add_movie(100 + n, f"Film {n}", 1990 + n, tmdb=5000 + n)
+        simkl.add_title("movies", 700 + n, f"Film {n}", 1990 + n, tmdb=str(5000 + n))
+        trakt.seed_watchlist("movie", 100 + n)
+        simkl.user_lists(700 + n, "plantowatch")
+    for entry in (
+        trakt_entry(await serve(trakt_sim.make_app(trakt)), trakt),
+        simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl),
+    ):
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    await add_pair(hass, sync, source="trakt:alice", target="simkl:51")
+    for n in range(8):
+        trakt.unlist("movie", 100 + n)
+    await hass.services.async_call(
+        DOMAIN, "sync", {"pair": pair_device(hass, sync).id}, blocking=True
+    )
+    return next(iter(sync.subentries))
+
+
+async def test_removals_over_the_budget_are_held_and_raise_a_fixable_repair(
+    hass: HomeAssistant, held: str, simkl: simkl_sim.SimklState
+) -> None:
+    assert len(simkl_watchlist(simkl)) == FILMS - 5  # the budget: max(5, 2 % of 12)
+    assert hass.states.get("sensor.movies_held_operations").state == "3"
+    assert hass.states.get("sensor.movies_last_result").state == "held"
+    assert hass.states.get("binary_sensor.movies_needs_attention").state == "on"
+    assert hass.states.get("event.movies_run").attributes["event_type"] == "held"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"held_{held}")
+    assert issue is not None
+    assert issue.is_fixable
+
+
+async def fix(hass_client: ClientSessionGenerator, issue_id: str, choice: str) -> dict[str, str]:
+    client = await hass_client()
+    started = await client.post(
+        "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
+    )
+    assert started.status == HTTPStatus.OK
+    flow = await started.json()
+    assert flow["type"] == "menu"
+    assert flow["description_placeholders"]["count"] == "3"
+    assert "remove" in flow["description_placeholders"]["examples"]
+    chosen = await client.post(
+        f"/api/repairs/issues/fix/{flow['flow_id']}", json={"next_step_id": choice}
+    )
+    assert chosen.status == HTTPStatus.OK
+    return dict(await chosen.json())
+
+
+async def test_approving_the_repair_applies_the_held_removals(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    held: str,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    assert await async_setup_component(hass, "repairs", {})
+
+    result = await fix(hass_client, f"held_{held}", "approve")
+
+    assert result["type"] == "create_entry"
+    assert len(simkl_watchlist(simkl)) == FILMS - 8
+    assert hass.states.get("sensor.movies_held_operations").state == "0"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"held_{held}") is None
+
+
+async def test_rejecting_the_repair_keeps_the_items_and_never_holds_them_again(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    held: str,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    assert await async_setup_component(hass, "repairs", {})
+
+    result = await fix(hass_client, f"held_{held}", "reject")
+    await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
+
+    assert result["type"] == "create_entry"
+    assert len(simkl_watchlist(simkl)) == FILMS - 5
+    assert hass.states.get("sensor.movies_held_operations").state == "0"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"held_{held}") is None
