@@ -1,6 +1,7 @@
 """Simulators served on loopback inside Home Assistant's test loop."""
 
 from collections.abc import AsyncIterator
+import time
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -31,6 +32,7 @@ def trakt() -> trakt_sim.TraktSim:
     """A Trakt account with a small catalogue; device codes need no wait between polls."""
     sim = trakt_sim.TraktSim(slug="alice", watchlist_limit=1000)
     sim.device_interval = 0
+    sim.issued_at = time.time  # Home Assistant's client judges token expiry by the wall clock
     trakt_sim.seed_catalogue(sim)
     return sim
 

@@ -182,6 +182,9 @@ class TraktSim:
         self._watchlist_written = False
         self.token_expires_in = 7 * 86400
         self.device_interval = 5  # seconds between polls, as Trakt asks; tests may lower it
+        # When tokens are issued (epoch seconds): the simulated clock by default; tests whose
+        # client judges expiry by the wall clock (Home Assistant's) set time.time.
+        self.issued_at: Callable[[], float] = self._simulated_now
         for group, names in _ACTIVITY_FIELDS.items():
             self._activities[group] = dict.fromkeys(names, stamp(EPOCH))
 
@@ -230,6 +233,9 @@ class TraktSim:
         self.watchlist = [row for row in self.watchlist if row["ref"] != (kind, trakt)]
         self._moved(CATEGORY[kind], "watchlisted_at")
 
+    def _simulated_now(self) -> float:
+        return self._clock.timestamp()
+
     def issue_tokens(self) -> dict[str, Json]:
         """A fresh token pair, as /oauth/token would give it."""
         access, refresh = f"access-{next(self._ids)}", f"refresh-{next(self._ids)}"
@@ -241,7 +247,7 @@ class TraktSim:
             "expires_in": self.token_expires_in,
             "refresh_token": refresh,
             "scope": "public",
-            "created_at": int(self._clock.timestamp()),
+            "created_at": int(self.issued_at()),
         }
 
     def revoke_access_tokens(self) -> None:
