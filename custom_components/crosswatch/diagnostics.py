@@ -80,6 +80,8 @@ _URL_KEYS = (CONF_BASE_URL, "server_url")
 RUNS_SHOWN = 5
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
 _SIDES = {"a": "source", "b": "target"}
+_SERVICES = frozenset(kind.value for kind in Kind)
+_ANYWHERE = 8  # sensitive values this long are redacted even inside other words
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +96,21 @@ class Scrubber:
         values: set[str] = set()
         for entry in hass.config_entries.async_entries(DOMAIN):
             values.update(_sensitive_values(entry))
-        # Longest first, so that a value containing another is replaced whole.
+        # A provider not yet told its account is named after its service alone ("Trakt"):
+        # the service's name says nothing about the user, and errors need it.
+        values -= {v for v in values if v.lower() in _SERVICES}
+        # Longest first, so that a value containing another is replaced whole. Long values
+        # (tokens, secrets, names) go wherever they appear; short ones (a numeric user id)
+        # only as whole words, so that other numbers survive.
         ordered = sorted((v for v in values if v), key=lambda v: (-len(v), v))
         if not ordered:
             return cls(None)
-        alternatives = "|".join(re.escape(v) for v in ordered)
-        return cls(re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])"))
+        long = "|".join(re.escape(v) for v in ordered if len(v) >= _ANYWHERE)
+        short = "|".join(re.escape(v) for v in ordered if len(v) < _ANYWHERE)
+        parts = [f"(?:{long})"] if long else []
+        if short:
+            parts.append(rf"(?<![\w-])(?:{short})(?![\w-])")
+        return cls(re.compile("|".join(parts)))
 
     def text(self, value: str) -> str:
         """`value` with URLs and sensitive values redacted."""
