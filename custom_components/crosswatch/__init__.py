@@ -9,7 +9,7 @@ Two kinds of config entries:
 
 from functools import partial
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED, Platform
 from homeassistant.core import CoreState, Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
@@ -90,7 +90,14 @@ async def _async_setup_account(hass: HomeAssistant, entry: ConfigEntry) -> bool:
         entry_kind(entry), str(entry.data[CONF_ACCOUNT_ID]), provider, coordinator
     )
     await hass.config_entries.async_forward_entry_setups(entry, ACCOUNT_PLATFORMS)
-    _wake_waiting_pairs(hass, entry)
+
+    @callback
+    def wake_when_loaded() -> None:
+        if entry.state is ConfigEntryState.LOADED:
+            _wake_waiting_pairs(hass, entry)
+
+    # Pairs look for loaded accounts, and this one is loaded only once setup returns.
+    entry.async_on_unload(entry.async_on_state_change(wake_when_loaded))
     return True
 
 

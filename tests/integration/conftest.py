@@ -1,7 +1,9 @@
 """Simulators served on loopback inside Home Assistant's test loop."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 import time
+from unittest.mock import patch
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -9,6 +11,14 @@ import pytest
 
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
+
+
+@pytest.fixture(autouse=True)
+def own_state_store(tmp_path: Path) -> Iterator[Path]:
+    """Each test's store in its own directory, never the shared testing config's."""
+    path = tmp_path / "crosswatch" / "state.db"
+    with patch("custom_components.crosswatch.runtime.store_path", return_value=path):
+        yield path
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ def sync_entry() -> MockConfigEntry:
     )
 
 
-async def add_pair(hass: HomeAssistant, sync: MockConfigEntry, **fields: Any) -> dict[str, Any]:
+async def add_pair(hass: HomeAssistant, sync: MockConfigEntry, **fields: Any) -> Any:
     """Add a pair through the subentry flow, then wait for its first run."""
     result = await hass.config_entries.subentries.async_init(
         (sync.entry_id, "pair"), context={"source": SOURCE_USER}
@@ -94,3 +94,17 @@ def pair_device(hass: HomeAssistant, sync: MockConfigEntry) -> dr.DeviceEntry:
         if (DOMAIN, pair_id) in device.identifiers
     ]
     return device
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str:
+    """An entity's state; the entity must exist."""
+    current = hass.states.get(entity_id)
+    assert current is not None, entity_id
+    return current.state
+
+
+def attributes(hass: HomeAssistant, entity_id: str) -> dict[str, Any]:
+    """An entity's attributes; the entity must exist."""
+    current = hass.states.get(entity_id)
+    assert current is not None, entity_id
+    return dict(current.attributes)

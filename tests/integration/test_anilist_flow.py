@@ -1,8 +1,6 @@
 """Connecting an AniList account: the client id, then the token pasted from the PIN page."""
 
-from typing import Any
-
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -22,7 +20,7 @@ async def url(serve: Serve) -> str:
     return await serve(anilist_sim.build_app(state))
 
 
-async def start(hass: HomeAssistant, url: str) -> dict[str, Any]:
+async def start(hass: HomeAssistant, url: str) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "anilist"}
@@ -37,7 +35,7 @@ async def test_a_pasted_token_connects_the_account_it_belongs_to(
 ) -> None:
     result = await start(hass, url)
     assert result["step_id"] == "anilist_token"
-    assert "client_id=12345" in result["description_placeholders"]["url"]
+    assert "client_id=12345" in (result.get("description_placeholders") or {})["url"]
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"token": TOKEN})
 

@@ -1,5 +1,7 @@
 """Sync pairs in a running Home Assistant: flows, runs, entities, events and actions."""
 
+from typing import Any
+
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -10,7 +12,7 @@ from custom_components.crosswatch.const import DOMAIN
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
-from .helpers import add_pair, pair_device, simkl_entry, sync_entry, trakt_entry
+from .helpers import add_pair, attributes, pair_device, simkl_entry, state, sync_entry, trakt_entry
 
 MATRIX = ("movie", 1)
 
@@ -60,14 +62,14 @@ async def test_a_two_way_pair_syncs_on_creation_and_its_entities_show_the_run(
         100,
         102,
     }
-    assert hass.states.get("sensor.movies_last_result").state == "success"
-    assert hass.states.get("sensor.movies_planned_adds").state == "2"
-    assert hass.states.get("sensor.movies_held_operations").state == "0"
-    assert hass.states.get("binary_sensor.movies_running").state == "off"
-    assert hass.states.get("binary_sensor.movies_needs_attention").state == "off"
-    event = hass.states.get("event.movies_run")
-    assert event.attributes["event_type"] == "completed"
-    assert event.attributes["features"]["watchlist"]["applied"] == 2
+    assert state(hass, "sensor.movies_last_result") == "success"
+    assert state(hass, "sensor.movies_planned_adds") == "2"
+    assert state(hass, "sensor.movies_held_operations") == "0"
+    assert state(hass, "binary_sensor.movies_running") == "off"
+    assert state(hass, "binary_sensor.movies_needs_attention") == "off"
+    event = attributes(hass, "event.movies_run")
+    assert event["event_type"] == "completed"
+    assert event["features"]["watchlist"]["applied"] == 2
     assert len(events) == 1
     assert pair_device(hass, sync).name == "Movies"
 
@@ -101,8 +103,8 @@ async def test_a_pair_whose_account_is_gone_waits_and_raises_a_repair(
     await hass.config_entries.async_remove(simkl_entry_id.entry_id)
     await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
 
-    assert hass.states.get("sensor.movies_last_result").state == "skipped"
-    assert hass.states.get("binary_sensor.movies_needs_attention").state == "on"
+    assert state(hass, "sensor.movies_last_result") == "skipped"
+    assert state(hass, "binary_sensor.movies_needs_attention") == "on"
     pair_id = next(iter(sync.subentries))
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"pair_waiting_{pair_id}") is not None
     assert sync.state is ConfigEntryState.LOADED
@@ -120,14 +122,14 @@ async def test_sync_and_get_plan_actions_answer_with_the_run_and_the_plan(
     device = pair_device(hass, sync)
     trakt.seed_watchlist("show", 10)  # Dark, new on Trakt
 
-    plan = await hass.services.async_call(
+    plan: Any = await hass.services.async_call(
         DOMAIN, "get_plan", {"pair": device.id}, blocking=True, return_response=True
     )
     assert plan is not None
     assert [op["item"]["title"] for op in plan["operations"]] == ["Dark"]
     assert plan["operations"][0]["reason"] == "missing_on_target"
 
-    response = await hass.services.async_call(
+    response: Any = await hass.services.async_call(
         DOMAIN, "sync", {"pair": device.id}, blocking=True, return_response=True
     )
     assert response is not None

@@ -12,7 +12,7 @@ from custom_components.crosswatch.const import DOMAIN
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
-from .helpers import add_pair, pair_device, simkl_entry, sync_entry, trakt_entry
+from .helpers import add_pair, attributes, pair_device, simkl_entry, state, sync_entry, trakt_entry
 
 FILMS = 12
 
@@ -53,10 +53,10 @@ async def test_removals_over_the_budget_are_held_and_raise_a_fixable_repair(
     hass: HomeAssistant, held: str, simkl: simkl_sim.SimklState
 ) -> None:
     assert len(simkl_watchlist(simkl)) == FILMS - 5  # the budget: max(5, 2 % of 12)
-    assert hass.states.get("sensor.movies_held_operations").state == "3"
-    assert hass.states.get("sensor.movies_last_result").state == "held"
-    assert hass.states.get("binary_sensor.movies_needs_attention").state == "on"
-    assert hass.states.get("event.movies_run").attributes["event_type"] == "held"
+    assert state(hass, "sensor.movies_held_operations") == "3"
+    assert state(hass, "sensor.movies_last_result") == "held"
+    assert state(hass, "binary_sensor.movies_needs_attention") == "on"
+    assert attributes(hass, "event.movies_run")["event_type"] == "held"
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"held_{held}")
     assert issue is not None
     assert issue.is_fixable
@@ -91,7 +91,7 @@ async def test_approving_the_repair_applies_the_held_removals(
 
     assert result["type"] == "create_entry"
     assert len(simkl_watchlist(simkl)) == FILMS - 8
-    assert hass.states.get("sensor.movies_held_operations").state == "0"
+    assert state(hass, "sensor.movies_held_operations") == "0"
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"held_{held}") is None
 
 
@@ -108,5 +108,5 @@ async def test_rejecting_the_repair_keeps_the_items_and_never_holds_them_again(
 
     assert result["type"] == "create_entry"
     assert len(simkl_watchlist(simkl)) == FILMS - 5
-    assert hass.states.get("sensor.movies_held_operations").state == "0"
+    assert state(hass, "sensor.movies_held_operations") == "0"
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"held_{held}") is None

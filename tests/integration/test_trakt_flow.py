@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -12,7 +12,7 @@ from tests.providers.conftest import Serve
 from tests.simulators import trakt as trakt_sim
 
 
-async def start(hass: HomeAssistant) -> dict[str, Any]:
+async def start(hass: HomeAssistant) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
     assert "trakt" in result["menu_options"]
@@ -23,7 +23,7 @@ async def start(hass: HomeAssistant) -> dict[str, Any]:
 
 async def credentials(
     hass: HomeAssistant, flow_id: str, url: str, client_id: str = trakt_sim.CLIENT_ID
-) -> dict[str, Any]:
+) -> ConfigFlowResult:
     return await hass.config_entries.flow.async_configure(
         flow_id,
         {
@@ -34,7 +34,7 @@ async def credentials(
     )
 
 
-async def wait(hass: HomeAssistant, flow_id: str) -> dict[str, Any]:
+async def wait(hass: HomeAssistant, flow_id: str) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_configure(flow_id, {})
     if result["type"] is FlowResultType.SHOW_PROGRESS:
         await hass.async_block_till_done()
