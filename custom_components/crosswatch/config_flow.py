@@ -12,19 +12,26 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlowResult,
     ConfigSubentryFlow,
+    OptionsFlow,
 )
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import UnknownHandler
 
 from .const import CONF_KIND, DOMAIN, SUBENTRY_PAIR, SYNC_ENTRY_TITLE, SYNC_ENTRY_UNIQUE_ID, Kind
 from .flows.anilist import AniListFlow
+from .flows.mediabrowser import MediaBrowserFlow
+from .flows.options import SERVER_KINDS, ServerOptionsFlow
 from .flows.pair import PairFlow
+from .flows.plex import PlexFlow
 from .flows.simkl import SimklFlow
 from .flows.trakt import TraktFlow
 
-ACCOUNT_MENU = ["trakt", "simkl", "anilist"]
+ACCOUNT_MENU = ["plex", "jellyfin", "emby", "trakt", "simkl", "anilist"]
 
 
-class CrossWatchConfigFlow(TraktFlow, SimklFlow, AniListFlow, domain=DOMAIN):
+class CrossWatchConfigFlow(
+    PlexFlow, MediaBrowserFlow, TraktFlow, SimklFlow, AniListFlow, domain=DOMAIN
+):
     """Add an account (Plex, Jellyfin, Emby, Trakt, SIMKL, AniList) or the sync entry."""
 
     VERSION = 1
@@ -61,3 +68,28 @@ class CrossWatchConfigFlow(TraktFlow, SimklFlow, AniListFlow, domain=DOMAIN):
         step = getattr(self, f"async_step_reauth_{kind.value}")
         result: ConfigFlowResult = await step(entry_data)
         return result
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change a media server's address (each server kind its own way); nothing else."""
+        kind = Kind(self._get_reconfigure_entry().data.get(CONF_KIND, Kind.SYNC))
+        if kind not in SERVER_KINDS:
+            return self.async_abort(reason="reconfigure_not_supported")
+        step = getattr(self, f"async_step_reconfigure_{kind.value}")
+        result: ConfigFlowResult = await step(user_input)
+        return result
+
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        """Only media server accounts have options (TLS verification)."""
+        return Kind(config_entry.data.get(CONF_KIND, Kind.SYNC)) in SERVER_KINDS
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """The options of a media server account."""
+        if Kind(config_entry.data.get(CONF_KIND, Kind.SYNC)) not in SERVER_KINDS:
+            raise UnknownHandler
+        return ServerOptionsFlow()

@@ -117,6 +117,8 @@ class PlexSim:
     machine_id: str = MACHINE_ID
     server_name: str = "Living Room"
     connections: list[dict[str, Json]] = field(default_factory=list)
+    server_listed: bool = True  # plex.tv lists this server among the account's resources
+    other_servers: list[dict[str, Json]] = field(default_factory=list)  # more servers listed
     now: int = EPOCH
     sections: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (type, title)
     items: dict[str, Item] = field(default_factory=dict)
@@ -627,7 +629,9 @@ def make_plex_tv_app(sim: PlexSim) -> web.Application:
             "clientIdentifier": "phone-1", "provides": "client,player",
             "accessToken": "phone-token", "owned": True, "connections": [],
         }  # fmt: skip
-        return web.json_response([player, server])
+        others = [{**common, "product": "Plex Media Server", "provides": "server",
+                   "owned": True, **other} for other in sim.other_servers]  # fmt: skip
+        return web.json_response([player, *([server] if sim.server_listed else []), *others])
 
     app.router.add_post("/api/v2/pins", create_pin)
     app.router.add_get("/api/v2/pins/{pinID}", get_pin)

@@ -13,6 +13,7 @@ from uuid import uuid4
 
 from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
+from homeassistant.core import callback
 from homeassistant.data_entry_flow import FlowResultType, section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
@@ -118,6 +119,13 @@ class MediaBrowserFlow(CodeSignInFlow):
     _mb_username: str = ""
     _mb_quick: JellyfinQuickConnect | None = None
     _mb_sign_in: CodeSignIn | None = None
+
+    @callback
+    def async_remove(self) -> None:
+        """A flow closed before the code was approved stops polling the server."""
+        if self._mb_sign_in is not None:
+            self._mb_sign_in.task.cancel()
+        super().async_remove()
 
     # -- shared -----------------------------------------------------------------------------
 
