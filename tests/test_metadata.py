@@ -5,8 +5,8 @@ files are checked here.
 """
 
 import json
-import re
 from pathlib import Path
+import re
 from typing import Any
 
 from PIL import Image
@@ -144,9 +144,10 @@ def test_every_form_step_abort_and_progress_of_the_flows_is_translated() -> None
     translations = load_json(INTEGRATION / "translations" / "en.json")
     config = translations["config"]
     pair = translations["config_subentries"]["pair"]
+    options = translations.get("options", {"step": {}, "abort": {}})
     for name, source in flow_sources().items():
-        steps = pair["step"] if name == "pair.py" else config["step"]
-        aborts = pair["abort"] if name == "pair.py" else config["abort"]
+        section = {"pair.py": pair, "options.py": options}.get(name, config)
+        steps, aborts = section.get("step", {}), section.get("abort", {})
         for step in re.findall(r'show_(?:form|code|retry)\(\s*(?:step_id=)?"(\w+)"', source):
             assert step in steps, (name, step)
         for reason in re.findall(r'reason="(\w+)"', source):

@@ -86,7 +86,7 @@ async def test_an_emby_user_signs_in_with_the_password(hass: HomeAssistant, serv
         "user_name": "alice",
     }
     assert PASSWORD not in repr(dict(entry.data))
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
 
 

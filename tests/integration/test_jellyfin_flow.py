@@ -120,7 +120,7 @@ async def test_a_jellyfin_user_signs_in_with_the_password(
     entry = result["result"]
     check_entry(entry, server)
     assert entry.options == {"verify_ssl": True}
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
 
 
@@ -177,7 +177,7 @@ async def wait(hass: HomeAssistant, flow_id: str) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_configure(flow_id, {})
     if result["type"] is FlowResultType.SHOW_PROGRESS:
         assert result["progress_action"] == "wait_for_jellyfin_qc"
-        await hass.async_block_till_done()
+        await hass.async_block_till_done(wait_background_tasks=True)
         result = await hass.config_entries.flow.async_configure(flow_id)
     return result
 
@@ -280,7 +280,7 @@ async def test_an_approved_code_the_server_then_refuses_offers_a_new_one(
     result = await request_code(hass, result["flow_id"], server.url)
     server.state.approve_quick_connect(last_code(server), server.user)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
     server.state.quick_connect.clear()  # gone before the exchange for a token
     result = await hass.config_entries.flow.async_configure(result["flow_id"])

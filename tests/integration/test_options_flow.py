@@ -134,7 +134,7 @@ async def test_a_self_signed_server_needs_verification_off_and_the_choice_is_kep
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     entry = result["result"]
     assert entry.options == {"verify_ssl": False}
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED  # the entry connects as the flow did
 
 
@@ -143,7 +143,7 @@ async def test_the_options_turn_verification_on_and_off_and_reload_the_entry(
 ) -> None:
     _, url = jellyfin_tls
     entry = (await sign_in(hass, url, verify_ssl=False))["result"]
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.supports_options
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -155,7 +155,7 @@ async def test_the_options_turn_verification_on_and_off_and_reload_the_entry(
         result["flow_id"], {"verify_ssl": True}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
     assert entry.options == {"verify_ssl": True}
     # Reloaded with verification on, the self-signed server is no longer reachable.
@@ -165,7 +165,7 @@ async def test_the_options_turn_verification_on_and_off_and_reload_the_entry(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"verify_ssl": False}
     )
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.options == {"verify_ssl": False}
     assert entry.state is ConfigEntryState.LOADED
 
@@ -175,7 +175,7 @@ async def test_reconfigure_uses_the_entrys_tls_choice(
 ) -> None:
     _, url = jellyfin_tls
     entry = (await sign_in(hass, url, verify_ssl=False))["result"]
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}

@@ -114,7 +114,7 @@ async def wait(hass: HomeAssistant, flow_id: str) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_configure(flow_id, {})
     if result["type"] is FlowResultType.SHOW_PROGRESS:
         assert result["progress_action"] == "wait_for_plex"
-        await hass.async_block_till_done()
+        await hass.async_block_till_done(wait_background_tasks=True)
         result = await hass.config_entries.flow.async_configure(flow_id)
     return result
 
@@ -161,7 +161,7 @@ async def test_plex_tv_sign_in_with_one_server_creates_the_entry(
         "metadata_url": world.urls["metadata"],
     }
     assert entry.options == {"verify_ssl": True}
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
 
 
@@ -354,7 +354,7 @@ async def test_a_server_url_and_token_create_an_entry_keyed_by_the_server(
         "discover_url": world.urls["discover"],
         "metadata_url": world.urls["metadata"],
     }
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
 
 

@@ -34,7 +34,7 @@ async def start(
 async def wait(hass: HomeAssistant, flow_id: str) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_configure(flow_id, {})
     assert result["type"] is FlowResultType.SHOW_PROGRESS
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     return await hass.config_entries.flow.async_configure(flow_id)
 
 
@@ -89,6 +89,8 @@ async def test_reauth_takes_a_new_pin_for_the_same_account(
     entry.add_to_hass(hass)
 
     result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "simkl_reauth"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["step_id"] == "simkl_code"
     simkl.approve_pin(pin(simkl))
     result = await wait(hass, result["flow_id"])
@@ -106,6 +108,8 @@ async def test_reauth_into_another_simkl_account_is_refused(
     entry.add_to_hass(hass)
 
     result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "simkl_reauth"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     other.approve_pin(pin(other))
     result = await wait(hass, result["flow_id"])
 

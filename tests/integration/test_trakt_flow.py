@@ -37,7 +37,7 @@ async def credentials(
 async def wait(hass: HomeAssistant, flow_id: str) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_configure(flow_id, {})
     if result["type"] is FlowResultType.SHOW_PROGRESS:
-        await hass.async_block_till_done()
+        await hass.async_block_till_done(wait_background_tasks=True)
         result = await hass.config_entries.flow.async_configure(flow_id)
     return result
 
@@ -166,6 +166,8 @@ async def test_reauth_signs_in_again_and_keeps_the_entry(
     entry.add_to_hass(hass)
 
     result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "trakt_reauth"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["step_id"] == "trakt_code"
     trakt.approve(user_code(trakt))
     result = await wait(hass, result["flow_id"])
@@ -183,6 +185,8 @@ async def test_reauth_with_another_account_is_refused(
     entry.add_to_hass(hass)
 
     result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "trakt_reauth"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     trakt.approve(user_code(trakt))
     result = await wait(hass, result["flow_id"])
 

@@ -1,6 +1,7 @@
 """What every account flow shares: finishing an entry, reauth checks, common errors."""
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
 )
+from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     QrCodeSelector,
@@ -83,6 +85,28 @@ class CodeSignIn:
 
 class CodeSignInFlow(AccountFlow):
     """Show a code with its URL and QR code, wait for the background poll, offer a retry."""
+
+    def start_sign_in(self, url: str, code: str, poll: Coroutine[Any, Any, Any]) -> CodeSignIn:
+        """Start the background poll of a new code (cancelling any earlier one)."""
+        self.async_remove()
+        task = self.hass.async_create_background_task(poll, f"crosswatch sign-in {self.flow_id}")
+        self._poll = task
+        return CodeSignIn(url, code, task)
+
+    @callback
+    def async_remove(self) -> None:
+        """The flow ends or is abandoned: stop polling for a code nobody will enter."""
+        poll: asyncio.Task[Any] | None = getattr(self, "_poll", None)
+        if poll is not None and not poll.done():
+            poll.cancel()
+
+    def confirm_reauth(self, step_id: str) -> ConfigFlowResult:
+        """Ask before asking the service for a code: reauth flows start unattended."""
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=form({}),
+            description_placeholders={"account": self._get_reauth_entry().title},
+        )
 
     def show_code(self, step_id: str, sign_in: CodeSignIn) -> ConfigFlowResult:
         """The code, the URL and a QR code of the URL; Submit goes on to the wait."""

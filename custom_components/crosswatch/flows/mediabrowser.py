@@ -13,7 +13,6 @@ from uuid import uuid4
 
 from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
-from homeassistant.core import callback
 from homeassistant.data_entry_flow import FlowResultType, section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
@@ -119,13 +118,6 @@ class MediaBrowserFlow(CodeSignInFlow):
     _mb_username: str = ""
     _mb_quick: JellyfinQuickConnect | None = None
     _mb_sign_in: CodeSignIn | None = None
-
-    @callback
-    def async_remove(self) -> None:
-        """A flow closed before the code was approved stops polling the server."""
-        if self._mb_sign_in is not None:
-            self._mb_sign_in.task.cancel()
-        super().async_remove()
 
     # -- shared -----------------------------------------------------------------------------
 
@@ -288,10 +280,11 @@ class MediaBrowserFlow(CodeSignInFlow):
             request = await self._mb_quick.initiate()
         except Exception as err:  # noqa: BLE001 - the form shows why
             return flow_error(err)
-        task = self.hass.async_create_task(
-            _wait_for_quick_connect(self._mb_quick, request), "crosswatch jellyfin quick connect"
+        self._mb_sign_in = self.start_sign_in(
+            f"{self._mb_url}/web/#/quickconnect",
+            request.code,
+            _wait_for_quick_connect(self._mb_quick, request),
         )
-        self._mb_sign_in = CodeSignIn(f"{self._mb_url}/web/#/quickconnect", request.code, task)
         return None
 
     async def async_step_jellyfin_qc_code(

@@ -14,7 +14,6 @@ from uuid import uuid4
 
 from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigFlowResult
 from homeassistant.const import CONF_TOKEN, CONF_VERIFY_SSL
-from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
@@ -176,13 +175,6 @@ class PlexFlow(CodeSignInFlow):
         )
         return with_verify_ssl(result, self._plex_verify_ssl)
 
-    @callback
-    def async_remove(self) -> None:
-        """A flow closed before the PIN was approved stops polling plex.tv."""
-        if self._plex_sign_in is not None:
-            self._plex_sign_in.task.cancel()
-        super().async_remove()
-
     async def async_step_plex(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Sign in with plex.tv, or give a server's URL and token."""
         return self.async_show_menu(step_id="plex", menu_options=["plex_sign_in", "plex_direct"])
@@ -211,10 +203,11 @@ class PlexFlow(CodeSignInFlow):
             pin = await create_pin(http)
         except Exception as err:  # noqa: BLE001 - the form shows why
             return flow_error(err)
-        task = self.hass.async_create_task(
-            wait_for_pin(http, pin, interval=PIN_POLL_INTERVAL), "crosswatch plex pin"
+        self._plex_sign_in = self.start_sign_in(
+            pin.auth_url(self._plex_app()),
+            pin.code,
+            wait_for_pin(http, pin, interval=PIN_POLL_INTERVAL),
         )
-        self._plex_sign_in = CodeSignIn(pin.auth_url(self._plex_app()), pin.code, task)
         return None
 
     async def async_step_plex_code(

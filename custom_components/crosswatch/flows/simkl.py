@@ -48,8 +48,9 @@ class SimklFlow(CodeSignInFlow):
             return "invalid_auth" if "HTTP 40" in str(err) else "cannot_connect"
         except Exception:  # noqa: BLE001 - the flow must show an error, not crash
             return "unknown"
-        task = self.hass.async_create_task(auth.wait_for_token(code), "crosswatch simkl pin")
-        self._simkl_sign_in = CodeSignIn(code.verification_url, code.user_code, task)
+        self._simkl_sign_in = self.start_sign_in(
+            code.verification_url, code.user_code, auth.wait_for_token(code)
+        )
         return None
 
     async def async_step_simkl_code(
@@ -113,6 +114,14 @@ class SimklFlow(CodeSignInFlow):
         """Sign in again with the same app: a new PIN."""
         self._simkl_client_id = entry_data[CONF_CLIENT_ID]
         self._simkl_url = entry_data.get(CONF_BASE_URL) or simkl_api.DEFAULT_BASE_URL
+        return await self.async_step_simkl_reauth()
+
+    async def async_step_simkl_reauth(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """SIMKL refused our token: once the user is here, ask for a new PIN."""
+        if user_input is None:
+            return self.confirm_reauth("simkl_reauth")
         error = await self._simkl_request_code()
         if error is not None:
             return self.show_retry("simkl_retry", error)

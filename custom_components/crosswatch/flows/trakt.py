@@ -71,11 +71,11 @@ class TraktFlow(CodeSignInFlow):
             return "invalid_auth" if "HTTP 40" in str(err) else "cannot_connect"
         except Exception:  # noqa: BLE001 - the flow must show an error, not crash
             return "unknown"
-        task = self.hass.async_create_task(
+        self._trakt_sign_in = self.start_sign_in(
+            code.verification_url,
+            code.user_code,
             wait_for_device_token(http, self._trakt_app, code, sleep=asyncio.sleep),
-            "crosswatch trakt device code",
         )
-        self._trakt_sign_in = CodeSignIn(code.verification_url, code.user_code, task)
         return None
 
     async def async_step_trakt_code(
@@ -154,6 +154,14 @@ class TraktFlow(CodeSignInFlow):
         """Sign in again with the same app: a new device code."""
         self._trakt_app = TraktApp(entry_data[CONF_CLIENT_ID], entry_data[CONF_CLIENT_SECRET])
         self._trakt_url = entry_data.get(CONF_BASE_URL) or trakt_client.DEFAULT_BASE_URL
+        return await self.async_step_trakt_reauth()
+
+    async def async_step_trakt_reauth(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Trakt refused our tokens: once the user is here, ask for a new code."""
+        if user_input is None:
+            return self.confirm_reauth("trakt_reauth")
         error = await self._trakt_request_code()
         if error is not None:
             return self.show_retry("trakt_retry", error)
