@@ -1,0 +1,107 @@
+"""The housekeeping actions: unresolved items, the blackbox, held removals, caches."""
+
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+import pytest
+
+from custom_components.crosswatch.const import DOMAIN
+from tests.providers.conftest import Serve
+from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
+
+from .helpers import add_pair, pair_device, simkl_entry, state, sync_entry, trakt_entry
+
+
+@pytest.fixture
+async def pair(
+    hass: HomeAssistant, serve: Serve, trakt: trakt_sim.TraktSim, simkl: simkl_sim.SimklState
+) -> str:
+    """Trakt → SIMKL watchlist, where SIMKL does not know Dark: it comes back not_found."""
+    simkl.add_title("movies", 100, "The Matrix", 1999, imdb="tt0133093", tmdb="603")
+    trakt.seed_watchlist("movie", 1)
+    trakt.seed_watchlist("show", 10)  # Dark: not in SIMKL's catalogue
+    for entry in (
+        trakt_entry(await serve(trakt_sim.make_app(trakt)), trakt),
+        simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl),
+    ):
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    await add_pair(hass, sync, source="trakt:alice", target="simkl:51", mode="add_only")
+    return pair_device(hass, sync).id
+
+
+async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
+    return await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, return_response=True
+    )
+
+
+async def test_a_rejected_item_is_listed_and_can_be_retried_now(
+    hass: HomeAssistant, pair: str, simkl: simkl_sim.SimklState
+) -> None:
+    listed = await call(hass, "list_unresolved", {"pair": pair})
+    assert [(u["item"], u["reason"], u["attempts"]) for u in listed["unresolved"]] == [
+        ("Dark (2017)", "not_found", 1)
+    ]
+    assert state(hass, "sensor.movies_unresolved_items") == "1"
+    simkl.add_title(
+        "shows", 200, "Dark", 2017, episodes=2, imdb="tt5753856", tvdb="334824", tmdb="70523"
+    )
+
+    await hass.services.async_call(DOMAIN, "retry_unresolved", {"pair": pair}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert (await call(hass, "list_unresolved", {"pair": pair}))["unresolved"] == []
+    assert 200 in simkl.lists
+
+
+async def test_clearing_the_blackbox_and_rejecting_nothing_held_are_harmless(
+    hass: HomeAssistant, pair: str
+) -> None:
+    await hass.services.async_call(DOMAIN, "clear_blackbox", {"pair": pair}, blocking=True)
+
+    assert await call(hass, "reject_held", {"pair": pair}) == {"rejected": 0}
+    assert await call(hass, "approve_held", {"pair": pair}) == {"applied": 0, "errors": []}
+
+
+async def test_busting_an_accounts_cache_makes_the_next_run_read_it_afresh(
+    hass: HomeAssistant, pair: str, trakt: trakt_sim.TraktSim
+) -> None:
+    trakt_entry_ = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, "trakt:alice")
+    assert trakt_entry_ is not None
+    (trakt_device,) = dr.async_entries_for_config_entry(dr.async_get(hass), trakt_entry_.entry_id)
+
+    await hass.services.async_call(
+        DOMAIN, "bust_cache", {"account": trakt_device.id, "feature": "watchlist"}, blocking=True
+    )
+    await hass.services.async_call(
+        DOMAIN, "bust_cache", {"account": trakt_device.id}, blocking=True
+    )
+
+    assert state(hass, "sensor.movies_last_result") in {"success", "partial"}
+
+
+async def test_actions_name_what_they_do_not_know(hass: HomeAssistant, pair: str) -> None:
+    with pytest.raises(ServiceValidationError):
+        await call(hass, "list_unresolved", {"pair": "not-a-device"})
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(DOMAIN, "bust_cache", {"account": pair}, blocking=True)
+
+
+async def test_a_dry_sync_returns_the_preview_and_changes_nothing(
+    hass: HomeAssistant, pair: str, trakt: trakt_sim.TraktSim, simkl: simkl_sim.SimklState
+) -> None:
+    simkl.add_title("movies", 102, "Heat", 1995, imdb="tt0113277", tmdb="949")
+    trakt.seed_watchlist("movie", 2)
+
+    response = await call(hass, "sync", {"pair": pair, "dry_run": True})
+
+    (run,) = response["runs"]
+    assert run["dry_run"] is True
+    assert run["features"]["watchlist"]["planned"] >= 1
+    assert 102 not in simkl.lists
