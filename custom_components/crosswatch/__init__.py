@@ -85,7 +85,8 @@ async def _async_setup_account(hass: HomeAssistant, entry: ConfigEntry) -> bool:
             translation_placeholders={"account": entry.title, "error": str(err)},
         ) from err
     coordinator = AccountCoordinator(hass, entry, provider)
-    await coordinator.async_config_entry_first_refresh()
+    # The health check above is the first one; the coordinator checks again on its interval.
+    coordinator.async_set_updated_data(await coordinator.async_state(None))
     entry.runtime_data = AccountRuntime(
         entry_kind(entry), str(entry.data[CONF_ACCOUNT_ID]), provider, coordinator
     )

@@ -55,6 +55,10 @@ class AccountCoordinator(DataUpdateCoordinator[AccountState]):
             self.config_entry.async_start_reauth(self.hass)
         except ProviderError as err:
             error = str(err)
+        return await self.async_state(error)
+
+    async def async_state(self, error: str | None) -> AccountState:
+        """The account's state given its health (setup has just checked it: no second call)."""
         return AccountState(
             reachable=error is None,
             error=error,

@@ -16,6 +16,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from .accounts import AccountRuntime
 from .const import DOMAIN, EVENT_RUN_FINISHED, LOGGER
 from .engine.applier import ApplyReport
+from .engine.guards import GuardCode
 from .engine.payloads import Feature
 from .engine.pipeline import RunResult, RunStatus
 from .engine.provider import AuthError, ProviderError
@@ -243,7 +244,10 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
                 entry.async_start_reauth(self.hass)
 
     def _note_account_limits(self, result: RunResult) -> None:
-        limited = [e for e in result.errors if "limit" in e.lower()]
+        # Writes refused at the plan's cap (420), or adds the guard set aside to fit it.
+        limited = [*result.account_limited] + [
+            e.detail for e in result.events if e.code is GuardCode.ACCOUNT_LIMIT
+        ]
         issue_id = f"account_limit_{self.pair_id}"
         if not limited:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)

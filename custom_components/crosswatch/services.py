@@ -21,7 +21,6 @@ from .accounts import AccountRuntime
 from .const import DOMAIN
 from .coordinator import PairCoordinator
 from .engine.payloads import Feature
-from .engine.provider import ProviderError
 from .runtime import SyncRuntime
 
 ATTR_PAIR = "pair"
@@ -98,12 +97,7 @@ async def _sync(call: ServiceCall) -> ServiceResponse:
     dry_run = call.data.get(ATTR_DRY_RUN)
     summaries: list[Any] = []
     for coordinator in pairs:
-        try:
-            state = await coordinator.async_run(dry_run=dry_run, features=features, fresh=True)
-        except HomeAssistantError:
-            raise
-        except ProviderError as err:  # pragma: no cover - async_run wraps these
-            raise HomeAssistantError(str(err)) from err
+        state = await coordinator.async_run(dry_run=dry_run, features=features, fresh=True)
         if dry_run and coordinator.preview is not None:
             summaries.append(coordinator.preview.summary())
             continue

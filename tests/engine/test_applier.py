@@ -236,5 +236,6 @@ async def test_an_account_limit_or_lock_stops_writes_to_that_side_without_blamin
 
     assert len(sides[1].batches) == 1  # no further chunk was tried
     assert len(report.errors) == 1
+    assert report.account_limited == (("SIMKL",) if isinstance(error, AccountLimitError) else ())
     assert store.blackbox(PAIR) == []
     assert store.unresolved(PAIR) == []

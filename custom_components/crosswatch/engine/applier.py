@@ -60,6 +60,7 @@ class ApplyReport:
     applied: tuple[Applied, ...]
     errors: tuple[str, ...] = ()
     retry_after: float | None = None  # the longest Retry-After a provider asked for
+    account_limited: tuple[str, ...] = ()  # providers that refused writes at a plan limit
 
     def count(self, outcome: WriteOutcome | None) -> int:
         """How many operations ended with `outcome` (None: not written)."""
@@ -103,6 +104,7 @@ async def apply_plan(
     errors: list[str] = []
     retry_after: float | None = None
     limited: set[PairSide] = set()
+    account_limited: list[str] = []
     for side, first, ops in _groups(plan):
         provider = providers[side]
         scope = Scope(pair, first.feature, side.value)
@@ -121,6 +123,8 @@ async def apply_plan(
                 limited.add(side)
                 if isinstance(err, RateLimitError):
                     retry_after = max(retry_after or 0.0, err.retry_after or 0.0) or None
+                if isinstance(err, AccountLimitError):
+                    account_limited.append(provider.name)
                 errors.append(f"{provider.name}: {err}")
                 applied.extend(Applied(op, None, "stopped: provider limit") for op in chunk)
                 continue
@@ -150,7 +154,7 @@ async def apply_plan(
                 Applied(op, result.outcome, result.reason)
                 for op, result in zip(chunk, outcomes, strict=True)
             )
-    return ApplyReport(tuple(applied), tuple(errors), retry_after)
+    return ApplyReport(tuple(applied), tuple(errors), retry_after, tuple(account_limited))
 
 
 def _outcomes(chunk: Sequence[Operation], results: Sequence[WriteResult]) -> list[WriteResult]:

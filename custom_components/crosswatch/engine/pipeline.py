@@ -89,6 +89,7 @@ class RunResult:
     retry_after: float | None = None
     dry_run: bool = False
     requests: Mapping[str, int] = field(default_factory=dict)  # provider name -> HTTP requests
+    account_limited: tuple[str, ...] = ()  # providers that refused writes at a plan limit
 
     @property
     def duration(self) -> float:
@@ -172,6 +173,7 @@ class _Run:
     events: list[GuardEvent] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     retry_after: float | None = None
+    account_limited: tuple[str, ...] = ()
     held: bool = False
     suspect: bool = False
 
@@ -185,6 +187,7 @@ class _Run:
         self.suspect = self.suspect or outcome.suspect
         if outcome.retry_after:
             self.retry_after = max(self.retry_after or 0.0, outcome.retry_after)
+        self.account_limited += outcome.account_limited
 
     def status(self) -> RunStatus:
         counts = self.features.values()
@@ -206,6 +209,7 @@ class _FeatureRun:
     held: bool = False
     suspect: bool = False
     retry_after: float | None = None
+    account_limited: tuple[str, ...] = ()
 
 
 class Pipeline:
@@ -306,7 +310,7 @@ class Pipeline:
         result = RunResult(
             spec.pair, run.run_id, status, run.started, self._clock(), run.features, run.plan,
             tuple(run.events), tuple(run.errors), run.retry_after, spec.dry_run,
-            run.meter.used(),
+            run.meter.used(), run.account_limited,
         )  # fmt: skip
         if not spec.dry_run:
             await self._blocking(
@@ -526,6 +530,7 @@ class Pipeline:
                 )  # fmt: skip
         outcome.errors.extend(report.errors)
         outcome.retry_after = report.retry_after
+        outcome.account_limited = report.account_limited
         outcome.counts = _counts(plan, guarded.held, report, verifications)
         return outcome
 
