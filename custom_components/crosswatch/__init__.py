@@ -66,6 +66,17 @@ async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Removing the sync entry removes its state; removing an account leaves pairs waiting."""
     if entry_kind(entry) is Kind.SYNC:
         await async_remove_store(hass)
+        return
+    # The entry is already gone: its pairs find it missing, show waiting and raise the repair now
+    # rather than at their next interval.
+    for sync in hass.config_entries.async_loaded_entries(DOMAIN):
+        if entry_kind(sync) is not Kind.SYNC:
+            continue
+        for coordinator in sync.runtime_data.coordinators.values():
+            if entry.unique_id in (coordinator.pair.source, coordinator.pair.target):
+                sync.async_create_background_task(
+                    hass, coordinator.async_refresh(), f"{DOMAIN} lost {coordinator.pair_id}"
+                )
 
 
 async def _async_setup_account(hass: HomeAssistant, entry: ConfigEntry) -> bool:

@@ -6,14 +6,14 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
 
 from custom_components.crosswatch.const import DOMAIN
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
-from .helpers import add_pair, simkl_entry, state, sync_entry, trakt_entry
+from .helpers import add_pair, pair_device, simkl_entry, state, sync_entry, trakt_entry
 
 
 @pytest.fixture
@@ -184,7 +184,7 @@ async def test_removing_the_sync_entry_removes_its_state(
     assert not path.exists()
 
 
-async def test_removing_a_pair_forgets_what_the_store_held_for_it(
+async def test_removing_a_pair_forgets_its_store_rows_and_its_device(
     hass: HomeAssistant,
     urls: tuple[str, str],
     trakt: trakt_sim.TraktSim,
@@ -199,9 +199,37 @@ async def test_removing_a_pair_forgets_what_the_store_held_for_it(
     await add_pair(hass, sync, source="trakt:alice", target="simkl:51")
     pair_id = next(iter(sync.subentries))
     assert pair_id in sync.runtime_data.store.pairs()
+    assert pair_device(hass, sync)
 
     assert hass.config_entries.async_remove_subentry(sync, pair_id)
     await hass.async_block_till_done(wait_background_tasks=True)
 
     assert pair_id not in sync.runtime_data.store.pairs()
     assert hass.states.get("sensor.movies_last_result") is None
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), sync.entry_id)
+    assert not [device for device in devices if (DOMAIN, pair_id) in device.identifiers]
+
+
+async def test_removing_an_account_removes_its_device_and_leaves_its_pairs_waiting(
+    hass: HomeAssistant,
+    urls: tuple[str, str],
+    trakt: trakt_sim.TraktSim,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    accounts = (trakt_entry(urls[0], trakt), simkl_entry(urls[1], simkl))
+    for entry in accounts:
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    await add_pair(hass, sync, source="trakt:alice", target="simkl:51")
+    registry = dr.async_get(hass)
+    assert dr.async_entries_for_config_entry(registry, accounts[1].entry_id)
+
+    await hass.config_entries.async_remove(accounts[1].entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert not dr.async_entries_for_config_entry(registry, accounts[1].entry_id)
+    assert pair_device(hass, sync)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"pair_waiting_{next(iter(sync.subentries))}")
