@@ -126,6 +126,7 @@ class PlexSim:
     watchlist: dict[str, int] = field(default_factory=dict)  # plex id -> watchlisted at
     plays: list[tuple[str, int]] = field(default_factory=list)  # (ratingKey, viewedAt)
     pins: dict[int, PinState] = field(default_factory=dict)
+    auto_approve: bool = False  # the demo: a PIN is approved (with the account token) when polled
     list_reads: int = 0
     writes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     _pending: list[list[Any]] = field(default_factory=list)
@@ -594,6 +595,8 @@ def make_plex_tv_app(sim: PlexSim) -> web.Application:
                 {"errors": [{"code": 1020, "message": "Code not found or expired", "status": 404}]},
                 status=404,
             )
+        if sim.auto_approve and pin.auth_token is None:
+            sim.approve_pin(pin.id)
         return web.json_response(render_pin(pin))
 
     async def user(request: web.Request) -> web.StreamResponse:

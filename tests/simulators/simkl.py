@@ -141,6 +141,7 @@ class SimklState:
         }
         self.pins: dict[str, Pin] = {}
         self.pin_interval = 5  # seconds between polls, as SIMKL asks; tests may lower it
+        self.auto_approve = False  # the demo: a PIN is approved on its first poll
         self.calls: list[Call] = []
         self.activity_calls = 0
         self.headers_seen: list[dict[str, str]] = []
@@ -365,6 +366,8 @@ class _Handlers:
             seconds=pin.interval
         )
         pin.last_poll = now
+        if self.state.auto_approve:
+            pin.approved = True
         if too_soon:
             return web.json_response({"result": "KO", "message": "Slow down"})
         if pin.approved:

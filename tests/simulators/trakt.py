@@ -4,6 +4,10 @@ Paths, parameters, status codes and bodies follow ../shared/specs/trakt (the off
 and the Apiary docs). Tests seed the catalogue and the account, drive the device flow
 (approve/deny/expire a code), revoke access tokens, and switch on `Quirks` to reproduce what the
 real service does on a bad day.
+
+Every authed API reply carries `X-Ratelimit`, the JSON Trakt documents (name, period, limit,
+remaining, until) for the bucket the call spends: GETs 1000 per 5 minutes, writes 1 per second.
+Trakt calls the header optional; the `no_ratelimit_header` quirk leaves it out.
 """
 
 from collections.abc import Awaitable, Callable, Iterable
@@ -44,6 +48,32 @@ class Quirks:
     locked: bool = False  # every API call answers 423
     slow_down_polls: int = 0  # the next N device-token polls answer 429
     write_errors: int = 0  # the next N writes are applied, then answer 503 (a lost reply)
+    no_ratelimit_header: bool = False  # replies come without X-Ratelimit (Trakt: "optional")
+
+
+@dataclass
+class RateBucket:
+    """One of Trakt's rate limits, counted over its own period of the simulated clock."""
+
+    name: str
+    period: int  # seconds
+    limit: int
+    started: datetime | None = None
+    used: int = 0
+
+    def spend(self, now: datetime, *, exhausted: bool = False) -> dict[str, Json]:
+        """Count one call; the X-Ratelimit object Trakt would send with its reply."""
+        if self.started is None or now >= self.started + timedelta(seconds=self.period):
+            self.started, self.used = now, 0
+        self.used = self.limit if exhausted else self.used + 1
+        until = self.started + timedelta(seconds=self.period)
+        return {
+            "name": self.name,
+            "period": self.period,
+            "limit": self.limit,
+            "remaining": max(0, self.limit - self.used),
+            "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
 
 
 @dataclass
@@ -175,6 +205,10 @@ class TraktSim:
         self.access_tokens: set[str] = set()
         self.refresh_tokens: set[str] = set()
         self.headers_seen: list[dict[str, str]] = []
+        self.buckets = {
+            "GET": RateBucket("AUTHED_API_GET_LIMIT", 300, 1000),
+            "POST": RateBucket("AUTHED_API_POST_LIMIT", 1, 1),
+        }
         self._ids = itertools.count(1000)
         self._clock = EPOCH
         self._activities: dict[str, dict[str, str]] = {}
@@ -182,6 +216,8 @@ class TraktSim:
         self._watchlist_written = False
         self.token_expires_in = 7 * 86400
         self.device_interval = 5  # seconds between polls, as Trakt asks; tests may lower it
+        # The demo signs in without a human: a pending device code is approved on its first poll.
+        self.auto_approve = False
         # When tokens are issued (epoch seconds): the simulated clock by default; tests whose
         # client judges expiry by the wall clock (Home Assistant's) set time.time.
         self.issued_at: Callable[[], float] = self._simulated_now
@@ -522,6 +558,8 @@ class _Api:
         code = self.sim.device_codes.get(body.get("code"))
         if code is None:
             return web.json_response({}, status=404)
+        if self.sim.auto_approve and code.state == "pending":
+            code.state = "approved"
         status = {"pending": 400, "denied": 418, "expired": 410, "used": 409}.get(code.state)
         if status is not None:
             return web.json_response({}, status=status)
@@ -563,20 +601,24 @@ class _Api:
                     status=423,
                     headers={"X-Account-Locked": "true", "X-Account-Deactivated": "false"},
                 )
+            bucket = sim.buckets["GET" if request.method == "GET" else "POST"]
             if quirks.rate_limit_storm:
                 quirks.rate_limit_storm -= 1
-                limit = {"name": "AUTHED_API_GET_LIMIT", "period": 300, "limit": 1000}
-                return web.json_response(
-                    {},
-                    status=429,
-                    headers={
-                        "Retry-After": str(quirks.retry_after),
-                        "X-Ratelimit": json.dumps({**limit, "remaining": 0}),
-                    },
+                reply = web.json_response(
+                    {}, status=429, headers={"Retry-After": str(quirks.retry_after)}
                 )
-            return await handler(request)
+                return self._with_quota(reply, bucket.spend(sim._clock, exhausted=True))
+            response = await handler(request)
+            return self._with_quota(response, bucket.spend(sim._clock))
 
         return gate
+
+    def _with_quota(
+        self, response: web.StreamResponse, quota: dict[str, Json]
+    ) -> web.StreamResponse:
+        if not self.sim.quirks.no_ratelimit_header:
+            response.headers["X-Ratelimit"] = json.dumps(quota, separators=(",", ":"))
+        return response
 
     async def user_settings(self, request: web.Request) -> web.Response:
         return web.json_response(self.sim.settings())
