@@ -165,8 +165,9 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             ) from err
         finally:
             self._set_running(False)
-        if spec.dry_run and not self.pair.dry_run:
+        if spec.dry_run:  # a dry-run pair's runs are previews too (the get_plan action)
             self._progress.preview = result
+        if spec.dry_run and not self.pair.dry_run:
             self.async_update_listeners()
             return (
                 self.data
@@ -221,7 +222,8 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         unresolved = await self.hass.async_add_executor_job(partial(store.unresolved, self.pair_id))
         self._raise_held_issue(len(held))
         phantoms = sum(c.phantoms for c in result.features.values()) if result else 0
-        last_run = result.finished_at if result else (self.data.last_run if self.data else None)
+        real = result is not None and not result.dry_run  # a dry-run pair's runs write nothing
+        last_run = result.finished_at if real else (self.data.last_run if self.data else None)
         return PairState(status, result, waiting, len(held), len(unresolved), phantoms, last_run)
 
     def _set_running(self, running: bool) -> None:
