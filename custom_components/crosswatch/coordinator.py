@@ -222,8 +222,9 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         unresolved = await self.hass.async_add_executor_job(partial(store.unresolved, self.pair_id))
         self._raise_held_issue(len(held))
         phantoms = sum(c.phantoms for c in result.features.values()) if result else 0
-        real = result is not None and not result.dry_run  # a dry-run pair's runs write nothing
-        last_run = result.finished_at if real else (self.data.last_run if self.data else None)
+        last_run = self.data.last_run if self.data else None
+        if result is not None and not result.dry_run:  # a dry-run pair's runs write nothing
+            last_run = result.finished_at
         return PairState(status, result, waiting, len(held), len(unresolved), phantoms, last_run)
 
     def _set_running(self, running: bool) -> None:
