@@ -61,6 +61,7 @@ class ApplyReport:
     errors: tuple[str, ...] = ()
     retry_after: float | None = None  # the longest Retry-After a provider asked for
     account_limited: tuple[str, ...] = ()  # providers that refused writes at a plan limit
+    rate_limited: tuple[str, ...] = ()  # providers that asked us to slow down
 
     def count(self, outcome: WriteOutcome | None) -> int:
         """How many operations ended with `outcome` (None: not written)."""
@@ -105,6 +106,7 @@ async def apply_plan(
     retry_after: float | None = None
     limited: set[PairSide] = set()
     account_limited: list[str] = []
+    rate_limited: list[str] = []
     for side, first, ops in _groups(plan):
         provider = providers[side]
         scope = Scope(pair, first.feature, side.value)
@@ -123,6 +125,7 @@ async def apply_plan(
                 limited.add(side)
                 if isinstance(err, RateLimitError):
                     retry_after = max(retry_after or 0.0, err.retry_after or 0.0) or None
+                    rate_limited.append(provider.name)
                 if isinstance(err, AccountLimitError):
                     account_limited.append(provider.name)
                 errors.append(f"{provider.name}: {err}")
@@ -154,7 +157,9 @@ async def apply_plan(
                 Applied(op, result.outcome, result.reason)
                 for op, result in zip(chunk, outcomes, strict=True)
             )
-    return ApplyReport(tuple(applied), tuple(errors), retry_after, tuple(account_limited))
+    return ApplyReport(
+        tuple(applied), tuple(errors), retry_after, tuple(account_limited), tuple(rate_limited)
+    )
 
 
 def _outcomes(chunk: Sequence[Operation], results: Sequence[WriteResult]) -> list[WriteResult]:

@@ -32,7 +32,7 @@ from .memo import SnapshotMemo
 from .payloads import Entry, Feature
 from .plan import Action, PairSide, Plan
 from .planner import PairPolicy, SideState, SyncMode, plan_feature
-from .provider import AuthError, Provider, ProviderError, Read, WriteOutcome
+from .provider import AuthError, Provider, ProviderError, RateLimitError, Read, WriteOutcome
 from .shadow import ShadowedView, apply_shadows
 from .snapshot import Snapshot, effective_view, with_changes
 from .store import Checkpoint, PendingWrite, Scope, StateStore
@@ -86,10 +86,11 @@ class RunResult:
     plan: Plan
     events: tuple[GuardEvent, ...] = ()
     errors: tuple[str, ...] = ()
-    retry_after: float | None = None
+    retry_after: float | None = None  # the longest Retry-After a provider asked for
     dry_run: bool = False
     requests: Mapping[str, int] = field(default_factory=dict)  # provider name -> HTTP requests
     account_limited: tuple[str, ...] = ()  # providers that refused writes at a plan limit
+    rate_limited: tuple[str, ...] = ()  # providers that asked us to slow down (read or write)
 
     @property
     def duration(self) -> float:
@@ -144,10 +145,16 @@ class _RequestMeter:
 
 
 class _ReadFailedError(Exception):
-    """A side could not be read; the feature is skipped this run."""
+    """A side could not be read (or checked); the feature (or the run) is skipped."""
+
+    def __init__(self, provider: Provider, err: ProviderError) -> None:
+        super().__init__(f"{provider.name}: {err}")
+        self.rate_limited = isinstance(err, RateLimitError)
+        self.provider = provider.name
+        self.retry_after = err.retry_after if isinstance(err, RateLimitError) else None
 
 
-async def _health(a: Provider, b: Provider) -> str | None:
+async def _health(a: Provider, b: Provider) -> _ReadFailedError | None:
     """Why the run cannot start, or None; a refusal of credentials is raised, naming who."""
     for provider in (a, b):
         try:
@@ -156,7 +163,7 @@ async def _health(a: Provider, b: Provider) -> str | None:
             err.provider = err.provider or provider.key
             raise
         except ProviderError as err:
-            return f"{provider.name}: {err}"
+            return _ReadFailedError(provider, err)
     return None
 
 
@@ -174,8 +181,16 @@ class _Run:
     errors: list[str] = field(default_factory=list)
     retry_after: float | None = None
     account_limited: tuple[str, ...] = ()
+    rate_limited: tuple[str, ...] = ()
     held: bool = False
     suspect: bool = False
+
+    def slow_down(self, provider: str, retry_after: float | None) -> None:
+        """Note that `provider` asked us to slow down (waiting `retry_after` s, when it said)."""
+        if provider not in self.rate_limited:
+            self.rate_limited += (provider,)
+        if retry_after:
+            self.retry_after = max(self.retry_after or 0.0, retry_after)
 
     def add(self, feature: Feature, outcome: _FeatureRun) -> None:
         self.features[feature] = outcome.counts
@@ -185,6 +200,8 @@ class _Run:
         self.errors.extend(outcome.errors)
         self.held = self.held or outcome.held
         self.suspect = self.suspect or outcome.suspect
+        for provider in outcome.rate_limited:
+            self.slow_down(provider, None)
         if outcome.retry_after:
             self.retry_after = max(self.retry_after or 0.0, outcome.retry_after)
         self.account_limited += outcome.account_limited
@@ -210,6 +227,7 @@ class _FeatureRun:
     suspect: bool = False
     retry_after: float | None = None
     account_limited: tuple[str, ...] = ()
+    rate_limited: tuple[str, ...] = ()
 
 
 class Pipeline:
@@ -244,7 +262,9 @@ class Pipeline:
         try:
             failure = await _health(a, b)
             if failure is not None:
-                run.errors.append(failure)
+                run.errors.append(str(failure))
+                if failure.rate_limited:
+                    run.slow_down(failure.provider, failure.retry_after)
                 return await self._finish(run, RunStatus.FAILED)
             shared = spec.features & a.capabilities.features & b.capabilities.features
             for feature in sorted(shared, key=list(Feature).index):
@@ -310,7 +330,7 @@ class Pipeline:
         result = RunResult(
             spec.pair, run.run_id, status, run.started, self._clock(), run.features, run.plan,
             tuple(run.events), tuple(run.errors), run.retry_after, spec.dry_run,
-            run.meter.used(), run.account_limited,
+            run.meter.used(), run.account_limited, run.rate_limited,
         )  # fmt: skip
         if not spec.dry_run:
             await self._blocking(
@@ -409,7 +429,7 @@ class Pipeline:
                 err.provider = err.provider or provider.key
                 raise
             except ProviderError as err:
-                raise _ReadFailedError(f"{provider.name}: {err}") from err
+                raise _ReadFailedError(provider, err) from err
         return reads
 
     async def _run_feature(
@@ -427,6 +447,9 @@ class Pipeline:
         except _ReadFailedError as err:
             outcome.errors.append(str(err))
             outcome.counts = FeatureCounts(errors=1)
+            if err.rate_limited:
+                outcome.rate_limited = (err.provider,)
+                outcome.retry_after = err.retry_after
             return outcome
         baselines = {
             side: await blocking(partial(store.load_baseline, scopes[side])) for side in PairSide
@@ -531,6 +554,7 @@ class Pipeline:
         outcome.errors.extend(report.errors)
         outcome.retry_after = report.retry_after
         outcome.account_limited = report.account_limited
+        outcome.rate_limited = report.rate_limited
         outcome.counts = _counts(plan, guarded.held, report, verifications)
         return outcome
 
