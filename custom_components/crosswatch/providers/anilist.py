@@ -31,7 +31,7 @@ from ..engine.provider import (
     RateLimitError,
 )
 from ..engine.ratings import RatingScale
-from .http import HttpClient, RetryPolicy, Sleep, Throttle
+from .http import HttpClient, QuotaLog, RateLimit, RetryPolicy, Sleep, Throttle, header
 from .tokens import Tokens
 
 API_URL: Final = "https://graphql.anilist.co"
@@ -361,6 +361,7 @@ class AniListClient:
         self.tokens = tokens
         self._throttle = throttle or Throttle(limit=REQUESTS_PER_MINUTE, window=60.0, sleep=sleep)
         self._wall_clock = wall_clock
+        self._quotas = QuotaLog(parse_rate_limit)
         self._http = HttpClient(
             session,
             base_url,
@@ -372,12 +373,18 @@ class AniListClient:
             read_throttle=self._throttle,
             retry=retry,
             sleep=sleep,
+            quotas=self._quotas,
         )
 
     @property
     def requests_made(self) -> int:
         """Requests answered so far."""
         return self._http.requests.count
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The quota AniList reported in its last reply that carried one."""
+        return self._quotas.latest()
 
     async def execute(
         self, document: str, variables: Mapping[str, Any] | None = None
@@ -495,6 +502,25 @@ async def validate_token(
         raise AuthError(f"no AniList token: {err}") from err
     client = AniListClient(session, tokens, base_url=base_url, retry=retry, sleep=sleep)
     return await client.viewer()
+
+
+def parse_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
+    """AniList's quota from a reply's headers.
+
+    Every reply carries `X-RateLimit-Limit` and `X-RateLimit-Remaining`; a 429 (and every reply
+    during the minute-long timeout that follows) adds `Retry-After` and `X-RateLimit-Reset`, a
+    Unix time. AniList's docs warn that the limit header may state more than is served while
+    the API is degraded; the numbers are kept as AniList sent them.
+    """
+    remaining = _int(header(headers, "X-RateLimit-Remaining"))
+    if remaining is None:
+        return None
+    reset = _int(header(headers, "X-RateLimit-Reset"))
+    return RateLimit(
+        remaining=max(0, remaining),
+        limit=_int(header(headers, "X-RateLimit-Limit")),
+        resets_at=datetime.fromtimestamp(reset, UTC) if reset is not None and reset > 0 else None,
+    )
 
 
 def _problems(raw: object) -> list[GraphQLProblem]:

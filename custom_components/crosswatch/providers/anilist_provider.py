@@ -61,6 +61,7 @@ from .anilist import (
     SavedEntry,
     Viewer,
 )
+from .http import RateLimit
 
 BATCH_SIZE: Final = 10  # one lookup plus up to ten mutations: a third of a minute's budget
 READ_REUSE_SECONDS: Final = 60.0
@@ -136,6 +137,11 @@ class AniListProvider:
     def requests_made(self) -> int:
         """Requests the client has made."""
         return self._client.requests_made
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The quota AniList last reported (X-RateLimit-* headers)."""
+        return self._client.rate_limit
 
     async def health(self) -> None:
         """Raise AuthError for an expired or foreign token, ProviderError when AniList is down."""

@@ -10,9 +10,10 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 import json
 import logging
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 
@@ -131,6 +132,57 @@ class RequestCounter:
         self.by_status[status] = self.by_status.get(status, 0) + 1
 
 
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """What a service said about its request quota in the headers of one reply."""
+
+    remaining: int
+    limit: int | None = None
+    resets_at: datetime | None = None  # when the quota is refilled, when the service says
+    bucket: str = ""  # the service's name for the quota, for services with several
+
+
+type RateLimitParser = Callable[[Mapping[str, str]], RateLimit | None]
+
+
+class QuotaLog:
+    """The latest quota report of each of a service's buckets, as its replies carried them.
+
+    Only what the service itself reported is kept: a service that sends no such headers
+    leaves the log empty, and nothing is estimated from the requests we made.
+    """
+
+    def __init__(self, parse: RateLimitParser) -> None:
+        """Read reports with `parse`, which knows the service's headers."""
+        self._parse = parse
+        self._latest: dict[str, RateLimit] = {}
+
+    def record(self, headers: Mapping[str, str]) -> None:
+        """Keep the report a reply carried, if it carried one."""
+        report = self._parse(headers)
+        if report is not None:
+            self._latest[report.bucket] = report
+
+    def latest(self, bucket: str = "") -> RateLimit | None:
+        """The last report of `bucket` (the only bucket, for most services), if any."""
+        return self._latest.get(bucket)
+
+
+@runtime_checkable
+class QuotaReporter(Protocol):
+    """A provider whose service reports its remaining request quota."""
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """What the service last reported, or None before its first report."""
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value, whatever the case the service spelled its name in."""
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
+
+
 class HttpClient:
     """Sends requests to one service with its headers, pacing and retry policy."""
 
@@ -145,8 +197,12 @@ class HttpClient:
         write_throttle: Throttle | None = None,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
+        quotas: QuotaLog | None = None,
     ) -> None:
-        """Bind the session and the service's base URL (overridable for simulators)."""
+        """Bind the session and the service's base URL (overridable for simulators).
+
+        `quotas` records the quota reports of every reply (clients of one account share it).
+        """
         self._session = session
         self.base_url = base_url.rstrip("/")
         self.service = service
@@ -156,6 +212,7 @@ class HttpClient:
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self.requests = RequestCounter()
+        self.quotas = quotas
 
     async def request(
         self,
@@ -200,6 +257,8 @@ class HttpClient:
                 last_error = ProviderError(f"cannot reach {self.service}: {err}")
                 continue
             self.requests.record(status)
+            if self.quotas is not None:
+                self.quotas.record(reply_headers)
             if status in ok or status == 304:
                 return Response(status, reply_headers, body)
             error = self._error_for(status, reply_headers, body, throttle)
@@ -240,7 +299,7 @@ class HttpClient:
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
     """Retry-After in seconds, when the service sent a number of seconds."""
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    value = header(headers, "Retry-After")
     if value is None:
         return None
     try:

@@ -34,6 +34,7 @@ from ..engine.provider import (
 from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
 from ..engine.store import Checkpoint
+from .http import RateLimit
 from .trakt_client import TraktClient
 
 # The categories each feature is read in, and the activity field that dates their changes.
@@ -159,6 +160,11 @@ class TraktProvider:
     def requests_made(self) -> int:
         """HTTP requests sent so far."""
         return self._client.requests_made
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The read quota Trakt last reported (its X-Ratelimit header)."""
+        return self._client.rate_limit
 
     async def health(self) -> None:
         """Read `/users/settings`: the account's slug and its plan's limits."""

@@ -8,6 +8,7 @@ particular to Trakt:
   snapshot needs (announced total, records seen, and why a read stopped early);
 - ETag revalidation of cached pages, and busting them after our own writes;
 - 420 (account limit) and 423 (locked account) as the engine's errors;
+- the quota Trakt reports in its `X-Ratelimit` header, bucket by bucket;
 - writes that are not idempotent (adding plays) are never retried after a reply that may have
   been applied (5xx, timeout): Trakt does not deduplicate plays.
 """
@@ -15,8 +16,10 @@ particular to Trakt:
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+import json
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 import aiohttp
 
@@ -27,7 +30,17 @@ from ..engine.provider import (
     ProviderError,
     RateLimitError,
 )
-from .http import Clock, HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
+from .http import (
+    Clock,
+    HttpClient,
+    JsonValue,
+    QuotaLog,
+    RateLimit,
+    Response,
+    RetryPolicy,
+    Sleep,
+    Throttle,
+)
 from .tokens import Tokens, TokenSaver
 from .trakt_auth import TraktApp, refresh_tokens
 
@@ -40,6 +53,9 @@ GET_LIMIT = 1000
 GET_WINDOW = 300.0
 # Access tokens live 7 days; renewing a day early keeps a long sync from straddling expiry.
 REFRESH_MARGIN = 86400.0
+# The bucket a sync spends: Trakt's GETs as a signed-in user (1000 every five minutes). Writes
+# have their own bucket, one call a second, which the write throttle already keeps to.
+READ_QUOTA = "AUTHED_API_GET_LIMIT"
 _API_OK = frozenset({200, 201, 204, 401, 420, 423})
 
 
@@ -53,10 +69,12 @@ def make_http(
     sleep: Sleep = asyncio.sleep,
     clock: Clock | None = None,
     throttles: tuple[Throttle, Throttle] | None = None,
+    quotas: QuotaLog | None = None,
 ) -> HttpClient:
     """An HttpClient with Trakt's headers and limits (also what the device flow uses).
 
-    `throttles` (reads, writes) lets two clients of one account share Trakt's limits.
+    `throttles` (reads, writes) and `quotas` let two clients of one account share Trakt's
+    limits and what Trakt reported about them.
     """
     reads, writes = throttles or trakt_throttles(sleep=sleep, clock=clock)
     return HttpClient(
@@ -73,6 +91,7 @@ def make_http(
         write_throttle=writes,
         retry=retry,
         sleep=sleep,
+        quotas=quotas,
     )
 
 
@@ -131,8 +150,10 @@ class TraktClient:
         """
         self._retry = retry or RetryPolicy()
         throttles = trakt_throttles(sleep=sleep, clock=clock)
+        self._quotas = QuotaLog(parse_rate_limit)
         options: dict[str, Any] = {
-            "base_url": base_url, "user_agent": user_agent, "sleep": sleep, "throttles": throttles
+            "base_url": base_url, "user_agent": user_agent, "sleep": sleep, "throttles": throttles,
+            "quotas": self._quotas,
         }  # fmt: skip
         self.http = make_http(session, app, retry=self._retry, **options)
         # Same limits, one attempt: for writes that must not be repeated blindly.
@@ -154,6 +175,11 @@ class TraktClient:
     def tokens(self) -> Tokens:
         """The token pair in use."""
         return self._tokens
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The read quota as Trakt last reported it (None until a reply carried it)."""
+        return self._quotas.latest(READ_QUOTA)
 
     # -- authentication -------------------------------------------------------------------
 
@@ -324,6 +350,47 @@ def _checked(reply: Response) -> Response:
             "Trakt has locked or deactivated this account; the owner must contact Trakt support"
         )
     return reply
+
+
+def parse_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
+    """The quota in Trakt's `X-Ratelimit` header, a JSON object.
+
+    E.g. `{"name": "AUTHED_API_GET_LIMIT", "period": 300, "limit": 1000, "remaining": 0,
+    "until": "2020-10-10T00:24:00Z"}`. Trakt calls it optional: some replies (and 429s sent
+    before the rate limiter) come without it, and anything unreadable counts as absent.
+    """
+    raw = _header(headers, "X-Ratelimit")
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    remaining, limit, name = data.get("remaining"), data.get("limit"), data.get("name")
+    if not _is_int(remaining):
+        return None
+    return RateLimit(
+        remaining=max(0, remaining),
+        limit=limit if _is_int(limit) else None,
+        resets_at=_instant(data.get("until")),
+        bucket=name if isinstance(name, str) else "",
+    )
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _instant(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
