@@ -10,6 +10,7 @@ import voluptuous as vol
 from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_TOKENS, Kind
 from ..engine.provider import AuthError, ProviderError
 from ..providers import simkl, simkl_api
+from ..providers.http import HttpError
 from ..providers.simkl_auth import SimklPinAuth
 from ..providers.tokens import Tokens
 from .base import CodeSignIn, CodeSignInFlow, advanced_section, base_url, form, sign_in_error
@@ -44,8 +45,11 @@ class SimklFlow(CodeSignInFlow):
             code = await auth.request_code()
         except AuthError:
             return "invalid_auth"
-        except ProviderError as err:
-            return "invalid_auth" if "HTTP 40" in str(err) else "cannot_connect"
+        except HttpError as err:
+            # The service refused the app itself (unknown client id): the credentials are wrong.
+            return "invalid_auth" if 400 <= err.status < 500 else "cannot_connect"
+        except ProviderError:
+            return "cannot_connect"
         except Exception:  # noqa: BLE001 - the flow must show an error, not crash
             return "unknown"
         self._simkl_sign_in = self.start_sign_in(

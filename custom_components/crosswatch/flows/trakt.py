@@ -11,6 +11,7 @@ import voluptuous as vol
 from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_TOKENS, Kind
 from ..engine.provider import AuthError, ProviderError
 from ..providers import trakt, trakt_client
+from ..providers.http import HttpError
 from ..providers.tokens import Tokens
 from ..providers.trakt_auth import (
     DeviceFlowError,
@@ -67,8 +68,11 @@ class TraktFlow(CodeSignInFlow):
             code = await request_device_code(http, self._trakt_app)
         except AuthError:
             return "invalid_auth"
-        except ProviderError as err:
-            return "invalid_auth" if "HTTP 40" in str(err) else "cannot_connect"
+        except HttpError as err:
+            # The service refused the app itself (unknown client id): the credentials are wrong.
+            return "invalid_auth" if 400 <= err.status < 500 else "cannot_connect"
+        except ProviderError:
+            return "cannot_connect"
         except Exception:  # noqa: BLE001 - the flow must show an error, not crash
             return "unknown"
         self._trakt_sign_in = self.start_sign_in(
