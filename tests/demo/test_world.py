@@ -1,0 +1,280 @@
+"""The demo's simulated world: deterministic, as described, persistent, and served."""
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from custom_components.crosswatch.engine.payloads import Feature
+from custom_components.crosswatch.engine.pipeline import PairSpec, RunStatus
+from custom_components.crosswatch.engine.planner import SyncMode
+from custom_components.crosswatch.engine.store import StateStore
+from custom_components.crosswatch.providers.http import RetryPolicy
+from custom_components.crosswatch.providers.tokens import Tokens
+from custom_components.crosswatch.providers.trakt import TraktProvider
+from custom_components.crosswatch.providers.trakt_auth import TraktApp
+from custom_components.crosswatch.providers.trakt_client import TraktClient
+from tests.demo import simulators as server, world as demo
+from tests.providers.conftest import Serve
+from tests.providers.test_plex_support import start_world
+from tests.providers.test_servers_e2e import make_pipeline
+from tests.simulators import trakt as trakt_sim
+
+
+@pytest.fixture(scope="module")
+def world() -> demo.World:
+    return demo.build_world()
+
+
+def test_the_same_seed_builds_the_same_world(world: demo.World) -> None:
+    again = demo.build_world()
+    assert server.dumps(again) == server.dumps(world)
+    assert demo.describe(again) == demo.describe(world)
+    assert demo.describe(demo.build_world(7)) != demo.describe(world)
+
+
+def test_the_world_holds_what_its_docstring_promises(world: demo.World) -> None:
+    facts = demo.describe(world)
+    plex, trakt, jellyfin = facts["plex"], facts["trakt"], facts["jellyfin"]
+    assert (plex["movies"], plex["shows"]) == (64, 12)
+    assert 200 <= plex["items"] <= 400
+    assert 0.5 <= plex["watched_movies"] / plex["movies"] <= 0.7
+    assert plex["watched_episodes"] > 50
+    # Trakt has a good part of Plex's plays already; the first sync adds the rest.
+    watched = trakt["plex_watched_already_on_trakt"] + trakt["plex_watched_missing_on_trakt"]
+    assert watched == plex["watched"]
+    assert 0.5 <= trakt["plex_watched_already_on_trakt"] / watched <= 0.7
+    assert (trakt["watchlist"], facts["simkl"]["watchlist_by_kind"]["anime"]) == (24, 7)
+    assert facts["simkl"]["watchlist"] == 25  # 18 films and shows, 7 anime
+    assert facts["overlap"] == {
+        "trakt_and_simkl_watchlist": 9,
+        "anilist_planning_and_simkl_anime_watchlist": 3,
+        "watched_on_plex_and_on_trakt_watchlist": 2,
+    }
+    assert (jellyfin["movies"], jellyfin["series"]) == (56, 10)
+    assert 0.30 <= jellyfin["share_without_provider_ids"] <= 0.40
+    assert facts["anilist"]["by_status"] == {
+        "PLANNING": 10, "CURRENT": 3, "COMPLETED": 9, "PAUSED": 1, "DROPPED": 1,
+    }  # fmt: skip
+    assert facts["emby"]["items"] > 15
+    assert facts["emby"]["played"] > 0
+    assert facts["emby"]["rated"] > 0
+
+
+def test_every_service_names_a_title_by_the_same_ids(world: demo.World) -> None:
+    trakt, simkl = world.trakt, world.simkl
+    # Plex's library resolves on Trakt: films by imdb, episodes by their tvdb id.
+    for item in world.plex.items.values():
+        kind = {"movie": "movie", "show": "show", "episode": "episode"}[item.kind]
+        ids = (
+            {"imdb": item.imdb, "tvdb": item.tvdb}
+            if item.kind != "episode"
+            else {"tvdb": item.tvdb}
+        )
+        assert trakt.find(kind, ids) is not None, item
+    # Jellyfin's items with ids are catalogue titles under the same ids.
+    films = {f.imdb: f for f in demo.FILMS}
+    for held in world.jellyfin.items.values():
+        if held.type == "Movie" and held.provider_ids:
+            assert films[held.provider_ids["Imdb"]].tmdb == int(held.provider_ids["Tmdb"])
+    # Either watchlist resolves on the other service.
+    for row in trakt.watchlist:
+        kind, trakt_id = row["ref"]
+        thing = trakt.movies[trakt_id] if kind == "movie" else trakt.shows[trakt_id]
+        section = "movies" if kind == "movie" else "shows"
+        assert simkl.resolve(section, {"ids": {"imdb": thing.imdb}}) is not None
+    listed = [s for s, v in simkl.lists.items() if v.status == "plantowatch"]
+    for simkl_id in listed:
+        title = simkl.catalog[simkl_id]
+        if title.kind != "anime":
+            kind = "movie" if title.kind == "movies" else "show"
+            assert trakt.find(kind, {"imdb": title.ids["imdb"]}) is not None
+            continue
+        # SIMKL's anime name AniList media by the MAL id (and the AniList id where it has it).
+        media = next(m for m in world.anilist.media.values() if m.id_mal == int(title.ids["mal"]))
+        assert title.ids.get("anilist", str(media.id)) == str(media.id)
+    # No anime is planned on one side and started or finished on the other.
+    by_mal = {m.id: m.id_mal for m in world.anilist.media.values()}
+    entries = {by_mal[e.media_id]: e.status for e in world.anilist.entries.values()}
+    for simkl_id, listing in simkl.lists.items():
+        title = simkl.catalog[simkl_id]
+        if title.kind == "anime":
+            on_anilist = entries.get(int(title.ids["mal"]))
+            if listing.status == "plantowatch":
+                assert on_anilist in (None, "PLANNING")
+            else:
+                assert on_anilist != "PLANNING"
+
+
+def test_the_world_round_trips_through_its_state_file(tmp_path: Path) -> None:
+    world, fresh = server.load_or_seed(tmp_path)
+    assert fresh
+    world.trakt.seed_watchlist("movie", demo.trakt_film(0))
+    token = world.trakt.issue_tokens()["access_token"]
+    server.save(world, tmp_path)
+
+    loaded, fresh = server.load_or_seed(tmp_path)
+
+    assert not fresh
+    # The same world (pickling a loaded world is stable; the first pickle shares more strings).
+    assert server.dumps(loaded) == server.dumps(server.loads(server.dumps(world)))
+    assert demo.describe(loaded) == demo.describe(world)
+    assert token in loaded.trakt.access_tokens
+    assert next(loaded.trakt._ids) == next(world.trakt._ids)  # counters go on where they were
+    assert [p.name for p in tmp_path.iterdir()] == [server.STATE_FILE]  # no temporary left
+
+    (tmp_path / server.STATE_FILE).write_bytes(b"not a pickle")
+    with pytest.raises(server.LoadError):
+        server.load_or_seed(tmp_path)
+    assert not server.load_or_seed(tmp_path, fresh=True)[0].trakt.access_tokens
+
+
+async def _requests(session: aiohttp.ClientSession, info: dict[str, Any]) -> dict[str, int]:
+    """One request per endpoint, as the integration's clients make them; their statuses."""
+    urls, services = info["urls"], info["services"]
+    trakt_headers = {"trakt-api-key": trakt_sim.CLIENT_ID, "trakt-api-version": "2"}
+    plex_headers = {"X-Plex-Token": services["plex"]["account_token"], "Accept": "application/json",
+                    "X-Plex-Client-Identifier": "demo-test"}  # fmt: skip
+    statuses: dict[str, int] = {}
+
+    async def call(name: str, method: str, url: str, **kwargs: Any) -> Any:
+        async with session.request(method, url, **kwargs) as response:
+            statuses[name] = response.status
+            return await response.json(content_type=None)
+
+    # Trakt: a device code, approved by the simulator on its first poll.
+    code = await call("trakt", "POST", f"{urls['trakt']}/oauth/device/code",
+                      json={"client_id": trakt_sim.CLIENT_ID})  # fmt: skip
+    tokens = await call("trakt", "POST", f"{urls['trakt']}/oauth/device/token", json={
+        "code": code["device_code"], "client_id": trakt_sim.CLIENT_ID,
+        "client_secret": services["trakt"]["client_secret"]})  # fmt: skip
+    settings = await call("trakt", "GET", f"{urls['trakt']}/users/settings", headers={
+        **trakt_headers, "Authorization": f"Bearer {tokens['access_token']}"})  # fmt: skip
+    assert settings["user"]["username"] == "alice"
+    pin = await call("simkl", "GET", f"{urls['simkl']}/oauth/pin",
+                     params={"client_id": services["simkl"]["client_id"]},
+                     headers={"simkl-api-key": services["simkl"]["client_id"]})  # fmt: skip
+    polled = await call("simkl", "GET", f"{urls['simkl']}/oauth/pin/{pin['user_code']}",
+                        headers={"simkl-api-key": services["simkl"]["client_id"]})  # fmt: skip
+    assert polled == {"result": "OK", "access_token": services["simkl"]["access_token"]}
+    viewer = await call("anilist", "POST", urls["anilist"], json={"query": "{ Viewer { id } }"},
+                        headers={"Authorization": f"Bearer {services['anilist']['token']}"})  # fmt: skip
+    assert viewer["data"]["Viewer"]["id"] == demo.ANILIST_USER_ID
+    for name in ("jellyfin", "emby"):
+        form = services[name]
+        signed_in = await call(
+            name, "POST", f"{form['url']}{'/emby' if name == 'emby' else ''}/Users/AuthenticateByName",
+            json={"Username": form["username"], "Pw": form["password"]},
+            headers={"Authorization": 'MediaBrowser Client="t", Device="t", DeviceId="t", Version="1"'},
+        )  # fmt: skip
+        assert signed_in["User"]["Id"] == form["user_id"]
+    identity = await call("plex", "GET", f"{urls['plex']}/identity", headers=plex_headers)
+    assert identity["MediaContainer"]["machineIdentifier"] == services["plex"]["machine_id"]
+    plex_pin = await call("plex_tv", "POST", f"{urls['plex_tv']}/api/v2/pins", headers=plex_headers)
+    approved = await call("plex_tv", "GET", f"{urls['plex_tv']}/api/v2/pins/{plex_pin['id']}",
+                          headers=plex_headers)  # fmt: skip
+    assert approved["authToken"] == services["plex"]["account_token"]
+    resources = await call(
+        "plex_tv", "GET", f"{urls['plex_tv']}/api/v2/resources", headers=plex_headers
+    )
+    assert [c["uri"] for r in resources if r["provides"] == "server" for c in r["connections"]] == [
+        urls["plex"]
+    ]
+    watchlist = await call("plex_discover", "GET",
+                           f"{urls['plex_discover']}/library/sections/watchlist/all", headers=plex_headers)  # fmt: skip
+    assert watchlist["MediaContainer"]["totalSize"] == 7
+    await call("plex_metadata", "GET", f"{urls['plex_metadata']}/library/metadata/matches",
+               params={"guid": "imdb://tt0133093", "type": "1"}, headers=plex_headers)  # fmt: skip
+    return statuses
+
+
+async def _start(
+    state_dir: Path, stop: asyncio.Event, **options: Any
+) -> tuple[asyncio.Task[demo.World], dict[str, Any]]:
+    """Serve in this loop on free ports; the task and what it announced once ready."""
+    announced: list[dict[str, Any]] = []
+    ready = asyncio.Event()
+
+    def on_ready(info: dict[str, Any]) -> None:
+        announced.append(info)
+        ready.set()
+
+    task = asyncio.create_task(
+        server.serve(state_dir, "127.0.0.1", 0, ready=on_ready, stop=stop, **options)
+    )
+    waiting = asyncio.create_task(ready.wait())
+    await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if task.done():
+        task.result()  # raises what went wrong
+    return task, announced[0]
+
+
+async def test_the_server_announces_answers_saves_and_resumes(
+    socket_enabled: None, tmp_path: Path
+) -> None:
+    stop = asyncio.Event()
+    task, info = await _start(tmp_path, stop, save_every=0.2)
+    assert list(info["urls"]) == list(server.ENDPOINTS)
+    assert info["fresh"]
+    assert json.loads((tmp_path / server.INFO_FILE).read_text())["urls"] == info["urls"]
+    async with aiohttp.ClientSession() as session:
+        statuses = await _requests(session, info)
+    assert statuses == dict.fromkeys(server.ENDPOINTS, 200)
+    await asyncio.sleep(0.5)  # a periodic save
+    stop.set()
+    served = await task
+    assert served.trakt.access_tokens
+
+    # The second run resumes the same world: the tokens handed out still work.
+    stop = asyncio.Event()
+    task, info = await _start(tmp_path, stop)
+    assert not info["fresh"]
+    stop.set()
+    resumed = await task
+    assert resumed.trakt.access_tokens == served.trakt.access_tokens
+    assert resumed.trakt._clock >= datetime.now(UTC) - timedelta(minutes=1)
+
+
+async def test_plex_to_trakt_adds_only_the_plays_trakt_lacks(
+    serve: Serve, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    world = demo.build_world()
+    server.prepare(world)
+    expected = demo.describe(world)["trakt"]["plex_watched_missing_on_trakt"]
+    plex_world = await start_world(serve, session, world.plex)
+    plex = plex_world.provider(library_ttl=0)
+    await plex.health()
+
+    async def keep(tokens: Tokens) -> None:
+        del tokens
+
+    client = TraktClient(
+        session, TraktApp(trakt_sim.CLIENT_ID, trakt_sim.CLIENT_SECRET),
+        Tokens.from_oauth_reply(world.trakt.issue_tokens()), keep,
+        base_url=await serve(trakt_sim.make_app(world.trakt)), retry=RetryPolicy(backoff=0),
+    )  # fmt: skip
+    trakt = TraktProvider(client, slug=world.trakt.slug)
+    spec = PairSpec("plex-trakt", SyncMode.ADD_ONLY, frozenset({Feature.HISTORY}))
+    plays_before = Counter(tuple(row["ref"]) for row in world.trakt.history)
+    clock = [datetime(2026, 11, 1, tzinfo=UTC)]
+    with StateStore(tmp_path / "state.db") as store:
+        pipeline = make_pipeline(store, clock)
+        first = await pipeline.run(spec, plex, trakt)
+        assert first.status is RunStatus.SUCCESS, first.errors
+        assert first.features[Feature.HISTORY].applied == expected, first.plan.to_json()
+        clock[0] += timedelta(hours=1)
+        again = await pipeline.run(spec, plex, trakt)
+        assert again.plan.is_empty, again.plan.to_json()
+    added = Counter(tuple(row["ref"]) for row in world.trakt.history) - plays_before
+    assert sum(added.values()) == expected
+    # The two films watched on Plex left Trakt's watchlist when their plays arrived.
+    listed = {tuple(row["ref"]) for row in world.trakt.watchlist}
+    for index in world.facts.watched_on_plex_listed_on_trakt:
+        assert ("movie", demo.trakt_film(index)) not in listed
+    assert len(listed) == 22
