@@ -5,16 +5,17 @@ imdb/tmdb/tvdb and AniList/MAL ids, as far as memory serves; what matters is tha
 simulator names a title by the same ids, as the real services would) with a fixed random seed,
 so that the demo's four pairs have something to do on their first run and nothing on the next:
 
-- Plex → Trakt history (one-way): Plex holds 64 films and 12 shows (≈ 160 episodes), about
-  60 % of the films and most episodes of the shows started watched. Trakt already has the plays
-  of about 60 % of what Plex watched (the same dates, as a scrobbler would have sent them; a few
-  with one play fewer than Plex counts); the first sync adds the rest, one play each.
+- Plex → Trakt history (one-way): Plex holds 64 films and 12 shows with 169 episodes (245
+  items); 40 films and 89 episodes are watched. Trakt already has the plays of 78 of those 129
+  (the same dates, as a scrobbler would have sent them), and 10 more plays of films Plex lacks;
+  it misses 51 (a few of them only the latest of several plays): the first sync adds those 51
+  plays, the next adds nothing (`test_plex_to_trakt_adds_only_the_plays_trakt_lacks`).
 - Trakt ⇄ SIMKL watchlist (two-way): 24 titles on Trakt, 18 on SIMKL, 9 on both. Two titles
   on Trakt's watchlist are watched on Plex but not yet on Trakt: the Plex → Trakt history sync
   takes them off Trakt's watchlist (Trakt does that when a play arrives), and the watchlist
   pair carries the removal to SIMKL.
 - Plex → Jellyfin history (one-way, shadows): Jellyfin holds 52 of Plex's films, 4 of its own
-  and 10 of Plex's shows. About 35 % of its items have no ProviderIds at all (matched by exact
+  and 10 of Plex's shows (194 items). 65 of them (33.5 %) have no ProviderIds at all (matched by exact
   title and year; a few of those titles in odd casing), the rest carry them in varying key
   casing (`Imdb`, `imdb`, `IMDB`, `iMDB`), and two films with ids have a release year one off.
   Part of Plex's history is already played there.
