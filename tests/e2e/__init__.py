@@ -1,0 +1,1 @@
+"""End-to-end tests against a real Home Assistant process (not the test harness)."""
