@@ -212,7 +212,9 @@ class _Run:
             return RunStatus.FAILED
         if self.held:
             return RunStatus.HELD
-        if self.errors or self.suspect:
+        # Adds set aside because the account is at its plan's cap were skipped, not done.
+        capped = any(e.code is GuardCode.ACCOUNT_LIMIT for e in self.events)
+        if self.errors or self.suspect or capped:
             return RunStatus.PARTIAL
         return RunStatus.SUCCESS
 
