@@ -135,7 +135,7 @@ def load_or_seed(
     path = state_dir / STATE_FILE
     if path.exists() and not fresh:
         try:
-            return loads(path.read_bytes()), False
+            world = loads(path.read_bytes())
         except (
             ValueError,
             TypeError,
@@ -145,9 +145,27 @@ def load_or_seed(
             EOFError,
         ) as err:
             raise LoadError(f"{path}: {err!r}") from err
+        _add_new_attributes(world, demo.build_world(world.seed))
+        return world, False
     world = demo.build_world(seed)
     save(world, state_dir)
     return world, True
+
+
+def _add_new_attributes(saved: object, current: object, depth: int = 2) -> None:
+    """Give a saved world the attributes simulators gained since it was saved (their defaults).
+
+    A simulator that grew a field (a quirk, a counter) would otherwise fail on the first request
+    that reads it; a renamed or retyped one still needs `--fresh`.
+    """
+    mine, theirs = getattr(saved, "__dict__", None), getattr(current, "__dict__", None)
+    if mine is None or theirs is None or type(saved) is not type(current):
+        return
+    for name, value in theirs.items():
+        if name not in mine:
+            mine[name] = value
+        elif depth > 0:
+            _add_new_attributes(mine[name], value, depth - 1)
 
 
 def forget_recordings(world: World) -> None:

@@ -128,6 +128,13 @@ def test_the_world_round_trips_through_its_state_file(tmp_path: Path) -> None:
     assert next(loaded.trakt._ids) == next(world.trakt._ids)  # counters go on where they were
     assert [p.name for p in tmp_path.iterdir()] == [server.STATE_FILE]  # no temporary left
 
+    # A simulator that gained an attribute since the world was saved gets it with its default.
+    del loaded.trakt.quirks.__dict__["locked"], loaded.plex.__dict__["auto_approve"]
+    server.save(loaded, tmp_path)
+    grown, _ = server.load_or_seed(tmp_path)
+    assert grown.trakt.quirks.locked is False
+    assert grown.plex.auto_approve is True  # as seeded for the demo
+
     (tmp_path / server.STATE_FILE).write_bytes(b"not a pickle")
     with pytest.raises(server.LoadError):
         server.load_or_seed(tmp_path)
