@@ -1,18 +1,19 @@
 """One coordinator per account: is the service reachable, and what does the account hold."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_TOKENS, DOMAIN, LOGGER
 from .engine.payloads import Feature
 from .engine.provider import AuthError, Provider, ProviderError
+from .providers.http import QuotaReporter, RateLimit
 from .runtime import SyncRuntime
 
 HEALTH_INTERVAL = timedelta(minutes=15)
@@ -27,6 +28,7 @@ class AccountState:
     item_counts: dict[Feature, int]
     token_expires_at: datetime | None
     requests_made: int
+    rate_limit: RateLimit | None = None  # the quota the service last reported, if it reports one
 
 
 class AccountCoordinator(DataUpdateCoordinator[AccountState]):
@@ -65,7 +67,31 @@ class AccountCoordinator(DataUpdateCoordinator[AccountState]):
             item_counts=await self._item_counts(),
             token_expires_at=self._token_expiry(),
             requests_made=self.provider.requests_made,
+            rate_limit=self._rate_limit(),
         )
+
+    @property
+    def reports_quota(self) -> bool:
+        """Whether the account's service reports its remaining quota (Trakt, AniList)."""
+        return isinstance(self.provider, QuotaReporter)
+
+    @callback
+    def async_note_usage(self) -> None:
+        """Show the requests made and the quota last reported (after a run), asking nothing.
+
+        The health check keeps its own schedule: this neither calls the service nor restarts
+        the coordinator's interval. (Setup gives the coordinator its data before any pair can
+        find the account.)
+        """
+        usage = replace(
+            self.data, requests_made=self.provider.requests_made, rate_limit=self._rate_limit()
+        )
+        if usage != self.data:
+            self.data = usage
+            self.async_update_listeners()
+
+    def _rate_limit(self) -> RateLimit | None:
+        return self.provider.rate_limit if isinstance(self.provider, QuotaReporter) else None
 
     async def _item_counts(self) -> dict[Feature, int]:
         for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):

@@ -69,7 +69,12 @@ class _Progress:
 
 
 class PairCoordinator(DataUpdateCoordinator[PairState]):
-    """Runs one pair on its interval, and on demand (sync now, preview, actions)."""
+    """Runs one pair on its interval, and on demand (sync now, preview, actions).
+
+    Rate limits: a run that failed because a provider asked to slow down raises UpdateFailed
+    with the provider's Retry-After, so the next try comes when the provider said; a run that
+    did part of its work first keeps its result, and its next run waits at least as long.
+    """
 
     config_entry: SyncConfigEntry
 
@@ -165,6 +170,8 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             ) from err
         finally:
             self._set_running(False)
+            for account in (source, target):
+                account.coordinator.async_note_usage()
         if spec.dry_run:  # a dry-run pair's runs are previews too (the get_plan action)
             self._progress.preview = result
         if spec.dry_run and not self.pair.dry_run:
@@ -174,14 +181,16 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
                 if self.data is not None
                 else await self._state(PairStatus.SKIPPED, None, ())
             )
-        self._adjust_interval(result)
         self._note_account_limits(result)
-        state = await self._state(_FROM_RUN[result.status], result, ())
         self.hass.bus.async_fire(
             EVENT_RUN_FINISHED,
             {"pair": self.subentry.title, "pair_id": self.pair_id, **result.summary()},
         )
-        return state
+        if result.status is RunStatus.FAILED and result.rate_limited:
+            self.update_interval = self.pair.interval
+            raise self._rate_limited(result)
+        self._adjust_interval(result)
+        return await self._state(_FROM_RUN[result.status], result, ())
 
     async def async_approve_held(self) -> ApplyReport:
         """Apply every removal a guard held for this pair (the user approved them)."""
@@ -232,10 +241,31 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         self.async_update_listeners()
 
     def _adjust_interval(self, result: RunResult) -> None:
-        # A provider that asked us to wait longer than the interval gets its wait.
+        # A run that did what it could before a provider asked us to wait keeps its result, and
+        # the next run comes no sooner than the wait (nor sooner than the pair's interval).
         base = self.pair.interval
         wait = timedelta(seconds=result.retry_after or 0)
         self.update_interval = max(base, wait)
+
+    def _rate_limited(self, result: RunResult) -> UpdateFailed:
+        """The failure of a run that rate limits stopped before it could plan anything.
+
+        Home Assistant schedules the next refresh after `retry_after` (the provider's own
+        Retry-After), then returns to the pair's interval.
+        """
+        placeholders = {"pair": self.subentry.title, "accounts": ", ".join(result.rate_limited)}
+        if result.retry_after is None:
+            return UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="rate_limited_no_wait",
+                translation_placeholders=placeholders,
+            )
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="rate_limited",
+            translation_placeholders={**placeholders, "seconds": f"{result.retry_after:.0f}"},
+            retry_after=result.retry_after,
+        )
 
     def _start_reauth(self, source: AccountRuntime, target: AccountRuntime, err: AuthError) -> None:
         """Ask the user to sign in again to the account that refused us."""

@@ -17,7 +17,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .account_coordinator import AccountState
+from .account_coordinator import AccountCoordinator, AccountState
 from .accounts import AccountRuntime
 from .coordinator import PairState, PairStatus
 from .engine.payloads import Feature
@@ -110,11 +110,23 @@ def _items(state: AccountState, feature: Feature) -> int | None:
     return state.item_counts.get(feature)
 
 
+def _quota_attributes(state: AccountState) -> dict[str, Any]:
+    quota = state.rate_limit
+    if quota is None:
+        return {}
+    return {
+        "limit": quota.limit,
+        "resets_at": quota.resets_at.isoformat() if quota.resets_at else None,
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class AccountSensorDescription(SensorEntityDescription):
-    """An account sensor: its value from the account's state."""
+    """An account sensor: its value (and small attributes) from the account's state."""
 
     value_fn: Callable[[AccountState], Any]
+    attributes_fn: Callable[[AccountState], dict[str, Any]] = lambda _: {}
+    exists_fn: Callable[[AccountCoordinator], bool] = lambda _: True
 
 
 ACCOUNT_SENSORS: tuple[AccountSensorDescription, ...] = (
@@ -144,6 +156,17 @@ ACCOUNT_SENSORS: tuple[AccountSensorDescription, ...] = (
         value_fn=lambda s: s.requests_made,
     ),
     AccountSensorDescription(
+        # What the service last reported, never an estimate: only for services that report it.
+        key="rate_limit_remaining",
+        translation_key="rate_limit_remaining",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda s: s.rate_limit.remaining if s.rate_limit else None,
+        attributes_fn=_quota_attributes,
+        exists_fn=lambda coordinator: coordinator.reports_quota,
+    ),
+    AccountSensorDescription(
         key="token_expiry",
         translation_key="token_expiry",
         device_class=SensorDeviceClass.TIMESTAMP,
@@ -167,7 +190,9 @@ async def async_setup_entry(
         return
     if isinstance(runtime, AccountRuntime):
         async_add_entities(
-            AccountSensor(runtime.coordinator, description) for description in ACCOUNT_SENSORS
+            AccountSensor(runtime.coordinator, description)
+            for description in ACCOUNT_SENSORS
+            if description.exists_fn(runtime.coordinator)
         )
 
 
@@ -206,3 +231,8 @@ class AccountSensor(AccountEntity, SensorEntity):
     def native_value(self) -> int | str | datetime | None:
         """The sensor's value."""
         return self.entity_description.value_fn(self.coordinator.data)  # type: ignore[no-any-return]
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Small attributes only."""
+        return self.entity_description.attributes_fn(self.coordinator.data)

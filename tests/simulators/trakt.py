@@ -39,6 +39,7 @@ class Quirks:
     frozen_activities: bool = False  # last_activities never advance
     visible_after_reads: int = 0  # a write shows in that list only after this many reads of it
     rate_limit_storm: int = 0  # the next N API calls answer 429
+    rate_limit_writes: int = 0  # the next N writes answer 429 (their bucket: 1 call a second)
     retry_after: int = 1  # seconds, sent with each 429
     server_error_on_page: int | None = None  # this page of any list answers 503 ...
     server_errors: int = 0  # ... this many times
@@ -601,9 +602,13 @@ class _Api:
                     status=423,
                     headers={"X-Account-Locked": "true", "X-Account-Deactivated": "false"},
                 )
-            bucket = sim.buckets["GET" if request.method == "GET" else "POST"]
-            if quirks.rate_limit_storm:
-                quirks.rate_limit_storm -= 1
+            write = request.method != "GET"
+            bucket = sim.buckets["POST" if write else "GET"]
+            if quirks.rate_limit_storm or (write and quirks.rate_limit_writes):
+                if quirks.rate_limit_storm:
+                    quirks.rate_limit_storm -= 1
+                else:
+                    quirks.rate_limit_writes -= 1
                 reply = web.json_response(
                     {}, status=429, headers={"Retry-After": str(quirks.retry_after)}
                 )
