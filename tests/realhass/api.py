@@ -334,6 +334,10 @@ class Flow:
         """The description placeholders of the current step."""
         return dict(self.result.get("description_placeholders") or {})
 
+    def defaults(self) -> Json:
+        """The current form's suggested and default values, sections nested (as the UI fills)."""
+        return _defaults(self.result.get("data_schema") or [])
+
     def expect(self, type_: str, step_id: str | None = None) -> Self:
         """Fail unless the flow is at this kind of result (and step)."""
         if self.type != type_ or (step_id is not None and self.step_id != step_id):
@@ -367,3 +371,15 @@ class Flow:
             await asyncio.sleep(interval)
             await self.refresh()
         return self
+
+
+def _defaults(fields: list[Json]) -> Json:
+    values: Json = {}
+    for field in fields:
+        if "schema" in field:  # a section
+            values[field["name"]] = _defaults(field["schema"])
+        elif "suggested_value" in (field.get("description") or {}):
+            values[field["name"]] = field["description"]["suggested_value"]
+        elif "default" in field:
+            values[field["name"]] = field["default"]
+    return values

@@ -208,6 +208,13 @@ class HassProcess:
                 self._log.close()
                 self._log = None
 
+    async def wait(self) -> int:
+        """Wait until the process exits by itself (or is stopped); its exit code."""
+        process = self._process
+        if process is None:
+            raise HassError("not started")
+        return await process.wait()
+
     def log_tail(self, lines: int = 60) -> str:
         """The last lines of the captured output."""
         try:
