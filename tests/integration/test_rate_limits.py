@@ -8,10 +8,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.crosswatch.const import DOMAIN
 from custom_components.crosswatch.coordinator import PairCoordinator
+from custom_components.crosswatch.engine.provider import RateLimitError
 from tests.providers.conftest import Serve
 from tests.simulators import anilist as anilist_sim, simkl as simkl_sim, trakt as trakt_sim
 
@@ -210,3 +212,31 @@ async def test_a_run_rate_limited_midway_keeps_its_result_and_waits_as_asked(
     assert state(hass, "sensor.movies_last_result") == "success"
     assert [row["ref"] for row in trakt.watchlist] == [("movie", 2)]
     assert coordinator.update_interval == timedelta(minutes=60)
+
+
+async def test_a_rate_limit_without_retry_after_fails_the_run_until_the_usual_interval(
+    hass: HomeAssistant,
+    serve: Serve,
+    trakt: trakt_sim.TraktSim,
+    simkl: simkl_sim.SimklState,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    account = simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl)
+    await set_up(hass, trakt_entry(await serve(trakt_sim.make_app(trakt)), trakt), account)
+    sync = sync_entry()
+    await set_up(hass, sync)
+
+    async def slow_down() -> None:
+        # What the HTTP layer raises once a service's 429s outlast the retries, with no wait.
+        raise RateLimitError("SIMKL kept asking to slow down")
+
+    monkeypatch.setattr(account.runtime_data.provider, "health", slow_down)
+
+    await add_pair(hass, sync, source="trakt:alice", target="simkl:51")
+
+    failure = pair_coordinator(hass, sync).last_exception
+    assert isinstance(failure, UpdateFailed)
+    assert failure.translation_key == "rate_limited_no_wait"
+    assert failure.retry_after is None
+    assert "at the pair's usual interval" in str(failure)
+    assert pair_coordinator(hass, sync).update_interval == timedelta(minutes=60)
