@@ -20,6 +20,9 @@ from typing import IO, Self
 import aiohttp
 
 REPO = Path(__file__).resolve().parents[2]
+# Not default_config: several of its integrations need hardware or binaries. The UI, the config
+# panel, history and diagnostics; requirements.py installs what they (and the defaults) need.
+CONFIGURED_DOMAINS = ("frontend", "config", "history", "logbook", "system_health")
 
 CONFIGURATION = """\
 # Written by tests/realhass/process.py; rewritten on every start.
@@ -35,12 +38,7 @@ homeassistant:
 http:
   server_port: {port}
 {host_line}
-frontend:
-config:
-history:
-logbook:
-system_health:
-
+{integrations}
 logger:
   default: warning
   logs:
@@ -78,6 +76,7 @@ def write_config(
             name=name,
             port=port,
             host_line=host_line,
+            integrations="".join(f"{domain}:\n" for domain in CONFIGURED_DOMAINS),
             crosswatch_level="debug" if debug else "info",
         ),
         encoding="utf-8",
@@ -129,6 +128,13 @@ class HassProcess:
         """
         if self._process is not None:
             raise HassError("already started")
+        from .requirements import missing  # noqa: PLC0415 - imports Home Assistant (slow)
+
+        if absent := missing():
+            raise HassError(
+                f"Home Assistant would start in recovery mode: {', '.join(absent)} missing; "
+                "install them with `python -m tests.realhass.requirements`"
+            )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self._log_start = self._log.tell()
