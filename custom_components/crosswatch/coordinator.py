@@ -104,6 +104,13 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         """Whether a run of this pair is under way."""
         return self._progress.running
 
+    def describe(self, result: RunResult | None) -> dict[str, Any]:
+        """A run's summary as users see it (the sync action, the bus event): named by the pair."""
+        summary: dict[str, Any] = (
+            result.summary() if result is not None else {"status": PairStatus.SKIPPED.value}
+        )
+        return {**summary, "pair": self.subentry.title, "pair_id": self.pair_id}
+
     @property
     def preview(self) -> RunResult | None:
         """The last dry run's result (the preview button), if any."""
@@ -182,10 +189,7 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
                 else await self._state(PairStatus.SKIPPED, None, ())
             )
         self._note_account_limits(result)
-        self.hass.bus.async_fire(
-            EVENT_RUN_FINISHED,
-            {"pair": self.subentry.title, "pair_id": self.pair_id, **result.summary()},
-        )
+        self.hass.bus.async_fire(EVENT_RUN_FINISHED, self.describe(result))
         if result.status is RunStatus.FAILED and result.rate_limited:
             self.update_interval = self.pair.interval
             raise self._rate_limited(result)

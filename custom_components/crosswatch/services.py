@@ -97,16 +97,19 @@ async def _sync(call: ServiceCall) -> ServiceResponse:
     dry_run = call.data.get(ATTR_DRY_RUN)
     summaries: list[Any] = []
     for coordinator in pairs:
-        state = await coordinator.async_run(dry_run=dry_run, features=features, fresh=True)
+        try:
+            state = await coordinator.async_run(dry_run=dry_run, features=features, fresh=True)
+        except HomeAssistantError as err:
+            if len(pairs) == 1:
+                raise
+            # One pair's failure (a refused sign-in, a rate limit) must not stop the others.
+            summaries.append({**coordinator.describe(None), "status": "failed", "error": str(err)})
+            continue
         if dry_run and coordinator.preview is not None:
-            summaries.append(coordinator.preview.summary())
+            summaries.append(coordinator.describe(coordinator.preview))
             continue
         coordinator.async_set_updated_data(state)
-        summaries.append(
-            state.result.summary()
-            if state.result
-            else {"pair": coordinator.pair_id, "status": state.status.value}
-        )
+        summaries.append(coordinator.describe(state.result))
     return {"runs": summaries} if call.return_response else None
 
 

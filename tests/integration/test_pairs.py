@@ -70,7 +70,9 @@ async def test_a_two_way_pair_syncs_on_creation_and_its_entities_show_the_run(
     event = attributes(hass, "event.movies_run")
     assert event["event_type"] == "completed"
     assert event["features"]["watchlist"]["applied"] == 2
-    assert len(events) == 1
+    (finished,) = events
+    assert finished.data["pair"] == "Movies"  # type: ignore[attr-defined]
+    assert finished.data["pair_id"] == next(iter(sync.subentries))  # type: ignore[attr-defined]
     assert pair_device(hass, sync).name == "Movies"
 
 

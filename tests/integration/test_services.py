@@ -1,11 +1,13 @@
 """The housekeeping actions: unresolved items, the blackbox, held removals, caches."""
 
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.crosswatch.const import DOMAIN
 from tests.providers.conftest import Serve
@@ -102,6 +104,41 @@ async def test_a_dry_sync_returns_the_preview_and_changes_nothing(
     response = await call(hass, "sync", {"pair": pair, "dry_run": True})
 
     (run,) = response["runs"]
+    assert run["pair"] == "Movies"
     assert run["dry_run"] is True
     assert run["features"]["watchlist"]["planned"] >= 1
     assert 102 not in simkl.lists
+
+
+async def test_syncing_every_pair_goes_on_past_a_pair_that_fails(
+    hass: HomeAssistant, pair: str, trakt: trakt_sim.TraktSim, simkl: simkl_sim.SimklState
+) -> None:
+    sync = hass.config_entries.async_entries(DOMAIN)[-1]
+    assert isinstance(sync, MockConfigEntry)
+    await add_pair(hass, sync, name="Reverse", source="simkl:51", target="trakt:alice")
+    failing, working = sync.runtime_data.coordinators.values()
+    refused = HomeAssistantError("Trakt refused the sign-in")
+
+    with patch.object(failing, "async_run", side_effect=refused):
+        response = await call(hass, "sync", {})
+
+    first, second = response["runs"]
+    assert first == {
+        "pair": failing.subentry.title,
+        "pair_id": failing.pair_id,
+        "status": "failed",
+        "error": "Trakt refused the sign-in",
+    }
+    assert second["pair"] == working.subentry.title
+    assert second["status"] == "success"
+
+
+async def test_syncing_one_pair_that_fails_raises_its_error(hass: HomeAssistant, pair: str) -> None:
+    sync = hass.config_entries.async_entries(DOMAIN)[-1]
+    (coordinator,) = sync.runtime_data.coordinators.values()
+
+    with (
+        patch.object(coordinator, "async_run", side_effect=HomeAssistantError("refused")),
+        pytest.raises(HomeAssistantError, match="refused"),
+    ):
+        await call(hass, "sync", {"pair": pair})
