@@ -117,7 +117,9 @@ async def _simkl(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
         Tokens.from_dict(data[CONF_TOKENS]).access_token,
         base_url=_base_url(entry, simkl_api.DEFAULT_BASE_URL),
     )
-    return simkl.SimklProvider(api, simkl.SimklAccount(data[CONF_ACCOUNT_ID], entry.title))
+    # The account's display name comes with the health check that setup makes first.
+    account_id = str(data[CONF_ACCOUNT_ID])
+    return simkl.SimklProvider(api, simkl.SimklAccount(account_id, account_id))
 
 
 async def _anilist(hass: HomeAssistant, entry: ConfigEntry) -> Provider:

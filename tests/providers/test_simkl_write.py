@@ -67,6 +67,17 @@ async def test_health_names_the_account_and_refuses_a_token_of_another_account(
         await other.health()
 
 
+async def test_health_learns_the_name_the_account_has_now(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session)
+    provider = SimklProvider(rig.api, SimklAccount("51", "51"))
+
+    await provider.health()
+
+    assert provider.name == "SIMKL (Andrew Masyk)"
+
+
 async def test_watchlist_adds_answer_per_item_and_show_on_the_next_read(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:

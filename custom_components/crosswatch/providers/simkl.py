@@ -177,6 +177,7 @@ class SimklProvider:
             raise AuthError(
                 f"the SIMKL token now belongs to account {account.id}, not {self._account.id}"
             )
+        self._account = account  # the name as SIMKL shows it now (users can rename themselves)
 
     # Reads ---------------------------------------------------------------------------------
 
