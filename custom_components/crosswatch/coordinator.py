@@ -1,7 +1,7 @@
 """One coordinator per sync pair: runs the engine pipeline and holds what the last run did."""
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
@@ -54,6 +54,12 @@ class PairState:
     unresolved: int = 0
     phantoms: int = 0
     last_run: datetime | None = None  # when the last real (not dry) run finished
+    preview: RunResult | None = None  # a dry run since the last real run (Preview, get_plan)
+
+    @property
+    def latest_plan(self) -> RunResult | None:
+        """What the pair would do now: the preview if there is one, else the last run's plan."""
+        return self.preview or self.result
 
     @property
     def needs_attention(self) -> bool:
@@ -182,12 +188,11 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         if spec.dry_run:  # a dry-run pair's runs are previews too (the get_plan action)
             self._progress.preview = result
         if spec.dry_run and not self.pair.dry_run:
+            # A preview changes what the planned sensors show, not the last run nor the schedule.
+            last = self.data or await self._state(PairStatus.SKIPPED, None, ())
+            self.data = replace(last, preview=result)
             self.async_update_listeners()
-            return (
-                self.data
-                if self.data is not None
-                else await self._state(PairStatus.SKIPPED, None, ())
-            )
+            return self.data
         self._note_account_limits(result)
         self.hass.bus.async_fire(EVENT_RUN_FINISHED, self.describe(result))
         if result.status is RunStatus.FAILED and result.rate_limited:

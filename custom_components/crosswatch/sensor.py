@@ -29,16 +29,18 @@ PARALLEL_UPDATES = 0  # coordinator entities: nothing to poll
 
 
 def _planned(state: PairState, action: Action) -> int | None:
-    if state.result is None:
+    plan = state.latest_plan
+    if plan is None:
         return None
-    return sum(1 for op in state.result.plan.operations if op.action is action)
+    return sum(1 for op in plan.plan.operations if op.action is action)
 
 
 def _planned_by_feature(state: PairState, action: Action) -> dict[str, int]:
-    if state.result is None:
+    plan = state.latest_plan
+    if plan is None:
         return {}
-    counts = dict.fromkeys((f.value for f in state.result.features), 0)
-    for op in state.result.plan.operations:
+    counts = dict.fromkeys((f.value for f in plan.features), 0)
+    for op in plan.plan.operations:
         if op.action is action:
             counts[op.feature.value] = counts.get(op.feature.value, 0) + 1
     return counts

@@ -142,3 +142,33 @@ async def test_syncing_one_pair_that_fails_raises_its_error(hass: HomeAssistant,
         pytest.raises(HomeAssistantError, match="refused"),
     ):
         await call(hass, "sync", {"pair": pair})
+
+
+async def test_preview_shows_what_the_next_sync_would_do_without_doing_it(
+    hass: HomeAssistant, pair: str, trakt: trakt_sim.TraktSim, simkl: simkl_sim.SimklState
+) -> None:
+    simkl.add_title("movies", 102, "Heat", 1995, imdb="tt0113277", tmdb="949")
+    trakt.seed_watchlist("movie", 2)
+    last_run = state(hass, "sensor.movies_last_run")
+
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.movies_preview"}, blocking=True
+    )
+
+    # Heat, and Dark again (SIMKL did not know it last time; its retry is up to the guards).
+    assert state(hass, "sensor.movies_planned_adds") == "2"
+    assert state(hass, "sensor.movies_last_run") == last_run
+    assert 102 not in simkl.lists
+
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.movies_sync_now"}, blocking=True
+    )
+
+    assert simkl.lists[102].status == "plantowatch"
+    assert state(hass, "sensor.movies_last_run") != last_run
+
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.movies_preview"}, blocking=True
+    )
+
+    assert state(hass, "sensor.movies_planned_adds") == "1"  # only Dark is left
