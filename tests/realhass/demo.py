@@ -305,6 +305,14 @@ def port_busy(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def saved_sim_port(marker: Path) -> int | None:
+    """The simulators' port of the first start: the accounts point there."""
+    try:
+        return int(json.loads(marker.read_text(encoding="utf-8"))["sim_port"])
+    except FileNotFoundError, KeyError, ValueError, TypeError:
+        return None
+
+
 def check_ports(port: int, sim_port: int) -> None:
     """Fail early when a port the demo needs is taken."""
     for needed in (port, *range(sim_port, sim_port + 9)):
@@ -350,9 +358,14 @@ async def set_up(client: HassClient, info: Json, *, configured: bool) -> None:
         await bootstrap(client, info)
 
 
-def mark_set_up(marker: Path) -> None:
-    """Remember that the first start's setup is done."""
-    stamp = {"username": USERNAME, "password": PASSWORD, "at": datetime.now(UTC).isoformat()}
+def mark_set_up(marker: Path, sim_port: int) -> None:
+    """Remember that the first start's setup is done, and where the simulators listen."""
+    stamp = {
+        "username": USERNAME,
+        "password": PASSWORD,
+        "sim_port": sim_port,
+        "at": datetime.now(UTC).isoformat(),
+    }
     marker.write_text(json.dumps(stamp) + "\n", encoding="utf-8")
 
 
@@ -370,6 +383,10 @@ async def until_one_exits(hass: HassProcess, simulators: Simulators) -> str:
 async def run(directory: Path, port: int, sim_port: int, hosts: Sequence[str], public: str) -> int:
     """Run the demo until a signal; the exit code."""
     started, since = time.monotonic(), datetime.now(UTC).replace(microsecond=0)
+    config, marker = directory / "config", directory / MARKER
+    if (saved := saved_sim_port(marker)) is not None and saved != sim_port:
+        say(f"demo: the accounts use the simulators on port {saved}, so they listen there again")
+        sim_port = saved
     check_ports(port, sim_port)
     task = asyncio.current_task()
     assert task is not None
@@ -385,7 +402,6 @@ async def run(directory: Path, port: int, sim_port: int, hosts: Sequence[str], p
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, on_signal)
 
-    config, marker = directory / "config", directory / MARKER
     write_config(config, port, name="CrossWatch demo", hosts=hosts)
     simulators = Simulators(directory / "simulators", sim_port, directory / "simulators.log")
     hass = HassProcess(config, port, log_path=directory / "hass.log")
@@ -395,7 +411,7 @@ async def run(directory: Path, port: int, sim_port: int, hosts: Sequence[str], p
         async with HassClient(hass.url) as client:
             await set_up(client, info, configured=configured)
             if not configured:
-                mark_set_up(marker)
+                mark_set_up(marker, sim_port)
             results = await pair_results(client, since)
         url = f"http://{public}:{port}"
         say()
@@ -442,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
         "--sim-port",
         type=int,
         default=int(env("CROSSWATCH_DEMO_SIM_PORT", "8301")),
-        help="the simulators' first port (they take nine)",
+        help="the simulators' first port (they take nine; kept after the first start)",
     )
     parser.add_argument(
         "--host",

@@ -128,13 +128,6 @@ class HassProcess:
         """
         if self._process is not None:
             raise HassError("already started")
-        from .requirements import missing  # noqa: PLC0415 - imports Home Assistant (slow)
-
-        if absent := missing():
-            raise HassError(
-                f"Home Assistant would start in recovery mode: {', '.join(absent)} missing; "
-                "install them with `python -m tests.realhass.requirements`"
-            )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self._log_start = self._log.tell()
@@ -165,14 +158,17 @@ class HassProcess:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
             while not await self._answers(session, "/manifest.json"):
                 self._check_alive()
+                self._check_recovery_mode()
                 if time.monotonic() > deadline:
                     raise self.error(f"Home Assistant did not answer within {within:.0f} s")
                 await asyncio.sleep(0.25)
+        self._check_recovery_mode()
         if wait_for is None:
             return
         # Only the log says so without a login (the onboarding API is gone once onboarded).
         while f"Setup of domain {wait_for} took" not in self._log_since_start():
             self._check_alive()
+            self._check_recovery_mode()
             if time.monotonic() > deadline:
                 raise self.error(f"{wait_for} was not set up within {within:.0f} s")
             await asyncio.sleep(0.25)
@@ -188,6 +184,14 @@ class HassProcess:
         with self.log_path.open("rb") as log:
             log.seek(self._log_start)
             return log.read().decode("utf-8", errors="replace")
+
+    def _check_recovery_mode(self) -> None:
+        if "Activating recovery mode" in self._log_since_start():
+            raise self.error(
+                "Home Assistant started in recovery mode, without custom integrations: are the "
+                "requirements of its default integrations (its frontend) installed? "
+                "`python -m tests.realhass.requirements` installs them"
+            )
 
     def _check_alive(self) -> None:
         if self._process is not None and self._process.returncode is not None:

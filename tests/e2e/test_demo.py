@@ -1,0 +1,164 @@
+"""The demo (script/demo's Python side), as a person runs it: start, look, Sync now, Ctrl-C, again.
+
+The first start sets Home Assistant up (onboarding, six accounts, four pairs) against the
+simulated world; Ctrl-C stops Home Assistant and the simulators cleanly; the second start reuses
+all of it without setting anything up again.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+from pathlib import Path
+import random
+import signal
+import socket
+import sys
+import time
+
+import pytest
+
+from tests.realhass.api import HassClient
+from tests.realhass.demo import PAIRS, PASSWORD, USERNAME, pair_states
+from tests.realhass.process import REPO, free_port
+
+pytestmark = pytest.mark.timeout(420)
+
+DOMAIN = "crosswatch"
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive ports nobody listens on (the simulators take nine)."""
+    for _ in range(50):
+        base = random.randrange(20_000, 60_000)  # noqa: S311 - a port, not a secret
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(base, base + count):
+                    sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise AssertionError(f"no {count} consecutive free ports")
+
+
+class Demo:
+    """`python -m tests.realhass.demo` as a child process, its output read line by line."""
+
+    def __init__(self, directory: Path, port: int, sim_port: int) -> None:
+        self.directory = directory
+        self.port = port
+        self.sim_port = sim_port
+        self.lines: list[str] = []
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, within: float = 240) -> list[str]:
+        """Start it; its output up to the banner's last line."""
+        self.lines = []
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.realhass.demo",
+            "--dir",
+            str(self.directory),
+            "--port",
+            str(self.port),
+            "--sim-port",
+            str(self.sim_port),
+            cwd=REPO,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # our SIGINT only, as a terminal's Ctrl-C reaches it
+        )
+        async with asyncio.timeout(within):
+            while not any(line.startswith("Ctrl-C stops") for line in self.lines):
+                if not await self._read_line():
+                    raise AssertionError("the demo ended before it was ready:\n" + self.output)
+        return self.lines
+
+    async def _read_line(self) -> bool:
+        assert self.process is not None
+        assert self.process.stdout is not None
+        line = await self.process.stdout.readline()
+        if line:
+            self.lines.append(line.decode().rstrip())
+        return bool(line)
+
+    async def interrupt(self, within: float = 90) -> int:
+        """Ctrl-C; its exit code once it has stopped."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(within):
+            while await self._read_line():
+                pass
+            return await self.process.wait()
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+
+@pytest.fixture
+async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
+    """A demo on a fresh directory and free ports."""
+    running = Demo(tmp_path / "demo", free_port(), free_ports(9))
+    yield running
+    if running.process is not None and running.process.returncode is None:
+        with contextlib.suppress(TimeoutError):
+            await running.interrupt()
+    if running.process is not None and running.process.returncode is None:
+        running.process.kill()
+
+
+async def test_the_demo_sets_up_once_syncs_stops_cleanly_and_starts_again(demo: Demo) -> None:
+    started = time.monotonic()
+    lines = await demo.start()
+    first_start = time.monotonic() - started
+
+    assert "demo: first start: setting Home Assistant up" in lines, demo.output
+    assert f"  login: {USERNAME} / {PASSWORD}" in lines
+    for pair in PAIRS:
+        assert any(line.startswith(f"  {pair.name}: success;") for line in lines), demo.output
+
+    url = f"http://127.0.0.1:{demo.port}"
+    async with HassClient(url) as client:
+        await client.login(USERNAME, PASSWORD)
+        entries = await client.config_entries(DOMAIN)
+        assert len(entries) == 7
+        assert {e["state"] for e in entries} == {"loaded"}
+        pairs = await pair_states(client)
+        assert set(pairs) == {pair.name for pair in PAIRS}
+        assert {states["needs_attention"] for states in pairs.values()} == {"off"}
+
+        # "Sync now" on a pair: a new run.
+        name = "Trakt ⇄ SIMKL watchlist"
+        before = pairs[name]["last_run"]
+        buttons = [
+            e["entity_id"]
+            for e in await client.entities(DOMAIN)
+            if e["translation_key"] == "sync_now"
+        ]
+        await asyncio.sleep(1.1)  # last_run is shown in whole seconds
+        for button in buttons:
+            if (await client.state(button))["attributes"]["friendly_name"].startswith(name):
+                await client.call("button", "press", {"entity_id": button})
+        for _ in range(200):
+            after = (await pair_states(client))[name]
+            if after["last_run"] != before and after["running"] == "off":
+                break
+            await asyncio.sleep(0.3)
+        assert after["last_run"] != before
+        assert after["last_result"] == "success"
+
+    assert await demo.interrupt() == 0
+    assert "demo: stopped (Home Assistant exited with 0)" in demo.lines, demo.output
+    assert (demo.directory / "simulators" / "world.pickle").exists()
+
+    started = time.monotonic()
+    lines = await demo.start()
+    second_start = time.monotonic() - started
+    assert not any("first start" in line for line in lines), demo.output
+    for pair in PAIRS:
+        assert any(line.startswith(f"  {pair.name}: success;") for line in lines), demo.output
+    assert await demo.interrupt() == 0
+    sys.stderr.write(f"\ndemo: first start {first_start:.0f} s, second {second_start:.0f} s\n")
