@@ -134,9 +134,9 @@ async def _async_setup_sync(hass: HomeAssistant, entry: SyncConfigEntry) -> bool
         sid: sub for sid, sub in entry.subentries.items() if sub.subentry_type == SUBENTRY_PAIR
     }
     # Pairs removed since the last load leave nothing behind in the store.
-    known = await hass.async_add_executor_job(runtime.store.pairs)
+    known = await runtime.async_use_store(hass, runtime.store.pairs)
     for gone in set(known) - set(pairs):
-        await hass.async_add_executor_job(partial(runtime.store.forget_pair, gone))
+        await runtime.async_use_store(hass, partial(runtime.store.forget_pair, gone))
         ir.async_delete_issue(hass, DOMAIN, f"pair_waiting_{gone}")
     for subentry_id, subentry in pairs.items():
         coordinator = PairCoordinator(hass, entry, subentry)
@@ -163,9 +163,10 @@ async def _async_setup_sync(hass: HomeAssistant, entry: SyncConfigEntry) -> bool
 async def _last_known_state(hass: HomeAssistant, entry: SyncConfigEntry, pair_id: str) -> PairState:
     """What the store remembers of the pair, so entities survive restarts before a run."""
     store = entry.runtime_data.store
-    runs = await hass.async_add_executor_job(partial(store.runs, pair_id, 1))
-    held = await hass.async_add_executor_job(partial(store.held, pair_id))
-    unresolved = await hass.async_add_executor_job(partial(store.unresolved, pair_id))
+    use = entry.runtime_data.async_use_store
+    runs = await use(hass, partial(store.runs, pair_id, 1))
+    held = await use(hass, partial(store.held, pair_id))
+    unresolved = await use(hass, partial(store.unresolved, pair_id))
     if not runs:
         return PairState(PairStatus.SKIPPED, held=len(held), unresolved=len(unresolved))
     last = runs[0]

@@ -97,8 +97,8 @@ class AccountCoordinator(DataUpdateCoordinator[AccountState]):
         for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
             runtime: Any = entry.runtime_data
             if isinstance(runtime, SyncRuntime):
-                return await self.hass.async_add_executor_job(
-                    partial(runtime.store.item_counts, self.provider.name)
+                return await runtime.async_use_store(
+                    self.hass, partial(runtime.store.item_counts, self.provider.name)
                 )
         return {}
 

@@ -235,9 +235,11 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
     async def _state(
         self, status: PairStatus, result: RunResult | None, waiting: tuple[str, ...]
     ) -> PairState:
-        store = self.config_entry.runtime_data.store
-        held = await self.hass.async_add_executor_job(partial(store.held, self.pair_id))
-        unresolved = await self.hass.async_add_executor_job(partial(store.unresolved, self.pair_id))
+        runtime = self.config_entry.runtime_data
+        held = await runtime.async_use_store(self.hass, partial(runtime.store.held, self.pair_id))
+        unresolved = await runtime.async_use_store(
+            self.hass, partial(runtime.store.unresolved, self.pair_id)
+        )
         self._raise_held_issue(len(held))
         phantoms = sum(c.phantoms for c in result.features.values()) if result else 0
         last_run = self.data.last_run if self.data else None

@@ -230,8 +230,8 @@ async def _item_counts(hass: HomeAssistant, account: AccountRuntime) -> dict[Fea
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
         runtime: Any = entry.runtime_data
         if isinstance(runtime, SyncRuntime):
-            return await hass.async_add_executor_job(
-                partial(runtime.store.item_counts, account.provider.name)
+            return await runtime.async_use_store(
+                hass, partial(runtime.store.item_counts, account.provider.name)
             )
     return None
 
@@ -244,8 +244,8 @@ async def _sync_diagnostics(
         return result
     store = runtime.store
     result["store"] = {
-        "schema_version": await hass.async_add_executor_job(lambda: store.schema_version),
-        "statistics": await hass.async_add_executor_job(store.statistics),
+        "schema_version": await runtime.async_use_store(hass, lambda: store.schema_version),
+        "statistics": await runtime.async_use_store(hass, store.statistics),
     }
     result["pairs"] = [
         await _pair_diagnostics(hass, store, coordinator, scrub)
@@ -261,9 +261,10 @@ async def _pair_diagnostics(
 ) -> dict[str, Any]:
     pair = coordinator.pair
     pair_id = coordinator.pair_id
-    runs = await hass.async_add_executor_job(partial(store.runs, pair_id, RUNS_SHOWN))
-    held = await hass.async_add_executor_job(partial(store.held, pair_id))
-    unresolved = await hass.async_add_executor_job(partial(store.unresolved, pair_id))
+    use = coordinator.config_entry.runtime_data.async_use_store
+    runs = await use(hass, partial(store.runs, pair_id, RUNS_SHOWN))
+    held = await use(hass, partial(store.held, pair_id))
+    unresolved = await use(hass, partial(store.unresolved, pair_id))
     source, target = coordinator.accounts()
     names = {
         account.provider.name: side

@@ -34,8 +34,8 @@ class HeldOperationsFlow(RepairsFlow):
         coordinator = _coordinator(self.hass, self._pair_id)
         if coordinator is None:
             return self.async_abort(reason="pair_not_loaded")
-        store = coordinator.config_entry.runtime_data.store
-        held = await self.hass.async_add_executor_job(partial(store.held, self._pair_id))
+        runtime = coordinator.config_entry.runtime_data
+        held = await runtime.async_use_store(self.hass, partial(runtime.store.held, self._pair_id))
         if not held:
             return self.async_abort(reason="nothing_held")
         examples = "\n".join(

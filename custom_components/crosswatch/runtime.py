@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, MEMO_TTL
@@ -31,6 +32,18 @@ class SyncRuntime:
     # transactions its own.
     run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     coordinators: dict[str, PairCoordinator] = field(default_factory=dict)
+    closed: bool = False
+
+    async def async_use_store[T](self, hass: HomeAssistant, function: Callable[[], T]) -> T:
+        """Run `function` (a store call) in the executor, never beside a run or the close.
+
+        The store is one SQLite connection: a read in one worker thread while another closes
+        it crashes the process, and a write beside a run's transaction would join it.
+        """
+        async with self.run_lock:
+            if self.closed:
+                raise HomeAssistantError(translation_domain=DOMAIN, translation_key="store_closed")
+            return await hass.async_add_executor_job(function)
 
 
 type SyncConfigEntry = ConfigEntry[SyncRuntime]
@@ -64,6 +77,7 @@ async def async_open_runtime(hass: HomeAssistant) -> SyncRuntime:
 async def async_close_runtime(hass: HomeAssistant, runtime: SyncRuntime) -> None:
     """Close the store off the event loop (after any run in progress)."""
     async with runtime.run_lock:
+        runtime.closed = True
         await hass.async_add_executor_job(runtime.store.close)
 
 

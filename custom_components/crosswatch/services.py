@@ -159,16 +159,18 @@ async def _bust_cache(call: ServiceCall) -> ServiceResponse:
             continue
         for each in [feature] if feature else list(Feature):
             runtime.pipeline.bust(account.provider.key, each)
-        await hass.async_add_executor_job(
-            partial(runtime.store.clear_checkpoints, account.provider.key, feature)
+        await runtime.async_use_store(
+            hass, partial(runtime.store.clear_checkpoints, account.provider.key, feature)
         )
     return None
 
 
 async def _list_unresolved(call: ServiceCall) -> ServiceResponse:
     coordinator = _pair(call.hass, call.data[ATTR_PAIR])
-    store = coordinator.config_entry.runtime_data.store
-    items = await call.hass.async_add_executor_job(partial(store.unresolved, coordinator.pair_id))
+    runtime = coordinator.config_entry.runtime_data
+    items = await runtime.async_use_store(
+        call.hass, partial(runtime.store.unresolved, coordinator.pair_id)
+    )
     return {
         "unresolved": [
             {
@@ -186,9 +188,9 @@ async def _list_unresolved(call: ServiceCall) -> ServiceResponse:
 
 async def _retry_unresolved(call: ServiceCall) -> ServiceResponse:
     coordinator = _pair(call.hass, call.data[ATTR_PAIR])
-    store = coordinator.config_entry.runtime_data.store
-    await call.hass.async_add_executor_job(
-        partial(store.retry_unresolved, coordinator.pair_id, dt_util.utcnow())
+    runtime = coordinator.config_entry.runtime_data
+    await runtime.async_use_store(
+        call.hass, partial(runtime.store.retry_unresolved, coordinator.pair_id, dt_util.utcnow())
     )
     await coordinator.async_request_refresh()
     return None
@@ -196,8 +198,10 @@ async def _retry_unresolved(call: ServiceCall) -> ServiceResponse:
 
 async def _clear_blackbox(call: ServiceCall) -> ServiceResponse:
     coordinator = _pair(call.hass, call.data[ATTR_PAIR])
-    store = coordinator.config_entry.runtime_data.store
-    await call.hass.async_add_executor_job(partial(store.clear_blackbox, coordinator.pair_id))
+    runtime = coordinator.config_entry.runtime_data
+    await runtime.async_use_store(
+        call.hass, partial(runtime.store.clear_blackbox, coordinator.pair_id)
+    )
     await coordinator.async_refresh_counts()
     return None
 
