@@ -9,13 +9,15 @@ failure.
 import asyncio
 from collections.abc import Sequence
 import contextlib
+from datetime import UTC, datetime
+import json
 from pathlib import Path
 import signal
 import socket
 import sys
 import time
 from types import TracebackType
-from typing import IO, Self
+from typing import IO, Any, Self
 
 import aiohttp
 
@@ -35,9 +37,7 @@ homeassistant:
   longitude: 4.89
   elevation: 0
 
-http:
-  server_port: {port}
-{host_line}
+{http}
 {integrations}
 logger:
   default: warning
@@ -70,12 +70,10 @@ def write_config(
 ) -> None:
     """Write configuration.yaml and link custom_components to the working tree's."""
     config_dir.mkdir(parents=True, exist_ok=True)
-    host_line = f"  server_host: [{', '.join(hosts)}]\n" if hosts else ""
     (config_dir / "configuration.yaml").write_text(
         CONFIGURATION.format(
             name=name,
-            port=port,
-            host_line=host_line,
+            http=http_settings(config_dir, port, hosts),
             integrations="".join(f"{domain}:\n" for domain in CONFIGURED_DOMAINS),
             crosswatch_level="debug" if debug else "info",
         ),
@@ -90,6 +88,41 @@ def write_config(
     elif link.exists():
         raise HassError(f"{link} exists and is not a link to {target}; remove it")
     link.symlink_to(target, target_is_directory=True)
+
+
+def http_settings(config_dir: Path, port: int, hosts: Sequence[str]) -> str:
+    """Where Home Assistant listens: YAML for older versions, its settings store for newer.
+
+    Since 2026.10 Home Assistant keeps these settings in `.storage/http` and takes YAML only
+    as a trial it reverts (with a restart) unless a person confirms it within five minutes;
+    a demo that moved off port 8123 would restart itself back onto it. So where the store
+    exists its stable settings are written directly, as a confirmed configuration would be.
+    """
+    settings: dict[str, Any] = {"server_port": port}
+    if hosts:
+        settings["server_host"] = list(hosts)
+    try:
+        from homeassistant.components.http import config as http_config  # noqa: PLC0415
+    except ImportError:  # before 2026.10: YAML is the only place
+        hosts_line = f"  server_host: [{', '.join(hosts)}]\n" if hosts else ""
+        return f"http:\n  server_port: {port}\n{hosts_line}"
+    stable = dict(http_config.HTTP_STORAGE_SCHEMA(settings))
+    stable.update(created_at=datetime.now(UTC).isoformat(), error=None, error_message=None)
+    store = config_dir / ".storage" / http_config.STORAGE_KEY
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(
+        json.dumps(
+            {
+                "version": http_config.STORAGE_VERSION,
+                "minor_version": http_config.STORAGE_MINOR_VERSION,
+                "key": http_config.STORAGE_KEY,
+                "data": {"stable": stable, "pending": None, "yaml_migration_done": True},
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    return ""
 
 
 class HassProcess:

@@ -1,0 +1,172 @@
+"""Screenshots of the running demo for the README: the integration page, a pair, a repair.
+
+    python -m tests.realhass.screenshots [--url http://127.0.0.1:8123] [--dir .demo] [--out docs/screenshots]
+
+The repair needs something to decide, so the demo's SIMKL user first takes eight films off
+their watchlist through SIMKL's own API, as they would on simkl.com. The Trakt ⇄ SIMKL pair
+then wants to remove them from Trakt too; that is more than its deletion budget, so the
+removals are held and a repair asks the user. Nothing is approved: the demo stays as it was,
+with the decision waiting.
+
+Headless Chromium (Debian's `chromium` package) is driven by Playwright; script/screenshots
+installs both when they are missing.
+"""
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+import json
+from pathlib import Path
+import time
+from typing import Any
+
+import aiohttp
+
+from .api import HassClient, Json
+from .demo import PASSWORD, USERNAME, say
+
+DOMAIN = "crosswatch"
+CHROMIUM = "/usr/bin/chromium"
+# Chromium on a closed network: no background connections, no component updates.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WATCHLIST_PAIR = "Trakt ⇄ SIMKL watchlist"
+SHOWN_PAIR = "Plex → Trakt history"
+FILMS_TAKEN_OFF = 8
+
+
+async def until[T](probe: Callable[[], Awaitable[T | None]], what: str, within: float = 90) -> T:
+    """Poll `probe` until it returns something, or fail naming `what`."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = await probe()
+        if found is not None:
+            return found
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"screenshots: {what} did not happen within {within:.0f} s")
+
+
+async def pair_devices(client: HassClient) -> dict[str, Json]:
+    """The pair devices of the sync entry, by name."""
+    for entry in await client.config_entries(DOMAIN):
+        if "pair" in (entry.get("supported_subentry_types") or {}):
+            return {str(d["name"]): d for d in await client.devices(str(entry["entry_id"]))}
+    raise RuntimeError("screenshots: the demo has no CrossWatch sync entry; is it set up?")
+
+
+async def entity_of(client: HassClient, device: Json, translation_key: str) -> str:
+    """The entity id of one of a device's entities."""
+    for entity in await client.entities(DOMAIN):
+        if entity["device_id"] == device["id"] and entity["translation_key"] == translation_key:
+            return str(entity["entity_id"])
+    raise RuntimeError(f"screenshots: {device['name']} has no {translation_key} entity")
+
+
+async def held_repair(client: HassClient) -> Json | None:
+    """CrossWatch's held-removals repair, if one is open."""
+    issues: Json = await client.ws("repairs/list_issues")
+    for issue in issues.get("issues", []):
+        if issue.get("domain") == DOMAIN and str(issue.get("issue_id", "")).startswith("held_"):
+            return dict(issue)
+    return None
+
+
+async def take_films_off_simkl_watchlist(simkl: Json, count: int) -> list[str]:
+    """As the user would on simkl.com: take `count` films off the SIMKL watchlist."""
+    headers = {
+        "simkl-api-key": str(simkl["client_id"]),
+        "Authorization": f"Bearer {simkl['access_token']}",
+    }
+    base = str(simkl["base_url"])
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async with session.get(f"{base}/sync/all-items/movies/plantowatch") as reply:
+            reply.raise_for_status()
+            listed = (await reply.json()) or {}
+        films = [row["movie"] for row in listed.get("movies", [])][:count]
+        body = {"movies": [{"ids": {"simkl": film["ids"]["simkl"]}} for film in films]}
+        async with session.post(f"{base}/sync/history/remove", json=body) as reply:
+            reply.raise_for_status()
+    return [str(film.get("title")) for film in films]
+
+
+async def make_removals_wait(client: HassClient, world: Json) -> Json:
+    """A held-removals repair: SIMKL loses films, the two-way pair wants them gone on Trakt."""
+    existing = await held_repair(client)
+    if existing is not None:
+        return existing
+    titles = await take_films_off_simkl_watchlist(world["services"]["simkl"], FILMS_TAKEN_OFF)
+    say(f"screenshots: took {len(titles)} films off the SIMKL watchlist: {', '.join(titles)}")
+    device = (await pair_devices(client))[WATCHLIST_PAIR]
+    await client.call("button", "press", {"entity_id": await entity_of(client, device, "sync_now")})
+    return await until(lambda: held_repair(client), "the held-removals repair")
+
+
+def shoot(url: str, out: Path, device_id: str, repair_title: str) -> None:
+    """Log in as the demo user and take the three screenshots."""
+    # Installed by script/screenshots alone, so it is no test dependency.
+    from playwright.sync_api import sync_playwright  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
+
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000}, device_scale_factor=1)
+        page.goto(url)
+        page.get_by_label("Username").fill(USERNAME)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{url}/**", timeout=30_000)
+        page.wait_for_selector("home-assistant-main", state="attached", timeout=30_000)
+
+        page.goto(f"{url}/config/integrations/integration/{DOMAIN}")
+        page.get_by_text(SHOWN_PAIR).first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=out / "integration.png")
+
+        page.goto(f"{url}/config/devices/device/{device_id}")
+        page.get_by_text("Planned adds").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=out / "pair-device.png")
+
+        page.goto(f"{url}/config/repairs")
+        page.get_by_text(repair_title).first.click(timeout=30_000)
+        page.get_by_text("Approve").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=out / "repair.png")
+        browser.close()
+
+
+async def prepare(url: str, directory: Path) -> tuple[str, str]:
+    """The shown pair's device id and the repair's title, making the repair if needed."""
+    world = json.loads((directory / "simulators" / "world.json").read_text(encoding="utf-8"))
+    async with HassClient(url) as client:
+        await client.login(USERNAME, PASSWORD)
+        device = (await pair_devices(client))[SHOWN_PAIR]
+        repair = await make_removals_wait(client, world)
+    placeholders: dict[str, Any] = repair.get("translation_placeholders") or {}
+    return str(device["id"]), f"removals wait for your decision ({placeholders.get('pair')})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Take the screenshots of a running demo."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8123")
+    parser.add_argument("--dir", type=Path, default=Path(".demo"))
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    args = parser.parse_args(argv)
+    url = str(args.url).rstrip("/")
+    device_id, repair_title = asyncio.run(prepare(url, args.dir))
+    shoot(url, args.out, device_id, repair_title)
+    for name in ("integration", "pair-device", "repair"):
+        say(f"screenshots: {args.out / name}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
