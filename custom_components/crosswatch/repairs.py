@@ -43,6 +43,8 @@ class HeldOperationsFlow(RepairsFlow):
             f"({h.operation.feature.value}, {h.reason})"
             for h in held[:EXAMPLES]
         )
+        if len(held) > EXAMPLES:
+            examples += f"\n- … {len(held) - EXAMPLES} more"
         return self.async_show_menu(
             step_id="init",
             menu_options=["approve", "reject"],
@@ -50,7 +52,6 @@ class HeldOperationsFlow(RepairsFlow):
                 "pair": coordinator.subentry.title,
                 "count": str(len(held)),
                 "examples": examples,
-                "more": str(max(0, len(held) - EXAMPLES)),
             },
         )
 

@@ -1,6 +1,7 @@
 """Held removals become a fixable repair: the user sees counts and examples, then decides."""
 
 from http import HTTPStatus
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -72,6 +73,7 @@ async def fix(hass_client: ClientSessionGenerator, issue_id: str, choice: str) -
     assert flow["type"] == "menu"
     assert flow["description_placeholders"]["count"] == "3"
     assert "remove" in flow["description_placeholders"]["examples"]
+    assert "more" not in flow["description_placeholders"]["examples"]  # all three are named
     chosen = await client.post(
         f"/api/repairs/issues/fix/{flow['flow_id']}", json={"next_step_id": choice}
     )
@@ -110,3 +112,20 @@ async def test_rejecting_the_repair_keeps_the_items_and_never_holds_them_again(
     assert len(simkl_watchlist(simkl)) == FILMS - 5
     assert state(hass, "sensor.movies_held_operations") == "0"
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"held_{held}") is None
+
+
+async def test_the_repair_names_a_few_held_removals_and_counts_the_rest(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, held: str
+) -> None:
+    assert await async_setup_component(hass, "repairs", {})
+    client = await hass_client()
+
+    with patch("custom_components.crosswatch.repairs.EXAMPLES", 2):
+        started = await client.post(
+            "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": f"held_{held}"}
+        )
+    flow = await started.json()
+
+    examples = flow["description_placeholders"]["examples"].splitlines()
+    assert len(examples) == 3
+    assert examples[-1] == "- … 1 more"
