@@ -6,6 +6,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
 
@@ -233,3 +234,19 @@ async def test_removing_an_account_removes_its_device_and_leaves_its_pairs_waiti
     assert not dr.async_entries_for_config_entry(registry, accounts[1].entry_id)
     assert pair_device(hass, sync)
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"pair_waiting_{next(iter(sync.subentries))}")
+
+
+async def test_the_store_refuses_calls_once_closed_instead_of_crashing(
+    hass: HomeAssistant,
+) -> None:
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    runtime = sync.runtime_data
+    assert await runtime.async_use_store(hass, runtime.store.pairs) == []
+
+    assert await hass.config_entries.async_unload(sync.entry_id)
+
+    with pytest.raises(HomeAssistantError) as refused:
+        await runtime.async_use_store(hass, runtime.store.pairs)
+    assert refused.value.translation_key == "store_closed"
