@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Sequence
 import contextlib
 from datetime import UTC, datetime
+import importlib
 import json
 from pathlib import Path
 import signal
@@ -102,7 +103,7 @@ def http_settings(config_dir: Path, port: int, hosts: Sequence[str]) -> str:
     if hosts:
         settings["server_host"] = list(hosts)
     try:
-        from homeassistant.components.http import config as http_config  # noqa: PLC0415
+        http_config = importlib.import_module("homeassistant.components.http.config")
     except ImportError:  # before 2026.10: YAML is the only place
         hosts_line = f"  server_host: [{', '.join(hosts)}]\n" if hosts else ""
         return f"http:\n  server_port: {port}\n{hosts_line}"
