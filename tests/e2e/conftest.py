@@ -4,19 +4,16 @@ These tests run without Home Assistant's pytest plugin (`-p no:homeassistant`), 
 block sockets and start a harness instance: script/test runs them as a step of their own.
 """
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 import time
 
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 import pytest
 
 from tests.realhass.api import HassClient
 from tests.realhass.process import HassProcess, free_port, write_config
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
-
-type Serve = Callable[[web.Application], Awaitable[str]]
+from tests.simulators.serving import Serve, serving
 
 
 @pytest.fixture(autouse=True)
@@ -27,17 +24,8 @@ def auto_enable_custom_integrations() -> None:
 @pytest.fixture
 async def serve() -> AsyncIterator[Serve]:
     """Start simulator apps on 127.0.0.1; returns each one's base URL."""
-    servers: list[TestServer] = []
-
-    async def start(app: web.Application) -> str:
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        return str(server.make_url("")).rstrip("/")
-
-    yield start
-    for server in servers:
-        await server.close()
+    async with serving() as start:
+        yield start
 
 
 @pytest.fixture

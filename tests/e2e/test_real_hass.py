@@ -16,8 +16,7 @@ import pytest
 from tests.realhass.api import ApiError, HassClient
 from tests.realhass.process import HassProcess
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
-
-from .conftest import Serve
+from tests.simulators.serving import Serve
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -5,12 +5,10 @@ from pathlib import Path
 import time
 from unittest.mock import patch
 
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 import pytest
 
-from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
+from tests.simulators.serving import Serve, serving
 
 
 @pytest.fixture(autouse=True)
@@ -24,17 +22,8 @@ def own_state_store(tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture
 async def serve(socket_enabled: None) -> AsyncIterator[Serve]:
     """Start simulator apps on 127.0.0.1; returns each one's base URL."""
-    servers: list[TestServer] = []
-
-    async def start(app: web.Application) -> str:
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        return str(server.make_url("")).rstrip("/")
-
-    yield start
-    for server in servers:
-        await server.close()
+    async with serving() as start:
+        yield start
 
 
 @pytest.fixture

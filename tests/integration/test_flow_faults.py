@@ -88,10 +88,10 @@ def test_a_sign_in_poll_names_why_it_ended_without_a_credential() -> None:
     assert sign_in_error(None) == "unknown"
 
 
-async def test_trakt_tokens_refreshed_while_signing_in_are_the_ones_kept(
-    hass: HomeAssistant, serve: Serve, trakt: trakt_sim.TraktSim
-) -> None:
-    url = await serve(trakt_sim.make_app(trakt))
+async def trakt_code_exchanged(
+    hass: HomeAssistant, url: str, trakt: trakt_sim.TraktSim
+) -> ConfigFlowResult:
+    """A Trakt flow whose device code was approved and exchanged; the account check is next."""
     result = await open_menu(hass, "trakt")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
@@ -104,6 +104,13 @@ async def test_trakt_tokens_refreshed_while_signing_in_are_the_ones_kept(
     trakt.approve(list(trakt.device_codes.values())[-1].user_code)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     await hass.async_block_till_done(wait_background_tasks=True)
+    return result
+
+
+async def test_trakt_tokens_refreshed_while_signing_in_are_the_ones_kept(
+    hass: HomeAssistant, serve: Serve, trakt: trakt_sim.TraktSim
+) -> None:
+    result = await trakt_code_exchanged(hass, await serve(trakt_sim.make_app(trakt)), trakt)
     # The code was exchanged; the access token dies before the account check uses it.
     trakt.revoke_access_tokens()
 
@@ -117,19 +124,7 @@ async def test_trakt_tokens_refreshed_while_signing_in_are_the_ones_kept(
 async def test_a_trakt_account_check_that_fails_after_sign_in_offers_a_retry(
     hass: HomeAssistant, serve: Serve, trakt: trakt_sim.TraktSim
 ) -> None:
-    url = await serve(trakt_sim.make_app(trakt))
-    result = await open_menu(hass, "trakt")
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            "client_id": trakt_sim.CLIENT_ID,
-            "client_secret": trakt_sim.CLIENT_SECRET,
-            "advanced": {"base_url": url},
-        },
-    )
-    trakt.approve(list(trakt.device_codes.values())[-1].user_code)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    await hass.async_block_till_done(wait_background_tasks=True)
+    result = await trakt_code_exchanged(hass, await serve(trakt_sim.make_app(trakt)), trakt)
 
     with patch(
         f"{FLOWS}.trakt.trakt.TraktProvider.health", side_effect=ProviderError("unreachable")

@@ -1,13 +1,13 @@
 """Provider clients run against simulators on loopback; no Home Assistant instance is needed."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 import pytest
 
-type Serve = Callable[[web.Application], Awaitable[str]]
+from tests.simulators.serving import Serve, serving
+
+__all__ = ["Serve"]
 
 
 @pytest.fixture(autouse=True)
@@ -21,17 +21,8 @@ async def serve(socket_enabled: None) -> AsyncIterator[Serve]:
 
     Home Assistant's test plugin blocks sockets; simulators need loopback ones.
     """
-    servers: list[TestServer] = []
-
-    async def start(app: web.Application) -> str:
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        return str(server.make_url("")).rstrip("/")
-
-    yield start
-    for server in servers:
-        await server.close()
+    async with serving() as start:
+        yield start
 
 
 @pytest.fixture
