@@ -22,6 +22,9 @@ The world is pickled to `<state-dir>/world.pickle` on start (when seeded fresh),
 it. A later run loads it, so tokens Home Assistant holds stay valid and its sync baselines still
 describe the services; it seeds a fresh world only when the file is absent (or with `--fresh`).
 The simulators' clocks follow the wall clock while served, and Trakt dates its tokens by it.
+
+With `--watch-every SECONDS`, the demo user goes on watching: one more title is played on Plex
+that often (`activity.py`), and logged, so the next sync has something to carry over.
 """
 
 import argparse
@@ -53,7 +56,7 @@ from tests.simulators import (
 from tests.simulators.mediabrowser import mediabrowser_app
 from tests.simulators.openapi import RECORDED
 
-from . import world as demo
+from . import activity, world as demo
 from .world import World
 
 LOGGER = logging.getLogger("crosswatch.demo.simulators")
@@ -392,10 +395,14 @@ async def serve(
     seed: int = demo.SEED,
     fresh: bool = False,
     save_every: float = DEFAULT_SAVE_EVERY,
+    watch_every: float = 0,
     ready: Ready | None = None,
     stop: asyncio.Event | None = None,
 ) -> World:
-    """Serve the world until `stop` is set; saved on the way out. Returns the world."""
+    """Serve the world until `stop` is set; saved on the way out. Returns the world.
+
+    `watch_every` (seconds; 0: never): alice plays one more title on Plex that often.
+    """
     stop = stop or asyncio.Event()
     world, seeded = load_or_seed(state_dir, seed=seed, fresh=fresh)
     LOGGER.info("%s the world in %s", "Seeded" if seeded else "Loaded", state_dir)
@@ -408,11 +415,14 @@ async def serve(
         write_atomically(state_dir / INFO_FILE, json.dumps(info, indent=2).encode())
         if ready is not None:
             ready(info)
-        last_save = time.monotonic()
+        last_save = last_watch = time.monotonic()
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=min(1.0, save_every))
             sync_clocks(world)
+            if watch_every and time.monotonic() - last_watch >= watch_every:
+                last_watch = time.monotonic()
+                watch(world)
             if time.monotonic() - last_save >= save_every:
                 servers.forget_requests()
                 save(world, state_dir)
@@ -422,6 +432,13 @@ async def serve(
         save(world, state_dir)
         LOGGER.info("Saved the world in %s", state_dir)
     return world
+
+
+def watch(world: World) -> None:
+    """The simulated user finishes one more title on Plex (logged: what the next sync carries)."""
+    play = activity.watch_next(world.plex)
+    if play is not None:
+        LOGGER.info("%s watched %s on Plex", demo.USER, play.label)
 
 
 def _print_line(info: dict[str, Any]) -> None:
@@ -441,6 +458,7 @@ async def _main(args: argparse.Namespace) -> None:
         seed=args.seed,
         fresh=args.fresh,
         save_every=args.save_every,
+        watch_every=args.watch_every,
         ready=_print_line,
         stop=stop,
     )
@@ -456,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=demo.SEED, help="the seed of a fresh world")
     parser.add_argument("--fresh", action="store_true", help="seed anew, discarding a saved world")
     parser.add_argument("--save-every", type=float, default=DEFAULT_SAVE_EVERY, metavar="SECONDS")
+    parser.add_argument("--watch-every", type=float, default=0, metavar="SECONDS",
+                        help="alice plays one more title on Plex this often (0: never)")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     try:

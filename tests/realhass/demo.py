@@ -10,7 +10,8 @@
    with the demo login, an account for each of the six services against the simulators, the
    sync entry, and four pairs. DIR/bootstrapped marks it done; later starts reuse everything.
 4. Prints the URL and the login, then runs until Ctrl-C (SIGINT) or SIGTERM, and stops Home
-   Assistant and the simulators (which save their world) cleanly.
+   Assistant and the simulators (which save their world) cleanly. Meanwhile the simulated user
+   plays one more title on Plex every `--watch-every` seconds, so that Sync now has news.
 """
 
 import argparse
@@ -73,11 +74,18 @@ def say(text: str = "") -> None:
 class Simulators:
     """`python -m tests.demo.simulators` as a child process."""
 
-    def __init__(self, state_dir: Path, base_port: int, log_path: Path) -> None:
-        """Where the world is kept, the first of its ports, and where its log goes."""
+    def __init__(
+        self, state_dir: Path, base_port: int, log_path: Path, *, watch_every: float = 0
+    ) -> None:
+        """Where the world is kept, the first of its ports and where its log goes.
+
+        `watch_every`: how often the simulated user plays one more title on Plex (seconds; 0:
+        never).
+        """
         self.state_dir = state_dir
         self.base_port = base_port
         self.log_path = log_path
+        self.watch_every = watch_every
         self._process: asyncio.subprocess.Process | None = None
         self._log: IO[bytes] | None = None
 
@@ -95,6 +103,8 @@ class Simulators:
             "127.0.0.1",
             "--base-port",
             str(self.base_port),
+            "--watch-every",
+            str(self.watch_every),
             cwd=REPO,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -380,7 +390,15 @@ async def until_one_exits(hass: HassProcess, simulators: Simulators) -> str:
     return "Home Assistant" if waits[0] in done else "the simulators"
 
 
-async def run(directory: Path, port: int, sim_port: int, hosts: Sequence[str], public: str) -> int:
+async def run(
+    directory: Path,
+    port: int,
+    sim_port: int,
+    hosts: Sequence[str],
+    public: str,
+    *,
+    watch_every: float = 0,
+) -> int:
     """Run the demo until a signal; the exit code."""
     started, since = time.monotonic(), datetime.now(UTC).replace(microsecond=0)
     config, marker = directory / "config", directory / MARKER
@@ -403,7 +421,9 @@ async def run(directory: Path, port: int, sim_port: int, hosts: Sequence[str], p
         asyncio.get_running_loop().add_signal_handler(signum, on_signal)
 
     write_config(config, port, name="CrossWatch demo", hosts=hosts)
-    simulators = Simulators(directory / "simulators", sim_port, directory / "simulators.log")
+    simulators = Simulators(
+        directory / "simulators", sim_port, directory / "simulators.log", watch_every=watch_every
+    )
     hass = HassProcess(config, port, log_path=directory / "hass.log")
     try:
         configured = marker.exists()
@@ -420,6 +440,12 @@ async def run(directory: Path, port: int, sim_port: int, hosts: Sequence[str], p
         for line in results:
             say(f"  {line}")
         say(f"  the integration: {url}/config/integrations/integration/{DOMAIN}")
+        if watch_every:
+            say(
+                f"  the simulated user watches one more title on Plex every {watch_every:g} s"
+                f" ({simulators.log_path.name} names it): Sync now on Plex → Trakt history"
+                " carries it over"
+            )
         say("Ctrl-C stops Home Assistant and the simulators; script/demo --reset starts over.")
         which = await until_one_exits(hass, simulators)
         say(f"demo: {which} stopped by itself; stopping the rest")
@@ -465,6 +491,13 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         help="an address for Home Assistant to listen on (default 127.0.0.1; 0.0.0.0 for all)",
     )
+    parser.add_argument(
+        "--watch-every",
+        type=float,
+        default=float(env("CROSSWATCH_DEMO_WATCH_EVERY", "120")),
+        metavar="SECONDS",
+        help="the simulated user plays one more title on Plex this often (0: never)",
+    )
     parser.add_argument("--reset", action="store_true", help="delete the demo's state first")
     args = parser.parse_args(argv)
     directory = Path(args.dir).resolve()
@@ -473,7 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.reset:
             reset(directory, args.port, args.sim_port)
-        return asyncio.run(run(directory, args.port, args.sim_port, hosts, public))
+        return asyncio.run(
+            run(directory, args.port, args.sim_port, hosts, public, watch_every=args.watch_every)
+        )
     except (DemoError, HassError, ApiError, FlowError, TimeoutError) as err:
         sys.stderr.write(f"demo: {err}\n")
         return 1
