@@ -163,7 +163,7 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         if fresh:
             for account in (source, target):
                 for feature in spec.features:
-                    runtime.pipeline.bust(account.provider.key, feature)
+                    runtime.pipeline.bust(account.provider, feature)
         self._set_running(True)
         try:
             async with runtime.run_lock:

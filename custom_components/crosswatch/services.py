@@ -157,8 +157,7 @@ async def _bust_cache(call: ServiceCall) -> ServiceResponse:
         runtime: Any = entry.runtime_data
         if not isinstance(runtime, SyncRuntime):
             continue
-        for each in [feature] if feature else list(Feature):
-            runtime.pipeline.bust(account.provider.key, each)
+        runtime.pipeline.bust(account.provider, feature, everything=True)
         await runtime.async_use_store(
             hass, partial(runtime.store.clear_checkpoints, account.provider.key, feature)
         )

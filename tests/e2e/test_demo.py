@@ -24,6 +24,7 @@ from tests.realhass.process import REPO, free_port
 pytestmark = pytest.mark.timeout(420)
 
 DOMAIN = "crosswatch"
+WATCH_EVERY = 2.0  # the simulated user plays one more title on Plex this often (seconds)
 
 
 def free_ports(count: int) -> int:
@@ -44,10 +45,11 @@ def free_ports(count: int) -> int:
 class Demo:
     """`python -m tests.realhass.demo` as a child process, its output read line by line."""
 
-    def __init__(self, directory: Path, port: int, sim_port: int) -> None:
+    def __init__(self, directory: Path, port: int, sim_port: int, watch_every: float) -> None:
         self.directory = directory
         self.port = port
         self.sim_port = sim_port
+        self.watch_every = watch_every
         self.lines: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
 
@@ -64,6 +66,8 @@ class Demo:
             str(self.port),
             "--sim-port",
             str(self.sim_port),
+            "--watch-every",
+            str(self.watch_every),
             cwd=REPO,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -98,10 +102,27 @@ class Demo:
         return "\n".join(self.lines)
 
 
+async def sync_now(client: HassClient, pair: str) -> dict[str, str]:
+    """Press the pair's Sync now button; its entities' states once the run is over."""
+    before = (await pair_states(client))[pair]["last_run"]
+    buttons = [
+        e["entity_id"] for e in await client.entities(DOMAIN) if e["translation_key"] == "sync_now"
+    ]
+    for button in buttons:
+        if (await client.state(button))["attributes"]["friendly_name"].startswith(pair):
+            await client.call("button", "press", {"entity_id": button})
+    for _ in range(200):
+        after = (await pair_states(client))[pair]
+        if after["last_run"] != before and after["running"] == "off":
+            break
+        await asyncio.sleep(0.3)
+    return after
+
+
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
     """A demo on a fresh directory and free ports."""
-    running = Demo(tmp_path / "demo", free_port(), free_ports(9))
+    running = Demo(tmp_path / "demo", free_port(), free_ports(9), watch_every=WATCH_EVERY)
     yield running
     if running.process is not None and running.process.returncode is None:
         with contextlib.suppress(TimeoutError):
@@ -132,23 +153,18 @@ async def test_the_demo_sets_up_once_syncs_stops_cleanly_and_starts_again(demo: 
 
         # "Sync now" on a pair: a new run.
         name = "Trakt ⇄ SIMKL watchlist"
-        before = pairs[name]["last_run"]
-        buttons = [
-            e["entity_id"]
-            for e in await client.entities(DOMAIN)
-            if e["translation_key"] == "sync_now"
-        ]
         await asyncio.sleep(1.1)  # last_run is shown in whole seconds
-        for button in buttons:
-            if (await client.state(button))["attributes"]["friendly_name"].startswith(name):
-                await client.call("button", "press", {"entity_id": button})
-        for _ in range(200):
-            after = (await pair_states(client))[name]
-            if after["last_run"] != before and after["running"] == "off":
-                break
-            await asyncio.sleep(0.3)
-        assert after["last_run"] != before
+        after = await sync_now(client, name)
+        assert after["last_run"] != pairs[name]["last_run"]
         assert after["last_result"] == "success"
+
+        # Meanwhile the simulated user went on watching on Plex: Sync now carries it to Trakt.
+        name = "Plex → Trakt history"
+        await asyncio.sleep(WATCH_EVERY + 1.1)  # at least one more play since the last run
+        after = await sync_now(client, name)
+        assert after["last_result"] == "success", after
+        assert int(after["planned_adds"]) >= 1, after
+        assert " watched " in (demo.directory / "simulators.log").read_text()
 
     assert await demo.interrupt() == 0
     assert "demo: stopped (Home Assistant exited with 0)" in demo.lines, demo.output

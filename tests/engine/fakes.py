@@ -46,6 +46,7 @@ class FakeProvider:
     truncate_to: int | None = None
     batches: list[tuple[Feature, Action, list[str]]] = field(default_factory=list)
     reads: int = 0
+    forgotten: list[tuple[Feature | None, bool]] = field(default_factory=list)  # forget_reads
 
     @property
     def requests_made(self) -> int:
@@ -55,6 +56,10 @@ class FakeProvider:
     async def health(self) -> None:
         if self.health_error is not None:
             raise self.health_error
+
+    def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
+        """Keeps nothing between reads; records the call."""
+        self.forgotten.append((feature, validated))
 
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         self.reads += 1

@@ -586,3 +586,26 @@ async def test_an_auth_failure_names_the_account_that_refused(
 
     assert caught.value.provider == "simkl:b"
     assert [run.status for run in store.runs("p")] == ["failed"]
+
+
+async def test_busting_a_provider_reads_it_afresh_however_recent_the_shared_read(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(3), films(3))
+    runner = Pipeline(
+        store, run_blocking=asyncio.to_thread, memo=SnapshotMemo(timedelta(hours=1)), clock=clock
+    )
+    spec = PairSpec("p", SyncMode.TWO_WAY)
+    await runner.run(spec, trakt, simkl)
+    await runner.run(spec, trakt, simkl)
+    assert (trakt.reads, simkl.reads) == (1, 1)  # the second run shared the first one's reads
+
+    runner.bust(trakt, W)
+    await runner.run(spec, trakt, simkl)
+    runner.bust(simkl, everything=True)
+    await runner.run(spec, trakt, simkl)
+
+    assert (trakt.reads, simkl.reads) == (2, 2)
+    # What the providers keep themselves goes too: unchecked reuse, or everything on request.
+    assert trakt.forgotten == [(W, False)]
+    assert simkl.forgotten == [(None, True)]

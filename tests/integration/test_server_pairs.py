@@ -289,6 +289,23 @@ async def test_plex_to_trakt_history_pair_sends_each_play_once_and_then_plans_no
     assert plex.sim.writes == []  # one-way: Plex is only read
 
 
+async def test_sync_now_carries_a_play_made_a_moment_after_the_last_run(
+    hass: HomeAssistant,
+    plex_and_trakt: tuple[ConfigEntry, ConfigEntry],
+    plex: Plex,
+    trakt: trakt_sim.TraktSim,
+) -> None:
+    sync = await start_sync(hass)
+    await add_pair(hass, sync, name="Plex plays", **history_pair(*plex_and_trakt))
+    film = plex.sim.item("Spirited Away")
+    film.view_count, film.last_viewed_at = 1, int(time.time())  # watched just now
+
+    await press(hass, "button.plex_plays_sync_now")
+
+    assert state(hass, "sensor.plex_plays_planned_adds") == "1"
+    assert trakt_plays(trakt)[("movie", TRAKT_FILM["Spirited Away"])] == 1
+
+
 async def test_a_dry_run_plex_to_trakt_pair_shows_the_plays_and_sends_them_once_made_live(
     hass: HomeAssistant,
     plex_and_trakt: tuple[ConfigEntry, ConfigEntry],

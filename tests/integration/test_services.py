@@ -71,21 +71,30 @@ async def test_clearing_the_blackbox_and_rejecting_nothing_held_are_harmless(
     assert await call(hass, "approve_held", {"pair": pair}) == {"applied": 0, "errors": []}
 
 
-async def test_busting_an_accounts_cache_makes_the_next_run_read_it_afresh(
-    hass: HomeAssistant, pair: str, trakt: trakt_sim.TraktSim
+@pytest.mark.parametrize("feature", [{"feature": "watchlist"}, {}], ids=["watchlist", "all"])
+async def test_busting_an_accounts_cache_reads_in_full_what_its_activities_hide(
+    hass: HomeAssistant,
+    pair: str,
+    trakt: trakt_sim.TraktSim,
+    simkl: simkl_sim.SimklState,
+    feature: dict[str, str],
 ) -> None:
     trakt_entry_ = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, "trakt:alice")
     assert trakt_entry_ is not None
     (trakt_device,) = dr.async_entries_for_config_entry(dr.async_get(hass), trakt_entry_.entry_id)
+    simkl.add_title("movies", 102, "Heat", 1995, imdb="tt0113277", tmdb="949")
+    trakt.quirks.frozen_activities = True  # Trakt's activities lag behind its lists
+    trakt.seed_watchlist("movie", 2)  # Heat, listed on Trakt's website
+
+    await call(hass, "sync", {"pair": pair})  # Sync now: the activities say nothing moved
+    assert 102 not in simkl.lists
 
     await hass.services.async_call(
-        DOMAIN, "bust_cache", {"account": trakt_device.id, "feature": "watchlist"}, blocking=True
+        DOMAIN, "bust_cache", {"account": trakt_device.id, **feature}, blocking=True
     )
-    await hass.services.async_call(
-        DOMAIN, "bust_cache", {"account": trakt_device.id}, blocking=True
-    )
+    await call(hass, "sync", {"pair": pair})
 
-    assert state(hass, "sensor.movies_last_result") in {"success", "partial"}
+    assert 102 in simkl.lists
 
 
 async def test_actions_name_what_they_do_not_know(hass: HomeAssistant, pair: str) -> None:

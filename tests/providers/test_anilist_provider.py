@@ -209,6 +209,14 @@ async def test_the_list_is_read_again_once_the_reuse_window_has_passed(sim: Sim)
     assert provider.requests_made == 4
 
 
+async def test_a_forgotten_list_is_read_again_within_the_reuse_window(sim: Sim) -> None:
+    provider = provider_for(sim, clock=Clock())
+    await provider.read(Feature.WATCHLIST, None)
+    provider.forget_reads(Feature.HISTORY)  # one list serves every feature
+    await provider.read(Feature.WATCHLIST, None)
+    assert provider.requests_made == 4
+
+
 async def test_a_write_makes_the_next_read_a_fresh_one(sim: Sim) -> None:
     provider = provider_for(sim)
     await provider.read(Feature.WATCHLIST, None)

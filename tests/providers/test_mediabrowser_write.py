@@ -367,6 +367,21 @@ async def test_the_library_index_is_reused_within_its_lifetime_and_read_again_af
     assert rig.state.item_reads > scans
 
 
+async def test_a_forgotten_library_index_is_read_again_before_the_next_write(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session, Flavour.JELLYFIN)
+    clock = Clock()
+    provider = type(rig.provider)(rig.client, rig.provider._account, clock=clock, library_ttl=60)
+    await provider.write(W, Action.ADD, [WriteRequest(HEAT, Listed())])
+    scans = rig.state.item_reads
+
+    provider.forget_reads(H)
+    await provider.write(W, Action.ADD, [WriteRequest(MATRIX, Listed())])
+
+    assert rig.state.item_reads > scans
+
+
 async def test_a_ratings_read_doubles_as_the_library_index_for_writes(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:

@@ -427,6 +427,31 @@ async def test_the_library_scan_is_read_again_once_it_is_older_than_its_ttl(
     assert provider.requests_made > scanned
 
 
+async def test_a_play_made_within_the_ttl_shows_once_the_reads_are_forgotten(
+    world: World,
+) -> None:
+    provider = world.provider(library_ttl=60, now=lambda: 1000.0)
+    before = (await provider.read(H, None)).snapshot
+    item = world.sim.item("Heat")
+    item.view_count, item.last_viewed_at = 1, 1000
+
+    kept = (await provider.read(H, None)).snapshot
+    provider.forget_reads(H)
+    fresh = (await provider.read(H, None)).snapshot
+
+    assert len(kept) == len(before)  # the minute-old scan stood in
+    assert len(fresh) == len(before) + 1
+
+
+async def test_forgetting_the_watchlist_keeps_the_library_scan(world: World) -> None:
+    provider = world.provider(library_ttl=60, now=lambda: 1000.0)
+    await provider.read(H, None)
+    scanned = provider.requests_made
+    provider.forget_reads(W)
+    await provider.read(R, None)
+    assert provider.requests_made == scanned
+
+
 async def test_the_checkpoint_moves_only_when_the_content_changes(world: World) -> None:
     provider = world.provider(library_ttl=0)
     first = await provider.read(H, None)

@@ -377,6 +377,30 @@ async def test_frozen_activities_mean_no_pulls_even_when_the_account_changed(
     assert not has(read.snapshot, "movie", {"imdb": "tt0113277"})
 
 
+async def test_busting_everything_pulls_in_full_what_frozen_activities_hide(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session)
+    await rig.provider.read(Feature.WATCHLIST, None)
+    await rig.provider.read(Feature.RATINGS, None)
+    rig.state.quirks.frozen_activities = True
+    rig.state.user_lists(102, "plantowatch")
+
+    rig.provider.forget_reads(Feature.WATCHLIST)  # unchecked reuse only: there is none
+    still_hidden = await rig.provider.read(Feature.WATCHLIST, None)
+    rig.provider.forget_reads(Feature.WATCHLIST, validated=True)
+    before = len(rig.state.calls)
+    busted = await rig.provider.read(Feature.WATCHLIST, None)
+    ratings_pulls = len(rig.state.calls)
+    await rig.provider.read(Feature.RATINGS, None)
+
+    assert not has(still_hidden.snapshot, "movie", {"imdb": "tt0113277"})
+    assert has(busted.snapshot, "movie", {"imdb": "tt0113277"})
+    assert busted.snapshot.complete
+    assert len(rig.state.calls) > before  # the lists were pulled ...
+    assert len(rig.state.calls) == ratings_pulls  # ... the ratings' cache was left alone
+
+
 async def test_reads_are_paced_within_ten_gets_a_second(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:

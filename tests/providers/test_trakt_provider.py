@@ -534,6 +534,30 @@ async def test_writes_are_seen_even_when_activities_freeze_and_etags_go_stale(
     )  # the write busted every ETag
 
 
+async def test_busting_everything_reads_in_full_what_frozen_activities_hide(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session)
+    rig.sim.seed_watchlist("movie", 1)
+    await rig.read(Feature.WATCHLIST)
+    rig.sim.quirks.frozen_activities = True
+    rig.sim.seed_watchlist("show", 10)  # Dark, listed on the website
+
+    hidden = await rig.read(Feature.WATCHLIST)
+    rig.provider.forget_reads(Feature.WATCHLIST)  # unchecked reuse only: there is none
+    still_hidden = await rig.read(Feature.WATCHLIST)
+    rig.provider.forget_reads(Feature.WATCHLIST, validated=True)
+    start = len(rig.sim.headers_seen)
+    busted = await rig.read(Feature.WATCHLIST)
+
+    assert hidden.find(DARK) is None
+    assert still_hidden.find(DARK) is None
+    assert busted.find(DARK) is not None
+    assert busted.find(MATRIX) is not None
+    assert busted.complete
+    assert all("If-None-Match" not in headers for headers in rig.sim.headers_seen[start:])
+
+
 async def test_writes_that_show_late_are_read_again_until_they_settle(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:

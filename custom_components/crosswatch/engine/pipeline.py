@@ -286,9 +286,16 @@ class Pipeline:
             raise
         return await self._finish(run, run.status())
 
-    def bust(self, provider: str, feature: Feature) -> None:
-        """Forget the memoized read of a provider's feature: the next run reads afresh."""
-        self._memo.bust(provider, feature)
+    def bust(
+        self, provider: Provider, feature: Feature | None = None, *, everything: bool = False
+    ) -> None:
+        """Make the next run read a provider's feature (None: every feature) afresh.
+
+        Forgets the read other pairs share and what the provider would reuse unchecked; with
+        `everything`, also what it revalidates (ETags, activity stamps), for a full read.
+        """
+        self._memo.bust(provider.key, feature)
+        provider.forget_reads(feature, validated=everything)
 
     def use_id_map(self, id_map: IdMap | None) -> None:
         """Lend ids from `id_map` from the next run on (see backfill.py)."""

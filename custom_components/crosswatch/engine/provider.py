@@ -119,6 +119,15 @@ class Provider(Protocol):
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """Read one feature; a failure midway must give a partial snapshot, not a short one."""
 
+    def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
+        """Make the next read of `feature` (None: of every feature) ask the service anew.
+
+        Always forgets what would be reused without asking the service (a library scan kept
+        for a minute). With `validated`, also what the service vouches for on each read
+        (ETags, activity stamps), which a stale cache on its side can get wrong: the next read
+        then fetches everything in full.
+        """
+
     async def write(
         self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
     ) -> Sequence[WriteResult]:

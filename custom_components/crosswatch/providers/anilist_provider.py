@@ -189,6 +189,11 @@ class AniListProvider:
         snapshot = Snapshot.build(self.name, feature, entries, completeness)
         return Read(snapshot, None, checkpoint_moved=False)
 
+    def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
+        """Fetch the list again on the next read (one list serves every feature)."""
+        del feature, validated
+        self._collection = None
+
     async def _read_collection(self) -> _Collection:
         async with self._lock:
             cached = self._collection

@@ -478,6 +478,14 @@ class MediaBrowserProvider:
 
     # Resolving requested items to library items -----------------------------------------
 
+    def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
+        """Index the library anew before the next write.
+
+        Reads always scan the library; only the index writes resolve in is kept for a while.
+        """
+        del feature, validated
+        self._library = None
+
     async def _fresh_library(self, *, force: bool = False) -> _Library:
         async with self._library_lock:
             library = self._library

@@ -248,6 +248,16 @@ class PlexProvider:
             checkpoint_moved=moved,
         )
 
+    def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
+        """Scan the library again on the next read, however recent the last scan.
+
+        The watchlist is read afresh every time, so there is nothing else to forget. The old
+        scan stays at hand for resolving writes until the next one replaces it.
+        """
+        del validated
+        if self._library is not None and feature is not Feature.WATCHLIST:
+            self._library = replace(self._library, stale=True)
+
     async def _fresh_library(self) -> Library:
         library = self._library
         if library is None or library.stale or self._now() - library.read_at > self._ttl:

@@ -203,6 +203,19 @@ class SimklProvider:
             checkpoint_moved=_moved(feature, stamps, checkpoint),
         )
 
+    def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
+        """With `validated`, pull the feature's lists in full on the next read.
+
+        Whatever the activities say then; watchlist and history share the lists of titles.
+        Every read asks the activities first, so nothing is ever reused unchecked.
+        """
+        if not validated:
+            return
+        if feature is not Feature.RATINGS:
+            self._lists.clear()
+        if feature in (None, Feature.RATINGS):
+            self._ratings.clear()
+
     async def _refresh(
         self, feature: Feature, stamps: Mapping[str, dict[str, str | None]]
     ) -> list[str]:

@@ -243,6 +243,20 @@ class TraktProvider:
             checkpoint_moved=moved,
         )
 
+    def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
+        """With `validated`, fetch every page of the feature on the next read.
+
+        Whatever the activities and ETags say then. Every read asks the activities first, so
+        nothing is ever reused unchecked.
+        """
+        if not validated:
+            return
+        for each in [feature] if feature else list(Feature):
+            self._client.forget_pages(PATHS[each])
+            for category in CATEGORIES[each]:
+                self._cache.pop((each, category), None)
+            self._previous.pop(each, None)
+
     def _reusable(self, feature: Feature, category: str, stamp: str | None) -> _Category | None:
         key = (feature, category)
         cached = self._cache.get(key)
