@@ -13,17 +13,11 @@ from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import PairSpec, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.store import StateStore
-from custom_components.crosswatch.providers.http import RetryPolicy
-from custom_components.crosswatch.providers.tokens import Tokens
-from custom_components.crosswatch.providers.trakt import TraktProvider
-from custom_components.crosswatch.providers.trakt_auth import TraktApp
-from custom_components.crosswatch.providers.trakt_client import TraktClient
 from tests.demo import activity, simulators as server, world as demo
+from tests.demo.pairs import plex_and_trakt
 from tests.demo.test_world import _start
 from tests.providers.conftest import Serve
-from tests.providers.test_plex_support import start_world
 from tests.providers.test_servers_e2e import make_pipeline
-from tests.simulators import trakt as trakt_sim
 
 
 def test_the_viewer_goes_on_with_a_started_show_before_anything_else() -> None:
@@ -82,19 +76,7 @@ async def test_a_play_on_plex_is_carried_to_trakt_once_by_the_next_sync(
     serve: Serve, session: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
     world = demo.build_world()
-    server.prepare(world)
-    plex = (await start_world(serve, session, world.plex)).provider(library_ttl=0)
-    await plex.health()
-
-    async def keep(tokens: Tokens) -> None:
-        del tokens
-
-    client = TraktClient(
-        session, TraktApp(trakt_sim.CLIENT_ID, trakt_sim.CLIENT_SECRET),
-        Tokens.from_oauth_reply(world.trakt.issue_tokens()), keep,
-        base_url=await serve(trakt_sim.make_app(world.trakt)), retry=RetryPolicy(backoff=0),
-    )  # fmt: skip
-    trakt = TraktProvider(client, slug=world.trakt.slug)
+    plex, trakt = await plex_and_trakt(serve, session, world)
     spec = PairSpec("plex-trakt", SyncMode.ADD_ONLY, frozenset({Feature.HISTORY}))
     clock = [datetime(2026, 11, 1, tzinfo=UTC)]
     with StateStore(tmp_path / "state.db") as store:

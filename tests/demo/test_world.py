@@ -14,14 +14,9 @@ from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import PairSpec, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.store import StateStore
-from custom_components.crosswatch.providers.http import RetryPolicy
-from custom_components.crosswatch.providers.tokens import Tokens
-from custom_components.crosswatch.providers.trakt import TraktProvider
-from custom_components.crosswatch.providers.trakt_auth import TraktApp
-from custom_components.crosswatch.providers.trakt_client import TraktClient
 from tests.demo import simulators as server, world as demo
+from tests.demo.pairs import plex_and_trakt
 from tests.providers.conftest import Serve
-from tests.providers.test_plex_support import start_world
 from tests.providers.test_servers_e2e import make_pipeline
 from tests.simulators import trakt as trakt_sim
 
@@ -252,21 +247,8 @@ async def test_plex_to_trakt_adds_only_the_plays_trakt_lacks(
     serve: Serve, session: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
     world = demo.build_world()
-    server.prepare(world)
+    plex, trakt = await plex_and_trakt(serve, session, world)
     expected = demo.describe(world)["trakt"]["plex_watched_missing_on_trakt"]
-    plex_world = await start_world(serve, session, world.plex)
-    plex = plex_world.provider(library_ttl=0)
-    await plex.health()
-
-    async def keep(tokens: Tokens) -> None:
-        del tokens
-
-    client = TraktClient(
-        session, TraktApp(trakt_sim.CLIENT_ID, trakt_sim.CLIENT_SECRET),
-        Tokens.from_oauth_reply(world.trakt.issue_tokens()), keep,
-        base_url=await serve(trakt_sim.make_app(world.trakt)), retry=RetryPolicy(backoff=0),
-    )  # fmt: skip
-    trakt = TraktProvider(client, slug=world.trakt.slug)
     spec = PairSpec("plex-trakt", SyncMode.ADD_ONLY, frozenset({Feature.HISTORY}))
     plays_before = Counter(tuple(row["ref"]) for row in world.trakt.history)
     clock = [datetime(2026, 11, 1, tzinfo=UTC)]

@@ -15,11 +15,11 @@ from custom_components.crosswatch.engine.provider import (
     WriteRequest,
 )
 from custom_components.crosswatch.providers.http import HttpError
-from custom_components.crosswatch.providers.mediabrowser import NOT_IN_LIBRARY
+from custom_components.crosswatch.providers.mediabrowser import NOT_IN_LIBRARY, MediaBrowserProvider
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 
 from .conftest import Serve
-from .test_mediabrowser_support import FLAVOURS, WATCHED, make_rig
+from .test_mediabrowser_support import FLAVOURS, WATCHED, Rig, make_rig
 
 H, W, R = Feature.HISTORY, Feature.WATCHLIST, Feature.RATINGS
 PLAYED_AT = datetime(2023, 7, 14, 21, 15, 30, tzinfo=UTC)
@@ -350,12 +350,17 @@ class Clock:
         return self.now
 
 
+def on_clock(rig: Rig, clock: Clock) -> MediaBrowserProvider:
+    """The rig's provider, keeping its library index for a minute of `clock`."""
+    return type(rig.provider)(rig.client, rig.provider._account, clock=clock, library_ttl=60)
+
+
 async def test_the_library_index_is_reused_within_its_lifetime_and_read_again_after(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session, Flavour.JELLYFIN)
     clock = Clock()
-    provider = type(rig.provider)(rig.client, rig.provider._account, clock=clock, library_ttl=60)
+    provider = on_clock(rig, clock)
 
     await provider.write(W, Action.ADD, [WriteRequest(HEAT, Listed())])
     scans = rig.state.item_reads
@@ -372,7 +377,7 @@ async def test_a_forgotten_library_index_is_read_again_before_the_next_write(
 ) -> None:
     rig = await make_rig(serve, session, Flavour.JELLYFIN)
     clock = Clock()
-    provider = type(rig.provider)(rig.client, rig.provider._account, clock=clock, library_ttl=60)
+    provider = on_clock(rig, clock)
     await provider.write(W, Action.ADD, [WriteRequest(HEAT, Listed())])
     scans = rig.state.item_reads
 
