@@ -63,6 +63,10 @@ class InMemoryProvider:
     async def health(self) -> None:
         return None
 
+    def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
+        """Nothing is kept between reads."""
+        del feature, validated
+
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         self.reads += 1
         total = len(self.entries)
