@@ -420,7 +420,7 @@ async def serve(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=min(1.0, save_every))
             sync_clocks(world)
-            if watch_every and time.monotonic() - last_watch >= watch_every:
+            if watch_every > 0 and time.monotonic() - last_watch >= watch_every:
                 last_watch = time.monotonic()
                 watch(world)
             if time.monotonic() - last_save >= save_every:

@@ -18,6 +18,7 @@ from tests.demo.pairs import plex_and_trakt
 from tests.demo.test_world import _start
 from tests.providers.conftest import Serve
 from tests.providers.test_servers_e2e import make_pipeline
+from tests.realhass import demo as realhass_demo
 
 
 def test_the_viewer_goes_on_with_a_started_show_before_anything_else() -> None:
@@ -115,3 +116,13 @@ async def test_the_server_plays_one_title_each_interval_and_logs_it(
     assert len(logged) == len(new)
     first = activity.label(served.plex, served.plex.items[new[0][0]])
     assert logged[0] == f"{demo.USER} watched {first} on Plex"
+
+
+@pytest.mark.parametrize("value", ["soon", "-5", "nan"])
+def test_the_demo_refuses_a_watch_interval_that_is_not_seconds(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        realhass_demo.main(["--watch-every", value])
+    assert exited.value.code == 2
+    assert "--watch-every" in capsys.readouterr().err

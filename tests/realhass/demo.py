@@ -470,6 +470,17 @@ def reset(directory: Path, port: int, sim_port: int) -> None:
     say(f"demo: deleted {directory}")
 
 
+def seconds(text: str) -> float:
+    """A number of seconds, 0 or more (an argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line (script/demo passes its environment on as options)."""
     parser = argparse.ArgumentParser(
@@ -479,11 +490,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     env = os.environ.get
     parser.add_argument("--dir", default=str(REPO / ".demo"), help="where the demo keeps state")
-    parser.add_argument("--port", type=int, default=int(env("CROSSWATCH_DEMO_PORT", "8123")))
+    # String defaults go through `type` too, so a bad environment value is reported as a usage
+    # error naming the option, not as a traceback.
+    parser.add_argument("--port", type=int, default=env("CROSSWATCH_DEMO_PORT", "8123"))
     parser.add_argument(
         "--sim-port",
         type=int,
-        default=int(env("CROSSWATCH_DEMO_SIM_PORT", "8301")),
+        default=env("CROSSWATCH_DEMO_SIM_PORT", "8301"),
         help="the simulators' first port (they take nine; kept after the first start)",
     )
     parser.add_argument(
@@ -493,8 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--watch-every",
-        type=float,
-        default=float(env("CROSSWATCH_DEMO_WATCH_EVERY", "120")),
+        type=seconds,
+        default=env("CROSSWATCH_DEMO_WATCH_EVERY", "120"),
         metavar="SECONDS",
         help="the simulated user plays one more title on Plex this often (0: never)",
     )
