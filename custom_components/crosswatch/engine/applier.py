@@ -7,6 +7,8 @@
   while a provider is slow to show it, and a run cut off between chunks repeats nothing;
   rejected items become unresolved (retried with backoff); failed writes count toward the
   blackbox; a write the destination resolved to an item without ids records a shadow.
+- A chunk whose reply was lost (a 5xx after sending, a timeout: `OutcomeUnknownError`) may have
+  been stored: its items wait in `pending` as unknown, never counted as failures to resend.
 - A failing chunk does not abort the run; an authentication failure does (nothing further can
   succeed), and a rate limit stops writes to that provider for this run.
 - A dry run writes nothing and records nothing.
@@ -25,6 +27,7 @@ from .provider import (
     AccountLimitError,
     AccountLockedError,
     AuthError,
+    OutcomeUnknownError,
     Provider,
     ProviderError,
     RateLimitError,
@@ -130,6 +133,22 @@ async def apply_plan(
                     account_limited.append(provider.name)
                 errors.append(f"{provider.name}: {err}")
                 applied.extend(Applied(op, None, "stopped: provider limit") for op in chunk)
+                continue
+            except OutcomeUnknownError as err:
+                # The service may have stored the batch: wait for a fresh read to say so, never
+                # fail the items to send them again (a resent play is a second play on Trakt).
+                errors.append(
+                    f"{provider.name}: {err}; {len(chunk)} writes wait for a fresh read to show"
+                    " whether they were stored"
+                )
+                results = [WriteResult(op.item, WriteOutcome.UNKNOWN) for op in chunk]
+                await run_blocking(
+                    partial(
+                        _record_chunk, store, scope, chunk, results, run_id=run_id, now=now,
+                        settings=settings,
+                    )
+                )  # fmt: skip
+                applied.extend(Applied(op, WriteOutcome.UNKNOWN, str(err)) for op in chunk)
                 continue
             except ProviderError as err:
                 errors.append(f"{provider.name}: {err}")

@@ -59,6 +59,16 @@ class ProviderError(Exception):
     """A provider could not do what was asked; nothing it returned should be trusted."""
 
 
+class OutcomeUnknownError(ProviderError):
+    """The request may have reached the service, but no answer says what became of it.
+
+    A 5xx after the request was sent, a timeout, or a connection dropped after sending: the
+    service may well have stored the write. For a write the applier records every item of the
+    batch as UNKNOWN, pending verification by a fresh read, and never fails it to send it again
+    (Trakt stores every play it is sent, so a resent play is a second play).
+    """
+
+
 class AuthError(ProviderError):
     """The provider refused our credentials: the account needs reauthentication.
 

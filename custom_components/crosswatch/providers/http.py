@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 
-from ..engine.provider import AuthError, ProviderError, RateLimitError
+from ..engine.provider import AuthError, OutcomeUnknownError, ProviderError, RateLimitError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,6 +34,10 @@ class HttpError(ProviderError):
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.body = body[:500]
+
+
+class ServerFaultError(HttpError, OutcomeUnknownError):
+    """The service answered 5xx: it may have done what was asked before failing."""
 
 
 class Throttle:
@@ -251,10 +255,15 @@ class HttpClient:
                     body = await reply.read()
                     status, reply_headers = reply.status, dict(reply.headers)
             except TimeoutError:
-                last_error = ProviderError(f"{self.service} did not answer in time")
+                last_error = OutcomeUnknownError(f"{self.service} did not answer in time")
+                continue
+            except aiohttp.ClientConnectorError as err:
+                # The connection was never made: nothing was sent.
+                last_error = ProviderError(f"cannot reach {self.service}: {err}")
                 continue
             except aiohttp.ClientError as err:
-                last_error = ProviderError(f"cannot reach {self.service}: {err}")
+                # Sent, then the connection broke: the service may have acted on it.
+                last_error = OutcomeUnknownError(f"{self.service} sent no usable answer: {err}")
                 continue
             self.requests.record(status)
             if self.quotas is not None:
@@ -269,7 +278,7 @@ class HttpClient:
                         _retry_after(headers=reply_headers),
                     )
                     if status == 429
-                    else HttpError(status, f"{self.service} is having trouble")
+                    else ServerFaultError(status, f"{self.service} is having trouble")
                 )
                 continue
             raise error
