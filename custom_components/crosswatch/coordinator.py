@@ -20,6 +20,7 @@ from .engine.guards import GuardCode
 from .engine.payloads import Feature
 from .engine.pipeline import RunResult, RunStatus
 from .engine.provider import AuthError, ProviderError
+from .engine.store import PendingWrite
 from .pairs import PairConfig
 from .runtime import SyncConfigEntry
 
@@ -217,6 +218,23 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             )
         await self.async_refresh_counts()
         return report
+
+    async def async_requeue_phantoms(self) -> list[PendingWrite]:
+        """Give the pair's phantom writes another chance, then run it; returns them."""
+        source, target = self.accounts()
+        if source is None or target is None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="pair_waiting",
+                translation_placeholders={"pair": self.subentry.title},
+            )
+        runtime = self.config_entry.runtime_data
+        async with runtime.run_lock:
+            phantoms = await runtime.pipeline.requeue_phantoms(
+                self.pair.spec(self.pair_id), source.provider, target.provider
+            )
+        await self.async_request_refresh()
+        return phantoms
 
     async def async_reject_held(self) -> int:
         """Drop every held removal of this pair; the items stay where they are."""

@@ -71,6 +71,7 @@ class PairRunEvent(PairEntity, EventEntity):
                         "held": state.held,
                         "unresolved": state.unresolved,
                         "errors": len(result.errors),
+                        "incomplete_reads": [r.as_dict() for r in result.incomplete],
                     },
                 )
         super()._handle_coordinator_update()

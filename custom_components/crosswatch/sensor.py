@@ -83,6 +83,7 @@ PAIR_SENSORS: tuple[PairSensorDescription, ...] = (
         value_fn=lambda s: s.status.value,
         attributes_fn=lambda s: {
             "errors": list(s.result.errors[:5]) if s.result else [],
+            "incomplete_reads": [r.as_dict() for r in s.result.incomplete] if s.result else [],
             "duration": round(s.result.duration, 1) if s.result else None,
             "waiting_for": list(s.waiting_for),
         },

@@ -21,6 +21,7 @@ from .accounts import AccountRuntime
 from .const import DOMAIN
 from .coordinator import PairCoordinator
 from .engine.payloads import Feature
+from .engine.store import PendingWrite
 from .runtime import SyncRuntime
 
 ATTR_PAIR = "pair"
@@ -170,7 +171,16 @@ async def _list_unresolved(call: ServiceCall) -> ServiceResponse:
     items = await runtime.async_use_store(
         call.hass, partial(runtime.store.unresolved, coordinator.pair_id)
     )
+    phantoms = await runtime.async_use_store(
+        call.hass,
+        partial(
+            runtime.store.phantoms,
+            coordinator.pair_id,
+            coordinator.pair.spec(coordinator.pair_id).phantom_after,
+        ),
+    )
     return {
+        "phantoms": [_phantom(write) for write in phantoms],
         "unresolved": [
             {
                 "item": u.item.label(),
@@ -181,8 +191,27 @@ async def _list_unresolved(call: ServiceCall) -> ServiceResponse:
                 "next_attempt_at": u.next_attempt_at.isoformat(),
             }
             for u in items
-        ]
+        ],
     }
+
+
+def _phantom(write: PendingWrite) -> dict[str, Any]:
+    answer = "confirmed it" if write.outcome == "confirmed" else "gave no answer for it"
+    return {
+        "item": write.item.label(),
+        "feature": write.scope.feature.value,
+        "side": write.scope.side,
+        "action": write.action.value,
+        "written_at": write.written_at.isoformat(),
+        "reason": (
+            f"the service {answer}, but {write.misses} complete reads since have not shown it"
+        ),
+    }
+
+
+async def _retry_phantoms(call: ServiceCall) -> ServiceResponse:
+    phantoms = await _pair(call.hass, call.data[ATTR_PAIR]).async_requeue_phantoms()
+    return {"requeued": [_phantom(write) for write in phantoms]} if call.return_response else None
 
 
 async def _retry_unresolved(call: ServiceCall) -> ServiceResponse:
@@ -216,6 +245,7 @@ _SERVICES: tuple[tuple[str, _Handler, Any, SupportsResponse], ...] = (
     ("bust_cache", _bust_cache, BUST_SCHEMA, SupportsResponse.NONE),
     ("list_unresolved", _list_unresolved, PAIR_SCHEMA, SupportsResponse.ONLY),
     ("retry_unresolved", _retry_unresolved, PAIR_SCHEMA, SupportsResponse.NONE),
+    ("retry_phantoms", _retry_phantoms, PAIR_SCHEMA, SupportsResponse.OPTIONAL),
     ("clear_blackbox", _clear_blackbox, PAIR_SCHEMA, SupportsResponse.NONE),
 )
 

@@ -1,47 +1,71 @@
 """Guards hold back what the evidence cannot justify, and say so."""
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
 from custom_components.crosswatch.engine.guards import (
     GuardCode,
     GuardSettings,
+    ShrinkVerdict,
     apply_guards,
-    check_drop,
     delete_budget,
+    judge_shrink,
 )
+from custom_components.crosswatch.engine.items import MediaItem
 from custom_components.crosswatch.engine.payloads import Entry, Feature
 from custom_components.crosswatch.engine.plan import Action, PairSide
 from custom_components.crosswatch.engine.planner import SyncMode
-from custom_components.crosswatch.engine.snapshot import Semantics
+from custom_components.crosswatch.engine.snapshot import Semantics, Snapshot
+from custom_components.crosswatch.engine.store import ShrinkSuspicion
 
 from .factories import SIMKL, TRAKT, listed, movie, plan, snap
 
 W = Feature.WATCHLIST
 DEFAULTS = GuardSettings()
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def films(count: int, start: int = 0) -> list[Entry]:
     return [listed(movie(f"Film {n}", 2000, tmdb=1000 + n)) for n in range(start, start + count)]
 
 
-def test_a_sharp_shrink_without_activity_makes_the_snapshot_suspect() -> None:
+def judge(
+    snapshot: Snapshot,
+    baseline: Snapshot | None,
+    *,
+    ours: Iterable[MediaItem] = (),
+    suspected: ShrinkSuspicion | None = None,
+    settings: GuardSettings = DEFAULTS,
+) -> ShrinkVerdict:
+    return judge_shrink(
+        snapshot, baseline, ours=ours, suspected=suspected, settings=settings, side=PairSide.A,
+        now=NOW,
+    )  # fmt: skip
+
+
+def test_a_sharp_shrink_makes_the_snapshot_suspect_and_is_remembered() -> None:
     baseline = snap(W, films(200))
     tiny = snap(W, films(12), provider="Trakt")
 
-    guarded, event = check_drop(
-        tiny, baseline, checkpoint_moved=False, settings=DEFAULTS, side=PairSide.A
+    verdict = judge(tiny, baseline)
+
+    assert not verdict.snapshot.completeness.complete
+    assert "suspect" in verdict.snapshot.completeness.describe()
+    assert verdict.event is not None
+    assert (verdict.event.code, verdict.event.side, verdict.event.count) == (
+        GuardCode.SNAPSHOT_SUSPECT,
+        PairSide.A,
+        188,
     )
-
-    assert not guarded.completeness.complete
-    assert "suspect" in guarded.completeness.describe()
-    assert event is not None
-    assert (event.code, event.side, event.count) == (GuardCode.SNAPSHOT_SUSPECT, PairSide.A, 188)
-    assert "Trakt returned 12 items against 200" in event.detail
+    assert "Trakt watchlist: read 12 of the 200 items expected" in verdict.event.detail
+    assert verdict.suspicion is not None
+    assert (verdict.suspicion.expected, verdict.suspicion.seen) == (200, 12)
+    assert len(verdict.suspicion.missing) == 188
 
 
-def test_two_way_never_removes_when_snapshot_shrinks_without_checkpoint_progress() -> None:
+def test_two_way_never_removes_when_a_snapshot_shrinks_in_one_read() -> None:
     baseline = snap(W, films(200))
-    tiny, _ = check_drop(
-        snap(W, films(12)), baseline, checkpoint_moved=False, settings=DEFAULTS, side=PairSide.A
-    )
+    tiny = judge(snap(W, films(12)), baseline).snapshot
 
     result = plan(
         SyncMode.TWO_WAY,
@@ -52,41 +76,56 @@ def test_two_way_never_removes_when_snapshot_shrinks_without_checkpoint_progress
     assert result.is_empty
 
 
-def test_a_shrink_with_checkpoint_evidence_is_believed() -> None:
+def test_a_shrink_is_believed_when_the_next_fresh_read_misses_the_same_items() -> None:
     baseline = snap(W, films(200))
-    smaller = snap(W, films(100))
+    first = judge(snap(W, films(100)), baseline)
 
-    kept, event = check_drop(
-        smaller, baseline, checkpoint_moved=True, settings=DEFAULTS, side=PairSide.A
-    )
+    confirmed = judge(snap(W, films(100)), baseline, suspected=first.suspicion)
 
-    assert kept is smaller
-    assert event is None
+    assert confirmed.snapshot.completeness.complete
+    assert confirmed.suspicion is None
+    assert confirmed.event is not None
+    assert (confirmed.event.code, confirmed.event.count) == (GuardCode.SHRINK_CONFIRMED, 100)
+
+
+def test_a_healthy_read_after_a_suspect_one_clears_the_suspicion() -> None:
+    baseline = snap(W, films(200))
+    first = judge(snap(W, []), baseline)
+
+    healthy = judge(snap(W, films(200)), baseline, suspected=first.suspicion)
+
+    assert healthy.snapshot.completeness.complete
+    assert (healthy.event, healthy.suspicion) == (None, None)
+
+
+def test_a_second_sharp_loss_on_top_of_a_confirmed_one_waits_for_its_own_confirmation() -> None:
+    baseline = snap(W, films(200))
+    first = judge(snap(W, films(150, start=50)), baseline)  # films 0-49 missing
+
+    worse = judge(snap(W, films(50, start=150)), baseline, suspected=first.suspicion)
+
+    assert not worse.snapshot.completeness.complete
+    assert worse.suspicion is not None
+    assert len(worse.suspicion.missing) == 150
+
+
+def test_activity_is_no_evidence_but_our_own_removals_explain_a_shrink() -> None:
+    baseline = snap(W, films(30))
+    ours = [entry.item for entry in films(25)]  # the user approved 25 held removals
+
+    emptied_by_us = judge(snap(W, films(5, start=25)), baseline, ours=ours)
+
+    assert emptied_by_us.snapshot.completeness.complete
+    assert (emptied_by_us.event, emptied_by_us.suspicion) == (None, None)
+    # Of the 5 we did not remove, losing all of them is the classic hiccup again.
+    assert judge(snap(W, []), baseline, ours=ours).suspicion is not None
 
 
 def test_small_or_minor_shrinks_pass_the_drop_guard() -> None:
     # 10 % of 200 is 20: a shrink of 20 is not "more than" it.
-    assert (
-        check_drop(
-            snap(W, films(180)),
-            snap(W, films(200)),
-            checkpoint_moved=False,
-            settings=DEFAULTS,
-            side=PairSide.A,
-        )[1]
-        is None
-    )
+    assert judge(snap(W, films(180)), snap(W, films(200))).event is None
     # 9 of 20 is 45 %, but fewer than the minimum count of 10.
-    assert (
-        check_drop(
-            snap(W, films(11)),
-            snap(W, films(20)),
-            checkpoint_moved=False,
-            settings=DEFAULTS,
-            side=PairSide.A,
-        )[1]
-        is None
-    )
+    assert judge(snap(W, films(11)), snap(W, films(20))).event is None
 
 
 def test_the_drop_guard_ignores_first_runs_partial_reads_deltas_and_can_be_turned_off() -> None:
@@ -99,12 +138,16 @@ def test_the_drop_guard_ignores_first_runs_partial_reads_deltas_and_can_be_turne
         (snap(W, films(1), semantics=Semantics.DELTA), baseline, DEFAULTS),
         (tiny, baseline, off),
     ]:
-        assert (
-            check_drop(snapshot, base, checkpoint_moved=False, settings=settings, side=PairSide.B)[
-                1
-            ]
-            is None
-        )
+        assert judge(snapshot, base, settings=settings).event is None
+
+
+def test_a_partial_read_keeps_an_earlier_suspicion_for_the_confirming_read() -> None:
+    baseline = snap(W, films(200))
+    first = judge(snap(W, []), baseline)
+
+    partial_read = judge(snap(W, films(3), complete=False), baseline, suspected=first.suspicion)
+
+    assert partial_read.suspicion == first.suspicion
 
 
 def test_the_delete_budget_is_five_or_two_percent_of_the_baseline() -> None:
@@ -169,12 +212,8 @@ def test_a_tombstoned_item_is_not_added_back() -> None:
 
 
 def test_an_empty_answer_is_suspect_however_small_the_library() -> None:
-    baseline = snap(W, films(3))
+    verdict = judge(snap(W, []), snap(W, films(3)))
 
-    guarded, event = check_drop(
-        snap(W, []), baseline, checkpoint_moved=False, settings=DEFAULTS, side=PairSide.B
-    )
-
-    assert not guarded.completeness.complete
-    assert event is not None
-    assert event.count == 3
+    assert not verdict.snapshot.completeness.complete
+    assert verdict.event is not None
+    assert verdict.event.count == 3

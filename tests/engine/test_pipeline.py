@@ -262,7 +262,7 @@ async def test_checkpoints_are_kept_after_a_complete_run(store: StateStore, cloc
 
     await pipeline(store, clock).run(PairSpec("p"), trakt, simkl)
 
-    saved = store.checkpoint("trakt:a", W)
+    saved = store.checkpoint(Scope("p", W, "a"))
     assert saved is not None
     assert (saved.watermark, saved.updated_at) == ("read-1", T0)
 

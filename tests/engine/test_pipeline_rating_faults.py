@@ -24,7 +24,7 @@ from custom_components.crosswatch.engine.ratings import same_rating
 from custom_components.crosswatch.engine.store import Scope, StateStore
 
 from .factories import SIMKL, T0, TRAKT, movie
-from .test_pipeline_faults import FAULTS, FaultyProvider, apply_faults
+from .test_pipeline_faults import FAULTS, FaultyProvider, apply_faults, settle_hiccups
 
 R = Feature.RATINGS
 TITLES = 10
@@ -102,6 +102,7 @@ async def play(initial: dict[int, int], plan_rounds: list[Round]) -> None:
             clock[0] += timedelta(hours=1)
             with contextlib.suppress(asyncio.CancelledError):
                 await runner.run(spec, sides["a"], sides["b"])
+            settle_hiccups(store, spec.pair, R, **sides)
 
         await run()
         unrated: dict[str, set[str]] = {"a": set(), "b": set()}

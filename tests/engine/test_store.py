@@ -21,6 +21,7 @@ from custom_components.crosswatch.engine.store import (
     SCHEMA_VERSION,
     Checkpoint,
     Scope,
+    ShrinkSuspicion,
     StateStore,
     StoreError,
 )
@@ -30,6 +31,7 @@ from .factories import SIMKL, T0, TRAKT, episode, listed, movie, plan, rated, sn
 HEAT = movie("Heat", 1995, imdb="tt0113277", tmdb=949, plex_key=7)
 ALIEN = movie("Alien", 1979, tmdb=348)
 WATCHLIST_A = Scope("plex-trakt", Feature.WATCHLIST, "a")
+WATCHLIST_B = Scope("plex-trakt", Feature.WATCHLIST, "b")
 
 
 @pytest.fixture
@@ -93,7 +95,9 @@ def test_an_older_store_is_migrated_forward_keeping_its_data(
 ) -> None:
     path = tmp_path / "state.db"
     old = StateStore(path)
-    old.save_checkpoint(Checkpoint("trakt", Feature.WATCHLIST, "2026-01-01T00:00:00Z", None, T0))
+    old.save_checkpoint(
+        WATCHLIST_A, Checkpoint("trakt", Feature.WATCHLIST, "2026-01-01T00:00:00Z", None, T0)
+    )
     old.close()
     next_step = ("CREATE TABLE mapping_cache (name TEXT PRIMARY KEY, body TEXT)",)
     monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, next_step))
@@ -102,7 +106,7 @@ def test_an_older_store_is_migrated_forward_keeping_its_data(
     with StateStore(path) as upgraded:
         assert upgraded.schema_version == SCHEMA_VERSION + 1
         assert "mapping_cache" in upgraded.statistics()
-        assert upgraded.checkpoint("trakt", Feature.WATCHLIST) is not None
+        assert upgraded.checkpoint(WATCHLIST_A) is not None
 
 
 def test_no_baseline_is_not_an_empty_baseline(store: StateStore) -> None:
@@ -187,18 +191,35 @@ def test_dropping_a_baseline_makes_the_next_run_a_first_run(store: StateStore) -
     assert store.load_baseline(WATCHLIST_A) is None
 
 
-def test_checkpoints_are_kept_per_provider_and_feature_and_can_be_busted(store: StateStore) -> None:
-    store.save_checkpoint(Checkpoint("trakt", Feature.WATCHLIST, "w1", '"etag-1"', T0))
-    store.save_checkpoint(Checkpoint("trakt", Feature.HISTORY, "h1", None, T0))
-    store.save_checkpoint(Checkpoint("simkl", Feature.WATCHLIST, "s1", None, T0))
+def test_checkpoints_belong_to_the_pair_side_that_read_them_and_can_be_busted(
+    store: StateStore,
+) -> None:
+    other_pair = Scope("other", Feature.WATCHLIST, "a")
+    history = Scope("plex-trakt", Feature.HISTORY, "a")
+    store.save_checkpoint(WATCHLIST_A, Checkpoint("trakt", Feature.WATCHLIST, "w1", '"e1"', T0))
+    store.save_checkpoint(other_pair, Checkpoint("trakt", Feature.WATCHLIST, "w0", None, T0))
+    store.save_checkpoint(history, Checkpoint("trakt", Feature.HISTORY, "h1", None, T0))
+    store.save_checkpoint(WATCHLIST_B, Checkpoint("simkl", Feature.WATCHLIST, "s1", None, T0))
 
-    assert store.checkpoint("trakt", Feature.WATCHLIST) == Checkpoint(
-        "trakt", Feature.WATCHLIST, "w1", '"etag-1"', T0
-    )
-    assert store.clear_checkpoints("trakt", Feature.WATCHLIST) == 1
-    assert store.checkpoint("trakt", Feature.WATCHLIST) is None
+    assert store.checkpoint(WATCHLIST_A) == Checkpoint("trakt", Feature.WATCHLIST, "w1", '"e1"', T0)
+    saved = store.checkpoint(other_pair)
+    assert saved is not None
+    assert saved.watermark == "w0"  # each pair where it last stood
+    assert store.clear_checkpoints("trakt", Feature.WATCHLIST) == 2
+    assert store.checkpoint(WATCHLIST_A) is None
     assert store.clear_checkpoints("trakt") == 1
-    assert store.checkpoint("simkl", Feature.WATCHLIST) is not None
+    assert store.checkpoint(WATCHLIST_B) is not None
+
+
+def test_a_shrink_suspicion_is_kept_per_pair_side_until_it_is_settled(store: StateStore) -> None:
+    suspicion = ShrinkSuspicion(frozenset({"tmdb:movie:1", "imdb:tt2"}), 40, 0, T0)
+
+    store.save_shrink_suspicion(WATCHLIST_A, suspicion)
+
+    assert store.shrink_suspicion(WATCHLIST_A) == suspicion
+    assert store.shrink_suspicion(WATCHLIST_B) is None
+    store.save_shrink_suspicion(WATCHLIST_A, None)
+    assert store.shrink_suspicion(WATCHLIST_A) is None
 
 
 def test_tombstones_expire_after_their_ttl_and_can_be_cleared(store: StateStore) -> None:

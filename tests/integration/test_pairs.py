@@ -138,3 +138,36 @@ async def test_sync_and_get_plan_actions_answer_with_the_run_and_the_plan(
     (run,) = response["runs"]
     assert run["status"] == "success"
     assert run["features"]["watchlist"]["applied"] == 1
+
+
+async def test_a_read_that_fails_midway_shows_partial_and_names_the_read_everywhere(
+    hass: HomeAssistant,
+    accounts: tuple[str, str],
+    trakt: trakt_sim.TraktSim,
+) -> None:
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    await add_pair(hass, sync, source=accounts[0], target=accounts[1])
+    device = pair_device(hass, sync)
+    # Every first page of Trakt's lists answers 503, however often the client retries; the
+    # movies category has news, so it is read again.
+    trakt.seed_watchlist("show", 10)
+    trakt.quirks.server_error_on_page = 1
+    trakt.quirks.server_errors = 100
+
+    response: Any = await hass.services.async_call(
+        DOMAIN, "sync", {"pair": device.id}, blocking=True, return_response=True
+    )
+
+    (run,) = response["runs"]
+    assert run["status"] == "partial"
+    (read,) = run["incomplete_reads"]
+    assert (read["provider"], read["feature"]) == ("Trakt (alice)", "watchlist")
+    assert "503" in read["reason"]
+    assert state(hass, "sensor.movies_last_result") == "partial"
+    sensor = attributes(hass, "sensor.movies_last_result")
+    assert sensor["incomplete_reads"] == run["incomplete_reads"]
+    event = attributes(hass, "event.movies_run")
+    assert event["event_type"] == "partial"
+    assert event["incomplete_reads"] == run["incomplete_reads"]

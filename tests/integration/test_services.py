@@ -181,3 +181,43 @@ async def test_preview_shows_what_the_next_sync_would_do_without_doing_it(
     )
 
     assert state(hass, "sensor.movies_planned_adds") == "1"  # only Dark is left
+
+
+async def test_a_phantom_write_is_listed_with_its_reason_and_can_be_retried(
+    hass: HomeAssistant, serve: Serve, trakt: trakt_sim.TraktSim, simkl: simkl_sim.SimklState
+) -> None:
+    """SIMKL → Trakt: Trakt confirms the Matrix, then loses it; the user gives it a new try."""
+    simkl.add_title("movies", 100, "The Matrix", 1999, imdb="tt0133093", tmdb="603")
+    simkl.user_lists(100, "plantowatch")
+    for entry in (
+        trakt_entry(await serve(trakt_sim.make_app(trakt)), trakt),
+        simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl),
+    ):
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    await add_pair(hass, sync, source="simkl:51", target="trakt:alice", mode="add_only")
+    pair = pair_device(hass, sync).id
+    assert [row["ref"] for row in trakt.watchlist] == [("movie", 1)]
+    trakt.watchlist.clear()  # lost without a trace: no activity moves
+    for _ in range(3):
+        await call(hass, "sync", {"pair": pair})
+
+    listed = await call(hass, "list_unresolved", {"pair": pair})
+    (phantom,) = listed["phantoms"]
+    assert (phantom["item"], phantom["side"], phantom["action"]) == (
+        "The Matrix (1999)",
+        "b",
+        "add",
+    )
+    assert phantom["reason"].startswith("the service confirmed it, but")
+    assert trakt.watchlist == []
+
+    retried = await call(hass, "retry_phantoms", {"pair": pair})
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert [p["item"] for p in retried["requeued"]] == ["The Matrix (1999)"]
+    assert [row["ref"] for row in trakt.watchlist] == [("movie", 1)]
+    assert (await call(hass, "list_unresolved", {"pair": pair}))["phantoms"] == []

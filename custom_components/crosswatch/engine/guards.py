@@ -3,9 +3,11 @@
 Each guard is on by default, configurable per pair, and reports what it did with a reason code,
 so that a run result can say why an operation did not happen.
 
-- Drop guard: a present snapshot that shrank sharply against its baseline (or came back empty),
-  with no checkpoint evidence of real change, is suspect. It is downgraded to partial, so the
-  baseline stands in for it (see `effective_view`) and nothing is removed because of it.
+- Drop guard (`judge_shrink`): a complete read that lost sharply against its baseline (or came
+  back without any of it), beyond what our own removals explain, is suspect until a fresh read
+  in a later run agrees. Until then it is downgraded to partial, so the baseline stands in for
+  it (see `effective_view`) and nothing is removed or held because of it. Activity timestamps
+  are never evidence for a shrink: our own writes and unrelated changes move them too.
 - Mass-delete budget: at most max(5, 2 % of the baseline) removals per side per run. Removals
   beyond it are held for the user to approve or reject. It fails closed: with no baseline size
   the floor applies.
@@ -14,7 +16,7 @@ so that a run result can say why an operation did not happen.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 import math
 from types import MappingProxyType
@@ -22,13 +24,14 @@ from types import MappingProxyType
 from .items import MediaItem
 from .plan import Action, Operation, PairSide, Plan
 from .snapshot import Semantics, Snapshot, partial
-from .store import RETRY_BACKOFF
+from .store import RETRY_BACKOFF, ShrinkSuspicion
 
 
 class GuardCode(StrEnum):
     """What a guard did."""
 
-    SNAPSHOT_SUSPECT = "snapshot_suspect"
+    SNAPSHOT_SUSPECT = "snapshot_suspect"  # a shrink one read cannot prove: nothing removed
+    SHRINK_CONFIRMED = "shrink_confirmed"  # a second fresh read agreed: the shrink is real
     OVER_DELETE_BUDGET = "over_delete_budget"
     TOMBSTONED = "tombstoned"
     PENDING_VERIFICATION = "pending_verification"
@@ -98,41 +101,83 @@ class Guarded:
     events: tuple[GuardEvent, ...] = field(default=())
 
 
-def check_drop(
+@dataclass(frozen=True, slots=True)
+class ShrinkVerdict:
+    """What the drop guard made of one complete read: believed, or suspect until confirmed."""
+
+    snapshot: Snapshot  # the read to plan with: as read, or downgraded to partial
+    event: GuardEvent | None
+    # What to remember for the next run: the shrink that awaits a confirming read, or None.
+    suspicion: ShrinkSuspicion | None
+
+
+def judge_shrink(
     snapshot: Snapshot,
     baseline: Snapshot | None,
     *,
-    checkpoint_moved: bool,
+    ours: Iterable[MediaItem],
+    suspected: ShrinkSuspicion | None,
     settings: GuardSettings,
     side: PairSide,
-) -> tuple[Snapshot, GuardEvent | None]:
-    """The snapshot to plan with, downgraded to partial when its shrink is suspect.
+    now: datetime,
+) -> ShrinkVerdict:
+    """Believe a read's shrink only on evidence that no provider quirk can fake alone.
 
-    `checkpoint_moved` is the evidence of real change: the provider's activity watermark moved,
-    or its ETag changed along with the content.
+    - A read that lost items of its baseline is measured against what it should show: the
+      baseline less `ours`, the removals we sent ourselves and have not yet seen verified
+      (after the user approves 25 held removals, an emptied side is the result, not a hiccup).
+    - Activity timestamps, totals and ETags are not evidence here: they move with our own
+      writes and with unrelated changes, and say nothing of how much was removed.
+    - A loss beyond the drop threshold, or of everything, is suspect: the read is downgraded to
+      partial (its baseline stands in, so it removes nothing and holds nothing) and the missing
+      keys are remembered in `suspicion`. The caller reads the side afresh next run, past
+      every cache; when that read misses the same items, the loss is believed. A loss on top of
+      it that is itself beyond the threshold waits for its own confirmation.
+    - A read that is partial anyway keeps the suspicion as it was; a believed read clears it.
     """
-    if (
-        not settings.drop_guard
-        or baseline is None
-        or snapshot.semantics is not Semantics.PRESENT
-        or not snapshot.completeness.complete
-        or checkpoint_moved
-    ):
-        return snapshot, None
-    before, now = len(baseline), len(snapshot)
-    shrink = before - now
-    # An empty answer where there was something is the classic hiccup, however small the
-    # library; otherwise only a sharp shrink of some size is suspect.
-    emptied = now == 0 and before > 0
-    sharp = shrink >= settings.drop_minimum and shrink > settings.drop_threshold * before
-    if not emptied and not sharp:
-        return snapshot, None
+    if not settings.drop_guard or baseline is None or snapshot.semantics is not Semantics.PRESENT:
+        return ShrinkVerdict(snapshot, None, None)
+    if not snapshot.completeness.complete:
+        return ShrinkVerdict(snapshot, None, suspected)
+    explained = {entry.key for item in ours if (entry := baseline.find(item, include_local=True))}
+    missing = frozenset(
+        key
+        for key, entry in baseline.entries.items()
+        if key not in explained and snapshot.find(entry.item, include_local=True) is None
+    )
+    expected = len(baseline) - len(explained)
+    if not _suspect(len(missing), expected, settings):
+        return ShrinkVerdict(snapshot, None, None)
+    unconfirmed = missing - suspected.missing if suspected is not None else missing
+    provider, feature = snapshot.provider, snapshot.feature.value
+    if not _suspect(len(unconfirmed), expected, settings):
+        detail = (
+            f"{provider} {feature}: {len(missing)} of {expected} items are gone since the last"
+            " sync; a second fresh read confirmed it"
+        )
+        return ShrinkVerdict(
+            snapshot, GuardEvent(GuardCode.SHRINK_CONFIRMED, side, len(missing), detail), None
+        )
+    seen = expected - len(missing)
     detail = (
-        f"{snapshot.provider} returned {now} items against {before} at the last sync,"
-        " with no sign of activity since"
+        f"{provider} {feature}: read {seen} of the {expected} items expected from the last sync;"
+        f" the {len(missing)} missing are not removed anywhere unless a fresh read next run agrees"
     )
     suspect = replace(snapshot, completeness=partial(f"suspect: {detail}"))
-    return suspect, GuardEvent(GuardCode.SNAPSHOT_SUSPECT, side, shrink, detail)
+    return ShrinkVerdict(
+        suspect,
+        GuardEvent(GuardCode.SNAPSHOT_SUSPECT, side, len(missing), detail),
+        ShrinkSuspicion(missing, expected, seen, now),
+    )
+
+
+def _suspect(lost: int, expected: int, settings: GuardSettings) -> bool:
+    """Whether losing `lost` of `expected` items is more than one read may prove."""
+    # Everything gone is the classic hiccup (an empty 200), however small the list; otherwise
+    # only a sharp loss of some size.
+    emptied = lost > 0 and lost >= expected
+    sharp = lost >= settings.drop_minimum and lost > settings.drop_threshold * expected
+    return emptied or sharp
 
 
 def delete_budget(baseline_size: int | None, settings: GuardSettings) -> int:

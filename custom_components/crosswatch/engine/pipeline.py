@@ -23,9 +23,10 @@ from .guards import (
     Guarded,
     GuardEvent,
     GuardSettings,
+    ShrinkVerdict,
     apply_guards,
-    check_drop,
     holdouts,
+    judge_shrink,
 )
 from .items import MediaItem
 from .memo import SnapshotMemo
@@ -35,7 +36,7 @@ from .planner import PairPolicy, SideState, SyncMode, plan_feature
 from .provider import AuthError, Provider, ProviderError, RateLimitError, Read, WriteOutcome
 from .shadow import ShadowedView, apply_shadows
 from .snapshot import Snapshot, effective_view, with_changes
-from .store import Checkpoint, PendingWrite, Scope, StateStore
+from .store import Checkpoint, PendingWrite, Scope, ShrinkSuspicion, StateStore
 from .verify import Verification, verify_pending
 
 
@@ -74,6 +75,30 @@ class FeatureCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class IncompleteRead:
+    """A side whose read failed or did not prove it saw everything.
+
+    Nothing was removed on its account, and the run cannot claim success.
+    """
+
+    provider: str
+    feature: Feature
+    reason: str
+    expected: int | None = None  # how many items the read should have shown, where known
+    seen: int | None = None  # how many it showed
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready."""
+        return {
+            "provider": self.provider,
+            "feature": self.feature.value,
+            "reason": self.reason,
+            "expected": self.expected,
+            "seen": self.seen,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class RunResult:
     """Everything a run did, for entities, events and diagnostics."""
 
@@ -91,6 +116,7 @@ class RunResult:
     requests: Mapping[str, int] = field(default_factory=dict)  # provider name -> HTTP requests
     account_limited: tuple[str, ...] = ()  # providers that refused writes at a plan limit
     rate_limited: tuple[str, ...] = ()  # providers that asked us to slow down (read or write)
+    incomplete: tuple[IncompleteRead, ...] = ()  # reads that failed or could not prove completeness
 
     @property
     def duration(self) -> float:
@@ -122,6 +148,7 @@ class RunResult:
                 for e in self.events
             ],
             "errors": list(self.errors),
+            "incomplete_reads": [read.as_dict() for read in self.incomplete],
             "requests": dict(self.requests),
         }
 
@@ -183,7 +210,7 @@ class _Run:
     account_limited: tuple[str, ...] = ()
     rate_limited: tuple[str, ...] = ()
     held: bool = False
-    suspect: bool = False
+    incomplete: list[IncompleteRead] = field(default_factory=list)
 
     def slow_down(self, provider: str, retry_after: float | None) -> None:
         """Note that `provider` asked us to slow down (waiting `retry_after` s, when it said)."""
@@ -199,7 +226,7 @@ class _Run:
         self.events.extend(outcome.events)
         self.errors.extend(outcome.errors)
         self.held = self.held or outcome.held
-        self.suspect = self.suspect or outcome.suspect
+        self.incomplete.extend(outcome.incomplete)
         for provider in outcome.rate_limited:
             self.slow_down(provider, None)
         if outcome.retry_after:
@@ -214,7 +241,9 @@ class _Run:
             return RunStatus.HELD
         # Adds set aside because the account is at its plan's cap were skipped, not done.
         capped = any(e.code is GuardCode.ACCOUNT_LIMIT for e in self.events)
-        if self.errors or self.suspect or capped:
+        # A read that failed or could not prove completeness: nothing was removed on its
+        # account, so the run did not do all it would have.
+        if self.errors or self.incomplete or capped:
             return RunStatus.PARTIAL
         return RunStatus.SUCCESS
 
@@ -226,7 +255,7 @@ class _FeatureRun:
     events: list[GuardEvent] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     held: bool = False
-    suspect: bool = False
+    incomplete: list[IncompleteRead] = field(default_factory=list)
     retry_after: float | None = None
     account_limited: tuple[str, ...] = ()
     rate_limited: tuple[str, ...] = ()
@@ -326,6 +355,24 @@ class Pipeline:
         )  # fmt: skip
         return report
 
+    async def requeue_phantoms(
+        self, spec: PairSpec, a: Provider, b: Provider
+    ) -> list[PendingWrite]:
+        """Give the pair's phantoms another chance; returns them.
+
+        A phantom is a write the service accepted but no read has shown since. Forgetting it
+        lets the next run plan its item afresh, from reads of the service itself (memo, caches
+        and ETags forgotten here), so an item that did arrive after all is not written twice.
+        """
+        phantoms = await self._blocking(
+            partial(self._store.phantoms, spec.pair, spec.phantom_after)
+        )
+        await self._blocking(partial(self._store.forget_pending, phantoms))
+        providers = {PairSide.A: a, PairSide.B: b}
+        for scope in {write.scope for write in phantoms}:
+            self.bust(providers[PairSide(scope.side)], scope.feature, everything=True)
+        return phantoms
+
     async def reject_held(self, pair: str, ids: Iterable[int] | None = None) -> int:
         """Drop held operations the user rejected; their items are kept where they are."""
         released = await self._blocking(partial(self._store.release_held, pair, ids))
@@ -339,7 +386,7 @@ class Pipeline:
         result = RunResult(
             spec.pair, run.run_id, status, run.started, self._clock(), run.features, run.plan,
             tuple(run.events), tuple(run.errors), run.retry_after, spec.dry_run,
-            run.meter.used(), run.account_limited, run.rate_limited,
+            run.meter.used(), run.account_limited, run.rate_limited, tuple(run.incomplete),
         )  # fmt: skip
         if not spec.dry_run:
             await self._blocking(
@@ -354,23 +401,24 @@ class Pipeline:
         return result
 
     async def _ratings_at_risk(
-        self, provider: Provider, plan: Plan, side: PairSide
+        self, provider: Provider, plan: Plan, scope: Scope
     ) -> list[MediaItem]:
         """Items whose planned watchlist removal would also delete their rating (SIMKL)."""
         caps = provider.capabilities
         removals = [
             op.item
             for op in plan.operations
-            if op.side is side and op.action is Action.REMOVE and op.feature is Feature.WATCHLIST
+            if op.side.value == scope.side
+            and op.action is Action.REMOVE
+            and op.feature is Feature.WATCHLIST
         ]
         if not removals or not caps.watchlist_removal_clears_rating:
             return []
         if Feature.RATINGS not in caps.features:
             return []
         try:
-            checkpoint = await self._blocking(
-                partial(self._store.checkpoint, provider.key, Feature.RATINGS)
-            )
+            ratings_scope = Scope(scope.pair, Feature.RATINGS, scope.side)
+            checkpoint = await self._blocking(partial(self._store.checkpoint, ratings_scope))
             ratings = (await self._memo.read(provider, Feature.RATINGS, checkpoint)).snapshot
         except ProviderError:
             return removals  # fails closed: any of them might be rated
@@ -413,7 +461,8 @@ class Pipeline:
             if (limit := providers[side].capabilities.limits.get(feature)) is not None
         }
         at_risk = {
-            side: await self._ratings_at_risk(providers[side], plan, side) for side in PairSide
+            side: await self._ratings_at_risk(providers[side], plan, scopes[side])
+            for side in PairSide
         }
         return await blocking(
             partial(
@@ -424,14 +473,22 @@ class Pipeline:
         )  # fmt: skip
 
     async def _read_sides(
-        self, providers: Mapping[PairSide, Provider], feature: Feature
+        self,
+        providers: Mapping[PairSide, Provider],
+        feature: Feature,
+        scopes: Mapping[PairSide, Scope],
+        suspicions: Mapping[PairSide, ShrinkSuspicion | None],
     ) -> dict[PairSide, Read]:
-        """Both sides' reads (through the memo); a failed read raises naming its provider."""
+        """Both sides' reads (through the memo); a failed read raises naming its provider.
+
+        A side whose last read was suspect is read afresh from the service itself, past the
+        memo and every cache and ETag of the provider: only such a read may confirm a shrink.
+        """
         reads = {}
         for side, provider in providers.items():
-            checkpoint = await self._blocking(
-                partial(self._store.checkpoint, provider.key, feature)
-            )
+            checkpoint = await self._blocking(partial(self._store.checkpoint, scopes[side]))
+            if suspicions[side] is not None:
+                self.bust(provider, feature, everything=True)
             try:
                 reads[side] = await self._memo.read(provider, feature, checkpoint)
             except AuthError as err:
@@ -440,6 +497,42 @@ class Pipeline:
             except ProviderError as err:
                 raise _ReadFailedError(provider, err) from err
         return reads
+
+    async def _observe_sides(
+        self,
+        spec: PairSpec,
+        providers: Mapping[PairSide, Provider],
+        scopes: Mapping[PairSide, Scope],
+        reads: Mapping[PairSide, Read],
+        *,
+        baselines: Mapping[PairSide, Snapshot | None],
+        pending: Mapping[PairSide, list[PendingWrite]],
+        suspicions: Mapping[PairSide, ShrinkSuspicion | None],
+        outcome: _FeatureRun,
+        now: datetime,
+    ) -> dict[PairSide, _Observed]:
+        """Each side's read with lent ids, judged by the drop guard; suspicions remembered."""
+        store, blocking = self._store, self._blocking
+        observed: dict[PairSide, _Observed] = {}
+        for side in PairSide:
+            observed[side] = await blocking(
+                partial(
+                    _observe, store, scopes[side], reads[side],
+                    other=reads[side.other].snapshot, id_map=self._id_map, guards=spec.guards,
+                    baseline=baselines[side], pending=pending[side],
+                    suspected=suspicions[side], now=now,
+                )
+            )  # fmt: skip
+            verdict = observed[side].verdict
+            if verdict.event is not None:
+                outcome.events.append(verdict.event)
+            if not spec.dry_run and verdict.suspicion != suspicions[side]:
+                await blocking(
+                    partial(store.save_shrink_suspicion, scopes[side], verdict.suspicion)
+                )
+            if not verdict.snapshot.complete:
+                outcome.incomplete.append(_incomplete(providers[side], verdict))
+        return observed
 
     async def _run_feature(
         self,
@@ -451,9 +544,13 @@ class Pipeline:
     ) -> _FeatureRun:
         store, blocking, outcome = self._store, self._blocking, _FeatureRun()
         scopes = {side: Scope(spec.pair, feature, side.value) for side in PairSide}
+        suspicions = {
+            side: await blocking(partial(store.shrink_suspicion, scopes[side])) for side in PairSide
+        }
         try:
-            reads = await self._read_sides(providers, feature)
+            reads = await self._read_sides(providers, feature, scopes, suspicions)
         except _ReadFailedError as err:
+            outcome.incomplete.append(IncompleteRead(err.provider, feature, str(err)))
             outcome.errors.append(str(err))
             outcome.counts = FeatureCounts(errors=1)
             if err.rate_limited:
@@ -463,28 +560,18 @@ class Pipeline:
         baselines = {
             side: await blocking(partial(store.load_baseline, scopes[side])) for side in PairSide
         }
-        observed: dict[PairSide, _Observed] = {}
-        for side in PairSide:
-            observed[side] = await blocking(
-                partial(
-                    _observe, store, scopes[side], reads[side],
-                    other=reads[side.other].snapshot, id_map=self._id_map, guards=spec.guards,
-                    baseline=baselines[side],
-                )
-            )  # fmt: skip
-            event = observed[side].event
-            if event is not None:
-                outcome.events.append(event)
-                outcome.suspect = True
-        snapshots = {side: observed[side].snapshot for side in PairSide}
+        pending = {side: await blocking(partial(store.pending, scopes[side])) for side in PairSide}
+        observed = await self._observe_sides(
+            spec, providers, scopes, reads, baselines=baselines, pending=pending,
+            suspicions=suspicions, outcome=outcome, now=now,
+        )  # fmt: skip
+        snapshots = {side: observed[side].verdict.snapshot for side in PairSide}
         views = {
             side: await blocking(partial(effective_view, snapshots[side], baselines[side]))
             for side in PairSide
         }
         verifications: dict[PairSide, Verification] = {}
-        pending: dict[PairSide, list[PendingWrite]] = {}
         for side in PairSide:
-            pending[side] = await blocking(partial(store.pending, scopes[side]))
             scale = providers[side].capabilities.rating_scale
             verifications[side] = await blocking(
                 partial(
@@ -570,12 +657,11 @@ class Pipeline:
 
 @dataclass(frozen=True, slots=True)
 class _Observed:
-    """One side's read, with shadows and backfilled ids applied and the drop guard checked."""
+    """One side's read, with shadows and backfilled ids applied and the drop guard's verdict."""
 
     shadowed: ShadowedView
     learned: Mapping[str, tuple[str, ...]]
-    snapshot: Snapshot
-    event: GuardEvent | None
+    verdict: ShrinkVerdict
 
 
 def _observe(
@@ -587,17 +673,34 @@ def _observe(
     id_map: IdMap | None,
     guards: GuardSettings,
     baseline: Snapshot | None,
+    pending: Iterable[PendingWrite],
+    suspected: ShrinkSuspicion | None,
+    now: datetime,
 ) -> _Observed:
     # Shadows lend source ids to destination items that have none (see shadow.py); the backfill
     # lends ids from the mapping table and the other side (see backfill.py).
     shadowed = apply_shadows(read.snapshot, store.shadows(scope))
     filled = backfill(shadowed.snapshot, known=store.learned_ids(scope), id_map=id_map, other=other)
-    side = PairSide(scope.side)
-    snapshot, event = check_drop(
-        filled.snapshot, baseline, checkpoint_moved=read.checkpoint_moved, settings=guards,
-        side=side,
+    verdict = judge_shrink(
+        filled.snapshot, baseline, ours=[w.item for w in pending if w.action is Action.REMOVE],
+        suspected=suspected, settings=guards, side=PairSide(scope.side), now=now,
     )  # fmt: skip
-    return _Observed(shadowed, filled.learned, snapshot, event)
+    return _Observed(shadowed, filled.learned, verdict)
+
+
+def _incomplete(provider: Provider, verdict: ShrinkVerdict) -> IncompleteRead:
+    """How to tell the user that a side's read did not count as complete."""
+    snapshot, suspicion = verdict.snapshot, verdict.suspicion
+    if suspicion is not None and verdict.event is not None:
+        return IncompleteRead(
+            provider.name, snapshot.feature, verdict.event.detail, suspicion.expected,
+            suspicion.seen,
+        )  # fmt: skip
+    evidence = snapshot.completeness
+    return IncompleteRead(
+        provider.name, snapshot.feature, evidence.describe(), evidence.expected_total,
+        evidence.seen_total,
+    )  # fmt: skip
 
 
 def _play_precision(provider: Provider) -> timedelta | None:
@@ -700,13 +803,14 @@ def _persist_side(
         )
         if checkpoint is not None:
             store.save_checkpoint(
+                scope,
                 Checkpoint(
                     checkpoint.provider,
                     checkpoint.feature,
                     checkpoint.watermark,
                     checkpoint.etag,
                     now,
-                )
+                ),
             )
 
 

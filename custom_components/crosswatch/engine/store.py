@@ -105,8 +105,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             source TEXT PRIMARY KEY, records BLOB NOT NULL, validator TEXT,
             fetched_at TEXT NOT NULL, checked_at TEXT NOT NULL)""",
     ),
+    (
+        # Read cursors belong to the pair side that read them: two pairs on one account each
+        # follow the account from where they themselves last stood. The old per-account
+        # cursors cannot be split, so they go (the next read of each side is a full one).
+        "DROP TABLE checkpoint",
+        """CREATE TABLE checkpoint (
+            pair TEXT NOT NULL, feature TEXT NOT NULL, side TEXT NOT NULL,
+            provider TEXT NOT NULL, watermark TEXT, etag TEXT, updated_at TEXT NOT NULL,
+            PRIMARY KEY (pair, feature, side)) WITHOUT ROWID""",
+        # A shrink no single read may prove: what was missing, waiting for a confirming read.
+        """CREATE TABLE shrink_suspicion (
+            pair TEXT NOT NULL, feature TEXT NOT NULL, side TEXT NOT NULL,
+            missing BLOB NOT NULL, expected INTEGER NOT NULL, seen INTEGER NOT NULL,
+            noticed_at TEXT NOT NULL,
+            PRIMARY KEY (pair, feature, side)) WITHOUT ROWID""",
+    ),
 )
 _PAIR_TABLES = (
+    "checkpoint",
+    "shrink_suspicion",
     "baseline_entry",
     "baseline_scope",
     "tombstone",
@@ -151,6 +169,16 @@ class Checkpoint:
     watermark: str | None
     etag: str | None
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ShrinkSuspicion:
+    """A read that lost more of its baseline than one read may prove, awaiting confirmation."""
+
+    missing: frozenset[str]  # baseline keys the suspect read did not show
+    expected: int  # items the baseline led us to expect, less our own removals
+    seen: int  # of those, how many the read showed
+    noticed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,24 +406,25 @@ class StateStore:
 
     # -- checkpoints --------------------------------------------------------------------------
 
-    def checkpoint(self, provider: str, feature: Feature) -> Checkpoint | None:
-        """The last checkpoint of a provider's feature."""
+    def checkpoint(self, scope: Scope) -> Checkpoint | None:
+        """Where this pair side's last complete read stood."""
         row = self._db.execute(
-            "SELECT watermark, etag, updated_at FROM checkpoint WHERE provider=? AND feature=?",
-            (provider, feature.value),
+            "SELECT provider, watermark, etag, updated_at FROM checkpoint"
+            " WHERE pair=? AND feature=? AND side=?",
+            scope.params(),
         ).fetchone()
         if row is None:
             return None
-        return Checkpoint(provider, feature, row[0], row[1], datetime.fromisoformat(row[2]))
+        return Checkpoint(row[0], scope.feature, row[1], row[2], datetime.fromisoformat(row[3]))
 
-    def save_checkpoint(self, checkpoint: Checkpoint) -> None:
-        """Record where a provider's read of a feature stood."""
+    def save_checkpoint(self, scope: Scope, checkpoint: Checkpoint) -> None:
+        """Record where this pair side's read of a provider's feature stood."""
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO checkpoint VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO checkpoint VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
+                    *scope.params(),
                     checkpoint.provider,
-                    checkpoint.feature.value,
                     checkpoint.watermark,
                     checkpoint.etag,
                     checkpoint.updated_at.isoformat(),
@@ -403,13 +432,48 @@ class StateStore:
             )
 
     def clear_checkpoints(self, provider: str, feature: Feature | None = None) -> int:
-        """Forget checkpoints (bust a cache): the next read of them is a full read."""
+        """Forget a provider's checkpoints in every pair (bust a cache): the next read is full."""
         with self.transaction() as db:
             if feature is None:
                 return db.execute("DELETE FROM checkpoint WHERE provider=?", (provider,)).rowcount
             return db.execute(
                 "DELETE FROM checkpoint WHERE provider=? AND feature=?", (provider, feature.value)
             ).rowcount
+
+    # -- shrink suspicions --------------------------------------------------------------------
+
+    def shrink_suspicion(self, scope: Scope) -> ShrinkSuspicion | None:
+        """The unconfirmed shrink of this pair side, if its last complete read was suspect."""
+        row = self._db.execute(
+            "SELECT missing, expected, seen, noticed_at FROM shrink_suspicion"
+            " WHERE pair=? AND feature=? AND side=?",
+            scope.params(),
+        ).fetchone()
+        if row is None:
+            return None
+        missing = frozenset(json.loads(zlib.decompress(row[0]).decode()))
+        return ShrinkSuspicion(missing, row[1], row[2], datetime.fromisoformat(row[3]))
+
+    def save_shrink_suspicion(self, scope: Scope, suspicion: ShrinkSuspicion | None) -> None:
+        """Remember a suspect shrink for the confirming read, or forget it (None)."""
+        with self.transaction() as db:
+            db.execute(
+                "DELETE FROM shrink_suspicion WHERE pair=? AND feature=? AND side=?",
+                scope.params(),
+            )
+            if suspicion is None:
+                return
+            missing = zlib.compress(json.dumps(sorted(suspicion.missing)).encode())
+            db.execute(
+                "INSERT INTO shrink_suspicion VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *scope.params(),
+                    missing,
+                    suspicion.expected,
+                    suspicion.seen,
+                    suspicion.noticed_at.isoformat(),
+                ),
+            )
 
     # -- tombstones ---------------------------------------------------------------------------
 
@@ -734,6 +798,37 @@ class StateStore:
                     "UPDATE pending SET misses = misses + 1 WHERE pair=? AND feature=? AND side=?"
                     " AND key=? AND action=?",
                     (*scope.params(), write.item.key, write.action.value),
+                )
+
+    def phantoms(self, pair: str, phantom_after: int) -> list[PendingWrite]:
+        """A pair's writes accepted but not shown by `phantom_after` complete reads since."""
+        rows = self._db.execute(
+            "SELECT feature, side, action, item, payload, outcome, run_id, written_at, misses"
+            " FROM pending WHERE pair=? AND misses >= ? ORDER BY written_at, key",
+            (pair, phantom_after),
+        )
+        return [
+            PendingWrite(
+                Scope(pair, Feature(feature), side),
+                Action(action),
+                decode_item(item),
+                decode_payload(payload) if payload is not None else None,
+                outcome,
+                run_id,
+                datetime.fromisoformat(written_at),
+                misses,
+            )
+            for feature, side, action, item, payload, outcome, run_id, written_at, misses in rows
+        ]
+
+    def forget_pending(self, writes: Iterable[PendingWrite]) -> None:
+        """Stop waiting for these writes: the next run plans their items afresh."""
+        with self.transaction() as db:
+            for write in writes:
+                db.execute(
+                    "DELETE FROM pending WHERE pair=? AND feature=? AND side=? AND key=?"
+                    " AND action=?",
+                    (*write.scope.params(), write.item.key, write.action.value),
                 )
 
     # -- shadows ------------------------------------------------------------------------------
