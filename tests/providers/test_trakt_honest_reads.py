@@ -14,7 +14,7 @@ from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import WriteRequest
-from custom_components.crosswatch.providers.http import Response
+from custom_components.crosswatch.providers.http import Response, ServerFaultError
 from tests.providers.conftest import Serve
 from tests.providers.test_trakt_provider import HEAT, MATRIX, Rig, at, episode, make_rig
 from tests.simulators.trakt import TraktSim, seed_catalogue
@@ -446,3 +446,22 @@ async def test_unreadable_activities_and_a_failed_category_give_a_partial_snapsh
 
     assert not snapshot.complete
     assert (snapshot.completeness.failure or "").startswith("movies: page 1:")
+
+
+async def test_activities_that_get_no_answer_fail_the_read_instead_of_reading_everything(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session)
+    original = rig.client.request
+
+    async def down(method: str, path: str, **kwargs: object) -> Response:
+        if path == ACTIVITIES:
+            raise ServerFaultError(503, "Trakt is having trouble")
+        return await original(method, path, **kwargs)  # type: ignore[arg-type]
+
+    rig.client.request = down  # type: ignore[method-assign]
+    start = len(rig.app_requests)
+
+    with pytest.raises(ServerFaultError):
+        await rig.read(W)
+    assert rig.paths(start) == []  # no list hammered while Trakt is down

@@ -12,8 +12,9 @@ What the cache may claim:
   is read again on every read until its body changes, or until `settle_reads` reads and
   `settle_time` have passed. Our writes start the same wait for exactly the categories they
   touch, whatever the activities say (they freeze at times).
-- Unreadable activities vouch for nothing: every category is read in full, nothing read is
-  cached, and the read's watermark is None (no evidence of change, then or at the next read).
+- Activities that are not JSON or lack a category's stamp vouch for nothing: those categories
+  are read in full, nothing read is cached under no stamp, and the read's watermark is None
+  (no evidence of change, then or at the next read).
 - A body with fewer records than the cached one is reported as read (the engine's drop guard
   judges a shrink) but never stands in for later reads until another read confirms it.
 - A cache older than `max_cache_age` is read again in full, in case activities stop advancing.
@@ -45,10 +46,7 @@ from ..engine.payloads import Entry, Feature, Listed, Payload, Rated, Watched
 from ..engine.plan import Action
 from ..engine.provider import (
     AccountLimitError,
-    AccountLockedError,
-    AuthError,
     ProviderError,
-    RateLimitError,
     Read,
     WriteOutcome,
     WriteRequest,
@@ -352,15 +350,17 @@ class TraktProvider:
             self._previous.pop(each, None)
 
     async def _stamps(self, feature: Feature) -> dict[str, str | None]:
-        """Each category's activity stamp; None where `/sync/last_activities` did not say."""
+        """Each category's activity stamp; None where `/sync/last_activities` did not say.
+
+        A reply that is not JSON, or lacks a stamp, vouches for nothing: those categories are
+        read in full, and the read is complete only if those reads are. No reply at all (a
+        fault the shared client gave up on) fails the read, as any other request would.
+        """
+        reply = await self._client.request("GET", "/sync/last_activities")
         try:
-            activities = await self._client.get_json("/sync/last_activities")
-        except AuthError, RateLimitError, AccountLimitError, AccountLockedError:
-            raise
+            activities = reply.json()
         except ProviderError as err:
-            # No stamp vouches for any cache: every category is read in full, and the read is
-            # complete only if those reads are (see the module docstring).
-            _LOGGER.warning("Trakt's activities could not be read (%s): reading in full", err)
+            _LOGGER.warning("Trakt sent activities that are not JSON (%s): reading in full", err)
             activities = None
         return {
             category: _activity(activities, category, ACTIVITY_FIELD[feature])
@@ -468,14 +468,15 @@ class TraktProvider:
             placements = [placement for _, placement in sent]
             # Plays are the one thing Trakt does not deduplicate: never repeat an add blindly.
             idempotent = removing or feature is not Feature.HISTORY
+            # Any other error reaches the engine as it is: OutcomeUnknownError above all (a
+            # reply lost after Trakt may have stored the batch) must never become a failure,
+            # which the engine would send again.
             try:
                 reply = await self._client.post(path, body, idempotent=idempotent)
             except AccountLimitError as err:
                 if err.limit is None and feature in self._limits:
                     raise AccountLimitError(str(err), self._limits[feature]) from err
                 raise
-            # Anything else, OutcomeUnknownError above all (a reply lost after Trakt may have
-            # stored the batch), reaches the engine as it is: it must not become a failure.
             finally:
                 # Whatever the reply, the write may have landed: wait for it to show.
                 self._written(_touched(feature, placements, removing=removing))
