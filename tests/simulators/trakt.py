@@ -705,10 +705,8 @@ class _Api:
                 ):
                     return web.Response(status=304, headers=headers)
             if quirks.malformed_replies:
-                left, quirks.malformed_replies = (
-                    quirks.malformed_replies,
-                    quirks.malformed_replies - 1,
-                )
+                left = quirks.malformed_replies
+                quirks.malformed_replies -= 1
                 return _malformed(left, body, headers)
             return web.json_response(body, headers=headers)
 
