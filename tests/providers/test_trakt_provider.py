@@ -97,6 +97,7 @@ async def make_rig(
     *,
     tokens: Tokens | None = None,
     saver_fails: int = 0,
+    retry: RetryPolicy | None = None,
     **options: object,
 ) -> Rig:
     sim = sim or TraktSim()
@@ -121,7 +122,7 @@ async def make_rig(
         tokens or Tokens.from_oauth_reply(sim.issue_tokens()),
         saver,
         base_url=base,
-        retry=RetryPolicy(backoff=0),
+        retry=retry or RetryPolicy(backoff=0),
         sleep=time.sleep,
         clock=time.clock,
         now=lambda: wall[0],
@@ -297,22 +298,6 @@ async def test_only_categories_whose_activity_moved_are_read_again(
     assert second.snapshot.find(DARK) is not None
     assert second.snapshot.find(MATRIX) is not None  # kept from the cache
     assert second.checkpoint_moved is True
-
-
-async def test_a_moved_watchlist_that_did_not_change_is_revalidated_with_its_etag(
-    serve: Serve, session: aiohttp.ClientSession
-) -> None:
-    rig = await make_rig(serve, session)
-    rig.sim.seed_watchlist("movie", 1)
-    first = await rig.provider.read(Feature.WATCHLIST, None)
-    rig.sim._moved("movies", "watchlisted_at")  # e.g. listed and unlisted again
-    start = len(rig.app_requests)
-    second = await rig.provider.read(Feature.WATCHLIST, None)
-    assert rig.client.http.requests.by_status.get(304) == 1
-    assert rig.paths(start)[-1] == "GET /sync/watchlist/movies"
-    assert keys(second.snapshot) == keys(first.snapshot)
-    assert second.snapshot.complete
-    assert second.checkpoint_moved is True  # the in-memory previous read is the reference
 
 
 async def test_checkpoint_moved_compares_against_the_stored_checkpoint(
@@ -961,8 +946,8 @@ async def test_unreadable_records_in_a_read_make_it_partial_and_uncached(
     rig.sim.seed_watchlist("movie", 1)
     original = rig.client.get_pages
 
-    async def with_garbage(path: str, params: object = None, *, revalidate: bool = False):  # type: ignore[no-untyped-def]
-        read = await original(path, revalidate=revalidate)
+    async def with_garbage(path: str, params: object = None):  # type: ignore[no-untyped-def]
+        read = await original(path)
         if path.endswith("/movies"):
             return replace(read, items=(*read.items, {"type": "movie"}), expected_total=2)
         return read

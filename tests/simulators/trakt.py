@@ -10,6 +10,7 @@ remaining, until) for the bucket the call spends: GETs 1000 per 5 minutes, write
 Trakt calls the header optional; the `no_ratelimit_header` quirk leaves it out.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 import copy
 from dataclasses import dataclass, field
@@ -50,6 +51,27 @@ class Quirks:
     slow_down_polls: int = 0  # the next N device-token polls answer 429
     write_errors: int = 0  # the next N writes are applied, then answer 503 (a lost reply)
     no_ratelimit_header: bool = False  # replies come without X-Ratelimit (Trakt: "optional")
+    # Any If-None-Match on any list answers 304 with the tag it was asked about, whatever the
+    # list holds now: a cache in front of Trakt that is stale for reasons of its own (unlike
+    # `stale_etag_after_write`, which only follows our own watchlist writes).
+    stale_etag: bool = False
+    # Every /sync/last_activities call first moves the watchlisted_at, watched_at and rated_at
+    # stamps of every category, with no list changing: Trakt moves them for changes that leave
+    # a list as it was (a title listed and unlisted again, a rating set to what it was).
+    unrelated_activity: bool = False
+    # The next N list reads answer 200 with a body that is not the JSON list they promise. By
+    # the number left before each one: 4k `not JSON` (an HTML error page), 4k+3 an object
+    # where the list belongs, 4k+2 `null`, 4k+1 `{}`. Pagination headers are sent as usual.
+    malformed_replies: int = 0
+    no_total_header: bool = False  # list pages come without X-Pagination-Item-Count
+    # The next N list reads answer only the list's first 3 rows, with pagination headers that
+    # claim exactly that (one page, three items): a shrunken list that looks complete.
+    tiny_replies: int = 0
+    # Writes answer with their counts but no `not_found`: nothing said item by item.
+    count_only_replies: bool = False
+    # Seconds a write waits, once applied, before it answers (longer than the client waits:
+    # a timeout whose request was stored all the same).
+    write_delay: float = 0.0
 
 
 @dataclass
@@ -629,7 +651,13 @@ class _Api:
         return web.json_response(self.sim.settings())
 
     async def last_activities(self, request: web.Request) -> web.Response:
-        return web.json_response(self.sim.activities())
+        sim = self.sim
+        if sim.quirks.unrelated_activity:
+            for group in CATEGORY.values():
+                for name in ("watchlisted_at", "watched_at", "rated_at"):
+                    if name in _ACTIVITY_FIELDS[group]:
+                        sim._moved(group, name)
+        return web.json_response(sim.activities())
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -648,8 +676,14 @@ class _Api:
             if page == quirks.server_error_on_page and quirks.server_errors:
                 quirks.server_errors -= 1
                 return web.json_response({"error": "overloaded"}, status=503)
+            asked = request.headers.get("If-None-Match")
+            if asked and quirks.stale_etag:
+                return web.Response(status=304, headers={"ETag": asked})
             headers: dict[str, str] = {}
             body = rows
+            if quirks.tiny_replies:
+                quirks.tiny_replies -= 1
+                page, rows = 1, rows[:3]
             if paged and limit:
                 count = max(1, -(-len(rows) // limit))
                 body = rows[(page - 1) * limit : page * limit]
@@ -659,16 +693,21 @@ class _Api:
                     "X-Pagination-Page-Count": str(count),
                     "X-Pagination-Item-Count": str(len(rows)),
                 }
+                if quirks.no_total_header:
+                    del headers["X-Pagination-Item-Count"]
             if page == quirks.truncate_page and body:
                 body = body[:-1]
             if feature == "watchlist":
                 tag = sim.etag(body)
                 headers["ETag"] = tag
-                asked = request.headers.get("If-None-Match")
                 if asked == tag or (
                     asked and quirks.stale_etag_after_write and sim._watchlist_written
                 ):
                     return web.Response(status=304, headers=headers)
+            if quirks.malformed_replies:
+                left = quirks.malformed_replies
+                quirks.malformed_replies -= 1
+                return _malformed(left, body, headers)
             return web.json_response(body, headers=headers)
 
         return read
@@ -752,11 +791,15 @@ class _Api:
                 sim._before_write("watchlist")
             apply = getattr(self, f"_{feature}_{'remove' if remove else 'add'}")
             counts, status = apply(resolved, body)
+            if sim.quirks.write_delay:
+                await asyncio.sleep(sim.quirks.write_delay)
             if sim.quirks.write_errors:
                 sim.quirks.write_errors -= 1
                 return web.json_response({"error": "overloaded"}, status=503)
             if sim.quirks.ok_only_replies:
                 return web.json_response({"ok": True}, status=status)
+            if sim.quirks.count_only_replies:
+                return web.json_response(counts, status=status)
             return web.json_response({**counts, "not_found": not_found}, status=status)
 
         return write
@@ -892,6 +935,23 @@ class _Api:
                 deleted[CATEGORY[ref[0]]] += 1
                 sim._moved(CATEGORY[ref[0]], "rated_at")
         return {"deleted": deleted}, 200
+
+
+def _malformed(left: int, body: list[Json], headers: dict[str, str]) -> web.Response:
+    """A 200 that is not the JSON list it should be; which one depends on `left` (see Quirks)."""
+    match left % 4:
+        case 0:
+            return web.Response(
+                text="<html><body>Bad gateway</body></html>",
+                content_type="application/json",
+                headers=headers,
+            )
+        case 3:
+            return web.json_response({"items": body}, headers=headers)
+        case 2:
+            return web.json_response(None, headers=headers)
+        case _:
+            return web.json_response({}, headers=headers)
 
 
 def _zero() -> dict[str, int]:

@@ -2,19 +2,40 @@
 
 Reads are present snapshots built from an in-memory cache per category (movies, shows,
 seasons, episodes). A cold start reads everything; after that `/sync/last_activities` says which
-categories moved, and only those are read again. A category is also read again for a few reads
-after we wrote to it (Trakt's own caches lag behind writes) and once its cache is older than
-`max_cache_age` (in case activities stop advancing). A read that failed midway never replaces
-the cache and gives a partial snapshot.
+categories moved, and only those are read again, every page in full (never a 304: Trakt's
+caches have answered 304 for lists that had changed).
+
+What the cache may claim:
+- A cached body is paired with the activity stamp it is known to reflect, and is reused only
+  while the stamp is the same. A stamp that moved while the body stayed the same is no proof the
+  body caught up (Trakt's lists lag behind its activities, and behind our writes): the category
+  is read again on every read until its body changes, or until `settle_reads` reads and
+  `settle_time` have passed. Our writes start the same wait for exactly the categories they
+  touch, whatever the activities say (they freeze at times).
+- Activities that are not JSON or lack a category's stamp vouch for nothing: those categories
+  are read in full, nothing read is cached under no stamp, and the read's watermark is None
+  (no evidence of change, then or at the next read).
+- A body with fewer records than the cached one is reported as read (the engine's drop guard
+  judges a shrink) but never stands in for later reads until another read confirms it.
+- A cache older than `max_cache_age` is read again in full, in case activities stop advancing.
+
+Completeness is judged category by category: a category is complete when the total Trakt
+announced (X-Pagination-Item-Count) matches the records read, or, without a total, when every
+page Trakt announced (X-Pagination-Page-Count) was read and each one before the last was full.
+Any category that cannot show that makes the snapshot partial, naming it and its counts; a
+read that failed midway never replaces the cache.
 
 Writes send only ids Trakt matches on (never a bare title, which Trakt resolves to "the most
-current" item of that name) and answer per item from `not_found`.
+current" item of that name) and answer per item from `not_found`; a reply without per-item
+detail leaves every item unknown, and a lost reply is raised as `OutcomeUnknownError`.
 """
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+import hashlib
 import json
+import logging
 import time
 from typing import Any
 
@@ -35,7 +56,9 @@ from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
 from ..engine.store import Checkpoint
 from .http import RateLimit
-from .trakt_client import TraktClient
+from .trakt_client import PagedRead, TraktClient
+
+_LOGGER = logging.getLogger(__name__)
 
 # The categories each feature is read in, and the activity field that dates their changes.
 CATEGORIES: Mapping[Feature, tuple[str, ...]] = {
@@ -70,15 +93,47 @@ _ROW_KINDS = {
 NO_USABLE_ID = "no id Trakt can match on"
 
 
+# What history and watchlist categories a write to one top-level array of a sync body touches.
+_HISTORY_CATEGORY: Mapping[str, str] = {
+    "movies": "movies",
+    "shows": "episodes",
+    "seasons": "episodes",
+    "episodes": "episodes",
+}
+# Trakt takes what is watched off the watchlist: a movie; an episode's show, season and itself.
+_CLEARED_BY_PLAYS: Mapping[str, tuple[str, ...]] = {
+    "movies": ("movies",),
+    "shows": ("shows", "seasons", "episodes"),
+    "seasons": ("shows", "seasons", "episodes"),
+    "episodes": ("shows", "seasons", "episodes"),
+}
+_PAGINATION_UNPROVEN = (
+    "records read, and no X-Pagination-Item-Count or X-Pagination-Page-Count"
+    " to show that was all of them"
+)
+
+type _Key = tuple[Feature, str]
+
+
 @dataclass(frozen=True, slots=True)
 class _Category:
     """One category as last read in full: its entries and the evidence of that read."""
 
     entries: tuple[Entry, ...]
     rows: int  # records read (history: plays)
-    activity: str | None  # the activity timestamp the read corresponds to
+    digest: str  # of the records as read: whether a later body is the same
+    activity: str  # the activity stamp this body was read under
     etag: str | None
     read_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Unsettled:
+    """A category whose body may lag behind a change: read again until it shows one."""
+
+    since: float
+    reads: int  # complete reads since the change
+    digest: str | None  # the body before the change, when it was known
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,15 +150,50 @@ class _Placement:
         return self.array == "shows" and self.season is not None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _CategoryRead:
-    entries: list[Entry] = field(default_factory=list)
-    rows: int = 0
-    expected: int | None = None
-    failure: str | None = None
-    all_pages: bool = True
-    etag: str | None = None
-    changed: bool = False
+    """One category as just read, and whether that read proves it saw all of it."""
+
+    entries: tuple[Entry, ...]
+    paged: PagedRead
+    unreadable: int  # records that could not be mapped to an entry
+
+    @property
+    def rows(self) -> int:
+        return len(self.paged.items)
+
+    @property
+    def problem(self) -> str | None:
+        """Why this read is not provably the whole category, or None when it is."""
+        paged, rows = self.paged, self.rows
+        announced = paged.expected_total
+        reasons: list[str] = []
+        if paged.failure is not None:
+            counted = f"{rows} of {announced} announced" if announced is not None else f"{rows}"
+            reasons.append(f"{paged.failure} ({counted} records read)")
+        elif announced is not None:
+            if announced != rows:
+                reasons.append(f"{rows} of {announced} announced records read")
+        elif paged.page_count is None:
+            # One page with no count at all: Trakt may have paged it at another size, or
+            # dropped the headers; what was read may be any part of the list.
+            reasons.append(f"{rows} {_PAGINATION_UNPROVEN}")
+        if self.unreadable:
+            # A row we cannot read would look like an item the user removed.
+            reasons.append(f"{self.unreadable} records could not be read")
+        return "; ".join(reasons) or None
+
+    @property
+    def proven_total(self) -> int | None:
+        """The category's size as the evidence shows it, or None when it cannot."""
+        if self.problem is not None:
+            return None
+        return self.paged.expected_total if self.paged.expected_total is not None else self.rows
+
+    @property
+    def digest(self) -> str:
+        text = json.dumps(self.paged.items, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 class TraktProvider:
@@ -115,18 +205,24 @@ class TraktProvider:
         *,
         slug: str | None = None,
         settle_reads: int = 3,
+        settle_time: timedelta = timedelta(hours=1),
         max_cache_age: timedelta = timedelta(hours=24),
         now: Callable[[], float] = time.time,
     ) -> None:
-        """Wrap a client; `slug` (the account's, once known) keeps `key` stable before health()."""
+        """Wrap a client; `slug` (the account's, once known) keeps `key` stable before health().
+
+        A category that moved without its body changing (or that we wrote to) is read again
+        until its body changes, or for at least `settle_reads` reads and `settle_time`.
+        """
         self._client = client
         self._slug = slug
         self._settle_reads = settle_reads
+        self._settle_time = settle_time.total_seconds()
         self._max_age = max_cache_age.total_seconds()
         self._now = now
         self._limits: dict[Feature, int] = {}
-        self._cache: dict[tuple[Feature, str], _Category] = {}
-        self._force: dict[tuple[Feature, str], int] = {}
+        self._cache: dict[_Key, _Category] = {}
+        self._unsettled: dict[_Key, _Unsettled] = {}
         self._previous: dict[Feature, tuple[str | None, str | None]] = {}
 
     @property
@@ -186,11 +282,7 @@ class TraktProvider:
 
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """A present snapshot of `feature`, re-reading only the categories that moved."""
-        activities = await self._client.get_json("/sync/last_activities")
-        stamps = {
-            category: _activity(activities, category, ACTIVITY_FIELD[feature])
-            for category in CATEGORIES[feature]
-        }
+        stamps = await self._stamps(feature)
         entries: list[Entry] = []
         failures: list[str] = []
         expected: int | None = 0
@@ -198,7 +290,8 @@ class TraktProvider:
         all_pages, content_changed = True, False
         etags: dict[str, str] = {}
         for category in CATEGORIES[feature]:
-            cached = self._reusable(feature, category, stamps[category])
+            key = (feature, category)
+            cached = self._reusable(key, stamps[category])
             if cached is not None:
                 entries.extend(cached.entries)
                 seen += cached.rows
@@ -209,17 +302,17 @@ class TraktProvider:
             got = await self._read_category(feature, category)
             entries.extend(got.entries)
             seen += got.rows
-            expected = None if expected is None or got.expected is None else expected + got.expected
-            all_pages = all_pages and got.all_pages
-            content_changed = content_changed or got.changed
-            if got.etag:
-                etags[category] = got.etag
-            if got.failure:
-                failures.append(f"{category}: {got.failure}")
+            total = got.proven_total
+            expected = None if expected is None or total is None else expected + total
+            all_pages = all_pages and got.paged.all_pages
+            content_changed = True
+            if got.paged.etag:
+                etags[category] = got.paged.etag
+            problem = got.problem
+            if problem is not None:
+                failures.append(f"{category}: {problem}")
                 continue
-            if got.expected is not None and got.expected != got.rows:
-                continue  # truncated without an error: evidence enough not to keep it
-            self._keep(feature, category, got, stamps[category])
+            self._keep(key, got, stamps[category])
         completeness = Completeness(
             all_pages=all_pages,
             expected_total=expected,
@@ -246,61 +339,87 @@ class TraktProvider:
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
         """With `validated`, fetch every page of the feature on the next read.
 
-        Whatever the activities and ETags say then. Every read asks the activities first, so
-        nothing is ever reused unchecked.
+        Whatever the activities say then. Every read asks the activities first, so nothing is
+        ever reused unchecked.
         """
         if not validated:
             return
         for each in [feature] if feature else list(Feature):
-            self._client.forget_pages(PATHS[each])
             for category in CATEGORIES[each]:
                 self._cache.pop((each, category), None)
             self._previous.pop(each, None)
 
-    def _reusable(self, feature: Feature, category: str, stamp: str | None) -> _Category | None:
-        key = (feature, category)
+    async def _stamps(self, feature: Feature) -> dict[str, str | None]:
+        """Each category's activity stamp; None where `/sync/last_activities` did not say.
+
+        A reply that is not JSON, or lacks a stamp, vouches for nothing: those categories are
+        read in full, and the read is complete only if those reads are. No reply at all (a
+        fault the shared client gave up on) fails the read, as any other request would.
+        """
+        reply = await self._client.request("GET", "/sync/last_activities")
+        try:
+            activities = reply.json()
+        except ProviderError as err:
+            _LOGGER.warning("Trakt sent activities that are not JSON (%s): reading in full", err)
+            activities = None
+        return {
+            category: _activity(activities, category, ACTIVITY_FIELD[feature])
+            for category in CATEGORIES[feature]
+        }
+
+    def _reusable(self, key: _Key, stamp: str | None) -> _Category | None:
         cached = self._cache.get(key)
         if (
             cached is None
             or stamp is None
             or cached.activity != stamp
-            or self._force.get(key, 0) > 0
+            or key in self._unsettled
             or self._now() - cached.read_at > self._max_age
         ):
             return None
         return cached
 
-    def _keep(self, feature: Feature, category: str, got: _CategoryRead, stamp: str | None) -> None:
-        key = (feature, category)
+    def _keep(self, key: _Key, got: _CategoryRead, stamp: str | None) -> None:
+        """Cache a complete read under the stamp it was read under, unless that proves nothing."""
         before = self._cache.get(key)
-        # An empty answer where there was something is the classic hiccup: report it as read
-        # (the engine's drop guard judges it), but never let it stand in for later reads.
-        if got.rows == 0 and before is not None and before.rows:
+        digest = got.digest
+        unsettled = self._unsettled.get(key)
+        if unsettled is not None:
+            reads = unsettled.reads + 1
+            changed = unsettled.digest is not None and digest != unsettled.digest
+            waited = (
+                reads >= self._settle_reads and self._now() - unsettled.since >= self._settle_time
+            )
+            if changed or waited:
+                del self._unsettled[key]
+            else:
+                self._unsettled[key] = replace(unsettled, reads=reads)
+        elif (
+            before is not None
+            and stamp is not None
+            and stamp != before.activity
+            and digest == before.digest
+        ):
+            # The stamp moved, the body did not: a change Trakt's lists do not show yet, or one
+            # that left them as they were. Read it again until the body changes (or long
+            # enough to call it the latter).
+            self._unsettled[key] = _Unsettled(self._now(), 1, digest)
+        if stamp is None:
+            return  # no stamp vouches for this body; an earlier pair, if any, still holds
+        if before is not None and got.rows < before.rows:
+            # Fewer records than last time, the classic hiccup when it is none at all: report
+            # it as read (the engine's drop guard judges it), but only a second read that
+            # agrees may stand in for later reads.
             self._cache.pop(key, None)
             return
-        self._cache[key] = _Category(tuple(got.entries), got.rows, stamp, got.etag, self._now())
+        self._cache[key] = _Category(
+            got.entries, got.rows, digest, stamp, got.paged.etag, self._now()
+        )
 
     async def _read_category(self, feature: Feature, category: str) -> _CategoryRead:
-        key = (feature, category)
-        if self._force.get(key, 0) > 0:
-            self._force[key] -= 1
-        paged = await self._client.get_pages(
-            f"{PATHS[feature]}/{category}", revalidate=feature is Feature.WATCHLIST
-        )
-        got = _CategoryRead(
-            rows=len(paged.items),
-            expected=paged.expected_total,
-            failure=paged.failure,
-            all_pages=paged.all_pages,
-            etag=paged.etag,
-            changed=paged.changed,
-        )
-        got.entries, unreadable = _entries(feature, paged.items)
-        if unreadable:
-            # A row we cannot read would look like an item the user removed.
-            note = f"{unreadable} records could not be read"
-            got.failure = f"{got.failure}; {note}" if got.failure else note
-        return got
+        paged = await self._client.get_pages(f"{PATHS[feature]}/{category}")
+        entries, unreadable = _entries(feature, paged.items)
+        return _CategoryRead(tuple(entries), paged, unreadable)
 
     def _moved(
         self,
@@ -346,8 +465,12 @@ class TraktProvider:
         if sent:
             body = _body(feature, sent, removing)
             path = f"{PATHS[feature]}/remove" if removing else PATHS[feature]
+            placements = [placement for _, placement in sent]
             # Plays are the one thing Trakt does not deduplicate: never repeat an add blindly.
             idempotent = removing or feature is not Feature.HISTORY
+            # Any other error reaches the engine as it is: OutcomeUnknownError above all (a
+            # reply lost after Trakt may have stored the batch) must never become a failure,
+            # which the engine would send again.
             try:
                 reply = await self._client.post(path, body, idempotent=idempotent)
             except AccountLimitError as err:
@@ -355,23 +478,36 @@ class TraktProvider:
                     raise AccountLimitError(str(err), self._limits[feature]) from err
                 raise
             finally:
-                self._written(feature)
-            outcomes = iter(_outcomes(reply, [placement for _, placement in sent]))
+                # Whatever the reply, the write may have landed: wait for it to show.
+                self._written(_touched(feature, placements, removing=removing))
+            outcomes = iter(_outcomes(reply, placements))
         for index, request in enumerate(requests):
             if index not in results:
                 outcome, reason = next(outcomes)
                 results[index] = WriteResult(request.item, outcome, reason)
         return [results[index] for index in range(len(requests))]
 
-    def _written(self, feature: Feature) -> None:
-        """Make the next reads fetch what a write touched, whatever activities and ETags say."""
-        touched = [feature]
+    def _written(self, touched: Iterable[_Key]) -> None:
+        """Make the next reads fetch what a write touched, whatever activities say."""
+        for key in touched:
+            cached = self._cache.get(key)
+            self._unsettled[key] = _Unsettled(self._now(), 0, cached.digest if cached else None)
+
+
+def _touched(feature: Feature, placements: Iterable[_Placement], *, removing: bool) -> set[_Key]:
+    """The categories a write changes: its own, and the watchlist's that plays clear."""
+    touched: set[_Key] = set()
+    for placement in placements:
+        array = placement.array
+        if placement.nested:
+            array = "seasons" if placement.episode is None else "episodes"
         if feature is Feature.HISTORY:
-            touched.append(Feature.WATCHLIST)  # Trakt takes watched items off the watchlist
-        for each in touched:
-            self._client.forget_pages(PATHS[each])
-            for category in CATEGORIES[each]:
-                self._force[(each, category)] = self._settle_reads
+            touched.add((feature, _HISTORY_CATEGORY[array]))
+            if not removing:
+                touched.update((Feature.WATCHLIST, c) for c in _CLEARED_BY_PLAYS[array])
+        else:
+            touched.add((feature, array))
+    return touched
 
 
 def _activity(activities: Any, category: str, name: str) -> str | None:
@@ -380,7 +516,10 @@ def _activity(activities: Any, category: str, name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _watermark(stamps: Mapping[str, str | None]) -> str:
+def _watermark(stamps: Mapping[str, str | None]) -> str | None:
+    """The stamps a read went by; None when any is unknown (no evidence of change, either way)."""
+    if any(stamp is None for stamp in stamps.values()):
+        return None
     return json.dumps(dict(stamps), sort_keys=True)
 
 

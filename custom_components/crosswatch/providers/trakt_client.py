@@ -5,12 +5,15 @@ particular to Trakt:
 - the required headers and a Bearer token that is refreshed ahead of expiry, and once more on
   a 401, behind a lock because refresh tokens are single-use;
 - pagination at 250 items a page, following `X-Pagination-Page-Count`, with the evidence a
-  snapshot needs (announced total, records seen, and why a read stopped early);
-- ETag revalidation of cached pages, and busting them after our own writes;
+  snapshot needs (announced total and page count, records seen, and why a read stopped early);
+- no conditional requests: a 304 vouches for a page only as well as Trakt's caches do, and those
+  have answered 304 for lists that had changed (after our own writes and otherwise), so every
+  page is read in full and the caller decides from `/sync/last_activities` what to read at all;
 - 420 (account limit) and 423 (locked account) as the engine's errors;
 - the quota Trakt reports in its `X-Ratelimit` header, bucket by bucket;
 - writes that are not idempotent (adding plays) are never retried after a reply that may have
-  been applied (5xx, timeout): Trakt does not deduplicate plays.
+  been applied (5xx, timeout): Trakt does not deduplicate plays. Such a lost reply is raised as
+  the shared client's `OutcomeUnknownError`, unchanged, for the engine to verify by reading.
 """
 
 import asyncio
@@ -107,7 +110,7 @@ def trakt_throttles(
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page as it was read (or revalidated): its items and pagination headers."""
+    """One page as it was read: its items and pagination headers."""
 
     items: tuple[Any, ...]
     page_count: int | None
@@ -120,11 +123,11 @@ class PagedRead:
     """Every item a paginated read reached, and the evidence of how far it got."""
 
     items: tuple[Any, ...]
-    expected_total: int | None
-    all_pages: bool
+    expected_total: int | None  # X-Pagination-Item-Count of the first page, when it was sent
+    page_count: int | None  # X-Pagination-Page-Count of the first page, when it was sent
+    all_pages: bool  # every announced page was read (one page assumed when none was announced)
     failure: str | None
     etag: str | None  # the first page's validator
-    changed: bool  # False when every page was revalidated unchanged (304)
 
 
 class TraktClient:
@@ -164,7 +167,6 @@ class TraktClient:
         self._save = save_tokens
         self._now = now
         self._lock = asyncio.Lock()
-        self._pages: dict[tuple[str, int], Page] = {}
 
     @property
     def requests_made(self) -> int:
@@ -271,70 +273,72 @@ class TraktClient:
         return (await self.request("GET", path, params=params)).json()
 
     async def get_pages(
-        self, path: str, params: Mapping[str, str | int] | None = None, *, revalidate: bool = False
+        self, path: str, params: Mapping[str, str | int] | None = None
     ) -> PagedRead:
         """Read every page of `path`; a fault midway ends the read with the failure noted.
 
-        With `revalidate`, pages read before are asked for with If-None-Match and a 304 reuses
-        them. AuthError, RateLimitError and account errors are raised: they concern the run.
+        A page that is not a JSON list, a page before the last one that is not full, and a page
+        whose total disagrees with the first one's all end the read as failed: what was read
+        cannot be all of the list. AuthError, RateLimitError and account errors are raised:
+        they concern the run.
         """
         items: list[Any] = []
         expected: int | None = None
+        announced_pages: int | None = None
         first_etag: str | None = None
-        changed = False
         number, page_count = 1, 1
         while number <= page_count:
             try:
-                page, fresh = await self._page(path, params, number, revalidate=revalidate)
+                page = await self._page(path, params, number)
             except AuthError, RateLimitError, AccountLimitError, AccountLockedError:
                 raise
             except ProviderError as err:
-                return PagedRead(tuple(items), expected, False, f"page {number}: {err}", None, True)
-            changed = changed or fresh
+                failure = f"page {number}: {err}"
+                return PagedRead(tuple(items), expected, announced_pages, False, failure, None)
             if number == 1:
                 first_etag, expected = page.etag, page.item_count
+                announced_pages = page.page_count
                 page_count = page.page_count or 1
+            elif page.item_count is not None and page.item_count != expected:
+                # The list changed between pages: rows may have moved past the pages read.
+                failure = f"page {number} announced {page.item_count} items, page 1 {expected}"
+                return PagedRead(tuple(items), expected, announced_pages, False, failure, None)
             items.extend(page.items)
             if number < page_count and len(page.items) < PAGE_LIMIT:
                 failure = f"page {number} of {page_count} held {len(page.items)} items"
-                return PagedRead(tuple(items), expected, False, failure, None, True)
+                return PagedRead(tuple(items), expected, announced_pages, False, failure, None)
             number += 1
-        return PagedRead(tuple(items), expected, True, None, first_etag, changed)
+        return PagedRead(tuple(items), expected, announced_pages, True, None, first_etag)
 
-    async def _page(
-        self, path: str, params: Mapping[str, str | int] | None, number: int, *, revalidate: bool
-    ) -> tuple[Page, bool]:
-        cached = self._pages.get((path, number)) if revalidate else None
-        headers = {"If-None-Match": cached.etag} if cached and cached.etag else None
+    async def _page(self, path: str, params: Mapping[str, str | int] | None, number: int) -> Page:
         reply = await self.request(
-            "GET", path, params={**(params or {}), "page": number, "limit": PAGE_LIMIT},
-            headers=headers,
-        )  # fmt: skip
-        if reply.status == 304 and cached is not None:
-            return cached, False
+            "GET", path, params={**(params or {}), "page": number, "limit": PAGE_LIMIT}
+        )
+        # A 304 (never asked for: no If-None-Match is sent) has no body, and fails here too.
         body = reply.json()
         if not isinstance(body, list):
             raise ProviderError(f"Trakt sent a page of {path} that is not a list")
-        page = Page(
+        return Page(
             tuple(body),
             _int_header(reply.headers, "X-Pagination-Page-Count"),
             _int_header(reply.headers, "X-Pagination-Item-Count"),
             _header(reply.headers, "ETag"),
         )
-        if revalidate:
-            self._pages[(path, number)] = page
-        return page, True
-
-    def forget_pages(self, prefix: str) -> None:
-        """Bust the cached pages (and ETags) of every path under `prefix`."""
-        for key in [key for key in self._pages if key[0].startswith(prefix)]:
-            del self._pages[key]
 
     # -- writes ---------------------------------------------------------------------------
 
     async def post(self, path: str, body: JsonValue, *, idempotent: bool = True) -> Any:
-        """POST a sync body; the reply as JSON."""
-        return (await self.request("POST", path, json_body=body, idempotent=idempotent)).json()
+        """POST a sync body; the reply as JSON, or None when its body cannot be read.
+
+        A 2xx means Trakt took the request: a body we cannot read (not JSON) changes nothing
+        about that, it only leaves what became of each item unsaid. Raising here would count
+        the write as failed, and a failed play is sent again: a second play on Trakt.
+        """
+        reply = await self.request("POST", path, json_body=body, idempotent=idempotent)
+        try:
+            return reply.json()
+        except ProviderError:
+            return None
 
 
 def _checked(reply: Response) -> Response:
