@@ -177,9 +177,10 @@ async def test_two_way_never_removes_when_an_empty_answer_follows_our_own_write(
     assert FILMS + 1 in world.trakt_films(), wrote.plan.as_dict()
     listed = set(range(1, FILMS + 2))
 
-    # Right after our own write, Trakt answers every list read with an empty 200.
-    world.trakt_sim.quirks.empty_replies = 4
+    # Right after our own write, Trakt answers the movies list it re-reads with an empty 200.
+    world.trakt_sim.quirks.empty_replies = 1
     hiccup = await world.run(TWO_WAY, world.trakt, world.simkl[0])
+    assert world.trakt_sim.quirks.empty_replies == 0, "the hiccup was one read of this run"
 
     assert world.simkl_films() == listed
     assert world.store is not None
