@@ -133,3 +133,23 @@ async def test_tiny_bodies_cut_full_pulls_to_two_rows_and_leave_deltas_alone(
     assert tiny == {"movies": full["movies"][:2]}
     assert len(ratings["movies"]) == 1  # only one rated movie: nothing to cut
     assert await sim.get("/sync/all-items/movies") == full
+
+
+async def test_lost_write_replies_store_the_write_and_answer_503(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    state = seeded_state()
+    base = await serve(simkl_app(state))
+    state.quirks.lost_write_replies = 2
+    body = {"movies": [{"ids": {"simkl": 102}, "to": "plantowatch"}]}
+
+    async with session.post(f"{base}/sync/add-to-list", json=body, headers=HEADERS) as reply:
+        assert reply.status == 503
+    async with session.post(f"{base}/sync/history/remove", json=body, headers=HEADERS) as reply:
+        assert reply.status == 503
+
+    assert 102 not in state.lists  # stored by the add, then removed: both were applied
+    assert state.activities["movies"]["removed_from_list"] is not None
+    async with session.post(f"{base}/sync/add-to-list", json=body, headers=HEADERS) as reply:
+        assert reply.status == 200
+    assert state.lists[102].status == "plantowatch"

@@ -64,6 +64,7 @@ class SimklQuirks:
     # second accepted object (the 2nd, 4th, ... since the quirk was switched on) is silently
     # never stored: no list, rating or activity stamp changes for it.
     drop_writes: bool = False
+    lost_write_replies: int = 0  # the next N writes are stored, then answered 503 (reply lost)
     # The next N full pulls (all-items or ratings without date_from) answer only the first 2
     # rows of each bucket.
     tiny_bodies: int = 0
@@ -565,7 +566,17 @@ class _Handlers:
         return {k: v for k, v in body.items() if isinstance(v, list)}
 
     def _answer(self, body: Json) -> web.Response:
-        if self.state.quirks.ok_only_replies or self.state.quirks.drop_writes:
+        """The reply to a write that was applied: `body`, unless a quirk says otherwise.
+
+        `body` None is the blueprint's empty 200 of the removal endpoints.
+        """
+        quirks = self.state.quirks
+        if quirks.lost_write_replies > 0:
+            quirks.lost_write_replies -= 1
+            return web.json_response({"error": "server_error"}, status=503)
+        if body is None:
+            return web.Response(status=200)
+        if quirks.ok_only_replies or quirks.drop_writes:
             return web.json_response({"ok": True})
         return web.json_response(body)
 
@@ -685,7 +696,7 @@ class _Handlers:
                 if title is not None and title.simkl in state.lists and state._accepts():
                     state._changing(self._unwatcher(title, obj.get("seasons")))
         # The blueprint documents an empty 200 for removals.
-        return web.Response(status=200)
+        return self._answer(None)
 
     def _unwatcher(self, title: Title, seasons: Json) -> Callable[[], None]:
         def change() -> None:
@@ -762,4 +773,4 @@ class _Handlers:
                 title = state.resolve(section, obj)
                 if title is not None and state._accepts():
                     state._changing(self._rater(title, None, None))
-        return web.Response(status=200)
+        return self._answer(None)
