@@ -1,4 +1,7 @@
-"""Writing to SIMKL: per-item results from the replies, guarded removals, and folded caches."""
+"""Writing to SIMKL: per-item results from the replies, guarded removals, and full pulls after.
+
+What a write does to later reads in detail, quirks included: test_simkl_honest_cache.py.
+"""
 
 from datetime import UTC, datetime, timedelta
 
@@ -99,7 +102,8 @@ async def test_watchlist_adds_answer_per_item_and_show_on_the_next_read(
         (WriteOutcome.REJECTED, "no_usable_ids"),
         (WriteOutcome.REJECTED, "simkl_lists_hold_titles_only"),
     ]
-    # The add was back-dated, so SIMKL's delta leaves it out; the folded cache still shows it.
+    # The add was back-dated, so SIMKL's delta leaves it out; the write had the movies pulled
+    # in full, and that pull shows it.
     read = await rig.provider.read(Feature.WATCHLIST, None)
     assert has(read.snapshot, "movie", {"imdb": "tt0113277"})
     assert find(read.snapshot, "movie", {"imdb": "tt0113277"}).payload == Listed(WHEN)
@@ -171,7 +175,7 @@ async def test_a_watchlist_removal_refuses_titles_when_simkl_lists_cannot_be_rea
     assert 101 in rig.state.lists
 
 
-async def test_history_adds_group_episodes_per_show_confirm_from_statuses_and_fold(
+async def test_history_adds_group_episodes_per_show_confirm_from_statuses_and_show_next(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
@@ -256,7 +260,7 @@ async def test_history_removals_unmark_episodes_and_remove_titles(
     assert not has(ratings, "movie", {"imdb": "tt0133093"})  # SIMKL deleted it with the title
 
 
-async def test_ratings_are_written_for_titles_only_and_folded(
+async def test_ratings_are_written_for_titles_only_and_show_on_the_next_read(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
@@ -291,7 +295,7 @@ async def test_ratings_are_written_for_titles_only_and_folded(
     )
 
 
-async def test_ok_only_replies_give_unknown_results_that_are_still_folded(
+async def test_ok_only_replies_give_unknown_results_and_the_next_full_pull_shows_them(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
@@ -307,36 +311,7 @@ async def test_ok_only_replies_give_unknown_results_that_are_still_folded(
     assert entry.item.local_tokens == ()  # another server's local ids are not SIMKL's
 
 
-async def test_a_stale_body_after_a_write_does_not_hide_the_write(
-    serve: Serve, session: aiohttp.ClientSession
-) -> None:
-    rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.WATCHLIST, None)
-    rig.state.quirks.stale_reads_after_write = 3
-    await rig.provider.write(Feature.WATCHLIST, Action.ADD, [WriteRequest(HEAT, Listed())])
-    for _ in range(3):
-        read = await rig.provider.read(Feature.WATCHLIST, None)
-        assert has(read.snapshot, "movie", {"imdb": "tt0113277"})
-
-
-async def test_an_eventually_consistent_write_shows_at_once_and_after_it_lands(
-    serve: Serve, session: aiohttp.ClientSession
-) -> None:
-    rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.HISTORY, None)
-    rig.state.quirks.visible_after_reads = 2
-    await rig.provider.write(
-        Feature.HISTORY, Action.ADD, [WriteRequest(HEAT, Watched.from_state(1, None))]
-    )
-    assert 102 not in rig.state.lists
-    first = await rig.provider.read(Feature.HISTORY, None)
-    second = await rig.provider.read(Feature.HISTORY, None)
-    assert 102 in rig.state.lists
-    assert has(first.snapshot, "movie", {"imdb": "tt0113277"})
-    assert has(second.snapshot, "movie", {"imdb": "tt0113277"})
-
-
-async def test_writes_before_any_read_are_sent_but_not_folded(
+async def test_writes_before_any_read_are_sent_and_shown_by_the_first_read(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)

@@ -51,6 +51,23 @@ class SimklQuirks:
     token_revoked: bool = False  # the user revoked the app: 401 from now on
     ok_only_replies: bool = False  # writes answer {"ok": true} and nothing per item
     pin_codes_expire: bool = False  # every PIN code reads as expired
+    # The activities JSON leaves out these buckets' sections ("movies", "shows", "anime").
+    missing_activity_sections: tuple[str, ...] = ()
+    # The next N activities calls each first move every bucket's `plantowatch`,
+    # `removed_from_list` and `rated_at` stamps (and `all`) with no change to any content.
+    unrelated_activity: int = 0
+    # The next N all-items / ratings reads answer 200 with a shape the blueprint does not
+    # document, in turn: the bucket's key holding null, holding a string, and the rows as a
+    # top-level list where an object belongs.
+    malformed_bodies: int = 0
+    # Writes are accepted (adds answer {"ok": true}, removals their usual empty 200), but every
+    # second accepted object (the 2nd, 4th, ... since the quirk was switched on) is silently
+    # never stored: no list, rating or activity stamp changes for it.
+    drop_writes: bool = False
+    lost_write_replies: int = 0  # the next N writes are stored, then answered 503 (reply lost)
+    # The next N full pulls (all-items or ratings without date_from) answer only the first 2
+    # rows of each bucket.
+    tiny_bodies: int = 0
 
 
 @dataclass
@@ -147,6 +164,8 @@ class SimklState:
         self.headers_seen: list[dict[str, str]] = []
         self._pending: list[list[Any]] = []
         self._stale: tuple[dict[int, Listing], int] | None = None
+        self._malformed_served = 0  # which undocumented shape the next malformed body takes
+        self._accepted_while_dropping = 0  # objects accepted since `drop_writes` was on
 
     @staticmethod
     def _statuses(bucket: str) -> tuple[str, ...]:
@@ -252,6 +271,13 @@ class SimklState:
             self._pending.append([self.quirks.visible_after_reads, change])
         else:
             change()
+
+    def _accepts(self) -> bool:
+        """Whether an accepted write object is really stored (`drop_writes` drops every 2nd)."""
+        if not self.quirks.drop_writes:
+            return True
+        self._accepted_while_dropping += 1
+        return self._accepted_while_dropping % 2 == 1
 
     def _a_read_happened(self) -> None:
         for waiting in self._pending:
@@ -394,6 +420,12 @@ class _Handlers:
         if state.quirks.activity_errors > 0:
             state.quirks.activity_errors -= 1
             return web.json_response({"error": "server_error"}, status=503)
+        if state.quirks.unrelated_activity > 0:
+            state.quirks.unrelated_activity -= 1
+            state.tick()
+            for bucket in ACTIVITY_KEYS:
+                for key in ("plantowatch", "removed_from_list", "rated_at"):
+                    state.touch(bucket, key)
         body: dict[str, Json] = {
             "all": _stamp(
                 max((s["all"] for s in state.activities.values() if s["all"]), default=None)
@@ -401,7 +433,8 @@ class _Handlers:
             "settings": {"all": "2023-10-10T09:17:15Z"},
         }
         for bucket, key in ACTIVITY_KEYS.items():
-            body[key] = {k: _stamp(v) for k, v in state.activities[bucket].items()}
+            if bucket not in state.quirks.missing_activity_sections:
+                body[key] = {k: _stamp(v) for k, v in state.activities[bucket].items()}
         return web.json_response(body)
 
     def _faulty(self) -> web.Response | None:
@@ -410,6 +443,20 @@ class _Handlers:
             quirks.server_errors -= 1
             return web.json_response({"error": "server_error"}, status=503)
         return None
+
+    def _misshapen(self, kind: str, body: Json, *, full: bool) -> Json:
+        """The body as the malformed or tiny quirks serve it (unchanged when both are off)."""
+        quirks, state = self.state.quirks, self.state
+        if quirks.malformed_bodies > 0:
+            quirks.malformed_bodies -= 1
+            shape = state._malformed_served % 3
+            state._malformed_served += 1
+            rows = (body or {}).get(kind) or []
+            return [{kind: None}, {kind: "temporarily unavailable"}, rows][shape]
+        if full and quirks.tiny_bodies > 0:
+            quirks.tiny_bodies -= 1
+            return {bucket: rows[:2] for bucket, rows in body.items()} if body else body
+        return body
 
     def _reply(self, body: Json) -> web.Response:
         quirks = self.state.quirks
@@ -442,7 +489,8 @@ class _Handlers:
                 continue
             body.setdefault(title.kind, []).append(self._row(title, listing, full, dated))
         # "If a user doesn't have anything in his watchlists, the response will be null".
-        return self._reply(body or None)
+        shaped = self._misshapen(kind or "movies", body or None, full=since is None)
+        return self._reply(shaped)
 
     @staticmethod
     def _row(title: Title, listing: Listing, full: bool, dated: bool) -> dict[str, Json]:
@@ -507,7 +555,9 @@ class _Handlers:
             }
             row["movie" if kind == "movies" else "show"] = title.object()
             rows.append(row)
-        return self._reply({kind: rows} if rows else None)
+        return self._reply(
+            self._misshapen(kind, {kind: rows} if rows else None, full=since is None)
+        )
 
     # Writes ----------------------------------------------------------------------------------
 
@@ -516,7 +566,17 @@ class _Handlers:
         return {k: v for k, v in body.items() if isinstance(v, list)}
 
     def _answer(self, body: Json) -> web.Response:
-        if self.state.quirks.ok_only_replies:
+        """The reply to a write that was applied: `body`, unless a quirk says otherwise.
+
+        `body` None is the blueprint's empty 200 of the removal endpoints.
+        """
+        quirks = self.state.quirks
+        if quirks.lost_write_replies > 0:
+            quirks.lost_write_replies -= 1
+            return web.json_response({"error": "server_error"}, status=503)
+        if body is None:
+            return web.Response(status=200)
+        if quirks.ok_only_replies or quirks.drop_writes:
             return web.json_response({"ok": True})
         return web.json_response(body)
 
@@ -532,7 +592,8 @@ class _Handlers:
                     not_found.setdefault(section, []).append(obj)
                     continue
                 added.setdefault(section, []).append(obj)
-                state._changing(self._lister(title, status, _parse(obj.get("added_at"))))
+                if state._accepts():
+                    state._changing(self._lister(title, status, _parse(obj.get("added_at"))))
         return self._answer({"added": added, "not_found": not_found})
 
     def _lister(self, title: Title, status: str, added_at: datetime | None) -> Callable[[], None]:
@@ -573,7 +634,8 @@ class _Handlers:
                         },
                     }
                 )
-                state._changing(self._watcher(title, _parse(obj.get("watched_at")), marks))
+                if state._accepts():
+                    state._changing(self._watcher(title, _parse(obj.get("watched_at")), marks))
         return self._answer({"added": counts | {"statuses": statuses}, "not_found": not_found})
 
     @staticmethod
@@ -631,10 +693,10 @@ class _Handlers:
         for section, objects in (await self._body(request)).items():
             for obj in objects:
                 title = state.resolve(section, obj)
-                if title is not None and title.simkl in state.lists:
+                if title is not None and title.simkl in state.lists and state._accepts():
                     state._changing(self._unwatcher(title, obj.get("seasons")))
         # The blueprint documents an empty 200 for removals.
-        return web.Response(status=200)
+        return self._answer(None)
 
     def _unwatcher(self, title: Title, seasons: Json) -> Callable[[], None]:
         def change() -> None:
@@ -677,7 +739,8 @@ class _Handlers:
                 statuses.append(
                     {"request": obj, "response": {"status": listing.status if listing else auto}}
                 )
-                state._changing(self._rater(title, rating, _parse(obj.get("rated_at"))))
+                if state._accepts():
+                    state._changing(self._rater(title, rating, _parse(obj.get("rated_at"))))
         return self._answer({"added": counts | {"statuses": statuses}, "not_found": not_found})
 
     def _rater(
@@ -708,6 +771,6 @@ class _Handlers:
         for section, objects in (await self._body(request)).items():
             for obj in objects:
                 title = state.resolve(section, obj)
-                if title is not None:
+                if title is not None and state._accepts():
                     state._changing(self._rater(title, None, None))
-        return web.Response(status=200)
+        return self._answer(None)

@@ -1,22 +1,51 @@
 """SIMKL as a CrossWatch provider: watchlist, watch history and ratings.
 
 Reads follow SIMKL's sync rules, because SIMKL suspends API keys that poll blindly: every read
-asks `/sync/activities` first and pulls only the buckets (movies, shows, anime) whose timestamps
-moved, with `date_from` set to where the previous pull stood. A full pull happens only on a cold
-start or when `removed_from_list` moved, since a delta cannot show a removal. What was pulled is
-kept per bucket, so every read still returns the whole inventory (a present snapshot).
+asks `/sync/activities` first and pulls only the buckets (movies, shows, anime) whose stamps
+moved, with `date_from` set to where the previous pull stood. What was pulled is kept per bucket
+(the cache), so every read still returns the whole inventory (a present snapshot).
 
-A failed pull leaves its bucket's cache as it was and makes the snapshot partial. Our own
-back-dated writes never show up in a `date_from` delta (SIMKL files them under the date they were
-watched), so what SIMKL accepted, or did not refuse, is folded into the cache.
+The cache never believes more than SIMKL's bodies showed:
+
+- A bucket's activity stamps (its watermark, and the read's checkpoint) advance only together
+  with a body that reflects them. A failed pull leaves the bucket's cache and stamps as they
+  were and makes the snapshot partial.
+- Which bodies count as "no rows". The blueprint says of `/sync/all-items`: "If a user doesn't
+  have anything in his watchlists, the response will be `null`", and its examples key each
+  bucket's rows by the bucket's name. So a `null` body, an empty one (our HTTP client cannot
+  tell the two apart), or an object without the bucket's key is a bucket without rows; the
+  ratings endpoint is read the same way. Anything else the blueprint does not document (a list
+  where the object belongs, the bucket's key holding null or a string, a body that is not JSON,
+  a row that names no title) is a failed pull of that bucket, never an empty list.
+- A delta (`date_from`) without rows legitimately means "nothing filed since then". But the
+  activities said the bucket moved, so either the change is filed under an earlier date (SIMKL
+  files a back-dated write under the date it was watched) or the stamp moved without one. Only a
+  full pull tells which, so one follows at once and the stamps advance with it; taking the
+  stamps from the empty delta would hide that change until the next one.
+- A full pull without rows is reported to the engine as it was read (the engine judges shrinks
+  and confirms them with a later fresh read), but it becomes the cache only once a second full
+  pull agrees: until then the bucket keeps what it held and its next read pulls it in full
+  again. An empty 200 is the classic hiccup, and a cache that kept it would serve an empty list
+  until the stamps move again. Rows are never second-guessed: a short list is SIMKL's answer.
+- A bucket is pulled in full when nothing is cached, when `removed_from_list` moved (a delta
+  cannot show a removal), when the activities lack its section (we cannot know what changed,
+  and a missing stamp is no evidence of change either), and after our own writes (below).
+
+Writes fold nothing into the cache: only fresh reads verify, and a cache that showed what SIMKL
+answered `ok: true` or a count to would have the engine verify writes SIMKL silently dropped.
+Our writes are back-dated, so no delta shows them; each write therefore marks the buckets it may
+have touched (the ratings too when it deletes a title's rating), and those are pulled in full
+until a full pull shows the write, or `_SETTLE_PULLS` full pulls did not. SIMKL may serve a body
+from before a write for a read or two; a write it dropped never shows, and the bound keeps what
+that costs finite (the engine reports such writes as phantoms).
 
 SIMKL's only way to take an item off the watchlist is `/sync/history/remove`, which also deletes
 its rating and, for an item in another list, its history. Removals are therefore only sent for
-items the fresh cache shows on the watchlist, and adds never move an item that sits in another
+items a fresh read shows on the watchlist, and adds never move an item that sits in another
 list (a completed movie would lose its watched state).
 """
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 import json
@@ -37,7 +66,7 @@ from ..engine.provider import (
     WriteRequest,
     WriteResult,
 )
-from ..engine.ratings import RatingScale, from_normalized, to_normalized
+from ..engine.ratings import RatingScale, from_normalized, same_rating, to_normalized
 from ..engine.snapshot import Completeness, Snapshot, partial
 from ..engine.store import Checkpoint
 from .http import JsonValue
@@ -91,6 +120,17 @@ async def fetch_account(api: SimklApi) -> SimklAccount:
     return SimklAccount(str(account_id), str(name) if name else str(account_id))
 
 
+# The two caches, by name: the lists of titles (watchlist and history) and the ratings.
+_LISTS: Final = "lists"
+_RATINGS: Final = "ratings"
+# Full pulls a written bucket gets for the write to show. SIMKL may serve a body from before a
+# write for a read or two; a write it silently dropped never shows (nor does one whose ids the
+# view cannot match), and pulling in full for it forever would break SIMKL's polling rules.
+_SETTLE_PULLS: Final = 3
+
+type _Stamps = dict[str, str | None]
+
+
 class _HasItem(Protocol):
     @property
     def item(self) -> MediaItem: ...
@@ -118,10 +158,56 @@ class _Rating:
 
 @dataclass(slots=True)
 class _Cache[T: _HasItem]:
-    """What is known of one bucket, and the activity timestamps it reflects."""
+    """What a full pull (and the deltas after it) showed of one bucket, and the stamps it reflects.
 
-    stamps: dict[str, str | None]
+    `stamps` is empty when the activities had no section for the bucket: nothing to compare.
+    """
+
+    stamps: _Stamps
     entries: dict[str, T]
+
+
+type _View[T: _HasItem] = Mapping[str, Mapping[str, T]]  # bucket -> cache key -> entry
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind[T: _HasItem]:
+    """One of the two caches, and how to fill it and read it out."""
+
+    name: str  # _LISTS or _RATINGS
+    caches: dict[str, _Cache[T]]
+    keys: tuple[str, ...]  # the activity stamps that say the cached content changed
+    fetch: Callable[[str, str | None], Awaitable[JsonValue]]  # (bucket, date_from) -> body
+    # A bucket's rows -> the entries they hold, and the items they say no longer count
+    # (a rating delta lists a deleted rating as a row without one).
+    parse: Callable[[str, list[JsonValue]], tuple[list[T], list[MediaItem]]]
+    entries: Callable[[Feature, _View[T]], Iterator[Entry]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pulled[T: _HasItem]:
+    """What one read learned of a cache's buckets."""
+
+    view: dict[str, Mapping[str, T]]  # bucket -> entries as this read saw them
+    stamps: dict[str, _Stamps]  # bucket -> the stamps its cache reflects (none: not known)
+    fresh: frozenset[str]  # the buckets this read pulled in full
+    failed: frozenset[str]
+    failures: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Awaited:
+    """A write that no full pull of the buckets it may have touched has shown yet."""
+
+    cache: str  # _LISTS or _RATINGS
+    buckets: frozenset[str]
+    # The feature whose view shows the write; None when no view can (a season's episodes are
+    # SIMKL's to know): one full pull of its buckets settles it.
+    feature: Feature | None
+    item: MediaItem
+    payload: Rated | None  # compared when the write set a rating
+    removal: bool
+    pulls: int = 0  # full pulls of all its buckets that did not show it
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +235,15 @@ class SimklProvider:
         self._now = now
         self._lists: dict[str, _Cache[_Title]] = {}
         self._ratings: dict[str, _Cache[_Rating]] = {}
+        self._list_kind = _Kind(
+            _LISTS, self._lists, LIST_STATUSES, api.all_items, _parse_titles, _list_entries
+        )
+        self._rating_kind = _Kind(
+            _RATINGS, self._ratings, (RATED,), api.ratings, _parse_ratings, _rating_entries
+        )
+        # (cache, bucket) whose last full pull had no rows and was not kept.
+        self._empty_once: set[tuple[str, str]] = set()
+        self._awaited: list[_Awaited] = []
 
     @property
     def key(self) -> str:
@@ -182,26 +277,10 @@ class SimklProvider:
     # Reads ---------------------------------------------------------------------------------
 
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
-        """A present snapshot of one feature, pulling only what the activities say moved."""
-        try:
-            activities = await self._api.activities()
-            stamps = _bucket_stamps(activities)
-        except _FATAL:
-            raise
-        except ProviderError as err:
-            snapshot = self._snapshot(feature, [f"activities: {err}"], None)
-            return Read(snapshot, checkpoint, checkpoint_moved=False)
-        failures = await self._refresh(feature, stamps)
-        watermark = _serialize(stamps)
-        snapshot = self._snapshot(feature, failures, watermark)
-        if failures:
-            # The next read must not believe it saw this moment's content.
-            return Read(snapshot, checkpoint, checkpoint_moved=False)
-        return Read(
-            snapshot,
-            Checkpoint(self.key, feature, watermark, None, self._now()),
-            checkpoint_moved=_moved(feature, stamps, checkpoint),
-        )
+        """A present snapshot of one feature, pulling only what the activities call for."""
+        if feature is Feature.RATINGS:
+            return await self._read(self._rating_kind, feature, checkpoint)
+        return await self._read(self._list_kind, feature, checkpoint)
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
         """With `validated`, pull the feature's lists in full on the next read.
@@ -211,108 +290,177 @@ class SimklProvider:
         """
         if not validated:
             return
+        forgotten: set[str] = set()
         if feature is not Feature.RATINGS:
             self._lists.clear()
+            forgotten.add(_LISTS)
         if feature in (None, Feature.RATINGS):
             self._ratings.clear()
+            forgotten.add(_RATINGS)
+        # A cold start again: an empty full pull must be confirmed anew.
+        self._empty_once = {place for place in self._empty_once if place[0] not in forgotten}
 
-    async def _refresh(
-        self, feature: Feature, stamps: Mapping[str, dict[str, str | None]]
-    ) -> list[str]:
-        """Bring the feature's caches up to the activities; returns what failed."""
+    async def _read[T: _HasItem](
+        self, kind: _Kind[T], feature: Feature, checkpoint: Checkpoint | None
+    ) -> Read:
+        try:
+            stamps = _bucket_stamps(await self._api.activities())
+        except _FATAL:
+            raise
+        except ProviderError as err:
+            known = {bucket: cache.entries for bucket, cache in kind.caches.items()}
+            snapshot = self._snapshot(kind, feature, known, [f"activities: {err}"], None)
+            return Read(snapshot, checkpoint, checkpoint_moved=False)
+        pulled = await self._refresh(kind, stamps)
+        watermark = _serialize(pulled.stamps)
+        snapshot = self._snapshot(kind, feature, pulled.view, list(pulled.failures), watermark)
+        if pulled.failures:
+            # The next read must not believe it saw this moment's content.
+            return Read(snapshot, checkpoint, checkpoint_moved=False)
+        return Read(
+            snapshot,
+            Checkpoint(self.key, feature, watermark, None, self._now()),
+            checkpoint_moved=_moved(feature, pulled.stamps, checkpoint),
+        )
+
+    async def _refresh[T: _HasItem](
+        self, kind: _Kind[T], stamps: Mapping[str, _Stamps]
+    ) -> _Pulled[T]:
+        """Bring one cache's buckets up to the activities, and say what this read saw."""
+        # Only writes made before this read began can be judged by what it pulls.
+        before = {id(awaited) for awaited in self._awaited}
+        view: dict[str, Mapping[str, T]] = {}
+        fresh: set[str] = set()
+        failed: set[str] = set()
         failures: list[str] = []
         for bucket in BUCKETS:
-            now = stamps.get(bucket, {})
             try:
-                if feature is Feature.RATINGS:
-                    await self._refresh_ratings(bucket, now)
-                else:
-                    await self._refresh_lists(bucket, now)
+                seen, full = await self._refresh_bucket(kind, bucket, stamps.get(bucket))
             except _FATAL:
                 raise
             except ProviderError as err:
+                failed.add(bucket)
                 failures.append(f"{bucket}: {err}")
-        return failures
+                cache = kind.caches.get(bucket)
+                if cache is not None:
+                    view[bucket] = cache.entries  # what is known, in a partial snapshot
+                continue
+            view[bucket] = seen
+            if full:
+                fresh.add(bucket)
+        self._settle(kind, view, frozenset(fresh), before)
+        kept = {
+            bucket: dict(cache.stamps)
+            for bucket, cache in kind.caches.items()
+            if cache.stamps and bucket not in failed
+        }
+        return _Pulled(view, kept, frozenset(fresh), frozenset(failed), tuple(failures))
 
-    async def _refresh_lists(self, bucket: str, now: dict[str, str | None]) -> None:
-        cache = self._lists.get(bucket)
-        pull = _pull(cache, now, LIST_STATUSES)
-        if pull is None:
-            if cache is not None:
-                cache.stamps = dict(now)
-            return
-        full, date_from = pull
-        body = await self._api.all_items(bucket, date_from)
-        titles = [_parse_title(bucket, row) for row in _rows(body, bucket)]
-        if full or cache is None:
-            self._lists[bucket] = _Cache(dict(now), {_entry_key(t.item): t for t in titles})
-            return
-        _merge(cache.entries, titles)
-        cache.stamps = dict(now)
-
-    async def _refresh_ratings(self, bucket: str, now: dict[str, str | None]) -> None:
-        cache = self._ratings.get(bucket)
-        pull = _pull(cache, now, (RATED,))
-        if pull is None:
-            if cache is not None:
-                cache.stamps = dict(now)
-            return
-        full, date_from = pull
-        body = await self._api.ratings(bucket, date_from)
-        rated: list[_Rating] = []
-        unrated: list[MediaItem] = []
-        for row in _rows(body, bucket):
-            item, value, rated_at = _parse_rating(bucket, row)
-            if value is None:
-                unrated.append(item)
-            else:
-                rated.append(_Rating(item, value, rated_at))
-        if full or cache is None:
-            self._ratings[bucket] = _Cache(dict(now), {_entry_key(r.item): r for r in rated})
-            return
-        for item in unrated:
-            _drop(cache.entries, item)
-        _merge(cache.entries, rated)
-        cache.stamps = dict(now)
-
-    def _snapshot(self, feature: Feature, failures: list[str], watermark: str | None) -> Snapshot:
-        caches: Mapping[str, _Cache[_Title]] | Mapping[str, _Cache[_Rating]] = (
-            self._ratings if feature is Feature.RATINGS else self._lists
+    async def _refresh_bucket[T: _HasItem](
+        self, kind: _Kind[T], bucket: str, now: _Stamps | None
+    ) -> tuple[Mapping[str, T], bool]:
+        """The bucket as this read sees it, and whether it was pulled in full."""
+        cache = kind.caches.get(bucket)
+        if cache is None or not now or self._full_pull_due(kind.name, bucket, cache, now):
+            return await self._pull_in_full(kind, bucket, cache, now), True
+        if all(now.get(key) == cache.stamps.get(key) for key in kind.keys):
+            return cache.entries, False  # nothing moved: the cache is what SIMKL holds
+        since = cache.stamps.get("all") or max(
+            (stamp for key in kind.keys if (stamp := cache.stamps.get(key))), default=None
         )
+        if since is not None:
+            rows = _rows(await kind.fetch(bucket, since), bucket)
+            if rows:
+                kept, cleared = kind.parse(bucket, rows)
+                for item in cleared:
+                    _drop(cache.entries, item)
+                _merge(cache.entries, kept)
+                cache.stamps = dict(now)
+                return cache.entries, False
+            # The bucket moved, yet nothing is filed since: a change filed under an earlier
+            # date, or a stamp that moved without one. Only a full pull tells.
+        return await self._pull_in_full(kind, bucket, cache, now), True
+
+    def _full_pull_due[T: _HasItem](
+        self, cache_name: str, bucket: str, cache: _Cache[T], now: _Stamps
+    ) -> bool:
+        place = (cache_name, bucket)
+        return (
+            now.get(REMOVED) != cache.stamps.get(REMOVED)  # a delta cannot show a removal
+            or place in self._empty_once  # an empty full pull waits for a second one
+            or any(a.cache == cache_name and bucket in a.buckets for a in self._awaited)
+        )
+
+    async def _pull_in_full[T: _HasItem](
+        self, kind: _Kind[T], bucket: str, cache: _Cache[T] | None, now: _Stamps | None
+    ) -> Mapping[str, T]:
+        rows = _rows(await kind.fetch(bucket, None), bucket)
+        kept, _ = kind.parse(bucket, rows)
+        fresh = {_entry_key(entry.item): entry for entry in kept}
+        place = (kind.name, bucket)
+        if not fresh and place not in self._empty_once and (cache is None or cache.entries):
+            # Reported as read, but not the base for later reads until a second full pull
+            # agrees: the cache and its stamps stay as they were.
+            self._empty_once.add(place)
+            return fresh
+        self._empty_once.discard(place)
+        kind.caches[bucket] = _Cache(dict(now or {}), fresh)
+        return fresh
+
+    def _settle[T: _HasItem](
+        self,
+        kind: _Kind[T],
+        view: Mapping[str, Mapping[str, T]],
+        fresh: frozenset[str],
+        judged: set[int],
+    ) -> None:
+        """Stop waiting for writes that a full pull of all their buckets showed (or never will).
+
+        `judged` names (by identity) the awaited writes this read may judge.
+        """
+        shown: dict[tuple[Feature, frozenset[str]], Snapshot] = {}
+        waiting: list[_Awaited] = []
+        for awaited in self._awaited:
+            if (
+                id(awaited) not in judged
+                or awaited.cache != kind.name
+                or not awaited.buckets <= fresh
+            ):
+                waiting.append(awaited)
+                continue
+            if awaited.feature is None:
+                continue  # nothing to look for: this full pull was what it needed
+            key = (awaited.feature, awaited.buckets)
+            if key not in shown:
+                entries = kind.entries(awaited.feature, {b: view[b] for b in awaited.buckets})
+                shown[key] = Snapshot.build(
+                    self.name, awaited.feature, entries, Completeness(all_pages=True)
+                )
+            if _shows(shown[key], awaited):
+                continue
+            if awaited.pulls + 1 < _SETTLE_PULLS:
+                waiting.append(replace(awaited, pulls=awaited.pulls + 1))
+        self._awaited = waiting
+
+    def _snapshot[T: _HasItem](
+        self,
+        kind: _Kind[T],
+        feature: Feature,
+        view: Mapping[str, Mapping[str, T]],
+        failures: list[str],
+        watermark: str | None,
+    ) -> Snapshot:
         missing = [
-            b
-            for b in BUCKETS
-            if b not in caches and not any(f.startswith(f"{b}:") for f in failures)
+            b for b in BUCKETS if b not in view and not any(f.startswith(f"{b}:") for f in failures)
         ]
         reasons = failures + [f"{b}: never read" for b in missing]
-        entries = list(self._entries(feature))
+        entries = list(kind.entries(feature, view))
         completeness = (
             partial("; ".join(reasons))
             if reasons
             else Completeness(all_pages=True, seen_total=len(entries), watermark=watermark)
         )
         return Snapshot.build(self.name, feature, entries, completeness)
-
-    def _entries(self, feature: Feature) -> Iterable[Entry]:
-        if feature is Feature.RATINGS:
-            for ratings in self._ratings.values():
-                for rating in ratings.entries.values():
-                    value = to_normalized(RatingScale.INTEGER_1_10, rating.value)
-                    if value is not None:
-                        yield Entry(rating.item, Rated(value, rating.rated_at))
-            return
-        for cache in self._lists.values():
-            for title in cache.entries.values():
-                if feature is Feature.WATCHLIST:
-                    if title.status == WATCHLIST_STATUS:
-                        yield Entry(title.item, Listed(title.listed_at))
-                    continue
-                for episode, watched_at in title.episodes:
-                    yield Entry(episode, _watched(watched_at))
-                if title.status == "completed" and (
-                    title.item.type is MediaType.MOVIE or not title.episodes
-                ):
-                    yield Entry(title.item, _watched(title.last_watched_at))
 
     # Writes --------------------------------------------------------------------------------
 
@@ -334,10 +482,11 @@ class SimklProvider:
         return await self._send(feature, removal, path, requests, _rating_object)
 
     async def _list(self, requests: Sequence[WriteRequest]) -> Sequence[WriteResult]:
-        index = _index(self._lists)
+        lists = {bucket: cache.entries for bucket, cache in self._lists.items()}
+        index = _index(lists)
         early: dict[int, WriteResult] = {}
         for number, request in enumerate(requests):
-            found = _lookup(self._lists, index, request.item)
+            found = _lookup(lists, index, request.item)
             if found is not None and found.status not in (None, WATCHLIST_STATUS):
                 # add-to-list would move it out of that list: a completed movie would lose its
                 # watched state.
@@ -347,14 +496,15 @@ class SimklProvider:
         )
 
     async def _unlist(self, requests: Sequence[WriteRequest]) -> Sequence[WriteResult]:
-        # history/remove deletes whatever SIMKL holds for the item, so decide on fresh facts.
-        stamps = _bucket_stamps(await self._api.activities())
-        failures = await self._refresh(Feature.WATCHLIST, stamps)
-        index = _index(self._lists)
+        # history/remove deletes whatever SIMKL holds for the item, so decide on fresh facts:
+        # what this read saw, never a bucket it could not read.
+        pulled = await self._refresh(self._list_kind, _bucket_stamps(await self._api.activities()))
+        lists = {b: entries for b, entries in pulled.view.items() if b not in pulled.failed}
+        index = _index(lists)
         early: dict[int, WriteResult] = {}
         for number, request in enumerate(requests):
-            found = _lookup(self._lists, index, request.item)
-            if found is None and failures:
+            found = _lookup(lists, index, request.item)
+            if found is None and pulled.failures:
                 early[number] = _rejected(request, "simkl_lists_unreadable")
             elif found is None or found.status != WATCHLIST_STATUS:
                 # Not on the watchlist: removing it would delete its history instead.
@@ -393,106 +543,83 @@ class SimklProvider:
             payload: dict[str, JsonValue] = {}
             for one in sent.values():
                 payload.setdefault(one.section, []).append(one.body)
+            # Marked before sending: a reply lost after SIMKL stored the write (a 5xx, a
+            # timeout) must still have the next read pull these buckets in full.
+            awaited = self._await(
+                feature, removal, [requests[n] for one in sent.values() for n in one.indexes]
+            )
             reply = await self._api.post(path, payload)
+            refused: set[int] = set()
             for one in sent.values():
                 outcome, reason = _outcome(reply, one)
                 for number in one.indexes:
                     results[number] = WriteResult(requests[number].item, outcome, reason)
-                    if outcome is not WriteOutcome.REJECTED:
-                        self._fold(feature, removal, requests[number])
+                    if outcome is WriteOutcome.REJECTED:
+                        refused.add(id(requests[number].item))
+            if refused:
+                # SIMKL stored nothing for what it refused: there is nothing to wait for.
+                dropped = {id(a) for a in awaited if id(a.item) in refused}
+                self._awaited = [a for a in self._awaited if id(a) not in dropped]
         return [results[number] for number in range(len(requests))]
 
-    def _fold(self, feature: Feature, removal: bool, request: WriteRequest) -> None:
-        """Show an accepted write in the cache: SIMKL's deltas will not show it to us."""
-        item, payload = request.item, request.payload
-        if feature is Feature.RATINGS:
-            if removal:
-                _drop_everywhere(self._ratings, item)
-            elif isinstance(payload, Rated):
-                value = int(from_normalized(RatingScale.INTEGER_1_10, payload.value))
-                _put(self._ratings, item, _Rating(_own(item), value, payload.rated_at))
-            return
-        if not self._lists:
-            return  # nothing cached yet: the first read pulls everything
-        numbered = item.type in (MediaType.EPISODE, MediaType.SEASON)
-        if removal and (feature is Feature.WATCHLIST or not numbered):
-            # history/remove of a title takes it off every list and deletes its rating.
-            _drop_everywhere(self._lists, _title_of(item))
-            _drop_everywhere(self._ratings, _title_of(item))
-            return
-        if feature is Feature.WATCHLIST:
-            listed_at = payload.listed_at if isinstance(payload, Listed) else None
-            self._fold_title(item, WATCHLIST_STATUS, listed_at=listed_at or self._now())
-        elif removal:
-            self._fold_episode(item, None, remove=True)  # an episode, or a whole season
-        elif isinstance(payload, Watched):
-            if item.type is MediaType.EPISODE:
-                self._fold_episode(item, payload.last_watched_at, remove=False)
-            elif item.type is not MediaType.SEASON:
-                # A season's episodes are SIMKL's to know; the next full pull shows them.
-                self._fold_title(item, "completed", watched_at=payload.last_watched_at)
-
-    def _fold_title(
-        self,
-        item: MediaItem,
-        status: str,
-        *,
-        listed_at: datetime | None = None,
-        watched_at: datetime | None = None,
-    ) -> None:
-        found = _lookup(self._lists, _index(self._lists), item)
-        if found is None:
-            title = _Title(_own(item), status, listed_at, watched_at)
-        else:
-            title = replace(
-                found,
-                status=status,
-                listed_at=found.listed_at or listed_at,
-                last_watched_at=_later(found.last_watched_at, watched_at),
+    def _await(
+        self, feature: Feature, removal: bool, requests: Iterable[WriteRequest]
+    ) -> list[_Awaited]:
+        """Mark the buckets each write may touch for full pulls until a full pull shows it."""
+        known = _index({b: c.entries for b, c in self._lists.items()})
+        rated = _index({b: c.entries for b, c in self._ratings.items()})
+        added: list[_Awaited] = []
+        for request in requests:
+            item = request.item
+            title = _title_of(item)
+            place = next(
+                (
+                    found[0]
+                    for index in (known, rated)
+                    for token in (*title.tokens, title.key)
+                    if (found := index.get(token)) is not None
+                ),
+                None,
             )
-        _put(self._lists, item, title)
-
-    def _fold_episode(self, item: MediaItem, watched_at: datetime | None, *, remove: bool) -> None:
-        show = _title_of(item)
-        found = _lookup(self._lists, _index(self._lists), show)
-        if found is None:
-            if remove:
-                return
-            found = _Title(_own(show), "watching", None, None)
-        kept = tuple(
-            (episode, when)
-            for episode, when in found.episodes
-            if episode.season != item.season
-            or (item.type is MediaType.EPISODE and episode.episode != item.episode)
-        )
-        if not remove:
-            episode = MediaItem.create(
-                MediaType.EPISODE,
-                title=found.item.title,
-                year=found.item.year,
-                show_ids=found.item.ids(),
-                season=item.season,
-                episode=item.episode,
+            # SIMKL files a title in one bucket for good; one it never showed us may be filed
+            # as anime whatever section we sent it in.
+            buckets = frozenset(
+                (place,)
+                if place
+                else ("movies" if title.type is MediaType.MOVIE else "shows", "anime")
             )
-            kept = (*kept, (episode, watched_at))
-        status = "watching" if found.status in (None, WATCHLIST_STATUS) else found.status
-        _put(self._lists, show, replace(found, status=status, episodes=kept))
+            rating = request.payload if isinstance(request.payload, Rated) else None
+            own = _RATINGS if feature is Feature.RATINGS else _LISTS
+            checked = feature if _checkable(feature, item) else None
+            added.append(_Awaited(own, buckets, checked, item, rating, removal))
+            if removal and feature is not Feature.RATINGS and item is title:
+                # history/remove of a title deletes its rating as well.
+                added.append(_Awaited(_RATINGS, buckets, Feature.RATINGS, item, None, True))
+            if feature is Feature.RATINGS and not removal:
+                # Rating a title that is not listed lists it (a movie as completed, a show as
+                # watching), and rating a listed movie may move it to completed: SIMKL's to say.
+                added.append(_Awaited(_LISTS, buckets, None, item, None, False))
+        self._awaited.extend(added)
+        return added
 
 
 # Activities and watermarks -------------------------------------------------------------------
 
 
-def _bucket_stamps(activities: Mapping[str, JsonValue]) -> dict[str, dict[str, str | None]]:
-    stamps: dict[str, dict[str, str | None]] = {}
+def _bucket_stamps(activities: Mapping[str, JsonValue]) -> dict[str, _Stamps]:
+    """Each bucket's stamps; a bucket whose section is missing (or empty) is left out."""
+    stamps: dict[str, _Stamps] = {}
     for bucket in BUCKETS:
         section = activities.get(ACTIVITY_KEYS[bucket])
         if section is None:
             continue
         if not isinstance(section, dict):
             raise ProviderError(f"SIMKL's activities for {bucket} are not an object")
-        stamps[bucket] = {
-            str(key): value if isinstance(value, str) else None for key, value in section.items()
-        }
+        if section:
+            stamps[bucket] = {
+                str(key): value if isinstance(value, str) else None
+                for key, value in section.items()
+            }
     return stamps
 
 
@@ -503,7 +630,11 @@ def _serialize(stamps: Mapping[str, Mapping[str, str | None]]) -> str:
 def _moved(
     feature: Feature, stamps: Mapping[str, Mapping[str, str | None]], checkpoint: Checkpoint | None
 ) -> bool:
-    """Whether a timestamp that matters to the feature moved since the stored checkpoint."""
+    """Whether a stamp that matters to the feature moved since the stored checkpoint.
+
+    `stamps` are those the caches reflect. A bucket without stamps on either side (the
+    activities lacked its section, or no body reflected them yet) is no evidence of change.
+    """
     if checkpoint is None or checkpoint.watermark is None:
         return False
     try:
@@ -514,43 +645,48 @@ def _moved(
         return False
     keys = (RATED, REMOVED) if feature is Feature.RATINGS else (*LIST_STATUSES, REMOVED)
     for bucket in BUCKETS:
-        old = before.get(bucket)
-        old = old if isinstance(old, dict) else {}
-        new = stamps.get(bucket, {})
+        old, new = before.get(bucket), stamps.get(bucket)
+        if not isinstance(old, dict) or not old or not new:
+            continue
         if any(old.get(key) != new.get(key) for key in keys):
             return True
     return False
-
-
-def _pull(
-    cache: _Cache[_Title] | _Cache[_Rating] | None,
-    now: Mapping[str, str | None],
-    keys: tuple[str, ...],
-) -> tuple[bool, str | None] | None:
-    """(full, date_from) for the pull the activities call for, or None when nothing moved."""
-    if cache is None or now.get(REMOVED) != cache.stamps.get(REMOVED):
-        return True, None
-    if all(now.get(key) == cache.stamps.get(key) for key in keys):
-        return None
-    since = cache.stamps.get("all") or max(
-        (stamp for key in keys if (stamp := cache.stamps.get(key))), default=None
-    )
-    return (since is None), since
 
 
 # Parsing -------------------------------------------------------------------------------------
 
 
 def _rows(body: JsonValue, bucket: str) -> list[JsonValue]:
-    """The rows of one bucket in an all-items or ratings reply (`null` means none)."""
+    """The rows of one bucket in an all-items or ratings reply; see the module docstring.
+
+    `null` (or an empty body) and an object without the bucket's key mean no rows; any other
+    shape is a failed pull.
+    """
     if body is None:
         return []
-    rows = expect_object(body, f"the {bucket} list").get(bucket)
-    if rows is None:
+    reply = expect_object(body, f"the {bucket} list")
+    if bucket not in reply:
         return []
+    rows = reply[bucket]
     if not isinstance(rows, list):
-        raise ProviderError(f"SIMKL's {bucket} list is not a list")
+        raise ProviderError(f"SIMKL's {bucket} list is not a list (it is {type(rows).__name__})")
     return rows
+
+
+def _parse_titles(bucket: str, rows: list[JsonValue]) -> tuple[list[_Title], list[MediaItem]]:
+    return [_parse_title(bucket, row) for row in rows], []
+
+
+def _parse_ratings(bucket: str, rows: list[JsonValue]) -> tuple[list[_Rating], list[MediaItem]]:
+    rated: list[_Rating] = []
+    unrated: list[MediaItem] = []
+    for row in rows:
+        item, value, rated_at = _parse_rating(bucket, row)
+        if value is None:
+            unrated.append(item)
+        else:
+            rated.append(_Rating(item, value, rated_at))
+    return rated, unrated
 
 
 def _time(value: JsonValue) -> datetime | None:
@@ -648,12 +784,57 @@ def _watched(when: datetime | None) -> Watched:
     return Watched.from_plays((when,)) if when else Watched.from_state(1, None)
 
 
-def _later(first: datetime | None, second: datetime | None) -> datetime | None:
-    dates = [d for d in (first, second) if d is not None]
-    return max(dates) if dates else None
+# Views and caches ----------------------------------------------------------------------------
 
 
-# Caches --------------------------------------------------------------------------------------
+def _list_entries(feature: Feature, view: _View[_Title]) -> Iterator[Entry]:
+    """The watchlist or the history the lists of titles hold."""
+    for titles in view.values():
+        for title in titles.values():
+            if feature is Feature.WATCHLIST:
+                if title.status == WATCHLIST_STATUS:
+                    yield Entry(title.item, Listed(title.listed_at))
+                continue
+            for episode, watched_at in title.episodes:
+                yield Entry(episode, _watched(watched_at))
+            if title.status == "completed" and (
+                title.item.type is MediaType.MOVIE or not title.episodes
+            ):
+                yield Entry(title.item, _watched(title.last_watched_at))
+
+
+def _rating_entries(feature: Feature, view: _View[_Rating]) -> Iterator[Entry]:
+    del feature  # the ratings cache holds ratings only
+    for ratings in view.values():
+        for rating in ratings.values():
+            value = to_normalized(RatingScale.INTEGER_1_10, rating.value)
+            if value is not None:
+                yield Entry(rating.item, Rated(value, rating.rated_at))
+
+
+def _checkable(feature: Feature, item: MediaItem) -> bool:
+    """Whether the feature's view can show a write of `item`.
+
+    History lists movies and episodes; a title's or a season's episodes are SIMKL's to know.
+    """
+    if item.type is MediaType.SEASON:
+        return False
+    if feature is Feature.HISTORY:
+        return item.type in (MediaType.MOVIE, MediaType.EPISODE)
+    return True
+
+
+def _shows(view: Snapshot, awaited: _Awaited) -> bool:
+    """Whether a fresh view shows the write as made (a removal: the item is gone)."""
+    found = view.find(awaited.item)
+    if awaited.removal:
+        return found is None
+    if found is None:
+        return False
+    if awaited.payload is not None and isinstance(found.payload, Rated):
+        scale = RatingScale.INTEGER_1_10
+        return same_rating(awaited.payload.value, found.payload.value, scale, scale)
+    return True
 
 
 def _entry_key(item: MediaItem) -> str:
@@ -661,23 +842,23 @@ def _entry_key(item: MediaItem) -> str:
     return next((t for t in item.tokens if t.startswith("simkl:")), item.key)
 
 
-def _index[T: _HasItem](caches: Mapping[str, _Cache[T]]) -> dict[str, tuple[str, str]]:
-    """Every token of every cached title -> (bucket, cache key)."""
+def _index[T: _HasItem](view: _View[T]) -> dict[str, tuple[str, str]]:
+    """Every token of every title in a view -> (bucket, cache key)."""
     index: dict[str, tuple[str, str]] = {}
-    for bucket, cache in caches.items():
-        for key, entry in cache.entries.items():
+    for bucket, entries in view.items():
+        for key, entry in entries.items():
             for token in (*entry.item.tokens, key):
                 index.setdefault(token, (bucket, key))
     return index
 
 
 def _lookup[T: _HasItem](
-    caches: Mapping[str, _Cache[T]], index: Mapping[str, tuple[str, str]], item: MediaItem
+    view: _View[T], index: Mapping[str, tuple[str, str]], item: MediaItem
 ) -> T | None:
     for token in (*item.tokens, item.key):
         place = index.get(token)
-        if place is not None and place[1] in caches[place[0]].entries:
-            return caches[place[0]].entries[place[1]]
+        if place is not None and place[1] in view[place[0]]:
+            return view[place[0]][place[1]]
     return None
 
 
@@ -687,11 +868,6 @@ def _drop[T: _HasItem](entries: dict[str, T], item: MediaItem) -> None:
         del entries[key]
 
 
-def _drop_everywhere[T: _HasItem](caches: Mapping[str, _Cache[T]], item: MediaItem) -> None:
-    for cache in caches.values():
-        _drop(cache.entries, item)
-
-
 def _merge[T: _HasItem](entries: dict[str, T], fresh: Iterable[T]) -> None:
     """Put re-read rows in place of what the cache held for the same titles."""
     for entry in fresh:
@@ -699,35 +875,11 @@ def _merge[T: _HasItem](entries: dict[str, T], fresh: Iterable[T]) -> None:
         entries[_entry_key(entry.item)] = entry
 
 
-def _put[T: _HasItem](caches: Mapping[str, _Cache[T]], item: MediaItem, entry: T) -> None:
-    """Replace what any bucket holds for the item with `entry`."""
-    _drop_everywhere(caches, item)
-    bucket = {MediaType.MOVIE: "movies", MediaType.ANIME: "anime"}.get(entry.item.type, "shows")
-    if bucket not in caches:
-        return  # never read: the first read of that bucket pulls it in full
-    caches[bucket].entries[_entry_key(entry.item)] = entry
-
-
 def _title_of(item: MediaItem) -> MediaItem:
     """The show an episode or season belongs to; a title itself otherwise."""
     if item.type not in (MediaType.EPISODE, MediaType.SEASON):
         return item
     return MediaItem.create(MediaType.SHOW, title=item.title, year=item.year, ids=item.show_ids())
-
-
-def _own(item: MediaItem) -> MediaItem:
-    """The item as SIMKL keeps it: external ids only, never another server's local ids."""
-    if not item.local_tokens:
-        return item
-    return MediaItem.from_tokens(
-        item.type,
-        title=item.title,
-        year=item.year,
-        season=item.season,
-        episode=item.episode,
-        tokens=item.tokens,
-        local_tokens=(),
-    )
 
 
 # Write bodies and replies --------------------------------------------------------------------
