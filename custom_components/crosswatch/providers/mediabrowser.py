@@ -20,6 +20,15 @@ Writes act on library items, so every requested item is first resolved to one:
 Items that cannot be resolved are rejected as `not_in_library`. A write answers `stored_as` =
 the library item (with its local id) whenever that differs from the requested item, which is how
 the engine learns to recognise library items that have no ProviderIds.
+
+Each write changes only what it means to: played, favorite and rating removal go to their own
+endpoints, and a rating goes alone in a UserData body on Jellyfin. Emby's UserData body is the
+whole user data, so a rating write there carries the played state, play count, last played date
+and favorite as they stand *now*: read from the item, overlaid with what the server answered
+our own writes to it in the last `library_ttl` seconds. Those answers come straight from the
+write, while a read may still lag behind it; without them a rating written after marking an item
+played would unmark it again. (A change someone makes on the server between our write and the
+rating, on the same item, is the one race Emby's API leaves open.)
 """
 
 import asyncio
@@ -48,7 +57,13 @@ from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
 from ..engine.store import Checkpoint
 from .http import HttpError, JsonValue
-from .mediabrowser_client import Credentials, Flavour, MediaBrowserClient, ServerInfo
+from .mediabrowser_client import (
+    USER_STATE_FIELDS,
+    Credentials,
+    Flavour,
+    MediaBrowserClient,
+    ServerInfo,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -105,6 +120,14 @@ class LibraryItem:
     id: str
     item: MediaItem
     user_data: Mapping[str, JsonValue]
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """An item's user data as the server answered our last write to it, and when."""
+
+    fields: Mapping[str, JsonValue]
+    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +214,9 @@ class MediaBrowserProvider:
         self._library_ttl = library_ttl
         self._library: _Library | None = None
         self._library_lock = asyncio.Lock()
+        # Item id -> what the server answered our last write to it. Not a read cache: it only
+        # ever stands in for a read that may lag behind that write (see `_current_user_data`).
+        self._written: dict[str, _Written] = {}
         self.weak_matches = 0  # writes resolved by exact title and year alone
 
     @property
@@ -462,19 +488,69 @@ class MediaBrowserProvider:
         user = self._account.user_id
         client = self._client
         for target in targets:
+            # `known` is what the write itself says, kept when the server's answer says nothing.
+            reply: Mapping[str, JsonValue] | None
+            known: dict[str, JsonValue]
             match feature, action:
                 case Feature.HISTORY, Action.REMOVE:
-                    await client.mark_unplayed(user, target.id)
+                    reply = await client.mark_unplayed(user, target.id)
+                    known = {"Played": False, "PlayCount": 0, "LastPlayedDate": None}
                 case Feature.HISTORY, _:
                     when = payload.last_watched_at if isinstance(payload, Watched) else None
-                    await client.mark_played(user, target.id, when)
+                    reply = await client.mark_played(user, target.id, when)
+                    known = {"Played": True}
                 case Feature.WATCHLIST, _:
-                    await client.set_favorite(user, target.id, action is not Action.REMOVE)
+                    favorite = action is not Action.REMOVE
+                    reply = await client.set_favorite(user, target.id, favorite)
+                    known = {"IsFavorite": favorite}
                 case Feature.RATINGS, Action.REMOVE:
-                    await client.clear_rating(user, target.id)
+                    reply = await client.clear_rating(user, target.id)
+                    known = {"Rating": None}
                 case Feature.RATINGS, _ if isinstance(payload, Rated):
-                    native = from_normalized(RatingScale.DECIMAL_0_10, payload.value)
-                    await client.set_rating(user, target.id, float(native))
+                    native = float(from_normalized(RatingScale.DECIMAL_0_10, payload.value))
+                    current = (
+                        None
+                        if self._flavour.partial_user_data
+                        else await self._current_user_data(target.id)
+                    )
+                    reply = await client.set_rating(user, target.id, native, current)
+                    known = {"Rating": native}
+                case _:
+                    continue
+            self._remember(target.id, reply, known)
+
+    async def _current_user_data(self, item_id: str) -> Mapping[str, JsonValue]:
+        """The item's user data now: a fresh item read, under what our own writes answered.
+
+        The item read may still show the state from before a write of ours (servers behind a
+        cache, replicas); what the write answered is newer than that, so it wins.
+        """
+        read = await self._client.user_data(self._account.user_id, item_id)
+        written = self._written.get(item_id)
+        if written is None or self._clock() - written.at > self._library_ttl:
+            return read
+        return {**read, **written.fields}
+
+    def _remember(
+        self, item_id: str, reply: Mapping[str, JsonValue] | None, known: Mapping[str, JsonValue]
+    ) -> None:
+        now = self._clock()
+        self._written = {
+            key: written
+            for key, written in self._written.items()
+            if now - written.at <= self._library_ttl
+        }
+        if reply is not None:
+            # The whole user data: a state field it leaves out is one the item does not have.
+            fields: dict[str, JsonValue] = {
+                name: reply.get(name)
+                for name in USER_STATE_FIELDS
+                if name in reply or name != "PlaybackPositionTicks"
+            }
+        else:
+            before = self._written.get(item_id)
+            fields = {**(before.fields if before is not None else {}), **known}
+        self._written[item_id] = _Written(fields, now)
 
     # Resolving requested items to library items -----------------------------------------
 
