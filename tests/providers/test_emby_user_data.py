@@ -214,7 +214,7 @@ async def test_an_emby_rating_is_not_written_when_the_played_state_cannot_be_kno
     async def no_state(user_id: str, item_id: str) -> dict[str, object]:
         return {"Rating": 3.0}  # an item read whose user data lacks Played and IsFavorite
 
-    rig.client.user_data = no_state  # type: ignore[method-assign,assignment]
+    rig.client.user_data = no_state  # type: ignore[method-assign]
 
     (result,) = await rig.provider.write(R, Action.ADD, [WriteRequest(MATRIX, Rated(8.0))])
 
