@@ -7,8 +7,14 @@ What the servers hold, and how it maps onto the engine's features:
 
 Reads page through the user's items (`StartIndex`/`Limit`, checked against `TotalRecordCount`).
 Episodes carry their series' ProviderIds, fetched once per read by `SeriesId`. A page that fails
-midway ends the read as partial; episodes whose series could not be fetched are left out rather
-than entered under ids no other provider would recognise.
+midway (a malformed reply included) ends the read as partial; episodes whose series could not be
+fetched, or that a lookup did not return, are left out and the read is partial: keyed without
+their series' ids they would look like other items, and their old keys like removals.
+
+The library index writes resolve in is kept for `library_ttl` seconds, and only when the read it
+came from was complete, not empty, and no smaller than the index before it: a write after an
+emptied or shrunken read reads the library again instead of refusing items as not in it. Writes
+change no item ids, so they leave the index in place (a 404 reads it again).
 
 Writes act on library items, so every requested item is first resolved to one:
 1. by our own item id, when the item came from this server;
@@ -144,6 +150,7 @@ class _Library:
 
     built_at: float
     complete: bool
+    reusable: bool  # complete, not empty, no smaller than the index before: fit to keep
     by_id: Mapping[str, LibraryItem]
     by_token: Mapping[str, tuple[LibraryItem, ...]]
     by_title: Mapping[str, tuple[LibraryItem, ...]]
@@ -363,6 +370,10 @@ class MediaBrowserProvider:
             for row in page.items:
                 if isinstance(item_id := row.get("Id"), str):
                     found[item_id] = row
+        if missing := len(set(series_ids) - set(found)):
+            # A lookup answered short (a hiccup, or a series hidden from this user): its
+            # episodes cannot be keyed the way other providers know them.
+            return found, f"{missing} series asked for by id were not returned"
         return found, None
 
     def _library_item(
@@ -565,7 +576,12 @@ class MediaBrowserProvider:
     async def _fresh_library(self, *, force: bool = False) -> _Library:
         async with self._library_lock:
             library = self._library
-            if force or library is None or self._clock() - library.built_at > self._library_ttl:
+            if (
+                force
+                or library is None
+                or not library.reusable
+                or self._clock() - library.built_at > self._library_ttl
+            ):
                 library = self._index(await self._scan(_ALL_TYPES, ()))
                 self._library = library
             return library
@@ -578,9 +594,15 @@ class MediaBrowserProvider:
                 by_token.setdefault(text, []).append(found)
             if found.item.title and found.item.year:
                 by_title.setdefault(weak_key(found.item), []).append(found)
+        previous = self._library
+        complete = scan.completeness.complete
         return _Library(
             self._clock(),
-            scan.completeness.complete,
+            complete,
+            # An empty index is never kept: asking again costs next to nothing if it is true.
+            complete
+            and bool(scan.items)
+            and (previous is None or len(scan.items) >= len(previous.by_id)),
             {found.id: found for found in scan.items},
             {text: tuple(items) for text, items in by_token.items()},
             {text: tuple(items) for text, items in by_title.items()},
