@@ -191,3 +191,19 @@ async def test_writes_leave_a_good_index_in_place(
     await rig.provider.write(R, Action.ADD, [WriteRequest(MATRIX, Rated(5.0))])
 
     assert rig.state.item_reads == reads
+
+
+@pytest.mark.parametrize("feature", FEATURES)
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_no_read_claims_activity_even_when_it_shrinks(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour, feature: Feature
+) -> None:
+    rig = await make_rig(serve, session, flavour)
+    seed_state(rig)
+    full = await rig.provider.read(feature, None)
+    rig.state.quirks.empty_replies = 1
+
+    emptied = await rig.provider.read(feature, full.checkpoint)
+
+    assert len(full.snapshot) > len(emptied.snapshot) == 0
+    assert [(r.checkpoint, r.checkpoint_moved) for r in (full, emptied)] == [(None, False)] * 2
