@@ -111,7 +111,7 @@ class Flavour:
     quick_connect: bool  # Jellyfin's code-based login
     # Jellyfin's UpdateUserItemDataDto has only nullable fields: absent means "unchanged".
     # Emby's UserItemDataDto has non-nullable Played and IsFavorite, so a body with only a
-    # Rating would unmark the item; Emby gets the whole current user data back instead.
+    # Rating would unmark the item; Emby gets the state fields as they stand now as well.
     partial_user_data: bool
 
     @property
