@@ -493,7 +493,7 @@ async def test_unreadable_entries_are_counted_not_guessed(
         None,
     ]  # fmt: skip
     body = {
-        "data": {"MediaListCollection": {"lists": [{"entries": entries}, {"entries": "x"}, "x"]}}
+        "data": {"MediaListCollection": {"lists": [{"entries": entries}], "hasNextChunk": False}}
     }
     url = await canned(serve, 200, body)
     chunk = await canned_client(session, url).collection_chunk(1, RatingScale.ANILIST_POINT_10, 1)
@@ -505,6 +505,24 @@ async def test_unreadable_entries_are_counted_not_guessed(
     assert entry.created_at is None
     assert entry.completed_at is None
     assert not chunk.has_next
+
+
+@pytest.mark.parametrize(
+    "collection",
+    [
+        {"lists": [{"entries": []}, "x"], "hasNextChunk": False},  # a list that is no object
+        {"lists": [{"entries": "x"}], "hasNextChunk": False},  # entries that are no list
+        {"lists": None, "hasNextChunk": False},
+        {"hasNextChunk": False},
+        {"lists": []},  # whether another chunk follows is unknown
+    ],
+)
+async def test_a_collection_that_lost_its_shape_is_an_error_not_an_empty_chunk(
+    serve: Serve, session: aiohttp.ClientSession, collection: dict[str, object]
+) -> None:
+    url = await canned(serve, 200, {"data": {"MediaListCollection": collection}})
+    with pytest.raises(ProviderError):
+        await canned_client(session, url).collection_chunk(1, RatingScale.ANILIST_POINT_10, 1)
 
 
 async def test_a_save_reply_without_an_entry_says_nothing_was_stored(

@@ -320,7 +320,14 @@ async def test_unreadable_entries_and_scores_make_the_read_partial(
                 {"mediaId": 3},
             ]
             return web.json_response(
-                {"data": {"MediaListCollection": {"lists": [{"entries": entries}]}}}
+                {
+                    "data": {
+                        "MediaListCollection": {
+                            "lists": [{"entries": entries}],
+                            "hasNextChunk": False,
+                        }
+                    }
+                }
             )
         viewer = {"id": ALICE_ID, "name": "alice", "mediaListOptions": {"scoreFormat": "POINT_10"}}
         return web.json_response({"data": {"Viewer": viewer}})

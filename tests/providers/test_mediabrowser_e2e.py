@@ -181,3 +181,29 @@ async def test_eventually_consistent_emby_writes_are_not_sent_again(
     assert runs[0].features[H].applied == 1
     assert all(run.features[H].applied == 0 for run in runs[1:])
     assert pair.played(emby) == {"The Matrix": (1, MATRIX_AT)}
+
+
+async def test_one_run_that_marks_an_emby_item_played_and_rates_it_leaves_it_played(
+    serve: Serve, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    """History is written before ratings in a run; Emby's reads lag behind both."""
+    jellyfin = await make_rig(serve, session, Flavour.JELLYFIN)
+    emby = await make_rig(
+        serve, session, Flavour.EMBY, quirks=MediaBrowserQuirks(visible_after_reads=6)
+    )
+    jellyfin.state.watch(jellyfin.user, jellyfin.library.matrix, MATRIX_AT)
+    jellyfin.state.rate(jellyfin.user, jellyfin.library.matrix, 8.0)
+    clock = [datetime(2026, 11, 1, tzinfo=UTC)]
+    spec = PairSpec("jellyfin-emby", SyncMode.TWO_WAY, frozenset({H, Feature.RATINGS}))
+    with StateStore(tmp_path / "state.db") as store:
+        pipeline = Pipeline(
+            store, run_blocking=asyncio.to_thread, memo=SnapshotMemo(timedelta(0)),
+            clock=lambda: clock[0],
+        )  # fmt: skip
+        run = await pipeline.run(spec, jellyfin.provider, emby.provider)
+
+    assert run.status is RunStatus.SUCCESS, run.errors
+    assert (run.features[H].applied, run.features[Feature.RATINGS].applied) == (1, 1)
+    data = emby.state.user_data(emby.user.id, emby.library.matrix)
+    assert (data.played, data.play_count, data.last_played) == (True, 1, MATRIX_AT)
+    assert data.rating == 8.0

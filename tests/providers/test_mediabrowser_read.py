@@ -309,15 +309,6 @@ async def test_rows_the_engine_cannot_identify_are_left_out(
             "SeriesName": "Unnumbered",
             "UserData": {"Played": True},
         },
-        {
-            "Id": "d" * 32,
-            "Type": "Episode",
-            "SeriesName": "Lost Series",
-            "SeriesId": "e" * 32,
-            "ParentIndexNumber": 1,
-            "IndexNumber": 2,
-            "UserData": {"Played": True, "LastPlayedDate": "2024-05-01T20:00:00.1234567Z"},
-        },
         {"Id": "f" * 32, "Type": "Movie", "Name": "Odd data", "UserData": "nonsense"},
     )
     fake_pages(rig, [ItemPage(odd_rows, len(odd_rows))])
@@ -326,12 +317,30 @@ async def test_rows_the_engine_cannot_identify_are_left_out(
 
     assert read.snapshot.complete
     entries = {e.item.title: e for e in read.snapshot.entries.values()}
-    assert set(entries) == {"Film 1", "Lost Series", None}
+    assert set(entries) == {"Film 1", None}
     assert entries[None].key == f"jellyfin:{'b' * 32}"
-    lost = entries["Lost Series"]
-    assert lost.item.tokens == ()
-    assert (lost.item.season, lost.item.episode) == (1, 2)
-    assert lost.payload == Watched.from_state(1, datetime(2024, 5, 1, 20, 0, 0, 123456, UTC))
+
+
+async def test_an_episode_whose_series_the_server_does_not_return_is_left_out_and_partial(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    """Keyed by its local id alone, it would look like another item, its old key like a removal."""
+    rig = await make_rig(serve, session, Flavour.JELLYFIN, page_size=10)
+    lost = {
+        "Id": "d" * 32,
+        "Type": "Episode",
+        "SeriesName": "Lost Series",
+        "SeriesId": "e" * 32,
+        "ParentIndexNumber": 1,
+        "IndexNumber": 2,
+        "UserData": {"Played": True, "LastPlayedDate": "2024-05-01T20:00:00.1234567Z"},
+    }
+    fake_pages(rig, [ItemPage((movie_row(1), lost), 2)])
+
+    read = await rig.provider.read(H, None)
+
+    assert [e.item.title for e in read.snapshot.entries.values()] == ["Film 1"]
+    assert read.snapshot.completeness.failure == ("1 series asked for by id were not returned")
 
 
 def test_server_dates_parse_with_ticks_offsets_or_nothing_at_all() -> None:

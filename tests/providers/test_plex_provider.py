@@ -452,19 +452,6 @@ async def test_forgetting_the_watchlist_keeps_the_library_scan(world: World) -> 
     assert provider.requests_made == scanned
 
 
-async def test_the_checkpoint_moves_only_when_the_content_changes(world: World) -> None:
-    provider = world.provider(library_ttl=0)
-    first = await provider.read(H, None)
-    assert first.checkpoint_moved
-    assert first.checkpoint is not None
-    assert first.checkpoint.provider == provider.key
-    same = await provider.read(H, first.checkpoint)
-    assert not same.checkpoint_moved
-    items(world)["heat"].view_count = 1
-    changed = await provider.read(H, same.checkpoint)
-    assert changed.checkpoint_moved
-
-
 # -- watchlist reads ------------------------------------------------------------------------------
 
 

@@ -12,7 +12,8 @@ Resolvers exist for `Viewer`, `MediaListCollection`, `Media`, `Page.media`,
 status of the first error.
 
 Switchable quirks (`Quirks`): scripted faults per request (429 with Retry-After and
-X-RateLimit-*, 5xx, an empty 200), empty collections, a token that expires after N requests,
+X-RateLimit-*, 5xx, an empty 200), empty, tiny and malformed collections (what a fault harness
+combines with the rest), a token that expires after N requests,
 eventual consistency (a write shows in list reads only after N of them) and a forced
 X-RateLimit-Remaining.
 
@@ -178,6 +179,18 @@ def _schema(source: Path) -> GraphQLSchema:
     return build_schema(FALLBACK_SDL)
 
 
+class Malformed(StrEnum):
+    """What a malformed list collection looks like (`Quirks.malformed_collections`)."""
+
+    NULL_COLLECTION = "collection"  # `"MediaListCollection": null`, with no error
+    NULL_LISTS = "lists"  # `"lists": null`
+    NULL_ENTRIES = "entries"  # every list's `"entries": null`
+    NOT_JSON = "html"  # a 200 with an HTML page, as a captive portal or a proxy sends
+
+
+TINY_SIZE = 3  # how many entries a tiny collection holds
+
+
 class Fault(StrEnum):
     """A fault the simulator answers one request with instead of executing it."""
 
@@ -193,7 +206,14 @@ class Quirks:
 
     script: deque[Fault | None] = field(default_factory=deque)  # one per request, front first
     retry_after: int = 2  # seconds, in the Retry-After of a scripted 429
+    # The list faults count down per MediaListCollection query; a query takes the first with a
+    # count left, in the order malformed, empty, tiny.
     empty_collections: int = 0  # the next N list collections come back with no lists
+    # The next N list collections hold only the first TINY_SIZE entries, and no next chunk.
+    tiny_collections: int = 0
+    # The next N list collections are a 200 in `malformed_shape` instead.
+    malformed_collections: int = 0
+    malformed_shape: Malformed = Malformed.NULL_LISTS
     token_expires_after: int | None = None  # requests until every token stops working
     expired_http_status: int = 401  # the HTTP status of an expired-token reply
     visibility_lag: int = 0  # list reads a write stays invisible to
@@ -487,7 +507,7 @@ def _root(context: _Context) -> dict[str, Callable[..., Any]]:
             "media": page_media,
         }
 
-    def collection(_info: Any, **args: Any) -> dict[str, Any]:
+    def collection(_info: Any, **args: Any) -> dict[str, Any] | None:
         user = state.users.get(args.get("userId") or 0) or next(
             (u for u in state.users.values() if u.name == args.get("userName")), None
         )
@@ -500,9 +520,19 @@ def _root(context: _Context) -> dict[str, Callable[..., Any]]:
             for e in state.listed_entries(user.id)
             if (media := state.media.get(e.media_id)) is None or media.type == args["type"]
         ]
-        if state.quirks.empty_collections > 0:
-            state.quirks.empty_collections -= 1
+        quirks = state.quirks
+        malformed: Malformed | None = None
+        if quirks.malformed_collections > 0:
+            quirks.malformed_collections -= 1
+            malformed = quirks.malformed_shape
+            if malformed is Malformed.NULL_COLLECTION:
+                return None
+        elif quirks.empty_collections > 0:
+            quirks.empty_collections -= 1
             entries = []
+        elif quirks.tiny_collections > 0:
+            quirks.tiny_collections -= 1
+            entries = entries[:TINY_SIZE]
         has_next = False
         if args.get("chunk") is not None:
             per_chunk = max(1, min(args.get("perChunk") or 500, 500))
@@ -532,7 +562,13 @@ def _root(context: _Context) -> dict[str, Callable[..., Any]]:
             }
             for name in sorted({n for e in entries for n in e.custom_lists})
         )
-        return {"lists": lists, "user": context.user(user), "hasNextChunk": has_next}
+        if malformed is Malformed.NULL_ENTRIES:
+            lists = [{**group, "entries": None} for group in lists]
+        return {
+            "lists": None if malformed is Malformed.NULL_LISTS else lists,
+            "user": context.user(user),
+            "hasNextChunk": has_next,
+        }
 
     def save(_info: Any, **args: Any) -> dict[str, Any]:
         viewer = context.require_viewer()
@@ -675,6 +711,16 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
         body = {"errors": [{"message": "Must provide query string.", "status": 400}], "data": None}
         return _reply(state, body, 400)
+    quirks = state.quirks
+    if (
+        quirks.malformed_collections > 0
+        and quirks.malformed_shape is Malformed.NOT_JSON
+        and "MediaListCollection" in payload["query"]
+    ):
+        quirks.malformed_collections -= 1
+        return web.Response(
+            text="<html><body>Please sign in</body></html>", content_type="text/html"
+        )
     viewer: SimUser | None = None
     authorization = request.headers.get("Authorization", "")
     if authorization:

@@ -8,9 +8,14 @@ descriptions leave open is modelled on the servers' behaviour and marked as such
 - query parameter names are matched case-insensitively, as ASP.NET and ServiceStack do;
 - marking an item played with a date adds a play, without one only ensures one (Jellyfin's
   `MarkPlayed`); unplaying clears the count and the date;
-- Jellyfin applies only the fields a UserData body carries (they are all nullable); Emby's
+- a UserData body (`POST .../UserData`) replaces every field it carries. Jellyfin's
+  `UpdateUserItemDataDto` has only nullable fields, and .NET cannot tell an absent field from a
+  null one, so absent or null means unchanged. Emby's `UserItemDataDto` is the whole user data:
   `Played`, `IsFavorite` and `PlaybackPositionTicks` are not nullable, so a body without them
-  resets them, which is why clients must send the whole user data back;
+  resets them to false/0, and its nullable `Rating`, `PlayCount` and `LastPlayedDate` are stored
+  as sent, absent being null. That is why an Emby client must send the whole, current user data;
+- every other user-data write (played, unplayed, favorite, unfavorite, delete rating) answers
+  the item's whole user data after the write, as both descriptions say;
 - deleting the like/dislike rating clears the numeric rating as well (`Likes` is derived from
   it on both servers);
 - Jellyfin 12 refuses the legacy `X-Emby-Token`, `X-Emby-Authorization` and `api_key` forms.
@@ -23,6 +28,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 import hashlib
 import itertools
+import json
 import re
 from typing import Any
 
@@ -54,9 +60,33 @@ class Flavour(StrEnum):
     EMBY = "emby"
 
 
+class Malformed(StrEnum):
+    """What a malformed item list looks like (`MediaBrowserQuirks.malformed_replies`)."""
+
+    EMPTY_OBJECT = "{}"  # a 200 with `{}`: no Items, no TotalRecordCount
+    NULL_ITEMS = "null"  # `"Items": null` beside the true TotalRecordCount
+    NOT_JSON = "html"  # a 200 with an HTML page, as a captive portal or a proxy sends
+
+
+class ListFault(StrEnum):
+    """A fault one item list is answered with instead of the truth."""
+
+    MALFORMED = "malformed"
+    EMPTY = "empty"
+    TINY = "tiny"
+
+
+TINY_SIZE = 3  # how many items a tiny reply holds
+
+
 @dataclass
 class MediaBrowserQuirks:
-    """Server behaviours a test can switch on."""
+    """Server behaviours a test can switch on.
+
+    The three list faults count down per item list (`GET /Items` or `/Users/{id}/Items`, series
+    lookups included); a list takes the first fault with a count left, in the order malformed,
+    empty, tiny. They are what a fault harness combines with the others.
+    """
 
     missing_provider_ids: float = 0.0  # this share of items is served without ProviderIds
     varied_casing: bool = False  # ProviderIds keys as Imdb, imdb, IMDB or iMDB, item by item
@@ -68,6 +98,26 @@ class MediaBrowserQuirks:
     hang_seconds: float = 2.0
     jellyfin12: bool = False  # Jellyfin 12: only `Authorization: MediaBrowser ... Token=`
     quick_connect: bool = True  # Jellyfin's Quick Connect switched on
+    # The next N item lists answer an empty but well-formed 200 that claims TotalRecordCount 0.
+    empty_replies: int = 0
+    # The next N item lists answer only their first TINY_SIZE items and claim exactly that many.
+    tiny_replies: int = 0
+    # The next N item lists answer 200 with `malformed_shape` instead of a QueryResult.
+    malformed_replies: int = 0
+    malformed_shape: Malformed = Malformed.EMPTY_OBJECT
+
+    def take_list_fault(self) -> ListFault | None:
+        """The fault the next item list is answered with, counted down; None: the truth."""
+        if self.malformed_replies > 0:
+            self.malformed_replies -= 1
+            return ListFault.MALFORMED
+        if self.empty_replies > 0:
+            self.empty_replies -= 1
+            return ListFault.EMPTY
+        if self.tiny_replies > 0:
+            self.tiny_replies -= 1
+            return ListFault.TINY
+        return None
 
 
 @dataclass
@@ -587,6 +637,11 @@ class _Handlers:
             ):
                 continue
             chosen.append(item)
+        fault = s.quirks.take_list_fault()
+        if fault is ListFault.EMPTY:
+            chosen = []
+        elif fault is ListFault.TINY:
+            chosen = chosen[:TINY_SIZE]
         limit = int(q.get("limit", str(len(chosen))))
         page = chosen[start : start + limit]
         body: dict[str, Json] = {
@@ -596,6 +651,8 @@ class _Handlers:
         if s.flavour is Flavour.JELLYFIN:
             body["StartIndex"] = start
         s._a_read_happened()
+        if fault is ListFault.MALFORMED:
+            return _malformed(s.quirks.malformed_shape, len(chosen))
         return web.json_response(body)
 
     async def item(self, request: web.Request) -> web.Response:
@@ -669,25 +726,88 @@ class _Handlers:
         body = await request.json()
         if not isinstance(body, dict):
             return web.json_response({"error": "bad body"}, status=400)
+        try:
+            sent = _UserDataBody.parse(body)
+        except (TypeError, ValueError) as err:
+            return web.json_response({"error": f"bad user data: {err}"}, status=400)
         jellyfin = self.state.flavour is Flavour.JELLYFIN
+        return await self._write(
+            request, sent.apply_partial if jellyfin else sent.apply_whole, empty=not jellyfin
+        )
 
-        def update(data: UserData) -> None:
-            if jellyfin:  # nullable fields: absent means unchanged
-                if "Rating" in body:
-                    data.rating = body["Rating"]
-                data.played = body.get("Played", data.played)
-                data.is_favorite = body.get("IsFavorite", data.is_favorite)
-                return
-            # Emby: the non-nullable fields take their defaults when absent.
-            data.rating = body.get("Rating")
-            data.played = bool(body.get("Played", False))
-            data.is_favorite = bool(body.get("IsFavorite", False))
-            data.position = int(body.get("PlaybackPositionTicks", 0))
-            data.play_count = int(body.get("PlayCount") or 0)
-            last = body.get("LastPlayedDate")
-            data.last_played = datetime.fromisoformat(last).astimezone(UTC) if last else None
 
-        return await self._write(request, update, empty=not jellyfin)
+@dataclass(frozen=True)
+class _UserDataBody:
+    """The state fields of a UserData body, None where the body has none (or null)."""
+
+    rating: float | None
+    played: bool | None
+    is_favorite: bool | None
+    play_count: int | None
+    position: int | None
+    last_played: datetime | None
+
+    @classmethod
+    def parse(cls, body: dict[str, Json]) -> _UserDataBody:
+        def typed[T](name: str, kind: type[T]) -> T | None:
+            value = body.get(name)
+            if value is None:
+                return None
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise TypeError(f"{name} is not a {kind.__name__}")
+            return value
+
+        last = typed("LastPlayedDate", str)
+        return cls(
+            typed("Rating", float),
+            typed("Played", bool),
+            typed("IsFavorite", bool),
+            typed("PlayCount", int),
+            typed("PlaybackPositionTicks", int),
+            datetime.fromisoformat(last).astimezone(UTC) if last else None,
+        )
+
+    def apply_partial(self, data: UserData) -> None:
+        """Jellyfin: every field sent replaces its value; absent or null leaves it as it is."""
+        if self.rating is not None:
+            data.rating = self.rating
+        if self.played is not None:
+            data.played = self.played
+        if self.is_favorite is not None:
+            data.is_favorite = self.is_favorite
+        if self.play_count is not None:
+            data.play_count = self.play_count
+        if self.position is not None:
+            data.position = self.position
+        if self.last_played is not None:
+            data.last_played = self.last_played
+
+    def apply_whole(self, data: UserData) -> None:
+        """Emby: the body is the new user data; what it leaves out takes its default."""
+        data.rating = self.rating
+        data.played = bool(self.played)
+        data.is_favorite = bool(self.is_favorite)
+        data.play_count = self.play_count or 0
+        data.position = self.position or 0
+        data.last_played = self.last_played
+
+
+def _malformed(shape: Malformed, total: int) -> web.Response:
+    """A 200 that is not the QueryResult it claims to be."""
+    match shape:
+        case Malformed.EMPTY_OBJECT:
+            return web.json_response({})
+        case Malformed.NULL_ITEMS:
+            return web.Response(
+                text=json.dumps({"Items": None, "TotalRecordCount": total}),
+                content_type="application/json",
+            )
+        case Malformed.NOT_JSON:
+            return web.Response(
+                text="<html><body>Please log in</body></html>", content_type="text/html"
+            )
 
 
 async def _hang(request: web.Request, seconds: float) -> None:

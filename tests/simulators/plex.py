@@ -17,7 +17,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 import itertools
+import json
 from typing import Any
 
 from aiohttp import web
@@ -35,9 +37,35 @@ type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _TYPES = {"movie": 1, "show": 2, "episode": 4}
 
 
+class Malformed(StrEnum):
+    """What a malformed list reply looks like (`Quirks.malformed_replies`)."""
+
+    EMPTY_OBJECT = "{}"  # a 200 with `{}`: no MediaContainer at all
+    EMPTY_CONTAINER = "container"  # `{"MediaContainer": {}}`: no size, no total, no list
+    NULL_LIST = "null"  # the list (`Metadata`, `Directory`) is null beside the true counts
+    NOT_JSON = "html"  # a 200 with an HTML page, as a captive portal or a proxy sends
+
+
+class ListFault(StrEnum):
+    """A fault one list reply is answered with instead of the truth."""
+
+    MALFORMED = "malformed"
+    EMPTY = "empty"
+    TINY = "tiny"
+
+
+TINY_SIZE = 3  # how many items a tiny reply holds
+
+
 @dataclass
 class Quirks:
-    """Faults and oddities real Plex servers show; tests switch them on."""
+    """Faults and oddities real Plex servers show; tests switch them on.
+
+    The list faults (`empty_replies`, `tiny_replies`, `malformed_replies`) count down per list
+    reply: the section list, a section's items and the Discover watchlist, each only where
+    `fault_path` (when set) is part of its path. A reply takes the first fault with a count left,
+    in the order malformed, empty, tiny. They are what a fault harness combines with the rest.
+    """
 
     plex_guid_only: bool = False  # items carry only their plex:// guid, no Guid list
     legacy_agents: bool = False  # items carry legacy agent guids (com.plexapp.agents.*) only
@@ -54,6 +82,28 @@ class Quirks:
     non_admin: bool = False  # a shared user's token: play history answers 403
     pins_expire: bool = False  # PINs expire at once: polling them answers 404
     write_error_status: int | None = None  # scrobble, rate and watchlist writes answer this
+    # The next N list replies are empty but well formed: size 0, totalSize 0.
+    empty_replies: int = 0
+    # The next N list replies hold only their list's first TINY_SIZE items, totalSize saying so.
+    tiny_replies: int = 0
+    # The next N list replies are a 200 in `malformed_shape` instead of a MediaContainer.
+    malformed_replies: int = 0
+    malformed_shape: Malformed = Malformed.EMPTY_OBJECT
+
+    def take_list_fault(self, path: str) -> ListFault | None:
+        """The fault the list reply at `path` is answered with, counted down; None: the truth."""
+        if self.fault_path is not None and self.fault_path not in path:
+            return None
+        if self.malformed_replies > 0:
+            self.malformed_replies -= 1
+            return ListFault.MALFORMED
+        if self.empty_replies > 0:
+            self.empty_replies -= 1
+            return ListFault.EMPTY
+        if self.tiny_replies > 0:
+            self.tiny_replies -= 1
+            return ListFault.TINY
+        return None
 
 
 @dataclass
@@ -363,6 +413,24 @@ def _paging(request: web.Request, default_size: int | None) -> tuple[int, int | 
     return start, int(size) if size is not None else default_size
 
 
+def _malformed(
+    request: web.Request, shape: Malformed, list_key: str, container: dict[str, Json]
+) -> web.Response:
+    """A 200 that is not the MediaContainer it should be."""
+    match shape:
+        case Malformed.EMPTY_OBJECT:
+            return web.json_response({})
+        case Malformed.EMPTY_CONTAINER:
+            return web.json_response({"MediaContainer": {}})
+        case Malformed.NULL_LIST:
+            body = {"MediaContainer": {**container, list_key: None}}
+            return web.Response(text=json.dumps(body), content_type="application/json")
+        case Malformed.NOT_JSON:
+            return web.Response(
+                text="<html><body>Please sign in</body></html>", content_type="text/html"
+            )
+
+
 async def _page(
     sim: PlexSim,
     request: web.Request,
@@ -370,9 +438,15 @@ async def _page(
     extra: dict[str, Json],
     *,
     default_size: int | None = None,
+    faults: bool = True,
 ) -> web.StreamResponse:
-    """One page of a list, with the quirks' faults."""
+    """One page of a list, with the quirks' faults (`faults`: the list faults too)."""
     quirks = sim.quirks
+    fault = quirks.take_list_fault(request.path) if faults else None
+    if fault is ListFault.EMPTY:
+        rows = []
+    elif fault is ListFault.TINY:
+        rows = rows[:TINY_SIZE]
     start, size = _paging(request, default_size)
     number = start // size + 1 if size else 1
     faulty = quirks.fault_path is None or quirks.fault_path in request.path
@@ -387,6 +461,8 @@ async def _page(
     if faulty and quirks.truncate_page == number and page:
         page = page[:-1]
     container: dict[str, Json] = {**extra, "size": len(page), "totalSize": total, "offset": start}
+    if fault is ListFault.MALFORMED:
+        return _malformed(request, quirks.malformed_shape, "Metadata", container)
     if page:
         container["Metadata"] = page
     return _container(request, container)
@@ -423,10 +499,15 @@ def make_server_app(sim: PlexSim) -> web.Application:
             }
             for key, (kind, title) in sim.sections.items()
         ]  # fmt: skip
-        return _container(
-            request,
-            {"size": len(directories), "title1": "Plex Library", "Directory": directories},
-        )
+        fault = sim.quirks.take_list_fault(request.path)
+        if fault is ListFault.EMPTY:
+            directories = []
+        elif fault is ListFault.TINY:
+            directories = directories[:TINY_SIZE]
+        container: dict[str, Json] = {"size": len(directories), "title1": "Plex Library"}
+        if fault is ListFault.MALFORMED:
+            return _malformed(request, sim.quirks.malformed_shape, "Directory", container)
+        return _container(request, {**container, "Directory": directories})
 
     async def section_all(request: web.Request) -> web.StreamResponse:
         section = request.match_info["sectionId"]
@@ -460,7 +541,8 @@ def make_server_app(sim: PlexSim) -> web.Application:
             }
             for index, (key, viewed_at) in enumerate(sim.plays, start=1)
         ]
-        return await _page(sim, request, rows, {})
+        # Only the health probe reads it, one row: the list faults are for the lists synced.
+        return await _page(sim, request, rows, {}, faults=False)
 
     def library_call(apply: Callable[[Item, web.Request], web.Response | None]) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:

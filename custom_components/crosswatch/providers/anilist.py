@@ -441,22 +441,37 @@ class AniListClient:
         collection = data.get("MediaListCollection")
         if not isinstance(collection, dict):
             raise ProviderError("AniList sent no list collection")
+        # An empty list is `"lists": []`; a null or missing one (or null entries) is a reply
+        # that lost its content, and reading it as empty would make every entry look removed.
+        groups = collection.get("lists")
+        if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+            raise ProviderError("AniList sent a list collection without its lists")
+        has_next = collection.get("hasNextChunk")
+        if not isinstance(has_next, bool):
+            raise ProviderError("AniList did not say whether another chunk follows")
         entries: list[ListEntry] = []
         malformed = 0
-        for group in _dicts(collection.get("lists")):
-            for raw in _records(group.get("entries")):
+        for group in groups:
+            rows = group.get("entries")
+            if not isinstance(rows, list):
+                raise ProviderError("AniList sent a list without its entries")
+            for raw in _records(rows):
                 entry = _list_entry(raw)
                 if entry is None:
                     malformed += 1
                 else:
                     entries.append(entry)
-        return Chunk(tuple(entries), malformed, collection.get("hasNextChunk") is True)
+        return Chunk(tuple(entries), malformed, has_next)
 
     async def lookup(self, media_ids: Sequence[int]) -> Lookup:
         """The viewer and the live entries of up to 50 media."""
         data = await self.execute(LOOKUP_QUERY, {"ids": list(media_ids), "perPage": 50})
+        found = _object(data.get("Page")).get("media")
+        if not isinstance(found, list):
+            # Not "none of them exist": a removal would then be confirmed without looking.
+            raise ProviderError("AniList sent a lookup without its media")
         media: dict[int, LiveMedia] = {}
-        for raw in _dicts(_object(data.get("Page")).get("media")):
+        for raw in _dicts(found):
             found = _live_media(raw)
             if found is not None:
                 media[found.id] = found

@@ -9,7 +9,10 @@ How the list maps onto the engine's features:
 
 Every read is the whole `MediaListCollection` (AniList has no cheap activity watermark), in
 chunks of 500, and one read serves all three features for a minute; any write drops it. A chunk
-that fails after the first makes the read partial, never short.
+that fails after the first (a malformed reply included) makes the read partial, never short; a
+first chunk that fails fails the read. Only a list read whole, not empty and no shorter than the
+read before it is kept for reuse: an emptied or shrunken list is asked for again by the next
+read, so a shrink is only ever confirmed by a fresh read, never by the cache.
 
 Writes are one mutation per item, after one lookup of the live entries of the whole batch, so
 the rules below are decided on what AniList holds now, not on a read from minutes ago:
@@ -111,6 +114,7 @@ class AniListProvider:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._collection: _Collection | None = None
+        self._last_size: int | None = None  # entries of the last list read whole
 
     @property
     def key(self) -> str:
@@ -200,7 +204,12 @@ class AniListProvider:
             if cached is not None and self._clock() - cached.fetched_at < self._reuse_for:
                 return cached
             collection = await self._fetch_collection()
-            self._collection = collection if collection.failure is None else None
+            size, previous = len(collection.entries), self._last_size
+            whole = collection.failure is None
+            keep = whole and size > 0 and (previous is None or size >= previous)
+            self._collection = collection if keep else None
+            if whole:
+                self._last_size = size
             return collection
 
     async def _fetch_collection(self) -> _Collection:

@@ -7,8 +7,14 @@ What the servers hold, and how it maps onto the engine's features:
 
 Reads page through the user's items (`StartIndex`/`Limit`, checked against `TotalRecordCount`).
 Episodes carry their series' ProviderIds, fetched once per read by `SeriesId`. A page that fails
-midway ends the read as partial; episodes whose series could not be fetched are left out rather
-than entered under ids no other provider would recognise.
+midway (a malformed reply included) ends the read as partial; episodes whose series could not be
+fetched, or that a lookup did not return, are left out and the read is partial: keyed without
+their series' ids they would look like other items, and their old keys like removals.
+
+The library index writes resolve in is kept for `library_ttl` seconds, and only when the read it
+came from was complete, not empty, and no smaller than the index before it: a write after an
+emptied or shrunken read reads the library again instead of refusing items as not in it. Writes
+change no item ids, so they leave the index in place (a 404 reads it again).
 
 Writes act on library items, so every requested item is first resolved to one:
 1. by our own item id, when the item came from this server;
@@ -20,6 +26,15 @@ Writes act on library items, so every requested item is first resolved to one:
 Items that cannot be resolved are rejected as `not_in_library`. A write answers `stored_as` =
 the library item (with its local id) whenever that differs from the requested item, which is how
 the engine learns to recognise library items that have no ProviderIds.
+
+Each write changes only what it means to: played, favorite and rating removal go to their own
+endpoints, and a rating goes alone in a UserData body on Jellyfin. Emby's UserData body is the
+whole user data, so a rating write there carries the played state, play count, last played date
+and favorite as they stand *now*: read from the item, overlaid with what the server answered
+our own writes to it in the last `library_ttl` seconds. Those answers come straight from the
+write, while a read may still lag behind it; without them a rating written after marking an item
+played would unmark it again. (A change someone makes on the server between our write and the
+rating, on the same item, is the one race Emby's API leaves open.)
 """
 
 import asyncio
@@ -48,7 +63,13 @@ from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
 from ..engine.store import Checkpoint
 from .http import HttpError, JsonValue
-from .mediabrowser_client import Credentials, Flavour, MediaBrowserClient, ServerInfo
+from .mediabrowser_client import (
+    USER_STATE_FIELDS,
+    Credentials,
+    Flavour,
+    MediaBrowserClient,
+    ServerInfo,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -108,6 +129,14 @@ class LibraryItem:
 
 
 @dataclass(frozen=True, slots=True)
+class _Written:
+    """An item's user data as the server answered our last write to it, and when."""
+
+    fields: Mapping[str, JsonValue]
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class _Scan:
     """Library items read for one query, and the evidence of how complete the read was."""
 
@@ -121,6 +150,7 @@ class _Library:
 
     built_at: float
     complete: bool
+    reusable: bool  # complete, not empty, no smaller than the index before: fit to keep
     by_id: Mapping[str, LibraryItem]
     by_token: Mapping[str, tuple[LibraryItem, ...]]
     by_title: Mapping[str, tuple[LibraryItem, ...]]
@@ -191,6 +221,9 @@ class MediaBrowserProvider:
         self._library_ttl = library_ttl
         self._library: _Library | None = None
         self._library_lock = asyncio.Lock()
+        # Item id -> what the server answered our last write to it. Not a read cache: it only
+        # ever stands in for a read that may lag behind that write (see `_current_user_data`).
+        self._written: dict[str, _Written] = {}
         self.weak_matches = 0  # writes resolved by exact title and year alone
 
     @property
@@ -337,6 +370,10 @@ class MediaBrowserProvider:
             for row in page.items:
                 if isinstance(item_id := row.get("Id"), str):
                     found[item_id] = row
+        if missing := len(set(series_ids) - set(found)):
+            # A lookup answered short (a hiccup, or a series hidden from this user): its
+            # episodes cannot be keyed the way other providers know them.
+            return found, f"{missing} series asked for by id were not returned"
         return found, None
 
     def _library_item(
@@ -462,19 +499,69 @@ class MediaBrowserProvider:
         user = self._account.user_id
         client = self._client
         for target in targets:
+            # `known` is what the write itself says, kept when the server's answer says nothing.
+            reply: Mapping[str, JsonValue] | None
+            known: dict[str, JsonValue]
             match feature, action:
                 case Feature.HISTORY, Action.REMOVE:
-                    await client.mark_unplayed(user, target.id)
+                    reply = await client.mark_unplayed(user, target.id)
+                    known = {"Played": False, "PlayCount": 0, "LastPlayedDate": None}
                 case Feature.HISTORY, _:
                     when = payload.last_watched_at if isinstance(payload, Watched) else None
-                    await client.mark_played(user, target.id, when)
+                    reply = await client.mark_played(user, target.id, when)
+                    known = {"Played": True}
                 case Feature.WATCHLIST, _:
-                    await client.set_favorite(user, target.id, action is not Action.REMOVE)
+                    favorite = action is not Action.REMOVE
+                    reply = await client.set_favorite(user, target.id, favorite)
+                    known = {"IsFavorite": favorite}
                 case Feature.RATINGS, Action.REMOVE:
-                    await client.clear_rating(user, target.id)
+                    reply = await client.clear_rating(user, target.id)
+                    known = {"Rating": None}
                 case Feature.RATINGS, _ if isinstance(payload, Rated):
-                    native = from_normalized(RatingScale.DECIMAL_0_10, payload.value)
-                    await client.set_rating(user, target.id, float(native))
+                    native = float(from_normalized(RatingScale.DECIMAL_0_10, payload.value))
+                    current = (
+                        None
+                        if self._flavour.partial_user_data
+                        else await self._current_user_data(target.id)
+                    )
+                    reply = await client.set_rating(user, target.id, native, current)
+                    known = {"Rating": native}
+                case _:
+                    continue
+            self._remember(target.id, reply, known)
+
+    async def _current_user_data(self, item_id: str) -> Mapping[str, JsonValue]:
+        """The item's user data now: a fresh item read, under what our own writes answered.
+
+        The item read may still show the state from before a write of ours (servers behind a
+        cache, replicas); what the write answered is newer than that, so it wins.
+        """
+        read = await self._client.user_data(self._account.user_id, item_id)
+        written = self._written.get(item_id)
+        if written is None or self._clock() - written.at > self._library_ttl:
+            return read
+        return {**read, **written.fields}
+
+    def _remember(
+        self, item_id: str, reply: Mapping[str, JsonValue] | None, known: Mapping[str, JsonValue]
+    ) -> None:
+        now = self._clock()
+        self._written = {
+            key: written
+            for key, written in self._written.items()
+            if now - written.at <= self._library_ttl
+        }
+        if reply is not None:
+            # The whole user data: a state field it leaves out is one the item does not have.
+            fields: dict[str, JsonValue] = {
+                name: reply.get(name)
+                for name in USER_STATE_FIELDS
+                if name in reply or name != "PlaybackPositionTicks"
+            }
+        else:
+            before = self._written.get(item_id)
+            fields = {**(before.fields if before is not None else {}), **known}
+        self._written[item_id] = _Written(fields, now)
 
     # Resolving requested items to library items -----------------------------------------
 
@@ -489,7 +576,12 @@ class MediaBrowserProvider:
     async def _fresh_library(self, *, force: bool = False) -> _Library:
         async with self._library_lock:
             library = self._library
-            if force or library is None or self._clock() - library.built_at > self._library_ttl:
+            if (
+                force
+                or library is None
+                or not library.reusable
+                or self._clock() - library.built_at > self._library_ttl
+            ):
                 library = self._index(await self._scan(_ALL_TYPES, ()))
                 self._library = library
             return library
@@ -502,9 +594,15 @@ class MediaBrowserProvider:
                 by_token.setdefault(text, []).append(found)
             if found.item.title and found.item.year:
                 by_title.setdefault(weak_key(found.item), []).append(found)
+        previous = self._library
+        complete = scan.completeness.complete
         return _Library(
             self._clock(),
-            scan.completeness.complete,
+            complete,
+            # An empty index is never kept: asking again costs next to nothing if it is true.
+            complete
+            and bool(scan.items)
+            and (previous is None or len(scan.items) >= len(previous.by_id)),
             {found.id: found for found in scan.items},
             {text: tuple(items) for text, items in by_token.items()},
             {text: tuple(items) for text, items in by_title.items()},

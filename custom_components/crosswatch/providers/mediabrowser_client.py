@@ -12,12 +12,19 @@ is spelled out in one place, the `Flavour`:
 - played: `/UserPlayedItems/{itemId}?userId=&datePlayed=<ISO 8601>` (Jellyfin);
   `/Users/{UserId}/PlayedItems/{Id}?DatePlayed=yyyyMMddHHmmss` (Emby);
 - favorites: `/UserFavoriteItems/{itemId}?userId=`; `/Users/{UserId}/FavoriteItems/{Id}`;
-- rating: `POST /UserItems/{itemId}/UserData` with only `Rating` (Jellyfin's fields are
-  nullable); `POST /Users/{UserId}/Items/{ItemId}/UserData` with the whole user data (Emby's
-  `Played` and `IsFavorite` are not nullable, so a bare rating would unmark the item);
+- rating: `POST /UserItems/{itemId}/UserData` with only `Rating` (Jellyfin's
+  `UpdateUserItemDataDto` is all nullable: absent means unchanged);
+  `POST /Users/{UserId}/Items/{ItemId}/UserData` with the whole user data (Emby's
+  `UserItemDataDto` is the new user data: `Played` and `IsFavorite` are not nullable, so a bare
+  rating would unmark the item). Emby offers no narrower way to store a numeric rating (its
+  `/Rating?Likes=` is a like or dislike), so the caller must hand in the user data as it stands
+  *now* (see `set_rating`);
 - clearing a rating: `DELETE /UserItems/{itemId}/Rating?userId=`;
   `DELETE /Users/{UserId}/Items/{Id}/Rating`;
 - Quick Connect: Jellyfin only.
+
+Every user-data write but Emby's UserData update answers the item's whole user data after the
+write (`UserItemDataDto`); the write methods return it, as the freshest word on that item.
 
 Jellyfin 12 drops the legacy `X-Emby-*` headers and the `api_key` query, so the Jellyfin flavour
 never sends them. The password given to `authenticate_by_name` is sent once and never kept.
@@ -35,6 +42,18 @@ from ..engine.provider import ProviderError
 from .http import HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
 
 CLIENT_NAME: Final = "CrossWatch"
+# The fields of a UserItemDataDto that hold the user's state, as opposed to what the server
+# computes (PlayedPercentage, UnplayedItemCount) or names (Key, ItemId, ServerId).
+USER_STATE_FIELDS: Final = (
+    "Rating",
+    "Played",
+    "PlayCount",
+    "LastPlayedDate",
+    "IsFavorite",
+    "PlaybackPositionTicks",
+)
+# What an Emby UserData body cannot leave out without resetting it (not nullable).
+_EMBY_REQUIRED: Final = ("Played", "IsFavorite")
 DEVICE_NAME: Final = "Home Assistant"
 # Rows per page: large enough to keep a 20 000-episode library at a hundred requests, small
 # enough that a slow server answers each page well within the request timeout.
@@ -92,7 +111,7 @@ class Flavour:
     quick_connect: bool  # Jellyfin's code-based login
     # Jellyfin's UpdateUserItemDataDto has only nullable fields: absent means "unchanged".
     # Emby's UserItemDataDto has non-nullable Played and IsFavorite, so a body with only a
-    # Rating would unmark the item; Emby gets the whole current user data back instead.
+    # Rating would unmark the item; Emby gets the state fields as they stand now as well.
     partial_user_data: bool
 
     @property
@@ -314,34 +333,82 @@ class MediaBrowserClient:
         path, params = self.flavour.item_path(user_id, item_id)
         return _object((await self.call("GET", path, params=params)).json(), "item")
 
-    async def mark_played(self, user_id: str, item_id: str, when: datetime | None) -> None:
-        """Mark an item played, dated `when` where given (the server's clock otherwise)."""
+    async def user_data(self, user_id: str, item_id: str) -> Mapping[str, JsonValue]:
+        """The user's data on one item, as one item read shows it."""
+        return _object((await self.item(user_id, item_id)).get("UserData"), "user data")
+
+    async def mark_played(
+        self, user_id: str, item_id: str, when: datetime | None
+    ) -> Mapping[str, JsonValue] | None:
+        """Mark an item played, dated `when` where given (the server's clock otherwise).
+
+        Returns the user data the server answered with, if it sent any.
+        """
         path, params = self.flavour.played_path(user_id, item_id)
         query: dict[str, str | int] = dict(params)
         if when is not None:
             query[self.flavour.query("DatePlayed")] = self.flavour.date_played(when)
-        await self.call("POST", path, params=query)
+        return _user_data_reply(await self.call("POST", path, params=query))
 
-    async def mark_unplayed(self, user_id: str, item_id: str) -> None:
+    async def mark_unplayed(self, user_id: str, item_id: str) -> Mapping[str, JsonValue] | None:
         """Mark an item not played (play count and last played date are cleared)."""
         path, params = self.flavour.played_path(user_id, item_id)
-        await self.call("DELETE", path, params=params)
+        return _user_data_reply(await self.call("DELETE", path, params=params))
 
-    async def set_favorite(self, user_id: str, item_id: str, favorite: bool) -> None:
+    async def set_favorite(
+        self, user_id: str, item_id: str, favorite: bool
+    ) -> Mapping[str, JsonValue] | None:
         """Add an item to the user's favorites, or take it off."""
         path, params = self.flavour.favorite_path(user_id, item_id)
-        await self.call("POST" if favorite else "DELETE", path, params=params)
+        return _user_data_reply(
+            await self.call("POST" if favorite else "DELETE", path, params=params)
+        )
 
-    async def set_rating(self, user_id: str, item_id: str, rating: float) -> None:
-        """Store the user's rating (0-10, a double) without touching the rest of the user data."""
+    async def set_rating(
+        self,
+        user_id: str,
+        item_id: str,
+        rating: float,
+        current: Mapping[str, JsonValue] | None = None,
+    ) -> Mapping[str, JsonValue] | None:
+        """Store the user's rating (0-10, a double) and nothing else.
+
+        Jellyfin gets the rating alone. Emby's body replaces the whole user data, so it carries
+        the state fields of `current`, which the caller must know to be the user data as it
+        stands now: a stale `Played` here would unmark an item just marked played. Without a
+        played state and favorite to send, the write is refused rather than guessed.
+        """
         path, params = self.flavour.user_data_path(user_id, item_id)
-        body: dict[str, JsonValue] = {"Rating": rating}
-        if not self.flavour.partial_user_data:
-            current = (await self.item(user_id, item_id)).get("UserData")
-            body = {**(current if isinstance(current, dict) else {}), "Rating": rating}
-        await self.call("POST", path, params=params, json_body=body)
+        if self.flavour.partial_user_data:
+            body: dict[str, JsonValue] = {"Rating": rating}
+        else:
+            if current is None or any(
+                not isinstance(current.get(name), bool) for name in _EMBY_REQUIRED
+            ):
+                raise ProviderError(
+                    f"{self.flavour.name}: the item's played state and favorite are unknown, "
+                    "so a rating cannot be written without risking them"
+                )
+            body = {name: current[name] for name in USER_STATE_FIELDS if name in current}
+            body["Rating"] = rating
+        reply = _user_data_reply(await self.call("POST", path, params=params, json_body=body))
+        if reply is None and not self.flavour.partial_user_data:
+            return body  # Emby answers nothing; what it now holds is what was sent
+        return reply
 
-    async def clear_rating(self, user_id: str, item_id: str) -> None:
+    async def clear_rating(self, user_id: str, item_id: str) -> Mapping[str, JsonValue] | None:
         """Delete the user's rating of an item."""
         path, params = self.flavour.rating_path(user_id, item_id)
-        await self.call("DELETE", path, params=params)
+        return _user_data_reply(await self.call("DELETE", path, params=params))
+
+
+def _user_data_reply(response: Response) -> Mapping[str, JsonValue] | None:
+    """The user data a write answered with; None when it sent none (or nothing readable).
+
+    The write itself succeeded either way: a body we cannot read only means we learn nothing.
+    """
+    try:
+        body = response.json()
+    except ProviderError:
+        return None
+    return body if isinstance(body, dict) and isinstance(body.get("Played"), bool) else None

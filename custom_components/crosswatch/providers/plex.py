@@ -5,8 +5,16 @@ The watched state and the ratings are kept on one Plex Media Server.
 Watched state and ratings live on the server's library items (`viewCount`, `lastViewedAt`,
 `userRating`, `lastRatedAt`), so one scan of the library serves both features; the scan is kept
 for `library_ttl` seconds so that a run reading history and ratings reads the library once, and
-is dropped after every write. Play history (`/status/sessions/history/all`) is admin-only and
+is dropped after every library write (a watchlist write does not touch it). Only a scan that was
+complete, not empty, and holds no fewer records than the scan before it is reused: a partial,
+empty or
+shrunken scan is never served again without asking the server, so a shrink is only ever
+confirmed by a fresh read. Play history (`/status/sessions/history/all`) is admin-only and
 is never needed: `health()` only records whether the token may read it.
+
+Plex has no activity stamp. Each read's checkpoint carries a digest of the snapshot's content as
+its `etag`, a fingerprint of what was read, and never claims `checkpoint_moved`: a digest
+changes with any shrink, a server's hiccup included, so it is no evidence of real activity.
 
 Items carry every id Plex gives them: the `guid` of the new agent (plex://...), its `Guid` list
 (imdb/tmdb/tvdb), the legacy agents' guids (`com.plexapp.agents.imdb://tt...?lang=en`,
@@ -81,6 +89,8 @@ class Library:
     read_at: float
     by_token: Mapping[str, tuple[int, ...]]
     by_title: Mapping[str, tuple[int, ...]]
+    # Complete, and no smaller than the scan before it: fit to be served again without asking.
+    reusable: bool = False
     stale: bool = False  # a write happened since: do not serve reads from it
 
     @classmethod
@@ -90,6 +100,8 @@ class Library:
         completeness: Completeness,
         unreadable: Mapping[Feature, int],
         read_at: float,
+        *,
+        reusable: bool = False,
     ) -> Library:
         """Index the records."""
         by_token: dict[str, list[int]] = {}
@@ -105,6 +117,7 @@ class Library:
             read_at,
             MappingProxyType({k: tuple(v) for k, v in by_token.items()}),
             MappingProxyType({k: tuple(v) for k, v in by_title.items()}),
+            reusable,
         )
 
     def find(self, item: MediaItem) -> tuple[list[LibraryRecord], bool]:
@@ -234,18 +247,20 @@ class PlexProvider:
                     completeness, failure=f"{failure}; {note}" if failure else note
                 )
         snapshot = Snapshot.build(self.name, feature, entries, completeness)
-        digest = _digest(snapshot)
-        moved = checkpoint is None or checkpoint.etag != digest
+        del checkpoint  # Plex has no activity stamp to compare with the last one
         return Read(
             snapshot,
             Checkpoint(
                 provider=self.key,
                 feature=feature,
                 watermark=None,
-                etag=digest,
+                # A fingerprint of the content read, to tell an unchanged read from a changed
+                # one; it changes with a hiccup's shrink as much as with the user's activity.
+                etag=_digest(snapshot),
                 updated_at=datetime.fromtimestamp(self._now(), UTC),
             ),
-            checkpoint_moved=moved,
+            # No activity evidence: the drop guard must always be free to doubt a shrink.
+            checkpoint_moved=False,
         )
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
@@ -260,9 +275,24 @@ class PlexProvider:
 
     async def _fresh_library(self) -> Library:
         library = self._library
-        if library is None or library.stale or self._now() - library.read_at > self._ttl:
+        if (
+            library is None
+            or not library.reusable
+            or library.stale
+            or self._now() - library.read_at > self._ttl
+        ):
             library = await self._scan_library()
         return library
+
+    async def _library_for_writes(self) -> Library:
+        """A scan to resolve written items in: the last one, unless it is unfit for reuse.
+
+        Watched state and ratings going stale does not matter here, ratingKeys and ids do: a
+        write after an empty or partial scan would find nothing and be refused.
+        """
+        if self._library is not None and self._library.reusable:
+            return self._library
+        return await self._scan_library()
 
     async def _scan_library(self) -> Library:
         sections = await self._client.sections()
@@ -300,7 +330,17 @@ class PlexProvider:
             seen_total=seen,
             failure="; ".join(failures) or None,
         )
-        library = Library.build(records, completeness, unreadable, self._now())
+        previous = self._library
+        library = Library.build(
+            records,
+            completeness,
+            unreadable,
+            self._now(),
+            # An empty scan is never kept: asking again costs next to nothing if it is true.
+            reusable=completeness.complete
+            and bool(records)
+            and (previous is None or len(records) >= len(previous.records)),
+        )
         self._library = library
         return library
 
@@ -335,8 +375,12 @@ class PlexProvider:
         return entries, completeness
 
     async def _library_for_enrichment(self) -> Library | None:
-        """The library, to lend ids to watchlist items that carry only Plex's own."""
-        if self._library is not None:
+        """The library, to lend ids to watchlist items that carry only Plex's own.
+
+        Never an emptied, shrunken or partial scan: lending fewer ids would change the keys of
+        watchlist items from one read to the next.
+        """
+        if self._library is not None and self._library.reusable:
             return self._library
         try:
             return await self._scan_library()
@@ -353,17 +397,15 @@ class PlexProvider:
         """Write one batch, one request per item; each item answered by its own reply."""
         if action is Action.CONFLICT:
             return [WriteResult(r.item, WriteOutcome.REJECTED, CONFLICT) for r in requests]
-        results: list[WriteResult] = []
+        if feature is Feature.WATCHLIST:
+            # Discover only: the library scan holds nothing a watchlist write changes.
+            return [await self._write_watchlist(action, request) for request in requests]
         try:
-            for request in requests:
-                if feature is Feature.WATCHLIST:
-                    results.append(await self._write_watchlist(action, request))
-                else:
-                    results.append(await self._write_library(feature, action, request))
+            return [await self._write_library(feature, action, request) for request in requests]
         finally:
+            # Even a batch cut short may have changed watched state or ratings.
             if self._library is not None:
                 self._library = replace(self._library, stale=True)
-        return results
 
     async def _write_library(
         self, feature: Feature, action: Action, request: WriteRequest
@@ -372,9 +414,9 @@ class PlexProvider:
         rating = _native_rating(feature, action, request.payload)
         if rating is None:
             return WriteResult(item, WriteOutcome.REJECTED, "a rating write needs a rating")
+        library = await self._library_for_writes()
         rescanned = False
         while True:
-            library = self._library if self._library is not None else await self._scan_library()
             records, strong = library.find(item)
             if not strong and not self._title_matches:
                 records = []
@@ -390,7 +432,7 @@ class PlexProvider:
                 # A library rescan hands out new ratingKeys: find the item again, once.
                 if err.status == 404 and not rescanned:
                     rescanned = True
-                    await self._scan_library()
+                    library = await self._scan_library()
                     continue
                 if err.status == 404:
                     return WriteResult(item, WriteOutcome.REJECTED, NOT_IN_LIBRARY)

@@ -13,6 +13,9 @@ for JSON, so every request says `Accept: application/json`.
 Lists are read in pages (`X-Plex-Container-Start`/`-Size`), checking each page's `offset` and
 the announced `totalSize`: a page that fails, comes back short, or announces a different total
 ends the read with the reason, so the caller can build a partial snapshot instead of a short one.
+A 200 that is not a list reply (no `MediaContainer`, a list that is null or not a list, a list
+left out by a container that does not say it is empty, a body that is not JSON) is such a
+failure too, never an empty list.
 """
 
 import asyncio
@@ -139,8 +142,8 @@ class PlexClient:
                 str(directory.get("type") or ""),
                 str(directory.get("title") or ""),
             )
-            for directory in body.get("Directory") or []
-            if isinstance(directory, dict) and directory.get("key") is not None
+            for directory in _list(body, "Directory")
+            if directory.get("key") is not None
         ]
 
     async def section_items(self, section: str, plex_type: int) -> PagedRead:
@@ -263,11 +266,30 @@ def _container(body: JsonValue) -> dict[str, Any]:
 
 
 def _metadata(container: Mapping[str, Any]) -> list[dict[str, Any]]:
-    # Plex leaves `Metadata` out of an empty container.
-    rows = container.get("Metadata") or []
+    return _list(container, "Metadata")
+
+
+def _list(container: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    """The records a container lists under `key`; ProviderError unless it is a list reply.
+
+    Plex leaves the list out of an empty container, which then says `size` 0: only that makes
+    a missing list an empty one. A container saying nothing, or a list that is null, is not a
+    list reply, and reading it as empty would make every record look removed.
+    """
+    size = _int(container.get("size"))
+    if key not in container:
+        if size == 0:
+            return []
+        raise ProviderError(f"Plex sent a reply without its {key} (size {size})")
+    rows = container[key]
     if not isinstance(rows, list):
-        raise ProviderError("Plex sent Metadata that is not a list")
-    return [row for row in rows if isinstance(row, dict)]
+        raise ProviderError(f"Plex sent {key} that is not a list")
+    records = [row for row in rows if isinstance(row, dict)]
+    if len(records) != len(rows):
+        raise ProviderError(f"Plex sent {key} with {len(rows) - len(records)} non-records")
+    if size is not None and size != len(records):
+        raise ProviderError(f"Plex sent {len(records)} {key} records in a container of {size}")
+    return records
 
 
 def _total(container: Mapping[str, Any], reply: Response) -> int | None:
