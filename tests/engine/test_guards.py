@@ -217,3 +217,13 @@ def test_an_empty_answer_is_suspect_however_small_the_library() -> None:
     assert not verdict.snapshot.completeness.complete
     assert verdict.event is not None
     assert verdict.event.count == 3
+
+
+def test_items_a_rescan_gave_new_local_ids_are_not_lost() -> None:
+    before = [listed(movie(f"Film {n}", 2000, jellyfin=f"old{n}")) for n in range(30)]
+    after = [listed(movie(f"Film {n}", 2000, jellyfin=f"new{n}")) for n in range(30)]
+
+    verdict = judge(snap(W, after), snap(W, before))
+
+    assert verdict.snapshot.completeness.complete
+    assert (verdict.event, verdict.suspicion) == (None, None)

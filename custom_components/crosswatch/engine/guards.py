@@ -21,7 +21,7 @@ from enum import StrEnum
 import math
 from types import MappingProxyType
 
-from .items import MediaItem
+from .items import MediaItem, weak_key
 from .plan import Action, Operation, PairSide, Plan
 from .snapshot import Semantics, Snapshot, partial
 from .store import RETRY_BACKOFF, ShrinkSuspicion
@@ -139,13 +139,11 @@ def judge_shrink(
         return ShrinkVerdict(snapshot, None, None)
     if not snapshot.completeness.complete:
         return ShrinkVerdict(snapshot, None, suspected)
-    explained = {entry.key for item in ours if (entry := baseline.find(item, include_local=True))}
-    missing = frozenset(
-        key
-        for key, entry in baseline.entries.items()
-        if key not in explained and snapshot.find(entry.item, include_local=True) is None
-    )
-    expected = len(baseline) - len(explained)
+    gone, explained = _gone(snapshot, baseline, ours)
+    expected = len(baseline) - explained
+    if not _suspect(len(gone), expected, settings):
+        return ShrinkVerdict(snapshot, None, None)
+    missing = _not_even_by_title(gone, snapshot)  # only now: it walks the whole read
     if not _suspect(len(missing), expected, settings):
         return ShrinkVerdict(snapshot, None, None)
     unconfirmed = missing - suspected.missing if suspected is not None else missing
@@ -169,6 +167,31 @@ def judge_shrink(
         GuardEvent(GuardCode.SNAPSHOT_SUSPECT, side, len(missing), detail),
         ShrinkSuspicion(missing, expected, seen, now),
     )
+
+
+def _gone(
+    snapshot: Snapshot, baseline: Snapshot, ours: Iterable[MediaItem]
+) -> tuple[list[tuple[str, MediaItem]], int]:
+    """Baseline items the read shows under none of their ids, less our own removals.
+
+    Also returns how many of the baseline our own removals explain: those are expected gone.
+    """
+    explained = {entry.key for item in ours if (entry := baseline.find(item, include_local=True))}
+    gone = [
+        (key, entry.item)
+        for key, entry in baseline.entries.items()
+        if key not in explained and snapshot.find(entry.item, include_local=True) is None
+    ]
+    return gone, len(explained)
+
+
+def _not_even_by_title(gone: list[tuple[str, MediaItem]], snapshot: Snapshot) -> frozenset[str]:
+    """Of the items gone by id, those not shown under their title and year either.
+
+    An item a server rescan gave a new local id is still there: it is not lost.
+    """
+    titles = {weak_key(entry.item) for entry in snapshot.entries.values()}
+    return frozenset(key for key, item in gone if weak_key(item) not in titles)
 
 
 def _suspect(lost: int, expected: int, settings: GuardSettings) -> bool:
