@@ -220,8 +220,9 @@ def test_an_empty_answer_is_suspect_however_small_the_library() -> None:
 
 
 def test_items_a_rescan_gave_new_local_ids_are_not_lost() -> None:
-    before = [listed(movie(f"Film {n}", 2000, jellyfin=f"old{n}")) for n in range(30)]
-    after = [listed(movie(f"Film {n}", 2000, jellyfin=f"new{n}")) for n in range(30)]
+    before = [listed(movie(f"Film {n}", 2000, emby=100 + n)) for n in range(30)]
+    after = [listed(movie(f"Film {n}", 2000, emby=200 + n)) for n in range(30)]
+    assert before[0].item.local_tokens != after[0].item.local_tokens
 
     verdict = judge(snap(W, after), snap(W, before))
 
