@@ -71,11 +71,7 @@ class FakeProvider:
         )
         # Each read reports a new activity watermark; the pipeline stamps when it kept it.
         watermark = Checkpoint(self.key, feature, f"read-{self.reads}", None, EPOCH)
-        return Read(
-            Snapshot.build(self.name, feature, entries, completeness),
-            watermark,
-            checkpoint_moved=False,
-        )
+        return Read(Snapshot.build(self.name, feature, entries, completeness), watermark)
 
     async def write(
         self, feature: Feature, action: Action, requests: Sequence[WriteRequest]

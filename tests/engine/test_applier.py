@@ -202,7 +202,6 @@ async def test_the_fake_provider_reads_what_it_holds_as_a_complete_snapshot() ->
 
     assert read.snapshot.complete
     assert len(read.snapshot) == 3
-    assert not read.checkpoint_moved
 
 
 async def test_a_pairs_own_retry_backoff_and_quarantine_threshold_are_used(

@@ -53,18 +53,16 @@ class FaultyProvider(FakeProvider):
             raise ProviderError("HTTP 503 in mid-pagination")
         if self.fault == "empty":  # an empty 200 that claims to be everything; no activity
             empty = Snapshot.build(self.name, feature, [], Completeness(all_pages=True))
-            return Read(empty, checkpoint, checkpoint_moved=False)
-        # Like Trakt's and SIMKL's activity timestamps: the watermark follows the content, and
-        # it "moved" when it differs from the one kept at the last complete sync.
+            return Read(empty, checkpoint)
+        # Like Trakt's and SIMKL's activity timestamps: the watermark follows the content.
         content = ",".join(sorted(e.key for e in self.inventory.get(feature, [])))
         now = Checkpoint(self.key, feature, content, None, T0)
-        moved = checkpoint is not None and checkpoint.watermark != content
         total = len(entries)
         completeness = Completeness(all_pages=True, expected_total=total, seen_total=total)
         if self.fault == "truncated":  # the adapter saw the totals disagree: partial
             entries, completeness = entries[: total // 2], partial("page 2 of 2 cut short")
         snapshot = Snapshot.build(self.name, feature, entries, completeness)
-        return Read(snapshot, now, checkpoint_moved=moved)
+        return Read(snapshot, now)
 
 
 @dataclass

@@ -89,7 +89,7 @@ class PlayLog(FakeProvider):
         else:
             self.last_body = entries
         snapshot = Snapshot.build(self.name, feature, entries, completeness)
-        return Read(snapshot, checkpoint, checkpoint_moved=False)
+        return Read(snapshot, checkpoint)
 
 
 @dataclass

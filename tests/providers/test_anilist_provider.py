@@ -225,10 +225,9 @@ async def test_a_write_makes_the_next_read_a_fresh_one(sim: Sim) -> None:
     assert "anilist:30" in snapshot.entries
 
 
-async def test_reads_give_no_checkpoint_and_never_claim_the_content_moved(sim: Sim) -> None:
+async def test_reads_give_no_checkpoint(sim: Sim) -> None:
     read = await provider_for(sim).read(Feature.WATCHLIST, None)
     assert read.checkpoint is None
-    assert read.checkpoint_moved is False
 
 
 async def test_entries_on_custom_lists_are_read_once_even_when_hidden_from_status_lists(
@@ -305,7 +304,6 @@ async def test_an_empty_collection_is_reported_as_read_for_the_drop_guard_to_jud
     sim.state.quirks.empty_collections = 1
     read = await provider_for(sim).read(Feature.WATCHLIST, None)
     assert len(read.snapshot) == 0
-    assert read.checkpoint_moved is False  # nothing vouches for the emptiness
 
 
 async def test_unreadable_entries_and_scores_make_the_read_partial(

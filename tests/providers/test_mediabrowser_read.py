@@ -38,7 +38,6 @@ async def test_history_is_the_played_state_with_play_count_and_last_played_date(
     snapshot = read.snapshot
     assert snapshot.complete
     assert read.checkpoint is None
-    assert not read.checkpoint_moved
     assert set(snapshot.entries) == {"imdb:tt0133093", "imdb:tt5753856#s01e01"}
     matrix = snapshot.entries["imdb:tt0133093"]
     assert matrix.payload == Watched.from_state(3, WATCHED)

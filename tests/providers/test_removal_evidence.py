@@ -188,9 +188,8 @@ async def test_two_way_never_removes_when_an_empty_answer_follows_our_own_write(
     assert hiccup.status is RunStatus.PARTIAL
     suspect = [e for e in hiccup.events if e.code is GuardCode.SNAPSHOT_SUSPECT]
     # Film 41 is our own add, not yet seen by a read: the baseline expects the other 40.
-    assert suspect and suspect[0].detail.startswith(
-        f"{world.trakt.name} watchlist: read 0 of the 40"
-    )
+    assert suspect
+    assert suspect[0].detail.startswith(f"{world.trakt.name} watchlist: read 0 of the 40")
     incomplete = hiccup.summary()["incomplete_reads"]
     assert isinstance(incomplete, list)
     assert [(r["provider"], r["expected"], r["seen"]) for r in incomplete] == [
@@ -272,7 +271,8 @@ async def test_a_read_that_failed_midway_makes_the_run_partial_and_names_the_sid
     assert result.status is RunStatus.PARTIAL, result.summary()
     summary = result.summary()
     incomplete = summary["incomplete_reads"]
-    assert isinstance(incomplete, list) and incomplete
+    assert isinstance(incomplete, list)
+    assert incomplete
     assert incomplete[0]["provider"] == world.trakt.name
     assert incomplete[0]["feature"] == "watchlist"
     assert world.simkl_films() == set(range(1, FILMS + 1))

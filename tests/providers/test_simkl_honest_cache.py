@@ -4,7 +4,7 @@
 - An empty full pull is reported, but becomes the base for later reads only once a second full
   pull agrees.
 - A body of an undocumented shape is a failed pull, never an empty list.
-- Activities without a bucket's section are no evidence of change; the bucket is pulled in full.
+- Activities without a bucket's section cannot say what changed; the bucket is pulled in full.
 - Writes fold nothing into the cache; the buckets they touched are pulled in full next.
 """
 
@@ -154,7 +154,6 @@ async def test_an_empty_full_pull_is_reported_but_the_next_read_pulls_that_bucke
     assert not has(empty.snapshot, "movie", INCEPTION)
     # The movies stamps did not advance with an empty body.
     assert stamps(empty)["movies"] == stamps(first)["movies"]
-    assert empty.checkpoint_moved is False
     # The next read pulls the bucket in full again instead of trusting the empty one.
     assert len(full(pulls(rig, before))) == 2
     assert has(again.snapshot, "movie", INCEPTION)
@@ -194,7 +193,7 @@ async def test_an_empty_cold_full_pull_is_not_the_base_either(
 # 3. Activities without a bucket's section -----------------------------------------------------
 
 
-async def test_activities_without_a_buckets_section_are_no_evidence_and_pull_it_in_full(
+async def test_a_bucket_missing_from_the_activities_is_pulled_in_full_every_read(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
@@ -204,27 +203,12 @@ async def test_activities_without_a_buckets_section_are_no_evidence_and_pull_it_
     before = len(rig.state.calls)
 
     read = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
-    again = await rig.provider.read(Feature.WATCHLIST, read.checkpoint)
+    await rig.provider.read(Feature.WATCHLIST, read.checkpoint)
 
-    assert read.checkpoint_moved is False  # missing stamps are not stamps that moved
-    assert again.checkpoint_moved is False
     assert [c.query.get("date_from") for c in pulls(rig, before)] == [None, None]
     assert pulls(rig, before, "shows") == []  # the buckets with sections are trusted as before
     assert has(read.snapshot, "movie", HEAT)
     assert read.snapshot.complete
-
-
-async def test_a_section_that_comes_back_is_no_evidence_of_change_either(
-    serve: Serve, session: aiohttp.ClientSession
-) -> None:
-    rig = await make_rig(serve, session)
-    rig.state.quirks.missing_activity_sections = ("movies", "shows", "anime")
-    without = await rig.provider.read(Feature.WATCHLIST, None)
-    rig.state.quirks.missing_activity_sections = ()
-
-    read = await rig.provider.read(Feature.WATCHLIST, without.checkpoint)
-
-    assert read.checkpoint_moved is False
 
 
 # 4. Writes: nothing folded, the touched buckets pulled in full next ---------------------------

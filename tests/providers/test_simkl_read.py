@@ -8,7 +8,6 @@ import pytest
 
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.provider import AuthError, RateLimitError
-from custom_components.crosswatch.engine.store import Checkpoint
 from custom_components.crosswatch.providers.http import RetryPolicy
 from custom_components.crosswatch.providers.simkl import SimklAccount, SimklProvider
 from custom_components.crosswatch.providers.simkl_api import SimklApi
@@ -50,7 +49,6 @@ async def test_a_cold_start_pulls_each_bucket_once_in_full_with_episode_dates(
     assert read.checkpoint.provider == "simkl:51"
     assert read.checkpoint.etag is None
     assert json.loads(read.checkpoint.watermark or "")["movies"]["plantowatch"]
-    assert read.checkpoint_moved is False  # no stored checkpoint: no evidence either way
 
 
 async def test_a_read_with_no_activity_makes_one_activities_call_and_no_all_items_call(
@@ -67,7 +65,6 @@ async def test_a_read_with_no_activity_makes_one_activities_call_and_no_all_item
     assert len(rig.state.calls) == before  # no blind polling, not even for another feature
     assert again.snapshot.complete
     assert set(again.snapshot.entries) == set(first.snapshot.entries)
-    assert again.checkpoint_moved is False
     assert len(history.snapshot) > 0
 
 
@@ -130,7 +127,6 @@ async def test_a_moved_bucket_is_pulled_as_a_delta_from_the_previous_watermark(
     assert read.snapshot.complete
     assert has(read.snapshot, "movie", {"imdb": "tt0113277"})
     assert has(read.snapshot, "movie", INCEPTION)
-    assert read.checkpoint_moved is True
 
 
 async def test_a_status_change_moves_the_title_out_of_the_watchlist(
@@ -163,24 +159,6 @@ async def test_a_removal_signal_re_pulls_only_that_bucket_in_full(
     assert len(read.snapshot) == 0
 
 
-async def test_checkpoint_moved_follows_only_the_features_own_timestamps(
-    serve: Serve, session: aiohttp.ClientSession
-) -> None:
-    rig = await make_rig(serve, session)
-    watchlist = await rig.provider.read(Feature.WATCHLIST, None)
-    ratings = await rig.provider.read(Feature.RATINGS, None)
-    rig.state.user_rates(100, 7)
-
-    assert (
-        await rig.provider.read(Feature.WATCHLIST, watchlist.checkpoint)
-    ).checkpoint_moved is False
-    assert (await rig.provider.read(Feature.RATINGS, ratings.checkpoint)).checkpoint_moved is True
-    garbage = Checkpoint("simkl:51", Feature.RATINGS, "not json", None, datetime.now(UTC))
-    assert (await rig.provider.read(Feature.RATINGS, garbage)).checkpoint_moved is False
-    listed = Checkpoint("simkl:51", Feature.RATINGS, "[1]", None, datetime.now(UTC))
-    assert (await rig.provider.read(Feature.RATINGS, listed)).checkpoint_moved is False
-
-
 async def test_ratings_come_from_the_ratings_endpoint_and_follow_rated_at(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
@@ -211,7 +189,6 @@ async def test_ratings_come_from_the_ratings_endpoint_and_follow_rated_at(
     ]  # fmt: skip
     assert not has(again.snapshot, "movie", MATRIX)
     assert find(again.snapshot, "show", DARK).payload.value == 10.0  # type: ignore[union-attr]
-    assert again.checkpoint_moved is True
 
 
 async def test_a_server_error_mid_read_gives_a_partial_snapshot_and_keeps_the_cache(
@@ -227,7 +204,6 @@ async def test_a_server_error_mid_read_gives_a_partial_snapshot_and_keeps_the_ca
     assert not failed.snapshot.complete
     assert "movies" in (failed.snapshot.completeness.failure or "")
     assert failed.checkpoint is first.checkpoint  # the stored checkpoint is not advanced
-    assert failed.checkpoint_moved is False
     assert has(failed.snapshot, "movie", INCEPTION)  # what is known is still there
 
     recovered = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
@@ -279,7 +255,6 @@ async def test_an_empty_200_on_a_full_pull_is_returned_honestly_for_the_drop_gua
 
     assert read.snapshot.complete
     assert len(read.snapshot) == 0
-    assert read.checkpoint_moved is False  # nothing moved: the engine's drop guard decides
 
 
 async def test_a_malformed_row_or_activities_make_the_read_partial(

@@ -220,7 +220,6 @@ async def test_cold_watchlist_read_maps_every_kind_with_its_listing_date(
         "movies", "shows", "seasons", "episodes",
     }  # fmt: skip
     assert read.checkpoint.etag is not None
-    assert read.checkpoint_moved is False  # nothing to compare with on a first read
 
 
 async def test_history_groups_one_play_per_row_and_keeps_duplicate_dates(
@@ -282,7 +281,6 @@ async def test_an_unchanged_account_is_answered_from_the_cache_after_one_activit
     assert rig.paths(start) == ["GET /sync/last_activities"]
     assert keys(second.snapshot) == keys(first.snapshot)
     assert second.snapshot.complete
-    assert second.checkpoint_moved is False
 
 
 async def test_only_categories_whose_activity_moved_are_read_again(
@@ -297,21 +295,6 @@ async def test_only_categories_whose_activity_moved_are_read_again(
     assert rig.paths(start) == ["GET /sync/last_activities", "GET /sync/watchlist/shows"]
     assert second.snapshot.find(DARK) is not None
     assert second.snapshot.find(MATRIX) is not None  # kept from the cache
-    assert second.checkpoint_moved is True
-
-
-async def test_checkpoint_moved_compares_against_the_stored_checkpoint(
-    serve: Serve, session: aiohttp.ClientSession
-) -> None:
-    rig = await make_rig(serve, session)
-    first = await rig.provider.read(Feature.RATINGS, None)
-    rig.sim.seed_rating("movie", 1, 7, at(0))
-    second = await rig.provider.read(Feature.RATINGS, first.checkpoint)
-    third = await rig.provider.read(Feature.RATINGS, first.checkpoint)
-    assert second.checkpoint_moved
-    assert third.checkpoint_moved
-    fourth = await rig.provider.read(Feature.RATINGS, third.checkpoint)
-    assert fourth.checkpoint_moved is False
 
 
 async def test_a_stale_cache_is_read_again_once_it_is_older_than_the_limit(
@@ -980,19 +963,7 @@ async def test_a_page_that_is_not_a_list_ends_the_read_as_partial(
     )
 
 
-def test_activity_watermarks_compare_by_time_and_ignore_what_they_cannot_read() -> None:
-    old = json.dumps({"movies": "2024-01-01T00:00:00.000Z", "shows": None})
-    same = json.dumps({"movies": "2024-01-01T00:00:00.000Z", "shows": None})
-    later = json.dumps({"movies": "2024-01-01T00:00:01.000Z", "shows": None})
-    new_category = json.dumps(
-        {"movies": "2024-01-01T00:00:00.000Z", "shows": "2024-01-01T00:00:00.000Z"}
-    )
-    assert not trakt._advanced(old, same)
-    assert trakt._advanced(old, later)
-    assert trakt._advanced(old, new_category)
-    assert not trakt._advanced("not json", later)
-    assert not trakt._advanced("[1]", later)
-    assert not trakt._advanced(None, later)
+def test_trakt_times_parse_as_aware_datetimes_and_format_in_utc_to_the_millisecond() -> None:
     assert trakt.parse_time("2024-01-01T00:00:00") == datetime(2024, 1, 1, tzinfo=UTC)
     assert trakt.parse_time("yesterday") is None
     paris = timezone(timedelta(hours=2))

@@ -48,11 +48,16 @@ class WriteResult:
 
 @dataclass(frozen=True, slots=True)
 class Read:
-    """A snapshot and where the provider's activity stood when it was read."""
+    """A snapshot and where the provider's activity stood when it was read.
+
+    The engine saves the checkpoint per pair side and hands it back to that side's next read.
+    It is never evidence for a shrink: activity stamps and ETags move with our own writes and
+    unrelated changes, and the drop guard (`guards.judge_shrink`) believes a shrink only when a
+    fresh read in a later run agrees. Providers use activity only to decide what to read again.
+    """
 
     snapshot: Snapshot
     checkpoint: Checkpoint | None
-    checkpoint_moved: bool  # activity or ETag evidence that the content really changed
 
 
 class ProviderError(Exception):

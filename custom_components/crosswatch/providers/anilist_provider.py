@@ -166,9 +166,8 @@ class AniListProvider:
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """The whole list, filtered to one feature.
 
-        AniList has no activity watermark, so no checkpoint is returned and none is claimed to
-        have moved: a watermark derived from the content would vouch for the very read that the
-        drop guard must be free to doubt.
+        AniList has no activity watermark, so no checkpoint is returned: a watermark derived
+        from the content would only fingerprint the very read it came from.
         """
         collection = await self._read_collection()
         scale = collection.viewer.score_format
@@ -191,7 +190,7 @@ class AniListProvider:
             failure="; ".join(failures) or None,
         )
         snapshot = Snapshot.build(self.name, feature, entries, completeness)
-        return Read(snapshot, None, checkpoint_moved=False)
+        return Read(snapshot, None)
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
         """Fetch the list again on the next read (one list serves every feature)."""

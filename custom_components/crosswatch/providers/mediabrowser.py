@@ -267,8 +267,8 @@ class MediaBrowserProvider:
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """A present snapshot of one feature; a page that fails makes it partial.
 
-        These servers expose no activity watermark, so no checkpoint is kept and the drop
-        guard always gets to judge a shrinking snapshot.
+        These servers expose no activity watermark, so no checkpoint is kept: every read is a
+        full scan.
         """
         types, filters = _QUERIES[feature]
         scan = await self._scan(types, filters)
@@ -281,7 +281,7 @@ class MediaBrowserProvider:
             if (payload := _payload(feature, found)) is not None
         ]
         snapshot = Snapshot.build(self.key, feature, entries, scan.completeness)
-        return Read(snapshot, None, checkpoint_moved=False)
+        return Read(snapshot, None)
 
     async def _scan(self, types: Sequence[str], filters: Sequence[str]) -> _Scan:
         rows, completeness = await self._pages(types, filters)

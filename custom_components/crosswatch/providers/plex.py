@@ -13,8 +13,8 @@ confirmed by a fresh read. Play history (`/status/sessions/history/all`) is admi
 is never needed: `health()` only records whether the token may read it.
 
 Plex has no activity stamp. Each read's checkpoint carries a digest of the snapshot's content as
-its `etag`, a fingerprint of what was read, and never claims `checkpoint_moved`: a digest
-changes with any shrink, a server's hiccup included, so it is no evidence of real activity.
+its `etag`, a fingerprint of what was read. It is no evidence of real activity: a digest changes
+with any shrink, a server's hiccup included.
 
 Items carry every id Plex gives them: the `guid` of the new agent (plex://...), its `Guid` list
 (imdb/tmdb/tvdb), the legacy agents' guids (`com.plexapp.agents.imdb://tt...?lang=en`,
@@ -259,8 +259,6 @@ class PlexProvider:
                 etag=_digest(snapshot),
                 updated_at=datetime.fromtimestamp(self._now(), UTC),
             ),
-            # No activity evidence: the drop guard must always be free to doubt a shrink.
-            checkpoint_moved=False,
         )
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:

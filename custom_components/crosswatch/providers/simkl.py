@@ -3,7 +3,9 @@
 Reads follow SIMKL's sync rules, because SIMKL suspends API keys that poll blindly: every read
 asks `/sync/activities` first and pulls only the buckets (movies, shows, anime) whose stamps
 moved, with `date_from` set to where the previous pull stood. What was pulled is kept per bucket
-(the cache), so every read still returns the whole inventory (a present snapshot).
+(the cache), so every read still returns the whole inventory (a present snapshot). The
+activities only decide what to pull again: our own writes and unrelated changes move them too, so
+they are no evidence for what a read lost (the engine's drop guard judges shrinks).
 
 The cache never believes more than SIMKL's bodies showed:
 
@@ -310,18 +312,14 @@ class SimklProvider:
         except ProviderError as err:
             known = {bucket: cache.entries for bucket, cache in kind.caches.items()}
             snapshot = self._snapshot(kind, feature, known, [f"activities: {err}"], None)
-            return Read(snapshot, checkpoint, checkpoint_moved=False)
+            return Read(snapshot, checkpoint)
         pulled = await self._refresh(kind, stamps)
         watermark = _serialize(pulled.stamps)
         snapshot = self._snapshot(kind, feature, pulled.view, list(pulled.failures), watermark)
         if pulled.failures:
-            # The next read must not believe it saw this moment's content.
-            return Read(snapshot, checkpoint, checkpoint_moved=False)
-        return Read(
-            snapshot,
-            Checkpoint(self.key, feature, watermark, None, self._now()),
-            checkpoint_moved=_moved(feature, pulled.stamps, checkpoint),
-        )
+            # A checkpoint names the content a read saw: this one saw only part of it.
+            return Read(snapshot, checkpoint)
+        return Read(snapshot, Checkpoint(self.key, feature, watermark, None, self._now()))
 
     async def _refresh[T: _HasItem](
         self, kind: _Kind[T], stamps: Mapping[str, _Stamps]
@@ -625,32 +623,6 @@ def _bucket_stamps(activities: Mapping[str, JsonValue]) -> dict[str, _Stamps]:
 
 def _serialize(stamps: Mapping[str, Mapping[str, str | None]]) -> str:
     return json.dumps(stamps, sort_keys=True, separators=(",", ":"))
-
-
-def _moved(
-    feature: Feature, stamps: Mapping[str, Mapping[str, str | None]], checkpoint: Checkpoint | None
-) -> bool:
-    """Whether a stamp that matters to the feature moved since the stored checkpoint.
-
-    `stamps` are those the caches reflect. A bucket without stamps on either side (the
-    activities lacked its section, or no body reflected them yet) is no evidence of change.
-    """
-    if checkpoint is None or checkpoint.watermark is None:
-        return False
-    try:
-        before = json.loads(checkpoint.watermark)
-    except ValueError:
-        return False
-    if not isinstance(before, dict):
-        return False
-    keys = (RATED, REMOVED) if feature is Feature.RATINGS else (*LIST_STATUSES, REMOVED)
-    for bucket in BUCKETS:
-        old, new = before.get(bucket), stamps.get(bucket)
-        if not isinstance(old, dict) or not old or not new:
-            continue
-        if any(old.get(key) != new.get(key) for key in keys):
-            return True
-    return False
 
 
 # Parsing -------------------------------------------------------------------------------------

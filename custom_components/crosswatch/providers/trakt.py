@@ -3,7 +3,9 @@
 Reads are present snapshots built from an in-memory cache per category (movies, shows,
 seasons, episodes). A cold start reads everything; after that `/sync/last_activities` says which
 categories moved, and only those are read again, every page in full (never a 304: Trakt's
-caches have answered 304 for lists that had changed).
+caches have answered 304 for lists that had changed). Activities only decide what to read
+again: our own writes and unrelated changes move them too, so they are no evidence for what a
+read lost (the engine's drop guard judges a shrink).
 
 What the cache may claim:
 - A cached body is paired with the activity stamp it is known to reflect, and is reused only
@@ -13,8 +15,7 @@ What the cache may claim:
   `settle_time` have passed. Our writes start the same wait for exactly the categories they
   touch, whatever the activities say (they freeze at times).
 - Activities that are not JSON or lack a category's stamp vouch for nothing: those categories
-  are read in full, nothing read is cached under no stamp, and the read's watermark is None
-  (no evidence of change, then or at the next read).
+  are read in full, nothing read is cached under no stamp, and the read's watermark is None.
 - A body with fewer records than the cached one is reported as read (the engine's drop guard
   judges a shrink) but never stands in for later reads until another read confirms it.
 - A cache older than `max_cache_age` is read again in full, in case activities stop advancing.
@@ -223,7 +224,6 @@ class TraktProvider:
         self._limits: dict[Feature, int] = {}
         self._cache: dict[_Key, _Category] = {}
         self._unsettled: dict[_Key, _Unsettled] = {}
-        self._previous: dict[Feature, tuple[str | None, str | None]] = {}
 
     @property
     def key(self) -> str:
@@ -282,12 +282,13 @@ class TraktProvider:
 
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """A present snapshot of `feature`, re-reading only the categories that moved."""
+        del checkpoint  # the cache and the stamps it was read under decide what to read again
         stamps = await self._stamps(feature)
         entries: list[Entry] = []
         failures: list[str] = []
         expected: int | None = 0
         seen = 0
-        all_pages, content_changed = True, False
+        all_pages = True
         etags: dict[str, str] = {}
         for category in CATEGORIES[feature]:
             key = (feature, category)
@@ -305,7 +306,6 @@ class TraktProvider:
             total = got.proven_total
             expected = None if expected is None or total is None else expected + total
             all_pages = all_pages and got.paged.all_pages
-            content_changed = True
             if got.paged.etag:
                 etags[category] = got.paged.etag
             problem = got.problem
@@ -322,8 +322,6 @@ class TraktProvider:
             failure="; ".join(failures) or None,
         )
         snapshot = Snapshot.build(self.name, feature, entries, completeness)
-        moved = self._moved(feature, checkpoint, completeness, content_changed)
-        self._previous[feature] = (completeness.watermark, completeness.etag)
         return Read(
             snapshot,
             Checkpoint(
@@ -333,7 +331,6 @@ class TraktProvider:
                 etag=completeness.etag,
                 updated_at=datetime.fromtimestamp(self._now(), UTC),
             ),
-            checkpoint_moved=moved,
         )
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
@@ -347,7 +344,6 @@ class TraktProvider:
         for each in [feature] if feature else list(Feature):
             for category in CATEGORIES[each]:
                 self._cache.pop((each, category), None)
-            self._previous.pop(each, None)
 
     async def _stamps(self, feature: Feature) -> dict[str, str | None]:
         """Each category's activity stamp; None where `/sync/last_activities` did not say.
@@ -420,26 +416,6 @@ class TraktProvider:
         paged = await self._client.get_pages(f"{PATHS[feature]}/{category}")
         entries, unreadable = _entries(feature, paged.items)
         return _CategoryRead(tuple(entries), paged, unreadable)
-
-    def _moved(
-        self,
-        feature: Feature,
-        checkpoint: Checkpoint | None,
-        completeness: Completeness,
-        content_changed: bool,
-    ) -> bool:
-        if checkpoint is not None:
-            previous_watermark, previous_etag = checkpoint.watermark, checkpoint.etag
-        else:
-            previous_watermark, previous_etag = self._previous.get(feature, (None, None))
-        if _advanced(previous_watermark, completeness.watermark):
-            return True
-        return (
-            content_changed
-            and previous_etag is not None
-            and completeness.etag is not None
-            and previous_etag != completeness.etag
-        )
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -517,36 +493,10 @@ def _activity(activities: Any, category: str, name: str) -> str | None:
 
 
 def _watermark(stamps: Mapping[str, str | None]) -> str | None:
-    """The stamps a read went by; None when any is unknown (no evidence of change, either way)."""
+    """The stamps a read went by; None when any is unknown."""
     if any(stamp is None for stamp in stamps.values()):
         return None
     return json.dumps(dict(stamps), sort_keys=True)
-
-
-def _advanced(previous: str | None, current: str | None) -> bool:
-    """Whether any category's activity is later than it was (unreadable history: no)."""
-    before, after = _stamps(previous), _stamps(current)
-    if before is None or after is None:
-        return False
-    for category, stamp in after.items():
-        if stamp is None:
-            continue
-        old = before.get(category)
-        if old is None or stamp > old:
-            return True
-    return False
-
-
-def _stamps(watermark: str | None) -> dict[str, datetime | None] | None:
-    if watermark is None:
-        return None
-    try:
-        raw = json.loads(watermark)
-    except ValueError:
-        return None
-    if not isinstance(raw, dict):
-        return None
-    return {str(k): parse_time(v) if isinstance(v, str) else None for k, v in raw.items()}
 
 
 def parse_time(text: Any) -> datetime | None:
