@@ -72,7 +72,7 @@ class InMemoryProvider:
         total = len(self.entries)
         completeness = Completeness(all_pages=True, expected_total=total, seen_total=total)
         snapshot = Snapshot.build(self.name, feature, self.entries, completeness)
-        return Read(snapshot, Checkpoint(self.key, feature, "steady", None, LISTED), False)
+        return Read(snapshot, Checkpoint(self.key, feature, "steady", None, LISTED))
 
     async def write(
         self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
