@@ -324,3 +324,47 @@ async def test_requeued_phantoms_that_arrived_after_all_are_not_written_again(
 
     assert retried.features[W].applied == 0, retried.plan.as_dict()
     assert [r["ref"][1] for r in world.trakt_sim.watchlist].count(late) == 1
+
+
+async def test_two_agreeing_empty_reads_are_not_believed_while_simkls_own_count_disagrees(
+    world: World,
+) -> None:
+    await _converged_two_way(world)
+    assert world.trakt is not None
+    simkl = world.simkl_sims[0]
+    # Every pull answers an empty 200, run after run, and activities keep moving, so SIMKL's
+    # lists are pulled again each time.
+    simkl.quirks.empty_bodies = 1000
+    simkl.quirks.unrelated_activity = 1000
+
+    for _ in range(3):
+        doubted = await world.run(TWO_WAY, world.trakt, world.simkl[0])
+        assert doubted.status is RunStatus.PARTIAL
+        assert [e.code for e in doubted.events] == [GuardCode.SNAPSHOT_SUSPECT]
+    assert "own count disagrees" in doubted.events[0].detail
+    assert world.trakt_films() == set(range(1, FILMS + 1))
+    assert world.store is not None
+    assert world.store.held(TWO_WAY.pair) == []
+
+    simkl.quirks.empty_bodies = simkl.quirks.unrelated_activity = 0
+    healed = await world.run(TWO_WAY, world.trakt, world.simkl[0])
+    assert healed.status is RunStatus.SUCCESS, healed.summary()
+    assert healed.plan.is_empty
+
+
+async def test_a_watchlist_really_emptied_on_simkl_is_followed_once_its_count_agrees(
+    world: World,
+) -> None:
+    await _converged_two_way(world)
+    assert world.trakt is not None
+    for number in range(1, FILMS + 1):
+        world.simkl_sims[0].user_removes(100 + number)
+
+    doubted = await world.run(TWO_WAY, world.trakt, world.simkl[0])
+    confirmed = await world.run(TWO_WAY, world.trakt, world.simkl[0])
+
+    assert doubted.status is RunStatus.PARTIAL
+    assert GuardCode.SHRINK_CONFIRMED in {e.code for e in confirmed.events}
+    assert len(world.trakt_films()) == FILMS - 5  # the delete budget; the rest wait for approval
+    assert world.store is not None
+    assert len(world.store.held(TWO_WAY.pair)) == FILMS - 5

@@ -317,6 +317,7 @@ def simkl_app(state: SimklState) -> web.Application:
     app.router.add_get("/oauth/pin", handlers.pin)
     app.router.add_get("/oauth/pin/{USER_CODE}", handlers.pin_status)
     app.router.add_post("/users/settings", handlers.settings)
+    app.router.add_post("/users/{user_id}/stats", handlers.stats)
     app.router.add_get("/sync/activities", handlers.activities)
     # The blueprint's prose and examples call /sync/activities with POST as well.
     app.router.add_post("/sync/activities", handlers.activities)
@@ -409,6 +410,25 @@ class _Handlers:
                 "connections": {"facebook": False},
             }
         )
+
+    async def stats(self, request: web.Request) -> web.Response:
+        """Counts per list, kept apart from the lists themselves (`tv` is the shows bucket)."""
+        if request.match_info["user_id"] != str(self.state.account_id):
+            return web.json_response({"error": "user_not_found"}, status=404)
+        body: dict[str, Json] = {"total_mins": 0}
+        for kind, name in (("movies", "movies"), ("shows", "tv"), ("anime", "anime")):
+            lists: dict[str, Json] = {"total_mins": 0}
+            for listing_id, listing in self.state.lists.items():
+                if self.state.catalog[listing_id].kind != kind:
+                    continue
+                empty = {"mins": 0} if kind == "movies" else {"watched_episodes_count": 0}
+                counted = lists.setdefault(listing.status, {**empty, "count": 0})
+                counted["count"] += 1
+                if kind != "movies":
+                    seen = sum(1 for when in listing.episodes.values() if when is not None)
+                    counted["watched_episodes_count"] += seen
+            body[name] = lists
+        return web.json_response(body, status=201)
 
     # Reads -----------------------------------------------------------------------------------
 

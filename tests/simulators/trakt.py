@@ -432,6 +432,36 @@ class TraktSim:
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         return f'"{digest[:20]}"'
 
+    def stats(self) -> dict[str, Json]:
+        """The /users/{id}/stats body: counts Trakt keeps apart from the lists themselves."""
+        plays = {kind: 0 for kind in CATEGORY}
+        watched: dict[str, set[Ref]] = {kind: set() for kind in CATEGORY}
+        for row in self.history:
+            kind = row["ref"][0]
+            plays[kind] += 1
+            watched[kind].add(row["ref"])
+        rated = {kind: sum(1 for ref in self.ratings if ref[0] == kind) for kind in CATEGORY}
+        distribution = {str(n): 0 for n in range(1, 11)}
+        for value, _ in self.ratings.values():
+            distribution[str(value)] += 1
+
+        def counts(kind: str, *, with_plays: bool) -> dict[str, Json]:
+            body: dict[str, Json] = {"ratings": rated[kind], "comments": 0}
+            if kind != "season":
+                body |= {"watched": len(watched[kind]), "collected": 0}
+            if with_plays:
+                body |= {"plays": plays[kind], "minutes": 0}
+            return body
+
+        return {
+            "movies": counts("movie", with_plays=True),
+            "shows": counts("show", with_plays=False),
+            "seasons": counts("season", with_plays=False),
+            "episodes": counts("episode", with_plays=True),
+            "network": {"friends": 0, "followers": 0, "following": 0},
+            "ratings": {"total": len(self.ratings), "distribution": distribution},
+        }
+
     def settings(self) -> dict[str, Json]:
         """The /users/settings body (every field the contract requires)."""
         sort = {"sort_how": "asc", "refresh": False, "simple_progress": False}
@@ -532,6 +562,7 @@ def make_app(sim: TraktSim) -> web.Application:
     app.router.add_post("/oauth/token", api.token)
     app.router.add_get("/users/settings", api.authed(api.user_settings))
     app.router.add_get("/sync/last_activities", api.authed(api.last_activities))
+    app.router.add_get("/users/{id}/stats", api.authed(api.user_stats))
     for feature in ("watchlist", "history", "ratings"):
         reader = api.authed(api.reader(feature))
         app.router.add_get(f"/sync/{feature}", reader)
@@ -649,6 +680,11 @@ class _Api:
 
     async def user_settings(self, request: web.Request) -> web.Response:
         return web.json_response(self.sim.settings())
+
+    async def user_stats(self, request: web.Request) -> web.Response:
+        if request.match_info["id"] not in ("me", self.sim.slug):
+            return web.json_response({}, status=404)
+        return web.json_response(self.sim.stats())
 
     async def last_activities(self, request: web.Request) -> web.Response:
         sim = self.sim

@@ -109,6 +109,9 @@ class ShrinkVerdict:
     event: GuardEvent | None
     # What to remember for the next run: the shrink that awaits a confirming read, or None.
     suspicion: ShrinkSuspicion | None
+    # A shrink this read confirmed, which a second witness (the service's own count) may still
+    # overrule; see `overruled`.
+    confirmed: ShrinkSuspicion | None = None
 
 
 def judge_shrink(
@@ -147,26 +150,39 @@ def judge_shrink(
     if not _suspect(len(missing), expected, settings):
         return ShrinkVerdict(snapshot, None, None)
     unconfirmed = missing - suspected.missing if suspected is not None else missing
-    provider, feature = snapshot.provider, snapshot.feature.value
+    shrink = ShrinkSuspicion(missing, expected, expected - len(missing), now)
     if not _suspect(len(unconfirmed), expected, settings):
         detail = (
-            f"{provider} {feature}: {len(missing)} of {expected} items are gone since the last"
-            " sync; a second fresh read confirmed it"
+            f"{snapshot.provider} {snapshot.feature.value}: {len(missing)} of {expected} items are"
+            " gone since the last sync; a second fresh read confirmed it"
         )
-        return ShrinkVerdict(
-            snapshot, GuardEvent(GuardCode.SHRINK_CONFIRMED, side, len(missing), detail), None
-        )
-    seen = expected - len(missing)
+        event = GuardEvent(GuardCode.SHRINK_CONFIRMED, side, len(missing), detail)
+        return ShrinkVerdict(snapshot, event, None, shrink)
+    return _doubted(snapshot, shrink, side, "unless a fresh read next run agrees")
+
+
+def overruled(verdict: ShrinkVerdict, side: PairSide, why: str) -> ShrinkVerdict:
+    """A confirmed shrink that a second witness (the service's own count) does not back.
+
+    It is suspect again: nothing is removed, and the next run asks both witnesses anew.
+    """
+    if verdict.confirmed is None:
+        return verdict
+    return _doubted(verdict.snapshot, verdict.confirmed, side, f"while {why}")
+
+
+def _doubted(
+    snapshot: Snapshot, shrink: ShrinkSuspicion, side: PairSide, until: str
+) -> ShrinkVerdict:
+    """The verdict on a read whose shrink is not believed: partial, and remembered."""
     detail = (
-        f"{provider} {feature}: read {seen} of the {expected} items expected from the last sync;"
-        f" the {len(missing)} missing are not removed anywhere unless a fresh read next run agrees"
+        f"{snapshot.provider} {snapshot.feature.value}: read {shrink.seen} of the"
+        f" {shrink.expected} items expected from the last sync; the {len(shrink.missing)}"
+        f" missing are not removed anywhere {until}"
     )
     suspect = replace(snapshot, completeness=partial(f"suspect: {detail}"))
-    return ShrinkVerdict(
-        suspect,
-        GuardEvent(GuardCode.SNAPSHOT_SUSPECT, side, len(missing), detail),
-        ShrinkSuspicion(missing, expected, seen, now),
-    )
+    event = GuardEvent(GuardCode.SNAPSHOT_SUSPECT, side, len(shrink.missing), detail)
+    return ShrinkVerdict(suspect, event, shrink)
 
 
 def _gone(

@@ -27,13 +27,22 @@ from .guards import (
     apply_guards,
     holdouts,
     judge_shrink,
+    overruled,
 )
 from .items import MediaItem
 from .memo import SnapshotMemo
 from .payloads import Entry, Feature
 from .plan import Action, PairSide, Plan
 from .planner import PairPolicy, SideState, SyncMode, plan_feature
-from .provider import AuthError, Provider, ProviderError, RateLimitError, Read, WriteOutcome
+from .provider import (
+    AuthError,
+    CountWitness,
+    Provider,
+    ProviderError,
+    RateLimitError,
+    Read,
+    WriteOutcome,
+)
 from .shadow import ShadowedView, apply_shadows
 from .snapshot import Snapshot, effective_view, with_changes
 from .store import Checkpoint, PendingWrite, Scope, ShrinkSuspicion, StateStore
@@ -524,6 +533,9 @@ class Pipeline:
                 )
             )  # fmt: skip
             verdict = observed[side].verdict
+            if verdict.confirmed is not None:
+                verdict = await _cross_examine(providers[side], verdict, side)
+                observed[side] = replace(observed[side], verdict=verdict)
             if verdict.event is not None:
                 outcome.events.append(verdict.event)
             if not spec.dry_run and verdict.suspicion != suspicions[side]:
@@ -686,6 +698,27 @@ def _observe(
         suspected=suspected, settings=guards, side=PairSide(scope.side), now=now,
     )  # fmt: skip
     return _Observed(shadowed, filled.learned, verdict)
+
+
+async def _cross_examine(
+    provider: Provider, verdict: ShrinkVerdict, side: PairSide
+) -> ShrinkVerdict:
+    """Ask the service's own count, where it keeps one, before a confirmed shrink is believed.
+
+    A count that disagrees, or cannot be had, leaves the shrink suspect (it fails closed).
+    """
+    if not isinstance(provider, CountWitness):
+        return verdict
+    try:
+        agrees = await provider.count_agrees(verdict.snapshot)
+    except AuthError as err:
+        err.provider = err.provider or provider.key
+        raise
+    except ProviderError as err:
+        return overruled(verdict, side, f"{provider.name}'s own count could not be read ({err})")
+    if agrees is False:
+        return overruled(verdict, side, f"{provider.name}'s own count disagrees with the read")
+    return verdict
 
 
 def _incomplete(provider: Provider, verdict: ShrinkVerdict) -> IncompleteRead:

@@ -8,7 +8,7 @@ it; the engine never sees HTTP.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .capabilities import Capabilities
 from .items import MediaItem
@@ -107,6 +107,22 @@ class AccountLimitError(ProviderError):
 
 class AccountLockedError(ProviderError):
     """The provider has locked or suspended the account; only its owner can resolve it."""
+
+
+@runtime_checkable
+class CountWitness(Protocol):
+    """A provider whose service also counts a feature's items apart from listing them.
+
+    A stats endpoint is a second witness for a shrink: the drop guard believes a confirmed
+    shrink only when the service's own count agrees with the read that showed it.
+    """
+
+    async def count_agrees(self, snapshot: Snapshot) -> bool | None:
+        """Whether the service's own count agrees with what `snapshot`, read from it, saw.
+
+        None where the service keeps no such count for the feature. Raises ProviderError when
+        the count cannot be had.
+        """
 
 
 class Provider(Protocol):

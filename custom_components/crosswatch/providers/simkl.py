@@ -276,6 +276,27 @@ class SimklProvider:
             )
         self._account = account  # the name as SIMKL shows it now (users can rename themselves)
 
+    async def count_agrees(self, snapshot: Snapshot) -> bool | None:
+        """Whether SIMKL's own statistics count the watchlist titles `snapshot` saw.
+
+        The statistics count each list's titles apart from the lists themselves, so they are a
+        second witness when the watchlist seems to have shrunk. History and ratings have no
+        such count.
+        """
+        if snapshot.feature is not Feature.WATCHLIST:
+            return None
+        stats = await self._api.stats(self._account.id)
+        counted = 0
+        for name in ("movies", "tv", "anime"):
+            group = stats.get(name)
+            lists = group if isinstance(group, dict) else {}
+            listed = lists.get(WATCHLIST_STATUS)
+            count = listed.get("count", 0) if isinstance(listed, dict) else 0
+            if not isinstance(count, int) or isinstance(count, bool):
+                raise ProviderError(f"SIMKL's statistics give no count for the {name} watchlist")
+            counted += count
+        return counted == snapshot.completeness.seen_total
+
     # Reads ---------------------------------------------------------------------------------
 
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:

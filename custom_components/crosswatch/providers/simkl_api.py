@@ -104,6 +104,11 @@ class SimklApi:
         reply = await self.http.request("POST", "/users/settings")
         return expect_object(reply.json(), "the user's settings")
 
+    async def stats(self, user_id: str) -> dict[str, JsonValue]:
+        """POST /users/{user_id}/stats: how many titles each list holds, counted apart."""
+        reply = await self.http.request("POST", f"/users/{user_id}/stats")
+        return expect_object(reply.json(), "the user's statistics")
+
     async def activities(self) -> dict[str, JsonValue]:
         """GET /sync/activities: when each bucket and list last changed."""
         reply = await self.http.request("GET", "/sync/activities")

@@ -92,6 +92,16 @@ _ROW_KINDS = {
     "episode": MediaType.EPISODE,
 }
 NO_USABLE_ID = "no id Trakt can match on"
+# What /users/{id}/stats counts of each feature, as the records a read of it sees.
+_STATS: Mapping[Feature, tuple[tuple[str, str], ...]] = {
+    Feature.HISTORY: (("movies", "plays"), ("episodes", "plays")),
+    Feature.RATINGS: (
+        ("movies", "ratings"),
+        ("shows", "ratings"),
+        ("seasons", "ratings"),
+        ("episodes", "ratings"),
+    ),
+}
 
 
 # What history and watchlist categories a write to one top-level array of a sync body touches.
@@ -277,6 +287,25 @@ class TraktProvider:
         cap = watchlist.get("item_count") if isinstance(watchlist, dict) else None
         if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0:
             self._limits[Feature.WATCHLIST] = cap
+
+    async def count_agrees(self, snapshot: Snapshot) -> bool | None:
+        """Whether Trakt's own statistics count the plays or ratings `snapshot` saw.
+
+        `/users/{id}/stats` counts them apart from the lists, so it is a second witness when a
+        list seems to have shrunk. The watchlist has no such count.
+        """
+        fields = _STATS.get(snapshot.feature)
+        if fields is None:
+            return None
+        stats = await self._client.get_json(f"/users/{self._slug or 'me'}/stats")
+        counted = 0
+        for group, name in fields:
+            section = stats.get(group) if isinstance(stats, dict) else None
+            value = section.get(name) if isinstance(section, dict) else None
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ProviderError(f"Trakt's statistics give no {group} {name}")
+            counted += value
+        return counted == snapshot.completeness.seen_total
 
     # -- reads ----------------------------------------------------------------------------
 
