@@ -36,18 +36,82 @@ def judge(
     ours: Iterable[MediaItem] = (),
     suspected: ShrinkSuspicion | None = None,
     settings: GuardSettings = DEFAULTS,
+    first_lost: frozenset[str] | None = None,
 ) -> ShrinkVerdict:
+    """The drop guard's verdict on one read (`first_lost`: what the run's first read lost)."""
     return judge_shrink(
         snapshot, baseline, ours=ours, suspected=suspected, settings=settings, side=PairSide.A,
-        now=NOW,
+        now=NOW, first_lost=first_lost,
     )  # fmt: skip
+
+
+def read_twice(
+    snapshot: Snapshot,
+    baseline: Snapshot,
+    *,
+    ours: Iterable[MediaItem] = (),
+    suspected: ShrinkSuspicion | None = None,
+    second: Snapshot | None = None,
+) -> ShrinkVerdict:
+    """The verdict on a run that read a side twice: `second` (or the same answer) again."""
+    first = judge(snapshot, baseline, ours=ours, suspected=suspected)
+    if first.unconfirmed is None:
+        return first
+    return judge(
+        second or snapshot, baseline, ours=ours, suspected=suspected,
+        first_lost=first.unconfirmed.missing,
+    )  # fmt: skip
+
+
+def test_one_read_that_lost_anything_asks_for_a_second_read_and_decides_nothing() -> None:
+    baseline = snap(W, films(20))
+
+    first = judge(snap(W, films(19)), baseline)
+
+    assert first.unconfirmed is not None
+    assert len(first.unconfirmed.missing) == 1
+    assert (first.event, first.suspicion, first.confirmed) == (None, None, None)
+
+
+def test_a_small_loss_two_reads_agree_on_is_believed_at_once() -> None:
+    verdict = read_twice(snap(W, films(19)), snap(W, films(20)))
+
+    assert verdict.snapshot.completeness.complete
+    assert (verdict.event, verdict.suspicion) == (None, None)
+
+
+def test_a_tiny_first_answer_is_overruled_by_a_second_read_that_shows_everything() -> None:
+    baseline = snap(W, films(12))
+
+    verdict = read_twice(snap(W, films(3)), baseline, second=snap(W, films(12)))
+
+    assert verdict.snapshot.completeness.complete
+    assert len(verdict.snapshot) == 12
+    assert verdict.suspicion is None
+    assert verdict.event is not None
+    assert (verdict.event.code, verdict.event.count) == (GuardCode.READ_AGAIN, 9)
+
+
+def test_two_reads_that_disagree_on_what_is_gone_make_the_side_partial() -> None:
+    baseline = snap(W, films(12))
+    earlier = judge(snap(W, []), baseline)
+    first_lost = frozenset({"tmdb:movie:1000"})
+
+    verdict = judge(
+        snap(W, films(3, start=9)), baseline, suspected=earlier.suspicion, first_lost=first_lost
+    )
+
+    assert not verdict.snapshot.completeness.complete
+    assert verdict.event is not None
+    assert "two reads of this run disagree" in verdict.event.detail
+    assert verdict.suspicion == earlier.suspicion
 
 
 def test_a_sharp_shrink_makes_the_snapshot_suspect_and_is_remembered() -> None:
     baseline = snap(W, films(200))
     tiny = snap(W, films(12), provider="Trakt")
 
-    verdict = judge(tiny, baseline)
+    verdict = read_twice(tiny, baseline)
 
     assert not verdict.snapshot.completeness.complete
     assert "suspect" in verdict.snapshot.completeness.describe()
@@ -63,9 +127,9 @@ def test_a_sharp_shrink_makes_the_snapshot_suspect_and_is_remembered() -> None:
     assert len(verdict.suspicion.missing) == 188
 
 
-def test_two_way_never_removes_when_a_snapshot_shrinks_in_one_read() -> None:
+def test_two_way_never_removes_when_a_snapshot_shrinks_in_one_run() -> None:
     baseline = snap(W, films(200))
-    tiny = judge(snap(W, films(12)), baseline).snapshot
+    tiny = read_twice(snap(W, films(12)), baseline).snapshot
 
     result = plan(
         SyncMode.TWO_WAY,
@@ -76,21 +140,22 @@ def test_two_way_never_removes_when_a_snapshot_shrinks_in_one_read() -> None:
     assert result.is_empty
 
 
-def test_a_shrink_is_believed_when_the_next_fresh_read_misses_the_same_items() -> None:
+def test_a_shrink_is_believed_when_the_reads_of_the_next_run_miss_the_same_items() -> None:
     baseline = snap(W, films(200))
-    first = judge(snap(W, films(100)), baseline)
+    first = read_twice(snap(W, films(100)), baseline)
 
-    confirmed = judge(snap(W, films(100)), baseline, suspected=first.suspicion)
+    confirmed = read_twice(snap(W, films(100)), baseline, suspected=first.suspicion)
 
     assert confirmed.snapshot.completeness.complete
     assert confirmed.suspicion is None
     assert confirmed.event is not None
     assert (confirmed.event.code, confirmed.event.count) == (GuardCode.SHRINK_CONFIRMED, 100)
+    assert confirmed.confirmed is not None  # for the service's own count to witness
 
 
 def test_a_healthy_read_after_a_suspect_one_clears_the_suspicion() -> None:
     baseline = snap(W, films(200))
-    first = judge(snap(W, []), baseline)
+    first = read_twice(snap(W, []), baseline)
 
     healthy = judge(snap(W, films(200)), baseline, suspected=first.suspicion)
 
@@ -100,9 +165,9 @@ def test_a_healthy_read_after_a_suspect_one_clears_the_suspicion() -> None:
 
 def test_a_second_sharp_loss_on_top_of_a_confirmed_one_waits_for_its_own_confirmation() -> None:
     baseline = snap(W, films(200))
-    first = judge(snap(W, films(150, start=50)), baseline)  # films 0-49 missing
+    first = read_twice(snap(W, films(150, start=50)), baseline)  # films 0-49 missing
 
-    worse = judge(snap(W, films(50, start=150)), baseline, suspected=first.suspicion)
+    worse = read_twice(snap(W, films(50, start=150)), baseline, suspected=first.suspicion)
 
     assert not worse.snapshot.completeness.complete
     assert worse.suspicion is not None
@@ -116,16 +181,20 @@ def test_activity_is_no_evidence_but_our_own_removals_explain_a_shrink() -> None
     emptied_by_us = judge(snap(W, films(5, start=25)), baseline, ours=ours)
 
     assert emptied_by_us.snapshot.completeness.complete
-    assert (emptied_by_us.event, emptied_by_us.suspicion) == (None, None)
+    assert (emptied_by_us.event, emptied_by_us.suspicion, emptied_by_us.unconfirmed) == (
+        None,
+        None,
+        None,
+    )
     # Of the 5 we did not remove, losing all of them is the classic hiccup again.
-    assert judge(snap(W, []), baseline, ours=ours).suspicion is not None
+    assert read_twice(snap(W, []), baseline, ours=ours).suspicion is not None
 
 
-def test_small_or_minor_shrinks_pass_the_drop_guard() -> None:
+def test_small_or_minor_shrinks_pass_the_drop_guard_once_two_reads_agree() -> None:
     # 10 % of 200 is 20: a shrink of 20 is not "more than" it.
-    assert judge(snap(W, films(180)), snap(W, films(200))).event is None
+    assert read_twice(snap(W, films(180)), snap(W, films(200))).event is None
     # 9 of 20 is 45 %, but fewer than the minimum count of 10.
-    assert judge(snap(W, films(11)), snap(W, films(20))).event is None
+    assert read_twice(snap(W, films(11)), snap(W, films(20))).event is None
 
 
 def test_the_drop_guard_ignores_first_runs_partial_reads_deltas_and_can_be_turned_off() -> None:
@@ -138,12 +207,13 @@ def test_the_drop_guard_ignores_first_runs_partial_reads_deltas_and_can_be_turne
         (snap(W, films(1), semantics=Semantics.DELTA), baseline, DEFAULTS),
         (tiny, baseline, off),
     ]:
-        assert judge(snapshot, base, settings=settings).event is None
+        verdict = judge(snapshot, base, settings=settings)
+        assert (verdict.event, verdict.unconfirmed) == (None, None)
 
 
 def test_a_partial_read_keeps_an_earlier_suspicion_for_the_confirming_read() -> None:
     baseline = snap(W, films(200))
-    first = judge(snap(W, []), baseline)
+    first = read_twice(snap(W, []), baseline)
 
     partial_read = judge(snap(W, films(3), complete=False), baseline, suspected=first.suspicion)
 
@@ -212,7 +282,7 @@ def test_a_tombstoned_item_is_not_added_back() -> None:
 
 
 def test_an_empty_answer_is_suspect_however_small_the_library() -> None:
-    verdict = judge(snap(W, []), snap(W, films(3)))
+    verdict = read_twice(snap(W, []), snap(W, films(3)))
 
     assert not verdict.snapshot.completeness.complete
     assert verdict.event is not None
@@ -227,4 +297,4 @@ def test_items_a_rescan_gave_new_local_ids_are_not_lost() -> None:
     verdict = judge(snap(W, after), snap(W, before))
 
     assert verdict.snapshot.completeness.complete
-    assert (verdict.event, verdict.suspicion) == (None, None)
+    assert (verdict.event, verdict.suspicion, verdict.unconfirmed) == (None, None, None)

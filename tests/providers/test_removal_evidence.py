@@ -182,24 +182,48 @@ async def test_two_way_never_removes_when_an_empty_answer_follows_our_own_write(
     hiccup = await world.run(TWO_WAY, world.trakt, world.simkl[0])
     assert world.trakt_sim.quirks.empty_replies == 0, "the hiccup was one read of this run"
 
+    # The empty read lost every film, so Trakt was read a second time, afresh: that read showed
+    # them all, and the run went on with it. Nothing is removed or held anywhere.
     assert world.simkl_films() == listed
     assert world.store is not None
     assert world.store.held(TWO_WAY.pair) == []
-    assert hiccup.status is RunStatus.PARTIAL
-    suspect = [e for e in hiccup.events if e.code is GuardCode.SNAPSHOT_SUSPECT]
+    assert hiccup.plan.is_empty, hiccup.plan.as_dict()
+    (again,) = hiccup.events
+    assert again.code is GuardCode.READ_AGAIN
     # Film 41 is our own add, not yet seen by a read: the baseline expects the other 40.
-    assert suspect
-    assert suspect[0].detail.startswith(f"{world.trakt.name} watchlist: read 0 of the 40")
+    assert again.detail.startswith(f"{world.trakt.name} watchlist: a first read lacked 40 items")
+    assert hiccup.status is RunStatus.SUCCESS  # the run planned from a complete, agreeing read
+
+
+async def test_two_way_never_removes_when_empty_answers_span_two_reads_of_a_run(
+    world: World,
+) -> None:
+    await _converged_two_way(world)
+    assert world.trakt is not None
+    # Trakt's activities move for an unrelated reason, and both reads of the run answer empty.
+    world.trakt_sim.quirks.unrelated_activity = True
+    world.trakt_sim.quirks.empty_replies = 8
+
+    hiccup = await world.run(TWO_WAY, world.trakt, world.simkl[0])
+
+    assert world.simkl_films() == set(range(1, FILMS + 1))
+    assert world.store is not None
+    assert world.store.held(TWO_WAY.pair) == []
+    assert hiccup.status is RunStatus.PARTIAL
+    (suspect,) = hiccup.events
+    assert suspect.code is GuardCode.SNAPSHOT_SUSPECT
+    assert suspect.detail.startswith(f"{world.trakt.name} watchlist: read 0 of the 40")
     incomplete = hiccup.summary()["incomplete_reads"]
     assert isinstance(incomplete, list)
     assert [(r["provider"], r["expected"], r["seen"]) for r in incomplete] == [
         (world.trakt.name, 40, 0)
     ]
-
-    # The next, healthy run sees every film again: nothing is removed, nothing planned.
+    world.trakt_sim.quirks.empty_replies = 0
+    world.trakt_sim.quirks.unrelated_activity = False
     after = await world.run(TWO_WAY, world.trakt, world.simkl[0])
     assert after.plan.is_empty, after.plan.as_dict()
-    assert world.simkl_films() == listed
+    assert after.status is RunStatus.SUCCESS
+    assert world.simkl_films() == set(range(1, FILMS + 1))
 
 
 async def test_a_real_clean_up_is_followed_after_one_confirming_read(world: World) -> None:

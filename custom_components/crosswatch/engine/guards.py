@@ -31,7 +31,8 @@ class GuardCode(StrEnum):
     """What a guard did."""
 
     SNAPSHOT_SUSPECT = "snapshot_suspect"  # a shrink one read cannot prove: nothing removed
-    SHRINK_CONFIRMED = "shrink_confirmed"  # a second fresh read agreed: the shrink is real
+    SHRINK_CONFIRMED = "shrink_confirmed"  # the reads of a later run agreed: the shrink is real
+    READ_AGAIN = "read_again"  # a read lost items a second, fresh read showed: it was not used
     OVER_DELETE_BUDGET = "over_delete_budget"
     TOMBSTONED = "tombstoned"
     PENDING_VERIFICATION = "pending_verification"
@@ -103,7 +104,7 @@ class Guarded:
 
 @dataclass(frozen=True, slots=True)
 class ShrinkVerdict:
-    """What the drop guard made of one complete read: believed, or suspect until confirmed."""
+    """What the drop guard made of a complete read: believed, or suspect until confirmed."""
 
     snapshot: Snapshot  # the read to plan with: as read, or downgraded to partial
     event: GuardEvent | None
@@ -112,6 +113,8 @@ class ShrinkVerdict:
     # A shrink this read confirmed, which a second witness (the service's own count) may still
     # overrule; see `overruled`.
     confirmed: ShrinkSuspicion | None = None
+    # A first read that lost items: what it lost, for a second, fresh read to agree on.
+    unconfirmed: ShrinkSuspicion | None = None
 
 
 def judge_shrink(
@@ -123,19 +126,25 @@ def judge_shrink(
     settings: GuardSettings,
     side: PairSide,
     now: datetime,
+    first_lost: frozenset[str] | None = None,
 ) -> ShrinkVerdict:
-    """Believe a read's shrink only on evidence that no provider quirk can fake alone.
+    """Believe a read's losses only on evidence that no provider quirk can fake alone.
 
-    - A read that lost items of its baseline is measured against what it should show: the
-      baseline less `ours`, the removals we sent ourselves and have not yet seen verified
-      (after the user approves 25 held removals, an emptied side is the result, not a hiccup).
+    - What a read lost is measured against what it should show: the baseline less `ours`, the
+      removals we sent ourselves and have not yet seen verified (after the user approves 25
+      held removals, an emptied side is the result, not a hiccup). An item still shown under
+      its title and year (a rescan gave it a new local id) is not lost.
     - Activity timestamps, totals and ETags are not evidence here: they move with our own
-      writes and with unrelated changes, and say nothing of how much was removed.
-    - A loss beyond the drop threshold, or of everything, is suspect: the read is downgraded to
-      partial (its baseline stands in, so it removes nothing and holds nothing) and the missing
-      keys are remembered in `suspicion`. The caller reads the side afresh next run, past
-      every cache; when that read misses the same items, the loss is believed. A loss on top of
-      it that is itself beyond the threshold waits for its own confirmation.
+      writes and with unrelated changes, and say nothing of what was removed.
+    - No loss is believed from one read. A first read that lost anything asks for a second,
+      fresh read of the side in the same run (`unconfirmed`); `first_lost` is what the first
+      read lost, when this is that second read. The two must agree: a second read that lost
+      something the first did not makes the side partial for this run.
+    - A loss the two reads agree on is believed, unless it is beyond the drop threshold or
+      takes everything. Such a shrink is suspect: the read is downgraded to partial (its
+      baseline stands in, so it removes nothing and holds nothing) and the loss is remembered
+      in `suspicion`. It is believed when the reads of a later run miss the same items. A loss
+      on top of it that is itself beyond the threshold waits for its own confirmation.
     - A read that is partial anyway keeps the suspicion as it was; a believed read clears it.
     """
     if not settings.drop_guard or baseline is None or snapshot.semantics is not Semantics.PRESENT:
@@ -143,22 +152,48 @@ def judge_shrink(
     if not snapshot.completeness.complete:
         return ShrinkVerdict(snapshot, None, suspected)
     gone, explained = _gone(snapshot, baseline, ours)
+    missing = _not_even_by_title(gone, snapshot) if gone else frozenset[str]()
+    healed = _healed(snapshot, side, first_lost, missing)
+    if not missing:
+        return ShrinkVerdict(snapshot, healed, None)
     expected = len(baseline) - explained
-    if not _suspect(len(gone), expected, settings):
-        return ShrinkVerdict(snapshot, None, None)
-    missing = _not_even_by_title(gone, snapshot)  # only now: it walks the whole read
-    if not _suspect(len(missing), expected, settings):
-        return ShrinkVerdict(snapshot, None, None)
-    unconfirmed = missing - suspected.missing if suspected is not None else missing
     shrink = ShrinkSuspicion(missing, expected, expected - len(missing), now)
+    if first_lost is None:
+        return ShrinkVerdict(snapshot, None, suspected, unconfirmed=shrink)
+    if not missing <= first_lost:
+        return _doubted(snapshot, shrink, side, "while two reads of this run disagree", suspected)
+    if not _suspect(len(missing), expected, settings):
+        return ShrinkVerdict(snapshot, healed, None)
+    unconfirmed = missing - suspected.missing if suspected is not None else missing
     if not _suspect(len(unconfirmed), expected, settings):
         detail = (
             f"{snapshot.provider} {snapshot.feature.value}: {len(missing)} of {expected} items are"
-            " gone since the last sync; a second fresh read confirmed it"
+            " gone since the last sync; the reads of two runs agree"
         )
         event = GuardEvent(GuardCode.SHRINK_CONFIRMED, side, len(missing), detail)
         return ShrinkVerdict(snapshot, event, None, shrink)
-    return _doubted(snapshot, shrink, side, "unless a fresh read next run agrees")
+    return _doubted(snapshot, shrink, side, "unless the reads of the next run agree", shrink)
+
+
+def _healed(
+    snapshot: Snapshot, side: PairSide, first_lost: frozenset[str] | None, missing: frozenset[str]
+) -> GuardEvent | None:
+    """The note that a second read showed items the first lost, so the first was not used."""
+    if first_lost is None or len(missing) >= len(first_lost):
+        return None
+    shown = len(first_lost) - len(missing)
+    detail = (
+        f"{snapshot.provider} {snapshot.feature.value}: a first read lacked {len(first_lost)}"
+        f" items; a second, fresh read showed {shown} of them, so the first was not used"
+    )
+    return GuardEvent(GuardCode.READ_AGAIN, side, shown, detail)
+
+
+def not_confirmed(verdict: ShrinkVerdict, side: PairSide, why: str) -> ShrinkVerdict:
+    """A first read's loss that no second read could be had to confirm: partial this run."""
+    if verdict.unconfirmed is None:
+        return verdict
+    return _doubted(verdict.snapshot, verdict.unconfirmed, side, f"while {why}", verdict.suspicion)
 
 
 def overruled(verdict: ShrinkVerdict, side: PairSide, why: str) -> ShrinkVerdict:
@@ -168,13 +203,18 @@ def overruled(verdict: ShrinkVerdict, side: PairSide, why: str) -> ShrinkVerdict
     """
     if verdict.confirmed is None:
         return verdict
-    return _doubted(verdict.snapshot, verdict.confirmed, side, f"while {why}")
+    shrink = verdict.confirmed
+    return _doubted(verdict.snapshot, shrink, side, f"while {why}", shrink)
 
 
 def _doubted(
-    snapshot: Snapshot, shrink: ShrinkSuspicion, side: PairSide, until: str
+    snapshot: Snapshot,
+    shrink: ShrinkSuspicion,
+    side: PairSide,
+    until: str,
+    remember: ShrinkSuspicion | None,
 ) -> ShrinkVerdict:
-    """The verdict on a read whose shrink is not believed: partial, and remembered."""
+    """The verdict on a read whose loss is not believed: partial, with `remember` kept."""
     detail = (
         f"{snapshot.provider} {snapshot.feature.value}: read {shrink.seen} of the"
         f" {shrink.expected} items expected from the last sync; the {len(shrink.missing)}"
@@ -182,7 +222,7 @@ def _doubted(
     )
     suspect = replace(snapshot, completeness=partial(f"suspect: {detail}"))
     event = GuardEvent(GuardCode.SNAPSHOT_SUSPECT, side, len(shrink.missing), detail)
-    return ShrinkVerdict(suspect, event, shrink)
+    return ShrinkVerdict(suspect, event, remember)
 
 
 def _gone(

@@ -27,6 +27,7 @@ from .guards import (
     apply_guards,
     holdouts,
     judge_shrink,
+    not_confirmed,
     overruled,
 )
 from .items import MediaItem
@@ -520,18 +521,31 @@ class Pipeline:
         outcome: _FeatureRun,
         now: datetime,
     ) -> dict[PairSide, _Observed]:
-        """Each side's read with lent ids, judged by the drop guard; suspicions remembered."""
+        """Each side's read with lent ids, judged by the drop guard; suspicions remembered.
+
+        A side whose read lost items is read a second time, afresh, for the drop guard to
+        compare (see guards.judge_shrink): no single read removes anything.
+        """
         store, blocking = self._store, self._blocking
         observed: dict[PairSide, _Observed] = {}
         for side in PairSide:
-            observed[side] = await blocking(
-                partial(
-                    _observe, store, scopes[side], reads[side],
-                    other=reads[side.other].snapshot, id_map=self._id_map, guards=spec.guards,
-                    baseline=baselines[side], pending=pending[side],
-                    suspected=suspicions[side], now=now,
-                )
+            observe = partial(
+                _observe, store, scopes[side], other=reads[side.other].snapshot,
+                id_map=self._id_map, guards=spec.guards, baseline=baselines[side],
+                pending=pending[side], suspected=suspicions[side], now=now,
             )  # fmt: skip
+            observed[side] = await blocking(partial(observe, reads[side]))
+            first = observed[side].verdict
+            if first.unconfirmed is not None:
+                second = await self._read_again(providers[side], scopes[side], reads[side])
+                if isinstance(second, Read):
+                    lost = first.unconfirmed.missing
+                    observed[side] = await blocking(partial(observe, second, first_lost=lost))
+                else:
+                    why = f"a second read to confirm it failed ({second})"
+                    observed[side] = replace(
+                        observed[side], verdict=not_confirmed(first, side, why)
+                    )
             verdict = observed[side].verdict
             if verdict.confirmed is not None:
                 verdict = await _cross_examine(providers[side], verdict, side)
@@ -545,6 +559,19 @@ class Pipeline:
             if not verdict.snapshot.complete:
                 outcome.incomplete.append(_incomplete(providers[side], verdict))
         return observed
+
+    async def _read_again(
+        self, provider: Provider, scope: Scope, first: Read
+    ) -> Read | ProviderError:
+        """A fresh read of a side, past the memo and the provider's caches, or why it failed."""
+        self.bust(provider, scope.feature, everything=True)
+        try:
+            return await self._memo.read(provider, scope.feature, first.checkpoint)
+        except AuthError as err:
+            err.provider = err.provider or provider.key
+            raise
+        except ProviderError as err:
+            return err
 
     async def _run_feature(
         self,
@@ -655,7 +682,8 @@ class Pipeline:
                     partial(
                         _persist_side, store, scopes[side], provider=providers[side],
                         baseline=stored[side], view=views[side], learned=observed[side].learned,
-                        checkpoint=reads[side].checkpoint, verification=verifications[side],
+                        checkpoint=observed[side].read.checkpoint,
+                        verification=verifications[side],
                         guards=spec.guards, now=now,
                     )
                 )  # fmt: skip
@@ -671,6 +699,7 @@ class Pipeline:
 class _Observed:
     """One side's read, with shadows and backfilled ids applied and the drop guard's verdict."""
 
+    read: Read  # as the provider gave it (the second one, when the side was read twice)
     shadowed: ShadowedView
     learned: Mapping[str, tuple[str, ...]]
     verdict: ShrinkVerdict
@@ -688,6 +717,7 @@ def _observe(
     pending: Iterable[PendingWrite],
     suspected: ShrinkSuspicion | None,
     now: datetime,
+    first_lost: frozenset[str] | None = None,
 ) -> _Observed:
     # Shadows lend source ids to destination items that have none (see shadow.py); the backfill
     # lends ids from the mapping table and the other side (see backfill.py).
@@ -696,8 +726,9 @@ def _observe(
     verdict = judge_shrink(
         filled.snapshot, baseline, ours=[w.item for w in pending if w.action is Action.REMOVE],
         suspected=suspected, settings=guards, side=PairSide(scope.side), now=now,
+        first_lost=first_lost,
     )  # fmt: skip
-    return _Observed(shadowed, filled.learned, verdict)
+    return _Observed(read, shadowed, filled.learned, verdict)
 
 
 async def _cross_examine(
