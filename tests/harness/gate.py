@@ -65,6 +65,7 @@ class Fault:
     left: int
     skip: int = 0
     retry_after: int = 1
+    keep: int | None = None  # a tiny list's length (default: a quarter of the real one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,11 +209,12 @@ class Gate:
             committed = await handler(request)
             self.fired.append(Fired(kind, request.path, self.phase, lied=False))
             return committed if committed.status >= 400 else self.shape.ok_reply()
-        return await self._rewritten(kind, request, handler)
+        return await self._rewritten(fault, request, handler)
 
     async def _rewritten(
-        self, kind: FaultKind, request: web.Request, handler: Handler
+        self, fault: Fault, request: web.Request, handler: Handler
     ) -> web.StreamResponse:
+        kind = fault.kind
         # Ask for the full body (no If-None-Match), so the gate knows what the truth held.
         if "If-None-Match" in request.headers:
             headers = {k: v for k, v in request.headers.items() if k.lower() != "if-none-match"}
@@ -222,12 +224,15 @@ class Gate:
             return real
         raw = real.body
         text = raw.decode() if isinstance(raw, bytes) else str(raw)
-        reply: Json = json.loads(text) if text.strip() else None
+        try:
+            reply: Json = json.loads(text) if text.strip() else None
+        except ValueError:
+            return real  # the simulator's own quirk already broke this body: leave it broken
         rows = self.shape.rows(reply)
         if kind is FaultKind.EMPTY:
             new, lied = self.shape.cut(reply, 0), rows > 0
         elif kind is FaultKind.TINY:
-            keep = min(rows, max(1, rows // 4))
+            keep = min(rows, fault.keep if fault.keep is not None else max(1, rows // 4))
             new, lied = self.shape.cut(reply, keep), keep < rows
         else:
             new, lied = self.shape.malformed(reply), rows > 0

@@ -37,7 +37,9 @@ class Ledger:
     setup: Setup
     titles: int
     present: dict[Svc, set[int]]
-    edits: list[Edit] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)  # net changes, one per window and side
+    opened: dict[tuple[Svc, int], bool] = field(default_factory=dict)  # held at window start
+    latest: dict[tuple[Svc, int], bool] = field(default_factory=dict)  # held after last edit
     user_removed: dict[Svc, set[int]] = field(default_factory=dict)
     explained_losses: dict[Svc, set[int]] = field(default_factory=dict)
     ever_absent: dict[Svc, set[int]] = field(default_factory=dict)
@@ -53,11 +55,24 @@ class Ledger:
     def lookup(self) -> Lookup:
         return ANIME_LOOKUP if self.setup.anime else FILM_LOOKUP
 
-    def record(self, side: Svc, index: int, *, add: bool, window: int) -> None:
-        """The user edited a side."""
-        self.edits.append(Edit(side, index, add, window))
+    def record(self, side: Svc, index: int, *, add: bool) -> None:
+        """The user edited a side: listed (`add`) or unlisted a title there."""
+        self.opened.setdefault((side, index), not add)
+        self.latest[(side, index)] = add
         if not add:
             self.user_removed[side].add(index)
+
+    def close_window(self, window: int) -> None:
+        """A run is about to read: the window's edits become net changes, one per title and side.
+
+        An add and a removal of one title between two runs cancel out: no run could see them,
+        so they express no intent the engine could carry.
+        """
+        for key, held_before in sorted(self.opened.items()):
+            if self.latest[key] != held_before:
+                self.edits.append(Edit(key[0], key[1], self.latest[key], window))
+        self.opened.clear()
+        self.latest.clear()
 
     def may_lose(self, side: Svc, index: int) -> bool:
         """Whether the user's edits explain `side` losing the title."""

@@ -19,6 +19,7 @@ user's edits explain: then the sides agree, and every user edit has reached the 
 except what the store reports as pending, phantom, held or unresolved.
 """
 
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import note, settings, strategies as st
@@ -44,6 +45,7 @@ from .world import PairRun, Rig, World
 
 STEPS = 25  # steps per example: enough to combine quirks, few enough for 2,000 examples
 HEALING_RUNS = 4
+HEALING_PAUSE = timedelta(hours=25)  # between the last quirk and the healing runs
 PLAY_GAP = 60.0  # seconds: two plays of one title closer than this are one play sent twice
 
 
@@ -74,7 +76,7 @@ class CombinedQuirks(RuleBasedStateMachine):
         self.ledger = Ledger(setup, MACHINE_TITLES, {s: world.holds(s) for s in setup.sides})
         for side, titles in zip(setup.sides, seeds, strict=False):
             for index in sorted(titles):
-                self.ledger.record(side, index, add=True, window=0)
+                self.ledger.record(side, index, add=True)
         self.settled = True
 
     @property
@@ -97,7 +99,7 @@ class CombinedQuirks(RuleBasedStateMachine):
         index = data.draw(st.integers(0, MACHINE_TITLES - 1), label="title")
         add = index not in self.w.holds(side)
         self.w.edit(side, index, add=add)
-        self.book.record(side, index, add=add, window=self.w.runs)
+        self.book.record(side, index, add=add)
         self.settled = True
 
     @rule(data=st.data())
@@ -113,6 +115,7 @@ class CombinedQuirks(RuleBasedStateMachine):
     def run(self) -> None:
         """Every pair of the set-up runs once; no run may call a partial read a success."""
         self.settled = False
+        self.book.close_window(self.w.runs)
         for done in self.w.run():
             self._check_status(done)
         self.settled = True
@@ -212,6 +215,10 @@ class CombinedQuirks(RuleBasedStateMachine):
         world, book = self.w, self.book
         for service in world.services.values():
             all_off(service)
+            # A day passes: what a provider re-reads only after a day (Trakt's cache age) has.
+            service.pass_time(HEALING_PAUSE.total_seconds())
+        world.wall += HEALING_PAUSE
+        book.close_window(world.runs)
         for number in range(HEALING_RUNS):
             for done in world.run():
                 self._check_status(done)
