@@ -18,6 +18,7 @@ import json
 from typing import Any, Protocol
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 type Json = Any
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -151,7 +152,7 @@ class Gate:
             return fault
         return None
 
-    def middleware(self) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    def middleware(self) -> Middleware:
         """The aiohttp middleware; put it first, so it sees requests before the simulator."""
 
         @web.middleware
@@ -205,7 +206,7 @@ class Gate:
             if halved is None:
                 return await handler(request)
             # The service stores only what the halved body names, and answers "ok".
-            request._read_bytes = json.dumps(halved).encode()  # noqa: SLF001
+            request._read_bytes = json.dumps(halved).encode()
             committed = await handler(request)
             self.fired.append(Fired(kind, request.path, self.phase, lied=False))
             return committed if committed.status >= 400 else self.shape.ok_reply()
@@ -239,7 +240,9 @@ class Gate:
         self.fired.append(Fired(kind, request.path, self.phase, lied=lied))
         encoded = json.dumps(new)
         kept = {k: v for k, v in real.headers.items() if k.lower() not in _HEADERS_TO_RECOMPUTE}
-        kept |= _recount(real.headers, self.shape.rows(new) if kind is not FaultKind.MALFORMED else 0)
+        kept |= _recount(
+            real.headers, self.shape.rows(new) if kind is not FaultKind.MALFORMED else 0
+        )
         # A validator of the body actually sent, as a real server would compute it.
         kept["ETag"] = f'"{hashlib.sha256(encoded.encode()).hexdigest()[:20]}"'
         return web.Response(text=encoded, content_type="application/json", headers=kept)

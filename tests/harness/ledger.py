@@ -162,9 +162,13 @@ class Ledger:
                 ):
                     continue
                 expected[index] = last.add
-            elif pair.mode is SyncMode.SOURCE_DELETES and on_a and not on_a[-1].add:
-                if not on_b or on_b[-1].window < on_a[-1].window:
-                    expected[index] = False
+            elif (
+                pair.mode is SyncMode.SOURCE_DELETES
+                and on_a
+                and not on_a[-1].add
+                and (not on_b or on_b[-1].window < on_a[-1].window)
+            ):
+                expected[index] = False
         return expected
 
     def feature(self, pair: PairDef) -> Feature:

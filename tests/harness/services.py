@@ -8,11 +8,10 @@ build its real provider and client afresh, as Home Assistant does on a restart.
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, cast
 
 import aiohttp
 from aiohttp import web
@@ -231,8 +230,10 @@ class TraktShape:
         self.service = service
 
     def is_list_read(self, request: web.Request, body: Json) -> bool:
-        return request.method == "GET" and request.path.count("/") == 3 and (
-            request.path.startswith(("/sync/watchlist/", "/sync/history/", "/sync/ratings/"))
+        return (
+            request.method == "GET"
+            and request.path.count("/") == 3
+            and (request.path.startswith(("/sync/watchlist/", "/sync/history/", "/sync/ratings/")))
         )
 
     def is_later_page(self, request: web.Request, body: Json) -> bool:
@@ -329,7 +330,7 @@ class TraktService(Service):
         client = TraktClient(
             session, TraktApp(trakt_sim.CLIENT_ID, trakt_sim.CLIENT_SECRET), self.tokens, keep,
             base_url=urls["trakt"], retry=RETRY, sleep=self.time.sleep, clock=self.time.clock,
-            now=lambda: sim._clock.timestamp(),
+            now=lambda: sim._clock.timestamp(),  # noqa: PLW0108 - the clock object changes
         )  # fmt: skip
         return TraktProvider(client, slug=sim.slug, now=self.time.clock)
 
@@ -462,8 +463,10 @@ class PlexShape:
         self.service = service
 
     def is_list_read(self, request: web.Request, body: Json) -> bool:
-        return request.method == "GET" and request.path.startswith("/library/sections/") and (
-            request.path.endswith("/all") and request.path != "/library/sections/all"
+        return (
+            request.method == "GET"
+            and request.path.startswith("/library/sections/")
+            and (request.path.endswith("/all") and request.path != "/library/sections/all")
         )
 
     def is_later_page(self, request: web.Request, body: Json) -> bool:
@@ -567,8 +570,8 @@ class JellyfinShape:
         self.service = service
 
     def is_list_read(self, request: web.Request, body: Json) -> bool:
-        return request.method == "GET" and request.path == "/Items" and (
-            "ids" not in _query(request)
+        return (
+            request.method == "GET" and request.path == "/Items" and ("ids" not in _query(request))
         )
 
     def is_later_page(self, request: web.Request, body: Json) -> bool:
@@ -771,7 +774,3 @@ def all_services() -> dict[Svc, Service]:
 
 def catalogue_size(anime: bool) -> int:
     return len(CATALOGUE_ANIME) if anime else len(CATALOGUE_FILMS)
-
-
-# Keep the imported names used only for typing referenced (cast keeps mypy honest about Any).
-_ = (cast, Any, Callable, timedelta)

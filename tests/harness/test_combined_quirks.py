@@ -20,6 +20,7 @@ except what the store reports as pending, phantom, held or unresolved.
 """
 
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 from hypothesis import note, settings, strategies as st
@@ -153,8 +154,10 @@ class CombinedQuirks(RuleBasedStateMachine):
                 op = held.operation
                 side = pair.a if op.side is PairSide.A else pair.b
                 index = book.index(op.item)
-                explained = op.action is Action.REMOVE and index is not None
-                assert explained and book.may_lose(side, index), (
+                explained = (
+                    op.action is Action.REMOVE and index is not None and book.may_lose(side, index)
+                )
+                assert explained, (
                     f"{pair.name} holds {op.action} of {op.item.label()} on {side} ({held.reason})"
                     " though the user removed nothing that explains it"
                 )
@@ -246,7 +249,9 @@ class CombinedQuirks(RuleBasedStateMachine):
             index: wanted
             for index, wanted in book.expectations(pair).items()
             if index not in excused
-            and ((index in b) != wanted or (pair.mode.value == "two_way" and (index in a) != wanted))
+            and (
+                (index in b) != wanted or (pair.mode.value == "two_way" and (index in a) != wanted)
+            )
         }
         assert not {i: w for i, w in missed.items() if i not in tombs}, (
             f"{pair.name}: the user's latest edits did not reach the other side after healing:"
@@ -264,9 +269,10 @@ def _doubled_plays(trakt: TraktService) -> list[tuple[int, str, str]]:
     doubled = []
     for index, stamps in trakt.plays().items():
         ordered = sorted(stamps)
-        for first, second in zip(ordered, ordered[1:], strict=False):
+        for first, second in pairwise(ordered):
             one, two = parse_time(first), parse_time(second)
-            assert one is not None and two is not None
+            assert one is not None
+            assert two is not None
             mine = {(index, first), (index, second)} <= trakt.user_plays
             if (two - one).total_seconds() < PLAY_GAP and not mine:
                 doubled.append((index, first, second))

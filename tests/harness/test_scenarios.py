@@ -28,7 +28,8 @@ def in_sync(world: World, titles: range) -> None:
         for index in titles:
             world.edit(side, index, add=True)
     for done in world.run():
-        assert done.result is not None and done.result.status is RunStatus.SUCCESS, done
+        assert done.result is not None, done.error
+        assert done.result.status is RunStatus.SUCCESS, done.result.errors
     assert all(world.holds(side) == set(titles) for side in world.setup.sides)
 
 
@@ -124,7 +125,9 @@ def test_a_real_removal_of_a_fifth_of_trakt_reaches_both_pairs_sharing_the_accou
         assert isinstance(trakt, TraktService)
         assert world.holds(Svc.TRAKT) == kept
         assert world.holds(Svc.SIMKL) == kept, "Trakt ⇄ SIMKL did not follow"
-        events = [(e.code.value, e.side.value, e.count) for r in last if r.result for e in r.result.events]
+        events = [
+            (e.code.value, e.side.value, e.count) for r in last if r.result for e in r.result.events
+        ]
         assert world.holds(Svc.JELLYFIN) == kept, f"Trakt → Jellyfin did not follow: {events}"
     finally:
         world.close()

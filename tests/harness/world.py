@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 import itertools
 import logging
 from pathlib import Path
@@ -213,6 +213,3 @@ def _names_titles(svc: Svc, path: str, anime: bool) -> bool:
     if svc is Svc.SIMKL:
         return path.rstrip("/").endswith("/anime" if anime else "/movies")
     return True
-
-
-__all__ = ["PairRun", "Rig", "World", "datetime", "rig"]
