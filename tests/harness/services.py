@@ -477,9 +477,12 @@ class PlexShape:
         return request.method == "PUT"
 
     def rows(self, reply: Json) -> int:
+        # The harness syncs Plex's history: only watched rows make up what a read must show.
         container = reply.get("MediaContainer") if isinstance(reply, dict) else None
         rows = container.get("Metadata") if isinstance(container, dict) else None
-        return len(rows) if isinstance(rows, list) else 0
+        if not isinstance(rows, list):
+            return 0
+        return sum(1 for row in rows if isinstance(row, dict) and row.get("viewCount"))
 
     def cut(self, reply: Json, keep: int) -> Json:
         container = dict(reply["MediaContainer"])
