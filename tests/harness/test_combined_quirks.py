@@ -14,9 +14,12 @@ Assistant restarts. After every step:
 - a run is never `success` when one of its reads was partial, failed, or (inferred from the
   faults that fired) answered with less than the list held.
 
-At the end every quirk goes off and the pair runs four times, approving the held removals the
-user's edits explain: then the sides agree, and every user edit has reached the other side,
-except what the store reports as pending, phantom, held or unresolved.
+At the end every quirk goes off, a day passes (so a provider's own fallback for stuck caches,
+such as Trakt's 24 h cache age, has had its chance), and the pairs run four times, approving the
+held removals the user's edits explain: then the sides agree, and every user edit (the net change
+of each side between two runs) has reached the other side, except what the store reports as
+pending, phantom, held or unresolved. Disagreements a live tombstone explains are asserted
+separately, so that hypothesis reports them as a failure of their own.
 """
 
 from datetime import timedelta
