@@ -1,0 +1,175 @@
+"""What the user did, and what that allows the engine to do: the harness's model of the promises.
+
+The ledger records the user's own edits and, after every step, what each side truly holds. An
+item that vanished from a side is explained only by the user: a removal on that side, a removal
+on a side whose removals the pair's mode carries there (two-way, source_deletes), or, for a
+mirror target, the source lacking the item. Anything else is a removal without evidence.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from custom_components.crosswatch.engine.items import MediaItem
+from custom_components.crosswatch.engine.payloads import Feature
+from custom_components.crosswatch.engine.plan import PairSide
+from custom_components.crosswatch.engine.planner import SyncMode
+from custom_components.crosswatch.engine.store import Scope, StateStore
+
+from .catalogue import ANIME_LOOKUP, FILM_LOOKUP, Lookup
+from .services import Svc
+from .setups import PairDef, Setup
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One edit the user made on a side: `window` counts the run steps made before it."""
+
+    side: Svc
+    index: int
+    add: bool
+    window: int
+
+
+@dataclass
+class Ledger:
+    """The user's edits, and what each side held at the last step."""
+
+    setup: Setup
+    titles: int
+    present: dict[Svc, set[int]]
+    edits: list[Edit] = field(default_factory=list)  # net changes, one per window and side
+    opened: dict[tuple[Svc, int], bool] = field(default_factory=dict)  # held at window start
+    latest: dict[tuple[Svc, int], bool] = field(default_factory=dict)  # held after last edit
+    user_removed: dict[Svc, set[int]] = field(default_factory=dict)
+    explained_losses: dict[Svc, set[int]] = field(default_factory=dict)
+    ever_absent: dict[Svc, set[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        everything = set(range(self.titles))
+        for side in self.setup.sides:
+            self.user_removed.setdefault(side, set())
+            self.explained_losses.setdefault(side, set())
+            self.ever_absent.setdefault(side, everything - self.present[side])
+
+    @property
+    def lookup(self) -> Lookup:
+        return ANIME_LOOKUP if self.setup.anime else FILM_LOOKUP
+
+    def record(self, side: Svc, index: int, *, add: bool) -> None:
+        """The user edited a side: listed (`add`) or unlisted a title there."""
+        self.opened.setdefault((side, index), not add)
+        self.latest[(side, index)] = add
+        if not add:
+            self.user_removed[side].add(index)
+
+    def close_window(self, window: int) -> None:
+        """A run is about to read: the window's edits become net changes, one per title and side.
+
+        An add and a removal of one title between two runs cancel out: no run could see them,
+        so they express no intent the engine could carry.
+        """
+        for key, held_before in sorted(self.opened.items()):
+            if self.latest[key] != held_before:
+                self.edits.append(Edit(key[0], key[1], self.latest[key], window))
+        self.opened.clear()
+        self.latest.clear()
+
+    def may_lose(self, side: Svc, index: int) -> bool:
+        """Whether the user's edits explain `side` losing the title."""
+        if index in self.user_removed[side]:
+            return True
+        for pair in self.setup.pairs:
+            for source in pair.removal_sources(side):
+                if index in self.user_removed[source] or index in self.explained_losses[source]:
+                    return True
+            mirrored = pair.mirrors_onto(side)
+            if mirrored is not None and index in self.ever_absent[mirrored]:
+                return True
+        return False
+
+    def observe(self, holds: dict[Svc, set[int]]) -> dict[Svc, set[int]]:
+        """Take in what every side holds now; returns the losses nothing the user did explains."""
+        everything = set(range(self.titles))
+        for side, now in holds.items():
+            self.ever_absent[side] |= everything - now
+        lost = {side: self.present[side] - holds[side] for side in holds}
+        # Losses explain each other along the pairs (SIMKL → Trakt → Jellyfin): to a fixed point.
+        changed = True
+        while changed:
+            changed = False
+            for side, items in lost.items():
+                for index in sorted(items - self.explained_losses[side]):
+                    if self.may_lose(side, index):
+                        self.explained_losses[side].add(index)
+                        changed = True
+        self.present = {side: set(now) for side, now in holds.items()}
+        return {
+            side: unexplained
+            for side, items in lost.items()
+            if (unexplained := items - self.explained_losses[side])
+        }
+
+    def index(self, item: MediaItem) -> int | None:
+        """The catalogue position of an engine item."""
+        return self.lookup.index(item)
+
+    def indexes(self, items: Iterable[MediaItem]) -> set[int]:
+        return {i for item in items if (i := self.index(item)) is not None}
+
+    def excused(self, store: StateStore, pair: PairDef) -> set[int]:
+        """Titles the store reports as not settled: pending or phantom writes, held, unresolved."""
+        items: list[MediaItem] = [h.operation.item for h in store.held(pair.name)]
+        items += [u.item for u in store.unresolved(pair.name)]
+        for side in PairSide:
+            items += [w.item for w in store.pending(Scope(pair.name, pair.feature, side.value))]
+        return self.indexes(items)
+
+    def tombstoned(self, store: StateStore, pair: PairDef, now: object) -> set[int]:
+        """Titles with a live tombstone on either side of the pair."""
+        from datetime import datetime  # noqa: PLC0415
+
+        assert isinstance(now, datetime)
+        items = [
+            t.item
+            for side in PairSide
+            for t in store.tombstones(Scope(pair.name, pair.feature, side.value), now)
+        ]
+        return self.indexes(items)
+
+    def expectations(self, pair: PairDef) -> dict[int, bool]:
+        """Per title, whether both sides must hold it once healed, by the user's latest edit.
+
+        Two-way: the latest edit on either side decides, unless the other side was edited the
+        other way within the same window between two runs (a true conflict: either outcome is
+        fine). Source_deletes: a removal on the source must reach the target, unless the user
+        edited that title on the target as late. Mirror: the target must equal the source,
+        which the agreement check already asks.
+        """
+        expected: dict[int, bool] = {}
+        if pair.mode is SyncMode.MIRROR:
+            return expected
+        for index in range(self.titles):
+            on_a = [e for e in self.edits if e.index == index and e.side is pair.a]
+            on_b = [e for e in self.edits if e.index == index and e.side is pair.b]
+            if pair.mode is SyncMode.TWO_WAY:
+                edits = sorted(on_a + on_b, key=self.edits.index)
+                if not edits:
+                    continue
+                last = edits[-1]
+                if any(
+                    e.window == last.window and e.side is not last.side and e.add != last.add
+                    for e in edits
+                ):
+                    continue
+                expected[index] = last.add
+            elif (
+                pair.mode is SyncMode.SOURCE_DELETES
+                and on_a
+                and not on_a[-1].add
+                and (not on_b or on_b[-1].window < on_a[-1].window)
+            ):
+                expected[index] = False
+        return expected
+
+    def feature(self, pair: PairDef) -> Feature:
+        return pair.feature

@@ -1,0 +1,133 @@
+"""The combinations the issue names, each played once through the real clients on the simulators.
+
+Deterministic companions of the state machine: each sets a pair in sync, brings two real-world
+quirks together, and checks that nothing the user did not remove is removed (or held), and that
+what the user did remove reaches every other side.
+"""
+
+from custom_components.crosswatch.engine.pipeline import RunResult, RunStatus
+from custom_components.crosswatch.engine.planner import SyncMode
+
+from .gate import Fault, FaultKind
+from .quirks import QUIRK_BY_NAME
+from .services import H, PlexService, Svc, TraktService
+from .setups import SETUPS, PairDef, Setup
+from .world import Rig, World
+
+TRAKT_SIMKL = next(s for s in SETUPS if s.name == "Trakt ⇄ SIMKL watchlist, two-way")
+TWO_PAIRS = next(s for s in SETUPS if s.name == "two pairs on one Trakt account")
+PLEX_TRAKT = Setup(
+    "Plex ⇄ Trakt history, two-way, 60 films",
+    (PairDef("plex-trakt", Svc.PLEX, Svc.TRAKT, H, SyncMode.TWO_WAY),),
+)
+
+
+def in_sync(world: World, titles: range) -> None:
+    """Every side holds `titles`, and one healthy run has made them the pairs' baselines."""
+    for side in world.setup.sides:
+        for index in titles:
+            world.edit(side, index, add=True)
+    for done in world.run():
+        assert done.result is not None, done.error
+        assert done.result.status is RunStatus.SUCCESS, done.result.errors
+    assert all(world.holds(side) == set(titles) for side in world.setup.sides)
+
+
+def only(runs: list[RunResult | None]) -> RunResult:
+    (result,) = runs
+    assert result is not None, "the run raised"
+    return result
+
+
+def held(world: World, pair: PairDef) -> list[str]:
+    return [f"{h.operation.action} {h.operation.item.label()}" for h in world.store.held(pair.name)]
+
+
+def test_an_empty_200_from_trakt_just_after_our_own_write_removes_and_holds_nothing_on_simkl(
+    served: Rig,
+) -> None:
+    world = World(served, TRAKT_SIMKL, titles=12)
+    try:
+        in_sync(world, range(8))
+        world.edit(Svc.SIMKL, 8, add=True)  # our next run writes it to Trakt
+        only([d.result for d in world.run()])
+        assert world.holds(Svc.TRAKT) == set(range(9))
+        # Trakt's next watchlist read (forced by our own write) answers an empty 200; the
+        # activities moved, because of our write.
+        QUIRK_BY_NAME["empty_200"].switch[Svc.TRAKT](world.services[Svc.TRAKT], 1)
+
+        result = only([d.result for d in world.run()])
+
+        assert world.holds(Svc.SIMKL) == set(range(9)), result.plan.as_dict()["counts"]
+        assert held(world, TRAKT_SIMKL.pairs[0]) == []
+        assert result.status is not RunStatus.SUCCESS
+    finally:
+        world.close()
+
+
+def test_a_plex_scan_returning_3_of_60_films_unwatches_nothing_on_trakt(served: Rig) -> None:
+    world = World(served, PLEX_TRAKT, titles=60)
+    try:
+        in_sync(world, range(60))
+        plex = world.services[Svc.PLEX]
+        assert isinstance(plex, PlexService)
+        # One library page of three films whose totals say that is the whole library.
+        plex.gate.add(Fault(FaultKind.TINY, left=1, keep=3))
+
+        result = only([d.result for d in world.run()])
+
+        assert world.holds(Svc.TRAKT) == set(range(60)), result.plan.as_dict()["counts"]
+        assert held(world, PLEX_TRAKT.pairs[0]) == []
+        assert result.status is not RunStatus.SUCCESS
+    finally:
+        world.close()
+
+
+def test_a_simkl_cold_start_on_an_empty_body_then_one_real_add_removes_nothing_on_trakt(
+    served: Rig,
+) -> None:
+    world = World(served, TRAKT_SIMKL, titles=12)
+    try:
+        in_sync(world, range(10))
+        world.restart()  # Home Assistant restarts: SIMKL's client starts cold
+        # The cold start pulls every bucket (movies, shows, anime); each answers an empty body.
+        QUIRK_BY_NAME["empty_200"].switch[Svc.SIMKL](world.services[Svc.SIMKL], 3)
+        only([d.result for d in world.run()])
+        world.edit(Svc.SIMKL, 10, add=True)  # one real add: the activities move
+
+        result = only([d.result for d in world.run()])
+
+        assert world.holds(Svc.TRAKT) >= set(range(10)), result.plan.as_dict()["counts"]
+        assert held(world, TRAKT_SIMKL.pairs[0]) == []
+    finally:
+        world.close()
+
+
+def test_a_real_removal_of_a_fifth_of_trakt_reaches_both_pairs_sharing_the_account(
+    served: Rig,
+) -> None:
+    world = World(served, TWO_PAIRS, titles=50)
+    try:
+        in_sync(world, range(50))
+        removed = set(range(0, 50, 5))  # 10 of 50
+        for index in sorted(removed):
+            world.edit(Svc.TRAKT, index, add=False)
+
+        world.run()
+        # Ten removals are beyond one run's delete budget (5): the user approves what was held.
+        for pair in world.setup.pairs:
+            a, b = world.providers[pair.a], world.providers[pair.b]
+            world.rig.run(world.pipeline.approve_held(pair.name, a, b))
+        last = world.run()
+
+        kept = set(range(50)) - removed
+        trakt = world.services[Svc.TRAKT]
+        assert isinstance(trakt, TraktService)
+        assert world.holds(Svc.TRAKT) == kept
+        assert world.holds(Svc.SIMKL) == kept, "Trakt ⇄ SIMKL did not follow"
+        events = [
+            (e.code.value, e.side.value, e.count) for r in last if r.result for e in r.result.events
+        ]
+        assert world.holds(Svc.JELLYFIN) == kept, f"Trakt → Jellyfin did not follow: {events}"
+    finally:
+        world.close()
