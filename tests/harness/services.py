@@ -96,11 +96,13 @@ class FakeTime:
 
 @dataclass(frozen=True, slots=True)
 class ReadRecord:
-    """One read a provider made for a run: was it complete, and did it fail."""
+    """One read a provider made for a run: was it complete, did it fail, what faults it met."""
 
     feature: Feature
     complete: bool
     failed: bool
+    fired: tuple[int, int] = (0, 0)  # the gate's faults that fired during it (a slice)
+    native: tuple[int, int] = (0, 0)  # the simulator's own faults that fired during it
 
 
 @dataclass
@@ -135,12 +137,21 @@ class Observed:
 
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         self.gate.phase = "read"
+        fired, native = len(self.gate.fired), len(self.gate.native_fired)
         try:
             read = await self.inner.read(feature, checkpoint)
         except BaseException:
             self.reads.append(ReadRecord(feature, complete=False, failed=True))
             raise
-        self.reads.append(ReadRecord(feature, read.snapshot.complete, failed=False))
+        self.reads.append(
+            ReadRecord(
+                feature,
+                read.snapshot.complete,
+                failed=False,
+                fired=(fired, len(self.gate.fired)),
+                native=(native, len(self.gate.native_fired)),
+            )
+        )
         return read
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:

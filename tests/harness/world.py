@@ -103,8 +103,8 @@ class PairRun:
     pair: PairDef
     result: RunResult | None  # None: the run raised (an authentication failure)
     error: str | None
-    reads: tuple[ReadRecord, ...]
-    lies: tuple[str, ...]  # reads that a fault answered with less than the list held
+    reads: tuple[ReadRecord, ...]  # the read of each side and feature the run went on with
+    lies: tuple[str, ...]  # those of them that a fault answered with less than the list held
 
 
 class World:
@@ -182,17 +182,24 @@ class World:
             result = self.rig.run(self.pipeline.run(pair.spec, *sides))
         except AuthError as err:
             error = f"AuthError: {err}"
+        # A side is read twice when its first read lost items (the engine's own check): only
+        # the read the run went on with, the last of each feature, says what the run knew.
         lies: list[str] = []
+        used: list[ReadRecord] = []
         for svc, provider in zip((pair.a, pair.b), sides, strict=True):
-            lies += [_lie(svc, fired) for fired in provider.gate.fired if _lied(fired)]
-            lies += [
-                f"{svc}: {name} answered {path} with nothing"
-                for name, path, phase in provider.gate.native_fired
-                if name in TRUNCATING_NATIVE and phase == "read" and held_before[svc]
-                and _names_titles(svc, path, self.setup.anime)
-            ]  # fmt: skip
-        reads = tuple(r for provider in sides for r in provider.reads)
-        return PairRun(pair, result, error, reads, tuple(lies))
+            last = {r.feature: r for r in provider.reads}
+            used += last.values()
+            for record in last.values():
+                fired = provider.gate.fired[slice(*record.fired)]
+                native = provider.gate.native_fired[slice(*record.native)]
+                lies += [_lie(svc, f) for f in fired if _lied(f)]
+                lies += [
+                    f"{svc}: {name} answered {path} with nothing"
+                    for name, path, phase in native
+                    if name in TRUNCATING_NATIVE and phase == "read" and held_before[svc]
+                    and _names_titles(svc, path, self.setup.anime)
+                ]  # fmt: skip
+        return PairRun(pair, result, error, tuple(used), tuple(lies))
 
     def feature_of(self, pair: PairDef) -> Feature:
         return pair.feature
