@@ -392,3 +392,35 @@ async def test_a_watchlist_really_emptied_on_simkl_is_followed_once_its_count_ag
     assert len(world.trakt_films()) == FILMS - 5  # the delete budget; the rest wait for approval
     assert world.store is not None
     assert len(world.store.held(TWO_WAY.pair)) == FILMS - 5
+
+
+async def test_the_users_new_add_is_not_blocked_by_the_tombstone_of_an_earlier_removal(
+    world: World,
+) -> None:
+    await _converged_two_way(world)
+    assert world.trakt is not None
+    world.simkl_sims[0].user_removes(101)  # Film 1 leaves SIMKL's watchlist...
+    await world.run(TWO_WAY, world.trakt, world.simkl[0])
+    assert 1 not in world.trakt_films()  # ...and Trakt's
+    await world.run(TWO_WAY, world.trakt, world.simkl[0])
+
+    world.trakt_sim.seed_watchlist("movie", 1)  # later the user lists it again, on Trakt
+    again = await world.run(TWO_WAY, world.trakt, world.simkl[0])
+
+    assert 1 in world.simkl_films(), again.plan.as_dict()
+    assert [e.code for e in again.events] == []
+
+
+async def test_a_stale_copy_does_not_bring_back_what_the_user_removed(world: World) -> None:
+    """Add-only Trakt → SIMKL: the user removes a film on SIMKL; Trakt still lists it."""
+    spec = PairSpec("trakt-simkl-add", SyncMode.ADD_ONLY, frozenset({W}))
+    assert world.trakt is not None
+    for number in range(1, FILMS + 1):
+        world.trakt_sim.seed_watchlist("movie", number)
+    await world.run(spec, world.trakt, world.simkl[0])
+    world.simkl_sims[0].user_removes(101)
+
+    for _ in range(3):
+        await world.run(spec, world.trakt, world.simkl[0])
+
+    assert 1 not in world.simkl_films()

@@ -11,7 +11,8 @@ so that a run result can say why an operation did not happen.
 - Mass-delete budget: at most max(5, 2 % of the baseline) removals per side per run. Removals
   beyond it are held for the user to approve or reject. It fails closed: with no baseline size
   the floor applies.
-- Tombstones: an item deleted on a side is not added back to it while its tombstone lives.
+- Tombstones: an item deleted on a side is not added back to it while its tombstone lives,
+  unless the user added it anew on the other side since the last sync.
 """
 
 from collections.abc import Iterable, Mapping
@@ -22,7 +23,7 @@ import math
 from types import MappingProxyType
 
 from .items import MediaItem, weak_key
-from .plan import Action, Operation, PairSide, Plan
+from .plan import Action, Operation, PairSide, Plan, Seen
 from .snapshot import Semantics, Snapshot, partial
 from .store import RETRY_BACKOFF, ShrinkSuspicion
 
@@ -307,7 +308,11 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
     budgets = {side: delete_budget(baseline_sizes.get(side), settings) for side in PairSide}
     set_aside: dict[tuple[PairSide, GuardCode], int] = {}
     for op in plan.operations:  # in plan order, so what is held is deterministic
-        if op.action is Action.ADD and _is_buried(op.item, buried.get(op.side, set())):
+        if (
+            op.action is Action.ADD
+            and _is_buried(op.item, buried.get(op.side, set()))
+            and not _new_on_source(op)
+        ):
             suppressed.append(op)
             continue
         code = _held_out(op.item, (held_out or {}).get(op.side))
@@ -382,6 +387,16 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
         events.append(GuardEvent(code, side, count, detail))
     guarded = Plan(plan.side_names, tuple(allowed), plan.notes)
     return Guarded(guarded, tuple(held), tuple(held_codes), tuple(suppressed), tuple(events))
+
+
+def _new_on_source(op: Operation) -> bool:
+    """Whether the user added the item on the other side since the last sync.
+
+    A tombstone stops a stale copy, one the other side held all along, from bringing back what
+    the user deleted; it must not stop the user's own later add.
+    """
+    source = op.evidence.baseline_b if op.side is PairSide.A else op.evidence.baseline_a
+    return source is Seen.ABSENT
 
 
 def _is_buried(item: MediaItem, buried: set[str]) -> bool:
