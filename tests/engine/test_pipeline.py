@@ -443,6 +443,41 @@ async def test_an_unreadable_rating_list_holds_every_rating_destroying_removal(
     assert [h.reason for h in store.held("p")] == ["rating_at_risk"]
 
 
+async def test_a_rating_list_refusing_the_credentials_asks_for_reauth_and_holds_nothing(
+    store: StateStore, clock: Clock
+) -> None:
+    both = frozenset({W, Feature.RATINGS})
+    alien = movie("Alien", 1979, tmdb=348)
+    trakt = FakeProvider(
+        "trakt:a", "Trakt", replace(TRAKT, features=both), {W: [listed(alien), *films(20)]}
+    )
+    simkl = FakeProvider(
+        "simkl:b",
+        "SIMKL",
+        replace(SIMKL, features=both, watchlist_removal_clears_rating=True),
+        {W: [listed(alien)]},
+    )
+    runner = pipeline(store, clock)
+    spec = PairSpec("p", SyncMode.SOURCE_DELETES, features=frozenset({W}))
+    await runner.run(spec, trakt, simkl)
+    trakt.inventory[W] = trakt.inventory[W][1:]
+    original_read = simkl.read
+
+    async def token_expired(feature: Feature, checkpoint: object) -> object:
+        if feature is Feature.RATINGS:
+            raise AuthError("SIMKL refused the credentials (HTTP 401)")
+        return await original_read(feature, None)
+
+    simkl.read = token_expired  # type: ignore[assignment,method-assign]
+
+    with pytest.raises(AuthError) as raised:
+        await runner.run(spec, trakt, simkl)
+
+    assert raised.value.provider == "simkl:b"
+    assert store.held("p") == []
+    assert "tmdb:movie:348" in keys(simkl)
+
+
 class GatedProvider(FakeProvider):
     """Blocks inside its second write until released: a run cut off mid-apply."""
 

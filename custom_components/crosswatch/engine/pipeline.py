@@ -430,6 +430,11 @@ class Pipeline:
             ratings_scope = Scope(scope.pair, Feature.RATINGS, scope.side)
             checkpoint = await self._blocking(partial(self._store.checkpoint, ratings_scope))
             ratings = (await self._memo.read(provider, Feature.RATINGS, checkpoint)).snapshot
+        except AuthError as err:
+            # The account needs signing in again: the run ends and says so, rather than
+            # holding removals for approval that could not be written anyway.
+            err.provider = err.provider or provider.key
+            raise
         except ProviderError:
             return removals  # fails closed: any of them might be rated
         if not ratings.complete:
