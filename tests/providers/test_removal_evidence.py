@@ -424,3 +424,20 @@ async def test_a_stale_copy_does_not_bring_back_what_the_user_removed(world: Wor
         await world.run(spec, world.trakt, world.simkl[0])
 
     assert 1 not in world.simkl_films()
+
+
+async def test_a_removal_made_while_simkls_activities_were_frozen_follows_within_a_day(
+    world: World,
+) -> None:
+    await _converged_two_way(world)
+    assert world.trakt is not None
+    simkl = world.simkl_sims[0]
+    simkl.quirks.frozen_activities = True
+    simkl.user_removes(101)  # SIMKL's activities do not say so
+    await world.run(TWO_WAY, world.trakt, world.simkl[0])
+    simkl.quirks.frozen_activities = False
+
+    for _ in range(24):  # hourly runs for a day
+        await world.run(TWO_WAY, world.trakt, world.simkl[0])
+
+    assert 1 not in world.trakt_films()

@@ -31,7 +31,9 @@ The cache never believes more than SIMKL's bodies showed:
   until the stamps move again. Rows are never second-guessed: a short list is SIMKL's answer.
 - A bucket is pulled in full when nothing is cached, when `removed_from_list` moved (a delta
   cannot show a removal), when the activities lack its section (we cannot know what changed,
-  and a missing stamp is no evidence of change either), and after our own writes (below).
+  and a missing stamp is no evidence of change either), after our own writes (below), and at
+  least once a day (`max_cache_age`): activities that stopped advancing for a while must not
+  hide a change, a removal above all, for good.
 
 Writes fold nothing into the cache: only fresh reads verify, and a cache that showed what SIMKL
 answered `ok: true` or a count to would have the engine verify writes SIMKL silently dropped.
@@ -167,6 +169,7 @@ class _Cache[T: _HasItem]:
 
     stamps: _Stamps
     entries: dict[str, T]
+    pulled_at: datetime  # when the full pull under it was made
 
 
 type _View[T: _HasItem] = Mapping[str, Mapping[str, T]]  # bucket -> cache key -> entry
@@ -229,12 +232,18 @@ class SimklProvider:
     """A SIMKL account as the engine uses it."""
 
     def __init__(
-        self, api: SimklApi, account: SimklAccount, *, now: Callable[[], datetime] = _utcnow
+        self,
+        api: SimklApi,
+        account: SimklAccount,
+        *,
+        now: Callable[[], datetime] = _utcnow,
+        max_cache_age: timedelta = timedelta(hours=24),
     ) -> None:
         """Bind the API client to the account its token belongs to."""
         self._api = api
         self._account = account
         self._now = now
+        self._max_cache_age = max_cache_age
         self._lists: dict[str, _Cache[_Title]] = {}
         self._ratings: dict[str, _Cache[_Rating]] = {}
         self._list_kind = _Kind(
@@ -406,6 +415,9 @@ class SimklProvider:
         place = (cache_name, bucket)
         return (
             now.get(REMOVED) != cache.stamps.get(REMOVED)  # a delta cannot show a removal
+            # Activities that stopped advancing for a while (SIMKL's own caches) must not hide
+            # a change for good: at least one full pull a day.
+            or self._now() - cache.pulled_at >= self._max_cache_age
             or place in self._empty_once  # an empty full pull waits for a second one
             or any(a.cache == cache_name and bucket in a.buckets for a in self._awaited)
         )
@@ -423,7 +435,7 @@ class SimklProvider:
             self._empty_once.add(place)
             return fresh
         self._empty_once.discard(place)
-        kind.caches[bucket] = _Cache(dict(now or {}), fresh)
+        kind.caches[bucket] = _Cache(dict(now or {}), fresh, self._now())
         return fresh
 
     def _settle[T: _HasItem](
