@@ -24,6 +24,7 @@ from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import Pipeline, RunResult
 from custom_components.crosswatch.engine.provider import AuthError
+from custom_components.crosswatch.engine.store import Scope, StateStore
 from tests.simulators.serving import Serve, serving
 
 from .gate import Fired
@@ -122,8 +123,6 @@ class World:
         self._open()
 
     def _open(self) -> None:
-        from custom_components.crosswatch.engine.store import StateStore  # noqa: PLC0415
-
         self.store = StateStore(self.path)
         # One memo per Home Assistant start, shared by every pair; it keeps nothing here.
         clock = self.services[self.setup.sides[0]].time.clock
@@ -172,6 +171,12 @@ class World:
         """One run of one pair through the real pipeline, watching its reads."""
         sides = (self.providers[pair.a], self.providers[pair.b])
         held_before = {svc: bool(self.holds(svc)) for svc in (pair.a, pair.b)}
+        # A read that lies but looks complete can only be caught against what the side held at
+        # an earlier sync: on a side with no baseline yet, nothing can tell it from the truth.
+        known = {
+            svc: self.store.load_baseline(Scope(pair.name, pair.feature, side)) is not None
+            for svc, side in ((pair.a, "a"), (pair.b, "b"))
+        }
         for provider in sides:
             provider.reads.clear()
             provider.gate.fired.clear()
@@ -192,6 +197,8 @@ class World:
             for record in last.values():
                 fired = provider.gate.fired[slice(*record.fired)]
                 native = provider.gate.native_fired[slice(*record.native)]
+                if not known[svc] and record.complete:
+                    continue
                 lies += [_lie(svc, f) for f in fired if _lied(f)]
                 lies += [
                     f"{svc}: {name} answered {path} with nothing"
