@@ -23,7 +23,7 @@ import math
 from types import MappingProxyType
 
 from .items import MediaItem, weak_key
-from .plan import Action, Operation, PairSide, Plan, Seen
+from .plan import Action, Operation, PairSide, Plan
 from .snapshot import Semantics, Snapshot, partial
 from .store import RETRY_BACKOFF, ShrinkSuspicion
 
@@ -276,6 +276,7 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
     kept: Mapping[PairSide, Iterable[MediaItem]] | None = None,
     room: Mapping[PairSide, int] | None = None,
     ratings_at_risk: Mapping[PairSide, Iterable[MediaItem]] | None = None,
+    last_read: Mapping[PairSide, Snapshot | None] | None = None,
 ) -> Guarded:
     """Hold removals beyond the budget; set aside tombstoned adds and held-out items.
 
@@ -284,7 +285,9 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
     `kept` names items whose removal from a side the user rejected: they are never removed.
     `room` is how many more items a side's account may hold (Trakt's free tier): adds beyond it
     are set aside. `ratings_at_risk` names rated items whose removal from a side would also
-    delete their rating (SIMKL): such removals are held for the user's approval.
+    delete their rating (SIMKL): such removals are held for the user's approval. `last_read`
+    is each side's baseline as its last complete read stored it: an add whose item the other
+    side did not have then is the user's new intent, which no tombstone stops.
     """
     events: list[GuardEvent] = []
     buried = {
@@ -311,7 +314,7 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
         if (
             op.action is Action.ADD
             and _is_buried(op.item, buried.get(op.side, set()))
-            and not _new_on_source(op)
+            and not _new_on_source(op, (last_read or {}).get(op.side.other))
         ):
             suppressed.append(op)
             continue
@@ -389,14 +392,13 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
     return Guarded(guarded, tuple(held), tuple(held_codes), tuple(suppressed), tuple(events))
 
 
-def _new_on_source(op: Operation) -> bool:
-    """Whether the user added the item on the other side since the last sync.
+def _new_on_source(op: Operation, last_read: Snapshot | None) -> bool:
+    """Whether the other side gained the item since its last complete read (`last_read`).
 
     A tombstone stops a stale copy, one the other side held all along, from bringing back what
-    the user deleted; it must not stop the user's own later add.
+    the user deleted; it must not stop the user's own later add there.
     """
-    source = op.evidence.baseline_b if op.side is PairSide.A else op.evidence.baseline_a
-    return source is Seen.ABSENT
+    return last_read is not None and last_read.find(op.item, include_local=True) is None
 
 
 def _is_buried(item: MediaItem, buried: set[str]) -> bool:

@@ -452,10 +452,15 @@ class Pipeline:
         pending: Mapping[PairSide, list[PendingWrite]],
         verifications: Mapping[PairSide, Verification],
         baselines: Mapping[PairSide, Snapshot | None],
+        stored: Mapping[PairSide, Snapshot | None],
         views: Mapping[PairSide, Snapshot],
         now: datetime,
     ) -> Guarded:
-        """Run the plan through every guard, with what the store remembers about each side."""
+        """Run the plan through every guard, with what the store remembers about each side.
+
+        `baselines` include our own writes a read has since verified; `stored` are the
+        baselines as the last complete reads left them.
+        """
         store, blocking = self._store, self._blocking
         held_out: dict[PairSide, dict[str, GuardCode]] = {}
         tombstones: dict[PairSide, list[MediaItem]] = {}
@@ -483,7 +488,7 @@ class Pipeline:
             partial(
                 apply_guards, plan, settings=spec.guards, baseline_sizes=sizes,
                 tombstones=tombstones, held_out=held_out, kept=kept, room=room,
-                ratings_at_risk=at_risk,
+                ratings_at_risk=at_risk, last_read=stored,
             )
         )  # fmt: skip
 
@@ -653,7 +658,8 @@ class Pipeline:
         plan = await blocking(partial(plan_feature, policy, sides[0], sides[1]))
         guarded = await self._guard(
             spec, feature, plan, providers=providers, scopes=scopes, pending=pending,
-            verifications=verifications, baselines=baselines, views=views, now=now,
+            verifications=verifications, baselines=baselines, stored=stored, views=views,
+            now=now,
         )  # fmt: skip
         outcome.events.extend(guarded.events)
         outcome.plan = plan
