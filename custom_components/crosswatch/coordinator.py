@@ -204,13 +204,7 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
 
     async def async_approve_held(self) -> ApplyReport:
         """Apply every removal a guard held for this pair (the user approved them)."""
-        source, target = self.accounts()
-        if source is None or target is None:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="pair_waiting",
-                translation_placeholders={"pair": self.subentry.title},
-            )
+        source, target = self._both_accounts()
         runtime = self.config_entry.runtime_data
         async with runtime.run_lock:
             report = await runtime.pipeline.approve_held(
@@ -221,13 +215,7 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
 
     async def async_requeue_phantoms(self) -> list[PendingWrite]:
         """Give the pair's phantom writes another chance, then run it; returns them."""
-        source, target = self.accounts()
-        if source is None or target is None:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="pair_waiting",
-                translation_placeholders={"pair": self.subentry.title},
-            )
+        source, target = self._both_accounts()
         runtime = self.config_entry.runtime_data
         async with runtime.run_lock:
             phantoms = await runtime.pipeline.requeue_phantoms(
@@ -235,6 +223,17 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             )
         await self.async_request_refresh()
         return phantoms
+
+    def _both_accounts(self) -> tuple[AccountRuntime, AccountRuntime]:
+        """Both sides' loaded accounts, or the translated error that the pair waits for one."""
+        source, target = self.accounts()
+        if source is None or target is None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="pair_waiting",
+                translation_placeholders={"pair": self.subentry.title},
+            )
+        return source, target
 
     async def async_reject_held(self) -> int:
         """Drop every held removal of this pair; the items stay where they are."""

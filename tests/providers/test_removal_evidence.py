@@ -33,27 +33,10 @@ from custom_components.crosswatch.providers.trakt_client import TraktClient
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
 from .conftest import Serve
+from .test_engine_e2e import _no_save, simkl_sim_time
 
 W = Feature.WATCHLIST
 FILMS = 40  # the library each side starts with: beyond the drop guard's minimum
-
-
-async def _no_save(tokens: Tokens) -> None:
-    return None
-
-
-class _SimklTime:
-    """Fake time for a SIMKL client that moves its simulator's clock along."""
-
-    def __init__(self, state: simkl_sim.SimklState) -> None:
-        self.state, self.now = state, 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        self.state.advance(seconds)
 
 
 @dataclass
@@ -104,7 +87,7 @@ class World:
         )
         self.trakt = TraktProvider(client, slug=self.trakt_sim.slug)
         for sim in self.simkl_sims:
-            fake = _SimklTime(sim)
+            fake = simkl_sim_time(sim)
             api = SimklApi(
                 self.session,
                 simkl_sim.CLIENT_ID,

@@ -764,23 +764,20 @@ class StateStore:
     def pending(self, scope: Scope) -> list[PendingWrite]:
         """A scope's writes awaiting verification, oldest first."""
         rows = self._db.execute(
-            "SELECT action, item, payload, outcome, run_id, written_at, misses FROM pending"
-            " WHERE pair=? AND feature=? AND side=? ORDER BY written_at, key",
+            "SELECT feature, side, action, item, payload, outcome, run_id, written_at, misses"
+            " FROM pending WHERE pair=? AND feature=? AND side=? ORDER BY written_at, key",
             scope.params(),
         )
-        return [
-            PendingWrite(
-                scope,
-                Action(action),
-                decode_item(item),
-                decode_payload(payload) if payload is not None else None,
-                outcome,
-                run_id,
-                datetime.fromisoformat(written_at),
-                misses,
-            )
-            for action, item, payload, outcome, run_id, written_at, misses in rows
-        ]
+        return [_pending_write(scope.pair, *row) for row in rows]
+
+    def phantoms(self, pair: str, phantom_after: int) -> list[PendingWrite]:
+        """A pair's writes accepted but not shown by `phantom_after` complete reads since."""
+        rows = self._db.execute(
+            "SELECT feature, side, action, item, payload, outcome, run_id, written_at, misses"
+            " FROM pending WHERE pair=? AND misses >= ? ORDER BY written_at, key",
+            (pair, phantom_after),
+        )
+        return [_pending_write(pair, *row) for row in rows]
 
     def settle_pending(
         self, scope: Scope, *, verified: Iterable[PendingWrite], missed: Iterable[PendingWrite]
@@ -799,27 +796,6 @@ class StateStore:
                     " AND key=? AND action=?",
                     (*scope.params(), write.item.key, write.action.value),
                 )
-
-    def phantoms(self, pair: str, phantom_after: int) -> list[PendingWrite]:
-        """A pair's writes accepted but not shown by `phantom_after` complete reads since."""
-        rows = self._db.execute(
-            "SELECT feature, side, action, item, payload, outcome, run_id, written_at, misses"
-            " FROM pending WHERE pair=? AND misses >= ? ORDER BY written_at, key",
-            (pair, phantom_after),
-        )
-        return [
-            PendingWrite(
-                Scope(pair, Feature(feature), side),
-                Action(action),
-                decode_item(item),
-                decode_payload(payload) if payload is not None else None,
-                outcome,
-                run_id,
-                datetime.fromisoformat(written_at),
-                misses,
-            )
-            for feature, side, action, item, payload, outcome, run_id, written_at, misses in rows
-        ]
 
     def forget_pending(self, writes: Iterable[PendingWrite]) -> None:
         """Stop waiting for these writes: the next run plans their items afresh."""
@@ -1067,3 +1043,28 @@ class StateStore:
             table: int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608
             for table in tables
         }
+
+
+def _pending_write(  # noqa: PLR0917 - one argument per column of the row
+    pair: str,
+    feature: str,
+    side: str,
+    action: str,
+    item: str,
+    payload: str | None,
+    outcome: str,
+    run_id: int,
+    written_at: str,
+    misses: int,
+) -> PendingWrite:
+    """One `pending` row of `pair` as a PendingWrite."""
+    return PendingWrite(
+        Scope(pair, Feature(feature), side),
+        Action(action),
+        decode_item(item),
+        decode_payload(payload) if payload is not None else None,
+        outcome,
+        run_id,
+        datetime.fromisoformat(written_at),
+        misses,
+    )
