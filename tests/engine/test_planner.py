@@ -218,7 +218,8 @@ def test_two_way_never_removes_when_the_losing_side_was_read_partially() -> None
     assert result.is_empty
 
 
-def test_two_way_needs_the_item_in_both_baselines_to_remove_it() -> None:
+def test_two_way_keeps_an_item_one_side_gained_as_the_other_lost_it() -> None:
+    """Both sides changed since the last sync; removing would undo the user's add on SIMKL."""
     a = snap(W, [listed(HEAT)])
     b = snap(W, [listed(HEAT), listed(ALIEN)])
 
@@ -226,6 +227,25 @@ def test_two_way_needs_the_item_in_both_baselines_to_remove_it() -> None:
         SyncMode.TWO_WAY,
         ("Trakt", TRAKT, a, snap(W, [listed(HEAT), listed(ALIEN)])),
         ("SIMKL", SIMKL, b, snap(W, [listed(HEAT)])),
+    )
+
+    assert ops(result, Action.REMOVE) == []
+    (add,) = ops(result, Action.ADD)
+    assert (add.side, add.item.key, add.reason.value) == (
+        PairSide.A,
+        ALIEN.key,
+        "added_on_other_side",
+    )
+
+
+def test_two_way_needs_the_item_in_both_baselines_to_remove_it() -> None:
+    a = snap(W, [listed(HEAT)])
+    b = snap(W, [listed(HEAT), listed(ALIEN)])
+
+    result = plan(
+        SyncMode.TWO_WAY,
+        ("Trakt", TRAKT, a, snap(W, [listed(HEAT), listed(ALIEN)])),
+        ("SIMKL", SIMKL, b, None),
     )
 
     assert ops(result, Action.REMOVE) == []

@@ -446,3 +446,22 @@ async def test_a_removal_right_after_a_first_partial_read_is_not_undone_by_our_o
 
     assert not any(row["ref"] == ("show", 10) for row in world.trakt_sim.watchlist)
     assert 200 not in world.simkl_sims[0].lists
+
+
+async def test_the_users_last_word_wins_when_they_readd_on_one_side_what_they_removed_on_both(
+    world: World,
+) -> None:
+    assert world.trakt is not None
+    simkl = world.simkl_sims[0]
+    simkl.user_lists(101, "plantowatch")
+    await world.run(TWO_WAY, world.trakt, world.simkl[0])  # our copy of Film 1 goes to Trakt
+    world.trakt_sim.unlist("movie", 1)  # the user removes it on both sides...
+    simkl.user_removes(101)
+    await world.run(TWO_WAY, world.trakt, world.simkl[0])
+    world.trakt_sim.seed_watchlist("movie", 1)  # ...then lists it again on Trakt
+
+    for _ in range(3):
+        await world.run(TWO_WAY, world.trakt, world.simkl[0])
+
+    assert world.trakt_films() == {1}
+    assert world.simkl_films() == {1}

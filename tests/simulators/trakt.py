@@ -434,7 +434,7 @@ class TraktSim:
 
     def stats(self) -> dict[str, Json]:
         """The /users/{id}/stats body: counts Trakt keeps apart from the lists themselves."""
-        plays = {kind: 0 for kind in CATEGORY}
+        plays = dict.fromkeys(CATEGORY, 0)
         watched: dict[str, set[Ref]] = {kind: set() for kind in CATEGORY}
         for row in self.history:
             kind = row["ref"][0]

@@ -784,15 +784,23 @@ def _play_precision(provider: Provider) -> timedelta | None:
 
 
 def _with_own_writes(baseline: Snapshot | None, verification: Verification) -> Snapshot | None:
-    if baseline is None or not verification.verified:
+    """The baseline with our own writes that the first read after them showed.
+
+    A write a complete read missed before another showed it is not taken in: whether it was
+    the service lagging or the user redoing by hand what they had undone, only the side's own
+    reads can say, so the item counts as the side's news. That is harmless for our lagging
+    write (the other side has what we copied from it) and right for the user's.
+    """
+    ours = [w for w in verification.verified if w.misses == 0]
+    if baseline is None or not ours:
         return baseline
     # The written item as the destination holds it: the source's local ids are not its own.
     upserts = [
         Entry(replace(w.item, local_tokens=(), key=(w.item.tokens or (w.item.key,))[0]), w.payload)
-        for w in verification.verified
+        for w in ours
         if w.action is not Action.REMOVE and w.payload is not None
     ]
-    removed = [w.item for w in verification.verified if w.action is Action.REMOVE]
+    removed = [w.item for w in ours if w.action is Action.REMOVE]
     return with_changes(baseline, upserts=upserts, removed=removed)
 
 
