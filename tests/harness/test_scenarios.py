@@ -142,3 +142,25 @@ def test_a_real_removal_of_a_fifth_of_trakt_reaches_both_pairs_sharing_the_accou
         assert world.holds(Svc.JELLYFIN) == kept, f"Trakt → Jellyfin did not follow: {events}"
     finally:
         world.close()
+
+
+def test_a_stale_simkl_body_after_our_write_and_a_restart_cannot_hide_a_removal(
+    served: Rig,
+) -> None:
+    """Only fresh reads verify: a cold SIMKL client must not take a stale body for the truth."""
+    world = World(served, TRAKT_SIMKL, titles=12)
+    try:
+        QUIRK_BY_NAME["stale_body_after_write"].switch[Svc.SIMKL](world.services[Svc.SIMKL], 1)
+        world.edit(Svc.TRAKT, 0, add=True)
+        world.edit(Svc.SIMKL, 1, add=True)
+        only([d.result for d in world.run()])  # each side's title goes to the other
+        world.restart()
+        world.edit(Svc.SIMKL, 1, add=False)  # the user drops title 1 on SIMKL
+
+        for _ in range(4):
+            world.run()
+
+        assert world.holds(Svc.SIMKL) == {0}
+        assert world.holds(Svc.TRAKT) == {0}
+    finally:
+        world.close()

@@ -497,17 +497,17 @@ class Pipeline:
         providers: Mapping[PairSide, Provider],
         feature: Feature,
         scopes: Mapping[PairSide, Scope],
-        suspicions: Mapping[PairSide, ShrinkSuspicion | None],
+        fresh: Mapping[PairSide, bool],
     ) -> dict[PairSide, Read]:
         """Both sides' reads (through the memo); a failed read raises naming its provider.
 
-        A side whose last read was suspect is read afresh from the service itself, past the
-        memo and every cache and ETag of the provider: only such a read may confirm a shrink.
+        A side in `fresh` is read afresh from the service itself, past the memo and every cache
+        and ETag of the provider: only such a read may confirm a shrink or verify a write.
         """
         reads = {}
         for side, provider in providers.items():
             checkpoint = await self._blocking(partial(self._store.checkpoint, scopes[side]))
-            if suspicions[side] is not None:
+            if fresh[side]:
                 self.bust(provider, feature, everything=True)
             try:
                 reads[side] = await self._memo.read(provider, feature, checkpoint)
@@ -596,8 +596,16 @@ class Pipeline:
         suspicions = {
             side: await blocking(partial(store.shrink_suspicion, scopes[side])) for side in PairSide
         }
+        pending = {side: await blocking(partial(store.pending, scopes[side])) for side in PairSide}
+        # Only fresh reads verify: a provider's cache may predate our write, or hold a stale body
+        # it took for the truth. Phantoms no longer wait, so they ask for no fresh read.
+        fresh = {
+            side: suspicions[side] is not None
+            or any(w.misses < spec.phantom_after for w in pending[side])
+            for side in PairSide
+        }
         try:
-            reads = await self._read_sides(providers, feature, scopes, suspicions)
+            reads = await self._read_sides(providers, feature, scopes, fresh)
         except _ReadFailedError as err:
             outcome.incomplete.append(IncompleteRead(err.provider, feature, str(err)))
             outcome.errors.append(str(err))
@@ -609,7 +617,6 @@ class Pipeline:
         baselines = {
             side: await blocking(partial(store.load_baseline, scopes[side])) for side in PairSide
         }
-        pending = {side: await blocking(partial(store.pending, scopes[side])) for side in PairSide}
         observed = await self._observe_sides(
             spec, providers, scopes, reads, baselines=baselines, pending=pending,
             suspicions=suspicions, outcome=outcome, now=now,
