@@ -171,5 +171,21 @@ class Ledger:
                 expected[index] = False
         return expected
 
+    def kept_off_target(self, pair: PairDef) -> set[int]:
+        """One-way pairs: titles the user last removed on the target, which stay removed there.
+
+        Every one-way mode but mirror respects a removal made on the target: the source's copy,
+        held all along, does not bring it back.
+        """
+        if pair.mode not in (SyncMode.ADD_ONLY, SyncMode.SOURCE_DELETES):
+            return set()
+        kept: set[int] = set()
+        for index in range(self.titles):
+            on_b = [e for e in self.edits if e.index == index and e.side is pair.b]
+            on_a = [e for e in self.edits if e.index == index and e.side is pair.a]
+            if on_b and not on_b[-1].add and (not on_a or on_a[-1].window < on_b[-1].window):
+                kept.add(index)
+        return kept
+
     def feature(self, pair: PairDef) -> Feature:
         return pair.feature

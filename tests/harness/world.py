@@ -172,9 +172,10 @@ class World:
         sides = (self.providers[pair.a], self.providers[pair.b])
         held_before = {svc: bool(self.holds(svc)) for svc in (pair.a, pair.b)}
         # A read that lies but looks complete can only be caught against what the side held at
-        # an earlier sync: on a side with no baseline yet, nothing can tell it from the truth.
+        # an earlier sync: on a side with no baseline yet, or an empty one, nothing can tell it
+        # from the truth (it hides only what the side gained since).
         known = {
-            svc: self.store.load_baseline(Scope(pair.name, pair.feature, side)) is not None
+            svc: bool(self.store.load_baseline(Scope(pair.name, pair.feature, side)))
             for svc, side in ((pair.a, "a"), (pair.b, "b"))
         }
         for provider in sides:

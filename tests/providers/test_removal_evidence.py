@@ -426,17 +426,22 @@ async def test_a_removal_made_while_simkls_activities_were_frozen_follows_within
     assert 1 not in world.trakt_films()
 
 
-async def test_a_removal_right_after_a_first_partial_read_is_not_undone_by_our_own_copy(
-    world: World,
+@pytest.mark.parametrize("synced_before", [False, True], ids=["first run", "later run"])
+async def test_a_removal_right_after_a_partial_read_is_not_undone_by_our_own_copy(
+    world: World, synced_before: bool
 ) -> None:
-    """The first read of Trakt fails on its movies but shows Dark; the user then drops Dark."""
+    """A read of Trakt fails on its movies but shows Dark; the user then drops Dark."""
     assert world.trakt is not None
+    if synced_before:  # both watchlists empty and in sync: a baseline that lacks Dark
+        await world.run(TWO_WAY, world.trakt, world.simkl[0])
+        world.trakt_sim.quirks.unrelated_activity = True  # every category is read again
     world.trakt_sim.add_show(10, "Dark", 2017, imdb="tt5753856", tmdb=70523, tvdb=334824)
     world.simkl_sims[0].add_title("shows", 200, "Dark", 2017, imdb="tt5753856", tmdb="70523")
     world.trakt_sim.seed_watchlist("show", 10)
     world.trakt_sim.quirks.server_error_on_page = 1
     world.trakt_sim.quirks.server_errors = 4  # every try at the first list (movies) fails
     first = await world.run(TWO_WAY, world.trakt, world.simkl[0])
+    world.trakt_sim.quirks.unrelated_activity = False
     assert first.status is RunStatus.PARTIAL
     assert 200 in world.simkl_sims[0].lists  # Dark, copied from Trakt's partial read
 

@@ -857,17 +857,21 @@ def _persist_side(
     Items gone since the baseline that our own verified removals do not explain were deleted by
     the user: they get a tombstone.
 
-    A side with no baseline yet keeps what a partial read did show: those items were there, and
-    whatever this run copied of them to the other side must not come back as news should the
-    user remove them before a complete read (the drop guard judges that loss like any other).
+    What a partial read did show of items the baseline lacks joins it (nothing ever leaves it on
+    a partial read): those items were there, and whatever this run copied of them to the other
+    side must not come back as news should the user remove them before a complete read (the
+    drop guard judges that loss like any other).
     """
     if learned:
         store.save_learned_ids(scope, dict(learned))
     if not view.complete:
-        if baseline is None and view.entries:
-            store.save_baseline(
-                scope, provider.name, upserts=view.entries.values(), removed_keys=(), saved_at=now
-            )
+        seen = [
+            entry
+            for entry in view.entries.values()
+            if baseline is None or baseline.find(entry.item, include_local=True) is None
+        ]
+        if seen:
+            store.save_baseline(scope, provider.name, upserts=seen, removed_keys=(), saved_at=now)
         return
     ours = {w.item.key for w in verification.verified if w.action is Action.REMOVE}
     upserts: list[Entry] = []
