@@ -72,7 +72,10 @@ class GuardSettings:
 
     drop_guard: bool = True
     drop_threshold: float = 0.10  # a shrink by more than this share of the baseline is suspect
-    drop_minimum: int = 10  # ... when it is also at least this many items
+    # ... when it is also at least this many items. Two, not more: a lie that hides a few items
+    # of a small list is no less a lie, while a single removal, the everyday case, goes through
+    # once both reads of the run agree on it.
+    drop_minimum: int = 2
     delete_budget: bool = True
     delete_floor: int = 5
     delete_share: float = 0.02
