@@ -157,13 +157,18 @@ async def test_trakt_and_simkl_watchlists_converge_two_way_and_then_plan_nothing
     second = await s.run(spec, s.trakt, s.simkl)
     assert second.plan.is_empty, second.plan.as_dict()
 
-    # The user takes Heat off Trakt's watchlist: the next run takes it off SIMKL's.
+    # The user takes Heat off Trakt's watchlist: a quarter of a list this small is more than
+    # one run's reads may prove, so the next run doubts it and the one after takes Heat off
+    # SIMKL's watchlist.
     s.trakt_sim.unlist("movie", 2)
     third = await s.run(spec, s.trakt, s.simkl)
-    assert third.status is RunStatus.SUCCESS, third.errors
-    assert simkl_watchlist(s.simkl_sim) == {100, 101, 200}
+    assert third.status is RunStatus.PARTIAL, third.errors
+    assert simkl_watchlist(s.simkl_sim) == {100, 101, 102, 200}
     fourth = await s.run(spec, s.trakt, s.simkl)
-    assert fourth.plan.is_empty, fourth.plan.as_dict()
+    assert fourth.status is RunStatus.SUCCESS, fourth.errors
+    assert simkl_watchlist(s.simkl_sim) == {100, 101, 200}
+    fifth = await s.run(spec, s.trakt, s.simkl)
+    assert fifth.plan.is_empty, fifth.plan.as_dict()
 
 
 async def test_simkl_history_reaches_trakt_once_and_never_as_a_duplicate_play(

@@ -4,8 +4,8 @@
 
 The repair needs something to decide, so the demo's SIMKL user first takes eight films off
 their watchlist through SIMKL's own API, as they would on simkl.com. The Trakt ⇄ SIMKL pair
-then wants to remove them from Trakt too; that is more than its deletion budget, so the
-removals are held and a repair asks the user. Nothing is approved: the demo stays as it was,
+then wants to remove them from Trakt too (after a second run confirms the loss); that is more
+than its deletion budget, so the removals are held and a repair asks the user. Nothing is approved: the demo stays as it was,
 with the decision waiting.
 
 Headless Chromium (Debian's `chromium` package) is driven by Playwright; script/screenshots
@@ -104,7 +104,11 @@ async def make_removals_wait(client: HassClient, world: Json) -> Json:
     titles = await take_films_off_simkl_watchlist(world["services"]["simkl"], FILMS_TAKEN_OFF)
     say(f"screenshots: took {len(titles)} films off the SIMKL watchlist: {', '.join(titles)}")
     device = (await pair_devices(client))[WATCHLIST_PAIR]
-    await client.call("button", "press", {"entity_id": await entity_of(client, device, "sync_now")})
+    sync_now = await entity_of(client, device, "sync_now")
+    # A loss this large is doubted by the first run and confirmed by the next run's reads.
+    for _ in range(2):
+        await client.call("button", "press", {"entity_id": sync_now})
+        await asyncio.sleep(10)
     return await until(lambda: held_repair(client), "the held-removals repair")
 
 

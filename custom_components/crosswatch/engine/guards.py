@@ -72,10 +72,10 @@ class GuardSettings:
 
     drop_guard: bool = True
     drop_threshold: float = 0.10  # a shrink by more than this share of the baseline is suspect
-    # ... when it is also at least this many items. Two, not more: a lie that hides a few items
-    # of a small list is no less a lie, while a single removal, the everyday case, goes through
-    # once both reads of the run agree on it.
-    drop_minimum: int = 2
+    # ... when it is also at least this many items. One: a lie that hides an item of a small
+    # list is no less a lie. A removal within the threshold of a list (one of ten or more items)
+    # goes through once both reads of the run agree on it; anything more waits for the next run.
+    drop_minimum: int = 1
     delete_budget: bool = True
     delete_floor: int = 5
     delete_share: float = 0.02
