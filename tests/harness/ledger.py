@@ -22,7 +22,7 @@ from .setups import PairDef, Setup
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """One edit the user made on a side: `window` counts the run steps made before it."""
+    """One edit the user made on a side: `window` counts the runs that went through before it."""
 
     side: Svc
     index: int

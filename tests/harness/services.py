@@ -101,6 +101,7 @@ class ReadRecord:
     feature: Feature
     complete: bool
     failed: bool
+    size: int = 0  # items the read showed
     fired: tuple[int, int] = (0, 0)  # the gate's faults that fired during it (a slice)
     native: tuple[int, int] = (0, 0)  # the simulator's own faults that fired during it
 
@@ -148,6 +149,7 @@ class Observed:
                 feature,
                 read.snapshot.complete,
                 failed=False,
+                size=len(read.snapshot),
                 fired=(fired, len(self.gate.fired)),
                 native=(native, len(self.gate.native_fired)),
             )

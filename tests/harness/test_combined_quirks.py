@@ -119,7 +119,7 @@ class CombinedQuirks(RuleBasedStateMachine):
     def run(self) -> None:
         """Every pair of the set-up runs once; no run may call a partial read a success."""
         self.settled = False
-        self.book.close_window(self.w.runs)
+        self.book.close_window(self.w.completed)
         for done in self.w.run():
             self._check_status(done)
         self.settled = True
@@ -224,7 +224,7 @@ class CombinedQuirks(RuleBasedStateMachine):
             # A day passes: what a provider re-reads only after a day (Trakt's cache age) has.
             service.pass_time(HEALING_PAUSE.total_seconds())
         world.wall += HEALING_PAUSE
-        book.close_window(world.runs)
+        book.close_window(world.completed)
         for number in range(HEALING_RUNS):
             for done in world.run():
                 self._check_status(done)

@@ -120,6 +120,9 @@ class World:
         self.path = rig.store_path()
         self.wall = START
         self.runs = 0
+        # Run steps in which every pair's run went through (none ended on a refused sign-in):
+        # the engine sees the user's edits only between such runs.
+        self.completed = 0
         self._open()
 
     def _open(self) -> None:
@@ -165,7 +168,10 @@ class World:
         self.runs += 1
         for service in self.services.values():
             service.pass_time(3600)
-        return [self.run_pair(pair) for pair in self.setup.pairs]
+        done = [self.run_pair(pair) for pair in self.setup.pairs]
+        if all(d.result is not None for d in done):
+            self.completed += 1
+        return done
 
     def run_pair(self, pair: PairDef) -> PairRun:
         """One run of one pair through the real pipeline, watching its reads."""
@@ -174,6 +180,7 @@ class World:
         # A read that lies but looks complete can only be caught against what the side held at
         # an earlier sync: on a side with no baseline yet, or an empty one, nothing can tell it
         # from the truth (it hides only what the side gained since).
+        true_size = {svc: len(self.holds(svc)) for svc in (pair.a, pair.b)}
         known = {
             svc: bool(self.store.load_baseline(Scope(pair.name, pair.feature, side)))
             for svc, side in ((pair.a, "a"), (pair.b, "b"))
@@ -198,8 +205,8 @@ class World:
             for record in last.values():
                 fired = provider.gate.fired[slice(*record.fired)]
                 native = provider.gate.native_fired[slice(*record.native)]
-                if not known[svc] and record.complete:
-                    continue
+                if record.complete and (not known[svc] or record.size >= true_size[svc]):
+                    continue  # nothing to tell it by, or the provider saw through it
                 lies += [_lie(svc, f) for f in fired if _lied(f)]
                 lies += [
                     f"{svc}: {name} answered {path} with nothing"
