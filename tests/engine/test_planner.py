@@ -239,6 +239,7 @@ def test_two_way_keeps_an_item_one_side_gained_as_the_other_lost_it() -> None:
 
 
 def test_two_way_needs_the_item_in_both_baselines_to_remove_it() -> None:
+    """SIMKL has no sync yet: Trakt's loss of Alien removes nothing; SIMKL's copy is kept."""
     a = snap(W, [listed(HEAT)])
     b = snap(W, [listed(HEAT), listed(ALIEN)])
 
@@ -249,7 +250,7 @@ def test_two_way_needs_the_item_in_both_baselines_to_remove_it() -> None:
     )
 
     assert ops(result, Action.REMOVE) == []
-    assert reasons(result) == {"first_run_no_removals"}
+    assert [(op.side, op.item.key) for op in ops(result, Action.ADD)] == [(PairSide.A, ALIEN.key)]
 
 
 def test_title_only_item_on_one_side_is_never_removed_from_the_other() -> None:

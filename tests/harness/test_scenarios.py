@@ -164,3 +164,22 @@ def test_a_stale_simkl_body_after_our_write_and_a_restart_cannot_hide_a_removal(
         assert world.holds(Svc.TRAKT) == {0}
     finally:
         world.close()
+
+
+def test_an_empty_first_answer_from_the_mirror_source_clears_nothing_on_the_target(
+    served: Rig,
+) -> None:
+    mirror = next(s for s in SETUPS if s.name == "Trakt → Jellyfin watchlist, mirror")
+    world = World(served, mirror, titles=12)
+    try:
+        world.edit(Svc.TRAKT, 0, add=True)
+        world.edit(Svc.JELLYFIN, 0, add=True)
+        # Trakt's very first answer is an empty 200; its client may keep it for a while.
+        QUIRK_BY_NAME["empty_200"].switch[Svc.TRAKT](world.services[Svc.TRAKT], 1)
+
+        for _ in range(2):
+            world.run()
+
+        assert world.holds(Svc.JELLYFIN) == {0}
+    finally:
+        world.close()

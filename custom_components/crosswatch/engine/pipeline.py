@@ -864,6 +864,11 @@ def _persist_side(
     """
     if learned:
         store.save_learned_ids(scope, dict(learned))
+    if baseline is None and not view.entries:
+        # No baseline is founded on an empty answer: on a first read it may be the classic
+        # hiccup with nothing to compare it with, and a list that held nothing could lose
+        # nothing anyway. The side stays on its first run (no removals) until it shows items.
+        return
     if not view.complete:
         seen = [
             entry

@@ -345,14 +345,11 @@ class _Planner:
             self._add(holder, entry, other, reason)
         elif not other.view.complete:
             self._note(holder, Reason.SNAPSHOT_PARTIAL_NO_REMOVALS, entry)
-        elif on_holder_before is MatchTier.NONE and holder.baseline is not None:
-            # Both sides changed since the last sync: this side gained the item as the other
-            # lost it. Keeping it loses nothing; removing it could undo the user's new add.
-            self._add(holder, entry, other, Reason.ADDED_ON_OTHER_SIDE)
         elif on_holder_before is MatchTier.NONE:
-            # The other side dropped it, but this side did not hold it at the last sync: the
-            # removal rule needs both baselines, so nothing is removed.
-            self._note(holder, Reason.FIRST_RUN_NO_REMOVALS, entry)
+            # The other side dropped it, but this side did not hold it at the last sync (or has
+            # no sync yet): it gained the item as the other lost it. The removal rule needs both
+            # baselines; keeping it loses nothing, removing it could undo the user's new add.
+            self._add(holder, entry, other, Reason.ADDED_ON_OTHER_SIDE)
         elif (
             MatchTier.WEAK in (on_other_before, on_holder_before) or not entry.item.has_external_ids
         ):
