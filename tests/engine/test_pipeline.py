@@ -410,9 +410,10 @@ async def test_a_watchlist_removal_that_would_delete_a_rating_waits_for_approval
     assert GuardCode.RATING_AT_RISK in {e.code for e in result.events}
 
 
-async def test_an_unreadable_rating_list_holds_every_rating_destroying_removal(
-    store: StateStore, clock: Clock
-) -> None:
+async def alien_unlisted_while_ratings_fail(
+    store: StateStore, clock: Clock, error: ProviderError
+) -> tuple[Pipeline, PairSpec, FakeProvider, FakeProvider]:
+    """Alien synced to SIMKL, then taken off Trakt; SIMKL's rating list now answers `error`."""
     both = frozenset({W, Feature.RATINGS})
     alien = movie("Alien", 1979, tmdb=348)
     trakt = FakeProvider(
@@ -432,10 +433,19 @@ async def test_an_unreadable_rating_list_holds_every_rating_destroying_removal(
 
     async def ratings_fail(feature: Feature, checkpoint: object) -> object:
         if feature is Feature.RATINGS:
-            raise ProviderError("HTTP 502")
+            raise error
         return await original_read(feature, None)
 
     simkl.read = ratings_fail  # type: ignore[assignment,method-assign]
+    return runner, spec, trakt, simkl
+
+
+async def test_an_unreadable_rating_list_holds_every_rating_destroying_removal(
+    store: StateStore, clock: Clock
+) -> None:
+    runner, spec, trakt, simkl = await alien_unlisted_while_ratings_fail(
+        store, clock, ProviderError("HTTP 502")
+    )
 
     await runner.run(spec, trakt, simkl)
 
@@ -446,29 +456,9 @@ async def test_an_unreadable_rating_list_holds_every_rating_destroying_removal(
 async def test_a_rating_list_refusing_the_credentials_asks_for_reauth_and_holds_nothing(
     store: StateStore, clock: Clock
 ) -> None:
-    both = frozenset({W, Feature.RATINGS})
-    alien = movie("Alien", 1979, tmdb=348)
-    trakt = FakeProvider(
-        "trakt:a", "Trakt", replace(TRAKT, features=both), {W: [listed(alien), *films(20)]}
+    runner, spec, trakt, simkl = await alien_unlisted_while_ratings_fail(
+        store, clock, AuthError("SIMKL refused the credentials (HTTP 401)")
     )
-    simkl = FakeProvider(
-        "simkl:b",
-        "SIMKL",
-        replace(SIMKL, features=both, watchlist_removal_clears_rating=True),
-        {W: [listed(alien)]},
-    )
-    runner = pipeline(store, clock)
-    spec = PairSpec("p", SyncMode.SOURCE_DELETES, features=frozenset({W}))
-    await runner.run(spec, trakt, simkl)
-    trakt.inventory[W] = trakt.inventory[W][1:]
-    original_read = simkl.read
-
-    async def token_expired(feature: Feature, checkpoint: object) -> object:
-        if feature is Feature.RATINGS:
-            raise AuthError("SIMKL refused the credentials (HTTP 401)")
-        return await original_read(feature, None)
-
-    simkl.read = token_expired  # type: ignore[assignment,method-assign]
 
     with pytest.raises(AuthError) as raised:
         await runner.run(spec, trakt, simkl)
