@@ -634,3 +634,49 @@ async def test_busting_a_provider_reads_it_afresh_however_recent_the_shared_read
     # What the providers keep themselves goes too: unchecked reuse, or everything on request.
     assert trakt.forgotten == [(W, False)]
     assert simkl.forgotten == [(None, True)]
+
+
+async def test_a_mirror_removes_what_only_the_target_holds_after_one_confirming_run(
+    store: StateStore, clock: Clock
+) -> None:
+    # The source lacks half of what the target holds: a mirror's removals rest on the source's
+    # absences, so that is a sharp shrink of what the source should show, believed a run later.
+    trakt, simkl = sides(films(10), films(20))
+    runner = pipeline(store, clock)
+    await runner.run(PairSpec("p", SyncMode.MIRROR), trakt, simkl)  # the first run removes nothing
+    clock.now += timedelta(hours=1)
+
+    doubted = await runner.run(PairSpec("p", SyncMode.MIRROR), trakt, simkl)
+    clock.now += timedelta(hours=1)
+    believed = await runner.run(PairSpec("p", SyncMode.MIRROR), trakt, simkl)
+
+    assert doubted.status is RunStatus.PARTIAL
+    assert {e.code for e in doubted.events} == {GuardCode.SNAPSHOT_SUSPECT}
+    assert GuardCode.SHRINK_CONFIRMED in {e.code for e in believed.events}
+    removed = believed.features[W].applied
+    held = len(store.held("p"))
+    assert removed > 0
+    assert removed + held == 10
+    assert len(keys(simkl)) == 20 - removed
+
+
+async def test_a_mirror_keeping_what_the_user_rejected_is_not_judged_anew_every_run(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(400), films(420))  # 20 only on the target: 5 %, within the guard
+    runner = pipeline(store, clock)
+    await runner.run(PairSpec("p", SyncMode.MIRROR), trakt, simkl)
+    clock.now += timedelta(hours=1)
+    first = await runner.run(PairSpec("p", SyncMode.MIRROR), trakt, simkl)
+    assert first.status is RunStatus.HELD, first.summary()
+    assert await runner.reject_held("p") == 12  # over the budget of 8: the user keeps them
+
+    results = []
+    for _ in range(3):
+        clock.now += timedelta(hours=1)
+        results.append(await runner.run(PairSpec("p", SyncMode.MIRROR), trakt, simkl))
+
+    # The target holds 12 items the source lacks, for good, because the user said so: that is
+    # our own decision, not a shrink to doubt on every run.
+    assert [r.status for r in results] == [RunStatus.SUCCESS] * 3, results[0].summary()
+    assert len(keys(simkl)) == 412

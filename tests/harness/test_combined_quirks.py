@@ -305,15 +305,6 @@ def run_machine(rig: Rig, machine: type[CombinedQuirks] = CombinedQuirks, **opti
     run_state_machine_as_test(machine, settings=settings(stateful_step_count=STEPS, **options))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "not yet green (issue 13): a mirror pair whose source's very first answer is a tiny"
-        " list that looks complete founds its baseline on it, and the source's client reuses"
-        " it, so the mirror clears the rest on the target; mirror removals need a second,"
-        " fresh read of the source like any loss"
-    ),
-)
 def test_removes_nothing_without_evidence_and_never_sends_a_play_twice_under_combined_quirks(
     served: Rig,
 ) -> None:

@@ -183,3 +183,46 @@ def test_an_empty_first_answer_from_the_mirror_source_clears_nothing_on_the_targ
         assert world.holds(Svc.JELLYFIN) == {0}
     finally:
         world.close()
+
+
+def test_a_tiny_first_answer_from_the_mirror_source_clears_nothing_on_the_target(
+    served: Rig,
+) -> None:
+    """A mirror's removals rest on the source's absences: they need a second, fresh read too."""
+    mirror = next(s for s in SETUPS if s.name == "Trakt → Jellyfin watchlist, mirror")
+    world = World(served, mirror, titles=12)
+    try:
+        for index in range(10):
+            world.edit(Svc.TRAKT, index, add=True)
+            world.edit(Svc.JELLYFIN, index, add=True)
+        # Trakt's very first answer is a page of two titles that says it is the whole list;
+        # its client may keep that answer for a while.
+        QUIRK_BY_NAME["tiny_list"].switch[Svc.TRAKT](world.services[Svc.TRAKT], 1)
+
+        for _ in range(3):
+            world.run()
+
+        assert world.holds(Svc.JELLYFIN) == set(range(10))
+        assert held(world, mirror.pairs[0]) == []
+    finally:
+        world.close()
+
+
+def test_a_mirror_still_removes_what_only_the_target_holds_once_a_fresh_read_agrees(
+    served: Rig,
+) -> None:
+    mirror = next(s for s in SETUPS if s.name == "Trakt → Jellyfin watchlist, mirror")
+    world = World(served, mirror, titles=12)
+    try:
+        for index in range(10):
+            world.edit(Svc.TRAKT, index, add=True)
+            world.edit(Svc.JELLYFIN, index, add=True)
+        only([d.result for d in world.run()])  # the first run founds the baselines
+        world.edit(Svc.JELLYFIN, 10, add=True)  # the user adds a title on the target only
+
+        result = only([d.result for d in world.run()])
+
+        assert world.holds(Svc.JELLYFIN) == set(range(10)), result.plan.as_dict()["counts"]
+        assert result.status is RunStatus.SUCCESS
+    finally:
+        world.close()

@@ -131,6 +131,7 @@ def judge_shrink(
     side: PairSide,
     now: datetime,
     first_lost: frozenset[str] | None = None,
+    owed: Mapping[str, MediaItem] | None = None,
 ) -> ShrinkVerdict:
     """Believe a read's losses only on evidence that no provider quirk can fake alone.
 
@@ -150,17 +151,23 @@ def judge_shrink(
       in `suspicion`. It is believed when the reads of a later run miss the same items. A loss
       on top of it that is itself beyond the threshold waits for its own confirmation.
     - A read that is partial anyway keeps the suspicion as it was; a believed read clears it.
+    - `owed` is what another side holds that this side's absence alone would remove (a mirror's
+      target items, keyed as that side keys them, less our own removals there). An owed item
+      this read lacks counts as lost: a mirror's removals rest on the source's absences, and
+      a tiny answer that looks complete must not remove more than an empty one could.
     """
     if not settings.drop_guard or baseline is None or snapshot.semantics is not Semantics.PRESENT:
         return ShrinkVerdict(snapshot, None, None)
     if not snapshot.completeness.complete:
         return ShrinkVerdict(snapshot, None, suspected)
     gone, explained = _gone(snapshot, baseline, ours)
+    owed_gone, owed_beyond_baseline = _owed_absent(snapshot, baseline, owed or {})
+    gone += owed_gone
     missing = _not_even_by_title(gone, snapshot) if gone else frozenset[str]()
     healed = _healed(snapshot, side, first_lost, missing)
     if not missing:
         return ShrinkVerdict(snapshot, healed, None)
-    expected = len(baseline) - explained
+    expected = len(baseline) - explained + owed_beyond_baseline
     shrink = ShrinkSuspicion(missing, expected, expected - len(missing), now)
     if first_lost is None:
         return ShrinkVerdict(snapshot, None, suspected, unconfirmed=shrink)
@@ -243,6 +250,25 @@ def _gone(
         if key not in explained and snapshot.find(entry.item, include_local=True) is None
     ]
     return gone, len(explained)
+
+
+def _owed_absent(
+    snapshot: Snapshot, baseline: Snapshot, owed: Mapping[str, MediaItem]
+) -> tuple[list[tuple[str, MediaItem]], int]:
+    """Owed items beyond the baseline that the read lacks, and how many are beyond it at all.
+
+    Owed items the baseline holds are already measured as the baseline's: only the rest add
+    to what the read should show.
+    """
+    absent: list[tuple[str, MediaItem]] = []
+    beyond = 0
+    for key, item in owed.items():
+        if baseline.find(item) is not None:
+            continue
+        beyond += 1
+        if snapshot.find(item) is None:
+            absent.append((key, item))
+    return absent, beyond
 
 
 def _not_even_by_title(gone: list[tuple[str, MediaItem]], snapshot: Snapshot) -> frozenset[str]:

@@ -538,11 +538,22 @@ class Pipeline:
         """
         store, blocking = self._store, self._blocking
         observed: dict[PairSide, _Observed] = {}
-        for side in PairSide:
+        # A mirror's source is judged last: its absences are measured against the target as
+        # observed (ids lent), because that is what the planner will remove.
+        order = (PairSide.B, PairSide.A) if spec.mode is SyncMode.MIRROR else tuple(PairSide)
+        for side in order:
+            owed = None
+            if spec.mode is SyncMode.MIRROR and side is PairSide.A:
+                owed = await blocking(
+                    partial(
+                        _owed_to_target, store, scopes[side.other], spec.pair,
+                        observed[side.other].verdict.snapshot, pending[side.other],
+                    )
+                )  # fmt: skip
             observe = partial(
                 _observe, store, scopes[side], other=reads[side.other].snapshot,
                 id_map=self._id_map, guards=spec.guards, baseline=baselines[side],
-                pending=pending[side], suspected=suspicions[side], now=now,
+                pending=pending[side], suspected=suspicions[side], now=now, owed=owed,
             )  # fmt: skip
             observed[side] = await blocking(partial(observe, reads[side]))
             first = observed[side].verdict
@@ -736,6 +747,7 @@ def _observe(
     suspected: ShrinkSuspicion | None,
     now: datetime,
     first_lost: frozenset[str] | None = None,
+    owed: Mapping[str, MediaItem] | None = None,
 ) -> _Observed:
     # Shadows lend source ids to destination items that have none (see shadow.py); the backfill
     # lends ids from the mapping table and the other side (see backfill.py).
@@ -744,9 +756,40 @@ def _observe(
     verdict = judge_shrink(
         filled.snapshot, baseline, ours=[w.item for w in pending if w.action is Action.REMOVE],
         suspected=suspected, settings=guards, side=PairSide(scope.side), now=now,
-        first_lost=first_lost,
+        first_lost=first_lost, owed=owed,
     )  # fmt: skip
     return _Observed(read, shadowed, filled.learned, verdict)
+
+
+def _owed_to_target(
+    store: StateStore,
+    target: Scope,
+    pair: str,
+    snapshot: Snapshot,
+    pending: Iterable[PendingWrite],
+) -> dict[str, MediaItem]:
+    """What a mirror's target holds that the source's absence alone would remove.
+
+    Only items linked by external ids can be removed; what our own decisions already explain
+    is left out: removals we sent and have not seen verified, removals held for the user's
+    approval, and removals the user rejected. Else a side waiting on the user would be judged
+    anew, and found suspect, on every run.
+    """
+    decided = [w.item for w in pending if w.action is Action.REMOVE]
+    decided += [
+        h.operation.item
+        for h in store.held(pair)
+        if h.operation.side.value == target.side and h.operation.action is Action.REMOVE
+    ]
+    decided += store.kept(target)
+    explained = {
+        entry.key for item in decided if (entry := snapshot.find(item, include_local=True))
+    }
+    return {
+        key: entry.item
+        for key, entry in snapshot.entries.items()
+        if key not in explained and entry.item.has_external_ids
+    }
 
 
 async def _cross_examine(
