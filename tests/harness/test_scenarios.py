@@ -226,3 +226,25 @@ def test_a_mirror_still_removes_what_only_the_target_holds_once_a_fresh_read_agr
         assert result.status is RunStatus.SUCCESS
     finally:
         world.close()
+
+
+def test_a_title_removed_on_both_sides_then_added_again_on_one_is_kept_on_both(
+    served: Rig,
+) -> None:
+    """Items a suspect read lacked and a later read shows again may be the user's new add."""
+    world = World(served, TRAKT_SIMKL, titles=12)
+    try:
+        in_sync(world, range(5))
+        world.edit(Svc.TRAKT, 4, add=False)
+        world.edit(Svc.SIMKL, 4, add=False)
+        # One of five is a sharp shrink on each side: both reads are doubted for a run.
+        assert only([d.result for d in world.run()]).status is RunStatus.PARTIAL
+        world.edit(Svc.TRAKT, 4, add=True)  # the user changes their mind on Trakt
+
+        for _ in range(2):
+            result = only([d.result for d in world.run()])
+
+        assert world.holds(Svc.TRAKT) == set(range(5)), result.plan.as_dict()["counts"]
+        assert world.holds(Svc.SIMKL) == set(range(5))
+    finally:
+        world.close()

@@ -119,6 +119,10 @@ class ShrinkVerdict:
     confirmed: ShrinkSuspicion | None = None
     # A first read that lost items: what it lost, for a second, fresh read to agree on.
     unconfirmed: ShrinkSuspicion | None = None
+    # Baseline keys a suspect read of an earlier run lacked and this believed read shows again.
+    # Nobody can tell whether the side kept them or lost and regained them; the planner reads
+    # them as regained (see `judge_shrink`), so that their return never removes anything.
+    returned: frozenset[str] = frozenset()
 
 
 def judge_shrink(
@@ -151,6 +155,11 @@ def judge_shrink(
       in `suspicion`. It is believed when the reads of a later run miss the same items. A loss
       on top of it that is itself beyond the threshold waits for its own confirmation.
     - A read that is partial anyway keeps the suspicion as it was; a believed read clears it.
+    - Items the suspect read lacked that a believed read shows again are `returned`: the side
+      may have kept them all along, or the user may have removed and added them again. Read as
+      kept, a removal made meanwhile on the other side would be carried here and undo the
+      user's new add; read as regained, the worst case re-adds what the other side removed.
+      Keeping loses nothing, so they are read as regained.
     - `owed` is what another side holds that this side's absence alone would remove (a mirror's
       target items, keyed as that side keys them, less our own removals there). An owed item
       this read lacks counts as lost: a mirror's removals rest on the source's absences, and
@@ -165,8 +174,9 @@ def judge_shrink(
     gone += owed_gone
     missing = _not_even_by_title(gone, snapshot) if gone else frozenset[str]()
     healed = _healed(snapshot, side, first_lost, missing)
+    returned = _returned(suspected, missing, baseline)
     if not missing:
-        return ShrinkVerdict(snapshot, healed, None)
+        return ShrinkVerdict(snapshot, healed, None, returned=returned)
     expected = len(baseline) - explained + owed_beyond_baseline
     shrink = ShrinkSuspicion(missing, expected, expected - len(missing), now)
     if first_lost is None:
@@ -174,7 +184,7 @@ def judge_shrink(
     if not missing <= first_lost:
         return _doubted(snapshot, shrink, side, "while two reads of this run disagree", suspected)
     if not _suspect(len(missing), expected, settings):
-        return ShrinkVerdict(snapshot, healed, None)
+        return ShrinkVerdict(snapshot, healed, None, returned=returned)
     unconfirmed = missing - suspected.missing if suspected is not None else missing
     if not _suspect(len(unconfirmed), expected, settings):
         detail = (
@@ -182,8 +192,17 @@ def judge_shrink(
             " gone since the last sync; the reads of two runs agree"
         )
         event = GuardEvent(GuardCode.SHRINK_CONFIRMED, side, len(missing), detail)
-        return ShrinkVerdict(snapshot, event, None, shrink)
+        return ShrinkVerdict(snapshot, event, None, shrink, returned=returned)
     return _doubted(snapshot, shrink, side, "unless the reads of the next run agree", shrink)
+
+
+def _returned(
+    suspected: ShrinkSuspicion | None, missing: frozenset[str], baseline: Snapshot
+) -> frozenset[str]:
+    """Baseline items an earlier suspect read lacked and this read shows again."""
+    if suspected is None:
+        return frozenset()
+    return frozenset(k for k in suspected.missing - missing if k in baseline.entries)
 
 
 def _healed(

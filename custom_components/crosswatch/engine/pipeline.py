@@ -452,14 +452,15 @@ class Pipeline:
         pending: Mapping[PairSide, list[PendingWrite]],
         verifications: Mapping[PairSide, Verification],
         baselines: Mapping[PairSide, Snapshot | None],
-        stored: Mapping[PairSide, Snapshot | None],
+        last_read: Mapping[PairSide, Snapshot | None],
         views: Mapping[PairSide, Snapshot],
         now: datetime,
     ) -> Guarded:
         """Run the plan through every guard, with what the store remembers about each side.
 
-        `baselines` include our own writes a read has since verified; `stored` are the
-        baselines as the last complete reads left them.
+        `baselines` include our own writes a read has since verified; `last_read` are the
+        baselines as the last complete reads left them (less items that may since have been
+        regained).
         """
         store, blocking = self._store, self._blocking
         held_out: dict[PairSide, dict[str, GuardCode]] = {}
@@ -488,7 +489,7 @@ class Pipeline:
             partial(
                 apply_guards, plan, settings=spec.guards, baseline_sizes=sizes,
                 tombstones=tombstones, held_out=held_out, kept=kept, room=room,
-                ratings_at_risk=at_risk, last_read=stored,
+                ratings_at_risk=at_risk, last_read=last_read,
             )
         )  # fmt: skip
 
@@ -660,11 +661,18 @@ class Pipeline:
                     )
                 )
         stored = dict(baselines)  # as saved: persisting diffs against this, row by row
+        # What each side's last complete read held, less what a suspect read since lacked and
+        # this read shows again: such items may have been regained, and a removal on the other
+        # side must not undo that, nor a tombstone stop their way back (guards.judge_shrink).
+        last_read = {
+            side: await blocking(partial(_without, stored[side], observed[side].verdict.returned))
+            for side in PairSide
+        }
         for side in PairSide:
             # Our own writes, now verified, are part of what the pair held at the last sync:
             # without them, our removal would read as the user's and our add as news.
             baselines[side] = await blocking(
-                partial(_with_own_writes, baselines[side], verifications[side])
+                partial(_with_own_writes, last_read[side], verifications[side])
             )
         policy = PairPolicy(spec.mode)
         sides = [
@@ -676,7 +684,7 @@ class Pipeline:
         plan = await blocking(partial(plan_feature, policy, sides[0], sides[1]))
         guarded = await self._guard(
             spec, feature, plan, providers=providers, scopes=scopes, pending=pending,
-            verifications=verifications, baselines=baselines, stored=stored, views=views,
+            verifications=verifications, baselines=baselines, last_read=last_read, views=views,
             now=now,
         )  # fmt: skip
         outcome.events.extend(guarded.events)
@@ -759,6 +767,13 @@ def _observe(
         first_lost=first_lost, owed=owed,
     )  # fmt: skip
     return _Observed(read, shadowed, filled.learned, verdict)
+
+
+def _without(baseline: Snapshot | None, keys: frozenset[str]) -> Snapshot | None:
+    """A baseline less the entries under `keys`."""
+    if baseline is None or not keys:
+        return baseline
+    return with_changes(baseline, removed=[baseline.entries[k].item for k in keys])
 
 
 def _owed_to_target(
