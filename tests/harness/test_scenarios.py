@@ -248,3 +248,23 @@ def test_a_title_removed_on_both_sides_then_added_again_on_one_is_kept_on_both(
         assert world.holds(Svc.SIMKL) == set(range(5))
     finally:
         world.close()
+
+
+def test_a_mirror_whose_source_is_truly_empty_clears_the_target_once_reads_agree(
+    served: Rig,
+) -> None:
+    mirror = next(s for s in SETUPS if s.name == "Trakt → Jellyfin watchlist, mirror")
+    world = World(served, mirror, titles=12)
+    try:
+        world.edit(Svc.JELLYFIN, 0, add=True)
+        world.edit(Svc.JELLYFIN, 1, add=True)
+
+        # First run: two empty answers found Trakt's baseline, and a first run removes nothing.
+        # Second: the target's titles are absent from the source, all of them: suspect. Third:
+        # the next run's fresh reads agree, and the mirror follows.
+        statuses = [only([d.result for d in world.run()]).status for _ in range(3)]
+
+        assert statuses == [RunStatus.SUCCESS, RunStatus.PARTIAL, RunStatus.SUCCESS]
+        assert world.holds(Svc.JELLYFIN) == set()
+    finally:
+        world.close()

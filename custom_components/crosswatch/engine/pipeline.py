@@ -45,7 +45,7 @@ from .provider import (
     WriteOutcome,
 )
 from .shadow import ShadowedView, apply_shadows
-from .snapshot import Snapshot, effective_view, with_changes
+from .snapshot import Semantics, Snapshot, effective_view, with_changes
 from .store import Checkpoint, PendingWrite, Scope, ShrinkSuspicion, StateStore
 from .verify import Verification, verify_pending
 
@@ -557,6 +557,14 @@ class Pipeline:
                 pending=pending[side], suspected=suspicions[side], now=now, owed=owed,
             )  # fmt: skip
             observed[side] = await blocking(partial(observe, reads[side]))
+            if baselines[side] is None and _answered_nothing(observed[side]):
+                # A baseline founded on an empty answer needs a second, fresh one to agree: a
+                # first read has nothing to tell the classic hiccup by.
+                again = await self._read_again(providers[side], scopes[side], reads[side])
+                if isinstance(again, Read):
+                    observed[side] = await blocking(partial(observe, again))
+                    empty = _answered_nothing(observed[side])
+                    observed[side] = replace(observed[side], founds_on_empty=empty)
             first = observed[side].verdict
             if first.unconfirmed is not None:
                 second = await self._read_again(providers[side], scopes[side], reads[side])
@@ -722,6 +730,7 @@ class Pipeline:
                         checkpoint=observed[side].read.checkpoint,
                         verification=verifications[side],
                         guards=spec.guards, now=now,
+                        founds_on_empty=observed[side].founds_on_empty,
                     )
                 )  # fmt: skip
         outcome.errors.extend(report.errors)
@@ -740,6 +749,15 @@ class _Observed:
     shadowed: ShadowedView
     learned: Mapping[str, tuple[str, ...]]
     verdict: ShrinkVerdict
+    # A side with no baseline yet whose two fresh reads both answered nothing: its baseline
+    # may be founded on that (see _persist_side).
+    founds_on_empty: bool = False
+
+
+def _answered_nothing(observed: _Observed) -> bool:
+    """Whether a read is complete, present and empty."""
+    snapshot = observed.verdict.snapshot
+    return snapshot.complete and snapshot.semantics is Semantics.PRESENT and not snapshot.entries
 
 
 def _observe(
@@ -908,6 +926,7 @@ def _persist_side(
     verification: Verification,
     guards: GuardSettings,
     now: datetime,
+    founds_on_empty: bool = False,
 ) -> None:
     """Make what this run observed the side's baseline, incrementally, in one transaction.
 
@@ -922,10 +941,10 @@ def _persist_side(
     """
     if learned:
         store.save_learned_ids(scope, dict(learned))
-    if baseline is None and not view.entries:
-        # No baseline is founded on an empty answer: on a first read it may be the classic
-        # hiccup with nothing to compare it with, and a list that held nothing could lose
-        # nothing anyway. The side stays on its first run (no removals) until it shows items.
+    if baseline is None and not view.entries and not founds_on_empty:
+        # No baseline is founded on one empty answer: on a first read it may be the classic
+        # hiccup with nothing to compare it with. The side stays on its first run (no
+        # removals) until it shows items, or a second, fresh read agrees it holds nothing.
         return
     if not view.complete:
         seen = [
