@@ -268,3 +268,26 @@ def test_a_mirror_whose_source_is_truly_empty_clears_the_target_once_reads_agree
         assert world.holds(Svc.JELLYFIN) == set()
     finally:
         world.close()
+
+
+def test_a_one_way_source_that_gains_a_title_as_the_target_drops_it_adds_it_back(
+    served: Rig,
+) -> None:
+    """The source's new add is news; the target's removal of a copy it held is not carried."""
+    setup = next(s for s in SETUPS if s.name == "SIMKL → Trakt watchlist, source_deletes")
+    world = World(served, setup, titles=12)
+    try:
+        for index in range(4):
+            world.edit(Svc.SIMKL, index, add=True)
+        world.edit(Svc.TRAKT, 9, add=True)  # a title only the target holds
+        only([d.result for d in world.run()])
+        # Between two runs, the user lists title 9 on SIMKL and unlists it on Trakt.
+        world.edit(Svc.SIMKL, 9, add=True)
+        world.edit(Svc.TRAKT, 9, add=False)
+
+        for _ in range(3):
+            world.run()
+
+        assert 9 in world.holds(Svc.TRAKT)
+    finally:
+        world.close()

@@ -723,10 +723,17 @@ class Pipeline:
                         absent=observed[side].shadowed.absent,
                     )
                 )
+                unsettled = await blocking(
+                    partial(
+                        _unsettled_gains, views[side], baselines[side],
+                        other_read=snapshots[side.other], other_view=views[side.other],
+                    )
+                )  # fmt: skip
                 await blocking(
                     partial(
                         _persist_side, store, scopes[side], provider=providers[side],
                         baseline=stored[side], view=views[side], learned=observed[side].learned,
+                        unsettled=unsettled,
                         checkpoint=observed[side].read.checkpoint,
                         verification=verifications[side],
                         guards=spec.guards, now=now,
@@ -914,6 +921,30 @@ def _holdouts(
     return items
 
 
+def _unsettled_gains(
+    view: Snapshot, baseline: Snapshot | None, *, other_read: Snapshot, other_view: Snapshot
+) -> frozenset[str]:
+    """This side's gains that the other side holds only on its baseline's word.
+
+    `baseline` is this side's as the planner saw it (with our own verified writes: those are
+    not gains).
+
+    While the other side's read is partial, its baseline stands in for what the read did not
+    show, so a gain here matches a copy there that may be gone: nothing is planned for it. Were
+    it recorded as synced, the other side's loss, once believed, would be carried here and
+    undo the gain. Left out of the baseline, it is still news on the next run.
+    """
+    if other_read.complete:
+        return frozenset()
+    return frozenset(
+        key
+        for key, entry in view.entries.items()
+        if (baseline is None or baseline.find(entry.item, include_local=True) is None)
+        and other_read.find(entry.item) is None
+        and other_view.find(entry.item) is not None
+    )
+
+
 def _persist_side(
     store: StateStore,
     scope: Scope,
@@ -927,6 +958,7 @@ def _persist_side(
     guards: GuardSettings,
     now: datetime,
     founds_on_empty: bool = False,
+    unsettled: frozenset[str] = frozenset(),
 ) -> None:
     """Make what this run observed the side's baseline, incrementally, in one transaction.
 
@@ -938,6 +970,9 @@ def _persist_side(
     a partial read): those items were there, and whatever this run copied of them to the other
     side must not come back as news should the user remove them before a complete read (the
     drop guard judges that loss like any other).
+
+    `unsettled` are gains (see _unsettled_gains) that stay out of the baseline: they remain
+    news until the other side is seen to share them or to have lost them.
     """
     if learned:
         store.save_learned_ids(scope, dict(learned))
@@ -949,8 +984,9 @@ def _persist_side(
     if not view.complete:
         seen = [
             entry
-            for entry in view.entries.values()
-            if baseline is None or baseline.find(entry.item, include_local=True) is None
+            for key, entry in view.entries.items()
+            if key not in unsettled
+            and (baseline is None or baseline.find(entry.item, include_local=True) is None)
         ]
         if seen:
             store.save_baseline(scope, provider.name, upserts=seen, removed_keys=(), saved_at=now)
@@ -961,7 +997,7 @@ def _persist_side(
     with store.transaction():
         old_entries = baseline.entries if baseline is not None else {}
         for key, entry in view.entries.items():
-            if old_entries.get(key) != entry:
+            if old_entries.get(key) != entry and key not in unsettled:
                 upserts.append(entry)
         for key, old in old_entries.items():
             if key in view.entries or view.find(old.item, include_local=True) is not None:

@@ -297,14 +297,19 @@ class _Planner:
 
     def _only_on_source(self, entry: Entry) -> None:
         """One-way: the source (A) has it, the target (B) does not."""
-        target = self.b
+        source, target = self.a, self.b
         removed_on_target = target.in_baseline(entry, same_side=False) is not MatchTier.NONE
-        if removed_on_target and self.mode is not SyncMode.MIRROR:
+        gained_on_source = (
+            source.baseline is not None
+            and source.in_baseline(entry, same_side=True) is MatchTier.NONE
+        )
+        if removed_on_target and self.mode is not SyncMode.MIRROR and not gained_on_source:
             # The target had it at the last sync and no longer does: the user removed it there,
-            # and only a mirror puts it back.
+            # and only a mirror puts it back. Unless the source gained it since (the user added
+            # it there as it went from the target): that add is news, and keeping loses nothing.
             self._note(target, Reason.REMOVED_ON_TARGET_KEPT_REMOVED, entry)
             return
-        self._add(self.a, entry, target, Reason.MISSING_ON_TARGET)
+        self._add(source, entry, target, Reason.MISSING_ON_TARGET)
 
     def _only_on_target(self, entry: Entry) -> None:
         """One-way: the target (B) has it, the source (A) does not."""
