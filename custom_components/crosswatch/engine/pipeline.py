@@ -18,6 +18,7 @@ import json
 
 from .applier import ApplyReport, RunBlocking, apply_plan
 from .backfill import IdMap, backfill
+from .cursor import Checkpoint
 from .guards import (
     GuardCode,
     Guarded,
@@ -46,7 +47,7 @@ from .provider import (
 )
 from .shadow import ShadowedView, apply_shadows
 from .snapshot import Snapshot, effective_view, with_changes
-from .store import Checkpoint, PendingWrite, Scope, ShrinkSuspicion, StateStore
+from .store import PendingWrite, Scope, ShrinkSuspicion, StateStore
 from .verify import Verification, verify_pending
 
 

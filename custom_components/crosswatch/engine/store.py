@@ -29,6 +29,7 @@ from .codec import (
     encode_operation,
     encode_payload,
 )
+from .cursor import Checkpoint
 from .items import MediaItem
 from .payloads import Entry, Feature, Payload
 from .plan import Action, Operation
@@ -158,17 +159,6 @@ class Scope:
     def params(self) -> tuple[str, str, str]:
         """The scope as SQL parameters."""
         return (self.pair, self.feature.value, self.side)
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """Where a provider's last read of a feature stood: its activity watermark and ETag."""
-
-    provider: str
-    feature: Feature
-    watermark: str | None
-    etag: str | None
-    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
