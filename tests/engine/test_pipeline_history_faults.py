@@ -25,8 +25,9 @@ from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.provider import ProviderError, Read
+from custom_components.crosswatch.engine.records import Scope
 from custom_components.crosswatch.engine.snapshot import Completeness, Snapshot, partial
-from custom_components.crosswatch.engine.store import Scope, StateStore
+from custom_components.crosswatch.engine.store import StateStore
 
 from .factories import T0, TRAKT, movie
 from .fakes import FakeProvider

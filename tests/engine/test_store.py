@@ -18,13 +18,8 @@ from custom_components.crosswatch.engine.cursor import Checkpoint
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action, Plan
 from custom_components.crosswatch.engine.planner import SyncMode
-from custom_components.crosswatch.engine.store import (
-    SCHEMA_VERSION,
-    Scope,
-    ShrinkSuspicion,
-    StateStore,
-    StoreError,
-)
+from custom_components.crosswatch.engine.records import Scope, ShrinkSuspicion
+from custom_components.crosswatch.engine.store import SCHEMA_VERSION, StateStore, StoreError
 
 from .factories import SIMKL, T0, TRAKT, episode, listed, movie, plan, rated, snap
 

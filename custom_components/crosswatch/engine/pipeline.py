@@ -45,9 +45,10 @@ from .provider import (
     Read,
     WriteOutcome,
 )
+from .records import PendingWrite, Scope, ShrinkSuspicion
 from .shadow import ShadowedView, apply_shadows
 from .snapshot import Snapshot, effective_view, with_changes
-from .store import PendingWrite, Scope, ShrinkSuspicion, StateStore
+from .store import StateStore
 from .verify import Verification, verify_pending
 
 
