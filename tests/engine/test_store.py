@@ -19,7 +19,8 @@ from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated,
 from custom_components.crosswatch.engine.plan import Action, Plan
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.records import Scope, ShrinkSuspicion
-from custom_components.crosswatch.engine.store import SCHEMA_VERSION, StateStore, StoreError
+from custom_components.crosswatch.engine.schema import SCHEMA_VERSION
+from custom_components.crosswatch.engine.store import StateStore, StoreError
 
 from .factories import SIMKL, T0, TRAKT, episode, listed, movie, plan, rated, snap
 
