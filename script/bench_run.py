@@ -26,6 +26,7 @@ from bench import SIMKL_LIKE, TRAKT_LIKE, engine_without_home_assistant
 engine_without_home_assistant()
 
 from custom_components.crosswatch.engine.capabilities import Capabilities  # noqa: E402
+from custom_components.crosswatch.engine.cursor import Checkpoint  # noqa: E402
 from custom_components.crosswatch.engine.items import MediaItem, MediaType  # noqa: E402
 from custom_components.crosswatch.engine.memo import SnapshotMemo  # noqa: E402
 from custom_components.crosswatch.engine.payloads import Entry, Feature, Listed  # noqa: E402
@@ -39,7 +40,7 @@ from custom_components.crosswatch.engine.provider import (  # noqa: E402
     WriteResult,
 )
 from custom_components.crosswatch.engine.snapshot import Completeness, Snapshot  # noqa: E402
-from custom_components.crosswatch.engine.store import Checkpoint, StateStore  # noqa: E402
+from custom_components.crosswatch.engine.store import StateStore  # noqa: E402
 
 W = Feature.WATCHLIST
 LISTED = datetime(2025, 6, 1, tzinfo=UTC)

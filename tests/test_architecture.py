@@ -1,8 +1,10 @@
-"""The engine and the provider clients never import Home Assistant.
+"""The engine and the provider clients never import Home Assistant; only the store sees SQLite.
 
-Two independent checks: a static one over every module's syntax tree (direct imports, relative
-imports that climb into the Home Assistant glue, and dynamic imports by name), and a runtime one
-that imports every module in a fresh interpreter where importing `homeassistant` fails.
+Two independent checks keep Home Assistant out: a static one over every module's syntax tree
+(direct imports, relative imports that climb into the Home Assistant glue, and dynamic imports
+by name), and a runtime one that imports every module in a fresh interpreter where importing
+`homeassistant` fails. The same static walk keeps SQLite inside the state store's modules, and
+the store out of the providers and the values they share with the engine.
 """
 
 import ast
@@ -34,9 +36,12 @@ def _is_pure(module: str) -> bool:
     )
 
 
-def forbidden_imports(source: str, module: str, is_package: bool = False) -> list[str]:
-    """Describe every import in `source` that reaches Home Assistant or its glue."""
-    found: list[str] = []
+def imports(source: str, module: str, is_package: bool = False) -> list[tuple[int, str]]:
+    """Every module `source` imports, by line, with relative imports made absolute.
+
+    `from x import y` counts as importing `x.y` too, since `y` may be a submodule.
+    """
+    found: list[tuple[int, str]] = []
     own_package = module if is_package else module.rpartition(".")[0]
     for node in ast.walk(ast.parse(source)):
         targets: list[str] = []
@@ -47,10 +52,11 @@ def forbidden_imports(source: str, module: str, is_package: bool = False) -> lis
                 base = own_package.split(".")
                 base = base[: len(base) - (node.level - 1)]
                 stem = ".".join(base + ([node.module] if node.module else []))
-                # `from .. import x` may name submodules: check each as a module too.
-                targets = [stem] if node.module else [f"{stem}.{a.name}" for a in node.names]
             else:
-                targets = [node.module or ""]
+                stem = node.module or ""
+            # `from .. import x` names only submodules (its stem is the glue's package).
+            targets = [stem] if node.module else []
+            targets += [f"{stem}.{a.name}" for a in node.names]
         elif (
             isinstance(node, ast.Call)
             and node.args
@@ -62,11 +68,18 @@ def forbidden_imports(source: str, module: str, is_package: bool = False) -> lis
             )
         ):
             targets = [node.args[0].value]
-        for target in targets:
-            reaches_ha = target == "homeassistant" or target.startswith("homeassistant.")
-            reaches_glue = target.startswith(PACKAGE) and not _is_pure(target)
-            if reaches_ha or reaches_glue:
-                found.append(f"{module}:{getattr(node, 'lineno', 0)} imports {target}")
+        found += [(getattr(node, "lineno", 0), target) for target in targets]
+    return found
+
+
+def forbidden_imports(source: str, module: str, is_package: bool = False) -> list[str]:
+    """Describe every import in `source` that reaches Home Assistant or its glue."""
+    found: list[str] = []
+    for line, target in imports(source, module, is_package):
+        reaches_ha = target == "homeassistant" or target.startswith("homeassistant.")
+        reaches_glue = target.startswith(PACKAGE) and not _is_pure(target)
+        if reaches_ha or reaches_glue:
+            found.append(f"{module}:{line} imports {target}")
     return found
 
 
@@ -152,3 +165,59 @@ def test_checker_catches_each_way_of_reaching_home_assistant(source: str, module
 )
 def test_checker_allows_imports_within_the_pure_layers(source: str, module: str) -> None:
     assert forbidden_imports(source, module) == []
+
+
+# -- SQLite stays in the state store ----------------------------------------------------------
+
+ENGINE = INTEGRATION / "engine"
+# The state store's own modules: the only ones that speak SQLite.
+STORE_MODULES = (f"{PACKAGE}.engine.store", f"{PACKAGE}.engine.schema")
+
+
+def is_store_module(module: str) -> bool:
+    """Whether `module` is one of the state store's own modules (store, store_*, schema)."""
+    return module in STORE_MODULES or module.startswith(f"{PACKAGE}.engine.store_")
+
+
+def integration_modules() -> list[Path]:
+    """Every Python file of the integration."""
+    return sorted(INTEGRATION.rglob("*.py"))
+
+
+@pytest.mark.parametrize(
+    "path", integration_modules(), ids=lambda p: str(p.relative_to(INTEGRATION))
+)
+def test_only_the_store_imports_sqlite(path: Path) -> None:
+    module = module_name(path)
+    found = imports(path.read_text(encoding="utf-8"), module, path.name == "__init__.py")
+    sqlite = [t for _, t in found if t == "sqlite3" or t.startswith("sqlite3.")]
+    assert is_store_module(module) or sqlite == []
+
+
+def store_free_modules() -> list[Path]:
+    """The providers, and the engine modules whose values they share with the engine."""
+    shared = [ENGINE / name for name in ("provider.py", "cursor.py", "records.py")]
+    return sorted([*shared, *(INTEGRATION / "providers").rglob("*.py")])
+
+
+@pytest.mark.parametrize(
+    "path", store_free_modules(), ids=lambda p: str(p.relative_to(INTEGRATION))
+)
+def test_providers_and_their_engine_values_do_not_import_the_store(path: Path) -> None:
+    found = imports(path.read_text(encoding="utf-8"), module_name(path), path.name == "__init__.py")
+    assert [target for _, target in found if is_store_module(target)] == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from ..engine.store import StateStore",
+        "from ..engine import store",
+        "from ..engine.schema import MIGRATIONS",
+        "from ..engine.store_baselines import BaselineTables",
+        "from custom_components.crosswatch.engine.store import StateStore",
+    ],
+)
+def test_checker_sees_each_way_of_reaching_the_store(source: str) -> None:
+    found = imports(source, f"{PACKAGE}.providers.trakt")
+    assert any(is_store_module(target) for _, target in found)

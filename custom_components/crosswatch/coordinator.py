@@ -20,7 +20,7 @@ from .engine.guards import GuardCode
 from .engine.payloads import Feature
 from .engine.pipeline import RunResult, RunStatus
 from .engine.provider import AuthError, ProviderError
-from .engine.store import PendingWrite
+from .engine.records import PendingWrite
 from .pairs import PairConfig
 from .runtime import SyncConfigEntry
 

@@ -34,7 +34,8 @@ from .coordinator import PairCoordinator
 from .engine.payloads import Feature
 from .engine.pipeline import RunResult
 from .engine.plan import Plan
-from .engine.store import RunRecord, StateStore
+from .engine.records import RunRecord
+from .engine.store import StateStore
 from .runtime import SyncRuntime
 
 # Keys whose values never leave Home Assistant, wherever they appear.

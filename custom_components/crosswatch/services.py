@@ -21,7 +21,7 @@ from .accounts import AccountRuntime
 from .const import DOMAIN
 from .coordinator import PairCoordinator
 from .engine.payloads import Feature
-from .engine.store import PendingWrite
+from .engine.records import PendingWrite
 from .runtime import SyncRuntime
 
 ATTR_PAIR = "pair"

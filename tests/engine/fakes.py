@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from custom_components.crosswatch.engine.capabilities import Capabilities
+from custom_components.crosswatch.engine.cursor import Checkpoint
 from custom_components.crosswatch.engine.items import MediaItem, normalize_title
 from custom_components.crosswatch.engine.payloads import Entry, Feature, Payload, merge_payloads
 from custom_components.crosswatch.engine.plan import Action
@@ -16,7 +17,6 @@ from custom_components.crosswatch.engine.provider import (
     WriteResult,
 )
 from custom_components.crosswatch.engine.snapshot import Completeness, Snapshot
-from custom_components.crosswatch.engine.store import Checkpoint
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -21,7 +21,8 @@ from custom_components.crosswatch.engine.provider import (
     RateLimitError,
     WriteOutcome,
 )
-from custom_components.crosswatch.engine.store import Scope, StateStore
+from custom_components.crosswatch.engine.records import Scope
+from custom_components.crosswatch.engine.store import StateStore
 
 from .factories import SIMKL, T0, TRAKT, listed, movie, plan, rated, snap
 from .fakes import FakeProvider

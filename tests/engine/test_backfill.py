@@ -23,7 +23,8 @@ from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline
 from custom_components.crosswatch.engine.plan import Reason
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.provider import ProviderError
-from custom_components.crosswatch.engine.store import Scope, StateStore
+from custom_components.crosswatch.engine.records import Scope
+from custom_components.crosswatch.engine.store import StateStore
 
 from .factories import ANILIST, T0, TRAKT, listed, show, snap
 from .fakes import FakeProvider

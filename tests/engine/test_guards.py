@@ -15,8 +15,8 @@ from custom_components.crosswatch.engine.items import MediaItem
 from custom_components.crosswatch.engine.payloads import Entry, Feature
 from custom_components.crosswatch.engine.plan import Action, PairSide
 from custom_components.crosswatch.engine.planner import SyncMode
+from custom_components.crosswatch.engine.records import ShrinkSuspicion
 from custom_components.crosswatch.engine.snapshot import Semantics, Snapshot
-from custom_components.crosswatch.engine.store import ShrinkSuspicion
 
 from .factories import SIMKL, TRAKT, listed, movie, plan, snap
 

@@ -24,8 +24,9 @@ from custom_components.crosswatch.engine.provider import (
     WriteRequest,
     WriteResult,
 )
+from custom_components.crosswatch.engine.records import Scope
 from custom_components.crosswatch.engine.snapshot import partial
-from custom_components.crosswatch.engine.store import Scope, StateStore
+from custom_components.crosswatch.engine.store import StateStore
 
 from .factories import SIMKL, T0, TRAKT, listed, movie, rated
 from .fakes import FakeProvider

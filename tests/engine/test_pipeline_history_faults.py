@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from hypothesis import given, strategies as st
 
+from custom_components.crosswatch.engine.cursor import Checkpoint
 from custom_components.crosswatch.engine.items import MediaItem
 from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Entry, Feature, Payload, Watched
@@ -24,8 +25,9 @@ from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.provider import ProviderError, Read
+from custom_components.crosswatch.engine.records import Scope
 from custom_components.crosswatch.engine.snapshot import Completeness, Snapshot, partial
-from custom_components.crosswatch.engine.store import Checkpoint, Scope, StateStore
+from custom_components.crosswatch.engine.store import StateStore
 
 from .factories import T0, TRAKT, movie
 from .fakes import FakeProvider

@@ -21,7 +21,8 @@ from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.ratings import same_rating
-from custom_components.crosswatch.engine.store import Scope, StateStore
+from custom_components.crosswatch.engine.records import Scope
+from custom_components.crosswatch.engine.store import StateStore
 
 from .factories import SIMKL, T0, TRAKT, movie
 from .test_pipeline_faults import FAULTS, FaultyProvider, apply_faults, settle_hiccups

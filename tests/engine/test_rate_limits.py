@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from custom_components.crosswatch.engine.cursor import Checkpoint
 from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Entry, Feature
 from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, RunStatus
 from custom_components.crosswatch.engine.provider import ProviderError, RateLimitError, Read
-from custom_components.crosswatch.engine.store import Checkpoint, StateStore
+from custom_components.crosswatch.engine.store import StateStore
 
 from .factories import SIMKL, T0, TRAKT, listed, movie
 from .fakes import FakeProvider

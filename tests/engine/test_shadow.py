@@ -12,8 +12,9 @@ from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Entry, Feature
 from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline
 from custom_components.crosswatch.engine.planner import SyncMode
+from custom_components.crosswatch.engine.records import Scope
 from custom_components.crosswatch.engine.shadow import Shadow, apply_shadows, shadow_for
-from custom_components.crosswatch.engine.store import Scope, StateStore
+from custom_components.crosswatch.engine.store import StateStore
 
 from .factories import JELLYFIN, PLEX, T0, movie, snap, watched_state
 from .fakes import FakeProvider

@@ -14,17 +14,13 @@ from custom_components.crosswatch.engine.codec import (
     encode_item,
     encode_payload,
 )
+from custom_components.crosswatch.engine.cursor import Checkpoint
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action, Plan
 from custom_components.crosswatch.engine.planner import SyncMode
-from custom_components.crosswatch.engine.store import (
-    SCHEMA_VERSION,
-    Checkpoint,
-    Scope,
-    ShrinkSuspicion,
-    StateStore,
-    StoreError,
-)
+from custom_components.crosswatch.engine.records import Scope, ShrinkSuspicion
+from custom_components.crosswatch.engine.schema import SCHEMA_VERSION
+from custom_components.crosswatch.engine.store import StateStore, StoreError
 
 from .factories import SIMKL, T0, TRAKT, episode, listed, movie, plan, rated, snap
 

@@ -12,7 +12,7 @@ from custom_components.crosswatch.engine.payloads import Feature, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action, PairSide
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.ratings import RatingScale
-from custom_components.crosswatch.engine.store import PendingWrite, Scope
+from custom_components.crosswatch.engine.records import PendingWrite, Scope
 from custom_components.crosswatch.engine.verify import verify_pending
 
 from .factories import SIMKL, T0, TRAKT, listed, movie, plan, rated, snap, watched

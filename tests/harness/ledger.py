@@ -13,7 +13,8 @@ from custom_components.crosswatch.engine.items import MediaItem
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.plan import PairSide
 from custom_components.crosswatch.engine.planner import SyncMode
-from custom_components.crosswatch.engine.store import Scope, StateStore
+from custom_components.crosswatch.engine.records import Scope
+from custom_components.crosswatch.engine.store import StateStore
 
 from .catalogue import ANIME_LOOKUP, FILM_LOOKUP, Lookup
 from .services import Svc

@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from custom_components.crosswatch.engine.capabilities import Capabilities
+from custom_components.crosswatch.engine.cursor import Checkpoint
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import (
@@ -25,7 +26,6 @@ from custom_components.crosswatch.engine.provider import (
     WriteRequest,
     WriteResult,
 )
-from custom_components.crosswatch.engine.store import Checkpoint
 from custom_components.crosswatch.providers.anilist import AniListClient, tokens_from_pin
 from custom_components.crosswatch.providers.anilist_provider import AniListProvider
 from custom_components.crosswatch.providers.http import RetryPolicy, Throttle

@@ -24,7 +24,8 @@ from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import Pipeline, RunResult
 from custom_components.crosswatch.engine.provider import AuthError
-from custom_components.crosswatch.engine.store import Scope, StateStore
+from custom_components.crosswatch.engine.records import Scope
+from custom_components.crosswatch.engine.store import StateStore
 from tests.simulators.serving import Serve, serving
 
 from .gate import Fired

@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.crosswatch.const import DOMAIN
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.plan import PairSide
-from custom_components.crosswatch.engine.store import Scope
+from custom_components.crosswatch.engine.records import Scope
 from custom_components.crosswatch.flows import plex as plex_flow
 from tests.providers.conftest import Serve
 from tests.providers.test_servers_e2e import (

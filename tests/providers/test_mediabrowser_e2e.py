@@ -21,7 +21,8 @@ from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, RunResult, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
-from custom_components.crosswatch.engine.store import Scope, StateStore
+from custom_components.crosswatch.engine.records import Scope
+from custom_components.crosswatch.engine.store import StateStore
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 
 from .conftest import Serve

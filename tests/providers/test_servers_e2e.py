@@ -30,7 +30,8 @@ from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, Run
 from custom_components.crosswatch.engine.plan import Action, PairSide, Plan, Reason
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.provider import Provider
-from custom_components.crosswatch.engine.store import Scope, StateStore
+from custom_components.crosswatch.engine.records import Scope
+from custom_components.crosswatch.engine.store import StateStore
 from custom_components.crosswatch.providers.http import RetryPolicy
 from custom_components.crosswatch.providers.plex import PlexProvider
 from custom_components.crosswatch.providers.tokens import Tokens

@@ -19,7 +19,8 @@ from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, RunResult, RunStatus
 from custom_components.crosswatch.engine.plan import PairSide
 from custom_components.crosswatch.engine.planner import SyncMode
-from custom_components.crosswatch.engine.store import Scope, StateStore
+from custom_components.crosswatch.engine.records import Scope
+from custom_components.crosswatch.engine.store import StateStore
 from custom_components.crosswatch.providers.http import RetryPolicy
 from custom_components.crosswatch.providers.simkl import SimklAccount, SimklProvider
 from custom_components.crosswatch.providers.simkl_api import SimklApi

@@ -35,8 +35,9 @@ from .provider import (
     WriteRequest,
     WriteResult,
 )
+from .records import Scope
 from .shadow import shadow_for
-from .store import Scope, StateStore
+from .store import StateStore
 
 
 class RunBlocking(Protocol):

@@ -24,8 +24,8 @@ from types import MappingProxyType
 
 from .items import MediaItem, weak_key
 from .plan import Action, Operation, PairSide, Plan
+from .records import RETRY_BACKOFF, ShrinkSuspicion
 from .snapshot import Semantics, Snapshot, partial
-from .store import RETRY_BACKOFF, ShrinkSuspicion
 
 
 class GuardCode(StrEnum):

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from datetime import timedelta
 import time
 
+from .cursor import Checkpoint
 from .payloads import Feature
 from .provider import Provider, Read
-from .store import Checkpoint
 
 
 class SnapshotMemo:

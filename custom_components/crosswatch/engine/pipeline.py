@@ -18,6 +18,7 @@ import json
 
 from .applier import ApplyReport, RunBlocking, apply_plan
 from .backfill import IdMap, backfill
+from .cursor import Checkpoint
 from .guards import (
     GuardCode,
     Guarded,
@@ -44,9 +45,10 @@ from .provider import (
     Read,
     WriteOutcome,
 )
+from .records import PendingWrite, Scope, ShrinkSuspicion
 from .shadow import ShadowedView, apply_shadows
 from .snapshot import Semantics, Snapshot, effective_view, with_changes
-from .store import Checkpoint, PendingWrite, Scope, ShrinkSuspicion, StateStore
+from .store import StateStore
 from .verify import Verification, verify_pending
 
 

@@ -11,11 +11,11 @@ from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from .capabilities import Capabilities
+from .cursor import Checkpoint
 from .items import MediaItem
 from .payloads import Feature, Payload
 from .plan import Action
 from .snapshot import Snapshot
-from .store import Checkpoint
 
 
 class WriteOutcome(StrEnum):

@@ -15,8 +15,8 @@ from .history import unmatched_plays
 from .payloads import Rated, Watched
 from .plan import Action
 from .ratings import RatingScale, same_rating
+from .records import PendingWrite
 from .snapshot import Snapshot
-from .store import PendingWrite
 
 
 @dataclass(frozen=True, slots=True)

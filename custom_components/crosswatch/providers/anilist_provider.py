@@ -39,6 +39,7 @@ import time
 from typing import Any, Final
 
 from ..engine.capabilities import Capabilities, HistorySupport
+from ..engine.cursor import Checkpoint
 from ..engine.items import MediaItem
 from ..engine.payloads import Entry, Feature, Listed, Payload, Rated, Watched
 from ..engine.plan import Action
@@ -52,7 +53,6 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, quantize, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
-from ..engine.store import Checkpoint
 from .anilist import (
     COMPLETED,
     PLANNING,

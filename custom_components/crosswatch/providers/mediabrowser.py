@@ -46,6 +46,7 @@ import time
 from typing import ClassVar, Final
 
 from ..engine.capabilities import Capabilities, HistorySupport
+from ..engine.cursor import Checkpoint
 from ..engine.ids import LOCAL_NAMESPACES, Namespace, parse_provider_ids
 from ..engine.items import MediaItem, MediaType, weak_key
 from ..engine.payloads import Entry, Feature, Listed, Payload, Rated, Watched
@@ -61,7 +62,6 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
-from ..engine.store import Checkpoint
 from .http import HttpError, JsonValue
 from .mediabrowser_client import (
     USER_STATE_FIELDS,

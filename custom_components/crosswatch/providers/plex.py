@@ -40,6 +40,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..engine.capabilities import Capabilities, HistorySupport
+from ..engine.cursor import Checkpoint
 from ..engine.ids import Namespace, parse_plex_guid, plex_guid_ids
 from ..engine.items import MediaItem, MediaType, normalize_title, weak_key
 from ..engine.payloads import Entry, Feature, Listed, Payload, Rated, Watched
@@ -55,7 +56,6 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
-from ..engine.store import Checkpoint
 from .http import HttpError
 from .plex_auth import PlexAccount
 from .plex_client import TYPE_EPISODE, TYPE_MOVIE, TYPE_SHOW, PagedRead, PlexClient

@@ -56,6 +56,7 @@ import json
 from typing import Final, Protocol
 
 from ..engine.capabilities import Capabilities, HistorySupport
+from ..engine.cursor import Checkpoint
 from ..engine.items import MediaItem, MediaType
 from ..engine.payloads import Entry, Feature, Listed, Rated, Watched
 from ..engine.plan import Action
@@ -72,7 +73,6 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, same_rating, to_normalized
 from ..engine.snapshot import Completeness, Snapshot, partial
-from ..engine.store import Checkpoint
 from .http import JsonValue
 from .simkl_api import ACTIVITY_KEYS, BUCKETS, SimklApi, expect_object
 

@@ -41,6 +41,7 @@ import time
 from typing import Any
 
 from ..engine.capabilities import Capabilities, HistorySupport
+from ..engine.cursor import Checkpoint
 from ..engine.ids import Namespace, normalize_id
 from ..engine.items import MediaItem, MediaType
 from ..engine.payloads import Entry, Feature, Listed, Payload, Rated, Watched
@@ -55,7 +56,6 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
-from ..engine.store import Checkpoint
 from .http import RateLimit
 from .trakt_client import PagedRead, TraktClient
 

@@ -1,0 +1,138 @@
+"""What the state store keeps, as frozen values: the records the engine reads and writes.
+
+Pure values, apart from SQLite: the guards, the verifier and the pipeline hand these around
+without knowing how the store lays them out in tables.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .items import MediaItem
+from .payloads import Feature, Payload
+from .plan import Action, Operation
+
+# Retry a rejected item after 1 h, 6 h, 24 h, then weekly: not on every run.
+RETRY_BACKOFF: tuple[timedelta, ...] = (
+    timedelta(hours=1),
+    timedelta(hours=6),
+    timedelta(hours=24),
+    timedelta(days=7),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where a baseline or a guard record belongs: one side of one feature of one pair."""
+
+    pair: str
+    feature: Feature
+    side: str
+
+    def params(self) -> tuple[str, str, str]:
+        """The scope as SQL parameters."""
+        return (self.pair, self.feature.value, self.side)
+
+
+@dataclass(frozen=True, slots=True)
+class ShrinkSuspicion:
+    """A read that lost more of its baseline than one read may prove, awaiting confirmation."""
+
+    missing: frozenset[str]  # baseline keys the suspect read did not show
+    expected: int  # items the baseline led us to expect, less our own removals
+    seen: int  # of those, how many the read showed
+    noticed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    """An observed deletion: what, where, when and seen by whom."""
+
+    scope: Scope
+    item: MediaItem
+    removed_at: datetime
+    seen_by: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HeldOperation:
+    """A write a guard held back until the user approves or rejects it."""
+
+    id: int
+    pair: str
+    operation: Operation
+    reason: str
+    held_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """An item a destination rejected, waiting for its next retry."""
+
+    scope: Scope
+    item: MediaItem
+    reason: str
+    attempts: int
+    first_failed_at: datetime
+    next_attempt_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """An item whose writes kept failing, benched until its cooldown ends."""
+
+    scope: Scope
+    item: MediaItem
+    failures: int
+    last_error: str
+    quarantined_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWrite:
+    """A write the provider accepted that no complete snapshot has shown yet."""
+
+    scope: Scope
+    action: Action
+    item: MediaItem
+    payload: Payload | None
+    outcome: str  # "confirmed" per item, or "unknown" (the reply had no per-item answer)
+    run_id: int
+    written_at: datetime
+    misses: int  # complete snapshots since the write that did not show it
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where one item's state on one provider came from."""
+
+    provider: str
+    feature: Feature
+    key: str
+    value: Payload | None  # the last value seen (None once the item is gone)
+    first_seen: datetime
+    last_seen: datetime  # the last complete read that showed it (or its latest change)
+    present: bool
+    written_by_run: int | None  # the run whose write put it there, when it was ours
+
+
+@dataclass(frozen=True, slots=True)
+class IdMapCopy:
+    """The cached copy of an id mapping source."""
+
+    records: list[dict[str, str]]
+    validator: str | None
+    fetched_at: datetime  # when the records last changed
+    checked_at: datetime  # when the source was last asked
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run of a pair, as the store keeps it."""
+
+    id: int
+    pair: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str | None
+    result: str | None
