@@ -20,6 +20,9 @@ from .catalogue import ANIME_LOOKUP, FILM_LOOKUP, Lookup
 from .services import Svc
 from .setups import PairDef, Setup
 
+# Runs a removal may take to reach the other side: read (doubted), confirmed, then carried.
+RUNS_TO_CARRY_A_REMOVAL = 2
+
 
 @dataclass(frozen=True, slots=True)
 class Edit:
@@ -44,6 +47,11 @@ class Ledger:
     user_removed: dict[Svc, set[int]] = field(default_factory=dict)
     explained_losses: dict[Svc, set[int]] = field(default_factory=dict)
     ever_absent: dict[Svc, set[int]] = field(default_factory=dict)
+    # Per pair and side: the first window whose reading run found the side with a baseline.
+    # Edits before it are part of what the pair's first sync found, not changes it can see.
+    founded: dict[tuple[str, Svc], int] = field(default_factory=dict)
+    # Per pair and side: the windows whose reading run went on with a read of it that lied.
+    lied: dict[tuple[str, Svc], set[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         everything = set(range(self.titles))
@@ -74,6 +82,31 @@ class Ledger:
                 self.edits.append(Edit(key[0], key[1], self.latest[key], window))
         self.opened.clear()
         self.latest.clear()
+
+    def saw_run(
+        self, pair: PairDef, window: int, founded: Iterable[Svc], lied: Iterable[Svc]
+    ) -> None:
+        """A run of `pair` read the edits of `window`: which sides had a baseline, which lied."""
+        for side in founded:
+            self.founded.setdefault((pair.name, side), window)
+        for side in lied:
+            self.lied.setdefault((pair.name, side), set()).add(window)
+
+    def _seen(self, pair: PairDef, edit: Edit) -> bool:
+        """Whether the pair could see `edit` as a change: its side had a baseline by then."""
+        since = self.founded.get((pair.name, edit.side))
+        return since is not None and since <= edit.window
+
+    def _hidden_by_a_lie(self, pair: PairDef, removal: Edit) -> bool:
+        """Whether the other side's reads lied while `removal` was on its way there.
+
+        A read that hides the other side's copy, and a later one that shows it again, look to
+        the engine exactly like the user removing and adding it again there; it reads them so
+        (keeping loses nothing). The removal may then be undone, so either outcome is right.
+        """
+        other = pair.b if removal.side is pair.a else pair.a
+        windows = self.lied.get((pair.name, other), set())
+        return any(removal.window <= w <= removal.window + RUNS_TO_CARRY_A_REMOVAL for w in windows)
 
     def may_lose(self, side: Svc, index: int) -> bool:
         """Whether the user's edits explain `side` losing the title."""
@@ -150,8 +183,8 @@ class Ledger:
         if pair.mode is SyncMode.MIRROR:
             return expected
         for index in range(self.titles):
-            on_a = [e for e in self.edits if e.index == index and e.side is pair.a]
-            on_b = [e for e in self.edits if e.index == index and e.side is pair.b]
+            on_a = self._edits(pair, pair.a, index)
+            on_b = self._edits(pair, pair.b, index)
             if pair.mode is SyncMode.TWO_WAY:
                 edits = sorted(on_a + on_b, key=self.edits.index)
                 if not edits:
@@ -162,15 +195,24 @@ class Ledger:
                     for e in edits
                 ):
                     continue
+                if not last.add and self._hidden_by_a_lie(pair, last):
+                    continue
                 expected[index] = last.add
             elif (
                 pair.mode is SyncMode.SOURCE_DELETES
                 and on_a
                 and not on_a[-1].add
                 and (not on_b or on_b[-1].window < on_a[-1].window)
+                and not self._hidden_by_a_lie(pair, on_a[-1])
             ):
                 expected[index] = False
         return expected
+
+    def _edits(self, pair: PairDef, side: Svc, index: int) -> list[Edit]:
+        """The edits of one title on one side that the pair could see as changes."""
+        return [
+            e for e in self.edits if e.index == index and e.side is side and self._seen(pair, e)
+        ]
 
     def kept_off_target(self, pair: PairDef) -> set[int]:
         """One-way pairs: titles the user last removed on the target, which stay removed there.
@@ -182,8 +224,8 @@ class Ledger:
             return set()
         kept: set[int] = set()
         for index in range(self.titles):
-            on_b = [e for e in self.edits if e.index == index and e.side is pair.b]
-            on_a = [e for e in self.edits if e.index == index and e.side is pair.a]
+            on_b = self._edits(pair, pair.b, index)
+            on_a = self._edits(pair, pair.a, index)
             if on_b and not on_b[-1].add and (not on_a or on_a[-1].window < on_b[-1].window):
                 kept.add(index)
         return kept

@@ -122,8 +122,10 @@ class CombinedQuirks(RuleBasedStateMachine):
     def run(self) -> None:
         """Every pair of the set-up runs once; no run may call a partial read a success."""
         self.settled = False
-        self.book.close_window(self.w.completed)
+        window = self.w.completed
+        self.book.close_window(window)
         for done in self.w.run():
+            self.book.saw_run(done.pair, window, done.founded, done.lied)
             self._check_status(done)
         self.settled = True
 
@@ -231,7 +233,9 @@ class CombinedQuirks(RuleBasedStateMachine):
         world.wall += HEALING_PAUSE
         book.close_window(world.completed)
         for number in range(HEALING_RUNS):
+            window = world.completed
             for done in world.run():
+                book.saw_run(done.pair, window, done.founded, done.lied)
                 self._check_status(done)
             self._check_promises()
             if number == 1:

@@ -291,3 +291,23 @@ def test_a_one_way_source_that_gains_a_title_as_the_target_drops_it_adds_it_back
         assert 9 in world.holds(Svc.TRAKT)
     finally:
         world.close()
+
+
+def test_a_removal_reaches_a_side_whose_first_read_was_partial_and_took_our_copy(
+    served: Rig,
+) -> None:
+    world = World(served, TRAKT_SIMKL, titles=12)
+    try:
+        world.edit(Svc.SIMKL, 0, add=True)
+        # Trakt's first page is malformed: its read is partial, so it founds no baseline; the
+        # run still copies title 0 there.
+        QUIRK_BY_NAME["malformed_200"].switch[Svc.TRAKT](world.services[Svc.TRAKT], 1)
+        only([d.result for d in world.run()])
+        world.edit(Svc.SIMKL, 0, add=False)  # the user drops it on SIMKL
+
+        for _ in range(3):
+            world.run()
+
+        assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == set()
+    finally:
+        world.close()

@@ -107,6 +107,8 @@ class PairRun:
     error: str | None
     reads: tuple[ReadRecord, ...]  # the read of each side and feature the run went on with
     lies: tuple[str, ...]  # those of them that a fault answered with less than the list held
+    founded: frozenset[Svc] = frozenset()  # sides that had a baseline when the run began
+    lied: frozenset[Svc] = frozenset()  # sides whose read the run went on with lied
 
 
 class World:
@@ -181,10 +183,16 @@ class World:
         # A read that lies but looks complete can only be caught against what the side held at
         # an earlier sync: on a side with no baseline yet, or an empty one, nothing can tell it
         # from the truth (it hides only what the side gained since).
-        true_size = {svc: len(self.holds(svc)) for svc in (pair.a, pair.b)}
-        known = {
-            svc: bool(self.store.load_baseline(Scope(pair.name, pair.feature, side)))
+        baselines = {
+            svc: self.store.load_baseline(Scope(pair.name, pair.feature, side))
             for svc, side in ((pair.a, "a"), (pair.b, "b"))
+        }
+        known = {svc: baseline is not None for svc, baseline in baselines.items()}
+        # A lie that hid only what the side gained since its last sync shows no loss: the read
+        # is at least as large as the baseline, and nothing can tell it from the truth.
+        telling_size = {
+            svc: min(len(self.holds(svc)), len(baseline) if baseline is not None else 0)
+            for svc, baseline in baselines.items()
         }
         for provider in sides:
             provider.reads.clear()
@@ -199,6 +207,7 @@ class World:
         # A side is read twice when its first read lost items (the engine's own check): only
         # the read the run went on with, the last of each feature, says what the run knew.
         lies: list[str] = []
+        lied: set[Svc] = set()
         used: list[ReadRecord] = []
         for svc, provider in zip((pair.a, pair.b), sides, strict=True):
             last = {r.feature: r for r in provider.reads}
@@ -206,8 +215,9 @@ class World:
             for record in last.values():
                 fired = provider.gate.fired[slice(*record.fired)]
                 native = provider.gate.native_fired[slice(*record.native)]
-                if record.complete and (not known[svc] or record.size >= true_size[svc]):
+                if record.complete and (not known[svc] or record.size >= telling_size[svc]):
                     continue  # nothing to tell it by, or the provider saw through it
+                told = len(lies)
                 lies += [_lie(svc, f) for f in fired if _lied(f)]
                 lies += [
                     f"{svc}: {name} answered {path} with nothing"
@@ -215,7 +225,10 @@ class World:
                     if name in TRUNCATING_NATIVE and phase == "read" and held_before[svc]
                     and _names_titles(svc, path, self.setup.anime)
                 ]  # fmt: skip
-        return PairRun(pair, result, error, tuple(used), tuple(lies))
+                if len(lies) > told:
+                    lied.add(svc)
+        founded = frozenset(svc for svc, had in known.items() if had)
+        return PairRun(pair, result, error, tuple(used), tuple(lies), founded, frozenset(lied))
 
     def feature_of(self, pair: PairDef) -> Feature:
         return pair.feature

@@ -936,12 +936,12 @@ def _unsettled_gains(
     it recorded as synced, the other side's loss, once believed, would be carried here and
     undo the gain. Left out of the baseline, it is still news on the next run.
     """
-    if other_read.complete:
-        return frozenset()
+    if other_read.complete or baseline is None:
+        return frozenset()  # no baseline: what the side holds is where it starts, not news
     return frozenset(
         key
         for key, entry in view.entries.items()
-        if (baseline is None or baseline.find(entry.item, include_local=True) is None)
+        if baseline.find(entry.item, include_local=True) is None
         and other_read.find(entry.item) is None
         and other_view.find(entry.item) is not None
     )
