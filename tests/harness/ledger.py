@@ -50,8 +50,12 @@ class Ledger:
     # Per pair and side: the first window whose reading run found the side with a baseline.
     # Edits before it are part of what the pair's first sync found, not changes it can see.
     founded: dict[tuple[str, Svc], int] = field(default_factory=dict)
-    # Per pair and side: the windows whose reading run went on with a read of it that lied.
+    # Per pair and side: the epochs (below) whose reading run went on with a read that lied.
     lied: dict[tuple[str, Svc], set[int]] = field(default_factory=dict)
+    # Per pair: the runs that read its sides, counted. A run that failed to read (or raised)
+    # leaves its window's edits to the next, so edits of both windows are one change to it.
+    epoch: dict[str, int] = field(default_factory=dict)
+    epochs: dict[str, dict[int, int]] = field(default_factory=dict)  # window -> epoch
 
     def __post_init__(self) -> None:
         everything = set(range(self.titles))
@@ -84,13 +88,28 @@ class Ledger:
         self.latest.clear()
 
     def saw_run(
-        self, pair: PairDef, window: int, founded: Iterable[Svc], lied: Iterable[Svc]
+        self,
+        pair: PairDef,
+        window: int,
+        *,
+        read: bool,
+        founded: Iterable[Svc] = (),
+        lied: Iterable[Svc] = (),
     ) -> None:
-        """A run of `pair` read the edits of `window`: which sides had a baseline, which lied."""
+        """A run of `pair` after `window`'s edits: did it read, which sides had a baseline, lied."""
+        now = self.epoch.get(pair.name, 0)
+        self.epochs.setdefault(pair.name, {}).setdefault(window, now)
+        if not read:
+            return
+        self.epoch[pair.name] = now + 1
         for side in founded:
             self.founded.setdefault((pair.name, side), window)
         for side in lied:
-            self.lied.setdefault((pair.name, side), set()).add(window)
+            self.lied.setdefault((pair.name, side), set()).add(now)
+
+    def _epoch(self, pair: PairDef, edit: Edit) -> int:
+        """The run of the pair that read `edit` (counted as in `epoch`)."""
+        return self.epochs.get(pair.name, {}).get(edit.window, self.epoch.get(pair.name, 0))
 
     def _seen(self, pair: PairDef, edit: Edit) -> bool:
         """Whether the pair could see `edit` as a change: its side had a baseline by then."""
@@ -105,8 +124,9 @@ class Ledger:
         (keeping loses nothing). The removal may then be undone, so either outcome is right.
         """
         other = pair.b if removal.side is pair.a else pair.a
-        windows = self.lied.get((pair.name, other), set())
-        return any(removal.window <= w <= removal.window + RUNS_TO_CARRY_A_REMOVAL for w in windows)
+        start = self._epoch(pair, removal)
+        lied = self.lied.get((pair.name, other), set())
+        return any(start <= e <= start + RUNS_TO_CARRY_A_REMOVAL for e in lied)
 
     def may_lose(self, side: Svc, index: int) -> bool:
         """Whether the user's edits explain `side` losing the title."""
@@ -190,8 +210,11 @@ class Ledger:
                 if not edits:
                     continue
                 last = edits[-1]
+                read_with_last = self._epoch(pair, last)
                 if any(
-                    e.window == last.window and e.side is not last.side and e.add != last.add
+                    self._epoch(pair, e) == read_with_last
+                    and e.side is not last.side
+                    and e.add != last.add
                     for e in edits
                 ):
                     continue
@@ -202,7 +225,7 @@ class Ledger:
                 pair.mode is SyncMode.SOURCE_DELETES
                 and on_a
                 and not on_a[-1].add
-                and (not on_b or on_b[-1].window < on_a[-1].window)
+                and (not on_b or self._epoch(pair, on_b[-1]) < self._epoch(pair, on_a[-1]))
                 and not self._hidden_by_a_lie(pair, on_a[-1])
             ):
                 expected[index] = False
@@ -226,7 +249,11 @@ class Ledger:
         for index in range(self.titles):
             on_b = self._edits(pair, pair.b, index)
             on_a = self._edits(pair, pair.a, index)
-            if on_b and not on_b[-1].add and (not on_a or on_a[-1].window < on_b[-1].window):
+            if (
+                on_b
+                and not on_b[-1].add
+                and (not on_a or self._epoch(pair, on_a[-1]) < self._epoch(pair, on_b[-1]))
+            ):
                 kept.add(index)
         return kept
 

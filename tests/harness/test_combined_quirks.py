@@ -125,7 +125,9 @@ class CombinedQuirks(RuleBasedStateMachine):
         window = self.w.completed
         self.book.close_window(window)
         for done in self.w.run():
-            self.book.saw_run(done.pair, window, done.founded, done.lied)
+            self.book.saw_run(
+                done.pair, window, read=_read(done), founded=done.founded, lied=done.lied
+            )
             self._check_status(done)
         self.settled = True
 
@@ -235,7 +237,9 @@ class CombinedQuirks(RuleBasedStateMachine):
         for number in range(HEALING_RUNS):
             window = world.completed
             for done in world.run():
-                book.saw_run(done.pair, window, done.founded, done.lied)
+                book.saw_run(
+                    done.pair, window, read=_read(done), founded=done.founded, lied=done.lied
+                )
                 self._check_status(done)
             self._check_promises()
             if number == 1:
@@ -274,6 +278,11 @@ class CombinedQuirks(RuleBasedStateMachine):
         assert not missed, (
             f"{pair.name}: tombstones kept the user's latest edits from the other side: {missed}"
         )
+
+
+def _read(done: PairRun) -> bool:
+    """Whether a run read its pair's sides (a failed run read nothing it could keep)."""
+    return done.result is not None and done.result.status is not RunStatus.FAILED
 
 
 def _doubled_plays(trakt: TraktService) -> list[tuple[int, str, str]]:

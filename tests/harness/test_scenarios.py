@@ -311,3 +311,30 @@ def test_a_removal_reaches_a_side_whose_first_read_was_partial_and_took_our_copy
         assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == set()
     finally:
         world.close()
+
+
+def test_a_removal_set_aside_while_our_copy_awaits_verification_still_arrives(
+    served: Rig,
+) -> None:
+    """A loss stays news until it is carried: no baseline lets it go while it is set aside."""
+    world = World(served, TRAKT_SIMKL, titles=12)
+    try:
+        for index in (0, 4, 5, 7, 8):
+            world.edit(Svc.TRAKT, index, add=True)
+        for index in (0, 1, 3, 6, 9):
+            world.edit(Svc.SIMKL, index, add=True)
+        only([d.result for d in world.run()])  # each side's titles go to the other
+        world.edit(Svc.TRAKT, 0, add=False)  # one of five of Trakt's own: doubted for a run
+        world.edit(Svc.SIMKL, 2, add=True)
+        only([d.result for d in world.run()])
+        # SIMKL drops title 1, which we copied to Trakt and Trakt's doubted reads never verified:
+        # its removal there waits for that verification. Trakt loses one more: doubted again.
+        world.edit(Svc.SIMKL, 1, add=False)
+        world.edit(Svc.TRAKT, 3, add=False)
+
+        for _ in range(4):
+            world.run()
+
+        assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == {2, 4, 5, 6, 7, 8, 9}
+    finally:
+        world.close()

@@ -108,7 +108,8 @@ class PairRun:
     reads: tuple[ReadRecord, ...]  # the read of each side and feature the run went on with
     lies: tuple[str, ...]  # those of them that a fault answered with less than the list held
     founded: frozenset[Svc] = frozenset()  # sides that had a baseline when the run began
-    lied: frozenset[Svc] = frozenset()  # sides whose read the run went on with lied
+    # Sides whose read the run went on with hid items they held, telling or not.
+    lied: frozenset[Svc] = frozenset()
 
 
 class World:
@@ -190,8 +191,9 @@ class World:
         known = {svc: baseline is not None for svc, baseline in baselines.items()}
         # A lie that hid only what the side gained since its last sync shows no loss: the read
         # is at least as large as the baseline, and nothing can tell it from the truth.
+        true_size = {svc: len(self.holds(svc)) for svc in (pair.a, pair.b)}
         telling_size = {
-            svc: min(len(self.holds(svc)), len(baseline) if baseline is not None else 0)
+            svc: min(true_size[svc], len(baseline) if baseline is not None else 0)
             for svc, baseline in baselines.items()
         }
         for provider in sides:
@@ -215,18 +217,17 @@ class World:
             for record in last.values():
                 fired = provider.gate.fired[slice(*record.fired)]
                 native = provider.gate.native_fired[slice(*record.native)]
-                if record.complete and (not known[svc] or record.size >= telling_size[svc]):
-                    continue  # nothing to tell it by, or the provider saw through it
-                told = len(lies)
-                lies += [_lie(svc, f) for f in fired if _lied(f)]
-                lies += [
+                hidden = [_lie(svc, f) for f in fired if _lied(f)] + [
                     f"{svc}: {name} answered {path} with nothing"
                     for name, path, phase in native
                     if name in TRUNCATING_NATIVE and phase == "read" and held_before[svc]
                     and _names_titles(svc, path, self.setup.anime)
                 ]  # fmt: skip
-                if len(lies) > told:
-                    lied.add(svc)
+                if hidden and (not record.complete or record.size < true_size[svc]):
+                    lied.add(svc)  # it hid what the side held, whether or not it could tell
+                if record.complete and (not known[svc] or record.size >= telling_size[svc]):
+                    continue  # nothing to tell it by, or the provider saw through it
+                lies += hidden
         founded = frozenset(svc for svc, had in known.items() if had)
         return PairRun(pair, result, error, tuple(used), tuple(lies), founded, frozenset(lied))
 
