@@ -7,7 +7,7 @@ from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.core import HomeAssistant
 
 from .coordinator import PairCoordinator
-from .runtime import SyncRuntime
+from .runtime import loaded_sync_runtime
 
 EXAMPLES = 5  # held operations named in the dialog; the rest are counted
 # Home Assistant names the result RepairsFlowResult from 2026.x and FlowResult before.
@@ -15,11 +15,8 @@ type StepResult = Any
 
 
 def _coordinator(hass: HomeAssistant, pair_id: str) -> PairCoordinator | None:
-    for entry in hass.config_entries.async_loaded_entries("crosswatch"):
-        runtime: Any = entry.runtime_data
-        if isinstance(runtime, SyncRuntime) and pair_id in runtime.coordinators:
-            return runtime.coordinators[pair_id]
-    return None
+    sync = loaded_sync_runtime(hass)
+    return sync.coordinators.get(pair_id) if sync is not None else None
 
 
 class HeldOperationsFlow(RepairsFlow):

@@ -4,7 +4,8 @@ from http import HTTPStatus
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -131,3 +132,27 @@ async def test_the_repair_names_a_few_held_removals_and_counts_the_rest(
     examples = flow["description_placeholders"]["examples"].splitlines()
     assert len(examples) == 3
     assert examples[-1] == "- … 1 more"
+
+
+async def test_approving_while_an_account_refuses_its_token_asks_to_sign_in_again(
+    hass: HomeAssistant, held: str, simkl: simkl_sim.SimklState
+) -> None:
+    simkl.quirks.token_revoked = True
+    (device,) = [
+        device for device in dr.async_get(hass).devices if (DOMAIN, held) in device.identifiers
+    ]
+
+    with pytest.raises(HomeAssistantError) as refused:
+        await hass.services.async_call(
+            DOMAIN, "approve_held", {"pair": device.id}, blocking=True, return_response=True
+        )
+
+    # Translated, naming the pair; never the provider's raw AuthError.
+    assert refused.value.translation_key == "auth_failed"
+    assert refused.value.translation_placeholders == {"pair": "Movies"}
+    simkl_account = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, "simkl:51")
+    assert simkl_account is not None
+    reauths = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [(flow["context"]["source"], flow["context"]["entry_id"]) for flow in reauths] == [
+        ("reauth", simkl_account.entry_id)
+    ]
