@@ -12,7 +12,6 @@ from functools import partial
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED, Platform
 from homeassistant.core import CoreState, Event, HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
@@ -21,7 +20,6 @@ from .account_coordinator import AccountCoordinator
 from .accounts import async_create_provider
 from .const import CONF_ACCOUNT_ID, DOMAIN, SUBENTRY_PAIR
 from .coordinator import PairCoordinator, PairState, PairStatus
-from .engine.provider import AuthError, ProviderError
 from .runtime import (
     ACCOUNT_ACTIVITY,
     AccountConfigEntry,
@@ -89,22 +87,10 @@ async def async_remove_entry(
 
 async def _async_setup_account(hass: HomeAssistant, entry: AccountConfigEntry) -> bool:
     provider = await async_create_provider(hass, entry)
-    try:
-        await provider.health()
-    except AuthError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN,
-            translation_key="account_auth_failed",
-            translation_placeholders={"account": entry.title},
-        ) from err
-    except ProviderError as err:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="account_unavailable",
-            translation_placeholders={"account": entry.title, "error": str(err)},
-        ) from err
     coordinator = AccountCoordinator(hass, entry, provider)
-    # The health check above is the first one; the coordinator checks again on its interval.
+    # Refused: reauth. Unreachable: Home Assistant retries the setup later.
+    await coordinator.async_check_before_setup()
+    # That was the first health check; the coordinator checks again on its interval.
     coordinator.async_set_updated_data(await coordinator.async_state(None))
     account = AccountRuntime(
         entry_kind(entry),

@@ -18,6 +18,7 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_TOKENS, LOGGER
 from .engine.payloads import Feature
 from .engine.provider import AuthError, Provider, ProviderError
+from .errors import Boundary, ErrorSubject, translate_errors
 from .providers.http import QuotaReporter, RateLimit
 from .runtime import AccountActivity
 
@@ -52,6 +53,16 @@ class AccountCoordinator(DataUpdateCoordinator[AccountState]):
             always_update=False,
         )
         self.provider = provider
+
+    @property
+    def error_subject(self) -> ErrorSubject:
+        """Setup's errors name the account (Home Assistant starts its reauth itself)."""
+        return ErrorSubject({"account": self.config_entry.title})
+
+    @translate_errors(Boundary.SETUP)
+    async def async_check_before_setup(self) -> None:
+        """Ask the service whether the account answers, before the entry is set up."""
+        await self.provider.health()
 
     async def _async_update_data(self) -> AccountState:
         error: str | None = None
