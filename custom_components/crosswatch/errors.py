@@ -10,6 +10,9 @@ Every boundary where a provider error could reach Home Assistant wears `translat
 A refused sign-in also starts the reauth flow of the account that refused, wherever it surfaced.
 Errors Home Assistant already knows (a `ServiceValidationError` for an unknown pair, an error
 translated further down) pass through unchanged.
+
+Config flows show form errors instead (`form_error`): "cannot_connect" only when the service
+could not be reached, "invalid_response" when it answered but refused or answered nonsense.
 """
 
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
@@ -18,6 +21,7 @@ from enum import Enum
 from functools import wraps
 from typing import Any, Concatenate, Protocol
 
+import aiohttp
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryNotReady,
@@ -25,8 +29,9 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
-from .const import DOMAIN
-from .engine.provider import AuthError, ProviderError
+from .const import DOMAIN, LOGGER
+from .engine.provider import AuthError, OutcomeUnknownError, ProviderError, RateLimitError
+from .providers.http import HttpError
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +146,33 @@ def translate_errors[S: HasErrorSubject, **P, R](
         return translating
 
     return decorate
+
+
+def is_connection_problem(err: ProviderError) -> bool:
+    """Whether the service could not be reached at all (rather than answering badly).
+
+    The providers do not yet raise connection errors of their own, so this reads what they
+    give: an answer with a status (HttpError, a 5xx included, and RateLimitError) came from
+    the service; a timeout or a dropped connection is an OutcomeUnknownError without a status;
+    an error caused by a failed parse (a ValueError, say) came with an answer. The transport
+    raises a bare ProviderError when no connection was made, and a few parsers raise bare ones
+    too: those stay connection problems, as before, until the clients tell them apart.
+    """
+    if isinstance(err, HttpError | RateLimitError):
+        return False
+    if isinstance(err, OutcomeUnknownError):
+        return True
+    cause = err.__cause__
+    return cause is None or isinstance(
+        cause, aiohttp.ClientConnectionError | OSError | TimeoutError
+    )
+
+
+def form_error(err: BaseException | None) -> str:
+    """The config flow form error for a failed check: refused, unreachable, bad answer, or bug."""
+    if isinstance(err, AuthError):
+        return "invalid_auth"
+    if isinstance(err, ProviderError):
+        return "cannot_connect" if is_connection_problem(err) else "invalid_response"
+    LOGGER.error("Unexpected error while checking an account: %r", err)
+    return "unknown"

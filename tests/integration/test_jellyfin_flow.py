@@ -286,7 +286,8 @@ async def test_an_approved_code_the_server_then_refuses_offers_a_new_one(
     result = await hass.config_entries.flow.async_configure(result["flow_id"])
 
     assert result["step_id"] == "jellyfin_qc_retry"
-    assert result["errors"] == {"base": "cannot_connect"}
+    # The server answered (it refused the forgotten code): reachable, so not "cannot connect".
+    assert result["errors"] == {"base": "invalid_response"}
 
 
 # -- reauth and reconfigure ---------------------------------------------------------------------
