@@ -10,7 +10,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.crosswatch.const import DOMAIN
+from custom_components.crosswatch.const import DOMAIN, SYNC_ENTRY_UNIQUE_ID
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
@@ -138,8 +138,12 @@ async def test_approving_while_an_account_refuses_its_token_asks_to_sign_in_agai
     hass: HomeAssistant, held: str, simkl: simkl_sim.SimklState
 ) -> None:
     simkl.quirks.token_revoked = True
+    sync = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, SYNC_ENTRY_UNIQUE_ID)
+    assert sync is not None
     (device,) = [
-        device for device in dr.async_get(hass).devices if (DOMAIN, held) in device.identifiers
+        device
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), sync.entry_id)
+        if (DOMAIN, held) in device.identifiers
     ]
 
     with pytest.raises(HomeAssistantError) as refused:
