@@ -60,7 +60,7 @@ class AccountActivity:
 
 
 # Sent by the sync side (formatted with the account entry's unique id), after each run of a pair
-# on the account, after a decision on held removals, and whenever one of the two entries loads.
+# on the account, after approved held removals are applied, and whenever either entry loads.
 ACCOUNT_ACTIVITY = SignalTypeFormat[AccountActivity]("crosswatch_account_activity_{}")
 
 
