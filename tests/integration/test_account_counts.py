@@ -12,7 +12,7 @@ from custom_components.crosswatch.const import DOMAIN
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
-from .helpers import add_pair, pair_device, simkl_entry, state, sync_entry, trakt_entry
+from .helpers import add_pair, one_film_each, pair_device, set_up_accounts, state, sync_entry
 
 TRAKT_WATCHLIST = "sensor.trakt_alice_watchlist_items"
 SIMKL_WATCHLIST = "sensor.simkl_andrew_watchlist_items"
@@ -23,17 +23,8 @@ async def accounts(
     hass: HomeAssistant, serve: Serve, trakt: trakt_sim.TraktSim, simkl: simkl_sim.SimklState
 ) -> tuple[MockConfigEntry, MockConfigEntry]:
     """Trakt (one film on the watchlist) and SIMKL (another), both loaded."""
-    simkl.add_title("movies", 102, "Heat", 1995, imdb="tt0113277", tmdb="949")
-    simkl.user_lists(102, "plantowatch")
-    trakt.seed_watchlist("movie", 1)
-    entries = (
-        trakt_entry(await serve(trakt_sim.make_app(trakt)), trakt),
-        simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl),
-    )
-    for entry in entries:
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-    return entries
+    one_film_each(trakt, simkl)
+    return await set_up_accounts(hass, serve, trakt, simkl)
 
 
 async def set_up_pair(hass: HomeAssistant) -> MockConfigEntry:

@@ -20,7 +20,7 @@ from custom_components.crosswatch.errors import Boundary, ErrorSubject, translat
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
-from .helpers import add_pair, simkl_entry, sync_entry, trakt_entry
+from .helpers import add_pair, set_up_accounts, sync_entry
 
 PAIR = {"pair": "Movies"}
 ACCOUNT = {"account": "SIMKL (Andrew)"}
@@ -139,12 +139,7 @@ async def test_errors_that_are_not_a_providers_pass_through(error: Exception) ->
 async def test_pressing_sync_now_while_an_account_refuses_says_so_and_asks_to_sign_in_again(
     hass: HomeAssistant, serve: Serve, trakt: trakt_sim.TraktSim, simkl: simkl_sim.SimklState
 ) -> None:
-    for entry in (
-        trakt_entry(await serve(trakt_sim.make_app(trakt)), trakt),
-        simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl),
-    ):
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
+    await set_up_accounts(hass, serve, trakt, simkl)
     sync = sync_entry()
     sync.add_to_hass(hass)
     assert await hass.config_entries.async_setup(sync.entry_id)

@@ -19,12 +19,14 @@ from custom_components.crosswatch.engine.provider import (
     RateLimitError,
 )
 from custom_components.crosswatch.errors import form_error
+from custom_components.crosswatch.flows import trakt as trakt_flow
 from custom_components.crosswatch.flows.base import sign_in_error
 from custom_components.crosswatch.providers.http import HttpError
+from custom_components.crosswatch.providers.trakt_auth import DeviceFlowError, PollStatus
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
-from .helpers import simkl_entry, sync_entry, trakt_entry
+from .helpers import set_up_accounts, simkl_entry, sync_entry, trakt_entry
 
 FLOWS = "custom_components.crosswatch.flows"
 
@@ -119,6 +121,12 @@ def test_a_sign_in_poll_names_why_it_ended_without_a_credential() -> None:
     assert sign_in_error(AuthError("expired")) == "code_expired"
     assert sign_in_error(ProviderError("unreachable")) == "cannot_connect"
     assert sign_in_error(HttpError(500, "broken")) == "invalid_response"
+
+
+def test_a_trakt_device_code_poll_names_trakts_own_reasons_first() -> None:
+    assert trakt_flow.poll_error(DeviceFlowError(PollStatus.DENIED)) == "access_denied"
+    assert trakt_flow.poll_error(DeviceFlowError(PollStatus.EXPIRED)) == "code_expired"
+    assert trakt_flow.poll_error(ProviderError("unreachable")) == "cannot_connect"
     assert sign_in_error(RuntimeError("bug")) == "unknown"
     assert sign_in_error(None) == "unknown"
 
@@ -218,15 +226,7 @@ async def test_a_reauth_whose_new_code_cannot_be_requested_offers_a_retry(
 
 
 async def pair_form(hass: HomeAssistant, serve: Serve) -> tuple[Any, SubentryFlowResult]:
-    trakt = trakt_sim.TraktSim()
-    simkl = simkl_sim.SimklState()
-    accounts = (
-        trakt_entry(await serve(trakt_sim.make_app(trakt)), trakt),
-        simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl),
-    )
-    for entry in accounts:
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
+    accounts = await set_up_accounts(hass, serve, trakt_sim.TraktSim(), simkl_sim.SimklState())
     sync = sync_entry()
     sync.add_to_hass(hass)
     assert await hass.config_entries.async_setup(sync.entry_id)

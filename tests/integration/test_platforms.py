@@ -32,7 +32,7 @@ from custom_components.crosswatch.const import DOMAIN, SYNC_ENTRY_TITLE, SYNC_EN
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
-from .helpers import simkl_entry, trakt_entry
+from .helpers import one_film_each, set_up_accounts
 
 HACS_JSON = Path(__file__).parents[2] / "hacs.json"
 
@@ -106,13 +106,7 @@ async def set_up(
     platform: Platform,
 ) -> tuple[MockConfigEntry, MockConfigEntry, MockConfigEntry]:
     """Both accounts and the pair, with only `platform` loaded; the pair has run once."""
-    simkl.add_title("movies", 102, "Heat", 1995, imdb="tt0113277", tmdb="949")
-    simkl.user_lists(102, "plantowatch")
-    trakt.seed_watchlist("movie", 1)
-    accounts = (
-        trakt_entry(await serve(trakt_sim.make_app(trakt)), trakt),
-        simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl),
-    )
+    one_film_each(trakt, simkl)
     sync = MockConfigEntry(
         domain=DOMAIN,
         title=SYNC_ENTRY_TITLE,
@@ -138,11 +132,11 @@ async def set_up(
         patch("custom_components.crosswatch.SYNC_PLATFORMS", [platform]),
         patch("custom_components.crosswatch.ACCOUNT_PLATFORMS", account_platforms),
     ):
-        for entry in (*accounts, sync):
-            entry.add_to_hass(hass)
-            assert await hass.config_entries.async_setup(entry.entry_id)
+        trakt_account, simkl_account = await set_up_accounts(hass, serve, trakt, simkl)
+        sync.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(sync.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
-    return accounts[0], accounts[1], sync
+    return trakt_account, simkl_account, sync
 
 
 @pytest.mark.usefixtures("all_entities_enabled")

@@ -38,7 +38,7 @@ _RETRY_ERRORS = {
 }
 
 
-def _poll_error(failure: BaseException | None) -> str:
+def poll_error(failure: BaseException | None) -> str:
     """Why Trakt's device-code poll ended: its own statuses, else the common reasons."""
     if isinstance(failure, DeviceFlowError):
         return _RETRY_ERRORS.get(failure.status, "unknown")
@@ -96,7 +96,7 @@ class TraktFlow(CodeSignInFlow):
         "trakt",
         request_code=_trakt_request_code,
         finish_step="trakt_finish",
-        failure_error=_poll_error,
+        failure_error=poll_error,
     )
 
     async def async_step_trakt_finish(
