@@ -5,6 +5,7 @@ from typing import Any
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 
 from .coordinator import PairCoordinator
 from .runtime import loaded_sync_runtime
@@ -57,7 +58,14 @@ class HeldOperationsFlow(RepairsFlow):
         coordinator = _coordinator(self.hass, self._pair_id)
         if coordinator is None:
             return self.async_abort(reason="pair_not_loaded")
-        await coordinator.async_approve_held()
+        try:
+            await coordinator.async_approve_held()
+        except HomeAssistantError as err:
+            # Already translated (a refused sign-in has started its reauth): say it here, as
+            # the dialog cannot show an exception.
+            return self.async_abort(
+                reason="approve_failed", description_placeholders={"error": str(err)}
+            )
         return self.async_create_entry(data={})
 
     async def async_step_reject(self, user_input: dict[str, str] | None = None) -> StepResult:

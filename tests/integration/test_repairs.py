@@ -1,6 +1,7 @@
 """Held removals become a fixable repair: the user sees counts and examples, then decides."""
 
 from http import HTTPStatus
+from typing import Any
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
@@ -66,7 +67,7 @@ async def test_removals_over_the_budget_are_held_and_raise_a_fixable_repair(
     assert issue.is_fixable
 
 
-async def fix(hass_client: ClientSessionGenerator, issue_id: str, choice: str) -> dict[str, str]:
+async def fix(hass_client: ClientSessionGenerator, issue_id: str, choice: str) -> dict[str, Any]:
     client = await hass_client()
     started = await client.post(
         "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
@@ -160,3 +161,22 @@ async def test_approving_while_an_account_refuses_its_token_asks_to_sign_in_agai
     assert [(flow["context"]["source"], flow["context"]["entry_id"]) for flow in reauths] == [
         ("reauth", simkl_account.entry_id)
     ]
+
+
+async def test_approving_the_repair_while_an_account_refuses_says_why_and_asks_to_sign_in_again(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    held: str,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    assert await async_setup_component(hass, "repairs", {})
+    simkl.quirks.token_revoked = True
+
+    result = await fix(hass_client, f"held_{held}", "approve")
+
+    assert result["type"] == "abort"
+    assert result["reason"] == "approve_failed"
+    assert "Movies" in result["description_placeholders"]["error"]
+    reauths = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in reauths] == ["reauth"]
+    assert state(hass, "sensor.movies_held_operations") == "3"  # still waiting for a decision
