@@ -23,6 +23,8 @@ QUALITY_SCALE_RULES = {
         "docs-high-level-description", "docs-installation-instructions",
         "docs-removal-instructions", "entity-event-setup", "entity-unique-id", "has-entity-name",
         "runtime-data", "test-before-configure", "test-before-setup", "unique-config-entry",
+        # Added to Bronze in 2026.
+        "docs-triggers", "docs-conditions",
     ],
     "silver": [
         "action-exceptions", "config-entry-unloading", "docs-configuration-parameters",

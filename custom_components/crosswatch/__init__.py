@@ -9,23 +9,29 @@ Two kinds of config entries:
 
 from functools import partial
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED, Platform
 from homeassistant.core import CoreState, Event, HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
 
 from .account_coordinator import AccountCoordinator
-from .accounts import AccountRuntime, async_create_provider
-from .const import CONF_ACCOUNT_ID, CONF_KIND, DOMAIN, SUBENTRY_PAIR, Kind
+from .accounts import async_create_provider
+from .const import CONF_ACCOUNT_ID, DOMAIN, SUBENTRY_PAIR
 from .coordinator import PairCoordinator, PairState, PairStatus
-from .engine.provider import AuthError, ProviderError
 from .runtime import (
+    ACCOUNT_ACTIVITY,
+    AccountConfigEntry,
+    AccountRuntime,
     SyncConfigEntry,
     async_close_runtime,
     async_open_runtime,
     async_remove_store,
+    entry_kind,
+    is_sync_entry,
+    loaded_accounts,
+    loaded_sync_runtime,
 )
 from .services import async_setup_services
 
@@ -34,27 +40,26 @@ SYNC_PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.EVENT, Platf
 ACCOUNT_PLATFORMS = [Platform.SENSOR]
 
 
-def entry_kind(entry: ConfigEntry) -> Kind:
-    """What an entry is; the sync entry of the first release stored no kind."""
-    return Kind(entry.data.get(CONF_KIND, Kind.SYNC))
-
-
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions; configuration happens through config entries only."""
     async_setup_services(hass)
     return True
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+async def async_setup_entry(
+    hass: HomeAssistant, entry: SyncConfigEntry | AccountConfigEntry
+) -> bool:
     """Set up an account entry or the sync entry."""
-    if entry_kind(entry) is Kind.SYNC:
+    if is_sync_entry(entry):
         return await _async_setup_sync(hass, entry)
     return await _async_setup_account(hass, entry)
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+async def async_unload_entry(
+    hass: HomeAssistant, entry: SyncConfigEntry | AccountConfigEntry
+) -> bool:
     """Unload an entry; the sync entry closes its store."""
-    if entry_kind(entry) is Kind.SYNC:
+    if is_sync_entry(entry):
         unloaded = await hass.config_entries.async_unload_platforms(entry, SYNC_PLATFORMS)
         if unloaded:
             await async_close_runtime(hass, entry.runtime_data)
@@ -62,69 +67,71 @@ async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     return await hass.config_entries.async_unload_platforms(entry, ACCOUNT_PLATFORMS)
 
 
-async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+async def async_remove_entry(
+    hass: HomeAssistant, entry: SyncConfigEntry | AccountConfigEntry
+) -> None:
     """Removing the sync entry removes its state; removing an account leaves pairs waiting."""
-    if entry_kind(entry) is Kind.SYNC:
+    if is_sync_entry(entry):
         await async_remove_store(hass)
         return
     # The entry is already gone: its pairs find it missing, show waiting and raise the repair now
     # rather than at their next interval.
-    for sync in hass.config_entries.async_loaded_entries(DOMAIN):
-        if entry_kind(sync) is not Kind.SYNC:
-            continue
-        for coordinator in sync.runtime_data.coordinators.values():
-            if entry.unique_id in (coordinator.pair.source, coordinator.pair.target):
-                sync.async_create_background_task(
-                    hass, coordinator.async_refresh(), f"{DOMAIN} lost {coordinator.pair_id}"
-                )
+    if (sync := loaded_sync_runtime(hass)) is None:
+        return
+    for coordinator in sync.coordinators.values():
+        if entry.unique_id in (coordinator.pair.source, coordinator.pair.target):
+            coordinator.config_entry.async_create_background_task(
+                hass, coordinator.async_refresh(), f"{DOMAIN} lost {coordinator.pair_id}"
+            )
 
 
-async def _async_setup_account(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+async def _async_setup_account(hass: HomeAssistant, entry: AccountConfigEntry) -> bool:
     provider = await async_create_provider(hass, entry)
-    try:
-        await provider.health()
-    except AuthError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN,
-            translation_key="account_auth_failed",
-            translation_placeholders={"account": entry.title},
-        ) from err
-    except ProviderError as err:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="account_unavailable",
-            translation_placeholders={"account": entry.title, "error": str(err)},
-        ) from err
     coordinator = AccountCoordinator(hass, entry, provider)
-    # The health check above is the first one; the coordinator checks again on its interval.
+    # Refused: reauth. Unreachable: Home Assistant retries the setup later.
+    await coordinator.async_check_before_setup()
+    # That was the first health check; the coordinator checks again on its interval.
     coordinator.async_set_updated_data(await coordinator.async_state(None))
-    entry.runtime_data = AccountRuntime(
-        entry_kind(entry), str(entry.data[CONF_ACCOUNT_ID]), provider, coordinator
+    account = AccountRuntime(
+        entry_kind(entry),
+        str(entry.data[CONF_ACCOUNT_ID]),
+        provider,
+        coordinator,
+        str(entry.unique_id),
+    )
+    entry.runtime_data = account
+    entry.async_on_unload(
+        async_dispatcher_connect(
+            hass, ACCOUNT_ACTIVITY.format(account.unique_id), coordinator.async_receive_activity
+        )
     )
     await hass.config_entries.async_forward_entry_setups(entry, ACCOUNT_PLATFORMS)
 
     @callback
-    def wake_when_loaded() -> None:
+    def tell_the_pairs_when_loaded() -> None:
         if entry.state is ConfigEntryState.LOADED:
-            _wake_waiting_pairs(hass, entry)
+            _async_account_loaded(hass, account)
 
     # Pairs look for loaded accounts, and this one is loaded only once setup returns.
-    entry.async_on_unload(entry.async_on_state_change(wake_when_loaded))
+    entry.async_on_unload(entry.async_on_state_change(tell_the_pairs_when_loaded))
     return True
 
 
 @callback
-def _wake_waiting_pairs(hass: HomeAssistant, account: ConfigEntry) -> None:
-    """Pairs that waited for this account run now rather than at their next interval."""
-    for sync in hass.config_entries.async_loaded_entries(DOMAIN):
-        if entry_kind(sync) is not Kind.SYNC:
-            continue
-        for coordinator in sync.runtime_data.coordinators.values():
-            waiting = coordinator.data is not None and coordinator.data.waiting_for
-            if waiting and account.unique_id in waiting:
-                sync.async_create_background_task(
-                    hass, coordinator.async_refresh(), f"{DOMAIN} wake {coordinator.pair_id}"
-                )
+def _async_account_loaded(hass: HomeAssistant, account: AccountRuntime) -> None:
+    """The sync side meets a loaded account: it sends its counts, and waiting pairs run now."""
+    if (sync := loaded_sync_runtime(hass)) is None:
+        return  # the sync entry publishes to every loaded account when it loads
+    for coordinator in sync.coordinators.values():
+        entry = coordinator.config_entry
+        waiting = coordinator.data is not None and coordinator.data.waiting_for
+        if waiting and account.unique_id in waiting:
+            entry.async_create_background_task(
+                hass, coordinator.async_refresh(), f"{DOMAIN} wake {coordinator.pair_id}"
+            )
+    hass.async_create_background_task(
+        sync.async_publish_counts(hass, account), f"{DOMAIN} counts of {account.unique_id}"
+    )
 
 
 async def _async_setup_sync(hass: HomeAssistant, entry: SyncConfigEntry) -> bool:
@@ -157,6 +164,8 @@ async def _async_setup_sync(hass: HomeAssistant, entry: SyncConfigEntry) -> bool
         first_runs()
     else:
         entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STARTED, first_runs))
+    for account in loaded_accounts(hass):
+        await runtime.async_publish_counts(hass, account)
     return True
 
 
@@ -178,6 +187,6 @@ async def _last_known_state(hass: HomeAssistant, entry: SyncConfigEntry, pair_id
     return PairState(status, held=len(held), unresolved=len(unresolved), last_run=last.finished_at)
 
 
-async def _async_reload(hass: HomeAssistant, entry: ConfigEntry) -> None:
+async def _async_reload(hass: HomeAssistant, entry: SyncConfigEntry) -> None:
     """Pairs were added, changed or removed: reload the sync entry."""
     await hass.config_entries.async_reload(entry.entry_id)

@@ -1,20 +1,26 @@
-"""One coordinator per account: is the service reachable, and what does the account hold."""
+"""One coordinator per account: is the service reachable, and what does the account hold.
 
+The account asks its own service only for its health. What it holds (item counts) it learns
+from the sync side, which publishes them after the pairs' runs (`ACCOUNT_ACTIVITY`): the
+account never reads the sync entry's store.
+"""
+
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any
+from types import MappingProxyType
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_TOKENS, DOMAIN, LOGGER
+from .const import CONF_TOKENS, LOGGER
 from .engine.payloads import Feature
 from .engine.provider import AuthError, Provider, ProviderError
+from .errors import Boundary, ErrorSubject, translate_errors
 from .providers.http import QuotaReporter, RateLimit
-from .runtime import SyncRuntime
+from .runtime import AccountActivity
 
 HEALTH_INTERVAL = timedelta(minutes=15)
 
@@ -25,7 +31,7 @@ class AccountState:
 
     reachable: bool
     error: str | None
-    item_counts: dict[Feature, int]
+    item_counts: Mapping[Feature, int]
     token_expires_at: datetime | None
     requests_made: int
     rate_limit: RateLimit | None = None  # the quota the service last reported, if it reports one
@@ -48,6 +54,16 @@ class AccountCoordinator(DataUpdateCoordinator[AccountState]):
         )
         self.provider = provider
 
+    @property
+    def error_subject(self) -> ErrorSubject:
+        """Setup's errors name the account (Home Assistant starts its reauth itself)."""
+        return ErrorSubject({"account": self.config_entry.title})
+
+    @translate_errors(Boundary.SETUP)
+    async def async_check_before_setup(self) -> None:
+        """Ask the service whether the account answers, before the entry is set up."""
+        await self.provider.health()
+
     async def _async_update_data(self) -> AccountState:
         error: str | None = None
         try:
@@ -64,7 +80,8 @@ class AccountCoordinator(DataUpdateCoordinator[AccountState]):
         return AccountState(
             reachable=error is None,
             error=error,
-            item_counts=await self._item_counts(),
+            # As the sync side last published them (none yet: until it does).
+            item_counts=self.data.item_counts if self.data else MappingProxyType({}),
             token_expires_at=self._token_expiry(),
             requests_made=self.provider.requests_made,
             rate_limit=self._rate_limit(),
@@ -76,31 +93,26 @@ class AccountCoordinator(DataUpdateCoordinator[AccountState]):
         return isinstance(self.provider, QuotaReporter)
 
     @callback
-    def async_note_usage(self) -> None:
-        """Show the requests made and the quota last reported (after a run), asking nothing.
+    def async_receive_activity(self, activity: AccountActivity) -> None:
+        """A pair used the account: show its item counts, requests and quota, asking nothing.
 
         The health check keeps its own schedule: this neither calls the service nor restarts
         the coordinator's interval. (Setup gives the coordinator its data before any pair can
         find the account.)
         """
-        usage = replace(
-            self.data, requests_made=self.provider.requests_made, rate_limit=self._rate_limit()
+        counts = self.data.item_counts if activity.item_counts is None else activity.item_counts
+        received = replace(
+            self.data,
+            item_counts=counts,
+            requests_made=self.provider.requests_made,
+            rate_limit=self._rate_limit(),
         )
-        if usage != self.data:
-            self.data = usage
+        if received != self.data:
+            self.data = received
             self.async_update_listeners()
 
     def _rate_limit(self) -> RateLimit | None:
         return self.provider.rate_limit if isinstance(self.provider, QuotaReporter) else None
-
-    async def _item_counts(self) -> dict[Feature, int]:
-        for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
-            runtime: Any = entry.runtime_data
-            if isinstance(runtime, SyncRuntime):
-                return await runtime.async_use_store(
-                    self.hass, partial(runtime.store.item_counts, self.provider.name)
-                )
-        return {}
 
     def _token_expiry(self) -> datetime | None:
         tokens = self.config_entry.data.get(CONF_TOKENS) or {}

@@ -5,15 +5,13 @@ pairs a client renews are written back to the entry at once (refresh tokens are 
 """
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
 
+import aiohttp
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .account_coordinator import AccountCoordinator
 from .const import (
     CONF_ACCOUNT_ID,
     CONF_BASE_URL,
@@ -64,17 +62,6 @@ from .providers.trakt_auth import TraktApp
 VERSION = "0.1.0"
 
 
-@dataclass(frozen=True, slots=True)
-class AccountRuntime:
-    """What a loaded account entry offers the sync entry: its provider."""
-
-    kind: Kind
-    account_id: str
-    provider: Provider
-    coordinator: AccountCoordinator
-
-
-type AccountConfigEntry = ConfigEntry[AccountRuntime]
 type ProviderFactory = Callable[[HomeAssistant, ConfigEntry], Awaitable[Provider]]
 
 
@@ -82,7 +69,7 @@ def _base_url(entry: ConfigEntry, default: str) -> str:
     return str(entry.data.get(CONF_BASE_URL) or default)
 
 
-def _session(hass: HomeAssistant, entry: ConfigEntry) -> Any:
+def _session(hass: HomeAssistant, entry: ConfigEntry) -> aiohttp.ClientSession:
     return async_get_clientsession(hass, verify_ssl=entry.options.get(CONF_VERIFY_SSL, True))
 
 

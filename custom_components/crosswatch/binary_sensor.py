@@ -2,7 +2,6 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 # Home Assistant moved the device classes to binary_sensor.const after 2026.3; the package
 # still re-exports them, without saying so to type checkers.
@@ -11,13 +10,12 @@ from homeassistant.components.binary_sensor import (  # type: ignore[attr-define
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import PairCoordinator
 from .entity import PairEntity
-from .runtime import SyncRuntime
+from .runtime import SyncConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -46,13 +44,12 @@ PAIR_BINARY_SENSORS = (
 
 
 async def async_setup_entry(
-    hass: HomeAssistant, entry: ConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+    hass: HomeAssistant,
+    entry: SyncConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add each pair's binary sensors (the sync entry only)."""
-    runtime: Any = entry.runtime_data
-    if not isinstance(runtime, SyncRuntime):
-        return
-    for subentry_id, coordinator in runtime.coordinators.items():
+    """Add each pair's binary sensors (only the sync entry has this platform)."""
+    for subentry_id, coordinator in entry.runtime_data.coordinators.items():
         async_add_entities(
             [PairBinarySensor(coordinator, d) for d in PAIR_BINARY_SENSORS],
             config_subentry_id=subentry_id,
@@ -63,13 +60,6 @@ class PairBinarySensor(PairEntity, BinarySensorEntity):
     """Running, or needs attention."""
 
     entity_description: PairBinarySensorDescription
-
-    def __init__(
-        self, coordinator: PairCoordinator, description: PairBinarySensorDescription
-    ) -> None:
-        """Describe the binary sensor."""
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
 
     @property
     def available(self) -> bool:

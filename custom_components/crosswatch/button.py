@@ -2,16 +2,15 @@
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import PairCoordinator
 from .entity import PairEntity
-from .runtime import SyncRuntime
+from .errors import Boundary, translate_errors
+from .runtime import SyncConfigEntry
 
 PARALLEL_UPDATES = 1
 
@@ -38,13 +37,12 @@ PAIR_BUTTONS = (
 
 
 async def async_setup_entry(
-    hass: HomeAssistant, entry: ConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+    hass: HomeAssistant,
+    entry: SyncConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add each pair's buttons (the sync entry only)."""
-    runtime: Any = entry.runtime_data
-    if not isinstance(runtime, SyncRuntime):
-        return
-    for subentry_id, coordinator in runtime.coordinators.items():
+    """Add each pair's buttons (only the sync entry has this platform)."""
+    for subentry_id, coordinator in entry.runtime_data.coordinators.items():
         async_add_entities(
             [PairButton(coordinator, d) for d in PAIR_BUTTONS], config_subentry_id=subentry_id
         )
@@ -55,16 +53,12 @@ class PairButton(PairEntity, ButtonEntity):
 
     entity_description: PairButtonDescription
 
-    def __init__(self, coordinator: PairCoordinator, description: PairButtonDescription) -> None:
-        """Describe the button."""
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
-
     @property
     def available(self) -> bool:
         """A button works even when the last run failed: pressing it is how to retry."""
         return True
 
+    @translate_errors(Boundary.ACTION)
     async def async_press(self) -> None:
         """Do what the button says."""
         await self.entity_description.press_fn(self.coordinator)

@@ -7,22 +7,28 @@ from enum import StrEnum
 from functools import partial
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
-from .accounts import AccountRuntime
 from .const import DOMAIN, EVENT_RUN_FINISHED, LOGGER
 from .engine.applier import ApplyReport
 from .engine.guards import GuardCode
 from .engine.payloads import Feature
 from .engine.pipeline import RunResult, RunStatus
-from .engine.provider import AuthError, ProviderError
+from .engine.provider import AuthError
 from .engine.records import PendingWrite
+from .errors import Boundary, ErrorSubject, rate_limited, translate_errors
 from .pairs import PairConfig
-from .runtime import SyncConfigEntry
+from .runtime import (
+    AccountActivity,
+    AccountRuntime,
+    SyncConfigEntry,
+    loaded_account,
+    publish_activity,
+)
 
 
 class PairStatus(StrEnum):
@@ -125,15 +131,17 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
 
     def accounts(self) -> tuple[AccountRuntime | None, AccountRuntime | None]:
         """The loaded account entries of both sides (None where missing or not loaded)."""
-        return (self._account(self.pair.source), self._account(self.pair.target))
+        return (
+            loaded_account(self.hass, self.pair.source),
+            loaded_account(self.hass, self.pair.target),
+        )
 
-    def _account(self, unique_id: str) -> AccountRuntime | None:
-        entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, unique_id)
-        if entry is None or entry.state is not ConfigEntryState.LOADED:
-            return None
-        runtime: Any = entry.runtime_data
-        return runtime if isinstance(runtime, AccountRuntime) else None
+    @property
+    def error_subject(self) -> ErrorSubject:
+        """Errors name the pair; a refused sign-in asks that account to sign in again."""
+        return ErrorSubject({"pair": self.subentry.title}, self._start_reauth)
 
+    @translate_errors(Boundary.UPDATE)
     async def _async_update_data(self) -> PairState:
         return await self.async_run()
 
@@ -147,7 +155,8 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         """Run the pair once; a dry run only updates the preview.
 
         `fresh` (what the user asked for: sync now, preview, actions) reads both sides anew
-        instead of reusing another pair's reads from the last few minutes.
+        instead of reusing another pair's reads from the last few minutes. A provider's error
+        comes out as it is: each caller's boundary translates it (`translate_errors`).
         """
         source, target = self.accounts()
         if source is None or target is None:
@@ -169,23 +178,10 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         try:
             async with runtime.run_lock:
                 result = await runtime.pipeline.run(spec, source.provider, target.provider)
-        except AuthError as err:
-            self._start_reauth(source, target, err)
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="auth_failed",
-                translation_placeholders={"pair": self.subentry.title},
-            ) from err
-        except ProviderError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="run_failed",
-                translation_placeholders={"pair": self.subentry.title, "error": str(err)},
-            ) from err
         finally:
             self._set_running(False)
-            for account in (source, target):
-                account.coordinator.async_note_usage()
+            for account in (source, target):  # their requests and quotas, whatever happened
+                publish_activity(self.hass, account, AccountActivity())
         if spec.dry_run:  # a dry-run pair's runs are previews too (the get_plan action)
             self._progress.preview = result
         if spec.dry_run and not self.pair.dry_run:
@@ -195,13 +191,15 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             self.async_update_listeners()
             return self.data
         self._note_account_limits(result)
+        await self._publish_counts()
         self.hass.bus.async_fire(EVENT_RUN_FINISHED, self.describe(result))
         if result.status is RunStatus.FAILED and result.rate_limited:
             self.update_interval = self.pair.interval
-            raise self._rate_limited(result)
+            raise rate_limited(self.subentry.title, result.rate_limited, result.retry_after)
         self._adjust_interval(result)
         return await self._state(_FROM_RUN[result.status], result, ())
 
+    @translate_errors(Boundary.ACTION)
     async def async_approve_held(self) -> ApplyReport:
         """Apply every removal a guard held for this pair (the user approved them)."""
         source, target = self._both_accounts()
@@ -211,8 +209,10 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
                 self.pair_id, source.provider, target.provider
             )
         await self.async_refresh_counts()
+        await self._publish_counts()
         return report
 
+    @translate_errors(Boundary.ACTION)
     async def async_requeue_phantoms(self) -> list[PendingWrite]:
         """Give the pair's phantom writes another chance, then run it; returns them."""
         source, target = self._both_accounts()
@@ -242,6 +242,13 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             rejected = await runtime.pipeline.reject_held(self.pair_id)
         await self.async_refresh_counts()
         return rejected
+
+    async def _publish_counts(self) -> None:
+        """Tell both accounts what the store now knows they hold (the pair just changed it)."""
+        runtime = self.config_entry.runtime_data
+        for account in self.accounts():
+            if account is not None:
+                await runtime.async_publish_counts(self.hass, account)
 
     async def async_refresh_counts(self) -> None:
         """Re-read what the store holds for the pair (after an action), without a run."""
@@ -275,29 +282,11 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         wait = timedelta(seconds=result.retry_after or 0)
         self.update_interval = max(base, wait)
 
-    def _rate_limited(self, result: RunResult) -> UpdateFailed:
-        """The failure of a run that rate limits stopped before it could plan anything.
-
-        Home Assistant schedules the next refresh after `retry_after` (the provider's own
-        Retry-After), then returns to the pair's interval.
-        """
-        placeholders = {"pair": self.subentry.title, "accounts": ", ".join(result.rate_limited)}
-        if result.retry_after is None:
-            return UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="rate_limited_no_wait",
-                translation_placeholders=placeholders,
-            )
-        return UpdateFailed(
-            translation_domain=DOMAIN,
-            translation_key="rate_limited",
-            translation_placeholders={**placeholders, "seconds": f"{result.retry_after:.0f}"},
-            retry_after=result.retry_after,
-        )
-
-    def _start_reauth(self, source: AccountRuntime, target: AccountRuntime, err: AuthError) -> None:
-        """Ask the user to sign in again to the account that refused us."""
-        for uid, account in ((self.pair.source, source), (self.pair.target, target)):
+    def _start_reauth(self, err: AuthError) -> None:
+        """Ask the user to sign in again to the account that refused us (both, if unsaid)."""
+        for uid, account in zip((self.pair.source, self.pair.target), self.accounts(), strict=True):
+            if account is None:
+                continue
             if err.provider is not None and err.provider != account.provider.key:
                 continue
             entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, uid)

@@ -19,7 +19,6 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
-from .accounts import AccountRuntime
 from .const import (
     CONF_ACCOUNT_ID,
     CONF_BASE_URL,
@@ -31,12 +30,17 @@ from .const import (
     Kind,
 )
 from .coordinator import PairCoordinator
-from .engine.payloads import Feature
 from .engine.pipeline import RunResult
 from .engine.plan import Plan
 from .engine.records import RunRecord
 from .engine.store import StateStore
-from .runtime import SyncRuntime
+from .runtime import (
+    AccountConfigEntry,
+    SyncConfigEntry,
+    is_account_entry,
+    is_sync_entry,
+    runtime_if_set,
+)
 
 # Keys whose values never leave Home Assistant, wherever they appear.
 TO_REDACT = {
@@ -152,8 +156,8 @@ def _sensitive_values(entry: ConfigEntry) -> Iterable[str]:
     yield entry.title
     if entry.unique_id:
         yield entry.unique_id
-    runtime = getattr(entry, "runtime_data", None)
-    if isinstance(runtime, AccountRuntime):
+    runtime = runtime_if_set(entry) if is_account_entry(entry) else None
+    if runtime is not None:
         yield runtime.account_id
         yield runtime.provider.key
         yield runtime.provider.name
@@ -184,20 +188,18 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Diagnostics of an account entry, or of the sync entry and its pairs."""
     scrub = Scrubber.for_hass(hass)
-    runtime: Any = getattr(entry, "runtime_data", None)
-    if entry.data.get(CONF_KIND, Kind.SYNC) == Kind.SYNC:
-        return await _sync_diagnostics(hass, entry, runtime, scrub)
-    return await _account_diagnostics(hass, entry, runtime, scrub)
+    if is_sync_entry(entry):
+        return await _sync_diagnostics(hass, entry, scrub)
+    return _account_diagnostics(entry, scrub)
 
 
-async def _account_diagnostics(
-    hass: HomeAssistant, entry: ConfigEntry, runtime: Any, scrub: Scrubber
-) -> dict[str, Any]:
+def _account_diagnostics(entry: AccountConfigEntry, scrub: Scrubber) -> dict[str, Any]:
     result: dict[str, Any] = {
         "entry": _entry_summary(entry, account=True),
         "kind": str(entry.data.get(CONF_KIND)),
     }
-    if not isinstance(runtime, AccountRuntime):
+    runtime = runtime_if_set(entry)
+    if runtime is None:
         return result  # not loaded: nothing more is known
     caps = runtime.provider.capabilities
     result["capabilities"] = {
@@ -219,29 +221,18 @@ async def _account_diagnostics(
             "token_expires_at": _iso(state.token_expires_at),
             "last_update_success": runtime.coordinator.last_update_success,
         }
-    # What the store holds now, rather than as of the last health check.
-    counts = await _item_counts(hass, runtime)
-    if counts is None and state is not None:
-        counts = state.item_counts
-    result["item_counts"] = {f.value: n for f, n in sorted((counts or {}).items())}
+    # As the sync side published them after the last change to the store.
+    counts = state.item_counts if state is not None else {}
+    result["item_counts"] = {f.value: n for f, n in sorted(counts.items())}
     return result
 
 
-async def _item_counts(hass: HomeAssistant, account: AccountRuntime) -> dict[Feature, int] | None:
-    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        runtime: Any = entry.runtime_data
-        if isinstance(runtime, SyncRuntime):
-            return await runtime.async_use_store(
-                hass, partial(runtime.store.item_counts, account.provider.name)
-            )
-    return None
-
-
 async def _sync_diagnostics(
-    hass: HomeAssistant, entry: ConfigEntry, runtime: Any, scrub: Scrubber
+    hass: HomeAssistant, entry: SyncConfigEntry, scrub: Scrubber
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"entry": _entry_summary(entry, account=False)}
-    if not isinstance(runtime, SyncRuntime):
+    runtime = runtime_if_set(entry)
+    if runtime is None:
         return result
     store = runtime.store
     result["store"] = {

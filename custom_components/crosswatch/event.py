@@ -1,15 +1,12 @@
 """The run event entity of a pair: one event per finished run, with its counts."""
 
-from typing import Any
-
-from homeassistant.components.event import EventEntity
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import PairCoordinator, PairStatus
+from .coordinator import PairStatus
 from .entity import PairEntity
-from .runtime import SyncRuntime
+from .runtime import SyncConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -21,27 +18,25 @@ EVENT_TYPES = {
 }
 
 
+RUN_EVENT = EventEntityDescription(
+    key="run", translation_key="run", event_types=list(EVENT_TYPES.values())
+)
+
+
 async def async_setup_entry(
-    hass: HomeAssistant, entry: ConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+    hass: HomeAssistant,
+    entry: SyncConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add each pair's run event entity (the sync entry only)."""
-    runtime: Any = entry.runtime_data
-    if not isinstance(runtime, SyncRuntime):
-        return
-    for subentry_id, coordinator in runtime.coordinators.items():
-        async_add_entities([PairRunEvent(coordinator)], config_subentry_id=subentry_id)
+    """Add each pair's run event entity (only the sync entry has this platform)."""
+    for subentry_id, coordinator in entry.runtime_data.coordinators.items():
+        async_add_entities([PairRunEvent(coordinator, RUN_EVENT)], config_subentry_id=subentry_id)
 
 
 class PairRunEvent(PairEntity, EventEntity):
     """Fires completed, partial, failed or held after each run of the pair."""
 
-    _attr_translation_key = "run"
-
-    def __init__(self, coordinator: PairCoordinator) -> None:
-        """One event entity per pair."""
-        super().__init__(coordinator, "run")
-        self._attr_event_types = list(EVENT_TYPES.values())
-        self._last_run_id: int | None = None
+    _last_run_id: int | None = None  # the run last fired (or current when added)
 
     @property
     def available(self) -> bool:

@@ -5,9 +5,10 @@ from typing import Any
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 
 from .coordinator import PairCoordinator
-from .runtime import SyncRuntime
+from .runtime import loaded_sync_runtime
 
 EXAMPLES = 5  # held operations named in the dialog; the rest are counted
 # Home Assistant names the result RepairsFlowResult from 2026.x and FlowResult before.
@@ -15,11 +16,8 @@ type StepResult = Any
 
 
 def _coordinator(hass: HomeAssistant, pair_id: str) -> PairCoordinator | None:
-    for entry in hass.config_entries.async_loaded_entries("crosswatch"):
-        runtime: Any = entry.runtime_data
-        if isinstance(runtime, SyncRuntime) and pair_id in runtime.coordinators:
-            return runtime.coordinators[pair_id]
-    return None
+    sync = loaded_sync_runtime(hass)
+    return sync.coordinators.get(pair_id) if sync is not None else None
 
 
 class HeldOperationsFlow(RepairsFlow):
@@ -60,7 +58,14 @@ class HeldOperationsFlow(RepairsFlow):
         coordinator = _coordinator(self.hass, self._pair_id)
         if coordinator is None:
             return self.async_abort(reason="pair_not_loaded")
-        await coordinator.async_approve_held()
+        try:
+            await coordinator.async_approve_held()
+        except HomeAssistantError as err:
+            # Already translated (a refused sign-in has started its reauth): say it here, as
+            # the dialog cannot show an exception.
+            return self.async_abort(
+                reason="approve_failed", description_placeholders={"error": str(err)}
+            )
         return self.async_create_entry(data={})
 
     async def async_step_reject(self, user_input: dict[str, str] | None = None) -> StepResult:

@@ -1,25 +1,71 @@
-"""What the sync entry holds while loaded: the state store, the pipeline and the pairs."""
+"""What each kind of entry holds while loaded, its typed entry alias, and typed lookups.
+
+A leaf module: the rest of the glue imports it, and it imports no glue module at run time
+(the coordinators only for type checking). Two kinds of entries:
+- an account entry holds an `AccountRuntime` (`AccountConfigEntry`);
+- the sync entry holds a `SyncRuntime` (`SyncConfigEntry`): the store, the pipeline, the pairs.
+
+The sync side depends on the accounts (a pair runs on their providers); the accounts never look
+at the sync side. What an account shows of the pairs' work (its item counts) the sync side
+publishes on `ACCOUNT_ACTIVITY`, and the account's coordinator receives it.
+"""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeIs
 
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
+from homeassistant.util.signal_type import SignalTypeFormat
 
-from .const import DOMAIN, MEMO_TTL
+from .const import CONF_KIND, DOMAIN, MEMO_TTL, Kind
 from .engine.memo import SnapshotMemo
+from .engine.payloads import Feature
 from .engine.pipeline import Pipeline
+from .engine.provider import Provider
 from .engine.store import StateStore
 
 if TYPE_CHECKING:
+    from .account_coordinator import AccountCoordinator
     from .coordinator import PairCoordinator
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRuntime:
+    """What a loaded account entry offers the sync entry: its provider."""
+
+    kind: Kind
+    account_id: str
+    provider: Provider
+    coordinator: AccountCoordinator
+    unique_id: str  # the entry's: pairs name their accounts by it
+
+
+@dataclass(frozen=True, slots=True)
+class AccountActivity:
+    """A pair used an account: what the store now knows the account holds, if it read it.
+
+    `item_counts` is None when a run only used the account (a preview, a failed run): the
+    account then shows its new request count and quota, and keeps its counts.
+    """
+
+    item_counts: Mapping[Feature, int] | None = None
+
+
+# Sent by the sync side (formatted with the account entry's unique id), after each run of a pair
+# on the account, after approved held removals are applied, and whenever either entry loads.
+ACCOUNT_ACTIVITY = SignalTypeFormat[AccountActivity]("crosswatch_account_activity_{}")
+
+
+class StoreClosedError(HomeAssistantError):
+    """The sync entry is unloading: its store takes no more calls."""
 
 
 @dataclass(slots=True)
@@ -42,11 +88,78 @@ class SyncRuntime:
         """
         async with self.run_lock:
             if self.closed:
-                raise HomeAssistantError(translation_domain=DOMAIN, translation_key="store_closed")
+                raise StoreClosedError(translation_domain=DOMAIN, translation_key="store_closed")
             return await hass.async_add_executor_job(function)
 
+    async def async_publish_counts(self, hass: HomeAssistant, account: AccountRuntime) -> None:
+        """Tell an account what the store now knows it holds (its sensors show it)."""
+        try:
+            counts = await self.async_use_store(
+                hass, partial(self.store.item_counts, account.provider.name)
+            )
+        except StoreClosedError:
+            return  # the sync entry is unloading; it publishes again when it loads
+        publish_activity(hass, account, AccountActivity(counts))
 
+
+@callback
+def publish_activity(
+    hass: HomeAssistant, account: AccountRuntime, activity: AccountActivity
+) -> None:
+    """Send an account what a pair's work told about it (the account's coordinator listens)."""
+    async_dispatcher_send(hass, ACCOUNT_ACTIVITY.format(account.unique_id), activity)
+
+
+type AccountConfigEntry = ConfigEntry[AccountRuntime]
 type SyncConfigEntry = ConfigEntry[SyncRuntime]
+
+
+def entry_kind(entry: ConfigEntry) -> Kind:
+    """What an entry is; the sync entry of the first release stored no kind."""
+    return Kind(entry.data.get(CONF_KIND, Kind.SYNC))
+
+
+def is_sync_entry(entry: ConfigEntry) -> TypeIs[SyncConfigEntry]:
+    """Whether an entry is the sync entry (its runtime data, once loaded, a SyncRuntime)."""
+    return entry_kind(entry) is Kind.SYNC
+
+
+def is_account_entry(entry: ConfigEntry) -> TypeIs[AccountConfigEntry]:
+    """Whether an entry is an account (its runtime data, once loaded, an AccountRuntime)."""
+    return entry_kind(entry) is not Kind.SYNC
+
+
+def runtime_if_set[RuntimeT](entry: ConfigEntry[RuntimeT]) -> RuntimeT | None:
+    """An entry's runtime data while it has some (Home Assistant drops it on unload)."""
+    return entry.runtime_data if hasattr(entry, "runtime_data") else None
+
+
+@callback
+def loaded_sync_runtime(hass: HomeAssistant) -> SyncRuntime | None:
+    """The loaded sync entry's runtime, if the sync entry is loaded."""
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        if is_sync_entry(entry):
+            return entry.runtime_data
+    return None
+
+
+@callback
+def loaded_accounts(hass: HomeAssistant) -> list[AccountRuntime]:
+    """Every loaded account entry's runtime."""
+    return [
+        entry.runtime_data
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+        if is_account_entry(entry)
+    ]
+
+
+@callback
+def loaded_account(hass: HomeAssistant, unique_id: str) -> AccountRuntime | None:
+    """The runtime of the account entry with this unique id, if it is loaded."""
+    entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, unique_id)
+    if entry is None or entry.state is not ConfigEntryState.LOADED or not is_account_entry(entry):
+        return None
+    return entry.runtime_data
 
 
 def store_path(hass: HomeAssistant) -> Path:

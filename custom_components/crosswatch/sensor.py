@@ -12,18 +12,17 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .account_coordinator import AccountCoordinator, AccountState
-from .accounts import AccountRuntime
 from .coordinator import PairState, PairStatus
 from .engine.payloads import Feature
 from .engine.plan import Action
-from .entity import AccountEntity, PairEntity
-from .runtime import SyncRuntime
+from .entity import CrossWatchEntity
+from .runtime import AccountConfigEntry, SyncConfigEntry, is_sync_entry
 
 PARALLEL_UPDATES = 0  # coordinator entities: nothing to poll
 
@@ -46,17 +45,23 @@ def _planned_by_feature(state: PairState, action: Action) -> dict[str, int]:
     return counts
 
 
-@dataclass(frozen=True, kw_only=True)
-class PairSensorDescription(SensorEntityDescription):
-    """A pair sensor: its value and (small) attributes from the pair's state."""
+type SensorValue = int | str | datetime | None
 
-    value_fn: Callable[[PairState], Any]
-    attributes_fn: Callable[[PairState], dict[str, Any]] = lambda _: {}
+
+@dataclass(frozen=True, kw_only=True)
+class CrossWatchSensorDescription[StateT](SensorEntityDescription):
+    """A sensor: its value and (small) attributes from its coordinator's state."""
+
+    value_fn: Callable[[StateT], SensorValue]
+    attributes_fn: Callable[[StateT], dict[str, Any]] = lambda _: {}
+
+
+type PairSensorDescription = CrossWatchSensorDescription[PairState]
 
 
 PAIR_SENSORS: tuple[PairSensorDescription, ...] = (
     *(
-        PairSensorDescription(
+        CrossWatchSensorDescription(
             key=f"planned_{name}",
             translation_key=f"planned_{name}",
             state_class=SensorStateClass.MEASUREMENT,
@@ -69,13 +74,13 @@ PAIR_SENSORS: tuple[PairSensorDescription, ...] = (
             ("updates", Action.UPDATE),
         )
     ),
-    PairSensorDescription(
+    CrossWatchSensorDescription(
         key="last_run",
         translation_key="last_run",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda s: s.last_run,
     ),
-    PairSensorDescription(
+    CrossWatchSensorDescription(
         key="last_result",
         translation_key="last_result",
         device_class=SensorDeviceClass.ENUM,
@@ -88,19 +93,19 @@ PAIR_SENSORS: tuple[PairSensorDescription, ...] = (
             "waiting_for": list(s.waiting_for),
         },
     ),
-    PairSensorDescription(
+    CrossWatchSensorDescription(
         key="held",
         translation_key="held",
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda s: s.held,
     ),
-    PairSensorDescription(
+    CrossWatchSensorDescription(
         key="unresolved",
         translation_key="unresolved",
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda s: s.unresolved,
     ),
-    PairSensorDescription(
+    CrossWatchSensorDescription(
         key="phantoms",
         translation_key="phantoms",
         state_class=SensorStateClass.MEASUREMENT,
@@ -124,11 +129,9 @@ def _quota_attributes(state: AccountState) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AccountSensorDescription(SensorEntityDescription):
-    """An account sensor: its value (and small attributes) from the account's state."""
+class AccountSensorDescription(CrossWatchSensorDescription[AccountState]):
+    """An account sensor, which some services' accounts lack (`exists_fn`)."""
 
-    value_fn: Callable[[AccountState], Any]
-    attributes_fn: Callable[[AccountState], dict[str, Any]] = lambda _: {}
     exists_fn: Callable[[AccountCoordinator], bool] = lambda _: True
 
 
@@ -180,62 +183,37 @@ ACCOUNT_SENSORS: tuple[AccountSensorDescription, ...] = (
 
 
 async def async_setup_entry(
-    hass: HomeAssistant, entry: ConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+    hass: HomeAssistant,
+    entry: SyncConfigEntry | AccountConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the pair sensors (sync entry) or the account sensors (account entry)."""
-    runtime: Any = entry.runtime_data
-    if isinstance(runtime, SyncRuntime):
-        for subentry_id, coordinator in runtime.coordinators.items():
+    if is_sync_entry(entry):
+        for subentry_id, coordinator in entry.runtime_data.coordinators.items():
             async_add_entities(
-                [PairSensor(coordinator, description) for description in PAIR_SENSORS],
+                [CrossWatchSensor(coordinator, description) for description in PAIR_SENSORS],
                 config_subentry_id=subentry_id,
             )
         return
-    if isinstance(runtime, AccountRuntime):
-        async_add_entities(
-            AccountSensor(runtime.coordinator, description)
-            for description in ACCOUNT_SENSORS
-            if description.exists_fn(runtime.coordinator)
-        )
+    account = entry.runtime_data.coordinator
+    async_add_entities(
+        CrossWatchSensor(account, description)
+        for description in ACCOUNT_SENSORS
+        if description.exists_fn(account)
+    )
 
 
-class PairSensor(PairEntity, SensorEntity):
-    """A number or state of one pair."""
+class CrossWatchSensor[StateT](CrossWatchEntity[DataUpdateCoordinator[StateT]], SensorEntity):
+    """A number or state of one pair or one account."""
 
-    entity_description: PairSensorDescription
-
-    def __init__(self, coordinator: Any, description: PairSensorDescription) -> None:
-        """Describe the sensor."""
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
+    entity_description: CrossWatchSensorDescription[StateT]
 
     @property
-    def native_value(self) -> int | str | datetime | None:
+    def native_value(self) -> SensorValue:
         """The sensor's value."""
-        return self.entity_description.value_fn(self.coordinator.data)  # type: ignore[no-any-return]
+        return self.entity_description.value_fn(self.coordinator.data)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """Small attributes only: never item lists (the recorder drops large ones)."""
-        return self.entity_description.attributes_fn(self.coordinator.data)
-
-
-class AccountSensor(AccountEntity, SensorEntity):
-    """A number or state of one account."""
-
-    entity_description: AccountSensorDescription
-
-    def __init__(self, coordinator: Any, description: AccountSensorDescription) -> None:
-        """Describe the sensor."""
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
-
-    @property
-    def native_value(self) -> int | str | datetime | None:
-        """The sensor's value."""
-        return self.entity_description.value_fn(self.coordinator.data)  # type: ignore[no-any-return]
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any]:
-        """Small attributes only."""
         return self.entity_description.attributes_fn(self.coordinator.data)

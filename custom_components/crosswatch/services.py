@@ -17,12 +17,12 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from .accounts import AccountRuntime
 from .const import DOMAIN
-from .coordinator import PairCoordinator
+from .coordinator import PairCoordinator, PairState
 from .engine.payloads import Feature
 from .engine.records import PendingWrite
-from .runtime import SyncRuntime
+from .errors import Boundary, translate_errors
+from .runtime import AccountRuntime, is_account_entry, loaded_sync_runtime
 
 ATTR_PAIR = "pair"
 ATTR_ACCOUNT = "account"
@@ -55,12 +55,8 @@ BUST_SCHEMA = vol.Schema(
 
 
 def _coordinators(hass: HomeAssistant) -> list[PairCoordinator]:
-    return [
-        coordinator
-        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-        if isinstance(entry.runtime_data, SyncRuntime)
-        for coordinator in entry.runtime_data.coordinators.values()
-    ]
+    sync = loaded_sync_runtime(hass)
+    return list(sync.coordinators.values()) if sync is not None else []
 
 
 def _pair(hass: HomeAssistant, device_id: str) -> PairCoordinator:
@@ -80,10 +76,13 @@ def _account(hass: HomeAssistant, device_id: str) -> AccountRuntime:
     device = dr.async_get(hass).async_get(device_id)
     for entry_id in device.config_entries if device else ():
         entry = hass.config_entries.async_get_entry(entry_id)
-        if entry is not None and entry.domain == DOMAIN and entry.state is ConfigEntryState.LOADED:
-            runtime: Any = entry.runtime_data
-            if isinstance(runtime, AccountRuntime):
-                return runtime
+        if (
+            entry is not None
+            and entry.domain == DOMAIN
+            and entry.state is ConfigEntryState.LOADED
+            and is_account_entry(entry)
+        ):
+            return entry.runtime_data
     raise ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key="unknown_account",
@@ -99,7 +98,7 @@ async def _sync(call: ServiceCall) -> ServiceResponse:
     summaries: list[Any] = []
     for coordinator in pairs:
         try:
-            state = await coordinator.async_run(dry_run=dry_run, features=features, fresh=True)
+            state = await _run(coordinator, dry_run=dry_run, features=features)
         except HomeAssistantError as err:
             if len(pairs) == 1:
                 raise
@@ -114,9 +113,17 @@ async def _sync(call: ServiceCall) -> ServiceResponse:
     return {"runs": summaries} if call.return_response else None
 
 
+@translate_errors(Boundary.ACTION)
+async def _run(
+    coordinator: PairCoordinator, *, dry_run: bool | None, features: list[Feature]
+) -> PairState:
+    """One pair's run as an action asks for it: both sides read anew."""
+    return await coordinator.async_run(dry_run=dry_run, features=features, fresh=True)
+
+
 async def _get_plan(call: ServiceCall) -> ServiceResponse:
     coordinator = _pair(call.hass, call.data[ATTR_PAIR])
-    await coordinator.async_run(dry_run=True, fresh=True)
+    await _run(coordinator, dry_run=True, features=[])
     preview = coordinator.preview
     if preview is None:
         raise HomeAssistantError(
@@ -154,13 +161,10 @@ async def _bust_cache(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     account = _account(hass, call.data[ATTR_ACCOUNT])
     feature = Feature(call.data[ATTR_FEATURE]) if ATTR_FEATURE in call.data else None
-    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        runtime: Any = entry.runtime_data
-        if not isinstance(runtime, SyncRuntime):
-            continue
-        runtime.pipeline.bust(account.provider, feature, everything=True)
-        await runtime.async_use_store(
-            hass, partial(runtime.store.clear_checkpoints, account.provider.key, feature)
+    if (sync := loaded_sync_runtime(hass)) is not None:
+        sync.pipeline.bust(account.provider, feature, everything=True)
+        await sync.async_use_store(
+            hass, partial(sync.store.clear_checkpoints, account.provider.key, feature)
         )
     return None
 

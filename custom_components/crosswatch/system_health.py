@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant, callback
 
 from .const import CONF_BASE_URL, CONF_KIND, DOMAIN, Kind
 from .providers import anilist, plex_auth, simkl_api, trakt_client
-from .runtime import SyncRuntime
+from .runtime import is_sync_entry
 
 # Where each service answers when an account names no server of its own. Jellyfin and Emby
 # are always self-hosted: without a server URL there is nothing to check.
@@ -81,10 +81,10 @@ async def _can_reach_all(hass: HomeAssistant, urls: Iterable[str]) -> str | dict
 def _pair_runs(entries: Iterable[ConfigEntry]) -> Iterable[str]:
     """'<pair>: <status> at <time>' for each pair of the loaded sync entry."""
     for entry in entries:
-        runtime: Any = getattr(entry, "runtime_data", None)
-        if entry.state is not ConfigEntryState.LOADED or not isinstance(runtime, SyncRuntime):
+        if entry.state is not ConfigEntryState.LOADED or not is_sync_entry(entry):
             continue
-        for coordinator in sorted(runtime.coordinators.values(), key=lambda c: c.subentry.title):
+        coordinators = entry.runtime_data.coordinators.values()
+        for coordinator in sorted(coordinators, key=lambda c: c.subentry.title):
             state = coordinator.data
             title = coordinator.subentry.title
             if coordinator.running:

@@ -10,6 +10,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.crosswatch.const import DOMAIN, SYNC_ENTRY_TITLE, SYNC_ENTRY_UNIQUE_ID
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
+from tests.simulators.serving import Serve
 
 
 def trakt_entry(url: str, sim: trakt_sim.TraktSim) -> MockConfigEntry:
@@ -108,3 +109,27 @@ def attributes(hass: HomeAssistant, entity_id: str) -> dict[str, Any]:
     current = hass.states.get(entity_id)
     assert current is not None, entity_id
     return dict(current.attributes)
+
+
+def one_film_each(trakt: trakt_sim.TraktSim, simkl: simkl_sim.SimklState) -> None:
+    """Trakt's watchlist holds one film of its catalogue, SIMKL's another (Heat)."""
+    simkl.add_title("movies", 102, "Heat", 1995, imdb="tt0113277", tmdb="949")
+    simkl.user_lists(102, "plantowatch")
+    trakt.seed_watchlist("movie", 1)
+
+
+async def set_up_accounts(
+    hass: HomeAssistant,
+    serve: Serve,
+    trakt: trakt_sim.TraktSim,
+    simkl: simkl_sim.SimklState,
+) -> tuple[MockConfigEntry, MockConfigEntry]:
+    """Trakt (alice) and SIMKL (Andrew) on their simulators, connected and loaded."""
+    accounts = (
+        trakt_entry(await serve(trakt_sim.make_app(trakt)), trakt),
+        simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl),
+    )
+    for entry in accounts:
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    return accounts

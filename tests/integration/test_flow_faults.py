@@ -4,6 +4,7 @@ from dataclasses import replace
 from typing import Any
 from unittest.mock import patch
 
+import aiohttp
 from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult, SubentryFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -11,23 +12,58 @@ import pytest
 
 from custom_components.crosswatch.const import DOMAIN
 from custom_components.crosswatch.engine.payloads import Feature
-from custom_components.crosswatch.engine.provider import AuthError, ProviderError
+from custom_components.crosswatch.engine.provider import (
+    AuthError,
+    OutcomeUnknownError,
+    ProviderError,
+    RateLimitError,
+)
+from custom_components.crosswatch.errors import form_error
+from custom_components.crosswatch.flows import trakt as trakt_flow
 from custom_components.crosswatch.flows.base import sign_in_error
 from custom_components.crosswatch.providers.http import HttpError
+from custom_components.crosswatch.providers.trakt_auth import DeviceFlowError, PollStatus
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
-from .helpers import simkl_entry, sync_entry, trakt_entry
+from .helpers import set_up_accounts, simkl_entry, sync_entry, trakt_entry
 
 FLOWS = "custom_components.crosswatch.flows"
 
 REQUEST_FAULTS = [
     pytest.param(AuthError("refused"), "invalid_auth", id="auth"),
     pytest.param(HttpError(401, "unknown client"), "invalid_auth", id="client-refused"),
-    pytest.param(HttpError(503, "down"), "cannot_connect", id="server-error"),
-    pytest.param(ProviderError("timed out"), "cannot_connect", id="unreachable"),
+    # The service answered: it is reachable, so "cannot connect" would send the user astray.
+    pytest.param(HttpError(503, "down"), "invalid_response", id="server-error"),
+    pytest.param(RateLimitError("slow down"), "invalid_response", id="rate-limited"),
+    pytest.param(OutcomeUnknownError("did not answer in time"), "cannot_connect", id="timeout"),
+    pytest.param(ProviderError("cannot reach the service"), "cannot_connect", id="unreachable"),
     pytest.param(RuntimeError("bug"), "unknown", id="unexpected"),
 ]
+
+
+def _caused_by(cause: BaseException) -> ProviderError:
+    """A ProviderError raised `from cause`, as a provider chains what it caught."""
+    err = ProviderError("wrapped")
+    err.__cause__ = cause
+    return err
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        pytest.param(_caused_by(ConnectionRefusedError()), "cannot_connect", id="refused"),
+        pytest.param(_caused_by(TimeoutError()), "cannot_connect", id="timed-out"),
+        pytest.param(_caused_by(aiohttp.ServerDisconnectedError()), "cannot_connect", id="dropped"),
+        pytest.param(_caused_by(ValueError("not JSON")), "invalid_response", id="not-json"),
+        pytest.param(HttpError(404, "not found"), "invalid_response", id="not-found"),
+        pytest.param(AuthError("refused"), "invalid_auth", id="auth"),
+    ],
+)
+def test_a_form_says_cannot_connect_only_when_the_service_was_not_reached(
+    fault: ProviderError, error: str
+) -> None:
+    assert form_error(fault) == error
 
 
 async def open_menu(hass: HomeAssistant, service: str) -> ConfigFlowResult:
@@ -84,6 +120,13 @@ async def test_an_anilist_token_check_that_crashes_is_an_unknown_error(
 def test_a_sign_in_poll_names_why_it_ended_without_a_credential() -> None:
     assert sign_in_error(AuthError("expired")) == "code_expired"
     assert sign_in_error(ProviderError("unreachable")) == "cannot_connect"
+    assert sign_in_error(HttpError(500, "broken")) == "invalid_response"
+
+
+def test_a_trakt_device_code_poll_names_trakts_own_reasons_first() -> None:
+    assert trakt_flow.poll_error(DeviceFlowError(PollStatus.DENIED)) == "access_denied"
+    assert trakt_flow.poll_error(DeviceFlowError(PollStatus.EXPIRED)) == "code_expired"
+    assert trakt_flow.poll_error(ProviderError("unreachable")) == "cannot_connect"
     assert sign_in_error(RuntimeError("bug")) == "unknown"
     assert sign_in_error(None) == "unknown"
 
@@ -183,15 +226,7 @@ async def test_a_reauth_whose_new_code_cannot_be_requested_offers_a_retry(
 
 
 async def pair_form(hass: HomeAssistant, serve: Serve) -> tuple[Any, SubentryFlowResult]:
-    trakt = trakt_sim.TraktSim()
-    simkl = simkl_sim.SimklState()
-    accounts = (
-        trakt_entry(await serve(trakt_sim.make_app(trakt)), trakt),
-        simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl),
-    )
-    for entry in accounts:
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
+    accounts = await set_up_accounts(hass, serve, trakt_sim.TraktSim(), simkl_sim.SimklState())
     sync = sync_entry()
     sync.add_to_hass(hass)
     assert await hass.config_entries.async_setup(sync.entry_id)

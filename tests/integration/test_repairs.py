@@ -1,15 +1,17 @@
 """Held removals become a fixable repair: the user sees counts and examples, then decides."""
 
 from http import HTTPStatus
+from typing import Any
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.crosswatch.const import DOMAIN
+from custom_components.crosswatch.const import DOMAIN, SYNC_ENTRY_UNIQUE_ID
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
@@ -65,7 +67,7 @@ async def test_removals_over_the_budget_are_held_and_raise_a_fixable_repair(
     assert issue.is_fixable
 
 
-async def fix(hass_client: ClientSessionGenerator, issue_id: str, choice: str) -> dict[str, str]:
+async def fix(hass_client: ClientSessionGenerator, issue_id: str, choice: str) -> dict[str, Any]:
     client = await hass_client()
     started = await client.post(
         "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
@@ -131,3 +133,50 @@ async def test_the_repair_names_a_few_held_removals_and_counts_the_rest(
     examples = flow["description_placeholders"]["examples"].splitlines()
     assert len(examples) == 3
     assert examples[-1] == "- … 1 more"
+
+
+async def test_approving_while_an_account_refuses_its_token_asks_to_sign_in_again(
+    hass: HomeAssistant, held: str, simkl: simkl_sim.SimklState
+) -> None:
+    simkl.quirks.token_revoked = True
+    sync = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, SYNC_ENTRY_UNIQUE_ID)
+    assert sync is not None
+    (device,) = [
+        device
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), sync.entry_id)
+        if (DOMAIN, held) in device.identifiers
+    ]
+
+    with pytest.raises(HomeAssistantError) as refused:
+        await hass.services.async_call(
+            DOMAIN, "approve_held", {"pair": device.id}, blocking=True, return_response=True
+        )
+
+    # Translated, naming the pair; never the provider's raw AuthError.
+    assert refused.value.translation_key == "auth_failed"
+    assert refused.value.translation_placeholders == {"pair": "Movies"}
+    simkl_account = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, "simkl:51")
+    assert simkl_account is not None
+    reauths = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [(flow["context"]["source"], flow["context"]["entry_id"]) for flow in reauths] == [
+        ("reauth", simkl_account.entry_id)
+    ]
+
+
+async def test_approving_the_repair_while_an_account_refuses_says_why_and_asks_to_sign_in_again(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    held: str,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    assert await async_setup_component(hass, "repairs", {})
+    simkl.quirks.token_revoked = True
+
+    result = await fix(hass_client, f"held_{held}", "approve")
+
+    assert result["type"] == "abort"
+    assert result["reason"] == "approve_failed"
+    assert "Movies" in result["description_placeholders"]["error"]
+    reauths = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in reauths] == ["reauth"]
+    assert state(hass, "sensor.movies_held_operations") == "3"  # still waiting for a decision

@@ -9,7 +9,7 @@ from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, Tex
 import voluptuous as vol
 
 from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_SCORE_FORMAT, CONF_TOKENS, Kind
-from ..engine.provider import AuthError, ProviderError
+from ..errors import form_error
 from ..providers import anilist
 from .base import AccountFlow, advanced_section, base_url, form
 
@@ -44,12 +44,8 @@ class AniListFlow(AccountFlow):
                 viewer = await anilist.validate_token(
                     async_get_clientsession(self.hass), token, base_url=self._anilist_url
                 )
-            except AuthError:
-                errors["base"] = "invalid_auth"
-            except ProviderError:
-                errors["base"] = "cannot_connect"
-            except Exception:  # noqa: BLE001 - the flow must show an error, not crash
-                errors["base"] = "unknown"
+            except Exception as err:  # noqa: BLE001 - the flow must show an error, not crash
+                errors["base"] = form_error(err)
             else:
                 return await self.async_finish_account(
                     Kind.ANILIST,

@@ -1,7 +1,7 @@
-"""What every account flow shares: finishing an entry, reauth checks, common errors."""
+"""What every account flow shares: finishing an entry, reauth checks, the code sign-in."""
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,8 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 
 from ..const import CONF_ACCOUNT_ID, CONF_BASE_URL, CONF_KIND, Kind
-from ..engine.provider import AuthError, ProviderError
+from ..engine.provider import AuthError
+from ..errors import form_error
 
 ADVANCED = "advanced"
 
@@ -84,21 +85,32 @@ class CodeSignIn:
 
 
 class CodeSignInFlow(AccountFlow):
-    """Show a code with its URL and QR code, wait for the background poll, offer a retry."""
+    """Show a code with its URL and QR code, wait for the background poll, offer a retry.
+
+    A flow signs in to one account of one service, so it holds one sign-in at a time. The
+    steps themselves come from `code_sign_in_steps`, once per service.
+    """
+
+    _code_sign_in: CodeSignIn | None = None
+
+    @property
+    def sign_in(self) -> CodeSignIn:
+        """The code sign-in under way (the steps after the request have one)."""
+        assert self._code_sign_in is not None
+        return self._code_sign_in
 
     def start_sign_in(self, url: str, code: str, poll: Coroutine[Any, Any, Any]) -> CodeSignIn:
         """Start the background poll of a new code (cancelling any earlier one)."""
         self.async_remove()
         task = self.hass.async_create_background_task(poll, f"crosswatch sign-in {self.flow_id}")
-        self._poll = task
-        return CodeSignIn(url, code, task)
+        self._code_sign_in = CodeSignIn(url, code, task)
+        return self._code_sign_in
 
     @callback
     def async_remove(self) -> None:
         """The flow ends or is abandoned: stop polling for a code nobody will enter."""
-        poll: asyncio.Task[Any] | None = getattr(self, "_poll", None)
-        if poll is not None and not poll.done():
-            poll.cancel()
+        if self._code_sign_in is not None and not self._code_sign_in.task.done():
+            self._code_sign_in.task.cancel()
 
     def confirm_reauth(self, step_id: str) -> ConfigFlowResult:
         """Ask before asking the service for a code: reauth flows start unattended."""
@@ -154,8 +166,55 @@ class CodeSignInFlow(AccountFlow):
 
 def sign_in_error(error: BaseException | None) -> str:
     """The form error for a sign-in poll that ended without a credential."""
+    if error is None:
+        return "unknown"
     if isinstance(error, AuthError):
         return "code_expired"
-    if isinstance(error, ProviderError):
-        return "cannot_connect"
-    return "unknown"
+    return form_error(error)
+
+
+type FlowStep[FlowT] = Callable[
+    [FlowT, dict[str, Any] | None], Coroutine[Any, Any, ConfigFlowResult]
+]
+
+
+def code_sign_in_steps[FlowT: CodeSignInFlow](
+    prefix: str,
+    *,
+    request_code: Callable[[FlowT], Awaitable[str | None]],
+    finish_step: str,
+    failure_error: Callable[[BaseException | None], str] = sign_in_error,
+) -> tuple[FlowStep[FlowT], FlowStep[FlowT], FlowStep[FlowT]]:
+    """The three steps of one service's code sign-in: `<prefix>_code`, `_wait` and `_retry`.
+
+    Assign them in the service's flow class, as `async_step_<prefix>_code` and so on:
+    - code: the code, its URL and a QR code; Submit goes on to the wait;
+    - wait: progress until the background poll ends, then `finish_step`, or the retry;
+    - retry: why the poll ended without a credential (`failure_error`); Submit asks for a
+      new code. `request_code` asks the service for one and starts its poll (`start_sign_in`),
+      returning a form error when it cannot.
+    """
+    code_step, wait_step, retry_step = f"{prefix}_code", f"{prefix}_wait", f"{prefix}_retry"
+
+    async def show_code(flow: FlowT, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the code; the poll already runs in the background."""
+        if user_input is not None:
+            return await wait(flow)
+        return flow.show_code(code_step, flow.sign_in)
+
+    async def wait(flow: FlowT, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Wait for the background poll to end: a credential, or a reason to start over."""
+        return flow.wait_for_code(
+            wait_step, flow.sign_in, finish_step=finish_step, retry_step=retry_step
+        )
+
+    async def retry(flow: FlowT, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Say why the sign-in did not finish; Submit asks for a new code."""
+        if user_input is None:
+            return flow.show_retry(retry_step, failure_error(flow.sign_in.task.exception()))
+        error = await request_code(flow)
+        if error is not None:
+            return flow.show_retry(retry_step, error)
+        return await show_code(flow)
+
+    return show_code, wait, retry

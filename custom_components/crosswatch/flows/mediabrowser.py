@@ -27,10 +27,10 @@ from ..const import (
     CONF_TOKENS,
     CONF_USER_ID,
     CONF_USER_NAME,
-    LOGGER,
     Kind,
 )
-from ..engine.provider import AuthError, ProviderError
+from ..engine.provider import AuthError
+from ..errors import form_error
 from ..providers.http import RetryPolicy
 from ..providers.jellyfin import JellyfinQuickConnect, QuickConnectCode, QuickConnectStatus
 from ..providers.mediabrowser import MediaBrowserAccount, sign_in
@@ -43,7 +43,7 @@ from ..providers.mediabrowser_client import (
     MediaBrowserClient,
 )
 from ..providers.tokens import Tokens
-from .base import ADVANCED, CodeSignIn, CodeSignInFlow, form, sign_in_error
+from .base import ADVANCED, CodeSignInFlow, code_sign_in_steps, form
 
 # A config flow has a person waiting: one quick retry, then an error they can act on.
 FLOW_RETRY = RetryPolicy(attempts=2, backoff=0.5, timeout=10.0)
@@ -51,16 +51,6 @@ FLOW_RETRY = RetryPolicy(attempts=2, backoff=0.5, timeout=10.0)
 QUICK_CONNECT_INTERVAL = 5.0
 
 _FLAVOURS = {Kind.JELLYFIN: JELLYFIN, Kind.EMBY: EMBY}
-
-
-def flow_error(err: Exception) -> str:
-    """The form error for a failed check: refused, unreachable, or unexpected (logged)."""
-    if isinstance(err, AuthError):
-        return "invalid_auth"
-    if isinstance(err, ProviderError):
-        return "cannot_connect"
-    LOGGER.error("Unexpected error while checking an account: %r", err)
-    return "unknown"
 
 
 def clean_url(text: str) -> str:
@@ -117,7 +107,6 @@ class MediaBrowserFlow(CodeSignInFlow):
     _mb_verify_ssl: bool = True
     _mb_username: str = ""
     _mb_quick: JellyfinQuickConnect | None = None
-    _mb_sign_in: CodeSignIn | None = None
 
     # -- shared -----------------------------------------------------------------------------
 
@@ -191,7 +180,7 @@ class MediaBrowserFlow(CodeSignInFlow):
                     user_input.get(CONF_PASSWORD) or "",
                 )
             except Exception as err:  # noqa: BLE001 - the form shows why
-                errors["base"] = flow_error(err)
+                errors["base"] = form_error(err)
             else:
                 return await self._mb_finish(steps.kind, account, credentials)
         schema = self._mb_schema(
@@ -222,7 +211,7 @@ class MediaBrowserFlow(CodeSignInFlow):
                 server = await client.public_info()
                 await client.current_user(user_id)
             except Exception as err:  # noqa: BLE001 - the form shows why
-                errors["base"] = flow_error(err)
+                errors["base"] = form_error(err)
             else:
                 account = MediaBrowserAccount(
                     server.id, server.name, user_id, entry.data[CONF_USER_NAME]
@@ -263,7 +252,7 @@ class MediaBrowserFlow(CodeSignInFlow):
             self._mb_quick = JellyfinQuickConnect(self._mb_client(JELLYFIN))
             error = await self._mb_request_code()
             if error is None:
-                return await self.async_step_jellyfin_qc_code()
+                return await self.async_step_jellyfin_qc_code(None)
             errors["base"] = error
         return self.async_show_form(
             step_id="jellyfin_quick_connect",
@@ -279,58 +268,29 @@ class MediaBrowserFlow(CodeSignInFlow):
                 return "quick_connect_disabled"
             request = await self._mb_quick.initiate()
         except Exception as err:  # noqa: BLE001 - the form shows why
-            return flow_error(err)
-        self._mb_sign_in = self.start_sign_in(
+            return form_error(err)
+        self.start_sign_in(
             f"{self._mb_url}/web/#/quickconnect",
             request.code,
             _wait_for_quick_connect(self._mb_quick, request),
         )
         return None
 
-    async def async_step_jellyfin_qc_code(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show the code; the poll already runs in the background."""
-        assert self._mb_sign_in is not None
-        if user_input is not None:
-            return await self.async_step_jellyfin_qc_wait()
-        return self.show_code("jellyfin_qc_code", self._mb_sign_in)
-
-    async def async_step_jellyfin_qc_wait(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Wait for the approval, or for the code to expire."""
-        assert self._mb_sign_in is not None
-        return self.wait_for_code(
-            "jellyfin_qc_wait",
-            self._mb_sign_in,
-            finish_step="jellyfin_qc_finish",
-            retry_step="jellyfin_qc_retry",
+    async_step_jellyfin_qc_code, async_step_jellyfin_qc_wait, async_step_jellyfin_qc_retry = (
+        code_sign_in_steps(
+            "jellyfin_qc", request_code=_mb_request_code, finish_step="jellyfin_qc_finish"
         )
-
-    async def async_step_jellyfin_qc_retry(
-        self, user_input: dict[str, Any] | None = None, error: str | None = None
-    ) -> ConfigFlowResult:
-        """The code expired (or the server failed): say so, and offer a new code."""
-        assert self._mb_sign_in is not None
-        if user_input is not None:
-            error = await self._mb_request_code()
-            if error is None:
-                return await self.async_step_jellyfin_qc_code()
-        elif error is None:
-            error = sign_in_error(self._mb_sign_in.task.exception())
-        return self.show_retry("jellyfin_qc_retry", error)
+    )
 
     async def async_step_jellyfin_qc_finish(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Exchange the approved code for the account and its token."""
-        assert self._mb_sign_in is not None
         assert self._mb_quick is not None
         try:
-            account, credentials = await self._mb_quick.authenticate(self._mb_sign_in.task.result())
+            account, credentials = await self._mb_quick.authenticate(self.sign_in.task.result())
         except Exception as err:  # noqa: BLE001 - the retry form shows why
-            return await self.async_step_jellyfin_qc_retry(error=flow_error(err))
+            return self.show_retry("jellyfin_qc_retry", form_error(err))
         return await self._mb_finish(Kind.JELLYFIN, account, credentials)
 
     async def async_step_reauth_jellyfin(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:

@@ -17,7 +17,6 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from ..accounts import AccountRuntime
 from ..const import (
     CONF_DELETE_FLOOR,
     CONF_DELETE_SHARE,
@@ -34,6 +33,7 @@ from ..const import (
 from ..engine.payloads import Feature
 from ..engine.planner import SyncMode
 from ..pairs import DEFAULT_PAIR_OPTIONS
+from ..runtime import AccountRuntime, is_account_entry
 from .base import form
 
 CONF_NAME = "name"
@@ -60,14 +60,10 @@ class PairFlow(ConfigSubentryFlow):
         """Account entries by unique id: their title, and their runtime when loaded."""
         accounts: dict[str, tuple[str, AccountRuntime | None]] = {}
         for entry in self.hass.config_entries.async_entries(DOMAIN):
-            if entry.unique_id is None or entry.data.get("kind") in (None, "sync"):
+            if entry.unique_id is None or not is_account_entry(entry):
                 continue
             loaded = entry.state is ConfigEntryState.LOADED
-            runtime: Any = entry.runtime_data if loaded else None
-            accounts[entry.unique_id] = (
-                entry.title,
-                runtime if isinstance(runtime, AccountRuntime) else None,
-            )
+            accounts[entry.unique_id] = (entry.title, entry.runtime_data if loaded else None)
         return accounts
 
     async def _async_pair_form(

@@ -39,6 +39,7 @@ from ..const import (
     CONF_USER_NAME,
     Kind,
 )
+from ..errors import form_error
 from ..providers import plex_auth, plex_client
 from ..providers.http import HttpClient
 from ..providers.plex import PlexProvider
@@ -55,8 +56,8 @@ from ..providers.plex_auth import (
     wait_for_pin,
 )
 from ..providers.tokens import Tokens
-from .base import ADVANCED, CodeSignIn, CodeSignInFlow, form, sign_in_error
-from .mediabrowser import FLOW_RETRY, clean_url, flow_error, verify_ssl_field, with_verify_ssl
+from .base import ADVANCED, CodeSignInFlow, code_sign_in_steps, form
+from .mediabrowser import FLOW_RETRY, clean_url, verify_ssl_field, with_verify_ssl
 
 CONF_SERVER = "server"  # the server choice
 # How often the background poll asks plex.tv whether the PIN was approved.
@@ -99,7 +100,6 @@ class PlexFlow(CodeSignInFlow):
     _plex_device_id: str = ""
     _plex_urls: PlexUrls = PlexUrls()
     _plex_verify_ssl: bool = True
-    _plex_sign_in: CodeSignIn | None = None
     _plex_account: PlexAccount | None = None
     _plex_token: str = ""
     _plex_servers: tuple[PlexServer, ...] = ()
@@ -190,7 +190,7 @@ class PlexFlow(CodeSignInFlow):
             self._plex_read(user_input)
             error = await self._plex_request_pin()
             if error is None:
-                return await self.async_step_plex_code()
+                return await self.async_step_plex_code(None)
             errors["base"] = error
         return self.async_show_form(
             step_id="plex_sign_in", data_schema=form(self._plex_advanced()), errors=errors
@@ -202,57 +202,29 @@ class PlexFlow(CodeSignInFlow):
         try:
             pin = await create_pin(http)
         except Exception as err:  # noqa: BLE001 - the form shows why
-            return flow_error(err)
-        self._plex_sign_in = self.start_sign_in(
+            return form_error(err)
+        self.start_sign_in(
             pin.auth_url(self._plex_app()),
             pin.code,
             wait_for_pin(http, pin, interval=PIN_POLL_INTERVAL),
         )
         return None
 
-    async def async_step_plex_code(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show the sign-in link and its QR code; the poll already runs in the background."""
-        assert self._plex_sign_in is not None
-        if user_input is not None:
-            return await self.async_step_plex_wait()
-        return self.show_code("plex_code", self._plex_sign_in)
-
-    async def async_step_plex_wait(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Wait for plex.tv's approval, or for the PIN to expire."""
-        assert self._plex_sign_in is not None
-        return self.wait_for_code(
-            "plex_wait", self._plex_sign_in, finish_step="plex_account", retry_step="plex_retry"
-        )
-
-    async def async_step_plex_retry(
-        self, user_input: dict[str, Any] | None = None, error: str | None = None
-    ) -> ConfigFlowResult:
-        """The PIN expired (or plex.tv failed): say so, and offer a new one."""
-        if user_input is not None:
-            error = await self._plex_request_pin()
-            if error is None:
-                return await self.async_step_plex_code()
-        elif error is None:
-            assert self._plex_sign_in is not None
-            error = sign_in_error(self._plex_sign_in.task.exception())
-        return self.show_retry("plex_retry", error)
+    async_step_plex_code, async_step_plex_wait, async_step_plex_retry = code_sign_in_steps(
+        "plex", request_code=_plex_request_pin, finish_step="plex_account"
+    )
 
     async def async_step_plex_account(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask plex.tv whose token this is and which servers it reaches."""
-        assert self._plex_sign_in is not None
-        token: str = self._plex_sign_in.task.result()
+        token: str = self.sign_in.task.result()
         http = self._plex_tv(token)
         try:
             account = await get_account(http)
             servers = await list_servers(http)
         except Exception as err:  # noqa: BLE001 - the retry form shows why
-            return await self.async_step_plex_retry(error=flow_error(err))
+            return self.show_retry("plex_retry", form_error(err))
         if self.source == SOURCE_REAUTH:
             # The entry's server, whichever connection reaches it now.
             wanted = self._get_reauth_entry().data[CONF_SERVER_ID]
@@ -282,7 +254,7 @@ class PlexFlow(CodeSignInFlow):
                 )
                 machine, _ = await self._plex_check(url, server.access_token, self._plex_token)
             except Exception as err:  # noqa: BLE001 - the form shows why
-                errors["base"] = flow_error(err)
+                errors["base"] = form_error(err)
             else:
                 account = self._plex_account
                 return await self._plex_finish(
@@ -329,7 +301,7 @@ class PlexFlow(CodeSignInFlow):
             try:
                 machine, provider = await self._plex_check(self._plex_server_url, token, None)
             except Exception as err:  # noqa: BLE001 - the form shows why
-                errors["base"] = flow_error(err)
+                errors["base"] = form_error(err)
             else:
                 # Without the sign-in the entry is keyed by the server alone.
                 return await self._plex_finish(
@@ -386,7 +358,7 @@ class PlexFlow(CodeSignInFlow):
                     self._plex_server_url, data[CONF_SERVER_TOKEN], account_token
                 )
             except Exception as err:  # noqa: BLE001 - the form shows why
-                errors["base"] = flow_error(err)
+                errors["base"] = form_error(err)
             else:
                 user_id = data.get(CONF_USER_ID)
                 kept = {

@@ -9,7 +9,8 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
 
 from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_TOKENS, Kind
-from ..engine.provider import AuthError, ProviderError
+from ..engine.provider import ProviderError
+from ..errors import form_error
 from ..providers import trakt, trakt_client
 from ..providers.http import HttpError
 from ..providers.tokens import Tokens
@@ -20,7 +21,14 @@ from ..providers.trakt_auth import (
     request_device_code,
     wait_for_device_token,
 )
-from .base import CodeSignIn, CodeSignInFlow, advanced_section, base_url, form, sign_in_error
+from .base import (
+    CodeSignInFlow,
+    advanced_section,
+    base_url,
+    code_sign_in_steps,
+    form,
+    sign_in_error,
+)
 
 _RETRY_ERRORS = {
     PollStatus.EXPIRED: "code_expired",
@@ -30,12 +38,18 @@ _RETRY_ERRORS = {
 }
 
 
+def poll_error(failure: BaseException | None) -> str:
+    """Why Trakt's device-code poll ended: its own statuses, else the common reasons."""
+    if isinstance(failure, DeviceFlowError):
+        return _RETRY_ERRORS.get(failure.status, "unknown")
+    return sign_in_error(failure)
+
+
 class TraktFlow(CodeSignInFlow):
     """Steps of a Trakt account: app credentials, code, wait, finish (and retry)."""
 
     _trakt_app: TraktApp | None = None
     _trakt_url: str = trakt_client.DEFAULT_BASE_URL
-    _trakt_sign_in: CodeSignIn | None = None
 
     async def async_step_trakt(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the user's Trakt API app (client id and secret)."""
@@ -47,7 +61,7 @@ class TraktFlow(CodeSignInFlow):
             self._trakt_url = base_url(user_input, trakt_client.DEFAULT_BASE_URL)
             error = await self._trakt_request_code()
             if error is None:
-                return await self.async_step_trakt_code()
+                return await self.async_step_trakt_code(None)
             errors["base"] = error
         schema = form(
             {
@@ -66,64 +80,31 @@ class TraktFlow(CodeSignInFlow):
         )
         try:
             code = await request_device_code(http, self._trakt_app)
-        except AuthError:
-            return "invalid_auth"
         except HttpError as err:
             # The service refused the app itself (unknown client id): the credentials are wrong.
-            return "invalid_auth" if 400 <= err.status < 500 else "cannot_connect"
-        except ProviderError:
-            return "cannot_connect"
-        except Exception:  # noqa: BLE001 - the flow must show an error, not crash
-            return "unknown"
-        self._trakt_sign_in = self.start_sign_in(
+            return "invalid_auth" if 400 <= err.status < 500 else form_error(err)
+        except Exception as err:  # noqa: BLE001 - the flow must show an error, not crash
+            return form_error(err)
+        self.start_sign_in(
             code.verification_url,
             code.user_code,
             wait_for_device_token(http, self._trakt_app, code, sleep=asyncio.sleep),
         )
         return None
 
-    async def async_step_trakt_code(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show the code, the URL and a QR code; the poll already runs in the background."""
-        assert self._trakt_sign_in is not None
-        if user_input is not None:
-            return await self.async_step_trakt_wait()
-        return self.show_code("trakt_code", self._trakt_sign_in)
-
-    async def async_step_trakt_wait(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Wait for the background poll to end: tokens, or a reason to start over."""
-        assert self._trakt_sign_in is not None
-        return self.wait_for_code(
-            "trakt_wait", self._trakt_sign_in, finish_step="trakt_finish", retry_step="trakt_retry"
-        )
-
-    async def async_step_trakt_retry(
-        self, user_input: dict[str, Any] | None = None, error: str | None = None
-    ) -> ConfigFlowResult:
-        """The code expired or was denied: say so, and offer a new code."""
-        if user_input is not None:
-            error = await self._trakt_request_code()
-            if error is None:
-                return await self.async_step_trakt_code()
-        elif error is None and self._trakt_sign_in is not None:
-            failure = self._trakt_sign_in.task.exception()
-            error = (
-                _RETRY_ERRORS.get(failure.status, "unknown")
-                if isinstance(failure, DeviceFlowError)
-                else sign_in_error(failure)
-            )
-        return self.show_retry("trakt_retry", error or "unknown")
+    async_step_trakt_code, async_step_trakt_wait, async_step_trakt_retry = code_sign_in_steps(
+        "trakt",
+        request_code=_trakt_request_code,
+        finish_step="trakt_finish",
+        failure_error=poll_error,
+    )
 
     async def async_step_trakt_finish(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask Trakt whose tokens these are, then create (or update) the entry."""
-        assert self._trakt_sign_in is not None
         assert self._trakt_app is not None
-        tokens: Tokens = self._trakt_sign_in.task.result()
+        tokens: Tokens = self.sign_in.task.result()
         saved: list[Tokens] = []
 
         async def keep(new: Tokens) -> None:
@@ -139,8 +120,8 @@ class TraktFlow(CodeSignInFlow):
         provider = trakt.TraktProvider(client)
         try:
             await provider.health()
-        except ProviderError:
-            return await self.async_step_trakt_retry(error="cannot_connect")
+        except ProviderError as err:
+            return self.show_retry("trakt_retry", form_error(err))
         slug = provider.key.removeprefix("trakt:")
         return await self.async_finish_account(
             Kind.TRAKT,
@@ -169,4 +150,4 @@ class TraktFlow(CodeSignInFlow):
         error = await self._trakt_request_code()
         if error is not None:
             return self.show_retry("trakt_retry", error)
-        return await self.async_step_trakt_code()
+        return await self.async_step_trakt_code(None)

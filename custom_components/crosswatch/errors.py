@@ -1,0 +1,178 @@
+"""The engine's and the providers' errors, translated into Home Assistant's in one place.
+
+Every boundary where a provider error could reach Home Assistant wears `translate_errors`:
+- a coordinator update raises `UpdateFailed`, so the coordinator marks its entities
+  unavailable and logs once;
+- an action (a button, an action call, a repair's decision) raises `HomeAssistantError`,
+  which Home Assistant shows the user in their language;
+- an account's setup raises `ConfigEntryAuthFailed` (reauth) or `ConfigEntryNotReady` (retry).
+
+A refused sign-in also starts the reauth flow of the account that refused, wherever it surfaced.
+Errors Home Assistant already knows (a `ServiceValidationError` for an unknown pair, an error
+translated further down) pass through unchanged.
+
+Config flows show form errors instead (`form_error`): "cannot_connect" only when the service
+could not be reached, "invalid_response" when it answered but refused or answered nonsense.
+"""
+
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from functools import wraps
+from typing import Any, Concatenate, Protocol
+
+import aiohttp
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryNotReady,
+    HomeAssistantError,
+)
+from homeassistant.helpers.update_coordinator import UpdateFailed
+
+from .const import DOMAIN, LOGGER
+from .engine.provider import AuthError, OutcomeUnknownError, ProviderError, RateLimitError
+from .providers.http import HttpError
+
+
+@dataclass(frozen=True, slots=True)
+class _Translation:
+    """How one kind of failure reads: the class Home Assistant shows it as, and its key."""
+
+    error: type[HomeAssistantError]
+    key: str
+    with_detail: bool  # whether the message quotes the provider's own words ({error})
+
+
+class Boundary(Enum):
+    """Where a provider error meets Home Assistant; each says how refusals and failures read."""
+
+    UPDATE = (
+        _Translation(UpdateFailed, "auth_failed", with_detail=False),
+        _Translation(UpdateFailed, "run_failed", with_detail=True),
+    )
+    ACTION = (
+        _Translation(HomeAssistantError, "auth_failed", with_detail=False),
+        _Translation(HomeAssistantError, "run_failed", with_detail=True),
+    )
+    SETUP = (
+        _Translation(ConfigEntryAuthFailed, "account_auth_failed", with_detail=False),
+        _Translation(ConfigEntryNotReady, "account_unavailable", with_detail=True),
+    )
+
+    def __init__(self, refused: _Translation, failed: _Translation) -> None:
+        """A refused sign-in (AuthError) reads as `refused`, any other failure as `failed`."""
+        self.refused = refused
+        self.failed = failed
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSubject:
+    """Who failed, as the messages name it, and who to ask to sign in again.
+
+    `placeholders` names the subject ({"pair": ...} or {"account": ...}); `on_refused` starts
+    the reauth flow of the account that refused (setup leaves that to Home Assistant).
+    """
+
+    placeholders: Mapping[str, str]
+    on_refused: Callable[[AuthError], None] = lambda _: None
+
+
+class HasErrorSubject(Protocol):
+    """What a translated method runs on: a pair's coordinator or entity, an account."""
+
+    @property
+    def error_subject(self) -> ErrorSubject:
+        """Who failed, as the messages name it."""
+
+
+def translated(err: ProviderError, subject: ErrorSubject, boundary: Boundary) -> HomeAssistantError:
+    """The Home Assistant error a provider error becomes at `boundary` (raise it from `err`)."""
+    translation = boundary.refused if isinstance(err, AuthError) else boundary.failed
+    placeholders = dict(subject.placeholders)
+    if translation.with_detail:
+        placeholders["error"] = str(err)
+    return translation.error(
+        translation_domain=DOMAIN,
+        translation_key=translation.key,
+        translation_placeholders=placeholders,
+    )
+
+
+def rate_limited(pair: str, accounts: Iterable[str], retry_after: float | None) -> UpdateFailed:
+    """The failure of a run that rate limits stopped before it could plan anything.
+
+    Not an exception of a provider but a run's result. Home Assistant schedules the pair's next
+    refresh after `retry_after` (the provider's own Retry-After), then returns to its interval.
+    """
+    placeholders = {"pair": pair, "accounts": ", ".join(accounts)}
+    if retry_after is None:
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="rate_limited_no_wait",
+            translation_placeholders=placeholders,
+        )
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="rate_limited",
+        translation_placeholders={**placeholders, "seconds": f"{retry_after:.0f}"},
+        retry_after=retry_after,
+    )
+
+
+def translate_errors[S: HasErrorSubject, **P, R](
+    boundary: Boundary,
+) -> Callable[
+    [Callable[Concatenate[S, P], Awaitable[R]]], Callable[Concatenate[S, P], Coroutine[Any, Any, R]]
+]:
+    """Decorate a method (or a function whose first argument names the subject) at `boundary`.
+
+    A refused sign-in starts the refusing account's reauth, then both kinds of failure are
+    raised as `boundary` translates them.
+    """
+
+    def decorate(
+        func: Callable[Concatenate[S, P], Awaitable[R]],
+    ) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
+        @wraps(func)
+        async def translating(subject: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return await func(subject, *args, **kwargs)
+            except ProviderError as err:
+                named = subject.error_subject
+                if isinstance(err, AuthError):
+                    named.on_refused(err)
+                raise translated(err, named, boundary) from err
+
+        return translating
+
+    return decorate
+
+
+def is_connection_problem(err: ProviderError) -> bool:
+    """Whether the service could not be reached at all (rather than answering badly).
+
+    The providers do not yet raise connection errors of their own, so this reads what they
+    give: an answer with a status (HttpError, a 5xx included, and RateLimitError) came from
+    the service; a timeout or a dropped connection is an OutcomeUnknownError without a status;
+    an error caused by a failed parse (a ValueError, say) came with an answer. The transport
+    raises a bare ProviderError when no connection was made, and a few parsers raise bare ones
+    too: those stay connection problems, as before, until the clients tell them apart.
+    """
+    if isinstance(err, HttpError | RateLimitError):
+        return False
+    if isinstance(err, OutcomeUnknownError):
+        return True
+    cause = err.__cause__
+    return cause is None or isinstance(
+        cause, aiohttp.ClientConnectionError | OSError | TimeoutError
+    )
+
+
+def form_error(err: BaseException | None) -> str:
+    """The config flow form error for a failed check: refused, unreachable, bad answer, or bug."""
+    if isinstance(err, AuthError):
+        return "invalid_auth"
+    if isinstance(err, ProviderError):
+        return "cannot_connect" if is_connection_problem(err) else "invalid_response"
+    LOGGER.error("Unexpected error while checking an account: %r", err)
+    return "unknown"
