@@ -116,17 +116,21 @@ class Ledger:
         since = self.founded.get((pair.name, edit.side))
         return since is not None and since <= edit.window
 
-    def _hidden_by_a_lie(self, pair: PairDef, removal: Edit) -> bool:
-        """Whether the other side's reads lied while `removal` was on its way there.
+    def _hidden_by_a_lie(self, pair: PairDef, removal: Edit, title: list[Edit]) -> bool:
+        """Whether the other side's reads lied about the title before `removal` reached it.
 
-        A read that hides the other side's copy, and a later one that shows it again, look to
-        the engine exactly like the user removing and adding it again there; it reads them so
-        (keeping loses nothing). The removal may then be undone, so either outcome is right.
+        A read that hides the other side's copy (ours, just written, or the user's), and a
+        later one that shows it again, look to the engine exactly like the user removing and
+        adding it there; it reads them so, since keeping loses nothing. The removal may then
+        be undone, so either outcome is right. `title` is every edit of the title, in order:
+        a lie counts from the edit before the removal (or the start) until the removal could
+        have been carried.
         """
         other = pair.b if removal.side is pair.a else pair.a
-        start = self._epoch(pair, removal)
-        lied = self.lied.get((pair.name, other), set())
-        return any(start <= e <= start + RUNS_TO_CARRY_A_REMOVAL for e in lied)
+        before = [e for e in title[: title.index(removal)] if e.window <= removal.window]
+        since = self._epoch(pair, before[-1]) if before else 0
+        until = self._epoch(pair, removal) + RUNS_TO_CARRY_A_REMOVAL
+        return any(since <= e <= until for e in self.lied.get((pair.name, other), set()))
 
     def may_lose(self, side: Svc, index: int) -> bool:
         """Whether the user's edits explain `side` losing the title."""
@@ -218,7 +222,7 @@ class Ledger:
                     for e in edits
                 ):
                     continue
-                if not last.add and self._hidden_by_a_lie(pair, last):
+                if not last.add and self._hidden_by_a_lie(pair, last, edits):
                     continue
                 expected[index] = last.add
             elif (
@@ -226,7 +230,9 @@ class Ledger:
                 and on_a
                 and not on_a[-1].add
                 and (not on_b or self._epoch(pair, on_b[-1]) < self._epoch(pair, on_a[-1]))
-                and not self._hidden_by_a_lie(pair, on_a[-1])
+                and not self._hidden_by_a_lie(
+                    pair, on_a[-1], sorted(on_a + on_b, key=self.edits.index)
+                )
             ):
                 expected[index] = False
         return expected

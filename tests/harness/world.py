@@ -212,7 +212,9 @@ class World:
         lied: set[Svc] = set()
         used: list[ReadRecord] = []
         for svc, provider in zip((pair.a, pair.b), sides, strict=True):
-            last = {r.feature: r for r in provider.reads}
+            # Reads of other features (the ratings a SIMKL removal would delete) are asked of
+            # lists the harness does not fill: it sizes only the pair's own list.
+            last = {r.feature: r for r in provider.reads if r.feature is pair.feature}
             used += last.values()
             for record in last.values():
                 fired = provider.gate.fired[slice(*record.fired)]
