@@ -5,8 +5,6 @@ quirks together, and checks that nothing the user did not remove is removed (or 
 what the user did remove reaches every other side.
 """
 
-import pytest
-
 from custom_components.crosswatch.engine.guards import GuardCode
 from custom_components.crosswatch.engine.pipeline import RunResult, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
@@ -342,15 +340,6 @@ def test_a_removal_set_aside_while_our_copy_awaits_verification_still_arrives(
         world.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open (issue 13): our copy on a side whose reads are doubted stays pending, so the"
-        " two-way planner takes it for that side's news and re-adds it where the user removed"
-        " the original; taking shown-but-unverified writes into the planning baseline made"
-        " test_pipeline_faults churn, so it is not done yet"
-    ),
-)
 def test_our_copy_shown_by_a_doubted_read_is_ours_not_the_sides_news(served: Rig) -> None:
     """What a partial read shows of our own writes verifies them; its silence proves nothing."""
     world = World(served, TRAKT_SIMKL, titles=12)

@@ -49,7 +49,7 @@ from .records import PendingWrite, Scope, ShrinkSuspicion
 from .shadow import ShadowedView, apply_shadows
 from .snapshot import Semantics, Snapshot, effective_view, with_changes
 from .store import StateStore
-from .verify import Verification, verify_pending
+from .verify import Verification, shown_by_partial_read, verify_pending
 
 
 class RunStatus(StrEnum):
@@ -592,6 +592,33 @@ class Pipeline:
                 outcome.incomplete.append(_incomplete(providers[side], verdict))
         return observed
 
+    async def _with_landed_writes(
+        self,
+        providers: Mapping[PairSide, Provider],
+        pending: Mapping[PairSide, list[PendingWrite]],
+        snapshots: Mapping[PairSide, Snapshot],
+        baselines: Mapping[PairSide, Snapshot | None],
+    ) -> dict[PairSide, Snapshot | None]:
+        """The baselines to plan from: with our writes that a partial read shows.
+
+        Those writes have landed, so for planning they are what the side held (our copy is not
+        its news); unverified, they are neither released nor recorded as synced.
+        """
+        planned_from = dict(baselines)
+        for side in PairSide:
+            landed = await self._blocking(
+                partial(
+                    shown_by_partial_read, pending[side], snapshots[side],
+                    providers[side].capabilities.rating_scale,
+                    play_precision=_play_precision(providers[side]),
+                )
+            )  # fmt: skip
+            if landed:
+                planned_from[side] = await self._blocking(
+                    partial(_with_own_writes, baselines[side], Verification(verified=landed))
+                )
+        return planned_from
+
     async def _read_again(
         self, provider: Provider, scope: Scope, first: Read
     ) -> Read | ProviderError:
@@ -684,10 +711,14 @@ class Pipeline:
             baselines[side] = await blocking(
                 partial(_with_own_writes, last_read[side], verifications[side])
             )
+        planned_from = await self._with_landed_writes(providers, pending, snapshots, baselines)
         policy = PairPolicy(spec.mode)
         sides = [
             SideState(
-                providers[side].name, providers[side].capabilities, snapshots[side], baselines[side]
+                providers[side].name,
+                providers[side].capabilities,
+                snapshots[side],
+                planned_from[side],
             )
             for side in PairSide
         ]

@@ -54,6 +54,27 @@ def verify_pending(
     return Verification(tuple(verified), tuple(missed), phantoms)
 
 
+def shown_by_partial_read(
+    pending: Iterable[PendingWrite],
+    read: Snapshot,
+    scale: RatingScale,
+    *,
+    play_precision: timedelta | None = None,
+) -> tuple[PendingWrite, ...]:
+    """Adds and updates that a partial read itself shows (not what a baseline stood in for).
+
+    They have landed, so the copy is ours, not the side's news. They are not verified: a
+    later stale read could still lack them, and released, a history write would be sent twice.
+    """
+    if read.complete:
+        return ()
+    return tuple(
+        w
+        for w in pending
+        if w.action is not Action.REMOVE and _shows(read, w, scale, play_precision)
+    )
+
+
 def _shows(
     view: Snapshot, write: PendingWrite, scale: RatingScale, play_precision: timedelta | None
 ) -> bool:
