@@ -117,20 +117,22 @@ class Ledger:
         return since is not None and since <= edit.window
 
     def _hidden_by_a_lie(self, pair: PairDef, removal: Edit, title: list[Edit]) -> bool:
-        """Whether the other side's reads lied about the title before `removal` reached it.
+        """Whether a side's reads lied about the title before `removal` reached the other.
 
         A read that hides the other side's copy (ours, just written, or the user's), and a
         later one that shows it again, look to the engine exactly like the user removing and
-        adding it there; it reads them so, since keeping loses nothing. The removal may then
-        be undone, so either outcome is right. `title` is every edit of the title, in order:
-        a lie counts from the edit before the removal (or the start) until the removal could
-        have been carried.
+        adding it there; it reads them so, since keeping loses nothing. A read that hid the
+        removing side's own copy before the removal (a first read founding a baseline on a
+        short list) leaves nothing for the removal to be seen against. Either way the removal
+        may be undone, so either outcome is right. `title` is every edit of the title, in
+        order: a lie counts from the edit before the removal (or the start) until the removal
+        could have been carried.
         """
-        other = pair.b if removal.side is pair.a else pair.a
         before = [e for e in title[: title.index(removal)] if e.window <= removal.window]
         since = self._epoch(pair, before[-1]) if before else 0
         until = self._epoch(pair, removal) + RUNS_TO_CARRY_A_REMOVAL
-        return any(since <= e <= until for e in self.lied.get((pair.name, other), set()))
+        lied = self.lied.get((pair.name, pair.a), set()) | self.lied.get((pair.name, pair.b), set())
+        return any(since <= e <= until for e in lied)
 
     def may_lose(self, side: Svc, index: int) -> bool:
         """Whether the user's edits explain `side` losing the title."""
