@@ -34,7 +34,7 @@ from .guards import (
 from .items import MediaItem
 from .memo import SnapshotMemo
 from .payloads import Entry, Feature
-from .plan import Action, PairSide, Plan, Reason
+from .plan import Action, PairSide, Plan
 from .planner import PairPolicy, SideState, SyncMode, plan_feature
 from .provider import (
     AuthError,
@@ -746,7 +746,6 @@ class Pipeline:
         )  # fmt: skip
         for side in {a.operation.side for a in report.applied if a.outcome is not None}:
             self._memo.bust(providers[side].key, feature)
-        uncarried = _uncarried_losses(guarded, report, stored)
         if not spec.dry_run:
             for side in PairSide:
                 await blocking(
@@ -767,7 +766,7 @@ class Pipeline:
                     partial(
                         _persist_side, store, scopes[side], provider=providers[side],
                         baseline=stored[side], view=views[side], learned=observed[side].learned,
-                        unsettled=unsettled, uncarried=uncarried[side],
+                        unsettled=unsettled,
                         checkpoint=observed[side].read.checkpoint,
                         verification=verifications[side],
                         guards=spec.guards, now=now,
@@ -955,38 +954,6 @@ def _holdouts(
     return items
 
 
-# Removals that carry a side's loss to the other side, as the baselines show it.
-_CARRYING = frozenset({Reason.REMOVED_ON_OTHER_SIDE, Reason.REMOVED_FROM_SOURCE})
-
-
-def _uncarried_losses(
-    guarded: Guarded, report: ApplyReport, stored: Mapping[PairSide, Snapshot | None]
-) -> dict[PairSide, frozenset[str]]:
-    """Per side, baseline keys of losses whose removal on the other side was not made.
-
-    A removal set aside for a while (our own write there awaits verification, a retry waits,
-    a phantom) or not written (a failed batch, a rate limit) still has to happen: were the
-    losing side's baseline to let the item go, the other side's copy would look like news
-    next run, and the tombstone would stop it both ways. Removals the user rejected, or that
-    wait for approval, are settled elsewhere (the kept and held lists).
-    """
-    undone = [
-        op
-        for op, code in zip(guarded.suppressed, guarded.suppressed_codes, strict=True)
-        if code is not GuardCode.KEPT_BY_USER
-    ]
-    undone += [a.operation for a in report.applied if a.outcome is None]
-    keys: dict[PairSide, set[str]] = {side: set() for side in PairSide}
-    for op in undone:
-        if op.action is not Action.REMOVE or op.reason not in _CARRYING:
-            continue
-        loser = op.side.other
-        baseline = stored[loser]
-        if baseline is not None and (entry := baseline.find(op.item)) is not None:
-            keys[loser].add(entry.key)
-    return {side: frozenset(found) for side, found in keys.items()}
-
-
 def _unsettled_gains(
     view: Snapshot, baseline: Snapshot | None, *, other_read: Snapshot, other_view: Snapshot
 ) -> frozenset[str]:
@@ -1025,7 +992,6 @@ def _persist_side(
     now: datetime,
     founds_on_empty: bool = False,
     unsettled: frozenset[str] = frozenset(),
-    uncarried: frozenset[str] = frozenset(),
 ) -> None:
     """Make what this run observed the side's baseline, incrementally, in one transaction.
 
@@ -1039,9 +1005,7 @@ def _persist_side(
     drop guard judges that loss like any other).
 
     `unsettled` are gains (see _unsettled_gains) that stay out of the baseline: they remain
-    news until the other side is seen to share them or to have lost them. `uncarried` are
-    losses whose removal on the other side this run could not make (see _uncarried_losses):
-    they stay in the baseline, so that the next run still sees them as losses.
+    news until the other side is seen to share them or to have lost them.
     """
     if learned:
         store.save_learned_ids(scope, dict(learned))
@@ -1070,8 +1034,6 @@ def _persist_side(
                 upserts.append(entry)
         for key, old in old_entries.items():
             if key in view.entries or view.find(old.item, include_local=True) is not None:
-                continue
-            if key in uncarried:
                 continue
             removed.append(key)
             if key not in ours:
