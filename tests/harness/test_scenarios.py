@@ -19,6 +19,7 @@ from .world import Rig, World
 
 TRAKT_SIMKL = next(s for s in SETUPS if s.name == "Trakt ⇄ SIMKL watchlist, two-way")
 TWO_PAIRS = next(s for s in SETUPS if s.name == "two pairs on one Trakt account")
+MIRROR = next(s for s in SETUPS if s.name == "Trakt → Jellyfin watchlist, mirror")
 PLEX_TRAKT = Setup(
     "Plex ⇄ Trakt history, two-way, 60 films",
     (PairDef("plex-trakt", Svc.PLEX, Svc.TRAKT, H, SyncMode.TWO_WAY),),
@@ -171,7 +172,7 @@ def test_a_stale_simkl_body_after_our_write_and_a_restart_cannot_hide_a_removal(
 def test_an_empty_first_answer_from_the_mirror_source_clears_nothing_on_the_target(
     served: Rig,
 ) -> None:
-    mirror = next(s for s in SETUPS if s.name == "Trakt → Jellyfin watchlist, mirror")
+    mirror = MIRROR
     world = World(served, mirror, titles=12)
     try:
         world.edit(Svc.TRAKT, 0, add=True)
@@ -191,7 +192,7 @@ def test_a_tiny_first_answer_from_the_mirror_source_clears_nothing_on_the_target
     served: Rig,
 ) -> None:
     """A mirror's removals rest on the source's absences: they need a second, fresh read too."""
-    mirror = next(s for s in SETUPS if s.name == "Trakt → Jellyfin watchlist, mirror")
+    mirror = MIRROR
     world = World(served, mirror, titles=12)
     try:
         for index in range(10):
@@ -213,7 +214,7 @@ def test_a_tiny_first_answer_from_the_mirror_source_clears_nothing_on_the_target
 def test_a_mirror_still_removes_what_only_the_target_holds_once_a_fresh_read_agrees(
     served: Rig,
 ) -> None:
-    mirror = next(s for s in SETUPS if s.name == "Trakt → Jellyfin watchlist, mirror")
+    mirror = MIRROR
     world = World(served, mirror, titles=12)
     try:
         for index in range(10):
@@ -255,7 +256,7 @@ def test_a_title_removed_on_both_sides_then_added_again_on_one_is_kept_on_both(
 def test_a_mirror_whose_source_is_truly_empty_clears_the_target_once_reads_agree(
     served: Rig,
 ) -> None:
-    mirror = next(s for s in SETUPS if s.name == "Trakt → Jellyfin watchlist, mirror")
+    mirror = MIRROR
     world = World(served, mirror, titles=12)
     try:
         world.edit(Svc.JELLYFIN, 0, add=True)

@@ -104,7 +104,6 @@ class Guarded:
     held_codes: tuple[GuardCode, ...] = ()  # why each held operation is held
     suppressed: tuple[Operation, ...] = ()
     events: tuple[GuardEvent, ...] = field(default=())
-    suppressed_codes: tuple[GuardCode, ...] = ()  # why each suppressed operation was set aside
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,7 +314,7 @@ def delete_budget(baseline_size: int | None, settings: GuardSettings) -> int:
     return max(settings.delete_floor, share)
 
 
-def apply_guards(  # noqa: PLR0912, PLR0915 - one pass over the plan, a branch per guard
+def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guard, in order
     plan: Plan,
     *,
     settings: GuardSettings,
@@ -356,7 +355,6 @@ def apply_guards(  # noqa: PLR0912, PLR0915 - one pass over the plan, a branch p
     held: list[Operation] = []
     held_codes: list[GuardCode] = []
     suppressed: list[Operation] = []
-    suppressed_codes: list[GuardCode] = []
     removals = dict.fromkeys(PairSide, 0)
     budgets = {side: delete_budget(baseline_sizes.get(side), settings) for side in PairSide}
     set_aside: dict[tuple[PairSide, GuardCode], int] = {}
@@ -367,7 +365,6 @@ def apply_guards(  # noqa: PLR0912, PLR0915 - one pass over the plan, a branch p
             and not _new_on_source(op, (last_read or {}).get(op.side.other))
         ):
             suppressed.append(op)
-            suppressed_codes.append(GuardCode.TOMBSTONED)
             continue
         code = _held_out(op.item, (held_out or {}).get(op.side))
         if code is None and op.action is Action.REMOVE and _is_buried(op.item, spared[op.side]):
@@ -378,7 +375,6 @@ def apply_guards(  # noqa: PLR0912, PLR0915 - one pass over the plan, a branch p
                 code = GuardCode.ACCOUNT_LIMIT
         if code is not None:
             suppressed.append(op)
-            suppressed_codes.append(code)
             set_aside[op.side, code] = set_aside.get((op.side, code), 0) + 1
             continue
         if op.action is Action.REMOVE and _is_buried(op.item, at_risk.get(op.side, set())):
@@ -441,14 +437,7 @@ def apply_guards(  # noqa: PLR0912, PLR0915 - one pass over the plan, a branch p
         detail = f"{count} items " + _HOLDOUT_TEXT[code].format(name=plan.name(side))
         events.append(GuardEvent(code, side, count, detail))
     guarded = Plan(plan.side_names, tuple(allowed), plan.notes)
-    return Guarded(
-        guarded,
-        tuple(held),
-        tuple(held_codes),
-        tuple(suppressed),
-        tuple(events),
-        tuple(suppressed_codes),
-    )
+    return Guarded(guarded, tuple(held), tuple(held_codes), tuple(suppressed), tuple(events))
 
 
 def _new_on_source(op: Operation, last_read: Snapshot | None) -> bool:
