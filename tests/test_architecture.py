@@ -17,7 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 INTEGRATION = REPO / "custom_components" / "crosswatch"
-PURE_PACKAGES = ("engine", "providers")
+PURE_PACKAGES = ("engine", "clients", "providers")
 PACKAGE = "custom_components.crosswatch"
 
 

@@ -29,9 +29,9 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
+from .clients.http import HttpError
 from .const import DOMAIN, LOGGER
 from .engine.provider import AuthError, OutcomeUnknownError, ProviderError, RateLimitError
-from .providers.http import HttpError
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
+from custom_components.crosswatch.clients.http import HttpError
+from custom_components.crosswatch.clients.trakt.auth import DeviceFlowError, PollStatus
 from custom_components.crosswatch.const import DOMAIN
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.provider import (
@@ -21,8 +23,6 @@ from custom_components.crosswatch.engine.provider import (
 from custom_components.crosswatch.errors import form_error
 from custom_components.crosswatch.flows import trakt as trakt_flow
 from custom_components.crosswatch.flows.base import sign_in_error
-from custom_components.crosswatch.providers.http import HttpError
-from custom_components.crosswatch.providers.trakt_auth import DeviceFlowError, PollStatus
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 

@@ -10,9 +10,7 @@ from aiohttp import web
 from graphql import GraphQLSchema, parse, validate
 import pytest
 
-from custom_components.crosswatch.engine.provider import AuthError, ProviderError, RateLimitError
-from custom_components.crosswatch.engine.ratings import RatingScale
-from custom_components.crosswatch.providers.anilist import (
+from custom_components.crosswatch.clients.anilist.client import (
     API_URL,
     COLLECTION_QUERY,
     DOCUMENTS,
@@ -24,7 +22,9 @@ from custom_components.crosswatch.providers.anilist import (
     tokens_from_pin,
     validate_token,
 )
-from custom_components.crosswatch.providers.http import RetryPolicy, Throttle
+from custom_components.crosswatch.clients.http import RetryPolicy, Throttle
+from custom_components.crosswatch.engine.provider import AuthError, ProviderError, RateLimitError
+from custom_components.crosswatch.engine.ratings import RatingScale
 from tests.simulators.anilist import (
     ALICE_ID,
     ALICE_TOKEN,

@@ -8,6 +8,12 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.crosswatch.clients.anilist.client import (
+    AniListClient,
+    GraphQLError,
+    Lookup,
+    tokens_from_pin,
+)
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Payload, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
@@ -19,12 +25,6 @@ from custom_components.crosswatch.engine.provider import (
     WriteRequest,
 )
 from custom_components.crosswatch.engine.ratings import RatingScale, quantize
-from custom_components.crosswatch.providers.anilist import (
-    AniListClient,
-    GraphQLError,
-    Lookup,
-    tokens_from_pin,
-)
 from custom_components.crosswatch.providers.anilist_provider import (
     BATCH_SIZE,
     AniListProvider,

@@ -7,19 +7,19 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.crosswatch.engine.provider import (
-    AuthError,
-    ProviderError,
-    RateLimitError,
-)
-from custom_components.crosswatch.providers.http import (
+from custom_components.crosswatch.clients.http import (
     HttpClient,
     HttpError,
     Response,
     RetryPolicy,
     Throttle,
 )
-from custom_components.crosswatch.providers.tokens import Tokens
+from custom_components.crosswatch.clients.tokens import Tokens
+from custom_components.crosswatch.engine.provider import (
+    AuthError,
+    ProviderError,
+    RateLimitError,
+)
 
 from .conftest import Serve
 

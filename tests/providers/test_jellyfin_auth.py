@@ -3,17 +3,17 @@
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.http import HttpError, RetryPolicy
+from custom_components.crosswatch.clients.mediabrowser.client import (
+    JELLYFIN,
+    MediaBrowserClient,
+)
 from custom_components.crosswatch.engine.provider import AuthError, ProviderError
 from custom_components.crosswatch.providers import jellyfin
-from custom_components.crosswatch.providers.http import HttpError, RetryPolicy
 from custom_components.crosswatch.providers.jellyfin import (
     JellyfinQuickConnect,
     QuickConnectCode,
     QuickConnectStatus,
-)
-from custom_components.crosswatch.providers.mediabrowser_client import (
-    JELLYFIN,
-    MediaBrowserClient,
 )
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 

@@ -6,14 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import aiohttp
 import pytest
 
-from custom_components.crosswatch.engine.provider import AuthError, ProviderError
-from custom_components.crosswatch.providers.emby import EmbyProvider
-from custom_components.crosswatch.providers.jellyfin import (
-    JellyfinProvider,
-    sign_in,
-)
-from custom_components.crosswatch.providers.mediabrowser import MediaBrowserAccount
-from custom_components.crosswatch.providers.mediabrowser_client import (
+from custom_components.crosswatch.clients.mediabrowser.client import (
     EMBY,
     JELLYFIN,
     Credentials,
@@ -21,6 +14,13 @@ from custom_components.crosswatch.providers.mediabrowser_client import (
     MediaBrowserClient,
     credentials_from,
 )
+from custom_components.crosswatch.engine.provider import AuthError, ProviderError
+from custom_components.crosswatch.providers.emby import EmbyProvider
+from custom_components.crosswatch.providers.jellyfin import (
+    JellyfinProvider,
+    sign_in,
+)
+from custom_components.crosswatch.providers.mediabrowser import MediaBrowserAccount
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 
 from .conftest import Serve

@@ -17,16 +17,16 @@ from aiohttp import web
 import pytest
 import yaml
 
+from custom_components.crosswatch.clients.mediabrowser.client import (
+    EMBY,
+    JELLYFIN,
+    MediaBrowserClient,
+)
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import ProviderError, WriteRequest
 from custom_components.crosswatch.providers.jellyfin import JellyfinQuickConnect, sign_in
-from custom_components.crosswatch.providers.mediabrowser_client import (
-    EMBY,
-    JELLYFIN,
-    MediaBrowserClient,
-)
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 from tests.simulators.openapi import RECORDED, OpenApiDescription, app_routes, specs_dir
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.mediabrowser.client import ItemPage
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.provider import AuthError, ProviderError
 from custom_components.crosswatch.providers.mediabrowser import parse_date
-from custom_components.crosswatch.providers.mediabrowser_client import ItemPage
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 
 from .conftest import Serve

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.http import HttpError
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
@@ -14,7 +15,6 @@ from custom_components.crosswatch.engine.provider import (
     WriteOutcome,
     WriteRequest,
 )
-from custom_components.crosswatch.providers.http import HttpError
 from custom_components.crosswatch.providers.mediabrowser import NOT_IN_LIBRARY, MediaBrowserProvider
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 

@@ -6,9 +6,8 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.crosswatch.engine.provider import AuthError, ProviderError
-from custom_components.crosswatch.providers.http import HttpClient, HttpError
-from custom_components.crosswatch.providers.plex_auth import (
+from custom_components.crosswatch.clients.http import HttpClient, HttpError
+from custom_components.crosswatch.clients.plex.auth import (
     Pin,
     PinExpiredError,
     PinPoll,
@@ -26,6 +25,7 @@ from custom_components.crosswatch.providers.plex_auth import (
     servers_by_name,
     wait_for_pin,
 )
+from custom_components.crosswatch.engine.provider import AuthError, ProviderError
 from tests.providers.conftest import Serve
 from tests.providers.test_plex_support import APP, RETRY, World, no_sleep, start_world
 from tests.simulators.plex import ACCOUNT_TOKEN, MACHINE_ID, SERVER_TOKEN, PlexSim

@@ -7,6 +7,8 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.crosswatch.clients.http import HttpClient, RetryPolicy
+from custom_components.crosswatch.clients.plex.auth import PlexAccount
 from custom_components.crosswatch.engine.capabilities import HistorySupport
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
@@ -19,14 +21,12 @@ from custom_components.crosswatch.engine.provider import (
 )
 from custom_components.crosswatch.engine.ratings import RatingScale
 from custom_components.crosswatch.providers import plex
-from custom_components.crosswatch.providers.http import HttpClient, RetryPolicy
 from custom_components.crosswatch.providers.plex import (
     NOT_IN_LIBRARY,
     NOT_ON_PLEX,
     WATCHLIST_TYPES,
     PlexProvider,
 )
-from custom_components.crosswatch.providers.plex_auth import PlexAccount
 from tests.providers.conftest import Serve
 from tests.providers.test_plex_support import World, entry, start_world
 from tests.simulators.openapi import RECORDED

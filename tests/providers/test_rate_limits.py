@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.anilist import client as anilist
+from custom_components.crosswatch.clients.http import QuotaLog, RateLimit
+from custom_components.crosswatch.clients.trakt import client as trakt_client
 from custom_components.crosswatch.engine.payloads import Feature, Listed
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import RateLimitError, WriteRequest
-from custom_components.crosswatch.providers import anilist, trakt_client
 from custom_components.crosswatch.providers.anilist_provider import AniListProvider
 from custom_components.crosswatch.providers.emby import EmbyProvider
-from custom_components.crosswatch.providers.http import QuotaLog, RateLimit
 from custom_components.crosswatch.providers.jellyfin import JellyfinProvider
 from custom_components.crosswatch.providers.plex import PlexProvider
 from custom_components.crosswatch.providers.simkl import SimklProvider

@@ -4,15 +4,15 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.crosswatch.engine.provider import AuthError, ProviderError
-from custom_components.crosswatch.providers.http import RetryPolicy
-from custom_components.crosswatch.providers.simkl import fetch_account
-from custom_components.crosswatch.providers.simkl_api import SimklApi
-from custom_components.crosswatch.providers.simkl_auth import (
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.simkl.auth import (
     PinCode,
     PinStatus,
     SimklPinAuth,
 )
+from custom_components.crosswatch.clients.simkl.client import SimklApi
+from custom_components.crosswatch.engine.provider import AuthError, ProviderError
+from custom_components.crosswatch.providers.simkl import fetch_account
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import FakeTime, make_rig
 from tests.simulators.simkl import CLIENT_ID, TOKEN, SimklState, simkl_app

@@ -6,14 +6,14 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.simkl.auth import SimklPinAuth
+from custom_components.crosswatch.clients.simkl.client import SimklApi
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import AuthError, WriteOutcome, WriteRequest
-from custom_components.crosswatch.providers.http import RetryPolicy
 from custom_components.crosswatch.providers.simkl import SimklAccount, SimklProvider
-from custom_components.crosswatch.providers.simkl_api import SimklApi
-from custom_components.crosswatch.providers.simkl_auth import SimklPinAuth
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import find, has, make_rig
 from tests.simulators.simkl import CLIENT_ID, TOKEN

@@ -4,9 +4,8 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.crosswatch.engine.provider import AuthError, ProviderError
-from custom_components.crosswatch.providers.http import HttpClient, RetryPolicy
-from custom_components.crosswatch.providers.trakt_auth import (
+from custom_components.crosswatch.clients.http import HttpClient, RetryPolicy
+from custom_components.crosswatch.clients.trakt.auth import (
     DeviceCode,
     DeviceFlowError,
     PollStatus,
@@ -16,7 +15,8 @@ from custom_components.crosswatch.providers.trakt_auth import (
     request_device_code,
     wait_for_device_token,
 )
-from custom_components.crosswatch.providers.trakt_client import make_http
+from custom_components.crosswatch.clients.trakt.client import make_http
+from custom_components.crosswatch.engine.provider import AuthError, ProviderError
 from tests.providers.conftest import Serve
 from tests.simulators.trakt import CLIENT_ID, CLIENT_SECRET, FakeTime, TraktSim, make_app
 

@@ -10,11 +10,11 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.http import Response, ServerFaultError
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import WriteRequest
-from custom_components.crosswatch.providers.http import Response, ServerFaultError
 from tests.providers.conftest import Serve
 from tests.providers.test_trakt_provider import HEAT, MATRIX, Rig, at, episode, make_rig
 from tests.simulators.trakt import TraktSim, seed_catalogue

@@ -10,6 +10,11 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.tokens import Tokens
+from custom_components.crosswatch.clients.trakt import client as trakt_client
+from custom_components.crosswatch.clients.trakt.auth import TraktApp
+from custom_components.crosswatch.clients.trakt.client import TraktClient
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
@@ -24,12 +29,8 @@ from custom_components.crosswatch.engine.provider import (
 )
 from custom_components.crosswatch.engine.ratings import RatingScale
 from custom_components.crosswatch.engine.snapshot import Snapshot
-from custom_components.crosswatch.providers import trakt, trakt_client
-from custom_components.crosswatch.providers.http import RetryPolicy
-from custom_components.crosswatch.providers.tokens import Tokens
+from custom_components.crosswatch.providers import trakt
 from custom_components.crosswatch.providers.trakt import TraktProvider
-from custom_components.crosswatch.providers.trakt_auth import TraktApp
-from custom_components.crosswatch.providers.trakt_client import TraktClient
 from tests.providers.conftest import Serve
 from tests.simulators.openapi import RECORDED, RecordedRequest
 from tests.simulators.trakt import (

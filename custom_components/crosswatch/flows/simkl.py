@@ -7,13 +7,14 @@ from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
 
+from ..clients.http import HttpError
+from ..clients.simkl import client as simkl_api
+from ..clients.simkl.auth import SimklPinAuth
+from ..clients.tokens import Tokens
 from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_TOKENS, Kind
 from ..engine.provider import ProviderError
 from ..errors import form_error
-from ..providers import simkl, simkl_api
-from ..providers.http import HttpError
-from ..providers.simkl_auth import SimklPinAuth
-from ..providers.tokens import Tokens
+from ..providers import simkl
 from .base import CodeSignInFlow, advanced_section, base_url, code_sign_in_steps, form
 
 

@@ -8,19 +8,20 @@ from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
 
-from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_TOKENS, Kind
-from ..engine.provider import ProviderError
-from ..errors import form_error
-from ..providers import trakt, trakt_client
-from ..providers.http import HttpError
-from ..providers.tokens import Tokens
-from ..providers.trakt_auth import (
+from ..clients.http import HttpError
+from ..clients.tokens import Tokens
+from ..clients.trakt import client as trakt_client
+from ..clients.trakt.auth import (
     DeviceFlowError,
     PollStatus,
     TraktApp,
     request_device_code,
     wait_for_device_token,
 )
+from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_TOKENS, Kind
+from ..engine.provider import ProviderError
+from ..errors import form_error
+from ..providers import trakt
 from .base import (
     CodeSignInFlow,
     advanced_section,

@@ -38,6 +38,18 @@ from datetime import UTC, date, datetime, time as day_time, timedelta
 import time
 from typing import Any, Final
 
+from ..clients.anilist.client import (
+    COMPLETED,
+    PLANNING,
+    AniListClient,
+    GraphQLError,
+    ListEntry,
+    LiveEntry,
+    LiveMedia,
+    SavedEntry,
+    Viewer,
+)
+from ..clients.http import RateLimit
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.cursor import Checkpoint
 from ..engine.items import MediaItem
@@ -53,18 +65,6 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, quantize, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
-from .anilist import (
-    COMPLETED,
-    PLANNING,
-    AniListClient,
-    GraphQLError,
-    ListEntry,
-    LiveEntry,
-    LiveMedia,
-    SavedEntry,
-    Viewer,
-)
-from .http import RateLimit
 
 BATCH_SIZE: Final = 10  # one lookup plus up to ten mutations: a third of a minute's budget
 READ_REUSE_SECONDS: Final = 60.0

@@ -27,12 +27,12 @@ from typing import Any, Final
 
 import aiohttp
 
+from ..clients.http import HttpClient, RetryPolicy, Throttle
 from ..engine.applier import RunBlocking
 from ..engine.backfill import IdMapFetch, IdRecord
 from ..engine.ids import Namespace, normalize_id
 from ..engine.items import MediaType
 from ..engine.provider import ProviderError
-from .http import HttpClient, RetryPolicy, Throttle
 
 DEFAULT_URL: Final = (
     "https://raw.githubusercontent.com/Fribb/anime-lists/master/anime-list-full.json"

@@ -15,10 +15,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from ..clients.http import HttpError, JsonValue
+from ..clients.mediabrowser.client import (
+    JELLYFIN,
+    Credentials,
+    MediaBrowserClient,
+    credentials_from,
+)
 from ..engine.provider import AuthError, ProviderError
-from .http import HttpError, JsonValue
 from .mediabrowser import MediaBrowserAccount, MediaBrowserProvider, account_for, sign_in
-from .mediabrowser_client import JELLYFIN, Credentials, MediaBrowserClient, credentials_from
 
 __all__ = [
     "JELLYFIN",

@@ -45,6 +45,14 @@ import logging
 import time
 from typing import ClassVar, Final
 
+from ..clients.http import HttpError, JsonValue
+from ..clients.mediabrowser.client import (
+    USER_STATE_FIELDS,
+    Credentials,
+    Flavour,
+    MediaBrowserClient,
+    ServerInfo,
+)
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.cursor import Checkpoint
 from ..engine.ids import LOCAL_NAMESPACES, Namespace, parse_provider_ids
@@ -62,14 +70,6 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
-from .http import HttpError, JsonValue
-from .mediabrowser_client import (
-    USER_STATE_FIELDS,
-    Credentials,
-    Flavour,
-    MediaBrowserClient,
-    ServerInfo,
-)
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -39,6 +39,9 @@ import time
 from types import MappingProxyType
 from typing import Any
 
+from ..clients.http import HttpError
+from ..clients.plex.auth import PlexAccount
+from ..clients.plex.client import TYPE_EPISODE, TYPE_MOVIE, TYPE_SHOW, PagedRead, PlexClient
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.cursor import Checkpoint
 from ..engine.ids import Namespace, parse_plex_guid, plex_guid_ids
@@ -56,9 +59,6 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
-from .http import HttpError
-from .plex_auth import PlexAccount
-from .plex_client import TYPE_EPISODE, TYPE_MOVIE, TYPE_SHOW, PagedRead, PlexClient
 
 NOT_IN_LIBRARY = "not_in_library"
 NOT_ON_PLEX = "not_found_on_plex"

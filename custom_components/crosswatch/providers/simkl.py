@@ -55,6 +55,8 @@ from datetime import UTC, datetime, timedelta
 import json
 from typing import Final, Protocol
 
+from ..clients.http import JsonValue
+from ..clients.simkl.client import ACTIVITY_KEYS, BUCKETS, SimklApi, expect_object
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.cursor import Checkpoint
 from ..engine.items import MediaItem, MediaType
@@ -73,8 +75,6 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, same_rating, to_normalized
 from ..engine.snapshot import Completeness, Snapshot, partial
-from .http import JsonValue
-from .simkl_api import ACTIVITY_KEYS, BUCKETS, SimklApi, expect_object
 
 WATCHLIST_STATUS: Final = "plantowatch"
 LIST_STATUSES: Final = ("plantowatch", "watching", "completed", "hold", "dropped")

@@ -40,6 +40,8 @@ import logging
 import time
 from typing import Any
 
+from ..clients.http import RateLimit
+from ..clients.trakt.client import PagedRead, TraktClient
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.cursor import Checkpoint
 from ..engine.ids import Namespace, normalize_id
@@ -56,8 +58,6 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
-from .http import RateLimit
-from .trakt_client import PagedRead, TraktClient
 
 _LOGGER = logging.getLogger(__name__)
 

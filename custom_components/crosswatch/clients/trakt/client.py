@@ -26,14 +26,14 @@ from typing import Any, TypeGuard
 
 import aiohttp
 
-from ..engine.provider import (
+from ...engine.provider import (
     AccountLimitError,
     AccountLockedError,
     AuthError,
     ProviderError,
     RateLimitError,
 )
-from .http import (
+from ..http import (
     Clock,
     HttpClient,
     JsonValue,
@@ -44,8 +44,8 @@ from .http import (
     Sleep,
     Throttle,
 )
-from .tokens import Tokens, TokenSaver
-from .trakt_auth import TraktApp, refresh_tokens
+from ..tokens import Tokens, TokenSaver
+from .auth import TraktApp, refresh_tokens
 
 DEFAULT_BASE_URL = "https://api.trakt.tv"
 USER_AGENT = "CrossWatch/0.1 (Home Assistant)"

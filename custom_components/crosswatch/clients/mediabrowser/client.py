@@ -38,8 +38,8 @@ from typing import Final
 
 import aiohttp
 
-from ..engine.provider import ProviderError
-from .http import HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
+from ...engine.provider import ProviderError
+from ..http import HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
 
 CLIENT_NAME: Final = "CrossWatch"
 # The fields of a UserItemDataDto that hold the user's state, as opposed to what the server

@@ -24,15 +24,15 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from ..engine.items import MediaItem, MediaType
-from ..engine.provider import (
+from ...engine.items import MediaItem, MediaType
+from ...engine.provider import (
     AuthError,
     ProviderError,
     RateLimitError,
 )
-from ..engine.ratings import RatingScale
-from .http import HttpClient, QuotaLog, RateLimit, RetryPolicy, Sleep, Throttle, header
-from .tokens import Tokens
+from ...engine.ratings import RatingScale
+from ..http import HttpClient, QuotaLog, RateLimit, RetryPolicy, Sleep, Throttle, header
+from ..tokens import Tokens
 
 API_URL: Final = "https://graphql.anilist.co"
 AUTHORIZE_URL: Final = "https://anilist.co/api/v2/oauth/authorize"

@@ -12,8 +12,8 @@ from typing import Final
 
 import aiohttp
 
-from ..engine.provider import ProviderError
-from .http import Clock, HttpClient, JsonValue, RetryPolicy, Sleep, Throttle
+from ...engine.provider import ProviderError
+from ..http import Clock, HttpClient, JsonValue, RetryPolicy, Sleep, Throttle
 
 DEFAULT_BASE_URL: Final = "https://api.simkl.com"
 APP_NAME: Final = "crosswatch"

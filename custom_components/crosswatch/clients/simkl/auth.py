@@ -13,10 +13,10 @@ import time
 
 import aiohttp
 
-from ..engine.provider import AuthError
-from .http import RetryPolicy, Sleep
-from .simkl_api import DEFAULT_APP_VERSION, DEFAULT_BASE_URL, expect_object, make_http
-from .tokens import Tokens
+from ...engine.provider import AuthError
+from ..http import RetryPolicy, Sleep
+from ..tokens import Tokens
+from .client import DEFAULT_APP_VERSION, DEFAULT_BASE_URL, expect_object, make_http
 
 SLOW_DOWN_STEP = 5  # seconds added to the interval each time SIMKL asks us to slow down
 

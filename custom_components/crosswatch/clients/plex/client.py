@@ -25,9 +25,9 @@ from typing import Any
 
 import aiohttp
 
-from ..engine.provider import AuthError, ProviderError, RateLimitError
-from .http import HttpClient, HttpError, JsonValue, Response, RetryPolicy, Sleep, Throttle
-from .plex_auth import PLEX_TV_URL, PlexAccount, PlexApp, get_account, get_identity
+from ...engine.provider import AuthError, ProviderError, RateLimitError
+from ..http import HttpClient, HttpError, JsonValue, Response, RetryPolicy, Sleep, Throttle
+from .auth import PLEX_TV_URL, PlexAccount, PlexApp, get_account, get_identity
 
 DISCOVER_URL = "https://discover.provider.plex.tv"
 METADATA_URL = "https://metadata.provider.plex.tv"

@@ -24,8 +24,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from ..engine.provider import AuthError, ProviderError
-from .http import HttpClient, HttpError, RetryPolicy, Sleep
+from ...engine.provider import AuthError, ProviderError
+from ..http import HttpClient, HttpError, RetryPolicy, Sleep
 
 PLEX_TV_URL = "https://plex.tv"
 AUTH_APP_URL = "https://app.plex.tv/auth"

@@ -14,9 +14,9 @@ from enum import StrEnum
 import time
 from typing import Any
 
-from ..engine.provider import AuthError, ProviderError
-from .http import HttpClient, Sleep
-from .tokens import Tokens
+from ...engine.provider import AuthError, ProviderError
+from ..http import HttpClient, Sleep
+from ..tokens import Tokens
 
 # Trakt's device and refresh grants need a redirect URI; devices use the out-of-band one.
 OOB_REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
