@@ -742,7 +742,8 @@ async def test_other_graphql_errors_mid_batch_are_raised(
         raise GraphQLError([], 500)
 
     monkeypatch.setattr(client, "save_entry", broken)
-    with pytest.raises(GraphQLError):
+    with pytest.raises(ProviderError) as caught:
         await provider_for(sim, client).write(
             Feature.WATCHLIST, Action.ADD, [WriteRequest(anime(30), Listed())]
         )
+    assert isinstance(caught.value.__cause__, GraphQLError)  # the engine's error, from AniList's

@@ -7,6 +7,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.crosswatch.clients.errors import CrossWatchAuthenticationError
 from custom_components.crosswatch.clients.http import HttpClient, RetryPolicy
 from custom_components.crosswatch.clients.plex.auth import PlexAccount
 from custom_components.crosswatch.engine.capabilities import HistorySupport
@@ -548,7 +549,7 @@ async def test_watchlist_records_of_other_types_are_skipped_and_unreadable_ones_
 
 async def test_a_revoked_token_refuses_the_watchlist(world: World) -> None:
     world.sim.quirks.revoked = True
-    with pytest.raises(AuthError):
+    with pytest.raises(CrossWatchAuthenticationError):
         await world.client().watchlist()
 
 

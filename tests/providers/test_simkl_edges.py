@@ -6,6 +6,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.crosswatch.clients.errors import CrossWatchAuthenticationError
 from custom_components.crosswatch.clients.http import RetryPolicy
 from custom_components.crosswatch.clients.simkl.auth import SimklPinAuth
 from custom_components.crosswatch.clients.simkl.client import SimklApi
@@ -219,5 +220,5 @@ async def test_a_pin_request_simkl_answers_with_ko_raises_auth_error(
 
     app.router.add_get("/oauth/pin", pin)
     auth = SimklPinAuth(session, CLIENT_ID, base_url=await serve(app))
-    with pytest.raises(AuthError, match="client_id_failed"):
+    with pytest.raises(CrossWatchAuthenticationError, match="client_id_failed"):
         await auth.request_code()

@@ -10,6 +10,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.crosswatch.clients.errors import CrossWatchAccountLimitError
 from custom_components.crosswatch.clients.http import RetryPolicy
 from custom_components.crosswatch.clients.tokens import Tokens
 from custom_components.crosswatch.clients.trakt import client as trakt_client
@@ -783,8 +784,8 @@ async def test_an_account_limit_without_a_header_borrows_the_cap_from_the_settin
     async def no_header(*args, **kwargs):  # type: ignore[no-untyped-def]
         try:
             return await original(*args, **kwargs)
-        except AccountLimitError as err:
-            raise AccountLimitError(str(err)) from err
+        except CrossWatchAccountLimitError as err:
+            raise CrossWatchAccountLimitError(str(err)) from err
 
     rig.client.post = no_header  # type: ignore[method-assign]
     with pytest.raises(AccountLimitError) as caught:

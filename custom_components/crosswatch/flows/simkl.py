@@ -7,7 +7,7 @@ from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
 
-from ..clients.http import HttpError
+from ..clients.errors import CrossWatchClientError, CrossWatchResponseError
 from ..clients.simkl import client as simkl_api
 from ..clients.simkl.auth import SimklPinAuth
 from ..clients.tokens import Tokens
@@ -44,7 +44,7 @@ class SimklFlow(CodeSignInFlow):
         )
         try:
             code = await auth.request_code()
-        except HttpError as err:
+        except CrossWatchResponseError as err:
             # The service refused the app itself (unknown client id): the credentials are wrong.
             return "invalid_auth" if 400 <= err.status < 500 else form_error(err)
         except Exception as err:  # noqa: BLE001 - the flow must show an error, not crash
@@ -69,7 +69,7 @@ class SimklFlow(CodeSignInFlow):
         )
         try:
             account = await simkl.fetch_account(api)
-        except ProviderError as err:
+        except (ProviderError, CrossWatchClientError) as err:
             return self.show_retry("simkl_retry", form_error(err))
         return await self.async_finish_account(
             Kind.SIMKL,

@@ -8,7 +8,7 @@ from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
 
-from ..clients.http import HttpError
+from ..clients.errors import CrossWatchClientError, CrossWatchResponseError
 from ..clients.tokens import Tokens
 from ..clients.trakt import client as trakt_client
 from ..clients.trakt.auth import (
@@ -81,7 +81,7 @@ class TraktFlow(CodeSignInFlow):
         )
         try:
             code = await request_device_code(http, self._trakt_app)
-        except HttpError as err:
+        except CrossWatchResponseError as err:
             # The service refused the app itself (unknown client id): the credentials are wrong.
             return "invalid_auth" if 400 <= err.status < 500 else form_error(err)
         except Exception as err:  # noqa: BLE001 - the flow must show an error, not crash
@@ -121,7 +121,7 @@ class TraktFlow(CodeSignInFlow):
         provider = trakt.TraktProvider(client)
         try:
             await provider.health()
-        except ProviderError as err:
+        except (ProviderError, CrossWatchClientError) as err:
             return self.show_retry("trakt_retry", form_error(err))
         slug = provider.key.removeprefix("trakt:")
         return await self.async_finish_account(

@@ -52,7 +52,7 @@ from ..clients.anilist.client import (
 from ..clients.http import RateLimit
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.cursor import Checkpoint
-from ..engine.items import MediaItem
+from ..engine.items import MediaItem, MediaType
 from ..engine.payloads import Entry, Feature, Listed, Payload, Rated, Watched
 from ..engine.plan import Action
 from ..engine.provider import (
@@ -65,6 +65,7 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, quantize, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
+from .client_errors import client_cause, translating
 
 BATCH_SIZE: Final = 10  # one lookup plus up to ten mutations: a third of a minute's budget
 READ_REUSE_SECONDS: Final = 60.0
@@ -106,7 +107,7 @@ class AniListProvider:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Bind the client to the account its token was validated for (see validate_token)."""
-        self._client = client
+        self._client = translating(client)
         self._user_id = user_id
         self._user_name = user_name
         self._scale = RatingScale.for_anilist(score_format)
@@ -161,7 +162,7 @@ class AniListProvider:
                 f"not to {self._user_name} ({self._user_id})"
             )
         self._user_name = viewer.name
-        self._scale = viewer.score_format
+        self._scale = RatingScale.for_anilist(viewer.score_format)
 
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """The whole list, filtered to one feature.
@@ -170,7 +171,7 @@ class AniListProvider:
         from the content would only fingerprint the very read it came from.
         """
         collection = await self._read_collection()
-        scale = collection.viewer.score_format
+        scale = RatingScale.for_anilist(collection.viewer.score_format)
         entries: list[Entry] = []
         unreadable = 0
         for entry in collection.entries:
@@ -180,7 +181,7 @@ class AniListProvider:
                 unreadable += 1
                 continue
             if payload is not None:
-                entries.append(Entry(entry.item(), payload))
+                entries.append(Entry(_item(entry), payload))
         failures = [collection.failure] if collection.failure else []
         if unreadable:
             failures.append(f"{unreadable} scores are not values of {scale}")
@@ -258,7 +259,9 @@ class AniListProvider:
             self._collection = None
             lookup = await self._client.lookup(list(wanted))
             self._adopt(lookup.viewer)
-            state = _BatchState(lookup.viewer.score_format, dict(lookup.media))
+            state = _BatchState(
+                RatingScale.for_anilist(lookup.viewer.score_format), dict(lookup.media)
+            )
             for media_id, indexes in wanted.items():
                 for index in indexes:
                     results[index] = await self._write_one(
@@ -287,10 +290,11 @@ class AniListProvider:
                     return await self._write_history(action, request, media, state)
                 case Feature.RATINGS:
                     return await self._write_rating(action, request, media, state)
-        except GraphQLError as err:
-            if err.not_found:
+        except ProviderError as err:
+            refused = client_cause(err, GraphQLError)
+            if refused is not None and refused.not_found:
                 return _rejected(request, "not_found")
-            if err.invalid:
+            if refused is not None and refused.invalid:
                 return _rejected(request, f"invalid: {err}")
             raise
 
@@ -398,6 +402,16 @@ def _history_variables(media: LiveMedia, watched: Watched) -> dict[str, Any] | N
     if not variables:
         return None
     return {"mediaId": media.id, **variables}
+
+
+def _item(entry: ListEntry) -> MediaItem:
+    """The anime (or anime film) an entry is of."""
+    return MediaItem.create(
+        MediaType.MOVIE if entry.format == "MOVIE" else MediaType.ANIME,
+        title=entry.title,
+        year=entry.year,
+        ids={"anilist": entry.media_id, "mal": entry.id_mal},
+    )
 
 
 def _payload(feature: Feature, entry: ListEntry, scale: RatingScale) -> Payload | None:

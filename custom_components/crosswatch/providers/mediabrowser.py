@@ -45,7 +45,7 @@ import logging
 import time
 from typing import ClassVar, Final
 
-from ..clients.http import HttpError, JsonValue
+from ..clients.http import JsonValue
 from ..clients.mediabrowser.client import (
     USER_STATE_FIELDS,
     Credentials,
@@ -70,6 +70,7 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
+from .client_errors import HttpError, translates_client_errors, translating
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -183,6 +184,7 @@ def _ids(row: Mapping[str, JsonValue]) -> dict[str, str]:
     return {namespace.value: value for namespace, value in parsed.items()}
 
 
+@translates_client_errors
 async def sign_in(
     client: MediaBrowserClient, username: str, password: str
 ) -> tuple[MediaBrowserAccount, Credentials]:
@@ -214,7 +216,7 @@ class MediaBrowserProvider:
                 f"{type(self).__name__} needs a {self.flavour.name} client, "
                 f"not a {client.flavour.name} one"
             )
-        self._client = client
+        self._client = translating(client)
         self._account = account
         self._flavour = client.flavour
         self._clock = clock

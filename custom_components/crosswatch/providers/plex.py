@@ -39,7 +39,6 @@ import time
 from types import MappingProxyType
 from typing import Any
 
-from ..clients.http import HttpError
 from ..clients.plex.auth import PlexAccount
 from ..clients.plex.client import TYPE_EPISODE, TYPE_MOVIE, TYPE_SHOW, PagedRead, PlexClient
 from ..engine.capabilities import Capabilities, HistorySupport
@@ -59,6 +58,7 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
+from .client_errors import HttpError, translating
 
 NOT_IN_LIBRARY = "not_in_library"
 NOT_ON_PLEX = "not_found_on_plex"
@@ -174,7 +174,7 @@ class PlexProvider:
         keep `key` stable before `health()` learns them. `title_matches` allows a write to land
         on the one library item of the same type, exact title and year when no id matches.
         """
-        self._client = client
+        self._client = translating(client)
         self._account = account
         self._server_id = server_id
         self._ttl = library_ttl

@@ -40,6 +40,7 @@ import logging
 import time
 from typing import Any
 
+from ..clients.errors import CrossWatchInvalidResponseError
 from ..clients.http import RateLimit
 from ..clients.trakt.client import PagedRead, TraktClient
 from ..engine.capabilities import Capabilities, HistorySupport
@@ -58,6 +59,7 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
+from .client_errors import translating
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -225,7 +227,7 @@ class TraktProvider:
         A category that moved without its body changing (or that we wrote to) is read again
         until its body changes, or for at least `settle_reads` reads and `settle_time`.
         """
-        self._client = client
+        self._client = translating(client)
         self._slug = slug
         self._settle_reads = settle_reads
         self._settle_time = settle_time.total_seconds()
@@ -384,7 +386,7 @@ class TraktProvider:
         reply = await self._client.request("GET", "/sync/last_activities")
         try:
             activities = reply.json()
-        except ProviderError as err:
+        except CrossWatchInvalidResponseError as err:
             _LOGGER.warning("Trakt sent activities that are not JSON (%s): reading in full", err)
             activities = None
         return {
