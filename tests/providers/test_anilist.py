@@ -2,6 +2,7 @@
 
 from base64 import urlsafe_b64encode
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
 import json
 from typing import Any
 
@@ -17,6 +18,7 @@ from custom_components.crosswatch.clients.anilist.client import (
     PER_CHUNK,
     REQUESTS_PER_MINUTE,
     AniListClient,
+    EntryChange,
     GraphQLError,
     ScoreFormat,
     authorize_url,
@@ -116,7 +118,7 @@ async def test_every_request_of_a_session_validates_against_the_official_schema(
     viewer = await client.viewer()
     await client.collection_chunk(viewer.id, viewer.score_format, 1)
     await client.lookup([1, 5114])
-    await client.save_entry({"mediaId": 30, "status": "PLANNING", "format": "POINT_10"})
+    await client.save_entry(EntryChange(30, status="PLANNING"), ScoreFormat.POINT_10)
     entry = sim.state.entry_for(ALICE_ID, 30)
     assert entry is not None
     assert await client.delete_entry(entry.id)
@@ -295,15 +297,15 @@ async def test_the_lookup_gives_the_viewer_and_each_media_with_its_entry(sim: Si
 
 async def test_save_creates_an_entry_and_answers_with_what_it_stored(sim: Sim) -> None:
     saved = await sim.client().save_entry(
-        {
-            "mediaId": 30,
-            "status": "COMPLETED",
-            "progress": 99,
-            "repeat": 2,
-            "scoreRaw": 73,
-            "completedAt": {"year": 2024, "month": 5, "day": 6},
-            "format": "POINT_100",
-        }
+        EntryChange(
+            30,
+            status="COMPLETED",
+            progress=99,
+            repeat=2,
+            score_raw=73,
+            completed_at=date(2024, 5, 6),
+        ),
+        ScoreFormat.POINT_100,
     )
     assert saved is not None
     assert (saved.status, saved.progress, saved.repeat, saved.score) == ("COMPLETED", 26, 2, 73)
@@ -317,7 +319,7 @@ async def test_save_with_an_unknown_media_is_a_validation_error_naming_the_argum
     sim: Sim,
 ) -> None:
     with pytest.raises(GraphQLError) as caught:
-        await sim.client().save_entry({"mediaId": 999999, "status": "PLANNING"})
+        await sim.client().save_entry(EntryChange(999999, status="PLANNING"))
     assert caught.value.invalid
     assert "mediaId: The selected media id is invalid." in str(caught.value)
 
@@ -533,7 +535,7 @@ async def test_a_save_reply_without_an_entry_says_nothing_was_stored(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     url = await canned(serve, 200, {"data": {"SaveMediaListEntry": {"id": 5.0, "status": None}}})
-    assert await canned_client(session, url).save_entry({"mediaId": 1}) is None
+    assert await canned_client(session, url).save_entry(EntryChange(1)) is None
 
 
 async def test_lookup_skips_media_it_cannot_read(

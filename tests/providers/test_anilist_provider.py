@@ -699,7 +699,7 @@ async def test_a_reply_that_does_not_show_the_write_is_unknown_not_confirmed(
 ) -> None:
     client = sim.client()
 
-    async def say_nothing(_variables: dict[str, Any]) -> None:
+    async def say_nothing(*_args: object) -> None:
         return None
 
     monkeypatch.setattr(client, "save_entry", say_nothing)
@@ -738,7 +738,7 @@ async def test_other_graphql_errors_mid_batch_are_raised(
 ) -> None:
     client = sim.client()
 
-    async def broken(_variables: dict[str, Any]) -> None:
+    async def broken(*_args: object) -> None:
         raise GraphQLError([], 500)
 
     monkeypatch.setattr(client, "save_entry", broken)

@@ -36,17 +36,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time as day_time, timedelta
 import time
-from typing import Any, Final
+from typing import Final
 
 from ..clients.anilist.client import (
     COMPLETED,
     PLANNING,
     AniListClient,
+    EntryChange,
     GraphQLError,
     ListEntry,
     LiveEntry,
     LiveMedia,
     SavedEntry,
+    ScoreFormat,
     Viewer,
 )
 from ..clients.http import RateLimit
@@ -313,7 +315,7 @@ class AniListProvider:
             if entry.status == PLANNING:
                 return _confirmed(request)
             return _rejected(request, f"on_list_as_{entry.status.lower()}")
-        saved = await self._save(state, media, {"mediaId": media.id, "status": PLANNING})
+        saved = await self._save(state, media, EntryChange(media.id, status=PLANNING))
         return _outcome(request, saved is not None and saved.status == PLANNING)
 
     async def _write_history(
@@ -326,10 +328,10 @@ class AniListProvider:
             return _rejected(request, "anilist_keeps_history")
         if not isinstance(request.payload, Watched):
             return _rejected(request, "not_a_watched_state")
-        variables = _history_variables(media, request.payload)
-        if variables is None:
+        change = _history_change(media, request.payload)
+        if change is None:
             return _confirmed(request)  # the entry already shows it watched
-        saved = await self._save(state, media, variables)
+        saved = await self._save(state, media, change)
         return _outcome(request, saved is not None and saved.status == COMPLETED)
 
     async def _write_rating(
@@ -339,31 +341,30 @@ class AniListProvider:
         if action is Action.REMOVE:
             if entry is None or entry.score_raw == 0:
                 return _confirmed(request)
-            saved = await self._save(state, media, {"mediaId": media.id, "scoreRaw": 0})
+            saved = await self._save(state, media, EntryChange(media.id, score_raw=0))
             return _outcome(request, saved is not None and saved.score == 0)
         if not isinstance(request.payload, Rated):
             return _rejected(request, "not_a_rating")
         if entry is None:
             return _rejected(request, "not_on_list")
         scale, value = state.scale, request.payload.value
-        variables: dict[str, Any] = {"mediaId": media.id}
         if scale is RatingScale.ANILIST_POINT_3:
             # Where AniList puts smileys on its 100-point scale is not documented: say the smiley.
-            variables["score"] = from_normalized(scale, value)
+            change = EntryChange(media.id, score=from_normalized(scale, value))
         else:
             # Every other format's steps are whole points of 100, so the raw score is exact.
-            variables["scoreRaw"] = round(quantize(scale, value) * 10)
-        saved = await self._save(state, media, variables)
+            change = EntryChange(media.id, score_raw=round(quantize(scale, value) * 10))
+        saved = await self._save(state, media, change)
         stored = to_normalized(scale, saved.score) if saved is not None else None
         return _outcome(request, stored == quantize(scale, value))
 
     async def _save(
-        self, state: _BatchState, media: LiveMedia, variables: dict[str, Any]
+        self, state: _BatchState, media: LiveMedia, change: EntryChange
     ) -> SavedEntry | None:
-        saved = await self._client.save_entry({**variables, "format": state.scale.value})
+        saved = await self._client.save_entry(change, ScoreFormat(state.scale.value))
         if saved is not None:
             previous = media.entry
-            completed = variables.get("completedAt")
+            completed = change.completed_at
             state.media[media.id] = LiveMedia(
                 media.id,
                 media.episodes,
@@ -374,8 +375,8 @@ class AniListProvider:
                     saved.repeat,
                     # Later writes in the batch only ask whether a score is set at all.
                     saved.score,
-                    date(**completed)
-                    if isinstance(completed, dict)
+                    completed
+                    if completed is not None
                     else previous.completed_at
                     if previous is not None
                     else None,
@@ -384,24 +385,29 @@ class AniListProvider:
         return saved
 
 
-def _history_variables(media: LiveMedia, watched: Watched) -> dict[str, Any] | None:
-    """The mutation that records `watched`, or None when the entry already shows it."""
+def _history_change(media: LiveMedia, watched: Watched) -> EntryChange | None:
+    """The change that records `watched`, or None when the entry already shows it."""
     entry = media.entry
-    variables: dict[str, Any] = {}
+    status: str | None = None
+    progress: int | None = None
+    repeat: int | None = None
+    completed_at: date | None = None
     if entry is None or entry.status != COMPLETED:
-        variables["status"] = COMPLETED
+        status = COMPLETED
         if media.episodes:
-            variables["progress"] = media.episodes
+            progress = media.episodes
     rewatches = watched.play_count - 1
     if rewatches > (entry.repeat if entry is not None else 0):
-        variables["repeat"] = rewatches
+        repeat = rewatches
     if watched.last_watched_at is not None:
         day = watched.last_watched_at.astimezone(UTC).date()
         if entry is None or entry.completed_at is None or day > entry.completed_at:
-            variables["completedAt"] = {"year": day.year, "month": day.month, "day": day.day}
-    if not variables:
+            completed_at = day
+    if status is None and repeat is None and completed_at is None:
         return None
-    return {"mediaId": media.id, **variables}
+    return EntryChange(
+        media.id, status=status, progress=progress, repeat=repeat, completed_at=completed_at
+    )
 
 
 def _item(entry: ListEntry) -> MediaItem:

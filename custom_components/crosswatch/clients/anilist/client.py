@@ -336,6 +336,43 @@ class SavedEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class EntryChange:
+    """What one SaveMediaListEntry sets on the viewer's entry for a media; None keeps a field.
+
+    `score` is in the score format the save names (POINT_3's smileys, say); `score_raw` is on
+    AniList's 100-point scale.
+    """
+
+    media_id: int
+    status: str | None = None
+    progress: int | None = None
+    repeat: int | None = None
+    score: float | None = None
+    score_raw: int | None = None
+    completed_at: date | None = None
+
+    def variables(self, score_format: ScoreFormat | None = None) -> dict[str, object]:
+        """SAVE_MUTATION's variables: only the fields set, and the reply's score format."""
+        fields: dict[str, object] = {
+            "status": self.status,
+            "progress": self.progress,
+            "repeat": self.repeat,
+            "score": self.score,
+            "scoreRaw": self.score_raw,
+        }
+        variables: dict[str, object] = {
+            "mediaId": self.media_id,
+            **{name: value for name, value in fields.items() if value is not None},
+        }
+        if self.completed_at is not None:
+            day = self.completed_at
+            variables["completedAt"] = {"year": day.year, "month": day.month, "day": day.day}
+        if score_format is not None:
+            variables["format"] = score_format.value
+        return variables
+
+
+@dataclass(frozen=True, slots=True)
 class Chunk:
     """One chunk of the list collection."""
 
@@ -480,12 +517,14 @@ class AniListClient:
                 media[found.id] = found
         return Lookup(_viewer(data.get("Viewer")), media)
 
-    async def save_entry(self, variables: Mapping[str, Any]) -> SavedEntry | None:
+    async def save_entry(
+        self, change: EntryChange, score_format: ScoreFormat | None = None
+    ) -> SavedEntry | None:
         """Create or update the viewer's entry for a media; the stored entry, as AniList says.
 
-        `variables` are SAVE_MUTATION's; `format` is the score format of the reply's score.
+        `score_format` is the format of the reply's score (AniList's default when None).
         """
-        data = await self.execute(SAVE_MUTATION, variables)
+        data = await self.execute(SAVE_MUTATION, change.variables(score_format))
         reply = _object(data.get("SaveMediaListEntry"))
         entry_id, status = _int(reply.get("id")), reply.get("status")
         if entry_id is None or not isinstance(status, str):
