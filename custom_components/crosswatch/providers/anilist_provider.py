@@ -67,7 +67,7 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, quantize, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
-from .client_errors import client_cause, translating
+from .client_errors import client_cause, translates_client_errors, translating
 
 BATCH_SIZE: Final = 10  # one lookup plus up to ten mutations: a third of a minute's budget
 READ_REUSE_SECONDS: Final = 60.0
@@ -150,6 +150,7 @@ class AniListProvider:
         """The quota AniList last reported (X-RateLimit-* headers)."""
         return self._client.rate_limit
 
+    @translates_client_errors
     async def health(self) -> None:
         """Raise AuthError for an expired or foreign token, ProviderError when AniList is down."""
         if self._client.tokens.expires_within(0):
@@ -166,6 +167,7 @@ class AniListProvider:
         self._user_name = viewer.name
         self._scale = RatingScale.for_anilist(viewer.score_format)
 
+    @translates_client_errors
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """The whole list, filtered to one feature.
 
@@ -242,6 +244,7 @@ class AniListProvider:
             failure = f"{malformed} list entries could not be read"
         return _Collection(viewer, tuple(seen.values()), failure, self._clock())
 
+    @translates_client_errors
     async def write(
         self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
     ) -> Sequence[WriteResult]:

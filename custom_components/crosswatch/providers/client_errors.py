@@ -1,10 +1,12 @@
 """The one place where the clients' errors become the engine's.
 
 The clients (`..clients`) know nothing of the engine; the adapters here speak to the engine. An
-adapter holds its client through `translating(client)`, and runs any other call into a client
-inside `engine_errors()` (or wears `@translates_client_errors`), so whatever a client raises
-reaches the adapter, and through it the engine, as the matching provider error, with the client
-error as its cause:
+adapter holds its client through `translating(client)`, so every call it makes raises the
+engine's errors and its own except clauses read them as before; any other call into client code
+(a reply's `json()`, a parser) runs inside `engine_errors()`; and the engine-facing methods
+(health, read, write, count_agrees) wear `@translates_client_errors` as a backstop. Whatever a
+client raises reaches the engine as the matching provider error, with the client error as its
+cause:
 
     CrossWatchAuthenticationError   -> AuthError
     CrossWatchRateLimitError        -> RateLimitError (retry_after kept)

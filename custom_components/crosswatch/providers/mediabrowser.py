@@ -248,6 +248,7 @@ class MediaBrowserProvider:
         """Every HTTP request this provider's client has made."""
         return self._client.http.requests.count
 
+    @translates_client_errors
     async def health(self) -> None:
         """Check that the URL still reaches the same server and the token the same user.
 
@@ -266,6 +267,7 @@ class MediaBrowserProvider:
 
     # Reads ---------------------------------------------------------------------------------
 
+    @translates_client_errors
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """A present snapshot of one feature; a page that fails makes it partial.
 
@@ -429,6 +431,7 @@ class MediaBrowserProvider:
 
     # Writes --------------------------------------------------------------------------------
 
+    @translates_client_errors
     async def write(
         self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
     ) -> Sequence[WriteResult]:

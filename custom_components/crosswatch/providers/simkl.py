@@ -278,6 +278,7 @@ class SimklProvider:
         """Every HTTP request this provider has made."""
         return self._api.http.requests.count
 
+    @translates_client_errors
     async def health(self) -> None:
         """Check the token still works and still belongs to the configured account."""
         account = await fetch_account(self._api)
@@ -287,6 +288,7 @@ class SimklProvider:
             )
         self._account = account  # the name as SIMKL shows it now (users can rename themselves)
 
+    @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:
         """Whether SIMKL's own statistics count the watchlist titles `snapshot` saw.
 
@@ -310,6 +312,7 @@ class SimklProvider:
 
     # Reads ---------------------------------------------------------------------------------
 
+    @translates_client_errors
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """A present snapshot of one feature, pulling only what the activities call for."""
         if feature is Feature.RATINGS:
@@ -497,6 +500,7 @@ class SimklProvider:
 
     # Writes --------------------------------------------------------------------------------
 
+    @translates_client_errors
     async def write(
         self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
     ) -> Sequence[WriteResult]:

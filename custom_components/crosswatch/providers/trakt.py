@@ -59,7 +59,7 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
-from .client_errors import translating
+from .client_errors import translates_client_errors, translating
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -274,6 +274,7 @@ class TraktProvider:
         """The read quota Trakt last reported (its X-Ratelimit header)."""
         return self._client.rate_limit
 
+    @translates_client_errors
     async def health(self) -> None:
         """Read `/users/settings`: the account's slug and its plan's limits."""
         settings = await self._client.get_json("/users/settings")
@@ -290,6 +291,7 @@ class TraktProvider:
         if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0:
             self._limits[Feature.WATCHLIST] = cap
 
+    @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:
         """Whether Trakt's own statistics count the plays or ratings `snapshot` saw.
 
@@ -311,6 +313,7 @@ class TraktProvider:
 
     # -- reads ----------------------------------------------------------------------------
 
+    @translates_client_errors
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """A present snapshot of `feature`, re-reading only the categories that moved."""
         del checkpoint  # the cache and the stamps it was read under decide what to read again
@@ -450,6 +453,7 @@ class TraktProvider:
 
     # -- writes ---------------------------------------------------------------------------
 
+    @translates_client_errors
     async def write(
         self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
     ) -> Sequence[WriteResult]:
