@@ -21,11 +21,13 @@ from custom_components.crosswatch.engine.cursor import Checkpoint
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import (
+    CountWitness,
     Provider,
     Read,
     WriteRequest,
     WriteResult,
 )
+from custom_components.crosswatch.engine.snapshot import Snapshot
 from custom_components.crosswatch.providers.anilist import AniListClient, tokens_from_pin
 from custom_components.crosswatch.providers.anilist_provider import AniListProvider
 from custom_components.crosswatch.providers.http import RetryPolicy, Throttle
@@ -155,6 +157,14 @@ class Observed:
             )
         )
         return read
+
+    async def count_agrees(self, snapshot: Snapshot) -> bool | None:
+        # The service's own count, where the provider asks one (CountWitness); None as for a
+        # provider that keeps none. Without this the engine would never see the witness.
+        if not isinstance(self.inner, CountWitness):
+            return None
+        self.gate.phase = "read"
+        return await self.inner.count_agrees(snapshot)
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
         self.inner.forget_reads(feature, validated=validated)

@@ -92,6 +92,50 @@ def test_a_plex_scan_returning_3_of_60_films_unwatches_nothing_on_trakt(served: 
         world.close()
 
 
+def test_plex_scans_that_agree_on_a_loss_unwatch_nothing_while_plex_counts_otherwise(
+    served: Rig,
+) -> None:
+    world = World(served, PLEX_TRAKT, titles=60)
+    try:
+        in_sync(world, range(60))
+        plex = world.services[Svc.PLEX]
+        assert isinstance(plex, PlexService)
+        # Two list-hiding faults back to back: two empty 200s, then three tiny lists. Every
+        # read of two runs, the confirming ones included, agrees on a loss.
+        plex.gate.add(Fault(FaultKind.EMPTY, left=2))
+        plex.gate.add(Fault(FaultKind.TINY, left=3, keep=3))
+
+        for _ in range(3):
+            result = only([d.result for d in world.run()])
+            assert world.holds(Svc.TRAKT) == set(range(60)), result.plan.as_dict()["counts"]
+            assert held(world, PLEX_TRAKT.pairs[0]) == []
+
+        assert plex.gate.faults == []
+        assert world.holds(Svc.PLEX) == set(range(60))
+    finally:
+        world.close()
+
+
+def test_a_real_unwatch_of_half_the_plex_library_reaches_trakt_as_plex_counts_agree(
+    served: Rig,
+) -> None:
+    world = World(served, PLEX_TRAKT, titles=60)
+    try:
+        in_sync(world, range(60))
+        for index in range(30, 60):
+            world.edit(Svc.PLEX, index, add=False)
+
+        runs = [only([d.result for d in world.run()]) for _ in range(2)]
+
+        # Beyond the budget the removals wait for the user's approval; the read is believed.
+        pending = held(world, PLEX_TRAKT.pairs[0])
+        assert len(pending) + (60 - len(world.holds(Svc.TRAKT))) == 30, pending
+        assert world.holds(Svc.TRAKT) >= set(range(30))
+        assert runs[-1].status is not RunStatus.FAILED
+    finally:
+        world.close()
+
+
 def test_a_simkl_cold_start_on_an_empty_body_then_one_real_add_removes_nothing_on_trakt(
     served: Rig,
 ) -> None:
