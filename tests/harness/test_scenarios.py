@@ -421,3 +421,26 @@ def test_our_copy_shown_by_a_doubted_read_is_ours_not_the_sides_news(served: Rig
         assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == set()
     finally:
         world.close()
+
+
+def test_a_title_removed_on_one_side_then_added_again_on_the_other_reaches_both(
+    served: Rig,
+) -> None:
+    setup = next(s for s in SETUPS if s.name == "AniList ⇄ SIMKL watchlist, two-way")
+    world = World(served, setup, titles=3)
+    try:
+        world.edit(Svc.ANILIST, 0, add=True)
+        for _ in range(2):
+            world.run()
+        assert world.holds(Svc.SIMKL) == {0}
+        world.edit(Svc.SIMKL, 0, add=False)
+        runs = [only([d.result for d in world.run()]) for _ in range(3)]
+        assert world.holds(Svc.ANILIST) == set(), [r.status for r in runs]
+
+        world.edit(Svc.ANILIST, 0, add=True)  # the user changed their mind, on the other side
+        for _ in range(2):
+            result = only([d.result for d in world.run()])
+
+        assert world.holds(Svc.SIMKL) == {0}, [e.detail for e in result.events]
+    finally:
+        world.close()

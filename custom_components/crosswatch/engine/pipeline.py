@@ -1022,11 +1022,11 @@ def _persist_side(
             and (baseline is None or baseline.find(entry.item, include_local=True) is None)
         ]
         if seen:
-            store.save_baseline(scope, provider.name, upserts=seen, removed_keys=(), saved_at=now)
+            store.save_baseline(scope, provider.name, upserts=seen, removed=(), saved_at=now)
         return
     ours = {w.item.key for w in verification.verified if w.action is Action.REMOVE}
     upserts: list[Entry] = []
-    removed: list[str] = []
+    removed: list[MediaItem] = []
     with store.transaction():
         old_entries = baseline.entries if baseline is not None else {}
         for key, entry in view.entries.items():
@@ -1035,7 +1035,7 @@ def _persist_side(
         for key, old in old_entries.items():
             if key in view.entries or view.find(old.item, include_local=True) is not None:
                 continue
-            removed.append(key)
+            removed.append(old.item)
             if key not in ours:
                 store.add_tombstone(
                     scope,
@@ -1044,10 +1044,9 @@ def _persist_side(
                     seen_by=f"{provider.name} snapshot",
                     ttl=guards.tombstone_ttl,
                 )
-        store.save_baseline(
-            scope, provider.name, upserts=upserts, removed_keys=removed, saved_at=now
-        )
-        store.record_provenance(provider.key, scope.feature, seen=upserts, gone=removed, now=now)
+        store.save_baseline(scope, provider.name, upserts=upserts, removed=removed, saved_at=now)
+        gone = [item.key for item in removed]
+        store.record_provenance(provider.key, scope.feature, seen=upserts, gone=gone, now=now)
         store.record_written(
             provider.key,
             scope.feature,
