@@ -447,6 +447,23 @@ def test_a_success_ends_the_failure_streak_and_the_blackbox_can_be_cleared(
     assert store.blackbox("plex-trakt") == []
 
 
+def test_a_write_supersedes_our_pending_write_of_the_opposite_action(store: StateStore) -> None:
+    scope = Scope("trakt-simkl", Feature.WATCHLIST, "b")
+    store.record_pending(
+        scope, Action.ADD, HEAT, listed(HEAT).payload, outcome="ok", run_id=1, now=T0
+    )
+    store.record_pending(scope, Action.REMOVE, HEAT, None, outcome="ok", run_id=2, now=T0)
+
+    (latest,) = store.pending(scope)
+    assert (latest.action, latest.run_id) == (Action.REMOVE, 2)
+
+    store.record_pending(
+        scope, Action.ADD, HEAT, listed(HEAT).payload, outcome="ok", run_id=3, now=T0
+    )
+    (latest,) = store.pending(scope)
+    assert (latest.action, latest.run_id) == (Action.ADD, 3)
+
+
 def test_pending_writes_are_settled_by_what_a_complete_snapshot_shows(store: StateStore) -> None:
     scope = Scope("plex-trakt", Feature.RATINGS, "b")
     for item in (HEAT, ALIEN):

@@ -456,6 +456,7 @@ class Pipeline:
         baselines: Mapping[PairSide, Snapshot | None],
         last_read: Mapping[PairSide, Snapshot | None],
         views: Mapping[PairSide, Snapshot],
+        landed: Mapping[PairSide, Iterable[PendingWrite]],
         now: datetime,
     ) -> Guarded:
         """Run the plan through every guard, with what the store remembers about each side.
@@ -492,6 +493,7 @@ class Pipeline:
                 apply_guards, plan, settings=spec.guards, baseline_sizes=sizes,
                 tombstones=tombstones, held_out=held_out, kept=kept, room=room,
                 ratings_at_risk=at_risk, last_read=last_read,
+                landed={side: [w.item for w in writes] for side, writes in landed.items()},
             )
         )  # fmt: skip
 
@@ -592,32 +594,28 @@ class Pipeline:
                 outcome.incomplete.append(_incomplete(providers[side], verdict))
         return observed
 
-    async def _with_landed_writes(
+    async def _landed_writes(
         self,
         providers: Mapping[PairSide, Provider],
         pending: Mapping[PairSide, list[PendingWrite]],
         snapshots: Mapping[PairSide, Snapshot],
-        baselines: Mapping[PairSide, Snapshot | None],
-    ) -> dict[PairSide, Snapshot | None]:
-        """The baselines to plan from: with our writes that a partial read shows.
+    ) -> dict[PairSide, tuple[PendingWrite, ...]]:
+        """Our unverified adds and updates that each side's partial read itself shows.
 
-        Those writes have landed, so for planning they are what the side held (our copy is not
-        its news); unverified, they are neither released nor recorded as synced.
+        They have landed: for planning they are what the side held (our copy is not its news),
+        and the item may be removed again (guards.apply_guards). Unverified, they are neither
+        released nor recorded as synced.
         """
-        planned_from = dict(baselines)
+        landed: dict[PairSide, tuple[PendingWrite, ...]] = {}
         for side in PairSide:
-            landed = await self._blocking(
+            landed[side] = await self._blocking(
                 partial(
                     shown_by_partial_read, pending[side], snapshots[side],
                     providers[side].capabilities.rating_scale,
                     play_precision=_play_precision(providers[side]),
                 )
             )  # fmt: skip
-            if landed:
-                planned_from[side] = await self._blocking(
-                    partial(_with_own_writes, baselines[side], Verification(verified=landed))
-                )
-        return planned_from
+        return landed
 
     async def _read_again(
         self, provider: Provider, scope: Scope, first: Read
@@ -711,7 +709,8 @@ class Pipeline:
             baselines[side] = await blocking(
                 partial(_with_own_writes, last_read[side], verifications[side])
             )
-        planned_from = await self._with_landed_writes(providers, pending, snapshots, baselines)
+        landed = await self._landed_writes(providers, pending, snapshots)
+        planned_from = await blocking(partial(_planned_from, baselines, landed))
         policy = PairPolicy(spec.mode)
         sides = [
             SideState(
@@ -726,7 +725,7 @@ class Pipeline:
         guarded = await self._guard(
             spec, feature, plan, providers=providers, scopes=scopes, pending=pending,
             verifications=verifications, baselines=baselines, last_read=last_read, views=views,
-            now=now,
+            landed=landed, now=now,
         )  # fmt: skip
         outcome.events.extend(guarded.events)
         outcome.plan = plan
@@ -904,6 +903,19 @@ def _incomplete(provider: Provider, verdict: ShrinkVerdict) -> IncompleteRead:
 def _play_precision(provider: Provider) -> timedelta | None:
     history = provider.capabilities.history
     return history.precision if history.multiple_plays else None
+
+
+def _planned_from(
+    baselines: Mapping[PairSide, Snapshot | None],
+    landed: Mapping[PairSide, tuple[PendingWrite, ...]],
+) -> dict[PairSide, Snapshot | None]:
+    """The baselines to plan from: with our writes that a partial read shows (they landed)."""
+    return {
+        side: _with_own_writes(baselines[side], Verification(verified=landed[side]))
+        if landed[side]
+        else baselines[side]
+        for side in PairSide
+    }
 
 
 def _with_own_writes(baseline: Snapshot | None, verification: Verification) -> Snapshot | None:
