@@ -5,8 +5,6 @@ quirks together, and checks that nothing the user did not remove is removed (or 
 what the user did remove reaches every other side.
 """
 
-import pytest
-
 from custom_components.crosswatch.engine.guards import GuardCode
 from custom_components.crosswatch.engine.pipeline import RunResult, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
@@ -360,14 +358,6 @@ def test_a_removal_reaches_a_side_whose_first_read_was_partial_and_took_our_copy
         world.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open (issue 13): a loss whose removal on the other side is set aside (our copy there"
-        " awaits verification) leaves the losing side's baseline, and the tombstone then stops"
-        " it both ways; keeping such losses in the baseline made test_pipeline_faults churn"
-    ),
-)
 def test_a_removal_set_aside_while_our_copy_awaits_verification_still_arrives(
     served: Rig,
 ) -> None:
@@ -395,13 +385,6 @@ def test_a_removal_set_aside_while_our_copy_awaits_verification_still_arrives(
         world.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open (issue 13): needs the set-aside loss above to stay news as well; our copy shown"
-        " by a doubted read is already planned as ours (verify.shown_by_partial_read)"
-    ),
-)
 def test_our_copy_shown_by_a_doubted_read_is_ours_not_the_sides_news(served: Rig) -> None:
     """What a partial read shows of our own writes verifies them; its silence proves nothing."""
     world = World(served, TRAKT_SIMKL, titles=12)
@@ -442,5 +425,26 @@ def test_a_title_removed_on_one_side_then_added_again_on_the_other_reaches_both(
             result = only([d.result for d in world.run()])
 
         assert world.holds(Svc.SIMKL) == {0}, [e.detail for e in result.events]
+    finally:
+        world.close()
+
+
+def test_a_mirror_target_whose_favourites_lie_in_two_runs_running_is_not_called_a_success(
+    served: Rig,
+) -> None:
+    world = World(served, MIRROR, titles=12)
+    try:
+        in_sync(world, range(8))
+        jellyfin = world.services[Svc.JELLYFIN]
+        results = []
+        for _ in range(2):
+            # Both reads of the run, the confirming one too, answer two of eight favourites.
+            jellyfin.gate.add(Fault(FaultKind.TINY, left=2, keep=2))
+            results.append(only([d.result for d in world.run()]))
+
+        # The reads of two runs agree, but Jellyfin's own count of favourites does not.
+        assert [r.status for r in results] == [RunStatus.PARTIAL, RunStatus.PARTIAL]
+        assert world.holds(Svc.JELLYFIN) == world.holds(Svc.TRAKT) == set(range(8))
+        assert only([d.result for d in world.run()]).status is RunStatus.SUCCESS
     finally:
         world.close()

@@ -65,6 +65,36 @@ async def test_the_watchlist_is_the_users_favorites(
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_the_servers_count_of_favourites_witnesses_a_watchlist_read(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    rig = await make_rig(serve, session, flavour)
+    for item in (rig.library.heat, rig.library.dark, rig.library.matrix, rig.library.inception):
+        rig.state.favorite(rig.user, item)
+
+    whole = (await rig.provider.read(W, None)).snapshot
+    rig.state.quirks.tiny_replies = 1  # three favourites, the totals saying that is all
+    short = (await rig.provider.read(W, None)).snapshot
+
+    assert await rig.provider.count_agrees(whole) is True
+    assert short.complete
+    assert len(short) == 3
+    assert await rig.provider.count_agrees(short) is False
+    # Played state and ratings have no count of their own on these servers.
+    assert await rig.provider.count_agrees((await rig.provider.read(H, None)).snapshot) is None
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_a_count_reply_without_a_count_asked_for_is_a_provider_error(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    rig = await make_rig(serve, session, flavour)
+    # A type the server does not count is a count reply without it: never taken as zero.
+    with pytest.raises(ProviderError, match="without NothingCount"):
+        await rig.client.favorite_count(rig.user.id, ("Movie", "Nothing"))
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
 async def test_ratings_read_the_decimal_user_rating_and_skip_unrated_and_impossible_values(
     serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
 ) -> None:
