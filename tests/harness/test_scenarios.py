@@ -448,3 +448,19 @@ def test_a_mirror_target_whose_favourites_lie_in_two_runs_running_is_not_called_
         assert only([d.result for d in world.run()]).status is RunStatus.SUCCESS
     finally:
         world.close()
+
+
+def test_a_mirror_puts_back_what_the_user_removes_on_its_target_every_time(
+    served: Rig,
+) -> None:
+    world = World(served, MIRROR, titles=12)
+    try:
+        in_sync(world, range(8))
+        for attempt in range(2):
+            world.edit(Svc.JELLYFIN, 4, add=False)
+            runs = [only([d.result for d in world.run()]) for _ in range(3)]
+            assert world.holds(Svc.JELLYFIN) == set(range(8)), (
+                attempt, [(r.status, [e.detail for e in r.events]) for r in runs],
+            )  # fmt: skip
+    finally:
+        world.close()

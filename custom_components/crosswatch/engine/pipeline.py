@@ -475,9 +475,12 @@ class Pipeline:
                     partial(_holdouts, store, scopes[side], pending[side], verifications[side], now)
                 )
             )
-            tombstones[side] = [
-                t.item for t in await blocking(partial(store.tombstones, scopes[side], now))
-            ]
+            if spec.mode is not SyncMode.MIRROR:
+                # A mirror puts back whatever its target lacks, the user's deletions there
+                # included: no tombstone may stop it.
+                tombstones[side] = [
+                    t.item for t in await blocking(partial(store.tombstones, scopes[side], now))
+                ]
         sizes = {side: _size(baselines[side]) for side in PairSide}
         room = {
             side: max(0, limit - len(views[side]))
