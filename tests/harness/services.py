@@ -18,6 +18,7 @@ from aiohttp import web
 
 from custom_components.crosswatch.engine.capabilities import Capabilities
 from custom_components.crosswatch.engine.cursor import Checkpoint
+from custom_components.crosswatch.engine.items import MediaItem
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import (
@@ -104,6 +105,7 @@ class ReadRecord:
     complete: bool
     failed: bool
     size: int = 0  # items the read showed
+    items: tuple[MediaItem, ...] = ()  # the items it showed
     fired: tuple[int, int] = (0, 0)  # the gate's faults that fired during it (a slice)
     native: tuple[int, int] = (0, 0)  # the simulator's own faults that fired during it
 
@@ -152,6 +154,7 @@ class Observed:
                 read.snapshot.complete,
                 failed=False,
                 size=len(read.snapshot),
+                items=tuple(entry.item for entry in read.snapshot.entries.values()),
                 fired=(fired, len(self.gate.fired)),
                 native=(native, len(self.gate.native_fired)),
             )

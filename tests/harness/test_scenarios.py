@@ -464,3 +464,29 @@ def test_a_mirror_puts_back_what_the_user_removes_on_its_target_every_time(
             )  # fmt: skip
     finally:
         world.close()
+
+
+def test_an_empty_answer_hiding_only_our_pending_add_removes_nothing_and_keeps_it_pending(
+    served: Rig,
+) -> None:
+    world = World(served, MIRROR, titles=12)
+    try:
+        world.edit(Svc.JELLYFIN, 0, add=True)  # only on the mirror's target
+        only([d.result for d in world.run()])
+        jellyfin = world.services[Svc.JELLYFIN]
+        jellyfin.gate.add(Fault(FaultKind.EMPTY, left=2))
+        world.edit(Svc.TRAKT, 1, add=True)
+        only([d.result for d in world.run()])  # doubted; 0 removed, 1 added by the mirror
+        assert world.holds(Svc.JELLYFIN) == {1}
+        jellyfin.gate.add(Fault(FaultKind.EMPTY, left=1))
+
+        third = only([d.result for d in world.run()])
+
+        # Our removal explains the loss of 0; the answer hid only our add of 1, which stays
+        # pending (a read that shows nothing cannot verify it) and is never taken for a loss.
+        assert third.status is RunStatus.SUCCESS
+        assert [e.code for e in third.events] == [GuardCode.PENDING_VERIFICATION]
+        assert world.holds(Svc.JELLYFIN) == world.holds(Svc.TRAKT) == {1}
+        assert only([d.result for d in world.run()]).events == ()
+    finally:
+        world.close()
