@@ -5,6 +5,8 @@ quirks together, and checks that nothing the user did not remove is removed (or 
 what the user did remove reaches every other side.
 """
 
+import pytest
+
 from custom_components.crosswatch.engine.guards import GuardCode
 from custom_components.crosswatch.engine.pipeline import RunResult, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
@@ -488,5 +490,34 @@ def test_an_empty_answer_hiding_only_our_pending_add_removes_nothing_and_keeps_i
         assert [e.code for e in third.events] == [GuardCode.PENDING_VERIFICATION]
         assert world.holds(Svc.JELLYFIN) == world.holds(Svc.TRAKT) == {1}
         assert only([d.result for d in world.run()]).events == ()
+    finally:
+        world.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "open (issue 13): the loss on Trakt is confirmed while our copy on Plex is not yet"
+        " shown, so its removal there is set aside and the loss leaves Trakt's baseline; once"
+        " the copy shows, a tombstone keeps it off Trakt instead of the loss reaching Plex."
+        " Keeping set-aside losses in the baseline made the fault property tests churn"
+    ),
+)
+def test_a_play_undone_before_our_copy_of_it_shows_is_undone_on_the_copy_too(
+    served: Rig,
+) -> None:
+    world = World(served, PLEX_TRAKT, titles=12)
+    try:
+        in_sync(world, range(4))
+        QUIRK_BY_NAME["visible_after_reads"].switch[Svc.PLEX](world.services[Svc.PLEX], 3)
+        world.edit(Svc.TRAKT, 4, add=True)
+        only([d.result for d in world.run()])  # the play is copied to Plex, not yet shown there
+        world.edit(Svc.TRAKT, 4, add=False)  # the user takes it back on Trakt
+
+        runs = [only([d.result for d in world.run()]) for _ in range(5)]
+
+        assert world.holds(Svc.PLEX) == world.holds(Svc.TRAKT) == set(range(4)), [
+            (r.status, [e.detail for e in r.events]) for r in runs
+        ]
     finally:
         world.close()
