@@ -9,6 +9,7 @@ from custom_components.crosswatch.engine.guards import (
     ShrinkVerdict,
     apply_guards,
     delete_budget,
+    holdouts,
     judge_shrink,
 )
 from custom_components.crosswatch.engine.items import MediaItem
@@ -286,6 +287,30 @@ def test_a_tombstoned_item_is_not_added_back() -> None:
     assert len(guarded.plan.operations) == 4
     (event,) = guarded.events
     assert (event.code, event.side, event.count) == (GuardCode.TOMBSTONED, PairSide.B, 1)
+
+
+def test_our_add_a_read_shows_may_be_removed_before_it_is_verified_but_not_added_again() -> None:
+    ours = films(2)  # copied to SIMKL last run; SIMKL's doubted reads never verified them
+    result = plan(
+        SyncMode.TWO_WAY,
+        # Trakt lost Film 0 (the user removed it) and changed nothing else.
+        ("Trakt", TRAKT, snap(W, ours[1:]), snap(W, ours)),
+        ("SIMKL", SIMKL, snap(W, ours), snap(W, ours)),
+    )
+    (removal,) = result.operations
+    pending = holdouts((e.item, GuardCode.PENDING_VERIFICATION) for e in ours)
+
+    shown = apply_guards(
+        result, settings=DEFAULTS, baseline_sizes={}, held_out={PairSide.B: pending},
+        landed={PairSide.B: [e.item for e in ours]},
+    )  # fmt: skip
+    unseen = apply_guards(
+        result, settings=DEFAULTS, baseline_sizes={}, held_out={PairSide.B: pending}
+    )
+
+    assert shown.plan.operations == (removal,)
+    assert unseen.plan.operations == ()
+    assert unseen.suppressed == (removal,)
 
 
 def test_an_empty_answer_is_suspect_however_small_the_library() -> None:

@@ -108,7 +108,7 @@ def test_an_older_store_is_migrated_forward_keeping_its_data(
 def test_no_baseline_is_not_an_empty_baseline(store: StateStore) -> None:
     assert store.load_baseline(WATCHLIST_A) is None
 
-    store.save_baseline(WATCHLIST_A, "Plex", upserts=[], removed_keys=[], saved_at=T0)
+    store.save_baseline(WATCHLIST_A, "Plex", upserts=[], removed=[], saved_at=T0)
 
     empty = store.load_baseline(WATCHLIST_A)
     assert empty is not None
@@ -120,7 +120,7 @@ def test_a_baseline_round_trips_and_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     first = StateStore(path)
     first.save_baseline(
-        WATCHLIST_A, "Plex", upserts=[listed(HEAT), listed(ALIEN)], removed_keys=[], saved_at=T0
+        WATCHLIST_A, "Plex", upserts=[listed(HEAT), listed(ALIEN)], removed=[], saved_at=T0
     )
     first.close()
 
@@ -138,28 +138,66 @@ def test_a_baseline_round_trips_and_survives_reopening(tmp_path: Path) -> None:
 
 def test_baseline_writes_are_incremental(store: StateStore) -> None:
     many = [listed(movie(f"Film {n}", 2000, tmdb=1000 + n)) for n in range(500)]
-    assert (
-        store.save_baseline(WATCHLIST_A, "Plex", upserts=many, removed_keys=[], saved_at=T0) == 500
-    )
+    assert store.save_baseline(WATCHLIST_A, "Plex", upserts=many, removed=[], saved_at=T0) == 500
 
     written = store.save_baseline(
         WATCHLIST_A,
         "Plex",
         upserts=[listed(HEAT)],
-        removed_keys=["tmdb:movie:1000", "tmdb:movie:9"],
+        removed=[movie("Film 0", 2000, tmdb=1000), movie("Unknown", 2000, tmdb=9)],
         saved_at=T0,
     )
 
-    assert written == 2  # one upsert, one delete; the unknown key deleted nothing
+    assert written == 2  # one upsert, one delete; the unknown item deleted nothing
     baseline = store.load_baseline(WATCHLIST_A)
     assert baseline is not None
     assert len(baseline) == 500
 
 
+def test_an_item_saved_under_a_new_key_leaves_no_row_under_its_old_one(store: StateStore) -> None:
+    # An item keyed by its tmdb id learns an imdb id from the other side, and is keyed by that.
+    before = movie("Heat", 1995, tmdb=949)
+    after = before.merged(movie("Heat", 1995, imdb="tt0113277"))
+    assert after.key != before.key
+    store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(before)], removed=[], saved_at=T0)
+    store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(after)], removed=[], saved_at=T0)
+
+    store.save_baseline(WATCHLIST_A, "Plex", upserts=[], removed=[after], saved_at=T0)
+
+    baseline = store.load_baseline(WATCHLIST_A)
+    assert baseline is not None
+    assert len(baseline) == 0
+
+
+def test_removing_an_item_clears_a_row_left_under_an_old_key_by_an_earlier_version(
+    store: StateStore,
+) -> None:
+    before = movie("Heat", 1995, tmdb=949)
+    after = before.merged(movie("Heat", 1995, imdb="tt0113277"))
+    store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(before)], removed=[], saved_at=T0)
+    # What earlier versions did: the new key's row was added beside the old one.
+    with store.transaction() as db:
+        db.execute(
+            "INSERT INTO baseline_entry VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                *WATCHLIST_A.params(),
+                after.key,
+                encode_item(after),
+                encode_payload(listed(after).payload),
+            ),
+        )
+
+    store.save_baseline(WATCHLIST_A, "Plex", upserts=[], removed=[after], saved_at=T0)
+
+    baseline = store.load_baseline(WATCHLIST_A)
+    assert baseline is not None
+    assert len(baseline) == 0
+
+
 def test_scopes_never_see_each_others_baselines(store: StateStore) -> None:
     other_pair = Scope("trakt-simkl", Feature.WATCHLIST, "a")
     other_side = Scope("plex-trakt", Feature.WATCHLIST, "b")
-    store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(HEAT)], removed_keys=[], saved_at=T0)
+    store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(HEAT)], removed=[], saved_at=T0)
 
     assert store.load_baseline(other_pair) is None
     assert store.load_baseline(other_side) is None
@@ -169,7 +207,7 @@ def test_a_failed_transaction_writes_nothing(store: StateStore) -> None:
     def crash_between_chunks() -> None:
         with store.transaction():
             store.save_baseline(
-                WATCHLIST_A, "Plex", upserts=[listed(HEAT)], removed_keys=[], saved_at=T0
+                WATCHLIST_A, "Plex", upserts=[listed(HEAT)], removed=[], saved_at=T0
             )
             raise RuntimeError("crash between chunks")
 
@@ -180,7 +218,7 @@ def test_a_failed_transaction_writes_nothing(store: StateStore) -> None:
 
 
 def test_dropping_a_baseline_makes_the_next_run_a_first_run(store: StateStore) -> None:
-    store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(HEAT)], removed_keys=[], saved_at=T0)
+    store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(HEAT)], removed=[], saved_at=T0)
 
     store.drop_baseline(WATCHLIST_A)
 
@@ -258,14 +296,14 @@ def test_only_the_last_runs_of_a_pair_are_kept(store: StateStore) -> None:
 
 
 def test_forgetting_a_pair_removes_everything_it_left(store: StateStore) -> None:
-    store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(HEAT)], removed_keys=[], saved_at=T0)
+    store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(HEAT)], removed=[], saved_at=T0)
     store.add_tombstone(WATCHLIST_A, ALIEN, removed_at=T0, seen_by="run 1", ttl=timedelta(days=30))
     store.start_run("plex-trakt", T0)
     store.save_baseline(
         Scope("other", Feature.RATINGS, "a"),
         "Trakt",
         upserts=[rated(HEAT, 7)],
-        removed_keys=[],
+        removed=[],
         saved_at=T0,
     )
 
@@ -407,6 +445,23 @@ def test_a_success_ends_the_failure_streak_and_the_blackbox_can_be_cleared(
         store.record_write_failure(scope, ALIEN, error="timeout", now=T0)
     assert store.clear_blackbox("plex-trakt") == 2
     assert store.blackbox("plex-trakt") == []
+
+
+def test_a_write_supersedes_our_pending_write_of_the_opposite_action(store: StateStore) -> None:
+    scope = Scope("trakt-simkl", Feature.WATCHLIST, "b")
+    store.record_pending(
+        scope, Action.ADD, HEAT, listed(HEAT).payload, outcome="ok", run_id=1, now=T0
+    )
+    store.record_pending(scope, Action.REMOVE, HEAT, None, outcome="ok", run_id=2, now=T0)
+
+    (latest,) = store.pending(scope)
+    assert (latest.action, latest.run_id) == (Action.REMOVE, 2)
+
+    store.record_pending(
+        scope, Action.ADD, HEAT, listed(HEAT).payload, outcome="ok", run_id=3, now=T0
+    )
+    (latest,) = store.pending(scope)
+    assert (latest.action, latest.run_id) == (Action.ADD, 3)
 
 
 def test_pending_writes_are_settled_by_what_a_complete_snapshot_shows(store: StateStore) -> None:

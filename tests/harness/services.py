@@ -31,14 +31,17 @@ from custom_components.crosswatch.clients.trakt.auth import TraktApp
 from custom_components.crosswatch.clients.trakt.client import TraktClient
 from custom_components.crosswatch.engine.capabilities import Capabilities
 from custom_components.crosswatch.engine.cursor import Checkpoint
+from custom_components.crosswatch.engine.items import MediaItem
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import (
+    CountWitness,
     Provider,
     Read,
     WriteRequest,
     WriteResult,
 )
+from custom_components.crosswatch.engine.snapshot import Snapshot
 from custom_components.crosswatch.providers.anilist_provider import AniListProvider
 from custom_components.crosswatch.providers.jellyfin import JellyfinProvider
 from custom_components.crosswatch.providers.mediabrowser import MediaBrowserAccount
@@ -102,6 +105,7 @@ class ReadRecord:
     complete: bool
     failed: bool
     size: int = 0  # items the read showed
+    items: tuple[MediaItem, ...] = ()  # the items it showed
     fired: tuple[int, int] = (0, 0)  # the gate's faults that fired during it (a slice)
     native: tuple[int, int] = (0, 0)  # the simulator's own faults that fired during it
 
@@ -150,11 +154,20 @@ class Observed:
                 read.snapshot.complete,
                 failed=False,
                 size=len(read.snapshot),
+                items=tuple(entry.item for entry in read.snapshot.entries.values()),
                 fired=(fired, len(self.gate.fired)),
                 native=(native, len(self.gate.native_fired)),
             )
         )
         return read
+
+    async def count_agrees(self, snapshot: Snapshot) -> bool | None:
+        # The service's own count, where the provider asks one (CountWitness); None as for a
+        # provider that keeps none. Without this the engine would never see the witness.
+        if not isinstance(self.inner, CountWitness):
+            return None
+        self.gate.phase = "read"
+        return await self.inner.count_agrees(snapshot)
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
         self.inner.forget_reads(feature, validated=validated)

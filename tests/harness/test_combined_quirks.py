@@ -337,10 +337,10 @@ def test_removes_nothing_without_evidence_and_never_sends_a_play_twice_under_com
 @pytest.mark.xfail(
     strict=False,
     reason=(
-        "not yet green (issue 13): after a removal was carried and the user adds the title"
-        " again on the same side, a tombstone on the other side can still keep it off"
-        " (AniList ⇄ SIMKL); earlier failures of this machine are fixed by mechanisms listed"
-        " in docs/engine.md (rules 7, 11-13)"
+        "not yet green (issue 13): our write that shows only after a complete read missed it"
+        " is taken for the side's news and can win over the user's later removal on the other"
+        " side (test_a_play_undone_before_our_copy_of_it_shows_is_undone_on_the_copy_too)."
+        " Earlier failures are fixed by mechanisms in docs/engine.md"
     ),
 )
 def test_statuses_are_honest_and_every_edit_arrives_once_quirks_stop(served: Rig) -> None:

@@ -92,6 +92,50 @@ def test_a_plex_scan_returning_3_of_60_films_unwatches_nothing_on_trakt(served: 
         world.close()
 
 
+def test_plex_scans_that_agree_on_a_loss_unwatch_nothing_while_plex_counts_otherwise(
+    served: Rig,
+) -> None:
+    world = World(served, PLEX_TRAKT, titles=60)
+    try:
+        in_sync(world, range(60))
+        plex = world.services[Svc.PLEX]
+        assert isinstance(plex, PlexService)
+        # Two list-hiding faults back to back: two empty 200s, then three tiny lists. Every
+        # read of two runs, the confirming ones included, agrees on a loss.
+        plex.gate.add(Fault(FaultKind.EMPTY, left=2))
+        plex.gate.add(Fault(FaultKind.TINY, left=3, keep=3))
+
+        for _ in range(3):
+            result = only([d.result for d in world.run()])
+            assert world.holds(Svc.TRAKT) == set(range(60)), result.plan.as_dict()["counts"]
+            assert held(world, PLEX_TRAKT.pairs[0]) == []
+
+        assert plex.gate.faults == []
+        assert world.holds(Svc.PLEX) == set(range(60))
+    finally:
+        world.close()
+
+
+def test_a_real_unwatch_of_half_the_plex_library_reaches_trakt_as_plex_counts_agree(
+    served: Rig,
+) -> None:
+    world = World(served, PLEX_TRAKT, titles=60)
+    try:
+        in_sync(world, range(60))
+        for index in range(30, 60):
+            world.edit(Svc.PLEX, index, add=False)
+
+        runs = [only([d.result for d in world.run()]) for _ in range(2)]
+
+        # Beyond the budget the removals wait for the user's approval; the read is believed.
+        pending = held(world, PLEX_TRAKT.pairs[0])
+        assert len(pending) + (60 - len(world.holds(Svc.TRAKT))) == 30, pending
+        assert world.holds(Svc.TRAKT) >= set(range(30))
+        assert runs[-1].status is not RunStatus.FAILED
+    finally:
+        world.close()
+
+
 def test_a_simkl_cold_start_on_an_empty_body_then_one_real_add_removes_nothing_on_trakt(
     served: Rig,
 ) -> None:
@@ -316,14 +360,6 @@ def test_a_removal_reaches_a_side_whose_first_read_was_partial_and_took_our_copy
         world.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open (issue 13): a loss whose removal on the other side is set aside (our copy there"
-        " awaits verification) leaves the losing side's baseline, and the tombstone then stops"
-        " it both ways; keeping such losses in the baseline made test_pipeline_faults churn"
-    ),
-)
 def test_a_removal_set_aside_while_our_copy_awaits_verification_still_arrives(
     served: Rig,
 ) -> None:
@@ -351,13 +387,6 @@ def test_a_removal_set_aside_while_our_copy_awaits_verification_still_arrives(
         world.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open (issue 13): needs the set-aside loss above to stay news as well; our copy shown"
-        " by a doubted read is already planned as ours (verify.shown_by_partial_read)"
-    ),
-)
 def test_our_copy_shown_by_a_doubted_read_is_ours_not_the_sides_news(served: Rig) -> None:
     """What a partial read shows of our own writes verifies them; its silence proves nothing."""
     world = World(served, TRAKT_SIMKL, titles=12)
@@ -375,5 +404,120 @@ def test_our_copy_shown_by_a_doubted_read_is_ours_not_the_sides_news(served: Rig
             world.run()
 
         assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == set()
+    finally:
+        world.close()
+
+
+def test_a_title_removed_on_one_side_then_added_again_on_the_other_reaches_both(
+    served: Rig,
+) -> None:
+    setup = next(s for s in SETUPS if s.name == "AniList ⇄ SIMKL watchlist, two-way")
+    world = World(served, setup, titles=3)
+    try:
+        world.edit(Svc.ANILIST, 0, add=True)
+        for _ in range(2):
+            world.run()
+        assert world.holds(Svc.SIMKL) == {0}
+        world.edit(Svc.SIMKL, 0, add=False)
+        runs = [only([d.result for d in world.run()]) for _ in range(3)]
+        assert world.holds(Svc.ANILIST) == set(), [r.status for r in runs]
+
+        world.edit(Svc.ANILIST, 0, add=True)  # the user changed their mind, on the other side
+        for _ in range(2):
+            result = only([d.result for d in world.run()])
+
+        assert world.holds(Svc.SIMKL) == {0}, [e.detail for e in result.events]
+    finally:
+        world.close()
+
+
+def test_a_mirror_target_whose_favourites_lie_in_two_runs_running_is_not_called_a_success(
+    served: Rig,
+) -> None:
+    world = World(served, MIRROR, titles=12)
+    try:
+        in_sync(world, range(8))
+        jellyfin = world.services[Svc.JELLYFIN]
+        results = []
+        for _ in range(2):
+            # Both reads of the run, the confirming one too, answer two of eight favourites.
+            jellyfin.gate.add(Fault(FaultKind.TINY, left=2, keep=2))
+            results.append(only([d.result for d in world.run()]))
+
+        # The reads of two runs agree, but Jellyfin's own count of favourites does not.
+        assert [r.status for r in results] == [RunStatus.PARTIAL, RunStatus.PARTIAL]
+        assert world.holds(Svc.JELLYFIN) == world.holds(Svc.TRAKT) == set(range(8))
+        assert only([d.result for d in world.run()]).status is RunStatus.SUCCESS
+    finally:
+        world.close()
+
+
+def test_a_mirror_puts_back_what_the_user_removes_on_its_target_every_time(
+    served: Rig,
+) -> None:
+    world = World(served, MIRROR, titles=12)
+    try:
+        in_sync(world, range(8))
+        for attempt in range(2):
+            world.edit(Svc.JELLYFIN, 4, add=False)
+            runs = [only([d.result for d in world.run()]) for _ in range(3)]
+            assert world.holds(Svc.JELLYFIN) == set(range(8)), (
+                attempt, [(r.status, [e.detail for e in r.events]) for r in runs],
+            )  # fmt: skip
+    finally:
+        world.close()
+
+
+def test_an_empty_answer_hiding_only_our_pending_add_removes_nothing_and_keeps_it_pending(
+    served: Rig,
+) -> None:
+    world = World(served, MIRROR, titles=12)
+    try:
+        world.edit(Svc.JELLYFIN, 0, add=True)  # only on the mirror's target
+        only([d.result for d in world.run()])
+        jellyfin = world.services[Svc.JELLYFIN]
+        jellyfin.gate.add(Fault(FaultKind.EMPTY, left=2))
+        world.edit(Svc.TRAKT, 1, add=True)
+        only([d.result for d in world.run()])  # doubted; 0 removed, 1 added by the mirror
+        assert world.holds(Svc.JELLYFIN) == {1}
+        jellyfin.gate.add(Fault(FaultKind.EMPTY, left=1))
+
+        third = only([d.result for d in world.run()])
+
+        # Our removal explains the loss of 0; the answer hid only our add of 1, which stays
+        # pending (a read that shows nothing cannot verify it) and is never taken for a loss.
+        assert third.status is RunStatus.SUCCESS
+        assert [e.code for e in third.events] == [GuardCode.PENDING_VERIFICATION]
+        assert world.holds(Svc.JELLYFIN) == world.holds(Svc.TRAKT) == {1}
+        assert only([d.result for d in world.run()]).events == ()
+    finally:
+        world.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "open (issue 13): our play on Plex shows only after a complete read missed it, so"
+        " it is taken for Plex's news (it could be the user playing it again by hand) and wins"
+        " over the user's later unplay on Trakt. Telling our lagging write from the user's"
+        " redo needs evidence such as the play's date; the safe side (no removal) is taken"
+    ),
+)
+def test_a_play_undone_before_our_copy_of_it_shows_is_undone_on_the_copy_too(
+    served: Rig,
+) -> None:
+    world = World(served, PLEX_TRAKT, titles=12)
+    try:
+        in_sync(world, range(4))
+        QUIRK_BY_NAME["visible_after_reads"].switch[Svc.PLEX](world.services[Svc.PLEX], 3)
+        world.edit(Svc.TRAKT, 4, add=True)
+        only([d.result for d in world.run()])  # the play is copied to Plex, not yet shown there
+        world.edit(Svc.TRAKT, 4, add=False)  # the user takes it back on Trakt
+
+        runs = [only([d.result for d in world.run()]) for _ in range(5)]
+
+        assert world.holds(Svc.PLEX) == world.holds(Svc.TRAKT) == set(range(4)), [
+            (r.status, [e.detail for e in r.events]) for r in runs
+        ]
     finally:
         world.close()

@@ -8,7 +8,7 @@ clocks, no real sleeping and a snapshot memo that keeps nothing (`SnapshotMemo(t
 """
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 
+from custom_components.crosswatch.engine.items import MediaItem
 from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import Pipeline, RunResult
@@ -28,6 +29,7 @@ from custom_components.crosswatch.engine.records import Scope
 from custom_components.crosswatch.engine.store import StateStore
 from tests.simulators.serving import Serve, serving
 
+from .catalogue import ANIME_LOOKUP, FILM_LOOKUP, Lookup
 from .gate import Fired
 from .quirks import TRUNCATING_NATIVE
 from .services import START, Observed, ReadRecord, Service, Svc, all_services
@@ -189,11 +191,16 @@ class World:
             for svc, side in ((pair.a, "a"), (pair.b, "b"))
         }
         known = {svc: baseline is not None for svc, baseline in baselines.items()}
-        # A lie that hid only what the side gained since its last sync shows no loss: the read
-        # is at least as large as the baseline, and nothing can tell it from the truth.
-        true_size = {svc: len(self.holds(svc)) for svc in (pair.a, pair.b)}
-        telling_size = {
-            svc: min(true_size[svc], len(baseline) if baseline is not None else 0)
+        # A lie can be told only by what it hid of the side's baseline that the side still
+        # holds: one that hid only what the side gained since its last sync (our own adds
+        # still awaiting verification among them) shows no loss, and nothing can tell it
+        # from the truth.
+        truth = {svc: self.holds(svc) for svc in (pair.a, pair.b)}
+        lookup = ANIME_LOOKUP if self.setup.anime else FILM_LOOKUP
+        telling = {
+            svc: _titles(lookup, (e.item for e in baseline.entries.values())) & truth[svc]
+            if baseline
+            else set()
             for svc, baseline in baselines.items()
         }
         for provider in sides:
@@ -225,9 +232,10 @@ class World:
                     if name in TRUNCATING_NATIVE and phase == "read" and held_before[svc]
                     and _names_titles(svc, path, self.setup.anime)
                 ]  # fmt: skip
-                if hidden and (not record.complete or record.size < true_size[svc]):
+                if hidden and (not record.complete or record.size < len(truth[svc])):
                     lied.add(svc)  # it hid what the side held, whether or not it could tell
-                if record.complete and (not known[svc] or record.size >= telling_size[svc]):
+                shown = _titles(lookup, record.items)
+                if record.complete and telling[svc] <= shown:
                     continue  # nothing to tell it by, or the provider saw through it
                 lies += hidden
         founded = frozenset(svc for svc, had in known.items() if had)
@@ -235,6 +243,10 @@ class World:
 
     def feature_of(self, pair: PairDef) -> Feature:
         return pair.feature
+
+
+def _titles(lookup: Lookup, items: Iterable[MediaItem]) -> set[int]:
+    return {index for item in items if (index := lookup.index(item)) is not None}
 
 
 def _lied(fired: Fired) -> bool:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.errors import CrossWatchInvalidResponseError
 from custom_components.crosswatch.clients.mediabrowser.client import ItemPage
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.provider import AuthError, ProviderError
@@ -62,6 +63,36 @@ async def test_the_watchlist_is_the_users_favorites(
     assert set(read.snapshot.entries) == {"imdb:tt0113277", "imdb:tt5753856"}
     assert all(e.payload == Listed() for e in read.snapshot.entries.values())
     assert rig.provider.capabilities.rating_scale.value == "decimal_0_10"
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_the_servers_count_of_favourites_witnesses_a_watchlist_read(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    rig = await make_rig(serve, session, flavour)
+    for item in (rig.library.heat, rig.library.dark, rig.library.matrix, rig.library.inception):
+        rig.state.favorite(rig.user, item)
+
+    whole = (await rig.provider.read(W, None)).snapshot
+    rig.state.quirks.tiny_replies = 1  # three favourites, the totals saying that is all
+    short = (await rig.provider.read(W, None)).snapshot
+
+    assert await rig.provider.count_agrees(whole) is True
+    assert short.complete
+    assert len(short) == 3
+    assert await rig.provider.count_agrees(short) is False
+    # Played state and ratings have no count of their own on these servers.
+    assert await rig.provider.count_agrees((await rig.provider.read(H, None)).snapshot) is None
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_a_count_reply_without_a_count_asked_for_is_a_provider_error(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    rig = await make_rig(serve, session, flavour)
+    # A type the server does not count is a count reply without it: never taken as zero.
+    with pytest.raises(CrossWatchInvalidResponseError, match="without NothingCount"):
+        await rig.client.favorite_count(rig.user.id, ("Movie", "Nothing"))
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)

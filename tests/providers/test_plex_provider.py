@@ -1,5 +1,6 @@
 """The Plex provider against the simulator: snapshots, completeness and per-item writes."""
 
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -7,9 +8,13 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.crosswatch.clients.errors import CrossWatchAuthenticationError
+from custom_components.crosswatch.clients.errors import (
+    CrossWatchAuthenticationError,
+    CrossWatchInvalidResponseError,
+)
 from custom_components.crosswatch.clients.http import HttpClient, RetryPolicy
 from custom_components.crosswatch.clients.plex.auth import PlexAccount
+from custom_components.crosswatch.clients.plex.client import TYPE_MOVIE
 from custom_components.crosswatch.engine.capabilities import HistorySupport
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
@@ -273,6 +278,69 @@ async def test_a_short_page_under_an_unchanged_total_gives_a_partial_snapshot(
     snapshot = (await world.provider(world.client(page_size=2)).read(H, None)).snapshot
     assert not snapshot.complete
     assert "held 1 of 2" in (snapshot.completeness.failure or "")
+
+
+async def test_the_servers_own_count_agrees_with_a_scan_that_saw_the_whole_library(
+    world: World,
+) -> None:
+    provider = world.provider()
+    for feature in (H, R):
+        snapshot = (await provider.read(feature, None)).snapshot
+        assert await provider.count_agrees(snapshot) is True
+    asked = Counter(
+        r.path.split("/")[3]
+        for r in world.apps.server[RECORDED]
+        if r.path.endswith("/firstCharacters")
+    )
+    # Twice each: a movie section counts its films; a show section its shows and episodes.
+    assert asked == {"1": 2, "2": 4, "3": 2}
+
+
+async def test_a_scan_that_lost_items_under_complete_looking_totals_disagrees_with_the_count(
+    world: World,
+) -> None:
+    world.sim.quirks.fault_path, world.sim.quirks.empty_replies = "/library/sections/2/", 2
+    provider = world.provider()
+    snapshot = (await provider.read(H, None)).snapshot
+    assert snapshot.complete  # the totals said the show section was empty
+    assert await provider.count_agrees(snapshot) is False
+
+
+async def test_a_section_the_last_scan_met_still_counts_when_the_section_list_comes_back_short(
+    world: World,
+) -> None:
+    provider = world.provider()
+    await provider.read(H, None)
+    provider.forget_reads()
+    world.sim.quirks.empty_replies = 2  # the section list, then (unasked) nothing else
+    world.sim.quirks.fault_path = "/library/sections/all"
+    snapshot = (await provider.read(H, None)).snapshot
+    assert len(snapshot) == 0
+    assert await provider.count_agrees(snapshot) is False
+
+
+async def test_the_watchlist_has_no_count_of_its_own(world: World) -> None:
+    provider = world.provider()
+    snapshot = (await provider.read(W, None)).snapshot
+    assert await provider.count_agrees(snapshot) is None
+
+
+async def test_a_count_reply_without_its_groups_is_a_provider_error(
+    world: World, serve: Serve
+) -> None:
+    async def sections(request: web.Request) -> web.Response:
+        directory = [{"key": "1", "type": "movie", "title": "Movies"}]
+        return web.json_response({"MediaContainer": {"size": 1, "Directory": directory}})
+
+    async def counts(request: web.Request) -> web.Response:
+        return web.json_response({"MediaContainer": {"size": 2, "Directory": None}})
+
+    app = web.Application()
+    app.router.add_get("/library/sections/all", sections)
+    app.router.add_get("/library/sections/1/firstCharacters", counts)
+    client = world.client(server_url=await serve(app))
+    with pytest.raises(CrossWatchInvalidResponseError, match="Directory"):
+        await client.section_count("1", TYPE_MOVIE)
 
 
 async def _odd_server(serve: Serve, pages: list[dict[str, Any]]) -> str:

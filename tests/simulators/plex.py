@@ -526,6 +526,30 @@ def make_server_app(sim: PlexSim) -> web.Application:
         extra = {"librarySectionID": int(section), "allowSync": True, "identifier": LIBRARY}
         return await _page(sim, request, rows, extra)
 
+    async def first_characters(request: web.Request) -> web.StreamResponse:
+        # The server's own count of a section's items, by first letter. It is an aggregate the
+        # server computes apart from listing the items, so the list faults do not reach it.
+        section = request.match_info["sectionId"]
+        if section not in sim.sections:
+            return web.Response(status=404, text="Not Found")
+        wanted = request.query.get("type")
+        default_kind = "movie" if sim.sections[section][0] == "movie" else "show"
+        kind_id = int(wanted) if wanted else _TYPES[default_kind]
+        groups: dict[str, int] = {}
+        for item in sim.items.values():
+            if item.section == section and _TYPES.get(item.kind) == kind_id:
+                first = item.title[:1].upper()
+                letter = first if first.isalpha() else "#"
+                groups[letter] = groups.get(letter, 0) + 1
+        directories: list[Json] = [
+            {"key": letter, "title": letter, "size": size}
+            for letter, size in sorted(groups.items())
+        ]
+        container: dict[str, Json] = {"size": len(directories)}
+        if directories:
+            container["Directory"] = directories
+        return _container(request, container)
+
     async def history(request: web.Request) -> web.StreamResponse:
         if sim.quirks.non_admin:
             return web.Response(status=403, text="Forbidden")
@@ -605,6 +629,7 @@ def make_server_app(sim: PlexSim) -> web.Application:
     app.router.add_get("/identity", identity)
     app.router.add_get("/library/sections/all", guarded(sections))
     app.router.add_get("/library/sections/{sectionId}/all", guarded(section_all))
+    app.router.add_get("/library/sections/{sectionId}/firstCharacters", guarded(first_characters))
     app.router.add_get("/status/sessions/history/all", guarded(history))
     app.router.add_put("/:/scrobble", guarded(library_call(scrobble)))
     app.router.add_put("/:/unscrobble", guarded(library_call(unscrobble)))

@@ -325,6 +325,7 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
     room: Mapping[PairSide, int] | None = None,
     ratings_at_risk: Mapping[PairSide, Iterable[MediaItem]] | None = None,
     last_read: Mapping[PairSide, Snapshot | None] | None = None,
+    landed: Mapping[PairSide, Iterable[MediaItem]] | None = None,
 ) -> Guarded:
     """Hold removals beyond the budget; set aside tombstoned adds and held-out items.
 
@@ -335,7 +336,10 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
     are set aside. `ratings_at_risk` names rated items whose removal from a side would also
     delete their rating (SIMKL): such removals are held for the user's approval. `last_read`
     is each side's baseline as its last complete read stored it: an add whose item the other
-    side did not have then is the user's new intent, which no tombstone stops.
+    side did not have then is the user's new intent, which no tombstone stops. `landed` names
+    items of our writes awaiting verification that the side's read already shows: they hold
+    out another write of the item, but not its removal, since what the read shows can be taken
+    away (a loss of the other side must not wait for a verification a doubted read never gives).
     """
     events: list[GuardEvent] = []
     buried = {
@@ -345,6 +349,10 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
     spared = {
         side: {token for item in (kept or {}).get(side, ()) for token in (*item.tokens, item.key)}
         for side in PairSide
+    }
+    shown = {
+        side: {t for item in items for t in (*item.tokens, item.key)}
+        for side, items in (landed or {}).items()
     }
     at_risk = {
         side: {t for item in items for t in (*item.tokens, item.key)}
@@ -366,9 +374,7 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
         ):
             suppressed.append(op)
             continue
-        code = _held_out(op.item, (held_out or {}).get(op.side))
-        if code is None and op.action is Action.REMOVE and _is_buried(op.item, spared[op.side]):
-            code = GuardCode.KEPT_BY_USER
+        code = _set_aside(op, (held_out or {}).get(op.side), spared[op.side], shown.get(op.side))
         if code is None and op.action is Action.ADD and room and op.side in room:
             adds[op.side] += 1
             if adds[op.side] > room[op.side]:
@@ -438,6 +444,24 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
         events.append(GuardEvent(code, side, count, detail))
     guarded = Plan(plan.side_names, tuple(allowed), plan.notes)
     return Guarded(guarded, tuple(held), tuple(held_codes), tuple(suppressed), tuple(events))
+
+
+def _set_aside(
+    op: Operation,
+    held_out: Mapping[str, GuardCode] | None,
+    spared: set[str],
+    shown: set[str] | None,
+) -> GuardCode | None:
+    """Why `op` may not be written this run, by what the store remembers of its item."""
+    code = _held_out(op.item, held_out)
+    if op.action is not Action.REMOVE:
+        return code
+    if code is GuardCode.PENDING_VERIFICATION and shown and _is_buried(op.item, shown):
+        # Our add is there for the read to show: it can be taken away before it is verified.
+        code = None
+    if code is None and _is_buried(op.item, spared):
+        code = GuardCode.KEPT_BY_USER
+    return code
 
 
 def _new_on_source(op: Operation, last_read: Snapshot | None) -> bool:

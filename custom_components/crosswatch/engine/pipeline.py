@@ -456,6 +456,7 @@ class Pipeline:
         baselines: Mapping[PairSide, Snapshot | None],
         last_read: Mapping[PairSide, Snapshot | None],
         views: Mapping[PairSide, Snapshot],
+        landed: Mapping[PairSide, Iterable[PendingWrite]],
         now: datetime,
     ) -> Guarded:
         """Run the plan through every guard, with what the store remembers about each side.
@@ -474,9 +475,12 @@ class Pipeline:
                     partial(_holdouts, store, scopes[side], pending[side], verifications[side], now)
                 )
             )
-            tombstones[side] = [
-                t.item for t in await blocking(partial(store.tombstones, scopes[side], now))
-            ]
+            if spec.mode is not SyncMode.MIRROR:
+                # A mirror puts back whatever its target lacks, the user's deletions there
+                # included: no tombstone may stop it.
+                tombstones[side] = [
+                    t.item for t in await blocking(partial(store.tombstones, scopes[side], now))
+                ]
         sizes = {side: _size(baselines[side]) for side in PairSide}
         room = {
             side: max(0, limit - len(views[side]))
@@ -492,6 +496,7 @@ class Pipeline:
                 apply_guards, plan, settings=spec.guards, baseline_sizes=sizes,
                 tombstones=tombstones, held_out=held_out, kept=kept, room=room,
                 ratings_at_risk=at_risk, last_read=last_read,
+                landed={side: [w.item for w in writes] for side, writes in landed.items()},
             )
         )  # fmt: skip
 
@@ -592,32 +597,28 @@ class Pipeline:
                 outcome.incomplete.append(_incomplete(providers[side], verdict))
         return observed
 
-    async def _with_landed_writes(
+    async def _landed_writes(
         self,
         providers: Mapping[PairSide, Provider],
         pending: Mapping[PairSide, list[PendingWrite]],
         snapshots: Mapping[PairSide, Snapshot],
-        baselines: Mapping[PairSide, Snapshot | None],
-    ) -> dict[PairSide, Snapshot | None]:
-        """The baselines to plan from: with our writes that a partial read shows.
+    ) -> dict[PairSide, tuple[PendingWrite, ...]]:
+        """Our unverified adds and updates that each side's partial read itself shows.
 
-        Those writes have landed, so for planning they are what the side held (our copy is not
-        its news); unverified, they are neither released nor recorded as synced.
+        They have landed: for planning they are what the side held (our copy is not its news),
+        and the item may be removed again (guards.apply_guards). Unverified, they are neither
+        released nor recorded as synced.
         """
-        planned_from = dict(baselines)
+        landed: dict[PairSide, tuple[PendingWrite, ...]] = {}
         for side in PairSide:
-            landed = await self._blocking(
+            landed[side] = await self._blocking(
                 partial(
                     shown_by_partial_read, pending[side], snapshots[side],
                     providers[side].capabilities.rating_scale,
                     play_precision=_play_precision(providers[side]),
                 )
             )  # fmt: skip
-            if landed:
-                planned_from[side] = await self._blocking(
-                    partial(_with_own_writes, baselines[side], Verification(verified=landed))
-                )
-        return planned_from
+        return landed
 
     async def _read_again(
         self, provider: Provider, scope: Scope, first: Read
@@ -711,7 +712,8 @@ class Pipeline:
             baselines[side] = await blocking(
                 partial(_with_own_writes, last_read[side], verifications[side])
             )
-        planned_from = await self._with_landed_writes(providers, pending, snapshots, baselines)
+        landed = await self._landed_writes(providers, pending, snapshots)
+        planned_from = await blocking(partial(_planned_from, baselines, landed))
         policy = PairPolicy(spec.mode)
         sides = [
             SideState(
@@ -726,7 +728,7 @@ class Pipeline:
         guarded = await self._guard(
             spec, feature, plan, providers=providers, scopes=scopes, pending=pending,
             verifications=verifications, baselines=baselines, last_read=last_read, views=views,
-            now=now,
+            landed=landed, now=now,
         )  # fmt: skip
         outcome.events.extend(guarded.events)
         outcome.plan = plan
@@ -906,6 +908,19 @@ def _play_precision(provider: Provider) -> timedelta | None:
     return history.precision if history.multiple_plays else None
 
 
+def _planned_from(
+    baselines: Mapping[PairSide, Snapshot | None],
+    landed: Mapping[PairSide, tuple[PendingWrite, ...]],
+) -> dict[PairSide, Snapshot | None]:
+    """The baselines to plan from: with our writes that a partial read shows (they landed)."""
+    return {
+        side: _with_own_writes(baselines[side], Verification(verified=landed[side]))
+        if landed[side]
+        else baselines[side]
+        for side in PairSide
+    }
+
+
 def _with_own_writes(baseline: Snapshot | None, verification: Verification) -> Snapshot | None:
     """The baseline with our own writes that the first read after them showed.
 
@@ -1022,11 +1037,11 @@ def _persist_side(
             and (baseline is None or baseline.find(entry.item, include_local=True) is None)
         ]
         if seen:
-            store.save_baseline(scope, provider.name, upserts=seen, removed_keys=(), saved_at=now)
+            store.save_baseline(scope, provider.name, upserts=seen, removed=(), saved_at=now)
         return
     ours = {w.item.key for w in verification.verified if w.action is Action.REMOVE}
     upserts: list[Entry] = []
-    removed: list[str] = []
+    removed: list[MediaItem] = []
     with store.transaction():
         old_entries = baseline.entries if baseline is not None else {}
         for key, entry in view.entries.items():
@@ -1035,7 +1050,7 @@ def _persist_side(
         for key, old in old_entries.items():
             if key in view.entries or view.find(old.item, include_local=True) is not None:
                 continue
-            removed.append(key)
+            removed.append(old.item)
             if key not in ours:
                 store.add_tombstone(
                     scope,
@@ -1044,10 +1059,9 @@ def _persist_side(
                     seen_by=f"{provider.name} snapshot",
                     ttl=guards.tombstone_ttl,
                 )
-        store.save_baseline(
-            scope, provider.name, upserts=upserts, removed_keys=removed, saved_at=now
-        )
-        store.record_provenance(provider.key, scope.feature, seen=upserts, gone=removed, now=now)
+        store.save_baseline(scope, provider.name, upserts=upserts, removed=removed, saved_at=now)
+        gone = [item.key for item in removed]
+        store.record_provenance(provider.key, scope.feature, seen=upserts, gone=gone, now=now)
         store.record_written(
             provider.key,
             scope.feature,

@@ -12,6 +12,7 @@ import zlib
 
 from .codec import decode_item, decode_payload, encode_item, encode_payload
 from .cursor import Checkpoint
+from .items import MediaItem
 from .payloads import Entry, Feature
 from .records import Scope, ShrinkSuspicion
 from .snapshot import Completeness, Snapshot
@@ -44,10 +45,16 @@ class BaselineTables(StoreConnection):
         provider: str,
         *,
         upserts: Iterable[Entry],
-        removed_keys: Iterable[str],
+        removed: Iterable[MediaItem],
         saved_at: datetime,
     ) -> int:
-        """Change a baseline by the entries that changed; returns the rows written."""
+        """Change a baseline by the entries that changed; returns the rows written.
+
+        A baseline keeps one row per item, keyed by the item's key. That key can change: an
+        item that learns an id from the other side may be keyed by it from then on. So a row
+        goes under any of the item's tokens, both when the item is removed and when it is
+        saved under its new key; a row left under the old key would bring the item back.
+        """
         written = 0
         with self.transaction() as db:
             db.execute(
@@ -55,12 +62,10 @@ class BaselineTables(StoreConnection):
                 " SET provider=excluded.provider, saved_at=excluded.saved_at",
                 (*scope.params(), provider, saved_at.isoformat()),
             )
-            for key in removed_keys:
-                written += db.execute(
-                    "DELETE FROM baseline_entry WHERE pair=? AND feature=? AND side=? AND key=?",
-                    (*scope.params(), key),
-                ).rowcount
+            for item in removed:
+                written += self._delete_rows(scope, _row_keys(item))
             for entry in upserts:
+                self._delete_rows(scope, _row_keys(entry.item) - {entry.key})
                 db.execute(
                     "INSERT OR REPLACE INTO baseline_entry VALUES (?, ?, ?, ?, ?, ?)",
                     (
@@ -72,6 +77,15 @@ class BaselineTables(StoreConnection):
                 )
                 written += 1
         return written
+
+    def _delete_rows(self, scope: Scope, keys: Iterable[str]) -> int:
+        deleted = 0
+        for key in keys:
+            deleted += self._db.execute(
+                "DELETE FROM baseline_entry WHERE pair=? AND feature=? AND side=? AND key=?",
+                (*scope.params(), key),
+            ).rowcount
+        return deleted
 
     def drop_baseline(self, scope: Scope) -> None:
         """Forget a baseline: the next run of its pair is a first run again."""
@@ -166,3 +180,8 @@ class BaselineTables(StoreConnection):
                     suspicion.noticed_at.isoformat(),
                 ),
             )
+
+
+def _row_keys(item: MediaItem) -> set[str]:
+    """Every key a baseline row of `item` may have been saved under."""
+    return {item.key, *item.tokens, *item.local_tokens}

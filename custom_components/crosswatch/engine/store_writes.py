@@ -72,8 +72,20 @@ class WriteTables(StoreConnection):
         run_id: int,
         now: datetime,
     ) -> None:
-        """Remember an accepted write until a complete snapshot shows it."""
+        """Remember an accepted write until a complete snapshot shows it.
+
+        The latest write of an item says what a read should show: it supersedes an earlier
+        write of the opposite action (our removal of a copy we added, or the reverse).
+        """
+        opposite = (Action.ADD, Action.UPDATE) if action is Action.REMOVE else (Action.REMOVE,)
         with self.transaction() as db:
+            for key in {item.key, *item.tokens, *item.local_tokens}:
+                for superseded in opposite:
+                    db.execute(
+                        "DELETE FROM pending WHERE pair=? AND feature=? AND side=? AND key=?"
+                        " AND action=?",
+                        (*scope.params(), key, superseded.value),
+                    )
             db.execute(
                 "INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
                 (

@@ -287,6 +287,20 @@ class MediaBrowserProvider:
         snapshot = Snapshot.build(self.key, feature, entries, scan.completeness)
         return Read(snapshot, None)
 
+    @translates_client_errors
+    async def count_agrees(self, snapshot: Snapshot) -> bool | None:
+        """Whether the server's own count of the user's favourites agrees with the read.
+
+        `/Items/Counts` counts favourites apart from listing them, so a list reply that lost
+        favourites under complete-looking totals disagrees with it. Played state and ratings
+        have no such count.
+        """
+        if snapshot.feature is not Feature.WATCHLIST:
+            return None
+        types, _ = _QUERIES[Feature.WATCHLIST]
+        counted = await self._client.favorite_count(self._account.user_id, types)
+        return counted == snapshot.completeness.seen_total
+
     async def _scan(self, types: Sequence[str], filters: Sequence[str]) -> _Scan:
         rows, completeness = await self._pages(types, filters)
         series_ids = sorted(

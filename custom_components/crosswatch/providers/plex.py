@@ -40,7 +40,14 @@ from types import MappingProxyType
 from typing import Any
 
 from ..clients.plex.auth import PlexAccount
-from ..clients.plex.client import TYPE_EPISODE, TYPE_MOVIE, TYPE_SHOW, PagedRead, PlexClient
+from ..clients.plex.client import (
+    TYPE_EPISODE,
+    TYPE_MOVIE,
+    TYPE_SHOW,
+    PagedRead,
+    PlexClient,
+    Section,
+)
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.cursor import Checkpoint
 from ..engine.ids import Namespace, parse_plex_guid, plex_guid_ids
@@ -67,6 +74,10 @@ CONFLICT = "a conflict is never written"
 LIBRARY_TTL = 60.0
 _EXTERNAL = (Namespace.IMDB, Namespace.TMDB, Namespace.TVDB)
 _WATCHLIST_KINDS = MappingProxyType({"movie": MediaType.MOVIE, "show": MediaType.SHOW})
+# The item types a scan reads from each kind of section.
+_SCANNED_TYPES: Mapping[str, tuple[int, ...]] = MappingProxyType(
+    {"movie": (TYPE_MOVIE,), "show": (TYPE_SHOW, TYPE_EPISODE)}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +193,9 @@ class PlexProvider:
         self._now = now
         self._library: Library | None = None
         self._history_access: bool | None = None
+        # Every movie and show section any scan met (key -> type): a section list that came
+        # back short must not shrink what the server's own count is asked about.
+        self._sections_met: dict[str, str] = {}
 
     @property
     def key(self) -> str:
@@ -261,6 +275,28 @@ class PlexProvider:
             ),
         )
 
+    async def count_agrees(self, snapshot: Snapshot) -> bool | None:
+        """Whether the server's own count of library items agrees with `snapshot`'s scan.
+
+        Watched state and ratings come from one scan of the library, so a list reply that lost
+        items shows up as plays and ratings the user seems to have removed. The server counts
+        each section's items apart from listing them: a scan that saw fewer items than it
+        counts was short, whatever its totals said. The Discover watchlist has no such count.
+        """
+        if snapshot.feature is Feature.WATCHLIST:
+            return None
+        self._meet(await self._client.sections())
+        counted = 0
+        for section, kind in self._sections_met.items():
+            for plex_type in _SCANNED_TYPES[kind]:
+                counted += await self._client.section_count(section, plex_type)
+        return counted == snapshot.completeness.seen_total
+
+    def _meet(self, sections: Sequence[Section]) -> None:
+        self._sections_met.update(
+            (section.key, section.type) for section in sections if section.type in _SCANNED_TYPES
+        )
+
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
         """Scan the library again on the next read, however recent the last scan.
 
@@ -294,6 +330,7 @@ class PlexProvider:
 
     async def _scan_library(self) -> Library:
         sections = await self._client.sections()
+        self._meet(sections)
         records: list[LibraryRecord] = []
         unreadable = {Feature.HISTORY: 0, Feature.RATINGS: 0}
         failures: list[str] = []

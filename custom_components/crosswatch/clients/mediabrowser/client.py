@@ -331,6 +331,25 @@ class MediaBrowserClient:
             total if isinstance(total, int) and not isinstance(total, bool) else None,
         )
 
+    async def favorite_count(self, user_id: str, types: Sequence[str]) -> int:
+        """How many of the user's favourites of `types` the server counts (`/Items/Counts`).
+
+        The server counts them apart from listing them, so a list reply that lost items does
+        not take this count along.
+        """
+        q = self.flavour.query
+        query = {q("UserId"): user_id, q("IsFavorite"): "true"}
+        body = _object((await self.call("GET", "/Items/Counts", params=query)).json(), "counts")
+        counted = 0
+        for kind in types:
+            value = body.get(f"{kind}Count")
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise CrossWatchInvalidResponseError(
+                    f"{self.flavour.name} sent counts without {kind}Count"
+                )
+            counted += value
+        return counted
+
     async def item(self, user_id: str, item_id: str) -> Mapping[str, JsonValue]:
         """One item with the user's data."""
         path, params = self.flavour.item_path(user_id, item_id)

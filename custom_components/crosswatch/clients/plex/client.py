@@ -161,6 +161,31 @@ class PlexClient:
             self._page_size,
         )
 
+    async def section_count(self, section: str, plex_type: int) -> int:
+        """How many items of one type the server counts in a section, apart from listing them.
+
+        `firstCharacters` groups a section's items by their first letter and says how many
+        each group holds: a count the server computes on its own, so a list reply that lost
+        items does not take it along. A section that no longer exists counts nothing.
+        """
+        try:
+            reply = await self.server.request(
+                "GET", f"/library/sections/{section}/firstCharacters", params={"type": plex_type}
+            )
+        except CrossWatchResponseError as err:
+            if err.status == 404:
+                return 0
+            raise
+        counted = 0
+        for group in _list(_container(reply.json()), "Directory"):
+            size = _int(group.get("size"))
+            if size is None:
+                raise CrossWatchInvalidResponseError(
+                    "Plex sent a first-character group without its size"
+                )
+            counted += size
+        return counted
+
     async def scrobble(self, rating_key: str) -> None:
         """Mark an item played (the server dates it now; a date cannot be given)."""
         await self._library_call("/:/scrobble", {"key": rating_key})
