@@ -1,4 +1,7 @@
-"""The engine and the provider clients never import Home Assistant; only the store sees SQLite.
+"""The engine, the clients and the providers never import Home Assistant; only the store sees SQLite.
+
+The clients (clients/) stand alone: they import neither the engine, nor the providers (the
+adapters that translate their errors for the engine), nor Home Assistant.
 
 Two independent checks keep Home Assistant out: a static one over every module's syntax tree
 (direct imports, relative imports that climb into the Home Assistant glue, and dynamic imports
@@ -17,7 +20,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 INTEGRATION = REPO / "custom_components" / "crosswatch"
-PURE_PACKAGES = ("engine", "providers")
+PURE_PACKAGES = ("engine", "clients", "providers")
 PACKAGE = "custom_components.crosswatch"
 
 
@@ -221,3 +224,90 @@ def test_providers_and_their_engine_values_do_not_import_the_store(path: Path) -
 def test_checker_sees_each_way_of_reaching_the_store(source: str) -> None:
     found = imports(source, f"{PACKAGE}.providers.trakt")
     assert any(is_store_module(target) for _, target in found)
+
+
+# -- the clients stand alone ------------------------------------------------------------------
+
+CLIENTS = INTEGRATION / "clients"
+
+
+def client_modules() -> list[Path]:
+    """Every Python file under clients/."""
+    return sorted(CLIENTS.rglob("*.py"))
+
+
+def reaches_beyond_the_clients(target: str) -> bool:
+    """Whether an import reaches the integration outside clients/ (engine, providers, glue)."""
+    inside = target == f"{PACKAGE}.clients" or target.startswith(f"{PACKAGE}.clients.")
+    return (target == PACKAGE or target.startswith(f"{PACKAGE}.")) and not inside
+
+
+def test_the_clients_have_modules_to_check() -> None:
+    assert client_modules(), "clients/ should exist and hold Python modules"
+
+
+@pytest.mark.parametrize("path", client_modules(), ids=lambda p: str(p.relative_to(INTEGRATION)))
+def test_a_client_imports_neither_the_engine_nor_the_providers(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    found = imports(source, module_name(path), path.name == "__init__.py")
+    assert [target for _, target in found if reaches_beyond_the_clients(target)] == []
+    assert [target for _, target in found if target.split(".")[0] == "homeassistant"] == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from ...engine.provider import ProviderError",
+        "from ... import engine",
+        "from ...providers import trakt",
+        "from ...errors import form_error",
+        "from custom_components.crosswatch.engine import items",
+    ],
+)
+def test_checker_sees_a_client_reaching_beyond_the_clients(source: str) -> None:
+    found = imports(source, f"{PACKAGE}.clients.trakt.client")
+    assert any(reaches_beyond_the_clients(target) for _, target in found)
+
+
+@pytest.mark.parametrize(
+    "source", ["from ..http import HttpClient", "from . import auth", "from ..errors import X"]
+)
+def test_checker_allows_a_client_its_siblings(source: str) -> None:
+    found = imports(source, f"{PACKAGE}.clients.trakt.client")
+    assert not any(reaches_beyond_the_clients(target) for _, target in found)
+
+
+def test_every_client_imports_with_the_engine_and_providers_blocked() -> None:
+    modules = [module_name(path) for path in client_modules()]
+    parents = [("custom_components", str(REPO / "custom_components")), (PACKAGE, str(INTEGRATION))]
+    program = textwrap.dedent(
+        f"""
+        import importlib, importlib.abc, sys, types
+
+        for name, path in {parents!r}:
+            parent = types.ModuleType(name)
+            parent.__path__ = [path]
+            sys.modules[name] = parent
+
+        BLOCKED = ("homeassistant", {PACKAGE + ".engine"!r}, {PACKAGE + ".providers"!r})
+
+        class BlockAllButClients(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if any(name == b or name.startswith(b + ".") for b in BLOCKED):
+                    raise ImportError("clients/ imported " + name)
+                return None
+
+        sys.meta_path.insert(0, BlockAllButClients())
+        for name in {modules!r}:
+            importlib.import_module(name)
+        """
+    )
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and program
+        [sys.executable, "-c", program],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr

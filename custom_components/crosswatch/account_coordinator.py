@@ -15,11 +15,11 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from .clients.http import QuotaReporter, RateLimit
 from .const import CONF_TOKENS, LOGGER
 from .engine.payloads import Feature
 from .engine.provider import AuthError, Provider, ProviderError
 from .errors import Boundary, ErrorSubject, translate_errors
-from .providers.http import QuotaReporter, RateLimit
 from .runtime import AccountActivity
 
 HEALTH_INTERVAL = timedelta(minutes=15)

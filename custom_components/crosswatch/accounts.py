@@ -12,6 +12,20 @@ from homeassistant.const import CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
+from .clients.anilist import client as anilist
+from .clients.mediabrowser.client import (
+    EMBY,
+    JELLYFIN,
+    DeviceInfo as MediaBrowserDevice,
+    Flavour,
+    MediaBrowserClient,
+)
+from .clients.plex import auth as plex_auth, client as plex_client
+from .clients.plex.auth import PlexAccount, PlexApp
+from .clients.simkl import client as simkl_api
+from .clients.tokens import Tokens
+from .clients.trakt import client as trakt_client
+from .clients.trakt.auth import TraktApp
 from .const import (
     CONF_ACCOUNT_ID,
     CONF_BASE_URL,
@@ -34,30 +48,10 @@ from .const import (
 )
 from .engine.provider import Provider
 from .engine.ratings import RatingScale
-from .providers import (
-    anilist,
-    anilist_provider,
-    plex,
-    plex_auth,
-    plex_client,
-    simkl,
-    simkl_api,
-    trakt,
-    trakt_client,
-)
+from .providers import anilist_provider, plex, simkl, trakt
 from .providers.emby import EmbyProvider
 from .providers.jellyfin import JellyfinProvider
 from .providers.mediabrowser import MediaBrowserAccount, MediaBrowserProvider
-from .providers.mediabrowser_client import (
-    EMBY,
-    JELLYFIN,
-    DeviceInfo as MediaBrowserDevice,
-    Flavour,
-    MediaBrowserClient,
-)
-from .providers.plex_auth import PlexAccount, PlexApp
-from .providers.tokens import Tokens
-from .providers.trakt_auth import TraktApp
 
 VERSION = "0.1.0"
 

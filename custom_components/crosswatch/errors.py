@@ -12,7 +12,9 @@ Errors Home Assistant already knows (a `ServiceValidationError` for an unknown p
 translated further down) pass through unchanged.
 
 Config flows show form errors instead (`form_error`): "cannot_connect" only when the service
-could not be reached, "invalid_response" when it answered but refused or answered nonsense.
+could not be reached, "invalid_response" when it answered but refused or answered nonsense. The
+flows call clients directly too: a client's error is read as the providers translate it
+(`providers/client_errors.py`), so both kinds of error read alike.
 """
 
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
@@ -29,9 +31,10 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
+from .clients.errors import CrossWatchClientError, CrossWatchConnectionError
 from .const import DOMAIN, LOGGER
-from .engine.provider import AuthError, OutcomeUnknownError, ProviderError, RateLimitError
-from .providers.http import HttpError
+from .engine.provider import AuthError, ProviderError
+from .providers.client_errors import engine_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,28 +151,38 @@ def translate_errors[S: HasErrorSubject, **P, R](
     return decorate
 
 
-def is_connection_problem(err: ProviderError) -> bool:
+def is_connection_problem(err: BaseException) -> bool:
     """Whether the service could not be reached at all (rather than answering badly).
 
-    The providers do not yet raise connection errors of their own, so this reads what they
-    give: an answer with a status (HttpError, a 5xx included, and RateLimitError) came from
-    the service; a timeout or a dropped connection is an OutcomeUnknownError without a status;
-    an error caused by a failed parse (a ValueError, say) came with an answer. The transport
-    raises a bare ProviderError when no connection was made, and a few parsers raise bare ones
-    too: those stay connection problems, as before, until the clients tell them apart.
+    Exactly when the error, or an error it was raised from, says so: a client's
+    CrossWatchConnectionError (no connection made, no answer in time, the connection lost), or
+    the network's own error where something raised from one directly. Anything else came with
+    an answer (a refusal, a 5xx, a rate limit, a reply we could not use) or from our own checks
+    of one: a bare ProviderError is no connection problem.
     """
-    if isinstance(err, HttpError | RateLimitError):
-        return False
-    if isinstance(err, OutcomeUnknownError):
-        return True
-    cause = err.__cause__
-    return cause is None or isinstance(
-        cause, aiohttp.ClientConnectionError | OSError | TimeoutError
-    )
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(
+            seen,
+            CrossWatchConnectionError | aiohttp.ClientConnectionError | OSError | TimeoutError,
+        ):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def as_provider_error(err: BaseException | None) -> BaseException | None:
+    """A client's error as the providers translate it (caused by it); any other unchanged."""
+    if not isinstance(err, CrossWatchClientError):
+        return err
+    translated_error = engine_error(err)
+    translated_error.__cause__ = err
+    return translated_error
 
 
 def form_error(err: BaseException | None) -> str:
     """The config flow form error for a failed check: refused, unreachable, bad answer, or bug."""
+    err = as_provider_error(err)
     if isinstance(err, AuthError):
         return "invalid_auth"
     if isinstance(err, ProviderError):

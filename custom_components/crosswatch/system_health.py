@@ -13,8 +13,11 @@ from homeassistant.components import system_health
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 
+from .clients.anilist import client as anilist
+from .clients.plex import auth as plex_auth
+from .clients.simkl import client as simkl_api
+from .clients.trakt import client as trakt_client
 from .const import CONF_BASE_URL, CONF_KIND, DOMAIN, Kind
-from .providers import anilist, plex_auth, simkl_api, trakt_client
 from .runtime import is_sync_entry
 
 # Where each service answers when an account names no server of its own. Jellyfin and Emby

@@ -2,12 +2,12 @@
 
 import aiohttp
 
-from custom_components.crosswatch.providers.http import RetryPolicy
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.tokens import Tokens
+from custom_components.crosswatch.clients.trakt.auth import TraktApp
+from custom_components.crosswatch.clients.trakt.client import TraktClient
 from custom_components.crosswatch.providers.plex import PlexProvider
-from custom_components.crosswatch.providers.tokens import Tokens
 from custom_components.crosswatch.providers.trakt import TraktProvider
-from custom_components.crosswatch.providers.trakt_auth import TraktApp
-from custom_components.crosswatch.providers.trakt_client import TraktClient
 from tests.providers.conftest import Serve
 from tests.providers.test_plex_support import start_world
 from tests.simulators import trakt as trakt_sim

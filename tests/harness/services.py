@@ -16,6 +16,19 @@ from enum import StrEnum
 import aiohttp
 from aiohttp import web
 
+from custom_components.crosswatch.clients.anilist.client import AniListClient, tokens_from_pin
+from custom_components.crosswatch.clients.http import RetryPolicy, Throttle
+from custom_components.crosswatch.clients.mediabrowser.client import (
+    JELLYFIN,
+    DeviceInfo,
+    MediaBrowserClient,
+)
+from custom_components.crosswatch.clients.plex.auth import PlexApp
+from custom_components.crosswatch.clients.plex.client import PlexClient
+from custom_components.crosswatch.clients.simkl.client import SimklApi
+from custom_components.crosswatch.clients.tokens import Tokens
+from custom_components.crosswatch.clients.trakt.auth import TraktApp
+from custom_components.crosswatch.clients.trakt.client import TraktClient
 from custom_components.crosswatch.engine.capabilities import Capabilities
 from custom_components.crosswatch.engine.cursor import Checkpoint
 from custom_components.crosswatch.engine.items import MediaItem
@@ -29,25 +42,12 @@ from custom_components.crosswatch.engine.provider import (
     WriteResult,
 )
 from custom_components.crosswatch.engine.snapshot import Snapshot
-from custom_components.crosswatch.providers.anilist import AniListClient, tokens_from_pin
 from custom_components.crosswatch.providers.anilist_provider import AniListProvider
-from custom_components.crosswatch.providers.http import RetryPolicy, Throttle
 from custom_components.crosswatch.providers.jellyfin import JellyfinProvider
 from custom_components.crosswatch.providers.mediabrowser import MediaBrowserAccount
-from custom_components.crosswatch.providers.mediabrowser_client import (
-    JELLYFIN,
-    DeviceInfo,
-    MediaBrowserClient,
-)
 from custom_components.crosswatch.providers.plex import PlexProvider
-from custom_components.crosswatch.providers.plex_auth import PlexApp
-from custom_components.crosswatch.providers.plex_client import PlexClient
 from custom_components.crosswatch.providers.simkl import SimklAccount, SimklProvider
-from custom_components.crosswatch.providers.simkl_api import SimklApi
-from custom_components.crosswatch.providers.tokens import Tokens
 from custom_components.crosswatch.providers.trakt import TraktProvider
-from custom_components.crosswatch.providers.trakt_auth import TraktApp
-from custom_components.crosswatch.providers.trakt_client import TraktClient
 from tests.simulators import (
     anilist as anilist_sim,
     mediabrowser as mb_sim,

@@ -10,19 +10,22 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
+from custom_components.crosswatch.clients.errors import (
+    CrossWatchAuthenticationError,
+    CrossWatchConnectionError,
+    CrossWatchRateLimitError,
+    CrossWatchResponseError,
+    CrossWatchServerError,
+    CrossWatchTimeoutError,
+)
+from custom_components.crosswatch.clients.trakt.auth import DeviceFlowError, PollStatus
 from custom_components.crosswatch.const import DOMAIN
 from custom_components.crosswatch.engine.payloads import Feature
-from custom_components.crosswatch.engine.provider import (
-    AuthError,
-    OutcomeUnknownError,
-    ProviderError,
-    RateLimitError,
-)
+from custom_components.crosswatch.engine.provider import AuthError, ProviderError
 from custom_components.crosswatch.errors import form_error
 from custom_components.crosswatch.flows import trakt as trakt_flow
 from custom_components.crosswatch.flows.base import sign_in_error
-from custom_components.crosswatch.providers.http import HttpError
-from custom_components.crosswatch.providers.trakt_auth import DeviceFlowError, PollStatus
+from custom_components.crosswatch.providers.client_errors import HttpError
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
@@ -30,14 +33,19 @@ from .helpers import set_up_accounts, simkl_entry, sync_entry, trakt_entry
 
 FLOWS = "custom_components.crosswatch.flows"
 
+# What the clients raise: the flows call them directly.
 REQUEST_FAULTS = [
-    pytest.param(AuthError("refused"), "invalid_auth", id="auth"),
-    pytest.param(HttpError(401, "unknown client"), "invalid_auth", id="client-refused"),
+    pytest.param(CrossWatchAuthenticationError("refused"), "invalid_auth", id="auth"),
+    pytest.param(
+        CrossWatchResponseError(401, "unknown client"), "invalid_auth", id="client-refused"
+    ),
     # The service answered: it is reachable, so "cannot connect" would send the user astray.
-    pytest.param(HttpError(503, "down"), "invalid_response", id="server-error"),
-    pytest.param(RateLimitError("slow down"), "invalid_response", id="rate-limited"),
-    pytest.param(OutcomeUnknownError("did not answer in time"), "cannot_connect", id="timeout"),
-    pytest.param(ProviderError("cannot reach the service"), "cannot_connect", id="unreachable"),
+    pytest.param(CrossWatchServerError(503, "down"), "invalid_response", id="server-error"),
+    pytest.param(CrossWatchRateLimitError("slow down"), "invalid_response", id="rate-limited"),
+    pytest.param(CrossWatchTimeoutError("did not answer in time"), "cannot_connect", id="timeout"),
+    pytest.param(
+        CrossWatchConnectionError("cannot reach the service"), "cannot_connect", id="unreachable"
+    ),
     pytest.param(RuntimeError("bug"), "unknown", id="unexpected"),
 ]
 
@@ -56,8 +64,11 @@ def _caused_by(cause: BaseException) -> ProviderError:
         pytest.param(_caused_by(TimeoutError()), "cannot_connect", id="timed-out"),
         pytest.param(_caused_by(aiohttp.ServerDisconnectedError()), "cannot_connect", id="dropped"),
         pytest.param(_caused_by(ValueError("not JSON")), "invalid_response", id="not-json"),
+        pytest.param(_caused_by(CrossWatchTimeoutError("late")), "cannot_connect", id="client"),
         pytest.param(HttpError(404, "not found"), "invalid_response", id="not-found"),
         pytest.param(AuthError("refused"), "invalid_auth", id="auth"),
+        # An adapter's own check of an answer, raised without a cause: the service answered.
+        pytest.param(ProviderError("no server"), "invalid_response", id="bare"),
     ],
 )
 def test_a_form_says_cannot_connect_only_when_the_service_was_not_reached(
@@ -119,14 +130,15 @@ async def test_an_anilist_token_check_that_crashes_is_an_unknown_error(
 
 def test_a_sign_in_poll_names_why_it_ended_without_a_credential() -> None:
     assert sign_in_error(AuthError("expired")) == "code_expired"
-    assert sign_in_error(ProviderError("unreachable")) == "cannot_connect"
-    assert sign_in_error(HttpError(500, "broken")) == "invalid_response"
+    assert sign_in_error(CrossWatchAuthenticationError("expired")) == "code_expired"
+    assert sign_in_error(CrossWatchConnectionError("unreachable")) == "cannot_connect"
+    assert sign_in_error(CrossWatchServerError(500, "broken")) == "invalid_response"
 
 
 def test_a_trakt_device_code_poll_names_trakts_own_reasons_first() -> None:
     assert trakt_flow.poll_error(DeviceFlowError(PollStatus.DENIED)) == "access_denied"
     assert trakt_flow.poll_error(DeviceFlowError(PollStatus.EXPIRED)) == "code_expired"
-    assert trakt_flow.poll_error(ProviderError("unreachable")) == "cannot_connect"
+    assert trakt_flow.poll_error(CrossWatchConnectionError("unreachable")) == "cannot_connect"
     assert sign_in_error(RuntimeError("bug")) == "unknown"
     assert sign_in_error(None) == "unknown"
 
@@ -170,7 +182,8 @@ async def test_a_trakt_account_check_that_fails_after_sign_in_offers_a_retry(
     result = await trakt_code_exchanged(hass, await serve(trakt_sim.make_app(trakt)), trakt)
 
     with patch(
-        f"{FLOWS}.trakt.trakt.TraktProvider.health", side_effect=ProviderError("unreachable")
+        f"{FLOWS}.trakt.trakt.TraktProvider.health",
+        side_effect=_caused_by(CrossWatchConnectionError("unreachable")),
     ):
         result = await hass.config_entries.flow.async_configure(result["flow_id"])
 
@@ -191,7 +204,10 @@ async def test_a_simkl_account_check_that_fails_after_sign_in_offers_a_retry(
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     await hass.async_block_till_done(wait_background_tasks=True)
 
-    with patch(f"{FLOWS}.simkl.simkl.fetch_account", side_effect=ProviderError("unreachable")):
+    with patch(
+        f"{FLOWS}.simkl.simkl.fetch_account",
+        side_effect=_caused_by(CrossWatchConnectionError("unreachable")),
+    ):
         result = await hass.config_entries.flow.async_configure(result["flow_id"])
 
     assert result["step_id"] == "simkl_retry"
@@ -218,7 +234,7 @@ async def test_a_reauth_whose_new_code_cannot_be_requested_offers_a_retry(
         else f"{FLOWS}.simkl.SimklPinAuth.request_code"
     )
 
-    with patch(target, side_effect=ProviderError("unreachable")):
+    with patch(target, side_effect=CrossWatchConnectionError("unreachable")):
         result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
 
     assert result["step_id"] == f"{service}_retry"

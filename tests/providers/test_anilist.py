@@ -2,6 +2,7 @@
 
 from base64 import urlsafe_b64encode
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
 import json
 from typing import Any
 
@@ -10,21 +11,26 @@ from aiohttp import web
 from graphql import GraphQLSchema, parse, validate
 import pytest
 
-from custom_components.crosswatch.engine.provider import AuthError, ProviderError, RateLimitError
-from custom_components.crosswatch.engine.ratings import RatingScale
-from custom_components.crosswatch.providers.anilist import (
+from custom_components.crosswatch.clients.anilist.client import (
     API_URL,
     COLLECTION_QUERY,
     DOCUMENTS,
     PER_CHUNK,
     REQUESTS_PER_MINUTE,
     AniListClient,
+    EntryChange,
     GraphQLError,
+    ScoreFormat,
     authorize_url,
     tokens_from_pin,
     validate_token,
 )
-from custom_components.crosswatch.providers.http import RetryPolicy, Throttle
+from custom_components.crosswatch.clients.errors import (
+    CrossWatchAuthenticationError,
+    CrossWatchClientError,
+    CrossWatchRateLimitError,
+)
+from custom_components.crosswatch.clients.http import RetryPolicy, Throttle
 from tests.simulators.anilist import (
     ALICE_ID,
     ALICE_TOKEN,
@@ -112,7 +118,7 @@ async def test_every_request_of_a_session_validates_against_the_official_schema(
     viewer = await client.viewer()
     await client.collection_chunk(viewer.id, viewer.score_format, 1)
     await client.lookup([1, 5114])
-    await client.save_entry({"mediaId": 30, "status": "PLANNING", "format": "POINT_10"})
+    await client.save_entry(EntryChange(30, status="PLANNING"), ScoreFormat.POINT_10)
     entry = sim.state.entry_for(ALICE_ID, 30)
     assert entry is not None
     assert await client.delete_entry(entry.id)
@@ -174,20 +180,20 @@ async def test_validating_a_token_names_the_account_and_its_score_format(
 ) -> None:
     viewer = await validate_token(session, ALICE_TOKEN, base_url=sim.url)
     assert (viewer.id, viewer.name) == (ALICE_ID, "alice")
-    assert viewer.score_format is RatingScale.ANILIST_POINT_10_DECIMAL
+    assert viewer.score_format is ScoreFormat.POINT_10_DECIMAL
 
 
 async def test_validating_an_unknown_token_is_an_auth_error(
     sim: Sim, session: aiohttp.ClientSession
 ) -> None:
-    with pytest.raises(AuthError, match="Invalid token"):
+    with pytest.raises(CrossWatchAuthenticationError, match="Invalid token"):
         await validate_token(session, "stolen", base_url=sim.url, retry=RetryPolicy(backoff=0))
 
 
 async def test_validating_an_empty_paste_is_an_auth_error_without_a_request(
     sim: Sim, session: aiohttp.ClientSession
 ) -> None:
-    with pytest.raises(AuthError, match="empty"):
+    with pytest.raises(CrossWatchAuthenticationError, match="empty"):
         await validate_token(session, " ", base_url=sim.url)
     assert sim.state.requests == 0
 
@@ -200,7 +206,7 @@ async def test_a_token_that_expires_mid_run_is_an_auth_error(sim: Sim) -> None:
     client = sim.client()
     sim.state.quirks.token_expires_after = 1
     await client.viewer()
-    with pytest.raises(AuthError):
+    with pytest.raises(CrossWatchAuthenticationError):
         await client.viewer()
 
 
@@ -208,7 +214,7 @@ async def test_a_401_inside_a_200_body_is_an_auth_error_too(sim: Sim) -> None:
     client = sim.client()
     sim.state.quirks.token_expires_after = 0
     sim.state.quirks.expired_http_status = 200
-    with pytest.raises(AuthError, match="Invalid token"):
+    with pytest.raises(CrossWatchAuthenticationError, match="Invalid token"):
         await client.viewer()
 
 
@@ -231,14 +237,14 @@ async def test_the_viewer_query_gives_id_name_and_score_format(sim: Sim) -> None
     assert (viewer.id, viewer.name, viewer.score_format) == (
         ALICE_ID,
         "alice",
-        RatingScale.ANILIST_POINT_10_DECIMAL,
+        ScoreFormat.POINT_10_DECIMAL,
     )
 
 
 async def test_the_collection_is_the_anime_list_with_scores_in_the_asked_format(
     sim: Sim,
 ) -> None:
-    chunk = await sim.client().collection_chunk(ALICE_ID, RatingScale.ANILIST_POINT_5, 1)
+    chunk = await sim.client().collection_chunk(ALICE_ID, ScoreFormat.POINT_5, 1)
     by_media = {entry.media_id: entry for entry in chunk.entries}
     assert set(by_media) == {1, 5114, 21519, 16498, 20958, 21, 9253}  # not the manga
     bebop = by_media[1]
@@ -264,8 +270,8 @@ async def test_the_collection_is_the_anime_list_with_scores_in_the_asked_format(
 
 async def test_chunks_report_whether_another_follows(sim: Sim) -> None:
     client = sim.client()
-    first = await client.collection_chunk(ALICE_ID, RatingScale.ANILIST_POINT_100, 1, 4)
-    second = await client.collection_chunk(ALICE_ID, RatingScale.ANILIST_POINT_100, 2, 4)
+    first = await client.collection_chunk(ALICE_ID, ScoreFormat.POINT_100, 1, 4)
+    second = await client.collection_chunk(ALICE_ID, ScoreFormat.POINT_100, 2, 4)
     assert first.has_next
     assert not second.has_next
     assert len(first.entries) == 4
@@ -291,15 +297,15 @@ async def test_the_lookup_gives_the_viewer_and_each_media_with_its_entry(sim: Si
 
 async def test_save_creates_an_entry_and_answers_with_what_it_stored(sim: Sim) -> None:
     saved = await sim.client().save_entry(
-        {
-            "mediaId": 30,
-            "status": "COMPLETED",
-            "progress": 99,
-            "repeat": 2,
-            "scoreRaw": 73,
-            "completedAt": {"year": 2024, "month": 5, "day": 6},
-            "format": "POINT_100",
-        }
+        EntryChange(
+            30,
+            status="COMPLETED",
+            progress=99,
+            repeat=2,
+            score_raw=73,
+            completed_at=date(2024, 5, 6),
+        ),
+        ScoreFormat.POINT_100,
     )
     assert saved is not None
     assert (saved.status, saved.progress, saved.repeat, saved.score) == ("COMPLETED", 26, 2, 73)
@@ -313,7 +319,7 @@ async def test_save_with_an_unknown_media_is_a_validation_error_naming_the_argum
     sim: Sim,
 ) -> None:
     with pytest.raises(GraphQLError) as caught:
-        await sim.client().save_entry({"mediaId": 999999, "status": "PLANNING"})
+        await sim.client().save_entry(EntryChange(999999, status="PLANNING"))
     assert caught.value.invalid
     assert "mediaId: The selected media id is invalid." in str(caught.value)
 
@@ -354,14 +360,14 @@ async def test_a_429_storm_is_waited_out_for_its_retry_after(sim: Sim) -> None:
 async def test_a_429_asking_for_more_than_a_minute_is_a_rate_limit_error(sim: Sim) -> None:
     sim.state.quirks.schedule(Fault.RATE_LIMITED)
     sim.state.quirks.retry_after = 600
-    with pytest.raises(RateLimitError) as caught:
+    with pytest.raises(CrossWatchRateLimitError) as caught:
         await sim.client().viewer()
     assert caught.value.retry_after == 600
 
 
 async def test_a_storm_longer_than_the_retries_is_a_rate_limit_error(sim: Sim) -> None:
     sim.state.quirks.schedule(Fault.RATE_LIMITED, 4)
-    with pytest.raises(RateLimitError):
+    with pytest.raises(CrossWatchRateLimitError):
         await sim.client().viewer()
 
 
@@ -384,14 +390,14 @@ async def test_server_errors_are_retried(sim: Sim) -> None:
 
 async def test_persistent_server_errors_are_a_provider_error(sim: Sim) -> None:
     sim.state.quirks.schedule(Fault.SERVER_ERROR, 4)
-    with pytest.raises(ProviderError, match="trouble"):
+    with pytest.raises(CrossWatchClientError, match="trouble"):
         await sim.client().viewer()
 
 
 async def test_an_empty_200_is_a_provider_error_not_an_empty_list(sim: Sim) -> None:
     sim.state.quirks.schedule(Fault.EMPTY_200)
-    with pytest.raises(ProviderError, match="empty reply"):
-        await sim.client().collection_chunk(ALICE_ID, RatingScale.ANILIST_POINT_10, 1)
+    with pytest.raises(CrossWatchClientError, match="empty reply"):
+        await sim.client().collection_chunk(ALICE_ID, ScoreFormat.POINT_10, 1)
 
 
 # --- replies the simulator never sends -----------------------------------------------------
@@ -401,7 +407,7 @@ async def test_a_429_inside_a_200_body_is_a_rate_limit_error(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     url = await canned(serve, 200, {"errors": [{"message": "Too Many Requests.", "status": 429}]})
-    with pytest.raises(RateLimitError):
+    with pytest.raises(CrossWatchRateLimitError):
         await canned_client(session, url).viewer()
 
 
@@ -437,7 +443,7 @@ async def test_a_reply_without_data_is_a_provider_error(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     url = await canned(serve, 200, {"data": None})
-    with pytest.raises(ProviderError, match="without data"):
+    with pytest.raises(CrossWatchClientError, match="without data"):
         await canned_client(session, url).viewer()
 
 
@@ -445,7 +451,7 @@ async def test_a_missing_viewer_means_the_token_is_not_accepted(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     url = await canned(serve, 200, {"data": {"Viewer": None}})
-    with pytest.raises(AuthError):
+    with pytest.raises(CrossWatchAuthenticationError):
         await canned_client(session, url).viewer()
 
 
@@ -460,7 +466,7 @@ async def test_a_viewer_we_cannot_use_is_a_provider_error(
     serve: Serve, session: aiohttp.ClientSession, viewer: dict[str, Any], message: str
 ) -> None:
     url = await canned(serve, 200, {"data": {"Viewer": viewer}})
-    with pytest.raises(ProviderError, match=message):
+    with pytest.raises(CrossWatchClientError, match=message):
         await canned_client(session, url).viewer()
 
 
@@ -469,15 +475,15 @@ async def test_a_viewer_without_list_options_scores_on_the_100_point_default(
 ) -> None:
     url = await canned(serve, 200, {"data": {"Viewer": {"id": "7", "name": "x"}}})
     viewer = await canned_client(session, url).viewer()
-    assert (viewer.id, viewer.score_format) == (7, RatingScale.ANILIST_POINT_100)
+    assert (viewer.id, viewer.score_format) == (7, ScoreFormat.POINT_100)
 
 
 async def test_a_collection_missing_from_the_reply_is_a_provider_error(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     url = await canned(serve, 200, {"data": {"MediaListCollection": None}})
-    with pytest.raises(ProviderError, match="no list collection"):
-        await canned_client(session, url).collection_chunk(1, RatingScale.ANILIST_POINT_10, 1)
+    with pytest.raises(CrossWatchClientError, match="no list collection"):
+        await canned_client(session, url).collection_chunk(1, ScoreFormat.POINT_10, 1)
 
 
 async def test_unreadable_entries_are_counted_not_guessed(
@@ -496,7 +502,7 @@ async def test_unreadable_entries_are_counted_not_guessed(
         "data": {"MediaListCollection": {"lists": [{"entries": entries}], "hasNextChunk": False}}
     }
     url = await canned(serve, 200, body)
-    chunk = await canned_client(session, url).collection_chunk(1, RatingScale.ANILIST_POINT_10, 1)
+    chunk = await canned_client(session, url).collection_chunk(1, ScoreFormat.POINT_10, 1)
     assert chunk.malformed == 4
     (entry,) = chunk.entries
     assert (entry.title, entry.id_mal, entry.score, entry.repeat, entry.progress) == (
@@ -521,15 +527,15 @@ async def test_a_collection_that_lost_its_shape_is_an_error_not_an_empty_chunk(
     serve: Serve, session: aiohttp.ClientSession, collection: dict[str, object]
 ) -> None:
     url = await canned(serve, 200, {"data": {"MediaListCollection": collection}})
-    with pytest.raises(ProviderError):
-        await canned_client(session, url).collection_chunk(1, RatingScale.ANILIST_POINT_10, 1)
+    with pytest.raises(CrossWatchClientError):
+        await canned_client(session, url).collection_chunk(1, ScoreFormat.POINT_10, 1)
 
 
 async def test_a_save_reply_without_an_entry_says_nothing_was_stored(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     url = await canned(serve, 200, {"data": {"SaveMediaListEntry": {"id": 5.0, "status": None}}})
-    assert await canned_client(session, url).save_entry({"mediaId": 1}) is None
+    assert await canned_client(session, url).save_entry(EntryChange(1)) is None
 
 
 async def test_lookup_skips_media_it_cannot_read(

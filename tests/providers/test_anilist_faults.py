@@ -12,11 +12,11 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.crosswatch.clients.anilist.client import ScoreFormat
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import ProviderError, WriteRequest
-from custom_components.crosswatch.engine.ratings import RatingScale
 from custom_components.crosswatch.providers.anilist_provider import AniListProvider
 from tests.simulators.anilist import ALICE_ID, Malformed, Sim, start_sim
 
@@ -112,7 +112,7 @@ async def test_a_lookup_without_its_media_list_is_an_error_not_an_empty_one(
 async def test_a_tiny_collection_holds_three_entries_and_claims_no_next_chunk(sim: Sim) -> None:
     fill(sim)
     sim.state.quirks.tiny_collections = 1
-    scale = RatingScale.for_anilist("POINT_10_DECIMAL")
+    scale = ScoreFormat.POINT_10_DECIMAL
 
     tiny = await sim.client().collection_chunk(ALICE_ID, scale, 1)
     true = await sim.client().collection_chunk(ALICE_ID, scale, 1)

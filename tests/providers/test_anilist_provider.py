@@ -8,6 +8,12 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.crosswatch.clients.anilist.client import (
+    AniListClient,
+    GraphQLError,
+    Lookup,
+    tokens_from_pin,
+)
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Payload, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
@@ -19,12 +25,6 @@ from custom_components.crosswatch.engine.provider import (
     WriteRequest,
 )
 from custom_components.crosswatch.engine.ratings import RatingScale, quantize
-from custom_components.crosswatch.providers.anilist import (
-    AniListClient,
-    GraphQLError,
-    Lookup,
-    tokens_from_pin,
-)
 from custom_components.crosswatch.providers.anilist_provider import (
     BATCH_SIZE,
     AniListProvider,
@@ -699,7 +699,7 @@ async def test_a_reply_that_does_not_show_the_write_is_unknown_not_confirmed(
 ) -> None:
     client = sim.client()
 
-    async def say_nothing(_variables: dict[str, Any]) -> None:
+    async def say_nothing(*_args: object) -> None:
         return None
 
     monkeypatch.setattr(client, "save_entry", say_nothing)
@@ -738,11 +738,12 @@ async def test_other_graphql_errors_mid_batch_are_raised(
 ) -> None:
     client = sim.client()
 
-    async def broken(_variables: dict[str, Any]) -> None:
+    async def broken(*_args: object) -> None:
         raise GraphQLError([], 500)
 
     monkeypatch.setattr(client, "save_entry", broken)
-    with pytest.raises(GraphQLError):
+    with pytest.raises(ProviderError) as caught:
         await provider_for(sim, client).write(
             Feature.WATCHLIST, Action.ADD, [WriteRequest(anime(30), Listed())]
         )
+    assert isinstance(caught.value.__cause__, GraphQLError)  # the engine's error, from AniList's

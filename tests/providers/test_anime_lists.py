@@ -11,6 +11,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.crosswatch.clients.http import RetryPolicy, Throttle
 from custom_components.crosswatch.engine.backfill import load_id_map
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.provider import ProviderError
@@ -23,7 +24,6 @@ from custom_components.crosswatch.providers.anime_lists import (
     parse_anime_lists,
     parse_record,
 )
-from custom_components.crosswatch.providers.http import RetryPolicy, Throttle
 from tests.simulators.anilist import FakeTime
 
 type Serve = Callable[[web.Application], Awaitable[str]]

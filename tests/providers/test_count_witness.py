@@ -5,12 +5,12 @@ from dataclasses import replace
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.simkl.client import SimklApi
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.provider import CountWitness, ProviderError
 from custom_components.crosswatch.engine.snapshot import Completeness
-from custom_components.crosswatch.providers.http import RetryPolicy
 from custom_components.crosswatch.providers.simkl import SimklAccount, SimklProvider
-from custom_components.crosswatch.providers.simkl_api import SimklApi
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim
 

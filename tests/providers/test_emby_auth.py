@@ -3,13 +3,13 @@
 import aiohttp
 import pytest
 
-from custom_components.crosswatch.providers.jellyfin import (
-    JellyfinQuickConnect,
-)
-from custom_components.crosswatch.providers.mediabrowser_client import (
+from custom_components.crosswatch.clients.mediabrowser.client import (
     EMBY,
     JELLYFIN,
     MediaBrowserClient,
+)
+from custom_components.crosswatch.providers.jellyfin import (
+    JellyfinQuickConnect,
 )
 from tests.simulators.mediabrowser import Flavour
 

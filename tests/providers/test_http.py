@@ -7,19 +7,24 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.crosswatch.engine.provider import (
-    AuthError,
-    ProviderError,
-    RateLimitError,
+from custom_components.crosswatch.clients.errors import (
+    CrossWatchAuthenticationError,
+    CrossWatchConnectionError,
+    CrossWatchConnectionLostError,
+    CrossWatchInvalidResponseError,
+    CrossWatchOutcomeUnknownError,
+    CrossWatchRateLimitError,
+    CrossWatchResponseError,
+    CrossWatchServerError,
+    CrossWatchTimeoutError,
 )
-from custom_components.crosswatch.providers.http import (
+from custom_components.crosswatch.clients.http import (
     HttpClient,
-    HttpError,
     Response,
     RetryPolicy,
     Throttle,
 )
-from custom_components.crosswatch.providers.tokens import Tokens
+from custom_components.crosswatch.clients.tokens import Tokens
 
 from .conftest import Serve
 
@@ -92,10 +97,11 @@ async def test_a_5xx_that_never_ends_raises_once_the_attempts_are_spent(
     app, seen = scripted(*[web.Response(status=500) for _ in range(4)])
     http = client(session, await serve(app), FakeTime())
 
-    with pytest.raises(HttpError, match="HTTP 500") as caught:
+    with pytest.raises(CrossWatchServerError, match="HTTP 500") as caught:
         await http.request("POST", "/sync", json_body={"movies": []})
 
     assert caught.value.status == 500
+    assert isinstance(caught.value, CrossWatchOutcomeUnknownError)  # it may have acted
     assert len(seen) == 4
 
 
@@ -121,7 +127,7 @@ async def test_a_long_retry_after_is_handed_to_the_caller(
     app, _ = scripted(web.Response(status=429, headers={"Retry-After": "3600"}))
     http = client(session, await serve(app), FakeTime())
 
-    with pytest.raises(RateLimitError) as caught:
+    with pytest.raises(CrossWatchRateLimitError) as caught:
         await http.request("GET", "/list")
 
     assert caught.value.retry_after == 3600
@@ -135,7 +141,7 @@ async def test_a_429_storm_ends_as_a_rate_limit_error(
     )
     http = client(session, await serve(app), FakeTime(), backoff=0.5)
 
-    with pytest.raises(RateLimitError, match="kept asking"):
+    with pytest.raises(CrossWatchRateLimitError, match="kept asking"):
         await http.request("GET", "/list")
 
     assert len(seen) == 4
@@ -148,7 +154,7 @@ async def test_refused_credentials_are_an_auth_error_at_once(
     app, seen = scripted(web.Response(status=status))
     http = client(session, await serve(app), FakeTime())
 
-    with pytest.raises(AuthError):
+    with pytest.raises(CrossWatchAuthenticationError):
         await http.request("GET", "/me")
 
     assert len(seen) == 1
@@ -160,10 +166,11 @@ async def test_other_client_errors_are_not_retried_and_keep_the_body(
     app, seen = scripted(web.Response(status=404, text='{"error":"not found"}'))
     http = client(session, await serve(app), FakeTime())
 
-    with pytest.raises(HttpError) as caught:
+    with pytest.raises(CrossWatchResponseError) as caught:
         await http.request("GET", "/missing")
 
     assert (caught.value.status, caught.value.body) == (404, '{"error":"not found"}')
+    assert not isinstance(caught.value, CrossWatchOutcomeUnknownError)
     assert len(seen) == 1
 
 
@@ -191,19 +198,41 @@ async def test_a_server_that_never_answers_times_out_into_a_provider_error(
     app.router.add_get("/slow", slow)
     http = client(session, await serve(app), FakeTime(), timeout=0.05, attempts=2)
 
-    with pytest.raises(ProviderError, match="did not answer in time"):
+    with pytest.raises(CrossWatchTimeoutError, match="did not answer in time") as caught:
         await http.request("GET", "/slow")
+    assert isinstance(caught.value, CrossWatchOutcomeUnknownError)
 
 
 async def test_an_unreachable_server_is_a_provider_error(session: aiohttp.ClientSession) -> None:
     http = client(session, "http://127.0.0.1:9", FakeTime(), attempts=2)
 
-    with pytest.raises(ProviderError, match="cannot reach Example"):
+    with pytest.raises(CrossWatchConnectionError, match="cannot reach Example") as caught:
         await http.request("GET", "/")
+    # Nothing was sent: not outcome-unknown.
+    assert not isinstance(caught.value, CrossWatchOutcomeUnknownError)
+
+
+async def test_a_connection_lost_after_sending_is_outcome_unknown(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    async def hang_up(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/sync", hang_up)
+    http = client(session, await serve(app), FakeTime(), attempts=1)
+
+    with pytest.raises(CrossWatchConnectionLostError) as caught:
+        await http.request("POST", "/sync", json_body={"movies": []})
+    assert isinstance(caught.value, CrossWatchOutcomeUnknownError)
+    assert isinstance(caught.value, CrossWatchConnectionError)
 
 
 def test_a_body_that_is_not_json_is_a_provider_error() -> None:
-    with pytest.raises(ProviderError, match="not JSON"):
+    with pytest.raises(CrossWatchInvalidResponseError, match="not JSON"):
         Response(200, {}, b"<html>").json()
 
 

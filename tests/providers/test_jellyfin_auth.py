@@ -3,17 +3,19 @@
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.errors import CrossWatchResponseError
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.mediabrowser.client import (
+    JELLYFIN,
+    MediaBrowserClient,
+)
 from custom_components.crosswatch.engine.provider import AuthError, ProviderError
 from custom_components.crosswatch.providers import jellyfin
-from custom_components.crosswatch.providers.http import HttpError, RetryPolicy
+from custom_components.crosswatch.providers.client_errors import HttpError
 from custom_components.crosswatch.providers.jellyfin import (
     JellyfinQuickConnect,
     QuickConnectCode,
     QuickConnectStatus,
-)
-from custom_components.crosswatch.providers.mediabrowser_client import (
-    JELLYFIN,
-    MediaBrowserClient,
 )
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 
@@ -112,7 +114,7 @@ async def test_a_quick_connect_poll_that_fails_otherwise_raises_instead_of_readi
     request = await quick.initiate()
 
     async def unavailable(*args: object, **kwargs: object) -> None:
-        raise HttpError(503, "Jellyfin is having trouble")
+        raise CrossWatchResponseError(503, "Jellyfin is having trouble")
 
     monkeypatch.setattr(client, "call", unavailable)
 

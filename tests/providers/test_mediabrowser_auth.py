@@ -6,14 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import aiohttp
 import pytest
 
-from custom_components.crosswatch.engine.provider import AuthError, ProviderError
-from custom_components.crosswatch.providers.emby import EmbyProvider
-from custom_components.crosswatch.providers.jellyfin import (
-    JellyfinProvider,
-    sign_in,
-)
-from custom_components.crosswatch.providers.mediabrowser import MediaBrowserAccount
-from custom_components.crosswatch.providers.mediabrowser_client import (
+from custom_components.crosswatch.clients.errors import CrossWatchClientError
+from custom_components.crosswatch.clients.mediabrowser.client import (
     EMBY,
     JELLYFIN,
     Credentials,
@@ -21,6 +15,13 @@ from custom_components.crosswatch.providers.mediabrowser_client import (
     MediaBrowserClient,
     credentials_from,
 )
+from custom_components.crosswatch.engine.provider import AuthError
+from custom_components.crosswatch.providers.emby import EmbyProvider
+from custom_components.crosswatch.providers.jellyfin import (
+    JellyfinProvider,
+    sign_in,
+)
+from custom_components.crosswatch.providers.mediabrowser import MediaBrowserAccount
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 
 from .conftest import Serve
@@ -83,9 +84,9 @@ def test_played_dates_go_out_in_each_flavours_format() -> None:
 
 
 def test_an_authentication_result_without_token_or_user_is_refused() -> None:
-    with pytest.raises(ProviderError, match="access token"):
+    with pytest.raises(CrossWatchClientError, match="access token"):
         credentials_from({"User": {"Id": "u"}, "AccessToken": ""})
-    with pytest.raises(ProviderError, match="user"):
+    with pytest.raises(CrossWatchClientError, match="user"):
         credentials_from({"AccessToken": "t"})
     assert credentials_from({"User": {"Id": "u"}, "AccessToken": "t"}).user_name == "u"
 
@@ -145,6 +146,6 @@ async def test_a_server_reply_without_an_id_is_refused(
     rig = await make_rig(serve, session, Flavour.JELLYFIN)
     rig.state.server_id = ""
 
-    with pytest.raises(ProviderError, match="server id"):
+    with pytest.raises(CrossWatchClientError, match="server id"):
         await rig.client.public_info()
     assert UTC is not None

@@ -17,16 +17,17 @@ from aiohttp import web
 import pytest
 import yaml
 
-from custom_components.crosswatch.engine.items import MediaItem, MediaType
-from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
-from custom_components.crosswatch.engine.plan import Action
-from custom_components.crosswatch.engine.provider import ProviderError, WriteRequest
-from custom_components.crosswatch.providers.jellyfin import JellyfinQuickConnect, sign_in
-from custom_components.crosswatch.providers.mediabrowser_client import (
+from custom_components.crosswatch.clients.errors import CrossWatchClientError
+from custom_components.crosswatch.clients.mediabrowser.client import (
     EMBY,
     JELLYFIN,
     MediaBrowserClient,
 )
+from custom_components.crosswatch.engine.items import MediaItem, MediaType
+from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
+from custom_components.crosswatch.engine.plan import Action
+from custom_components.crosswatch.engine.provider import WriteRequest
+from custom_components.crosswatch.providers.jellyfin import JellyfinQuickConnect, sign_in
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 from tests.simulators.openapi import RECORDED, OpenApiDescription, app_routes, specs_dir
 
@@ -252,7 +253,7 @@ async def test_a_page_without_items_is_refused(
     base = await serve(app)
     client = MediaBrowserClient(session, JELLYFIN, base, device=DEVICE, token="t")
 
-    with pytest.raises(ProviderError, match="page without Items"):
+    with pytest.raises(CrossWatchClientError, match="page without Items"):
         await client.items_page("u", types=("Movie",), start=0, limit=1)
     assert EMBY.items_path("u") == ("/Users/u/Items", {})
 

@@ -9,11 +9,11 @@ and did not shrink; writes change no ids, so they leave it be.
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.mediabrowser.client import ItemPage
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import WriteOutcome, WriteRequest
-from custom_components.crosswatch.providers.mediabrowser_client import ItemPage
 from tests.simulators.mediabrowser import Flavour, Malformed, MediaBrowserQuirks
 
 from .conftest import Serve

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.errors import CrossWatchInvalidResponseError
+from custom_components.crosswatch.clients.mediabrowser.client import ItemPage
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.provider import AuthError, ProviderError
 from custom_components.crosswatch.providers.mediabrowser import parse_date
-from custom_components.crosswatch.providers.mediabrowser_client import ItemPage
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 
 from .conftest import Serve
@@ -90,7 +91,7 @@ async def test_a_count_reply_without_a_count_asked_for_is_a_provider_error(
 ) -> None:
     rig = await make_rig(serve, session, flavour)
     # A type the server does not count is a count reply without it: never taken as zero.
-    with pytest.raises(ProviderError, match="without NothingCount"):
+    with pytest.raises(CrossWatchInvalidResponseError, match="without NothingCount"):
         await rig.client.favorite_count(rig.user.id, ("Movie", "Nothing"))
 
 

@@ -6,18 +6,18 @@ from datetime import UTC, datetime
 import aiohttp
 from aiohttp import web
 
-from custom_components.crosswatch.providers.emby import EmbyProvider
-from custom_components.crosswatch.providers.http import RetryPolicy
-from custom_components.crosswatch.providers.jellyfin import JellyfinProvider
-from custom_components.crosswatch.providers.mediabrowser import (
-    MediaBrowserAccount,
-    MediaBrowserProvider,
-)
-from custom_components.crosswatch.providers.mediabrowser_client import (
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.mediabrowser.client import (
     EMBY,
     JELLYFIN,
     DeviceInfo,
     MediaBrowserClient,
+)
+from custom_components.crosswatch.providers.emby import EmbyProvider
+from custom_components.crosswatch.providers.jellyfin import JellyfinProvider
+from custom_components.crosswatch.providers.mediabrowser import (
+    MediaBrowserAccount,
+    MediaBrowserProvider,
 )
 from tests.simulators.mediabrowser import (
     Flavour,

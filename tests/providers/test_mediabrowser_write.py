@@ -5,16 +5,18 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.errors import (
+    CrossWatchResponseError,
+    CrossWatchTimeoutError,
+)
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import (
     AuthError,
-    ProviderError,
     WriteOutcome,
     WriteRequest,
 )
-from custom_components.crosswatch.providers.http import HttpError
 from custom_components.crosswatch.providers.mediabrowser import NOT_IN_LIBRARY, MediaBrowserProvider
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 
@@ -265,7 +267,7 @@ async def test_a_404_that_persists_after_a_fresh_library_read_is_a_rejection(
     rig = await make_rig(serve, session, Flavour.JELLYFIN)
 
     async def gone(*args: object) -> None:
-        raise HttpError(404, "Jellyfin refused the request")
+        raise CrossWatchResponseError(404, "Jellyfin refused the request")
 
     rig.client.set_favorite = gone  # type: ignore[method-assign,assignment]
 
@@ -277,9 +279,9 @@ async def test_a_404_that_persists_after_a_fresh_library_read_is_a_rejection(
 @pytest.mark.parametrize(
     ("error", "outcome"),
     [
-        (HttpError(400, "Emby refused the request"), WriteOutcome.REJECTED),
-        (HttpError(500, "Emby is having trouble"), WriteOutcome.UNKNOWN),
-        (ProviderError("Emby did not answer in time"), WriteOutcome.UNKNOWN),
+        (CrossWatchResponseError(400, "Emby refused the request"), WriteOutcome.REJECTED),
+        (CrossWatchResponseError(500, "Emby is having trouble"), WriteOutcome.UNKNOWN),
+        (CrossWatchTimeoutError("Emby did not answer in time"), WriteOutcome.UNKNOWN),
     ],
 )
 async def test_a_refused_write_is_rejected_and_an_unanswered_one_unknown(

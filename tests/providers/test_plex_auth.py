@@ -6,9 +6,13 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.crosswatch.engine.provider import AuthError, ProviderError
-from custom_components.crosswatch.providers.http import HttpClient, HttpError
-from custom_components.crosswatch.providers.plex_auth import (
+from custom_components.crosswatch.clients.errors import (
+    CrossWatchAuthenticationError,
+    CrossWatchClientError,
+    CrossWatchResponseError,
+)
+from custom_components.crosswatch.clients.http import HttpClient
+from custom_components.crosswatch.clients.plex.auth import (
     Pin,
     PinExpiredError,
     PinPoll,
@@ -123,7 +127,7 @@ async def test_a_pin_request_without_a_client_identifier_is_refused(
     sim = PlexSim()
     world = await start_world(serve, session, sim)
     http = HttpClient(session, world.urls["plex_tv"], service="plex.tv", retry=RETRY)
-    with pytest.raises(HttpError) as caught:
+    with pytest.raises(CrossWatchResponseError) as caught:
         await create_pin(http)
     assert caught.value.status == 400
 
@@ -137,7 +141,7 @@ async def test_a_pin_reply_without_id_or_code_is_a_provider_error(
     app = web.Application()
     app.router.add_post("/api/v2/pins", pins)
     http = HttpClient(session, await serve(app), service="plex.tv", retry=RETRY, sleep=no_sleep)
-    with pytest.raises(ProviderError, match="without its id"):
+    with pytest.raises(CrossWatchClientError, match="without its id"):
         await create_pin(http)
 
 
@@ -163,9 +167,9 @@ async def test_the_account_names_the_token_owner_by_id_uuid_and_username(world: 
 
 async def test_a_revoked_account_token_is_an_auth_error(world: World) -> None:
     world.sim.quirks.revoked = True
-    with pytest.raises(AuthError):
+    with pytest.raises(CrossWatchAuthenticationError):
         await get_account(world.plex_tv(ACCOUNT_TOKEN))
-    with pytest.raises(AuthError):
+    with pytest.raises(CrossWatchAuthenticationError):
         await list_servers(world.plex_tv(ACCOUNT_TOKEN))
 
 
@@ -178,7 +182,7 @@ async def test_an_account_without_id_or_uuid_is_a_provider_error(
     app = web.Application()
     app.router.add_get("/api/v2/user", user)
     http = HttpClient(session, await serve(app), service="plex.tv", retry=RETRY)
-    with pytest.raises(ProviderError, match="uuid"):
+    with pytest.raises(CrossWatchClientError, match="uuid"):
         await get_account(http)
 
 
@@ -212,7 +216,7 @@ async def test_resources_that_are_not_a_list_are_a_provider_error(
     app = web.Application()
     app.router.add_get("/api/v2/resources", resources)
     http = HttpClient(session, await serve(app), service="plex.tv", retry=RETRY)
-    with pytest.raises(ProviderError, match="not a list"):
+    with pytest.raises(CrossWatchClientError, match="not a list"):
         await list_servers(http)
 
 
@@ -224,9 +228,9 @@ def test_the_chosen_server_is_the_named_one_else_the_first_owned_one() -> None:
     shared, own = _server("Friend", "f", owned=False), _server("Mine", "m", owned=True)
     assert choose_server([own, shared]) is own
     assert choose_server([own, shared], "f") is shared
-    with pytest.raises(ProviderError, match="no server x"):
+    with pytest.raises(CrossWatchClientError, match="no server x"):
         choose_server([own], "x")
-    with pytest.raises(ProviderError, match="no server"):
+    with pytest.raises(CrossWatchClientError, match="no server"):
         choose_server([])
 
 
@@ -250,7 +254,7 @@ async def test_the_reachable_url_is_the_first_connection_answering_as_that_serve
     assert await reachable_url(session, APP, server, sleep=no_sleep) == world.urls["server"]
 
     unreachable = PlexServer("Gone", MACHINE_ID, SERVER_TOKEN, True, server.connections[1:])
-    with pytest.raises(ProviderError, match="another server") as caught:
+    with pytest.raises(CrossWatchClientError, match="another server") as caught:
         await reachable_url(session, APP, unreachable, sleep=no_sleep)
     assert dead in str(caught.value)
 
@@ -264,7 +268,7 @@ async def test_a_server_refusing_the_token_while_probing_is_an_auth_error(
     app = web.Application()
     app.router.add_get("/identity", identity)
     server = PlexServer("S", "m", "t", True, (PlexConnection(await serve(app), True, False),))
-    with pytest.raises(AuthError):
+    with pytest.raises(CrossWatchAuthenticationError):
         await reachable_url(session, APP, server, retry=RETRY)
 
 
@@ -277,7 +281,7 @@ async def test_an_identity_without_a_machine_identifier_is_a_provider_error(
     app = web.Application()
     app.router.add_get("/identity", identity)
     server = PlexServer("S", "m", "t", True, (PlexConnection(await serve(app), True, False),))
-    with pytest.raises(ProviderError, match="did not say"):
+    with pytest.raises(CrossWatchClientError, match="did not say"):
         await reachable_url(session, APP, server, retry=RETRY)
 
 
@@ -290,7 +294,7 @@ async def test_a_non_object_reply_is_a_provider_error(
     app = web.Application()
     app.router.add_get("/api/v2/user", user)
     http = HttpClient(session, await serve(app), service="plex.tv", retry=RETRY)
-    with pytest.raises(ProviderError, match="not an object"):
+    with pytest.raises(CrossWatchClientError, match="not an object"):
         await get_account(http)
 
 
@@ -303,5 +307,5 @@ async def test_a_pin_poll_plex_tv_refuses_is_raised(
     app = web.Application()
     app.router.add_get("/api/v2/pins/{pinID}", pin)
     http = HttpClient(session, await serve(app), service="plex.tv", retry=RETRY, sleep=no_sleep)
-    with pytest.raises(HttpError):
+    with pytest.raises(CrossWatchResponseError):
         await check_pin(http, Pin(1, "x", 2e9), now=lambda: 1e9)

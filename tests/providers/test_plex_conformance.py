@@ -26,16 +26,16 @@ import aiohttp
 import pytest
 import yaml
 
-from custom_components.crosswatch.engine.items import MediaItem, MediaType
-from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
-from custom_components.crosswatch.engine.plan import Action
-from custom_components.crosswatch.engine.provider import WriteOutcome, WriteRequest
-from custom_components.crosswatch.providers.plex_auth import (
+from custom_components.crosswatch.clients.plex.auth import (
     check_pin,
     create_pin,
     get_account,
     list_servers,
 )
+from custom_components.crosswatch.engine.items import MediaItem, MediaType
+from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
+from custom_components.crosswatch.engine.plan import Action
+from custom_components.crosswatch.engine.provider import WriteOutcome, WriteRequest
 from tests.providers.conftest import Serve
 from tests.providers.test_plex_support import World, start_world
 from tests.simulators.openapi import (

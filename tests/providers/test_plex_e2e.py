@@ -13,18 +13,18 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.tokens import Tokens
+from custom_components.crosswatch.clients.trakt.auth import TraktApp
+from custom_components.crosswatch.clients.trakt.client import TraktClient
 from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, RunResult, RunStatus
 from custom_components.crosswatch.engine.plan import Reason
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.store import StateStore
-from custom_components.crosswatch.providers.http import RetryPolicy
 from custom_components.crosswatch.providers.plex import PlexProvider
-from custom_components.crosswatch.providers.tokens import Tokens
 from custom_components.crosswatch.providers.trakt import TraktProvider
-from custom_components.crosswatch.providers.trakt_auth import TraktApp
-from custom_components.crosswatch.providers.trakt_client import TraktClient
 from tests.providers.conftest import Serve
 from tests.providers.test_plex_support import World, start_world
 from tests.simulators import trakt as trakt_sim

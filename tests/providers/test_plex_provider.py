@@ -8,6 +8,13 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.crosswatch.clients.errors import (
+    CrossWatchAuthenticationError,
+    CrossWatchInvalidResponseError,
+)
+from custom_components.crosswatch.clients.http import HttpClient, RetryPolicy
+from custom_components.crosswatch.clients.plex.auth import PlexAccount
+from custom_components.crosswatch.clients.plex.client import TYPE_MOVIE
 from custom_components.crosswatch.engine.capabilities import HistorySupport
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
@@ -20,15 +27,12 @@ from custom_components.crosswatch.engine.provider import (
 )
 from custom_components.crosswatch.engine.ratings import RatingScale
 from custom_components.crosswatch.providers import plex
-from custom_components.crosswatch.providers.http import HttpClient, RetryPolicy
 from custom_components.crosswatch.providers.plex import (
     NOT_IN_LIBRARY,
     NOT_ON_PLEX,
     WATCHLIST_TYPES,
     PlexProvider,
 )
-from custom_components.crosswatch.providers.plex_auth import PlexAccount
-from custom_components.crosswatch.providers.plex_client import TYPE_MOVIE
 from tests.providers.conftest import Serve
 from tests.providers.test_plex_support import World, entry, start_world
 from tests.simulators.openapi import RECORDED
@@ -335,7 +339,7 @@ async def test_a_count_reply_without_its_groups_is_a_provider_error(
     app.router.add_get("/library/sections/all", sections)
     app.router.add_get("/library/sections/1/firstCharacters", counts)
     client = world.client(server_url=await serve(app))
-    with pytest.raises(ProviderError, match="Directory"):
+    with pytest.raises(CrossWatchInvalidResponseError, match="Directory"):
         await client.section_count("1", TYPE_MOVIE)
 
 
@@ -613,7 +617,7 @@ async def test_watchlist_records_of_other_types_are_skipped_and_unreadable_ones_
 
 async def test_a_revoked_token_refuses_the_watchlist(world: World) -> None:
     world.sim.quirks.revoked = True
-    with pytest.raises(AuthError):
+    with pytest.raises(CrossWatchAuthenticationError):
         await world.client().watchlist()
 
 

@@ -5,13 +5,13 @@ from typing import Any
 
 import aiohttp
 
+from custom_components.crosswatch.clients.http import HttpClient, RetryPolicy
+from custom_components.crosswatch.clients.plex.auth import PlexApp, make_plex_tv_http
+from custom_components.crosswatch.clients.plex.client import PlexClient
 from custom_components.crosswatch.engine.items import MediaItem
 from custom_components.crosswatch.engine.payloads import Entry
 from custom_components.crosswatch.engine.snapshot import Snapshot
-from custom_components.crosswatch.providers.http import HttpClient, RetryPolicy
 from custom_components.crosswatch.providers.plex import PlexProvider
-from custom_components.crosswatch.providers.plex_auth import PlexApp, make_plex_tv_http
-from custom_components.crosswatch.providers.plex_client import PlexClient
 from tests.providers.conftest import Serve
 from tests.simulators.plex import CLIENT_ID, PlexApps, PlexSim, make_apps
 

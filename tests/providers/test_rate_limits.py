@@ -11,13 +11,15 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.anilist import client as anilist
+from custom_components.crosswatch.clients.errors import CrossWatchRateLimitError
+from custom_components.crosswatch.clients.http import QuotaLog, RateLimit
+from custom_components.crosswatch.clients.trakt import client as trakt_client
 from custom_components.crosswatch.engine.payloads import Feature, Listed
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import RateLimitError, WriteRequest
-from custom_components.crosswatch.providers import anilist, trakt_client
 from custom_components.crosswatch.providers.anilist_provider import AniListProvider
 from custom_components.crosswatch.providers.emby import EmbyProvider
-from custom_components.crosswatch.providers.http import QuotaLog, RateLimit
 from custom_components.crosswatch.providers.jellyfin import JellyfinProvider
 from custom_components.crosswatch.providers.plex import PlexProvider
 from custom_components.crosswatch.providers.simkl import SimklProvider
@@ -180,7 +182,7 @@ async def test_anilist_s_429_reports_an_empty_quota_and_when_it_refills(sim: Sim
     sim.state.quirks.schedule(Fault.RATE_LIMITED)
     sim.state.quirks.retry_after = 600
 
-    with pytest.raises(RateLimitError):
+    with pytest.raises(CrossWatchRateLimitError):
         await client.viewer()
 
     quota = client.rate_limit

@@ -24,6 +24,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.tokens import Tokens
+from custom_components.crosswatch.clients.trakt.auth import TraktApp
+from custom_components.crosswatch.clients.trakt.client import TraktClient
 from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, RunResult, RunStatus
@@ -32,12 +36,8 @@ from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.provider import Provider
 from custom_components.crosswatch.engine.records import Scope
 from custom_components.crosswatch.engine.store import StateStore
-from custom_components.crosswatch.providers.http import RetryPolicy
 from custom_components.crosswatch.providers.plex import PlexProvider
-from custom_components.crosswatch.providers.tokens import Tokens
 from custom_components.crosswatch.providers.trakt import TraktProvider
-from custom_components.crosswatch.providers.trakt_auth import TraktApp
-from custom_components.crosswatch.providers.trakt_client import TraktClient
 from tests.simulators import trakt as trakt_sim
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 from tests.simulators.openapi import RECORDED

@@ -4,15 +4,16 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.crosswatch.engine.provider import AuthError, ProviderError
-from custom_components.crosswatch.providers.http import RetryPolicy
-from custom_components.crosswatch.providers.simkl import fetch_account
-from custom_components.crosswatch.providers.simkl_api import SimklApi
-from custom_components.crosswatch.providers.simkl_auth import (
+from custom_components.crosswatch.clients.errors import CrossWatchAuthenticationError
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.simkl.auth import (
     PinCode,
     PinStatus,
     SimklPinAuth,
 )
+from custom_components.crosswatch.clients.simkl.client import SimklApi
+from custom_components.crosswatch.engine.provider import ProviderError
+from custom_components.crosswatch.providers.simkl import fetch_account
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import FakeTime, make_rig
 from tests.simulators.simkl import CLIENT_ID, TOKEN, SimklState, simkl_app
@@ -99,7 +100,7 @@ async def test_an_expired_code_stops_the_flow(serve: Serve, session: aiohttp.Cli
     state.quirks.pin_codes_expire = True
 
     assert (await auth.poll_once(code)).status is PinStatus.EXPIRED
-    with pytest.raises(AuthError, match="expired"):
+    with pytest.raises(CrossWatchAuthenticationError, match="expired"):
         await auth.wait_for_token(code)
 
     # Past expires_in the client stops asking at all.
@@ -125,7 +126,7 @@ async def test_a_refused_code_request_raises_auth_error(
 ) -> None:
     state = SimklState()
     auth, _ = await pin_auth(serve, session, state, client_id="wrong")
-    with pytest.raises(AuthError):
+    with pytest.raises(CrossWatchAuthenticationError):
         await auth.request_code()
 
 

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.simkl.auth import SimklPinAuth
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import WriteRequest
-from custom_components.crosswatch.providers.simkl_auth import SimklPinAuth
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import make_rig
 from tests.simulators.openapi import RECORDED, OpenApiDescription, app_routes, specs_dir

@@ -6,14 +6,15 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.crosswatch.clients.errors import CrossWatchAuthenticationError
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.simkl.auth import SimklPinAuth
+from custom_components.crosswatch.clients.simkl.client import SimklApi
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import AuthError, WriteOutcome, WriteRequest
-from custom_components.crosswatch.providers.http import RetryPolicy
 from custom_components.crosswatch.providers.simkl import SimklAccount, SimklProvider
-from custom_components.crosswatch.providers.simkl_api import SimklApi
-from custom_components.crosswatch.providers.simkl_auth import SimklPinAuth
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import find, has, make_rig
 from tests.simulators.simkl import CLIENT_ID, TOKEN
@@ -219,5 +220,5 @@ async def test_a_pin_request_simkl_answers_with_ko_raises_auth_error(
 
     app.router.add_get("/oauth/pin", pin)
     auth = SimklPinAuth(session, CLIENT_ID, base_url=await serve(app))
-    with pytest.raises(AuthError, match="client_id_failed"):
+    with pytest.raises(CrossWatchAuthenticationError, match="client_id_failed"):
         await auth.request_code()

@@ -6,11 +6,11 @@ import json
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.simkl.client import SimklApi
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.provider import AuthError, RateLimitError
-from custom_components.crosswatch.providers.http import RetryPolicy
 from custom_components.crosswatch.providers.simkl import SimklAccount, SimklProvider
-from custom_components.crosswatch.providers.simkl_api import SimklApi
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import (
     DARK_E1,

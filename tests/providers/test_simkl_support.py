@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 import aiohttp
 from aiohttp import web
 
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.simkl.client import SimklApi
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Entry
 from custom_components.crosswatch.engine.snapshot import Snapshot
-from custom_components.crosswatch.providers.http import RetryPolicy
 from custom_components.crosswatch.providers.simkl import SimklAccount, SimklProvider
-from custom_components.crosswatch.providers.simkl_api import SimklApi
 from tests.providers.conftest import Serve
 from tests.simulators.simkl import CLIENT_ID, TOKEN, SimklState, simkl_app
 

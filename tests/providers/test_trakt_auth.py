@@ -4,9 +4,12 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.crosswatch.engine.provider import AuthError, ProviderError
-from custom_components.crosswatch.providers.http import HttpClient, RetryPolicy
-from custom_components.crosswatch.providers.trakt_auth import (
+from custom_components.crosswatch.clients.errors import (
+    CrossWatchAuthenticationError,
+    CrossWatchClientError,
+)
+from custom_components.crosswatch.clients.http import HttpClient, RetryPolicy
+from custom_components.crosswatch.clients.trakt.auth import (
     DeviceCode,
     DeviceFlowError,
     PollStatus,
@@ -16,7 +19,7 @@ from custom_components.crosswatch.providers.trakt_auth import (
     request_device_code,
     wait_for_device_token,
 )
-from custom_components.crosswatch.providers.trakt_client import make_http
+from custom_components.crosswatch.clients.trakt.client import make_http
 from tests.providers.conftest import Serve
 from tests.simulators.trakt import CLIENT_ID, CLIENT_SECRET, FakeTime, TraktSim, make_app
 
@@ -160,7 +163,7 @@ async def test_refresh_tokens_are_single_use(serve: Serve, session: aiohttp.Clie
     fresh = await refresh_tokens(http, APP, first["refresh_token"], now=lambda: NOW)
     assert fresh.access_token in sim.access_tokens
     assert fresh.refresh_token != first["refresh_token"]
-    with pytest.raises(AuthError, match="invalid_grant"):
+    with pytest.raises(CrossWatchAuthenticationError, match="invalid_grant"):
         await refresh_tokens(http, APP, first["refresh_token"])
 
 
@@ -182,10 +185,10 @@ async def test_unusable_oauth_replies_are_provider_errors(
     app.router.add_post("/oauth/device/token", junk)
     app.router.add_post("/oauth/token", tokenless)
     http = make_http(session, APP, base_url=await serve(app), retry=RetryPolicy(backoff=0))
-    with pytest.raises(ProviderError, match="unusable device code"):
+    with pytest.raises(CrossWatchClientError, match="unusable device code"):
         await request_device_code(http, APP)
     code = DeviceCode("d", "U", "https://trakt.tv/activate", 600, 5, NOW)
-    with pytest.raises(ProviderError, match="unusable token"):
+    with pytest.raises(CrossWatchClientError, match="unusable token"):
         await poll_device_token(http, APP, code)
-    with pytest.raises(ProviderError, match="unusable token"):
+    with pytest.raises(CrossWatchClientError, match="unusable token"):
         await refresh_tokens(http, APP, "r")

@@ -14,19 +14,19 @@ from typing import Any
 import aiohttp
 import pytest
 
-from custom_components.crosswatch.engine.items import MediaItem, MediaType
-from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
-from custom_components.crosswatch.engine.plan import Action
-from custom_components.crosswatch.engine.provider import WriteRequest
-from custom_components.crosswatch.providers.http import RetryPolicy
-from custom_components.crosswatch.providers.tokens import Tokens
-from custom_components.crosswatch.providers.trakt import TraktProvider
-from custom_components.crosswatch.providers.trakt_auth import (
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.tokens import Tokens
+from custom_components.crosswatch.clients.trakt.auth import (
     TraktApp,
     poll_device_token,
     request_device_code,
 )
-from custom_components.crosswatch.providers.trakt_client import TraktClient
+from custom_components.crosswatch.clients.trakt.client import TraktClient
+from custom_components.crosswatch.engine.items import MediaItem, MediaType
+from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
+from custom_components.crosswatch.engine.plan import Action
+from custom_components.crosswatch.engine.provider import WriteRequest
+from custom_components.crosswatch.providers.trakt import TraktProvider
 from tests.providers.conftest import Serve
 from tests.simulators.openapi import RECORDED, OpenApiDescription, app_routes, specs_dir
 from tests.simulators.trakt import (

@@ -10,11 +10,13 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.errors import CrossWatchServerError
+from custom_components.crosswatch.clients.http import Response
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import WriteRequest
-from custom_components.crosswatch.providers.http import Response, ServerFaultError
+from custom_components.crosswatch.providers.client_errors import ServerFaultError
 from tests.providers.conftest import Serve
 from tests.providers.test_trakt_provider import HEAT, MATRIX, Rig, at, episode, make_rig
 from tests.simulators.trakt import TraktSim, seed_catalogue
@@ -453,12 +455,12 @@ async def test_activities_that_get_no_answer_fail_the_read_instead_of_reading_ev
 
     async def down(method: str, path: str, **kwargs: object) -> Response:
         if path == ACTIVITIES:
-            raise ServerFaultError(503, "Trakt is having trouble")
+            raise CrossWatchServerError(503, "Trakt is having trouble")
         return await original(method, path, **kwargs)  # type: ignore[arg-type]
 
     rig.client.request = down  # type: ignore[method-assign]
     start = len(rig.app_requests)
 
-    with pytest.raises(ServerFaultError):
+    with pytest.raises(ServerFaultError):  # the engine's: outcome unknown, as the 5xx was
         await rig.read(W)
     assert rig.paths(start) == []  # no list hammered while Trakt is down

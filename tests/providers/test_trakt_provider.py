@@ -10,6 +10,12 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.crosswatch.clients.errors import CrossWatchAccountLimitError
+from custom_components.crosswatch.clients.http import RetryPolicy
+from custom_components.crosswatch.clients.tokens import Tokens
+from custom_components.crosswatch.clients.trakt import client as trakt_client
+from custom_components.crosswatch.clients.trakt.auth import TraktApp
+from custom_components.crosswatch.clients.trakt.client import TraktClient
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
@@ -24,12 +30,8 @@ from custom_components.crosswatch.engine.provider import (
 )
 from custom_components.crosswatch.engine.ratings import RatingScale
 from custom_components.crosswatch.engine.snapshot import Snapshot
-from custom_components.crosswatch.providers import trakt, trakt_client
-from custom_components.crosswatch.providers.http import RetryPolicy
-from custom_components.crosswatch.providers.tokens import Tokens
+from custom_components.crosswatch.providers import trakt
 from custom_components.crosswatch.providers.trakt import TraktProvider
-from custom_components.crosswatch.providers.trakt_auth import TraktApp
-from custom_components.crosswatch.providers.trakt_client import TraktClient
 from tests.providers.conftest import Serve
 from tests.simulators.openapi import RECORDED, RecordedRequest
 from tests.simulators.trakt import (
@@ -782,8 +784,8 @@ async def test_an_account_limit_without_a_header_borrows_the_cap_from_the_settin
     async def no_header(*args, **kwargs):  # type: ignore[no-untyped-def]
         try:
             return await original(*args, **kwargs)
-        except AccountLimitError as err:
-            raise AccountLimitError(str(err)) from err
+        except CrossWatchAccountLimitError as err:
+            raise CrossWatchAccountLimitError(str(err)) from err
 
     rig.client.post = no_header  # type: ignore[method-assign]
     with pytest.raises(AccountLimitError) as caught:

@@ -9,6 +9,7 @@ from dataclasses import replace
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.http import Response, RetryPolicy
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Watched
 from custom_components.crosswatch.engine.pipeline import PairSpec, RunStatus
 from custom_components.crosswatch.engine.plan import Action
@@ -18,7 +19,6 @@ from custom_components.crosswatch.engine.provider import (
     WriteOutcome,
     WriteRequest,
 )
-from custom_components.crosswatch.providers.http import Response, RetryPolicy
 from tests.providers.conftest import Serve
 from tests.providers.test_engine_e2e import (  # noqa: F401 - `services` is a fixture
     DARK_1,

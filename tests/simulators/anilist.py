@@ -46,13 +46,13 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
-from custom_components.crosswatch.providers.anilist import (
+from custom_components.crosswatch.clients.anilist.client import (
     DOCUMENTS,
     REQUESTS_PER_MINUTE,
     AniListClient,
     tokens_from_pin,
 )
-from custom_components.crosswatch.providers.http import RetryPolicy, Throttle
+from custom_components.crosswatch.clients.http import RetryPolicy, Throttle
 from tests.simulators.openapi import RECORDED, RecordedRequest, recording
 
 ROOT = Path(__file__).resolve().parents[2]

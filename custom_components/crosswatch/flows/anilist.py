@@ -8,9 +8,9 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
 import voluptuous as vol
 
+from ..clients.anilist import client as anilist
 from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_SCORE_FORMAT, CONF_TOKENS, Kind
 from ..errors import form_error
-from ..providers import anilist
 from .base import AccountFlow, advanced_section, base_url, form
 
 CONF_TOKEN = "token"  # noqa: S105 - a form key, not a secret

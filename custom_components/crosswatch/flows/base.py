@@ -22,7 +22,7 @@ import voluptuous as vol
 
 from ..const import CONF_ACCOUNT_ID, CONF_BASE_URL, CONF_KIND, Kind
 from ..engine.provider import AuthError
-from ..errors import form_error
+from ..errors import as_provider_error, form_error
 
 ADVANCED = "advanced"
 
@@ -168,7 +168,7 @@ def sign_in_error(error: BaseException | None) -> str:
     """The form error for a sign-in poll that ended without a credential."""
     if error is None:
         return "unknown"
-    if isinstance(error, AuthError):
+    if isinstance(as_provider_error(error), AuthError):
         return "code_expired"
     return form_error(error)
 

@@ -19,6 +19,16 @@ from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, Tex
 import voluptuous as vol
 
 from ..accounts import VERSION
+from ..clients.http import RetryPolicy
+from ..clients.mediabrowser.client import (
+    EMBY,
+    JELLYFIN,
+    Credentials,
+    DeviceInfo,
+    Flavour,
+    MediaBrowserClient,
+)
+from ..clients.tokens import Tokens
 from ..const import (
     CONF_BASE_URL,
     CONF_DEVICE_ID,
@@ -31,18 +41,8 @@ from ..const import (
 )
 from ..engine.provider import AuthError
 from ..errors import form_error
-from ..providers.http import RetryPolicy
 from ..providers.jellyfin import JellyfinQuickConnect, QuickConnectCode, QuickConnectStatus
 from ..providers.mediabrowser import MediaBrowserAccount, sign_in
-from ..providers.mediabrowser_client import (
-    EMBY,
-    JELLYFIN,
-    Credentials,
-    DeviceInfo,
-    Flavour,
-    MediaBrowserClient,
-)
-from ..providers.tokens import Tokens
 from .base import ADVANCED, CodeSignInFlow, code_sign_in_steps, form
 
 # A config flow has a person waiting: one quick retry, then an error they can act on.

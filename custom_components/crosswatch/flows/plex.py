@@ -26,6 +26,21 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
+from ..clients.http import HttpClient
+from ..clients.plex import auth as plex_auth, client as plex_client
+from ..clients.plex.auth import (
+    PlexAccount,
+    PlexApp,
+    PlexServer,
+    choose_server,
+    create_pin,
+    get_account,
+    list_servers,
+    make_plex_tv_http,
+    reachable_url,
+    wait_for_pin,
+)
+from ..clients.tokens import Tokens
 from ..const import (
     CONF_DEVICE_ID,
     CONF_DISCOVER_URL,
@@ -40,22 +55,7 @@ from ..const import (
     Kind,
 )
 from ..errors import form_error
-from ..providers import plex_auth, plex_client
-from ..providers.http import HttpClient
 from ..providers.plex import PlexProvider
-from ..providers.plex_auth import (
-    PlexAccount,
-    PlexApp,
-    PlexServer,
-    choose_server,
-    create_pin,
-    get_account,
-    list_servers,
-    make_plex_tv_http,
-    reachable_url,
-    wait_for_pin,
-)
-from ..providers.tokens import Tokens
 from .base import ADVANCED, CodeSignInFlow, code_sign_in_steps, form
 from .mediabrowser import FLOW_RETRY, clean_url, verify_ssl_field, with_verify_ssl
 

@@ -7,13 +7,14 @@ from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
 
+from ..clients.errors import CrossWatchClientError, CrossWatchResponseError
+from ..clients.simkl import client as simkl_api
+from ..clients.simkl.auth import SimklPinAuth
+from ..clients.tokens import Tokens
 from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_TOKENS, Kind
 from ..engine.provider import ProviderError
 from ..errors import form_error
-from ..providers import simkl, simkl_api
-from ..providers.http import HttpError
-from ..providers.simkl_auth import SimklPinAuth
-from ..providers.tokens import Tokens
+from ..providers import simkl
 from .base import CodeSignInFlow, advanced_section, base_url, code_sign_in_steps, form
 
 
@@ -43,7 +44,7 @@ class SimklFlow(CodeSignInFlow):
         )
         try:
             code = await auth.request_code()
-        except HttpError as err:
+        except CrossWatchResponseError as err:
             # The service refused the app itself (unknown client id): the credentials are wrong.
             return "invalid_auth" if 400 <= err.status < 500 else form_error(err)
         except Exception as err:  # noqa: BLE001 - the flow must show an error, not crash
@@ -68,7 +69,7 @@ class SimklFlow(CodeSignInFlow):
         )
         try:
             account = await simkl.fetch_account(api)
-        except ProviderError as err:
+        except (ProviderError, CrossWatchClientError) as err:
             return self.show_retry("simkl_retry", form_error(err))
         return await self.async_finish_account(
             Kind.SIMKL,

@@ -8,19 +8,20 @@ from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
 
-from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_TOKENS, Kind
-from ..engine.provider import ProviderError
-from ..errors import form_error
-from ..providers import trakt, trakt_client
-from ..providers.http import HttpError
-from ..providers.tokens import Tokens
-from ..providers.trakt_auth import (
+from ..clients.errors import CrossWatchClientError, CrossWatchResponseError
+from ..clients.tokens import Tokens
+from ..clients.trakt import client as trakt_client
+from ..clients.trakt.auth import (
     DeviceFlowError,
     PollStatus,
     TraktApp,
     request_device_code,
     wait_for_device_token,
 )
+from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_TOKENS, Kind
+from ..engine.provider import ProviderError
+from ..errors import form_error
+from ..providers import trakt
 from .base import (
     CodeSignInFlow,
     advanced_section,
@@ -80,7 +81,7 @@ class TraktFlow(CodeSignInFlow):
         )
         try:
             code = await request_device_code(http, self._trakt_app)
-        except HttpError as err:
+        except CrossWatchResponseError as err:
             # The service refused the app itself (unknown client id): the credentials are wrong.
             return "invalid_auth" if 400 <= err.status < 500 else form_error(err)
         except Exception as err:  # noqa: BLE001 - the flow must show an error, not crash
@@ -120,7 +121,7 @@ class TraktFlow(CodeSignInFlow):
         provider = trakt.TraktProvider(client)
         try:
             await provider.health()
-        except ProviderError as err:
+        except (ProviderError, CrossWatchClientError) as err:
             return self.show_retry("trakt_retry", form_error(err))
         slug = provider.key.removeprefix("trakt:")
         return await self.async_finish_account(

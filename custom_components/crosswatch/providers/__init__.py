@@ -1,4 +1,5 @@
-"""Async clients for the media services, on an injected aiohttp session.
+"""The engine adapters: each service's client (`..clients`) as the engine's Provider.
 
-Nothing under this package may import Home Assistant (a test enforces it).
+Client errors become the engine's at one boundary (`client_errors.py`). Nothing under this
+package may import Home Assistant (a test enforces it).
 """

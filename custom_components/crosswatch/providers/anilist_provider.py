@@ -36,11 +36,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time as day_time, timedelta
 import time
-from typing import Any, Final
+from typing import Final
 
+from ..clients.anilist.client import (
+    COMPLETED,
+    PLANNING,
+    AniListClient,
+    EntryChange,
+    GraphQLError,
+    ListEntry,
+    LiveEntry,
+    LiveMedia,
+    SavedEntry,
+    ScoreFormat,
+    Viewer,
+)
+from ..clients.http import RateLimit
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.cursor import Checkpoint
-from ..engine.items import MediaItem
+from ..engine.items import MediaItem, MediaType
 from ..engine.payloads import Entry, Feature, Listed, Payload, Rated, Watched
 from ..engine.plan import Action
 from ..engine.provider import (
@@ -53,18 +67,7 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, quantize, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
-from .anilist import (
-    COMPLETED,
-    PLANNING,
-    AniListClient,
-    GraphQLError,
-    ListEntry,
-    LiveEntry,
-    LiveMedia,
-    SavedEntry,
-    Viewer,
-)
-from .http import RateLimit
+from .client_errors import client_cause, translates_client_errors, translating
 
 BATCH_SIZE: Final = 10  # one lookup plus up to ten mutations: a third of a minute's budget
 READ_REUSE_SECONDS: Final = 60.0
@@ -106,7 +109,7 @@ class AniListProvider:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Bind the client to the account its token was validated for (see validate_token)."""
-        self._client = client
+        self._client = translating(client)
         self._user_id = user_id
         self._user_name = user_name
         self._scale = RatingScale.for_anilist(score_format)
@@ -147,6 +150,7 @@ class AniListProvider:
         """The quota AniList last reported (X-RateLimit-* headers)."""
         return self._client.rate_limit
 
+    @translates_client_errors
     async def health(self) -> None:
         """Raise AuthError for an expired or foreign token, ProviderError when AniList is down."""
         if self._client.tokens.expires_within(0):
@@ -161,8 +165,9 @@ class AniListProvider:
                 f"not to {self._user_name} ({self._user_id})"
             )
         self._user_name = viewer.name
-        self._scale = viewer.score_format
+        self._scale = RatingScale.for_anilist(viewer.score_format)
 
+    @translates_client_errors
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """The whole list, filtered to one feature.
 
@@ -170,7 +175,7 @@ class AniListProvider:
         from the content would only fingerprint the very read it came from.
         """
         collection = await self._read_collection()
-        scale = collection.viewer.score_format
+        scale = RatingScale.for_anilist(collection.viewer.score_format)
         entries: list[Entry] = []
         unreadable = 0
         for entry in collection.entries:
@@ -180,7 +185,7 @@ class AniListProvider:
                 unreadable += 1
                 continue
             if payload is not None:
-                entries.append(Entry(entry.item(), payload))
+                entries.append(Entry(_item(entry), payload))
         failures = [collection.failure] if collection.failure else []
         if unreadable:
             failures.append(f"{unreadable} scores are not values of {scale}")
@@ -239,6 +244,7 @@ class AniListProvider:
             failure = f"{malformed} list entries could not be read"
         return _Collection(viewer, tuple(seen.values()), failure, self._clock())
 
+    @translates_client_errors
     async def write(
         self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
     ) -> Sequence[WriteResult]:
@@ -258,7 +264,9 @@ class AniListProvider:
             self._collection = None
             lookup = await self._client.lookup(list(wanted))
             self._adopt(lookup.viewer)
-            state = _BatchState(lookup.viewer.score_format, dict(lookup.media))
+            state = _BatchState(
+                RatingScale.for_anilist(lookup.viewer.score_format), dict(lookup.media)
+            )
             for media_id, indexes in wanted.items():
                 for index in indexes:
                     results[index] = await self._write_one(
@@ -287,10 +295,11 @@ class AniListProvider:
                     return await self._write_history(action, request, media, state)
                 case Feature.RATINGS:
                     return await self._write_rating(action, request, media, state)
-        except GraphQLError as err:
-            if err.not_found:
+        except ProviderError as err:
+            refused = client_cause(err, GraphQLError)
+            if refused is not None and refused.not_found:
                 return _rejected(request, "not_found")
-            if err.invalid:
+            if refused is not None and refused.invalid:
                 return _rejected(request, f"invalid: {err}")
             raise
 
@@ -309,7 +318,7 @@ class AniListProvider:
             if entry.status == PLANNING:
                 return _confirmed(request)
             return _rejected(request, f"on_list_as_{entry.status.lower()}")
-        saved = await self._save(state, media, {"mediaId": media.id, "status": PLANNING})
+        saved = await self._save(state, media, EntryChange(media.id, status=PLANNING))
         return _outcome(request, saved is not None and saved.status == PLANNING)
 
     async def _write_history(
@@ -322,10 +331,10 @@ class AniListProvider:
             return _rejected(request, "anilist_keeps_history")
         if not isinstance(request.payload, Watched):
             return _rejected(request, "not_a_watched_state")
-        variables = _history_variables(media, request.payload)
-        if variables is None:
+        change = _history_change(media, request.payload)
+        if change is None:
             return _confirmed(request)  # the entry already shows it watched
-        saved = await self._save(state, media, variables)
+        saved = await self._save(state, media, change)
         return _outcome(request, saved is not None and saved.status == COMPLETED)
 
     async def _write_rating(
@@ -335,31 +344,30 @@ class AniListProvider:
         if action is Action.REMOVE:
             if entry is None or entry.score_raw == 0:
                 return _confirmed(request)
-            saved = await self._save(state, media, {"mediaId": media.id, "scoreRaw": 0})
+            saved = await self._save(state, media, EntryChange(media.id, score_raw=0))
             return _outcome(request, saved is not None and saved.score == 0)
         if not isinstance(request.payload, Rated):
             return _rejected(request, "not_a_rating")
         if entry is None:
             return _rejected(request, "not_on_list")
         scale, value = state.scale, request.payload.value
-        variables: dict[str, Any] = {"mediaId": media.id}
         if scale is RatingScale.ANILIST_POINT_3:
             # Where AniList puts smileys on its 100-point scale is not documented: say the smiley.
-            variables["score"] = from_normalized(scale, value)
+            change = EntryChange(media.id, score=from_normalized(scale, value))
         else:
             # Every other format's steps are whole points of 100, so the raw score is exact.
-            variables["scoreRaw"] = round(quantize(scale, value) * 10)
-        saved = await self._save(state, media, variables)
+            change = EntryChange(media.id, score_raw=round(quantize(scale, value) * 10))
+        saved = await self._save(state, media, change)
         stored = to_normalized(scale, saved.score) if saved is not None else None
         return _outcome(request, stored == quantize(scale, value))
 
     async def _save(
-        self, state: _BatchState, media: LiveMedia, variables: dict[str, Any]
+        self, state: _BatchState, media: LiveMedia, change: EntryChange
     ) -> SavedEntry | None:
-        saved = await self._client.save_entry({**variables, "format": state.scale.value})
+        saved = await self._client.save_entry(change, ScoreFormat(state.scale.value))
         if saved is not None:
             previous = media.entry
-            completed = variables.get("completedAt")
+            completed = change.completed_at
             state.media[media.id] = LiveMedia(
                 media.id,
                 media.episodes,
@@ -370,8 +378,8 @@ class AniListProvider:
                     saved.repeat,
                     # Later writes in the batch only ask whether a score is set at all.
                     saved.score,
-                    date(**completed)
-                    if isinstance(completed, dict)
+                    completed
+                    if completed is not None
                     else previous.completed_at
                     if previous is not None
                     else None,
@@ -380,24 +388,39 @@ class AniListProvider:
         return saved
 
 
-def _history_variables(media: LiveMedia, watched: Watched) -> dict[str, Any] | None:
-    """The mutation that records `watched`, or None when the entry already shows it."""
+def _history_change(media: LiveMedia, watched: Watched) -> EntryChange | None:
+    """The change that records `watched`, or None when the entry already shows it."""
     entry = media.entry
-    variables: dict[str, Any] = {}
+    status: str | None = None
+    progress: int | None = None
+    repeat: int | None = None
+    completed_at: date | None = None
     if entry is None or entry.status != COMPLETED:
-        variables["status"] = COMPLETED
+        status = COMPLETED
         if media.episodes:
-            variables["progress"] = media.episodes
+            progress = media.episodes
     rewatches = watched.play_count - 1
     if rewatches > (entry.repeat if entry is not None else 0):
-        variables["repeat"] = rewatches
+        repeat = rewatches
     if watched.last_watched_at is not None:
         day = watched.last_watched_at.astimezone(UTC).date()
         if entry is None or entry.completed_at is None or day > entry.completed_at:
-            variables["completedAt"] = {"year": day.year, "month": day.month, "day": day.day}
-    if not variables:
+            completed_at = day
+    if status is None and repeat is None and completed_at is None:
         return None
-    return {"mediaId": media.id, **variables}
+    return EntryChange(
+        media.id, status=status, progress=progress, repeat=repeat, completed_at=completed_at
+    )
+
+
+def _item(entry: ListEntry) -> MediaItem:
+    """The anime (or anime film) an entry is of."""
+    return MediaItem.create(
+        MediaType.MOVIE if entry.format == "MOVIE" else MediaType.ANIME,
+        title=entry.title,
+        year=entry.year,
+        ids={"anilist": entry.media_id, "mal": entry.id_mal},
+    )
 
 
 def _payload(feature: Feature, entry: ListEntry, scale: RatingScale) -> Payload | None:

@@ -27,12 +27,13 @@ from typing import Any, Final
 
 import aiohttp
 
+from ..clients.errors import CrossWatchClientError
+from ..clients.http import HttpClient, RetryPolicy, Throttle
 from ..engine.applier import RunBlocking
 from ..engine.backfill import IdMapFetch, IdRecord
 from ..engine.ids import Namespace, normalize_id
 from ..engine.items import MediaType
 from ..engine.provider import ProviderError
-from .http import HttpClient, RetryPolicy, Throttle
 
 DEFAULT_URL: Final = (
     "https://raw.githubusercontent.com/Fribb/anime-lists/master/anime-list-full.json"
@@ -113,7 +114,7 @@ async def fetch_anime_lists(
     )
     try:
         response = await client.request("GET", "", headers=headers, ok=frozenset({200}))
-    except ProviderError as err:
+    except CrossWatchClientError as err:
         raise ProviderError(f"the anime ID list could not be downloaded from {url}: {err}") from err
     validators = {key.lower(): value for key, value in response.headers.items()}
     if response.status == 304:

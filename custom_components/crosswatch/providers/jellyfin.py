@@ -15,10 +15,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from ..clients.http import JsonValue
+from ..clients.mediabrowser.client import (
+    JELLYFIN,
+    Credentials,
+    MediaBrowserClient,
+    credentials_from,
+)
 from ..engine.provider import AuthError, ProviderError
-from .http import HttpError, JsonValue
+from .client_errors import HttpError, translates_client_errors, translating
 from .mediabrowser import MediaBrowserAccount, MediaBrowserProvider, account_for, sign_in
-from .mediabrowser_client import JELLYFIN, Credentials, MediaBrowserClient, credentials_from
 
 __all__ = [
     "JELLYFIN",
@@ -70,12 +76,14 @@ class JellyfinQuickConnect:
         """Use a Jellyfin client without a token (it still names our device)."""
         if not client.flavour.quick_connect:
             raise ValueError(f"{client.flavour.name} has no Quick Connect")
-        self._client = client
+        self._client = translating(client)
 
+    @translates_client_errors
     async def enabled(self) -> bool:
         """Whether the server allows Quick Connect logins."""
         return (await self._client.call("GET", "/QuickConnect/Enabled")).json() is True
 
+    @translates_client_errors
     async def initiate(self) -> QuickConnectCode:
         """Start a request; show `code` to the user."""
         try:
@@ -86,6 +94,7 @@ class JellyfinQuickConnect:
         code, secret, _ = _result(reply.json())
         return QuickConnectCode(code, secret)
 
+    @translates_client_errors
     async def poll(self, request: QuickConnectCode) -> QuickConnectStatus:
         """Ask once whether the user has approved the code."""
         try:
@@ -99,6 +108,7 @@ class JellyfinQuickConnect:
         _, _, authenticated = _result(reply.json())
         return QuickConnectStatus.AUTHORIZED if authenticated else QuickConnectStatus.PENDING
 
+    @translates_client_errors
     async def authenticate(
         self, request: QuickConnectCode
     ) -> tuple[MediaBrowserAccount, Credentials]:

@@ -45,6 +45,14 @@ import logging
 import time
 from typing import ClassVar, Final
 
+from ..clients.http import JsonValue
+from ..clients.mediabrowser.client import (
+    USER_STATE_FIELDS,
+    Credentials,
+    Flavour,
+    MediaBrowserClient,
+    ServerInfo,
+)
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.cursor import Checkpoint
 from ..engine.ids import LOCAL_NAMESPACES, Namespace, parse_provider_ids
@@ -62,14 +70,7 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
-from .http import HttpError, JsonValue
-from .mediabrowser_client import (
-    USER_STATE_FIELDS,
-    Credentials,
-    Flavour,
-    MediaBrowserClient,
-    ServerInfo,
-)
+from .client_errors import HttpError, translates_client_errors, translating
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -183,6 +184,7 @@ def _ids(row: Mapping[str, JsonValue]) -> dict[str, str]:
     return {namespace.value: value for namespace, value in parsed.items()}
 
 
+@translates_client_errors
 async def sign_in(
     client: MediaBrowserClient, username: str, password: str
 ) -> tuple[MediaBrowserAccount, Credentials]:
@@ -214,7 +216,7 @@ class MediaBrowserProvider:
                 f"{type(self).__name__} needs a {self.flavour.name} client, "
                 f"not a {client.flavour.name} one"
             )
-        self._client = client
+        self._client = translating(client)
         self._account = account
         self._flavour = client.flavour
         self._clock = clock
@@ -246,6 +248,7 @@ class MediaBrowserProvider:
         """Every HTTP request this provider's client has made."""
         return self._client.http.requests.count
 
+    @translates_client_errors
     async def health(self) -> None:
         """Check that the URL still reaches the same server and the token the same user.
 
@@ -264,6 +267,7 @@ class MediaBrowserProvider:
 
     # Reads ---------------------------------------------------------------------------------
 
+    @translates_client_errors
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """A present snapshot of one feature; a page that fails makes it partial.
 
@@ -283,6 +287,7 @@ class MediaBrowserProvider:
         snapshot = Snapshot.build(self.key, feature, entries, scan.completeness)
         return Read(snapshot, None)
 
+    @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:
         """Whether the server's own count of the user's favourites agrees with the read.
 
@@ -440,6 +445,7 @@ class MediaBrowserProvider:
 
     # Writes --------------------------------------------------------------------------------
 
+    @translates_client_errors
     async def write(
         self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
     ) -> Sequence[WriteResult]:

@@ -39,6 +39,15 @@ import time
 from types import MappingProxyType
 from typing import Any
 
+from ..clients.plex.auth import PlexAccount
+from ..clients.plex.client import (
+    TYPE_EPISODE,
+    TYPE_MOVIE,
+    TYPE_SHOW,
+    PagedRead,
+    PlexClient,
+    Section,
+)
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.cursor import Checkpoint
 from ..engine.ids import Namespace, parse_plex_guid, plex_guid_ids
@@ -56,9 +65,7 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
-from .http import HttpError
-from .plex_auth import PlexAccount
-from .plex_client import TYPE_EPISODE, TYPE_MOVIE, TYPE_SHOW, PagedRead, PlexClient, Section
+from .client_errors import HttpError, translating
 
 NOT_IN_LIBRARY = "not_in_library"
 NOT_ON_PLEX = "not_found_on_plex"
@@ -178,7 +185,7 @@ class PlexProvider:
         keep `key` stable before `health()` learns them. `title_matches` allows a write to land
         on the one library item of the same type, exact title and year when no id matches.
         """
-        self._client = client
+        self._client = translating(client)
         self._account = account
         self._server_id = server_id
         self._ttl = library_ttl

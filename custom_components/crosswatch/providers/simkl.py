@@ -55,6 +55,8 @@ from datetime import UTC, datetime, timedelta
 import json
 from typing import Final, Protocol
 
+from ..clients.http import JsonValue
+from ..clients.simkl.client import ACTIVITY_KEYS, BUCKETS, SimklApi, expect_object
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.cursor import Checkpoint
 from ..engine.items import MediaItem, MediaType
@@ -73,8 +75,7 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, same_rating, to_normalized
 from ..engine.snapshot import Completeness, Snapshot, partial
-from .http import JsonValue
-from .simkl_api import ACTIVITY_KEYS, BUCKETS, SimklApi, expect_object
+from .client_errors import engine_errors, translates_client_errors, translating
 
 WATCHLIST_STATUS: Final = "plantowatch"
 LIST_STATUSES: Final = ("plantowatch", "watching", "completed", "hold", "dropped")
@@ -112,6 +113,7 @@ class SimklAccount:
     name: str
 
 
+@translates_client_errors
 async def fetch_account(api: SimklApi) -> SimklAccount:
     """Ask `/users/settings` whose token this is (for the config flow and health checks)."""
     settings = await api.settings()
@@ -240,17 +242,17 @@ class SimklProvider:
         max_cache_age: timedelta = timedelta(hours=24),
     ) -> None:
         """Bind the API client to the account its token belongs to."""
-        self._api = api
+        self._api = translating(api)
         self._account = account
         self._now = now
         self._max_cache_age = max_cache_age
         self._lists: dict[str, _Cache[_Title]] = {}
         self._ratings: dict[str, _Cache[_Rating]] = {}
         self._list_kind = _Kind(
-            _LISTS, self._lists, LIST_STATUSES, api.all_items, _parse_titles, _list_entries
+            _LISTS, self._lists, LIST_STATUSES, self._api.all_items, _parse_titles, _list_entries
         )
         self._rating_kind = _Kind(
-            _RATINGS, self._ratings, (RATED,), api.ratings, _parse_ratings, _rating_entries
+            _RATINGS, self._ratings, (RATED,), self._api.ratings, _parse_ratings, _rating_entries
         )
         # (cache, bucket) whose last full pull had no rows and was not kept.
         self._empty_once: set[tuple[str, str]] = set()
@@ -276,6 +278,7 @@ class SimklProvider:
         """Every HTTP request this provider has made."""
         return self._api.http.requests.count
 
+    @translates_client_errors
     async def health(self) -> None:
         """Check the token still works and still belongs to the configured account."""
         account = await fetch_account(self._api)
@@ -285,6 +288,7 @@ class SimklProvider:
             )
         self._account = account  # the name as SIMKL shows it now (users can rename themselves)
 
+    @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:
         """Whether SIMKL's own statistics count the watchlist titles `snapshot` saw.
 
@@ -308,6 +312,7 @@ class SimklProvider:
 
     # Reads ---------------------------------------------------------------------------------
 
+    @translates_client_errors
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """A present snapshot of one feature, pulling only what the activities call for."""
         if feature is Feature.RATINGS:
@@ -495,6 +500,7 @@ class SimklProvider:
 
     # Writes --------------------------------------------------------------------------------
 
+    @translates_client_errors
     async def write(
         self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
     ) -> Sequence[WriteResult]:
@@ -669,7 +675,8 @@ def _rows(body: JsonValue, bucket: str) -> list[JsonValue]:
     """
     if body is None:
         return []
-    reply = expect_object(body, f"the {bucket} list")
+    with engine_errors():
+        reply = expect_object(body, f"the {bucket} list")
     if bucket not in reply:
         return []
     rows = reply[bucket]

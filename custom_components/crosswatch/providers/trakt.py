@@ -40,6 +40,9 @@ import logging
 import time
 from typing import Any
 
+from ..clients.errors import CrossWatchInvalidResponseError
+from ..clients.http import RateLimit
+from ..clients.trakt.client import PagedRead, TraktClient
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.cursor import Checkpoint
 from ..engine.ids import Namespace, normalize_id
@@ -56,8 +59,7 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, to_normalized
 from ..engine.snapshot import Completeness, Snapshot
-from .http import RateLimit
-from .trakt_client import PagedRead, TraktClient
+from .client_errors import translates_client_errors, translating
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -225,7 +227,7 @@ class TraktProvider:
         A category that moved without its body changing (or that we wrote to) is read again
         until its body changes, or for at least `settle_reads` reads and `settle_time`.
         """
-        self._client = client
+        self._client = translating(client)
         self._slug = slug
         self._settle_reads = settle_reads
         self._settle_time = settle_time.total_seconds()
@@ -272,6 +274,7 @@ class TraktProvider:
         """The read quota Trakt last reported (its X-Ratelimit header)."""
         return self._client.rate_limit
 
+    @translates_client_errors
     async def health(self) -> None:
         """Read `/users/settings`: the account's slug and its plan's limits."""
         settings = await self._client.get_json("/users/settings")
@@ -288,6 +291,7 @@ class TraktProvider:
         if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0:
             self._limits[Feature.WATCHLIST] = cap
 
+    @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:
         """Whether Trakt's own statistics count the plays or ratings `snapshot` saw.
 
@@ -309,6 +313,7 @@ class TraktProvider:
 
     # -- reads ----------------------------------------------------------------------------
 
+    @translates_client_errors
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """A present snapshot of `feature`, re-reading only the categories that moved."""
         del checkpoint  # the cache and the stamps it was read under decide what to read again
@@ -384,7 +389,7 @@ class TraktProvider:
         reply = await self._client.request("GET", "/sync/last_activities")
         try:
             activities = reply.json()
-        except ProviderError as err:
+        except CrossWatchInvalidResponseError as err:
             _LOGGER.warning("Trakt sent activities that are not JSON (%s): reading in full", err)
             activities = None
         return {
@@ -448,6 +453,7 @@ class TraktProvider:
 
     # -- writes ---------------------------------------------------------------------------
 
+    @translates_client_errors
     async def write(
         self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
     ) -> Sequence[WriteResult]:

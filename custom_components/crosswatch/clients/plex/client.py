@@ -25,9 +25,15 @@ from typing import Any
 
 import aiohttp
 
-from ..engine.provider import AuthError, ProviderError, RateLimitError
-from .http import HttpClient, HttpError, JsonValue, Response, RetryPolicy, Sleep, Throttle
-from .plex_auth import PLEX_TV_URL, PlexAccount, PlexApp, get_account, get_identity
+from ..errors import (
+    CrossWatchAuthenticationError,
+    CrossWatchClientError,
+    CrossWatchInvalidResponseError,
+    CrossWatchRateLimitError,
+    CrossWatchResponseError,
+)
+from ..http import HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
+from .auth import PLEX_TV_URL, PlexAccount, PlexApp, get_account, get_identity
 
 DISCOVER_URL = "https://discover.provider.plex.tv"
 METADATA_URL = "https://metadata.provider.plex.tv"
@@ -166,7 +172,7 @@ class PlexClient:
             reply = await self.server.request(
                 "GET", f"/library/sections/{section}/firstCharacters", params={"type": plex_type}
             )
-        except HttpError as err:
+        except CrossWatchResponseError as err:
             if err.status == 404:
                 return 0
             raise
@@ -174,7 +180,9 @@ class PlexClient:
         for group in _list(_container(reply.json()), "Directory"):
             size = _int(group.get("size"))
             if size is None:
-                raise ProviderError("Plex sent a first-character group without its size")
+                raise CrossWatchInvalidResponseError(
+                    "Plex sent a first-character group without its size"
+                )
             counted += size
         return counted
 
@@ -224,7 +232,7 @@ class PlexClient:
             reply = await self.metadata.request(
                 "GET", "/library/metadata/matches", params={"type": plex_type, "guid": guid}
             )
-        except HttpError as err:
+        except CrossWatchResponseError as err:
             if err.status == 404:  # the metadata service knows no such title
                 return []
             raise
@@ -237,7 +245,7 @@ class PlexClient:
     ) -> PagedRead:
         """Read every page; a fault midway ends the read with the reason noted.
 
-        AuthError and RateLimitError are raised: they concern the whole run, not one list.
+        Auth and rate-limit errors are raised: they concern the whole run, not one list.
         """
         items: list[dict[str, Any]] = []
         expected: int | None = None
@@ -248,9 +256,9 @@ class PlexClient:
                 reply = await http.request("GET", path, params=query)
                 container = _container(reply.json())
                 page = _metadata(container)
-            except AuthError, RateLimitError:
+            except CrossWatchAuthenticationError, CrossWatchRateLimitError:
                 raise
-            except ProviderError as err:
+            except CrossWatchClientError as err:
                 return _stopped(items, expected, f"page at {start}: {err}")
             total = _total(container, reply)
             offset = _int(container.get("offset"))
@@ -284,7 +292,7 @@ def _stopped(items: list[dict[str, Any]], expected: int | None, failure: str) ->
 def _container(body: JsonValue) -> dict[str, Any]:
     container = body.get("MediaContainer") if isinstance(body, dict) else None
     if not isinstance(container, dict):
-        raise ProviderError("Plex sent a reply without its MediaContainer")
+        raise CrossWatchInvalidResponseError("Plex sent a reply without its MediaContainer")
     return container
 
 
@@ -293,7 +301,7 @@ def _metadata(container: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _list(container: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
-    """The records a container lists under `key`; ProviderError unless it is a list reply.
+    """The records a container lists under `key`; an invalid response unless a list.
 
     Plex leaves the list out of an empty container, which then says `size` 0: only that makes
     a missing list an empty one. A container saying nothing, or a list that is null, is not a
@@ -303,15 +311,19 @@ def _list(container: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     if key not in container:
         if size == 0:
             return []
-        raise ProviderError(f"Plex sent a reply without its {key} (size {size})")
+        raise CrossWatchInvalidResponseError(f"Plex sent a reply without its {key} (size {size})")
     rows = container[key]
     if not isinstance(rows, list):
-        raise ProviderError(f"Plex sent {key} that is not a list")
+        raise CrossWatchInvalidResponseError(f"Plex sent {key} that is not a list")
     records = [row for row in rows if isinstance(row, dict)]
     if len(records) != len(rows):
-        raise ProviderError(f"Plex sent {key} with {len(rows) - len(records)} non-records")
+        raise CrossWatchInvalidResponseError(
+            f"Plex sent {key} with {len(rows) - len(records)} non-records"
+        )
     if size is not None and size != len(records):
-        raise ProviderError(f"Plex sent {len(records)} {key} records in a container of {size}")
+        raise CrossWatchInvalidResponseError(
+            f"Plex sent {len(records)} {key} records in a container of {size}"
+        )
     return records
 
 

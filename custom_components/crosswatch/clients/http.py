@@ -3,7 +3,8 @@
 Providers differ in their endpoints, not in how a careful client talks to them. One place
 decides what a 429, a 5xx, a timeout or a 401 means, so every service degrades the same way:
 transient faults are retried with backoff, rate limits honour Retry-After, and anything that
-cannot be trusted surfaces as one of the engine's provider errors.
+cannot be trusted surfaces as one of the client errors (`errors.py`), which the providers
+translate into the engine's at one boundary.
 """
 
 import asyncio
@@ -17,27 +18,23 @@ from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 
-from ..engine.provider import AuthError, OutcomeUnknownError, ProviderError, RateLimitError
+from .errors import (
+    CrossWatchAuthenticationError,
+    CrossWatchClientError,
+    CrossWatchConnectionError,
+    CrossWatchConnectionLostError,
+    CrossWatchInvalidResponseError,
+    CrossWatchRateLimitError,
+    CrossWatchResponseError,
+    CrossWatchServerError,
+    CrossWatchTimeoutError,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 type Clock = Callable[[], float]
 type Sleep = Callable[[float], Awaitable[None]]
 type JsonValue = Any  # what json.loads returns; narrowed by each client's parser
-
-
-class HttpError(ProviderError):
-    """The service answered with an error status we do not handle generically."""
-
-    def __init__(self, status: int, message: str, body: str = "") -> None:
-        """Keep the status and (a bounded part of) the body for diagnostics."""
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
-        self.body = body[:500]
-
-
-class ServerFaultError(HttpError, OutcomeUnknownError):
-    """The service answered 5xx: it may have done what was asked before failing."""
 
 
 class Throttle:
@@ -120,7 +117,9 @@ class Response:
         try:
             return json.loads(self.body)
         except ValueError as err:
-            raise ProviderError(f"the service sent a body that is not JSON: {err}") from err
+            raise CrossWatchInvalidResponseError(
+                f"the service sent a body that is not JSON: {err}"
+            ) from err
 
 
 @dataclass(slots=True)
@@ -231,14 +230,19 @@ class HttpClient:
     ) -> Response:
         """Send one request, retrying transient faults; return the reply or raise.
 
-        Statuses in `ok` (and 304) are returned. 401 and 403 raise AuthError, 429 beyond the
-        retry budget raises RateLimitError, and anything else raises HttpError.
+        Statuses in `ok` (and 304) are returned. 401 and 403 raise
+        CrossWatchAuthenticationError, 429 beyond the retry budget raises
+        CrossWatchRateLimitError, a 5xx beyond it CrossWatchServerError, and anything else
+        CrossWatchResponseError. A timeout and a connection lost after it was made raise
+        outcome-unknown errors; a connection never made raises CrossWatchConnectionError.
         """
         target = url or f"{self.base_url}{path}"
         throttle = self._reads if method == "GET" else self._writes
         merged = {**self._headers, **(headers or {})}
         timeout = aiohttp.ClientTimeout(total=self._retry.timeout)
-        last_error = ProviderError(f"{self.service} could not be asked")  # attempts >= 1
+        last_error: CrossWatchClientError = CrossWatchConnectionError(
+            f"{self.service} could not be asked"
+        )  # attempts >= 1
         for attempt in range(self._retry.attempts):
             if attempt:
                 await self._sleep(self._retry.backoff * 2 ** (attempt - 1))
@@ -255,15 +259,17 @@ class HttpClient:
                     body = await reply.read()
                     status, reply_headers = reply.status, dict(reply.headers)
             except TimeoutError:
-                last_error = OutcomeUnknownError(f"{self.service} did not answer in time")
+                last_error = CrossWatchTimeoutError(f"{self.service} did not answer in time")
                 continue
             except aiohttp.ClientConnectorError as err:
                 # The connection was never made: nothing was sent.
-                last_error = ProviderError(f"cannot reach {self.service}: {err}")
+                last_error = CrossWatchConnectionError(f"cannot reach {self.service}: {err}")
                 continue
             except aiohttp.ClientError as err:
                 # Sent, then the connection broke: the service may have acted on it.
-                last_error = OutcomeUnknownError(f"{self.service} sent no usable answer: {err}")
+                last_error = CrossWatchConnectionLostError(
+                    f"{self.service} sent no usable answer: {err}"
+                )
                 continue
             self.requests.record(status)
             if self.quotas is not None:
@@ -273,12 +279,12 @@ class HttpClient:
             error = self._error_for(status, reply_headers, body, throttle)
             if error is None:
                 last_error = (
-                    RateLimitError(
+                    CrossWatchRateLimitError(
                         f"{self.service} kept asking to slow down",
                         _retry_after(headers=reply_headers),
                     )
                     if status == 429
-                    else ServerFaultError(status, f"{self.service} is having trouble")
+                    else CrossWatchServerError(status, f"{self.service} is having trouble")
                 )
                 continue
             raise error
@@ -286,15 +292,17 @@ class HttpClient:
 
     def _error_for(
         self, status: int, headers: Mapping[str, str], body: bytes, throttle: Throttle
-    ) -> ProviderError | None:
+    ) -> CrossWatchClientError | None:
         """The error for a failed reply, or None when it is worth retrying."""
         text = body.decode("utf-8", "replace")
         if status in (401, 403):
-            return AuthError(f"{self.service} refused the credentials (HTTP {status})")
+            return CrossWatchAuthenticationError(
+                f"{self.service} refused the credentials (HTTP {status})"
+            )
         if status == 429:
             retry_after = _retry_after(headers)
             if retry_after is not None and retry_after > self._retry.max_retry_after:
-                return RateLimitError(
+                return CrossWatchRateLimitError(
                     f"{self.service} asked to wait {retry_after:.0f} s", retry_after
                 )
             wait = retry_after if retry_after is not None else self._retry.backoff
@@ -303,7 +311,7 @@ class HttpClient:
             return None
         if status >= 500:
             return None
-        return HttpError(status, f"{self.service} refused the request", text)
+        return CrossWatchResponseError(status, f"{self.service} refused the request", text)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

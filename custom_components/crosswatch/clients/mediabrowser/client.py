@@ -38,8 +38,11 @@ from typing import Final
 
 import aiohttp
 
-from ..engine.provider import ProviderError
-from .http import HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
+from ..errors import (
+    CrossWatchClientError,
+    CrossWatchInvalidResponseError,
+)
+from ..http import HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
 
 CLIENT_NAME: Final = "CrossWatch"
 # The fields of a UserItemDataDto that hold the user's state, as opposed to what the server
@@ -196,13 +199,13 @@ EMBY: Final = Flavour(
 
 def _text(value: JsonValue, what: str) -> str:
     if not isinstance(value, str) or not value:
-        raise ProviderError(f"the server's reply has no {what}")
+        raise CrossWatchInvalidResponseError(f"the server's reply has no {what}")
     return value
 
 
 def _object(value: JsonValue, what: str) -> Mapping[str, JsonValue]:
     if not isinstance(value, dict):
-        raise ProviderError(f"the server sent no {what} object")
+        raise CrossWatchInvalidResponseError(f"the server sent no {what} object")
     return value
 
 
@@ -285,7 +288,7 @@ class MediaBrowserClient:
         return credentials_from(reply.json())
 
     async def current_user(self, user_id: str) -> str:
-        """The id of the user the token belongs to (a 401 raises AuthError)."""
+        """The id of the user the token belongs to (a 401 raises CrossWatchAuthenticationError)."""
         body = _object((await self.call("GET", self.flavour.user_path(user_id))).json(), "user")
         return _text(body.get("Id"), "user id")
 
@@ -321,7 +324,7 @@ class MediaBrowserClient:
         body = _object((await self.call("GET", path, params=query)).json(), "items")
         rows = body.get("Items")
         if not isinstance(rows, list):
-            raise ProviderError(f"{self.flavour.name} sent a page without Items")
+            raise CrossWatchInvalidResponseError(f"{self.flavour.name} sent a page without Items")
         total = body.get("TotalRecordCount")
         return ItemPage(
             tuple(row for row in rows if isinstance(row, dict)),
@@ -341,7 +344,9 @@ class MediaBrowserClient:
         for kind in types:
             value = body.get(f"{kind}Count")
             if not isinstance(value, int) or isinstance(value, bool):
-                raise ProviderError(f"{self.flavour.name} sent counts without {kind}Count")
+                raise CrossWatchInvalidResponseError(
+                    f"{self.flavour.name} sent counts without {kind}Count"
+                )
             counted += value
         return counted
 
@@ -402,7 +407,7 @@ class MediaBrowserClient:
             if current is None or any(
                 not isinstance(current.get(name), bool) for name in _EMBY_REQUIRED
             ):
-                raise ProviderError(
+                raise CrossWatchClientError(
                     f"{self.flavour.name}: the item's played state and favorite are unknown, "
                     "so a rating cannot be written without risking them"
                 )
@@ -426,6 +431,6 @@ def _user_data_reply(response: Response) -> Mapping[str, JsonValue] | None:
     """
     try:
         body = response.json()
-    except ProviderError:
+    except CrossWatchClientError:
         return None
     return body if isinstance(body, dict) and isinstance(body.get("Played"), bool) else None

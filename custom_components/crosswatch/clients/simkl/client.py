@@ -12,8 +12,10 @@ from typing import Final
 
 import aiohttp
 
-from ..engine.provider import ProviderError
-from .http import Clock, HttpClient, JsonValue, RetryPolicy, Sleep, Throttle
+from ..errors import (
+    CrossWatchInvalidResponseError,
+)
+from ..http import Clock, HttpClient, JsonValue, RetryPolicy, Sleep, Throttle
 
 DEFAULT_BASE_URL: Final = "https://api.simkl.com"
 APP_NAME: Final = "crosswatch"
@@ -66,9 +68,11 @@ def make_http(
 
 
 def expect_object(value: JsonValue, what: str) -> dict[str, JsonValue]:
-    """The body as a JSON object, or a ProviderError naming what was expected."""
+    """The body as a JSON object, or a CrossWatchInvalidResponseError naming what was expected."""
     if not isinstance(value, dict):
-        raise ProviderError(f"SIMKL sent {type(value).__name__} where {what} was expected")
+        raise CrossWatchInvalidResponseError(
+            f"SIMKL sent {type(value).__name__} where {what} was expected"
+        )
     return value
 
 

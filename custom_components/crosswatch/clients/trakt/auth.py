@@ -14,9 +14,13 @@ from enum import StrEnum
 import time
 from typing import Any
 
-from ..engine.provider import AuthError, ProviderError
-from .http import HttpClient, Sleep
-from .tokens import Tokens
+from ..errors import (
+    CrossWatchAuthenticationError,
+    CrossWatchClientError,
+    CrossWatchInvalidResponseError,
+)
+from ..http import HttpClient, Sleep
+from ..tokens import Tokens
 
 # Trakt's device and refresh grants need a redirect URI; devices use the out-of-band one.
 OOB_REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
@@ -86,7 +90,7 @@ class PollResult:
     tokens: Tokens | None = None
 
 
-class DeviceFlowError(ProviderError):
+class DeviceFlowError(CrossWatchClientError):
     """The device flow ended without tokens (denied, expired, invalid or already used)."""
 
     def __init__(self, status: PollStatus) -> None:
@@ -119,7 +123,9 @@ async def request_device_code(
             issued_at=now(),
         )
     except (KeyError, TypeError, ValueError) as err:
-        raise ProviderError(f"Trakt sent an unusable device code reply: {err!r}") from err
+        raise CrossWatchInvalidResponseError(
+            f"Trakt sent an unusable device code reply: {err!r}"
+        ) from err
 
 
 async def poll_device_token(
@@ -175,7 +181,7 @@ async def wait_for_device_token(
 async def refresh_tokens(
     http: HttpClient, app: TraktApp, refresh_token: str, *, now: Callable[[], float] = time.time
 ) -> Tokens:
-    """Exchange a (single-use) refresh token for a new pair; AuthError when Trakt refuses it."""
+    """Exchange a (single-use) refresh token for a new pair; an auth error when Trakt refuses."""
     reply = await http.request(
         "POST",
         "/oauth/token",
@@ -191,13 +197,15 @@ async def refresh_tokens(
     if reply.status != 200:
         detail = reply.json()
         reason = detail.get("error") if isinstance(detail, dict) else None
-        raise AuthError(f"Trakt refused to refresh the token ({reason or reply.status})")
+        raise CrossWatchAuthenticationError(
+            f"Trakt refused to refresh the token ({reason or reply.status})"
+        )
     return _tokens(reply.json(), now)
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ProviderError(f"Trakt sent an unusable {what} reply")
+        raise CrossWatchInvalidResponseError(f"Trakt sent an unusable {what} reply")
     return value
 
 
@@ -206,4 +214,6 @@ def _tokens(value: Any, now: Callable[[], float]) -> Tokens:
     try:
         return Tokens.from_oauth_reply(data, now=now())
     except (KeyError, TypeError, ValueError) as err:
-        raise ProviderError(f"Trakt sent an unusable token reply: {err!r}") from err
+        raise CrossWatchInvalidResponseError(
+            f"Trakt sent an unusable token reply: {err!r}"
+        ) from err

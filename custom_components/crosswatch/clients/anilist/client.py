@@ -1,4 +1,4 @@
-"""AniList: an async GraphQL client for one account's anime list, and its engine adapter.
+"""AniList: an async GraphQL client for one account's anime list.
 
 AniList speaks GraphQL only: every call is a POST of `{query, variables}` to one URL, and
 failures come back as `{"errors": [{"message", "status"}]}` bodies (with the HTTP status mirroring
@@ -7,9 +7,9 @@ requests a minute: AniList documents 90, but has long served about 30 and answer
 
 Authentication is the implicit grant with the PIN redirect: the user opens `authorize_url()`,
 AniList shows a token valid for a year, and the user pastes it. There is no refresh; an expired or
-revoked token surfaces as `AuthError` and the account needs a new token.
+revoked token surfaces as `CrossWatchAuthenticationError` and the account needs a new token.
 
-The engine adapter built on this client is in `anilist_provider.py`.
+The engine adapter built on this client is `providers/anilist_provider.py`.
 """
 
 import asyncio
@@ -17,6 +17,7 @@ from base64 import urlsafe_b64decode
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from enum import StrEnum
 import json
 import time
 from typing import Any, Final
@@ -24,15 +25,14 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from ..engine.items import MediaItem, MediaType
-from ..engine.provider import (
-    AuthError,
-    ProviderError,
-    RateLimitError,
+from ..errors import (
+    CrossWatchAuthenticationError,
+    CrossWatchClientError,
+    CrossWatchInvalidResponseError,
+    CrossWatchRateLimitError,
 )
-from ..engine.ratings import RatingScale
-from .http import HttpClient, QuotaLog, RateLimit, RetryPolicy, Sleep, Throttle, header
-from .tokens import Tokens
+from ..http import HttpClient, QuotaLog, RateLimit, RetryPolicy, Sleep, Throttle, header
+from ..tokens import Tokens
 
 API_URL: Final = "https://graphql.anilist.co"
 AUTHORIZE_URL: Final = "https://anilist.co/api/v2/oauth/authorize"
@@ -211,13 +211,23 @@ def counts_as_watched(status: str, progress: int) -> bool:
     return status in (COMPLETED, REPEATING) or (status == CURRENT and progress > 0)
 
 
+class ScoreFormat(StrEnum):
+    """How an AniList user scores (`mediaListOptions.scoreFormat`)."""
+
+    POINT_100 = "POINT_100"
+    POINT_10_DECIMAL = "POINT_10_DECIMAL"
+    POINT_10 = "POINT_10"
+    POINT_5 = "POINT_5"  # stars
+    POINT_3 = "POINT_3"  # smileys
+
+
 @dataclass(frozen=True, slots=True)
 class Viewer:
     """The account a token belongs to, and how it scores."""
 
     id: int
     name: str
-    score_format: RatingScale
+    score_format: ScoreFormat
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +239,7 @@ class GraphQLProblem:
     validation: bool  # AniList's per-argument validation failure (e.g. an unknown media id)
 
 
-class GraphQLError(ProviderError):
+class GraphQLError(CrossWatchClientError):
     """AniList answered with GraphQL errors that are not about credentials or pacing."""
 
     def __init__(self, problems: Sequence[GraphQLProblem], http_status: int) -> None:
@@ -273,15 +283,6 @@ class ListEntry:
     def in_history(self) -> bool:
         """Whether the entry counts as watched."""
         return counts_as_watched(self.status, self.progress)
-
-    def item(self) -> MediaItem:
-        """The anime (or anime film) this entry is of."""
-        return MediaItem.create(
-            MediaType.MOVIE if self.format == "MOVIE" else MediaType.ANIME,
-            title=self.title,
-            year=self.year,
-            ids={"anilist": self.media_id, "mal": self.id_mal},
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +333,43 @@ class SavedEntry:
     def in_history(self) -> bool:
         """Whether the stored entry counts as watched."""
         return counts_as_watched(self.status, self.progress)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryChange:
+    """What one SaveMediaListEntry sets on the viewer's entry for a media; None keeps a field.
+
+    `score` is in the score format the save names (POINT_3's smileys, say); `score_raw` is on
+    AniList's 100-point scale.
+    """
+
+    media_id: int
+    status: str | None = None
+    progress: int | None = None
+    repeat: int | None = None
+    score: float | None = None
+    score_raw: int | None = None
+    completed_at: date | None = None
+
+    def variables(self, score_format: ScoreFormat | None = None) -> dict[str, object]:
+        """SAVE_MUTATION's variables: only the fields set, and the reply's score format."""
+        fields: dict[str, object] = {
+            "status": self.status,
+            "progress": self.progress,
+            "repeat": self.repeat,
+            "score": self.score,
+            "scoreRaw": self.score_raw,
+        }
+        variables: dict[str, object] = {
+            "mediaId": self.media_id,
+            **{name: value for name, value in fields.items() if value is not None},
+        }
+        if self.completed_at is not None:
+            day = self.completed_at
+            variables["completedAt"] = {"year": day.year, "month": day.month, "day": day.day}
+        if score_format is not None:
+            variables["format"] = score_format.value
+        return variables
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,13 +437,13 @@ class AniListClient:
         self._respect_rate_limit(response.headers)
         payload = response.json()
         if not isinstance(payload, dict):
-            raise ProviderError("AniList sent an empty reply")
+            raise CrossWatchInvalidResponseError("AniList sent an empty reply")
         problems = _problems(payload.get("errors"))
         if problems or response.status != 200:
             raise _error_for(problems, response.status)
         data = payload.get("data")
         if not isinstance(data, dict):
-            raise ProviderError("AniList sent a reply without data")
+            raise CrossWatchInvalidResponseError("AniList sent a reply without data")
         return data
 
     def _respect_rate_limit(self, headers: Mapping[str, str]) -> None:
@@ -426,7 +464,7 @@ class AniListClient:
         return _viewer(data.get("Viewer"))
 
     async def collection_chunk(
-        self, user_id: int, score_format: RatingScale, chunk: int, per_chunk: int = PER_CHUNK
+        self, user_id: int, score_format: ScoreFormat, chunk: int, per_chunk: int = PER_CHUNK
     ) -> Chunk:
         """One chunk of the user's anime list collection, scores in `score_format`."""
         data = await self.execute(
@@ -440,21 +478,23 @@ class AniListClient:
         )
         collection = data.get("MediaListCollection")
         if not isinstance(collection, dict):
-            raise ProviderError("AniList sent no list collection")
+            raise CrossWatchInvalidResponseError("AniList sent no list collection")
         # An empty list is `"lists": []`; a null or missing one (or null entries) is a reply
         # that lost its content, and reading it as empty would make every entry look removed.
         groups = collection.get("lists")
         if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
-            raise ProviderError("AniList sent a list collection without its lists")
+            raise CrossWatchInvalidResponseError("AniList sent a list collection without its lists")
         has_next = collection.get("hasNextChunk")
         if not isinstance(has_next, bool):
-            raise ProviderError("AniList did not say whether another chunk follows")
+            raise CrossWatchInvalidResponseError(
+                "AniList did not say whether another chunk follows"
+            )
         entries: list[ListEntry] = []
         malformed = 0
         for group in groups:
             rows = group.get("entries")
             if not isinstance(rows, list):
-                raise ProviderError("AniList sent a list without its entries")
+                raise CrossWatchInvalidResponseError("AniList sent a list without its entries")
             for raw in _records(rows):
                 entry = _list_entry(raw)
                 if entry is None:
@@ -469,7 +509,7 @@ class AniListClient:
         found = _object(data.get("Page")).get("media")
         if not isinstance(found, list):
             # Not "none of them exist": a removal would then be confirmed without looking.
-            raise ProviderError("AniList sent a lookup without its media")
+            raise CrossWatchInvalidResponseError("AniList sent a lookup without its media")
         media: dict[int, LiveMedia] = {}
         for raw in _dicts(found):
             found = _live_media(raw)
@@ -477,12 +517,14 @@ class AniListClient:
                 media[found.id] = found
         return Lookup(_viewer(data.get("Viewer")), media)
 
-    async def save_entry(self, variables: Mapping[str, Any]) -> SavedEntry | None:
+    async def save_entry(
+        self, change: EntryChange, score_format: ScoreFormat | None = None
+    ) -> SavedEntry | None:
         """Create or update the viewer's entry for a media; the stored entry, as AniList says.
 
-        `variables` are SAVE_MUTATION's; `format` is the score format of the reply's score.
+        `score_format` is the format of the reply's score (AniList's default when None).
         """
-        data = await self.execute(SAVE_MUTATION, variables)
+        data = await self.execute(SAVE_MUTATION, change.variables(score_format))
         reply = _object(data.get("SaveMediaListEntry"))
         entry_id, status = _int(reply.get("id")), reply.get("status")
         if entry_id is None or not isinstance(status, str):
@@ -510,11 +552,14 @@ async def validate_token(
     retry: RetryPolicy | None = None,
     sleep: Sleep = asyncio.sleep,
 ) -> Viewer:
-    """Check a pasted token by asking AniList whose it is; AuthError when it is refused."""
+    """Check a pasted token by asking AniList whose it is.
+
+    CrossWatchAuthenticationError when it is refused.
+    """
     try:
         tokens = tokens_from_pin(token)
     except ValueError as err:
-        raise AuthError(f"no AniList token: {err}") from err
+        raise CrossWatchAuthenticationError(f"no AniList token: {err}") from err
     client = AniListClient(session, tokens, base_url=base_url, retry=retry, sleep=sleep)
     return await client.viewer()
 
@@ -558,27 +603,30 @@ def _problems(raw: object) -> list[GraphQLProblem]:
     return problems
 
 
-def _error_for(problems: Sequence[GraphQLProblem], http_status: int) -> ProviderError:
+def _error_for(problems: Sequence[GraphQLProblem], http_status: int) -> CrossWatchClientError:
     for problem in problems:
         if problem.status in (401, 403) or problem.message.strip().lower() in _AUTH_MESSAGES:
-            return AuthError(f"AniList refused the token: {problem.message}")
+            return CrossWatchAuthenticationError(f"AniList refused the token: {problem.message}")
         if problem.status == 429:
-            return RateLimitError(f"AniList asked to slow down: {problem.message}")
+            return CrossWatchRateLimitError(f"AniList asked to slow down: {problem.message}")
     return GraphQLError(problems, http_status)
 
 
 def _viewer(raw: object) -> Viewer:
     if not isinstance(raw, dict):
-        raise AuthError("AniList does not know whose token this is")
+        raise CrossWatchAuthenticationError("AniList does not know whose token this is")
     user_id, name = _int(raw.get("id")), raw.get("name")
     options = raw.get("mediaListOptions")
     score_format = options.get("scoreFormat") if isinstance(options, dict) else None
     if user_id is None or not isinstance(name, str):
-        raise ProviderError("AniList sent a viewer without id or name")
+        raise CrossWatchInvalidResponseError("AniList sent a viewer without id or name")
+    known = str(score_format or ScoreFormat.POINT_100.value)
     try:
-        scale = RatingScale.for_anilist(str(score_format or RatingScale.ANILIST_POINT_100.value))
+        scale = ScoreFormat(known)
     except ValueError as err:
-        raise ProviderError(f"AniList uses a score format we do not know: {err}") from err
+        raise CrossWatchInvalidResponseError(
+            f"AniList uses a score format we do not know: unknown AniList score format: {known!r}"
+        ) from err
     return Viewer(user_id, name, scale)
 
 

@@ -13,10 +13,12 @@ import time
 
 import aiohttp
 
-from ..engine.provider import AuthError
-from .http import RetryPolicy, Sleep
-from .simkl_api import DEFAULT_APP_VERSION, DEFAULT_BASE_URL, expect_object, make_http
-from .tokens import Tokens
+from ..errors import (
+    CrossWatchAuthenticationError,
+)
+from ..http import RetryPolicy, Sleep
+from ..tokens import Tokens
+from .client import DEFAULT_APP_VERSION, DEFAULT_BASE_URL, expect_object, make_http
 
 SLOW_DOWN_STEP = 5  # seconds added to the interval each time SIMKL asks us to slow down
 
@@ -89,7 +91,9 @@ class SimklPinAuth:
         )
         user_code = reply.get("user_code")
         if reply.get("result") != "OK" or not isinstance(user_code, str) or not user_code:
-            raise AuthError(f"SIMKL did not issue a PIN code: {reply.get('message') or reply}")
+            raise CrossWatchAuthenticationError(
+                f"SIMKL did not issue a PIN code: {reply.get('message') or reply}"
+            )
         device_code = reply.get("device_code")
         return PinCode(
             user_code=user_code,
@@ -128,7 +132,7 @@ class SimklPinAuth:
         return PinPoll(PinStatus.EXPIRED, message=message or "SIMKL refused the code")
 
     async def wait_for_token(self, code: PinCode) -> Tokens:
-        """Poll at the code's interval until the user authorizes; AuthError once it expires."""
+        """Poll at the code's interval until the user authorizes; an auth error once it expires."""
         interval = max(1, code.interval)
         while True:
             await self._sleep(interval)
@@ -136,7 +140,9 @@ class SimklPinAuth:
             if poll.status is PinStatus.AUTHORIZED and poll.access_token:
                 return Tokens(access_token=poll.access_token)
             if poll.status is PinStatus.EXPIRED:
-                raise AuthError(f"the SIMKL code {code.user_code} expired: {poll.message}")
+                raise CrossWatchAuthenticationError(
+                    f"the SIMKL code {code.user_code} expired: {poll.message}"
+                )
             if poll.status is PinStatus.SLOW_DOWN:
                 interval += SLOW_DOWN_STEP
 

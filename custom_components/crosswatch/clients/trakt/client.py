@@ -9,11 +9,11 @@ particular to Trakt:
 - no conditional requests: a 304 vouches for a page only as well as Trakt's caches do, and those
   have answered 304 for lists that had changed (after our own writes and otherwise), so every
   page is read in full and the caller decides from `/sync/last_activities` what to read at all;
-- 420 (account limit) and 423 (locked account) as the engine's errors;
+- 420 (account limit) and 423 (locked account) as the client's account errors;
 - the quota Trakt reports in its `X-Ratelimit` header, bucket by bucket;
 - writes that are not idempotent (adding plays) are never retried after a reply that may have
   been applied (5xx, timeout): Trakt does not deduplicate plays. Such a lost reply is raised as
-  the shared client's `OutcomeUnknownError`, unchanged, for the engine to verify by reading.
+  the shared client's outcome-unknown error, unchanged, for the engine to verify by reading.
 """
 
 import asyncio
@@ -26,14 +26,15 @@ from typing import Any, TypeGuard
 
 import aiohttp
 
-from ..engine.provider import (
-    AccountLimitError,
-    AccountLockedError,
-    AuthError,
-    ProviderError,
-    RateLimitError,
+from ..errors import (
+    CrossWatchAccountLimitError,
+    CrossWatchAccountLockedError,
+    CrossWatchAuthenticationError,
+    CrossWatchClientError,
+    CrossWatchInvalidResponseError,
+    CrossWatchRateLimitError,
 )
-from .http import (
+from ..http import (
     Clock,
     HttpClient,
     JsonValue,
@@ -44,8 +45,8 @@ from .http import (
     Sleep,
     Throttle,
 )
-from .tokens import Tokens, TokenSaver
-from .trakt_auth import TraktApp, refresh_tokens
+from ..tokens import Tokens, TokenSaver
+from .auth import TraktApp, refresh_tokens
 
 DEFAULT_BASE_URL = "https://api.trakt.tv"
 USER_AGENT = "CrossWatch/0.1 (Home Assistant)"
@@ -206,7 +207,9 @@ class TraktClient:
                 await self._adopt(self._unsaved)
                 return
             if not stale.refresh_token:
-                raise AuthError("the Trakt access token expired and there is no refresh token")
+                raise CrossWatchAuthenticationError(
+                    "the Trakt access token expired and there is no refresh token"
+                )
             fresh = await refresh_tokens(self.http, self._app, stale.refresh_token, now=self._now)
             await self._adopt(fresh)
 
@@ -235,7 +238,9 @@ class TraktClient:
             if reply.status != 401:
                 return _checked(reply)
             if refreshed:
-                raise AuthError("Trakt refused the refreshed credentials (HTTP 401)")
+                raise CrossWatchAuthenticationError(
+                    "Trakt refused the refreshed credentials (HTTP 401)"
+                )
             await self._refresh(tokens)
             refreshed = True
 
@@ -259,12 +264,14 @@ class TraktClient:
                 return await self._once.request(
                     method, path, params=params, json_body=json_body, headers=headers, ok=_API_OK
                 )
-            except RateLimitError as err:
+            except CrossWatchRateLimitError as err:
                 if attempt + 1 == self._retry.attempts or (
                     err.retry_after is not None and err.retry_after > self._retry.max_retry_after
                 ):
                     raise
-        raise ProviderError("Trakt could not be asked")  # pragma: no cover - attempts >= 1
+        raise CrossWatchInvalidResponseError(
+            "Trakt could not be asked"
+        )  # pragma: no cover - attempts >= 1
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -279,8 +286,8 @@ class TraktClient:
 
         A page that is not a JSON list, a page before the last one that is not full, and a page
         whose total disagrees with the first one's all end the read as failed: what was read
-        cannot be all of the list. AuthError, RateLimitError and account errors are raised:
-        they concern the run.
+        cannot be all of the list. Auth, rate-limit and account errors are raised: they concern
+        the run.
         """
         items: list[Any] = []
         expected: int | None = None
@@ -290,9 +297,14 @@ class TraktClient:
         while number <= page_count:
             try:
                 page = await self._page(path, params, number)
-            except AuthError, RateLimitError, AccountLimitError, AccountLockedError:
+            except (
+                CrossWatchAuthenticationError,
+                CrossWatchRateLimitError,
+                CrossWatchAccountLimitError,
+                CrossWatchAccountLockedError,
+            ):
                 raise
-            except ProviderError as err:
+            except CrossWatchClientError as err:
                 failure = f"page {number}: {err}"
                 return PagedRead(tuple(items), expected, announced_pages, False, failure, None)
             if number == 1:
@@ -317,7 +329,7 @@ class TraktClient:
         # A 304 (never asked for: no If-None-Match is sent) has no body, and fails here too.
         body = reply.json()
         if not isinstance(body, list):
-            raise ProviderError(f"Trakt sent a page of {path} that is not a list")
+            raise CrossWatchInvalidResponseError(f"Trakt sent a page of {path} that is not a list")
         return Page(
             tuple(body),
             _int_header(reply.headers, "X-Pagination-Page-Count"),
@@ -337,7 +349,7 @@ class TraktClient:
         reply = await self.request("POST", path, json_body=body, idempotent=idempotent)
         try:
             return reply.json()
-        except ProviderError:
+        except CrossWatchClientError:
             return None
 
 
@@ -346,11 +358,11 @@ def _checked(reply: Response) -> Response:
         limit = _int_header(reply.headers, "X-Account-Limit")
         vip = (_header(reply.headers, "X-VIP-User") or "").lower() == "true"
         hint = "" if vip else " (Trakt VIP raises it)"
-        raise AccountLimitError(
+        raise CrossWatchAccountLimitError(
             f"the Trakt account is at its limit of {limit or 'its'} items{hint}", limit
         )
     if reply.status == 423:
-        raise AccountLockedError(
+        raise CrossWatchAccountLockedError(
             "Trakt has locked or deactivated this account; the owner must contact Trakt support"
         )
     return reply

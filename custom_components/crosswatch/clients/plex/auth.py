@@ -24,8 +24,14 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from ..engine.provider import AuthError, ProviderError
-from .http import HttpClient, HttpError, RetryPolicy, Sleep
+from ..errors import (
+    CrossWatchAuthenticationError,
+    CrossWatchClientError,
+    CrossWatchConnectionError,
+    CrossWatchInvalidResponseError,
+    CrossWatchResponseError,
+)
+from ..http import HttpClient, RetryPolicy, Sleep
 
 PLEX_TV_URL = "https://plex.tv"
 AUTH_APP_URL = "https://app.plex.tv/auth"
@@ -117,7 +123,7 @@ class PinPoll:
     token: str | None = None
 
 
-class PinExpiredError(AuthError):
+class PinExpiredError(CrossWatchAuthenticationError):
     """The PIN expired before the user approved it."""
 
 
@@ -133,7 +139,7 @@ async def check_pin(http: HttpClient, pin: Pin, *, now: Callable[[], float] = ti
         return PinPoll(PinStatus.EXPIRED)
     try:
         reply = await http.request("GET", f"/api/v2/pins/{pin.id}")
-    except HttpError as err:
+    except CrossWatchResponseError as err:
         # plex.tv forgets a PIN once it expires and answers 404 for it.
         if err.status == 404:
             return PinPoll(PinStatus.EXPIRED)
@@ -170,7 +176,7 @@ def _pin(data: Any, issued_at: float) -> Pin:
     data = _object(data, "PIN")
     pin_id, code = data.get("id"), data.get("code")
     if not isinstance(pin_id, int) or isinstance(pin_id, bool) or not isinstance(code, str):
-        raise ProviderError("plex.tv sent a PIN without its id or code")
+        raise CrossWatchInvalidResponseError("plex.tv sent a PIN without its id or code")
     expires_in = data.get("expiresIn")
     lifetime = float(expires_in) if isinstance(expires_in, int) else 1800.0
     expires_at = _epoch(data.get("expiresAt"))
@@ -200,12 +206,12 @@ class PlexAccount:
 
 
 async def get_account(http: HttpClient) -> PlexAccount:
-    """The account the token belongs to (`GET /api/v2/user`); AuthError for a bad token."""
+    """The account the token belongs to (`GET /api/v2/user`); an auth error for a bad token."""
     data = _object((await http.request("GET", "/api/v2/user")).json(), "account")
     account_id, uuid = data.get("id"), data.get("uuid")
     name = data.get("username") or data.get("title")
     if not isinstance(account_id, int) or not isinstance(uuid, str) or not uuid:
-        raise ProviderError("plex.tv sent an account without its id or uuid")
+        raise CrossWatchInvalidResponseError("plex.tv sent an account without its id or uuid")
     return PlexAccount(account_id, uuid, str(name) if name else uuid)
 
 
@@ -241,7 +247,7 @@ async def list_servers(http: HttpClient) -> list[PlexServer]:
     )
     body = reply.json()
     if not isinstance(body, list):
-        raise ProviderError("plex.tv sent resources that are not a list")
+        raise CrossWatchInvalidResponseError("plex.tv sent resources that are not a list")
     servers = [
         server
         for resource in body
@@ -271,15 +277,15 @@ def choose_server(
 ) -> PlexServer:
     """The server with that machine identifier, else the first owned one, else the first.
 
-    ProviderError when the account has no server (or not that one).
+    CrossWatchInvalidResponseError when the account has no server (or not that one).
     """
     if machine_identifier is not None:
         for server in servers:
             if server.machine_identifier == machine_identifier:
                 return server
-        raise ProviderError(f"the Plex account has no server {machine_identifier}")
+        raise CrossWatchInvalidResponseError(f"the Plex account has no server {machine_identifier}")
     if not servers:
-        raise ProviderError("the Plex account has no server")
+        raise CrossWatchInvalidResponseError("the Plex account has no server")
     return servers[0]
 
 
@@ -302,15 +308,17 @@ async def reachable_url(
         )  # fmt: skip
         try:
             identity = await get_identity(http)
-        except AuthError:
+        except CrossWatchAuthenticationError:
             raise
-        except ProviderError as err:
+        except CrossWatchClientError as err:
             problems.append(f"{url}: {err}")
             continue
         if identity == server.machine_identifier:
             return url
         problems.append(f"{url}: another server ({identity}) answers there")
-    raise ProviderError(f"no connection to {server.name} answers: {'; '.join(problems)}")
+    raise CrossWatchConnectionError(
+        f"no connection to {server.name} answers: {'; '.join(problems)}"
+    )
 
 
 async def get_identity(http: HttpClient) -> str:
@@ -319,13 +327,13 @@ async def get_identity(http: HttpClient) -> str:
     container = body.get("MediaContainer")
     machine = container.get("machineIdentifier") if isinstance(container, dict) else None
     if not isinstance(machine, str) or not machine:
-        raise ProviderError("the Plex server did not say which server it is")
+        raise CrossWatchInvalidResponseError("the Plex server did not say which server it is")
     return machine
 
 
 def _object(data: Any, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise ProviderError(f"Plex sent a {what} that is not an object")
+        raise CrossWatchInvalidResponseError(f"Plex sent a {what} that is not an object")
     return data
 
 

@@ -1,0 +1,89 @@
+"""The errors every client raises, and nothing else: the engine's errors are not known here.
+
+    CrossWatchClientError                 anything a client could not do
+    ├── CrossWatchOutcomeUnknownError     the request may have reached the service (a marker,
+    │                                     only ever raised through one of its subclasses below)
+    ├── CrossWatchConnectionError         no answer came: the service could not be reached
+    │   ├── CrossWatchTimeoutError        ... in time (also outcome-unknown: it may have acted)
+    │   └── CrossWatchConnectionLostError the request went out, then the connection broke
+    │                                     (also outcome-unknown)
+    ├── CrossWatchResponseError           the service answered with a status we do not handle
+    │   └── CrossWatchServerError         ... a 5xx (also outcome-unknown: it may have acted
+    │                                     before failing)
+    ├── CrossWatchInvalidResponseError    the service answered, but nothing usable (not JSON, a
+    │                                     field missing, a shape we do not know)
+    ├── CrossWatchAuthenticationError     the service refused the credentials, or a sign-in
+    │                                     failed (an expired code, no refresh token)
+    ├── CrossWatchRateLimitError          the service asked to slow down (with retry_after)
+    ├── CrossWatchAccountLimitError       the account reached a limit of its plan (with limit)
+    └── CrossWatchAccountLockedError      the account is locked or otherwise unusable
+
+Which failures are outcome-unknown is safety-critical: a write whose reply was lost must never
+read as a plain failure, or the engine would take it as not done. Exactly these are: a timeout
+(whatever the method), a connection that broke after it was made, and a 5xx answer. A
+connection that could not be made at all sent nothing, so it is a plain connection error.
+"""
+
+
+class CrossWatchClientError(Exception):
+    """A client could not do what it was asked."""
+
+
+class CrossWatchOutcomeUnknownError(CrossWatchClientError):
+    """The request may have reached the service and been acted on: only a read can tell."""
+
+
+class CrossWatchConnectionError(CrossWatchClientError):
+    """No answer came from the service (it could not be reached, or did not answer)."""
+
+
+class CrossWatchTimeoutError(CrossWatchConnectionError, CrossWatchOutcomeUnknownError):
+    """The service did not answer in time; it may have acted on the request."""
+
+
+class CrossWatchConnectionLostError(CrossWatchConnectionError, CrossWatchOutcomeUnknownError):
+    """The request was sent, then the connection broke before a usable answer."""
+
+
+class CrossWatchResponseError(CrossWatchClientError):
+    """The service answered with an error status that no caller handles generically."""
+
+    def __init__(self, status: int, message: str, body: str = "") -> None:
+        """Keep the status and (a bounded part of) the body for diagnostics."""
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.body = body[:500]
+
+
+class CrossWatchServerError(CrossWatchResponseError, CrossWatchOutcomeUnknownError):
+    """The service answered 5xx: it may have done what was asked before failing."""
+
+
+class CrossWatchInvalidResponseError(CrossWatchClientError):
+    """The service answered, but with nothing usable (not JSON, or not the expected shape)."""
+
+
+class CrossWatchAuthenticationError(CrossWatchClientError):
+    """The service refused the credentials, or a sign-in could not be completed."""
+
+
+class CrossWatchRateLimitError(CrossWatchClientError):
+    """The service asked to slow down for longer than a client waits on its own."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        """Keep how long the service asked to wait, when it said."""
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class CrossWatchAccountLimitError(CrossWatchClientError):
+    """The account reached a limit of its plan (a list's size, say)."""
+
+    def __init__(self, message: str, limit: int | None = None) -> None:
+        """Keep the limit, when the service said it."""
+        super().__init__(message)
+        self.limit = limit
+
+
+class CrossWatchAccountLockedError(CrossWatchClientError):
+    """The service locked the account, or will not serve it until its owner acts."""
