@@ -321,10 +321,9 @@ def run_machine(rig: Rig, machine: type[CombinedQuirks] = CombinedQuirks, **opti
 @pytest.mark.xfail(
     strict=False,
     reason=(
-        "not yet green at 20,000 examples (issue 13): two list-hiding quirks on Plex at once"
-        " (an empty 200 twice, then a tiny list three times) agree over the two reads of two"
-        " runs, and Plex has no count witness, so an unplay follows on Trakt; Plex's own"
-        " library counts are the witness to add. Green at 2,000 in every local run so far"
+        "not yet green at 20,000 examples (issue 13): an empty 200 from AniList to all four"
+        " reads of two runs agrees on a loss, and AniList has no count witness yet (its user"
+        " statistics are the one to add). Green at 2,000 in every local run so far"
     ),
 )
 def test_removes_nothing_without_evidence_and_never_sends_a_play_twice_under_combined_quirks(

@@ -1,8 +1,8 @@
 """The one interface every provider plugs into the engine through.
 
 A provider reads a feature as a snapshot (with its semantics and completeness evidence) and
-writes batches of items, answering per item where it can. Clients under providers/ implement
-it; the engine never sees HTTP.
+writes batches of items, answering per item where it can. The adapters under providers/
+implement it over the wire clients in clients/; the engine never sees HTTP.
 """
 
 from collections.abc import Sequence
