@@ -103,27 +103,29 @@ def test_module_does_not_import_home_assistant(path: Path) -> None:
     assert forbidden_imports(source, module_name(path), path.name == "__init__.py") == []
 
 
-def test_every_pure_module_imports_with_home_assistant_blocked() -> None:
-    modules = [module_name(path) for path in pure_modules()]
+def imports_in_isolation(modules: list[str], blocked: tuple[str, ...], who: str) -> None:
+    """Import `modules` in a fresh interpreter where `blocked` packages cannot be imported.
+
+    Stand-ins replace the parent packages, so only the modules' own code runs: the
+    integration's __init__ is Home Assistant glue and may import it.
+    """
     parents = [("custom_components", str(REPO / "custom_components")), (PACKAGE, str(INTEGRATION))]
     program = textwrap.dedent(
         f"""
         import importlib, importlib.abc, sys, types
 
-        # Stand-ins for the parent packages, so that only engine/ and providers/ code runs:
-        # the integration's own __init__ is Home Assistant glue and may import it.
         for name, path in {parents!r}:
             parent = types.ModuleType(name)
             parent.__path__ = [path]
             sys.modules[name] = parent
 
-        class BlockHomeAssistant(importlib.abc.MetaPathFinder):
+        class Block(importlib.abc.MetaPathFinder):
             def find_spec(self, name, path=None, target=None):
-                if name == "homeassistant" or name.startswith("homeassistant."):
-                    raise ImportError("engine/providers imported " + name)
+                if any(name == b or name.startswith(b + ".") for b in {blocked!r}):
+                    raise ImportError({who!r} + " imported " + name)
                 return None
 
-        sys.meta_path.insert(0, BlockHomeAssistant())
+        sys.meta_path.insert(0, Block())
         for name in {modules!r}:
             importlib.import_module(name)
         """
@@ -137,6 +139,11 @@ def test_every_pure_module_imports_with_home_assistant_blocked() -> None:
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
+
+
+def test_every_pure_module_imports_with_home_assistant_blocked() -> None:
+    modules = [module_name(path) for path in pure_modules()]
+    imports_in_isolation(modules, ("homeassistant",), "engine/providers")
 
 
 @pytest.mark.parametrize(
@@ -279,35 +286,5 @@ def test_checker_allows_a_client_its_siblings(source: str) -> None:
 
 def test_every_client_imports_with_the_engine_and_providers_blocked() -> None:
     modules = [module_name(path) for path in client_modules()]
-    parents = [("custom_components", str(REPO / "custom_components")), (PACKAGE, str(INTEGRATION))]
-    program = textwrap.dedent(
-        f"""
-        import importlib, importlib.abc, sys, types
-
-        for name, path in {parents!r}:
-            parent = types.ModuleType(name)
-            parent.__path__ = [path]
-            sys.modules[name] = parent
-
-        BLOCKED = ("homeassistant", {PACKAGE + ".engine"!r}, {PACKAGE + ".providers"!r})
-
-        class BlockAllButClients(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path=None, target=None):
-                if any(name == b or name.startswith(b + ".") for b in BLOCKED):
-                    raise ImportError("clients/ imported " + name)
-                return None
-
-        sys.meta_path.insert(0, BlockAllButClients())
-        for name in {modules!r}:
-            importlib.import_module(name)
-        """
-    )
-    completed = subprocess.run(  # noqa: S603 - our own interpreter and program
-        [sys.executable, "-c", program],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
+    blocked = ("homeassistant", f"{PACKAGE}.engine", f"{PACKAGE}.providers")
+    imports_in_isolation(modules, blocked, "clients/")
