@@ -494,6 +494,41 @@ def test_an_empty_answer_hiding_only_our_pending_add_removes_nothing_and_keeps_i
         world.close()
 
 
+def test_anilist_answering_every_read_of_two_runs_empty_removes_nothing_from_simkl(
+    served: Rig,
+) -> None:
+    setup = next(s for s in SETUPS if s.name == "AniList ⇄ SIMKL watchlist, two-way")
+    world = World(served, setup, titles=6)
+    try:
+        in_sync(world, range(4))
+        for _ in range(2):
+            # Both reads of the run, the fresh confirming one too, answer an empty list.
+            QUIRK_BY_NAME["empty_200"].switch[Svc.ANILIST](world.services[Svc.ANILIST], 2)
+            result = only([d.result for d in world.run()])
+            # The reads of two runs agree, but AniList's own statistics do not.
+            assert result.status is RunStatus.PARTIAL
+            assert world.holds(Svc.SIMKL) == set(range(4))
+            assert held(world, setup.pairs[0]) == []
+    finally:
+        world.close()
+
+
+def test_a_real_clean_up_on_anilist_reaches_simkl_as_its_statistics_agree(served: Rig) -> None:
+    setup = next(s for s in SETUPS if s.name == "AniList ⇄ SIMKL watchlist, two-way")
+    world = World(served, setup, titles=6)
+    try:
+        in_sync(world, range(4))
+        for index in (1, 2):
+            world.edit(Svc.ANILIST, index, add=False)
+
+        for _ in range(2):  # a sharp shrink waits for the next run's reads to agree
+            only([d.result for d in world.run()])
+
+        assert world.holds(Svc.SIMKL) == world.holds(Svc.ANILIST) == {0, 3}
+    finally:
+        world.close()
+
+
 @pytest.mark.xfail(
     strict=True,
     reason=(

@@ -14,6 +14,7 @@ from custom_components.crosswatch.clients.anilist.client import (
     Lookup,
     tokens_from_pin,
 )
+from custom_components.crosswatch.clients.errors import CrossWatchInvalidResponseError
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Payload, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
@@ -154,6 +155,36 @@ async def test_the_watchlist_is_the_planning_entries_listed_when_created(sim: Si
     assert entry.item.title == "Hagane no Renkinjutsushi: FULLMETAL ALCHEMIST"
     assert entry.item.year == 2009
     assert "mal:5114" in entry.item.tokens
+
+
+async def test_anilists_own_statistics_witness_a_watchlist_read(sim: Sim) -> None:
+    provider = provider_for(sim)
+    whole = (await provider.read(Feature.WATCHLIST, None)).snapshot
+    provider.forget_reads()
+    sim.state.quirks.empty_collections = 1  # a list with no lists, that looks complete
+    short = (await provider.read(Feature.WATCHLIST, None)).snapshot
+
+    assert await provider.count_agrees(whole) is True
+    assert short.complete
+    assert len(short) == 0
+    assert await provider.count_agrees(short) is False
+    # Watched state and scores have no count of their own that maps onto what is synced.
+    history = (await provider.read(Feature.HISTORY, None)).snapshot
+    assert await provider.count_agrees(history) is None
+
+
+async def test_statistics_without_their_statuses_are_an_invalid_response(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    async def reply(request: web.Request) -> web.Response:
+        data = {"User": {"statistics": {"anime": {"statuses": None}}}}
+        return web.json_response({"data": data})
+
+    app = web.Application()
+    app.router.add_post("/", reply)
+    client = AniListClient(session, tokens_from_pin("token"), base_url=await serve(app))
+    with pytest.raises(CrossWatchInvalidResponseError, match="without statuses"):
+        await client.status_counts(ALICE_ID)
 
 
 async def test_history_is_completed_rewatching_and_started_entries_with_day_precision(

@@ -6,8 +6,8 @@ shared specs), so a document AniList would refuse is refused here too, with a 40
 list. Only when the specs are absent does it fall back to `FALLBACK_SDL`, an excerpt of that
 schema with the fields CrossWatch uses (a test checks the excerpt against the original).
 
-Resolvers exist for `Viewer`, `MediaListCollection`, `Media`, `Page.media`,
-`SaveMediaListEntry` and `DeleteMediaListEntry`. Errors look like AniList's:
+Resolvers exist for `Viewer`, `User` (with its anime `statistics` by status),
+`MediaListCollection`, `Media`, `Page.media`, `SaveMediaListEntry` and `DeleteMediaListEntry`. Errors look like AniList's:
 `{"errors": [{"message", "status", "locations"?, "validation"?}], "data": ...}` with the HTTP
 status of the first error.
 
@@ -82,7 +82,15 @@ type FuzzyDate { year: Int month: Int day: Int }
 input FuzzyDateInput { year: Int month: Int day: Int }
 type MediaTitle { romaji(stylised: Boolean): String english(stylised: Boolean): String }
 type MediaListOptions { scoreFormat: ScoreFormat }
-type User { id: Int! name: String! mediaListOptions: MediaListOptions }
+type User {
+  id: Int!
+  name: String!
+  mediaListOptions: MediaListOptions
+  statistics: UserStatisticTypes
+}
+type UserStatisticTypes { anime: UserStatistics manga: UserStatistics }
+type UserStatistics { count: Int! statuses(limit: Int): [UserStatusStatistic] }
+type UserStatusStatistic { count: Int! status: MediaListStatus }
 type Deleted { deleted: Boolean }
 type PageInfo { total: Int perPage: Int currentPage: Int lastPage: Int hasNextPage: Boolean }
 
@@ -141,6 +149,7 @@ type Query {
     perChunk: Int
   ): MediaListCollection
   Viewer: User
+  User(id: Int, name: String): User
 }
 
 type Mutation {
@@ -344,21 +353,27 @@ class AniListState:
         """The scripted fault for this request, if any."""
         return self.quirks.script.popleft() if self.quirks.script else None
 
-    def listed_entries(self, user_id: int) -> list[SimEntry]:
-        """What a list read shows of a user's entries, lag included, and count the read."""
+    def shown_entries(self, user_id: int) -> list[SimEntry]:
+        """What a list read would show of a user's entries now, lag included."""
         shown: dict[int, SimEntry] = {e.id: e for e in self.entries.values()}
-        for entry_id, lag in list(self.lagging.items()):
+        for entry_id, lag in self.lagging.items():
             if lag.shown is None:
                 shown.pop(entry_id, None)
             else:
                 shown[entry_id] = lag.shown
-            lag.reads_left -= 1
-            if lag.reads_left <= 0:
-                del self.lagging[entry_id]
         return sorted(
             (e for e in shown.values() if e.user_id == user_id),
             key=lambda e: (STATUS_ORDER.index(e.status), e.id),
         )
+
+    def listed_entries(self, user_id: int) -> list[SimEntry]:
+        """What a list read shows of a user's entries, lag included, and count the read."""
+        shown = self.shown_entries(user_id)
+        for entry_id, lag in list(self.lagging.items()):
+            lag.reads_left -= 1
+            if lag.reads_left <= 0:
+                del self.lagging[entry_id]
+        return shown
 
     def lag_write(self, entry_id: int, before: SimEntry | None) -> None:
         """Keep list reads showing `before` for the configured number of reads."""
@@ -464,12 +479,24 @@ class _Context:
             "user": self.user(user) if user else None,
         }
 
-    @staticmethod
-    def user(user: SimUser) -> dict[str, Any]:
+    def user(self, user: SimUser) -> dict[str, Any]:
+        state = self.state
+
+        def statuses(_info: Any, limit: int | None = None) -> list[dict[str, Any]]:
+            # AniList's own statistics, counted apart from listing (the list faults do not
+            # reach them) from what list reads show, so a lagging write is not counted yet.
+            counts: dict[str, int] = {}
+            for entry in state.shown_entries(user.id):
+                counts[entry.status] = counts.get(entry.status, 0) + 1
+            rows = [{"status": status, "count": count} for status, count in counts.items()]
+            return rows[:limit] if limit is not None else rows
+
+        anime = {"count": len(state.shown_entries(user.id)), "statuses": statuses}
         return {
             "id": user.id,
             "name": user.name,
             "mediaListOptions": {"scoreFormat": user.score_format},
+            "statistics": {"anime": anime, "manga": None},
         }
 
 
@@ -479,6 +506,14 @@ def _root(context: _Context) -> dict[str, Callable[..., Any]]:
 
     def viewer(_info: Any) -> dict[str, Any]:
         return context.user(context.require_viewer())
+
+    def user(_info: Any, id: int | None = None, name: str | None = None) -> dict[str, Any]:  # noqa: A002
+        found = state.users.get(id or 0) or next(
+            (u for u in state.users.values() if name is not None and u.name == name), None
+        )
+        if found is None:
+            raise SimError("Not Found.", 404)
+        return context.user(found)
 
     def media(_info: Any, **args: Any) -> dict[str, Any]:
         found = state.media.get(args.get("id") or 0) or next(
@@ -613,6 +648,7 @@ def _root(context: _Context) -> dict[str, Callable[..., Any]]:
 
     return {
         "Viewer": viewer,
+        "User": user,
         "Media": media,
         "Page": page,
         "MediaListCollection": collection,

@@ -197,6 +197,19 @@ class AniListProvider:
         snapshot = Snapshot.build(self.name, feature, entries, completeness)
         return Read(snapshot, None)
 
+    @translates_client_errors
+    async def count_agrees(self, snapshot: Snapshot) -> bool | None:
+        """Whether AniList's own statistics count as many PLANNING entries as the read saw.
+
+        The user statistics count the list by status apart from listing it, so a collection
+        that came back short disagrees with them. Watched state and scores have no such count
+        that maps one to one onto what is synced.
+        """
+        if snapshot.feature is not Feature.WATCHLIST:
+            return None
+        counts = await self._client.status_counts(self._user_id)
+        return counts.get(PLANNING, 0) == snapshot.completeness.seen_total
+
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
         """Fetch the list again on the next read (one list serves every feature)."""
         del feature, validated

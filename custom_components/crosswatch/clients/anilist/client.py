@@ -165,7 +165,24 @@ mutation Delete($id: Int) {
 }
 """
 
-DOCUMENTS: Final = (VIEWER_QUERY, COLLECTION_QUERY, LOOKUP_QUERY, SAVE_MUTATION, DELETE_MUTATION)
+STATISTICS_QUERY: Final = """
+query Statistics($userId: Int!) {
+  User(id: $userId) {
+    statistics {
+      anime {
+        statuses {
+          status
+          count
+        }
+      }
+    }
+  }
+}
+"""
+
+DOCUMENTS: Final = (
+    VIEWER_QUERY, COLLECTION_QUERY, LOOKUP_QUERY, SAVE_MUTATION, DELETE_MUTATION, STATISTICS_QUERY,
+)  # fmt: skip
 
 PLANNING: Final = "PLANNING"
 COMPLETED: Final = "COMPLETED"
@@ -502,6 +519,26 @@ class AniListClient:
                 else:
                     entries.append(entry)
         return Chunk(tuple(entries), malformed, has_next)
+
+    async def status_counts(self, user_id: int) -> Mapping[str, int]:
+        """How many anime of each list status AniList's own statistics count for the user.
+
+        AniList keeps these apart from the list itself, so a list reply that lost entries does
+        not take them along. A status without entries may be left out: it counts nothing.
+        """
+        data = await self.execute(STATISTICS_QUERY, {"userId": user_id})
+        anime = _object(_object(_object(data.get("User")).get("statistics")).get("anime"))
+        statuses = anime.get("statuses")
+        if not isinstance(statuses, list):
+            raise CrossWatchInvalidResponseError("AniList sent statistics without statuses")
+        counts: dict[str, int] = {}
+        for row in statuses:
+            status = row.get("status") if isinstance(row, dict) else None
+            count = _int(row.get("count")) if isinstance(row, dict) else None
+            if not isinstance(status, str) or count is None:
+                raise CrossWatchInvalidResponseError("AniList sent a status count it cannot be")
+            counts[status] = counts.get(status, 0) + count
+        return counts
 
     async def lookup(self, media_ids: Sequence[int]) -> Lookup:
         """The viewer and the live entries of up to 50 media."""
