@@ -318,14 +318,6 @@ def run_machine(rig: Rig, machine: type[CombinedQuirks] = CombinedQuirks, **opti
     run_state_machine_as_test(machine, settings=settings(stateful_step_count=STEPS, **options))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "not yet green at 20,000 examples (issue 13): an empty 200 from AniList to all four"
-        " reads of two runs agrees on a loss, and AniList has no count witness yet (its user"
-        " statistics are the one to add). Green at 2,000 in every local run so far"
-    ),
-)
 def test_removes_nothing_without_evidence_and_never_sends_a_play_twice_under_combined_quirks(
     served: Rig,
 ) -> None:
