@@ -13,9 +13,20 @@ from custom_components.crosswatch.engine.plan import Action, PairSide
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.ratings import RatingScale
 from custom_components.crosswatch.engine.records import PendingWrite, Scope
-from custom_components.crosswatch.engine.verify import verify_pending
+from custom_components.crosswatch.engine.verify import OWN_WRITE_SLACK, own_writes, verify_pending
 
-from .factories import SIMKL, T0, TRAKT, listed, movie, plan, rated, snap, watched
+from .factories import (
+    SIMKL,
+    T0,
+    TRAKT,
+    listed,
+    movie,
+    plan,
+    rated,
+    snap,
+    watched,
+    watched_state,
+)
 
 HEAT = movie("Heat", 1995, imdb="tt0113277", tmdb=949)
 ALIEN = movie("Alien", 1979, tmdb=348)
@@ -122,3 +133,45 @@ def test_a_history_write_to_a_play_keeping_side_is_verified_only_once_its_plays_
     assert (early.verified, [w.item for w in early.missed]) == ((), [HEAT])
     assert [w.item for w in later.verified] == [HEAT]
     assert [w.item for w in state.verified] == [HEAT]
+
+
+def test_a_write_the_first_read_after_it_shows_is_ours_whatever_its_date() -> None:
+    view = snap(Feature.WATCHLIST, [listed(HEAT, T0 + timedelta(days=1))])
+
+    assert own_writes([pending(HEAT)], view) == (pending(HEAT),)
+
+
+def test_a_lagging_write_dated_no_later_than_ours_is_ours() -> None:
+    # The service stamped it when it took our request: a minute after our clock said we wrote.
+    view = snap(Feature.WATCHLIST, [listed(HEAT, T0 + timedelta(minutes=1))])
+    write = pending(HEAT, misses=1, payload=listed(HEAT).payload)
+
+    assert own_writes([write], view) == (write,)
+
+
+def test_a_write_shown_after_a_miss_and_dated_later_is_the_users_redo_by_hand() -> None:
+    # The read that missed ours came later; what shows is dated after it.
+    view = snap(Feature.WATCHLIST, [listed(HEAT, T0 + OWN_WRITE_SLACK + timedelta(hours=1))])
+    undated = snap(Feature.WATCHLIST, [listed(HEAT, None)])
+    write = pending(HEAT, misses=1, payload=listed(HEAT).payload)
+
+    assert own_writes([write], view) == ()
+    assert own_writes([write], undated) == ()  # nothing tells the two apart: the side's news
+
+
+def test_a_lagging_play_is_ours_by_its_last_watched_date_or_by_every_play_we_sent() -> None:
+    ours = pending(HEAT, misses=1, payload=Watched.from_plays((T0 - timedelta(days=3),)))
+    server = snap(Feature.HISTORY, [watched_state(HEAT, 1, T0 + timedelta(seconds=1))])
+    replayed = snap(Feature.HISTORY, [watched_state(HEAT, 2, T0 + timedelta(hours=2))])
+    # On a side that keeps plays, verification matched each play at the source's own time.
+    trakt = snap(Feature.HISTORY, [watched(HEAT, T0 - timedelta(days=3))])
+
+    assert own_writes([ours], server) == (ours,)
+    assert own_writes([ours], replayed) == ()
+    assert own_writes([ours], trakt, play_precision=timedelta(minutes=1)) == (ours,)
+
+
+def test_a_removal_shown_after_a_miss_carries_no_date_and_is_not_taken_for_ours() -> None:
+    removal = pending(HEAT, Action.REMOVE, misses=1)
+
+    assert own_writes([removal], snap(Feature.WATCHLIST, [])) == ()

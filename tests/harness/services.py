@@ -550,7 +550,9 @@ class PlexService(Service):
         return self._apps
 
     def reset(self, *, anime: bool, titles: int) -> None:
-        renew(self.sim, plex_sim.PlexSim())
+        # Plex dates plays by its own clock: kept on the harness's wall clock, as a server's
+        # clock and Home Assistant's agree.
+        renew(self.sim, plex_sim.PlexSim(now=int(START.timestamp())))
         self.sim.add_section("1", "movie", "Movies")
         self.keys: list[str] = []
         for film in CATALOGUE_FILMS[:titles]:
@@ -568,10 +570,15 @@ class PlexService(Service):
         index = {film.imdb: i for i, film in enumerate(CATALOGUE_FILMS)}
         return {index[i.imdb] for i in self.sim.items.values() if i.view_count and i.imdb}
 
+    def pass_time(self, seconds: float) -> None:
+        super().pass_time(seconds)
+        self.sim.now += int(seconds)
+
     def add(self, feature: Feature, index: int, when: datetime) -> None:
         item = self._item(index)
         item.view_count += 1
-        item.last_viewed_at = self.sim.tick()
+        self.sim.now = max(self.sim.now, int(when.timestamp()))
+        item.last_viewed_at = self.sim.now
         self.sim.plays.append((item.rating_key, item.last_viewed_at))
 
     def remove(self, feature: Feature, index: int) -> None:

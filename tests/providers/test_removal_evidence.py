@@ -463,7 +463,8 @@ async def test_the_users_last_word_wins_when_they_readd_on_one_side_what_they_re
     world.trakt_sim.unlist("movie", 1)  # the user removes it on both sides...
     simkl.user_removes(101)
     await world.run(TWO_WAY, world.trakt, world.simkl[0])
-    world.trakt_sim.seed_watchlist("movie", 1)  # ...then lists it again on Trakt
+    # ...then lists it again on Trakt, which dates the listing now: after our copy's write.
+    world.trakt_sim.seed_watchlist("movie", 1, listed_at=world.clock[0] + timedelta(minutes=10))
 
     for _ in range(3):
         await world.run(TWO_WAY, world.trakt, world.simkl[0])

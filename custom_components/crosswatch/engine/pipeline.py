@@ -49,7 +49,7 @@ from .records import PendingWrite, Scope, ShrinkSuspicion
 from .shadow import ShadowedView, apply_shadows
 from .snapshot import Semantics, Snapshot, effective_view, with_changes
 from .store import StateStore
-from .verify import Verification, shown_by_partial_read, verify_pending
+from .verify import Verification, own_writes, shown_by_partial_read, verify_pending
 
 
 class RunStatus(StrEnum):
@@ -706,14 +706,16 @@ class Pipeline:
             side: await blocking(partial(_without, stored[side], observed[side].verdict.returned))
             for side in PairSide
         }
-        for side in PairSide:
-            # Our own writes, now verified, are part of what the pair held at the last sync:
-            # without them, our removal would read as the user's and our add as news.
-            baselines[side] = await blocking(
-                partial(_with_own_writes, last_read[side], verifications[side])
-            )
+        precision = {side: _play_precision(providers[side]) for side in PairSide}
+        # Our own writes, now verified, are part of what the pair held at the last sync:
+        # without them, our removal would read as the user's and our add as news.
+        baselines = await blocking(
+            partial(_synced_with_own_writes, last_read, verifications, views, precision)
+        )
         landed = await self._landed_writes(providers, pending, snapshots)
-        planned_from = await blocking(partial(_planned_from, baselines, landed))
+        planned_from = await blocking(
+            partial(_planned_from, baselines, landed, snapshots, precision)
+        )
         policy = PairPolicy(spec.mode)
         sides = [
             SideState(
@@ -908,28 +910,50 @@ def _play_precision(provider: Provider) -> timedelta | None:
     return history.precision if history.multiple_plays else None
 
 
+def _synced_with_own_writes(
+    last_read: Mapping[PairSide, Snapshot | None],
+    verifications: Mapping[PairSide, Verification],
+    views: Mapping[PairSide, Snapshot],
+    play_precision: Mapping[PairSide, timedelta | None],
+) -> dict[PairSide, Snapshot | None]:
+    """What the pair held at the last sync: each side's last read with our verified writes."""
+    return {
+        side: _with_own_writes(
+            last_read[side],
+            own_writes(
+                verifications[side].verified, views[side], play_precision=play_precision[side]
+            ),
+        )
+        for side in PairSide
+    }
+
+
 def _planned_from(
     baselines: Mapping[PairSide, Snapshot | None],
     landed: Mapping[PairSide, tuple[PendingWrite, ...]],
+    snapshots: Mapping[PairSide, Snapshot],
+    play_precision: Mapping[PairSide, timedelta | None],
 ) -> dict[PairSide, Snapshot | None]:
     """The baselines to plan from: with our writes that a partial read shows (they landed)."""
     return {
-        side: _with_own_writes(baselines[side], Verification(verified=landed[side]))
+        side: _with_own_writes(
+            baselines[side],
+            own_writes(landed[side], snapshots[side], play_precision=play_precision[side]),
+        )
         if landed[side]
         else baselines[side]
         for side in PairSide
     }
 
 
-def _with_own_writes(baseline: Snapshot | None, verification: Verification) -> Snapshot | None:
-    """The baseline with our own writes that the first read after them showed.
+def _with_own_writes(baseline: Snapshot | None, ours: Iterable[PendingWrite]) -> Snapshot | None:
+    """The baseline with our own writes (see verify.own_writes): the pair held them at the sync.
 
-    A write a complete read missed before another showed it is not taken in: whether it was
-    the service lagging or the user redoing by hand what they had undone, only the side's own
-    reads can say, so the item counts as the side's news. That is harmless for our lagging
-    write (the other side has what we copied from it) and right for the user's.
+    A write shown only after a complete read missed it, with nothing to tell it from the user's
+    redo by hand, is not taken in: the item counts as the side's news. That is harmless for our
+    lagging write (the other side has what we copied from it) and right for the user's.
     """
-    ours = [w for w in verification.verified if w.misses == 0]
+    ours = list(ours)
     if baseline is None or not ours:
         return baseline
     # The written item as the destination holds it: the source's local ids are not its own.

@@ -9,10 +9,10 @@ Partial snapshots verify nothing and count no misses: absence from them is not e
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from .history import unmatched_plays
-from .payloads import Rated, Watched
+from .payloads import Listed, Rated, Watched
 from .plan import Action
 from .ratings import RatingScale, same_rating
 from .records import PendingWrite
@@ -73,6 +73,51 @@ def shown_by_partial_read(
         for w in pending
         if w.action is not Action.REMOVE and _shows(read, w, scale, play_precision)
     )
+
+
+# How far a service's date for our write may run past our own clock: its clock may differ
+# from ours, and it stamps the write when it processes it.
+OWN_WRITE_SLACK = timedelta(minutes=5)
+
+
+def own_writes(
+    shown: Iterable[PendingWrite],
+    view: Snapshot,
+    *,
+    play_precision: timedelta | None = None,
+) -> tuple[PendingWrite, ...]:
+    """Those of our writes that `view` shows which are ours, not the user's own doing since.
+
+    Shown by the first complete read after it (no misses), a write is ours. Shown only after a
+    complete read missed it, it is ours only if it carries our write's own dates: each play we
+    sent at the source's time (on a side that keeps plays, `play_precision`), or the service's
+    date for it (listed, rated, last watched) no later than our write. The user's redo by hand
+    comes after the read that missed ours, and is dated then. Without a date, nothing tells
+    the two apart, and the item counts as the side's news.
+    """
+    return tuple(
+        write for write in shown if write.misses == 0 or _dated_ours(view, write, play_precision)
+    )
+
+
+def _dated_ours(view: Snapshot, write: PendingWrite, play_precision: timedelta | None) -> bool:
+    if write.action is Action.REMOVE:
+        return False  # an absence carries no date
+    found = view.find(write.item, include_local=True)
+    if found is None:
+        return False
+    payload = found.payload
+    if isinstance(payload, Watched) and isinstance(write.payload, Watched):
+        if play_precision is not None and write.payload.plays:
+            return True  # _shows matched every play we sent, at the source's timestamps
+        return _no_later(payload.last_watched_at, write)
+    if isinstance(payload, Rated):
+        return _no_later(payload.rated_at, write)
+    return isinstance(payload, Listed) and _no_later(payload.listed_at, write)
+
+
+def _no_later(date: datetime | None, write: PendingWrite) -> bool:
+    return date is not None and date <= write.written_at + OWN_WRITE_SLACK
 
 
 def _shows(
