@@ -681,3 +681,29 @@ async def test_a_mirror_keeping_what_the_user_rejected_is_not_judged_anew_every_
     # our own decision, not a shrink to doubt on every run.
     assert [r.status for r in results] == [RunStatus.SUCCESS] * 3, results[0].summary()
     assert len(keys(simkl)) == 412
+
+
+async def test_an_item_that_learns_a_better_id_keeps_one_baseline_row_and_can_still_be_removed(
+    store: StateStore, clock: Clock
+) -> None:
+    heat = movie("Heat", 1995, tmdb=949)
+    trakt, simkl = sides([listed(heat)], [listed(heat)])
+    runner = pipeline(store, clock)
+    await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+    # Trakt now answers with Heat's imdb id too, and the item is keyed by that from then on.
+    known = heat.merged(movie("Heat", 1995, imdb="tt0113277"))
+    assert known.key != heat.key
+    trakt.inventory[W] = [listed(known)]
+    clock.now += timedelta(hours=1)
+    await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+
+    baseline = store.load_baseline(Scope("p", W, "a"))
+    assert baseline is not None
+    assert list(baseline.entries) == [known.key]
+    assert store.item_counts("Trakt") == {W: 1}  # no row left under the old key to count
+
+    trakt.inventory[W] = []  # the user removes it on Trakt: it goes from SIMKL too
+    for _ in range(2):
+        clock.now += timedelta(hours=1)
+        await runner.run(PairSpec("p", SyncMode.TWO_WAY), trakt, simkl)
+    assert keys(simkl) == set()

@@ -154,13 +154,18 @@ def test_baseline_writes_are_incremental(store: StateStore) -> None:
     assert len(baseline) == 500
 
 
-def test_an_item_saved_under_a_new_key_leaves_no_row_under_its_old_one(store: StateStore) -> None:
+def test_an_item_saved_under_a_new_key_with_its_old_self_removed_keeps_one_row(
+    store: StateStore,
+) -> None:
     # An item keyed by its tmdb id learns an imdb id from the other side, and is keyed by that.
     before = movie("Heat", 1995, tmdb=949)
     after = before.merged(movie("Heat", 1995, imdb="tt0113277"))
     assert after.key != before.key
     store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(before)], removed=[], saved_at=T0)
-    store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(after)], removed=[], saved_at=T0)
+    store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(after)], removed=[before], saved_at=T0)
+    stored = store.load_baseline(WATCHLIST_A)
+    assert stored is not None
+    assert list(stored.entries) == [after.key]
 
     store.save_baseline(WATCHLIST_A, "Plex", upserts=[], removed=[after], saved_at=T0)
 

@@ -1071,8 +1071,12 @@ def _persist_side(
         for key, entry in view.entries.items():
             if old_entries.get(key) != entry and key not in unsettled:
                 upserts.append(entry)
+        rekeyed: list[MediaItem] = []  # items kept under a new key: their old rows go
         for key, old in old_entries.items():
-            if key in view.entries or view.find(old.item, include_local=True) is not None:
+            if key in view.entries:
+                continue
+            if view.find(old.item, include_local=True) is not None:
+                rekeyed.append(old.item)
                 continue
             removed.append(old.item)
             if key not in ours:
@@ -1083,7 +1087,9 @@ def _persist_side(
                     seen_by=f"{provider.name} snapshot",
                     ttl=guards.tombstone_ttl,
                 )
-        store.save_baseline(scope, provider.name, upserts=upserts, removed=removed, saved_at=now)
+        store.save_baseline(
+            scope, provider.name, upserts=upserts, removed=[*removed, *rekeyed], saved_at=now
+        )
         gone = [item.key for item in removed]
         store.record_provenance(provider.key, scope.feature, seen=upserts, gone=gone, now=now)
         store.record_written(

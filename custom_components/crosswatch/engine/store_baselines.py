@@ -51,9 +51,11 @@ class BaselineTables(StoreConnection):
         """Change a baseline by the entries that changed; returns the rows written.
 
         A baseline keeps one row per item, keyed by the item's key. That key can change: an
-        item that learns an id from the other side may be keyed by it from then on. So a row
-        goes under any of the item's tokens, both when the item is removed and when it is
-        saved under its new key; a row left under the old key would bring the item back.
+        item that learns an id from the other side may be keyed by it from then on. So a
+        removed item's row goes under any of its tokens; a caller that saves an item under a
+        new key passes its old self in `removed` (a row left under the old key would bring
+        the item back). Upserts delete nothing: a first save of a large library stays one
+        statement per item.
         """
         written = 0
         with self.transaction() as db:
@@ -65,7 +67,6 @@ class BaselineTables(StoreConnection):
             for item in removed:
                 written += self._delete_rows(scope, _row_keys(item))
             for entry in upserts:
-                self._delete_rows(scope, _row_keys(entry.item) - {entry.key})
                 db.execute(
                     "INSERT OR REPLACE INTO baseline_entry VALUES (?, ?, ?, ?, ?, ?)",
                     (
