@@ -314,6 +314,17 @@ def delete_budget(baseline_size: int | None, settings: GuardSettings) -> int:
     return max(settings.delete_floor, share)
 
 
+def _tokens_by_side(
+    items: Mapping[PairSide, Iterable[MediaItem]] | None,
+) -> dict[PairSide, set[str]]:
+    """Every token (and key) of each side's items, for matching an operation by any of them."""
+    given = items or {}
+    return {
+        side: {token for item in given.get(side, ()) for token in (*item.tokens, item.key)}
+        for side in PairSide
+    }
+
+
 def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guard, in order
     plan: Plan,
     *,
@@ -342,22 +353,10 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
     away (a loss of the other side must not wait for a verification a doubted read never gives).
     """
     events: list[GuardEvent] = []
-    buried = {
-        side: {token for item in items for token in (*item.tokens, item.key)}
-        for side, items in (tombstones or {}).items()
-    }
-    spared = {
-        side: {token for item in (kept or {}).get(side, ()) for token in (*item.tokens, item.key)}
-        for side in PairSide
-    }
-    shown = {
-        side: {t for item in items for t in (*item.tokens, item.key)}
-        for side, items in (landed or {}).items()
-    }
-    at_risk = {
-        side: {t for item in items for t in (*item.tokens, item.key)}
-        for side, items in (ratings_at_risk or {}).items()
-    }
+    buried = _tokens_by_side(tombstones)
+    spared = _tokens_by_side(kept)
+    shown = _tokens_by_side(landed)
+    at_risk = _tokens_by_side(ratings_at_risk)
     adds = dict.fromkeys(PairSide, 0)
     allowed: list[Operation] = []
     held: list[Operation] = []
@@ -369,12 +368,12 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
     for op in plan.operations:  # in plan order, so what is held is deterministic
         if (
             op.action is Action.ADD
-            and _is_buried(op.item, buried.get(op.side, set()))
+            and _is_buried(op.item, buried[op.side])
             and not _new_on_source(op, (last_read or {}).get(op.side.other))
         ):
             suppressed.append(op)
             continue
-        code = _set_aside(op, (held_out or {}).get(op.side), spared[op.side], shown.get(op.side))
+        code = _set_aside(op, (held_out or {}).get(op.side), spared[op.side], shown[op.side])
         if code is None and op.action is Action.ADD and room and op.side in room:
             adds[op.side] += 1
             if adds[op.side] > room[op.side]:
@@ -383,7 +382,7 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
             suppressed.append(op)
             set_aside[op.side, code] = set_aside.get((op.side, code), 0) + 1
             continue
-        if op.action is Action.REMOVE and _is_buried(op.item, at_risk.get(op.side, set())):
+        if op.action is Action.REMOVE and _is_buried(op.item, at_risk[op.side]):
             held.append(op)
             held_codes.append(GuardCode.RATING_AT_RISK)
             continue
@@ -450,13 +449,13 @@ def _set_aside(
     op: Operation,
     held_out: Mapping[str, GuardCode] | None,
     spared: set[str],
-    shown: set[str] | None,
+    shown: set[str],
 ) -> GuardCode | None:
     """Why `op` may not be written this run, by what the store remembers of its item."""
     code = _held_out(op.item, held_out)
     if op.action is not Action.REMOVE:
         return code
-    if code is GuardCode.PENDING_VERIFICATION and shown and _is_buried(op.item, shown):
+    if code is GuardCode.PENDING_VERIFICATION and _is_buried(op.item, shown):
         # Our add is there for the read to show: it can be taken away before it is verified.
         code = None
     if code is None and _is_buried(op.item, spared):
