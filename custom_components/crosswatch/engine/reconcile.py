@@ -1,0 +1,168 @@
+"""Stage two of a run: what the pair held at its last sync, and which of our writes landed.
+
+Each side's read (with the baseline standing in where it is partial) is its effective view.
+Pending writes are verified against it (only fresh, complete reads verify) and settled in the
+store. The baselines the planner compares against are the last complete reads, with our own
+writes that reads now show taken in: without them, our removal would read as the user's and our
+add as the side's news (see verify.own_writes for when a lagging write counts as ours).
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from functools import partial
+
+from .detect import Observed
+from .payloads import Entry
+from .plan import Action, PairSide
+from .provider import Provider
+from .records import PendingWrite, Scope
+from .run_context import RunContext
+from .runs import PairSpec
+from .snapshot import Snapshot, effective_view, with_changes
+from .verify import Verification, own_writes, shown_by_partial_read, verify_pending
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    """Per side: what the run knows of it once its read is judged and our writes settled."""
+
+    views: Mapping[PairSide, Snapshot]  # the read, with the baseline where the read is partial
+    verifications: Mapping[PairSide, Verification]
+    stored: Mapping[PairSide, Snapshot | None]  # the baselines as saved, for diffing
+    # What each side's last complete read held, less what a suspect read since lacked and this
+    # read shows again: such items may have been regained, and a removal on the other side must
+    # not undo that, nor a tombstone stop their way back (guards.judge_shrink).
+    last_read: Mapping[PairSide, Snapshot | None]
+    baselines: Mapping[PairSide, Snapshot | None]  # last_read with our verified writes
+    landed: Mapping[PairSide, tuple[PendingWrite, ...]]  # unverified, yet a partial read shows
+    planned_from: Mapping[PairSide, Snapshot | None]  # baselines with the landed writes
+
+
+async def reconcile(
+    ctx: RunContext,
+    spec: PairSpec,
+    providers: Mapping[PairSide, Provider],
+    scopes: Mapping[PairSide, Scope],
+    observed: Mapping[PairSide, Observed],
+    *,
+    baselines: Mapping[PairSide, Snapshot | None],
+    pending: Mapping[PairSide, list[PendingWrite]],
+) -> Reconciled:
+    """Verify and settle pending writes, and work out the baselines to plan from."""
+    blocking = ctx.blocking
+    snapshots = {side: observed[side].verdict.snapshot for side in PairSide}
+    precision = {side: play_precision(providers[side]) for side in PairSide}
+    views = {
+        side: await blocking(partial(effective_view, snapshots[side], baselines[side]))
+        for side in PairSide
+    }
+    verifications: dict[PairSide, Verification] = {}
+    for side in PairSide:
+        verifications[side] = await blocking(
+            partial(
+                verify_pending, pending[side], views[side],
+                providers[side].capabilities.rating_scale, phantom_after=spec.phantom_after,
+                play_precision=precision[side],
+            )
+        )  # fmt: skip
+        if not spec.dry_run:
+            await blocking(
+                partial(
+                    ctx.store.settle_pending, scopes[side],
+                    verified=verifications[side].verified, missed=verifications[side].missed,
+                )
+            )  # fmt: skip
+    last_read = {
+        side: await blocking(partial(_without, baselines[side], observed[side].verdict.returned))
+        for side in PairSide
+    }
+    synced = await blocking(
+        partial(_synced_with_own_writes, last_read, verifications, views, precision)
+    )
+    # Our unverified adds and updates that a side's partial read itself shows have landed: for
+    # planning they are what the side held (our copy is not its news), and the item may be
+    # removed again (guards.apply_guards). Unverified, they are neither released nor recorded.
+    landed = {
+        side: await blocking(
+            partial(
+                shown_by_partial_read,
+                pending[side],
+                snapshots[side],
+                providers[side].capabilities.rating_scale,
+                play_precision=precision[side],
+            )
+        )
+        for side in PairSide
+    }
+    planned_from = await blocking(partial(_planned_from, synced, landed, snapshots, precision))
+    return Reconciled(views, verifications, baselines, last_read, synced, landed, planned_from)
+
+
+def _without(baseline: Snapshot | None, keys: frozenset[str]) -> Snapshot | None:
+    """A baseline less the entries under `keys`."""
+    if baseline is None or not keys:
+        return baseline
+    return with_changes(baseline, removed=[baseline.entries[k].item for k in keys])
+
+
+def play_precision(provider: Provider) -> timedelta | None:
+    """How closely a side that keeps every play matches play times (None: it keeps none)."""
+    history = provider.capabilities.history
+    return history.precision if history.multiple_plays else None
+
+
+def _synced_with_own_writes(
+    last_read: Mapping[PairSide, Snapshot | None],
+    verifications: Mapping[PairSide, Verification],
+    views: Mapping[PairSide, Snapshot],
+    play_precision: Mapping[PairSide, timedelta | None],
+) -> dict[PairSide, Snapshot | None]:
+    """What the pair held at the last sync: each side's last read with our verified writes."""
+    return {
+        side: _with_own_writes(
+            last_read[side],
+            own_writes(
+                verifications[side].verified, views[side], play_precision=play_precision[side]
+            ),
+        )
+        for side in PairSide
+    }
+
+
+def _planned_from(
+    baselines: Mapping[PairSide, Snapshot | None],
+    landed: Mapping[PairSide, tuple[PendingWrite, ...]],
+    snapshots: Mapping[PairSide, Snapshot],
+    play_precision: Mapping[PairSide, timedelta | None],
+) -> dict[PairSide, Snapshot | None]:
+    """The baselines to plan from: with our writes that a partial read shows (they landed)."""
+    return {
+        side: _with_own_writes(
+            baselines[side],
+            own_writes(landed[side], snapshots[side], play_precision=play_precision[side]),
+        )
+        if landed[side]
+        else baselines[side]
+        for side in PairSide
+    }
+
+
+def _with_own_writes(baseline: Snapshot | None, ours: Iterable[PendingWrite]) -> Snapshot | None:
+    """The baseline with our own writes (see verify.own_writes): the pair held them at the sync.
+
+    A write shown only after a complete read missed it, with nothing to tell it from the user's
+    redo by hand, is not taken in: the item counts as the side's news. That is harmless for our
+    lagging write (the other side has what we copied from it) and right for the user's.
+    """
+    ours = list(ours)
+    if baseline is None or not ours:
+        return baseline
+    # The written item as the destination holds it: the source's local ids are not its own.
+    upserts = [
+        Entry(replace(w.item, local_tokens=(), key=(w.item.tokens or (w.item.key,))[0]), w.payload)
+        for w in ours
+        if w.action is not Action.REMOVE and w.payload is not None
+    ]
+    removed = [w.item for w in ours if w.action is Action.REMOVE]
+    return with_changes(baseline, upserts=upserts, removed=removed)

@@ -1,0 +1,199 @@
+"""Stage five of a run: what it observed becomes each side's baseline, and its counts.
+
+Only a complete view replaces a baseline; a partial one only adds what it did show. Items gone
+since the baseline that our own verified removals do not explain were deleted by the user and
+get a tombstone. The baseline is rewritten only after the writes were applied (as Unison
+rewrites its archive only after propagation), row by row, in one transaction.
+"""
+
+from collections.abc import Mapping
+from datetime import datetime
+from functools import partial
+
+from .applier import ApplyReport
+from .cursor import Checkpoint
+from .detect import Observed
+from .guards import GuardSettings
+from .items import MediaItem
+from .payloads import Entry
+from .plan import Action, PairSide, Plan
+from .provider import Provider, WriteOutcome
+from .reconcile import Reconciled
+from .records import Scope
+from .run_context import RunContext
+from .runs import FeatureCounts, PairSpec
+from .snapshot import Snapshot
+from .store import StateStore
+from .verify import Verification
+
+
+async def record(  # noqa: PLR0917 - one stage's hand-offs, named at the call
+    ctx: RunContext,
+    spec: PairSpec,
+    providers: Mapping[PairSide, Provider],
+    scopes: Mapping[PairSide, Scope],
+    observed: Mapping[PairSide, Observed],
+    reconciled: Reconciled,
+    now: datetime,
+) -> None:
+    """Remember what the run observed of each side: shadows, learned ids, the baseline."""
+    store, blocking, views = ctx.store, ctx.blocking, reconciled.views
+    for side in PairSide:
+        await blocking(
+            partial(
+                store.settle_shadows, scopes[side],
+                expired=observed[side].shadowed.expired, absent=observed[side].shadowed.absent,
+            )
+        )  # fmt: skip
+        unsettled = await blocking(
+            partial(
+                unsettled_gains, views[side], reconciled.baselines[side],
+                other_read=observed[side.other].verdict.snapshot, other_view=views[side.other],
+            )
+        )  # fmt: skip
+        await blocking(
+            partial(
+                persist_side, store, scopes[side], provider=providers[side],
+                baseline=reconciled.stored[side], view=views[side],
+                learned=observed[side].learned, unsettled=unsettled,
+                checkpoint=observed[side].read.checkpoint,
+                verification=reconciled.verifications[side], guards=spec.guards, now=now,
+                founds_on_empty=observed[side].founds_on_empty,
+            )
+        )  # fmt: skip
+
+
+def unsettled_gains(
+    view: Snapshot, baseline: Snapshot | None, *, other_read: Snapshot, other_view: Snapshot
+) -> frozenset[str]:
+    """This side's gains that the other side holds only on its baseline's word.
+
+    `baseline` is this side's as the planner saw it (with our own verified writes: those are
+    not gains).
+
+    While the other side's read is partial, its baseline stands in for what the read did not
+    show, so a gain here matches a copy there that may be gone: nothing is planned for it. Were
+    it recorded as synced, the other side's loss, once believed, would be carried here and
+    undo the gain. Left out of the baseline, it is still news on the next run.
+    """
+    if other_read.complete or baseline is None:
+        return frozenset()  # no baseline: what the side holds is where it starts, not news
+    return frozenset(
+        key
+        for key, entry in view.entries.items()
+        if baseline.find(entry.item, include_local=True) is None
+        and other_read.find(entry.item) is None
+        and other_view.find(entry.item) is not None
+    )
+
+
+def persist_side(
+    store: StateStore,
+    scope: Scope,
+    *,
+    provider: Provider,
+    baseline: Snapshot | None,
+    view: Snapshot,
+    learned: Mapping[str, tuple[str, ...]],
+    checkpoint: Checkpoint | None,
+    verification: Verification,
+    guards: GuardSettings,
+    now: datetime,
+    founds_on_empty: bool = False,
+    unsettled: frozenset[str] = frozenset(),
+) -> None:
+    """Make what this run observed the side's baseline, incrementally, in one transaction.
+
+    Only a complete view replaces the baseline: a partial or suspect one leaves it standing.
+    Items gone since the baseline that our own verified removals do not explain were deleted by
+    the user: they get a tombstone.
+
+    What a partial read did show of items the baseline lacks joins it (nothing ever leaves it on
+    a partial read): those items were there, and whatever this run copied of them to the other
+    side must not come back as news should the user remove them before a complete read (the
+    drop guard judges that loss like any other).
+
+    `unsettled` are gains (see unsettled_gains) that stay out of the baseline: they remain
+    news until the other side is seen to share them or to have lost them.
+    """
+    if learned:
+        store.save_learned_ids(scope, dict(learned))
+    if baseline is None and not view.entries and not founds_on_empty:
+        # No baseline is founded on one empty answer: on a first read it may be the classic
+        # hiccup with nothing to compare it with. The side stays on its first run (no
+        # removals) until it shows items, or a second, fresh read agrees it holds nothing.
+        return
+    if not view.complete:
+        seen = [
+            entry
+            for key, entry in view.entries.items()
+            if key not in unsettled
+            and (baseline is None or baseline.find(entry.item, include_local=True) is None)
+        ]
+        if seen:
+            store.save_baseline(scope, provider.name, upserts=seen, removed=(), saved_at=now)
+        return
+    ours = {w.item.key for w in verification.verified if w.action is Action.REMOVE}
+    upserts: list[Entry] = []
+    removed: list[MediaItem] = []
+    with store.transaction():
+        old_entries = baseline.entries if baseline is not None else {}
+        for key, entry in view.entries.items():
+            if old_entries.get(key) != entry and key not in unsettled:
+                upserts.append(entry)
+        rekeyed: list[MediaItem] = []  # items kept under a new key: their old rows go
+        for key, old in old_entries.items():
+            if key in view.entries:
+                continue
+            if view.find(old.item, include_local=True) is not None:
+                rekeyed.append(old.item)
+                continue
+            removed.append(old.item)
+            if key not in ours:
+                store.add_tombstone(
+                    scope,
+                    old.item,
+                    removed_at=now,
+                    seen_by=f"{provider.name} snapshot",
+                    ttl=guards.tombstone_ttl,
+                )
+        store.save_baseline(
+            scope, provider.name, upserts=upserts, removed=[*removed, *rekeyed], saved_at=now
+        )
+        gone = [item.key for item in removed]
+        store.record_provenance(provider.key, scope.feature, seen=upserts, gone=gone, now=now)
+        store.record_written(
+            provider.key,
+            scope.feature,
+            [(w.item.key, w.run_id) for w in verification.verified],
+            now,
+        )
+        if checkpoint is not None:
+            store.save_checkpoint(
+                scope,
+                Checkpoint(
+                    checkpoint.provider,
+                    checkpoint.feature,
+                    checkpoint.watermark,
+                    checkpoint.etag,
+                    now,
+                ),
+            )
+
+
+def feature_counts(
+    plan: Plan,
+    held: tuple[object, ...],
+    report: ApplyReport,
+    verifications: Mapping[PairSide, Verification],
+) -> FeatureCounts:
+    """What one feature planned and did, for the run's result."""
+    writable = [op for op in plan.operations if op.action is not Action.CONFLICT]
+    return FeatureCounts(
+        planned=len(writable),
+        applied=report.count(WriteOutcome.CONFIRMED) + report.count(WriteOutcome.UNKNOWN),
+        held=len(held),
+        unresolved=report.count(WriteOutcome.REJECTED),
+        phantoms=sum(len(v.phantoms) for v in verifications.values()),
+        errors=len(report.errors),
+    )

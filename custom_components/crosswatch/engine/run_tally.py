@@ -1,0 +1,140 @@
+"""What a run has done so far: the tally the pipeline keeps while it goes, feature by feature.
+
+Mutable on purpose and private to a run: `RunTally.status()` is the one place that decides how
+a run ended, from what every feature reported.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .guards import GuardCode, GuardEvent
+from .payloads import Feature
+from .plan import Plan
+from .provider import AuthError, Provider, ProviderError, RateLimitError
+from .runs import FeatureCounts, IncompleteRead, PairSpec, RunStatus
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMeter:
+    """Counts the requests each provider makes during one run."""
+
+    providers: tuple[Provider, ...]
+    at_start: tuple[int, ...]
+
+    @classmethod
+    def start(cls, *providers: Provider) -> RequestMeter:
+        """Note where each provider's request count stands as the run starts."""
+        return cls(providers, tuple(p.requests_made for p in providers))
+
+    def used(self) -> dict[str, int]:
+        """Requests per provider name since the start."""
+        return {
+            p.name: p.requests_made - start
+            for p, start in zip(self.providers, self.at_start, strict=True)
+        }
+
+
+class ReadFailedError(Exception):
+    """A side could not be read (or checked); the feature (or the run) is skipped."""
+
+    def __init__(self, provider: Provider, err: ProviderError) -> None:
+        """Name the provider, and whether it asked us to slow down."""
+        super().__init__(f"{provider.name}: {err}")
+        self.rate_limited = isinstance(err, RateLimitError)
+        self.provider = provider.name
+        self.retry_after = err.retry_after if isinstance(err, RateLimitError) else None
+
+
+async def health_failure(a: Provider, b: Provider) -> ReadFailedError | None:
+    """Why the run cannot start, or None; a refusal of credentials is raised, naming who."""
+    for provider in (a, b):
+        try:
+            await provider.health()
+        except AuthError as err:
+            err.provider = err.provider or provider.key
+            raise
+        except ProviderError as err:
+            return ReadFailedError(provider, err)
+    return None
+
+
+@dataclass(slots=True)
+class RunTally:
+    """What a run has done so far, feature by feature."""
+
+    spec: PairSpec
+    run_id: int
+    started: datetime
+    meter: RequestMeter
+    plan: Plan
+    features: dict[Feature, FeatureCounts] = field(default_factory=dict)
+    events: list[GuardEvent] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    retry_after: float | None = None
+    account_limited: tuple[str, ...] = ()
+    rate_limited: tuple[str, ...] = ()
+    held: bool = False
+    incomplete: list[IncompleteRead] = field(default_factory=list)
+
+    def slow_down(self, provider: str, retry_after: float | None) -> None:
+        """Note that `provider` asked us to slow down (waiting `retry_after` s, when it said)."""
+        if provider not in self.rate_limited:
+            self.rate_limited += (provider,)
+        if retry_after:
+            self.retry_after = max(self.retry_after or 0.0, retry_after)
+
+    def add(self, feature: Feature, outcome: FeatureOutcome) -> None:
+        """Take in what one feature did."""
+        self.features[feature] = outcome.counts
+        if outcome.plan is not None:
+            self.plan = self.plan.combine(outcome.plan)
+        self.events.extend(outcome.events)
+        self.errors.extend(outcome.errors)
+        self.held = self.held or outcome.held
+        self.incomplete.extend(outcome.incomplete)
+        for provider in outcome.rate_limited:
+            self.slow_down(provider, None)
+        if outcome.retry_after:
+            self.retry_after = max(self.retry_after or 0.0, outcome.retry_after)
+        self.account_limited += outcome.account_limited
+
+    def status(self) -> RunStatus:
+        """How the run ended, from what every feature reported."""
+        counts = self.features.values()
+        if counts and all(c.errors and c.planned == 0 for c in counts) and self.errors:
+            return RunStatus.FAILED
+        if self.held:
+            return RunStatus.HELD
+        # Adds set aside because the account is at its plan's cap were skipped, not done.
+        capped = any(e.code is GuardCode.ACCOUNT_LIMIT for e in self.events)
+        # A read that failed or could not prove completeness: nothing was removed on its
+        # account, so the run did not do all it would have.
+        if self.errors or self.incomplete or capped:
+            return RunStatus.PARTIAL
+        return RunStatus.SUCCESS
+
+
+@dataclass(slots=True)
+class FeatureOutcome:
+    """What one feature of a run did, for the run's tally."""
+
+    counts: FeatureCounts = field(default_factory=FeatureCounts)
+    plan: Plan | None = None
+    events: list[GuardEvent] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    held: bool = False
+    incomplete: list[IncompleteRead] = field(default_factory=list)
+    retry_after: float | None = None
+    account_limited: tuple[str, ...] = ()
+    rate_limited: tuple[str, ...] = ()
+
+    @classmethod
+    def of_failed_read(cls, feature: Feature, err: ReadFailedError) -> FeatureOutcome:
+        """A feature skipped because a side could not be read."""
+        return cls(
+            counts=FeatureCounts(errors=1),
+            errors=[str(err)],
+            incomplete=[IncompleteRead(err.provider, feature, str(err))],
+            retry_after=err.retry_after if err.rate_limited else None,
+            rate_limited=(err.provider,) if err.rate_limited else (),
+        )

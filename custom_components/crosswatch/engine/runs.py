@@ -1,0 +1,124 @@
+"""What a run of a pair is asked to do, and what it reports: the pipeline's public values."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from .guards import GuardEvent, GuardSettings
+from .payloads import Feature
+from .plan import Plan
+from .planner import SyncMode
+
+
+class RunStatus(StrEnum):
+    """How a run ended."""
+
+    SUCCESS = "success"
+    PARTIAL = "partial"  # something was skipped or failed; what could be done was done
+    FAILED = "failed"  # nothing could be done
+    HELD = "held"  # removals wait for the user's decision
+    CANCELLED = "cancelled"  # stopped midway; what was committed stays, the rest is replanned
+
+
+@dataclass(frozen=True, slots=True)
+class PairSpec:
+    """What a pair syncs and how carefully."""
+
+    pair: str
+    mode: SyncMode = SyncMode.ADD_ONLY
+    features: frozenset[Feature] = frozenset(Feature)
+    guards: GuardSettings = field(default_factory=GuardSettings)
+    dry_run: bool = False
+    phantom_after: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureCounts:
+    """What one feature of a run planned and did."""
+
+    planned: int = 0
+    applied: int = 0
+    held: int = 0
+    unresolved: int = 0
+    phantoms: int = 0
+    errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IncompleteRead:
+    """A side whose read failed or did not prove it saw everything.
+
+    Nothing was removed on its account, and the run cannot claim success.
+    """
+
+    provider: str
+    feature: Feature
+    reason: str
+    expected: int | None = None  # how many items the read should have shown, where known
+    seen: int | None = None  # how many it showed
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready."""
+        return {
+            "provider": self.provider,
+            "feature": self.feature.value,
+            "reason": self.reason,
+            "expected": self.expected,
+            "seen": self.seen,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """Everything a run did, for entities, events and diagnostics."""
+
+    pair: str
+    run_id: int
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime
+    features: Mapping[Feature, FeatureCounts]
+    plan: Plan
+    events: tuple[GuardEvent, ...] = ()
+    errors: tuple[str, ...] = ()
+    retry_after: float | None = None  # the longest Retry-After a provider asked for
+    dry_run: bool = False
+    requests: Mapping[str, int] = field(default_factory=dict)  # provider name -> HTTP requests
+    account_limited: tuple[str, ...] = ()  # providers that refused writes at a plan limit
+    rate_limited: tuple[str, ...] = ()  # providers that asked us to slow down (read or write)
+    incomplete: tuple[IncompleteRead, ...] = ()  # reads that failed or could not prove completeness
+
+    @property
+    def duration(self) -> float:
+        """Seconds the run took."""
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def summary(self) -> dict[str, object]:
+        """A JSON-ready summary (counts, not item lists)."""
+        return {
+            "pair": self.pair,
+            "run_id": self.run_id,
+            "status": self.status.value,
+            "dry_run": self.dry_run,
+            "started_at": self.started_at.isoformat(),
+            "duration": round(self.duration, 3),
+            "features": {
+                feature.value: {
+                    "planned": c.planned,
+                    "applied": c.applied,
+                    "held": c.held,
+                    "unresolved": c.unresolved,
+                    "phantoms": c.phantoms,
+                    "errors": c.errors,
+                }
+                for feature, c in self.features.items()
+            },
+            "events": [
+                {"code": e.code.value, "side": e.side.value, "count": e.count, "detail": e.detail}
+                for e in self.events
+            ],
+            "errors": list(self.errors),
+            "incomplete_reads": [read.as_dict() for read in self.incomplete],
+            "requests": dict(self.requests),
+        }
