@@ -13,18 +13,16 @@ import pytest
 
 from custom_components.crosswatch.clients.anilist.client import (
     API_URL,
-    COLLECTION_QUERY,
-    DOCUMENTS,
     PER_CHUNK,
     REQUESTS_PER_MINUTE,
     AniListClient,
-    EntryChange,
     GraphQLError,
-    ScoreFormat,
     authorize_url,
     tokens_from_pin,
     validate_token,
 )
+from custom_components.crosswatch.clients.anilist.models import EntryChange, ScoreFormat
+from custom_components.crosswatch.clients.anilist.queries import COLLECTION_QUERY, DOCUMENTS
 from custom_components.crosswatch.clients.errors import (
     CrossWatchAuthenticationError,
     CrossWatchClientError,

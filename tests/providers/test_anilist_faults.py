@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.crosswatch.clients.anilist.client import ScoreFormat
+from custom_components.crosswatch.clients.anilist.models import ScoreFormat
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.plan import Action

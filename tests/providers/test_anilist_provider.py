@@ -11,9 +11,9 @@ import pytest
 from custom_components.crosswatch.clients.anilist.client import (
     AniListClient,
     GraphQLError,
-    Lookup,
     tokens_from_pin,
 )
+from custom_components.crosswatch.clients.anilist.models import Lookup
 from custom_components.crosswatch.clients.errors import CrossWatchInvalidResponseError
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Payload, Rated, Watched

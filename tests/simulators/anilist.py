@@ -47,11 +47,11 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 
 from custom_components.crosswatch.clients.anilist.client import (
-    DOCUMENTS,
     REQUESTS_PER_MINUTE,
     AniListClient,
     tokens_from_pin,
 )
+from custom_components.crosswatch.clients.anilist.queries import DOCUMENTS
 from custom_components.crosswatch.clients.http import RetryPolicy, Throttle
 from tests.simulators.openapi import RECORDED, RecordedRequest, recording
 

@@ -38,12 +38,11 @@ from datetime import UTC, date, datetime, time as day_time, timedelta
 import time
 from typing import Final
 
-from ..clients.anilist.client import (
+from ..clients.anilist.client import AniListClient, GraphQLError
+from ..clients.anilist.models import (
     COMPLETED,
     PLANNING,
-    AniListClient,
     EntryChange,
-    GraphQLError,
     ListEntry,
     LiveEntry,
     LiveMedia,

@@ -9,15 +9,14 @@ Authentication is the implicit grant with the PIN redirect: the user opens `auth
 AniList shows a token valid for a year, and the user pastes it. There is no refresh; an expired or
 revoked token surfaces as `CrossWatchAuthenticationError` and the account needs a new token.
 
-The engine adapter built on this client is `providers/anilist_provider.py`.
+The engine adapter built on this client is `providers/anilist_provider.py`; the replies' typed
+models are in `models.py`, the GraphQL documents in `queries.py`.
 """
 
 import asyncio
 from base64 import urlsafe_b64decode
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from enum import StrEnum
+from datetime import UTC, datetime
 import json
 import time
 from typing import Any, Final
@@ -33,161 +32,39 @@ from ..errors import (
 )
 from ..http import HttpClient, QuotaLog, RateLimit, RetryPolicy, Sleep, Throttle, header
 from ..tokens import Tokens
+from .models import (
+    Chunk,
+    EntryChange,
+    GraphQLProblem,
+    ListEntry,
+    LiveMedia,
+    Lookup,
+    SavedEntry,
+    ScoreFormat,
+    Viewer,
+    as_int,
+    as_number,
+    as_object,
+    as_objects,
+    as_records,
+    parse_list_entry,
+    parse_live_media,
+    parse_viewer,
+)
+from .queries import (
+    COLLECTION_QUERY,
+    DELETE_MUTATION,
+    LOOKUP_QUERY,
+    SAVE_MUTATION,
+    STATISTICS_QUERY,
+    VIEWER_QUERY,
+)
 
 API_URL: Final = "https://graphql.anilist.co"
 AUTHORIZE_URL: Final = "https://anilist.co/api/v2/oauth/authorize"
 REQUESTS_PER_MINUTE: Final = 30
 PER_CHUNK: Final = 500  # MediaListCollection's documented maximum
 
-VIEWER_QUERY: Final = """
-query Viewer {
-  Viewer {
-    id
-    name
-    mediaListOptions {
-      scoreFormat
-    }
-  }
-}
-"""
-
-COLLECTION_QUERY: Final = """
-query Collection($userId: Int!, $format: ScoreFormat, $chunk: Int, $perChunk: Int) {
-  MediaListCollection(userId: $userId, type: ANIME, chunk: $chunk, perChunk: $perChunk) {
-    hasNextChunk
-    lists {
-      entries {
-        id
-        mediaId
-        status
-        score(format: $format)
-        progress
-        repeat
-        createdAt
-        updatedAt
-        startedAt {
-          year
-          month
-          day
-        }
-        completedAt {
-          year
-          month
-          day
-        }
-        media {
-          id
-          idMal
-          title {
-            romaji
-            english
-          }
-          startDate {
-            year
-          }
-          format
-          episodes
-        }
-      }
-    }
-  }
-}
-"""
-
-# The Viewer rides along so every batch of writes sees the score format of that moment.
-LOOKUP_QUERY: Final = """
-query Lookup($ids: [Int], $perPage: Int) {
-  Viewer {
-    id
-    name
-    mediaListOptions {
-      scoreFormat
-    }
-  }
-  Page(perPage: $perPage) {
-    media(id_in: $ids, type: ANIME) {
-      id
-      format
-      episodes
-      mediaListEntry {
-        id
-        status
-        progress
-        repeat
-        score(format: POINT_100)
-        completedAt {
-          year
-          month
-          day
-        }
-      }
-    }
-  }
-}
-"""
-
-# Variables left out are arguments left out: only what a write means to change is sent.
-SAVE_MUTATION: Final = """
-mutation Save(
-  $mediaId: Int
-  $status: MediaListStatus
-  $score: Float
-  $scoreRaw: Int
-  $progress: Int
-  $repeat: Int
-  $completedAt: FuzzyDateInput
-  $format: ScoreFormat
-) {
-  SaveMediaListEntry(
-    mediaId: $mediaId
-    status: $status
-    score: $score
-    scoreRaw: $scoreRaw
-    progress: $progress
-    repeat: $repeat
-    completedAt: $completedAt
-  ) {
-    id
-    mediaId
-    status
-    score(format: $format)
-    progress
-    repeat
-  }
-}
-"""
-
-DELETE_MUTATION: Final = """
-mutation Delete($id: Int) {
-  DeleteMediaListEntry(id: $id) {
-    deleted
-  }
-}
-"""
-
-STATISTICS_QUERY: Final = """
-query Statistics($userId: Int!) {
-  User(id: $userId) {
-    statistics {
-      anime {
-        statuses {
-          status
-          count
-        }
-      }
-    }
-  }
-}
-"""
-
-DOCUMENTS: Final = (
-    VIEWER_QUERY, COLLECTION_QUERY, LOOKUP_QUERY, SAVE_MUTATION, DELETE_MUTATION, STATISTICS_QUERY,
-)  # fmt: skip
-
-PLANNING: Final = "PLANNING"
-COMPLETED: Final = "COMPLETED"
-CURRENT: Final = "CURRENT"
-REPEATING: Final = "REPEATING"
 _OK_STATUSES: Final = frozenset({200, 400, 404})  # GraphQL error bodies we read ourselves
 _AUTH_MESSAGES: Final = frozenset({"invalid token", "unauthorized", "unauthorized."})
 
@@ -223,39 +100,6 @@ def _jwt_expiry(token: str) -> float | None:
     return float(expiry)
 
 
-def counts_as_watched(status: str, progress: int) -> bool:
-    """Whether an entry is history: completed, being rewatched, or started with progress."""
-    return status in (COMPLETED, REPEATING) or (status == CURRENT and progress > 0)
-
-
-class ScoreFormat(StrEnum):
-    """How an AniList user scores (`mediaListOptions.scoreFormat`)."""
-
-    POINT_100 = "POINT_100"
-    POINT_10_DECIMAL = "POINT_10_DECIMAL"
-    POINT_10 = "POINT_10"
-    POINT_5 = "POINT_5"  # stars
-    POINT_3 = "POINT_3"  # smileys
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """The account a token belongs to, and how it scores."""
-
-    id: int
-    name: str
-    score_format: ScoreFormat
-
-
-@dataclass(frozen=True, slots=True)
-class GraphQLProblem:
-    """One entry of a GraphQL `errors` list."""
-
-    message: str
-    status: int | None
-    validation: bool  # AniList's per-argument validation failure (e.g. an unknown media id)
-
-
 class GraphQLError(CrossWatchClientError):
     """AniList answered with GraphQL errors that are not about credentials or pacing."""
 
@@ -276,126 +120,6 @@ class GraphQLError(CrossWatchClientError):
     def invalid(self) -> bool:
         """Whether AniList refused the arguments themselves."""
         return self.status in (400, 422) and any(p.validation for p in self.problems)
-
-
-@dataclass(frozen=True, slots=True)
-class ListEntry:
-    """One entry of the user's anime list, as far as syncing needs it."""
-
-    id: int
-    media_id: int
-    status: str
-    score: float  # in the user's score format; 0 means unrated
-    progress: int
-    repeat: int
-    created_at: datetime | None
-    updated_at: datetime | None
-    completed_at: date | None
-    id_mal: int | None
-    title: str | None
-    year: int | None
-    format: str | None
-
-    @property
-    def in_history(self) -> bool:
-        """Whether the entry counts as watched."""
-        return counts_as_watched(self.status, self.progress)
-
-
-@dataclass(frozen=True, slots=True)
-class LiveEntry:
-    """The viewer's entry for one media as a write finds it."""
-
-    id: int
-    status: str
-    progress: int
-    repeat: int
-    score_raw: float  # on the 100-point scale
-    completed_at: date | None
-
-    @property
-    def in_history(self) -> bool:
-        """Whether the entry counts as watched."""
-        return counts_as_watched(self.status, self.progress)
-
-
-@dataclass(frozen=True, slots=True)
-class LiveMedia:
-    """One media a batch writes to: its episode count and the viewer's entry, if any."""
-
-    id: int
-    episodes: int | None
-    entry: LiveEntry | None
-
-
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    """The viewer and the live state of the media a batch writes to."""
-
-    viewer: Viewer
-    media: Mapping[int, LiveMedia]
-
-
-@dataclass(frozen=True, slots=True)
-class SavedEntry:
-    """What SaveMediaListEntry says it stored."""
-
-    id: int
-    status: str
-    score: float  # in the score format the mutation asked for
-    progress: int
-    repeat: int
-
-    @property
-    def in_history(self) -> bool:
-        """Whether the stored entry counts as watched."""
-        return counts_as_watched(self.status, self.progress)
-
-
-@dataclass(frozen=True, slots=True)
-class EntryChange:
-    """What one SaveMediaListEntry sets on the viewer's entry for a media; None keeps a field.
-
-    `score` is in the score format the save names (POINT_3's smileys, say); `score_raw` is on
-    AniList's 100-point scale.
-    """
-
-    media_id: int
-    status: str | None = None
-    progress: int | None = None
-    repeat: int | None = None
-    score: float | None = None
-    score_raw: int | None = None
-    completed_at: date | None = None
-
-    def variables(self, score_format: ScoreFormat | None = None) -> dict[str, object]:
-        """SAVE_MUTATION's variables: only the fields set, and the reply's score format."""
-        fields: dict[str, object] = {
-            "status": self.status,
-            "progress": self.progress,
-            "repeat": self.repeat,
-            "score": self.score,
-            "scoreRaw": self.score_raw,
-        }
-        variables: dict[str, object] = {
-            "mediaId": self.media_id,
-            **{name: value for name, value in fields.items() if value is not None},
-        }
-        if self.completed_at is not None:
-            day = self.completed_at
-            variables["completedAt"] = {"year": day.year, "month": day.month, "day": day.day}
-        if score_format is not None:
-            variables["format"] = score_format.value
-        return variables
-
-
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """One chunk of the list collection."""
-
-    entries: tuple[ListEntry, ...]
-    malformed: int  # entries that could not be read
-    has_next: bool
 
 
 class AniListClient:
@@ -466,8 +190,8 @@ class AniListClient:
     def _respect_rate_limit(self, headers: Mapping[str, str]) -> None:
         """Hold further requests when AniList says this minute's budget is spent."""
         values = {key.lower(): value for key, value in headers.items()}
-        remaining = _int(values.get("x-ratelimit-remaining"))
-        reset = _int(values.get("x-ratelimit-reset"))
+        remaining = as_int(values.get("x-ratelimit-remaining"))
+        reset = as_int(values.get("x-ratelimit-reset"))
         if remaining is None or remaining > 0 or reset is None:
             return
         # Reset is a Unix time; a clock skewed by more than a minute must not stall us longer.
@@ -478,7 +202,7 @@ class AniListClient:
     async def viewer(self) -> Viewer:
         """The account the token belongs to."""
         data = await self.execute(VIEWER_QUERY)
-        return _viewer(data.get("Viewer"))
+        return parse_viewer(data.get("Viewer"))
 
     async def collection_chunk(
         self, user_id: int, score_format: ScoreFormat, chunk: int, per_chunk: int = PER_CHUNK
@@ -512,8 +236,8 @@ class AniListClient:
             rows = group.get("entries")
             if not isinstance(rows, list):
                 raise CrossWatchInvalidResponseError("AniList sent a list without its entries")
-            for raw in _records(rows):
-                entry = _list_entry(raw)
+            for raw in as_records(rows):
+                entry = parse_list_entry(raw)
                 if entry is None:
                     malformed += 1
                 else:
@@ -527,14 +251,14 @@ class AniListClient:
         not take them along. A status without entries may be left out: it counts nothing.
         """
         data = await self.execute(STATISTICS_QUERY, {"userId": user_id})
-        anime = _object(_object(_object(data.get("User")).get("statistics")).get("anime"))
+        anime = as_object(as_object(as_object(data.get("User")).get("statistics")).get("anime"))
         statuses = anime.get("statuses")
         if not isinstance(statuses, list):
             raise CrossWatchInvalidResponseError("AniList sent statistics without statuses")
         counts: dict[str, int] = {}
         for row in statuses:
             status = row.get("status") if isinstance(row, dict) else None
-            count = _int(row.get("count")) if isinstance(row, dict) else None
+            count = as_int(row.get("count")) if isinstance(row, dict) else None
             if not isinstance(status, str) or count is None:
                 raise CrossWatchInvalidResponseError("AniList sent a status count it cannot be")
             counts[status] = counts.get(status, 0) + count
@@ -543,16 +267,16 @@ class AniListClient:
     async def lookup(self, media_ids: Sequence[int]) -> Lookup:
         """The viewer and the live entries of up to 50 media."""
         data = await self.execute(LOOKUP_QUERY, {"ids": list(media_ids), "perPage": 50})
-        found = _object(data.get("Page")).get("media")
+        found = as_object(data.get("Page")).get("media")
         if not isinstance(found, list):
             # Not "none of them exist": a removal would then be confirmed without looking.
             raise CrossWatchInvalidResponseError("AniList sent a lookup without its media")
         media: dict[int, LiveMedia] = {}
-        for raw in _dicts(found):
-            found = _live_media(raw)
+        for raw in as_objects(found):
+            found = parse_live_media(raw)
             if found is not None:
                 media[found.id] = found
-        return Lookup(_viewer(data.get("Viewer")), media)
+        return Lookup(parse_viewer(data.get("Viewer")), media)
 
     async def save_entry(
         self, change: EntryChange, score_format: ScoreFormat | None = None
@@ -562,16 +286,16 @@ class AniListClient:
         `score_format` is the format of the reply's score (AniList's default when None).
         """
         data = await self.execute(SAVE_MUTATION, change.variables(score_format))
-        reply = _object(data.get("SaveMediaListEntry"))
-        entry_id, status = _int(reply.get("id")), reply.get("status")
+        reply = as_object(data.get("SaveMediaListEntry"))
+        entry_id, status = as_int(reply.get("id")), reply.get("status")
         if entry_id is None or not isinstance(status, str):
             return None
         return SavedEntry(
             entry_id,
             status,
-            _number(reply.get("score")),
-            _int(reply.get("progress")) or 0,
-            _int(reply.get("repeat")) or 0,
+            as_number(reply.get("score")),
+            as_int(reply.get("progress")) or 0,
+            as_int(reply.get("repeat")) or 0,
         )
 
     async def delete_entry(self, entry_id: int) -> bool:
@@ -609,13 +333,13 @@ def parse_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
     Unix time. AniList's docs warn that the limit header may state more than is served while
     the API is degraded; the numbers are kept as AniList sent them.
     """
-    remaining = _int(header(headers, "X-RateLimit-Remaining"))
+    remaining = as_int(header(headers, "X-RateLimit-Remaining"))
     if remaining is None:
         return None
-    reset = _int(header(headers, "X-RateLimit-Reset"))
+    reset = as_int(header(headers, "X-RateLimit-Reset"))
     return RateLimit(
         remaining=max(0, remaining),
-        limit=_int(header(headers, "X-RateLimit-Limit")),
+        limit=as_int(header(headers, "X-RateLimit-Limit")),
         resets_at=datetime.fromtimestamp(reset, UTC) if reset is not None and reset > 0 else None,
     )
 
@@ -636,7 +360,7 @@ def _problems(raw: object) -> list[GraphQLProblem]:
                 for name, reasons in validation.items()
             )
             message = f"{message} ({details})" if message else details
-        problems.append(GraphQLProblem(message, _int(error.get("status")), bool(validation)))
+        problems.append(GraphQLProblem(message, as_int(error.get("status")), bool(validation)))
     return problems
 
 
@@ -647,132 +371,3 @@ def _error_for(problems: Sequence[GraphQLProblem], http_status: int) -> CrossWat
         if problem.status == 429:
             return CrossWatchRateLimitError(f"AniList asked to slow down: {problem.message}")
     return GraphQLError(problems, http_status)
-
-
-def _viewer(raw: object) -> Viewer:
-    if not isinstance(raw, dict):
-        raise CrossWatchAuthenticationError("AniList does not know whose token this is")
-    user_id, name = _int(raw.get("id")), raw.get("name")
-    options = raw.get("mediaListOptions")
-    score_format = options.get("scoreFormat") if isinstance(options, dict) else None
-    if user_id is None or not isinstance(name, str):
-        raise CrossWatchInvalidResponseError("AniList sent a viewer without id or name")
-    known = str(score_format or ScoreFormat.POINT_100.value)
-    try:
-        scale = ScoreFormat(known)
-    except ValueError as err:
-        raise CrossWatchInvalidResponseError(
-            f"AniList uses a score format we do not know: unknown AniList score format: {known!r}"
-        ) from err
-    return Viewer(user_id, name, scale)
-
-
-def _list_entry(raw: Mapping[str, Any] | None) -> ListEntry | None:
-    if raw is None:
-        return None
-    entry_id, media_id, status = _int(raw.get("id")), _int(raw.get("mediaId")), raw.get("status")
-    if entry_id is None or media_id is None or not isinstance(status, str):
-        return None
-    media = _object(raw.get("media"))
-    title, start = _object(media.get("title")), _object(media.get("startDate"))
-    name = next(
-        (
-            t
-            for t in (title.get("romaji"), title.get("english"))
-            if isinstance(t, str) and t.strip()
-        ),
-        None,
-    )
-    media_format = media.get("format")
-    return ListEntry(
-        id=entry_id,
-        media_id=media_id,
-        status=status,
-        score=_number(raw.get("score")),
-        progress=_int(raw.get("progress")) or 0,
-        repeat=max(0, _int(raw.get("repeat")) or 0),
-        created_at=_timestamp(raw.get("createdAt")),
-        updated_at=_timestamp(raw.get("updatedAt")),
-        completed_at=_fuzzy_date(raw.get("completedAt")),
-        id_mal=_int(media.get("idMal")),
-        title=name,
-        year=_int(start.get("year")),
-        format=media_format if isinstance(media_format, str) else None,
-    )
-
-
-def _live_media(raw: Mapping[str, Any]) -> LiveMedia | None:
-    media_id = _int(raw.get("id"))
-    if media_id is None:
-        return None
-    entry = raw.get("mediaListEntry")
-    live: LiveEntry | None = None
-    if isinstance(entry, dict):
-        entry_id, status = _int(entry.get("id")), entry.get("status")
-        if entry_id is not None and isinstance(status, str):
-            live = LiveEntry(
-                entry_id,
-                status,
-                _int(entry.get("progress")) or 0,
-                _int(entry.get("repeat")) or 0,
-                _number(entry.get("score")),
-                _fuzzy_date(entry.get("completedAt")),
-            )
-    return LiveMedia(media_id, _int(raw.get("episodes")), live)
-
-
-def _dicts(raw: object) -> list[dict[str, Any]]:
-    """The objects of a JSON list."""
-    return [item for item in raw if isinstance(item, dict)] if isinstance(raw, list) else []
-
-
-def _records(raw: object) -> list[dict[str, Any] | None]:
-    """Every element of a JSON list; anything but an object as None, to be counted."""
-    if not isinstance(raw, list):
-        return []
-    return [item if isinstance(item, dict) else None for item in raw]
-
-
-def _object(raw: object) -> Mapping[str, Any]:
-    return raw if isinstance(raw, dict) else {}
-
-
-def _int(raw: object) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, float) and raw.is_integer():
-        return int(raw)
-    if isinstance(raw, str):
-        try:
-            return int(raw.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _number(raw: object) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return 0.0
-    return float(raw)
-
-
-def _timestamp(raw: object) -> datetime | None:
-    seconds = _int(raw)
-    if seconds is None or seconds <= 0:
-        return None
-    return datetime.fromtimestamp(seconds, tz=UTC)
-
-
-def _fuzzy_date(raw: object) -> date | None:
-    """A FuzzyDate as a date; None unless year, month and day are all known and valid."""
-    if not isinstance(raw, dict):
-        return None
-    year, month, day = _int(raw.get("year")), _int(raw.get("month")), _int(raw.get("day"))
-    if year is None or month is None or day is None:
-        return None
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None

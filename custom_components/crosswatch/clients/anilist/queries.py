@@ -1,0 +1,152 @@
+"""AniList's GraphQL documents: what the client asks, field by field.
+
+Kept apart from the client so that a change to what is asked reads as one diff, and so that the
+simulator and its schema test can check every document against the published schema.
+"""
+
+from typing import Final
+
+VIEWER_QUERY: Final = """
+query Viewer {
+  Viewer {
+    id
+    name
+    mediaListOptions {
+      scoreFormat
+    }
+  }
+}
+"""
+
+COLLECTION_QUERY: Final = """
+query Collection($userId: Int!, $format: ScoreFormat, $chunk: Int, $perChunk: Int) {
+  MediaListCollection(userId: $userId, type: ANIME, chunk: $chunk, perChunk: $perChunk) {
+    hasNextChunk
+    lists {
+      entries {
+        id
+        mediaId
+        status
+        score(format: $format)
+        progress
+        repeat
+        createdAt
+        updatedAt
+        startedAt {
+          year
+          month
+          day
+        }
+        completedAt {
+          year
+          month
+          day
+        }
+        media {
+          id
+          idMal
+          title {
+            romaji
+            english
+          }
+          startDate {
+            year
+          }
+          format
+          episodes
+        }
+      }
+    }
+  }
+}
+"""
+
+# The Viewer rides along so every batch of writes sees the score format of that moment.
+LOOKUP_QUERY: Final = """
+query Lookup($ids: [Int], $perPage: Int) {
+  Viewer {
+    id
+    name
+    mediaListOptions {
+      scoreFormat
+    }
+  }
+  Page(perPage: $perPage) {
+    media(id_in: $ids, type: ANIME) {
+      id
+      format
+      episodes
+      mediaListEntry {
+        id
+        status
+        progress
+        repeat
+        score(format: POINT_100)
+        completedAt {
+          year
+          month
+          day
+        }
+      }
+    }
+  }
+}
+"""
+
+# Variables left out are arguments left out: only what a write means to change is sent.
+SAVE_MUTATION: Final = """
+mutation Save(
+  $mediaId: Int
+  $status: MediaListStatus
+  $score: Float
+  $scoreRaw: Int
+  $progress: Int
+  $repeat: Int
+  $completedAt: FuzzyDateInput
+  $format: ScoreFormat
+) {
+  SaveMediaListEntry(
+    mediaId: $mediaId
+    status: $status
+    score: $score
+    scoreRaw: $scoreRaw
+    progress: $progress
+    repeat: $repeat
+    completedAt: $completedAt
+  ) {
+    id
+    mediaId
+    status
+    score(format: $format)
+    progress
+    repeat
+  }
+}
+"""
+
+DELETE_MUTATION: Final = """
+mutation Delete($id: Int) {
+  DeleteMediaListEntry(id: $id) {
+    deleted
+  }
+}
+"""
+
+STATISTICS_QUERY: Final = """
+query Statistics($userId: Int!) {
+  User(id: $userId) {
+    statistics {
+      anime {
+        statuses {
+          status
+          count
+        }
+      }
+    }
+  }
+}
+"""
+
+DOCUMENTS: Final = (
+    VIEWER_QUERY, COLLECTION_QUERY, LOOKUP_QUERY, SAVE_MUTATION, DELETE_MUTATION, STATISTICS_QUERY,
+)  # fmt: skip
