@@ -65,15 +65,15 @@ def test_manifest_declares_what_a_hacs_integration_needs() -> None:
     assert (major, minor, patch) >= (0, 0, 0)
 
 
-def test_hacs_json_has_only_known_keys() -> None:
+def test_hacs_json_has_only_known_keys_and_none_deprecated() -> None:
     hacs = load_json(REPO / "hacs.json")
+    # render_readme is deprecated: HACS shows the README of every repository now.
     known = {
         "name", "content_in_root", "zip_release", "filename", "hide_default_branch",
-        "country", "homeassistant", "hacs", "persistent_directory", "render_readme",
+        "country", "homeassistant", "hacs", "persistent_directory",
     }  # fmt: skip
     assert set(hacs) <= known
     assert hacs["homeassistant"] == "2026.3.0"
-    assert hacs["render_readme"] is True
 
 
 def test_minimum_lane_pins_the_home_assistant_hacs_declares() -> None:

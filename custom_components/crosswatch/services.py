@@ -1,6 +1,7 @@
 """CrossWatch actions: sync, preview a plan, decide on held removals, and housekeeping."""
 
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -14,6 +15,7 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
@@ -241,23 +243,41 @@ async def _clear_blackbox(call: ServiceCall) -> ServiceResponse:
 # Schemas are typed Any: Home Assistant swaps voluptuous for probatio between the releases we
 # support, and each release's stubs name only its own schema class.
 type _Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
-_SERVICES: tuple[tuple[str, _Handler, Any, SupportsResponse], ...] = (
-    ("sync", _sync, SYNC_SCHEMA, SupportsResponse.OPTIONAL),
-    ("get_plan", _get_plan, PLAN_SCHEMA, SupportsResponse.ONLY),
-    ("approve_held", _approve_held, PAIR_SCHEMA, SupportsResponse.OPTIONAL),
-    ("reject_held", _reject_held, PAIR_SCHEMA, SupportsResponse.OPTIONAL),
-    ("bust_cache", _bust_cache, BUST_SCHEMA, SupportsResponse.NONE),
-    ("list_unresolved", _list_unresolved, PAIR_SCHEMA, SupportsResponse.ONLY),
-    ("retry_unresolved", _retry_unresolved, PAIR_SCHEMA, SupportsResponse.NONE),
-    ("retry_phantoms", _retry_phantoms, PAIR_SCHEMA, SupportsResponse.OPTIONAL),
-    ("clear_blackbox", _clear_blackbox, PAIR_SCHEMA, SupportsResponse.NONE),
+
+
+@dataclass(frozen=True, slots=True)
+class _Action:
+    name: str
+    handler: _Handler
+    schema: Any
+    response: SupportsResponse
+    # Watch history is personal: an action that answers with titles is for administrators.
+    admin: bool = False
+
+
+_SERVICES: tuple[_Action, ...] = (
+    _Action("sync", _sync, SYNC_SCHEMA, SupportsResponse.OPTIONAL),
+    _Action("get_plan", _get_plan, PLAN_SCHEMA, SupportsResponse.ONLY, admin=True),
+    _Action("approve_held", _approve_held, PAIR_SCHEMA, SupportsResponse.OPTIONAL),
+    _Action("reject_held", _reject_held, PAIR_SCHEMA, SupportsResponse.OPTIONAL),
+    _Action("bust_cache", _bust_cache, BUST_SCHEMA, SupportsResponse.NONE),
+    _Action("list_unresolved", _list_unresolved, PAIR_SCHEMA, SupportsResponse.ONLY, admin=True),
+    _Action("retry_unresolved", _retry_unresolved, PAIR_SCHEMA, SupportsResponse.NONE),
+    _Action("retry_phantoms", _retry_phantoms, PAIR_SCHEMA, SupportsResponse.OPTIONAL, admin=True),
+    _Action("clear_blackbox", _clear_blackbox, PAIR_SCHEMA, SupportsResponse.NONE),
 )
 
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register every CrossWatch action (once, from async_setup)."""
-    for name, handler, schema, response in _SERVICES:
-        hass.services.async_register(
-            DOMAIN, name, handler, schema=schema, supports_response=response
-        )
+    for action in _SERVICES:
+        if action.admin:
+            async_register_admin_service(
+                hass, DOMAIN, action.name, action.handler, action.schema, action.response
+            )
+        else:
+            hass.services.async_register(
+                DOMAIN, action.name, action.handler, schema=action.schema,
+                supports_response=action.response,
+            )  # fmt: skip

@@ -3,11 +3,11 @@
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import device_registry as dr
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 from custom_components.crosswatch.const import DOMAIN
 from tests.providers.conftest import Serve
@@ -221,3 +221,26 @@ async def test_a_phantom_write_is_listed_with_its_reason_and_can_be_retried(
     assert [p["item"] for p in retried["requeued"]] == ["The Matrix (1999)"]
     assert [row["ref"] for row in trakt.watchlist] == [("movie", 1)]
     assert (await call(hass, "list_unresolved", {"pair": pair}))["phantoms"] == []
+
+
+@pytest.mark.parametrize("action", ["get_plan", "list_unresolved", "retry_phantoms"])
+async def test_actions_that_answer_with_watch_data_are_for_administrators_only(
+    hass: HomeAssistant, pair: str, hass_read_only_user: MockUser, action: str
+) -> None:
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN, action, {"pair": pair}, blocking=True, return_response=True,
+            context=Context(user_id=hass_read_only_user.id),
+        )  # fmt: skip
+
+
+async def test_an_administrator_may_read_the_plan(
+    hass: HomeAssistant, pair: str, hass_admin_user: MockUser
+) -> None:
+    preview = await hass.services.async_call(
+        DOMAIN, "get_plan", {"pair": pair}, blocking=True, return_response=True,
+        context=Context(user_id=hass_admin_user.id),
+    )  # fmt: skip
+
+    assert preview is not None
+    assert "operations" in preview
