@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 import json
 import logging
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import aiohttp
+from yarl import URL
 
 from .errors import (
     CrossWatchAuthenticationError,
@@ -35,6 +36,14 @@ _LOGGER = logging.getLogger(__name__)
 type Clock = Callable[[], float]
 type Sleep = Callable[[float], Awaitable[None]]
 type JsonValue = Any  # what json.loads returns; narrowed by each client's parser
+
+# The largest reply body read, by default: ten years of one user's lists fit many times over,
+# and a server that sends more is broken or hostile. The whole body is held in memory and
+# decoded at once, and decoding holds the interpreter (a worker thread would not free the
+# event loop: json.loads keeps the GIL), so the cap also bounds the longest stall.
+MAX_BODY: Final = 32 * 1024 * 1024
+_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+_MAX_HOPS: Final = 5
 
 
 class Throttle:
@@ -201,10 +210,12 @@ class HttpClient:
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         quotas: QuotaLog | None = None,
+        max_body: int = MAX_BODY,
     ) -> None:
         """Bind the session and the service's base URL (overridable for simulators).
 
         `quotas` records the quota reports of every reply (clients of one account share it).
+        A reply body larger than `max_body` bytes is refused.
         """
         self._session = session
         self.base_url = base_url.rstrip("/")
@@ -216,6 +227,7 @@ class HttpClient:
         self._sleep = sleep
         self.requests = RequestCounter()
         self.quotas = quotas
+        self._max_body = max_body
 
     async def request(
         self,
@@ -239,7 +251,6 @@ class HttpClient:
         target = url or f"{self.base_url}{path}"
         throttle = self._reads if method == "GET" else self._writes
         merged = {**self._headers, **(headers or {})}
-        timeout = aiohttp.ClientTimeout(total=self._retry.timeout)
         last_error: CrossWatchClientError = CrossWatchConnectionError(
             f"{self.service} could not be asked"
         )  # attempts >= 1
@@ -248,16 +259,9 @@ class HttpClient:
                 await self._sleep(self._retry.backoff * 2 ** (attempt - 1))
             await throttle.wait()
             try:
-                async with self._session.request(
-                    method,
-                    target,
-                    params=params,
-                    json=json_body,
-                    headers=merged,
-                    timeout=timeout,
-                ) as reply:
-                    body = await reply.read()
-                    status, reply_headers = reply.status, dict(reply.headers)
+                status, reply_headers, body = await self._send(
+                    method, target, params=params, json_body=json_body, headers=merged
+                )
             except TimeoutError:
                 last_error = CrossWatchTimeoutError(f"{self.service} did not answer in time")
                 continue
@@ -290,6 +294,66 @@ class HttpClient:
             raise error
         raise last_error
 
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None,
+        json_body: JsonValue,
+        headers: Mapping[str, str],
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One request, following redirects only where the credentials may go.
+
+        aiohttp would follow any redirect with every header we set, and ours carry tokens (a
+        Plex token is the user's plex.tv account). So redirects are followed here: to the same
+        host and port, over the same scheme or up from http to https. A redirect anywhere else
+        is refused with an error that names the new address.
+        """
+        here, timeout = URL(url), aiohttp.ClientTimeout(total=self._retry.timeout)
+        for _ in range(_MAX_HOPS + 1):
+            async with self._session.request(
+                method, here, params=params, json=json_body, headers=headers,
+                timeout=timeout, allow_redirects=False,
+            ) as reply:  # fmt: skip
+                status, reply_headers = reply.status, dict(reply.headers)
+                location = reply.headers.get("Location")
+                if status not in _REDIRECTS or location is None:
+                    return status, reply_headers, await self._read_body(reply)
+            there = here.join(URL(location))
+            if not _same_server(here, there):
+                raise CrossWatchResponseError(
+                    status,
+                    f"{self.service} redirected to another server ({there.origin()}); your"
+                    " credentials are not sent there. If that is the right address, use it"
+                    " as the server URL",
+                )
+            if status == 303 or (status in (301, 302) and method == "POST"):
+                method, json_body = "GET", None  # as browsers do; 307 and 308 keep both
+            here, params = there, None  # the new address carries its own query
+        raise CrossWatchResponseError(status, f"{self.service} redirected too many times")
+
+    async def _read_body(self, reply: aiohttp.ClientResponse) -> bytes:
+        """The body, refused once it passes the size cap (announced or counted)."""
+        announced = reply.content_length
+        if announced is not None and announced > self._max_body:
+            raise self._too_large()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in reply.content.iter_chunked(256 * 1024):
+            size += len(chunk)
+            if size > self._max_body:
+                raise self._too_large()
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self) -> CrossWatchInvalidResponseError:
+        limit = self._max_body // (1024 * 1024)
+        return CrossWatchInvalidResponseError(
+            f"{self.service} sent a reply larger than {limit} MB; CrossWatch does not read"
+            " more, to keep Home Assistant responsive"
+        )
+
     def _error_for(
         self, status: int, headers: Mapping[str, str], body: bytes, throttle: Throttle
     ) -> CrossWatchClientError | None:
@@ -312,6 +376,18 @@ class HttpClient:
         if status >= 500:
             return None
         return CrossWatchResponseError(status, f"{self.service} refused the request", text)
+
+
+def _same_server(here: URL, there: URL) -> bool:
+    """Whether a redirect stays with the server we were given (an upgrade to https may)."""
+    if there.host != here.host:
+        return False
+    if there.scheme == here.scheme:
+        return there.port == here.port
+    # http → https on the same host: the default ports, or the same explicit one.
+    return (here.scheme, there.scheme) == ("http", "https") and (
+        there.port == here.port or (here.port, there.port) == (80, 443)
+    )
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
