@@ -76,6 +76,19 @@ async def test_a_redirect_within_the_same_server_is_followed_with_the_credential
     assert seen == ["POST /old secret", "GET /new secret"]  # 303: the body is not sent again
 
 
+async def test_a_public_download_without_credentials_may_follow_a_redirect_anywhere(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    mirror, seen = recording()
+    home = await serve(redirecting(f"{await serve(mirror)}/list.json"))
+    public = HttpClient(session, home, service="a list", carries_credentials=False)
+
+    reply = await public.request("GET", "")
+
+    assert reply.json() == {"ok": True}
+    assert len(seen) == 1
+
+
 @pytest.mark.parametrize(
     ("start", "target", "same"),
     [

@@ -211,11 +211,13 @@ class HttpClient:
         sleep: Sleep = asyncio.sleep,
         quotas: QuotaLog | None = None,
         max_body: int = MAX_BODY,
+        carries_credentials: bool = True,
     ) -> None:
         """Bind the session and the service's base URL (overridable for simulators).
 
         `quotas` records the quota reports of every reply (clients of one account share it).
-        A reply body larger than `max_body` bytes is refused.
+        A reply body larger than `max_body` bytes is refused. A client that sends no
+        credentials (a public download) may follow a redirect to any server.
         """
         self._session = session
         self.base_url = base_url.rstrip("/")
@@ -228,6 +230,7 @@ class HttpClient:
         self.requests = RequestCounter()
         self.quotas = quotas
         self._max_body = max_body
+        self._carries_credentials = carries_credentials
 
     async def request(
         self,
@@ -321,7 +324,7 @@ class HttpClient:
                 if status not in _REDIRECTS or location is None:
                     return status, reply_headers, await self._read_body(reply)
             there = here.join(URL(location))
-            if not _same_server(here, there):
+            if self._carries_credentials and not _same_server(here, there):
                 raise CrossWatchResponseError(
                     status,
                     f"{self.service} redirected to another server ({there.origin()}); your"

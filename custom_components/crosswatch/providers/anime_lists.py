@@ -110,8 +110,9 @@ async def fetch_anime_lists(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     client = HttpClient(
-        session, url, service="the anime ID list", read_throttle=throttle, retry=retry
-    )
+        session, url, service="the anime ID list", read_throttle=throttle, retry=retry,
+        carries_credentials=False,  # a public file: its host may hand it to a mirror
+    )  # fmt: skip
     try:
         response = await client.request("GET", "", headers=headers, ok=frozenset({200}))
     except CrossWatchClientError as err:
