@@ -26,12 +26,12 @@ from custom_components.crosswatch.engine.provider import (
     WriteRequest,
 )
 from custom_components.crosswatch.engine.ratings import RatingScale
-from custom_components.crosswatch.providers import plex
 from custom_components.crosswatch.providers.plex import (
     NOT_IN_LIBRARY,
     NOT_ON_PLEX,
     WATCHLIST_TYPES,
     PlexProvider,
+    adapter as plex,
 )
 from tests.providers.conftest import Serve
 from tests.providers.test_plex_support import World, entry, start_world

@@ -39,8 +39,8 @@ import time
 from types import MappingProxyType
 from typing import Any
 
-from ..clients.plex.auth import PlexAccount
-from ..clients.plex.client import (
+from ...clients.plex.auth import PlexAccount
+from ...clients.plex.client import (
     TYPE_EPISODE,
     TYPE_MOVIE,
     TYPE_SHOW,
@@ -48,13 +48,13 @@ from ..clients.plex.client import (
     PlexClient,
     Section,
 )
-from ..engine.capabilities import Capabilities, HistorySupport
-from ..engine.cursor import Checkpoint
-from ..engine.ids import Namespace, parse_plex_guid, plex_guid_ids
-from ..engine.items import MediaItem, MediaType, normalize_title, weak_key
-from ..engine.payloads import Entry, Feature, Listed, Payload, Rated, Watched
-from ..engine.plan import Action
-from ..engine.provider import (
+from ...engine.capabilities import Capabilities, HistorySupport
+from ...engine.cursor import Checkpoint
+from ...engine.ids import Namespace, parse_plex_guid, plex_guid_ids
+from ...engine.items import MediaItem, MediaType, normalize_title, weak_key
+from ...engine.payloads import Entry, Feature, Listed, Payload, Rated, Watched
+from ...engine.plan import Action
+from ...engine.provider import (
     AuthError,
     ProviderError,
     RateLimitError,
@@ -63,9 +63,9 @@ from ..engine.provider import (
     WriteRequest,
     WriteResult,
 )
-from ..engine.ratings import RatingScale, from_normalized, to_normalized
-from ..engine.snapshot import Completeness, Snapshot
-from .client_errors import HttpError, translating
+from ...engine.ratings import RatingScale, from_normalized, to_normalized
+from ...engine.snapshot import Completeness, Snapshot
+from ..client_errors import HttpError, translating
 
 NOT_IN_LIBRARY = "not_in_library"
 NOT_ON_PLEX = "not_found_on_plex"
