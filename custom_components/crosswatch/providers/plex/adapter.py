@@ -37,17 +37,9 @@ from datetime import UTC, datetime
 import hashlib
 import time
 from types import MappingProxyType
-from typing import Any
 
-from ...clients.plex.auth import PlexAccount
-from ...clients.plex.client import (
-    TYPE_EPISODE,
-    TYPE_MOVIE,
-    TYPE_SHOW,
-    PagedRead,
-    PlexClient,
-    Section,
-)
+from ...clients.plex import Metadata, PagedRead, PlexAccount, PlexClient, Section
+from ...clients.plex.client import TYPE_EPISODE, TYPE_MOVIE, TYPE_SHOW
 from ...engine.capabilities import Capabilities, HistorySupport
 from ...engine.cursor import Checkpoint
 from ...engine.ids import Namespace, parse_plex_guid, plex_guid_ids
@@ -385,7 +377,7 @@ class PlexProvider:
         unreadable = 0
         library: Library | None = None
         for row in paged.items:
-            kind = _WATCHLIST_KINDS.get(str(row.get("type")))
+            kind = _WATCHLIST_KINDS.get(row.type or "")
             if kind is None:
                 continue  # collections and the like: nothing the engine syncs
             try:
@@ -396,7 +388,7 @@ class PlexProvider:
             if not any(namespace in item.ids() for namespace in _EXTERNAL):
                 library = library or await self._library_for_enrichment()
                 item = _enriched(item, library)
-            entries.append(Entry(item, Listed(_time(row.get("watchlistedAt")))))
+            entries.append(Entry(item, Listed(row.watchlisted_at)))
         failure = paged.failure
         if unreadable:
             note = f"{unreadable} records could not be read"
@@ -533,15 +525,15 @@ class PlexProvider:
             if value is None:
                 continue
             rows = await self._client.matches(plex_type, f"{namespace}://{value}")
-            keys = {str(row["ratingKey"]) for row in rows if row.get("ratingKey")}
-            if len(keys) != 1:
+            keyed = [(key, row) for row in rows if (key := row.rating_key)]
+            if len({key for key, _ in keyed}) != 1:
                 continue  # nothing, or several titles: ask by the next id
-            row = next(row for row in rows if row.get("ratingKey"))
+            rating_key, row = keyed[0]
             try:
                 matched = _discover_item(row, kind)
             except ValueError, TypeError:
                 matched = item
-            return keys.pop(), matched
+            return rating_key, matched
         return None
 
 
@@ -563,32 +555,17 @@ def _failed(item: MediaItem, err: HttpError) -> WriteResult:
 # -- mapping Plex records to items and payloads -----------------------------------------------
 
 
-def _guids(row: Mapping[str, Any]) -> list[str]:
-    guids = [row["guid"]] if isinstance(row.get("guid"), str) else []
-    guids.extend(
-        guid["id"]
-        for guid in row.get("Guid") or ()
-        if isinstance(guid, dict) and isinstance(guid.get("id"), str)
-    )
-    return guids
+def _guids(row: Metadata) -> tuple[str, ...]:
+    """The record's guids; a ValueError when the client could not read its Guid list."""
+    if row.guids is None:
+        raise ValueError("a record whose Guid list is not a list")
+    return row.guids
 
 
-def _year(row: Mapping[str, Any]) -> int | None:
-    year = row.get("year")
-    return year if isinstance(year, int) and not isinstance(year, bool) else None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return None
-
-
-def _time(value: Any) -> datetime | None:
-    """A Plex epoch timestamp (seconds) as an aware datetime."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        return None
-    return datetime.fromtimestamp(value, UTC)
+def _rating_key(row: Metadata) -> str:
+    if row.rating_key is None:
+        raise ValueError("a record without its ratingKey")
+    return row.rating_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -601,7 +578,7 @@ class _Show:
 def _collect(
     records: list[LibraryRecord],
     unreadable: dict[Feature, int],
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Metadata],
     kind: MediaType,
     shows: Mapping[str, _Show],
 ) -> dict[str, _Show]:
@@ -610,15 +587,15 @@ def _collect(
     for row in rows:
         watched, rated = _watched(row), _rated(row)
         try:
-            rating_key = str(row["ratingKey"])
+            rating_key = _rating_key(row)
             if kind is MediaType.EPISODE:
                 item = _episode(row, rating_key, shows)
             else:
                 ids: dict[str, str] = {str(k): v for k, v in plex_guid_ids(_guids(row)).items()}
                 item = MediaItem.create(
                     kind,
-                    title=row.get("title"),
-                    year=_year(row),
+                    title=row.title,
+                    year=row.year,
                     ids={**ids, Namespace.PLEX_KEY: rating_key},
                 )
                 if kind is MediaType.SHOW:
@@ -634,9 +611,10 @@ def _collect(
     return found
 
 
-def _episode(row: Mapping[str, Any], rating_key: str, shows: Mapping[str, _Show]) -> MediaItem:
-    show = shows.get(str(row.get("grandparentRatingKey")))
-    season, number = _int(row.get("parentIndex")), _int(row.get("index"))
+def _episode(row: Metadata, rating_key: str, shows: Mapping[str, _Show]) -> MediaItem:
+    parent = row.grandparent_rating_key
+    show = shows.get(parent) if parent is not None else None
+    season, number = row.parent_index, row.index
     own: dict[str, str] = {}
     show_ids: dict[str, str] = dict(show.ids) if show else {}
     for guid in _guids(row):
@@ -652,11 +630,11 @@ def _episode(row: Mapping[str, Any], rating_key: str, shows: Mapping[str, _Show]
             own.setdefault(parsed.namespace, parsed.value)
     if show is None:
         # The show record was not read: its guid on the episode still names it.
-        for namespace, value in plex_guid_ids([str(row.get("grandparentGuid") or "")]).items():
+        for namespace, value in plex_guid_ids([row.grandparent_guid or ""]).items():
             show_ids.setdefault(namespace, value)
     return MediaItem.create(
         MediaType.EPISODE,
-        title=show.title if show else row.get("grandparentTitle"),
+        title=show.title if show else row.grandparent_title,
         year=show.year if show else None,
         ids={**own, Namespace.PLEX_KEY: rating_key},
         show_ids=show_ids,
@@ -665,22 +643,21 @@ def _episode(row: Mapping[str, Any], rating_key: str, shows: Mapping[str, _Show]
     )
 
 
-def _watched(row: Mapping[str, Any]) -> Watched | None:
-    count = _int(row.get("viewCount")) or 0
+def _watched(row: Metadata) -> Watched | None:
+    count = row.view_count or 0
     if count <= 0:
         return None
-    return Watched.from_state(count, _time(row.get("lastViewedAt")))
+    return Watched.from_state(count, row.last_viewed_at)
 
 
-def _rated(row: Mapping[str, Any]) -> Rated | None:
-    raw = row.get("userRating")
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+def _rated(row: Metadata) -> Rated | None:
+    if row.user_rating is None:
         return None
     try:
-        value = to_normalized(RatingScale.HALF_STEPS_0_10, raw)
+        value = to_normalized(RatingScale.HALF_STEPS_0_10, row.user_rating)
     except ValueError:
         return None
-    return None if value is None else Rated(value, _time(row.get("lastRatedAt")))
+    return None if value is None else Rated(value, row.last_rated_at)
 
 
 def _native_rating(feature: Feature, action: Action, payload: Payload | None) -> float | None:
@@ -696,9 +673,9 @@ def _payload_of(record: LibraryRecord, feature: Feature) -> Payload | None:
     return record.watched if feature is Feature.HISTORY else record.rated
 
 
-def _discover_item(row: Mapping[str, Any], kind: MediaType) -> MediaItem:
+def _discover_item(row: Metadata, kind: MediaType) -> MediaItem:
     ids = {str(namespace): value for namespace, value in plex_guid_ids(_guids(row)).items()}
-    return MediaItem.create(kind, title=row.get("title"), year=_year(row), ids=ids)
+    return MediaItem.create(kind, title=row.title, year=row.year, ids=ids)
 
 
 def _enriched(item: MediaItem, library: Library | None) -> MediaItem:
