@@ -11,6 +11,9 @@ own access token and connections (local, remote, relay), and names the account
 
 `X-Plex-Client-Identifier` must stay the same for one installation: plex.tv ties the token to
 it and lists the device under it. The caller generates it once and keeps it.
+
+The account and server records these steps return are parsed in `models.py`, and named here
+too, so that a config flow needs only this module; the PIN stays here, bound to `PlexApp`.
 """
 
 import asyncio
