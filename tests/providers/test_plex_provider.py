@@ -15,6 +15,7 @@ from custom_components.crosswatch.clients.errors import (
 from custom_components.crosswatch.clients.http import HttpClient, RetryPolicy
 from custom_components.crosswatch.clients.plex.auth import PlexAccount
 from custom_components.crosswatch.clients.plex.client import TYPE_MOVIE
+from custom_components.crosswatch.clients.plex.models import parse_metadata
 from custom_components.crosswatch.engine.capabilities import HistorySupport
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
@@ -26,12 +27,13 @@ from custom_components.crosswatch.engine.provider import (
     WriteRequest,
 )
 from custom_components.crosswatch.engine.ratings import RatingScale
-from custom_components.crosswatch.providers import plex
 from custom_components.crosswatch.providers.plex import (
+    CONFLICT,
     NOT_IN_LIBRARY,
     NOT_ON_PLEX,
     WATCHLIST_TYPES,
     PlexProvider,
+    library,
 )
 from tests.providers.conftest import Serve
 from tests.providers.test_plex_support import World, entry, start_world
@@ -232,7 +234,7 @@ def test_an_episode_whose_show_was_not_read_takes_the_show_from_its_own_guids() 
         "grandparentGuid": "plex://show/5d9c086c46115600200aa2fe",
         "grandparentTitle": "Dark",
     }
-    item = plex._episode(row, "77", {})
+    item = library._episode(parse_metadata(row), "77", {})
     assert (item.title, item.year, item.season, item.episode) == ("Dark", None, 3, 4)
     assert item.tokens == ("tvdb:show:334824#s03e04", "plex:5d9c086c46115600200aa2fe#s03e04")
 
@@ -773,7 +775,7 @@ async def test_a_rating_write_without_a_rating_is_rejected(world: World) -> None
 
 async def test_a_conflict_is_never_written(world: World) -> None:
     [result] = await world.provider().write(R, Action.CONFLICT, add(HEAT, Rated(3.0)))
-    assert (result.outcome, result.reason) == (WriteOutcome.REJECTED, plex.CONFLICT)
+    assert (result.outcome, result.reason) == (WriteOutcome.REJECTED, CONFLICT)
     assert world.sim.writes == []
 
 
@@ -996,7 +998,7 @@ def test_guids_plex_cannot_read_and_season_guids_name_nothing_of_an_episode() ->
         "index": 1,
         "grandparentTitle": "Dark",
     }
-    item = plex._episode(row, "9", {})
+    item = library._episode(parse_metadata(row), "9", {})
     assert item.tokens == ("tvdb:episode:6321901",)
     assert item.local_tokens == ("plex_key:9",)
 

@@ -1,12 +1,13 @@
-"""Plex: the server and Discover client, and plex.tv (PIN sign-in, account, servers)."""
+"""Plex: the server and Discover client, plex.tv (PIN sign-in, account, servers), and their replies.
+
+The replies are the typed records of `models.py`, parsed once in the client.
+"""
 
 from .auth import (
     PLEX_TV_URL,
     Pin,
     PinExpiredError,
-    PlexAccount,
     PlexApp,
-    PlexServer,
     check_pin,
     choose_server,
     create_pin,
@@ -20,22 +21,50 @@ from .client import (
     PagedRead,
     PlexClient,
 )
+from .models import (
+    Metadata,
+    MetadataPage,
+    PlexAccount,
+    PlexConnection,
+    PlexServer,
+    Section,
+    parse_account,
+    parse_first_characters,
+    parse_identity,
+    parse_matches,
+    parse_metadata,
+    parse_page,
+    parse_sections,
+    parse_servers,
+)
 
 __all__ = [
     "PLEX_TV_URL",
+    "Metadata",
+    "MetadataPage",
     "PagedRead",
     "Pin",
     "PinExpiredError",
     "PlexAccount",
     "PlexApp",
     "PlexClient",
+    "PlexConnection",
     "PlexServer",
+    "Section",
     "check_pin",
     "choose_server",
     "create_pin",
     "get_account",
     "list_servers",
     "make_plex_tv_http",
+    "parse_account",
+    "parse_first_characters",
+    "parse_identity",
+    "parse_matches",
+    "parse_metadata",
+    "parse_page",
+    "parse_sections",
+    "parse_servers",
     "reachable_url",
     "wait_for_pin",
 ]

@@ -11,15 +11,17 @@ own access token and connections (local, remote, relay), and names the account
 
 `X-Plex-Client-Identifier` must stay the same for one installation: plex.tv ties the token to
 it and lists the device under it. The caller generates it once and keeps it.
+
+The account and server records these steps return are parsed in `models.py`, and named here
+too, so that a config flow needs only this module; the PIN stays here, bound to `PlexApp`.
 """
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 import time
-from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -32,6 +34,39 @@ from ..errors import (
     CrossWatchResponseError,
 )
 from ..http import HttpClient, RetryPolicy, Sleep
+from .models import (
+    PlexAccount,
+    PlexConnection,
+    PlexServer,
+    json_object,
+    parse_account,
+    parse_identity,
+    parse_servers,
+)
+
+__all__ = [
+    "AUTH_APP_URL",
+    "PLEX_TV_URL",
+    "POLL_INTERVAL",
+    "Pin",
+    "PinExpiredError",
+    "PinPoll",
+    "PinStatus",
+    "PlexAccount",
+    "PlexApp",
+    "PlexConnection",
+    "PlexServer",
+    "check_pin",
+    "choose_server",
+    "create_pin",
+    "get_account",
+    "get_identity",
+    "list_servers",
+    "make_plex_tv_http",
+    "reachable_url",
+    "servers_by_name",
+    "wait_for_pin",
+]
 
 PLEX_TV_URL = "https://plex.tv"
 AUTH_APP_URL = "https://app.plex.tv/auth"
@@ -144,7 +179,7 @@ async def check_pin(http: HttpClient, pin: Pin, *, now: Callable[[], float] = ti
         if err.status == 404:
             return PinPoll(PinStatus.EXPIRED)
         raise
-    data = _object(reply.json(), "PIN")
+    data = json_object(reply.json(), "PIN")
     token = data.get("authToken")
     if isinstance(token, str) and token:
         return PinPoll(PinStatus.AUTHORIZED, token)
@@ -172,8 +207,8 @@ async def wait_for_pin(
         await sleep(interval)
 
 
-def _pin(data: Any, issued_at: float) -> Pin:
-    data = _object(data, "PIN")
+def _pin(body: object, issued_at: float) -> Pin:
+    data = json_object(body, "PIN")
     pin_id, code = data.get("id"), data.get("code")
     if not isinstance(pin_id, int) or isinstance(pin_id, bool) or not isinstance(code, str):
         raise CrossWatchInvalidResponseError("plex.tv sent a PIN without its id or code")
@@ -183,7 +218,7 @@ def _pin(data: Any, issued_at: float) -> Pin:
     return Pin(pin_id, code, expires_at if expires_at is not None else issued_at + lifetime)
 
 
-def _epoch(text: Any) -> float | None:
+def _epoch(text: object) -> float | None:
     if not isinstance(text, str):
         return None
     try:
@@ -196,48 +231,9 @@ def _epoch(text: Any) -> float | None:
 # -- the account and its servers -----------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PlexAccount:
-    """The signed-in plex.tv account: `uuid` is what keys it, `username` what names it."""
-
-    id: int
-    uuid: str
-    username: str
-
-
 async def get_account(http: HttpClient) -> PlexAccount:
     """The account the token belongs to (`GET /api/v2/user`); an auth error for a bad token."""
-    data = _object((await http.request("GET", "/api/v2/user")).json(), "account")
-    account_id, uuid = data.get("id"), data.get("uuid")
-    name = data.get("username") or data.get("title")
-    if not isinstance(account_id, int) or not isinstance(uuid, str) or not uuid:
-        raise CrossWatchInvalidResponseError("plex.tv sent an account without its id or uuid")
-    return PlexAccount(account_id, uuid, str(name) if name else uuid)
-
-
-@dataclass(frozen=True, slots=True)
-class PlexConnection:
-    """One way to reach a server."""
-
-    uri: str
-    local: bool
-    relay: bool
-
-
-@dataclass(frozen=True, slots=True)
-class PlexServer:
-    """A server the account can use, with the token for it and the ways to reach it."""
-
-    name: str
-    machine_identifier: str
-    access_token: str
-    owned: bool
-    connections: tuple[PlexConnection, ...]
-
-    def urls(self) -> list[str]:
-        """Connection URIs, best first: local, then remote, then Plex's slow relay."""
-        ranked = sorted(self.connections, key=lambda c: (c.relay, not c.local))
-        return [connection.uri for connection in ranked]
+    return parse_account((await http.request("GET", "/api/v2/user")).json())
 
 
 async def list_servers(http: HttpClient) -> list[PlexServer]:
@@ -245,31 +241,7 @@ async def list_servers(http: HttpClient) -> list[PlexServer]:
     reply = await http.request(
         "GET", "/api/v2/resources", params={"includeHttps": 1, "includeRelay": 1}
     )
-    body = reply.json()
-    if not isinstance(body, list):
-        raise CrossWatchInvalidResponseError("plex.tv sent resources that are not a list")
-    servers = [
-        server
-        for resource in body
-        if isinstance(resource, dict) and (server := _server(resource)) is not None
-    ]
-    return sorted(servers, key=lambda s: (not s.owned, s.name.casefold()))
-
-
-def _server(resource: Mapping[str, Any]) -> PlexServer | None:
-    provides = str(resource.get("provides") or "").split(",")
-    token, machine = resource.get("accessToken"), resource.get("clientIdentifier")
-    if "server" not in provides or not isinstance(token, str) or not isinstance(machine, str):
-        return None
-    connections = tuple(
-        PlexConnection(str(c["uri"]), bool(c.get("local")), bool(c.get("relay")))
-        for c in resource.get("connections") or []
-        if isinstance(c, dict) and isinstance(c.get("uri"), str)
-    )
-    return PlexServer(
-        str(resource.get("name") or machine), machine, token, bool(resource.get("owned")),
-        connections,
-    )  # fmt: skip
+    return parse_servers(reply.json())
 
 
 def choose_server(
@@ -323,18 +295,7 @@ async def reachable_url(
 
 async def get_identity(http: HttpClient) -> str:
     """A server's machine identifier (`GET /identity`)."""
-    body = _object((await http.request("GET", "/identity")).json(), "identity")
-    container = body.get("MediaContainer")
-    machine = container.get("machineIdentifier") if isinstance(container, dict) else None
-    if not isinstance(machine, str) or not machine:
-        raise CrossWatchInvalidResponseError("the Plex server did not say which server it is")
-    return machine
-
-
-def _object(data: Any, what: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise CrossWatchInvalidResponseError(f"Plex sent a {what} that is not an object")
-    return data
+    return parse_identity((await http.request("GET", "/identity")).json())
 
 
 def servers_by_name(servers: Iterable[PlexServer]) -> dict[str, str]:

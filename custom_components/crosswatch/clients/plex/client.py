@@ -16,24 +16,33 @@ ends the read with the reason, so the caller can build a partial snapshot instea
 A 200 that is not a list reply (no `MediaContainer`, a list that is null or not a list, a list
 left out by a container that does not say it is empty, a body that is not JSON) is such a
 failure too, never an empty list.
+
+Every reply is parsed into the records of `models.py` here, once: callers get no JSON.
 """
 
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 
 from ..errors import (
     CrossWatchAuthenticationError,
     CrossWatchClientError,
-    CrossWatchInvalidResponseError,
     CrossWatchRateLimitError,
     CrossWatchResponseError,
 )
-from ..http import HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
-from .auth import PLEX_TV_URL, PlexAccount, PlexApp, get_account, get_identity
+from ..http import HttpClient, RetryPolicy, Sleep, Throttle
+from .auth import PLEX_TV_URL, PlexApp, get_account, get_identity
+from .models import (
+    Metadata,
+    PlexAccount,
+    Section,
+    parse_first_characters,
+    parse_matches,
+    parse_page,
+    parse_sections,
+)
 
 DISCOVER_URL = "https://discover.provider.plex.tv"
 METADATA_URL = "https://metadata.provider.plex.tv"
@@ -48,19 +57,10 @@ TYPE_MOVIE, TYPE_SHOW, TYPE_EPISODE = 1, 2, 4
 class PagedRead:
     """Every record a paged read reached, and the evidence of how far it got."""
 
-    items: tuple[dict[str, Any], ...]
+    items: tuple[Metadata, ...]
     expected_total: int | None  # the totalSize the first page announced
     all_pages: bool
     failure: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    """A library section: its key, type ('movie', 'show', ...) and title."""
-
-    key: str
-    type: str
-    title: str
 
 
 class PlexClient:
@@ -141,16 +141,8 @@ class PlexClient:
 
     async def sections(self) -> list[Section]:
         """The server's library sections."""
-        body = _container((await self.server.request("GET", "/library/sections/all")).json())
-        return [
-            Section(
-                str(directory["key"]),
-                str(directory.get("type") or ""),
-                str(directory.get("title") or ""),
-            )
-            for directory in _list(body, "Directory")
-            if directory.get("key") is not None
-        ]
+        reply = await self.server.request("GET", "/library/sections/all")
+        return list(parse_sections(reply.json()))
 
     async def section_items(self, section: str, plex_type: int) -> PagedRead:
         """Every item of one type in a section, with its Guids."""
@@ -176,15 +168,7 @@ class PlexClient:
             if err.status == 404:
                 return 0
             raise
-        counted = 0
-        for group in _list(_container(reply.json()), "Directory"):
-            size = _int(group.get("size"))
-            if size is None:
-                raise CrossWatchInvalidResponseError(
-                    "Plex sent a first-character group without its size"
-                )
-            counted += size
-        return counted
+        return sum(parse_first_characters(reply.json()))
 
     async def scrobble(self, rating_key: str) -> None:
         """Mark an item played (the server dates it now; a date cannot be given)."""
@@ -226,7 +210,7 @@ class PlexClient:
             "PUT", "/actions/removeFromWatchlist", params={"ratingKey": rating_key}
         )
 
-    async def matches(self, plex_type: int, guid: str) -> list[dict[str, Any]]:
+    async def matches(self, plex_type: int, guid: str) -> list[Metadata]:
         """Plex metadata items for an external guid ('imdb://tt...', 'tmdb://...', 'tvdb://...')."""
         try:
             reply = await self.metadata.request(
@@ -236,7 +220,7 @@ class PlexClient:
             if err.status == 404:  # the metadata service knows no such title
                 return []
             raise
-        return _metadata(_container(reply.json()))
+        return list(parse_matches(reply.json()))
 
     # -- paging ---------------------------------------------------------------------------
 
@@ -247,21 +231,19 @@ class PlexClient:
 
         Auth and rate-limit errors are raised: they concern the whole run, not one list.
         """
-        items: list[dict[str, Any]] = []
+        items: list[Metadata] = []
         expected: int | None = None
         start = 0
         while True:
             query = {**params, "X-Plex-Container-Start": start, "X-Plex-Container-Size": size}
             try:
                 reply = await http.request("GET", path, params=query)
-                container = _container(reply.json())
-                page = _metadata(container)
+                page = parse_page(reply.json(), reply.headers)
             except CrossWatchAuthenticationError, CrossWatchRateLimitError:
                 raise
             except CrossWatchClientError as err:
                 return _stopped(items, expected, f"page at {start}: {err}")
-            total = _total(container, reply)
-            offset = _int(container.get("offset"))
+            total, offset = page.total, page.offset
             if offset is not None and offset != start:
                 return _stopped(items, expected, f"asked for {start}, got a page at {offset}")
             if start == 0:
@@ -270,78 +252,19 @@ class PlexClient:
                 return _stopped(
                     items, expected, f"the total changed from {expected} to {total} while reading"
                 )
-            items.extend(page)
-            start += len(page)
+            items.extend(page.items)
+            start += len(page.items)
             if expected is None:
                 # No total announced: only a short page says the list is over.
-                if len(page) < size:
+                if len(page.items) < size:
                     return PagedRead(tuple(items), None, True, None)
                 continue
             if start >= expected:
                 return PagedRead(tuple(items), expected, True, None)
-            if len(page) < size:
-                return _stopped(
-                    items, expected, f"a page at {start - len(page)} held {len(page)} of {size}"
-                )
+            if len(page.items) < size:
+                held = len(page.items)
+                return _stopped(items, expected, f"a page at {start - held} held {held} of {size}")
 
 
-def _stopped(items: list[dict[str, Any]], expected: int | None, failure: str) -> PagedRead:
+def _stopped(items: list[Metadata], expected: int | None, failure: str) -> PagedRead:
     return PagedRead(tuple(items), expected, False, failure)
-
-
-def _container(body: JsonValue) -> dict[str, Any]:
-    container = body.get("MediaContainer") if isinstance(body, dict) else None
-    if not isinstance(container, dict):
-        raise CrossWatchInvalidResponseError("Plex sent a reply without its MediaContainer")
-    return container
-
-
-def _metadata(container: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return _list(container, "Metadata")
-
-
-def _list(container: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
-    """The records a container lists under `key`; an invalid response unless a list.
-
-    Plex leaves the list out of an empty container, which then says `size` 0: only that makes
-    a missing list an empty one. A container saying nothing, or a list that is null, is not a
-    list reply, and reading it as empty would make every record look removed.
-    """
-    size = _int(container.get("size"))
-    if key not in container:
-        if size == 0:
-            return []
-        raise CrossWatchInvalidResponseError(f"Plex sent a reply without its {key} (size {size})")
-    rows = container[key]
-    if not isinstance(rows, list):
-        raise CrossWatchInvalidResponseError(f"Plex sent {key} that is not a list")
-    records = [row for row in rows if isinstance(row, dict)]
-    if len(records) != len(rows):
-        raise CrossWatchInvalidResponseError(
-            f"Plex sent {key} with {len(rows) - len(records)} non-records"
-        )
-    if size is not None and size != len(records):
-        raise CrossWatchInvalidResponseError(
-            f"Plex sent {len(records)} {key} records in a container of {size}"
-        )
-    return records
-
-
-def _total(container: Mapping[str, Any], reply: Response) -> int | None:
-    total = _int(container.get("totalSize"))
-    if total is not None:
-        return total
-    header = next(
-        (v for k, v in reply.headers.items() if k.lower() == "x-plex-container-total-size"), None
-    )
-    return _int(header)
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None

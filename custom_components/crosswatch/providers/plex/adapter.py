@@ -1,0 +1,378 @@
+"""Plex as an engine provider: a plex.tv account's watchlist, and its state on one server.
+
+The adapter keeps the state a run needs between calls and decides each write's outcome; the
+library scan is `library.py`, the Discover watchlist `watchlist.py`, and the wire is the client's.
+
+Watched state and ratings come from one scan of the server's library, kept for `library_ttl`
+seconds so that a run reading history and ratings reads the library once, and dropped after
+every library write (a watchlist write does not touch it). Only a scan that was complete, not
+empty, and holds no fewer records than the scan before it is reused: a partial, empty or
+shrunken scan is never served again without asking the server, so a shrink is only ever
+confirmed by a fresh read. Play history (`/status/sessions/history/all`) is admin-only and
+is never needed: `health()` only records whether the token may read it.
+
+Plex has no activity stamp. Each read's checkpoint carries a digest of the snapshot's content as
+its `etag`, a fingerprint of what was read. It is no evidence of real activity: a digest changes
+with any shrink, a server's hiccup included.
+
+Writes resolve the requested item to the server's library item by any shared id, else (only
+for a unique match) by exact title and year, and name it in `stored_as`. Plex answers each call
+on its own, so each written item is confirmed or rejected by its own reply. Plex cannot date a
+play: a scrobble is dated when the server receives it.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+import hashlib
+import time
+
+from ...clients.plex import PlexAccount, PlexClient, Section
+from ...engine.capabilities import Capabilities, HistorySupport
+from ...engine.cursor import Checkpoint
+from ...engine.items import MediaItem, MediaType
+from ...engine.payloads import Entry, Feature, Payload, Rated
+from ...engine.plan import Action
+from ...engine.provider import (
+    AuthError,
+    ProviderError,
+    RateLimitError,
+    Read,
+    WriteOutcome,
+    WriteRequest,
+    WriteResult,
+)
+from ...engine.ratings import RatingScale, from_normalized
+from ...engine.snapshot import Snapshot
+from ..client_errors import HttpError, translating
+from .library import SCANNED_TYPES, Library, LibraryRecord, scan
+from .watchlist import discover_target, read_watchlist
+
+NOT_IN_LIBRARY = "not_in_library"
+NOT_ON_PLEX = "not_found_on_plex"
+WATCHLIST_TYPES = "Plex watchlists hold movies and shows only"
+CONFLICT = "a conflict is never written"
+LIBRARY_TTL = 60.0
+
+__all__ = [
+    "CONFLICT",
+    "LIBRARY_TTL",
+    "NOT_IN_LIBRARY",
+    "NOT_ON_PLEX",
+    "WATCHLIST_TYPES",
+    "Library",
+    "LibraryRecord",
+    "PlexProvider",
+]
+
+
+class PlexProvider:
+    """One plex.tv account and one of its servers, as the engine sees them."""
+
+    def __init__(
+        self,
+        client: PlexClient,
+        *,
+        account: PlexAccount | None = None,
+        server_id: str | None = None,
+        library_ttl: float = LIBRARY_TTL,
+        title_matches: bool = True,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        """Wrap a client.
+
+        `account` and `server_id` (the server's machine identifier), when known from setup,
+        keep `key` stable before `health()` learns them. `title_matches` allows a write to land
+        on the one library item of the same type, exact title and year when no id matches.
+        """
+        self._client = translating(client)
+        self._account = account
+        self._server_id = server_id
+        self._ttl = library_ttl
+        self._title_matches = title_matches
+        self._now = now
+        self._library: Library | None = None
+        self._history_access: bool | None = None
+        # Every movie and show section any scan met (key -> type): a section list that came
+        # back short must not shrink what the server's own count is asked about.
+        self._sections_met: dict[str, str] = {}
+
+    @property
+    def key(self) -> str:
+        """'plex:<account uuid>@<server machine id>', as far as known."""
+        key = f"plex:{self._account.uuid}" if self._account else "plex"
+        return f"{key}@{self._server_id}" if self._server_id else key
+
+    @property
+    def name(self) -> str:
+        """'Plex (<username>)'."""
+        return f"Plex ({self._account.username})" if self._account else "Plex"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """A watched state without dates we can set, half-step ratings, per-item answers."""
+        return Capabilities(
+            features=frozenset(Feature),
+            history=HistorySupport(multiple_plays=False, sets_watched_at=False),
+            rating_scale=RatingScale.HALF_STEPS_0_10,
+            batch_size=25,  # one request per item: small chunks keep progress committed
+            confirms_per_item=True,
+        )
+
+    @property
+    def play_history_available(self) -> bool | None:
+        """Whether the token may read the server's play history (admins only); None: unknown.
+
+        Watched state never depends on it: it comes from the library items themselves.
+        """
+        return self._history_access
+
+    @property
+    def requests_made(self) -> int:
+        """HTTP requests sent so far, to every Plex host."""
+        return self._client.requests_made
+
+    async def health(self) -> None:
+        """Ask the server who it is, plex.tv whose the token is, and probe history access."""
+        self._server_id = await self._client.machine_identifier()
+        self._account = await self._client.account()
+        # /identity answers without a token: the history probe is what checks the server's.
+        self._history_access = await self._client.history_access()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
+        """A present snapshot of `feature`; a failed page makes it partial, never short."""
+        if feature is Feature.WATCHLIST:
+            entries, completeness = await read_watchlist(self._client, self._library_for_enrichment)
+        else:
+            library = await self._fresh_library()
+            completeness = library.completeness
+            entries = [
+                Entry(record.item, payload)
+                for record in library.records
+                if (payload := _payload_of(record, feature)) is not None
+            ]
+            if unreadable := library.unreadable.get(feature):
+                # A record we cannot read would look like an item the user removed.
+                note = f"{unreadable} records could not be read"
+                failure = completeness.failure
+                completeness = replace(
+                    completeness, failure=f"{failure}; {note}" if failure else note
+                )
+        snapshot = Snapshot.build(self.name, feature, entries, completeness)
+        del checkpoint  # Plex has no activity stamp to compare with the last one
+        return Read(
+            snapshot,
+            Checkpoint(
+                provider=self.key,
+                feature=feature,
+                watermark=None,
+                # A fingerprint of the content read, to tell an unchanged read from a changed
+                # one; it changes with a hiccup's shrink as much as with the user's activity.
+                etag=_digest(snapshot),
+                updated_at=datetime.fromtimestamp(self._now(), UTC),
+            ),
+        )
+
+    async def count_agrees(self, snapshot: Snapshot) -> bool | None:
+        """Whether the server's own count of library items agrees with `snapshot`'s scan.
+
+        Watched state and ratings come from one scan of the library, so a list reply that lost
+        items shows up as plays and ratings the user seems to have removed. The server counts
+        each section's items apart from listing them: a scan that saw fewer items than it
+        counts was short, whatever its totals said. The Discover watchlist has no such count.
+        """
+        if snapshot.feature is Feature.WATCHLIST:
+            return None
+        self._meet(await self._client.sections())
+        counted = 0
+        for section, kind in self._sections_met.items():
+            for plex_type in SCANNED_TYPES[kind]:
+                counted += await self._client.section_count(section, plex_type)
+        return counted == snapshot.completeness.seen_total
+
+    def _meet(self, sections: Sequence[Section]) -> None:
+        self._sections_met.update(
+            (section.key, section.type) for section in sections if section.type in SCANNED_TYPES
+        )
+
+    def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
+        """Scan the library again on the next read, however recent the last scan.
+
+        The watchlist is read afresh every time, so there is nothing else to forget. The old
+        scan stays at hand for resolving writes until the next one replaces it.
+        """
+        del validated
+        if self._library is not None and feature is not Feature.WATCHLIST:
+            self._library = replace(self._library, stale=True)
+
+    async def _fresh_library(self) -> Library:
+        library = self._library
+        if (
+            library is None
+            or not library.reusable
+            or library.stale
+            or self._now() - library.read_at > self._ttl
+        ):
+            library = await self._scan_library()
+        return library
+
+    async def _library_for_writes(self) -> Library:
+        """A scan to resolve written items in: the last one, unless it is unfit for reuse.
+
+        Watched state and ratings going stale does not matter here, ratingKeys and ids do: a
+        write after an empty or partial scan would find nothing and be refused.
+        """
+        if self._library is not None and self._library.reusable:
+            return self._library
+        return await self._scan_library()
+
+    async def _scan_library(self) -> Library:
+        sections = await self._client.sections()
+        self._meet(sections)
+        library = await scan(self._client, sections, self._now)
+        previous = self._library
+        library = replace(
+            library,
+            # An empty scan is never kept: asking again costs next to nothing if it is true.
+            reusable=library.completeness.complete
+            and bool(library.records)
+            and (previous is None or len(library.records) >= len(previous.records)),
+        )
+        self._library = library
+        return library
+
+    async def _library_for_enrichment(self) -> Library | None:
+        """The library, to lend ids to watchlist items that carry only Plex's own.
+
+        Never an emptied, shrunken or partial scan: lending fewer ids would change the keys of
+        watchlist items from one read to the next.
+        """
+        if self._library is not None and self._library.reusable:
+            return self._library
+        try:
+            return await self._scan_library()
+        except AuthError, RateLimitError:
+            raise
+        except ProviderError:
+            return None  # the watchlist stands without the extra ids
+
+    # -- writes ---------------------------------------------------------------------------
+
+    async def write(
+        self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
+    ) -> Sequence[WriteResult]:
+        """Write one batch, one request per item; each item answered by its own reply."""
+        if action is Action.CONFLICT:
+            return [WriteResult(r.item, WriteOutcome.REJECTED, CONFLICT) for r in requests]
+        if feature is Feature.WATCHLIST:
+            # Discover only: the library scan holds nothing a watchlist write changes.
+            return [await self._write_watchlist(action, request) for request in requests]
+        try:
+            return [await self._write_library(feature, action, request) for request in requests]
+        finally:
+            # Even a batch cut short may have changed watched state or ratings.
+            if self._library is not None:
+                self._library = replace(self._library, stale=True)
+
+    async def _write_library(
+        self, feature: Feature, action: Action, request: WriteRequest
+    ) -> WriteResult:
+        item = request.item
+        rating = _native_rating(feature, action, request.payload)
+        if rating is None:
+            return WriteResult(item, WriteOutcome.REJECTED, "a rating write needs a rating")
+        library = await self._library_for_writes()
+        rescanned = False
+        while True:
+            records, strong = library.find(item)
+            if not strong and not self._title_matches:
+                records = []
+            if not records:
+                reason = NOT_IN_LIBRARY
+                if not library.completeness.complete:
+                    reason += " (the library could not be read in full)"
+                return WriteResult(item, WriteOutcome.REJECTED, reason)
+            try:
+                for record in records:
+                    await self._apply(feature, action, record.rating_key, rating)
+            except HttpError as err:
+                # A library rescan hands out new ratingKeys: find the item again, once.
+                if err.status == 404 and not rescanned:
+                    rescanned = True
+                    library = await self._scan_library()
+                    continue
+                if err.status == 404:
+                    return WriteResult(item, WriteOutcome.REJECTED, NOT_IN_LIBRARY)
+                return _failed(item, err)
+            except AuthError, RateLimitError:
+                raise
+            except ProviderError as err:
+                # A timeout or a 5xx: the call may or may not have landed.
+                return WriteResult(item, WriteOutcome.UNKNOWN, str(err))
+            stored = records[0].item
+            return WriteResult(
+                item, WriteOutcome.CONFIRMED, stored_as=stored if stored != item else None
+            )
+
+    async def _apply(
+        self, feature: Feature, action: Action, rating_key: str, rating: float
+    ) -> None:
+        if feature is Feature.RATINGS:
+            await self._client.rate(rating_key, rating)
+        elif action is Action.REMOVE:
+            await self._client.unscrobble(rating_key)
+        else:
+            await self._client.scrobble(rating_key)
+
+    async def _write_watchlist(self, action: Action, request: WriteRequest) -> WriteResult:
+        item = request.item
+        if item.type not in (MediaType.MOVIE, MediaType.SHOW, MediaType.ANIME):
+            return WriteResult(item, WriteOutcome.REJECTED, WATCHLIST_TYPES)
+        try:
+            found = await discover_target(self._client, self._library, item)
+            if found is None:
+                return WriteResult(item, WriteOutcome.REJECTED, NOT_ON_PLEX)
+            rating_key, stored = found
+            if action is Action.REMOVE:
+                await self._client.remove_from_watchlist(rating_key)
+            else:
+                await self._client.add_to_watchlist(rating_key)
+        except HttpError as err:
+            return _failed(item, err)
+        except AuthError, RateLimitError:
+            raise
+        except ProviderError as err:
+            return WriteResult(item, WriteOutcome.UNKNOWN, str(err))
+        return WriteResult(
+            item, WriteOutcome.CONFIRMED, stored_as=stored if stored != item else None
+        )
+
+
+def _failed(item: MediaItem, err: HttpError) -> WriteResult:
+    """A refused call is rejected; a 5xx may have been applied before it failed: unknown."""
+    outcome = WriteOutcome.UNKNOWN if err.status >= 500 else WriteOutcome.REJECTED
+    return WriteResult(item, outcome, str(err))
+
+
+def _native_rating(feature: Feature, action: Action, payload: Payload | None) -> float | None:
+    """The userRating to send (-1 removes one); None for a rating write without a rating."""
+    if feature is not Feature.RATINGS or action is Action.REMOVE:
+        return -1
+    if not isinstance(payload, Rated):
+        return None
+    return from_normalized(RatingScale.HALF_STEPS_0_10, payload.value)
+
+
+def _payload_of(record: LibraryRecord, feature: Feature) -> Payload | None:
+    return record.watched if feature is Feature.HISTORY else record.rated
+
+
+def _digest(snapshot: Snapshot) -> str:
+    """A validator of the snapshot's content, standing in for the ETag Plex does not send."""
+    hasher = hashlib.sha256()
+    for key in sorted(snapshot.entries):
+        hasher.update(f"{key}={snapshot.entries[key].payload!r}\n".encode())
+    hasher.update(snapshot.completeness.describe().encode())
+    return hasher.hexdigest()[:32]
