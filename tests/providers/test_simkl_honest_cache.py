@@ -23,7 +23,8 @@ from custom_components.crosswatch.engine.provider import (
     WriteOutcome,
     WriteRequest,
 )
-from custom_components.crosswatch.providers.simkl import _SETTLE_PULLS, SimklAccount, SimklProvider
+from custom_components.crosswatch.providers.simkl import SimklAccount, SimklProvider
+from custom_components.crosswatch.providers.simkl.adapter import _SETTLE_PULLS
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import Rig, find, has, make_rig
 from tests.simulators.simkl import Call

@@ -55,14 +55,14 @@ from datetime import UTC, datetime, timedelta
 import json
 from typing import Final, Protocol
 
-from ..clients.http import JsonValue
-from ..clients.simkl.client import ACTIVITY_KEYS, BUCKETS, SimklApi, expect_object
-from ..engine.capabilities import Capabilities, HistorySupport
-from ..engine.cursor import Checkpoint
-from ..engine.items import MediaItem, MediaType
-from ..engine.payloads import Entry, Feature, Listed, Rated, Watched
-from ..engine.plan import Action
-from ..engine.provider import (
+from ...clients.http import JsonValue
+from ...clients.simkl.client import ACTIVITY_KEYS, BUCKETS, SimklApi, expect_object
+from ...engine.capabilities import Capabilities, HistorySupport
+from ...engine.cursor import Checkpoint
+from ...engine.items import MediaItem, MediaType
+from ...engine.payloads import Entry, Feature, Listed, Rated, Watched
+from ...engine.plan import Action
+from ...engine.provider import (
     AccountLimitError,
     AccountLockedError,
     AuthError,
@@ -73,9 +73,9 @@ from ..engine.provider import (
     WriteRequest,
     WriteResult,
 )
-from ..engine.ratings import RatingScale, from_normalized, same_rating, to_normalized
-from ..engine.snapshot import Completeness, Snapshot, partial
-from .client_errors import engine_errors, translates_client_errors, translating
+from ...engine.ratings import RatingScale, from_normalized, same_rating, to_normalized
+from ...engine.snapshot import Completeness, Snapshot, partial
+from ..client_errors import engine_errors, translates_client_errors, translating
 
 WATCHLIST_STATUS: Final = "plantowatch"
 LIST_STATUSES: Final = ("plantowatch", "watching", "completed", "hold", "dropped")
