@@ -55,8 +55,19 @@ from datetime import UTC, datetime, timedelta
 import json
 from typing import Final, Protocol
 
-from ...clients.http import JsonValue
-from ...clients.simkl.client import ACTIVITY_KEYS, BUCKETS, SimklApi, expect_object
+from ...clients.simkl.client import SimklApi
+from ...clients.simkl.models import (
+    BUCKETS,
+    Echo,
+    ListedRow,
+    Media,
+    RatedRow,
+    Stamps,
+    SyncEpisode,
+    SyncObject,
+    SyncSeason,
+    WriteReply,
+)
 from ...engine.capabilities import Capabilities, HistorySupport
 from ...engine.cursor import Checkpoint
 from ...engine.items import MediaItem, MediaType
@@ -75,7 +86,7 @@ from ...engine.provider import (
 )
 from ...engine.ratings import RatingScale, from_normalized, same_rating, to_normalized
 from ...engine.snapshot import Completeness, Snapshot, partial
-from ..client_errors import engine_errors, translates_client_errors, translating
+from ..client_errors import translates_client_errors, translating
 
 WATCHLIST_STATUS: Final = "plantowatch"
 LIST_STATUSES: Final = ("plantowatch", "watching", "completed", "hold", "dropped")
@@ -116,14 +127,8 @@ class SimklAccount:
 @translates_client_errors
 async def fetch_account(api: SimklApi) -> SimklAccount:
     """Ask `/users/settings` whose token this is (for the config flow and health checks)."""
-    settings = await api.settings()
-    account = settings.get("account")
-    user = settings.get("user")
-    account_id = account.get("id") if isinstance(account, dict) else None
-    if account_id is None or isinstance(account_id, bool):
-        raise ProviderError("SIMKL's settings did not name the account")
-    name = user.get("name") if isinstance(user, dict) else None
-    return SimklAccount(str(account_id), str(name) if name else str(account_id))
+    settings = await api.settings()  # raises when they do not name the account
+    return SimklAccount(settings.account_id, settings.name or settings.account_id)
 
 
 # The two caches, by name: the lists of titles (watchlist and history) and the ratings.
@@ -134,7 +139,7 @@ _RATINGS: Final = "ratings"
 # view cannot match), and pulling in full for it forever would break SIMKL's polling rules.
 _SETTLE_PULLS: Final = 3
 
-type _Stamps = dict[str, str | None]
+type _Stamps = dict[str, str | None]  # as a cache keeps a bucket's activity stamps
 
 
 class _HasItem(Protocol):
@@ -178,16 +183,16 @@ type _View[T: _HasItem] = Mapping[str, Mapping[str, T]]  # bucket -> cache key -
 
 
 @dataclass(frozen=True, slots=True)
-class _Kind[T: _HasItem]:
-    """One of the two caches, and how to fill it and read it out."""
+class _Kind[T: _HasItem, R]:
+    """One of the two caches, and how to fill it (from rows of type R) and read it out."""
 
     name: str  # _LISTS or _RATINGS
     caches: dict[str, _Cache[T]]
     keys: tuple[str, ...]  # the activity stamps that say the cached content changed
-    fetch: Callable[[str, str | None], Awaitable[JsonValue]]  # (bucket, date_from) -> body
+    fetch: Callable[[str, str | None], Awaitable[Sequence[R]]]  # (bucket, date_from) -> rows
     # A bucket's rows -> the entries they hold, and the items they say no longer count
     # (a rating delta lists a deleted rating as a row without one).
-    parse: Callable[[str, list[JsonValue]], tuple[list[T], list[MediaItem]]]
+    parse: Callable[[str, Sequence[R]], tuple[list[T], list[MediaItem]]]
     entries: Callable[[Feature, _View[T]], Iterator[Entry]]
 
 
@@ -217,12 +222,12 @@ class _Awaited:
     pulls: int = 0  # full pulls of all its buckets that did not show it
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Sent:
-    """One object of a write body and the requests it carries."""
+    """One object of a write body and the requests it carries (more fold into it)."""
 
     section: str  # "movies" or "shows"
-    body: dict[str, JsonValue]
+    body: SyncObject
     indexes: list[int]
 
 
@@ -298,17 +303,8 @@ class SimklProvider:
         """
         if snapshot.feature is not Feature.WATCHLIST:
             return None
-        stats = await self._api.stats(self._account.id)
-        counted = 0
-        for name in ("movies", "tv", "anime"):
-            group = stats.get(name)
-            lists = group if isinstance(group, dict) else {}
-            listed = lists.get(WATCHLIST_STATUS)
-            count = listed.get("count", 0) if isinstance(listed, dict) else 0
-            if not isinstance(count, int) or isinstance(count, bool):
-                raise ProviderError(f"SIMKL's statistics give no count for the {name} watchlist")
-            counted += count
-        return counted == snapshot.completeness.seen_total
+        stats = await self._api.stats(self._account.id)  # raises when a group has no count
+        return sum(stats.plan_to_watch.values()) == snapshot.completeness.seen_total
 
     # Reads ---------------------------------------------------------------------------------
 
@@ -337,11 +333,11 @@ class SimklProvider:
         # A cold start again: an empty full pull must be confirmed anew.
         self._empty_once = {place for place in self._empty_once if place[0] not in forgotten}
 
-    async def _read[T: _HasItem](
-        self, kind: _Kind[T], feature: Feature, checkpoint: Checkpoint | None
+    async def _read[T: _HasItem, R](
+        self, kind: _Kind[T, R], feature: Feature, checkpoint: Checkpoint | None
     ) -> Read:
         try:
-            stamps = _bucket_stamps(await self._api.activities())
+            stamps = (await self._api.activities()).buckets
         except _FATAL:
             raise
         except ProviderError as err:
@@ -356,8 +352,8 @@ class SimklProvider:
             return Read(snapshot, checkpoint)
         return Read(snapshot, Checkpoint(self.key, feature, watermark, None, self._now()))
 
-    async def _refresh[T: _HasItem](
-        self, kind: _Kind[T], stamps: Mapping[str, _Stamps]
+    async def _refresh[T: _HasItem, R](
+        self, kind: _Kind[T, R], stamps: Mapping[str, Stamps]
     ) -> _Pulled[T]:
         """Bring one cache's buckets up to the activities, and say what this read saw."""
         # Only writes made before this read began can be judged by what it pulls.
@@ -389,8 +385,8 @@ class SimklProvider:
         }
         return _Pulled(view, kept, frozenset(fresh), frozenset(failed), tuple(failures))
 
-    async def _refresh_bucket[T: _HasItem](
-        self, kind: _Kind[T], bucket: str, now: _Stamps | None
+    async def _refresh_bucket[T: _HasItem, R](
+        self, kind: _Kind[T, R], bucket: str, now: Stamps | None
     ) -> tuple[Mapping[str, T], bool]:
         """The bucket as this read sees it, and whether it was pulled in full."""
         cache = kind.caches.get(bucket)
@@ -402,7 +398,7 @@ class SimklProvider:
             (stamp for key in kind.keys if (stamp := cache.stamps.get(key))), default=None
         )
         if since is not None:
-            rows = _rows(await kind.fetch(bucket, since), bucket)
+            rows = await kind.fetch(bucket, since)
             if rows:
                 kept, cleared = kind.parse(bucket, rows)
                 for item in cleared:
@@ -415,7 +411,7 @@ class SimklProvider:
         return await self._pull_in_full(kind, bucket, cache, now), True
 
     def _full_pull_due[T: _HasItem](
-        self, cache_name: str, bucket: str, cache: _Cache[T], now: _Stamps
+        self, cache_name: str, bucket: str, cache: _Cache[T], now: Stamps
     ) -> bool:
         place = (cache_name, bucket)
         return (
@@ -427,10 +423,10 @@ class SimklProvider:
             or any(a.cache == cache_name and bucket in a.buckets for a in self._awaited)
         )
 
-    async def _pull_in_full[T: _HasItem](
-        self, kind: _Kind[T], bucket: str, cache: _Cache[T] | None, now: _Stamps | None
+    async def _pull_in_full[T: _HasItem, R](
+        self, kind: _Kind[T, R], bucket: str, cache: _Cache[T] | None, now: Stamps | None
     ) -> Mapping[str, T]:
-        rows = _rows(await kind.fetch(bucket, None), bucket)
+        rows = await kind.fetch(bucket, None)
         kept, _ = kind.parse(bucket, rows)
         fresh = {_entry_key(entry.item): entry for entry in kept}
         place = (kind.name, bucket)
@@ -443,9 +439,9 @@ class SimklProvider:
         kind.caches[bucket] = _Cache(dict(now or {}), fresh, self._now())
         return fresh
 
-    def _settle[T: _HasItem](
+    def _settle[T: _HasItem, R](
         self,
-        kind: _Kind[T],
+        kind: _Kind[T, R],
         view: Mapping[str, Mapping[str, T]],
         fresh: frozenset[str],
         judged: set[int],
@@ -478,9 +474,9 @@ class SimklProvider:
                 waiting.append(replace(awaited, pulls=awaited.pulls + 1))
         self._awaited = waiting
 
-    def _snapshot[T: _HasItem](
+    def _snapshot[T: _HasItem, R](
         self,
-        kind: _Kind[T],
+        kind: _Kind[T, R],
         feature: Feature,
         view: Mapping[str, Mapping[str, T]],
         failures: list[str],
@@ -535,7 +531,7 @@ class SimklProvider:
     async def _unlist(self, requests: Sequence[WriteRequest]) -> Sequence[WriteResult]:
         # history/remove deletes whatever SIMKL holds for the item, so decide on fresh facts:
         # what this read saw, never a bucket it could not read.
-        pulled = await self._refresh(self._list_kind, _bucket_stamps(await self._api.activities()))
+        pulled = await self._refresh(self._list_kind, (await self._api.activities()).buckets)
         lists = {b: entries for b, entries in pulled.view.items() if b not in pulled.failed}
         index = _index(lists)
         early: dict[int, WriteResult] = {}
@@ -556,7 +552,7 @@ class SimklProvider:
         removal: bool,
         path: str,
         requests: Sequence[WriteRequest],
-        build: Callable[[WriteRequest, bool], tuple[str, dict[str, JsonValue]] | str],
+        build: Callable[[WriteRequest, bool], tuple[str, SyncObject] | str],
         *,
         early: Mapping[int, WriteResult] | None = None,
     ) -> Sequence[WriteResult]:
@@ -572,12 +568,12 @@ class SimklProvider:
             section, body = built
             key = (section, _fingerprint(body))
             if key in sent:
-                _absorb(sent[key].body, body)
+                sent[key].body = _absorb(sent[key].body, body)
                 sent[key].indexes.append(number)
             else:
                 sent[key] = _Sent(section, body, [number])
         if sent:
-            payload: dict[str, JsonValue] = {}
+            payload: dict[str, list[SyncObject]] = {}
             for one in sent.values():
                 payload.setdefault(one.section, []).append(one.body)
             # Marked before sending: a reply lost after SIMKL stored the write (a 5xx, a
@@ -643,23 +639,6 @@ class SimklProvider:
 # Activities and watermarks -------------------------------------------------------------------
 
 
-def _bucket_stamps(activities: Mapping[str, JsonValue]) -> dict[str, _Stamps]:
-    """Each bucket's stamps; a bucket whose section is missing (or empty) is left out."""
-    stamps: dict[str, _Stamps] = {}
-    for bucket in BUCKETS:
-        section = activities.get(ACTIVITY_KEYS[bucket])
-        if section is None:
-            continue
-        if not isinstance(section, dict):
-            raise ProviderError(f"SIMKL's activities for {bucket} are not an object")
-        if section:
-            stamps[bucket] = {
-                str(key): value if isinstance(value, str) else None
-                for key, value in section.items()
-            }
-    return stamps
-
-
 def _serialize(stamps: Mapping[str, Mapping[str, str | None]]) -> str:
     return json.dumps(stamps, sort_keys=True, separators=(",", ":"))
 
@@ -667,129 +646,60 @@ def _serialize(stamps: Mapping[str, Mapping[str, str | None]]) -> str:
 # Parsing -------------------------------------------------------------------------------------
 
 
-def _rows(body: JsonValue, bucket: str) -> list[JsonValue]:
-    """The rows of one bucket in an all-items or ratings reply; see the module docstring.
-
-    `null` (or an empty body) and an object without the bucket's key mean no rows; any other
-    shape is a failed pull.
-    """
-    if body is None:
-        return []
-    with engine_errors():
-        reply = expect_object(body, f"the {bucket} list")
-    if bucket not in reply:
-        return []
-    rows = reply[bucket]
-    if not isinstance(rows, list):
-        raise ProviderError(f"SIMKL's {bucket} list is not a list (it is {type(rows).__name__})")
-    return rows
-
-
-def _parse_titles(bucket: str, rows: list[JsonValue]) -> tuple[list[_Title], list[MediaItem]]:
+def _parse_titles(bucket: str, rows: Sequence[ListedRow]) -> tuple[list[_Title], list[MediaItem]]:
     return [_parse_title(bucket, row) for row in rows], []
 
 
-def _parse_ratings(bucket: str, rows: list[JsonValue]) -> tuple[list[_Rating], list[MediaItem]]:
+def _parse_ratings(bucket: str, rows: Sequence[RatedRow]) -> tuple[list[_Rating], list[MediaItem]]:
     rated: list[_Rating] = []
     unrated: list[MediaItem] = []
     for row in rows:
-        item, value, rated_at = _parse_rating(bucket, row)
-        if value is None:
+        item = _media(bucket, row.media)
+        if row.rating is None:
             unrated.append(item)
         else:
-            rated.append(_Rating(item, value, rated_at))
+            rated.append(_Rating(item, row.rating, row.rated_at))
     return rated, unrated
 
 
-def _time(value: JsonValue) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _wire_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _media(bucket: str, row: JsonValue) -> tuple[MediaItem, dict[str, JsonValue]]:
-    """The title a row is about, and the row itself."""
-    if not isinstance(row, dict):
-        raise ProviderError(f"a SIMKL {bucket} row is not an object")
-    media = row.get("movie") if bucket == "movies" else row.get("show") or row.get("anime")
-    if not isinstance(media, dict):
-        raise ProviderError(f"a SIMKL {bucket} row has no title object")
+def _media(bucket: str, media: Media) -> MediaItem:
+    """The item a row's media object names."""
     wanted: tuple[str, ...] = SHARED_IDS
-    if bucket == "movies" or row.get("anime_type") == "movie":
+    if media.movie:
         media_type = MediaType.MOVIE
     elif bucket == "anime":
         media_type, wanted = MediaType.ANIME, ANIME_SERIES_IDS
     else:
         media_type = MediaType.SHOW
-    raw_ids = media.get("ids")
-    ids = {k: v for k, v in raw_ids.items() if k in wanted} if isinstance(raw_ids, dict) else {}
-    title = media.get("title")
-    year = media.get("year")
     try:
-        item = MediaItem.create(
+        return MediaItem.create(
             media_type,
-            title=title if isinstance(title, str) else None,
-            year=int(year) if isinstance(year, int | str) and str(year).isdigit() else None,
-            ids=ids,
+            title=media.title,
+            year=media.year,
+            ids={k: v for k, v in media.ids.items() if k in wanted},
         )
     except ValueError as err:
         raise ProviderError(f"a SIMKL {bucket} row names no title: {err}") from err
-    return item, row
 
 
-def _parse_title(bucket: str, raw: JsonValue) -> _Title:
-    item, row = _media(bucket, raw)
-    episodes: list[tuple[MediaItem, datetime | None]] = []
-    if item.type is not MediaType.MOVIE:
-        numbered = [(1, e) for e in row.get("episodes") or []]
-        for season in row.get("seasons") or []:
-            if isinstance(season, dict) and isinstance(season.get("number"), int):
-                numbered.extend((season["number"], e) for e in season.get("episodes") or [])
-        show_ids = item.ids()
-        for season_number, episode in numbered:
-            if not isinstance(episode, dict) or not isinstance(episode.get("number"), int):
-                raise ProviderError(f"a SIMKL {bucket} episode has no number")
-            episodes.append(
-                (
-                    MediaItem.create(
-                        MediaType.EPISODE,
-                        title=item.title,
-                        year=item.year,
-                        show_ids=show_ids,
-                        season=season_number,
-                        episode=episode["number"],
-                    ),
-                    _time(episode.get("watched_at")),
-                )
-            )
-    status = row.get("status")
-    return _Title(
-        item,
-        status if isinstance(status, str) else None,
-        _time(row.get("added_to_watchlist_at")),
-        _time(row.get("last_watched_at")),
-        tuple(episodes),
+def _parse_title(bucket: str, row: ListedRow) -> _Title:
+    item = _media(bucket, row.media)
+    show_ids = item.ids()
+    episodes = tuple(
+        (
+            MediaItem.create(
+                MediaType.EPISODE,
+                title=item.title,
+                year=item.year,
+                show_ids=show_ids,
+                season=episode.season,
+                episode=episode.number,
+            ),
+            episode.watched_at,
+        )
+        for episode in row.episodes
     )
-
-
-def _parse_rating(bucket: str, raw: JsonValue) -> tuple[MediaItem, int | None, datetime | None]:
-    item, row = _media(bucket, raw)
-    value = row.get("user_rating")
-    try:
-        normalized = to_normalized(RatingScale.INTEGER_1_10, value)
-    except ValueError as err:
-        raise ProviderError(f"SIMKL sent a rating that is not 1-10: {value!r}") from err
-    if normalized is None:
-        return item, None, None
-    return item, int(normalized), _time(row.get("user_rated_at"))
+    return _Title(item, row.status, row.added_to_watchlist_at, row.last_watched_at, episodes)
 
 
 def _watched(when: datetime | None) -> Watched:
@@ -897,8 +807,8 @@ def _title_of(item: MediaItem) -> MediaItem:
 # Write bodies and replies --------------------------------------------------------------------
 
 
-def _wire_ids(ids: Mapping[str, str]) -> dict[str, JsonValue]:
-    wire: dict[str, JsonValue] = {}
+def _wire_ids(ids: Mapping[str, str]) -> dict[str, str | int]:
+    wire: dict[str, str | int] = {}
     for key in SHARED_IDS:
         value = ids.get(key)
         if value is not None:
@@ -906,58 +816,50 @@ def _wire_ids(ids: Mapping[str, str]) -> dict[str, JsonValue]:
     return wire
 
 
-def _title_object(item: MediaItem) -> tuple[str, dict[str, JsonValue]] | str:
+def _title_object(item: MediaItem) -> tuple[str, SyncObject] | str:
     """The standard media object for a title (or an episode's or season's show)."""
     numbered = item.type in (MediaType.EPISODE, MediaType.SEASON)
     ids = _wire_ids(item.show_ids() if numbered else item.ids())
     if not ids:
         # SIMKL would match by title alone, and a wrong match here writes to someone else's item.
         return "no_usable_ids"
-    body: dict[str, JsonValue] = {}
-    if item.title:
-        body["title"] = item.title
-    if item.year:
-        body["year"] = item.year
-    body["ids"] = ids
+    body = SyncObject(ids, title=item.title, year=item.year)
     return ("movies" if item.type is MediaType.MOVIE else "shows"), body
 
 
-def _plain_object(request: WriteRequest, removal: bool) -> tuple[str, dict[str, JsonValue]] | str:
+def _plain_object(request: WriteRequest, removal: bool) -> tuple[str, SyncObject] | str:
     del removal
     if request.item.type in (MediaType.EPISODE, MediaType.SEASON):
         return "simkl_lists_hold_titles_only"
     return _title_object(request.item)
 
 
-def _listed_object(request: WriteRequest, removal: bool) -> tuple[str, dict[str, JsonValue]] | str:
+def _listed_object(request: WriteRequest, removal: bool) -> tuple[str, SyncObject] | str:
     built = _plain_object(request, removal)
     if isinstance(built, str):
         return built
     section, body = built
-    body["to"] = WATCHLIST_STATUS
-    if isinstance(request.payload, Listed) and request.payload.listed_at:
-        body["added_at"] = _wire_time(request.payload.listed_at)
-    return section, body
+    listed_at = request.payload.listed_at if isinstance(request.payload, Listed) else None
+    return section, replace(body, to=WATCHLIST_STATUS, added_at=listed_at)
 
 
-def _history_object(request: WriteRequest, removal: bool) -> tuple[str, dict[str, JsonValue]] | str:
+def _history_object(request: WriteRequest, removal: bool) -> tuple[str, SyncObject] | str:
     item, payload = request.item, request.payload
     built = _title_object(item)
     if isinstance(built, str):
         return built
     section, body = built
     when = payload.last_watched_at if isinstance(payload, Watched) else None
-    stamp: dict[str, JsonValue] = {"watched_at": _wire_time(when)} if when and not removal else {}
+    stamp = when if when and not removal else None
     if item.type is MediaType.EPISODE:
-        body["seasons"] = [{"number": item.season, "episodes": [{"number": item.episode, **stamp}]}]
-    elif item.type is MediaType.SEASON:
-        body["seasons"] = [{"number": item.season, **stamp}]
-    else:
-        body.update(stamp)
-    return section, body
+        episode = SyncEpisode(item.episode, stamp)
+        return section, replace(body, seasons=(SyncSeason(item.season, (episode,)),))
+    if item.type is MediaType.SEASON:
+        return section, replace(body, seasons=(SyncSeason(item.season, watched_at=stamp),))
+    return section, replace(body, watched_at=stamp)
 
 
-def _rating_object(request: WriteRequest, removal: bool) -> tuple[str, dict[str, JsonValue]] | str:
+def _rating_object(request: WriteRequest, removal: bool) -> tuple[str, SyncObject] | str:
     if request.item.type in (MediaType.EPISODE, MediaType.SEASON):
         return "simkl_rates_titles_only"
     built = _title_object(request.item)
@@ -966,56 +868,43 @@ def _rating_object(request: WriteRequest, removal: bool) -> tuple[str, dict[str,
     section, body = built
     if not isinstance(request.payload, Rated):
         return "no_rating_given"
-    body["rating"] = from_normalized(RatingScale.INTEGER_1_10, request.payload.value)
-    if request.payload.rated_at:
-        body["rated_at"] = _wire_time(request.payload.rated_at)
-    return section, body
+    rating = int(from_normalized(RatingScale.INTEGER_1_10, request.payload.value))
+    return section, replace(body, rating=rating, rated_at=request.payload.rated_at)
 
 
-def _fingerprint(body: Mapping[str, JsonValue]) -> str:
-    return json.dumps(body.get("ids"), sort_keys=True)
+def _fingerprint(body: SyncObject) -> str:
+    return json.dumps(dict(body.ids), sort_keys=True)
 
 
-def _absorb(target: dict[str, JsonValue], extra: Mapping[str, JsonValue]) -> None:
+def _absorb(target: SyncObject, extra: SyncObject) -> SyncObject:
     """Fold another episode or season of the same show into one show object."""
-    seasons: list[JsonValue] = target.setdefault("seasons", [])
-    for season in extra.get("seasons") or []:
-        same = next((s for s in seasons if s.get("number") == season.get("number")), None)
-        if same is None or "episodes" not in same or "episodes" not in season:
+    seasons = list(target.seasons or ())
+    for season in extra.seasons or ():
+        at = next((i for i, s in enumerate(seasons) if s.number == season.number), None)
+        known = None if at is None else seasons[at].episodes
+        if at is None or known is None or season.episodes is None:
             seasons.append(season)
         else:
-            same["episodes"].extend(season["episodes"])
+            seasons[at] = replace(seasons[at], episodes=(*known, *season.episodes))
+    return replace(target, seasons=tuple(seasons))
 
 
-def _pairs(obj: JsonValue) -> frozenset[tuple[str, str]]:
-    ids = obj.get("ids") if isinstance(obj, dict) else None
-    if not isinstance(ids, dict):
-        return frozenset()
+def _pairs(ids: Mapping[str, object]) -> frozenset[tuple[str, str]]:
     return frozenset((str(k), str(v).casefold()) for k, v in ids.items() if v is not None)
 
 
-def _matches(echo: JsonValue, sent: _Sent) -> bool:
-    mine, theirs = _pairs(sent.body), _pairs(echo)
+def _matches(echo: Echo, sent: _Sent) -> bool:
+    mine, theirs = _pairs(sent.body.ids), _pairs(echo.ids)
     return bool(mine and theirs) and (theirs <= mine or mine <= theirs)
 
 
-def _outcome(reply: JsonValue, sent: _Sent) -> tuple[WriteOutcome, str | None]:
+def _outcome(reply: WriteReply, sent: _Sent) -> tuple[WriteOutcome, str | None]:
     """What a reply says about one sent object: not_found, echoed, or only counted."""
-    if not isinstance(reply, dict):
-        return WriteOutcome.UNKNOWN, None
-    not_found = reply.get("not_found")
-    missing = not_found.get(sent.section) if isinstance(not_found, dict) else None
-    if isinstance(missing, list) and any(_matches(echo, sent) for echo in missing):
+    if any(_matches(echo, sent) for echo in reply.not_found.get(sent.section, ())):
         return WriteOutcome.REJECTED, "not_found"
-    added = reply.get("added")
-    if isinstance(added, dict):
-        echoes = added.get(sent.section)
-        statuses = added.get("statuses")
-        confirmed = list(echoes) if isinstance(echoes, list) else []
-        if isinstance(statuses, list):
-            confirmed.extend(s.get("request") for s in statuses if isinstance(s, dict))
-        if any(_matches(echo, sent) for echo in confirmed):
-            return WriteOutcome.CONFIRMED, None
+    confirmed = (*reply.added.get(sent.section, ()), *reply.statuses)
+    if any(_matches(echo, sent) for echo in confirmed):
+        return WriteOutcome.CONFIRMED, None
     return WriteOutcome.UNKNOWN, None
 
 
