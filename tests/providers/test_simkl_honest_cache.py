@@ -23,7 +23,8 @@ from custom_components.crosswatch.engine.provider import (
     WriteOutcome,
     WriteRequest,
 )
-from custom_components.crosswatch.providers.simkl import _SETTLE_PULLS, SimklAccount, SimklProvider
+from custom_components.crosswatch.providers.simkl import SimklAccount, SimklProvider
+from custom_components.crosswatch.providers.simkl.cache import SETTLE_PULLS
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import Rig, find, has, make_rig
 from tests.simulators.simkl import Call
@@ -384,11 +385,11 @@ async def test_a_write_simkl_dropped_costs_a_bounded_number_of_full_pulls(
     )
     before = len(rig.state.calls)
 
-    reads = [await rig.provider.read(Feature.WATCHLIST, None) for _ in range(_SETTLE_PULLS + 2)]
+    reads = [await rig.provider.read(Feature.WATCHLIST, None) for _ in range(SETTLE_PULLS + 2)]
 
     assert all(has(r.snapshot, "movie", HEAT) for r in reads)
     assert not any(has(r.snapshot, "movie", {"imdb": "tt0000400"}) for r in reads)
-    assert len(full(pulls(rig, before))) == _SETTLE_PULLS  # then the engine calls it a phantom
+    assert len(full(pulls(rig, before))) == SETTLE_PULLS  # then the engine calls it a phantom
 
 
 async def test_a_write_pulls_in_full_only_the_bucket_simkl_files_a_known_title_in(

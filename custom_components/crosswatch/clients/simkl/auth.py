@@ -18,7 +18,8 @@ from ..errors import (
 )
 from ..http import RetryPolicy, Sleep
 from ..tokens import Tokens
-from .client import DEFAULT_APP_VERSION, DEFAULT_BASE_URL, expect_object, make_http
+from .client import DEFAULT_APP_VERSION, DEFAULT_BASE_URL, make_http
+from .models import expect_object
 
 SLOW_DOWN_STEP = 5  # seconds added to the interval each time SIMKL asks us to slow down
 

@@ -3,29 +3,38 @@
 Every call goes through the shared `HttpClient`. SIMKL publishes two limits that matter here:
 about ten GETs a second and one POST a second, so reads and writes get separate throttles.
 SIMKL suspends API keys that poll `/sync/all-items` blindly; this module only offers the calls,
-the adapter in `simkl.py` decides when a pull is justified by `/sync/activities`.
+the adapter in `providers/simkl` decides when a pull is justified by `/sync/activities`. Every
+reply is parsed into the models of `models.py` before it leaves: no raw JSON reaches the adapter.
 """
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 import aiohttp
 
-from ..errors import (
-    CrossWatchInvalidResponseError,
+from ..http import Clock, HttpClient, RetryPolicy, Sleep, Throttle
+from .models import (
+    Activities,
+    ListedRow,
+    RatedRow,
+    SyncObject,
+    UserSettings,
+    UserStats,
+    WriteReply,
+    parse_activities,
+    parse_listed,
+    parse_rated,
+    parse_settings,
+    parse_stats,
+    parse_write_reply,
+    write_body,
 )
-from ..http import Clock, HttpClient, JsonValue, RetryPolicy, Sleep, Throttle
 
 DEFAULT_BASE_URL: Final = "https://api.simkl.com"
 APP_NAME: Final = "crosswatch"
 DEFAULT_APP_VERSION: Final = "0.1.0"
 SERVICE: Final = "SIMKL"
-
-# The three buckets of a SIMKL account: the path segment of /sync/all-items and /sync/ratings,
-# and the key of the same bucket in /sync/activities.
-BUCKETS: Final = ("movies", "shows", "anime")
-ACTIVITY_KEYS: Final = {"movies": "movies", "shows": "tv_shows", "anime": "anime"}
 
 
 def base_headers(client_id: str, app_version: str) -> dict[str, str]:
@@ -67,15 +76,6 @@ def make_http(
     )
 
 
-def expect_object(value: JsonValue, what: str) -> dict[str, JsonValue]:
-    """The body as a JSON object, or a CrossWatchInvalidResponseError naming what was expected."""
-    if not isinstance(value, dict):
-        raise CrossWatchInvalidResponseError(
-            f"SIMKL sent {type(value).__name__} where {what} was expected"
-        )
-    return value
-
-
 class SimklApi:
     """The SIMKL endpoints of an authorized account."""
 
@@ -103,22 +103,22 @@ class SimklApi:
             clock=clock,
         )
 
-    async def settings(self) -> dict[str, JsonValue]:
+    async def settings(self) -> UserSettings:
         """POST /users/settings: the account id and the user's name."""
         reply = await self.http.request("POST", "/users/settings")
-        return expect_object(reply.json(), "the user's settings")
+        return parse_settings(reply.json())
 
-    async def stats(self, user_id: str) -> dict[str, JsonValue]:
+    async def stats(self, user_id: str) -> UserStats:
         """POST /users/{user_id}/stats: how many titles each list holds, counted apart."""
         reply = await self.http.request("POST", f"/users/{user_id}/stats")
-        return expect_object(reply.json(), "the user's statistics")
+        return parse_stats(reply.json())
 
-    async def activities(self) -> dict[str, JsonValue]:
+    async def activities(self) -> Activities:
         """GET /sync/activities: when each bucket and list last changed."""
         reply = await self.http.request("GET", "/sync/activities")
-        return expect_object(reply.json(), "the last activities")
+        return parse_activities(reply.json())
 
-    async def all_items(self, bucket: str, date_from: str | None) -> JsonValue:
+    async def all_items(self, bucket: str, date_from: str | None) -> tuple[ListedRow, ...]:
         """GET /sync/all-items/{type}: every listed item of a bucket, or those changed since.
 
         `extended=full` with `episode_watched_at=yes` gives the watched episodes with their dates.
@@ -127,17 +127,17 @@ class SimklApi:
         if date_from is not None:
             params["date_from"] = date_from
         reply = await self.http.request("GET", f"/sync/all-items/{bucket}", params=params)
-        return reply.json()
+        return parse_listed(reply.json(), bucket)
 
-    async def ratings(self, bucket: str, date_from: str | None) -> JsonValue:
+    async def ratings(self, bucket: str, date_from: str | None) -> tuple[RatedRow, ...]:
         """POST /sync/ratings/{type}: the rated items of a bucket, or those changed since."""
         params: Mapping[str, str | int] | None = (
             {"date_from": date_from} if date_from is not None else None
         )
         reply = await self.http.request("POST", f"/sync/ratings/{bucket}", params=params)
-        return reply.json()
+        return parse_rated(reply.json(), bucket)
 
-    async def post(self, path: str, body: Mapping[str, JsonValue]) -> JsonValue:
-        """POST a sync write and return its reply body (None when it is empty)."""
-        reply = await self.http.request("POST", path, json_body=dict(body))
-        return reply.json()
+    async def post(self, path: str, sections: Mapping[str, Sequence[SyncObject]]) -> WriteReply:
+        """POST a sync write of each section's objects, and what its reply says per item."""
+        reply = await self.http.request("POST", path, json_body=write_body(sections))
+        return parse_write_reply(reply.json())

@@ -1,0 +1,427 @@
+"""SIMKL's delta cache: each bucket as its last pulls showed it, and the stamps it reflects.
+
+The cache never believes more than SIMKL's bodies showed:
+
+- A bucket's activity stamps (its watermark, and the read's checkpoint) advance only together
+  with a body that reflects them. A failed pull leaves the bucket's cache and stamps as they
+  were and makes the snapshot partial.
+- Which bodies count as "no rows". The blueprint says of `/sync/all-items`: "If a user doesn't
+  have anything in his watchlists, the response will be `null`", and its examples key each
+  bucket's rows by the bucket's name. So a `null` body, an empty one (our HTTP client cannot
+  tell the two apart), or an object without the bucket's key is a bucket without rows; the
+  ratings endpoint is read the same way. Anything else the blueprint does not document (a list
+  where the object belongs, the bucket's key holding null or a string, a body that is not JSON,
+  a row that names no title) is a failed pull of that bucket, never an empty list. The client
+  reads the bodies so (`clients/simkl/models.py`); the adapter turns the rows into items.
+- A delta (`date_from`) without rows legitimately means "nothing filed since then". But the
+  activities said the bucket moved, so either the change is filed under an earlier date (SIMKL
+  files a back-dated write under the date it was watched) or the stamp moved without one. Only a
+  full pull tells which, so one follows at once and the stamps advance with it; taking the
+  stamps from the empty delta would hide that change until the next one.
+- A full pull without rows is reported to the engine as it was read (the engine judges shrinks
+  and confirms them with a later fresh read), but it becomes the cache only once a second full
+  pull agrees: until then the bucket keeps what it held and its next read pulls it in full
+  again. An empty 200 is the classic hiccup, and a cache that kept it would serve an empty list
+  until the stamps move again. Rows are never second-guessed: a short list is SIMKL's answer.
+- A bucket is pulled in full when nothing is cached, when `removed_from_list` moved (a delta
+  cannot show a removal), when the activities lack its section (we cannot know what changed,
+  and a missing stamp is no evidence of change either), after our own writes (below), and at
+  least once a day (`max_cache_age`): activities that stopped advancing for a while must not
+  hide a change, a removal above all, for good.
+
+Writes fold nothing into the cache: only fresh reads verify, and a cache that showed what SIMKL
+answered `ok: true` or a count to would have the engine verify writes SIMKL silently dropped.
+Our writes are back-dated, so no delta shows them; each write therefore marks the buckets it may
+have touched (the ratings too when it deletes a title's rating), and those are pulled in full
+until a full pull shows the write, or `SETTLE_PULLS` full pulls did not. SIMKL may serve a body
+from before a write for a read or two; a write it dropped never shows, and the bound keeps what
+that costs finite (the engine reports such writes as phantoms).
+"""
+
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+import json
+from typing import Final
+
+from ...clients.simkl.models import BUCKETS, ListedRow, RatedRow, Stamps
+from ...engine.items import MediaItem, MediaType
+from ...engine.payloads import Entry, Feature, Rated
+from ...engine.provider import (
+    AccountLimitError,
+    AccountLockedError,
+    AuthError,
+    ProviderError,
+    RateLimitError,
+    WriteRequest,
+)
+from ...engine.ratings import RatingScale, same_rating
+from ...engine.snapshot import Completeness, Snapshot
+from .parse import (
+    LIST_STATUSES,
+    HasItem,
+    Rating,
+    Title,
+    View,
+    list_entries,
+    parse_ratings,
+    parse_titles,
+    rating_entries,
+)
+
+REMOVED: Final = "removed_from_list"
+RATED: Final = "rated_at"
+# The two caches, by name: the lists of titles (watchlist and history) and the ratings.
+LISTS: Final = "lists"
+RATINGS: Final = "ratings"
+# Full pulls a written bucket gets for the write to show. SIMKL may serve a body from before a
+# write for a read or two; a write it silently dropped never shows (nor does one whose ids the
+# view cannot match), and pulling in full for it forever would break SIMKL's polling rules.
+SETTLE_PULLS: Final = 3
+
+type CacheStamps = dict[str, str | None]  # as a cache keeps a bucket's activity stamps
+
+
+# Errors that must reach the engine as they are instead of becoming a partial read.
+FATAL: Final = (AuthError, RateLimitError, AccountLockedError, AccountLimitError)
+
+
+@dataclass(slots=True)
+class Cache[T: HasItem]:
+    """What a full pull (and the deltas after it) showed of one bucket, and the stamps it reflects.
+
+    `stamps` is empty when the activities had no section for the bucket: nothing to compare.
+    """
+
+    stamps: CacheStamps
+    entries: dict[str, T]
+    pulled_at: datetime  # when the full pull under it was made
+
+
+@dataclass(frozen=True, slots=True)
+class Kind[T: HasItem, R]:
+    """One of the two caches, and how to fill it (from rows of type R) and read it out."""
+
+    name: str  # LISTS or RATINGS
+    caches: dict[str, Cache[T]]
+    keys: tuple[str, ...]  # the activity stamps that say the cached content changed
+    fetch: Callable[[str, str | None], Awaitable[Sequence[R]]]  # (bucket, date_from) -> rows
+    # A bucket's rows -> the entries they hold, and the items they say no longer count
+    # (a rating delta lists a deleted rating as a row without one).
+    parse: Callable[[str, Sequence[R]], tuple[list[T], list[MediaItem]]]
+    entries: Callable[[Feature, View[T]], Iterator[Entry]]
+
+
+@dataclass(frozen=True, slots=True)
+class Pulled[T: HasItem]:
+    """What one read learned of a cache's buckets."""
+
+    view: dict[str, Mapping[str, T]]  # bucket -> entries as this read saw them
+    stamps: dict[str, CacheStamps]  # bucket -> the stamps its cache reflects (none: not known)
+    fresh: frozenset[str]  # the buckets this read pulled in full
+    failed: frozenset[str]
+    failures: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Awaited:
+    """A write that no full pull of the buckets it may have touched has shown yet."""
+
+    cache: str  # LISTS or RATINGS
+    buckets: frozenset[str]
+    # The feature whose view shows the write; None when no view can (a season's episodes are
+    # SIMKL's to know): one full pull of its buckets settles it.
+    feature: Feature | None
+    item: MediaItem
+    payload: Rated | None  # compared when the write set a rating
+    removal: bool
+    pulls: int = 0  # full pulls of all its buckets that did not show it
+
+
+class DeltaCache:
+    """Both caches of one account (the lists of titles, the ratings) and the writes they await.
+
+    `lists` and `ratings` map each bucket to its cache; a bucket never pulled has none.
+    """
+
+    def __init__(
+        self,
+        all_items: Callable[[str, str | None], Awaitable[Sequence[ListedRow]]],
+        ratings: Callable[[str, str | None], Awaitable[Sequence[RatedRow]]],
+        *,
+        now: Callable[[], datetime],
+        max_cache_age: timedelta,
+    ) -> None:
+        """Bind the two fetches (bucket, date_from) -> rows, and the clock."""
+        self._now = now
+        self._max_cache_age = max_cache_age
+        self.lists: dict[str, Cache[Title]] = {}
+        self.ratings: dict[str, Cache[Rating]] = {}
+        self.list_kind = Kind(
+            LISTS, self.lists, LIST_STATUSES, all_items, parse_titles, list_entries
+        )
+        self.rating_kind = Kind(
+            RATINGS, self.ratings, (RATED,), ratings, parse_ratings, rating_entries
+        )
+        # (cache, bucket) whose last full pull had no rows and was not kept.
+        self._empty_once: set[tuple[str, str]] = set()
+        self.awaited: list[Awaited] = []
+
+    def forget(self, feature: Feature | None) -> None:
+        """Drop the caches the feature reads (the lists for watchlist and history), as if cold."""
+        forgotten: set[str] = set()
+        if feature is not Feature.RATINGS:
+            self.lists.clear()
+            forgotten.add(LISTS)
+        if feature in (None, Feature.RATINGS):
+            self.ratings.clear()
+            forgotten.add(RATINGS)
+        # A cold start again: an empty full pull must be confirmed anew.
+        self._empty_once = {place for place in self._empty_once if place[0] not in forgotten}
+
+    def refused(self, awaited: Iterable[Awaited], items: set[int]) -> None:
+        """Stop waiting for the writes of `awaited` whose items (by identity) SIMKL refused.
+
+        SIMKL stored nothing for what it refused: there is nothing to wait for.
+        """
+        dropped = {id(a) for a in awaited if id(a.item) in items}
+        self.awaited = [a for a in self.awaited if id(a) not in dropped]
+
+    async def refresh[T: HasItem, R](
+        self, kind: Kind[T, R], stamps: Mapping[str, Stamps], owner: str
+    ) -> Pulled[T]:
+        """Bring one cache's buckets up to the activities, and say what this read saw."""
+        # Only writes made before this read began can be judged by what it pulls.
+        before = {id(awaited) for awaited in self.awaited}
+        view: dict[str, Mapping[str, T]] = {}
+        fresh: set[str] = set()
+        failed: set[str] = set()
+        failures: list[str] = []
+        for bucket in BUCKETS:
+            try:
+                seen, full = await self._refresh_bucket(kind, bucket, stamps.get(bucket))
+            except FATAL:
+                raise
+            except ProviderError as err:
+                failed.add(bucket)
+                failures.append(f"{bucket}: {err}")
+                cache = kind.caches.get(bucket)
+                if cache is not None:
+                    view[bucket] = cache.entries  # what is known, in a partial snapshot
+                continue
+            view[bucket] = seen
+            if full:
+                fresh.add(bucket)
+        self._settle(kind, view, frozenset(fresh), before, owner)
+        kept = {
+            bucket: dict(cache.stamps)
+            for bucket, cache in kind.caches.items()
+            if cache.stamps and bucket not in failed
+        }
+        return Pulled(view, kept, frozenset(fresh), frozenset(failed), tuple(failures))
+
+    async def _refresh_bucket[T: HasItem, R](
+        self, kind: Kind[T, R], bucket: str, now: Stamps | None
+    ) -> tuple[Mapping[str, T], bool]:
+        """The bucket as this read sees it, and whether it was pulled in full."""
+        cache = kind.caches.get(bucket)
+        if cache is None or not now or self._full_pull_due(kind.name, bucket, cache, now):
+            return await self._pull_in_full(kind, bucket, cache, now), True
+        if all(now.get(key) == cache.stamps.get(key) for key in kind.keys):
+            return cache.entries, False  # nothing moved: the cache is what SIMKL holds
+        since = cache.stamps.get("all") or max(
+            (stamp for key in kind.keys if (stamp := cache.stamps.get(key))), default=None
+        )
+        if since is not None:
+            rows = await kind.fetch(bucket, since)
+            if rows:
+                kept, cleared = kind.parse(bucket, rows)
+                for item in cleared:
+                    _drop(cache.entries, item)
+                _merge(cache.entries, kept)
+                cache.stamps = dict(now)
+                return cache.entries, False
+            # The bucket moved, yet nothing is filed since: a change filed under an earlier
+            # date, or a stamp that moved without one. Only a full pull tells.
+        return await self._pull_in_full(kind, bucket, cache, now), True
+
+    def _full_pull_due[T: HasItem](
+        self, cache_name: str, bucket: str, cache: Cache[T], now: Stamps
+    ) -> bool:
+        place = (cache_name, bucket)
+        return (
+            now.get(REMOVED) != cache.stamps.get(REMOVED)  # a delta cannot show a removal
+            # Activities that stopped advancing for a while (SIMKL's own caches) must not hide
+            # a change for good: at least one full pull a day.
+            or self._now() - cache.pulled_at >= self._max_cache_age
+            or place in self._empty_once  # an empty full pull waits for a second one
+            or any(a.cache == cache_name and bucket in a.buckets for a in self.awaited)
+        )
+
+    async def _pull_in_full[T: HasItem, R](
+        self, kind: Kind[T, R], bucket: str, cache: Cache[T] | None, now: Stamps | None
+    ) -> Mapping[str, T]:
+        rows = await kind.fetch(bucket, None)
+        kept, _ = kind.parse(bucket, rows)
+        fresh = {_entry_key(entry.item): entry for entry in kept}
+        place = (kind.name, bucket)
+        if not fresh and place not in self._empty_once and (cache is None or cache.entries):
+            # Reported as read, but not the base for later reads until a second full pull
+            # agrees: the cache and its stamps stay as they were.
+            self._empty_once.add(place)
+            return fresh
+        self._empty_once.discard(place)
+        kind.caches[bucket] = Cache(dict(now or {}), fresh, self._now())
+        return fresh
+
+    def _settle[T: HasItem, R](
+        self,
+        kind: Kind[T, R],
+        view: Mapping[str, Mapping[str, T]],
+        fresh: frozenset[str],
+        judged: set[int],
+        owner: str,
+    ) -> None:
+        """Stop waiting for writes that a full pull of all their buckets showed (or never will).
+
+        `judged` names (by identity) the awaited writes this read may judge.
+        """
+        shown: dict[tuple[Feature, frozenset[str]], Snapshot] = {}
+        waiting: list[Awaited] = []
+        for awaited in self.awaited:
+            if (
+                id(awaited) not in judged
+                or awaited.cache != kind.name
+                or not awaited.buckets <= fresh
+            ):
+                waiting.append(awaited)
+                continue
+            if awaited.feature is None:
+                continue  # nothing to look for: this full pull was what it needed
+            key = (awaited.feature, awaited.buckets)
+            if key not in shown:
+                entries = kind.entries(awaited.feature, {b: view[b] for b in awaited.buckets})
+                shown[key] = Snapshot.build(
+                    owner, awaited.feature, entries, Completeness(all_pages=True)
+                )
+            if _shows(shown[key], awaited):
+                continue
+            if awaited.pulls + 1 < SETTLE_PULLS:
+                waiting.append(replace(awaited, pulls=awaited.pulls + 1))
+        self.awaited = waiting
+
+    def await_writes(
+        self, feature: Feature, removal: bool, requests: Iterable[WriteRequest]
+    ) -> list[Awaited]:
+        """Mark the buckets each write may touch for full pulls until a full pull shows it."""
+        known = token_index({b: c.entries for b, c in self.lists.items()})
+        rated = token_index({b: c.entries for b, c in self.ratings.items()})
+        added: list[Awaited] = []
+        for request in requests:
+            item = request.item
+            title = _title_of(item)
+            place = next(
+                (
+                    found[0]
+                    for index in (known, rated)
+                    for token in (*title.tokens, title.key)
+                    if (found := index.get(token)) is not None
+                ),
+                None,
+            )
+            # SIMKL files a title in one bucket for good; one it never showed us may be filed
+            # as anime whatever section we sent it in.
+            buckets = frozenset(
+                (place,)
+                if place
+                else ("movies" if title.type is MediaType.MOVIE else "shows", "anime")
+            )
+            rating = request.payload if isinstance(request.payload, Rated) else None
+            own = RATINGS if feature is Feature.RATINGS else LISTS
+            checked = feature if _checkable(feature, item) else None
+            added.append(Awaited(own, buckets, checked, item, rating, removal))
+            if removal and feature is not Feature.RATINGS and item is title:
+                # history/remove of a title deletes its rating as well.
+                added.append(Awaited(RATINGS, buckets, Feature.RATINGS, item, None, True))
+            if feature is Feature.RATINGS and not removal:
+                # Rating a title that is not listed lists it (a movie as completed, a show as
+                # watching), and rating a listed movie may move it to completed: SIMKL's to say.
+                added.append(Awaited(LISTS, buckets, None, item, None, False))
+        self.awaited.extend(added)
+        return added
+
+
+def serialize(stamps: Mapping[str, Mapping[str, str | None]]) -> str:
+    """The stamps a read saw, as the watermark of its checkpoint."""
+    return json.dumps(stamps, sort_keys=True, separators=(",", ":"))
+
+
+def _checkable(feature: Feature, item: MediaItem) -> bool:
+    """Whether the feature's view can show a write of `item`.
+
+    History lists movies and episodes; a title's or a season's episodes are SIMKL's to know.
+    """
+    if item.type is MediaType.SEASON:
+        return False
+    if feature is Feature.HISTORY:
+        return item.type in (MediaType.MOVIE, MediaType.EPISODE)
+    return True
+
+
+def _shows(view: Snapshot, awaited: Awaited) -> bool:
+    """Whether a fresh view shows the write as made (a removal: the item is gone)."""
+    found = view.find(awaited.item)
+    if awaited.removal:
+        return found is None
+    if found is None:
+        return False
+    if awaited.payload is not None and isinstance(found.payload, Rated):
+        scale = RatingScale.INTEGER_1_10
+        return same_rating(awaited.payload.value, found.payload.value, scale, scale)
+    return True
+
+
+def _entry_key(item: MediaItem) -> str:
+    """Cache key: SIMKL's own id when the item has one, so a re-read replaces its row."""
+    return next((t for t in item.tokens if t.startswith("simkl:")), item.key)
+
+
+def token_index[T: HasItem](view: View[T]) -> dict[str, tuple[str, str]]:
+    """Every token of every title in a view -> (bucket, cache key)."""
+    index: dict[str, tuple[str, str]] = {}
+    for bucket, entries in view.items():
+        for key, entry in entries.items():
+            for token in (*entry.item.tokens, key):
+                index.setdefault(token, (bucket, key))
+    return index
+
+
+def find_cached[T: HasItem](
+    view: View[T], index: Mapping[str, tuple[str, str]], item: MediaItem
+) -> T | None:
+    """The entry a view holds for `item` (by any of its tokens), if any."""
+    for token in (*item.tokens, item.key):
+        place = index.get(token)
+        if place is not None and place[1] in view[place[0]]:
+            return view[place[0]][place[1]]
+    return None
+
+
+def _drop[T: HasItem](entries: dict[str, T], item: MediaItem) -> None:
+    wanted = {*item.tokens, item.key}
+    for key in [k for k, e in entries.items() if k in wanted or wanted & set(e.item.tokens)]:
+        del entries[key]
+
+
+def _merge[T: HasItem](entries: dict[str, T], fresh: Iterable[T]) -> None:
+    """Put re-read rows in place of what the cache held for the same titles."""
+    for entry in fresh:
+        _drop(entries, entry.item)
+        entries[_entry_key(entry.item)] = entry
+
+
+def _title_of(item: MediaItem) -> MediaItem:
+    """The show an episode or season belongs to; a title itself otherwise."""
+    if item.type not in (MediaType.EPISODE, MediaType.SEASON):
+        return item
+    return MediaItem.create(MediaType.SHOW, title=item.title, year=item.year, ids=item.show_ids())
