@@ -9,6 +9,7 @@ played state and favorite as they are now, never as a lagging read shows them.
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.mediabrowser import UserData, parse_user_data
 from custom_components.crosswatch.engine.payloads import Listed, Rated
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import WriteOutcome, WriteRequest
@@ -211,8 +212,9 @@ async def test_an_emby_rating_is_not_written_when_the_played_state_cannot_be_kno
     rig = await make_rig(serve, session, Flavour.EMBY)
     rig.state.watch(rig.user, rig.library.matrix, WATCHED)
 
-    async def no_state(user_id: str, item_id: str) -> dict[str, object]:
-        return {"Rating": 3.0}  # an item read whose user data lacks Played and IsFavorite
+    async def no_state(user_id: str, item_id: str) -> UserData:
+        # An item read whose user data lacks Played and IsFavorite.
+        return parse_user_data({"Rating": 3.0})
 
     rig.client.user_data = no_state  # type: ignore[method-assign]
 

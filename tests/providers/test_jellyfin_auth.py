@@ -3,14 +3,17 @@
 import aiohttp
 import pytest
 
-from custom_components.crosswatch.clients.errors import CrossWatchResponseError
+from custom_components.crosswatch.clients.errors import (
+    CrossWatchInvalidResponseError,
+    CrossWatchResponseError,
+)
 from custom_components.crosswatch.clients.http import RetryPolicy
-from custom_components.crosswatch.clients.mediabrowser.client import (
+from custom_components.crosswatch.clients.mediabrowser import (
     JELLYFIN,
     MediaBrowserClient,
+    parse_quick_connect,
 )
 from custom_components.crosswatch.engine.provider import AuthError, ProviderError
-from custom_components.crosswatch.providers import jellyfin
 from custom_components.crosswatch.providers.client_errors import HttpError
 from custom_components.crosswatch.providers.jellyfin import (
     JellyfinQuickConnect,
@@ -84,8 +87,8 @@ async def test_quick_connect_refuses_a_malformed_result(
 
     with pytest.raises(ProviderError, match="no code or secret"):
         await quick.poll(request)
-    with pytest.raises(ProviderError, match="no Quick Connect result"):
-        jellyfin._result([])
+    with pytest.raises(CrossWatchInvalidResponseError, match="no Quick Connect result"):
+        parse_quick_connect([])
 
 
 async def test_quick_connect_errors_other_than_an_unknown_secret_propagate(

@@ -7,7 +7,7 @@ import aiohttp
 import pytest
 
 from custom_components.crosswatch.clients.errors import CrossWatchClientError
-from custom_components.crosswatch.clients.mediabrowser.client import (
+from custom_components.crosswatch.clients.mediabrowser import (
     EMBY,
     JELLYFIN,
     Credentials,

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from custom_components.crosswatch.clients.errors import CrossWatchClientError
-from custom_components.crosswatch.clients.mediabrowser.client import (
+from custom_components.crosswatch.clients.mediabrowser import (
     EMBY,
     JELLYFIN,
     MediaBrowserClient,

@@ -9,7 +9,7 @@ and did not shrink; writes change no ids, so they leave it be.
 import aiohttp
 import pytest
 
-from custom_components.crosswatch.clients.mediabrowser.client import ItemPage
+from custom_components.crosswatch.clients.mediabrowser import ItemPage
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated
 from custom_components.crosswatch.engine.plan import Action

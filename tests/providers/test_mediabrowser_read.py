@@ -1,16 +1,15 @@
 """Reading Jellyfin and Emby: snapshots per feature, ids in any casing, and honest completeness."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 
 from custom_components.crosswatch.clients.errors import CrossWatchInvalidResponseError
-from custom_components.crosswatch.clients.mediabrowser.client import ItemPage
+from custom_components.crosswatch.clients.mediabrowser import ItemPage, parse_date, parse_item
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.provider import AuthError, ProviderError
-from custom_components.crosswatch.providers.mediabrowser import parse_date
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 
 from .conftest import Serve
@@ -237,6 +236,11 @@ def fake_pages(rig: Rig, pages: Sequence[ItemPage | Exception], *, series: bool 
     rig.client.items_page = items_page  # type: ignore[method-assign]
 
 
+def page(rows: Sequence[Mapping[str, object]], total: int | None) -> ItemPage:
+    """A page of the given rows, parsed as the client parses the server's."""
+    return ItemPage(tuple(parse_item(row) for row in rows), total)
+
+
 def movie_row(n: int, played: bool = True) -> dict[str, object]:
     return {
         "Id": f"{n:032x}",
@@ -252,7 +256,7 @@ async def test_a_library_that_changes_while_it_is_read_gives_a_partial_snapshot(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session, Flavour.JELLYFIN, page_size=1)
-    fake_pages(rig, [ItemPage((movie_row(1),), 2), ItemPage((movie_row(2),), 3)])
+    fake_pages(rig, [page((movie_row(1),), 2), page((movie_row(2),), 3)])
 
     read = await rig.provider.read(H, None)
 
@@ -264,7 +268,7 @@ async def test_a_page_without_a_total_cannot_prove_completeness(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session, Flavour.EMBY)
-    fake_pages(rig, [ItemPage((movie_row(1),), None)])
+    fake_pages(rig, [page((movie_row(1),), None)])
 
     read = await rig.provider.read(H, None)
 
@@ -276,7 +280,7 @@ async def test_a_short_answer_is_partial_even_when_pagination_ends(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session, Flavour.JELLYFIN, page_size=5)
-    fake_pages(rig, [ItemPage((movie_row(1), movie_row(2)), 4), ItemPage((), 4)])
+    fake_pages(rig, [page((movie_row(1), movie_row(2)), 4), page((), 4)])
 
     read = await rig.provider.read(H, None)
 
@@ -341,7 +345,7 @@ async def test_rows_the_engine_cannot_identify_are_left_out(
         },
         {"Id": "f" * 32, "Type": "Movie", "Name": "Odd data", "UserData": "nonsense"},
     )
-    fake_pages(rig, [ItemPage(odd_rows, len(odd_rows))])
+    fake_pages(rig, [page(odd_rows, len(odd_rows))])
 
     read = await rig.provider.read(H, None)
 
@@ -365,7 +369,7 @@ async def test_an_episode_whose_series_the_server_does_not_return_is_left_out_an
         "IndexNumber": 2,
         "UserData": {"Played": True, "LastPlayedDate": "2024-05-01T20:00:00.1234567Z"},
     }
-    fake_pages(rig, [ItemPage((movie_row(1), lost), 2)])
+    fake_pages(rig, [page((movie_row(1), lost), 2)])
 
     read = await rig.provider.read(H, None)
 

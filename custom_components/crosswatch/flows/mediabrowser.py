@@ -20,7 +20,7 @@ import voluptuous as vol
 
 from ..accounts import VERSION
 from ..clients.http import RetryPolicy
-from ..clients.mediabrowser.client import (
+from ..clients.mediabrowser import (
     EMBY,
     JELLYFIN,
     Credentials,

@@ -6,7 +6,7 @@ in PascalCase, dates `DatePlayed` as yyyyMMddHHmmss, and keeps the per-user rout
 only login is by user name and password (`sign_in`), which is sent once and never kept.
 """
 
-from ..clients.mediabrowser.client import EMBY
+from ..clients.mediabrowser import EMBY
 from .mediabrowser import MediaBrowserProvider, sign_in
 
 __all__ = ["EMBY", "EmbyProvider", "sign_in"]

@@ -15,13 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from ..clients.http import JsonValue
-from ..clients.mediabrowser.client import (
-    JELLYFIN,
-    Credentials,
-    MediaBrowserClient,
-    credentials_from,
-)
+from ..clients.mediabrowser import JELLYFIN, Credentials, MediaBrowserClient
 from ..engine.provider import AuthError, ProviderError
 from .client_errors import HttpError, translates_client_errors, translating
 from .mediabrowser import MediaBrowserAccount, MediaBrowserProvider, account_for, sign_in
@@ -60,15 +54,6 @@ class QuickConnectCode:
     secret: str
 
 
-def _result(reply: JsonValue) -> tuple[str, str, bool]:
-    if not isinstance(reply, dict):
-        raise ProviderError("Jellyfin sent no Quick Connect result")
-    code, secret = reply.get("Code"), reply.get("Secret")
-    if not isinstance(code, str) or not isinstance(secret, str) or not secret:
-        raise ProviderError("Jellyfin's Quick Connect result has no code or secret")
-    return code, secret, reply.get("Authenticated") is True
-
-
 class JellyfinQuickConnect:
     """The Quick Connect login, one step per call, for a config flow to drive."""
 
@@ -81,32 +66,28 @@ class JellyfinQuickConnect:
     @translates_client_errors
     async def enabled(self) -> bool:
         """Whether the server allows Quick Connect logins."""
-        return (await self._client.call("GET", "/QuickConnect/Enabled")).json() is True
+        return await self._client.quick_connect_enabled()
 
     @translates_client_errors
     async def initiate(self) -> QuickConnectCode:
         """Start a request; show `code` to the user."""
         try:
-            reply = await self._client.call("POST", "/QuickConnect/Initiate")
+            started = await self._client.quick_connect_initiate()
         except AuthError as err:
             # Initiate needs no login: its 401 means Quick Connect is switched off.
             raise ProviderError("Quick Connect is switched off on this server") from err
-        code, secret, _ = _result(reply.json())
-        return QuickConnectCode(code, secret)
+        return QuickConnectCode(started.code, started.secret)
 
     @translates_client_errors
     async def poll(self, request: QuickConnectCode) -> QuickConnectStatus:
         """Ask once whether the user has approved the code."""
         try:
-            reply = await self._client.call(
-                "GET", "/QuickConnect/Connect", params={"secret": request.secret}
-            )
+            state = await self._client.quick_connect_state(request.secret)
         except HttpError as err:
             if err.status == _UNKNOWN_SECRET:
                 return QuickConnectStatus.EXPIRED
             raise
-        _, _, authenticated = _result(reply.json())
-        return QuickConnectStatus.AUTHORIZED if authenticated else QuickConnectStatus.PENDING
+        return QuickConnectStatus.AUTHORIZED if state.authenticated else QuickConnectStatus.PENDING
 
     @translates_client_errors
     async def authenticate(
@@ -114,8 +95,5 @@ class JellyfinQuickConnect:
     ) -> tuple[MediaBrowserAccount, Credentials]:
         """Exchange an approved request for the account and its token."""
         server = await self._client.public_info()
-        reply = await self._client.call(
-            "POST", "/Users/AuthenticateWithQuickConnect", json_body={"Secret": request.secret}
-        )
-        credentials = credentials_from(reply.json())
+        credentials = await self._client.authenticate_with_quick_connect(request.secret)
         return account_for(server, credentials), credentials

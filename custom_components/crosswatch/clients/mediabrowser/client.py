@@ -38,25 +38,28 @@ from typing import Final
 
 import aiohttp
 
-from ..errors import (
-    CrossWatchClientError,
-    CrossWatchInvalidResponseError,
-)
+from ..errors import CrossWatchClientError, CrossWatchInvalidResponseError
 from ..http import HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
+from .models import (
+    RATING,
+    Credentials,
+    Item,
+    ItemPage,
+    QuickConnectResult,
+    ServerInfo,
+    UserData,
+    credentials_from,
+    json_object,
+    parse_counts,
+    parse_item,
+    parse_page,
+    parse_quick_connect,
+    parse_server_info,
+    text,
+    user_data_reply,
+)
 
 CLIENT_NAME: Final = "CrossWatch"
-# The fields of a UserItemDataDto that hold the user's state, as opposed to what the server
-# computes (PlayedPercentage, UnplayedItemCount) or names (Key, ItemId, ServerId).
-USER_STATE_FIELDS: Final = (
-    "Rating",
-    "Played",
-    "PlayCount",
-    "LastPlayedDate",
-    "IsFavorite",
-    "PlaybackPositionTicks",
-)
-# What an Emby UserData body cannot leave out without resetting it (not nullable).
-_EMBY_REQUIRED: Final = ("Played", "IsFavorite")
 DEVICE_NAME: Final = "Home Assistant"
 # Rows per page: large enough to keep a 20 000-episode library at a hundred requests, small
 # enough that a slow server answers each page well within the request timeout.
@@ -71,32 +74,6 @@ class DeviceInfo:
     version: str
     client: str = CLIENT_NAME
     device: str = DEVICE_NAME
-
-
-@dataclass(frozen=True, slots=True)
-class ServerInfo:
-    """What `/System/Info/Public` says about a server, without logging in."""
-
-    id: str
-    name: str
-    version: str
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """What a login leaves us: the access token and whose it is. Never the password."""
-
-    access_token: str
-    user_id: str
-    user_name: str
-
-
-@dataclass(frozen=True, slots=True)
-class ItemPage:
-    """One page of a `QueryResult<BaseItemDto>`."""
-
-    items: tuple[Mapping[str, JsonValue], ...]
-    total: int | None  # TotalRecordCount, when the server sent one
 
 
 def _field(name: str) -> str:
@@ -197,29 +174,6 @@ EMBY: Final = Flavour(
 )
 
 
-def _text(value: JsonValue, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise CrossWatchInvalidResponseError(f"the server's reply has no {what}")
-    return value
-
-
-def _object(value: JsonValue, what: str) -> Mapping[str, JsonValue]:
-    if not isinstance(value, dict):
-        raise CrossWatchInvalidResponseError(f"the server sent no {what} object")
-    return value
-
-
-def credentials_from(reply: JsonValue) -> Credentials:
-    """The token and user of an `AuthenticationResult`; everything else is dropped."""
-    body = _object(reply, "authentication result")
-    user = _object(body.get("User"), "user")
-    return Credentials(
-        access_token=_text(body.get("AccessToken"), "access token"),
-        user_id=_text(user.get("Id"), "user id"),
-        user_name=str(user.get("Name") or user.get("Id")),
-    )
-
-
 class MediaBrowserClient:
     """Requests to one Jellyfin or Emby server, through the shared HTTP layer."""
 
@@ -273,12 +227,7 @@ class MediaBrowserClient:
 
     async def public_info(self) -> ServerInfo:
         """The server's id, name and version (`/System/Info/Public`, no login needed)."""
-        body = _object((await self.call("GET", "/System/Info/Public")).json(), "server info")
-        return ServerInfo(
-            id=_text(body.get("Id"), "server id"),
-            name=str(body.get("ServerName") or body.get("Id")),
-            version=str(body.get("Version") or ""),
-        )
+        return parse_server_info((await self.call("GET", "/System/Info/Public")).json())
 
     async def authenticate_by_name(self, username: str, password: str) -> Credentials:
         """Log in with a user name and password; only the token and user id are kept."""
@@ -289,8 +238,8 @@ class MediaBrowserClient:
 
     async def current_user(self, user_id: str) -> str:
         """The id of the user the token belongs to (a 401 raises CrossWatchAuthenticationError)."""
-        body = _object((await self.call("GET", self.flavour.user_path(user_id))).json(), "user")
-        return _text(body.get("Id"), "user id")
+        body = json_object((await self.call("GET", self.flavour.user_path(user_id))).json(), "user")
+        return text(body.get("Id"), "user id")
 
     async def items_page(
         self,
@@ -321,15 +270,7 @@ class MediaBrowserClient:
             query[q("Filters")] = ",".join(filters)
         if ids:
             query[q("Ids")] = ",".join(ids)
-        body = _object((await self.call("GET", path, params=query)).json(), "items")
-        rows = body.get("Items")
-        if not isinstance(rows, list):
-            raise CrossWatchInvalidResponseError(f"{self.flavour.name} sent a page without Items")
-        total = body.get("TotalRecordCount")
-        return ItemPage(
-            tuple(row for row in rows if isinstance(row, dict)),
-            total if isinstance(total, int) and not isinstance(total, bool) else None,
-        )
+        return parse_page((await self.call("GET", path, params=query)).json(), self.flavour.name)
 
     async def favorite_count(self, user_id: str, types: Sequence[str]) -> int:
         """How many of the user's favourites of `types` the server counts (`/Items/Counts`).
@@ -339,29 +280,24 @@ class MediaBrowserClient:
         """
         q = self.flavour.query
         query = {q("UserId"): user_id, q("IsFavorite"): "true"}
-        body = _object((await self.call("GET", "/Items/Counts", params=query)).json(), "counts")
-        counted = 0
-        for kind in types:
-            value = body.get(f"{kind}Count")
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise CrossWatchInvalidResponseError(
-                    f"{self.flavour.name} sent counts without {kind}Count"
-                )
-            counted += value
-        return counted
+        reply = await self.call("GET", "/Items/Counts", params=query)
+        return parse_counts(reply.json(), types, self.flavour.name)
 
-    async def item(self, user_id: str, item_id: str) -> Mapping[str, JsonValue]:
+    async def item(self, user_id: str, item_id: str) -> Item:
         """One item with the user's data."""
         path, params = self.flavour.item_path(user_id, item_id)
-        return _object((await self.call("GET", path, params=params)).json(), "item")
+        return parse_item(json_object((await self.call("GET", path, params=params)).json(), "item"))
 
-    async def user_data(self, user_id: str, item_id: str) -> Mapping[str, JsonValue]:
+    async def user_data(self, user_id: str, item_id: str) -> UserData:
         """The user's data on one item, as one item read shows it."""
-        return _object((await self.item(user_id, item_id)).get("UserData"), "user data")
+        data = (await self.item(user_id, item_id)).user_data
+        if data is None:
+            raise CrossWatchInvalidResponseError("the server sent no user data object")
+        return data
 
     async def mark_played(
         self, user_id: str, item_id: str, when: datetime | None
-    ) -> Mapping[str, JsonValue] | None:
+    ) -> UserData | None:
         """Mark an item played, dated `when` where given (the server's clock otherwise).
 
         Returns the user data the server answered with, if it sent any.
@@ -372,14 +308,12 @@ class MediaBrowserClient:
             query[self.flavour.query("DatePlayed")] = self.flavour.date_played(when)
         return _user_data_reply(await self.call("POST", path, params=query))
 
-    async def mark_unplayed(self, user_id: str, item_id: str) -> Mapping[str, JsonValue] | None:
+    async def mark_unplayed(self, user_id: str, item_id: str) -> UserData | None:
         """Mark an item not played (play count and last played date are cleared)."""
         path, params = self.flavour.played_path(user_id, item_id)
         return _user_data_reply(await self.call("DELETE", path, params=params))
 
-    async def set_favorite(
-        self, user_id: str, item_id: str, favorite: bool
-    ) -> Mapping[str, JsonValue] | None:
+    async def set_favorite(self, user_id: str, item_id: str, favorite: bool) -> UserData | None:
         """Add an item to the user's favorites, or take it off."""
         path, params = self.flavour.favorite_path(user_id, item_id)
         return _user_data_reply(
@@ -387,44 +321,62 @@ class MediaBrowserClient:
         )
 
     async def set_rating(
-        self,
-        user_id: str,
-        item_id: str,
-        rating: float,
-        current: Mapping[str, JsonValue] | None = None,
-    ) -> Mapping[str, JsonValue] | None:
+        self, user_id: str, item_id: str, rating: float, current: UserData | None = None
+    ) -> UserData | None:
         """Store the user's rating (0-10, a double) and nothing else.
 
         Jellyfin gets the rating alone. Emby's body replaces the whole user data, so it carries
         the state fields of `current`, which the caller must know to be the user data as it
         stands now: a stale `Played` here would unmark an item just marked played. Without a
-        played state and favorite to send, the write is refused rather than guessed.
+        played state and favorite to send (neither is nullable on Emby), the write is refused
+        rather than guessed.
         """
         path, params = self.flavour.user_data_path(user_id, item_id)
         if self.flavour.partial_user_data:
-            body: dict[str, JsonValue] = {"Rating": rating}
+            body: dict[str, JsonValue] = {RATING: rating}
         else:
-            if current is None or any(
-                not isinstance(current.get(name), bool) for name in _EMBY_REQUIRED
-            ):
+            if current is None or current.played is None or current.is_favorite is None:
                 raise CrossWatchClientError(
                     f"{self.flavour.name}: the item's played state and favorite are unknown, "
                     "so a rating cannot be written without risking them"
                 )
-            body = {name: current[name] for name in USER_STATE_FIELDS if name in current}
-            body["Rating"] = rating
+            body = current.wire()
+            body[RATING] = rating
         reply = _user_data_reply(await self.call("POST", path, params=params, json_body=body))
-        if reply is None and not self.flavour.partial_user_data:
-            return body  # Emby answers nothing; what it now holds is what was sent
+        if reply is None and not self.flavour.partial_user_data and current is not None:
+            # Emby answers nothing; what it now holds is what was sent.
+            return current.overlaid(UserData(rating=rating, present=frozenset({RATING})))
         return reply
 
-    async def clear_rating(self, user_id: str, item_id: str) -> Mapping[str, JsonValue] | None:
+    async def clear_rating(self, user_id: str, item_id: str) -> UserData | None:
         """Delete the user's rating of an item."""
         path, params = self.flavour.rating_path(user_id, item_id)
         return _user_data_reply(await self.call("DELETE", path, params=params))
 
+    # Quick Connect (Jellyfin only) ---------------------------------------------------------
 
-def _user_data_reply(response: Response) -> Mapping[str, JsonValue] | None:
+    async def quick_connect_enabled(self) -> bool:
+        """Whether the server allows Quick Connect logins."""
+        return (await self.call("GET", "/QuickConnect/Enabled")).json() is True
+
+    async def quick_connect_initiate(self) -> QuickConnectResult:
+        """Start a Quick Connect request (no login needed): its code and secret."""
+        return parse_quick_connect((await self.call("POST", "/QuickConnect/Initiate")).json())
+
+    async def quick_connect_state(self, secret: str) -> QuickConnectResult:
+        """Where the request with this secret stands (a 404: the server forgot it)."""
+        reply = await self.call("GET", "/QuickConnect/Connect", params={"secret": secret})
+        return parse_quick_connect(reply.json())
+
+    async def authenticate_with_quick_connect(self, secret: str) -> Credentials:
+        """Exchange an approved request's secret for a token."""
+        reply = await self.call(
+            "POST", "/Users/AuthenticateWithQuickConnect", json_body={"Secret": secret}
+        )
+        return credentials_from(reply.json())
+
+
+def _user_data_reply(response: Response) -> UserData | None:
     """The user data a write answered with; None when it sent none (or nothing readable).
 
     The write itself succeeded either way: a body we cannot read only means we learn nothing.
@@ -433,4 +385,4 @@ def _user_data_reply(response: Response) -> Mapping[str, JsonValue] | None:
         body = response.json()
     except CrossWatchClientError:
         return None
-    return body if isinstance(body, dict) and isinstance(body.get("Played"), bool) else None
+    return user_data_reply(body)

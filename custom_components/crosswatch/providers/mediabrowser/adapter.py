@@ -1,0 +1,301 @@
+"""Jellyfin and Emby as CrossWatch providers: one MediaBrowser base, two flavours.
+
+What the servers hold, and how it maps onto the engine's features:
+- history: `UserData.Played`, `PlayCount` and `LastPlayedDate`, a watched state (no plays);
+- watchlist: these servers have none, so **Favorites** (`UserData.IsFavorite`) stand in;
+- ratings: `UserData.Rating`, a double from 0 to 10 (`DECIMAL_0_10`), with no date.
+
+This module is what the engine talks to; how a read pages (`reads`), how a write finds its item
+(`library`) and how a user-data write leaves the rest alone (`writes`) each live apart.
+
+The library index writes resolve in is kept for `library_ttl` seconds, and only when the read it
+came from was complete, not empty, and no smaller than the index before it: a write after an
+emptied or shrunken read reads the library again instead of refusing items as not in it. Writes
+change no item ids, so they leave the index in place (a 404 reads it again).
+
+Items that cannot be resolved are rejected as `not_in_library`. A write answers `stored_as` =
+the library item (with its local id) whenever that differs from the requested item, which is how
+the engine learns to recognise library items that have no ProviderIds.
+"""
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+import logging
+import time
+from typing import ClassVar, Final
+
+from ...clients.mediabrowser import Credentials, Flavour, MediaBrowserClient, ServerInfo
+from ...engine.capabilities import Capabilities, HistorySupport
+from ...engine.cursor import Checkpoint
+from ...engine.items import MediaItem
+from ...engine.payloads import Entry, Feature, Rated
+from ...engine.plan import Action
+from ...engine.provider import (
+    AuthError,
+    ProviderError,
+    Read,
+    WriteOutcome,
+    WriteRequest,
+    WriteResult,
+)
+from ...engine.ratings import RatingScale
+from ...engine.snapshot import Snapshot
+from ..client_errors import HttpError, translates_client_errors, translating
+from .library import Library, index, resolve
+from .reads import ALL_TYPES, FATAL, QUERIES, LibraryItem, Scan, payload, scan
+from .writes import UserDataWriter
+
+_LOGGER = logging.getLogger(__name__)
+
+NOT_IN_LIBRARY: Final = "not_in_library"
+CAPABILITIES: Final = Capabilities(
+    features=frozenset(Feature),
+    # A watched state, dated to the second (Emby's DatePlayed is yyyyMMddHHmmss; we send
+    # Jellyfin the same precision).
+    history=HistorySupport(
+        multiple_plays=False, sets_watched_at=True, precision=timedelta(seconds=1)
+    ),
+    rating_scale=RatingScale.DECIMAL_0_10,
+    # Every item is one request; a modest batch keeps a run's progress committed often.
+    batch_size=25,
+    confirms_per_item=True,
+)
+# How long a library index built for writes is trusted before it is read again.
+LIBRARY_TTL: Final = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class MediaBrowserAccount:
+    """One user on one server: what the provider's key and name are made of."""
+
+    server_id: str
+    server_name: str
+    user_id: str
+    user_name: str
+
+
+def account_for(server: ServerInfo, credentials: Credentials) -> MediaBrowserAccount:
+    """The account a login gave, on the server `/System/Info/Public` described."""
+    return MediaBrowserAccount(server.id, server.name, credentials.user_id, credentials.user_name)
+
+
+@translates_client_errors
+async def sign_in(
+    client: MediaBrowserClient, username: str, password: str
+) -> tuple[MediaBrowserAccount, Credentials]:
+    """Log in by name and password: the account (server and user) and the token to keep.
+
+    The password goes to `/Users/AuthenticateByName` once and is kept nowhere.
+    """
+    server = await client.public_info()
+    credentials = await client.authenticate_by_name(username, password)
+    return account_for(server, credentials), credentials
+
+
+class MediaBrowserProvider:
+    """A Jellyfin or Emby user as the engine uses it; the flavour is the client's."""
+
+    flavour: ClassVar[Flavour | None] = None  # set by the per-server subclasses
+
+    def __init__(
+        self,
+        client: MediaBrowserClient,
+        account: MediaBrowserAccount,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        library_ttl: float = LIBRARY_TTL,
+    ) -> None:
+        """Bind a client (holding the user's token) to the account it belongs to."""
+        if self.flavour is not None and client.flavour is not self.flavour:
+            raise ValueError(
+                f"{type(self).__name__} needs a {self.flavour.name} client, "
+                f"not a {client.flavour.name} one"
+            )
+        self._client = translating(client)
+        self._account = account
+        self._flavour = client.flavour
+        self._clock = clock
+        self._library_ttl = library_ttl
+        self._library: Library | None = None
+        self._library_lock = asyncio.Lock()
+        self._writer = UserDataWriter(self._client, account.user_id, clock=clock, ttl=library_ttl)
+        self.weak_matches = 0  # writes resolved by exact title and year alone
+
+    @property
+    def key(self) -> str:
+        """The account's stable id: `<flavour>:<server id>:<user id>`."""
+        return f"{self._flavour.namespace}:{self._account.server_id}:{self._account.user_id}"
+
+    @property
+    def name(self) -> str:
+        """How the account reads in plans, e.g. 'Jellyfin (alice on Living Room)'."""
+        return f"{self._flavour.name} ({self._account.user_name} on {self._account.server_name})"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What Jellyfin and Emby hold and how they answer writes."""
+        return CAPABILITIES
+
+    @property
+    def requests_made(self) -> int:
+        """Every HTTP request this provider's client has made."""
+        return self._client.http.requests.count
+
+    @translates_client_errors
+    async def health(self) -> None:
+        """Check that the URL still reaches the same server and the token the same user.
+
+        A server reinstalled at the same address has a new id: writing to it as if it were the
+        old one would mix two libraries' baselines, so it is refused like a bad token.
+        """
+        server = await self._client.public_info()
+        if server.id != self._account.server_id:
+            raise AuthError(
+                f"{self._flavour.name} at this address is now server {server.id}, "
+                f"not {self._account.server_id}"
+            )
+        user_id = await self._client.current_user(self._account.user_id)
+        if user_id != self._account.user_id:
+            raise AuthError(f"the {self._flavour.name} token now belongs to user {user_id}")
+
+    # Reads ---------------------------------------------------------------------------------
+
+    @translates_client_errors
+    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
+        """A present snapshot of one feature; a page that fails makes it partial.
+
+        These servers expose no activity watermark, so no checkpoint is kept: every read is a
+        full scan.
+        """
+        types, filters = QUERIES[feature]
+        found = await self._scan(types, filters)
+        if feature is Feature.RATINGS:
+            # A ratings read is a whole-library read: it doubles as the index writes resolve in.
+            self._library = self._index(found)
+        entries = [
+            Entry(item.item, held)
+            for item in found.items
+            if (held := payload(feature, item)) is not None
+        ]
+        snapshot = Snapshot.build(self.key, feature, entries, found.completeness)
+        return Read(snapshot, None)
+
+    @translates_client_errors
+    async def count_agrees(self, snapshot: Snapshot) -> bool | None:
+        """Whether the server's own count of the user's favourites agrees with the read.
+
+        `/Items/Counts` counts favourites apart from listing them, so a list reply that lost
+        favourites under complete-looking totals disagrees with it. Played state and ratings
+        have no such count.
+        """
+        if snapshot.feature is not Feature.WATCHLIST:
+            return None
+        types, _ = QUERIES[Feature.WATCHLIST]
+        counted = await self._client.favorite_count(self._account.user_id, types)
+        return counted == snapshot.completeness.seen_total
+
+    async def _scan(self, types: Sequence[str], filters: Sequence[str]) -> Scan:
+        return await scan(self._client, self._account.user_id, types, filters)
+
+    # Writes --------------------------------------------------------------------------------
+
+    @translates_client_errors
+    async def write(
+        self, feature: Feature, action: Action, requests: Sequence[WriteRequest]
+    ) -> Sequence[WriteResult]:
+        """Write one batch, one request per item; each result says what became of its item."""
+        if action is Action.CONFLICT:
+            return [
+                WriteResult(r.item, WriteOutcome.REJECTED, "a conflict is never written")
+                for r in requests
+            ]
+        library = await self._fresh_library()
+        results: list[WriteResult] = []
+        for request in requests:
+            results.append(await self._write_one(library, feature, action, request))
+            library = self._library or library
+        return results
+
+    async def _write_one(
+        self, library: Library, feature: Feature, action: Action, request: WriteRequest
+    ) -> WriteResult:
+        if (
+            feature is Feature.RATINGS
+            and action is not Action.REMOVE
+            and not isinstance(request.payload, Rated)
+        ):
+            return WriteResult(request.item, WriteOutcome.REJECTED, "a rating write needs a rating")
+        targets = self._resolve(library, request.item)
+        if not targets:
+            return self._unresolved(library, request)
+        try:
+            try:
+                await self._writer.apply(feature, action, request.payload, targets)
+            except HttpError as err:
+                if err.status != 404:
+                    raise
+                # A rescan hands out new item ids: read the library again and try once more.
+                library = await self._fresh_library(force=True)
+                targets = self._resolve(library, request.item)
+                if not targets:
+                    return self._unresolved(library, request)
+                await self._writer.apply(feature, action, request.payload, targets)
+        except FATAL:
+            raise
+        except HttpError as err:
+            if err.status == 404:
+                return WriteResult(request.item, WriteOutcome.REJECTED, NOT_IN_LIBRARY)
+            if 400 <= err.status < 500:
+                return WriteResult(request.item, WriteOutcome.REJECTED, str(err))
+            return WriteResult(request.item, WriteOutcome.UNKNOWN, str(err))
+        except ProviderError as err:
+            # A timeout may or may not have landed: the engine verifies it on the next read.
+            return WriteResult(request.item, WriteOutcome.UNKNOWN, str(err))
+        stored = targets[0].item
+        return WriteResult(
+            request.item,
+            WriteOutcome.CONFIRMED,
+            stored_as=None if stored == request.item else stored,
+        )
+
+    def _unresolved(self, library: Library, request: WriteRequest) -> WriteResult:
+        reason = NOT_IN_LIBRARY if library.complete else f"{NOT_IN_LIBRARY} (library read partial)"
+        return WriteResult(request.item, WriteOutcome.REJECTED, reason)
+
+    # Resolving requested items to library items -----------------------------------------
+
+    def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
+        """Index the library anew before the next write.
+
+        Reads always scan the library; only the index writes resolve in is kept for a while.
+        """
+        del feature, validated
+        self._library = None
+
+    async def _fresh_library(self, *, force: bool = False) -> Library:
+        async with self._library_lock:
+            library = self._library
+            if (
+                force
+                or library is None
+                or not library.reusable
+                or self._clock() - library.built_at > self._library_ttl
+            ):
+                library = self._index(await self._scan(ALL_TYPES, ()))
+                self._library = library
+            return library
+
+    def _index(self, found: Scan) -> Library:
+        return index(found, self._library, self._clock())
+
+    def _resolve(self, library: Library, item: MediaItem) -> tuple[LibraryItem, ...]:
+        """The library items a requested item stands for (every copy of it), or none."""
+        resolved = resolve(library, item, self._flavour.namespace)
+        if resolved.weak:
+            self.weak_matches += 1
+            _LOGGER.info(
+                "%s: matched %s by exact title and year only", self._flavour.name, item.label()
+            )
+        return resolved.targets
