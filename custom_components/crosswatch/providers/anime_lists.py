@@ -40,6 +40,9 @@ DEFAULT_URL: Final = (
 )
 # A 30 MB body on a slow line needs longer than an API reply.
 DOWNLOAD_RETRY: Final = RetryPolicy(attempts=3, backoff=5.0, timeout=300.0)
+# The list grows every season and is parsed in an executor, not on the event loop: it may be
+# larger than an API reply is allowed to be (clients.http.MAX_BODY).
+MAX_DOWNLOAD: Final = 128 * 1024 * 1024
 
 _SCALAR_IDS: Final = (
     (Namespace.ANILIST, ("anilist_id",)),
@@ -112,6 +115,7 @@ async def fetch_anime_lists(
     client = HttpClient(
         session, url, service="the anime ID list", read_throttle=throttle, retry=retry,
         carries_credentials=False,  # a public file: its host may hand it to a mirror
+        max_body=MAX_DOWNLOAD,
     )  # fmt: skip
     try:
         response = await client.request("GET", "", headers=headers, ok=frozenset({200}))
