@@ -30,8 +30,7 @@ from custom_components.crosswatch.engine.provider import (
 )
 from custom_components.crosswatch.engine.ratings import RatingScale
 from custom_components.crosswatch.engine.snapshot import Snapshot
-from custom_components.crosswatch.providers import trakt
-from custom_components.crosswatch.providers.trakt import TraktProvider
+from custom_components.crosswatch.providers.trakt import TraktProvider, adapter as trakt
 from tests.providers.conftest import Serve
 from tests.simulators.openapi import RECORDED, RecordedRequest
 from tests.simulators.trakt import (

@@ -40,16 +40,16 @@ import logging
 import time
 from typing import Any
 
-from ..clients.errors import CrossWatchInvalidResponseError
-from ..clients.http import RateLimit
-from ..clients.trakt.client import PagedRead, TraktClient
-from ..engine.capabilities import Capabilities, HistorySupport
-from ..engine.cursor import Checkpoint
-from ..engine.ids import Namespace, normalize_id
-from ..engine.items import MediaItem, MediaType
-from ..engine.payloads import Entry, Feature, Listed, Payload, Rated, Watched
-from ..engine.plan import Action
-from ..engine.provider import (
+from ...clients.errors import CrossWatchInvalidResponseError
+from ...clients.http import RateLimit
+from ...clients.trakt.client import PagedRead, TraktClient
+from ...engine.capabilities import Capabilities, HistorySupport
+from ...engine.cursor import Checkpoint
+from ...engine.ids import Namespace, normalize_id
+from ...engine.items import MediaItem, MediaType
+from ...engine.payloads import Entry, Feature, Listed, Payload, Rated, Watched
+from ...engine.plan import Action
+from ...engine.provider import (
     AccountLimitError,
     ProviderError,
     Read,
@@ -57,9 +57,9 @@ from ..engine.provider import (
     WriteRequest,
     WriteResult,
 )
-from ..engine.ratings import RatingScale, from_normalized, to_normalized
-from ..engine.snapshot import Completeness, Snapshot
-from .client_errors import translates_client_errors, translating
+from ...engine.ratings import RatingScale, from_normalized, to_normalized
+from ...engine.snapshot import Completeness, Snapshot
+from ..client_errors import translates_client_errors, translating
 
 _LOGGER = logging.getLogger(__name__)
 
