@@ -1,7 +1,7 @@
 """The Trakt adapter against the stateful simulator: snapshots, deltas, writes and every quirk."""
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 import json
@@ -13,11 +13,11 @@ import pytest
 from custom_components.crosswatch.clients.errors import CrossWatchAccountLimitError
 from custom_components.crosswatch.clients.http import RetryPolicy
 from custom_components.crosswatch.clients.tokens import Tokens
-from custom_components.crosswatch.clients.trakt import client as trakt_client
+from custom_components.crosswatch.clients.trakt import client as trakt_client, models
 from custom_components.crosswatch.clients.trakt.auth import TraktApp
 from custom_components.crosswatch.clients.trakt.client import TraktClient
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
-from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
+from custom_components.crosswatch.engine.payloads import Entry, Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import (
     AccountLimitError,
@@ -31,7 +31,7 @@ from custom_components.crosswatch.engine.provider import (
 from custom_components.crosswatch.engine.ratings import RatingScale
 from custom_components.crosswatch.engine.snapshot import Snapshot
 from custom_components.crosswatch.providers import trakt
-from custom_components.crosswatch.providers.trakt import TraktProvider
+from custom_components.crosswatch.providers.trakt import TraktProvider, entries, writes
 from tests.providers.conftest import Serve
 from tests.simulators.openapi import RECORDED, RecordedRequest
 from tests.simulators.trakt import (
@@ -387,15 +387,31 @@ async def test_records_that_cannot_be_read_make_the_snapshot_partial() -> None:
         {"type": "episode", "episode": {"number": 1, "ids": {}}, "show": {"title": "X"}},
         {"type": "movie", "movie": {"title": "Heat", "year": 1995, "ids": {"tmdb": 949}}},
     ]
-    entries, unreadable = trakt._entries(Feature.WATCHLIST, rows)
-    assert (len(entries), unreadable) == (1, 3)
+    listed, unreadable = read_records(rows, models.watchlist_row, entries.watchlist_entries)
+    assert (len(listed), unreadable) == (1, 3)
     plays = [
         {"type": "movie", "movie": {"title": "Heat", "ids": {"tmdb": 949}}, "watched_at": "bad"},
         {"type": "movie", "watched_at": "2020-01-01T00:00:00.000Z"},
+        {"type": "movie", "movie": {"ids": {}}, "watched_at": "2020-01-01T00:00:00.000Z"},
     ]
-    assert trakt._entries(Feature.HISTORY, plays) == ([], 2)
-    no_rating = [{"type": "movie", "movie": {"title": "Heat", "ids": {"tmdb": 949}}}]
-    assert trakt._entries(Feature.RATINGS, no_rating) == ([], 1)
+    assert read_records(plays, models.history_row, entries.history_entries) == ([], 3)
+    no_rating = [
+        {"type": "movie", "movie": {"title": "Heat", "ids": {"tmdb": 949}}},
+        {"type": "movie", "movie": {"ids": {}}, "rating": 8},
+        {"type": "movie", "movie": {"title": "Heat", "ids": {}}, "rating": 7.5},
+    ]
+    assert read_records(no_rating, models.rating_row, entries.rating_entries) == ([], 3)
+
+
+def read_records[R](
+    rows: list[object],
+    parse: Callable[[object], R | None],
+    to_entries: Callable[[list[R]], tuple[list[Entry], int]],
+) -> tuple[list[Entry], int]:
+    """Entries of raw records as the client and adapter read them, and how many could not be."""
+    records = [record for record in map(parse, rows) if record is not None]
+    found, unreadable = to_entries(records)
+    return found, unreadable + len(rows) - len(records)
 
 
 async def test_rate_limit_storms_are_waited_out_as_retry_after_asks(
@@ -779,7 +795,7 @@ async def test_an_account_limit_without_a_header_borrows_the_cap_from_the_settin
     await rig.provider.health()
     rig.sim.vip = True
 
-    original = rig.client.post
+    original = rig.client.sync
 
     async def no_header(*args, **kwargs):  # type: ignore[no-untyped-def]
         try:
@@ -787,7 +803,7 @@ async def test_an_account_limit_without_a_header_borrows_the_cap_from_the_settin
         except CrossWatchAccountLimitError as err:
             raise CrossWatchAccountLimitError(str(err)) from err
 
-    rig.client.post = no_header  # type: ignore[method-assign]
+    rig.client.sync = no_header  # type: ignore[method-assign]
     with pytest.raises(AccountLimitError) as caught:
         await rig.provider.write(
             Feature.WATCHLIST,
@@ -916,10 +932,15 @@ async def test_settings_without_a_user_are_a_provider_error(
 ) -> None:
     rig = await make_rig(serve, session)
 
-    async def bare(path: str, params: object = None) -> object:
-        return {"limits": {"watchlist": {"item_count": True}}}
+    original = rig.client.request
 
-    rig.client.get_json = bare  # type: ignore[method-assign]
+    async def bare(method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
+        reply = await original(method, path, **kwargs)
+        if path == "/users/settings":
+            return replace(reply, body=b'{"limits": {"watchlist": {"item_count": true}}}')
+        return reply
+
+    rig.client.request = bare  # type: ignore[method-assign]
     with pytest.raises(ProviderError, match="slug"):
         await rig.provider.health()
 
@@ -929,15 +950,17 @@ async def test_unreadable_records_in_a_read_make_it_partial_and_uncached(
 ) -> None:
     rig = await make_rig(serve, session)
     rig.sim.seed_watchlist("movie", 1)
-    original = rig.client.get_pages
+    original = rig.client.request
 
-    async def with_garbage(path: str, params: object = None):  # type: ignore[no-untyped-def]
-        read = await original(path)
-        if path.endswith("/movies"):
-            return replace(read, items=(*read.items, {"type": "movie"}), expected_total=2)
-        return read
+    async def with_garbage(method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
+        reply = await original(method, path, **kwargs)
+        if path == "/sync/watchlist/movies":
+            rows = [*json.loads(reply.body), {"type": "movie"}]
+            headers = {**reply.headers, "X-Pagination-Item-Count": "2"}
+            return replace(reply, body=json.dumps(rows).encode(), headers=headers)
+        return reply
 
-    rig.client.get_pages = with_garbage  # type: ignore[method-assign]
+    rig.client.request = with_garbage  # type: ignore[method-assign]
     snapshot = await rig.read(Feature.WATCHLIST)
     assert not snapshot.complete
     assert snapshot.completeness.failure == "movies: 1 records could not be read"
@@ -976,23 +999,30 @@ def test_trakt_times_parse_as_aware_datetimes_and_format_in_utc_to_the_milliseco
 
 
 def test_not_found_entries_are_matched_to_requests_by_their_ids() -> None:
-    movie = trakt._Placement("movies", {"imdb": "tt0133093", "tmdb": 603})
-    nested = trakt._Placement("shows", {"tvdb": 334824}, 1, 2)
-    show = trakt._Placement("shows", {"tvdb": 334824})
-    assert not trakt._listed({"movies": "none"}, movie)
-    assert trakt._listed({"movies": [{"ids": {"imdb": "tt0133093", "tmdb": None}}]}, movie)
-    assert not trakt._listed({"movies": [{"ids": {"imdb": "tt0000001"}}]}, movie)
-    assert not trakt._listed({"movies": [{"ids": {"tvdb": 5}}, {"ids": {}}, "x"]}, movie)
+    movie = writes.Placement("movies", {"imdb": "tt0133093", "tmdb": 603})
+    nested = writes.Placement("shows", {"tvdb": 334824}, 1, 2)
+    show = writes.Placement("shows", {"tvdb": 334824})
+    assert not listed({"movies": "none"}, movie)
+    assert listed({"movies": [{"ids": {"imdb": "tt0133093", "tmdb": None}}]}, movie)
+    assert not listed({"movies": [{"ids": {"imdb": "tt0000001"}}]}, movie)
+    assert not listed({"movies": [{"ids": {"tvdb": 5}}, {"ids": {}}, "x"]}, movie)
     # a nested miss names a season of the show, not the show itself
     partial_miss = {"shows": [{"ids": {"tvdb": 334824}, "seasons": [{"number": 3}]}]}
-    assert not trakt._listed(partial_miss, show)
-    assert not trakt._listed(partial_miss, nested)
-    assert trakt._listed({"shows": [{"ids": {"tvdb": 334824}}]}, nested)
-    assert trakt._listed({"shows": [{"ids": {"tvdb": 334824}, "seasons": None}]}, nested)
+    assert not listed(partial_miss, show)
+    assert not listed(partial_miss, nested)
+    assert listed({"shows": [{"ids": {"tvdb": 334824}}]}, nested)
+    assert listed({"shows": [{"ids": {"tvdb": 334824}, "seasons": None}]}, nested)
     episodes = {
         "shows": [
             {"ids": {"tvdb": 334824}, "seasons": [{"number": 1, "episodes": [{"number": 2}]}]}
         ]
     }
-    assert trakt._listed(episodes, nested)
-    assert not trakt._listed(episodes, trakt._Placement("shows", {"tvdb": 334824}, 1, 3))
+    assert listed(episodes, nested)
+    assert not listed(episodes, writes.Placement("shows", {"tvdb": 334824}, 1, 3))
+
+
+def listed(not_found: object, placement: writes.Placement) -> bool:
+    """Whether a reply with this `not_found` (as sent) names the item sent at `placement`."""
+    reply = models.parse_sync_reply({"not_found": not_found})
+    assert reply.not_found is not None
+    return writes.listed(reply.not_found, placement)

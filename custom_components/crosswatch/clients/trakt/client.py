@@ -20,6 +20,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+import hashlib
 import json
 import time
 from typing import Any, TypeGuard
@@ -47,6 +48,25 @@ from ..http import (
 )
 from ..tokens import Tokens, TokenSaver
 from .auth import TraktApp, refresh_tokens
+from .models import (
+    HistoryRow,
+    LastActivities,
+    PagedRead,
+    RatingRow,
+    RowParser,
+    SyncBody,
+    SyncReply,
+    UserSettings,
+    UserStats,
+    WatchlistRow,
+    history_row,
+    parse_last_activities,
+    parse_settings,
+    parse_stats,
+    parse_sync_reply,
+    rating_row,
+    watchlist_row,
+)
 
 DEFAULT_BASE_URL = "https://api.trakt.tv"
 USER_AGENT = "CrossWatch/0.1 (Home Assistant)"
@@ -110,25 +130,14 @@ def trakt_throttles(
 
 
 @dataclass(frozen=True, slots=True)
-class Page:
-    """One page as it was read: its items and pagination headers."""
+class Page[T]:
+    """One page as it was read: its records, as sent and as parsed, and pagination headers."""
 
-    items: tuple[Any, ...]
+    raw: tuple[object, ...]
+    records: tuple[T, ...]
     page_count: int | None
     item_count: int | None
     etag: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class PagedRead:
-    """Every item a paginated read reached, and the evidence of how far it got."""
-
-    items: tuple[Any, ...]
-    expected_total: int | None  # X-Pagination-Item-Count of the first page, when it was sent
-    page_count: int | None  # X-Pagination-Page-Count of the first page, when it was sent
-    all_pages: bool  # every announced page was read (one page assumed when none was announced)
-    failure: str | None
-    etag: str | None  # the first page's validator
 
 
 class TraktClient:
@@ -275,28 +284,75 @@ class TraktClient:
 
     # -- reads ----------------------------------------------------------------------------
 
-    async def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
-        """GET one unpaginated resource as JSON."""
-        return (await self.request("GET", path, params=params)).json()
+    async def settings(self) -> UserSettings:
+        """`/users/settings`: the account's slug and its plan's watchlist limit."""
+        return parse_settings(await self._get_json("/users/settings"))
 
-    async def get_pages(
-        self, path: str, params: Mapping[str, str | int] | None = None
-    ) -> PagedRead:
+    async def stats(self, user: str) -> UserStats:
+        """`/users/{user}/stats`: the plays and ratings Trakt counts apart from the lists."""
+        return parse_stats(await self._get_json(f"/users/{user}/stats"))
+
+    async def last_activities(self) -> LastActivities:
+        """`/sync/last_activities`; a body that is not JSON gives no stamps, and says why.
+
+        No reply at all (a fault the shared client gave up on) is raised like any other.
+        """
+        reply = await self.request("GET", "/sync/last_activities")
+        try:
+            body = reply.json()
+        except CrossWatchInvalidResponseError as err:
+            return LastActivities(unreadable=str(err))
+        return parse_last_activities(body)
+
+    async def watchlist(self, category: str) -> PagedRead[WatchlistRow]:
+        """Every page of `/sync/watchlist/{category}`."""
+        return await self.get_pages(f"/sync/watchlist/{category}", watchlist_row)
+
+    async def history(self, category: str) -> PagedRead[HistoryRow]:
+        """Every page of `/sync/history/{category}`: one record per play."""
+        return await self.get_pages(f"/sync/history/{category}", history_row)
+
+    async def ratings(self, category: str) -> PagedRead[RatingRow]:
+        """Every page of `/sync/ratings/{category}`."""
+        return await self.get_pages(f"/sync/ratings/{category}", rating_row)
+
+    async def _get_json(self, path: str) -> JsonValue:
+        """GET one unpaginated resource as JSON."""
+        return (await self.request("GET", path)).json()
+
+    async def get_pages[T](
+        self, path: str, parse: RowParser[T], params: Mapping[str, str | int] | None = None
+    ) -> PagedRead[T]:
         """Read every page of `path`; a fault midway ends the read with the failure noted.
 
         A page that is not a JSON list, a page before the last one that is not full, and a page
         whose total disagrees with the first one's all end the read as failed: what was read
         cannot be all of the list. Auth, rate-limit and account errors are raised: they concern
-        the run.
+        the run. Each record is parsed with `parse`; those it cannot read are counted.
         """
-        items: list[Any] = []
+        raw: list[object] = []
+        records: list[T] = []
         expected: int | None = None
         announced_pages: int | None = None
         first_etag: str | None = None
         number, page_count = 1, 1
+
+        def done(failure: str | None, etag: str | None) -> PagedRead[T]:
+            return PagedRead(
+                records=tuple(records),
+                rows=len(raw),
+                malformed=len(raw) - len(records),
+                expected_total=expected,
+                page_count=announced_pages,
+                all_pages=failure is None,
+                failure=failure,
+                etag=etag,
+                digest=_digest(raw),
+            )
+
         while number <= page_count:
             try:
-                page = await self._page(path, params, number)
+                page = await self._page(path, params, number, parse)
             except (
                 CrossWatchAuthenticationError,
                 CrossWatchRateLimitError,
@@ -305,24 +361,30 @@ class TraktClient:
             ):
                 raise
             except CrossWatchClientError as err:
-                failure = f"page {number}: {err}"
-                return PagedRead(tuple(items), expected, announced_pages, False, failure, None)
+                return done(f"page {number}: {err}", None)
             if number == 1:
                 first_etag, expected = page.etag, page.item_count
                 announced_pages = page.page_count
                 page_count = page.page_count or 1
             elif page.item_count is not None and page.item_count != expected:
                 # The list changed between pages: rows may have moved past the pages read.
-                failure = f"page {number} announced {page.item_count} items, page 1 {expected}"
-                return PagedRead(tuple(items), expected, announced_pages, False, failure, None)
-            items.extend(page.items)
-            if number < page_count and len(page.items) < PAGE_LIMIT:
-                failure = f"page {number} of {page_count} held {len(page.items)} items"
-                return PagedRead(tuple(items), expected, announced_pages, False, failure, None)
+                return done(
+                    f"page {number} announced {page.item_count} items, page 1 {expected}", None
+                )
+            raw.extend(page.raw)
+            records.extend(page.records)
+            if number < page_count and len(page.raw) < PAGE_LIMIT:
+                return done(f"page {number} of {page_count} held {len(page.raw)} items", None)
             number += 1
-        return PagedRead(tuple(items), expected, announced_pages, True, None, first_etag)
+        return done(None, first_etag)
 
-    async def _page(self, path: str, params: Mapping[str, str | int] | None, number: int) -> Page:
+    async def _page[T](
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        number: int,
+        parse: RowParser[T],
+    ) -> Page[T]:
         reply = await self.request(
             "GET", path, params={**(params or {}), "page": number, "limit": PAGE_LIMIT}
         )
@@ -332,6 +394,7 @@ class TraktClient:
             raise CrossWatchInvalidResponseError(f"Trakt sent a page of {path} that is not a list")
         return Page(
             tuple(body),
+            tuple(record for record in map(parse, body) if record is not None),
             _int_header(reply.headers, "X-Pagination-Page-Count"),
             _int_header(reply.headers, "X-Pagination-Item-Count"),
             _header(reply.headers, "ETag"),
@@ -339,18 +402,24 @@ class TraktClient:
 
     # -- writes ---------------------------------------------------------------------------
 
-    async def post(self, path: str, body: JsonValue, *, idempotent: bool = True) -> Any:
-        """POST a sync body; the reply as JSON, or None when its body cannot be read.
+    async def sync(self, path: str, body: SyncBody, *, idempotent: bool = True) -> SyncReply:
+        """POST a sync body; its reply, or one that says nothing when it cannot be read.
 
         A 2xx means Trakt took the request: a body we cannot read (not JSON) changes nothing
         about that, it only leaves what became of each item unsaid. Raising here would count
         the write as failed, and a failed play is sent again: a second play on Trakt.
         """
-        reply = await self.request("POST", path, json_body=body, idempotent=idempotent)
+        reply = await self.request("POST", path, json_body=body.to_json(), idempotent=idempotent)
         try:
-            return reply.json()
+            return parse_sync_reply(reply.json())
         except CrossWatchClientError:
-            return None
+            return SyncReply()
+
+
+def _digest(records: list[object]) -> str:
+    """A fingerprint of the records as sent: equal for bodies that are the same."""
+    text = json.dumps(records, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _checked(reply: Response) -> Response:
