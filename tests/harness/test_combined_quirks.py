@@ -336,10 +336,10 @@ def test_removes_nothing_without_evidence_and_never_sends_a_play_twice_under_com
 @pytest.mark.xfail(
     strict=False,
     reason=(
-        "not yet green (issue 13): our write that shows only after a complete read missed it"
-        " is taken for the side's news and can win over the user's later removal on the other"
-        " side (test_a_play_undone_before_our_copy_of_it_shows_is_undone_on_the_copy_too)."
-        " Earlier failures are fixed by mechanisms in docs/engine.md"
+        "not yet green at 20,000 examples (issue 13; green at 2,000): a title the user removes"
+        " while our copy of it to the other side is still in flight is carried back, not"
+        " removed from the copy"
+        " (test_a_title_removed_while_our_copy_of_it_is_in_flight_is_removed_from_the_copy_too)"
     ),
 )
 def test_statuses_are_honest_and_every_edit_arrives_once_quirks_stop(served: Rig) -> None:
