@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import partial
 import json
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Final
 
 import aiohttp
 
@@ -152,7 +152,7 @@ def parse_anime_lists(body: bytes | str) -> AnimeLists:
     return AnimeLists(tuple(mappings), skipped)
 
 
-def parse_record(record: Mapping[str, Any]) -> AnimeMapping | None:
+def parse_record(record: Mapping[str, object]) -> AnimeMapping | None:
     """One record as a mapping; None when it links no anime id to any other id."""
     ids: dict[str, str] = {}
     for namespace, keys in _SCALAR_IDS:
@@ -164,7 +164,8 @@ def parse_record(record: Mapping[str, Any]) -> AnimeMapping | None:
     imdb = _first_id(Namespace.IMDB, record.get("imdb_id"))
     if imdb is not None:
         ids[Namespace.IMDB.value] = imdb
-    kind = record.get("type") if isinstance(record.get("type"), str) else None
+    raw_kind = record.get("type")
+    kind = raw_kind if isinstance(raw_kind, str) else None
     media_type = MediaType.MOVIE if kind == "MOVIE" else MediaType.ANIME
     tmdb_tv, tmdb_movie = _tmdb(record.get("themoviedb_id"), media_type)
     wanted = tmdb_movie if media_type is MediaType.MOVIE else tmdb_tv
