@@ -335,9 +335,10 @@ def test_removes_nothing_without_evidence_and_never_sends_a_play_twice_under_com
 @pytest.mark.xfail(
     strict=False,
     reason=(
-        "not yet green at 20,000 examples (issue 13): the last thorough run's case (a loss"
-        " crossing our copy in flight) is closed by rule 15 in docs/engine.md, and the machine"
-        " has not been run at 20,000 since"
+        "not yet green at 20,000 examples (issue 13; green at 2,000): a title the user removes"
+        " while our copy of it to the other side is still in flight is carried back, not"
+        " removed from the copy"
+        " (test_a_title_removed_while_our_copy_of_it_is_in_flight_is_removed_from_the_copy_too)"
     ),
 )
 def test_statuses_are_honest_and_every_edit_arrives_once_quirks_stop(served: Rig) -> None:

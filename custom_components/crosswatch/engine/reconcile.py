@@ -13,7 +13,6 @@ from datetime import timedelta
 from functools import partial
 
 from .detect import Observed
-from .items import MediaItem
 from .payloads import Entry
 from .plan import Action, PairSide
 from .provider import Provider
@@ -38,9 +37,6 @@ class Reconciled:
     baselines: Mapping[PairSide, Snapshot | None]  # last_read with our verified writes
     landed: Mapping[PairSide, tuple[PendingWrite, ...]]  # unverified, yet a partial read shows
     planned_from: Mapping[PairSide, Snapshot | None]  # baselines with the landed writes
-    # Our adds to each side that no complete read has shown yet (phantoms included): copies
-    # still in flight, which a loss on the other side must reach once they show.
-    in_flight: Mapping[PairSide, tuple[MediaItem, ...]]
 
 
 async def reconcile(
@@ -100,19 +96,7 @@ async def reconcile(
         for side in PairSide
     }
     planned_from = await blocking(partial(_planned_from, synced, landed, snapshots, precision))
-    in_flight = {side: _in_flight(pending[side], verifications[side]) for side in PairSide}
-    return Reconciled(
-        views, verifications, baselines, last_read, synced, landed, planned_from, in_flight
-    )
-
-
-def _in_flight(
-    pending: Iterable[PendingWrite], verification: Verification
-) -> tuple[MediaItem, ...]:
-    shown = {(w.item.key, w.action) for w in verification.verified}
-    return tuple(
-        w.item for w in pending if w.action is Action.ADD and (w.item.key, w.action) not in shown
-    )
+    return Reconciled(views, verifications, baselines, last_read, synced, landed, planned_from)
 
 
 def _without(baseline: Snapshot | None, keys: frozenset[str]) -> Snapshot | None:

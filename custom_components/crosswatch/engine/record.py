@@ -6,7 +6,7 @@ get a tombstone. The baseline is rewritten only after the writes were applied (a
 rewrites its archive only after propagation), row by row, in one transaction.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
 
@@ -59,7 +59,6 @@ async def record(  # noqa: PLR0917 - one stage's hand-offs, named at the call
                 checkpoint=observed[side].read.checkpoint,
                 verification=reconciled.verifications[side], guards=spec.guards, now=now,
                 founds_on_empty=observed[side].founds_on_empty,
-                owed=reconciled.in_flight[side.other],
             )
         )  # fmt: skip
 
@@ -102,7 +101,6 @@ def persist_side(
     now: datetime,
     founds_on_empty: bool = False,
     unsettled: frozenset[str] = frozenset(),
-    owed: Iterable[MediaItem] = (),
 ) -> None:
     """Make what this run observed the side's baseline, incrementally, in one transaction.
 
@@ -117,12 +115,6 @@ def persist_side(
 
     `unsettled` are gains (see unsettled_gains) that stay out of the baseline: they remain
     news until the other side is seen to share them or to have lost them.
-
-    `owed` are items we are still copying to the other side (our adds there that no read has
-    shown yet). An item this side lost stays in its baseline while its copy is in flight: once
-    the copy shows, the planner still sees this side's loss and carries it over the copy. Its
-    tombstone waits until then too; meanwhile the baseline itself keeps the copy from coming
-    back here.
     """
     if learned:
         store.save_learned_ids(scope, dict(learned))
@@ -142,7 +134,6 @@ def persist_side(
             store.save_baseline(scope, provider.name, upserts=seen, removed=(), saved_at=now)
         return
     ours = {w.item.key for w in verification.verified if w.action is Action.REMOVE}
-    still_copying = {token for item in owed for token in (*item.tokens, item.key)}
     upserts: list[Entry] = []
     removed: list[MediaItem] = []
     with store.transaction():
@@ -157,8 +148,6 @@ def persist_side(
             if view.find(old.item, include_local=True) is not None:
                 rekeyed.append(old.item)
                 continue
-            if key in still_copying or not still_copying.isdisjoint(old.item.tokens):
-                continue  # lost here while our copy to the other side is in flight: owed there
             removed.append(old.item)
             if key not in ours:
                 store.add_tombstone(
