@@ -332,7 +332,8 @@ class TraktService(Service):
 
     def add(self, feature: Feature, index: int, when: datetime) -> None:
         if feature is W:
-            self.sim.seed_watchlist("movie", trakt_id(index))
+            # Dated by the service when the user lists it, on a clock that agrees with ours.
+            self.sim.seed_watchlist("movie", trakt_id(index), listed_at=when)
         else:
             self.sim.seed_play("movie", trakt_id(index), when)
             self.user_plays.add((index, trakt_sim.stamp(when)))
@@ -781,7 +782,11 @@ class AniListService(Service):
     def add(self, feature: Feature, index: int, when: datetime) -> None:
         media = CATALOGUE_ANIME[index].anilist
         if self.state.entry_for(anilist_sim.ALICE_ID, media) is None:
-            self.state.add_entry(anilist_sim.ALICE_ID, media, "PLANNING")
+            # Dated by the service when the user adds it, on a clock that agrees with ours.
+            stamp = int(when.timestamp())
+            self.state.add_entry(
+                anilist_sim.ALICE_ID, media, "PLANNING", created_at=stamp, updated_at=stamp
+            )
 
     def remove(self, feature: Feature, index: int) -> None:
         entry = self.state.entry_for(anilist_sim.ALICE_ID, CATALOGUE_ANIME[index].anilist)

@@ -24,7 +24,7 @@ from .run_context import RunContext
 from .run_tally import FeatureOutcome, ReadFailedError
 from .runs import IncompleteRead, PairSpec
 from .shadow import ShadowedView, apply_shadows
-from .snapshot import Semantics, Snapshot
+from .snapshot import Semantics, Snapshot, effective_view
 from .store import StateStore
 
 
@@ -81,10 +81,17 @@ async def observe_sides(
     for side in order:
         owed = None
         if spec.mode is SyncMode.MIRROR and side is PairSide.A:
+            # Measured against the target as the planner will see it: where the target's read
+            # is partial or doubted, its baseline stands in, and those items can be removed too.
+            target = await blocking(
+                partial(
+                    effective_view, observed[side.other].verdict.snapshot, baselines[side.other]
+                )
+            )
             owed = await blocking(
                 partial(
-                    owed_to_target, store, scopes[side.other], spec.pair,
-                    observed[side.other].verdict.snapshot, pending[side.other],
+                    owed_to_target, store, scopes[side.other], spec.pair, target,
+                    pending[side.other],
                 )
             )  # fmt: skip
         observe = partial(
