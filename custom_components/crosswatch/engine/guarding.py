@@ -1,4 +1,4 @@
-"""Stage three of a run: the plan through every guard, with what the store remembers.
+"""Stage four of a run: the plan through every guard, with what the store remembers.
 
 Tombstones (not on a mirror, which puts back whatever its target lacks), items the user kept,
 writes awaiting verification, items waiting for a retry or quarantined, an account's room,

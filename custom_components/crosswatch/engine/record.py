@@ -1,4 +1,4 @@
-"""Stage five of a run: what it observed becomes each side's baseline, and its counts.
+"""Stage six of a run: what it observed becomes each side's baseline, and its counts.
 
 Only a complete view replaces a baseline; a partial one only adds what it did show. Items gone
 since the baseline that our own verified removals do not explain were deleted by the user and
