@@ -5,7 +5,6 @@ quirks together, and checks that nothing the user did not remove is removed (or 
 what the user did remove reaches every other side.
 """
 
-import pytest
 
 from custom_components.crosswatch.engine.guards import GuardCode
 from custom_components.crosswatch.engine.pipeline import RunResult, RunStatus
@@ -584,16 +583,6 @@ def test_a_play_undone_before_our_copy_of_it_shows_is_undone_on_the_copy_too(
         world.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open (issue 13): the user removes a title on SIMKL while our copy of it to AniList"
-        " is still in flight (not yet shown). SIMKL's loss is believed, but AniList's read"
-        " lacks the title, so no removal is planned there; when our copy shows, it is ours"
-        " (dated before our write), yet SIMKL's baseline no longer has the title, so the"
-        " copy is carried back instead. A believed loss must also cancel our in-flight copy"
-    ),
-)
 def test_a_title_removed_while_our_copy_of_it_is_in_flight_is_removed_from_the_copy_too(
     served: Rig,
 ) -> None:

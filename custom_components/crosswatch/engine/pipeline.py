@@ -226,7 +226,7 @@ class Pipeline:
             suspicions=suspicions, outcome=outcome, now=now,
         )  # fmt: skip
         reconciled = await reconcile(
-            ctx, spec, providers, scopes, observed, baselines=baselines, pending=pending
+            ctx, spec, providers, scopes, observed, baselines=baselines, pending=pending, now=now
         )
         sides = [
             SideState(

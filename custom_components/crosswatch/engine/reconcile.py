@@ -5,18 +5,23 @@ Pending writes are verified against it (only fresh, complete reads verify) and s
 store. The baselines the planner compares against are the last complete reads, with our own
 writes that reads now show taken in: without them, our removal would read as the user's and our
 add as the side's news (see verify.own_writes for when a lagging write counts as ours).
+
+A copy of ours that shows only after the user removed its item from the side we copied it from
+(the loss believed, so tombstoned, while the copy was in flight) is planned as a copy of what
+that side has since lost: the item joins that side's planned-from baseline, so the loss reaches
+the copy too (see withdrawn_sources).
 """
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from .detect import Observed
 from .payloads import Entry
 from .plan import Action, PairSide
 from .provider import Provider
-from .records import PendingWrite, Scope
+from .records import PendingWrite, Scope, Tombstone
 from .run_context import RunContext
 from .runs import PairSpec
 from .snapshot import Snapshot, effective_view, with_changes
@@ -48,6 +53,7 @@ async def reconcile(
     *,
     baselines: Mapping[PairSide, Snapshot | None],
     pending: Mapping[PairSide, list[PendingWrite]],
+    now: datetime,
 ) -> Reconciled:
     """Verify and settle pending writes, and work out the baselines to plan from."""
     blocking = ctx.blocking
@@ -96,7 +102,53 @@ async def reconcile(
         for side in PairSide
     }
     planned_from = await blocking(partial(_planned_from, synced, landed, snapshots, precision))
+    for side in PairSide:
+        source = side.other
+        lagging = [
+            w
+            for w in own_writes(
+                verifications[side].verified, views[side], play_precision=precision[side]
+            )
+            if w.misses > 0
+        ]
+        if not lagging:
+            continue
+        tombstones = await blocking(partial(ctx.store.tombstones, scopes[source], now))
+        withdrawn = await blocking(partial(withdrawn_sources, lagging, tombstones, views[source]))
+        if withdrawn and (source_baseline := planned_from[source]) is not None:
+            planned_from[source] = with_changes(source_baseline, upserts=withdrawn)
     return Reconciled(views, verifications, baselines, last_read, synced, landed, planned_from)
+
+
+def withdrawn_sources(
+    lagging: Iterable[PendingWrite], tombstones: Iterable[Tombstone], source_view: Snapshot
+) -> list[Entry]:
+    """What the source side held of our lagging copies when we sent them, and has since lost.
+
+    `lagging` are our own writes to one side shown only now, after complete reads missed them
+    (verify.own_writes); `tombstones` are the other side's, the side we copied them from. Its
+    loss was believed while our copy was in flight: then the destination lacked the item, so
+    nothing was planned there, and the source's baseline moved on without it. Planned from
+    again as the source's (with the payload we copied), the loss is carried to the copy, as for
+    any item both sides held at the sync. A copy that never shows changes nothing.
+    """
+    loss_by_token: dict[str, Tombstone] = {}
+    for tombstone in tombstones:
+        for text in (tombstone.item.key, *tombstone.item.tokens):
+            loss_by_token[text] = tombstone
+    withdrawn: list[Entry] = []
+    for write in lagging:
+        if write.action is Action.REMOVE or write.payload is None:
+            continue
+        if source_view.find(write.item, include_local=True) is not None:
+            continue  # the source holds it (again): nothing was lost
+        loss = next(
+            (t for text in (write.item.key, *write.item.tokens) if (t := loss_by_token.get(text))),
+            None,
+        )
+        if loss is not None and loss.removed_at >= write.written_at:
+            withdrawn.append(Entry(loss.item, write.payload))
+    return withdrawn
 
 
 def _without(baseline: Snapshot | None, keys: frozenset[str]) -> Snapshot | None:
