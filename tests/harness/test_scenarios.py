@@ -5,7 +5,6 @@ quirks together, and checks that nothing the user did not remove is removed (or 
 what the user did remove reaches every other side.
 """
 
-
 from custom_components.crosswatch.engine.guards import GuardCode
 from custom_components.crosswatch.engine.pipeline import RunResult, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
@@ -20,6 +19,7 @@ from .world import Rig, World
 TRAKT_SIMKL = next(s for s in SETUPS if s.name == "Trakt ⇄ SIMKL watchlist, two-way")
 TWO_PAIRS = next(s for s in SETUPS if s.name == "two pairs on one Trakt account")
 MIRROR = next(s for s in SETUPS if s.name == "Trakt → Jellyfin watchlist, mirror")
+PLEX_TRAKT_MACHINE = next(s for s in SETUPS if s.name == "Plex ⇄ Trakt history, two-way")
 ANILIST_SIMKL = next(s for s in SETUPS if s.name == "AniList ⇄ SIMKL watchlist, two-way")
 PLEX_TRAKT = Setup(
     "Plex ⇄ Trakt history, two-way, 60 films",
@@ -652,5 +652,98 @@ def test_a_title_the_user_lists_again_after_removing_it_on_both_sides_reaches_bo
             only([d.result for d in world.run()])
 
         assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == {0, 1, 2}
+    finally:
+        world.close()
+
+
+def test_a_title_removed_while_the_other_side_refuses_our_sign_in_is_removed_there_too(
+    served: Rig,
+) -> None:
+    # Found by the full machine (ci profile): the user removed on SIMKL a title we had copied
+    # to AniList; the next run verified our copy, then AniList refused the sign-in before the
+    # run ended. The verification had been settled, the baseline not, so our copy became
+    # AniList's news and came back to SIMKL.
+    world = World(served, ANILIST_SIMKL, titles=12)
+    try:
+        for index in (0, 1):
+            world.edit(Svc.ANILIST, index, add=True)
+        for index in (0, 1, 2, 3, 4, 6, 8, 9):
+            world.edit(Svc.SIMKL, index, add=True)
+        only([d.result for d in world.run()])  # SIMKL's titles copied to AniList
+        world.edit(Svc.SIMKL, 4, add=False)
+        world.edit(Svc.SIMKL, 5, add=True)
+        QUIRK_BY_NAME["token_expires"].switch[Svc.ANILIST](world.services[Svc.ANILIST], 2)
+        assert world.run()[0].result is None  # AniList refuses the sign-in mid-run
+        for service in world.services.values():
+            all_off(service)
+            service.pass_time(HEALING_PAUSE.total_seconds())
+        world.wall += HEALING_PAUSE
+
+        for _ in range(4):
+            only([d.result for d in world.run()])
+
+        assert world.holds(Svc.ANILIST) == world.holds(Svc.SIMKL) == {0, 1, 2, 3, 5, 6, 8, 9}
+    finally:
+        world.close()
+
+
+def test_removals_on_both_sides_while_one_refuses_our_sign_in_twice_reach_the_other_side(
+    served: Rig,
+) -> None:
+    # Found by the full machine (ci profile) beside the case above: with AniList showing our
+    # copies two reads late and refusing the sign-in for two runs, the user's removals on
+    # either side came back from the other.
+    world = World(served, ANILIST_SIMKL, titles=12)
+    try:
+        for index in (0, 9):
+            world.edit(Svc.ANILIST, index, add=True)
+        for index in (0, 1, 2, 3, 4, 6, 8, 9):
+            world.edit(Svc.SIMKL, index, add=True)
+        only([d.result for d in world.run()])  # SIMKL's titles copied to AniList
+        world.edit(Svc.SIMKL, 4, add=False)
+        QUIRK_BY_NAME["visible_after_reads"].switch[Svc.ANILIST](world.services[Svc.ANILIST], 2)
+        world.edit(Svc.SIMKL, 5, add=True)
+        QUIRK_BY_NAME["token_expires"].switch[Svc.ANILIST](world.services[Svc.ANILIST], 2)
+        world.restart()
+        assert world.run()[0].result is None
+        world.edit(Svc.ANILIST, 11, add=True)
+        QUIRK_BY_NAME["rate_limited"].switch[Svc.SIMKL](world.services[Svc.SIMKL], 3)
+        world.restart()
+        assert world.run()[0].result is None
+        world.edit(Svc.ANILIST, 8, add=False)
+        QUIRK_BY_NAME["stale_body_after_write"].switch[Svc.SIMKL](world.services[Svc.SIMKL], 2)
+        for service in world.services.values():
+            all_off(service)
+            service.pass_time(HEALING_PAUSE.total_seconds())
+        world.wall += HEALING_PAUSE
+
+        for _ in range(4):
+            only([d.result for d in world.run()])
+
+        assert world.holds(Svc.ANILIST) == world.holds(Svc.SIMKL) == {0, 1, 2, 3, 5, 6, 9, 11}
+    finally:
+        world.close()
+
+
+def test_a_play_undone_after_our_copy_of_it_lost_its_reply_is_undone_on_the_copy_too(
+    served: Rig,
+) -> None:
+    # Found by the full machine in CI's minimum Home Assistant lane: our copy of a Trakt play
+    # to Plex lost its reply, and the user then took the play back on Trakt.
+    world = World(served, PLEX_TRAKT_MACHINE, titles=12)
+    try:
+        QUIRK_BY_NAME["lost_reply"].switch[Svc.PLEX](world.services[Svc.PLEX], 1)
+        world.edit(Svc.TRAKT, 0, add=True)
+        only([d.result for d in world.run()])  # the play copied to Plex, its reply lost
+        world.edit(Svc.TRAKT, 0, add=False)
+        for service in world.services.values():
+            all_off(service)
+            service.pass_time(HEALING_PAUSE.total_seconds())
+        world.wall += HEALING_PAUSE
+
+        for _ in range(4):
+            only([d.result for d in world.run()])
+
+        assert world.holds(Svc.PLEX) == world.holds(Svc.TRAKT) == set()
     finally:
         world.close()

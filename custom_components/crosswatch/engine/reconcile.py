@@ -2,9 +2,10 @@
 
 Each side's read (with the baseline standing in where it is partial) is its effective view.
 Pending writes are verified against it (only fresh, complete reads verify) and settled in the
-store. The baselines the planner compares against are the last complete reads, with our own
-writes that reads now show taken in: without them, our removal would read as the user's and our
-add as the side's news (see verify.own_writes for when a lagging write counts as ours).
+store, our own verified writes taken into the stored baseline at once (see settle). The
+baselines the planner compares against are the last complete reads, with our own writes that
+reads now show taken in: without them, our removal would read as the user's and our add as the
+side's news (see verify.own_writes for when a lagging write counts as ours).
 
 A copy of ours that shows only after the user removed its item from the side we copied it from
 (the loss believed, so tombstoned, while the copy was in flight) is planned as a copy of what
@@ -25,6 +26,7 @@ from .records import PendingWrite, Scope, Tombstone
 from .run_context import RunContext
 from .runs import PairSpec
 from .snapshot import Snapshot, effective_view, with_changes
+from .store import StateStore
 from .verify import Verification, own_writes, shown_by_partial_read, verify_pending
 
 
@@ -73,10 +75,14 @@ async def reconcile(
             )
         )  # fmt: skip
         if not spec.dry_run:
+            ours = own_writes(
+                verifications[side].verified, views[side], play_precision=precision[side]
+            )
             await blocking(
                 partial(
-                    ctx.store.settle_pending, scopes[side],
-                    verified=verifications[side].verified, missed=verifications[side].missed,
+                    settle, ctx.store, scopes[side], provider=providers[side].name,
+                    verification=verifications[side], ours=ours, view=views[side],
+                    founded=baselines[side] is not None, now=now,
                 )
             )  # fmt: skip
     last_read = {
@@ -118,6 +124,41 @@ async def reconcile(
         if withdrawn and (source_baseline := planned_from[source]) is not None:
             planned_from[source] = with_changes(source_baseline, upserts=withdrawn)
     return Reconciled(views, verifications, baselines, last_read, synced, landed, planned_from)
+
+
+def settle(
+    store: StateStore,
+    scope: Scope,
+    *,
+    provider: str,
+    verification: Verification,
+    ours: Iterable[PendingWrite],
+    view: Snapshot,
+    founded: bool,
+    now: datetime,
+) -> None:
+    """Settle a side's pending writes, and take our own verified ones into its stored baseline.
+
+    One transaction, before anything is applied: a read that showed our write is evidence that
+    must outlive a run failing after it (a refused sign-in while applying). Were the write
+    only released, our copy would be the side's news on the next run, carried back to the
+    side the user removed it from; were it only kept pending, a user's removal of it before
+    the next read would look like a write that never landed, and be undone.
+    """
+    with store.transaction():
+        store.settle_pending(scope, verified=verification.verified, missed=verification.missed)
+        if not founded:
+            return  # the side's first baseline is founded by the record stage
+        ours = list(ours)
+        upserts = [
+            shown
+            for write in ours
+            if write.action is not Action.REMOVE
+            and (shown := view.find(write.item, include_local=True)) is not None
+        ]
+        removed = [write.item for write in ours if write.action is Action.REMOVE]
+        if upserts or removed:
+            store.save_baseline(scope, provider, upserts=upserts, removed=removed, saved_at=now)
 
 
 def withdrawn_sources(
