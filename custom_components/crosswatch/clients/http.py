@@ -242,6 +242,7 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         ok: frozenset[int] = frozenset({200, 201, 204}),
         url: str | None = None,
+        idempotent: bool | None = None,
     ) -> Response:
         """Send one request, retrying transient faults; return the reply or raise.
 
@@ -250,7 +251,14 @@ class HttpClient:
         CrossWatchRateLimitError, a 5xx beyond it CrossWatchServerError, and anything else
         CrossWatchResponseError. A timeout and a connection lost after it was made raise
         outcome-unknown errors; a connection never made raises CrossWatchConnectionError.
+
+        A request that is not `idempotent` (by default, anything but GET and HEAD; a read sent
+        as POST says it is) is repeated only when it certainly was not acted on: a 429, or a
+        connection never made. After a 5xx, a timeout or a lost connection the service may
+        have stored it, and repeating it would store it twice (a second play on Plex, a
+        doubled history entry): the outcome-unknown error is raised at once.
         """
+        repeatable = method in {"GET", "HEAD"} if idempotent is None else idempotent
         target = url or f"{self.base_url}{path}"
         throttle = self._reads if method == "GET" else self._writes
         merged = {**self._headers, **(headers or {})}
@@ -267,6 +275,8 @@ class HttpClient:
                 )
             except TimeoutError:
                 last_error = CrossWatchTimeoutError(f"{self.service} did not answer in time")
+                if not repeatable:
+                    raise last_error from None
                 continue
             except aiohttp.ClientConnectorError as err:
                 # The connection was never made: nothing was sent.
@@ -277,6 +287,8 @@ class HttpClient:
                 last_error = CrossWatchConnectionLostError(
                     f"{self.service} sent no usable answer: {err}"
                 )
+                if not repeatable:
+                    raise last_error from err
                 continue
             self.requests.record(status)
             if self.quotas is not None:
@@ -293,6 +305,8 @@ class HttpClient:
                     if status == 429
                     else CrossWatchServerError(status, f"{self.service} is having trouble")
                 )
+                if status != 429 and not repeatable:
+                    raise last_error
                 continue
             raise error
         raise last_error

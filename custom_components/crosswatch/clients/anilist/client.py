@@ -174,6 +174,8 @@ class AniListClient:
             "",
             json_body={"query": document, "variables": dict(variables or {})},
             ok=_OK_STATUSES,
+            # A query changes nothing, so it may be repeated; a mutation may not (see request).
+            idempotent=not document.lstrip().startswith("mutation"),
         )
         self._respect_rate_limit(response.headers)
         payload = response.json()

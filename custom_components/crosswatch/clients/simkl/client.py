@@ -105,12 +105,12 @@ class SimklApi:
 
     async def settings(self) -> UserSettings:
         """POST /users/settings: the account id and the user's name."""
-        reply = await self.http.request("POST", "/users/settings")
+        reply = await self.http.request("POST", "/users/settings", idempotent=True)
         return parse_settings(reply.json())
 
     async def stats(self, user_id: str) -> UserStats:
         """POST /users/{user_id}/stats: how many titles each list holds, counted apart."""
-        reply = await self.http.request("POST", f"/users/{user_id}/stats")
+        reply = await self.http.request("POST", f"/users/{user_id}/stats", idempotent=True)
         return parse_stats(reply.json())
 
     async def activities(self) -> Activities:
@@ -134,7 +134,9 @@ class SimklApi:
         params: Mapping[str, str | int] | None = (
             {"date_from": date_from} if date_from is not None else None
         )
-        reply = await self.http.request("POST", f"/sync/ratings/{bucket}", params=params)
+        reply = await self.http.request(
+            "POST", f"/sync/ratings/{bucket}", params=params, idempotent=True
+        )
         return parse_rated(reply.json(), bucket)
 
     async def post(self, path: str, sections: Mapping[str, Sequence[SyncObject]]) -> WriteReply:
