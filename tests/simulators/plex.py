@@ -79,7 +79,13 @@ class Quirks:
     error_status: int = 503
     truncate_page: int | None = None  # this page loses its last item; totals stay the same
     visible_after_reads: int = 0  # a write shows in lists only after this many list reads
-    non_admin: bool = False  # a shared user's token: play history answers 403
+    # The signed-in account is a managed, home or shared user of the server, not its admin:
+    # plex.tv lists the server as not owned, and the server answers 401 on play history (not
+    # 403: ../shared/research/provider-facts-2026.md, Plex) while the user's own library works.
+    non_admin: bool = False
+    # The server refuses the tokens (401) everywhere, while plex.tv and Discover still take the
+    # account token: the admin stopped sharing the server, or the server's token was revoked.
+    server_revoked: bool = False
     pins_expire: bool = False  # PINs expire at once: polling them answers 404
     write_error_status: int | None = None  # scrobble, rate and watchlist writes answer this
     # The next N list replies are empty but well formed: size 0, totalSize 0.
@@ -478,7 +484,7 @@ def make_server_app(sim: PlexSim) -> web.Application:
 
     def guarded(handler: Handler) -> Handler:
         async def wrapper(request: web.Request) -> web.StreamResponse:
-            if not _authorized(sim, request, *tokens):
+            if sim.quirks.server_revoked or not _authorized(sim, request, *tokens):
                 return _unauthorized()
             return await handler(request)
 
@@ -552,7 +558,8 @@ def make_server_app(sim: PlexSim) -> web.Application:
 
     async def history(request: web.Request) -> web.StreamResponse:
         if sim.quirks.non_admin:
-            return web.Response(status=403, text="Forbidden")
+            # Admin only; current servers answer a non-admin's valid token with 401.
+            return _unauthorized()
         rows = [
             {
                 "historyKey": f"/status/sessions/history/{index}",
@@ -732,7 +739,8 @@ def make_plex_tv_app(sim: PlexSim) -> web.Application:
         server: dict[str, Json] = {
             **common, "name": sim.server_name, "product": "Plex Media Server",
             "clientIdentifier": sim.machine_id, "provides": "server",
-            "accessToken": sim.server_token, "owned": True, "connections": sim.connections,
+            "accessToken": sim.server_token, "owned": not sim.quirks.non_admin,
+            "connections": sim.connections,
         }  # fmt: skip
         player: dict[str, Json] = {
             **common, "name": "Phone", "product": "Plex for Android",

@@ -124,8 +124,11 @@ class PlexClient:
     async def history_access(self) -> bool:
         """Whether this token may read the server's play history (admin only).
 
-        A shared user's token gets 403 there while the rest of the library works, so the answer
-        is a capability, never an authentication failure.
+        A managed, home or shared user's token is refused there while the rest of the library
+        works: current servers answer 401 (../shared/research/provider-facts-2026.md, Plex),
+        older ones 403. Either is a capability, not an authentication failure, once the same
+        token reads the user's own library sections; a token the server refuses there too was
+        revoked, and that raises the authentication error.
         """
         reply = await self.server.request(
             "GET",
@@ -133,9 +136,12 @@ class PlexClient:
             # The history operation declares no paging parameters; the headers are the
             # original form of Plex paging and work on every list.
             headers={"X-Plex-Container-Start": "0", "X-Plex-Container-Size": "1"},
-            ok=frozenset({200, 403}),
+            ok=frozenset({200, 401, 403}),
         )
-        return reply.status == 200
+        if reply.status == 200:
+            return True
+        await self.server.request("GET", "/library/sections/all")  # 401 here: revoked
+        return False
 
     # -- library --------------------------------------------------------------------------
 
