@@ -13,8 +13,10 @@ give no share of rows without ids; the reading chosen here is every third title 
 (in the order titles were added, so a title always comes the same way), switchable with
 `Quirks.discover_rows_without_ids`. The `Video` shape is switched on with
 `Quirks.discover_container`. The per-item metadata endpoint (`/library/metadata/{ratingKey}` on
-Discover, the one seerr's report reads the Guids from; the PMS description's `getMetadataItem`
-has the same path and `MediaContainerWithMetadata` reply) always carries the title's Guids.
+Discover, the one seerr's report reads the Guids from; the 0.0.3 description's
+`get-media-meta-data` and the current one's `getMetadataItem` have the same path on the server)
+always carries the title's Guids. No source gives Discover a rate limit for it, so none is
+simulated; `lookup_delay` and `lookup_error_status` slow it down or make it fail.
 
 Like Plex, the server answers XML unless the client asks for JSON, pages every list with
 `X-Plex-Container-Start`/`-Size` (query parameters or headers), says `size`, `totalSize` and
