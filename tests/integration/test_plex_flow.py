@@ -165,6 +165,38 @@ async def test_plex_tv_sign_in_with_one_server_creates_the_entry(
     assert entry.state is ConfigEntryState.LOADED
 
 
+async def test_a_managed_user_of_someone_elses_server_signs_in_and_the_entry_loads(
+    hass: HomeAssistant, world: World
+) -> None:
+    # The server is not theirs, and it answers their token 401 on the admin-only play history.
+    world.sim.quirks.non_admin = True
+    result = await sign_in(hass, world)
+    world.sim.approve_pin(world.last_pin().id)
+
+    result = await wait(hass, result["flow_id"])
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    entry = result["result"]
+    assert entry.unique_id == UNIQUE_ID
+    assert entry.data["server_token"] == SERVER_TOKEN
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_a_server_that_no_longer_takes_the_users_token_is_refused_as_a_sign_in_problem(
+    hass: HomeAssistant, world: World
+) -> None:
+    # plex.tv still knows the account, but the server's share was withdrawn.
+    world.sim.quirks.server_revoked = True
+    result = await sign_in(hass, world)
+    world.sim.approve_pin(world.last_pin().id)
+
+    result = await wait(hass, result["flow_id"])
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_auth"}
+
+
 async def test_several_servers_are_offered_and_an_unreachable_choice_can_be_changed(
     hass: HomeAssistant, world: World
 ) -> None:

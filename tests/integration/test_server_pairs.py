@@ -289,6 +289,30 @@ async def test_plex_to_trakt_history_pair_sends_each_play_once_and_then_plans_no
     assert plex.sim.writes == []  # one-way: Plex is only read
 
 
+async def test_a_managed_user_without_play_history_access_signs_in_and_their_plays_reach_trakt(
+    hass: HomeAssistant, serve: Serve, plex: Plex, trakt: trakt_sim.TraktSim
+) -> None:
+    # Not the server's admin: plex.tv lists the server as not owned, and the server answers
+    # their token 401 on the play history. Their watched state is on the library items.
+    plex.sim.quirks.non_admin = True
+    plex_entry = await sign_in_to_plex(hass, plex)
+    trakt_account = await connect_trakt(hass, await serve(trakt_sim.make_app(trakt)), trakt)
+    sync = await start_sync(hass)
+
+    result = await add_pair(
+        hass, sync, name="Plex plays", **history_pair(plex_entry, trakt_account)
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert trakt_plays(trakt) == Counter(dict.fromkeys(expected_trakt_plays(), 1))
+    assert state(hass, "sensor.plex_plays_last_result") == "success"
+    assert state(hass, "binary_sensor.plex_plays_needs_attention") == "off"
+    await press(hass, "button.plex_plays_sync_now")
+    assert state(hass, "sensor.plex_plays_last_result") == "success"
+    assert state(hass, "sensor.plex_plays_planned_adds") == "0"
+    assert trakt_plays(trakt) == Counter(dict.fromkeys(expected_trakt_plays(), 1))
+
+
 async def test_sync_now_carries_a_play_made_a_moment_after_the_last_run(
     hass: HomeAssistant,
     plex_and_trakt: tuple[ConfigEntry, ConfigEntry],

@@ -205,6 +205,8 @@ async def test_every_request_of_a_full_session_is_described_or_explicitly_allowe
 
     discover = apps.discover[RECORDED]
     assert {r.method for r in discover} == {"GET", "PUT"}
+    # Dark is listed without its ids (every third title): its ids were looked up by ratingKey.
+    assert f"/library/metadata/{sim.item('Dark').plex}" in {r.path for r in discover}
     problems = legacy().request_problems(discover)
     allowed = [
         DISCOVER_UNDESCRIBED_QUERY,
@@ -255,6 +257,9 @@ async def test_the_simulators_replies_match_the_descriptions_schemas(
         (legacy("/api/v2"), "plex_tv", "POST", "/api/v2/pins?strong=true", None, 201),
         (legacy("/api/v2"), "plex_tv", "GET", "/api/v2/pins/7001", None, 200),
         (legacy(), "discover", "GET", "/library/sections/watchlist/all", ACCOUNT_TOKEN, 200),
+        # Discover's per-item metadata shares its path with the PMS item of the legacy
+        # description, whose reply schema requires a server's fields (allowSync, summary,
+        # thumb ...): it is not Discover's, so that reply is not checked against it.
     ]
     for description, host, method, path, token, status in checks:
         reply = await body(host, method, path, token, status)

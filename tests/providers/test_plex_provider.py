@@ -123,6 +123,28 @@ async def test_a_user_without_access_to_play_history_still_reads_the_watched_sta
     assert len(read.snapshot) == 2
 
 
+async def test_a_managed_users_401_on_play_history_is_a_capability_not_an_auth_failure(
+    world: World,
+) -> None:
+    # Current servers answer a non-admin's valid token with 401 there, not 403.
+    world.sim.quirks.non_admin = True
+    client = world.client()
+    assert await client.history_access() is False
+    # The token still reads the user's own library: it was never revoked.
+    assert [section.key for section in await client.sections()] == ["1", "2", "3", "9"]
+
+
+async def test_a_server_that_refuses_the_token_everywhere_is_an_auth_error_not_a_non_admin(
+    world: World,
+) -> None:
+    # plex.tv still knows the account; the server no longer takes its token (share removed).
+    world.sim.quirks.server_revoked = True
+    provider = world.provider()
+    with pytest.raises(AuthError):
+        await provider.health()
+    assert provider.play_history_available is None
+
+
 async def test_the_admin_history_probe_reads_one_play_of_the_server_history(world: World) -> None:
     world.sim.plays.append((items(world)["matrix"].rating_key, EPOCH))
     assert await world.client().history_access() is True
@@ -552,7 +574,7 @@ async def test_the_watchlist_is_read_in_pages(world: World) -> None:
     snapshot = (await world.provider(world.client(watchlist_page_size=1)).read(W, None)).snapshot
     assert snapshot.complete
     assert len(snapshot) == 3
-    reads = [r for r in world.apps.discover[RECORDED] if r.method == "GET"]
+    reads = [r for r in world.apps.discover[RECORDED] if "watchlist" in r.path]
     assert len(reads) == 3
 
 

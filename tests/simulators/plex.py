@@ -6,6 +6,18 @@ and `MediaContainer` shapes follow ../shared/specs/plex (the current PMS descrip
 0.0.3 description for plex.tv PINs and the Discover watchlist read); the Discover watchlist
 writes and metadata matches, which no description covers, follow how Plex's own clients use them.
 
+Discover, as it is in 2026 (../shared/research/provider-facts-2026.md, Plex; seerr-team/seerr
+#2948 and #1914): its watchlist rows may come without the external-id list (`Guid`), and its
+replies may list their records under `MediaContainer.Video` instead of `Metadata`. The sources
+give no share of rows without ids; the reading chosen here is every third title of the catalogue
+(in the order titles were added, so a title always comes the same way), switchable with
+`Quirks.discover_rows_without_ids`. The `Video` shape is switched on with
+`Quirks.discover_container`. The per-item metadata endpoint (`/library/metadata/{ratingKey}` on
+Discover, the one seerr's report reads the Guids from; the 0.0.3 description's
+`get-media-meta-data` and the current one's `getMetadataItem` have the same path on the server)
+always carries the title's Guids. No source gives Discover a rate limit for it, so none is
+simulated; `lookup_delay` and `lookup_error_status` slow it down or make it fail.
+
 Like Plex, the server answers XML unless the client asks for JSON, pages every list with
 `X-Plex-Container-Start`/`-Size` (query parameters or headers), says `size`, `totalSize` and
 `offset`, and answers 401 to a token it does not know. Tests seed sections, movies, shows and
@@ -46,6 +58,13 @@ class Malformed(StrEnum):
     NOT_JSON = "html"  # a 200 with an HTML page, as a captive portal or a proxy sends
 
 
+class DiscoverContainer(StrEnum):
+    """Which key Discover lists its records under (`Quirks.discover_container`)."""
+
+    METADATA = "Metadata"
+    VIDEO = "Video"  # seerr-team/seerr#2948: Discover sometimes answers this way
+
+
 class ListFault(StrEnum):
     """A fault one list reply is answered with instead of the truth."""
 
@@ -79,9 +98,21 @@ class Quirks:
     error_status: int = 503
     truncate_page: int | None = None  # this page loses its last item; totals stay the same
     visible_after_reads: int = 0  # a write shows in lists only after this many list reads
-    non_admin: bool = False  # a shared user's token: play history answers 403
+    # The signed-in account is a managed, home or shared user of the server, not its admin:
+    # plex.tv lists the server as not owned, and the server answers 401 on play history (not
+    # 403: ../shared/research/provider-facts-2026.md, Plex) while the user's own library works.
+    non_admin: bool = False
+    # The server refuses the tokens (401) everywhere, while plex.tv and Discover still take the
+    # account token: the admin stopped sharing the server, or the server's token was revoked.
+    server_revoked: bool = False
     pins_expire: bool = False  # PINs expire at once: polling them answers 404
     write_error_status: int | None = None  # scrobble, rate and watchlist writes answer this
+    # Every Nth catalogue title (1-based, in the order added) comes without its Guid list in
+    # Discover's watchlist rows; 0: every row has its ids. 3 by default (see the module).
+    discover_rows_without_ids: int = 3
+    discover_container: DiscoverContainer = DiscoverContainer.METADATA
+    lookup_delay: float = 0.0  # seconds each per-item metadata reply takes
+    lookup_error_status: int | None = None  # per-item metadata lookups answer this
     # The next N list replies are empty but well formed: size 0, totalSize 0.
     empty_replies: int = 0
     # The next N list replies hold only their list's first TINY_SIZE items, totalSize saying so.
@@ -179,6 +210,9 @@ class PlexSim:
     auto_approve: bool = False  # the demo: a PIN is approved (with the account token) when polled
     list_reads: int = 0
     writes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    lookups: list[str] = field(default_factory=list)  # ratingKeys of per-item metadata lookups
+    lookups_in_flight: int = 0
+    most_lookups_in_flight: int = 0
     _pending: list[list[Any]] = field(default_factory=list)
     _keys: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
     _hex: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -347,6 +381,13 @@ class PlexSim:
             row["lastRatedAt"] = item.last_rated_at
         return row
 
+    def titles_listed_without_ids(self) -> set[str]:
+        """The plex ids of the titles whose Guid list Discover's watchlist rows leave out."""
+        every = self.quirks.discover_rows_without_ids
+        if every <= 0:
+            return set()
+        return {plex for n, plex in enumerate(self.catalogue, start=1) if n % every == 0}
+
     def render_title(self, title: Title, *, include_guids: bool) -> dict[str, Json]:
         """A catalogue title as Discover and the metadata service send it."""
         guid, ids = self.guids(title) if not self.quirks.legacy_agents else (None, [])
@@ -439,6 +480,7 @@ async def _page(
     *,
     default_size: int | None = None,
     faults: bool = True,
+    list_key: str = "Metadata",
 ) -> web.StreamResponse:
     """One page of a list, with the quirks' faults (`faults`: the list faults too)."""
     quirks = sim.quirks
@@ -462,9 +504,9 @@ async def _page(
         page = page[:-1]
     container: dict[str, Json] = {**extra, "size": len(page), "totalSize": total, "offset": start}
     if fault is ListFault.MALFORMED:
-        return _malformed(request, quirks.malformed_shape, "Metadata", container)
+        return _malformed(request, quirks.malformed_shape, list_key, container)
     if page:
-        container["Metadata"] = page
+        container[list_key] = page
     return _container(request, container)
 
 
@@ -478,7 +520,7 @@ def make_server_app(sim: PlexSim) -> web.Application:
 
     def guarded(handler: Handler) -> Handler:
         async def wrapper(request: web.Request) -> web.StreamResponse:
-            if not _authorized(sim, request, *tokens):
+            if sim.quirks.server_revoked or not _authorized(sim, request, *tokens):
                 return _unauthorized()
             return await handler(request)
 
@@ -552,7 +594,8 @@ def make_server_app(sim: PlexSim) -> web.Application:
 
     async def history(request: web.Request) -> web.StreamResponse:
         if sim.quirks.non_admin:
-            return web.Response(status=403, text="Forbidden")
+            # Admin only; current servers answer a non-admin's valid token with 401.
+            return _unauthorized()
         rows = [
             {
                 "historyKey": f"/status/sessions/history/{index}",
@@ -732,7 +775,8 @@ def make_plex_tv_app(sim: PlexSim) -> web.Application:
         server: dict[str, Json] = {
             **common, "name": sim.server_name, "product": "Plex Media Server",
             "clientIdentifier": sim.machine_id, "provides": "server",
-            "accessToken": sim.server_token, "owned": True, "connections": sim.connections,
+            "accessToken": sim.server_token, "owned": not sim.quirks.non_admin,
+            "connections": sim.connections,
         }  # fmt: skip
         player: dict[str, Json] = {
             **common, "name": "Phone", "product": "Plex for Android",
@@ -766,14 +810,44 @@ def make_discover_app(sim: PlexSim) -> web.Application:
             return _unauthorized()
         sim._list_read()
         include_guids = request.query.get("includeGuids") == "1"
+        without_ids = sim.titles_listed_without_ids()
         rows = [
-            sim.render_title(sim.catalogue[plex], include_guids=include_guids)
+            sim.render_title(
+                sim.catalogue[plex], include_guids=include_guids and plex not in without_ids
+            )
             for plex in sorted(sim.watchlist, key=lambda p: -sim.watchlist[p])
         ]
         extra = {"librarySectionID": "watchlist", "librarySectionTitle": "Watchlist",
                  "identifier": "tv.plex.provider.discover"}  # fmt: skip
         # Discover pages by 50 unless asked otherwise.
-        return await _page(sim, request, rows, extra, default_size=50)
+        return await _page(
+            sim, request, rows, extra, default_size=50, list_key=sim.quirks.discover_container
+        )
+
+    async def metadata_item(request: web.Request) -> web.StreamResponse:
+        # One title with its Guids; the key it is listed under follows `discover_container`.
+        if not _authorized(sim, request, sim.account_token):
+            return _unauthorized()
+        plex = request.match_info["ratingKey"]
+        sim.lookups.append(plex)
+        sim.lookups_in_flight += 1
+        sim.most_lookups_in_flight = max(sim.most_lookups_in_flight, sim.lookups_in_flight)
+        try:
+            if sim.quirks.lookup_delay:
+                await asyncio.sleep(sim.quirks.lookup_delay)
+        finally:
+            sim.lookups_in_flight -= 1
+        if sim.quirks.lookup_error_status is not None:
+            return web.Response(status=sim.quirks.lookup_error_status, text="Error")
+        title = sim.catalogue.get(plex)
+        if title is None:
+            return web.Response(status=404, text="Not Found")
+        row = sim.render_title(title, include_guids=True)
+        container: dict[str, Json] = {
+            "size": 1, "identifier": "tv.plex.provider.metadata",
+            sim.quirks.discover_container: [row],
+        }  # fmt: skip
+        return _container(request, container)
 
     def action(add: bool) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
@@ -799,6 +873,7 @@ def make_discover_app(sim: PlexSim) -> web.Application:
         return handler
 
     app.router.add_get("/library/sections/watchlist/{filter}", watchlist)
+    app.router.add_get("/library/metadata/{ratingKey}", metadata_item)
     app.router.add_put("/actions/addToWatchlist", action(add=True))
     app.router.add_put("/actions/removeFromWatchlist", action(add=False))
     return recording(app)

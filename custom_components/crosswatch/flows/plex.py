@@ -5,6 +5,11 @@ sign-in URL (or by its QR code), and a background poll picks up the account toke
 plex.tv names the account and lists its servers; one server is chosen by itself, several are
 offered as a choice, and the first of the server's connections that answers as that server is
 kept. The client identifier is generated once per flow and stored: plex.tv binds tokens to it.
+
+The entry is the user who approved the sign-in: no other user of the server is offered (Plex no
+longer gives apps tokens for invited users, and switching Plex Home users is not done here). That
+user need not be the server's admin; a managed or shared user's token is refused only on the
+admin's play history, which setup does not need (see `PlexClient.history_access`).
 """
 
 from collections.abc import Mapping

@@ -18,11 +18,21 @@ left out by a container that does not say it is empty, a body that is not JSON) 
 failure too, never an empty list.
 
 Every reply is parsed into the records of `models.py` here, once: callers get no JSON.
+
+Discover leaves the external-id list (`Guid`) out of some watchlist rows, and may list its
+records under `Video` instead of `Metadata` (../shared/research/provider-facts-2026.md, Plex;
+seerr-team/seerr#2948). A row without an imdb, tmdb or tvdb id is looked up by its ratingKey in
+Discover's per-item metadata (`/library/metadata/{ratingKey}`, the path and reply of the PMS
+description's `getMetadataItem`, and the reply that carries the Guids), a few at a time, and the
+ids found are kept per ratingKey so that the next read asks only about titles new to it. A title
+the lookup finds no ids for stays as Discover sent it; a lookup that fails leaves the read
+partial, with the reason.
 """
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import quote
 
 import aiohttp
 
@@ -38,7 +48,9 @@ from .models import (
     Metadata,
     PlexAccount,
     Section,
+    external_guids,
     parse_first_characters,
+    parse_item,
     parse_matches,
     parse_page,
     parse_sections,
@@ -49,6 +61,8 @@ METADATA_URL = "https://metadata.provider.plex.tv"
 LIBRARY = "com.plexapp.plugins.library"  # the media provider identifier of the library
 PAGE_SIZE = 200  # library pages; Plex serves far larger ones, but a failure then costs less
 WATCHLIST_PAGE_SIZE = 100
+LOOKUP_CONCURRENCY = 4  # Discover per-item metadata lookups in flight at once
+LOOKED_UP_TYPES = frozenset({"movie", "show"})  # what a watchlist holds that ids are sought for
 # Plex item types in `type=` filters.
 TYPE_MOVIE, TYPE_SHOW, TYPE_EPISODE = 1, 2, 4
 
@@ -102,6 +116,8 @@ class PlexClient:
         self.metadata = http(metadata_url, "Plex metadata", account)
         self._page_size = page_size
         self._watchlist_page_size = watchlist_page_size
+        # ratingKey -> the external guids Discover's per-item metadata gave the title.
+        self._looked_up: dict[str, tuple[str, ...]] = {}
 
     @property
     def requests_made(self) -> int:
@@ -124,8 +140,11 @@ class PlexClient:
     async def history_access(self) -> bool:
         """Whether this token may read the server's play history (admin only).
 
-        A shared user's token gets 403 there while the rest of the library works, so the answer
-        is a capability, never an authentication failure.
+        A managed, home or shared user's token is refused there while the rest of the library
+        works: current servers answer 401 (../shared/research/provider-facts-2026.md, Plex),
+        older ones 403. Either is a capability, not an authentication failure, once the same
+        token reads the user's own library sections; a token the server refuses there too was
+        revoked, and that raises the authentication error.
         """
         reply = await self.server.request(
             "GET",
@@ -133,9 +152,12 @@ class PlexClient:
             # The history operation declares no paging parameters; the headers are the
             # original form of Plex paging and work on every list.
             headers={"X-Plex-Container-Start": "0", "X-Plex-Container-Size": "1"},
-            ok=frozenset({200, 403}),
+            ok=frozenset({200, 401, 403}),
         )
-        return reply.status == 200
+        if reply.status == 200:
+            return True
+        await self.server.request("GET", "/library/sections/all")  # 401 here: revoked
+        return False
 
     # -- library --------------------------------------------------------------------------
 
@@ -190,13 +212,80 @@ class PlexClient:
     # -- watchlist ------------------------------------------------------------------------
 
     async def watchlist(self) -> PagedRead:
-        """The account's watchlist, with each item's Guids."""
-        return await self._pages(
+        """The account's watchlist, with each item's Guids, looked up where Discover left them out.
+
+        Auth and rate-limit errors of a lookup are raised; any other failure of one leaves the
+        read partial (its title kept as listed), never short.
+        """
+        paged = await self._pages(
             self.discover,
             "/library/sections/watchlist/all",
             {"includeGuids": 1},
             self._watchlist_page_size,
         )
+        failures = await self._look_up_ids(paged.items)
+        items = tuple(self._with_looked_up_ids(row) for row in paged.items)
+        failure = paged.failure
+        if failures:
+            note = f"the ids of {len(failures)} titles could not be looked up ({failures[0]})"
+            failure = f"{failure}; {note}" if failure else note
+        elif paged.all_pages and paged.failure is None:
+            # Forget the titles no longer listed: the cache stays the size of the watchlist.
+            listed = {row.rating_key for row in items}
+            self._looked_up = {k: v for k, v in self._looked_up.items() if k in listed}
+        return PagedRead(items, paged.expected_total, paged.all_pages, failure)
+
+    async def discover_item(self, rating_key: str) -> Metadata | None:
+        """One Discover title by its ratingKey, with its Guids; None when Discover knows none."""
+        try:
+            reply = await self.discover.request(
+                "GET", f"/library/metadata/{quote(rating_key, safe='')}"
+            )
+        except CrossWatchResponseError as err:
+            if err.status == 404:
+                return None
+            raise
+        return parse_item(reply.json())
+
+    async def _look_up_ids(self, rows: tuple[Metadata, ...]) -> list[str]:
+        """Look up the ids of the rows listed without any, a few at a time; the failures."""
+        wanted = sorted(
+            {
+                key
+                for row in rows
+                if (key := row.rating_key) is not None
+                and row.type in LOOKED_UP_TYPES
+                and not external_guids(row.guids)
+                and key not in self._looked_up
+            }
+        )
+        gate = asyncio.Semaphore(LOOKUP_CONCURRENCY)
+        failures: list[str] = []
+
+        async def look_up(key: str) -> None:
+            async with gate:
+                try:
+                    found = await self.discover_item(key)
+                except CrossWatchAuthenticationError, CrossWatchRateLimitError:
+                    raise
+                except CrossWatchClientError as err:
+                    failures.append(f"{key}: {err}")
+                    return
+            # A title without ids is asked about again next time: Plex may add them.
+            if found is not None and (ids := external_guids(found.guids)):
+                self._looked_up[key] = ids
+
+        outcomes = await asyncio.gather(*(look_up(key) for key in wanted), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return failures
+
+    def _with_looked_up_ids(self, row: Metadata) -> Metadata:
+        ids = self._looked_up.get(row.rating_key) if row.rating_key is not None else None
+        if not ids or external_guids(row.guids):
+            return row
+        return replace(row, guids=(*(row.guids or ()), *ids))
 
     async def add_to_watchlist(self, rating_key: str) -> None:
         """Put a Discover item (by its metadata id) on the watchlist."""

@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 
 from ..errors import CrossWatchInvalidResponseError
 
+# The guids of the external databases, beside Plex's own plex:// (and the legacy agents').
+EXTERNAL_SCHEMES = ("imdb://", "tmdb://", "tvdb://")
+
 # -- library sections and their items -----------------------------------------------------------
 
 
@@ -101,7 +104,7 @@ def parse_first_characters(body: object) -> tuple[int, ...]:
 def parse_page(body: object, headers: Mapping[str, str]) -> MetadataPage:
     """One page of a paged `Metadata` list (a section's items, the watchlist)."""
     box = _container(body)
-    items = tuple(parse_metadata(row) for row in _records(box, "Metadata"))
+    items = tuple(parse_metadata(row) for row in _metadata_records(box))
     total = _integer(box.get("totalSize"))
     if total is None:
         named = (v for k, v in headers.items() if k.lower() == "x-plex-container-total-size")
@@ -111,7 +114,18 @@ def parse_page(body: object, headers: Mapping[str, str]) -> MetadataPage:
 
 def parse_matches(body: object) -> tuple[Metadata, ...]:
     """The records of a metadata `matches` reply."""
-    return tuple(parse_metadata(row) for row in _records(_container(body), "Metadata"))
+    return tuple(parse_metadata(row) for row in _metadata_records(_container(body)))
+
+
+def parse_item(body: object) -> Metadata | None:
+    """The record of a per-item metadata reply (`/library/metadata/{ratingKey}`); None if empty."""
+    rows = _metadata_records(_container(body))
+    return parse_metadata(rows[0]) if rows else None
+
+
+def external_guids(guids: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The imdb://, tmdb:// and tvdb:// guids among `guids`."""
+    return tuple(guid for guid in guids or () if guid.startswith(EXTERNAL_SCHEMES))
 
 
 def parse_metadata(row: Mapping[str, object]) -> Metadata:
@@ -237,6 +251,20 @@ def _container(body: object) -> dict[str, object]:
     if not isinstance(box, dict):
         raise CrossWatchInvalidResponseError("Plex sent a reply without its MediaContainer")
     return box
+
+
+def _metadata_records(box: Mapping[str, object]) -> list[dict[str, object]]:
+    """The records of a metadata list, under `Metadata` or, as Discover may answer, `Video`.
+
+    Discover sometimes lists its records under `MediaContainer.Video` (seerr-team/seerr#2948;
+    ../shared/research/provider-facts-2026.md, Plex). A container holding both is not a reply
+    we know, and neither key is dropped silently: the count check of `_records` still applies.
+    """
+    if "Metadata" not in box and "Video" in box:
+        return _records(box, "Video")
+    if "Metadata" in box and "Video" in box:
+        raise CrossWatchInvalidResponseError("Plex sent records under both Metadata and Video")
+    return _records(box, "Metadata")
 
 
 def _records(box: Mapping[str, object], key: str) -> list[dict[str, object]]:

@@ -1,11 +1,13 @@
 """The account's Plex watchlist (Discover): reading it into entries, and what a write goes by.
 
 The watchlist is Plex's online one, not the server's. It holds movies and shows only, by Plex
-metadata id. Many of its titles carry only their plex guid, so a title without an external id
-borrows the ids of the library item sharing its plex guid: without them it could not meet the
-same title on the other side of a pair. A write goes by the Plex metadata id: the item's own,
-else the library item's, else the one Plex's metadata service matches to its imdb, tmdb or
-tvdb id.
+metadata id. Discover leaves the external ids out of some rows; the client looks those up in
+Discover's per-item metadata. A title still without an external id borrows the ids of the
+library item sharing its plex guid: without them it could only meet the same title on the other
+side of a pair by its title and year (a weak match).
+
+A write goes by the Plex metadata id: the item's own, else the library item's, else the one
+Plex's metadata service matches to its imdb, tmdb or tvdb id.
 """
 
 from collections.abc import Awaitable, Callable
