@@ -98,7 +98,7 @@ async def test_a_5xx_that_never_ends_raises_once_the_attempts_are_spent(
     http = client(session, await serve(app), FakeTime())
 
     with pytest.raises(CrossWatchServerError, match="HTTP 500") as caught:
-        await http.request("POST", "/sync", json_body={"movies": []})
+        await http.request("GET", "/sync/activities")
 
     assert caught.value.status == 500
     assert isinstance(caught.value, CrossWatchOutcomeUnknownError)  # it may have acted

@@ -265,8 +265,9 @@ class TraktClient:
     ) -> Response:
         if idempotent:
             return await self.http.request(
-                method, path, params=params, json_body=json_body, headers=headers, ok=_API_OK
-            )
+                method, path, params=params, json_body=json_body, headers=headers, ok=_API_OK,
+                idempotent=True,
+            )  # fmt: skip
         # A 429 was certainly not applied, so it may be repeated; a 5xx or timeout may have been.
         for attempt in range(self._retry.attempts):
             try:
