@@ -239,6 +239,7 @@ class HttpClient:
         *,
         params: Mapping[str, str | int] | None = None,
         json_body: JsonValue = None,
+        form_body: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         ok: frozenset[int] = frozenset({200, 201, 204}),
         url: str | None = None,
@@ -250,6 +251,7 @@ class HttpClient:
         CrossWatchRateLimitError, a 5xx beyond it CrossWatchServerError, and anything else
         CrossWatchResponseError. A timeout and a connection lost after it was made raise
         outcome-unknown errors; a connection never made raises CrossWatchConnectionError.
+        `form_body` sends the fields form-encoded (OAuth endpoints) instead of a JSON body.
         """
         target = url or f"{self.base_url}{path}"
         throttle = self._reads if method == "GET" else self._writes
@@ -263,7 +265,12 @@ class HttpClient:
             await throttle.wait()
             try:
                 status, reply_headers, body = await self._send(
-                    method, target, params=params, json_body=json_body, headers=merged
+                    method,
+                    target,
+                    params=params,
+                    json_body=json_body,
+                    form_body=form_body,
+                    headers=merged,
                 )
             except TimeoutError:
                 last_error = CrossWatchTimeoutError(f"{self.service} did not answer in time")
@@ -304,6 +311,7 @@ class HttpClient:
         *,
         params: Mapping[str, str | int] | None,
         json_body: JsonValue,
+        form_body: Mapping[str, str] | None = None,
         headers: Mapping[str, str],
     ) -> tuple[int, dict[str, str], bytes]:
         """One request, following redirects only where the credentials may go.
@@ -316,8 +324,8 @@ class HttpClient:
         here, timeout = URL(url), aiohttp.ClientTimeout(total=self._retry.timeout)
         for _ in range(_MAX_HOPS + 1):
             async with self._session.request(
-                method, here, params=params, json=json_body, headers=headers,
-                timeout=timeout, allow_redirects=False,
+                method, here, params=params, json=json_body, data=form_body,
+                headers=headers, timeout=timeout, allow_redirects=False,
             ) as reply:  # fmt: skip
                 status, reply_headers = reply.status, dict(reply.headers)
                 location = reply.headers.get("Location")
@@ -332,7 +340,8 @@ class HttpClient:
                     " as the server URL",
                 )
             if status == 303 or (status in (301, 302) and method == "POST"):
-                method, json_body = "GET", None  # as browsers do; 307 and 308 keep both
+                # As browsers do; 307 and 308 keep the method and the body.
+                method, json_body, form_body = "GET", None, None
             here, params = there, None  # the new address carries its own query
         raise CrossWatchResponseError(status, f"{self.service} redirected too many times")
 
