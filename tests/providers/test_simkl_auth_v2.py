@@ -87,7 +87,7 @@ async def v2_rig(
         base_url=base,
         retry=RetryPolicy(backoff=0),
         sleep=time.sleep,
-        now=lambda: state.now.timestamp(),
+        now=lambda: state.now.timestamp(),  # noqa: PLW0108 - `state.now` moves
     )
     return V2Rig(state, base, time, oauth, session)
 
