@@ -36,7 +36,6 @@ from collections.abc import Awaitable, Callable
 import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-import itertools
 import json
 from typing import Any
 
@@ -234,7 +233,7 @@ class SimklState:
         self.device_codes: dict[str, DeviceCode] = {}
         self.grants: list[Grant] = []
         self.killed_tokens: set[str] = set()  # access tokens a refresh or revoke ended
-        self._serial = itertools.count(1)
+        self._serial = 0  # grants issued so far
 
     @staticmethod
     def _statuses(bucket: str) -> tuple[str, ...]:
@@ -329,7 +328,8 @@ class SimklState:
 
     def issue_grant(self, scope: str = "media:read media:write") -> Grant:
         """A new V2 grant of `scope` (what an approved code or a test's fixture gets)."""
-        serial = next(self._serial)
+        self._serial += 1
+        serial = self._serial
         asked = frozenset(scope.split()) & frozenset(SCOPES)
         grant = Grant(
             refresh_token=f"simkl_rt_{serial:08d}",
