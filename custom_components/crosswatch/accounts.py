@@ -15,6 +15,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .clients.anilist import client as anilist
 from .clients.errors import CrossWatchClientError
+from .clients.http import RetryPolicy
 from .clients.mediabrowser.client import (
     EMBY,
     JELLYFIN,
@@ -59,6 +60,7 @@ from .providers.jellyfin import JellyfinProvider
 from .providers.mediabrowser import MediaBrowserAccount, MediaBrowserProvider
 
 VERSION = "0.1.0"
+REVOKE_RETRY = RetryPolicy(attempts=1, timeout=10.0)
 
 
 type ProviderFactory = Callable[[HomeAssistant, ConfigEntry], Awaitable[Provider]]
@@ -162,6 +164,7 @@ async def async_forget_simkl(hass: HomeAssistant, entry: ConfigEntry) -> None:
         _session(hass, entry),
         entry.data[CONF_CLIENT_ID],
         base_url=_base_url(entry, simkl_api.DEFAULT_BASE_URL),
+        retry=REVOKE_RETRY,  # removal waits for it: one short try
     )
     try:
         await oauth.revoke(tokens.refresh_token or tokens.access_token)

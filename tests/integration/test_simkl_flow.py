@@ -5,6 +5,7 @@ The V2 sign-in: the app's client id, the device code, the entry with its refresh
 
 from datetime import timedelta
 from http import HTTPStatus
+from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.core import HomeAssistant
@@ -15,11 +16,14 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.crosswatch.clients.errors import CrossWatchConnectionError
 from custom_components.crosswatch.const import DOMAIN
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim
 
 from .helpers import simkl_entry
+
+FLOWS = "custom_components.crosswatch.flows.simkl"
 
 
 @pytest.fixture
@@ -244,3 +248,81 @@ async def test_removing_a_v2_account_revokes_its_grant(
     await hass.config_entries.async_remove(entry.entry_id)
 
     assert simkl.grants[0].revoked
+
+
+async def test_a_declined_code_says_so_when_simkl_reports_it(
+    hass: HomeAssistant, url: str, simkl: simkl_sim.SimklState
+) -> None:
+    simkl.quirks.device_denial_reported = True
+    result = await start(hass, url)
+    simkl.deny_device(code(simkl))
+
+    result = await wait(hass, result["flow_id"])
+
+    assert result["step_id"] == "simkl_retry"
+    assert result["errors"] == {"base": "access_denied"}
+
+
+async def test_a_poll_that_loses_simkl_offers_a_retry(hass: HomeAssistant, url: str) -> None:
+    result = await start(hass, url)
+    with patch(f"{FLOWS}.SimklOAuth.poll", side_effect=CrossWatchConnectionError("unreachable")):
+        result = await wait(hass, result["flow_id"])
+
+    assert result["step_id"] == "simkl_retry"
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_a_read_only_grant_is_refused_even_when_giving_it_back_fails(
+    hass: HomeAssistant, url: str, simkl: simkl_sim.SimklState
+) -> None:
+    result = await start(hass, url)
+    simkl.device_codes[list(simkl.device_codes)[-1]].scope = ""
+    simkl.approve_device(code(simkl))
+
+    with patch(f"{FLOWS}.SimklOAuth.revoke", side_effect=CrossWatchConnectionError("down")):
+        result = await wait(hass, result["flow_id"])
+
+    assert result["errors"] == {"base": "read_only_grant"}
+    assert not simkl.grants[0].revoked  # SIMKL never heard: the user can remove it there
+
+
+async def test_the_reconnect_repair_of_an_account_removed_meanwhile_just_ends(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    url: str,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    assert await async_setup_component(hass, "repairs", {})
+    entry = simkl_entry(url, simkl)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    client = await hass_client()
+    started = await client.post(
+        "/api/repairs/issues/fix",
+        json={"handler": DOMAIN, "issue_id": f"simkl_v1_sunset_{entry.entry_id}"},
+    )
+    flow = await started.json()
+
+    await hass.config_entries.async_remove(entry.entry_id)
+    done = await client.post(f"/api/repairs/issues/fix/{flow['flow_id']}", json={})
+
+    assert (await done.json())["reason"] == "account_removed"
+    assert not ir.async_get(hass).async_get_issue(DOMAIN, f"simkl_v1_sunset_{entry.entry_id}")
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+
+async def test_removing_a_v2_account_while_simkl_is_down_still_removes_it_and_says_so(
+    hass: HomeAssistant,
+    url: str,
+    simkl: simkl_sim.SimklState,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    entry = v2_entry(url, simkl)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+
+    with patch(f"{FLOWS}.SimklOAuth.revoke", side_effect=CrossWatchConnectionError("down")):
+        await hass.config_entries.async_remove(entry.entry_id)
+
+    assert not hass.config_entries.async_entries(DOMAIN)
+    assert "connected-apps" in caplog.text

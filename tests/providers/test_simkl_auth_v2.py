@@ -5,15 +5,19 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import aiohttp
+from aiohttp import web
 import pytest
 
 from custom_components.crosswatch.clients.errors import (
     CrossWatchAuthenticationError,
+    CrossWatchInvalidResponseError,
     CrossWatchReadOnlyError,
+    CrossWatchResponseError,
 )
 from custom_components.crosswatch.clients.http import RetryPolicy
 from custom_components.crosswatch.clients.simkl.client import SimklApi
 from custom_components.crosswatch.clients.simkl.oauth2 import (
+    DeviceCode,
     DeviceFlowError,
     DeviceStatus,
     SimklGrant,
@@ -312,3 +316,48 @@ async def test_a_v1_token_is_used_as_it_is_and_never_renewed(
     rig.state.advance(timedelta(days=400).total_seconds())
     await rig.api(grant).settings()
     assert store.saves == []
+
+
+async def test_each_renewal_extends_the_sign_in_and_181_days_unused_end_it(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await v2_rig(serve, session)
+    store = await signed_in(rig)
+    grant = rig.grant(store)
+    api = rig.api(grant)
+    for _ in range(30):  # seven months of weekly use: the 180 days slide along
+        rig.state.advance(timedelta(days=7).total_seconds())
+        await api.settings()
+    assert grant.refreshes == 30
+
+    rig.state.advance(timedelta(days=181).total_seconds())
+    with pytest.raises(CrossWatchAuthenticationError, match="sign in again"):
+        await api.settings()
+    assert len(store.saves) == 30  # nothing unusable was saved
+
+
+async def test_a_device_reply_without_its_codes_is_an_invalid_response(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    async def device(request: web.Request) -> web.Response:
+        return web.json_response({"user_code": "ABCD-EFGH"})
+
+    app = web.Application()
+    app.router.add_post("/oauth2/device", device)
+    oauth = SimklOAuth(session, V2_CLIENT_ID, base_url=await serve(app))
+    with pytest.raises(CrossWatchInvalidResponseError, match="device code"):
+        await oauth.request_device_code()
+
+
+async def test_an_unknown_poll_error_is_a_response_error_not_a_pending_code(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    async def token(request: web.Request) -> web.Response:
+        return web.json_response({"error": "server_is_confused"}, status=400)
+
+    app = web.Application()
+    app.router.add_post("/oauth2/token", token)
+    oauth = SimklOAuth(session, V2_CLIENT_ID, base_url=await serve(app))
+    code = DeviceCode("dc", "ABCD-EFGH", "https://simkl.com/pin", 900, 5, 0.0)
+    with pytest.raises(CrossWatchResponseError, match="server_is_confused"):
+        await oauth.poll(code)

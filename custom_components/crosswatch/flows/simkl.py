@@ -15,7 +15,7 @@ import voluptuous as vol
 
 from ..clients.errors import CrossWatchClientError, CrossWatchResponseError
 from ..clients.simkl import client as simkl_api
-from ..clients.simkl.oauth2 import DeviceFlowError, DeviceStatus, Grant, SimklGrant, SimklOAuth
+from ..clients.simkl.oauth2 import DeviceFlowError, DeviceStatus, Grant, SimklOAuth
 from ..clients.tokens import Tokens
 from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_TOKENS, LOGGER, Kind
 from ..engine.provider import ProviderError
@@ -97,16 +97,11 @@ class SimklFlow(CodeSignInFlow):
         if not grant.can_write:
             await _revoke(oauth, grant.tokens)
             return self.show_retry("simkl_retry", "read_only_grant")
-        saved: list[Tokens] = []
-
-        async def keep(new: Tokens) -> None:
-            saved.append(new)
-
-        owner = SimklGrant(grant.tokens, oauth=oauth, save=keep)
+        # A token issued just now is good for 7 days: this check needs no renewal.
         api = simkl_api.SimklApi(
             async_get_clientsession(self.hass),
             self._simkl_client_id,
-            owner,
+            grant.tokens.access_token,
             base_url=self._simkl_url,
         )
         try:
@@ -119,7 +114,7 @@ class SimklFlow(CodeSignInFlow):
             f"SIMKL ({account.name})",
             {
                 CONF_CLIENT_ID: self._simkl_client_id,
-                CONF_TOKENS: owner.tokens.as_dict(),
+                CONF_TOKENS: grant.tokens.as_dict(),
                 CONF_BASE_URL: self._simkl_url,
             },
         )
