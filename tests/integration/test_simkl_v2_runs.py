@@ -2,17 +2,27 @@
 
 import asyncio
 from datetime import timedelta
+import json
+from pathlib import Path
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 import pytest
 
+from custom_components.crosswatch.clients.errors import CrossWatchReadOnlyError
 from custom_components.crosswatch.const import DOMAIN
+from custom_components.crosswatch.engine.provider import AuthError
+from custom_components.crosswatch.errors import Boundary, ErrorSubject, translated
+from custom_components.crosswatch.providers.client_errors import engine_error
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
 from .helpers import add_pair, one_film_each, sync_entry, trakt_entry
 from .test_simkl_flow import v2_entry
+
+TRANSLATIONS = (
+    Path(__file__).parents[2] / "custom_components" / "crosswatch" / "translations" / "en.json"
+)
 
 
 async def accounts(
@@ -83,3 +93,26 @@ async def test_a_read_only_grant_asked_to_write_says_so_in_the_users_language(
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
     assert simkl.lists[102].status == "plantowatch"  # SIMKL's list is as it was
+
+
+@pytest.mark.parametrize(
+    ("boundary", "subject", "key"),
+    [
+        (Boundary.UPDATE, {"pair": "Movies"}, "auth_failed_read_only"),
+        (Boundary.ACTION, {"pair": "Movies"}, "auth_failed_read_only"),
+        (Boundary.SETUP, {"account": "SIMKL (Andrew)"}, "account_auth_failed_read_only"),
+    ],
+)
+def test_a_read_only_refusal_reads_as_such_at_every_boundary(
+    boundary: Boundary, subject: dict[str, str], key: str
+) -> None:
+    cause = CrossWatchReadOnlyError("403 insufficient_scope")
+    try:
+        raise engine_error(cause) from cause  # as every adapter raises it
+    except AuthError as refused:
+        error = translated(refused, ErrorSubject(subject), boundary)
+
+    assert error.translation_key == key
+    assert error.translation_placeholders == subject
+    messages = json.loads(TRANSLATIONS.read_text(encoding="utf-8"))["exceptions"]
+    assert "read" in messages[key]["message"]
