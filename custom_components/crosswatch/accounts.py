@@ -26,7 +26,7 @@ from .clients.mediabrowser.client import (
 from .clients.plex import auth as plex_auth, client as plex_client
 from .clients.plex.auth import PlexAccount, PlexApp
 from .clients.simkl import client as simkl_api
-from .clients.simkl.oauth2 import V1_SUNSET, SimklGrant, SimklOAuth, is_v2
+from .clients.simkl.auth import V1_SUNSET, SimklGrant, SimklOAuth, is_v2
 from .clients.tokens import Tokens
 from .clients.trakt import client as trakt_client
 from .clients.trakt.auth import TraktApp

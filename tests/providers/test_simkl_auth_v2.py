@@ -15,14 +15,14 @@ from custom_components.crosswatch.clients.errors import (
     CrossWatchResponseError,
 )
 from custom_components.crosswatch.clients.http import RetryPolicy
-from custom_components.crosswatch.clients.simkl.client import SimklApi
-from custom_components.crosswatch.clients.simkl.oauth2 import (
+from custom_components.crosswatch.clients.simkl.auth import (
     DeviceCode,
     DeviceFlowError,
     DeviceStatus,
     SimklGrant,
     SimklOAuth,
 )
+from custom_components.crosswatch.clients.simkl.client import SimklApi
 from custom_components.crosswatch.clients.tokens import Tokens
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed

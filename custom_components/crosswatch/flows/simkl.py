@@ -15,7 +15,7 @@ import voluptuous as vol
 
 from ..clients.errors import CrossWatchClientError, CrossWatchResponseError
 from ..clients.simkl import client as simkl_api
-from ..clients.simkl.oauth2 import DeviceFlowError, DeviceStatus, Grant, SimklOAuth
+from ..clients.simkl.auth import DeviceFlowError, DeviceStatus, Grant, SimklOAuth
 from ..clients.tokens import Tokens
 from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_TOKENS, LOGGER, Kind
 from ..engine.provider import ProviderError
