@@ -1,4 +1,4 @@
-"""A stateful SIMKL simulator: one account, the sync endpoints, the PIN flow, and SIMKL's quirks.
+"""A stateful SIMKL simulator: one account, the sync endpoints, both sign-ins (V1 PIN, AUTH V2).
 
 It follows the official blueprint (`shared/specs/simkl/simkl.apib`): the same methods, paths and
 parameter names, the same reply shapes. What the blueprint leaves open is modelled on the
