@@ -17,8 +17,8 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
 
 from .account_coordinator import AccountCoordinator
-from .accounts import async_create_provider
-from .const import CONF_ACCOUNT_ID, DOMAIN, SUBENTRY_PAIR
+from .accounts import async_create_provider, async_forget_simkl, async_track_simkl_v1
+from .const import CONF_ACCOUNT_ID, CONF_KIND, DOMAIN, SUBENTRY_PAIR, Kind
 from .coordinator import PairCoordinator, PairState, PairStatus
 from .runtime import (
     ACCOUNT_ACTIVITY,
@@ -74,6 +74,8 @@ async def async_remove_entry(
     if is_sync_entry(entry):
         await async_remove_store(hass)
         return
+    if entry.data.get(CONF_KIND) == Kind.SIMKL:
+        await async_forget_simkl(hass, entry)
     # The entry is already gone: its pairs find it missing, show waiting and raise the repair now
     # rather than at their next interval.
     if (sync := loaded_sync_runtime(hass)) is None:
@@ -90,6 +92,7 @@ async def _async_setup_account(hass: HomeAssistant, entry: AccountConfigEntry) -
     coordinator = AccountCoordinator(hass, entry, provider)
     # Refused: reauth. Unreachable: Home Assistant retries the setup later.
     await coordinator.async_check_before_setup()
+    async_track_simkl_v1(hass, entry)
     # That was the first health check; the coordinator checks again on its interval.
     coordinator.async_set_updated_data(await coordinator.async_state(None))
     account = AccountRuntime(

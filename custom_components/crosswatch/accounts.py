@@ -9,10 +9,13 @@ from collections.abc import Awaitable, Callable, Mapping
 import aiohttp
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_VERIFY_SSL
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .clients.anilist import client as anilist
+from .clients.errors import CrossWatchClientError
+from .clients.http import RetryPolicy
 from .clients.mediabrowser.client import (
     EMBY,
     JELLYFIN,
@@ -23,6 +26,7 @@ from .clients.mediabrowser.client import (
 from .clients.plex import auth as plex_auth, client as plex_client
 from .clients.plex.auth import PlexAccount, PlexApp
 from .clients.simkl import client as simkl_api
+from .clients.simkl.auth import V1_SUNSET, SimklGrant, SimklOAuth, is_v2
 from .clients.tokens import Tokens
 from .clients.trakt import client as trakt_client
 from .clients.trakt.auth import TraktApp
@@ -44,6 +48,8 @@ from .const import (
     CONF_TOKENS,
     CONF_USER_ID,
     CONF_USER_NAME,
+    DOMAIN,
+    LOGGER,
     Kind,
 )
 from .engine.provider import Provider
@@ -54,6 +60,7 @@ from .providers.jellyfin import JellyfinProvider
 from .providers.mediabrowser import MediaBrowserAccount, MediaBrowserProvider
 
 VERSION = "0.1.0"
+REVOKE_RETRY = RetryPolicy(attempts=1, timeout=10.0)
 
 
 type ProviderFactory = Callable[[HomeAssistant, ConfigEntry], Awaitable[Provider]]
@@ -90,12 +97,92 @@ async def _trakt(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
     return trakt.TraktProvider(client, slug=data[CONF_ACCOUNT_ID])
 
 
+def simkl_grant(hass: HomeAssistant, entry: ConfigEntry) -> SimklGrant:
+    """The one owner of a SIMKL account's tokens while its entry is loaded.
+
+    A V2 grant renews itself through SIMKL's token endpoint, saving each new pair in the entry
+    before using it, and re-reads the entry after a 401. A V1 token is used as it is.
+    """
+    tokens = Tokens.from_dict(entry.data[CONF_TOKENS])
+    oauth = (
+        SimklOAuth(
+            _session(hass, entry),
+            entry.data[CONF_CLIENT_ID],
+            base_url=_base_url(entry, simkl_api.DEFAULT_BASE_URL),
+        )
+        if is_v2(tokens)
+        else None
+    )
+    return SimklGrant(
+        tokens,
+        oauth=oauth,
+        save=token_saver(hass, entry),
+        load=lambda: Tokens.from_dict(entry.data[CONF_TOKENS]),
+    )
+
+
+def simkl_v1_issue_id(entry: ConfigEntry) -> str:
+    """The repair that asks a V1 SIMKL account to reconnect before V1 ends."""
+    return f"simkl_v1_sunset_{entry.entry_id}"
+
+
+@callback
+def async_track_simkl_v1(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Raise the reconnect repair for a SIMKL account still on V1; clear it once on V2.
+
+    V1 tokens keep working until SIMKL ends V1 and cannot be converted: the user signs in
+    again (the repair starts the reauth flow, which signs in with V2).
+    """
+    if Kind(entry.data[CONF_KIND]) is not Kind.SIMKL:
+        return
+    if is_v2(Tokens.from_dict(entry.data[CONF_TOKENS])):
+        ir.async_delete_issue(hass, DOMAIN, simkl_v1_issue_id(entry))
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        simkl_v1_issue_id(entry),
+        is_fixable=True,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="simkl_v1_sunset",
+        translation_placeholders={
+            "account": entry.title,
+            "date": V1_SUNSET.date().isoformat(),
+        },
+        data={"entry_id": entry.entry_id},
+    )
+
+
+async def async_forget_simkl(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """A SIMKL account was removed: revoke its V2 grant (best effort), drop its repair."""
+    ir.async_delete_issue(hass, DOMAIN, simkl_v1_issue_id(entry))
+    tokens = Tokens.from_dict(entry.data[CONF_TOKENS])
+    if not is_v2(tokens):
+        return  # V1 has no revoke endpoint: the user removes the app on simkl.com
+    oauth = SimklOAuth(
+        _session(hass, entry),
+        entry.data[CONF_CLIENT_ID],
+        base_url=_base_url(entry, simkl_api.DEFAULT_BASE_URL),
+        retry=REVOKE_RETRY,  # removal waits for it: one short try
+    )
+    try:
+        await oauth.revoke(tokens.refresh_token or tokens.access_token)
+    except CrossWatchClientError as err:
+        LOGGER.warning(
+            "SIMKL did not confirm that it revoked CrossWatch's access to %s (%s); remove the"
+            " app at https://simkl.com/settings/connected-apps/ if it is still listed",
+            entry.title,
+            err,
+        )
+
+
 async def _simkl(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
     data = entry.data
     api = simkl_api.SimklApi(
         _session(hass, entry),
         data[CONF_CLIENT_ID],
-        Tokens.from_dict(data[CONF_TOKENS]).access_token,
+        simkl_grant(hass, entry),
         base_url=_base_url(entry, simkl_api.DEFAULT_BASE_URL),
     )
     # The account's display name comes with the health check that setup makes first.

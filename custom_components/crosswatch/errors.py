@@ -31,10 +31,14 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
-from .clients.errors import CrossWatchClientError, CrossWatchConnectionError
+from .clients.errors import (
+    CrossWatchClientError,
+    CrossWatchConnectionError,
+    CrossWatchReadOnlyError,
+)
 from .const import DOMAIN, LOGGER
 from .engine.provider import AuthError, ProviderError
-from .providers.client_errors import engine_error
+from .providers.client_errors import client_cause, engine_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +95,15 @@ class HasErrorSubject(Protocol):
 def translated(err: ProviderError, subject: ErrorSubject, boundary: Boundary) -> HomeAssistantError:
     """The Home Assistant error a provider error becomes at `boundary` (raise it from `err`)."""
     translation = boundary.refused if isinstance(err, AuthError) else boundary.failed
+    key = translation.key
+    if client_cause(err, CrossWatchReadOnlyError) is not None:
+        key = f"{key}_read_only"  # signed in, but allowed only to read: say so
     placeholders = dict(subject.placeholders)
     if translation.with_detail:
         placeholders["error"] = str(err)
     return translation.error(
         translation_domain=DOMAIN,
-        translation_key=translation.key,
+        translation_key=key,
         translation_placeholders=placeholders,
     )
 

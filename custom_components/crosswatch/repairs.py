@@ -1,4 +1,8 @@
-"""Repairs: held removals wait here for the user's decision (approve or reject)."""
+"""Repairs: held removals wait for a decision; SIMKL V1 accounts are asked to reconnect.
+
+Held removals are approved or rejected here. A SIMKL account still signed in with V1 is asked
+to sign in again (with V2) before SIMKL ends V1.
+"""
 
 from functools import partial
 from typing import Any
@@ -77,10 +81,37 @@ class HeldOperationsFlow(RepairsFlow):
         return self.async_create_entry(data={})
 
 
+class SimklReconnectFlow(RepairsFlow):
+    """Confirm, then start the account's reauth flow, which signs in with SIMKL's V2."""
+
+    def __init__(self, entry_id: str) -> None:
+        """Reconnect one SIMKL account."""
+        self._entry_id = entry_id
+
+    async def async_step_init(self, user_input: dict[str, str] | None = None) -> StepResult:
+        """The repair was opened (its input is the issue's, not the user's): ask first."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(self, user_input: dict[str, str] | None = None) -> StepResult:
+        """Say why; Submit starts the reauth flow."""
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="account_removed")
+        if user_input is None:
+            return self.async_show_form(
+                step_id="confirm",
+                description_placeholders={"account": entry.title},
+            )
+        entry.async_start_reauth(self.hass)
+        return self.async_create_entry(data={})
+
+
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
 ) -> RepairsFlow:
     """The flow that fixes an issue: the held-operations decision, else a confirmation."""
     if issue_id.startswith("held_") and data and "pair_id" in data:
         return HeldOperationsFlow(str(data["pair_id"]))
+    if issue_id.startswith("simkl_v1_sunset_") and data and "entry_id" in data:
+        return SimklReconnectFlow(str(data["entry_id"]))
     return ConfirmRepairFlow()

@@ -14,8 +14,8 @@ When every port listens, one JSON line goes to stdout (and the same object to
 Plex tokens and URLs), the unique id the account entry will get, and counts of the world. See
 `announcement()` for the fields. Logs go to stderr.
 
-Sign-ins need no human: Trakt device codes and SIMKL and Plex PINs are approved on their first
-poll. Jellyfin and Emby take the demo user's password; AniList takes the demo token.
+Sign-ins need no human: Trakt and SIMKL (AUTH V2) device codes and Plex PINs are approved on
+their first poll. Jellyfin and Emby take the demo user's password; AniList takes the demo token.
 
 The world is pickled to `<state-dir>/world.pickle` on start (when seeded fresh), every
 `--save-every` seconds, and on SIGINT/SIGTERM, always by writing a temporary file and renaming
@@ -252,14 +252,15 @@ def announcement(world: World, urls: dict[str, str], *, fresh: bool) -> dict[str
             },
             "simkl": {
                 "base_url": urls["simkl"],
-                "client_id": simkl_sim.CLIENT_ID,
+                "client_id": simkl_sim.V2_CLIENT_ID,
+                # The user's own token (a V1 one), for acting as the user on simkl.com.
                 "access_token": simkl_sim.TOKEN,
                 "username": world.simkl.name,
                 "unique_id": f"simkl:{world.simkl.account_id}",
-                "sign_in": "PIN, approved on its first poll",
+                "sign_in": "AUTH V2 device code, approved on its first poll",
                 "form": {
                     "simkl": {
-                        "client_id": simkl_sim.CLIENT_ID,
+                        "client_id": simkl_sim.V2_CLIENT_ID,
                         "advanced": {"base_url": urls["simkl"]},
                     }
                 },

@@ -158,12 +158,14 @@ async def _requests(session: aiohttp.ClientSession, info: dict[str, Any]) -> dic
     settings = await call("trakt", "GET", f"{urls['trakt']}/users/settings", headers={
         **trakt_headers, "Authorization": f"Bearer {tokens['access_token']}"})  # fmt: skip
     assert settings["user"]["username"] == "alice"
-    pin = await call("simkl", "GET", f"{urls['simkl']}/oauth/pin",
-                     params={"client_id": services["simkl"]["client_id"]},
-                     headers={"simkl-api-key": services["simkl"]["client_id"]})  # fmt: skip
-    polled = await call("simkl", "GET", f"{urls['simkl']}/oauth/pin/{pin['user_code']}",
-                        headers={"simkl-api-key": services["simkl"]["client_id"]})  # fmt: skip
-    assert polled == {"result": "OK", "access_token": services["simkl"]["access_token"]}
+    simkl_form = {"client_id": services["simkl"]["client_id"]}
+    simkl_app = {"app-name": "crosswatch", "app-version": "1"}
+    device = await call("simkl", "POST", f"{urls['simkl']}/oauth2/device", params=simkl_app,
+                        data={**simkl_form, "scope": "media:read media:write"})  # fmt: skip
+    granted = await call("simkl", "POST", f"{urls['simkl']}/oauth2/token", params=simkl_app,
+                         data={**simkl_form, "device_code": device["device_code"],
+                               "grant_type": "urn:ietf:params:oauth:grant-type:device_code"})  # fmt: skip
+    assert granted["scope"] == "media:read media:write"
     viewer = await call("anilist", "POST", urls["anilist"], json={"query": "{ Viewer { id } }"},
                         headers={"Authorization": f"Bearer {services['anilist']['token']}"})  # fmt: skip
     assert viewer["data"]["Viewer"]["id"] == demo.ANILIST_USER_ID

@@ -104,7 +104,7 @@ async def test_a_simkl_pin_request_that_fails_is_a_form_error(
     hass: HomeAssistant, fault: Exception, error: str
 ) -> None:
     result = await open_menu(hass, "simkl")
-    with patch(f"{FLOWS}.simkl.SimklPinAuth.request_code", side_effect=fault):
+    with patch(f"{FLOWS}.simkl.SimklOAuth.request_device_code", side_effect=fault):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"client_id": "id", "advanced": {"base_url": "http://x"}}
         )
@@ -198,9 +198,9 @@ async def test_a_simkl_account_check_that_fails_after_sign_in_offers_a_retry(
     url = await serve(simkl_sim.simkl_app(simkl))
     result = await open_menu(hass, "simkl")
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"client_id": simkl_sim.CLIENT_ID, "advanced": {"base_url": url}}
+        result["flow_id"], {"client_id": simkl_sim.V2_CLIENT_ID, "advanced": {"base_url": url}}
     )
-    simkl.approve_pin(list(simkl.pins)[-1])
+    simkl.approve_device(list(simkl.device_codes.values())[-1].user_code)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     await hass.async_block_till_done(wait_background_tasks=True)
 
@@ -231,13 +231,15 @@ async def test_a_reauth_whose_new_code_cannot_be_requested_offers_a_retry(
     target = (
         f"{FLOWS}.trakt.request_device_code"
         if service == "trakt"
-        else f"{FLOWS}.simkl.SimklPinAuth.request_code"
+        else f"{FLOWS}.simkl.SimklOAuth.request_device_code"
     )
 
     with patch(target, side_effect=CrossWatchConnectionError("unreachable")):
         result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
 
-    assert result["step_id"] == f"{service}_retry"
+    # SIMKL's reauth asks for the client id again (a V1 account needs its V2 app's): its
+    # own form shows the error, and Submit tries again.
+    assert result["step_id"] == ("trakt_retry" if service == "trakt" else "simkl_reauth")
     assert result["errors"] == {"base": "cannot_connect"}
 
 

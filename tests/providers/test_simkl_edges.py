@@ -6,9 +6,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.crosswatch.clients.errors import CrossWatchAuthenticationError
 from custom_components.crosswatch.clients.http import RetryPolicy
-from custom_components.crosswatch.clients.simkl.auth import SimklPinAuth
 from custom_components.crosswatch.clients.simkl.client import SimklApi
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
@@ -208,17 +206,3 @@ async def test_echoes_without_ids_confirm_nothing(
     assert listed[0].outcome is WriteOutcome.UNKNOWN
     rated = await provider.write(Feature.RATINGS, Action.ADD, [WriteRequest(HEAT, Rated(4.0))])
     assert rated[0].outcome is WriteOutcome.CONFIRMED
-
-
-async def test_a_pin_request_simkl_answers_with_ko_raises_auth_error(
-    serve: Serve, session: aiohttp.ClientSession
-) -> None:
-    app = web.Application()
-
-    async def pin(request: web.Request) -> web.Response:
-        return web.json_response({"result": "KO", "message": "client_id_failed"})
-
-    app.router.add_get("/oauth/pin", pin)
-    auth = SimklPinAuth(session, CLIENT_ID, base_url=await serve(app))
-    with pytest.raises(CrossWatchAuthenticationError, match="client_id_failed"):
-        await auth.request_code()

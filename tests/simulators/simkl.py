@@ -1,4 +1,4 @@
-"""A stateful SIMKL simulator: one account, the sync endpoints, the PIN flow, and SIMKL's quirks.
+"""A stateful SIMKL simulator: one account, the sync endpoints, both sign-ins (V1 PIN, AUTH V2).
 
 It follows the official blueprint (`shared/specs/simkl/simkl.apib`): the same methods, paths and
 parameter names, the same reply shapes. What the blueprint leaves open is modelled on the
@@ -8,6 +8,25 @@ issue's description of the live service and marked as such:
   invisible to deltas, as on the live service.
 - An expired PIN code answers `{"result": "KO", "message": "Code expired"}`; an unknown one 404.
 - 401 replies carry `{"error": "user_token_failed"}`, a bad API key 403 `client_id_failed`.
+
+AUTH V2 (`/oauth2/...`, source `shared/specs/simkl/auth-v2.md`, § numbers are that page's):
+- the device flow (§7): POST `/oauth2/device`, then the device grant on POST `/oauth2/token`,
+  form bodies; `authorization_pending`, `slow_down` (a poll sooner than `interval`; the code's
+  interval grows by 5 s), `expired_token` (after 900 s), `invalid_grant` (unknown or used code);
+- tokens (§9, §10): access tokens `simkl_at_…` live 7 days, refresh tokens `simkl_rt_…` 180 days
+  from their last use; a refresh kills the grant's previous access token at once and returns
+  the same refresh token (not rotating); an expired or revoked refresh token is `invalid_grant`;
+- scopes (§6): what was asked of `media:read`/`media:write`; none of them (omitted, misspelt)
+  gives a read-only grant, whose writes answer 403 `insufficient_scope`; the reply always
+  carries `scope`;
+- revoke (§11): POST `/oauth2/revoke` ends the whole grant (either token) and always answers 200;
+- an unknown client id (a V1 one included) is 401 `invalid_client` (§2, §7.4).
+Readings chosen where the page is unsure: a declined code stays pending until it expires, as
+R1 and L1 report (`SimklQuirks.device_denial_reported` switches to C1's `access_denied`);
+`/oauth2` calls need `client_id` in the form and `app-name`/`app-version` in the URL like every
+SIMKL call, and a missing one answers 412 as SIMKL's API does (§5 leaves this open: the
+stricter reading); other missing form fields are RFC 6749's 400 `invalid_request`. V2 API calls
+may send either app's client id; the V1 token keeps working (the sunset is not simulated).
 
 Every call of the expensive endpoints is recorded, so tests can prove that the client never
 polls `/sync/all-items` without a reason.
@@ -29,6 +48,21 @@ type Json = Any
 
 CLIENT_ID = "simkl-client-id"
 TOKEN = "simkl-user-token"
+V2_CLIENT_ID = "simkl-v2-device-client-id"  # a "TV, devices & command line" app (no secret)
+ACCESS_LIFETIME = timedelta(days=7)
+REFRESH_LIFETIME = timedelta(days=180)
+SCOPES = ("media:read", "media:write")
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+# The calls that change the user's lists: a read-only grant is refused them.
+WRITE_PATHS = frozenset(
+    {
+        "/sync/add-to-list",
+        "/sync/history",
+        "/sync/history/remove",
+        "/sync/ratings",
+        "/sync/ratings/remove",
+    }
+)
 START = datetime(2024, 1, 1, tzinfo=UTC)
 ACTIVITY_KEYS = {"movies": "movies", "shows": "tv_shows", "anime": "anime"}
 SHOW_STATUSES = ("plantowatch", "watching", "completed", "hold", "dropped")
@@ -68,6 +102,7 @@ class SimklQuirks:
     # The next N full pulls (all-items or ratings without date_from) answer only the first 2
     # rows of each bucket.
     tiny_bodies: int = 0
+    device_denial_reported: bool = False  # a declined device code answers access_denied
 
 
 @dataclass
@@ -119,6 +154,35 @@ class Pin:
     last_poll: datetime | None = None
 
 
+@dataclass
+class DeviceCode:
+    """A V2 device code in flight."""
+
+    device_code: str
+    user_code: str
+    scope: str
+    created: datetime
+    expires_in: int = 900
+    interval: int = 5
+    approved: bool = False
+    denied: bool = False
+    used: bool = False
+    last_poll: datetime | None = None
+
+
+@dataclass
+class Grant:
+    """A V2 grant: one refresh token and its one live access token."""
+
+    refresh_token: str
+    access_token: str
+    scopes: frozenset[str]
+    access_expires: datetime
+    refresh_expires: datetime
+    revoked: bool = False
+    refreshes: int = 0
+
+
 @dataclass(frozen=True)
 class Call:
     """One recorded read of an expensive endpoint."""
@@ -166,6 +230,10 @@ class SimklState:
         self._stale: tuple[dict[int, Listing], int] | None = None
         self._malformed_served = 0  # which undocumented shape the next malformed body takes
         self._accepted_while_dropping = 0  # objects accepted since `drop_writes` was on
+        self.device_codes: dict[str, DeviceCode] = {}
+        self.grants: list[Grant] = []
+        self.killed_tokens: set[str] = set()  # access tokens a refresh or revoke ended
+        self._serial = 0  # grants issued so far
 
     @staticmethod
     def _statuses(bucket: str) -> tuple[str, ...]:
@@ -250,6 +318,41 @@ class SimklState:
         """The user enters the code at simkl.com/pin and grants access."""
         self.pins[user_code].approved = True
 
+    def approve_device(self, user_code: str) -> None:
+        """The user enters the V2 code at simkl.com/pin and allows CrossWatch."""
+        next(c for c in self.device_codes.values() if c.user_code == user_code).approved = True
+
+    def deny_device(self, user_code: str) -> None:
+        """The user declines the V2 code."""
+        next(c for c in self.device_codes.values() if c.user_code == user_code).denied = True
+
+    def issue_grant(self, scope: str = "media:read media:write") -> Grant:
+        """A new V2 grant of `scope` (what an approved code or a test's fixture gets)."""
+        self._serial += 1
+        serial = self._serial
+        asked = frozenset(scope.split()) & frozenset(SCOPES)
+        grant = Grant(
+            refresh_token=f"simkl_rt_{serial:08d}",
+            access_token=f"simkl_at_{serial:08d}_0",
+            # Nothing valid asked for: the sign-in succeeds, read-only (§6).
+            scopes=asked or frozenset({"media:read"}),
+            access_expires=self.now + ACCESS_LIFETIME,
+            refresh_expires=self.now + REFRESH_LIFETIME,
+        )
+        self.grants.append(grant)
+        return grant
+
+    def grant_of(self, token: str) -> Grant | None:
+        """The grant a refresh or access token belongs to (expired ones included)."""
+        return next((g for g in self.grants if token in (g.refresh_token, g.access_token)), None)
+
+    def live_grant(self, access_token: str) -> Grant | None:
+        """The grant whose live, unexpired access token this is."""
+        grant = next((g for g in self.grants if g.access_token == access_token), None)
+        if grant is None or grant.revoked or self.now >= grant.access_expires:
+            return None
+        return grant
+
     def touch(self, kind: str, key: str) -> None:
         """Move an activity timestamp (unless the activities quirk froze them)."""
         if self.quirks.frozen_activities:
@@ -316,6 +419,9 @@ def simkl_app(state: SimklState) -> web.Application:
     handlers = _Handlers(state)
     app.router.add_get("/oauth/pin", handlers.pin)
     app.router.add_get("/oauth/pin/{USER_CODE}", handlers.pin_status)
+    app.router.add_post("/oauth2/device", handlers.device)
+    app.router.add_post("/oauth2/token", handlers.token)
+    app.router.add_post("/oauth2/revoke", handlers.revoke)
     app.router.add_post("/users/settings", handlers.settings)
     app.router.add_post("/users/{user_id}/stats", handlers.stats)
     app.router.add_get("/sync/activities", handlers.activities)
@@ -348,15 +454,41 @@ def _guard(state: SimklState) -> Middleware:
                 status=429,
                 headers={"Retry-After": state.quirks.retry_after},
             )
-        if request.headers.get("simkl-api-key") != CLIENT_ID:
+        if request.path.startswith("/oauth2/"):
+            return await _oauth2_guard(request, handler)
+        if request.headers.get("simkl-api-key") not in (CLIENT_ID, V2_CLIENT_ID):
             return web.json_response({"error": "client_id_failed"}, status=403)
-        if not request.path.startswith("/oauth/") and (
-            state.quirks.token_revoked or request.headers.get("Authorization") != f"Bearer {TOKEN}"
-        ):
+        if request.path.startswith("/oauth/"):
+            return await handler(request)
+        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        grant = state.live_grant(bearer)
+        if grant is not None:
+            if request.path in WRITE_PATHS and "media:write" not in grant.scopes:
+                return web.json_response({"error": "insufficient_scope", "code": 403}, status=403)
+        elif state.quirks.token_revoked or bearer != TOKEN:
             return web.json_response({"error": "user_token_failed"}, status=401)
         return await handler(request)
 
     return guard
+
+
+async def _oauth2_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The parameters every /oauth2 call needs (412 when missing) and a V2 client id (401)."""
+    form = await request.post()
+    missing = [p for p in ("app-name", "app-version") if not request.query.get(p)]
+    if not form.get("client_id"):
+        missing.append("client_id")
+    if missing:
+        return web.json_response(
+            {"error": "missing_parameters", "missing": missing, "code": 412}, status=412
+        )
+    if form.get("client_id") != V2_CLIENT_ID:
+        return web.json_response({"error": "invalid_client"}, status=401)
+    return await handler(request)
+
+
+def _oauth_error(error: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": error}, status=status)
 
 
 class _Handlers:
@@ -400,6 +532,95 @@ class _Handlers:
         if pin.approved:
             return web.json_response({"result": "OK", "access_token": TOKEN})
         return web.json_response({"result": "KO", "message": "Authorization pending"})
+
+    async def device(self, request: web.Request) -> web.Response:
+        state = self.state
+        scope = str((await request.post()).get("scope") or "")
+        serial = len(state.device_codes) + 1
+        code = DeviceCode(
+            f"dc-{serial:06d}", f"V2CD-{serial:04d}", scope, state.now, interval=state.pin_interval
+        )
+        state.device_codes[code.device_code] = code
+        return web.json_response(
+            {
+                "device_code": code.device_code,
+                "user_code": code.user_code,
+                "verification_uri": "https://simkl.com/pin",
+                "verification_uri_complete": f"https://simkl.com/pin?user_code={code.user_code}",
+                "expires_in": code.expires_in,
+                "interval": code.interval,
+            }
+        )
+
+    async def token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        grant_type = form.get("grant_type")
+        if grant_type == DEVICE_GRANT:
+            return self._device_grant(str(form.get("device_code") or ""))
+        if grant_type == "refresh_token":
+            return self._refresh_grant(str(form.get("refresh_token") or ""))
+        if not grant_type:
+            return _oauth_error("invalid_request")
+        return _oauth_error("unsupported_grant_type")
+
+    def _device_grant(self, device_code: str) -> web.Response:
+        state = self.state
+        if not device_code:
+            return _oauth_error("invalid_request")
+        code = state.device_codes.get(device_code)
+        if code is None or code.used:
+            return _oauth_error("invalid_grant")
+        now = state.now
+        if now - code.created >= timedelta(seconds=code.expires_in):
+            return _oauth_error("expired_token")
+        too_soon = code.last_poll is not None and now - code.last_poll < timedelta(
+            seconds=code.interval
+        )
+        code.last_poll = now
+        if state.auto_approve:
+            code.approved = True
+        if too_soon:
+            code.interval += 5
+            return _oauth_error("slow_down")
+        if code.denied and state.quirks.device_denial_reported:
+            return _oauth_error("access_denied")
+        if not code.approved or code.denied:
+            return _oauth_error("authorization_pending")
+        code.used = True
+        return self._token_reply(state.issue_grant(code.scope))
+
+    def _refresh_grant(self, refresh_token: str) -> web.Response:
+        state = self.state
+        if not refresh_token:
+            return _oauth_error("invalid_request")
+        grant = next((g for g in state.grants if g.refresh_token == refresh_token), None)
+        if grant is None or grant.revoked or state.now >= grant.refresh_expires:
+            return _oauth_error("invalid_grant")
+        # One live access token per grant: the previous one stops working now.
+        state.killed_tokens.add(grant.access_token)
+        grant.refreshes += 1
+        grant.access_token = f"{grant.refresh_token.replace('_rt_', '_at_')}_{grant.refreshes}"
+        grant.access_expires = state.now + ACCESS_LIFETIME
+        grant.refresh_expires = state.now + REFRESH_LIFETIME
+        return self._token_reply(grant)
+
+    def _token_reply(self, grant: Grant) -> web.Response:
+        return web.json_response(
+            {
+                "access_token": grant.access_token,
+                "token_type": "Bearer",
+                "expires_in": int(ACCESS_LIFETIME.total_seconds()),
+                "refresh_token": grant.refresh_token,
+                "scope": " ".join(s for s in SCOPES if s in grant.scopes),
+            }
+        )
+
+    async def revoke(self, request: web.Request) -> web.Response:
+        grant = self.state.grant_of(str((await request.post()).get("token") or ""))
+        if grant is not None:
+            grant.revoked = True
+            self.state.killed_tokens.add(grant.access_token)
+        return web.json_response({})  # always 200, whatever the token was
 
     async def settings(self, request: web.Request) -> web.Response:
         del request

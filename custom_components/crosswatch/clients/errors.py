@@ -13,7 +13,8 @@
     ├── CrossWatchInvalidResponseError    the service answered, but nothing usable (not JSON, a
     │                                     field missing, a shape we do not know)
     ├── CrossWatchAuthenticationError     the service refused the credentials, or a sign-in
-    │                                     failed (an expired code, no refresh token)
+    │   │                                 failed (an expired code, no refresh token)
+    │   └── CrossWatchReadOnlyError       ... to write: the sign-in grants reading only
     ├── CrossWatchRateLimitError          the service asked to slow down (with retry_after)
     ├── CrossWatchAccountLimitError       the account reached a limit of its plan (with limit)
     └── CrossWatchAccountLockedError      the account is locked or otherwise unusable
@@ -65,6 +66,10 @@ class CrossWatchInvalidResponseError(CrossWatchClientError):
 
 class CrossWatchAuthenticationError(CrossWatchClientError):
     """The service refused the credentials, or a sign-in could not be completed."""
+
+
+class CrossWatchReadOnlyError(CrossWatchAuthenticationError):
+    """The sign-in lets CrossWatch read the account but not change it (a read-only grant)."""
 
 
 class CrossWatchRateLimitError(CrossWatchClientError):

@@ -239,6 +239,7 @@ class HttpClient:
         *,
         params: Mapping[str, str | int] | None = None,
         json_body: JsonValue = None,
+        form_body: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         ok: frozenset[int] = frozenset({200, 201, 204}),
         url: str | None = None,
@@ -257,6 +258,8 @@ class HttpClient:
         connection never made. After a 5xx, a timeout or a lost connection the service may
         have stored it, and repeating it would store it twice (a second play on Plex, a
         doubled history entry): the outcome-unknown error is raised at once.
+
+        `form_body` sends the fields form-encoded (OAuth endpoints) instead of a JSON body.
         """
         repeatable = method in {"GET", "HEAD"} if idempotent is None else idempotent
         target = url or f"{self.base_url}{path}"
@@ -271,7 +274,12 @@ class HttpClient:
             await throttle.wait()
             try:
                 status, reply_headers, body = await self._send(
-                    method, target, params=params, json_body=json_body, headers=merged
+                    method,
+                    target,
+                    params=params,
+                    json_body=json_body,
+                    form_body=form_body,
+                    headers=merged,
                 )
             except TimeoutError:
                 last_error = CrossWatchTimeoutError(f"{self.service} did not answer in time")
@@ -318,6 +326,7 @@ class HttpClient:
         *,
         params: Mapping[str, str | int] | None,
         json_body: JsonValue,
+        form_body: Mapping[str, str] | None = None,
         headers: Mapping[str, str],
     ) -> tuple[int, dict[str, str], bytes]:
         """One request, following redirects only where the credentials may go.
@@ -330,8 +339,8 @@ class HttpClient:
         here, timeout = URL(url), aiohttp.ClientTimeout(total=self._retry.timeout)
         for _ in range(_MAX_HOPS + 1):
             async with self._session.request(
-                method, here, params=params, json=json_body, headers=headers,
-                timeout=timeout, allow_redirects=False,
+                method, here, params=params, json=json_body, data=form_body,
+                headers=headers, timeout=timeout, allow_redirects=False,
             ) as reply:  # fmt: skip
                 status, reply_headers = reply.status, dict(reply.headers)
                 location = reply.headers.get("Location")
@@ -346,7 +355,8 @@ class HttpClient:
                     " as the server URL",
                 )
             if status == 303 or (status in (301, 302) and method == "POST"):
-                method, json_body = "GET", None  # as browsers do; 307 and 308 keep both
+                # As browsers do; 307 and 308 keep the method and the body.
+                method, json_body, form_body = "GET", None, None
             here, params = there, None  # the new address carries its own query
         raise CrossWatchResponseError(status, f"{self.service} redirected too many times")
 

@@ -77,7 +77,7 @@ class AccountFlow(ConfigFlow):
 
 @dataclass(slots=True)
 class CodeSignIn:
-    """A sign-in by code (Trakt device code, SIMKL PIN, Plex PIN) whose poll runs already."""
+    """A sign-in by code (Trakt and SIMKL device codes, Plex PIN) whose poll runs already."""
 
     url: str  # where the user enters the code
     code: str

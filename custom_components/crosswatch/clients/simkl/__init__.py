@@ -1,9 +1,10 @@
-"""SIMKL: the API client, its typed replies and write objects, and the PIN sign-in."""
+"""SIMKL: the API client, its typed replies and write objects, and the AUTH V2 sign-in."""
 
 from .auth import (
-    PinCode,
-    PinStatus,
-    SimklPinAuth,
+    DeviceCode,
+    Grant,
+    SimklGrant,
+    SimklOAuth,
 )
 from .client import (
     DEFAULT_BASE_URL,
@@ -33,14 +34,15 @@ __all__ = [
     "BUCKETS",
     "DEFAULT_BASE_URL",
     "Activities",
+    "DeviceCode",
     "Echo",
+    "Grant",
     "ListedRow",
     "Media",
-    "PinCode",
-    "PinStatus",
     "RatedRow",
     "SimklApi",
-    "SimklPinAuth",
+    "SimklGrant",
+    "SimklOAuth",
     "Stamps",
     "SyncEpisode",
     "SyncObject",

@@ -9,11 +9,16 @@ reply is parsed into the models of `models.py` before it leaves: no raw JSON rea
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Final, Protocol
 
 import aiohttp
 
-from ..http import Clock, HttpClient, RetryPolicy, Sleep, Throttle
+from ..errors import (
+    CrossWatchAuthenticationError,
+    CrossWatchInvalidResponseError,
+    CrossWatchReadOnlyError,
+)
+from ..http import Clock, HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
 from .models import (
     Activities,
     ListedRow,
@@ -35,6 +40,33 @@ DEFAULT_BASE_URL: Final = "https://api.simkl.com"
 APP_NAME: Final = "crosswatch"
 DEFAULT_APP_VERSION: Final = "0.1.0"
 SERVICE: Final = "SIMKL"
+_OK: Final = frozenset({200, 201, 204, 401, 403})
+
+
+class AccessTokens(Protocol):
+    """Who hands out the account's access token, and renews it when SIMKL refuses it."""
+
+    async def access_token(self) -> str:
+        """The token to send now."""
+
+    async def refused(self, access_token: str) -> str:
+        """SIMKL answered 401 to `access_token`: a token to try once more, or an auth error."""
+
+
+class StaticToken:
+    """A token that is never renewed (a V1 token, or a test's): a 401 is final."""
+
+    def __init__(self, access_token: str) -> None:
+        """Hand out `access_token`."""
+        self._token = access_token
+
+    async def access_token(self) -> str:
+        """The token."""
+        return self._token
+
+    async def refused(self, access_token: str) -> str:
+        """Nothing renews it: SIMKL's refusal stands."""
+        raise CrossWatchAuthenticationError(f"{SERVICE} refused the access token (HTTP 401)")
 
 
 def base_headers(client_id: str, app_version: str) -> dict[str, str]:
@@ -83,7 +115,7 @@ class SimklApi:
         self,
         session: aiohttp.ClientSession,
         client_id: str,
-        access_token: str,
+        access_token: str | AccessTokens,
         *,
         base_url: str = DEFAULT_BASE_URL,
         app_version: str = DEFAULT_APP_VERSION,
@@ -91,11 +123,11 @@ class SimklApi:
         sleep: Sleep = asyncio.sleep,
         clock: Clock | None = None,
     ) -> None:
-        """Bind the session, the app's key and the user's token."""
+        """Bind the session, the app's key and the user's token (or who renews it)."""
+        self.tokens = StaticToken(access_token) if isinstance(access_token, str) else access_token
         self.http = make_http(
             session,
             client_id,
-            access_token=access_token,
             base_url=base_url,
             app_version=app_version,
             retry=retry,
@@ -103,19 +135,53 @@ class SimklApi:
             clock=clock,
         )
 
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: JsonValue = None,
+        idempotent: bool | None = None,
+    ) -> Response:
+        """One call with the account's token; after a 401, once more with a renewed one.
+
+        A 403 `insufficient_scope` is a read-only grant (no `media:write`): renewing cannot
+        help, so it is raised as such at once.
+        """
+        token = await self.tokens.access_token()
+        for attempt in range(2):
+            reply = await self.http.request(
+                method,
+                path,
+                params=params,
+                json_body=json_body,
+                headers={"Authorization": f"Bearer {token}"},
+                ok=_OK,
+                idempotent=idempotent,
+            )
+            if reply.status == 403:
+                raise _forbidden(reply)
+            if reply.status != 401:
+                return reply
+            if attempt:
+                break
+            token = await self.tokens.refused(token)
+        raise CrossWatchAuthenticationError(f"{SERVICE} refused the renewed token (HTTP 401)")
+
     async def settings(self) -> UserSettings:
         """POST /users/settings: the account id and the user's name."""
-        reply = await self.http.request("POST", "/users/settings", idempotent=True)
+        reply = await self._request("POST", "/users/settings", idempotent=True)
         return parse_settings(reply.json())
 
     async def stats(self, user_id: str) -> UserStats:
         """POST /users/{user_id}/stats: how many titles each list holds, counted apart."""
-        reply = await self.http.request("POST", f"/users/{user_id}/stats", idempotent=True)
+        reply = await self._request("POST", f"/users/{user_id}/stats", idempotent=True)
         return parse_stats(reply.json())
 
     async def activities(self) -> Activities:
         """GET /sync/activities: when each bucket and list last changed."""
-        reply = await self.http.request("GET", "/sync/activities")
+        reply = await self._request("GET", "/sync/activities")
         return parse_activities(reply.json())
 
     async def all_items(self, bucket: str, date_from: str | None) -> tuple[ListedRow, ...]:
@@ -126,7 +192,7 @@ class SimklApi:
         params: dict[str, str | int] = {"extended": "full", "episode_watched_at": "yes"}
         if date_from is not None:
             params["date_from"] = date_from
-        reply = await self.http.request("GET", f"/sync/all-items/{bucket}", params=params)
+        reply = await self._request("GET", f"/sync/all-items/{bucket}", params=params)
         return parse_listed(reply.json(), bucket)
 
     async def ratings(self, bucket: str, date_from: str | None) -> tuple[RatedRow, ...]:
@@ -134,12 +200,29 @@ class SimklApi:
         params: Mapping[str, str | int] | None = (
             {"date_from": date_from} if date_from is not None else None
         )
-        reply = await self.http.request(
+        reply = await self._request(
             "POST", f"/sync/ratings/{bucket}", params=params, idempotent=True
         )
         return parse_rated(reply.json(), bucket)
 
     async def post(self, path: str, sections: Mapping[str, Sequence[SyncObject]]) -> WriteReply:
         """POST a sync write of each section's objects, and what its reply says per item."""
-        reply = await self.http.request("POST", path, json_body=write_body(sections))
+        reply = await self._request("POST", path, json_body=write_body(sections))
         return parse_write_reply(reply.json())
+
+
+def _forbidden(reply: Response) -> CrossWatchAuthenticationError:
+    """A 403: a read-only grant asked to write, or the app's key refused."""
+    try:
+        body = reply.json()
+    except CrossWatchInvalidResponseError:  # an unreadable body says nothing more
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if error == "insufficient_scope":
+        return CrossWatchReadOnlyError(
+            f"{SERVICE} lets CrossWatch read this account but not change it (HTTP 403"
+            " insufficient_scope): sign in again and allow CrossWatch to change your lists"
+        )
+    return CrossWatchAuthenticationError(
+        f"{SERVICE} refused the credentials (HTTP 403{f' {error}' if error else ''})"
+    )
