@@ -158,10 +158,12 @@ async def _requests(session: aiohttp.ClientSession, info: dict[str, Any]) -> dic
     settings = await call("trakt", "GET", f"{urls['trakt']}/users/settings", headers={
         **trakt_headers, "Authorization": f"Bearer {tokens['access_token']}"})  # fmt: skip
     assert settings["user"]["username"] == "alice"
+    simkl_app = {"app-name": "demo-test", "app-version": "1"}  # SIMKL asks it of every request
     pin = await call("simkl", "GET", f"{urls['simkl']}/oauth/pin",
-                     params={"client_id": services["simkl"]["client_id"]},
+                     params={"client_id": services["simkl"]["client_id"], **simkl_app},
                      headers={"simkl-api-key": services["simkl"]["client_id"]})  # fmt: skip
     polled = await call("simkl", "GET", f"{urls['simkl']}/oauth/pin/{pin['user_code']}",
+                        params=simkl_app,
                         headers={"simkl-api-key": services["simkl"]["client_id"]})  # fmt: skip
     assert polled == {"result": "OK", "access_token": services["simkl"]["access_token"]}
     viewer = await call("anilist", "POST", urls["anilist"], json={"query": "{ Viewer { id } }"},

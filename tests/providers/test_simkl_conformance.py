@@ -5,6 +5,7 @@ official blueprint. Where the derived document is wrong against the blueprint, t
 truth is listed below with the reason.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import aiohttp
@@ -18,7 +19,7 @@ from custom_components.crosswatch.engine.provider import WriteRequest
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import make_rig
 from tests.simulators.openapi import RECORDED, OpenApiDescription, app_routes, specs_dir
-from tests.simulators.simkl import CLIENT_ID
+from tests.simulators.simkl import APP_PARAMS, CLIENT_ID, TOKEN
 
 # The simulator listens on loopback.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -34,6 +35,10 @@ BLUEPRINT_ONLY_ROUTES = {
 # The blueprint's standard media objects say otherwise: "Example when only id is known:
 # {"ids": {"simkl": 53536}}", so title and year are optional.
 INFERRED_REQUIRED = ("'title' is a required property", "'year' is a required property")
+
+# The blueprint predates SIMKL's current docs, which ask every request for `app-name` and
+# `app-version` in the URL and accept `client_id` there (research/provider-facts-2026.md):
+# parameters of every endpoint, so no endpoint of the blueprint declares them.
 
 
 def description() -> OpenApiDescription:
@@ -81,7 +86,10 @@ async def test_every_request_the_client_sends_is_in_the_description(
     code = await auth.request_code()
     await auth.poll_once(code)
 
-    recorded = rig.app[RECORDED]
+    recorded = [
+        replace(r, query=tuple(q for q in r.query if q not in APP_PARAMS))
+        for r in rig.app[RECORDED]
+    ]
     sent = {(r.method, r.path) for r in recorded}
     assert {
         ("GET", "/sync/activities"),
@@ -114,3 +122,44 @@ def test_the_description_knows_the_endpoints_the_client_relies_on() -> None:
         operation = spec.find(method, path)
         assert operation is not None, (method, path)
         assert query <= operation.query
+
+
+async def test_every_request_names_the_app_and_its_key_in_the_url(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session)
+    movie = MediaItem.create(MediaType.MOVIE, title="Heat", ids={"imdb": "tt0113277"})
+    await rig.provider.health()
+    await rig.provider.read(Feature.WATCHLIST, None)
+    await rig.provider.write(Feature.WATCHLIST, Action.REMOVE, [WriteRequest(movie, None)])
+    auth = SimklPinAuth(session, CLIENT_ID, base_url=rig.base)
+    await auth.poll_once(await auth.request_code())
+
+    recorded = rig.app[RECORDED]
+    assert {r.method for r in recorded} == {"GET", "POST"}
+    for request in recorded:
+        assert set(APP_PARAMS) <= set(request.query), request
+
+
+async def test_simkl_answers_412_to_a_request_that_does_not_name_the_app_in_its_url(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session)
+    headers = {
+        "simkl-api-key": CLIENT_ID,
+        "Authorization": f"Bearer {TOKEN}",
+        # In the headers, as older docs asked: not where SIMKL looks now.
+        "app-name": "crosswatch",
+        "app-version": "1.0",
+    }
+    url = f"{rig.base}/sync/activities"
+
+    for params in ({}, {"app-name": "crosswatch"}, {"app-version": "1.0"}):
+        async with session.get(url, params=params, headers=headers) as reply:
+            assert reply.status == 412, params
+    # The key may come in the URL as well.
+    named = {"app-name": "crosswatch", "app-version": "1.0", "client_id": CLIENT_ID}
+    async with session.get(
+        url, params=named, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as reply:
+        assert reply.status == 200

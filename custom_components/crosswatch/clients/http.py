@@ -205,6 +205,7 @@ class HttpClient:
         *,
         service: str,
         headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
         read_throttle: Throttle | None = None,
         write_throttle: Throttle | None = None,
         retry: RetryPolicy | None = None,
@@ -215,6 +216,7 @@ class HttpClient:
     ) -> None:
         """Bind the session and the service's base URL (overridable for simulators).
 
+        `headers` and the query `params` go with every request; a request's own win.
         `quotas` records the quota reports of every reply (clients of one account share it).
         A reply body larger than `max_body` bytes is refused. A client that sends no
         credentials (a public download) may follow a redirect to any server.
@@ -223,6 +225,7 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         self.service = service
         self._headers = dict(headers or {})
+        self._params = dict(params or {})
         self._reads = read_throttle or Throttle()
         self._writes = write_throttle or self._reads
         self._retry = retry or RetryPolicy()
@@ -254,6 +257,7 @@ class HttpClient:
         target = url or f"{self.base_url}{path}"
         throttle = self._reads if method == "GET" else self._writes
         merged = {**self._headers, **(headers or {})}
+        query = {**self._params, **(params or {})} or None
         last_error: CrossWatchClientError = CrossWatchConnectionError(
             f"{self.service} could not be asked"
         )  # attempts >= 1
@@ -263,7 +267,7 @@ class HttpClient:
             await throttle.wait()
             try:
                 status, reply_headers, body = await self._send(
-                    method, target, params=params, json_body=json_body, headers=merged
+                    method, target, params=query, json_body=json_body, headers=merged
                 )
             except TimeoutError:
                 last_error = CrossWatchTimeoutError(f"{self.service} did not answer in time")
