@@ -406,3 +406,25 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+async def speaks_tls(session: aiohttp.ClientSession, url: str, *, within: float) -> bool:
+    """Whether the server at an https `url` completes a TLS handshake.
+
+    What is sent is a GET of the address itself, without credentials. A reply of any status
+    counts, and so does a certificate the session will not trust: a server speaks TLS there,
+    and trusting it is a choice for the user, not a reason to fall back to plain http. A
+    refused or unresolvable connection, a timeout, or a peer that does not speak TLS (a plain
+    http port answers a handshake with nonsense) does not count.
+    """
+    try:
+        async with session.get(
+            url, allow_redirects=False, timeout=aiohttp.ClientTimeout(total=within)
+        ):
+            return True
+    except aiohttp.ClientConnectorCertificateError:
+        return True
+    except TimeoutError, aiohttp.ClientConnectorError, aiohttp.InvalidURL:
+        return False
+    except aiohttp.ClientError:
+        return True  # the handshake was made; only the HTTP exchange after it broke
