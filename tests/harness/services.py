@@ -16,7 +16,11 @@ from enum import StrEnum
 import aiohttp
 from aiohttp import web
 
-from custom_components.crosswatch.clients.anilist.client import AniListClient, tokens_from_pin
+from custom_components.crosswatch.clients.anilist.client import (
+    REQUESTS_PER_MINUTE,
+    AniListClient,
+    tokens_from_pin,
+)
 from custom_components.crosswatch.clients.http import RetryPolicy, Throttle
 from custom_components.crosswatch.clients.mediabrowser.client import (
     JELLYFIN,
@@ -763,6 +767,7 @@ class AniListService(Service):
 
     def reset(self, *, anime: bool, titles: int) -> None:
         renew(self.state, anilist_sim.AniListState())
+        self.state.clock = self.time.clock  # AniList's minute passes as the clients wait
         for show in CATALOGUE_ANIME:
             self.state.add_media(show.anilist, show.romaji, english=show.english, year=show.year,
                                  format=show.format, episodes=show.episodes, id_mal=show.mal)  # fmt: skip
@@ -797,7 +802,8 @@ class AniListService(Service):
         state, time = self.state, self.time
         client = AniListClient(
             session, tokens_from_pin(anilist_sim.ALICE_TOKEN), base_url=urls["anilist"],
-            throttle=Throttle(limit=90, window=60.0, clock=time.clock, sleep=time.sleep),
+            throttle=Throttle(limit=REQUESTS_PER_MINUTE, window=60.0, clock=time.clock,
+                              sleep=time.sleep),
             retry=RETRY, sleep=time.sleep, wall_clock=lambda: float(state.now),
         )  # fmt: skip
         return AniListProvider(

@@ -32,6 +32,7 @@ from custom_components.crosswatch.clients.http import RetryPolicy, Throttle
 from tests.simulators.anilist import (
     ALICE_ID,
     ALICE_TOKEN,
+    RATE_LIMIT,
     FakeTime,
     Fault,
     Sim,
@@ -344,6 +345,29 @@ async def test_requests_are_paced_at_thirty_a_minute(sim: Sim) -> None:
         await client.viewer()
     assert sum(sim.time.slept) >= 60
     assert client.requests_made == REQUESTS_PER_MINUTE + 1
+
+
+async def test_a_client_paced_as_it_is_by_default_is_never_refused_by_anilist(sim: Sim) -> None:
+    client = sim.client()
+    # A 150-title sync's worth: five minutes of AniList's 30 a minute.
+    for _ in range(5 * RATE_LIMIT):
+        await client.viewer()
+    assert sim.state.refused == 0
+    assert client.requests_made == 5 * RATE_LIMIT
+    assert sim.time.now >= 4 * 60  # the fifth minute's requests waited for it
+
+
+async def test_a_client_asking_faster_than_anilist_serves_waits_out_its_retry_after(
+    sim: Sim,
+) -> None:
+    # Paced at the documented 90, three times what AniList serves.
+    eager = Throttle(limit=90, window=60, clock=sim.time.clock, sleep=sim.time.sleep)
+    client = sim.client(throttle=eager)
+    for _ in range(2 * RATE_LIMIT):
+        viewer = await client.viewer()
+        assert viewer.id == ALICE_ID
+    assert sim.state.refused >= 1  # AniList said no ...
+    assert sim.time.now >= 60  # ... and the client waited as it said, then went on
 
 
 async def test_a_429_storm_is_waited_out_for_its_retry_after(sim: Sim) -> None:

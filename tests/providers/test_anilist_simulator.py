@@ -18,6 +18,8 @@ from tests.simulators.anilist import (
     ALICE_ID,
     ALICE_TOKEN,
     FALLBACK_SDL,
+    MAX_PER_PAGE,
+    RATE_LIMIT,
     Sim,
     format_from_raw,
     load_schema,
@@ -213,3 +215,47 @@ def test_scores_convert_between_formats_and_the_100_point_scale(
 ) -> None:
     assert raw_from_format(native, score_format) == raw
     assert format_from_raw(raw, score_format) == native
+
+
+# -- the rate limit: 30 a minute, as AniList serves it ------------------------------------------
+
+
+async def test_the_thirty_first_request_in_a_minute_is_refused_until_the_first_leaves_it(
+    sim: Sim,
+) -> None:
+    remaining = []
+    for _ in range(RATE_LIMIT):
+        async with sim.session.post(sim.url, json={"query": "{ Viewer { id } }"}) as reply:
+            assert reply.status != 429
+            assert reply.headers["X-RateLimit-Limit"] == "30"
+            remaining.append(int(reply.headers["X-RateLimit-Remaining"]))
+        sim.time.now += 1  # one a second: thirty in half a minute
+    assert remaining == list(range(RATE_LIMIT - 1, -1, -1))
+
+    async with sim.session.post(sim.url, json={"query": "{ Viewer { id } }"}) as reply:
+        assert reply.status == 429
+        body = await reply.json()
+        headers = reply.headers
+    assert body["errors"][0]["status"] == 429
+    # The first request was at 0 and it is 30 now: a slot frees at 60.
+    assert headers["Retry-After"] == "30"
+    assert headers["X-RateLimit-Remaining"] == "0"
+    assert int(headers["X-RateLimit-Reset"]) == sim.state.now + 30
+    assert sim.state.refused == 1
+
+    sim.time.now = 60.0
+    status, _ = await post(sim, "{ Viewer { id } }")
+    assert status == 200
+
+
+async def test_a_page_holds_at_most_fifty_media(sim: Sim) -> None:
+    for media_id in range(100_000, 100_080):
+        sim.state.add_media(media_id, f"Show {media_id}")
+    query = "query ($page: Int) { Page(page: $page, perPage: 80) { media(type: ANIME) { id } } }"
+
+    _, first = await post(sim, query, {"page": 1})
+    _, second = await post(sim, query, {"page": 2})
+
+    shown = [m["id"] for page in (first, second) for m in page["data"]["Page"]["media"]]
+    assert len(first["data"]["Page"]["media"]) == MAX_PER_PAGE == 50
+    assert shown == sorted(m.id for m in sim.state.media.values() if m.type == "ANIME")[:100]

@@ -26,7 +26,7 @@ from custom_components.crosswatch.providers.simkl import SimklProvider
 from custom_components.crosswatch.providers.trakt import TraktProvider
 from tests.providers.conftest import Serve
 from tests.providers.test_trakt_provider import MATRIX, make_rig
-from tests.simulators.anilist import Fault, Sim, start_sim
+from tests.simulators.anilist import RATE_LIMIT, Fault, Sim, start_sim
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -173,8 +173,9 @@ async def test_anilist_reports_every_reply_s_quota(sim: Sim) -> None:
     await client.viewer()
 
     assert before is None
-    assert first == RateLimit(remaining=89, limit=90)
-    assert client.rate_limit == RateLimit(remaining=88, limit=90)
+    # AniList serves 30 a minute (RATE_LIMIT) and counts each reply against it.
+    assert first == RateLimit(remaining=RATE_LIMIT - 1, limit=RATE_LIMIT)
+    assert client.rate_limit == RateLimit(remaining=RATE_LIMIT - 2, limit=RATE_LIMIT)
 
 
 async def test_anilist_s_429_reports_an_empty_quota_and_when_it_refills(sim: Sim) -> None:
@@ -187,5 +188,5 @@ async def test_anilist_s_429_reports_an_empty_quota_and_when_it_refills(sim: Sim
 
     quota = client.rate_limit
     assert quota is not None
-    assert (quota.remaining, quota.limit) == (0, 90)
+    assert (quota.remaining, quota.limit) == (0, RATE_LIMIT)
     assert quota.resets_at == datetime.fromtimestamp(sim.state.now + 600, UTC)

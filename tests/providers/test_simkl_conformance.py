@@ -5,11 +5,13 @@ official blueprint. Where the derived document is wrong against the blueprint, t
 truth is listed below with the reason.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.simkl.auth import SimklOAuth
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
@@ -17,6 +19,7 @@ from custom_components.crosswatch.engine.provider import WriteRequest
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import make_rig
 from tests.simulators.openapi import RECORDED, OpenApiDescription, app_routes, specs_dir
+from tests.simulators.simkl import APP_PARAMS, CLIENT_ID, TOKEN, V2_CLIENT_ID
 
 # The simulator listens on loopback.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -38,6 +41,10 @@ AUTH_V2_ROUTES = {
 # The blueprint's standard media objects say otherwise: "Example when only id is known:
 # {"ids": {"simkl": 53536}}", so title and year are optional.
 INFERRED_REQUIRED = ("'title' is a required property", "'year' is a required property")
+
+# The blueprint predates SIMKL's current docs, which ask every request for `app-name` and
+# `app-version` in the URL and accept `client_id` there (research/provider-facts-2026.md):
+# parameters of every endpoint, so no endpoint of the blueprint declares them.
 
 
 def description() -> OpenApiDescription:
@@ -82,7 +89,10 @@ async def test_every_request_the_client_sends_is_in_the_description(
     await provider.write(Feature.RATINGS, Action.ADD, [WriteRequest(movie, Rated(8.0, when))])
     await provider.write(Feature.RATINGS, Action.REMOVE, [WriteRequest(movie, None)])
 
-    recorded = rig.app[RECORDED]
+    recorded = [
+        replace(r, query=tuple(q for q in r.query if q not in APP_PARAMS))
+        for r in rig.app[RECORDED]
+    ]
     sent = {(r.method, r.path) for r in recorded}
     assert {
         ("GET", "/sync/activities"),
@@ -111,3 +121,46 @@ def test_the_description_knows_the_endpoints_the_client_relies_on() -> None:
         operation = spec.find(method, path)
         assert operation is not None, (method, path)
         assert query <= operation.query
+
+
+async def test_every_request_names_the_app_and_its_key_in_the_url(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session)
+    movie = MediaItem.create(MediaType.MOVIE, title="Heat", ids={"imdb": "tt0113277"})
+    await rig.provider.health()
+    await rig.provider.read(Feature.WATCHLIST, None)
+    await rig.provider.write(Feature.WATCHLIST, Action.REMOVE, [WriteRequest(movie, None)])
+    auth = SimklOAuth(session, V2_CLIENT_ID, base_url=rig.base)
+    await auth.poll(await auth.request_device_code())
+
+    recorded = rig.app[RECORDED]
+    assert {r.method for r in recorded} == {"GET", "POST"}
+    for request in recorded:
+        # The /oauth2 calls carry the client id in their form (auth-v2.md), not the URL.
+        named = {"app-name", "app-version"} if request.path.startswith("/oauth2/") else APP_PARAMS
+        assert set(named) <= set(request.query), request
+
+
+async def test_simkl_answers_412_to_a_request_that_does_not_name_the_app_in_its_url(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session)
+    headers = {
+        "simkl-api-key": CLIENT_ID,
+        "Authorization": f"Bearer {TOKEN}",
+        # In the headers, as older docs asked: not where SIMKL looks now.
+        "app-name": "crosswatch",
+        "app-version": "1.0",
+    }
+    url = f"{rig.base}/sync/activities"
+
+    for params in ({}, {"app-name": "crosswatch"}, {"app-version": "1.0"}):
+        async with session.get(url, params=params, headers=headers) as reply:
+            assert reply.status == 412, params
+    # The key may come in the URL as well.
+    named = {"app-name": "crosswatch", "app-version": "1.0", "client_id": CLIENT_ID}
+    async with session.get(
+        url, params=named, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as reply:
+        assert reply.status == 200

@@ -16,6 +16,7 @@ from tests.simulators.simkl import CLIENT_ID, TOKEN, SimklState, simkl_app
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 HEADERS = {"simkl-api-key": CLIENT_ID, "Authorization": f"Bearer {TOKEN}"}
+APP = {"app-name": "quirk-tests", "app-version": "1"}  # what SIMKL asks every request to name
 
 
 class Raw:
@@ -25,12 +26,16 @@ class Raw:
         self.session, self.base = session, base
 
     async def get(self, path: str, **params: str) -> Any:
-        async with self.session.get(self.base + path, params=params, headers=HEADERS) as reply:
+        async with self.session.get(
+            self.base + path, params=APP | params, headers=HEADERS
+        ) as reply:
             assert reply.status == 200
             return await reply.json(content_type=None)
 
     async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        async with self.session.post(self.base + path, json=body, headers=HEADERS) as reply:
+        async with self.session.post(
+            self.base + path, json=body, params=APP, headers=HEADERS
+        ) as reply:
             assert reply.status == 200
             return await reply.json(content_type=None)
 
@@ -143,13 +148,19 @@ async def test_lost_write_replies_store_the_write_and_answer_503(
     state.quirks.lost_write_replies = 2
     body = {"movies": [{"ids": {"simkl": 102}, "to": "plantowatch"}]}
 
-    async with session.post(f"{base}/sync/add-to-list", json=body, headers=HEADERS) as reply:
+    async with session.post(
+        f"{base}/sync/add-to-list", json=body, params=APP, headers=HEADERS
+    ) as reply:
         assert reply.status == 503
-    async with session.post(f"{base}/sync/history/remove", json=body, headers=HEADERS) as reply:
+    async with session.post(
+        f"{base}/sync/history/remove", json=body, params=APP, headers=HEADERS
+    ) as reply:
         assert reply.status == 503
 
     assert 102 not in state.lists  # stored by the add, then removed: both were applied
     assert state.activities["movies"]["removed_from_list"] is not None
-    async with session.post(f"{base}/sync/add-to-list", json=body, headers=HEADERS) as reply:
+    async with session.post(
+        f"{base}/sync/add-to-list", json=body, params=APP, headers=HEADERS
+    ) as reply:
         assert reply.status == 200
     assert state.lists[102].status == "plantowatch"

@@ -17,6 +17,17 @@ combines with the rest), a token that expires after N requests,
 eventual consistency (a write shows in list reads only after N of them) and a forced
 X-RateLimit-Remaining.
 
+Rate limit: AniList serves `RATE_LIMIT` = 30 requests a minute and says so in
+`X-RateLimit-Limit` on every reply, although its documentation still says 90
+(`shared/research/provider-facts-2026.md`, citing mihonapp/mihon PR #3942, 2026-09). Every reply
+carries `X-RateLimit-Limit` and `X-RateLimit-Remaining`; a request beyond the limit is answered
+429 with `Retry-After`, `X-RateLimit-Reset` (Unix time) and `X-RateLimit-Remaining: 0`, as
+AniList's rate-limiting guide shows them. The minute is counted on `AniListState.clock`, which
+tests that pace the client by fake time share with it (`Sim.client` does). The reading chosen
+where the sources say nothing: the minute is a sliding window of the requests served (a refused
+request does not count), and `Retry-After` is the wait until the oldest of them leaves it.
+`Page(perPage)` is at most `MAX_PER_PAGE` = 50 (same source); a larger one is served 50.
+
 Behaviour AniList does not document, chosen here and flagged as such: how POINT_3 smileys sit on
 the 100-point scale (35/60/85), how raw scores round to coarser formats (half up), and the status
 of an entry created without one (CURRENT).
@@ -29,8 +40,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 import functools
 import json
+import math
 import os
 from pathlib import Path
+import time
 from typing import Any
 
 import aiohttp
@@ -46,6 +59,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+# The client's own pacing, for `Sim.client` only: what the simulator allows is its own.
 from custom_components.crosswatch.clients.anilist.client import (
     REQUESTS_PER_MINUTE,
     AniListClient,
@@ -56,6 +70,9 @@ from custom_components.crosswatch.clients.http import RetryPolicy, Throttle
 from tests.simulators.openapi import RECORDED, RecordedRequest, recording
 
 ROOT = Path(__file__).resolve().parents[2]
+RATE_LIMIT = 30  # requests a minute, as AniList serves them (see the module's docstring)
+RATE_WINDOW = 60.0  # seconds
+MAX_PER_PAGE = 50  # the largest Page(perPage) AniList serves
 SCHEMA = web.AppKey("anilist_schema", GraphQLSchema)
 
 STATUS_ORDER = ("CURRENT", "REPEATING", "COMPLETED", "PAUSED", "DROPPED", "PLANNING")
@@ -315,6 +332,10 @@ class AniListState:
     quirks: Quirks = field(default_factory=Quirks)
     now: int = 1_700_000_000  # Unix seconds; advances one second per request
     requests: int = 0
+    # What the rate limit's minute is counted on: monotonic seconds.
+    clock: Callable[[], float] = field(default_factory=lambda: time.monotonic)
+    served: deque[float] = field(default_factory=deque)  # when, on `clock`, within the minute
+    refused: int = 0  # requests answered 429 for going over the limit (not scripted ones)
     mutations: list[str] = field(default_factory=list)  # names of mutations executed
     lagging: dict[int, _Lagging] = field(default_factory=dict)  # entry id -> stale view
     next_entry_id: int = 1000
@@ -348,6 +369,17 @@ class AniListState:
             (e for e in self.entries.values() if e.user_id == user_id and e.media_id == media_id),
             None,
         )
+
+    def over_limit(self) -> float | None:
+        """Count a request against the minute; the seconds to wait instead, when it is spent."""
+        now = self.clock()
+        while self.served and self.served[0] <= now - RATE_WINDOW:
+            self.served.popleft()
+        if len(self.served) >= RATE_LIMIT:
+            self.refused += 1
+            return self.served[0] + RATE_WINDOW - now
+        self.served.append(now)
+        return None
 
     def next_fault(self) -> Fault | None:
         """The scripted fault for this request, if any."""
@@ -525,7 +557,7 @@ def _root(context: _Context) -> dict[str, Callable[..., Any]]:
         return context.media(found)
 
     def page(_info: Any, page: int = 1, perPage: int = 50) -> dict[str, Any]:  # noqa: N803
-        per_page = max(1, min(perPage, 50))
+        per_page = max(1, min(perPage, MAX_PER_PAGE))
 
         def page_media(_info: Any, **args: Any) -> list[dict[str, Any]]:
             chosen = [
@@ -698,12 +730,11 @@ def _error(error: GraphQLError) -> dict[str, Any]:
 def _reply(
     state: AniListState, body: Mapping[str, Any] | None, status: int, **headers: str
 ) -> web.Response:
-    window_requests = min(state.requests, 60)
     remaining = state.quirks.remaining
     base = {
-        "X-RateLimit-Limit": "90",
+        "X-RateLimit-Limit": str(RATE_LIMIT),
         "X-RateLimit-Remaining": str(
-            max(0, 90 - window_requests) if remaining is None else remaining
+            max(0, RATE_LIMIT - len(state.served)) if remaining is None else remaining
         ),
     }
     if remaining == 0:
@@ -718,6 +749,19 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     state.requests += 1
     state.now += 1
+    if (wait := state.over_limit()) is not None:
+        retry_after = max(1, math.ceil(wait))
+        body = {"errors": [{"message": "Too Many Requests.", "status": 429}], "data": None}
+        return _reply(
+            state,
+            body,
+            429,
+            **{
+                "Retry-After": str(retry_after),
+                "X-RateLimit-Reset": str(state.now + retry_after),
+                "X-RateLimit-Remaining": "0",
+            },
+        )
     match state.next_fault():
         case Fault.RATE_LIMITED:
             body = {"errors": [{"message": "Too Many Requests.", "status": 429}], "data": None}
@@ -893,16 +937,18 @@ class Sim:
     session: aiohttp.ClientSession
 
     def client(self, token: str = ALICE_TOKEN, **options: Any) -> AniListClient:
-        """A client paced by fake time, retrying without backoff."""
-        throttle = Throttle(
-            limit=REQUESTS_PER_MINUTE, window=60, clock=self.time.clock, sleep=self.time.sleep
+        """A client paced by fake time as by default (or by `throttle`), retrying without backoff."""
+        options.setdefault(
+            "throttle",
+            Throttle(
+                limit=REQUESTS_PER_MINUTE, window=60, clock=self.time.clock, sleep=self.time.sleep
+            ),
         )
         options.setdefault("retry", RetryPolicy(backoff=0))
         return AniListClient(
             self.session,
             tokens_from_pin(token),
             base_url=self.url,
-            throttle=throttle,
             sleep=self.time.sleep,
             wall_clock=lambda: float(self.state.now),
             **options,
@@ -929,8 +975,10 @@ class Sim:
 async def start_sim(
     serve: Callable[[web.Application], Awaitable[str]], session: aiohttp.ClientSession
 ) -> Sim:
-    """Serve a simulator seeded with alice's list."""
+    """Serve a simulator seeded with alice's list; its minute runs on the clients' fake time."""
     state = AniListState()
     seed_example(state)
+    fake_time = FakeTime()
+    state.clock = fake_time.clock
     app = build_app(state)
-    return Sim(state, app, await serve(app), FakeTime(), session)
+    return Sim(state, app, await serve(app), fake_time, session)

@@ -8,6 +8,12 @@ issue's description of the live service and marked as such:
   invisible to deltas, as on the live service.
 - An expired PIN code answers `{"result": "KO", "message": "Code expired"}`; an unknown one 404.
 - 401 replies carry `{"error": "user_token_failed"}`, a bad API key 403 `client_id_failed`.
+- Every request must name the app in its URL, `app-name` and `app-version`, or it is answered
+  412 (SIMKL's current docs, per `shared/research/provider-facts-2026.md`; the blueprint lists
+  412 as `client_id_failed`, the body used here). The key may come as the `simkl-api-key` header
+  or as `client_id` in the URL, which the docs accept. The one reading chosen: the OAuth2
+  endpoints (`/oauth2/...`) do not ask for the app's name, since `shared/specs/simkl/auth-v2.md`
+  (sections 5 and 14) does not know whether they do; the V1 endpoints do.
 
 AUTH V2 (`/oauth2/...`, source `shared/specs/simkl/auth-v2.md`, § numbers are that page's):
 - the device flow (§7): POST `/oauth2/device`, then the device grant on POST `/oauth2/token`,
@@ -67,6 +73,8 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 ACTIVITY_KEYS = {"movies": "movies", "shows": "tv_shows", "anime": "anime"}
 SHOW_STATUSES = ("plantowatch", "watching", "completed", "hold", "dropped")
 MOVIE_STATUSES = ("plantowatch", "completed", "dropped")
+# The URL parameters that identify the app on every request, not the endpoint's own.
+APP_PARAMS = ("client_id", "app-name", "app-version")
 
 
 @dataclass
@@ -190,7 +198,11 @@ class Call:
     endpoint: str  # "all-items" or "ratings"
     type: str | None
     status: str | None
-    query: dict[str, str]
+    query: dict[str, str]  # the endpoint's own parameters (without `APP_PARAMS`)
+
+
+def _own_query(request: web.Request) -> dict[str, str]:
+    return {key: value for key, value in request.query.items() if key not in APP_PARAMS}
 
 
 def _stamp(value: datetime | None) -> str | None:
@@ -456,7 +468,10 @@ def _guard(state: SimklState) -> Middleware:
             )
         if request.path.startswith("/oauth2/"):
             return await _oauth2_guard(request, handler)
-        if request.headers.get("simkl-api-key") not in (CLIENT_ID, V2_CLIENT_ID):
+        if not (request.query.get("app-name") and request.query.get("app-version")):
+            return web.json_response({"error": "client_id_failed", "code": 412}, status=412)
+        key = request.headers.get("simkl-api-key") or request.query.get("client_id")
+        if key not in (CLIENT_ID, V2_CLIENT_ID):
             return web.json_response({"error": "client_id_failed"}, status=403)
         if request.path.startswith("/oauth/"):
             return await handler(request)
@@ -714,7 +729,7 @@ class _Handlers:
         state = self.state
         kind = request.match_info.get("type") or None
         status = request.match_info.get("status") or None
-        state.calls.append(Call("all-items", kind, status, dict(request.query)))
+        state.calls.append(Call("all-items", kind, status, _own_query(request)))
         state._a_read_happened()
         if (fault := self._faulty()) is not None:
             return fault
@@ -770,7 +785,7 @@ class _Handlers:
         state = self.state
         kind = request.match_info["type"]
         wanted = request.match_info.get("rating")
-        state.calls.append(Call("ratings", kind, wanted, dict(request.query)))
+        state.calls.append(Call("ratings", kind, wanted, _own_query(request)))
         state._a_read_happened()
         if (fault := self._faulty()) is not None:
             return fault

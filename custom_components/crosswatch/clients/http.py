@@ -205,6 +205,7 @@ class HttpClient:
         *,
         service: str,
         headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
         read_throttle: Throttle | None = None,
         write_throttle: Throttle | None = None,
         retry: RetryPolicy | None = None,
@@ -215,6 +216,7 @@ class HttpClient:
     ) -> None:
         """Bind the session and the service's base URL (overridable for simulators).
 
+        `headers` and the query `params` go with every request; a request's own win.
         `quotas` records the quota reports of every reply (clients of one account share it).
         A reply body larger than `max_body` bytes is refused. A client that sends no
         credentials (a public download) may follow a redirect to any server.
@@ -223,6 +225,7 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         self.service = service
         self._headers = dict(headers or {})
+        self._params = dict(params or {})
         self._reads = read_throttle or Throttle()
         self._writes = write_throttle or self._reads
         self._retry = retry or RetryPolicy()
@@ -265,6 +268,7 @@ class HttpClient:
         target = url or f"{self.base_url}{path}"
         throttle = self._reads if method == "GET" else self._writes
         merged = {**self._headers, **(headers or {})}
+        query = {**self._params, **(params or {})} or None
         last_error: CrossWatchClientError = CrossWatchConnectionError(
             f"{self.service} could not be asked"
         )  # attempts >= 1
@@ -276,7 +280,7 @@ class HttpClient:
                 status, reply_headers, body = await self._send(
                     method,
                     target,
-                    params=params,
+                    params=query,
                     json_body=json_body,
                     form_body=form_body,
                     headers=merged,
@@ -426,3 +430,25 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+async def speaks_tls(session: aiohttp.ClientSession, url: str, *, within: float) -> bool:
+    """Whether the server at an https `url` completes a TLS handshake.
+
+    What is sent is a GET of the address itself, without credentials. A reply of any status
+    counts, and so does a certificate the session will not trust: a server speaks TLS there,
+    and trusting it is a choice for the user, not a reason to fall back to plain http. A
+    refused or unresolvable connection, a timeout, or a peer that does not speak TLS (a plain
+    http port answers a handshake with nonsense) does not count.
+    """
+    try:
+        async with session.get(
+            url, allow_redirects=False, timeout=aiohttp.ClientTimeout(total=within)
+        ):
+            return True
+    except aiohttp.ClientConnectorCertificateError:
+        return True
+    except TimeoutError, aiohttp.ClientConnectorError, aiohttp.InvalidURL:
+        return False
+    except aiohttp.ClientError:
+        return True  # the handshake was made; only the HTTP exchange after it broke

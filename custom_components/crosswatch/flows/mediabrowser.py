@@ -44,6 +44,7 @@ from ..errors import form_error
 from ..providers.jellyfin import JellyfinQuickConnect, QuickConnectCode, QuickConnectStatus
 from ..providers.mediabrowser import MediaBrowserAccount, sign_in
 from .base import ADVANCED, CodeSignInFlow, code_sign_in_steps, form
+from .server_url import PlainHttpWarning, resolve_url
 
 # A config flow has a person waiting: one quick retry, then an error they can act on.
 FLOW_RETRY = RetryPolicy(attempts=2, backoff=0.5, timeout=10.0)
@@ -51,12 +52,6 @@ FLOW_RETRY = RetryPolicy(attempts=2, backoff=0.5, timeout=10.0)
 QUICK_CONNECT_INTERVAL = 5.0
 
 _FLAVOURS = {Kind.JELLYFIN: JELLYFIN, Kind.EMBY: EMBY}
-
-
-def clean_url(text: str) -> str:
-    """A server URL as the user typed it, with a scheme and without a trailing slash."""
-    url = text.strip().rstrip("/")
-    return url if "://" in url else f"http://{url}"
 
 
 def verify_ssl_field(enabled: bool, default: bool) -> dict[Any, Any]:
@@ -99,7 +94,7 @@ async def _wait_for_quick_connect(
         await asyncio.sleep(QUICK_CONNECT_INTERVAL)
 
 
-class MediaBrowserFlow(CodeSignInFlow):
+class MediaBrowserFlow(CodeSignInFlow, PlainHttpWarning):
     """Steps of a Jellyfin or Emby account (a user on a server)."""
 
     _mb_device_id: str = ""
@@ -122,10 +117,17 @@ class MediaBrowserFlow(CodeSignInFlow):
             retry=FLOW_RETRY,
         )
 
-    def _mb_read(self, user_input: dict[str, Any]) -> None:
-        self._mb_url = clean_url(user_input[CONF_URL])
+    async def _mb_read(self, step_id: str, user_input: dict[str, Any]) -> ConfigFlowResult | None:
+        """Take the form's URL (https unless it cannot be) and TLS choice.
+
+        The warning to show instead of going on, when the URL is plain http beyond the local
+        network: the form's step runs again once the user decides.
+        """
         advanced = user_input.get(ADVANCED) or {}
         self._mb_verify_ssl = bool(advanced.get(CONF_VERIFY_SSL, self._mb_verify_ssl))
+        session = async_get_clientsession(self.hass, verify_ssl=self._mb_verify_ssl)
+        self._mb_url = await resolve_url(session, user_input[CONF_URL])
+        return self.warn_plain_http(self._mb_url, step_id, user_input)
 
     def _mb_remember(self, entry_data: Mapping[str, Any], verify_ssl: bool) -> None:
         """Reauth and reconfigure start from the entry: its server, user and device id."""
@@ -171,8 +173,9 @@ class MediaBrowserFlow(CodeSignInFlow):
         """The server URL, user name and password; signs in once to check them."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            self._mb_read(user_input)
             self._mb_username = user_input[CONF_USERNAME].strip()
+            if (warning := await self._mb_read(steps.password_step, user_input)) is not None:
+                return warning
             try:
                 account, credentials = await sign_in(
                     self._mb_client(steps.flavour),
@@ -203,7 +206,9 @@ class MediaBrowserFlow(CodeSignInFlow):
         if user_input is None:
             self._mb_remember(entry.data, entry.options.get(CONF_VERIFY_SSL, True))
         else:
-            self._mb_read(user_input)
+            step_id = f"reconfigure_{steps.kind.value}"
+            if (warning := await self._mb_read(step_id, user_input)) is not None:
+                return warning
             user_id = entry.data[CONF_USER_ID]
             token = Tokens.from_dict(entry.data[CONF_TOKENS]).access_token
             client = self._mb_client(steps.flavour, token)
@@ -248,7 +253,8 @@ class MediaBrowserFlow(CodeSignInFlow):
         """The Jellyfin server URL; then a Quick Connect code to approve."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            self._mb_read(user_input)
+            if (warning := await self._mb_read("jellyfin_quick_connect", user_input)) is not None:
+                return warning
             self._mb_quick = JellyfinQuickConnect(self._mb_client(JELLYFIN))
             error = await self._mb_request_code()
             if error is None:

@@ -62,7 +62,8 @@ from ..const import (
 from ..errors import form_error
 from ..providers.plex import PlexProvider
 from .base import ADVANCED, CodeSignInFlow, code_sign_in_steps, form
-from .mediabrowser import FLOW_RETRY, clean_url, verify_ssl_field, with_verify_ssl
+from .mediabrowser import FLOW_RETRY, verify_ssl_field, with_verify_ssl
+from .server_url import PlainHttpWarning, resolve_url
 
 CONF_SERVER = "server"  # the server choice
 # How often the background poll asks plex.tv whether the PIN was approved.
@@ -99,7 +100,7 @@ class PlexUrls:
         }
 
 
-class PlexFlow(CodeSignInFlow):
+class PlexFlow(CodeSignInFlow, PlainHttpWarning):
     """Steps of a Plex account on one of its servers."""
 
     _plex_device_id: str = ""
@@ -141,6 +142,16 @@ class PlexFlow(CodeSignInFlow):
         advanced = user_input.get(ADVANCED) or {}
         self._plex_urls = PlexUrls.read({**self._plex_urls.as_dict(), **advanced})
         self._plex_verify_ssl = bool(advanced.get(CONF_VERIFY_SSL, self._plex_verify_ssl))
+
+    async def _plex_read_server_url(
+        self, step_id: str, user_input: dict[str, Any]
+    ) -> ConfigFlowResult | None:
+        """Take the form's server URL (https unless it cannot be); or the plain http warning."""
+        session = async_get_clientsession(self.hass, verify_ssl=self._plex_verify_ssl)
+        self._plex_server_url = await resolve_url(session, user_input[CONF_SERVER_URL])
+        return self.warn_plain_http(
+            self._plex_server_url, step_id, user_input, url_key=CONF_SERVER_URL
+        )
 
     def _plex_remember(self, entry_data: Mapping[str, Any], verify_ssl: bool) -> None:
         """Reauth and reconfigure keep the entry's client identifier, URLs and TLS choice."""
@@ -301,7 +312,8 @@ class PlexFlow(CodeSignInFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             self._plex_read(user_input)
-            self._plex_server_url = clean_url(user_input[CONF_SERVER_URL])
+            if (warning := await self._plex_read_server_url("plex_direct", user_input)) is not None:
+                return warning
             token = str(user_input[CONF_TOKEN]).strip()
             try:
                 machine, provider = await self._plex_check(self._plex_server_url, token, None)
@@ -356,7 +368,9 @@ class PlexFlow(CodeSignInFlow):
         if user_input is None:
             self._plex_remember(data, entry.options.get(CONF_VERIFY_SSL, True))
         else:
-            self._plex_server_url = clean_url(user_input[CONF_SERVER_URL])
+            warning = await self._plex_read_server_url("reconfigure_plex", user_input)
+            if warning is not None:
+                return warning
             account_token = (data.get(CONF_TOKENS) or {}).get("access_token")
             try:
                 machine, _ = await self._plex_check(

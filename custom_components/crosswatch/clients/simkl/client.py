@@ -81,6 +81,15 @@ def base_headers(client_id: str, app_version: str) -> dict[str, str]:
     }
 
 
+def base_params(client_id: str, app_version: str) -> dict[str, str]:
+    """The URL parameters SIMKL's current docs ask of every request (412 without them).
+
+    The app's name and version, and its key (the docs accept `client_id` in the URL as well
+    as the `simkl-api-key` header). The headers stay too: older docs asked for them there.
+    """
+    return {"client_id": client_id, "app-name": APP_NAME, "app-version": app_version}
+
+
 def make_http(
     session: aiohttp.ClientSession,
     client_id: str,
@@ -92,7 +101,10 @@ def make_http(
     sleep: Sleep = asyncio.sleep,
     clock: Clock | None = None,
 ) -> HttpClient:
-    """An HttpClient for SIMKL: 10 GET/s, 1 POST/s, with the token when there is one."""
+    """An HttpClient for SIMKL: 10 GET/s, 1 POST/s, with the token when there is one.
+
+    Every request carries the app's name, version and key as URL parameters.
+    """
     headers = base_headers(client_id, app_version)
     if access_token is not None:
         headers["Authorization"] = f"Bearer {access_token}"
@@ -101,6 +113,7 @@ def make_http(
         base_url,
         service=SERVICE,
         headers=headers,
+        params=base_params(client_id, app_version),
         read_throttle=Throttle(limit=10, window=1.0, clock=clock, sleep=sleep),
         write_throttle=Throttle(1.0, clock=clock, sleep=sleep),
         retry=retry,
