@@ -172,6 +172,7 @@ class IdMapStatus:
 
     id_map: IdMap | None
     warning: str | None = None
+    checked_at: datetime | None = None  # when the source last answered (None: never)
 
 
 async def load_id_map(
@@ -205,7 +206,9 @@ async def load_id_map(
             )
             if records is not None:
                 cached = await run_blocking(partial(store.id_map_copy, loader.source))
+            elif cached is not None:  # unchanged: the copy in hand is current as of now
+                cached = replace(cached, checked_at=now)
     if cached is None:
         return IdMapStatus(None, warning)
     id_map = await run_blocking(partial(IdMap, (IdRecord(ids) for ids in cached.records)))
-    return IdMapStatus(id_map, warning)
+    return IdMapStatus(id_map, warning, cached.checked_at)
