@@ -4,13 +4,18 @@ AniList gives its entries AniList and MAL ids only; Trakt knows the same shows b
 IMDb. Here only the list (served by its simulator) links them.
 """
 
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.crosswatch.anime_map import RETRY_AFTER
-from custom_components.crosswatch.const import DOMAIN
+from custom_components.crosswatch.const import CONF_ANIME_MAP_URL, DOMAIN
+from custom_components.crosswatch.engine.backfill import REFRESH_EVERY
+from custom_components.crosswatch.providers.anime_lists import DEFAULT_URL
 from tests.simulators import anilist as anilist_sim, anime_lists, trakt as trakt_sim
 from tests.simulators.serving import Serve
 
@@ -138,3 +143,90 @@ async def test_without_the_mapping_list_a_repair_says_so_and_the_pair_still_runs
     assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is None
     await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
     assert trakt_watchlist(trakt) == {30991, 34203}
+
+
+def the_sync_entry(hass: HomeAssistant) -> MockConfigEntry:
+    """The loaded sync entry."""
+    (sync,) = [e for e in hass.config_entries.async_entries(DOMAIN) if e.data["kind"] == "sync"]
+    assert isinstance(sync, MockConfigEntry)
+    return sync
+
+
+async def test_a_restart_matches_with_the_kept_copy_and_does_not_download_it_again(
+    hass: HomeAssistant, serve: Serve, trakt: trakt_sim.TraktSim
+) -> None:
+    anilist = anilist_sim.AniListState()
+    seed(anilist, trakt)
+    listing = the_list()
+    await set_up(hass, serve, trakt, anilist, listing)
+    listing.status = 404  # the list's host is gone
+    # Yuki plans Your Name., which no run has seen: only the list can tell Trakt which film it is.
+    anilist.add_media(21519, "Kimi no Na wa.", year=2016, episodes=1, id_mal=32281, format="MOVIE")
+    anilist.add_entry(YUKI, 21519, "PLANNING")
+    trakt.add_movie(200, "Your Name.", 2016, imdb="tt5311514", tmdb=372058)
+
+    assert await hass.config_entries.async_reload(the_sync_entry(hass).entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)  # reads AniList anew
+
+    assert len(listing.requests) == 1  # the copy is less than a week old: not asked again
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is None
+    assert state(hass, "sensor.anime_last_result") == "success"
+    assert state(hass, "sensor.anime_unresolved_items") == "0"
+    assert {row["ref"] for row in trakt.watchlist} == {
+        ("show", 30991),
+        ("show", 34203),
+        ("movie", 200),
+    }
+
+
+async def test_a_week_later_the_list_is_revalidated_by_its_etag(
+    hass: HomeAssistant, serve: Serve, trakt: trakt_sim.TraktSim, freezer: FrozenDateTimeFactory
+) -> None:
+    anilist = anilist_sim.AniListState()
+    seed(anilist, trakt)
+    listing = the_list()
+    await set_up(hass, serve, trakt, anilist, listing)
+
+    freezer.tick(REFRESH_EVERY)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert len(listing.requests) == 2
+    assert listing.requests[1]["If-None-Match"] == listing.etag()  # answered 304: nothing sent
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is None
+
+
+async def test_the_sync_options_set_the_lists_address_and_refuse_what_is_not_one(
+    hass: HomeAssistant,
+) -> None:
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+
+    result = await hass.config_entries.options.async_init(sync.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "sync"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_ANIME_MAP_URL: "ftp://example.org/list.json"}
+    )
+    assert result["errors"] == {CONF_ANIME_MAP_URL: "invalid_url"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_ANIME_MAP_URL: "https://mirror.example.org/anime-list-full.json"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert sync.options[CONF_ANIME_MAP_URL] == "https://mirror.example.org/anime-list-full.json"
+    assert sync.state is ConfigEntryState.LOADED
+    runtime = sync.runtime_data
+    assert runtime.anime_map is not None
+    assert runtime.anime_map.url == "https://mirror.example.org/anime-list-full.json"
+
+    # Emptied, the field means the default list again.
+    result = await hass.config_entries.options.async_init(sync.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_ANIME_MAP_URL: ""}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert sync.options[CONF_ANIME_MAP_URL] == DEFAULT_URL
