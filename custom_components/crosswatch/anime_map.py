@@ -74,8 +74,9 @@ class AnimeMap:
             self._first = self._entry.async_create_background_task(
                 self._hass, self.async_load(), f"{DOMAIN} anime id map"
             )
-        # A run that is cancelled while it waits leaves the load to finish for the next one.
-        await asyncio.shield(self._first)
+        # A run cancelled while it waits leaves the load to finish for the next one; a load that
+        # went wrong (logged as the task's error) leaves the runs to the ids the services give.
+        await asyncio.wait([self._first])
 
     async def async_load(self) -> None:
         """Put the cached list in use, refreshed from its source when a week old; then plan."""
