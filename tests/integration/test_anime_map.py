@@ -16,10 +16,15 @@ from custom_components.crosswatch.anime_map import RETRY_AFTER
 from custom_components.crosswatch.const import CONF_ANIME_MAP_URL, DOMAIN
 from custom_components.crosswatch.engine.backfill import REFRESH_EVERY
 from custom_components.crosswatch.providers.anime_lists import DEFAULT_URL
-from tests.simulators import anilist as anilist_sim, anime_lists, trakt as trakt_sim
+from tests.simulators import (
+    anilist as anilist_sim,
+    anime_lists,
+    simkl as simkl_sim,
+    trakt as trakt_sim,
+)
 from tests.simulators.serving import Serve
 
-from .helpers import add_pair, state, sync_entry, trakt_entry
+from .helpers import add_pair, set_up_accounts, state, sync_entry, trakt_entry
 
 TOKEN = "aa.bb.cc"
 YUKI = 5150
@@ -230,3 +235,18 @@ async def test_the_sync_options_set_the_lists_address_and_refuse_what_is_not_one
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert sync.options[CONF_ANIME_MAP_URL] == DEFAULT_URL
+
+
+async def test_without_an_anilist_pair_the_list_is_never_downloaded(
+    hass: HomeAssistant, serve: Serve, trakt: trakt_sim.TraktSim, simkl: simkl_sim.SimklState
+) -> None:
+    listing = the_list()
+    await set_up_accounts(hass, serve, trakt, simkl)
+    sync = sync_entry(anime_lists.url(await serve(anime_lists.make_app(listing))))
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+
+    await add_pair(hass, sync, name="Movies", source="trakt:alice", target="simkl:51")
+
+    assert state(hass, "sensor.movies_last_result") == "success"
+    assert listing.requests == []  # some 30 MB that no pair of this user needs
