@@ -49,24 +49,30 @@ def anilist_entry(url: str) -> MockConfigEntry:
 
 
 def seed(anilist: anilist_sim.AniListState, trakt: trakt_sim.TraktSim) -> None:
-    """Yuki plans Cowboy Bebop and Steins;Gate on AniList; alice's Trakt watchlist has Bebop."""
+    """Yuki plans Bebop and Steins;Gate on AniList; alice's Trakt watchlist has Bebop and FMA:B."""
     anilist.add_user(YUKI, "Yuki", TOKEN, score_format="POINT_100")
     anilist.add_media(1, "Cowboy Bebop", year=1998, episodes=26, id_mal=1)
     anilist.add_media(9253, "Steins;Gate", year=2011, episodes=24, id_mal=9253)
+    anilist.add_media(5114, "Hagane no Renkinjutsushi", year=2009, episodes=64, id_mal=5114)
     anilist.add_entry(YUKI, 1, "PLANNING")
     anilist.add_entry(YUKI, 9253, "PLANNING")
     trakt.add_show(30991, "Cowboy Bebop", 1998, tvdb=76885, tmdb=30991, imdb="tt0213338")
     trakt.add_show(34203, "Steins;Gate", 2011, tvdb=244061, tmdb=42509, imdb="tt1910272")
+    trakt.add_show(31911, "Fullmetal Alchemist: Brotherhood", 2009, tvdb=85249, tmdb=31911,
+                   imdb="tt1355642")  # fmt: skip
     trakt.seed_watchlist("show", 30991)
+    trakt.seed_watchlist("show", 31911)
 
 
 def the_list() -> anime_lists.AnimeListsState:
-    """Both shows in the mapping list (as Fribb's list has them), and one film."""
+    """The three shows in the mapping list (as Fribb's list has them), and one film."""
     listing = anime_lists.AnimeListsState()
     listing.add(type="TV", anilist_id=1, mal_id=1, anidb_id=23, tvdb_id=76885,
                 themoviedb_id={"tv": 30991}, imdb_id=["tt0213338"])  # fmt: skip
     listing.add(type="TV", anilist_id=9253, mal_id=9253, anidb_id=7729, tvdb_id=244061,
                 themoviedb_id={"tv": 42509}, imdb_id=["tt1910272"])  # fmt: skip
+    listing.add(type="TV", anilist_id=5114, mal_id=5114, anidb_id=6107, tvdb_id=85249,
+                themoviedb_id={"tv": 31911}, imdb_id=["tt1355642"])  # fmt: skip
     listing.add(type="MOVIE", anilist_id=21519, mal_id=32281, themoviedb_id={"movie": [372058]},
                 imdb_id="tt5311514")  # fmt: skip
     return listing
@@ -108,12 +114,14 @@ async def test_an_anilist_and_trakt_pair_matches_anime_only_through_the_mapping_
 
     await set_up(hass, serve, trakt, anilist, listing)
 
-    # Bebop is one show on both sides; Steins;Gate goes to Trakt under the ids the list lends.
+    # Bebop is one show on both sides; Steins;Gate goes to Trakt under the TVDB id the list lends
+    # it, and Brotherhood to AniList under the AniList id the list lends Trakt's show.
     assert state(hass, "sensor.anime_last_result") == "success"
-    assert state(hass, "sensor.anime_planned_adds") == "1"
+    assert state(hass, "sensor.anime_planned_adds") == "2"
     assert state(hass, "sensor.anime_unresolved_items") == "0"
-    assert trakt_watchlist(trakt) == {30991, 34203}
-    assert {e.media_id for e in anilist.entries.values() if e.status == "PLANNING"} == {1, 9253}
+    assert trakt_watchlist(trakt) == {30991, 34203, 31911}
+    planning = {e.media_id for e in anilist.entries.values() if e.status == "PLANNING"}
+    assert planning == {1, 9253, 5114}
     assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is None
     assert len(listing.requests) == 1
     await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
@@ -138,7 +146,7 @@ async def test_without_the_mapping_list_a_repair_says_so_and_the_pair_still_runs
     assert "404" in issue.translation_placeholders["error"]
     # The pair ran with the ids the services give: nothing links AniList's shows to Trakt's.
     assert state(hass, "sensor.anime_last_result") in {"success", "partial"}
-    assert trakt_watchlist(trakt) == {30991}
+    assert trakt_watchlist(trakt) == {30991, 31911}
 
     # The list comes back: the next try, hours later, puts it in use and clears the repair; what
     # could not be written without it is retried at once.
@@ -147,7 +155,8 @@ async def test_without_the_mapping_list_a_repair_says_so_and_the_pair_still_runs
     await hass.async_block_till_done(wait_background_tasks=True)
     assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is None
     await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
-    assert trakt_watchlist(trakt) == {30991, 34203}
+    assert trakt_watchlist(trakt) == {30991, 34203, 31911}
+    assert 5114 in {e.media_id for e in anilist.entries.values() if e.status == "PLANNING"}
 
 
 def the_sync_entry(hass: HomeAssistant) -> MockConfigEntry:
@@ -182,6 +191,7 @@ async def test_a_restart_matches_with_the_kept_copy_and_does_not_download_it_aga
     assert {row["ref"] for row in trakt.watchlist} == {
         ("show", 30991),
         ("show", 34203),
+        ("show", 31911),
         ("movie", 200),
     }
 
