@@ -157,6 +157,8 @@ async def test_without_the_mapping_list_a_repair_says_so_and_the_pair_still_runs
     await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
     assert trakt_watchlist(trakt) == {30991, 34203, 31911}
     assert 5114 in {e.media_id for e in anilist.entries.values() if e.status == "PLANNING"}
+    # Written under the ids the list lent, they are no longer unresolved under their old names.
+    assert state(hass, "sensor.anime_unresolved_items") == "0"
 
 
 def the_sync_entry(hass: HomeAssistant) -> MockConfigEntry:
