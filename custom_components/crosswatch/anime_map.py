@@ -110,13 +110,14 @@ class AnimeMap:
             )
             return
         LOGGER.warning("%s", status.warning)
+        kept = status.id_map is not None  # an older copy stays in use
         ir.async_create_issue(
             self._hass,
             DOMAIN,
             ISSUE_ID,
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
-            translation_key="anime_map_stale" if status.id_map else "anime_map_unavailable",
+            translation_key="anime_map_stale" if kept else "anime_map_unavailable",
             translation_placeholders={"url": self.url, "error": status.warning},
         )
         self._plan(now + RETRY_AFTER)

@@ -262,3 +262,24 @@ async def test_without_an_anilist_pair_the_list_is_never_downloaded(
 
     assert state(hass, "sensor.movies_last_result") == "success"
     assert listing.requests == []  # some 30 MB that no pair of this user needs
+
+
+async def test_a_refresh_that_fails_keeps_the_copy_in_use_and_says_it_is_stale(
+    hass: HomeAssistant, serve: Serve, trakt: trakt_sim.TraktSim, freezer: FrozenDateTimeFactory
+) -> None:
+    anilist = anilist_sim.AniListState()
+    seed(anilist, trakt)
+    listing = the_list()
+    await set_up(hass, serve, trakt, anilist, listing)
+    listing.status = 404
+
+    freezer.tick(REFRESH_EVERY)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, ISSUE)
+    assert issue is not None
+    assert issue.translation_key == "anime_map_stale"
+    await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
+    assert state(hass, "sensor.anime_planned_adds") == "0"  # still matched through the copy
+    assert state(hass, "sensor.anime_unresolved_items") == "0"
