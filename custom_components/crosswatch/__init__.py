@@ -18,6 +18,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .account_coordinator import AccountCoordinator
 from .accounts import async_create_provider, async_forget_simkl, async_track_simkl_v1
+from .anime_map import AnimeMap, anime_map_url, async_forget_anime_map_issue, involves_anilist
 from .const import CONF_ACCOUNT_ID, CONF_KIND, DOMAIN, SUBENTRY_PAIR, Kind
 from .coordinator import PairCoordinator, PairState, PairStatus
 from .runtime import (
@@ -152,6 +153,10 @@ async def _async_setup_sync(hass: HomeAssistant, entry: SyncConfigEntry) -> bool
         coordinator = PairCoordinator(hass, entry, subentry)
         coordinator.data = await _last_known_state(hass, entry, subentry_id)
         runtime.coordinators[subentry_id] = coordinator
+    # Loaded when a pair with an AniList account first runs; every pair lends ids from it.
+    runtime.anime_map = AnimeMap(hass, entry, anime_map_url(entry))
+    if not any(involves_anilist(c.pair) for c in runtime.coordinators.values()):
+        async_forget_anime_map_issue(hass)
     await hass.config_entries.async_forward_entry_setups(entry, SYNC_PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_reload))
 

@@ -20,7 +20,7 @@ from homeassistant.data_entry_flow import UnknownHandler
 from .const import CONF_KIND, DOMAIN, SUBENTRY_PAIR, SYNC_ENTRY_TITLE, SYNC_ENTRY_UNIQUE_ID, Kind
 from .flows.anilist import AniListFlow
 from .flows.mediabrowser import MediaBrowserFlow
-from .flows.options import SERVER_KINDS, ServerOptionsFlow
+from .flows.options import SERVER_KINDS, ServerOptionsFlow, SyncOptionsFlow
 from .flows.pair import PairFlow
 from .flows.plex import PlexFlow
 from .flows.simkl import SimklFlow
@@ -83,13 +83,17 @@ class CrossWatchConfigFlow(
     @classmethod
     @callback
     def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
-        """Only media server accounts have options (TLS verification)."""
-        return Kind(config_entry.data.get(CONF_KIND, Kind.SYNC)) in SERVER_KINDS
+        """Media server accounts (TLS verification) and the sync entry (the anime id map)."""
+        kind = Kind(config_entry.data.get(CONF_KIND, Kind.SYNC))
+        return kind in SERVER_KINDS or kind is Kind.SYNC
 
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
-        """The options of a media server account."""
-        if Kind(config_entry.data.get(CONF_KIND, Kind.SYNC)) not in SERVER_KINDS:
+        """The options of a media server account, or of the sync entry."""
+        kind = Kind(config_entry.data.get(CONF_KIND, Kind.SYNC))
+        if kind is Kind.SYNC:
+            return SyncOptionsFlow()
+        if kind not in SERVER_KINDS:
             raise UnknownHandler
         return ServerOptionsFlow()

@@ -60,6 +60,9 @@ CONF_DELETE_SHARE: Final = "delete_budget_percent"
 CONF_DROP_THRESHOLD: Final = "drop_guard_percent"
 CONF_TOMBSTONE_DAYS: Final = "tombstone_ttl_days"
 
+# Sync entry options.
+CONF_ANIME_MAP_URL: Final = "anime_map_url"  # where the anime id mapping list is downloaded
+
 DEFAULT_INTERVAL: Final = timedelta(minutes=60)
 # Snapshots are shared by every pair for this long: two pairs on one account read it once.
 MEMO_TTL: Final = timedelta(seconds=300)

@@ -13,6 +13,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
+from .anime_map import involves_anilist
 from .const import DOMAIN, EVENT_RUN_FINISHED, LOGGER
 from .engine.applier import ApplyReport
 from .engine.guards import GuardCode
@@ -169,6 +170,10 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             return await self._state(PairStatus.SKIPPED, None, missing)
         ir.async_delete_issue(self.hass, DOMAIN, f"pair_waiting_{self.pair_id}")
         runtime = self.config_entry.runtime_data
+        if runtime.anime_map is not None and involves_anilist(self.pair):
+            # AniList's anime match the other side through the mapping list: its first load
+            # comes before the pair's first run (a failed one leaves the ids the services give).
+            await runtime.anime_map.async_ready()
         spec = self.pair.spec(self.pair_id, dry_run=dry_run, features=features)
         if fresh:
             for account in (source, target):

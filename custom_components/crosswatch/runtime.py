@@ -34,6 +34,7 @@ from .engine.store import StateStore
 
 if TYPE_CHECKING:
     from .account_coordinator import AccountCoordinator
+    from .anime_map import AnimeMap
     from .coordinator import PairCoordinator
 
 
@@ -70,7 +71,7 @@ class StoreClosedError(HomeAssistantError):
 
 @dataclass(slots=True)
 class SyncRuntime:
-    """The store, the pipeline over it, and one coordinator per pair."""
+    """The store, the pipeline over it, one coordinator per pair, and the anime id map."""
 
     store: StateStore
     pipeline: Pipeline
@@ -78,6 +79,7 @@ class SyncRuntime:
     # transactions its own.
     run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     coordinators: dict[str, PairCoordinator] = field(default_factory=dict)
+    anime_map: AnimeMap | None = None  # set once the entry is set up
     closed: bool = False
 
     async def async_use_store[T](self, hass: HomeAssistant, function: Callable[[], T]) -> T:

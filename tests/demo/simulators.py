@@ -1,4 +1,4 @@
-"""Serve the demo's simulated world: all six services on consecutive ports, kept between runs.
+"""Serve the demo's simulated world: six services and the anime id mapping list, kept between runs.
 
     python -m tests.demo.simulators --state-dir .demo/simulators --host 127.0.0.1 --base-port 8301
 
@@ -7,6 +7,7 @@ Ports, from `--base-port` on (`--base-port 0`: a free port each, for tests):
     +0 Trakt         +3 Jellyfin      +6 plex.tv (PINs, account, resources)
     +1 SIMKL         +4 Emby          +7 Plex Discover (watchlist)
     +2 AniList       +5 Plex server   +8 Plex metadata service
+    +9 the anime id mapping list (GitHub's raw file host: `anime_map_url` in the announcement)
 
 When every port listens, one JSON line goes to stdout (and the same object to
 `<state-dir>/world.json`): each service's base URL and what its config flow asks for
@@ -49,6 +50,7 @@ from aiohttp import web
 
 from tests.simulators import (
     anilist as anilist_sim,
+    anime_lists,
     plex as plex_sim,
     simkl as simkl_sim,
     trakt as trakt_sim,
@@ -72,6 +74,7 @@ ENDPOINTS: Final = (
     "plex_tv",
     "plex_discover",
     "plex_metadata",
+    "anime_lists",
 )
 STATE_FILE: Final = "world.pickle"
 INFO_FILE: Final = "world.json"
@@ -178,6 +181,7 @@ def forget_recordings(world: World) -> None:
     world.simkl.calls.clear()
     world.plex.writes.clear()
     world.anilist.mutations.clear()
+    world.anime_lists.requests.clear()
 
 
 # -- serving ------------------------------------------------------------------------------------
@@ -214,6 +218,7 @@ def make_apps(world: World) -> dict[str, web.Application]:
         "plex_tv": plex.plex_tv,
         "plex_discover": plex.discover,
         "plex_metadata": plex.metadata,
+        "anime_lists": anime_lists.make_app(world.anime_lists),
     }
     assert tuple(apps) == ENDPOINTS
     return apps
@@ -234,6 +239,8 @@ def announcement(world: World, urls: dict[str, str], *, fresh: bool) -> dict[str
         "fresh": fresh,
         "seed": world.seed,
         "urls": urls,
+        # The sync entry's option: where CrossWatch downloads the anime id mapping list.
+        "anime_map_url": anime_lists.url(urls["anime_lists"]),
         "services": {
             "trakt": {
                 "base_url": urls["trakt"],
@@ -346,7 +353,7 @@ def announcement(world: World, urls: dict[str, str], *, fresh: bool) -> dict[str
 
 
 class Servers:
-    """The nine endpoints of one world, listening."""
+    """The ten endpoints of one world, listening."""
 
     def __init__(self, world: World) -> None:
         self.world = world
@@ -379,7 +386,8 @@ class Servers:
     def forget_requests(self) -> None:
         """Empty each app's recording of the requests it served."""
         for app in self.apps.values():
-            app[RECORDED].clear()
+            if RECORDED in app:  # the anime id mapping list is a file, not an API with a spec
+                app[RECORDED].clear()
 
     async def stop(self) -> None:
         """Stop listening."""

@@ -10,12 +10,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.engine.backfill import load_id_map
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import PairSpec, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.store import StateStore
 from tests.demo import simulators as server, world as demo
-from tests.demo.pairs import plex_and_trakt
+from tests.demo.pairs import anilist_and_trakt, plex_and_trakt
 from tests.providers.conftest import Serve
 from tests.providers.test_servers_e2e import make_pipeline
 from tests.simulators import trakt as trakt_sim
@@ -194,6 +195,8 @@ async def _requests(session: aiohttp.ClientSession, info: dict[str, Any]) -> dic
     assert watchlist["MediaContainer"]["totalSize"] == 7
     await call("plex_metadata", "GET", f"{urls['plex_metadata']}/library/metadata/matches",
                params={"guid": "imdb://tt0133093", "type": "1"}, headers=plex_headers)  # fmt: skip
+    records = await call("anime_lists", "GET", info["anime_map_url"])
+    assert len(records) == len(demo.ANIME)
     return statuses
 
 
@@ -269,3 +272,35 @@ async def test_plex_to_trakt_adds_only_the_plays_trakt_lacks(
     for index in world.facts.watched_on_plex_listed_on_trakt:
         assert ("movie", demo.trakt_film(index)) not in listed
     assert len(listed) == 22
+
+
+async def test_anilist_and_trakt_match_anime_through_the_mapping_list(
+    serve: Serve, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    world = demo.build_world()
+    anilist, trakt, loader = await anilist_and_trakt(serve, session, world)
+    planned = [demo.ANIME[i] for i in world.facts.anilist_planning]
+    expected = {
+        ("movie", demo.trakt_anime_film(demo.ANIME.index(a)))
+        if a.imdb
+        else ("show", demo.trakt_anime_show(demo.ANIME.index(a)))
+        for a in planned
+    }
+    spec = PairSpec("anilist-trakt", SyncMode.TWO_WAY, frozenset({Feature.WATCHLIST}))
+    clock = [datetime(2026, 11, 1, tzinfo=UTC)]
+    with StateStore(tmp_path / "state.db") as store:
+        pipeline = make_pipeline(store, clock)
+        status = await load_id_map(loader, store, run_blocking=asyncio.to_thread, now=clock[0])
+        assert status.warning is None
+        pipeline.use_id_map(status.id_map)
+        first = await pipeline.run(spec, anilist, trakt)
+        assert first.status is RunStatus.SUCCESS, first.errors
+        clock[0] += timedelta(hours=1)
+        again = await pipeline.run(spec, anilist, trakt)
+    listed = {tuple(row["ref"]) for row in world.trakt.watchlist}
+    # AniList's planned anime reached Trakt under the ids the list lent them, and match there.
+    assert expected <= listed
+    assert first.features[Feature.WATCHLIST].applied == len(expected)
+    assert again.features[Feature.WATCHLIST].applied == 0, again.plan.to_json()
+    # Trakt's own films and shows cannot be written to AniList (no AniList id): unresolved.
+    assert again.features[Feature.WATCHLIST].unresolved == len(world.facts.trakt_watchlist)

@@ -3,7 +3,7 @@
 `build_world()` seeds every simulator from one shared catalogue (real titles with their real
 imdb/tmdb/tvdb and AniList/MAL ids, as far as memory serves; what matters is that every
 simulator names a title by the same ids, as the real services would) with a fixed random seed,
-so that the demo's four pairs have something to do on their first run and nothing on the next:
+so that the demo's five pairs have something to do on their first run and nothing on the next:
 
 - Plex → Trakt history (one-way): Plex holds 64 films and 12 shows with 169 episodes (245
   items); 40 films and 89 episodes are watched. Trakt already has the plays of 78 of those 129
@@ -23,13 +23,20 @@ so that the demo's four pairs have something to do on their first run and nothin
   ids; SIMKL's anime carry `mal` and, for all but three, `anilist`). AniList's list holds 24
   entries, 10 of them PLANNING (the watchlist); SIMKL's anime watchlist holds 7, 3 of them the
   same titles. No title is planned on one side and finished on the other.
+- AniList ⇄ Trakt watchlist (two-way), through the anime id mapping list (its own simulator,
+  `anime-list-full.json` with a record per anime: AniList, MAL and TVDB ids for series, TMDB and
+  IMDb ids for films). Trakt knows the 30 anime by TVDB id (series) or IMDb and TMDB ids
+  (films), never by AniList's ids: AniList's 10 PLANNING titles reach Trakt's watchlist only
+  under the ids the list lends them, and match there on every later run. Trakt's own watchlist
+  (films and shows, no anime) cannot be written to AniList (`no_anilist_id`).
 - Ratings on every scale: Trakt and SIMKL 1-10, AniList POINT_100, Plex, Jellyfin and Emby 0-10.
 - Emby has a small library of its own (15 films, 2 shows) with some plays, ratings, favourites.
 
 Known consequence, not a bug of the world: SIMKL's watchlist mixes films, shows and anime, so the
 AniList ⇄ SIMKL pair finds SIMKL's non-anime titles unwritable on AniList (`no_anilist_id`), and
-Trakt cannot resolve SIMKL's anime series (SIMKL gives them anime ids only): those show up as
-unresolved, as they would with the real services.
+Trakt cannot resolve SIMKL's anime series (SIMKL gives them anime ids only), nor SIMKL the anime
+series the AniList ⇄ Trakt pair put on Trakt's watchlist (Trakt gives them TVDB ids only): those
+show up as unresolved, as they would with the real services.
 
 `describe(world)` counts what the world holds; the numbers above are what it reports.
 """
@@ -43,6 +50,7 @@ import random
 from typing import Any
 
 from tests.simulators.anilist import AniListState
+from tests.simulators.anime_lists import AnimeListsState
 from tests.simulators.mediabrowser import (
     Flavour,
     MediaBrowserQuirks,
@@ -281,6 +289,14 @@ ANIME = (
 
 # SIMKL's anime without an AniList id (it has the MAL id only): AniList ids by MAL id.
 SIMKL_WITHOUT_ANILIST = frozenset({457, 19, 2001})
+# The TVDB series of each anime that is not a film (by AniList id), as Trakt and the anime id
+# mapping list know them.
+ANIME_TVDB = {
+    1: 76885, 5114: 85249, 16498: 267440, 9253: 244061, 1535: 79481, 30: 70350, 21087: 293088,
+    101922: 348545, 113415: 377543, 21507: 307155, 20665: 281249, 1575: 79525, 11061: 252322,
+    97986: 326109, 101348: 359274, 21827: 330139, 140960: 405920, 154587: 424536, 127230: 397934,
+    120377: 413599, 205: 79089, 457: 79929, 19: 79488, 2001: 79592, 130003: 414374,
+}  # fmt: skip
 
 
 # Ids the simulators give by catalogue position.
@@ -294,6 +310,10 @@ def trakt_show(index: int) -> int:
 
 def trakt_anime_film(index: int) -> int:
     return 2000 + index
+
+
+def trakt_anime_show(index: int) -> int:
+    return 3000 + index
 
 
 def trakt_episode(show_index: int, season: int, number: int) -> int:
@@ -341,7 +361,7 @@ class Facts:
 
 @dataclass
 class World:
-    """The six simulators' states (pickled as a whole by the server)."""
+    """The six services' simulators' states and the anime id mapping list (pickled as a whole)."""
 
     trakt: TraktSim
     simkl: SimklState
@@ -351,6 +371,7 @@ class World:
     emby: MediaBrowserState
     facts: Facts
     seed: int = SEED
+    anime_lists: AnimeListsState = field(default_factory=AnimeListsState)  # the id mapping list
 
     def jellyfin_user(self) -> User:
         return next(u for u in self.jellyfin.users.values() if u.name == USER)
@@ -460,6 +481,14 @@ def _catalogues(world: World) -> None:
             # Trakt has anime films as films.
             trakt.add_movie(trakt_anime_film(i), anime.title, anime.year, imdb=anime.imdb,
                             tmdb=anime.tmdb)  # fmt: skip
+            world.anime_lists.add(type="MOVIE", anilist_id=anime.anilist, mal_id=anime.mal,
+                                  themoviedb_id={"movie": [anime.tmdb]}, imdb_id=[anime.imdb])  # fmt: skip
+        else:
+            # Trakt has anime series as shows, by their TVDB series.
+            tvdb = ANIME_TVDB[anime.anilist]
+            trakt.add_show(trakt_anime_show(i), anime.title, anime.year, tvdb=tvdb)
+            world.anime_lists.add(type=anime.format, anilist_id=anime.anilist, mal_id=anime.mal,
+                                  tvdb_id=tvdb, season={"tvdb": 1})  # fmt: skip
         simkl.add_title("anime", simkl_anime(i), anime.title, anime.year,
                         anime_type=anime.format.lower(), episodes=anime.episodes,
                         **ids)  # fmt: skip

@@ -1,6 +1,6 @@
 """The demo (script/demo's Python side), as a person runs it: start, look, Sync now, Ctrl-C, again.
 
-The first start sets Home Assistant up (onboarding, six accounts, four pairs) against the
+The first start sets Home Assistant up (onboarding, six accounts, five pairs) against the
 simulated world; Ctrl-C stops Home Assistant and the simulators cleanly; the second start reuses
 all of it without setting anything up again.
 """

@@ -269,3 +269,19 @@ async def test_an_unreachable_source_with_nothing_cached_means_no_map_and_a_warn
 
     assert status.id_map is None
     assert status.warning is not None
+
+
+async def test_a_trakt_show_borrows_its_anilist_id_from_the_mapping_list_so_anilist_can_list_it(
+    store: StateStore,
+) -> None:
+    trakt_fmab = show("Fullmetal Alchemist: Brotherhood", 2009, tvdb=85249, imdb="tt1355642")
+    anilist, trakt = sides([listed(BEBOP)], [listed(trakt_fmab)])
+    runner = pipeline(store, IdMap(sample_records()))
+
+    first = await runner.run(PairSpec("p", SyncMode.TWO_WAY), anilist, trakt)
+    second = await runner.run(PairSpec("p", SyncMode.TWO_WAY), anilist, trakt)
+
+    assert first.features[W].unresolved == 0
+    written = {entry.item.ids().get("anilist") for entry in anilist.inventory[W]}
+    assert written == {"1", "5114"}  # AniList writes by its own id, which only the list knew
+    assert second.plan.is_empty

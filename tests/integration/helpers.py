@@ -8,7 +8,12 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.crosswatch.const import DOMAIN, SYNC_ENTRY_TITLE, SYNC_ENTRY_UNIQUE_ID
+from custom_components.crosswatch.const import (
+    CONF_ANIME_MAP_URL,
+    DOMAIN,
+    SYNC_ENTRY_TITLE,
+    SYNC_ENTRY_UNIQUE_ID,
+)
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 from tests.simulators.serving import Serve
 
@@ -51,13 +56,14 @@ def simkl_entry(url: str, state: simkl_sim.SimklState) -> MockConfigEntry:
     )
 
 
-def sync_entry() -> MockConfigEntry:
-    """The CrossWatch sync entry, without pairs."""
+def sync_entry(anime_map_url: str | None = None) -> MockConfigEntry:
+    """The CrossWatch sync entry, without pairs; AniList pairs need the anime map's URL."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=SYNC_ENTRY_TITLE,
         unique_id=SYNC_ENTRY_UNIQUE_ID,
         data={"kind": "sync"},
+        options={} if anime_map_url is None else {CONF_ANIME_MAP_URL: anime_map_url},
     )
 
 

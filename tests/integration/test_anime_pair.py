@@ -5,7 +5,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.crosswatch.const import DOMAIN
 from tests.providers.conftest import Serve
-from tests.simulators import anilist as anilist_sim, simkl as simkl_sim
+from tests.simulators import anilist as anilist_sim, anime_lists, simkl as simkl_sim
+from tests.simulators.anime_lists import AnimeListsState
 
 from .helpers import add_pair, simkl_entry, state, sync_entry
 
@@ -49,7 +50,10 @@ async def test_an_anilist_and_simkl_watchlist_pair_converges_two_way(
     for entry in entries:
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
-    sync = sync_entry()
+    # SIMKL knows AniList's ids: this pair needs no mapping list, but AniList pairs load it.
+    listing = AnimeListsState()
+    listing.add(type="TV", anilist_id=1, mal_id=1, tvdb_id=76885)
+    sync = sync_entry(anime_lists.url(await serve(anime_lists.make_app(listing))))
     sync.add_to_hass(hass)
     assert await hass.config_entries.async_setup(sync.entry_id)
 

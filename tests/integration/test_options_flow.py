@@ -203,7 +203,7 @@ async def test_accounts_that_are_not_servers_have_no_options(hass: HomeAssistant
     sync.add_to_hass(hass)
 
     assert not entry.supports_options
-    assert not sync.supports_options
+    assert sync.supports_options  # the anime id map's URL (test_anime_map.py)
     with pytest.raises(UnknownHandler):
         await hass.config_entries.options.async_init(entry.entry_id)
 

@@ -258,3 +258,30 @@ async def test_the_loader_feeds_the_engines_id_map_cache_and_revalidates_weekly(
     bebop = MediaItem.create(MediaType.ANIME, title="Cowboy Bebop", ids={"anilist": 1, "mal": 1})
     assert "tvdb" in first.id_map.ids_for(bebop)
     assert loader.source.endswith("anime-list-full.json")
+
+
+async def test_a_list_that_maps_nothing_keeps_the_cached_copy_in_use(
+    serve: Serve, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    bodies = [SAMPLE.read_bytes(), b"[]"]
+
+    async def handle(request: web.Request) -> web.Response:
+        return web.Response(body=bodies.pop(0), content_type="text/plain")
+
+    app = web.Application()
+    app.router.add_get("/list.json", handle)
+    loader = AnimeListLoader(
+        session, run_blocking=asyncio.to_thread, url=f"{await serve(app)}/list.json", retry=FAST
+    )
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    with StateStore(tmp_path / "state.db") as store:
+        await load_id_map(loader, store, run_blocking=asyncio.to_thread, now=start)
+        emptied = await load_id_map(
+            loader, store, run_blocking=asyncio.to_thread, now=start + timedelta(days=7)
+        )
+
+    assert emptied.warning is not None
+    assert "holds no usable record" in emptied.warning
+    assert emptied.id_map is not None
+    assert len(emptied.id_map) > 0
+    assert emptied.checked_at == start  # the source was not believed: asked again next time

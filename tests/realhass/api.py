@@ -18,6 +18,7 @@ type Json = dict[str, Any]
 
 FLOW_PATH = "/api/config/config_entries/flow"
 SUBENTRY_FLOW_PATH = "/api/config/config_entries/subentries/flow"
+OPTIONS_FLOW_PATH = "/api/config/config_entries/options/flow"
 # Integrations the onboarding's core config step sets up (homeassistant/components/onboarding).
 ONBOARDING_DOMAINS = {"google_translate", "met", "radio_browser", "shopping_list"}
 FAILED_STATES = {"setup_error", "setup_retry", "migration_error"}
@@ -306,6 +307,11 @@ class HassClient:
         """Start a config subentry flow of an entry (as "Add pair" does)."""
         result = await self.post(SUBENTRY_FLOW_PATH, {"handler": [entry_id, subentry_type]})
         return Flow(self, SUBENTRY_FLOW_PATH, result)
+
+    async def options_flow(self, entry_id: str) -> Flow:
+        """Start an entry's options flow (as its "Configure" button does)."""
+        result = await self.post(OPTIONS_FLOW_PATH, {"handler": entry_id})
+        return Flow(self, OPTIONS_FLOW_PATH, result)
 
 
 class Flow:

@@ -8,7 +8,8 @@
    working tree.
 3. On the first start only, sets it up through the same HTTP API the frontend uses: onboarding
    with the demo login, an account for each of the six services against the simulators, the
-   sync entry, and four pairs. DIR/bootstrapped marks it done; later starts reuse everything.
+   sync entry (its anime id mapping list on the simulators'), and five pairs. DIR/bootstrapped
+   marks it done; later starts reuse everything.
 4. Prints the URL and the login, then runs until Ctrl-C (SIGINT) or SIGTERM, and stops Home
    Assistant and the simulators (which save their world) cleanly. Meanwhile the simulated user
    plays one more title on Plex every `--watch-every` seconds, so that Sync now has news.
@@ -55,6 +56,8 @@ PAIRS = (
     Pair("Trakt ⇄ SIMKL watchlist", "trakt", "simkl", ("watchlist",), "two_way"),
     Pair("Plex → Jellyfin history", "plex", "jellyfin", ("history",), "add_only"),
     Pair("AniList ⇄ SIMKL watchlist", "anilist", "simkl", ("watchlist",), "two_way"),
+    # Matched through the anime id mapping list (served by the simulators).
+    Pair("AniList ⇄ Trakt watchlist", "anilist", "trakt", ("watchlist",), "two_way"),
 )
 
 
@@ -200,6 +203,15 @@ async def sync_entry_id(client: HassClient) -> str:
     return str(flow.result["result"]["entry_id"])
 
 
+async def use_anime_map(client: HassClient, sync_id: str, url: str) -> str:
+    """Point the sync entry's anime id mapping list at the simulators' (the demo stays offline)."""
+    flow = await client.options_flow(sync_id)
+    flow.expect("form", "sync")
+    await flow.submit({"anime_map_url": url})
+    flow.expect("create_entry")
+    return url
+
+
 async def add_pair(client: HassClient, sync_id: str, pair: Pair, unique_ids: dict[str, str]) -> str:
     """Add a pair through the subentry flow, the form's defaults for everything else."""
     flow = await client.subentry_flow(sync_id, "pair")
@@ -234,6 +246,11 @@ async def bootstrap(client: HassClient, info: Json) -> None:
         say(f"demo: adding the {kind} account: {await add_account(client, kind, services[kind])}")
     await client.wait_running(entries_of=DOMAIN)
     sync_id = await sync_entry_id(client)
+    say(
+        f"demo: anime id mapping list: {await use_anime_map(client, sync_id, info['anime_map_url'])}"
+    )
+    await asyncio.sleep(0.5)  # the new option reloads the sync entry
+    await client.wait_running(entries_of=DOMAIN)
     unique_ids = {kind: str(services[kind]["unique_id"]) for kind in ACCOUNTS}
     for pair in PAIRS:
         since = datetime.now(UTC).replace(microsecond=0)  # last_run is shown in seconds
@@ -497,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         "--sim-port",
         type=int,
         default=env("CROSSWATCH_DEMO_SIM_PORT", "8301"),
-        help="the simulators' first port (they take nine; kept after the first start)",
+        help="the simulators' first port (they take ten; kept after the first start)",
     )
     parser.add_argument(
         "--host",

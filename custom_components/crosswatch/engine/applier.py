@@ -209,7 +209,10 @@ def _record_chunk(
                 )  # fmt: skip
                 continue
             store.record_write_success(scope, key)
-            store.resolve(scope, key)
+            # Rejected under an older key (before ID backfill lent it a stronger id): its tokens
+            # keep that key, and the item is resolved under every name it had.
+            for name in {key, *op.item.tokens}:
+                store.resolve(scope, name)
             if result.stored_as is not None and op.action is not Action.REMOVE:
                 shadow = shadow_for(result.stored_as, op.item)
                 if shadow is not None:

@@ -1,11 +1,12 @@
 """ID backfill: lend ids to items that carry only their own provider's ids.
 
 AniList items know only anilist and mal ids, so on their own they can never match a Trakt or
-Plex item. Two sources fill the gap:
+Plex item, and a Trakt or Plex item carries no AniList id to be written to AniList by. Two
+sources fill the gap:
 - an **ID mapping table** (e.g. a public anime list mapping anilist/mal to tvdb/tmdb/imdb),
   loaded through `IdMapLoader` and cached by the caller;
 - the **other side of the same pair**: an item there that shares a token with ours lends us the
-  rest of its ids.
+  rest of its ids (only to items without the ids every service knows: the others match already).
 
 Enrichment only ever adds ids, and only unambiguous ones: an id that several mapping records
 share (every season of one anime maps to the same tvdb series) identifies none of them, and a
@@ -83,6 +84,9 @@ class IdMap:
         for pair in shared:
             del owners[pair]
         self._owners = owners
+        # Every id value the map knows, whatever its namespace: most items of a large library
+        # are ruled out by one set lookup per token, before their ids are read back.
+        self._values = frozenset(value for _, value in owners)
 
     def __len__(self) -> int:
         """How many records the map holds."""
@@ -90,6 +94,8 @@ class IdMap:
 
     def ids_for(self, item: MediaItem) -> dict[str, str]:
         """The unambiguous ids the map lends `item` (those it lacks), or nothing."""
+        if not any(token.rpartition(":")[2] in self._values for token in item.tokens):
+            return {}  # no id of the item's is in the map (the map's ids hold no colon)
         own = item.ids()
         found = {self._owners.get((ns, value)) for ns, value in own.items()} - {None}
         if len(found) != 1:
@@ -129,16 +135,18 @@ def backfill(
     changed = False
     for entry in snapshot.entries.values():
         item = entry.item
-        if item.tokens and item.tokens[0].startswith(_WIDELY_SHARED):
+        widely_shared = bool(item.tokens) and item.tokens[0].startswith(_WIDELY_SHARED)
+        if widely_shared and id_map is None:
             # Already matchable everywhere; also keeps in-sync pairs of 100k items cheap.
             entries.append(entry)
             continue
         extra = set(known.get(item.key, ()))
         if id_map is not None:
+            # A Trakt or Plex anime learns its AniList id here, so AniList can be written to.
             lent = id_map.ids_for(item)
             if lent:
                 extra.update(MediaItem.create(item.type, ids=lent, title=item.title).tokens)
-        if other is not None:
+        if other is not None and not widely_shared:
             match = other.find(item)  # a strong match: a shared id token
             if match is not None:
                 extra.update(match.item.tokens)
@@ -172,6 +180,7 @@ class IdMapStatus:
 
     id_map: IdMap | None
     warning: str | None = None
+    checked_at: datetime | None = None  # when the source last answered (None: never)
 
 
 async def load_id_map(
@@ -205,7 +214,9 @@ async def load_id_map(
             )
             if records is not None:
                 cached = await run_blocking(partial(store.id_map_copy, loader.source))
+            elif cached is not None:  # unchanged: the copy in hand is current as of now
+                cached = replace(cached, checked_at=now)
     if cached is None:
         return IdMapStatus(None, warning)
     id_map = await run_blocking(partial(IdMap, (IdRecord(ids) for ids in cached.records)))
-    return IdMapStatus(id_map, warning)
+    return IdMapStatus(id_map, warning, cached.checked_at)

@@ -245,7 +245,10 @@ class AnimeListLoader:
         return f"anime-lists:{self._url}"
 
     async def fetch(self, validator: str | None) -> IdMapFetch:
-        """The list's records, or `records=None` when the cached copy is still current."""
+        """The list's records, or `records=None` when the cached copy is still current.
+
+        Raises ProviderError when it cannot be downloaded, is not a JSON list, or maps nothing.
+        """
         known: dict[str, str | None] = json.loads(validator) if validator else {}
         download = await fetch_anime_lists(
             self._session,
@@ -258,4 +261,10 @@ class AnimeListLoader:
         if download.body is None:
             return IdMapFetch(None, new_validator)
         parsed = await self._run_blocking(partial(parse_anime_lists, download.body))
+        if not parsed.mappings:
+            # A list that maps nothing is a broken download, not news: the copy in hand stays.
+            raise ProviderError(
+                f"the anime ID list from {self._url} holds no usable record"
+                f" ({parsed.skipped} skipped)"
+            )
         return IdMapFetch([IdRecord(m.ids) for m in parsed.mappings], new_validator)
