@@ -16,7 +16,7 @@ from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
 
-from .account_coordinator import AccountCoordinator
+from .account_coordinator import AccountCoordinator, app_refused_issue_id
 from .accounts import async_create_provider
 from .const import CONF_ACCOUNT_ID, DOMAIN, SUBENTRY_PAIR
 from .coordinator import PairCoordinator, PairState, PairStatus
@@ -74,6 +74,7 @@ async def async_remove_entry(
     if is_sync_entry(entry):
         await async_remove_store(hass)
         return
+    ir.async_delete_issue(hass, DOMAIN, app_refused_issue_id(entry.entry_id))
     # The entry is already gone: its pairs find it missing, show waiting and raise the repair now
     # rather than at their next interval.
     if (sync := loaded_sync_runtime(hass)) is None:

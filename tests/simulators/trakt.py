@@ -8,6 +8,13 @@ real service does on a bad day.
 Every authed API reply carries `X-Ratelimit`, the JSON Trakt documents (name, period, limit,
 remaining, until) for the bucket the call spends: GETs 1000 per 5 minutes, writes 1 per second.
 Trakt calls the header optional; the `no_ratelimit_header` quirk leaves it out.
+
+The 2026 app rule (../shared/research/provider-facts-2026.md, Trakt): own API apps need VIP, and
+free members' apps were deleted on 2026-07-31. `Quirks.app_deleted` answers 403 to every request
+(OAuth and API alike: the facts say every request, public endpoints too), `Quirks.vip_required`
+426 to every request. Where Trakt's body for these is not documented we send an empty JSON
+object; trakt/trakt-api#902 shows an OAuth `invalid_client` body for a deleted app, which the
+client does not rely on either way.
 """
 
 import asyncio
@@ -21,6 +28,7 @@ import json
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from tests.simulators.openapi import recording
 
@@ -69,6 +77,10 @@ class Quirks:
     tiny_replies: int = 0
     # Writes answer with their counts but no `not_found`: nothing said item by item.
     count_only_replies: bool = False
+    # The 2026 app rule: the app (client id) was deleted, so every request answers 403 ...
+    app_deleted: bool = False
+    # ... or its owner's VIP ran out: every request answers 426 ("VIP required").
+    vip_required: bool = False
     # Seconds a write waits, once applied, before it answers (longer than the client waits:
     # a timeout whose request was stored all the same).
     write_delay: float = 0.0
@@ -556,6 +568,7 @@ def make_app(sim: TraktSim) -> web.Application:
     app = web.Application()
     app[SIM] = sim
     recording(app)
+    app.middlewares.append(_app_rule(sim))
     api = _Api(sim)
     app.router.add_post("/oauth/device/code", api.device_code)
     app.router.add_post("/oauth/device/token", api.device_token)
@@ -571,6 +584,22 @@ def make_app(sim: TraktSim) -> web.Application:
         app.router.add_post(f"/sync/{feature}/remove", api.authed(api.writer(feature, remove=True)))
     app.router.add_get("/sync/watched/{type}", api.authed(api.watched))
     return app
+
+
+def _app_rule(sim: TraktSim) -> Middleware:
+    """Trakt's 2026 refusals of the app itself, before anything else looks at a request."""
+
+    @web.middleware
+    async def refuse(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if sim.quirks.app_deleted:
+            return web.json_response({}, status=403)
+        if sim.quirks.vip_required:
+            return web.json_response(
+                {}, status=426, headers={"X-Upgrade-URL": "https://trakt.tv/vip"}
+            )
+        return await handler(request)
+
+    return refuse
 
 
 def _error(status: int, error: str, description: str) -> web.Response:

@@ -15,6 +15,7 @@ from .client import (
     TraktClient,
     make_http,
 )
+from .errors import TraktAppDeletedError, TraktVipRequiredError
 from .models import (
     CategoryActivity,
     HistoryRow,
@@ -69,7 +70,9 @@ __all__ = [
     "SyncReply",
     "SyncSeason",
     "TraktApp",
+    "TraktAppDeletedError",
     "TraktClient",
+    "TraktVipRequiredError",
     "UserSettings",
     "UserStats",
     "WatchlistRow",

@@ -9,7 +9,9 @@ particular to Trakt:
 - no conditional requests: a 304 vouches for a page only as well as Trakt's caches do, and those
   have answered 304 for lists that had changed (after our own writes and otherwise), so every
   page is read in full and the caller decides from `/sync/last_activities` what to read at all;
-- 420 (account limit) and 423 (locked account) as the client's account errors;
+- 420 (account limit) and 423 (locked account) as the client's account errors, and 403 and 426
+  as Trakt's refusals of the API app itself (`errors`: a deleted app, VIP required), never as a
+  refused sign-in;
 - the quota Trakt reports in its `X-Ratelimit` header, bucket by bucket;
 - writes that are not idempotent (adding plays) are never retried after a reply that may have
   been applied (5xx, timeout): Trakt does not deduplicate plays. Such a lost reply is raised as
@@ -48,6 +50,7 @@ from ..http import (
 )
 from ..tokens import Tokens, TokenSaver
 from .auth import TraktApp, refresh_tokens
+from .errors import APP_REFUSALS, raise_for_app_refusal
 from .models import (
     HistoryRow,
     LastActivities,
@@ -80,7 +83,7 @@ REFRESH_MARGIN = 86400.0
 # The bucket a sync spends: Trakt's GETs as a signed-in user (1000 every five minutes). Writes
 # have their own bucket, one call a second, which the write throttle already keeps to.
 READ_QUOTA = "AUTHED_API_GET_LIMIT"
-_API_OK = frozenset({200, 201, 204, 401, 420, 423})
+_API_OK = frozenset({200, 201, 204, 401, 420, 423}) | APP_REFUSALS
 
 
 def make_http(
@@ -423,6 +426,7 @@ def _digest(records: list[object]) -> str:
 
 
 def _checked(reply: Response) -> Response:
+    raise_for_app_refusal(reply)
     if reply.status == 420:
         limit = _int_header(reply.headers, "X-Account-Limit")
         vip = (_header(reply.headers, "X-VIP-User") or "").lower() == "true"
