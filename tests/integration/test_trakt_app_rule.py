@@ -1,21 +1,27 @@
 """Trakt's 2026 app rule: a deleted app (403) or VIP required (426) is a repair, never a reauth."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ConfigEntryError, HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.translation import (
     async_get_cached_translations,
     async_get_translations,
 )
+from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.crosswatch.account_coordinator import HEALTH_INTERVAL
 from custom_components.crosswatch.const import DOMAIN
+from custom_components.crosswatch.engine.provider import AuthError
+from custom_components.crosswatch.errors import Boundary, ErrorSubject, translate_errors
+from custom_components.crosswatch.providers.client_errors import AppRefusedError
 from tests.providers.conftest import Serve
 from tests.simulators import trakt as trakt_sim
 
@@ -62,6 +68,38 @@ def translated_reason(hass: HomeAssistant, key: str, title: str) -> str:
     messages = async_get_cached_translations(hass, "en", "exceptions", DOMAIN)
     message = messages[f"component.{DOMAIN}.exceptions.{key}.message"]
     return message.format(subject=title).rstrip(".")  # as Home Assistant shows it
+
+
+@pytest.mark.parametrize(
+    ("boundary", "raised"),
+    [
+        (Boundary.UPDATE, UpdateFailed),
+        (Boundary.ACTION, HomeAssistantError),
+        (Boundary.SETUP, ConfigEntryError),
+    ],
+)
+async def test_a_refused_app_reads_as_itself_at_every_boundary_and_starts_no_reauth(
+    boundary: Boundary, raised: type[HomeAssistantError]
+) -> None:
+    reauths: list[AuthError] = []
+    repairs: list[AppRefusedError] = []
+
+    @dataclass
+    class Pair:
+        error_subject: ErrorSubject
+
+    @translate_errors(boundary)
+    async def act(subject: Pair) -> None:
+        raise AppRefusedError("HTTP 426", "trakt_vip_required")
+
+    with pytest.raises(raised) as caught:
+        await act(Pair(ErrorSubject({"pair": "Movies"}, reauths.append, repairs.append)))
+
+    assert type(caught.value) is raised
+    assert caught.value.translation_key == "trakt_vip_required"
+    assert caught.value.translation_placeholders == {"pair": "Movies", "subject": "Movies"}
+    assert reauths == []
+    assert [err.code for err in repairs] == ["trakt_vip_required"]
 
 
 async def test_the_repair_explains_the_2026_rule_and_suggests_simkl_or_mdblist(
