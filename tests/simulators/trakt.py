@@ -564,15 +564,54 @@ SIM = web.AppKey("trakt_sim", TraktSim)
 
 
 def make_app(sim: TraktSim) -> web.Application:
-    """The simulated API over `sim`, recording every request for conformance checks."""
+    """The simulated API and OAuth on one server, recording every request for conformance checks.
+
+    The client reads a base URL other than Trakt's own as a test server that serves OAuth too
+    (`clients.trakt.client.auth_url_for`). `make_apps` serves the two hosts apart, as Trakt does.
+    """
+    app = _recording_app(sim)
+    api = _Api(sim)
+    _oauth_routes(app, api)
+    _api_routes(app, api)
+    return app
+
+
+@dataclass(frozen=True, slots=True)
+class TraktApps:
+    """Trakt's two hosts over one account: the API (api.trakt.tv) and OAuth (auth.trakt.tv)."""
+
+    api: web.Application
+    auth: web.Application
+
+
+def make_apps(sim: TraktSim) -> TraktApps:
+    """The API and OAuth as two servers, as the 2026 contract declares them (`servers`).
+
+    Each answers only its own paths (404 for the other's), so a client that sends OAuth to the
+    API host, or the reverse, fails as it would against Trakt.
+    """
+    api, auth = _Api(sim), _recording_app(sim)
+    _oauth_routes(auth, api)
+    served = _recording_app(sim)
+    _api_routes(served, api)
+    return TraktApps(served, auth)
+
+
+def _recording_app(sim: TraktSim) -> web.Application:
     app = web.Application()
     app[SIM] = sim
     recording(app)
     app.middlewares.append(_app_rule(sim))
-    api = _Api(sim)
+    return app
+
+
+def _oauth_routes(app: web.Application, api: _Api) -> None:
     app.router.add_post("/oauth/device/code", api.device_code)
     app.router.add_post("/oauth/device/token", api.device_token)
     app.router.add_post("/oauth/token", api.token)
+
+
+def _api_routes(app: web.Application, api: _Api) -> None:
     app.router.add_get("/users/settings", api.authed(api.user_settings))
     app.router.add_get("/sync/last_activities", api.authed(api.last_activities))
     app.router.add_get("/users/{id}/stats", api.authed(api.user_stats))
@@ -583,7 +622,6 @@ def make_app(sim: TraktSim) -> web.Application:
         app.router.add_post(f"/sync/{feature}", api.authed(api.writer(feature, remove=False)))
         app.router.add_post(f"/sync/{feature}/remove", api.authed(api.writer(feature, remove=True)))
     app.router.add_get("/sync/watched/{type}", api.authed(api.watched))
-    return app
 
 
 def _app_rule(sim: TraktSim) -> Middleware:

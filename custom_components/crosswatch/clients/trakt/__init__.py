@@ -11,8 +11,10 @@ from .auth import (
     wait_for_device_token,
 )
 from .client import (
+    DEFAULT_AUTH_URL,
     DEFAULT_BASE_URL,
     TraktClient,
+    auth_url_for,
     make_http,
 )
 from .errors import TraktAppDeletedError, TraktVipRequiredError
@@ -45,6 +47,7 @@ from .models import (
 )
 
 __all__ = [
+    "DEFAULT_AUTH_URL",
     "DEFAULT_BASE_URL",
     "CategoryActivity",
     "DeviceCode",
@@ -76,6 +79,7 @@ __all__ = [
     "UserSettings",
     "UserStats",
     "WatchlistRow",
+    "auth_url_for",
     "format_time",
     "make_http",
     "parse_time",

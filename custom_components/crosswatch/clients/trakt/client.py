@@ -72,6 +72,8 @@ from .models import (
 )
 
 DEFAULT_BASE_URL = "https://api.trakt.tv"
+# The 2026 contract declares every OAuth endpoint (device code, token, revoke) on its own host.
+DEFAULT_AUTH_URL = "https://auth.trakt.tv"
 USER_AGENT = "CrossWatch/0.1 (Home Assistant)"
 PAGE_LIMIT = 250
 # Trakt's published limits: one authed write a second, 1000 GETs per five minutes.
@@ -122,6 +124,19 @@ def make_http(
     )
 
 
+def auth_url_for(base_url: str, auth_url: str | None = None) -> str:
+    """Where the OAuth endpoints are: `auth_url` when given, else Trakt's auth host.
+
+    A base URL other than Trakt's own is a test server (a simulator), which serves OAuth on the
+    same address unless it was given an auth URL of its own.
+    """
+    if auth_url:
+        return auth_url.rstrip("/")
+    if base_url.rstrip("/") == DEFAULT_BASE_URL:
+        return DEFAULT_AUTH_URL
+    return base_url.rstrip("/")
+
+
 def trakt_throttles(
     *, sleep: Sleep = asyncio.sleep, clock: Clock | None = None
 ) -> tuple[Throttle, Throttle]:
@@ -154,6 +169,7 @@ class TraktClient:
         save_tokens: TokenSaver,
         *,
         base_url: str = DEFAULT_BASE_URL,
+        auth_url: str | None = None,
         user_agent: str = USER_AGENT,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -162,6 +178,7 @@ class TraktClient:
     ) -> None:
         """Talk to Trakt for one account; every new token pair goes to `save_tokens` first.
 
+        The API is at `base_url`, OAuth (the token refresh) at `auth_url` (see `auth_url_for`).
         `sleep` and `clock` pace requests (monotonic); `now` dates tokens (the epoch).
         """
         self._retry = retry or RetryPolicy()
@@ -174,6 +191,16 @@ class TraktClient:
         self.http = make_http(session, app, retry=self._retry, **options)
         # Same limits, one attempt: for writes that must not be repeated blindly.
         self._once = make_http(session, app, retry=replace(self._retry, attempts=1), **options)
+        # OAuth is another host, with limits of its own: not the API's buckets.
+        self._auth = make_http(
+            session,
+            app,
+            base_url=auth_url_for(base_url, auth_url),
+            user_agent=user_agent,
+            retry=self._retry,
+            sleep=sleep,
+            clock=clock,
+        )
         self._app = app
         self._tokens = tokens
         self._unsaved: Tokens | None = None
@@ -183,8 +210,8 @@ class TraktClient:
 
     @property
     def requests_made(self) -> int:
-        """Requests sent by both underlying clients."""
-        return self.http.requests.count + self._once.requests.count
+        """Requests sent by the underlying clients (the API's and OAuth's)."""
+        return self.http.requests.count + self._once.requests.count + self._auth.requests.count
 
     @property
     def tokens(self) -> Tokens:
@@ -222,7 +249,7 @@ class TraktClient:
                 raise CrossWatchAuthenticationError(
                     "the Trakt access token expired and there is no refresh token"
                 )
-            fresh = await refresh_tokens(self.http, self._app, stale.refresh_token, now=self._now)
+            fresh = await refresh_tokens(self._auth, self._app, stale.refresh_token, now=self._now)
             await self._adopt(fresh)
 
     async def request(
