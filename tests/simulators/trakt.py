@@ -9,6 +9,13 @@ Every authed API reply carries `X-Ratelimit`, the JSON Trakt documents (name, pe
 remaining, until) for the bucket the call spends: GETs 1000 per 5 minutes, writes 1 per second.
 Trakt calls the header optional; the `no_ratelimit_header` quirk leaves it out.
 
+Paging as in 2026 (provider-facts-2026.md, Trakt; trakt/trakt-api#924 and PR #925): the
+watchlist, the history and `/sync/watched` are always paged, `limit` defaults to 100 and a larger
+one than 250 is silently clamped to 250 (`TraktSim.max_limit`; X-Pagination-Limit says what was
+used). `/sync/ratings` is unpaged again: it answers the whole list and no pagination headers,
+whatever `page` and `limit` say. The facts name lists and the collection as paged too; the
+simulator serves neither.
+
 The 2026 app rule (../shared/research/provider-facts-2026.md, Trakt): own API apps need VIP, and
 free members' apps were deleted on 2026-07-31. `Quirks.app_deleted` answers 403 to every request
 (OAuth and API alike: the facts say every request, public endpoints too), `Quirks.vip_required`
@@ -230,6 +237,7 @@ class TraktSim:
         self.slug = slug
         self.watchlist_limit = watchlist_limit
         self.vip = False
+        self.max_limit = 250  # the largest page Trakt serves; larger limits are clamped to it
         self.quirks = Quirks()
         self.movies: dict[int, Movie] = {}
         self.shows: dict[int, Show] = {}
@@ -769,9 +777,8 @@ class _Api:
             sim, quirks = self.sim, self.sim.quirks
             kind = KIND.get(request.match_info.get("type", "all"))
             query = request.query
-            page = int(query.get("page", "1"))
-            paged = "page" in query or "limit" in query or feature == "history"
-            limit = int(query.get("limit", "10" if feature == "history" else "0")) or None
+            paged = feature != "ratings"  # 2026: /sync/ratings is unpaged again
+            page, limit = _paging(sim, query) if paged else (1, None)
             rows = self._rows(feature, kind, first_page=page == 1)
             if quirks.empty_replies:
                 quirks.empty_replies -= 1
@@ -787,7 +794,7 @@ class _Api:
             if quirks.tiny_replies:
                 quirks.tiny_replies -= 1
                 page, rows = 1, rows[:3]
-            if paged and limit:
+            if limit:
                 count = max(1, -(-len(rows) // limit))
                 body = rows[(page - 1) * limit : page * limit]
                 headers = {
@@ -865,7 +872,15 @@ class _Api:
             }
             for trakt, dates in grouped.items()
         ]
-        return web.json_response(body)
+        page, limit = _paging(sim, request.query)
+        count = max(1, -(-len(body) // limit))
+        headers = {
+            "X-Pagination-Page": str(page),
+            "X-Pagination-Limit": str(limit),
+            "X-Pagination-Page-Count": str(count),
+            "X-Pagination-Item-Count": str(len(body)),
+        }
+        return web.json_response(body[(page - 1) * limit : page * limit], headers=headers)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -1038,6 +1053,13 @@ class _Api:
                 deleted[CATEGORY[ref[0]]] += 1
                 sim._moved(CATEGORY[ref[0]], "rated_at")
         return {"deleted": deleted}, 200
+
+
+def _paging(sim: TraktSim, query: Any) -> tuple[int, int]:
+    """The page and page size Trakt serves for a query: default 100, at most `max_limit`."""
+    page = max(1, int(query.get("page", "1")))
+    limit = min(max(1, int(query.get("limit", "100"))), sim.max_limit)
+    return page, limit
 
 
 def _malformed(left: int, body: list[Json], headers: dict[str, str]) -> web.Response:

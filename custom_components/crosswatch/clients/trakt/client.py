@@ -4,8 +4,11 @@ Everything goes through the shared `HttpClient`. On top of it this module adds w
 particular to Trakt:
 - the required headers and a Bearer token that is refreshed ahead of expiry, and once more on
   a 401, behind a lock because refresh tokens are single-use;
-- pagination at 250 items a page, following `X-Pagination-Page-Count`, with the evidence a
-  snapshot needs (announced total and page count, records seen, and why a read stopped early);
+- pagination at 250 items a page (Trakt's 2026 cap: a larger limit is clamped, the default is
+  100), following `X-Pagination-Page-Count` and judging a page full by the size Trakt said it
+  served (`X-Pagination-Limit`), with the evidence a snapshot needs (announced total and page
+  count, records seen, and why a read stopped early); `/sync/ratings` is unpaged again since
+  2026: its reply without pagination headers is the whole list;
 - no conditional requests: a 304 vouches for a page only as well as Trakt's caches do, and those
   have answered 304 for lists that had changed (after our own writes and otherwise), so every
   page is read in full and the caller decides from `/sync/last_activities` what to read at all;
@@ -75,7 +78,7 @@ DEFAULT_BASE_URL = "https://api.trakt.tv"
 # The 2026 contract declares every OAuth endpoint (device code, token, revoke) on its own host.
 DEFAULT_AUTH_URL = "https://auth.trakt.tv"
 USER_AGENT = "CrossWatch/0.1 (Home Assistant)"
-PAGE_LIMIT = 250
+PAGE_LIMIT = 250  # Trakt's largest page since 2026; never ask for more
 # Trakt's published limits: one authed write a second, 1000 GETs per five minutes.
 WRITE_INTERVAL = 1.0
 GET_LIMIT = 1000
@@ -156,6 +159,7 @@ class Page[T]:
     page_count: int | None
     item_count: int | None
     etag: str | None
+    limit: int | None = None  # the page size Trakt said it served (X-Pagination-Limit)
 
 
 class TraktClient:
@@ -343,17 +347,25 @@ class TraktClient:
         return await self.get_pages(f"/sync/history/{category}", history_row)
 
     async def ratings(self, category: str) -> PagedRead[RatingRow]:
-        """Every page of `/sync/ratings/{category}`."""
-        return await self.get_pages(f"/sync/ratings/{category}", rating_row)
+        """`/sync/ratings/{category}`: unpaged since 2026, and followed should Trakt page it."""
+        return await self.get_pages(f"/sync/ratings/{category}", rating_row, unpaged=True)
 
     async def _get_json(self, path: str) -> JsonValue:
         """GET one unpaginated resource as JSON."""
         return (await self.request("GET", path)).json()
 
     async def get_pages[T](
-        self, path: str, parse: RowParser[T], params: Mapping[str, str | int] | None = None
+        self,
+        path: str,
+        parse: RowParser[T],
+        params: Mapping[str, str | int] | None = None,
+        *,
+        unpaged: bool = False,
     ) -> PagedRead[T]:
         """Read every page of `path`; a fault midway ends the read with the failure noted.
+
+        `unpaged`: the endpoint answers the whole list at once, so a first reply without any
+        pagination header is all of it. One with pagination headers is followed page by page.
 
         A page that is not a JSON list, a page before the last one that is not full, and a page
         whose total disagrees with the first one's all end the read as failed: what was read
@@ -367,6 +379,8 @@ class TraktClient:
         first_etag: str | None = None
         number, page_count = 1, 1
 
+        whole = False
+
         def done(failure: str | None, etag: str | None) -> PagedRead[T]:
             return PagedRead(
                 records=tuple(records),
@@ -378,6 +392,7 @@ class TraktClient:
                 failure=failure,
                 etag=etag,
                 digest=_digest(raw),
+                unpaged=whole and failure is None,
             )
 
         while number <= page_count:
@@ -396,6 +411,7 @@ class TraktClient:
                 first_etag, expected = page.etag, page.item_count
                 announced_pages = page.page_count
                 page_count = page.page_count or 1
+                whole = unpaged and page.page_count is None and page.item_count is None
             elif page.item_count is not None and page.item_count != expected:
                 # The list changed between pages: rows may have moved past the pages read.
                 return done(
@@ -403,7 +419,7 @@ class TraktClient:
                 )
             raw.extend(page.raw)
             records.extend(page.records)
-            if number < page_count and len(page.raw) < PAGE_LIMIT:
+            if number < page_count and len(page.raw) < min(page.limit or PAGE_LIMIT, PAGE_LIMIT):
                 return done(f"page {number} of {page_count} held {len(page.raw)} items", None)
             number += 1
         return done(None, first_etag)
@@ -428,6 +444,7 @@ class TraktClient:
             _int_header(reply.headers, "X-Pagination-Page-Count"),
             _int_header(reply.headers, "X-Pagination-Item-Count"),
             _header(reply.headers, "ETag"),
+            _int_header(reply.headers, "X-Pagination-Limit"),
         )
 
     # -- writes ---------------------------------------------------------------------------

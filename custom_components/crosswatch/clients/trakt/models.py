@@ -97,6 +97,9 @@ class PagedRead[T]:
     failure: str | None
     etag: str | None  # the first page's validator
     digest: str  # of the records as sent: whether a later body is the same
+    # The endpoint is unpaged (2026: /sync/ratings) and its reply came without pagination
+    # headers: by the contract, that reply is the whole list.
+    unpaged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
