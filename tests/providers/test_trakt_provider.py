@@ -107,7 +107,7 @@ async def make_rig(
         seed_catalogue(sim)
     app = make_app(sim)
     base = await serve(app)
-    time = FakeTime()
+    time = sim.client_time()  # the simulator counts its rate limits on the client's clock
     rig_saved: list[Tokens] = []
     failures = [saver_fails]
 

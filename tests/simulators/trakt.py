@@ -6,8 +6,19 @@ and the Apiary docs). Tests seed the catalogue and the account, drive the device
 real service does on a bad day.
 
 Every authed API reply carries `X-Ratelimit`, the JSON Trakt documents (name, period, limit,
-remaining, until) for the bucket the call spends: GETs 1000 per 5 minutes, writes 1 per second.
-Trakt calls the header optional; the `no_ratelimit_header` quirk leaves it out.
+remaining, until) for the bucket the call spends: GETs 1000 per 5 minutes, writes (POST, PUT,
+DELETE) 1 per second. Trakt calls the header optional; the `no_ratelimit_header` quirk leaves
+it out. Both limits are enforced, per user (the simulator has one): a call over its bucket's
+limit answers 429 with `Retry-After`, the whole seconds until the bucket's period ends, and is
+not acted on. Each bucket counts calls in fixed periods that start with the first call after
+the last one ended (the `until` Trakt reports). The numbers: the write limit is the documented
+1 call a second; for GETs the 2026 facts page names no new number, and the newest description
+we have (specs/trakt/trakt.apib, mirrored 2026-04 from the official Apiary docs) still gives
+AUTHED_API_GET_LIMIT as 1000 calls every 5 minutes, so that is what is enforced; should Trakt's
+2026 tiers differ, `TraktSim.buckets` is where to change it. The limits are counted on
+`TraktSim.rate_clock` (seconds): the wall clock by default; a test whose client paces itself on
+a `FakeTime` hands the simulator the same clock, so that a second the client waited is a second
+here too.
 
 Paging as in 2026 (provider-facts-2026.md, Trakt; trakt/trakt-api#924 and PR #925): the
 watchlist, the history and `/sync/watched` are always paged, `limit` defaults to 100 and a larger
@@ -32,6 +43,8 @@ from datetime import UTC, datetime, timedelta
 import hashlib
 import itertools
 import json
+import math
+import time
 from typing import Any
 
 from aiohttp import web
@@ -95,7 +108,7 @@ class Quirks:
 
 @dataclass
 class RateBucket:
-    """One of Trakt's rate limits, counted over its own period of the simulated clock."""
+    """One of Trakt's rate limits, counted over its own period of the simulator's rate clock."""
 
     name: str
     period: int  # seconds
@@ -103,17 +116,30 @@ class RateBucket:
     started: datetime | None = None
     used: int = 0
 
+    def wait(self, now: datetime) -> float | None:
+        """Seconds until a call may be made, or None when one may be made now."""
+        if self.started is None or now >= self.started + timedelta(seconds=self.period):
+            return None
+        if self.used < self.limit:
+            return None
+        return (self.started + timedelta(seconds=self.period) - now).total_seconds()
+
     def spend(self, now: datetime, *, exhausted: bool = False) -> dict[str, Json]:
-        """Count one call; the X-Ratelimit object Trakt would send with its reply."""
+        """Count one call; the X-Ratelimit object Trakt would send with its reply.
+
+        `exhausted`: the call was refused with a 429; it is not counted, and the report says
+        nothing remains (a scripted 429 leaves the real count as it was).
+        """
         if self.started is None or now >= self.started + timedelta(seconds=self.period):
             self.started, self.used = now, 0
-        self.used = self.limit if exhausted else self.used + 1
+        if not exhausted:
+            self.used += 1
         until = self.started + timedelta(seconds=self.period)
         return {
             "name": self.name,
             "period": self.period,
             "limit": self.limit,
-            "remaining": max(0, self.limit - self.used),
+            "remaining": 0 if exhausted else max(0, self.limit - self.used),
             "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
@@ -248,6 +274,9 @@ class TraktSim:
         self.access_tokens: set[str] = set()
         self.refresh_tokens: set[str] = set()
         self.headers_seen: list[dict[str, str]] = []
+        # Rate limits count on this clock (seconds; see the module's docstring).
+        self.rate_clock: Callable[[], float] = time.monotonic
+        self._client_time: FakeTime | None = None
         self.buckets = {
             "GET": RateBucket("AUTHED_API_GET_LIMIT", 300, 1000),
             "POST": RateBucket("AUTHED_API_POST_LIMIT", 1, 1),
@@ -311,6 +340,20 @@ class TraktSim:
         """Take an item off the watchlist, as the user did on the website."""
         self.watchlist = [row for row in self.watchlist if row["ref"] != (kind, trakt)]
         self._moved(CATEGORY[kind], "watchlisted_at")
+
+    def client_time(self) -> FakeTime:
+        """A fake time for a test's client to pace itself on, which the rate limits count on too.
+
+        One per simulator: a client made again (a restart) goes on from where the last one was.
+        """
+        if self._client_time is None:
+            self._client_time = FakeTime()
+            self.rate_clock = self._client_time.clock
+        return self._client_time
+
+    def rate_now(self) -> datetime:
+        """The rate clock's time, as a moment (for the `until` Trakt reports)."""
+        return EPOCH + timedelta(seconds=self.rate_clock())
 
     def _simulated_now(self) -> float:
         return self._clock.timestamp()
@@ -732,6 +775,13 @@ class _Api:
                 )
             write = request.method != "GET"
             bucket = sim.buckets["POST" if write else "GET"]
+            now = sim.rate_now()
+            wait = bucket.wait(now)
+            if wait is not None:  # over the limit: refused, not acted on
+                reply = web.json_response(
+                    {}, status=429, headers={"Retry-After": str(max(1, math.ceil(wait)))}
+                )
+                return self._with_quota(reply, bucket.spend(now, exhausted=True))
             if quirks.rate_limit_storm or (write and quirks.rate_limit_writes):
                 if quirks.rate_limit_storm:
                     quirks.rate_limit_storm -= 1
@@ -740,9 +790,9 @@ class _Api:
                 reply = web.json_response(
                     {}, status=429, headers={"Retry-After": str(quirks.retry_after)}
                 )
-                return self._with_quota(reply, bucket.spend(sim._clock, exhausted=True))
+                return self._with_quota(reply, bucket.spend(now, exhausted=True))
             response = await handler(request)
-            return self._with_quota(response, bucket.spend(sim._clock))
+            return self._with_quota(response, bucket.spend(now))
 
         return gate
 
