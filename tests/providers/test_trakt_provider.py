@@ -149,7 +149,8 @@ async def test_health_names_the_account_and_exposes_the_watchlist_cap(
     await rig.provider.health()
     assert (rig.provider.key, rig.provider.name) == ("trakt:alice", "Trakt (alice)")
     caps = rig.provider.capabilities
-    assert caps.limits == {Feature.WATCHLIST: 100}
+    # The watchlist's cap as Trakt reports it; the ratings' by the plan (free: 10,000 in 2026).
+    assert caps.limits == {Feature.WATCHLIST: 100, Feature.RATINGS: 10_000}
     assert caps.rating_scale is RatingScale.INTEGER_1_10
     assert caps.history.multiple_plays
     assert caps.history.sets_watched_at

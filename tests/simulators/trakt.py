@@ -264,6 +264,8 @@ class TraktSim:
         self.watchlist_limit = watchlist_limit
         self.vip = False
         self.max_limit = 250  # the largest page Trakt serves; larger limits are clamped to it
+        # Ratings allowed (2026: 10,000 free, 20,000 VIP); None: the plan's, as `vip` says.
+        self.ratings_limit: int | None = None
         self.quirks = Quirks()
         self.movies: dict[int, Movie] = {}
         self.shows: dict[int, Show] = {}
@@ -350,6 +352,13 @@ class TraktSim:
             self._client_time = FakeTime()
             self.rate_clock = self._client_time.clock
         return self._client_time
+
+    @property
+    def ratings_cap(self) -> int:
+        """How many ratings the account may hold (provider-facts-2026.md: 10,000 / 20,000)."""
+        if self.ratings_limit is not None:
+            return self.ratings_limit
+        return 20_000 if self.vip else 10_000
 
     def rate_now(self) -> datetime:
         """The rate clock's time, as a moment (for the `until` Trakt reports)."""
@@ -942,16 +951,22 @@ class _Api:
             if feature == "history" and remove:
                 known = {play["id"] for play in sim.history}
                 not_found["ids"] = [i for i in body.get("ids", []) if i not in known]
-            if feature == "watchlist" and not remove:
-                new = {ref for ref, _ in resolved} - {row["ref"] for row in sim.watchlist}
-                if len(sim.watchlist) + len(new) > sim.watchlist_limit:
+            if not remove and feature in ("watchlist", "ratings"):
+                held = (
+                    {row["ref"] for row in sim.watchlist}
+                    if feature == "watchlist"
+                    else set(sim.ratings)
+                )
+                cap = sim.watchlist_limit if feature == "watchlist" else sim.ratings_cap
+                new = {ref for ref, _ in resolved} - held
+                if len(held) + len(new) > cap:  # 420: over the plan's limit, nothing stored
                     return web.json_response(
                         {},
                         status=420,
                         headers={
                             "X-Upgrade-URL": "https://trakt.tv/vip",
                             "X-VIP-User": str(sim.vip).lower(),
-                            "X-Account-Limit": str(sim.watchlist_limit),
+                            "X-Account-Limit": str(cap),
                         },
                     )
             sim._before_write(feature)

@@ -455,8 +455,17 @@ class TraktClient:
         A 2xx means Trakt took the request: a body we cannot read (not JSON) changes nothing
         about that, it only leaves what became of each item unsaid. Raising here would count
         the write as failed, and a failed play is sent again: a second play on Trakt.
+        A 420 (the account is at its plan's limit) names the list it refused to grow.
         """
-        reply = await self.request("POST", path, json_body=body.to_json(), idempotent=idempotent)
+        try:
+            reply = await self.request(
+                "POST", path, json_body=body.to_json(), idempotent=idempotent
+            )
+        except CrossWatchAccountLimitError as err:
+            what = path.strip("/").split("/")[1] if path.count("/") > 1 else path
+            raise CrossWatchAccountLimitError(
+                f"Trakt refused more {what}: {err}", err.limit
+            ) from err
         try:
             return parse_sync_reply(reply.json())
         except CrossWatchClientError:
@@ -475,8 +484,9 @@ def _checked(reply: Response) -> Response:
         limit = _int_header(reply.headers, "X-Account-Limit")
         vip = (_header(reply.headers, "X-VIP-User") or "").lower() == "true"
         hint = "" if vip else " (Trakt VIP raises it)"
+        size = f"{limit:,}" if limit is not None else "its"
         raise CrossWatchAccountLimitError(
-            f"the Trakt account is at its limit of {limit or 'its'} items{hint}", limit
+            f"the Trakt account is at its limit of {size} items{hint}", limit
         )
     if reply.status == 423:
         raise CrossWatchAccountLockedError(
