@@ -3,6 +3,10 @@
 The account asks its own service only for its health. What it holds (item counts) it learns
 from the sync side, which publishes them after the pairs' runs (`ACCOUNT_ACTIVITY`): the
 account never reads the sync entry's store.
+
+A service that refuses the account's API app itself (Trakt since 2026: a deleted app, VIP
+required) gets a repair that says why and what to do instead, at setup or at any health check;
+never a reauth, which the same app could not pass. The repair goes once the app is served again.
 """
 
 from collections.abc import Mapping
@@ -12,17 +16,24 @@ from types import MappingProxyType
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .clients.http import QuotaReporter, RateLimit
-from .const import CONF_TOKENS, LOGGER
+from .const import CONF_TOKENS, DOMAIN, LOGGER
 from .engine.payloads import Feature
 from .engine.provider import AuthError, Provider, ProviderError
 from .errors import Boundary, ErrorSubject, translate_errors
+from .providers.client_errors import AppRefusedError
 from .runtime import AccountActivity
 
 HEALTH_INTERVAL = timedelta(minutes=15)
+
+
+def app_refused_issue_id(entry_id: str) -> str:
+    """The repair of an account whose service refuses its API app."""
+    return f"app_refused_{entry_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +68,15 @@ class AccountCoordinator(DataUpdateCoordinator[AccountState]):
     @property
     def error_subject(self) -> ErrorSubject:
         """Setup's errors name the account (Home Assistant starts its reauth itself)."""
-        return ErrorSubject({"account": self.config_entry.title})
+        return ErrorSubject(
+            {"account": self.config_entry.title}, on_app_refused=self._raise_app_refused_issue
+        )
 
     @translate_errors(Boundary.SETUP)
     async def async_check_before_setup(self) -> None:
         """Ask the service whether the account answers, before the entry is set up."""
         await self.provider.health()
+        self._clear_app_refused_issue()
 
     async def _async_update_data(self) -> AccountState:
         error: str | None = None
@@ -71,9 +85,34 @@ class AccountCoordinator(DataUpdateCoordinator[AccountState]):
         except AuthError as err:
             error = str(err)
             self.config_entry.async_start_reauth(self.hass)
+        except AppRefusedError as err:
+            error = str(err)
+            self._raise_app_refused_issue(err)
         except ProviderError as err:
             error = str(err)
+        else:
+            self._clear_app_refused_issue()
         return await self.async_state(error)
+
+    @property
+    def _app_refused_issue(self) -> str:
+        return app_refused_issue_id(self.config_entry.entry_id)
+
+    def _raise_app_refused_issue(self, err: AppRefusedError) -> None:
+        """Explain why the service refuses the account's app, and what the user can do."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._app_refused_issue,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=err.code,
+            translation_placeholders={"account": self.config_entry.title},
+        )
+
+    def _clear_app_refused_issue(self) -> None:
+        ir.async_delete_issue(self.hass, DOMAIN, self._app_refused_issue)
 
     async def async_state(self, error: str | None) -> AccountState:
         """The account's state given its health (setup has just checked it: no second call)."""

@@ -32,6 +32,7 @@ from .clients.trakt import client as trakt_client
 from .clients.trakt.auth import TraktApp
 from .const import (
     CONF_ACCOUNT_ID,
+    CONF_AUTH_URL,
     CONF_BASE_URL,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
@@ -93,6 +94,7 @@ async def _trakt(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
         Tokens.from_dict(data[CONF_TOKENS]),
         token_saver(hass, entry),
         base_url=_base_url(entry, trakt_client.DEFAULT_BASE_URL),
+        auth_url=data.get(CONF_AUTH_URL),
     )
     return trakt.TraktProvider(client, slug=data[CONF_ACCOUNT_ID])
 

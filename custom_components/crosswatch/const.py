@@ -32,6 +32,7 @@ ACCOUNT_KINDS: Final = tuple(kind for kind in Kind if kind is not Kind.SYNC)
 CONF_KIND: Final = "kind"
 CONF_ACCOUNT_ID: Final = "account_id"
 CONF_BASE_URL: Final = "base_url"
+CONF_AUTH_URL: Final = "auth_url"  # Trakt: where its OAuth endpoints are (auth.trakt.tv)
 CONF_CLIENT_ID: Final = "client_id"
 CONF_CLIENT_SECRET: Final = "client_secret"  # noqa: S105 - a key, not a secret
 CONF_TOKENS: Final = "tokens"

@@ -21,6 +21,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import (
     CONF_ACCOUNT_ID,
+    CONF_AUTH_URL,
     CONF_BASE_URL,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
@@ -67,6 +68,7 @@ TO_REDACT = {
     "plex_tv_url",
     "discover_url",
     "metadata_url",
+    CONF_AUTH_URL,
 }
 # Entry data keys whose values are scrubbed from free text too.
 _SENSITIVE_KEYS = (

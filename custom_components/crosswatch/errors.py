@@ -8,6 +8,10 @@ Every boundary where a provider error could reach Home Assistant wears `translat
 - an account's setup raises `ConfigEntryAuthFailed` (reauth) or `ConfigEntryNotReady` (retry).
 
 A refused sign-in also starts the reauth flow of the account that refused, wherever it surfaced.
+A service that refuses the API app itself (`AppRefusedError`: Trakt's deleted apps, VIP
+required) is no refused sign-in: it never starts a reauth, which could not succeed. It reads
+as its own message (keyed by the refusal's code) and setup stops with `ConfigEntryError`; the
+subject's `on_app_refused` raises the repair that explains it.
 Errors Home Assistant already knows (a `ServiceValidationError` for an unknown pair, an error
 translated further down) pass through unchanged.
 
@@ -26,6 +30,7 @@ from typing import Any, Concatenate, Protocol
 import aiohttp
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
+    ConfigEntryError,
     ConfigEntryNotReady,
     HomeAssistantError,
 )
@@ -38,7 +43,7 @@ from .clients.errors import (
 )
 from .const import DOMAIN, LOGGER
 from .engine.provider import AuthError, ProviderError
-from .providers.client_errors import client_cause, engine_error
+from .providers.client_errors import AppRefusedError, client_cause, engine_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,20 +61,33 @@ class Boundary(Enum):
     UPDATE = (
         _Translation(UpdateFailed, "auth_failed", with_detail=False),
         _Translation(UpdateFailed, "run_failed", with_detail=True),
+        UpdateFailed,
     )
     ACTION = (
         _Translation(HomeAssistantError, "auth_failed", with_detail=False),
         _Translation(HomeAssistantError, "run_failed", with_detail=True),
+        HomeAssistantError,
     )
     SETUP = (
         _Translation(ConfigEntryAuthFailed, "account_auth_failed", with_detail=False),
         _Translation(ConfigEntryNotReady, "account_unavailable", with_detail=True),
+        ConfigEntryError,
     )
 
-    def __init__(self, refused: _Translation, failed: _Translation) -> None:
-        """A refused sign-in (AuthError) reads as `refused`, any other failure as `failed`."""
+    def __init__(
+        self,
+        refused: _Translation,
+        failed: _Translation,
+        app_refused: type[HomeAssistantError],
+    ) -> None:
+        """How each kind of error reads at this boundary.
+
+        A refused sign-in (AuthError) reads as `refused`, a refused app (AppRefusedError) as its
+        own message raised as `app_refused`, any other failure as `failed`.
+        """
         self.refused = refused
         self.failed = failed
+        self.app_refused = app_refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +95,13 @@ class ErrorSubject:
     """Who failed, as the messages name it, and who to ask to sign in again.
 
     `placeholders` names the subject ({"pair": ...} or {"account": ...}); `on_refused` starts
-    the reauth flow of the account that refused (setup leaves that to Home Assistant).
+    the reauth flow of the account that refused (setup leaves that to Home Assistant), and
+    `on_app_refused` raises the repair of an account whose service refuses its API app.
     """
 
     placeholders: Mapping[str, str]
     on_refused: Callable[[AuthError], None] = lambda _: None
+    on_app_refused: Callable[[AppRefusedError], None] = lambda _: None
 
 
 class HasErrorSubject(Protocol):
@@ -94,6 +114,14 @@ class HasErrorSubject(Protocol):
 
 def translated(err: ProviderError, subject: ErrorSubject, boundary: Boundary) -> HomeAssistantError:
     """The Home Assistant error a provider error becomes at `boundary` (raise it from `err`)."""
+    if isinstance(err, AppRefusedError):
+        # Named by whoever failed (a pair or an account), whichever the subject is.
+        who = next(iter(subject.placeholders.values()), "")
+        return boundary.app_refused(
+            translation_domain=DOMAIN,
+            translation_key=err.code,
+            translation_placeholders={**subject.placeholders, "subject": who},
+        )
     translation = boundary.refused if isinstance(err, AuthError) else boundary.failed
     key = translation.key
     if client_cause(err, CrossWatchReadOnlyError) is not None:
@@ -136,8 +164,8 @@ def translate_errors[S: HasErrorSubject, **P, R](
 ]:
     """Decorate a method (or a function whose first argument names the subject) at `boundary`.
 
-    A refused sign-in starts the refusing account's reauth, then both kinds of failure are
-    raised as `boundary` translates them.
+    A refused sign-in starts the refusing account's reauth, a refused app raises its repair,
+    then every kind of failure is raised as `boundary` translates it.
     """
 
     def decorate(
@@ -151,6 +179,8 @@ def translate_errors[S: HasErrorSubject, **P, R](
                 named = subject.error_subject
                 if isinstance(err, AuthError):
                     named.on_refused(err)
+                if isinstance(err, AppRefusedError):
+                    named.on_app_refused(err)
                 raise translated(err, named, boundary) from err
 
         return translating
@@ -192,6 +222,8 @@ def form_error(err: BaseException | None) -> str:
     err = as_provider_error(err)
     if isinstance(err, AuthError):
         return "invalid_auth"
+    if isinstance(err, AppRefusedError):
+        return err.code
     if isinstance(err, ProviderError):
         return "cannot_connect" if is_connection_problem(err) else "invalid_response"
     LOGGER.error("Unexpected error while checking an account: %r", err)

@@ -300,6 +300,7 @@ class TraktService(Service):
     def __init__(self) -> None:
         super().__init__()
         self.sim = trakt_sim.TraktSim(watchlist_limit=1000)
+        self.sim.rate_clock = self.time.clock  # Trakt's rate limits count on the client's clock
         self.gate = Gate(TraktShape(self), native=self._native)
         self._app = _gated(trakt_sim.make_app(self.sim), self.gate)
         self.tokens: Tokens | None = None
@@ -316,6 +317,7 @@ class TraktService(Service):
     def reset(self, *, anime: bool, titles: int) -> None:
         renew(self.sim, trakt_sim.TraktSim(watchlist_limit=1000))
         self.sim.issued_at = self.sim._simulated_now
+        self.sim.rate_clock = self.time.clock  # Trakt's rate limits count on the client's clock
         for i, film in enumerate(CATALOGUE_FILMS):
             self.sim.add_movie(trakt_id(i), film.title, film.year, imdb=film.imdb, tmdb=film.tmdb)
         self.gate.clear()

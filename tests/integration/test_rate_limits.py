@@ -71,7 +71,8 @@ async def test_trakt_s_quota_is_what_trakt_last_reported_and_follows_the_runs(
     assert attrs["limit"] == 1000
     window = trakt.buckets["GET"]
     assert window.started is not None
-    assert attrs["resets_at"] == (window.started + timedelta(seconds=300)).isoformat()
+    until = window.started + timedelta(seconds=300)
+    assert attrs["resets_at"] == until.replace(microsecond=0).isoformat()  # Trakt's: to the second
     assert attrs["unit_of_measurement"] == "requests"
     assert attrs["state_class"] == "measurement"
 

@@ -77,7 +77,7 @@ async def services(
     ssim.add_title(
         "shows", 200, "Dark", 2017, episodes=2, imdb="tt5753856", tvdb="334824", tmdb="70523"
     )
-    trakt_time, simkl_time = trakt_sim.FakeTime(), simkl_sim_time(ssim)
+    trakt_time, simkl_time = tsim.client_time(), simkl_sim_time(ssim)
     trakt_client = TraktClient(
         session,
         TraktApp(trakt_sim.CLIENT_ID, trakt_sim.CLIENT_SECRET),

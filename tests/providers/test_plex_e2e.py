@@ -70,7 +70,7 @@ async def services(
     tsim.add_episode(10, 1, 1, 101, tvdb=6321901)
     tsim.add_episode(10, 1, 2, 102, tvdb=6321902)
     psim.add_title("movie", "Inception", 2010, imdb="tt1375666", tmdb=27205)
-    time = trakt_sim.FakeTime()
+    time = tsim.client_time()
     trakt_client = TraktClient(
         session,
         TraktApp(trakt_sim.CLIENT_ID, trakt_sim.CLIENT_SECRET),

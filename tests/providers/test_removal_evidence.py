@@ -74,7 +74,7 @@ class World:
                     imdb=imdb,
                     tmdb=str(tmdb),
                 )
-        trakt_time = trakt_sim.FakeTime()
+        trakt_time = self.trakt_sim.client_time()
         client = TraktClient(
             self.session,
             TraktApp(trakt_sim.CLIENT_ID, trakt_sim.CLIENT_SECRET),

@@ -411,7 +411,7 @@ async def plex_trakt(
     title, year, imdb, tmdb, tvdb = SHOGUN
     tsim.add_show(102, title, year, imdb=imdb, tmdb=tmdb, tvdb=tvdb)
     world.sim.add_title("show", title, year, imdb=imdb, tmdb=tmdb, tvdb=tvdb)
-    time = trakt_sim.FakeTime()
+    time = tsim.client_time()
     client = TraktClient(
         session,
         TraktApp(trakt_sim.CLIENT_ID, trakt_sim.CLIENT_SECRET),

@@ -92,7 +92,7 @@ class World:
         return SimklProvider(api, SimklAccount("51", "Andrew"), now=lambda: self.simkl.now)
 
     def trakt_provider(self) -> TraktProvider:
-        time = trakt_sim.FakeTime()
+        time = self.trakt.client_time()
         client = TraktClient(
             self.session,
             TraktApp(trakt_sim.CLIENT_ID, trakt_sim.CLIENT_SECRET),

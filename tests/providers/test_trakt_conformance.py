@@ -7,6 +7,7 @@ Bodies are therefore validated with `oneOf` read as `anyOf`; a test below shows 
 """
 
 from functools import cache
+import itertools
 import json
 import re
 from typing import Any
@@ -32,7 +33,6 @@ from tests.simulators.openapi import RECORDED, OpenApiDescription, app_routes, s
 from tests.simulators.trakt import (
     CLIENT_ID,
     CLIENT_SECRET,
-    FakeTime,
     TraktSim,
     make_app,
     seed_catalogue,
@@ -98,7 +98,7 @@ async def test_every_request_of_a_full_session_is_in_the_description_with_a_vali
     sim.seed_rating("show", 10, 9, sim.tick())
     app = make_app(sim)
     base = await serve(app)
-    time = FakeTime()
+    time = sim.client_time()
     client = TraktClient(
         session,
         APP,
@@ -176,6 +176,9 @@ async def test_simulator_replies_match_the_response_schemas(
     sim.seed_play("movie", 2, sim.tick())
     sim.seed_play("episode", 102, sim.tick())
     sim.seed_rating("season", 1001, 8, sim.tick())
+    # Every call a second after the last: this test checks bodies, not the rate limits.
+    seconds = itertools.count()
+    sim.rate_clock = lambda: float(next(seconds))
     base = await serve(make_app(sim))
     tokens = sim.issue_tokens()
     headers = {

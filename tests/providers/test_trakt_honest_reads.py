@@ -6,6 +6,8 @@ what it should be is a failure of the read, never an empty list.
 
 from dataclasses import replace
 from datetime import timedelta
+import json
+from typing import Any
 
 import aiohttp
 import pytest
@@ -289,20 +291,21 @@ async def test_pagination_proves_a_category_that_comes_without_its_total(
 async def test_a_category_without_any_pagination_headers_cannot_prove_it_is_whole(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
-    rig = await make_rig(serve, session)
-    rig.sim.seed_rating("movie", 1, 7, at(0))
-    rig.sim.seed_rating("show", 10, 8, at(1))
+    # A paged list (the watchlist); /sync/ratings is unpaged since 2026 (see below).
+    rig = await make_rig(serve, session, TraktSim(watchlist_limit=1000))
+    rig.sim.seed_watchlist("movie", 1)
+    rig.sim.seed_watchlist("show", 10)
     rig.sim.quirks.no_total_header = True
     original = rig.client.request
 
     async def headless(method: str, path: str, **kwargs: object) -> Response:
         reply = await original(method, path, **kwargs)  # type: ignore[arg-type]
-        if path == "/sync/ratings/shows":
+        if path == "/sync/watchlist/shows":
             return without_headers(reply, "X-Pagination-Page-Count")
         return reply
 
     rig.client.request = headless  # type: ignore[method-assign]
-    snapshot = await rig.read(R)
+    snapshot = await rig.read(W)
 
     assert not snapshot.complete
     assert snapshot.completeness.failure == (
@@ -310,9 +313,58 @@ async def test_a_category_without_any_pagination_headers_cannot_prove_it_is_whol
         " to show that was all of them"
     )
     rig.client.request = original  # type: ignore[method-assign]
-    again = await rig.read(R)
+    again = await rig.read(W)
     assert again.complete  # the unproven category was not kept in the cache
     assert len(again) == 2
+
+
+async def test_an_unpaged_ratings_reply_is_the_whole_list_in_one_request(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    # 2026: /sync/ratings is unpaged again; it answers every rating and no pagination headers.
+    sim = TraktSim()
+    seed_catalogue(sim)
+    for number in range(300):
+        sim.add_movie(5000 + number, f"Film {number}", 2000, tmdb=90000 + number)
+        sim.seed_rating("movie", 5000 + number, 1 + number % 10, at(number))
+    rig = await make_rig(serve, session, sim)
+
+    snapshot = await rig.read(R)
+
+    assert snapshot.complete
+    assert len(snapshot) == 300
+    assert rig.paths().count("GET /sync/ratings/movies") == 1
+
+
+async def test_ratings_that_trakt_pages_after_all_are_followed_page_by_page(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    sim = TraktSim()
+    seed_catalogue(sim)
+    for number in range(300):
+        sim.add_movie(5000 + number, f"Film {number}", 2000, tmdb=90000 + number)
+        sim.seed_rating("movie", 5000 + number, 1 + number % 10, at(number))
+    rig = await make_rig(serve, session, sim)
+    original = rig.client.request
+
+    async def paged(method: str, path: str, **kwargs: Any) -> Response:
+        # Trakt changed its mind once already (trakt/trakt-api#924): ratings paged at 250.
+        if path != "/sync/ratings/movies":
+            return await original(method, path, **kwargs)
+        reply = await original(method, path, **kwargs)
+        rows = reply.json()
+        page = int(kwargs["params"]["page"])
+        body = json.dumps(rows[(page - 1) * 250 : page * 250]).encode()
+        headers = {**reply.headers, "X-Pagination-Page-Count": "2",
+                   "X-Pagination-Item-Count": str(len(rows)), "X-Pagination-Limit": "250"}  # fmt: skip
+        return replace(reply, body=body, headers=headers)
+
+    rig.client.request = paged  # type: ignore[method-assign]
+    snapshot = await rig.read(R)
+
+    assert snapshot.complete
+    assert len(snapshot) == 300
+    assert rig.paths().count("GET /sync/ratings/movies") == 2
 
 
 async def test_a_list_that_changes_between_its_pages_makes_the_read_partial(

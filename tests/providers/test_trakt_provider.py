@@ -107,7 +107,7 @@ async def make_rig(
         seed_catalogue(sim)
     app = make_app(sim)
     base = await serve(app)
-    time = FakeTime()
+    time = sim.client_time()  # the simulator counts its rate limits on the client's clock
     rig_saved: list[Tokens] = []
     failures = [saver_fails]
 
@@ -149,7 +149,8 @@ async def test_health_names_the_account_and_exposes_the_watchlist_cap(
     await rig.provider.health()
     assert (rig.provider.key, rig.provider.name) == ("trakt:alice", "Trakt (alice)")
     caps = rig.provider.capabilities
-    assert caps.limits == {Feature.WATCHLIST: 100}
+    # The watchlist's cap as Trakt reports it; the ratings' by the plan (free: 10,000 in 2026).
+    assert caps.limits == {Feature.WATCHLIST: 100, Feature.RATINGS: 10_000}
     assert caps.rating_scale is RatingScale.INTEGER_1_10
     assert caps.history.multiple_plays
     assert caps.history.sets_watched_at
@@ -339,15 +340,16 @@ async def test_a_5xx_midway_gives_a_partial_snapshot_and_leaves_the_cache_alone(
 async def test_a_truncated_page_is_partial_however_quietly_it_fails(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
-    rig = await make_rig(serve, session)
-    rig.sim.seed_rating("movie", 1, 7, at(0))
-    rig.sim.seed_rating("movie", 2, 6, at(1))
+    # A paged list (the watchlist): /sync/ratings is unpaged since 2026 and announces no count.
+    rig = await make_rig(serve, session, TraktSim(watchlist_limit=1000))
+    rig.sim.seed_watchlist("movie", 1)
+    rig.sim.seed_watchlist("movie", 2)
     rig.sim.quirks.truncate_page = 1
-    snapshot = await rig.read(Feature.RATINGS)
+    snapshot = await rig.read(Feature.WATCHLIST)
     assert not snapshot.complete
     assert "1 of 2 announced" in snapshot.completeness.describe()
     rig.sim.quirks.truncate_page = None
-    assert len(await rig.read(Feature.RATINGS)) == 2  # the short read was not cached
+    assert len(await rig.read(Feature.WATCHLIST)) == 2  # the short read was not cached
 
 
 async def test_a_short_page_before_the_last_one_is_a_failure(

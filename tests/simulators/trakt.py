@@ -6,8 +6,33 @@ and the Apiary docs). Tests seed the catalogue and the account, drive the device
 real service does on a bad day.
 
 Every authed API reply carries `X-Ratelimit`, the JSON Trakt documents (name, period, limit,
-remaining, until) for the bucket the call spends: GETs 1000 per 5 minutes, writes 1 per second.
-Trakt calls the header optional; the `no_ratelimit_header` quirk leaves it out.
+remaining, until) for the bucket the call spends: GETs 1000 per 5 minutes, writes (POST, PUT,
+DELETE) 1 per second. Trakt calls the header optional; the `no_ratelimit_header` quirk leaves
+it out. Both limits are enforced, per user (the simulator has one): a call over its bucket's
+limit answers 429 with `Retry-After`, the whole seconds until the bucket's period ends, and is
+not acted on. Each bucket counts calls in fixed periods that start with the first call after
+the last one ended (the `until` Trakt reports). The numbers: the write limit is the documented
+1 call a second; for GETs the 2026 facts page names no new number, and the newest description
+we have (specs/trakt/trakt.apib, mirrored 2026-04 from the official Apiary docs) still gives
+AUTHED_API_GET_LIMIT as 1000 calls every 5 minutes, so that is what is enforced; should Trakt's
+2026 tiers differ, `TraktSim.buckets` is where to change it. The limits are counted on
+`TraktSim.rate_clock` (seconds): the wall clock by default; a test whose client paces itself on
+a `FakeTime` hands the simulator the same clock, so that a second the client waited is a second
+here too.
+
+Paging as in 2026 (provider-facts-2026.md, Trakt; trakt/trakt-api#924 and PR #925): the
+watchlist, the history and `/sync/watched` are always paged, `limit` defaults to 100 and a larger
+one than 250 is silently clamped to 250 (`TraktSim.max_limit`; X-Pagination-Limit says what was
+used). `/sync/ratings` is unpaged again: it answers the whole list and no pagination headers,
+whatever `page` and `limit` say. The facts name lists and the collection as paged too; the
+simulator serves neither.
+
+The 2026 app rule (../shared/research/provider-facts-2026.md, Trakt): own API apps need VIP, and
+free members' apps were deleted on 2026-07-31. `Quirks.app_deleted` answers 403 to every request
+(OAuth and API alike: the facts say every request, public endpoints too), `Quirks.vip_required`
+426 to every request. Where Trakt's body for these is not documented we send an empty JSON
+object; trakt/trakt-api#902 shows an OAuth `invalid_client` body for a deleted app, which the
+client does not rely on either way.
 """
 
 import asyncio
@@ -18,9 +43,12 @@ from datetime import UTC, datetime, timedelta
 import hashlib
 import itertools
 import json
+import math
+import time
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from tests.simulators.openapi import recording
 
@@ -69,6 +97,10 @@ class Quirks:
     tiny_replies: int = 0
     # Writes answer with their counts but no `not_found`: nothing said item by item.
     count_only_replies: bool = False
+    # The 2026 app rule: the app (client id) was deleted, so every request answers 403 ...
+    app_deleted: bool = False
+    # ... or its owner's VIP ran out: every request answers 426 ("VIP required").
+    vip_required: bool = False
     # Seconds a write waits, once applied, before it answers (longer than the client waits:
     # a timeout whose request was stored all the same).
     write_delay: float = 0.0
@@ -76,7 +108,7 @@ class Quirks:
 
 @dataclass
 class RateBucket:
-    """One of Trakt's rate limits, counted over its own period of the simulated clock."""
+    """One of Trakt's rate limits, counted over its own period of the simulator's rate clock."""
 
     name: str
     period: int  # seconds
@@ -84,17 +116,30 @@ class RateBucket:
     started: datetime | None = None
     used: int = 0
 
+    def wait(self, now: datetime) -> float | None:
+        """Seconds until a call may be made, or None when one may be made now."""
+        if self.started is None or now >= self.started + timedelta(seconds=self.period):
+            return None
+        if self.used < self.limit:
+            return None
+        return (self.started + timedelta(seconds=self.period) - now).total_seconds()
+
     def spend(self, now: datetime, *, exhausted: bool = False) -> dict[str, Json]:
-        """Count one call; the X-Ratelimit object Trakt would send with its reply."""
+        """Count one call; the X-Ratelimit object Trakt would send with its reply.
+
+        `exhausted`: the call was refused with a 429; it is not counted, and the report says
+        nothing remains (a scripted 429 leaves the real count as it was).
+        """
         if self.started is None or now >= self.started + timedelta(seconds=self.period):
             self.started, self.used = now, 0
-        self.used = self.limit if exhausted else self.used + 1
+        if not exhausted:
+            self.used += 1
         until = self.started + timedelta(seconds=self.period)
         return {
             "name": self.name,
             "period": self.period,
             "limit": self.limit,
-            "remaining": max(0, self.limit - self.used),
+            "remaining": 0 if exhausted else max(0, self.limit - self.used),
             "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
@@ -218,6 +263,9 @@ class TraktSim:
         self.slug = slug
         self.watchlist_limit = watchlist_limit
         self.vip = False
+        self.max_limit = 250  # the largest page Trakt serves; larger limits are clamped to it
+        # Ratings allowed (2026: 10,000 free, 20,000 VIP); None: the plan's, as `vip` says.
+        self.ratings_limit: int | None = None
         self.quirks = Quirks()
         self.movies: dict[int, Movie] = {}
         self.shows: dict[int, Show] = {}
@@ -228,6 +276,9 @@ class TraktSim:
         self.access_tokens: set[str] = set()
         self.refresh_tokens: set[str] = set()
         self.headers_seen: list[dict[str, str]] = []
+        # Rate limits count on this clock (seconds; see the module's docstring).
+        self.rate_clock: Callable[[], float] = time.monotonic
+        self._client_time: FakeTime | None = None
         self.buckets = {
             "GET": RateBucket("AUTHED_API_GET_LIMIT", 300, 1000),
             "POST": RateBucket("AUTHED_API_POST_LIMIT", 1, 1),
@@ -291,6 +342,27 @@ class TraktSim:
         """Take an item off the watchlist, as the user did on the website."""
         self.watchlist = [row for row in self.watchlist if row["ref"] != (kind, trakt)]
         self._moved(CATEGORY[kind], "watchlisted_at")
+
+    def client_time(self) -> FakeTime:
+        """A fake time for a test's client to pace itself on, which the rate limits count on too.
+
+        One per simulator: a client made again (a restart) goes on from where the last one was.
+        """
+        if self._client_time is None:
+            self._client_time = FakeTime()
+            self.rate_clock = self._client_time.clock
+        return self._client_time
+
+    @property
+    def ratings_cap(self) -> int:
+        """How many ratings the account may hold (provider-facts-2026.md: 10,000 / 20,000)."""
+        if self.ratings_limit is not None:
+            return self.ratings_limit
+        return 20_000 if self.vip else 10_000
+
+    def rate_now(self) -> datetime:
+        """The rate clock's time, as a moment (for the `until` Trakt reports)."""
+        return EPOCH + timedelta(seconds=self.rate_clock())
 
     def _simulated_now(self) -> float:
         return self._clock.timestamp()
@@ -552,14 +624,54 @@ SIM = web.AppKey("trakt_sim", TraktSim)
 
 
 def make_app(sim: TraktSim) -> web.Application:
-    """The simulated API over `sim`, recording every request for conformance checks."""
+    """The simulated API and OAuth on one server, recording every request for conformance checks.
+
+    The client reads a base URL other than Trakt's own as a test server that serves OAuth too
+    (`clients.trakt.client.auth_url_for`). `make_apps` serves the two hosts apart, as Trakt does.
+    """
+    app = _recording_app(sim)
+    api = _Api(sim)
+    _oauth_routes(app, api)
+    _api_routes(app, api)
+    return app
+
+
+@dataclass(frozen=True, slots=True)
+class TraktApps:
+    """Trakt's two hosts over one account: the API (api.trakt.tv) and OAuth (auth.trakt.tv)."""
+
+    api: web.Application
+    auth: web.Application
+
+
+def make_apps(sim: TraktSim) -> TraktApps:
+    """The API and OAuth as two servers, as the 2026 contract declares them (`servers`).
+
+    Each answers only its own paths (404 for the other's), so a client that sends OAuth to the
+    API host, or the reverse, fails as it would against Trakt.
+    """
+    api, auth = _Api(sim), _recording_app(sim)
+    _oauth_routes(auth, api)
+    served = _recording_app(sim)
+    _api_routes(served, api)
+    return TraktApps(served, auth)
+
+
+def _recording_app(sim: TraktSim) -> web.Application:
     app = web.Application()
     app[SIM] = sim
     recording(app)
-    api = _Api(sim)
+    app.middlewares.append(_app_rule(sim))
+    return app
+
+
+def _oauth_routes(app: web.Application, api: _Api) -> None:
     app.router.add_post("/oauth/device/code", api.device_code)
     app.router.add_post("/oauth/device/token", api.device_token)
     app.router.add_post("/oauth/token", api.token)
+
+
+def _api_routes(app: web.Application, api: _Api) -> None:
     app.router.add_get("/users/settings", api.authed(api.user_settings))
     app.router.add_get("/sync/last_activities", api.authed(api.last_activities))
     app.router.add_get("/users/{id}/stats", api.authed(api.user_stats))
@@ -570,7 +682,22 @@ def make_app(sim: TraktSim) -> web.Application:
         app.router.add_post(f"/sync/{feature}", api.authed(api.writer(feature, remove=False)))
         app.router.add_post(f"/sync/{feature}/remove", api.authed(api.writer(feature, remove=True)))
     app.router.add_get("/sync/watched/{type}", api.authed(api.watched))
-    return app
+
+
+def _app_rule(sim: TraktSim) -> Middleware:
+    """Trakt's 2026 refusals of the app itself, before anything else looks at a request."""
+
+    @web.middleware
+    async def refuse(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if sim.quirks.app_deleted:
+            return web.json_response({}, status=403)
+        if sim.quirks.vip_required:
+            return web.json_response(
+                {}, status=426, headers={"X-Upgrade-URL": "https://trakt.tv/vip"}
+            )
+        return await handler(request)
+
+    return refuse
 
 
 def _error(status: int, error: str, description: str) -> web.Response:
@@ -657,6 +784,13 @@ class _Api:
                 )
             write = request.method != "GET"
             bucket = sim.buckets["POST" if write else "GET"]
+            now = sim.rate_now()
+            wait = bucket.wait(now)
+            if wait is not None:  # over the limit: refused, not acted on
+                reply = web.json_response(
+                    {}, status=429, headers={"Retry-After": str(max(1, math.ceil(wait)))}
+                )
+                return self._with_quota(reply, bucket.spend(now, exhausted=True))
             if quirks.rate_limit_storm or (write and quirks.rate_limit_writes):
                 if quirks.rate_limit_storm:
                     quirks.rate_limit_storm -= 1
@@ -665,9 +799,9 @@ class _Api:
                 reply = web.json_response(
                     {}, status=429, headers={"Retry-After": str(quirks.retry_after)}
                 )
-                return self._with_quota(reply, bucket.spend(sim._clock, exhausted=True))
+                return self._with_quota(reply, bucket.spend(now, exhausted=True))
             response = await handler(request)
-            return self._with_quota(response, bucket.spend(sim._clock))
+            return self._with_quota(response, bucket.spend(now))
 
         return gate
 
@@ -702,9 +836,8 @@ class _Api:
             sim, quirks = self.sim, self.sim.quirks
             kind = KIND.get(request.match_info.get("type", "all"))
             query = request.query
-            page = int(query.get("page", "1"))
-            paged = "page" in query or "limit" in query or feature == "history"
-            limit = int(query.get("limit", "10" if feature == "history" else "0")) or None
+            paged = feature != "ratings"  # 2026: /sync/ratings is unpaged again
+            page, limit = _paging(sim, query) if paged else (1, None)
             rows = self._rows(feature, kind, first_page=page == 1)
             if quirks.empty_replies:
                 quirks.empty_replies -= 1
@@ -720,7 +853,7 @@ class _Api:
             if quirks.tiny_replies:
                 quirks.tiny_replies -= 1
                 page, rows = 1, rows[:3]
-            if paged and limit:
+            if limit:
                 count = max(1, -(-len(rows) // limit))
                 body = rows[(page - 1) * limit : page * limit]
                 headers = {
@@ -798,7 +931,15 @@ class _Api:
             }
             for trakt, dates in grouped.items()
         ]
-        return web.json_response(body)
+        page, limit = _paging(sim, request.query)
+        count = max(1, -(-len(body) // limit))
+        headers = {
+            "X-Pagination-Page": str(page),
+            "X-Pagination-Limit": str(limit),
+            "X-Pagination-Page-Count": str(count),
+            "X-Pagination-Item-Count": str(len(body)),
+        }
+        return web.json_response(body[(page - 1) * limit : page * limit], headers=headers)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -810,16 +951,22 @@ class _Api:
             if feature == "history" and remove:
                 known = {play["id"] for play in sim.history}
                 not_found["ids"] = [i for i in body.get("ids", []) if i not in known]
-            if feature == "watchlist" and not remove:
-                new = {ref for ref, _ in resolved} - {row["ref"] for row in sim.watchlist}
-                if len(sim.watchlist) + len(new) > sim.watchlist_limit:
+            if not remove and feature in ("watchlist", "ratings"):
+                held = (
+                    {row["ref"] for row in sim.watchlist}
+                    if feature == "watchlist"
+                    else set(sim.ratings)
+                )
+                cap = sim.watchlist_limit if feature == "watchlist" else sim.ratings_cap
+                new = {ref for ref, _ in resolved} - held
+                if len(held) + len(new) > cap:  # 420: over the plan's limit, nothing stored
                     return web.json_response(
                         {},
                         status=420,
                         headers={
                             "X-Upgrade-URL": "https://trakt.tv/vip",
                             "X-VIP-User": str(sim.vip).lower(),
-                            "X-Account-Limit": str(sim.watchlist_limit),
+                            "X-Account-Limit": str(cap),
                         },
                     )
             sim._before_write(feature)
@@ -971,6 +1118,13 @@ class _Api:
                 deleted[CATEGORY[ref[0]]] += 1
                 sim._moved(CATEGORY[ref[0]], "rated_at")
         return {"deleted": deleted}, 200
+
+
+def _paging(sim: TraktSim, query: Any) -> tuple[int, int]:
+    """The page and page size Trakt serves for a query: default 100, at most `max_limit`."""
+    page = max(1, int(query.get("page", "1")))
+    limit = min(max(1, int(query.get("limit", "100"))), sim.max_limit)
+    return page, limit
 
 
 def _malformed(left: int, body: list[Json], headers: dict[str, str]) -> web.Response:

@@ -17,7 +17,11 @@
     │   └── CrossWatchReadOnlyError       ... to write: the sign-in grants reading only
     ├── CrossWatchRateLimitError          the service asked to slow down (with retry_after)
     ├── CrossWatchAccountLimitError       the account reached a limit of its plan (with limit)
-    └── CrossWatchAccountLockedError      the account is locked or otherwise unusable
+    ├── CrossWatchAccountLockedError      the account is locked or otherwise unusable
+    └── CrossWatchAppRefusedError         the service refuses the API app (client id) itself,
+                                          whatever the account: no new sign-in can help (with
+                                          code, a stable name of the reason; each service's
+                                          package defines its own subclasses)
 
 Which failures are outcome-unknown is safety-critical: a write whose reply was lost must never
 read as a plain failure, or the engine would take it as not done. Exactly these are: a timeout
@@ -92,3 +96,19 @@ class CrossWatchAccountLimitError(CrossWatchClientError):
 
 class CrossWatchAccountLockedError(CrossWatchClientError):
     """The service locked the account, or will not serve it until its owner acts."""
+
+
+class CrossWatchAppRefusedError(CrossWatchClientError):
+    """The service refuses the API app (its client id) itself, for every account and request.
+
+    Not the account's credentials: signing in again with the same app cannot succeed, so this is
+    deliberately no CrossWatchAuthenticationError. `code` names the reason in a stable way (a
+    subclass's), for whoever explains it to the user.
+    """
+
+    code = "app_refused"
+
+    def __init__(self, message: str, status: int) -> None:
+        """Keep the status the service refused the app with."""
+        super().__init__(message)
+        self.status = status

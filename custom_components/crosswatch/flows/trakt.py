@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.config_entries import ConfigFlowResult
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
 
@@ -18,13 +19,20 @@ from ..clients.trakt.auth import (
     request_device_code,
     wait_for_device_token,
 )
-from ..const import CONF_BASE_URL, CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_TOKENS, Kind
+from ..const import (
+    CONF_AUTH_URL,
+    CONF_BASE_URL,
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_TOKENS,
+    Kind,
+)
 from ..engine.provider import ProviderError
 from ..errors import form_error
 from ..providers import trakt
 from .base import (
+    ADVANCED,
     CodeSignInFlow,
-    advanced_section,
     base_url,
     code_sign_in_steps,
     form,
@@ -51,6 +59,7 @@ class TraktFlow(CodeSignInFlow):
 
     _trakt_app: TraktApp | None = None
     _trakt_url: str = trakt_client.DEFAULT_BASE_URL
+    _trakt_auth_url: str = trakt_client.DEFAULT_AUTH_URL
 
     async def async_step_trakt(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the user's Trakt API app (client id and secret)."""
@@ -60,6 +69,9 @@ class TraktFlow(CodeSignInFlow):
                 user_input[CONF_CLIENT_ID].strip(), user_input[CONF_CLIENT_SECRET].strip()
             )
             self._trakt_url = base_url(user_input, trakt_client.DEFAULT_BASE_URL)
+            self._trakt_auth_url = trakt_client.auth_url_for(
+                self._trakt_url, (user_input.get(ADVANCED) or {}).get(CONF_AUTH_URL)
+            )
             error = await self._trakt_request_code()
             if error is None:
                 return await self.async_step_trakt_code(None)
@@ -68,7 +80,10 @@ class TraktFlow(CodeSignInFlow):
             {
                 vol.Required(CONF_CLIENT_ID): str,
                 vol.Required(CONF_CLIENT_SECRET): str,
-                **advanced_section(),
+                vol.Optional(ADVANCED): section(
+                    form({vol.Optional(CONF_BASE_URL): str, vol.Optional(CONF_AUTH_URL): str}),
+                    {"collapsed": True},
+                ),
             }
         )
         return self.async_show_form(step_id="trakt", data_schema=schema, errors=errors)
@@ -76,8 +91,9 @@ class TraktFlow(CodeSignInFlow):
     async def _trakt_request_code(self) -> str | None:
         """Ask Trakt for a device code and start polling for it; an error key on failure."""
         assert self._trakt_app is not None
+        # The device flow is OAuth: Trakt's auth host, not the API's.
         http = trakt_client.make_http(
-            async_get_clientsession(self.hass), self._trakt_app, base_url=self._trakt_url
+            async_get_clientsession(self.hass), self._trakt_app, base_url=self._trakt_auth_url
         )
         try:
             code = await request_device_code(http, self._trakt_app)
@@ -117,6 +133,7 @@ class TraktFlow(CodeSignInFlow):
             tokens,
             keep,
             base_url=self._trakt_url,
+            auth_url=self._trakt_auth_url,
         )
         provider = trakt.TraktProvider(client)
         try:
@@ -133,6 +150,7 @@ class TraktFlow(CodeSignInFlow):
                 CONF_CLIENT_SECRET: self._trakt_app.client_secret,
                 CONF_TOKENS: (saved[-1] if saved else client.tokens).as_dict(),
                 CONF_BASE_URL: self._trakt_url,
+                CONF_AUTH_URL: self._trakt_auth_url,
             },
         )
 
@@ -140,6 +158,9 @@ class TraktFlow(CodeSignInFlow):
         """Sign in again with the same app: a new device code."""
         self._trakt_app = TraktApp(entry_data[CONF_CLIENT_ID], entry_data[CONF_CLIENT_SECRET])
         self._trakt_url = entry_data.get(CONF_BASE_URL) or trakt_client.DEFAULT_BASE_URL
+        self._trakt_auth_url = trakt_client.auth_url_for(
+            self._trakt_url, entry_data.get(CONF_AUTH_URL)
+        )
         return await self.async_step_trakt_reauth()
 
     async def async_step_trakt_reauth(

@@ -12,6 +12,8 @@ cause:
     CrossWatchRateLimitError        -> RateLimitError (retry_after kept)
     CrossWatchAccountLimitError     -> AccountLimitError (limit kept)
     CrossWatchAccountLockedError    -> AccountLockedError
+    CrossWatchAppRefusedError       -> AppRefusedError, an AccountLockedError (code kept): the
+                                       service refuses the app itself, so no reauth can help
     CrossWatchServerError (a 5xx)   -> ServerFaultError, an HttpError and an OutcomeUnknownError
     CrossWatchResponseError         -> HttpError (status and body kept, for the adapters)
     CrossWatchOutcomeUnknownError   -> OutcomeUnknownError (a timeout, a connection lost after
@@ -31,6 +33,7 @@ from typing import Any, cast
 from ..clients.errors import (
     CrossWatchAccountLimitError,
     CrossWatchAccountLockedError,
+    CrossWatchAppRefusedError,
     CrossWatchAuthenticationError,
     CrossWatchClientError,
     CrossWatchOutcomeUnknownError,
@@ -62,6 +65,19 @@ class ServerFaultError(HttpError, OutcomeUnknownError):
     """The service answered 5xx: it may have done what was asked before failing."""
 
 
+class AppRefusedError(AccountLockedError):
+    """The service refuses the API app itself (e.g. Trakt's deleted apps): no sign-in helps.
+
+    For the engine an account it cannot use until its owner acts, as a locked one; `code` (the
+    client error's) says which refusal it was, for the message and the repair that explain it.
+    """
+
+    def __init__(self, message: str, code: str) -> None:
+        """Keep the refusal's code."""
+        super().__init__(message)
+        self.code = code
+
+
 def engine_error(err: CrossWatchClientError) -> ProviderError:
     """The engine's error for a client's (raise it `from err`)."""
     message = str(err)
@@ -73,6 +89,8 @@ def engine_error(err: CrossWatchClientError) -> ProviderError:
         return AccountLimitError(message, err.limit)
     if isinstance(err, CrossWatchAccountLockedError):
         return AccountLockedError(message)
+    if isinstance(err, CrossWatchAppRefusedError):
+        return AppRefusedError(message, err.code)
     if isinstance(err, CrossWatchServerError):
         return ServerFaultError(err.status, message, err.body)
     if isinstance(err, CrossWatchResponseError):

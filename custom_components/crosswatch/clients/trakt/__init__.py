@@ -11,10 +11,13 @@ from .auth import (
     wait_for_device_token,
 )
 from .client import (
+    DEFAULT_AUTH_URL,
     DEFAULT_BASE_URL,
     TraktClient,
+    auth_url_for,
     make_http,
 )
+from .errors import TraktAppDeletedError, TraktVipRequiredError
 from .models import (
     CategoryActivity,
     HistoryRow,
@@ -44,6 +47,7 @@ from .models import (
 )
 
 __all__ = [
+    "DEFAULT_AUTH_URL",
     "DEFAULT_BASE_URL",
     "CategoryActivity",
     "DeviceCode",
@@ -69,10 +73,13 @@ __all__ = [
     "SyncReply",
     "SyncSeason",
     "TraktApp",
+    "TraktAppDeletedError",
     "TraktClient",
+    "TraktVipRequiredError",
     "UserSettings",
     "UserStats",
     "WatchlistRow",
+    "auth_url_for",
     "format_time",
     "make_http",
     "parse_time",

@@ -2,7 +2,9 @@
 
 A Home Assistant config flow cannot block while the user walks to a browser, so the device flow
 is split into its steps: ask for a code, show it, then poll once per flow step (or poll until
-done, with an injectable sleep). Every request goes through the shared `HttpClient`.
+done, with an injectable sleep). Every request goes through the shared `HttpClient`. Trakt's
+refusals of the app itself (403, 426) are raised as the errors of `errors` (a deleted app, VIP
+required), not as a failed sign-in: no code the user approves could get past them.
 
 Refresh tokens are single-use: the caller must persist the pair `refresh_tokens` returns before
 it uses the new access token (see `tokens.py`).
@@ -21,6 +23,7 @@ from ..errors import (
 )
 from ..http import HttpClient, Sleep
 from ..tokens import Tokens
+from .errors import APP_REFUSALS, raise_for_app_refusal
 
 # Trakt's device and refresh grants need a redirect URI; devices use the out-of-band one.
 OOB_REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
@@ -111,7 +114,14 @@ async def request_device_code(
     http: HttpClient, app: TraktApp, *, now: Callable[[], float] = time.time
 ) -> DeviceCode:
     """Ask Trakt for a device code and the user code to show."""
-    reply = await http.request("POST", "/oauth/device/code", json_body={"client_id": app.client_id})
+    reply = raise_for_app_refusal(
+        await http.request(
+            "POST",
+            "/oauth/device/code",
+            json_body={"client_id": app.client_id},
+            ok=frozenset({200}) | APP_REFUSALS,
+        )
+    )
     data = _object(reply.json(), "device code")
     try:
         return DeviceCode(
@@ -146,8 +156,9 @@ async def poll_device_token(
             "client_id": app.client_id,
             "client_secret": app.client_secret,
         },
-        ok=frozenset(_POLL_STATUS),
+        ok=frozenset(_POLL_STATUS) | APP_REFUSALS,
     )
+    raise_for_app_refusal(reply)
     status = _POLL_STATUS[reply.status]
     if status is PollStatus.AUTHORIZED:
         return PollResult(status, current, _tokens(reply.json(), now))
@@ -192,8 +203,9 @@ async def refresh_tokens(
             "redirect_uri": OOB_REDIRECT_URI,
             "grant_type": "refresh_token",
         },
-        ok=frozenset({200, 400, 401}),
+        ok=frozenset({200, 400, 401}) | APP_REFUSALS,
     )
+    raise_for_app_refusal(reply)
     if reply.status != 200:
         detail = reply.json()
         reason = detail.get("error") if isinstance(detail, dict) else None

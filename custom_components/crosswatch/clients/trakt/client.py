@@ -4,12 +4,17 @@ Everything goes through the shared `HttpClient`. On top of it this module adds w
 particular to Trakt:
 - the required headers and a Bearer token that is refreshed ahead of expiry, and once more on
   a 401, behind a lock because refresh tokens are single-use;
-- pagination at 250 items a page, following `X-Pagination-Page-Count`, with the evidence a
-  snapshot needs (announced total and page count, records seen, and why a read stopped early);
+- pagination at 250 items a page (Trakt's 2026 cap: a larger limit is clamped, the default is
+  100), following `X-Pagination-Page-Count` and judging a page full by the size Trakt said it
+  served (`X-Pagination-Limit`), with the evidence a snapshot needs (announced total and page
+  count, records seen, and why a read stopped early); `/sync/ratings` is unpaged again since
+  2026: its reply without pagination headers is the whole list;
 - no conditional requests: a 304 vouches for a page only as well as Trakt's caches do, and those
   have answered 304 for lists that had changed (after our own writes and otherwise), so every
   page is read in full and the caller decides from `/sync/last_activities` what to read at all;
-- 420 (account limit) and 423 (locked account) as the client's account errors;
+- 420 (account limit) and 423 (locked account) as the client's account errors, and 403 and 426
+  as Trakt's refusals of the API app itself (`errors`: a deleted app, VIP required), never as a
+  refused sign-in;
 - the quota Trakt reports in its `X-Ratelimit` header, bucket by bucket;
 - writes that are not idempotent (adding plays) are never retried after a reply that may have
   been applied (5xx, timeout): Trakt does not deduplicate plays. Such a lost reply is raised as
@@ -48,6 +53,7 @@ from ..http import (
 )
 from ..tokens import Tokens, TokenSaver
 from .auth import TraktApp, refresh_tokens
+from .errors import APP_REFUSALS, raise_for_app_refusal
 from .models import (
     HistoryRow,
     LastActivities,
@@ -69,8 +75,10 @@ from .models import (
 )
 
 DEFAULT_BASE_URL = "https://api.trakt.tv"
+# The 2026 contract declares every OAuth endpoint (device code, token, revoke) on its own host.
+DEFAULT_AUTH_URL = "https://auth.trakt.tv"
 USER_AGENT = "CrossWatch/0.1 (Home Assistant)"
-PAGE_LIMIT = 250
+PAGE_LIMIT = 250  # Trakt's largest page since 2026; never ask for more
 # Trakt's published limits: one authed write a second, 1000 GETs per five minutes.
 WRITE_INTERVAL = 1.0
 GET_LIMIT = 1000
@@ -80,7 +88,7 @@ REFRESH_MARGIN = 86400.0
 # The bucket a sync spends: Trakt's GETs as a signed-in user (1000 every five minutes). Writes
 # have their own bucket, one call a second, which the write throttle already keeps to.
 READ_QUOTA = "AUTHED_API_GET_LIMIT"
-_API_OK = frozenset({200, 201, 204, 401, 420, 423})
+_API_OK = frozenset({200, 201, 204, 401, 420, 423}) | APP_REFUSALS
 
 
 def make_http(
@@ -119,6 +127,19 @@ def make_http(
     )
 
 
+def auth_url_for(base_url: str, auth_url: str | None = None) -> str:
+    """Where the OAuth endpoints are: `auth_url` when given, else Trakt's auth host.
+
+    A base URL other than Trakt's own is a test server (a simulator), which serves OAuth on the
+    same address unless it was given an auth URL of its own.
+    """
+    if auth_url:
+        return auth_url.rstrip("/")
+    if base_url.rstrip("/") == DEFAULT_BASE_URL:
+        return DEFAULT_AUTH_URL
+    return base_url.rstrip("/")
+
+
 def trakt_throttles(
     *, sleep: Sleep = asyncio.sleep, clock: Clock | None = None
 ) -> tuple[Throttle, Throttle]:
@@ -138,6 +159,7 @@ class Page[T]:
     page_count: int | None
     item_count: int | None
     etag: str | None
+    limit: int | None = None  # the page size Trakt said it served (X-Pagination-Limit)
 
 
 class TraktClient:
@@ -151,6 +173,7 @@ class TraktClient:
         save_tokens: TokenSaver,
         *,
         base_url: str = DEFAULT_BASE_URL,
+        auth_url: str | None = None,
         user_agent: str = USER_AGENT,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -159,6 +182,7 @@ class TraktClient:
     ) -> None:
         """Talk to Trakt for one account; every new token pair goes to `save_tokens` first.
 
+        The API is at `base_url`, OAuth (the token refresh) at `auth_url` (see `auth_url_for`).
         `sleep` and `clock` pace requests (monotonic); `now` dates tokens (the epoch).
         """
         self._retry = retry or RetryPolicy()
@@ -171,6 +195,16 @@ class TraktClient:
         self.http = make_http(session, app, retry=self._retry, **options)
         # Same limits, one attempt: for writes that must not be repeated blindly.
         self._once = make_http(session, app, retry=replace(self._retry, attempts=1), **options)
+        # OAuth is another host, with limits of its own: not the API's buckets.
+        self._auth = make_http(
+            session,
+            app,
+            base_url=auth_url_for(base_url, auth_url),
+            user_agent=user_agent,
+            retry=self._retry,
+            sleep=sleep,
+            clock=clock,
+        )
         self._app = app
         self._tokens = tokens
         self._unsaved: Tokens | None = None
@@ -180,8 +214,8 @@ class TraktClient:
 
     @property
     def requests_made(self) -> int:
-        """Requests sent by both underlying clients."""
-        return self.http.requests.count + self._once.requests.count
+        """Requests sent by the underlying clients (the API's and OAuth's)."""
+        return self.http.requests.count + self._once.requests.count + self._auth.requests.count
 
     @property
     def tokens(self) -> Tokens:
@@ -219,7 +253,7 @@ class TraktClient:
                 raise CrossWatchAuthenticationError(
                     "the Trakt access token expired and there is no refresh token"
                 )
-            fresh = await refresh_tokens(self.http, self._app, stale.refresh_token, now=self._now)
+            fresh = await refresh_tokens(self._auth, self._app, stale.refresh_token, now=self._now)
             await self._adopt(fresh)
 
     async def request(
@@ -314,17 +348,25 @@ class TraktClient:
         return await self.get_pages(f"/sync/history/{category}", history_row)
 
     async def ratings(self, category: str) -> PagedRead[RatingRow]:
-        """Every page of `/sync/ratings/{category}`."""
-        return await self.get_pages(f"/sync/ratings/{category}", rating_row)
+        """`/sync/ratings/{category}`: unpaged since 2026, and followed should Trakt page it."""
+        return await self.get_pages(f"/sync/ratings/{category}", rating_row, unpaged=True)
 
     async def _get_json(self, path: str) -> JsonValue:
         """GET one unpaginated resource as JSON."""
         return (await self.request("GET", path)).json()
 
     async def get_pages[T](
-        self, path: str, parse: RowParser[T], params: Mapping[str, str | int] | None = None
+        self,
+        path: str,
+        parse: RowParser[T],
+        params: Mapping[str, str | int] | None = None,
+        *,
+        unpaged: bool = False,
     ) -> PagedRead[T]:
         """Read every page of `path`; a fault midway ends the read with the failure noted.
+
+        `unpaged`: the endpoint answers the whole list at once, so a first reply without any
+        pagination header is all of it. One with pagination headers is followed page by page.
 
         A page that is not a JSON list, a page before the last one that is not full, and a page
         whose total disagrees with the first one's all end the read as failed: what was read
@@ -338,6 +380,8 @@ class TraktClient:
         first_etag: str | None = None
         number, page_count = 1, 1
 
+        whole = False
+
         def done(failure: str | None, etag: str | None) -> PagedRead[T]:
             return PagedRead(
                 records=tuple(records),
@@ -349,6 +393,7 @@ class TraktClient:
                 failure=failure,
                 etag=etag,
                 digest=_digest(raw),
+                unpaged=whole and failure is None,
             )
 
         while number <= page_count:
@@ -367,6 +412,7 @@ class TraktClient:
                 first_etag, expected = page.etag, page.item_count
                 announced_pages = page.page_count
                 page_count = page.page_count or 1
+                whole = unpaged and page.page_count is None and page.item_count is None
             elif page.item_count is not None and page.item_count != expected:
                 # The list changed between pages: rows may have moved past the pages read.
                 return done(
@@ -374,7 +420,7 @@ class TraktClient:
                 )
             raw.extend(page.raw)
             records.extend(page.records)
-            if number < page_count and len(page.raw) < PAGE_LIMIT:
+            if number < page_count and len(page.raw) < min(page.limit or PAGE_LIMIT, PAGE_LIMIT):
                 return done(f"page {number} of {page_count} held {len(page.raw)} items", None)
             number += 1
         return done(None, first_etag)
@@ -399,6 +445,7 @@ class TraktClient:
             _int_header(reply.headers, "X-Pagination-Page-Count"),
             _int_header(reply.headers, "X-Pagination-Item-Count"),
             _header(reply.headers, "ETag"),
+            _int_header(reply.headers, "X-Pagination-Limit"),
         )
 
     # -- writes ---------------------------------------------------------------------------
@@ -409,8 +456,17 @@ class TraktClient:
         A 2xx means Trakt took the request: a body we cannot read (not JSON) changes nothing
         about that, it only leaves what became of each item unsaid. Raising here would count
         the write as failed, and a failed play is sent again: a second play on Trakt.
+        A 420 (the account is at its plan's limit) names the list it refused to grow.
         """
-        reply = await self.request("POST", path, json_body=body.to_json(), idempotent=idempotent)
+        try:
+            reply = await self.request(
+                "POST", path, json_body=body.to_json(), idempotent=idempotent
+            )
+        except CrossWatchAccountLimitError as err:
+            what = path.strip("/").split("/")[1] if path.count("/") > 1 else path
+            raise CrossWatchAccountLimitError(
+                f"Trakt refused more {what}: {err}", err.limit
+            ) from err
         try:
             return parse_sync_reply(reply.json())
         except CrossWatchClientError:
@@ -424,12 +480,14 @@ def _digest(records: list[object]) -> str:
 
 
 def _checked(reply: Response) -> Response:
+    raise_for_app_refusal(reply)
     if reply.status == 420:
         limit = _int_header(reply.headers, "X-Account-Limit")
         vip = (_header(reply.headers, "X-VIP-User") or "").lower() == "true"
         hint = "" if vip else " (Trakt VIP raises it)"
+        size = f"{limit:,}" if limit is not None else "its"
         raise CrossWatchAccountLimitError(
-            f"the Trakt account is at its limit of {limit or 'its'} items{hint}", limit
+            f"the Trakt account is at its limit of {size} items{hint}", limit
         )
     if reply.status == 423:
         raise CrossWatchAccountLockedError(

@@ -97,14 +97,40 @@ class PagedRead[T]:
     failure: str | None
     etag: str | None  # the first page's validator
     digest: str  # of the records as sent: whether a later body is the same
+    # The endpoint is unpaged (2026: /sync/ratings) and its reply came without pagination
+    # headers: by the contract, that reply is the whole list.
+    unpaged: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLimits:
+    """How many items a Trakt plan allows in each list (Trakt's limits for 2026)."""
+
+    watchlist: int
+    ratings: int
+    history: int
+
+
+# "Updating Trakt limits for 2026" (Trakt forum, tabulated in Taxel/PlexTraktSync PR #2485;
+# ../shared/research/provider-facts-2026.md). Over a limit, a write answers 420.
+FREE_LIMITS = PlanLimits(watchlist=250, ratings=10_000, history=100_000)
+VIP_LIMITS = PlanLimits(watchlist=5_000, ratings=20_000, history=100_000)
 
 
 @dataclass(frozen=True, slots=True)
 class UserSettings:
-    """What `/users/settings` says of the account: its slug and its plan's watchlist limit."""
+    """What `/users/settings` says of the account: its slug, plan and watchlist limit."""
 
     slug: str
     watchlist_limit: int | None  # None when Trakt did not say
+    vip: bool | None = None  # whether the account has VIP; None when Trakt did not say
+
+    @property
+    def plan_limits(self) -> PlanLimits | None:
+        """The limits of the account's plan, when Trakt said which plan it has."""
+        if self.vip is None:
+            return None
+        return VIP_LIMITS if self.vip else FREE_LIMITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +339,10 @@ def parse_settings(raw: object) -> UserSettings:
     limits = _object(raw).get("limits")
     watchlist = _object(limits).get("watchlist")
     cap = _whole(_object(watchlist).get("item_count"))
-    return UserSettings(slug, cap if cap is not None and cap > 0 else None)
+    vip = _object(user).get("vip")
+    return UserSettings(
+        slug, cap if cap is not None and cap > 0 else None, vip if isinstance(vip, bool) else None
+    )
 
 
 def parse_stats(raw: object) -> UserStats:

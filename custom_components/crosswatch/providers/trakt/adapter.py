@@ -162,11 +162,23 @@ class TraktProvider:
 
     @translates_client_errors
     async def health(self) -> None:
-        """Read `/users/settings`: the account's slug and its plan's limits."""
+        """Read `/users/settings`: the account's slug and its plan's limits.
+
+        The watchlist's is the one Trakt reports, else its plan's; the ratings' is its plan's
+        (free or VIP, as the settings say: Trakt reports no ratings limit). Unknown stays unset.
+        """
         settings = await self._client.settings()  # no slug: a ProviderError, as any bad reply
         self._slug = settings.slug
-        if settings.watchlist_limit is not None:
-            self._limits[Feature.WATCHLIST] = settings.watchlist_limit
+        plan = settings.plan_limits
+        watchlist = settings.watchlist_limit or (plan.watchlist if plan else None)
+        for feature, limit in (
+            (Feature.WATCHLIST, watchlist),
+            (Feature.RATINGS, plan.ratings if plan else None),
+        ):
+            if limit is None:
+                self._limits.pop(feature, None)
+            else:
+                self._limits[feature] = limit
 
     @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:

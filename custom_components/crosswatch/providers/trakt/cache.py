@@ -50,7 +50,7 @@ class CategoryRead:
         elif announced is not None:
             if announced != rows:
                 reasons.append(f"{rows} of {announced} announced records read")
-        elif paged.page_count is None:
+        elif paged.page_count is None and not paged.unpaged:
             # One page with no count at all: Trakt may have paged it at another size, or
             # dropped the headers; what was read may be any part of the list.
             reasons.append(f"{rows} {_PAGINATION_UNPROVEN}")

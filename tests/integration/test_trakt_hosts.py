@@ -1,0 +1,40 @@
+"""A Trakt account signs in on Trakt's auth host and syncs on its API host."""
+
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from tests.providers.conftest import Serve
+from tests.simulators import trakt as trakt_sim
+from tests.simulators.openapi import RECORDED
+
+from .test_trakt_flow import start, user_code, wait
+
+
+async def test_a_trakt_account_signs_in_on_the_auth_host_and_keeps_both_addresses(
+    hass: HomeAssistant, serve: Serve, trakt: trakt_sim.TraktSim
+) -> None:
+    apps = trakt_sim.make_apps(trakt)
+    api, auth = await serve(apps.api), await serve(apps.auth)
+    result = await start(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "client_id": trakt_sim.CLIENT_ID,
+            "client_secret": trakt_sim.CLIENT_SECRET,
+            "advanced": {"base_url": api, "auth_url": auth},
+        },
+    )
+    assert result["step_id"] == "trakt_code"
+    trakt.approve(user_code(trakt))
+    result = await wait(hass, result["flow_id"])
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert (result["data"]["base_url"], result["data"]["auth_url"]) == (api, auth)
+    assert {r.path for r in apps.auth[RECORDED]} == {"/oauth/device/code", "/oauth/device/token"}
+    assert {r.path for r in apps.api[RECORDED]} == {"/users/settings"}
+
+    # The account refreshes its tokens on the auth host too.
+    trakt.revoke_access_tokens()
+    assert await hass.config_entries.async_reload(result["result"].entry_id)
+    assert [r.path for r in apps.auth[RECORDED]][-1] == "/oauth/token"
