@@ -26,24 +26,26 @@ from .models import (
     LastActivities,
     ListedIds,
     Media,
-    NotFoundEntry,
-    NotFoundSeason,
     PagedRead,
     Rating,
     RatingRow,
     RecordType,
     StatsGroup,
+    UserSettings,
+    UserStats,
+    WatchlistRow,
+    format_time,
+    parse_time,
+)
+from .sync import (
+    NotFoundEntry,
+    NotFoundSeason,
     SyncBody,
     SyncDetail,
     SyncEpisode,
     SyncObject,
     SyncReply,
     SyncSeason,
-    UserSettings,
-    UserStats,
-    WatchlistRow,
-    format_time,
-    parse_time,
 )
 
 __all__ = [

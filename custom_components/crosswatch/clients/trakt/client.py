@@ -60,8 +60,6 @@ from .models import (
     PagedRead,
     RatingRow,
     RowParser,
-    SyncBody,
-    SyncReply,
     UserSettings,
     UserStats,
     WatchlistRow,
@@ -69,9 +67,13 @@ from .models import (
     parse_last_activities,
     parse_settings,
     parse_stats,
-    parse_sync_reply,
     rating_row,
     watchlist_row,
+)
+from .sync import (
+    SyncBody,
+    SyncReply,
+    parse_sync_reply,
 )
 
 DEFAULT_BASE_URL = "https://api.trakt.tv"

@@ -1,4 +1,4 @@
-"""What Trakt answers, and what a sync write sends, as typed immutable values.
+"""What Trakt answers to reads, as typed immutable values (writes: `sync.py`).
 
 Replies are parsed once, where they arrive (`TraktClient`), so the adapter above never sees
 JSON. What a reply that has not the expected shape means depends on what the caller does with it:
@@ -9,15 +9,14 @@ JSON. What a reply that has not the expected shape means depends on what the cal
   a word: a record we cannot read would look like one the user removed;
 - statistics keep only the counts they state; which one is missing matters only to the count
   the caller wants;
-- activities and write replies never raise: unknown activity stamps only mean "read it again",
-  and a write Trakt answered 2xx was taken, whatever its body says (or fails to say).
+- activities never raise: unknown activity stamps only mean "read it again".
 
 Ids keep what an id can be on the wire (an int or a string); integral floats are read as ints,
 as JSON decoders may produce them. Activity stamps stay strings: they are only ever compared.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -187,128 +186,6 @@ class LastActivities:
         }.get(name, CategoryActivity())
 
 
-# -- what a sync write sends ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SyncDetail:
-    """What a write says of one object besides where it is: a play's date, or a rating."""
-
-    watched_at: datetime | None = None
-    rating: int | None = None
-    rated_at: datetime | None = None
-
-    def to_json(self) -> dict[str, object]:
-        """The fields set, as Trakt reads them."""
-        fields: dict[str, object] = {}
-        if self.watched_at is not None:
-            fields["watched_at"] = format_time(self.watched_at)
-        if self.rating is not None:
-            fields["rating"] = self.rating
-        if self.rated_at is not None:
-            fields["rated_at"] = format_time(self.rated_at)
-        return fields
-
-
-@dataclass(frozen=True, slots=True)
-class SyncEpisode:
-    """An episode under a season of a show, by its number."""
-
-    number: int
-    detail: SyncDetail = SyncDetail()
-
-    def to_json(self) -> dict[str, object]:
-        """`{"number": ...}` with the detail's fields."""
-        return {"number": self.number, **self.detail.to_json()}
-
-
-@dataclass(frozen=True, slots=True)
-class SyncSeason:
-    """A season under a show: the season itself, or (with `episodes`) only those episodes."""
-
-    number: int
-    detail: SyncDetail = SyncDetail()
-    episodes: tuple[SyncEpisode, ...] | None = None
-
-    def to_json(self) -> dict[str, object]:
-        """The season object; one that lists episodes means only those."""
-        if self.episodes is None:
-            return {"number": self.number, **self.detail.to_json()}
-        return {"number": self.number, "episodes": [e.to_json() for e in self.episodes]}
-
-
-@dataclass(frozen=True, slots=True)
-class SyncObject:
-    """One object of a top-level array, by its ids; a show may carry seasons instead."""
-
-    ids: Ids
-    detail: SyncDetail = SyncDetail()
-    seasons: tuple[SyncSeason, ...] | None = None
-
-    def to_json(self) -> dict[str, object]:
-        """`{"ids": ...}` with the detail's fields, or with the seasons under it."""
-        if self.seasons is None:
-            return {"ids": dict(self.ids), **self.detail.to_json()}
-        return {"ids": dict(self.ids), "seasons": [s.to_json() for s in self.seasons]}
-
-
-@dataclass(frozen=True, slots=True)
-class SyncBody:
-    """The body of a `/sync/...` write: its four top-level arrays."""
-
-    movies: tuple[SyncObject, ...] = ()
-    shows: tuple[SyncObject, ...] = ()
-    seasons: tuple[SyncObject, ...] = ()
-    episodes: tuple[SyncObject, ...] = ()
-
-    def to_json(self) -> dict[str, object]:
-        """The arrays that hold anything, as Trakt reads them."""
-        arrays = {
-            "movies": self.movies,
-            "shows": self.shows,
-            "seasons": self.seasons,
-            "episodes": self.episodes,
-        }
-        return {name: [o.to_json() for o in objects] for name, objects in arrays.items() if objects}
-
-
-# -- what a sync write answers ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class NotFoundSeason:
-    """A season a not_found entry names; without a list of episodes, the whole season."""
-
-    number: int | None
-    episodes: tuple[int | None, ...] | None  # the episode numbers listed (None: unreadable)
-
-
-@dataclass(frozen=True, slots=True)
-class NotFoundEntry:
-    """One object Trakt could not match, as far as it said.
-
-    `names_seasons` tells a show that was not found at all from one whose seasons (or some of
-    them) were not: the reply had a "seasons" key, even if what it held was not a list.
-    """
-
-    ids: ListedIds  # never empty
-    names_seasons: bool = False
-    seasons: tuple[NotFoundSeason, ...] | None = None  # None unless "seasons" held a list
-
-
-@dataclass(frozen=True, slots=True)
-class SyncReply:
-    """A write's reply: counts per array, and what was not found (None: not said item by item).
-
-    Only the arrays a reply held as lists are in `not_found`.
-    """
-
-    added: Mapping[str, int] = field(default_factory=dict)
-    deleted: Mapping[str, int] = field(default_factory=dict)
-    existing: Mapping[str, int] = field(default_factory=dict)
-    not_found: Mapping[str, tuple[NotFoundEntry, ...]] | None = None
-
-
 # -- parsing ----------------------------------------------------------------------------------
 
 
@@ -336,10 +213,10 @@ def parse_settings(raw: object) -> UserSettings:
     slug = ids.get("slug") if isinstance(ids, dict) else None
     if not isinstance(slug, str) or not slug:
         raise CrossWatchInvalidResponseError("Trakt sent settings without the account's slug")
-    limits = _object(raw).get("limits")
-    watchlist = _object(limits).get("watchlist")
-    cap = _whole(_object(watchlist).get("item_count"))
-    vip = _object(user).get("vip")
+    limits = json_object(raw).get("limits")
+    watchlist = json_object(limits).get("watchlist")
+    cap = whole(json_object(watchlist).get("item_count"))
+    vip = json_object(user).get("vip")
     return UserSettings(
         slug, cap if cap is not None and cap > 0 else None, vip if isinstance(vip, bool) else None
     )
@@ -347,21 +224,21 @@ def parse_settings(raw: object) -> UserSettings:
 
 def parse_stats(raw: object) -> UserStats:
     """`/users/{id}/stats`: the plays and ratings counted per group."""
-    body = _object(raw)
+    body = json_object(raw)
 
     def group(name: str) -> StatsGroup:
-        section = _object(body.get(name))
-        return StatsGroup(_whole(section.get("plays")), _whole(section.get("ratings")))
+        section = json_object(body.get(name))
+        return StatsGroup(whole(section.get("plays")), whole(section.get("ratings")))
 
     return UserStats(group("movies"), group("shows"), group("seasons"), group("episodes"))
 
 
 def parse_last_activities(raw: object) -> LastActivities:
     """`/sync/last_activities`: each stamp that is a non-empty string, the rest unknown."""
-    body = _object(raw)
+    body = json_object(raw)
 
     def category(name: str) -> CategoryActivity:
-        group = _object(body.get(name))
+        group = json_object(body.get(name))
         return CategoryActivity(
             _stamp(group.get("watched_at")),
             _stamp(group.get("rated_at")),
@@ -378,13 +255,13 @@ def watchlist_row(raw: object) -> WatchlistRow | None:
     media = _media(raw)
     if media is None:
         return None
-    return WatchlistRow(media, parse_time(_object(raw).get("listed_at")))
+    return WatchlistRow(media, parse_time(json_object(raw).get("listed_at")))
 
 
 def history_row(raw: object) -> HistoryRow | None:
     """One play, or None when it cannot be read (a play without its date included)."""
     media = _media(raw)
-    watched_at = parse_time(_object(raw).get("watched_at"))
+    watched_at = parse_time(json_object(raw).get("watched_at"))
     if media is None or watched_at is None:
         return None
     return HistoryRow(media, watched_at)
@@ -395,30 +272,11 @@ def rating_row(raw: object) -> RatingRow | None:
     media = _media(raw)
     if media is None:
         return None
-    body = _object(raw)
+    body = json_object(raw)
     rating = body.get("rating")
     if isinstance(rating, bool) or not isinstance(rating, int | float | str):
         rating = None
     return RatingRow(media, rating, parse_time(body.get("rated_at")))
-
-
-def parse_sync_reply(raw: object) -> SyncReply:
-    """A write's reply; anything unreadable in it is left unsaid, never raised."""
-    body = _object(raw)
-    not_found = body.get("not_found")
-    listed: dict[str, tuple[NotFoundEntry, ...]] | None = None
-    if isinstance(not_found, dict):
-        listed = {
-            str(name): tuple(e for e in map(_not_found_entry, entries) if e is not None)
-            for name, entries in not_found.items()
-            if isinstance(entries, list)
-        }
-    return SyncReply(
-        _counts(body.get("added")),
-        _counts(body.get("deleted")),
-        _counts(body.get("existing")),
-        MappingProxyType(listed) if listed is not None else None,
-    )
 
 
 def _media(raw: object) -> Media | None:
@@ -434,11 +292,11 @@ def _media(raw: object) -> Media | None:
     if not isinstance(own, dict):
         return None
     if kind is RecordType.SEASON:
-        season, episode = _whole(own.get("number")), None
+        season, episode = whole(own.get("number")), None
         if season is None:
             return None
     else:
-        season, episode = _whole(own.get("season")), _whole(own.get("number"))
+        season, episode = whole(own.get("season")), whole(own.get("number"))
         if season is None or episode is None:
             return None
     show = _titled(RecordType.SHOW, raw.get("show"))
@@ -455,7 +313,7 @@ def _titled(kind: RecordType, raw: object) -> Media | None:
     title, ids = raw.get("title"), _ids(raw.get("ids"))
     if ids is None or (title is not None and not isinstance(title, str)):
         return None
-    return Media(kind, title, _whole(raw.get("year")), ids)
+    return Media(kind, title, whole(raw.get("year")), ids)
 
 
 def _ids(raw: object) -> Ids | None:
@@ -464,52 +322,17 @@ def _ids(raw: object) -> Ids | None:
         return None
     ids: dict[str, IdValue] = {}
     for name, value in raw.items():
-        usable = _id(value)
+        usable = id_value(value)
         if usable is not None:
             ids[str(name)] = usable
     return MappingProxyType(ids)
 
 
-def _id(value: object) -> IdValue | None:
+def id_value(value: object) -> IdValue | None:
+    """What an id can be on the wire: a string, or an int (integral floats included)."""
     if isinstance(value, str):
         return value
-    return _int(value)
-
-
-def _not_found_entry(raw: object) -> NotFoundEntry | None:
-    """An entry that could match a request: its ids a non-empty object of ids or nulls."""
-    if not isinstance(raw, dict):
-        return None
-    ids = raw.get("ids")
-    if not isinstance(ids, dict) or not ids:
-        return None
-    listed: dict[str, IdValue | None] = {}
-    for name, value in ids.items():
-        usable = _id(value)
-        if usable is None and value is not None:
-            return None  # an id that is none: it matches nothing we sent
-        listed[str(name)] = usable
-    names_seasons = "seasons" in raw
-    seasons = raw.get("seasons")
-    parsed: tuple[NotFoundSeason, ...] | None = None
-    if isinstance(seasons, list):
-        parsed = tuple(
-            NotFoundSeason(_int(s.get("number")), _episodes(s.get("episodes")))
-            for s in seasons
-            if isinstance(s, dict)
-        )
-    return NotFoundEntry(MappingProxyType(listed), names_seasons, parsed)
-
-
-def _episodes(raw: object) -> tuple[int | None, ...] | None:
-    if not isinstance(raw, list):
-        return None
-    return tuple(_int(e.get("number")) for e in raw if isinstance(e, dict))
-
-
-def _counts(raw: object) -> Mapping[str, int]:
-    counts = {str(k): v for k, value in _object(raw).items() if (v := _whole(value)) is not None}
-    return MappingProxyType(counts)
+    return integral(value)
 
 
 def _stats_group(stats: UserStats, name: str) -> StatsGroup | None:
@@ -521,7 +344,8 @@ def _stats_group(stats: UserStats, name: str) -> StatsGroup | None:
     }.get(name)
 
 
-def _object(raw: object) -> Mapping[object, object]:
+def json_object(raw: object) -> Mapping[object, object]:
+    """A JSON object, or an empty one for anything else."""
     return raw if isinstance(raw, dict) else {}
 
 
@@ -529,12 +353,12 @@ def _stamp(raw: object) -> str | None:
     return raw if isinstance(raw, str) and raw else None
 
 
-def _whole(raw: object) -> int | None:
+def whole(raw: object) -> int | None:
     """An int as JSON has it (never a bool)."""
     return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
 
 
-def _int(raw: object) -> int | None:
+def integral(raw: object) -> int | None:
     """An int, or an integral float (as JSON decoders may give); never a bool."""
     if isinstance(raw, bool):
         return None

@@ -12,6 +12,8 @@ import json
 
 from ...clients.trakt.models import (
     ListedIds,
+)
+from ...clients.trakt.sync import (
     NotFoundEntry,
     SyncBody,
     SyncDetail,
