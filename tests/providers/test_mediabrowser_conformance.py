@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from custom_components.crosswatch.clients.errors import CrossWatchClientError
+from custom_components.crosswatch.clients.http import JsonValue
 from custom_components.crosswatch.clients.mediabrowser import (
     EMBY,
     JELLYFIN,
@@ -143,7 +144,9 @@ async def test_the_simulators_replies_match_the_response_schemas(
         ("POST", "/Users/AuthenticateByName", {}),
     ]
     for method, path, query in calls:
-        body = {"Username": "alice", "Pw": "correct horse"} if "Authenticate" in path else None
+        body: JsonValue = (
+            {"Username": "alice", "Pw": "correct horse"} if "Authenticate" in path else None
+        )
         reply = await client.call(method, path, params=query, json_body=body)
         full_path = client.flavour.base_path + path
         schema = doc.response_schema(method, full_path, reply.status)
@@ -160,7 +163,9 @@ async def test_quick_connect_replies_match_the_jellyfin_schemas(
     client = rig.anonymous(session)
 
     initiated = await client.call("POST", "/QuickConnect/Initiate")
-    secret = initiated.json()["Secret"]
+    started = initiated.json()
+    assert isinstance(started, dict)
+    secret = str(started["Secret"])
     polled = await client.call("GET", "/QuickConnect/Connect", params={"secret": secret})
     enabled = await client.call("GET", "/QuickConnect/Enabled")
 

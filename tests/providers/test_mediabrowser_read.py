@@ -2,11 +2,13 @@
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 import aiohttp
 import pytest
 
 from custom_components.crosswatch.clients.errors import CrossWatchInvalidResponseError
+from custom_components.crosswatch.clients.http import JsonValue
 from custom_components.crosswatch.clients.mediabrowser import ItemPage, parse_date, parse_item
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.provider import AuthError, ProviderError
@@ -238,7 +240,8 @@ def fake_pages(rig: Rig, pages: Sequence[ItemPage | Exception], *, series: bool 
 
 def page(rows: Sequence[Mapping[str, object]], total: int | None) -> ItemPage:
     """A page of the given rows, parsed as the client parses the server's."""
-    return ItemPage(tuple(parse_item(row) for row in rows), total)
+    # The rows are the test's JSON literals, as the server would send them.
+    return ItemPage(tuple(parse_item(cast("Mapping[str, JsonValue]", row)) for row in rows), total)
 
 
 def movie_row(n: int, played: bool = True) -> dict[str, object]:

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from custom_components.crosswatch.clients.errors import CrossWatchInvalidResponseError
+from custom_components.crosswatch.clients.http import JsonValue
 from custom_components.crosswatch.clients.simkl.models import (
     SyncEpisode,
     SyncObject,
@@ -21,7 +22,7 @@ from custom_components.crosswatch.clients.simkl.models import (
 
 
 @pytest.mark.parametrize("body", [None, {}, {"shows": []}, {"movies": []}])
-def test_null_or_a_reply_without_the_bucket_is_no_rows(body: object) -> None:
+def test_null_or_a_reply_without_the_bucket_is_no_rows(body: JsonValue) -> None:
     assert parse_listed(body, "movies") == ()
     assert parse_rated(body, "movies") == ()
 
@@ -36,13 +37,13 @@ def test_null_or_a_reply_without_the_bucket_is_no_rows(body: object) -> None:
         ({"movies": [{"movie": {"year": "²"}}]}, "a SIMKL movies row names no title"),
     ],
 )
-def test_bodies_of_another_shape_are_invalid(body: object, message: str) -> None:
+def test_bodies_of_another_shape_are_invalid(body: JsonValue, message: str) -> None:
     with pytest.raises(CrossWatchInvalidResponseError, match=re.escape(message)):
         parse_listed(body, "movies")
 
 
 def test_episodes_come_from_the_row_and_its_numbered_seasons() -> None:
-    row = {
+    row: JsonValue = {
         "show": {"title": "S", "year": 2001, "ids": {"tvdb": 7, "tmdb": 8.0, "x": 1.5, "y": True}},
         "episodes": [{"number": 1, "watched_at": "2020-01-01T00:00:00"}],
         "seasons": [{"number": 2, "episodes": [{"number": 3}]}, {"episodes": [{"number": 9}]}],
@@ -51,7 +52,12 @@ def test_episodes_come_from_the_row_and_its_numbered_seasons() -> None:
     assert listed.media.ids == {"tvdb": "7", "tmdb": "8"}
     assert [(e.season, e.number) for e in listed.episodes] == [(1, 1), (2, 3)]
     assert listed.episodes[0].watched_at == datetime(2020, 1, 1, tzinfo=UTC)
-    for odd in ({"episodes": 5}, {"seasons": True}, {"seasons": [{"number": 1, "episodes": 2}]}):
+    odds: tuple[dict[str, JsonValue], ...] = (
+        {"episodes": 5},
+        {"seasons": True},
+        {"seasons": [{"number": 1, "episodes": 2}]},
+    )
+    for odd in odds:
         with pytest.raises(CrossWatchInvalidResponseError, match="are not a list"):
             parse_listed({"shows": [{"show": {"title": "S"}, **odd}]}, "shows")
     # A movie's episodes are never read.
@@ -65,13 +71,13 @@ def test_episodes_come_from_the_row_and_its_numbered_seasons() -> None:
 @pytest.mark.parametrize(
     ("value", "rating"), [(None, None), (0, None), ("8", 8), (7.0, 7), (10, 10)]
 )
-def test_ratings_are_whole_numbers_from_1_to_10(value: object, rating: int | None) -> None:
+def test_ratings_are_whole_numbers_from_1_to_10(value: JsonValue, rating: int | None) -> None:
     (row,) = parse_rated({"movies": [{"movie": {"title": "A"}, "user_rating": value}]}, "movies")
     assert row.rating == rating
 
 
 @pytest.mark.parametrize("value", [11, -1, 7.5, "x", True, [1], float("nan")])
-def test_other_ratings_are_invalid(value: object) -> None:
+def test_other_ratings_are_invalid(value: JsonValue) -> None:
     with pytest.raises(CrossWatchInvalidResponseError, match="not 1-10"):
         parse_rated({"movies": [{"movie": {"title": "A"}, "user_rating": value}]}, "movies")
 

@@ -353,6 +353,7 @@ async def test_ratings_that_trakt_pages_after_all_are_followed_page_by_page(
             return await original(method, path, **kwargs)
         reply = await original(method, path, **kwargs)
         rows = reply.json()
+        assert isinstance(rows, list)
         page = int(kwargs["params"]["page"])
         body = json.dumps(rows[(page - 1) * 250 : page * 250]).encode()
         headers = {**reply.headers, "X-Pagination-Page-Count": "2",

@@ -13,7 +13,7 @@ import pytest
 from custom_components.crosswatch.clients.errors import CrossWatchAccountLimitError
 from custom_components.crosswatch.clients.http import RetryPolicy
 from custom_components.crosswatch.clients.tokens import Tokens
-from custom_components.crosswatch.clients.trakt import client as trakt_client, models
+from custom_components.crosswatch.clients.trakt import client as trakt_client, models, sync
 from custom_components.crosswatch.clients.trakt.auth import TraktApp
 from custom_components.crosswatch.clients.trakt.client import TraktClient
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
@@ -1025,6 +1025,6 @@ def test_not_found_entries_are_matched_to_requests_by_their_ids() -> None:
 
 def listed(not_found: object, placement: writes.Placement) -> bool:
     """Whether a reply with this `not_found` (as sent) names the item sent at `placement`."""
-    reply = models.parse_sync_reply({"not_found": not_found})
+    reply = sync.parse_sync_reply({"not_found": not_found})
     assert reply.not_found is not None
     return writes.listed(reply.not_found, placement)

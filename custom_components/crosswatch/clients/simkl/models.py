@@ -256,16 +256,14 @@ def _elements(bucket: str, value: JsonValue, what: str) -> list[JsonValue]:
 def _episodes(bucket: str, row: Mapping[str, JsonValue]) -> tuple[WatchedEpisode, ...]:
     numbered = [(1, e) for e in _elements(bucket, row.get("episodes"), "episodes")]
     for season in _elements(bucket, row.get("seasons"), "seasons"):
-        if isinstance(season, dict) and isinstance(season.get("number"), int):
+        if isinstance(season, dict) and isinstance(number := season.get("number"), int):
             listed = _elements(bucket, season.get("episodes"), "episodes")
-            numbered.extend((season["number"], e) for e in listed)
+            numbered.extend((number, e) for e in listed)
     episodes: list[WatchedEpisode] = []
     for season_number, episode in numbered:
-        if not isinstance(episode, dict) or not isinstance(episode.get("number"), int):
+        if not isinstance(episode, dict) or not isinstance(number := episode.get("number"), int):
             raise CrossWatchInvalidResponseError(f"a SIMKL {bucket} episode has no number")
-        episodes.append(
-            WatchedEpisode(season_number, episode["number"], _time(episode.get("watched_at")))
-        )
+        episodes.append(WatchedEpisode(season_number, number, _time(episode.get("watched_at"))))
     return tuple(episodes)
 
 

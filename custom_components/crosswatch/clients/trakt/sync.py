@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
+from ..http import JsonValue
 from .models import Ids, IdValue, ListedIds, format_time, id_value, integral, json_object, whole
 
 # -- what a sync write sends ------------------------------------------------------------------
@@ -22,9 +23,9 @@ class SyncDetail:
     rating: int | None = None
     rated_at: datetime | None = None
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, JsonValue]:
         """The fields set, as Trakt reads them."""
-        fields: dict[str, object] = {}
+        fields: dict[str, JsonValue] = {}
         if self.watched_at is not None:
             fields["watched_at"] = format_time(self.watched_at)
         if self.rating is not None:
@@ -41,7 +42,7 @@ class SyncEpisode:
     number: int
     detail: SyncDetail = SyncDetail()
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, JsonValue]:
         """`{"number": ...}` with the detail's fields."""
         return {"number": self.number, **self.detail.to_json()}
 
@@ -54,7 +55,7 @@ class SyncSeason:
     detail: SyncDetail = SyncDetail()
     episodes: tuple[SyncEpisode, ...] | None = None
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, JsonValue]:
         """The season object; one that lists episodes means only those."""
         if self.episodes is None:
             return {"number": self.number, **self.detail.to_json()}
@@ -69,7 +70,7 @@ class SyncObject:
     detail: SyncDetail = SyncDetail()
     seasons: tuple[SyncSeason, ...] | None = None
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, JsonValue]:
         """`{"ids": ...}` with the detail's fields, or with the seasons under it."""
         if self.seasons is None:
             return {"ids": dict(self.ids), **self.detail.to_json()}
@@ -85,7 +86,7 @@ class SyncBody:
     seasons: tuple[SyncObject, ...] = ()
     episodes: tuple[SyncObject, ...] = ()
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, JsonValue]:
         """The arrays that hold anything, as Trakt reads them."""
         arrays = {
             "movies": self.movies,
