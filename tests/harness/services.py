@@ -219,6 +219,15 @@ class Service(ABC):
     def holds(self, feature: Feature) -> set[int]:
         """Catalogue positions the user truly holds (watchlist: listed; history: watched)."""
 
+    def before_user_edit(self) -> None:
+        """What the service does before the user edits it by hand (see World.edit).
+
+        Services that model eventual consistency by applying our writes late apply them now:
+        the service orders writes as it accepted them, so the user's edit comes after ours
+        (the lag of what reads show is unchanged until then).
+        """
+        return  # most simulators apply our writes at once and lag only what reads show
+
     @abstractmethod
     def add(self, feature: Feature, index: int, when: datetime) -> None:
         """The user lists (watchlist) or plays (history) a title on the service itself."""
@@ -460,6 +469,9 @@ class SimklService(Service):
             if listing.status == "plantowatch" and 0 <= simkl - base < 1000
         }
 
+    def before_user_edit(self) -> None:
+        self.state.apply_delayed_writes()
+
     def add(self, feature: Feature, index: int, when: datetime) -> None:
         self.state.user_lists(self._id(index), "plantowatch")
 
@@ -580,6 +592,9 @@ class PlexService(Service):
     def pass_time(self, seconds: float) -> None:
         super().pass_time(seconds)
         self.sim.now += int(seconds)
+
+    def before_user_edit(self) -> None:
+        self.sim.apply_delayed_writes()
 
     def add(self, feature: Feature, index: int, when: datetime) -> None:
         item = self._item(index)

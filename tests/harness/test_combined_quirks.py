@@ -104,7 +104,7 @@ class CombinedQuirks(RuleBasedStateMachine):
         self.settled = False
         side = data.draw(st.sampled_from(self.w.setup.sides), label="side")
         index = data.draw(st.integers(0, MACHINE_TITLES - 1), label="title")
-        add = index not in self.w.holds(side)
+        add = index not in self.w.user_sees(side)
         self.w.edit(side, index, add=add)
         self.book.record(side, index, add=add)
         self.settled = True

@@ -5,6 +5,8 @@ quirks together, and checks that nothing the user did not remove is removed (or 
 what the user did remove reaches every other side.
 """
 
+import pytest
+
 from custom_components.crosswatch.engine.guards import GuardCode
 from custom_components.crosswatch.engine.pipeline import RunResult, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
@@ -745,5 +747,69 @@ def test_a_play_undone_after_our_copy_of_it_lost_its_reply_is_undone_on_the_copy
             only([d.result for d in world.run()])
 
         assert world.holds(Svc.PLEX) == world.holds(Svc.TRAKT) == set()
+    finally:
+        world.close()
+
+
+def toggle(world: World, side: Svc, index: int) -> bool:
+    """The user lists a title on a side, or unlists it if it is there; whether it is there now."""
+    world.edit(side, index, add=index not in world.user_sees(side))
+    return index in world.holds(side)
+
+
+def heal(world: World, runs: int = 4) -> None:
+    """Quirks off, a day passes, then healthy runs."""
+    for service in world.services.values():
+        all_off(service)
+        service.pass_time(HEALING_PAUSE.total_seconds())
+    world.wall += HEALING_PAUSE
+    for _ in range(runs):
+        world.run()
+
+
+@pytest.mark.parametrize("first_edit_on", [Svc.SIMKL, Svc.ANILIST])
+def test_edits_on_either_side_around_a_run_anilist_refused_for_its_rate_reach_both_sides(
+    served: Rig, first_edit_on: Svc
+) -> None:
+    # Found by the full machine at 20,000 (thorough): our copy to SIMKL shows one read late,
+    # the next run fails as AniList keeps answering 429, and the user edits the title twice.
+    world = World(served, ANILIST_SIMKL, titles=12)
+    try:
+        world.edit(Svc.ANILIST, 0, add=True)
+        world.restart()
+        QUIRK_BY_NAME["visible_after_reads"].switch[Svc.SIMKL](world.services[Svc.SIMKL], 1)
+        world.run()
+        world.restart()
+        QUIRK_BY_NAME["rate_limited"].switch[Svc.ANILIST](world.services[Svc.ANILIST], 2)
+        toggle(world, first_edit_on, 0)
+        world.run()
+        wanted = toggle(world, Svc.SIMKL, 0)
+
+        heal(world)
+
+        assert (0 in world.holds(Svc.ANILIST), 0 in world.holds(Svc.SIMKL)) == (wanted, wanted)
+    finally:
+        world.close()
+
+
+def test_a_title_listed_and_unlisted_on_simkl_while_jellyfin_lags_leaves_the_mirror_too(
+    served: Rig,
+) -> None:
+    # Found by the full machine at 20,000 (thorough): Trakt answers stale 304s, Jellyfin shows
+    # writes three reads late; the user lists a title on SIMKL and unlists it a run later.
+    world = World(served, TWO_PAIRS, titles=12)
+    try:
+        QUIRK_BY_NAME["stale_etag_304"].switch[Svc.TRAKT](world.services[Svc.TRAKT], 3)
+        world.run()
+        world.restart()
+        QUIRK_BY_NAME["visible_after_reads"].switch[Svc.JELLYFIN](world.services[Svc.JELLYFIN], 3)
+        toggle(world, Svc.SIMKL, 5)
+        world.run()
+        wanted = toggle(world, Svc.SIMKL, 5)
+
+        heal(world)
+
+        holds = {svc: 5 in world.holds(svc) for svc in (Svc.TRAKT, Svc.SIMKL, Svc.JELLYFIN)}
+        assert holds == dict.fromkeys(holds, wanted)
     finally:
         world.close()

@@ -159,10 +159,16 @@ class World:
         """What the user truly holds on a side for the feature synced there."""
         return self.services[side].holds(self.setup.feature(side))
 
+    def user_sees(self, side: Svc) -> set[int]:
+        """What the user sees on a side before editing it (our accepted writes included)."""
+        self.services[side].before_user_edit()
+        return self.holds(side)
+
     def edit(self, side: Svc, index: int, *, add: bool) -> None:
         """The user's own edit on a side, made in the simulator's state."""
         self.wall += timedelta(minutes=1)
         service, feature = self.services[side], self.setup.feature(side)
+        service.before_user_edit()
         if add:
             service.add(feature, index, self.wall)
         else:

@@ -306,6 +306,16 @@ class PlexSim:
             return
         self._pending.append([self.quirks.visible_after_reads, change])
 
+    def apply_delayed_writes(self) -> None:
+        """Apply every write still waiting, in the order it was accepted.
+
+        The user's own edit on the server comes after the writes it accepted before: applied
+        later, a delayed write would undo an edit the user made after it.
+        """
+        waiting, self._pending = self._pending, []
+        for _, change in waiting:
+            change()
+
     def _list_read(self) -> None:
         self.list_reads += 1
         still = []

@@ -394,6 +394,16 @@ class SimklState:
         self._accepted_while_dropping += 1
         return self._accepted_while_dropping % 2 == 1
 
+    def apply_delayed_writes(self) -> None:
+        """Apply every write still waiting, in the order it was accepted.
+
+        The user's own edit on the service comes after the writes it accepted before: applied
+        later, a delayed write would undo an edit the user made after it.
+        """
+        waiting, self._pending = self._pending, []
+        for _, change in waiting:
+            change()
+
     def _a_read_happened(self) -> None:
         for waiting in self._pending:
             waiting[0] -= 1

@@ -88,10 +88,11 @@ async def observe_sides(
                     effective_view, observed[side.other].verdict.snapshot, baselines[side.other]
                 )
             )
+            buried = [t.item for t in await blocking(partial(store.tombstones, scopes[side], now))]
             owed = await blocking(
                 partial(
                     owed_to_target, store, scopes[side.other], spec.pair, target,
-                    pending[side.other],
+                    pending[side.other], lost=buried,
                 )
             )  # fmt: skip
         observe = partial(
@@ -197,15 +198,20 @@ def owed_to_target(
     pair: str,
     snapshot: Snapshot,
     pending: Iterable[PendingWrite],
+    *,
+    lost: Iterable[MediaItem] = (),
 ) -> dict[str, MediaItem]:
     """What a mirror's target holds that the source's absence alone would remove.
 
     Only items linked by external ids can be removed; what our own decisions already explain
     is left out: removals we sent and have not seen verified, removals held for the user's
     approval, and removals the user rejected. Else a side waiting on the user would be judged
-    anew, and found suspect, on every run.
+    anew, and found suspect, on every run. So are items the source's `lost` (its tombstones)
+    name: their loss was believed on an earlier complete read, and our copy of one that shows
+    only now (it was in flight) is not a new absence to doubt the source for.
     """
     decided = [w.item for w in pending if w.action is Action.REMOVE]
+    decided += lost
     decided += [
         h.operation.item
         for h in store.held(pair)
