@@ -40,6 +40,9 @@ and, where the page is unsure, the reading chosen here.
   (`{"ids": {...}}`); an unknown episode of a known show is listed under `episodes` with its
   show's ids and its numbers (reading: the observed rows carry only ids).
 - Removal replies count under `deleted` (§4.6 allows `deleted` or `removed`).
+
+Quirks a test can switch on (`MdblistQuirks`): later pages failing with 503 (§5 lists 5xx
+answers), to prove a read that breaks midway is never taken as complete.
 """
 
 from collections.abc import Awaitable, Callable
@@ -64,6 +67,13 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 5_000
 START = datetime(2026, 11, 1, 12, tzinfo=UTC)
 BUCKETS = ("movies", "shows", "seasons", "episodes")
+
+
+@dataclass
+class MdblistQuirks:
+    """MDBList misbehaviours a test can switch on."""
+
+    failing_later_pages: bool = False  # every GET with an offset past 0 answers 503
 
 
 @dataclass
@@ -113,6 +123,7 @@ class MdblistState:
     day: datetime = START  # the day the count is of (START's, set right on the first call)
     reads: list[datetime] = field(default_factory=list)
     writes: list[datetime] = field(default_factory=list)
+    quirks: MdblistQuirks = field(default_factory=MdblistQuirks)
 
     @property
     def daily_limit(self) -> int:
@@ -212,7 +223,11 @@ def _guard(state: MdblistState) -> Middleware:
         if request.query.get("apikey") != state.api_key:
             return web.Response(status=401, text="Invalid API key")
         refused = state.admit(request.method == "POST")
-        return refused if refused is not None else await handler(request)
+        if refused is not None:
+            return refused
+        if state.quirks.failing_later_pages and request.query.get("offset", "0") != "0":
+            return web.Response(status=503, text="Service Unavailable")
+        return await handler(request)
 
     return guard
 
