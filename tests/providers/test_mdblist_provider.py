@@ -257,3 +257,24 @@ async def test_an_episode_rating_is_refused_before_sending(
         WriteOutcome.REJECTED,
         "mdblist_ratings_take_titles_only",
     )
+
+
+async def test_a_sync_write_names_what_it_could_not_find_so_the_rest_is_confirmed(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session)
+    value = to_normalized(RatingScale.INTEGER_1_10, 6)
+    assert value is not None
+    unknown = movie(imdb="tt9999999")
+    results = await rig.provider.write(
+        Feature.RATINGS,
+        Action.ADD,
+        [
+            WriteRequest(movie(imdb="tt0113277"), Rated(value, WHEN)),
+            WriteRequest(unknown, Rated(value, WHEN)),
+        ],
+    )
+    assert [(r.outcome, r.reason) for r in results] == [
+        (WriteOutcome.CONFIRMED, None),
+        (WriteOutcome.REJECTED, "not_found"),
+    ]
