@@ -3,10 +3,12 @@
 from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.update_coordinator import UpdateFailed
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.crosswatch.const import DOMAIN
+from custom_components.crosswatch.coordinator import PairCoordinator
 from tests.providers.conftest import Serve
 from tests.providers.test_mdblist_support import seeded_state
 from tests.simulators import mdblist as mdblist_sim, simkl as simkl_sim
@@ -125,3 +127,34 @@ async def test_an_mdblist_and_simkl_watchlist_pair_converges_two_way(
     assert listed == {101, 102, 200}
     await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
     assert state(hass, "sensor.lists_planned_adds") == "0"
+
+
+async def test_a_pair_whose_mdblist_quota_is_used_up_waits_until_midnight_utc(
+    hass: HomeAssistant,
+    serve: Serve,
+    url: str,
+    mdblist: mdblist_sim.MdblistState,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    simkl.add_title("movies", 102, "Heat", 1995, imdb="tt0113277", tmdb="949")
+    simkl.user_lists(102, "plantowatch")
+    for entry in (mdblist_entry(url), simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl)):
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    # Every request of today's free quota is spent (it is 12:00 UTC on the simulator).
+    mdblist.day = mdblist.now.replace(hour=0)
+    mdblist.used_today = mdblist.daily_limit
+    listed_before = dict(mdblist.watchlist)
+
+    await add_pair(hass, sync, name="Lists", source="mdblist:4242", target="simkl:51")
+
+    coordinator: PairCoordinator = next(iter(sync.runtime_data.coordinators.values()))
+    failure = coordinator.last_exception
+    assert isinstance(failure, UpdateFailed)
+    assert failure.translation_key == "rate_limited"
+    assert failure.retry_after == 12 * 3600 + 1
+    assert mdblist.watchlist == listed_before
+    assert set(simkl.lists) == {102}
