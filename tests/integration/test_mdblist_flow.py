@@ -1,11 +1,19 @@
 """Connecting an MDBList account by its API key, and using it in a sync pair."""
 
+import json
+import logging
+
 from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.update_coordinator import UpdateFailed
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.crosswatch.const import DOMAIN
 from custom_components.crosswatch.coordinator import PairCoordinator
@@ -158,3 +166,39 @@ async def test_a_pair_whose_mdblist_quota_is_used_up_waits_until_midnight_utc(
     assert failure.retry_after == 12 * 3600 + 1
     assert mdblist.watchlist == listed_before
     assert set(simkl.lists) == {102}
+
+
+async def test_the_api_key_never_reaches_diagnostics_or_logs(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+    serve: Serve,
+    url: str,
+    mdblist: mdblist_sim.MdblistState,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    account = mdblist_entry(url)
+    for entry in (account, simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl)):
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    await add_pair(hass, sync, name="Lists", source="mdblist:4242", target="simkl:51")
+    mdblist.api_key = "a-regenerated-key"  # a failing run leaves error text behind too
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    dumps = [
+        json.dumps(dict(await get_diagnostics_for_config_entry(hass, hass_client, entry)))
+        for entry in (account, sync)
+    ]
+    # The simulator's own access log stands for MDBList's server log: not ours to keep clean.
+    ours = [r for r in caplog.records if r.name != "aiohttp.access"]
+    logs = "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in ours)
+    assert any(r.name.startswith("custom_components.crosswatch") for r in ours)
+    for dump in dumps:
+        assert mdblist_sim.API_KEY not in dump
+    assert mdblist_sim.API_KEY not in logs
