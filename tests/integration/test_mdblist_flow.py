@@ -7,6 +7,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.update_coordinator import UpdateFailed
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -21,7 +22,7 @@ from tests.providers.conftest import Serve
 from tests.providers.test_mdblist_support import seeded_state
 from tests.simulators import mdblist as mdblist_sim, simkl as simkl_sim
 
-from .helpers import add_pair, simkl_entry, state, sync_entry
+from .helpers import add_pair, attributes, simkl_entry, state, sync_entry
 
 
 @pytest.fixture
@@ -202,3 +203,20 @@ async def test_the_api_key_never_reaches_diagnostics_or_logs(
     for dump in dumps:
         assert mdblist_sim.API_KEY not in dump
     assert mdblist_sim.API_KEY not in logs
+
+
+async def test_an_mdblist_account_has_a_sensor_of_its_daily_quota(
+    hass: HomeAssistant, url: str, mdblist: mdblist_sim.MdblistState
+) -> None:
+    account = mdblist_entry(url)
+    account.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(account.entry_id)
+    registry = er.async_get(hass)
+    entity_id = registry.async_get_entity_id("sensor", DOMAIN, "mdblist:4242_rate_limit_remaining")
+    assert entity_id is not None
+    registry.async_update_entity(entity_id, disabled_by=None)  # disabled by default
+    assert await hass.config_entries.async_reload(account.entry_id)
+    await hass.async_block_till_done()
+
+    assert state(hass, entity_id) == str(mdblist.daily_limit - mdblist.used_today)
+    assert attributes(hass, entity_id)["limit"] == 1000

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.http import QuotaReporter, RateLimit
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
@@ -278,3 +279,23 @@ async def test_a_sync_write_names_what_it_could_not_find_so_the_rest_is_confirme
         (WriteOutcome.CONFIRMED, None),
         (WriteOutcome.REJECTED, "not_found"),
     ]
+
+
+async def test_the_daily_quota_is_what_mdblist_last_reported_and_refills_at_midnight_utc(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session)
+    assert isinstance(rig.provider, QuotaReporter)
+    assert rig.provider.rate_limit is None  # nothing reported yet
+    rig.state.day = rig.state.now.replace(hour=0)
+    rig.state.used_today = 400  # the account made 400 requests earlier today
+
+    await rig.provider.health()
+
+    # /user counts itself: 401 used of 1,000.
+    assert rig.provider.rate_limit == RateLimit(
+        remaining=599,
+        limit=1000,
+        resets_at=datetime(2026, 11, 2, tzinfo=UTC),
+        bucket="daily",
+    )

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from ...clients.http import RateLimit
 from ...clients.mdblist.client import MdblistApi, SyncPath
-from ...clients.mdblist.models import ListedRow, Page, RatedRow, WatchedRow, WriteReply
+from ...clients.mdblist.models import ListedRow, Page, RatedRow, User, WatchedRow, WriteReply
 from ...engine.capabilities import Capabilities, HistorySupport
 from ...engine.cursor import Checkpoint
 from ...engine.items import MediaItem, MediaType
@@ -62,9 +63,22 @@ class MdblistAccount:
 
 @translates_client_errors
 async def fetch_account(api: MdblistApi) -> MdblistAccount:
-    """Ask `/user` whose key this is (for the config flow and health checks)."""
+    """Ask `/user` whose key this is (for the config flow)."""
     user = await api.user()
     return MdblistAccount(str(user.user_id), user.username)
+
+
+def daily_quota(user: User, now: datetime) -> RateLimit | None:
+    """The daily request quota `/user` reported; it is refilled at midnight UTC (§2)."""
+    if user.daily_limit is None or user.used_today is None:
+        return None
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return RateLimit(
+        remaining=max(0, user.daily_limit - user.used_today),
+        limit=user.daily_limit,
+        resets_at=midnight + timedelta(days=1),
+        bucket="daily",
+    )
 
 
 def _utcnow() -> datetime:
@@ -121,6 +135,7 @@ class MdblistProvider:
         self._api = translating(api)
         self._account = account
         self._now = now
+        self._quota: RateLimit | None = None
 
     @property
     def key(self) -> str:
@@ -142,10 +157,17 @@ class MdblistProvider:
         """Every HTTP request this provider has made."""
         return self._api.http.requests.count
 
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The daily quota as `/user` last reported it (at the latest health check)."""
+        return self._quota
+
     @translates_client_errors
     async def health(self) -> None:
         """Check the key still works and still belongs to the configured account."""
-        account = await fetch_account(self._api)
+        user = await self._api.user()
+        account = MdblistAccount(str(user.user_id), user.username)
+        self._quota = daily_quota(user, self._now())
         if account.id != self._account.id:
             raise AuthError(
                 f"the MDBList API key now belongs to account {account.id}, not {self._account.id}"
