@@ -128,7 +128,7 @@ class AccountCoordinator(DataUpdateCoordinator[AccountState]):
 
     @property
     def reports_quota(self) -> bool:
-        """Whether the account's service reports its remaining quota (Trakt, AniList)."""
+        """Whether the account's service reports its remaining quota (Trakt, AniList, MDBList)."""
         return isinstance(self.provider, QuotaReporter)
 
     @callback

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import aiohttp
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_VERIFY_SSL
+from homeassistant.const import CONF_API_KEY, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -16,6 +16,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from .clients.anilist import client as anilist
 from .clients.errors import CrossWatchClientError
 from .clients.http import RetryPolicy
+from .clients.mdblist import client as mdblist_api
 from .clients.mediabrowser.client import (
     EMBY,
     JELLYFIN,
@@ -55,7 +56,7 @@ from .const import (
 )
 from .engine.provider import Provider
 from .engine.ratings import RatingScale
-from .providers import anilist_provider, plex, simkl, trakt
+from .providers import anilist_provider, mdblist, plex, simkl, trakt
 from .providers.emby import EmbyProvider
 from .providers.jellyfin import JellyfinProvider
 from .providers.mediabrowser import MediaBrowserAccount, MediaBrowserProvider
@@ -207,6 +208,19 @@ async def _anilist(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
     )
 
 
+async def _mdblist(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
+    """An MDBList account. Entry data: api_key, base_url, user_name."""
+    data = entry.data
+    api = mdblist_api.MdblistApi(
+        _session(hass, entry),
+        data[CONF_API_KEY],
+        base_url=_base_url(entry, mdblist_api.DEFAULT_BASE_URL),
+    )
+    account_id = str(data[CONF_ACCOUNT_ID])
+    name = str(data.get(CONF_USER_NAME) or account_id)
+    return mdblist.MdblistProvider(api, mdblist.MdblistAccount(account_id, name))
+
+
 async def _plex(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
     """A Plex server account.
 
@@ -262,6 +276,7 @@ FACTORIES: Mapping[Kind, ProviderFactory] = {
     Kind.TRAKT: _trakt,
     Kind.SIMKL: _simkl,
     Kind.ANILIST: _anilist,
+    Kind.MDBLIST: _mdblist,
     Kind.PLEX: _plex,
     Kind.JELLYFIN: _mediabrowser(JELLYFIN, JellyfinProvider),
     Kind.EMBY: _mediabrowser(EMBY, EmbyProvider),

@@ -19,6 +19,7 @@ from homeassistant.data_entry_flow import UnknownHandler
 
 from .const import CONF_KIND, DOMAIN, SUBENTRY_PAIR, SYNC_ENTRY_TITLE, SYNC_ENTRY_UNIQUE_ID, Kind
 from .flows.anilist import AniListFlow
+from .flows.mdblist import MdblistFlow
 from .flows.mediabrowser import MediaBrowserFlow
 from .flows.options import SERVER_KINDS, ServerOptionsFlow, SyncOptionsFlow
 from .flows.pair import PairFlow
@@ -26,13 +27,13 @@ from .flows.plex import PlexFlow
 from .flows.simkl import SimklFlow
 from .flows.trakt import TraktFlow
 
-ACCOUNT_MENU = ["plex", "jellyfin", "emby", "trakt", "simkl", "anilist"]
+ACCOUNT_MENU = ["plex", "jellyfin", "emby", "trakt", "simkl", "anilist", "mdblist"]
 
 
 class CrossWatchConfigFlow(
-    PlexFlow, MediaBrowserFlow, TraktFlow, SimklFlow, AniListFlow, domain=DOMAIN
+    PlexFlow, MediaBrowserFlow, TraktFlow, SimklFlow, AniListFlow, MdblistFlow, domain=DOMAIN
 ):
-    """Add an account (Plex, Jellyfin, Emby, Trakt, SIMKL, AniList) or the sync entry."""
+    """Add an account (Plex, Jellyfin, Emby, Trakt, SIMKL, AniList, MDBList) or the sync entry."""
 
     VERSION = 1
 

@@ -23,6 +23,7 @@ class Kind(StrEnum):
     TRAKT = "trakt"
     SIMKL = "simkl"
     ANILIST = "anilist"
+    MDBLIST = "mdblist"
     SYNC = "sync"
 
 

@@ -45,6 +45,7 @@ from .runtime import (
 
 # Keys whose values never leave Home Assistant, wherever they appear.
 TO_REDACT = {
+    "api_key",  # MDBList's
     "access_token",
     "refresh_token",
     "token",

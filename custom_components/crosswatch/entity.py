@@ -25,6 +25,7 @@ SERVICE_NAMES = {
     "trakt": "Trakt",
     "simkl": "SIMKL",
     "anilist": "AniList",
+    "mdblist": "MDBList",
 }
 
 

@@ -14,6 +14,7 @@ from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 
 from .clients.anilist import client as anilist
+from .clients.mdblist import client as mdblist_api
 from .clients.plex import auth as plex_auth
 from .clients.simkl import client as simkl_api
 from .clients.trakt import client as trakt_client
@@ -27,6 +28,7 @@ DEFAULT_URLS: dict[Kind, str] = {
     Kind.TRAKT: trakt_client.DEFAULT_BASE_URL,
     Kind.SIMKL: simkl_api.DEFAULT_BASE_URL,
     Kind.ANILIST: anilist.API_URL,
+    Kind.MDBLIST: mdblist_api.DEFAULT_BASE_URL,
 }
 # Entry data keys naming an account's own server, in order of preference.
 SERVER_KEYS = ("server_url", CONF_BASE_URL)

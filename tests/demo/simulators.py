@@ -1,4 +1,4 @@
-"""Serve the demo's simulated world: six services and the anime id mapping list, kept between runs.
+"""Serve the demo's simulated world: seven services and the anime id mapping list, kept between runs.
 
     python -m tests.demo.simulators --state-dir .demo/simulators --host 127.0.0.1 --base-port 8301
 
@@ -8,10 +8,12 @@ Ports, from `--base-port` on (`--base-port 0`: a free port each, for tests):
     +1 SIMKL         +4 Emby          +7 Plex Discover (watchlist)
     +2 AniList       +5 Plex server   +8 Plex metadata service
     +9 the anime id mapping list (GitHub's raw file host: `anime_map_url` in the announcement)
+    +10 MDBList
 
 When every port listens, one JSON line goes to stdout (and the same object to
 `<state-dir>/world.json`): each service's base URL and what its config flow asks for
-(client ids and secrets the simulators accept, user names and passwords, the AniList token, the
+(client ids and secrets the simulators accept, user names and passwords, the AniList token and
+MDBList API key, the
 Plex tokens and URLs), the unique id the account entry will get, and counts of the world. See
 `announcement()` for the fields. Logs go to stderr.
 
@@ -51,6 +53,7 @@ from aiohttp import web
 from tests.simulators import (
     anilist as anilist_sim,
     anime_lists,
+    mdblist as mdblist_sim,
     plex as plex_sim,
     simkl as simkl_sim,
     trakt as trakt_sim,
@@ -75,6 +78,7 @@ ENDPOINTS: Final = (
     "plex_discover",
     "plex_metadata",
     "anime_lists",
+    "mdblist",
 )
 STATE_FILE: Final = "world.pickle"
 INFO_FILE: Final = "world.json"
@@ -195,6 +199,7 @@ def sync_clocks(world: World, now: float | None = None) -> None:
     world.simkl.now = max(world.simkl.now, moment)
     world.anilist.now = max(world.anilist.now, int(epoch))
     world.plex.now = max(world.plex.now, int(epoch))
+    world.mdblist.now = max(world.mdblist.now, moment)
 
 
 def prepare(world: World) -> None:
@@ -219,6 +224,7 @@ def make_apps(world: World) -> dict[str, web.Application]:
         "plex_discover": plex.discover,
         "plex_metadata": plex.metadata,
         "anime_lists": anime_lists.make_app(world.anime_lists),
+        "mdblist": mdblist_sim.mdblist_app(world.mdblist),
     }
     assert tuple(apps) == ENDPOINTS
     return apps
@@ -287,6 +293,20 @@ def announcement(world: World, urls: dict[str, str], *, fresh: bool) -> dict[str
                         "advanced": {"base_url": urls["anilist"]},
                     },
                     "anilist_token": {"token": demo.ANILIST_TOKEN},
+                },
+            },
+            "mdblist": {
+                "base_url": urls["mdblist"],
+                "api_key": world.mdblist.api_key,
+                "user_id": world.mdblist.user_id,
+                "username": world.mdblist.username,
+                "unique_id": f"mdblist:{world.mdblist.user_id}",
+                "sign_in": "API key",
+                "form": {
+                    "mdblist": {
+                        "api_key": world.mdblist.api_key,
+                        "advanced": {"base_url": urls["mdblist"]},
+                    }
                 },
             },
             "plex": {

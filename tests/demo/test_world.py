@@ -197,6 +197,9 @@ async def _requests(session: aiohttp.ClientSession, info: dict[str, Any]) -> dic
                params={"guid": "imdb://tt0133093", "type": "1"}, headers=plex_headers)  # fmt: skip
     records = await call("anime_lists", "GET", info["anime_map_url"])
     assert len(records) == len(demo.ANIME)
+    user = await call("mdblist", "GET", f"{urls['mdblist']}/user",
+                      params={"apikey": services["mdblist"]["api_key"]})  # fmt: skip
+    assert user["user_id"] == demo.MDBLIST_USER_ID
     return statuses
 
 

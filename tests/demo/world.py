@@ -1,9 +1,9 @@
-"""The demo's simulated world: one catalogue, six services, seeded the same way every time.
+"""The demo's simulated world: one catalogue, seven services, seeded the same way every time.
 
 `build_world()` seeds every simulator from one shared catalogue (real titles with their real
 imdb/tmdb/tvdb and AniList/MAL ids, as far as memory serves; what matters is that every
 simulator names a title by the same ids, as the real services would) with a fixed random seed,
-so that the demo's five pairs have something to do on their first run and nothing on the next:
+so that the demo's six pairs have something to do on their first run and nothing on the next:
 
 - Plex → Trakt history (one-way): Plex holds 64 films and 12 shows with 169 episodes (245
   items); 40 films and 89 episodes are watched. Trakt already has the plays of 78 of those 129
@@ -29,6 +29,9 @@ so that the demo's five pairs have something to do on their first run and nothin
   (films), never by AniList's ids: AniList's 10 PLANNING titles reach Trakt's watchlist only
   under the ids the list lends them, and match there on every later run. Trakt's own watchlist
   (films and shows, no anime) cannot be written to AniList (`no_anilist_id`).
+- Plex → MDBList history (one-way): MDBList's catalogue knows every film and show of the
+  catalogue (under the same IMDb, TMDb and TVDB ids) and its lists start empty, so the first
+  sync writes Plex's watched films and episodes, one watched state each (MDBList keeps no plays).
 - Ratings on every scale: Trakt and SIMKL 1-10, AniList POINT_100, Plex, Jellyfin and Emby 0-10.
 - Emby has a small library of its own (15 films, 2 shows) with some plays, ratings, favourites.
 
@@ -51,6 +54,7 @@ from typing import Any
 
 from tests.simulators.anilist import AniListState
 from tests.simulators.anime_lists import AnimeListsState
+from tests.simulators.mdblist import MdblistState, Title as MdblistTitle
 from tests.simulators.mediabrowser import (
     Flavour,
     MediaBrowserQuirks,
@@ -72,6 +76,8 @@ SIMKL_ACCOUNT_ID = 4812
 ANILIST_USER_ID = 6_021_337
 ANILIST_CLIENT_ID = "21734"
 ANILIST_SCORE_FORMAT = "POINT_100"
+MDBLIST_API_KEY = "demo-mdblist-api-key"
+MDBLIST_USER_ID = 7_311
 PLEX_SERVER_NAME = "Living Room"
 JELLYFIN_SERVER_NAME = "Den"
 EMBY_SERVER_NAME = "Attic"
@@ -361,7 +367,7 @@ class Facts:
 
 @dataclass
 class World:
-    """The six services' simulators' states and the anime id mapping list (pickled as a whole)."""
+    """The seven services' simulators' states and the anime id mapping list (pickled as a whole)."""
 
     trakt: TraktSim
     simkl: SimklState
@@ -372,6 +378,8 @@ class World:
     facts: Facts
     seed: int = SEED
     anime_lists: AnimeListsState = field(default_factory=AnimeListsState)  # the id mapping list
+    # MDBList came later: a world saved before it gets this (seeded) one when loaded.
+    mdblist: MdblistState = field(default_factory=MdblistState)
 
     def jellyfin_user(self) -> User:
         return next(u for u in self.jellyfin.users.values() if u.name == USER)
@@ -396,7 +404,7 @@ def _at(epoch: int) -> datetime:
 
 
 def build_world(seed: int = SEED) -> World:
-    """Seed all six simulators; the same seed gives the same world."""
+    """Seed all seven simulators; the same seed gives the same world."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible world, not a secret
     facts = Facts()
     world = World(
@@ -420,6 +428,7 @@ def build_world(seed: int = SEED) -> World:
     _seed_anime(world, rng)
     _seed_jellyfin(world, rng)
     _seed_emby(world, rng)
+    world.mdblist = _new_mdblist()
     return world
 
 
@@ -442,6 +451,20 @@ def _new_simkl() -> SimklState:
 def _new_anilist() -> AniListState:
     state = AniListState(now=_epoch(SEEDED_AT))
     state.add_user(ANILIST_USER_ID, USER, ANILIST_TOKEN, ANILIST_SCORE_FORMAT)
+    return state
+
+
+def _new_mdblist() -> MdblistState:
+    """An MDBList account whose catalogue knows every film and show (its lists start empty)."""
+    state = MdblistState(api_key=MDBLIST_API_KEY, user_id=MDBLIST_USER_ID, username=USER)
+    state.now = state.day = SEEDED_AT
+    for i, film in enumerate(FILMS):
+        state.add(MdblistTitle("movie", film.title, film.year, f"f{i}", film.imdb, film.tmdb))
+    for i, show in enumerate(SHOWS):
+        state.add(
+            MdblistTitle("show", show.title, show.year, f"s{i}", show.imdb, show.tmdb,
+                         tvdb=show.tvdb, episodes=frozenset(show.episodes()))
+        )  # fmt: skip
     return state
 
 

@@ -1,6 +1,6 @@
 """The demo (script/demo's Python side), as a person runs it: start, look, Sync now, Ctrl-C, again.
 
-The first start sets Home Assistant up (onboarding, six accounts, five pairs) against the
+The first start sets Home Assistant up (onboarding, seven accounts, six pairs) against the
 simulated world; Ctrl-C stops Home Assistant and the simulators cleanly; the second start reuses
 all of it without setting anything up again.
 """
@@ -28,7 +28,7 @@ WATCH_EVERY = 2.0  # the simulated user plays one more title on Plex this often 
 
 
 def free_ports(count: int) -> int:
-    """The first of `count` consecutive ports nobody listens on (the simulators take nine)."""
+    """The first of `count` consecutive ports nobody listens on (the simulators take eleven)."""
     for _ in range(50):
         base = random.randrange(20_000, 60_000)  # noqa: S311 - a port, not a secret
         try:
@@ -122,7 +122,7 @@ async def sync_now(client: HassClient, pair: str) -> dict[str, str]:
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
     """A demo on a fresh directory and free ports."""
-    running = Demo(tmp_path / "demo", free_port(), free_ports(9), watch_every=WATCH_EVERY)
+    running = Demo(tmp_path / "demo", free_port(), free_ports(11), watch_every=WATCH_EVERY)
     yield running
     if running.process is not None and running.process.returncode is None:
         with contextlib.suppress(TimeoutError):
@@ -145,7 +145,7 @@ async def test_the_demo_sets_up_once_syncs_stops_cleanly_and_starts_again(demo: 
     async with HassClient(url) as client:
         await client.login(USERNAME, PASSWORD)
         entries = await client.config_entries(DOMAIN)
-        assert len(entries) == 7
+        assert len(entries) == 8
         assert {e["state"] for e in entries} == {"loaded"}
         pairs = await pair_states(client)
         assert set(pairs) == {pair.name for pair in PAIRS}

@@ -7,8 +7,8 @@
 2. Starts Home Assistant on DIR/config (http://localhost:PORT), CrossWatch linked from the
    working tree.
 3. On the first start only, sets it up through the same HTTP API the frontend uses: onboarding
-   with the demo login, an account for each of the six services against the simulators, the
-   sync entry (its anime id mapping list on the simulators'), and five pairs. DIR/bootstrapped
+   with the demo login, an account for each of the seven services against the simulators, the
+   sync entry (its anime id mapping list on the simulators'), and six pairs. DIR/bootstrapped
    marks it done; later starts reuse everything.
 4. Prints the URL and the login, then runs until Ctrl-C (SIGINT) or SIGTERM, and stops Home
    Assistant and the simulators (which save their world) cleanly. Meanwhile the simulated user
@@ -37,7 +37,7 @@ from .process import REPO, HassError, HassProcess, write_config
 DOMAIN = "crosswatch"
 NAME, USERNAME, PASSWORD = "Demo", "demo", "crosswatch"
 MARKER = "bootstrapped"
-ACCOUNTS = ("plex", "jellyfin", "emby", "trakt", "simkl", "anilist")
+ACCOUNTS = ("plex", "jellyfin", "emby", "trakt", "simkl", "anilist", "mdblist")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,7 @@ PAIRS = (
     Pair("AniList ⇄ SIMKL watchlist", "anilist", "simkl", ("watchlist",), "two_way"),
     # Matched through the anime id mapping list (served by the simulators).
     Pair("AniList ⇄ Trakt watchlist", "anilist", "trakt", ("watchlist",), "two_way"),
+    Pair("Plex → MDBList history", "plex", "mdblist", ("history",), "add_only"),
 )
 
 
