@@ -3,6 +3,7 @@
 import pytest
 
 from custom_components.crosswatch.clients.errors import CrossWatchInvalidResponseError
+from custom_components.crosswatch.clients.http import JsonValue
 from custom_components.crosswatch.clients.mdblist.models import (
     NotFound,
     parse_watched,
@@ -70,6 +71,6 @@ def test_show_and_season_roll_ups_of_the_watched_list_are_left_out() -> None:
         {"movies": [{"movie": {"ids": {}}, "last_watched_at": "yesterday"}]},
     ],
 )
-def test_a_watched_page_of_another_shape_is_an_invalid_reply(body: object) -> None:
+def test_a_watched_page_of_another_shape_is_an_invalid_reply(body: JsonValue) -> None:
     with pytest.raises(CrossWatchInvalidResponseError):
         parse_watched(body)

@@ -13,7 +13,7 @@ from typing import Final, Literal
 
 import aiohttp
 
-from ..http import Clock, HttpClient, RetryPolicy, Sleep, Throttle
+from ..http import Clock, HttpClient, JsonValue, RetryPolicy, Sleep, Throttle
 from .models import (
     Activities,
     Ids,
@@ -103,7 +103,7 @@ class MdblistApi:
     ) -> WriteReply:
         """POST /watchlist/items/add or /remove with flat IMDb/TMDb id objects."""
         path = "/watchlist/items/remove" if removal else "/watchlist/items/add"
-        body = {
+        body: JsonValue = {
             section: [wire_ids(ids, WATCHLIST_IDS) for ids in objects]
             for section, objects in sections.items()
         }
@@ -113,7 +113,7 @@ class MdblistApi:
         self, path: SyncPath, sections: Mapping[str, Sequence[SyncObject]]
     ) -> WriteReply:
         """POST a `/sync/...` write of each section's objects."""
-        body = {
+        body: JsonValue = {
             section: [sync_json(obj) for obj in objects] for section, objects in sections.items()
         }
         return parse_write_reply((await self.http.request("POST", path, json_body=body)).json())

@@ -222,7 +222,8 @@ def parse_watched(body: JsonValue) -> Page[WatchedRow]:
     data = expect_object(body, "a watched page")
     rows: list[WatchedRow] = []
     for row in _rows(data, "movies"):
-        movie = _ref(expect_object(row, "a watched movie"), "movie")
+        watched = expect_object(row, "a watched movie")
+        movie = _ref(watched, "movie")
         rows.append(
             WatchedRow(
                 _text(movie.get("title")),
@@ -230,11 +231,12 @@ def parse_watched(body: JsonValue) -> Page[WatchedRow]:
                 _ids(movie.get("ids")),
                 None,
                 None,
-                _when(row.get("last_watched_at") or row.get("watched_at")),
+                _when(watched.get("last_watched_at") or watched.get("watched_at")),
             )
         )
     for row in _rows(data, "episodes"):
-        episode = _ref(expect_object(row, "a watched episode"), "episode")
+        watched = expect_object(row, "a watched episode")
+        episode = _ref(watched, "episode")
         show = _ref(episode, "show")
         season, number = _int(episode.get("season")), _int(episode.get("number"))
         if season is None or number is None:
@@ -246,7 +248,7 @@ def parse_watched(body: JsonValue) -> Page[WatchedRow]:
                 _ids(show.get("ids")),
                 season,
                 number,
-                _when(row.get("last_watched_at") or row.get("watched_at")),
+                _when(watched.get("last_watched_at") or watched.get("watched_at")),
             )
         )
     return Page(tuple(rows), _has_more(data))
@@ -258,8 +260,9 @@ def parse_ratings(body: JsonValue) -> Page[RatedRow]:
     rows: list[RatedRow] = []
     for bucket, key in (("movies", "movie"), ("shows", "show")):
         for row in _rows(data, bucket):
-            ref = _ref(expect_object(row, f"a rated {key}"), key)
-            rating = _int(row.get("rating"))
+            rated = expect_object(row, f"a rated {key}")
+            ref = _ref(rated, key)
+            rating = _int(rated.get("rating"))
             if rating is None:
                 continue  # a null rating: nothing rated (§4.5)
             if not 1 <= rating <= 10:
@@ -271,7 +274,7 @@ def parse_ratings(body: JsonValue) -> Page[RatedRow]:
                     _int(ref.get("year")),
                     _ids(ref.get("ids")),
                     rating,
-                    _when(row.get("rated_at")),
+                    _when(rated.get("rated_at")),
                 )
             )
     return Page(tuple(rows), _has_more(data))
@@ -346,9 +349,9 @@ class SyncObject:
     seasons: tuple[SyncSeason, ...] = ()
 
 
-def wire_ids(ids: Ids, keys: tuple[str, ...] = ID_KEYS) -> dict[str, str | int]:
+def wire_ids(ids: Ids, keys: tuple[str, ...] = ID_KEYS) -> dict[str, JsonValue]:
     """Ids as MDBList takes them: IMDb's as text, the numeric ones as numbers."""
-    wire: dict[str, str | int] = {}
+    wire: dict[str, JsonValue] = {}
     for key in keys:
         value = ids.get(key)
         if value is not None:
