@@ -1,6 +1,6 @@
 """CrossWatch in a real Home Assistant process, driven only through its HTTP and websocket API.
 
-Onboarding, two accounts (Trakt by device code, SIMKL by PIN, each approved while the flow's
+Onboarding, two accounts (Trakt and SIMKL by device code, each approved while the flow's
 progress step polls), the sync entry and a two-way watchlist pair, all through the config flow
 API as the frontend drives it; then the sync action over REST, the entities' states and what
 the simulators hold. Then Home Assistant restarts on the same config directory: everything
@@ -86,13 +86,13 @@ async def add_trakt(client: HassClient, url: str, trakt: trakt_sim.TraktSim) -> 
 async def add_simkl(client: HassClient, url: str, simkl: simkl_sim.SimklState) -> str:
     flow = await client.config_flow(DOMAIN)
     await flow.choose("simkl")
-    await flow.submit({"client_id": simkl_sim.CLIENT_ID, "advanced": {"base_url": url}})
+    await flow.submit({"client_id": simkl_sim.V2_CLIENT_ID, "advanced": {"base_url": url}})
     flow.expect("form", "simkl_code")
     code = flow.placeholders["code"]
     await flow.submit()
     flow.expect("progress", "simkl_wait")
     await asyncio.sleep(1.5)
-    simkl.approve_pin(code)
+    simkl.approve_device(code)
     await flow.wait()
     flow.expect("create_entry")
     assert flow.result["title"] == "SIMKL (Andrew Masyk)"
