@@ -13,6 +13,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
+from .clients import trakt as trakt_client
 from .clients.anilist import client as anilist
 from .clients.errors import CrossWatchClientError
 from .clients.http import RetryPolicy
@@ -29,7 +30,6 @@ from .clients.plex.auth import PlexAccount, PlexApp
 from .clients.simkl import client as simkl_api
 from .clients.simkl.auth import V1_SUNSET, SimklGrant, SimklOAuth, is_v2
 from .clients.tokens import Tokens
-from .clients.trakt import client as trakt_client
 from .clients.trakt.auth import TraktApp
 from .const import (
     CONF_ACCOUNT_ID,

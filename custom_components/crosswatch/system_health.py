@@ -13,11 +13,11 @@ from homeassistant.components import system_health
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 
+from .clients import trakt as trakt_client
 from .clients.anilist import client as anilist
 from .clients.mdblist import client as mdblist_api
 from .clients.plex import auth as plex_auth
 from .clients.simkl import client as simkl_api
-from .clients.trakt import client as trakt_client
 from .const import CONF_BASE_URL, CONF_KIND, DOMAIN, Kind
 from .runtime import is_sync_entry
 

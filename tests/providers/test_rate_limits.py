@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients import trakt as trakt_client
 from custom_components.crosswatch.clients.anilist import client as anilist
 from custom_components.crosswatch.clients.errors import CrossWatchRateLimitError
 from custom_components.crosswatch.clients.http import QuotaLog, RateLimit
-from custom_components.crosswatch.clients.trakt import client as trakt_client
 from custom_components.crosswatch.engine.payloads import Feature, Listed
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import RateLimitError, WriteRequest

@@ -19,7 +19,7 @@ from custom_components.crosswatch.clients.trakt.auth import (
     request_device_code,
     wait_for_device_token,
 )
-from custom_components.crosswatch.clients.trakt.client import make_http
+from custom_components.crosswatch.clients.trakt.transport import make_http
 from tests.providers.conftest import Serve
 from tests.simulators.trakt import CLIENT_ID, CLIENT_SECRET, FakeTime, TraktSim, make_app
 

@@ -9,9 +9,9 @@ from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
 
+from ..clients import trakt as trakt_client
 from ..clients.errors import CrossWatchClientError, CrossWatchResponseError
 from ..clients.tokens import Tokens
-from ..clients.trakt import client as trakt_client
 from ..clients.trakt.auth import (
     DeviceFlowError,
     PollStatus,

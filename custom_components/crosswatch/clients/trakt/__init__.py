@@ -10,13 +10,7 @@ from .auth import (
     request_device_code,
     wait_for_device_token,
 )
-from .client import (
-    DEFAULT_AUTH_URL,
-    DEFAULT_BASE_URL,
-    TraktClient,
-    auth_url_for,
-    make_http,
-)
+from .client import TraktClient
 from .errors import TraktAppDeletedError, TraktVipRequiredError
 from .models import (
     CategoryActivity,
@@ -46,6 +40,13 @@ from .sync import (
     SyncObject,
     SyncReply,
     SyncSeason,
+)
+from .transport import (
+    DEFAULT_AUTH_URL,
+    DEFAULT_BASE_URL,
+    auth_url_for,
+    make_http,
+    parse_rate_limit,
 )
 
 __all__ = [
@@ -84,6 +85,7 @@ __all__ = [
     "auth_url_for",
     "format_time",
     "make_http",
+    "parse_rate_limit",
     "parse_time",
     "poll_device_token",
     "refresh_tokens",

@@ -15,7 +15,8 @@ particular to Trakt:
 - 420 (account limit) and 423 (locked account) as the client's account errors, and 403 and 426
   as Trakt's refusals of the API app itself (`errors`: a deleted app, VIP required), never as a
   refused sign-in;
-- the quota Trakt reports in its `X-Ratelimit` header, bucket by bucket;
+- the quota Trakt reports in its `X-Ratelimit` header, bucket by bucket (read in `transport`,
+  with the hosts, headers and pacing the device sign-in shares);
 - writes that are not idempotent (adding plays) are never retried after a reply that may have
   been applied (5xx, timeout): Trakt does not deduplicate plays. Such a lost reply is raised as
   the shared client's outcome-unknown error, unchanged, for the engine to verify by reading.
@@ -24,11 +25,10 @@ particular to Trakt:
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 import hashlib
 import json
 import time
-from typing import Any, TypeGuard
+from typing import Any
 
 import aiohttp
 
@@ -42,14 +42,13 @@ from ..errors import (
 )
 from ..http import (
     Clock,
-    HttpClient,
     JsonValue,
     QuotaLog,
     RateLimit,
     Response,
     RetryPolicy,
     Sleep,
-    Throttle,
+    header,
 )
 from ..tokens import Tokens, TokenSaver
 from .auth import TraktApp, refresh_tokens
@@ -75,81 +74,22 @@ from .sync import (
     SyncReply,
     parse_sync_reply,
 )
+from .transport import (
+    DEFAULT_BASE_URL,
+    USER_AGENT,
+    auth_url_for,
+    make_http,
+    parse_rate_limit,
+    trakt_throttles,
+)
 
-DEFAULT_BASE_URL = "https://api.trakt.tv"
-# The 2026 contract declares every OAuth endpoint (device code, token, revoke) on its own host.
-DEFAULT_AUTH_URL = "https://auth.trakt.tv"
-USER_AGENT = "CrossWatch/0.1 (Home Assistant)"
 PAGE_LIMIT = 250  # Trakt's largest page since 2026; never ask for more
-# Trakt's published limits: one authed write a second, 1000 GETs per five minutes.
-WRITE_INTERVAL = 1.0
-GET_LIMIT = 1000
-GET_WINDOW = 300.0
 # Access tokens live 7 days; renewing a day early keeps a long sync from straddling expiry.
 REFRESH_MARGIN = 86400.0
 # The bucket a sync spends: Trakt's GETs as a signed-in user (1000 every five minutes). Writes
 # have their own bucket, one call a second, which the write throttle already keeps to.
 READ_QUOTA = "AUTHED_API_GET_LIMIT"
 _API_OK = frozenset({200, 201, 204, 401, 420, 423}) | APP_REFUSALS
-
-
-def make_http(
-    session: aiohttp.ClientSession,
-    app: TraktApp,
-    *,
-    base_url: str = DEFAULT_BASE_URL,
-    user_agent: str = USER_AGENT,
-    retry: RetryPolicy | None = None,
-    sleep: Sleep = asyncio.sleep,
-    clock: Clock | None = None,
-    throttles: tuple[Throttle, Throttle] | None = None,
-    quotas: QuotaLog | None = None,
-) -> HttpClient:
-    """An HttpClient with Trakt's headers and limits (also what the device flow uses).
-
-    `throttles` (reads, writes) and `quotas` let two clients of one account share Trakt's
-    limits and what Trakt reported about them.
-    """
-    reads, writes = throttles or trakt_throttles(sleep=sleep, clock=clock)
-    return HttpClient(
-        session,
-        base_url,
-        service="Trakt",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": user_agent,
-            "trakt-api-key": app.client_id,
-            "trakt-api-version": "2",
-        },
-        read_throttle=reads,
-        write_throttle=writes,
-        retry=retry,
-        sleep=sleep,
-        quotas=quotas,
-    )
-
-
-def auth_url_for(base_url: str, auth_url: str | None = None) -> str:
-    """Where the OAuth endpoints are: `auth_url` when given, else Trakt's auth host.
-
-    A base URL other than Trakt's own is a test server (a simulator), which serves OAuth on the
-    same address unless it was given an auth URL of its own.
-    """
-    if auth_url:
-        return auth_url.rstrip("/")
-    if base_url.rstrip("/") == DEFAULT_BASE_URL:
-        return DEFAULT_AUTH_URL
-    return base_url.rstrip("/")
-
-
-def trakt_throttles(
-    *, sleep: Sleep = asyncio.sleep, clock: Clock | None = None
-) -> tuple[Throttle, Throttle]:
-    """Pacing for Trakt's published limits: (GETs, writes)."""
-    return (
-        Throttle(limit=GET_LIMIT, window=GET_WINDOW, clock=clock, sleep=sleep),
-        Throttle(WRITE_INTERVAL, clock=clock, sleep=sleep),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,7 +386,7 @@ class TraktClient:
             tuple(record for record in map(parse, body) if record is not None),
             _int_header(reply.headers, "X-Pagination-Page-Count"),
             _int_header(reply.headers, "X-Pagination-Item-Count"),
-            _header(reply.headers, "ETag"),
+            header(reply.headers, "ETag"),
             _int_header(reply.headers, "X-Pagination-Limit"),
         )
 
@@ -485,7 +425,7 @@ def _checked(reply: Response) -> Response:
     raise_for_app_refusal(reply)
     if reply.status == 420:
         limit = _int_header(reply.headers, "X-Account-Limit")
-        vip = (_header(reply.headers, "X-VIP-User") or "").lower() == "true"
+        vip = (header(reply.headers, "X-VIP-User") or "").lower() == "true"
         hint = "" if vip else " (Trakt VIP raises it)"
         size = f"{limit:,}" if limit is not None else "its"
         raise CrossWatchAccountLimitError(
@@ -498,54 +438,8 @@ def _checked(reply: Response) -> Response:
     return reply
 
 
-def parse_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
-    """The quota in Trakt's `X-Ratelimit` header, a JSON object.
-
-    E.g. `{"name": "AUTHED_API_GET_LIMIT", "period": 300, "limit": 1000, "remaining": 0,
-    "until": "2020-10-10T00:24:00Z"}`. Trakt calls it optional: some replies (and 429s sent
-    before the rate limiter) come without it, and anything unreadable counts as absent.
-    """
-    raw = _header(headers, "X-Ratelimit")
-    if raw is None:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    remaining, limit, name = data.get("remaining"), data.get("limit"), data.get("name")
-    if not _is_int(remaining):
-        return None
-    return RateLimit(
-        remaining=max(0, remaining),
-        limit=limit if _is_int(limit) else None,
-        resets_at=_instant(data.get("until")),
-        bucket=name if isinstance(name, str) else "",
-    )
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _instant(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)
-
-
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    value = _header(headers, name)
+    value = header(headers, name)
     try:
         return int(value) if value is not None else None
     except ValueError:
