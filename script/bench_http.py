@@ -63,7 +63,7 @@ async def main(megabytes: float) -> dict[str, object]:
         running = False
         await tick
     await runner.cleanup()
-    if len(rows) != count + 1:
+    if not isinstance(rows, list) or len(rows) != count + 1:
         raise SystemExit("the reply did not decode to every row")
     return {
         "case": "large_reply",
