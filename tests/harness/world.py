@@ -24,6 +24,7 @@ from custom_components.crosswatch.engine.items import MediaItem
 from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import Pipeline, RunResult
+from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import AuthError
 from custom_components.crosswatch.engine.records import Scope
 from custom_components.crosswatch.engine.store import StateStore
@@ -203,8 +204,22 @@ class World:
         # from the truth.
         truth = {svc: self.holds(svc) for svc in (pair.a, pair.b)}
         lookup = ANIME_LOOKUP if self.setup.anime else FILM_LOOKUP
+        # Nor can a lie be told by what our own removals awaiting verification explain: a read
+        # that lacks such an item is what the engine expects (it verifies the removal by it).
+        removing = {
+            svc: _titles(
+                lookup,
+                (
+                    w.item
+                    for w in self.store.pending(Scope(pair.name, pair.feature, side))
+                    if w.action is Action.REMOVE
+                ),
+            )
+            for svc, side in ((pair.a, "a"), (pair.b, "b"))
+        }
         telling = {
-            svc: _titles(lookup, (e.item for e in baseline.entries.values())) & truth[svc]
+            svc: (_titles(lookup, (e.item for e in baseline.entries.values())) & truth[svc])
+            - removing[svc]
             if baseline
             else set()
             for svc, baseline in baselines.items()
