@@ -228,6 +228,44 @@ def test_a_partial_read_keeps_an_earlier_suspicion_for_the_confirming_read() -> 
     assert partial_read.suspicion == first.suspicion
 
 
+def test_a_doubted_read_still_shows_what_an_earlier_suspicion_lacked() -> None:
+    baseline = snap(W, films(5))
+    first = read_twice(snap(W, films(4)), baseline)  # film 4 missing: one of five is sharp
+    assert first.suspicion is not None
+
+    # Film 4 is back (the user listed it again), and films 0-1 are missing now.
+    again = read_twice(snap(W, films(3, start=2)), baseline, suspected=first.suspicion)
+
+    assert not again.snapshot.completeness.complete  # its own loss is doubted
+    assert again.returned == first.suspicion.missing  # but what it shows is there
+
+
+def test_a_suspicion_that_replaces_another_carries_what_that_one_lacked_and_came_back() -> None:
+    baseline = snap(W, films(5))
+    first = read_twice(snap(W, films(4)), baseline)
+    assert first.suspicion is not None
+    replacing = read_twice(snap(W, films(3, start=2)), baseline, suspected=first.suspicion)
+    assert replacing.suspicion is not None
+
+    believed = read_twice(snap(W, films(3, start=2)), baseline, suspected=replacing.suspicion)
+
+    assert believed.confirmed is not None
+    assert believed.returned == first.suspicion.missing  # still read as regained
+
+
+def test_a_partial_read_shows_what_an_earlier_suspicion_lacked_as_returned() -> None:
+    baseline = snap(W, films(5))
+    first = read_twice(snap(W, films(4)), baseline)
+    assert first.suspicion is not None
+
+    partial_read = judge(
+        snap(W, films(1, start=4), complete=False), baseline, suspected=first.suspicion
+    )
+
+    assert partial_read.suspicion == first.suspicion
+    assert partial_read.returned == first.suspicion.missing
+
+
 def test_the_delete_budget_is_five_or_two_percent_of_the_baseline() -> None:
     assert delete_budget(None, DEFAULTS) == 5
     assert delete_budget(100, DEFAULTS) == 5

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 import sqlite3
+import zlib
 
 import pytest
 
@@ -259,6 +260,37 @@ def test_a_shrink_suspicion_is_kept_per_pair_side_until_it_is_settled(store: Sta
     assert store.shrink_suspicion(WATCHLIST_B) is None
     store.save_shrink_suspicion(WATCHLIST_A, None)
     assert store.shrink_suspicion(WATCHLIST_A) is None
+
+
+def test_a_shrink_suspicion_keeps_what_earlier_suspicions_saw_come_back(
+    store: StateStore,
+) -> None:
+    suspicion = ShrinkSuspicion(frozenset({"tmdb:movie:1"}), 2, 1, T0, frozenset({"tmdb:movie:2"}))
+
+    store.save_shrink_suspicion(WATCHLIST_A, suspicion)
+
+    assert store.shrink_suspicion(WATCHLIST_A) == suspicion
+
+
+def test_a_shrink_suspicion_saved_before_regained_keys_were_kept_reads_as_none_regained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "state.db"
+    older = store_module.MIGRATIONS[:-1]
+    monkeypatch.setattr(store_module, "MIGRATIONS", older)
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", len(older))
+    with StateStore(path) as old:
+        old._db.execute(
+            "INSERT INTO shrink_suspicion VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (*WATCHLIST_A.params(), zlib.compress(b'["tmdb:movie:1"]'), 2, 1, T0.isoformat()),
+        )
+        old._db.commit()
+    monkeypatch.undo()
+
+    with StateStore(path) as upgraded:
+        assert upgraded.shrink_suspicion(WATCHLIST_A) == ShrinkSuspicion(
+            frozenset({"tmdb:movie:1"}), 2, 1, T0
+        )
 
 
 def test_tombstones_expire_after_their_ttl_and_can_be_cleared(store: StateStore) -> None:

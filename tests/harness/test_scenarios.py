@@ -846,3 +846,31 @@ def test_a_tiny_list_hiding_only_what_our_pending_removal_explains_is_no_telling
         )
     finally:
         world.close()
+
+
+SIMKL_TRAKT = next(s for s in SETUPS if s.name == "SIMKL → Trakt watchlist, source_deletes")
+
+
+@pytest.mark.parametrize("setup", [TRAKT_SIMKL, SIMKL_TRAKT], ids=lambda s: s.name)
+def test_a_title_listed_again_while_a_second_shrink_is_doubted_reaches_the_other_side(
+    served: Rig, setup: Setup
+) -> None:
+    # Found by the full machine (ci profile) in a fresh-clone CI run, with no quirk at all:
+    # the user unlists a title on both sides (a sharp shrink, doubted for a run), then unlists
+    # the other title and lists the first again on the source. The second doubted shrink
+    # replaced the first, which forgot that the first title had come back.
+    world = World(served, setup, titles=12)
+    try:
+        in_sync(world, range(2))
+        source = setup.pairs[0].a
+        for side in setup.sides:
+            toggle(world, side, 1)
+        assert only([d.result for d in world.run()]).status is RunStatus.PARTIAL
+        toggle(world, source, 0)
+        toggle(world, source, 1)
+
+        heal(world)
+
+        assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == {1}
+    finally:
+        world.close()

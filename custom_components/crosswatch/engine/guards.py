@@ -167,22 +167,27 @@ def judge_shrink(
     """
     if not settings.drop_guard or baseline is None or snapshot.semantics is not Semantics.PRESENT:
         return ShrinkVerdict(snapshot, None, None)
+    # What an earlier suspicion lacked and this read shows is there, however the read's own
+    # absences are judged: a doubted or partial read is doubted for what it lacks only.
+    returned = _returned(suspected, snapshot, baseline)
     if not snapshot.completeness.complete:
-        return ShrinkVerdict(snapshot, None, suspected)
+        return ShrinkVerdict(snapshot, None, suspected, returned=returned)
     gone, explained = _gone(snapshot, baseline, ours)
     owed_gone, owed_beyond_baseline = _owed_absent(snapshot, baseline, owed or {})
     gone += owed_gone
     missing = _not_even_by_title(gone, snapshot) if gone else frozenset[str]()
     healed = _healed(snapshot, side, first_lost, missing)
-    returned = _returned(suspected, missing, baseline)
     if not missing:
         return ShrinkVerdict(snapshot, healed, None, returned=returned)
     expected = len(baseline) - explained + owed_beyond_baseline
-    shrink = ShrinkSuspicion(missing, expected, expected - len(missing), now)
+    # A suspicion this read raises replaces the earlier one: it carries what that one lacked
+    # and this read shows again, so no later verdict forgets it came back.
+    shrink = ShrinkSuspicion(missing, expected, expected - len(missing), now, returned)
     if first_lost is None:
-        return ShrinkVerdict(snapshot, None, suspected, unconfirmed=shrink)
+        return ShrinkVerdict(snapshot, None, suspected, unconfirmed=shrink, returned=returned)
     if not missing <= first_lost:
-        return _doubted(snapshot, shrink, side, "while two reads of this run disagree", suspected)
+        why = "while two reads of this run disagree"
+        return _doubted(snapshot, shrink, side, why, suspected, returned=returned)
     if not _suspect(len(missing), expected, settings):
         return ShrinkVerdict(snapshot, healed, None, returned=returned)
     unconfirmed = missing - suspected.missing if suspected is not None else missing
@@ -193,16 +198,25 @@ def judge_shrink(
         )
         event = GuardEvent(GuardCode.SHRINK_CONFIRMED, side, len(missing), detail)
         return ShrinkVerdict(snapshot, event, None, shrink, returned=returned)
-    return _doubted(snapshot, shrink, side, "unless the reads of the next run agree", shrink)
+    why = "unless the reads of the next run agree"
+    return _doubted(snapshot, shrink, side, why, shrink, returned=returned)
 
 
 def _returned(
-    suspected: ShrinkSuspicion | None, missing: frozenset[str], baseline: Snapshot
+    suspected: ShrinkSuspicion | None, snapshot: Snapshot, baseline: Snapshot
 ) -> frozenset[str]:
-    """Baseline items an earlier suspect read lacked and this read shows again."""
+    """Baseline items an earlier suspect read lacked and this read shows again.
+
+    What the suspicions it replaced had seen come back (`regained`) counts too.
+    """
     if suspected is None:
         return frozenset()
-    return frozenset(k for k in suspected.missing - missing if k in baseline.entries)
+    return frozenset(
+        key
+        for key in suspected.missing | suspected.regained
+        if (entry := baseline.entries.get(key)) is not None
+        and snapshot.find(entry.item, include_local=True) is not None
+    )
 
 
 def _healed(
@@ -223,7 +237,10 @@ def not_confirmed(verdict: ShrinkVerdict, side: PairSide, why: str) -> ShrinkVer
     """A first read's loss that no second read could be had to confirm: partial this run."""
     if verdict.unconfirmed is None:
         return verdict
-    return _doubted(verdict.snapshot, verdict.unconfirmed, side, f"while {why}", verdict.suspicion)
+    remember, returned = verdict.suspicion, verdict.returned
+    return _doubted(
+        verdict.snapshot, verdict.unconfirmed, side, f"while {why}", remember, returned=returned
+    )
 
 
 def overruled(verdict: ShrinkVerdict, side: PairSide, why: str) -> ShrinkVerdict:
@@ -234,7 +251,9 @@ def overruled(verdict: ShrinkVerdict, side: PairSide, why: str) -> ShrinkVerdict
     if verdict.confirmed is None:
         return verdict
     shrink = verdict.confirmed
-    return _doubted(verdict.snapshot, shrink, side, f"while {why}", shrink)
+    return _doubted(
+        verdict.snapshot, shrink, side, f"while {why}", shrink, returned=verdict.returned
+    )
 
 
 def _doubted(
@@ -243,8 +262,14 @@ def _doubted(
     side: PairSide,
     until: str,
     remember: ShrinkSuspicion | None,
+    *,
+    returned: frozenset[str],
 ) -> ShrinkVerdict:
-    """The verdict on a read whose loss is not believed: partial, with `remember` kept."""
+    """The verdict on a read whose loss is not believed: partial, with `remember` kept.
+
+    What it shows of an earlier suspicion's items is still `returned`: only its absences are
+    in doubt.
+    """
     detail = (
         f"{snapshot.provider} {snapshot.feature.value}: read {shrink.seen} of the"
         f" {shrink.expected} items expected from the last sync; the {len(shrink.missing)}"
@@ -252,7 +277,7 @@ def _doubted(
     )
     suspect = replace(snapshot, completeness=partial(f"suspect: {detail}"))
     event = GuardEvent(GuardCode.SNAPSHOT_SUSPECT, side, len(shrink.missing), detail)
-    return ShrinkVerdict(suspect, event, remember)
+    return ShrinkVerdict(suspect, event, remember, returned=returned)
 
 
 def _gone(

@@ -41,6 +41,10 @@ class ShrinkSuspicion:
     expected: int  # items the baseline led us to expect, less our own removals
     seen: int  # of those, how many the read showed
     noticed_at: datetime
+    # Baseline keys an earlier suspicion of the side lacked and a read since showed again,
+    # carried over when this suspicion replaced it: once a read is believed they are read as
+    # regained (rule 12), however many suspicions came in between.
+    regained: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

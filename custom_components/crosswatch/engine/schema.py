@@ -90,5 +90,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             noticed_at TEXT NOT NULL,
             PRIMARY KEY (pair, feature, side)) WITHOUT ROWID""",
     ),
+    (
+        # What earlier suspicions lacked and a later read showed again, carried by the one
+        # that replaced them (compressed JSON list, like `missing`).
+        "ALTER TABLE shrink_suspicion ADD COLUMN regained BLOB",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

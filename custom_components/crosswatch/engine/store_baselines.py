@@ -152,14 +152,16 @@ class BaselineTables(StoreConnection):
     def shrink_suspicion(self, scope: Scope) -> ShrinkSuspicion | None:
         """The unconfirmed shrink of this pair side, if its last complete read was suspect."""
         row = self._db.execute(
-            "SELECT missing, expected, seen, noticed_at FROM shrink_suspicion"
+            "SELECT missing, expected, seen, noticed_at, regained FROM shrink_suspicion"
             " WHERE pair=? AND feature=? AND side=?",
             scope.params(),
         ).fetchone()
         if row is None:
             return None
-        missing = frozenset(json.loads(zlib.decompress(row[0]).decode()))
-        return ShrinkSuspicion(missing, row[1], row[2], datetime.fromisoformat(row[3]))
+        regained = _keys(row[4]) if row[4] is not None else frozenset[str]()
+        return ShrinkSuspicion(
+            _keys(row[0]), row[1], row[2], datetime.fromisoformat(row[3]), regained
+        )
 
     def save_shrink_suspicion(self, scope: Scope, suspicion: ShrinkSuspicion | None) -> None:
         """Remember a suspect shrink for the confirming read, or forget it (None)."""
@@ -170,17 +172,27 @@ class BaselineTables(StoreConnection):
             )
             if suspicion is None:
                 return
-            missing = zlib.compress(json.dumps(sorted(suspicion.missing)).encode())
             db.execute(
-                "INSERT INTO shrink_suspicion VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO shrink_suspicion VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     *scope.params(),
-                    missing,
+                    _packed(suspicion.missing),
                     suspicion.expected,
                     suspicion.seen,
                     suspicion.noticed_at.isoformat(),
+                    _packed(suspicion.regained),
                 ),
             )
+
+
+def _packed(keys: frozenset[str]) -> bytes:
+    """A set of keys as stored: a compressed, sorted JSON list."""
+    return zlib.compress(json.dumps(sorted(keys)).encode())
+
+
+def _keys(packed: bytes) -> frozenset[str]:
+    """The set of keys `_packed` stored."""
+    return frozenset(json.loads(zlib.decompress(packed).decode()))
 
 
 def _row_keys(item: MediaItem) -> set[str]:
