@@ -50,6 +50,24 @@ def held(world: World, pair: PairDef) -> list[str]:
     return [f"{h.operation.action} {h.operation.item.label()}" for h in world.store.held(pair.name)]
 
 
+def toggle(world: World, side: Svc, index: int) -> bool:
+    """The user lists a title on a side, or unlists it if it is there; whether it is there now."""
+    world.edit(side, index, add=index not in world.user_sees(side))
+    return index in world.holds(side)
+
+
+def heal(world: World, runs: int = 4, *, every_run_completes: bool = False) -> None:
+    """Quirks off, a day passes, then healthy runs (each of one pair that must end, if asked)."""
+    for service in world.services.values():
+        all_off(service)
+        service.pass_time(HEALING_PAUSE.total_seconds())
+    world.wall += HEALING_PAUSE
+    for _ in range(runs):
+        done = world.run()
+        if every_run_completes:
+            only([d.result for d in done])
+
+
 def test_an_empty_200_from_trakt_just_after_our_own_write_removes_and_holds_nothing_on_simkl(
     served: Rig,
 ) -> None:
@@ -596,13 +614,8 @@ def test_a_title_removed_while_our_copy_of_it_is_in_flight_is_removed_from_the_c
         for _ in range(2):
             only([d.result for d in world.run()])  # copied to AniList, not yet shown there
         world.edit(Svc.SIMKL, 11, add=False)  # the user takes it back on SIMKL
-        for service in world.services.values():
-            all_off(service)
-            service.pass_time(HEALING_PAUSE.total_seconds())
-        world.wall += HEALING_PAUSE
 
-        for _ in range(4):
-            only([d.result for d in world.run()])
+        heal(world, every_run_completes=True)
 
         assert world.holds(Svc.ANILIST) == world.holds(Svc.SIMKL) == set()
     finally:
@@ -676,13 +689,8 @@ def test_a_title_removed_while_the_other_side_refuses_our_sign_in_is_removed_the
         world.edit(Svc.SIMKL, 5, add=True)
         QUIRK_BY_NAME["token_expires"].switch[Svc.ANILIST](world.services[Svc.ANILIST], 2)
         assert world.run()[0].result is None  # AniList refuses the sign-in mid-run
-        for service in world.services.values():
-            all_off(service)
-            service.pass_time(HEALING_PAUSE.total_seconds())
-        world.wall += HEALING_PAUSE
 
-        for _ in range(4):
-            only([d.result for d in world.run()])
+        heal(world, every_run_completes=True)
 
         assert world.holds(Svc.ANILIST) == world.holds(Svc.SIMKL) == {0, 1, 2, 3, 5, 6, 8, 9}
     finally:
@@ -714,13 +722,8 @@ def test_removals_on_both_sides_while_one_refuses_our_sign_in_twice_reach_the_ot
         assert world.run()[0].result is None
         world.edit(Svc.ANILIST, 8, add=False)
         QUIRK_BY_NAME["stale_body_after_write"].switch[Svc.SIMKL](world.services[Svc.SIMKL], 2)
-        for service in world.services.values():
-            all_off(service)
-            service.pass_time(HEALING_PAUSE.total_seconds())
-        world.wall += HEALING_PAUSE
 
-        for _ in range(4):
-            only([d.result for d in world.run()])
+        heal(world, every_run_completes=True)
 
         assert world.holds(Svc.ANILIST) == world.holds(Svc.SIMKL) == {0, 1, 2, 3, 5, 6, 9, 11}
     finally:
@@ -738,33 +741,12 @@ def test_a_play_undone_after_our_copy_of_it_lost_its_reply_is_undone_on_the_copy
         world.edit(Svc.TRAKT, 0, add=True)
         only([d.result for d in world.run()])  # the play copied to Plex, its reply lost
         world.edit(Svc.TRAKT, 0, add=False)
-        for service in world.services.values():
-            all_off(service)
-            service.pass_time(HEALING_PAUSE.total_seconds())
-        world.wall += HEALING_PAUSE
 
-        for _ in range(4):
-            only([d.result for d in world.run()])
+        heal(world, every_run_completes=True)
 
         assert world.holds(Svc.PLEX) == world.holds(Svc.TRAKT) == set()
     finally:
         world.close()
-
-
-def toggle(world: World, side: Svc, index: int) -> bool:
-    """The user lists a title on a side, or unlists it if it is there; whether it is there now."""
-    world.edit(side, index, add=index not in world.user_sees(side))
-    return index in world.holds(side)
-
-
-def heal(world: World, runs: int = 4) -> None:
-    """Quirks off, a day passes, then healthy runs."""
-    for service in world.services.values():
-        all_off(service)
-        service.pass_time(HEALING_PAUSE.total_seconds())
-    world.wall += HEALING_PAUSE
-    for _ in range(runs):
-        world.run()
 
 
 @pytest.mark.parametrize("first_edit_on", [Svc.SIMKL, Svc.ANILIST])
