@@ -18,10 +18,10 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 
 @pytest.mark.parametrize(("vip", "ratings"), [(False, 10_000), (True, 20_000)])
-async def test_the_ratings_limit_follows_the_account_s_plan(
+async def test_the_account_limits_follow_the_account_s_plan(
     serve: Serve, session: aiohttp.ClientSession, vip: bool, ratings: int
 ) -> None:
-    sim = TraktSim(watchlist_limit=5_000 if vip else 250)
+    sim = TraktSim()
     sim.vip = vip
     rig = await make_rig(serve, session, sim)
 

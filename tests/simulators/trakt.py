@@ -258,9 +258,10 @@ def parse_stamp(text: str) -> datetime:
 class TraktSim:
     """The account and catalogue behind the simulated API."""
 
-    def __init__(self, *, slug: str = "alice", watchlist_limit: int = 100) -> None:
+    def __init__(self, *, slug: str = "alice", watchlist_limit: int | None = None) -> None:
         """An empty account; seed it with the `add_*` and `seed_*` methods."""
         self.slug = slug
+        # Watchlist items allowed (2026: 250 free, 5,000 VIP); None: the plan's, as `vip` says.
         self.watchlist_limit = watchlist_limit
         self.vip = False
         self.max_limit = 250  # the largest page Trakt serves; larger limits are clamped to it
@@ -352,6 +353,18 @@ class TraktSim:
             self._client_time = FakeTime()
             self.rate_clock = self._client_time.clock
         return self._client_time
+
+    @property
+    def watchlist_cap(self) -> int:
+        """How many titles the watchlist may hold (provider-facts-2026.md: 250 / 5,000)."""
+        if self.watchlist_limit is not None:
+            return self.watchlist_limit
+        return 5_000 if self.vip else 250
+
+    @property
+    def list_item_cap(self) -> int:
+        """How many items one personal list may hold (provider-facts-2026.md: 250 / 5,000)."""
+        return 5_000 if self.vip else 250
 
     @property
     def ratings_cap(self) -> int:
@@ -591,8 +604,8 @@ class TraktSim:
             },
             "account": {"timezone": "Europe/Paris", "date_format": "dmy", "time_24hr": True},
             "limits": {
-                "list": {"count": 2, "item_count": 100},
-                "watchlist": {"item_count": self.watchlist_limit},
+                "list": {"count": 2, "item_count": self.list_item_cap},
+                "watchlist": {"item_count": self.watchlist_cap},
                 "favorites": {"item_count": 50},
             },
         }
@@ -957,7 +970,7 @@ class _Api:
                     if feature == "watchlist"
                     else set(sim.ratings)
                 )
-                cap = sim.watchlist_limit if feature == "watchlist" else sim.ratings_cap
+                cap = sim.watchlist_cap if feature == "watchlist" else sim.ratings_cap
                 new = {ref for ref, _ in resolved} - held
                 if len(held) + len(new) > cap:  # 420: over the plan's limit, nothing stored
                     return web.json_response(
