@@ -47,7 +47,7 @@ class Ledger:
     user_removed: dict[Svc, set[int]] = field(default_factory=dict)
     explained_losses: dict[Svc, set[int]] = field(default_factory=dict)
     ever_absent: dict[Svc, set[int]] = field(default_factory=dict)
-    # Per pair and side: the first window whose reading run found the side with a baseline.
+    # Per pair and side: the first window whose run found the side with a baseline (read or not).
     # Edits before it are part of what the pair's first sync found, not changes it can see.
     founded: dict[tuple[str, Svc], int] = field(default_factory=dict)
     # Per pair and side: the epochs (below) whose reading run went on with a read that lied.
@@ -96,14 +96,18 @@ class Ledger:
         founded: Iterable[Svc] = (),
         lied: Iterable[Svc] = (),
     ) -> None:
-        """A run of `pair` after `window`'s edits: did it read, which sides had a baseline, lied."""
+        """A run of `pair` after `window`'s edits: did it read, which sides had a baseline, lied.
+
+        A side that had a baseline when the run began had it before the window's edits, so the
+        run that reads them sees them as changes, whether or not this one got to read.
+        """
         now = self.epoch.get(pair.name, 0)
         self.epochs.setdefault(pair.name, {}).setdefault(window, now)
+        for side in founded:
+            self.founded.setdefault((pair.name, side), window)
         if not read:
             return
         self.epoch[pair.name] = now + 1
-        for side in founded:
-            self.founded.setdefault((pair.name, side), window)
         for side in lied:
             self.lied.setdefault((pair.name, side), set()).add(now)
 
