@@ -17,7 +17,12 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
 
 from .account_coordinator import AccountCoordinator, app_refused_issue_id
-from .accounts import async_create_provider, async_forget_simkl, async_track_simkl_v1
+from .accounts import (
+    async_create_provider,
+    async_forget_simkl,
+    async_forget_trakt,
+    async_track_simkl_v1,
+)
 from .anime_map import AnimeMap, anime_map_url, async_forget_anime_map_issue, involves_anilist
 from .const import CONF_ACCOUNT_ID, CONF_KIND, DOMAIN, SUBENTRY_PAIR, Kind
 from .coordinator import PairCoordinator, PairState, PairStatus
@@ -77,6 +82,8 @@ async def async_remove_entry(
         return
     if entry.data.get(CONF_KIND) == Kind.SIMKL:
         await async_forget_simkl(hass, entry)
+    if entry.data.get(CONF_KIND) == Kind.TRAKT:
+        await async_forget_trakt(hass, entry)
     ir.async_delete_issue(hass, DOMAIN, app_refused_issue_id(entry.entry_id))
     # The entry is already gone: its pairs find it missing, show waiting and raise the repair now
     # rather than at their next interval.

@@ -180,6 +180,32 @@ async def async_forget_simkl(hass: HomeAssistant, entry: ConfigEntry) -> None:
         )
 
 
+async def async_forget_trakt(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """A Trakt account was removed: revoke its authorization on Trakt (best effort).
+
+    Else CrossWatch stays listed among the user's authorized apps on Trakt, with a token that
+    keeps working.
+    """
+    data = entry.data
+    app = TraktApp(data[CONF_CLIENT_ID], data[CONF_CLIENT_SECRET])
+    base_url = _base_url(entry, trakt_client.DEFAULT_BASE_URL)
+    http = trakt_client.make_http(
+        _session(hass, entry),
+        app,
+        base_url=trakt_client.auth_url_for(base_url, data.get(CONF_AUTH_URL)),
+        retry=REVOKE_RETRY,  # removal waits for it: one short try
+    )
+    try:
+        await trakt_client.revoke_token(http, app, Tokens.from_dict(data[CONF_TOKENS]).access_token)
+    except CrossWatchClientError as err:
+        LOGGER.warning(
+            "Trakt did not confirm that it revoked CrossWatch's access to %s (%s); remove the"
+            " app at https://trakt.tv/oauth/authorized_applications if it is still listed",
+            entry.title,
+            err,
+        )
+
+
 async def _simkl(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
     data = entry.data
     api = simkl_api.SimklApi(

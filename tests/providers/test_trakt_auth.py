@@ -17,8 +17,10 @@ from custom_components.crosswatch.clients.trakt.auth import (
     poll_device_token,
     refresh_tokens,
     request_device_code,
+    revoke_token,
     wait_for_device_token,
 )
+from custom_components.crosswatch.clients.trakt.errors import TraktAppDeletedError
 from custom_components.crosswatch.clients.trakt.transport import make_http
 from tests.providers.conftest import Serve
 from tests.simulators.trakt import CLIENT_ID, CLIENT_SECRET, FakeTime, TraktSim, make_app
@@ -165,6 +167,33 @@ async def test_refresh_tokens_are_single_use(serve: Serve, session: aiohttp.Clie
     assert fresh.refresh_token != first["refresh_token"]
     with pytest.raises(CrossWatchAuthenticationError, match="invalid_grant"):
         await refresh_tokens(http, APP, first["refresh_token"])
+
+
+async def test_revoking_an_access_token_ends_its_authorization_refresh_token_included(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    sim = TraktSim()
+    http = await _http(serve, session, sim)
+    kept, revoked = sim.issue_tokens(), sim.issue_tokens()
+
+    await revoke_token(http, APP, str(revoked["access_token"]))
+
+    assert revoked["access_token"] not in sim.access_tokens
+    with pytest.raises(CrossWatchAuthenticationError, match="invalid_grant"):
+        await refresh_tokens(http, APP, str(revoked["refresh_token"]))
+    assert kept["access_token"] in sim.access_tokens  # another authorization is untouched
+    await revoke_token(http, APP, str(revoked["access_token"]))  # again: no error
+
+
+async def test_revoking_with_a_deleted_app_says_the_app_was_refused(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    sim = TraktSim()
+    sim.quirks.app_deleted = True
+    http = await _http(serve, session, sim)
+
+    with pytest.raises(TraktAppDeletedError):
+        await revoke_token(http, APP, str(sim.issue_tokens()["access_token"]))
 
 
 async def test_unusable_oauth_replies_are_provider_errors(

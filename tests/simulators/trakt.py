@@ -276,6 +276,8 @@ class TraktSim:
         self.device_codes: dict[str, DeviceCodeState] = {}
         self.access_tokens: set[str] = set()
         self.refresh_tokens: set[str] = set()
+        self.issued_with: dict[str, str] = {}  # access token -> the refresh token of its pair
+        self.revoked: list[str] = []  # access tokens revoked through /oauth/revoke, in order
         self.headers_seen: list[dict[str, str]] = []
         # Rate limits count on this clock (seconds; see the module's docstring).
         self.rate_clock: Callable[[], float] = time.monotonic
@@ -385,6 +387,7 @@ class TraktSim:
         access, refresh = f"access-{next(self._ids)}", f"refresh-{next(self._ids)}"
         self.access_tokens.add(access)
         self.refresh_tokens.add(refresh)
+        self.issued_with[access] = refresh
         return {
             "access_token": access,
             "token_type": "bearer",
@@ -682,6 +685,7 @@ def _oauth_routes(app: web.Application, api: _Api) -> None:
     app.router.add_post("/oauth/device/code", api.device_code)
     app.router.add_post("/oauth/device/token", api.device_token)
     app.router.add_post("/oauth/token", api.token)
+    app.router.add_post("/oauth/revoke", api.revoke)
 
 
 def _api_routes(app: web.Application, api: _Api) -> None:
@@ -773,6 +777,23 @@ class _Api:
             return _error(401, "invalid_grant", "The provided authorization grant is invalid")
         self.sim.refresh_tokens.discard(refresh)  # single use
         return web.json_response(self.sim.issue_tokens())
+
+    async def revoke(self, request: web.Request) -> web.Response:
+        """Revoke an access token and its authorization: the pair's refresh token dies too.
+
+        Like OAuth's token revocation (RFC 7009), an unknown or already revoked token is no
+        error: 200 either way, once the app has proved itself.
+        """
+        body = await request.json()
+        if body.get("client_id") != CLIENT_ID or body.get("client_secret") != CLIENT_SECRET:
+            return _error(401, "invalid_client", "unknown client")
+        token = body.get("token")
+        if not isinstance(token, str):
+            return _error(400, "invalid_request", "token is required")
+        self.sim.access_tokens.discard(token)
+        self.sim.refresh_tokens.discard(self.sim.issued_with.pop(token, ""))
+        self.sim.revoked.append(token)
+        return web.json_response({})
 
     # -- API gate -------------------------------------------------------------------------
 

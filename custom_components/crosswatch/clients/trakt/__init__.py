@@ -8,6 +8,7 @@ from .auth import (
     poll_device_token,
     refresh_tokens,
     request_device_code,
+    revoke_token,
     wait_for_device_token,
 )
 from .client import TraktClient
@@ -90,5 +91,6 @@ __all__ = [
     "poll_device_token",
     "refresh_tokens",
     "request_device_code",
+    "revoke_token",
     "wait_for_device_token",
 ]

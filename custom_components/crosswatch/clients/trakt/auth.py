@@ -7,7 +7,8 @@ refusals of the app itself (403, 426) are raised as the errors of `errors` (a de
 required), not as a failed sign-in: no code the user approves could get past them.
 
 Refresh tokens are single-use: the caller must persist the pair `refresh_tokens` returns before
-it uses the new access token (see `tokens.py`).
+it uses the new access token (see `tokens.py`). `revoke_token` ends an authorization when the
+user removes the account, so no unused app connection is left on their Trakt profile.
 """
 
 from collections.abc import Callable
@@ -213,6 +214,27 @@ async def refresh_tokens(
             f"Trakt refused to refresh the token ({reason or reply.status})"
         )
     return _tokens(reply.json(), now)
+
+
+async def revoke_token(http: HttpClient, app: TraktApp, access_token: str) -> None:
+    """Ask Trakt to revoke an access token (and so the authorization it belongs to).
+
+    Trakt answers 200 whether or not the token was still valid. A deleted app (403) or one
+    that needs VIP (426) is refused as such: its authorizations are void anyway.
+    """
+    raise_for_app_refusal(
+        await http.request(
+            "POST",
+            "/oauth/revoke",
+            json_body={
+                "token": access_token,
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+            },
+            ok=frozenset({200}) | APP_REFUSALS,
+            idempotent=True,  # revoking twice is revoking once
+        )
+    )
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:
