@@ -32,6 +32,7 @@ BLUEPRINT_ONLY_ROUTES = {
 }
 # AUTH V2 came after the blueprint: its routes follow `shared/specs/simkl/auth-v2.md` instead.
 AUTH_V2_ROUTES = {
+    ("GET", "/oauth2/authorize"),
     ("POST", "/oauth2/device"),
     ("POST", "/oauth2/token"),
     ("POST", "/oauth2/revoke"),

@@ -26,27 +26,44 @@ AUTH V2 (`/oauth2/...`, source `shared/specs/simkl/auth-v2.md`, § numbers are t
   gives a read-only grant, whose writes answer 403 `insufficient_scope`; the reply always
   carries `scope`;
 - revoke (§11): POST `/oauth2/revoke` ends the whole grant (either token) and always answers 200;
-- an unknown client id (a V1 one included) is 401 `invalid_client` (§2, §7.4).
+- an unknown client id (a V1 one included) is 401 `invalid_client` (§2, §7.4);
+- the browser sign-in (§8): GET `/oauth2/authorize` is the consent page of a "Mobile, desktop &
+  browser apps" app (`PKCE_CLIENT_ID`, §3), whose redirect URIs the test registers
+  (`register_redirect_uri`) and which must match exactly (§3). It wants `response_type=code`,
+  a `code_challenge` and `code_challenge_method=S256` (§8.1). The user's answer is
+  `consent_declined`: allowed, it redirects with `code`, `state` and `iss=https://simkl.com`;
+  declined, with `error=access_denied` and `state` (§8.2). POST `/oauth2/token` with
+  `grant_type=authorization_code` takes the code once: the code is spent by the first exchange,
+  failed ones included (§8.3); an unknown or spent code, another `redirect_uri` than the consent
+  page's, another client, or a verifier whose S256 hash is not the challenge is `invalid_grant`.
+  The grant has the scope the consent page was asked for, as a device grant has.
 Readings chosen where the page is unsure: a declined code stays pending until it expires, as
 R1 and L1 report (`SimklQuirks.device_denial_reported` switches to C1's `access_denied`);
 `/oauth2` calls need `client_id` in the form and `app-name`/`app-version` in the URL like every
 SIMKL call, and a missing one answers 412 as SIMKL's API does (§5 leaves this open: the
-stricter reading); other missing form fields are RFC 6749's 400 `invalid_request`. V2 API calls
+stricter reading); other missing form fields are RFC 6749's 400 `invalid_request`. The consent page,
+where §8.1 only says `plain` "is rejected", answers 400 `invalid_request` without redirecting
+to a challenge it refuses, as to an unknown client or redirect URI (RFC 6749 §4.1.2.1 forbids
+redirecting to an unverified URI); authorization codes do not expire (the page gives no
+lifetime). The /oauth2 POSTs take either V2 app's client id. V2 API calls
 may send either app's client id; the V1 token keeps working (the sunset is not simulated).
 
 Every call of the expensive endpoints is recorded, so tests can prove that the client never
 polls `/sync/all-items` without a reason.
 """
 
+import base64
 from collections.abc import Awaitable, Callable
 import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+import hashlib
 import json
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from yarl import URL
 
 from tests.simulators.openapi import recording
 
@@ -55,6 +72,9 @@ type Json = Any
 CLIENT_ID = "simkl-client-id"
 TOKEN = "simkl-user-token"
 V2_CLIENT_ID = "simkl-v2-device-client-id"  # a "TV, devices & command line" app (no secret)
+PKCE_CLIENT_ID = "simkl-v2-browser-client-id"  # a "Mobile, desktop & browser apps" app (§3)
+V2_CLIENT_IDS = frozenset({V2_CLIENT_ID, PKCE_CLIENT_ID})
+ISSUER = "https://simkl.com"  # the `iss` of every authorization reply (§8.2, RFC 9207)
 ACCESS_LIFETIME = timedelta(days=7)
 REFRESH_LIFETIME = timedelta(days=180)
 SCOPES = ("media:read", "media:write")
@@ -179,6 +199,18 @@ class DeviceCode:
 
 
 @dataclass
+class AuthCode:
+    """A code the consent page issued, with what its exchange must match (§8)."""
+
+    code: str
+    client_id: str
+    redirect_uri: str
+    challenge: str
+    scope: str
+    used: bool = False
+
+
+@dataclass
 class Grant:
     """A V2 grant: one refresh token and its one live access token."""
 
@@ -246,6 +278,10 @@ class SimklState:
         self.grants: list[Grant] = []
         self.killed_tokens: set[str] = set()  # access tokens a refresh or revoke ended
         self._serial = 0  # grants issued so far
+        self.redirect_uris: set[str] = set()  # registered on the browser app (PKCE_CLIENT_ID)
+        self.consent_declined = False  # what the user answers on the consent page
+        self.auth_codes: dict[str, AuthCode] = {}
+        self.authorize_requests: list[dict[str, str]] = []  # the consent page's queries
 
     @staticmethod
     def _statuses(bucket: str) -> tuple[str, ...]:
@@ -337,6 +373,10 @@ class SimklState:
     def deny_device(self, user_code: str) -> None:
         """The user declines the V2 code."""
         next(c for c in self.device_codes.values() if c.user_code == user_code).denied = True
+
+    def register_redirect_uri(self, uri: str) -> None:
+        """The developer adds a redirect URI to the browser app on simkl.com (§3)."""
+        self.redirect_uris.add(uri)
 
     def issue_grant(self, scope: str = "media:read media:write") -> Grant:
         """A new V2 grant of `scope` (what an approved code or a test's fixture gets)."""
@@ -441,6 +481,7 @@ def simkl_app(state: SimklState) -> web.Application:
     handlers = _Handlers(state)
     app.router.add_get("/oauth/pin", handlers.pin)
     app.router.add_get("/oauth/pin/{USER_CODE}", handlers.pin_status)
+    app.router.add_get("/oauth2/authorize", handlers.authorize)
     app.router.add_post("/oauth2/device", handlers.device)
     app.router.add_post("/oauth2/token", handlers.token)
     app.router.add_post("/oauth2/revoke", handlers.revoke)
@@ -476,12 +517,14 @@ def _guard(state: SimklState) -> Middleware:
                 status=429,
                 headers={"Retry-After": state.quirks.retry_after},
             )
+        if request.path == "/oauth2/authorize":
+            return await handler(request)  # the browser's page, not an API call
         if request.path.startswith("/oauth2/"):
             return await _oauth2_guard(request, handler)
         if not (request.query.get("app-name") and request.query.get("app-version")):
             return web.json_response({"error": "client_id_failed", "code": 412}, status=412)
         key = request.headers.get("simkl-api-key") or request.query.get("client_id")
-        if key not in (CLIENT_ID, V2_CLIENT_ID):
+        if key not in (CLIENT_ID, *V2_CLIENT_IDS):
             return web.json_response({"error": "client_id_failed"}, status=403)
         if request.path.startswith("/oauth/"):
             return await handler(request)
@@ -507,9 +550,15 @@ async def _oauth2_guard(request: web.Request, handler: Handler) -> web.StreamRes
         return web.json_response(
             {"error": "missing_parameters", "missing": missing, "code": 412}, status=412
         )
-    if form.get("client_id") != V2_CLIENT_ID:
+    if form.get("client_id") not in V2_CLIENT_IDS:
         return web.json_response({"error": "invalid_client"}, status=401)
     return await handler(request)
+
+
+def _s256(verifier: str) -> str:
+    """RFC 7636's S256: the verifier's SHA-256, base64url without padding."""
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def _oauth_error(error: str, status: int = 400) -> web.Response:
@@ -584,6 +633,8 @@ class _Handlers:
             return self._device_grant(str(form.get("device_code") or ""))
         if grant_type == "refresh_token":
             return self._refresh_grant(str(form.get("refresh_token") or ""))
+        if grant_type == "authorization_code":
+            return self._code_grant({key: str(value) for key, value in form.items()})
         if not grant_type:
             return _oauth_error("invalid_request")
         return _oauth_error("unsupported_grant_type")
@@ -613,6 +664,52 @@ class _Handlers:
             return _oauth_error("authorization_pending")
         code.used = True
         return self._token_reply(state.issue_grant(code.scope))
+
+    async def authorize(self, request: web.Request) -> web.Response:
+        """The consent page: check the request, then redirect with the user's answer."""
+        query = dict(request.query)
+        self.state.authorize_requests.append(query)
+        redirect_uri = query.get("redirect_uri", "")
+        if query.get("client_id") != PKCE_CLIENT_ID:
+            return _oauth_error("invalid_client")
+        if redirect_uri not in self.state.redirect_uris:
+            return _oauth_error("invalid_request")  # never redirect to an unregistered URI
+        if query.get("response_type") != "code":
+            return _oauth_error("unsupported_response_type")
+        if query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
+            return _oauth_error("invalid_request")
+        answer: dict[str, str]
+        if self.state.consent_declined:
+            answer = {"error": "access_denied"}
+        else:
+            code = AuthCode(
+                f"ac-{len(self.state.auth_codes) + 1:06d}",
+                PKCE_CLIENT_ID,
+                redirect_uri,
+                query["code_challenge"],
+                query.get("scope", ""),
+            )
+            self.state.auth_codes[code.code] = code
+            answer = {"code": code.code}
+        if "state" in query:
+            answer["state"] = query["state"]
+        answer["iss"] = ISSUER
+        raise web.HTTPFound(URL(redirect_uri).update_query(answer))
+
+    def _code_grant(self, form: dict[str, str]) -> web.Response:
+        if not all(form.get(k) for k in ("code", "redirect_uri", "code_verifier")):
+            return _oauth_error("invalid_request")
+        code = self.state.auth_codes.get(form["code"])
+        if code is None or code.used:
+            return _oauth_error("invalid_grant")
+        code.used = True  # spent now, whatever follows (§8.3)
+        if (
+            form["client_id"] != code.client_id
+            or form["redirect_uri"] != code.redirect_uri
+            or _s256(form["code_verifier"]) != code.challenge
+        ):
+            return _oauth_error("invalid_grant")
+        return self._token_reply(self.state.issue_grant(code.scope))
 
     def _refresh_grant(self, refresh_token: str) -> web.Response:
         state = self.state

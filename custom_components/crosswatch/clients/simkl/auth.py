@@ -12,7 +12,11 @@ are that page's). What this module relies on:
   the grant's previous access token at once and returns the same refresh token or none (§10);
 - the grant is read-only unless it carries `media:write` (§6); a reply without `scope` was
   granted what was asked (§6, one source: the reading chosen here);
-- revoke is best effort and always answers 200 (§11).
+- revoke is best effort and always answers 200 (§11);
+- the browser sign-in (§8): the consent page is GET `https://simkl.com/oauth2/authorize` (on
+  simkl.com, not the API host, §4) with PKCE, S256 only; the code comes back to the redirect URI
+  and is exchanged once on POST `/oauth2/token` with the same `redirect_uri` and the verifier.
+  A code is spent by any exchange, failed ones included: a failure means signing in again.
 
 `SimklGrant` is the single owner of one account's tokens: one lock, refresh a day before the
 access token expires, every new pair saved (the config entry) before it is used, and after a
@@ -20,10 +24,14 @@ access token expires, every new pair saved (the config entry) before it is used,
 """
 
 import asyncio
+import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+import hashlib
+import secrets
+import string
 import time
 from typing import Any, Final
 
@@ -47,6 +55,14 @@ V1_SUNSET: Final = datetime(2027, 3, 31, 23, 59, 59, tzinfo=UTC)
 REFRESH_MARGIN: Final = 86400.0
 SLOW_DOWN_STEP: Final = 5.0
 V2_ACCESS_PREFIX: Final = "simkl_at_"
+AUTHORIZATION_CODE_GRANT: Final = "authorization_code"
+# The consent page is on simkl.com; the same path on the API host is a 404 (§4).
+DEFAULT_AUTHORIZE_URL: Final = "https://simkl.com/oauth2/authorize"
+AUTHORIZE_PATH: Final = "/oauth2/authorize"
+CODE_CHALLENGE_METHOD: Final = "S256"  # SIMKL refuses `plain` (§8.1)
+# RFC 7636 §4.1: 43 to 128 characters of the unreserved alphabet.
+VERIFIER_ALPHABET: Final = string.ascii_letters + string.digits + "-._~"
+VERIFIER_LENGTHS: Final = range(43, 129)
 
 type TokenLoader = Callable[[], Tokens]
 
@@ -84,6 +100,30 @@ class Grant:
     def can_write(self) -> bool:
         """Whether the grant may change the user's lists (`media:write`)."""
         return WRITE_SCOPE in self.scopes
+
+
+def new_code_verifier(length: int = 128) -> str:
+    """A fresh PKCE code verifier: `length` (43 to 128) random unreserved characters."""
+    if length not in VERIFIER_LENGTHS:
+        raise ValueError(f"a PKCE verifier has 43 to 128 characters, not {length}")
+    return "".join(secrets.choice(VERIFIER_ALPHABET) for _ in range(length))
+
+
+def code_challenge(verifier: str) -> str:
+    """The S256 challenge of a verifier: its SHA-256, base64url without padding."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def authorize_url_for(base_url: str) -> str:
+    """Where the consent page is: simkl.com for SIMKL's API, else the test server itself.
+
+    A base URL other than SIMKL's own is a test server (a simulator), which serves the consent
+    page on the same address.
+    """
+    if base_url.rstrip("/") == DEFAULT_BASE_URL:
+        return DEFAULT_AUTHORIZE_URL
+    return f"{base_url.rstrip('/')}{AUTHORIZE_PATH}"
 
 
 class DeviceStatus(StrEnum):
@@ -223,6 +263,27 @@ class SimklOAuth:
             if result.status.final:
                 raise DeviceFlowError(result.status)
             interval = result.interval
+
+    async def exchange_code(self, code: str, verifier: str, redirect_uri: str) -> Grant:
+        """Trade the browser sign-in's code for a grant (§8.3); an auth error if SIMKL refuses.
+
+        `redirect_uri` must be the one the consent page was opened with. The code is spent
+        whatever SIMKL answers: a refusal means signing in again, never another try with it.
+        """
+        status, data = await self._post(
+            "/oauth2/token",
+            {
+                "grant_type": AUTHORIZATION_CODE_GRANT,
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": verifier,
+            },
+        )
+        if status != 200:
+            raise CrossWatchAuthenticationError(
+                f"SIMKL refused the sign-in code ({data.get('error') or status})"
+            )
+        return self._grant(data, None)
 
     async def refresh(self, refresh_token: str) -> Tokens:
         """A new access token for the grant (the previous one dies at once: save this first).
