@@ -59,7 +59,6 @@ AUTHORIZATION_CODE_GRANT: Final = "authorization_code"
 # The consent page is on simkl.com; the same path on the API host is a 404 (§4).
 DEFAULT_AUTHORIZE_URL: Final = "https://simkl.com/oauth2/authorize"
 AUTHORIZE_PATH: Final = "/oauth2/authorize"
-CODE_CHALLENGE_METHOD: Final = "S256"  # SIMKL refuses `plain` (§8.1)
 # RFC 7636 §4.1: 43 to 128 characters of the unreserved alphabet.
 VERIFIER_ALPHABET: Final = string.ascii_letters + string.digits + "-._~"
 VERIFIER_LENGTHS: Final = range(43, 129)
