@@ -30,19 +30,21 @@ from .errors import (
     CrossWatchServerError,
     CrossWatchTimeoutError,
 )
+from .json_slices import JsonValue as JsonValue, decode_in_slices  # noqa: PLC0414 - re-exported
 
 _LOGGER = logging.getLogger(__name__)
 
 type Clock = Callable[[], float]
 type Sleep = Callable[[float], Awaitable[None]]
-# What json.loads returns; each client's parser narrows it, so no Any leaves this layer.
-type JsonValue = bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None
 
 # The largest reply body read, by default: ten years of one user's lists fit many times over,
-# and a server that sends more is broken or hostile. The whole body is held in memory and
-# decoded at once, and decoding holds the interpreter (a worker thread would not free the
-# event loop: json.loads keeps the GIL), so the cap also bounds the longest stall.
+# and a server that sends more is broken or hostile. The whole body is held in memory; a large
+# one is decoded in slices (a worker thread would not free the event loop: json.loads keeps the
+# GIL), so the cap bounds memory rather than the longest stall.
 MAX_BODY: Final = 32 * 1024 * 1024
+# A JSON body this large is decoded in slices (`json_slices`): decoded at once, it would hold
+# the event loop for longer than Home Assistant tolerates (about 10 ms a megabyte here).
+SLICED_DECODE_AT: Final = 1024 * 1024
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _MAX_HOPS: Final = 5
 
@@ -114,14 +116,19 @@ class RetryPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """A successful reply: status, headers and the raw body."""
+    """A successful reply: status, headers and the raw body (large JSON already decoded)."""
 
     status: int
     headers: Mapping[str, str]
     body: bytes
+    # A large JSON body, decoded in slices while the reply came in (`decode_large`): a 1-tuple,
+    # since the document itself may be null.
+    decoded: tuple[JsonValue] | None = None
 
     def json(self) -> JsonValue:
-        """The body as JSON (None for an empty body)."""
+        """The body as JSON (None for an empty body). Each client's parser narrows it."""
+        if self.decoded is not None:
+            return self.decoded[0]
         if not self.body.strip():
             return None
         try:
@@ -131,6 +138,22 @@ class Response:
                 f"the service sent a body that is not JSON: {err}"
             ) from err
         return value
+
+
+async def decode_large(reply: Response) -> Response:
+    """The reply, with a large JSON body decoded in slices that let the event loop run.
+
+    A body that is not JSON after all is left as it is: `Response.json` then raises the same
+    error it always did.
+    """
+    if len(reply.body) < SLICED_DECODE_AT or reply.body.lstrip()[:1] not in (b"[", b"{"):
+        return reply
+    try:
+        text = reply.body.decode()
+        value = await decode_in_slices(text)
+    except ValueError:  # UnicodeDecodeError and json.JSONDecodeError both are
+        return reply
+    return Response(reply.status, reply.headers, reply.body, (value,))
 
 
 @dataclass(slots=True)
@@ -308,7 +331,7 @@ class HttpClient:
             if self.quotas is not None:
                 self.quotas.record(reply_headers)
             if status in ok or status == 304:
-                return Response(status, reply_headers, body)
+                return await decode_large(Response(status, reply_headers, body))
             error = self._error_for(status, reply_headers, body, throttle)
             if error is None:
                 last_error = (
