@@ -6,7 +6,7 @@ on a side whose removals the pair's mode carries there (two-way, source_deletes)
 mirror target, the source lacking the item. Anything else is a removal without evidence.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from custom_components.crosswatch.engine.items import MediaItem
@@ -56,6 +56,9 @@ class Ledger:
     # leaves its window's edits to the next, so edits of both windows are one change to it.
     epoch: dict[str, int] = field(default_factory=dict)
     epochs: dict[str, dict[int, int]] = field(default_factory=dict)  # window -> epoch
+    # Per pair and side: the titles each epoch's read showed otherwise than the side held them.
+    # An edit of such a title reached the engine only with a later read (see `_epoch`).
+    misread: dict[tuple[str, Svc], dict[int, frozenset[int]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         everything = set(range(self.titles))
@@ -95,6 +98,7 @@ class Ledger:
         read: bool,
         founded: Iterable[Svc] = (),
         lied: Iterable[Svc] = (),
+        misread: Mapping[Svc, frozenset[int]] | None = None,
     ) -> None:
         """A run of `pair` after `window`'s edits: did it read, which sides had a baseline, lied.
 
@@ -108,12 +112,22 @@ class Ledger:
         if not read:
             return
         self.epoch[pair.name] = now + 1
+        for side, titles in (misread or {}).items():
+            self.misread.setdefault((pair.name, side), {})[now] = titles
         for side in lied:
             self.lied.setdefault((pair.name, side), set()).add(now)
 
     def _epoch(self, pair: PairDef, edit: Edit) -> int:
-        """The run of the pair that read `edit` (counted as in `epoch`)."""
-        return self.epochs.get(pair.name, {}).get(edit.window, self.epoch.get(pair.name, 0))
+        """The run of the pair that read `edit` (counted as in `epoch`).
+
+        A read that showed the title otherwise than the side held it (a stale cache, a lie)
+        did not read the edit: the first later read that showed it right did.
+        """
+        epoch = self.epochs.get(pair.name, {}).get(edit.window, self.epoch.get(pair.name, 0))
+        misread = self.misread.get((pair.name, edit.side), {})
+        while edit.index in misread.get(epoch, frozenset()):
+            epoch += 1
+        return epoch
 
     def _seen(self, pair: PairDef, edit: Edit) -> bool:
         """Whether the pair could see `edit` as a change: its side had a baseline by then."""
@@ -244,10 +258,19 @@ class Ledger:
         return expected
 
     def _edits(self, pair: PairDef, side: Svc, index: int) -> list[Edit]:
-        """The edits of one title on one side that the pair could see as changes."""
-        return [
+        """The edits of one title on one side that the pair could see as changes.
+
+        Edits one read saw together are one net change: a listing and an unlisting that no
+        read told apart cancel out, as they do within one window (`close_window`).
+        """
+        seen = [
             e for e in self.edits if e.index == index and e.side is side and self._seen(pair, e)
         ]
+        by_read: dict[int, list[Edit]] = {}
+        for edit in seen:
+            by_read.setdefault(self._epoch(pair, edit), []).append(edit)
+        # Each edit toggles the title, so an even number of them changes nothing.
+        return [group[-1] for group in by_read.values() if len(group) % 2]
 
     def kept_off_target(self, pair: PairDef) -> set[int]:
         """One-way pairs: titles the user last removed on the target, which stay removed there.

@@ -126,7 +126,12 @@ class CombinedQuirks(RuleBasedStateMachine):
         self.book.close_window(window)
         for done in self.w.run():
             self.book.saw_run(
-                done.pair, window, read=_read(done), founded=done.founded, lied=done.lied
+                done.pair,
+                window,
+                read=_read(done),
+                founded=done.founded,
+                lied=done.lied,
+                misread=done.misread,
             )
             self._check_status(done)
         self.settled = True
@@ -238,7 +243,12 @@ class CombinedQuirks(RuleBasedStateMachine):
             window = world.completed
             for done in world.run():
                 book.saw_run(
-                    done.pair, window, read=_read(done), founded=done.founded, lied=done.lied
+                    done.pair,
+                    window,
+                    read=_read(done),
+                    founded=done.founded,
+                    lied=done.lied,
+                    misread=done.misread,
                 )
                 self._check_status(done)
             self._check_promises()

@@ -5,6 +5,7 @@ from .services import Svc
 from .setups import SETUPS
 
 PLEX_TRAKT = next(s for s in SETUPS if s.name == "Plex ⇄ Trakt history, two-way")
+TRAKT_SIMKL = next(s for s in SETUPS if s.name == "Trakt ⇄ SIMKL watchlist, two-way")
 PAIR = PLEX_TRAKT.pairs[0]
 BOTH = (Svc.PLEX, Svc.TRAKT)
 
@@ -24,8 +25,9 @@ def test_edits_after_a_baseline_count_as_changes_though_the_next_run_failed_to_r
     book.close_window(2)
     book.saw_run(PAIR, 2, read=True, founded=BOTH)
 
-    # One run read all three: a play on Trakt against a play undone on Plex, a true conflict.
-    assert book.expectations(PAIR) == {}
+    # One run read all three: Plex's play and its undoing cancel out (no read told them
+    # apart), so Trakt's play is the news, for Plex too.
+    assert book.expectations(PAIR) == {0: True}
 
 
 def test_the_latest_of_edits_read_by_different_runs_decides() -> None:
@@ -40,3 +42,25 @@ def test_the_latest_of_edits_read_by_different_runs_decides() -> None:
     book.saw_run(PAIR, 2, read=True, founded=BOTH)
 
     assert book.expectations(PAIR) == {0: False}
+
+
+def test_an_edit_a_stale_read_did_not_show_reaches_the_engine_with_the_next_read() -> None:
+    # Found by the full machine at 20,000: Trakt's activities froze, so its reads came from a
+    # stale cache. The user unlisted a title on both sides; the stale read still showed it on
+    # Trakt; the user listed it again there. No read ever told the engine that Trakt lost it:
+    # to the engine Trakt held it all along and SIMKL removed it, which is what it carried.
+    book = Ledger(TRAKT_SIMKL, 12, {Svc.TRAKT: {0}, Svc.SIMKL: {0}})
+    sides = (Svc.TRAKT, Svc.SIMKL)
+    book.close_window(0)
+    book.saw_run(TRAKT_SIMKL.pairs[0], 0, read=True, founded=sides)
+    book.record(Svc.TRAKT, 0, add=False)
+    book.record(Svc.SIMKL, 0, add=False)
+    book.close_window(1)
+    stale = {Svc.TRAKT: frozenset({0}), Svc.SIMKL: frozenset()}
+    book.saw_run(TRAKT_SIMKL.pairs[0], 1, read=True, founded=sides, misread=stale)
+    book.record(Svc.TRAKT, 0, add=True)
+    book.close_window(2)
+    book.saw_run(TRAKT_SIMKL.pairs[0], 2, read=True, founded=sides)
+
+    # Trakt's unlisting and listing again were one read's news, which cancel out.
+    assert book.expectations(TRAKT_SIMKL.pairs[0]) == {0: False}

@@ -8,7 +8,7 @@ clocks, no real sleeping and a snapshot memo that keeps nothing (`SnapshotMemo(t
 """
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -113,6 +113,10 @@ class PairRun:
     founded: frozenset[Svc] = frozenset()  # sides that had a baseline when the run began
     # Sides whose read the run went on with hid items they held, telling or not.
     lied: frozenset[Svc] = frozenset()
+    # Per side, the titles the run's read showed otherwise than the side held them (a stale
+    # cache, a lie), less what our own writes awaiting verification explain: the user's edits
+    # of those titles reached the engine only with a later read.
+    misread: Mapping[Svc, frozenset[int]] = field(default_factory=dict)
 
 
 class World:
@@ -206,6 +210,12 @@ class World:
         lookup = ANIME_LOOKUP if self.setup.anime else FILM_LOOKUP
         # Nor can a lie be told by what our own removals awaiting verification explain: a read
         # that lacks such an item is what the engine expects (it verifies the removal by it).
+        ours = {
+            svc: _titles(
+                lookup, (w.item for w in self.store.pending(Scope(pair.name, pair.feature, side)))
+            )
+            for svc, side in ((pair.a, "a"), (pair.b, "b"))
+        }
         removing = {
             svc: _titles(
                 lookup,
@@ -238,6 +248,7 @@ class World:
         # the read the run went on with, the last of each feature, says what the run knew.
         lies: list[str] = []
         lied: set[Svc] = set()
+        misread: dict[Svc, frozenset[int]] = {}
         used: list[ReadRecord] = []
         for svc, provider in zip((pair.a, pair.b), sides, strict=True):
             # Reads of other features (the ratings a SIMKL removal would delete) are asked of
@@ -256,11 +267,20 @@ class World:
                 if hidden and (not record.complete or record.size < len(truth[svc])):
                     lied.add(svc)  # it hid what the side held, whether or not it could tell
                 shown = _titles(lookup, record.items)
+                # What the engine took the side to hold: a partial read is completed by the
+                # side's baseline (and a failed one is the baseline).
+                stood_in = baselines[svc]
+                taken = shown if record.complete else shown | (
+                    _titles(lookup, (e.item for e in stood_in.entries.values())) if stood_in else set()
+                )  # fmt: skip
+                misread[svc] = frozenset((taken ^ truth[svc]) - ours[svc])
                 if record.complete and telling[svc] <= shown:
                     continue  # nothing to tell it by, or the provider saw through it
                 lies += hidden
         founded = frozenset(svc for svc, had in known.items() if had)
-        return PairRun(pair, result, error, tuple(used), tuple(lies), founded, frozenset(lied))
+        return PairRun(
+            pair, result, error, tuple(used), tuple(lies), founded, frozenset(lied), misread
+        )
 
     def feature_of(self, pair: PairDef) -> Feature:
         return pair.feature
