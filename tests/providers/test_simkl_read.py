@@ -41,7 +41,11 @@ async def test_a_cold_start_pulls_each_bucket_once_in_full_with_episode_dates(
         ("movies", None), ("shows", None), ("anime", None),
     ]  # fmt: skip
     for call in rig.state.all_items_calls():
-        assert call.query == {"extended": "full", "episode_watched_at": "yes"}
+        assert call.query == {
+            "extended": "full",
+            "episode_watched_at": "yes",
+            "include_all_episodes": "yes",
+        }
     assert read.snapshot.complete
     assert [e.item.title for e in read.snapshot.entries.values()] == ["Inception"]
     assert isinstance(find(read.snapshot, "movie", INCEPTION).payload, Listed)
@@ -121,7 +125,12 @@ async def test_a_moved_bucket_is_pulled_as_a_delta_from_the_previous_watermark(
     assert rig.state.calls[before:] == [
         Call(
             "all-items", "movies", None,
-            {"extended": "full", "episode_watched_at": "yes", "date_from": previous_all},
+            {
+                "extended": "full",
+                "episode_watched_at": "yes",
+                "include_all_episodes": "yes",
+                "date_from": previous_all,
+            },
         )
     ]  # fmt: skip
     assert read.snapshot.complete

@@ -48,6 +48,10 @@ redirecting to an unverified URI); authorization codes do not expire (the page g
 lifetime). The /oauth2 POSTs take either V2 app's client id. V2 API calls
 may send either app's client id; the V1 token keeps working (the sunset is not simulated).
 
+The episode rows of a show the user marked completed come only with `include_all_episodes=yes`
+(`shared/research/provider-facts-2026.md`, SIMKL; cenodude/CrossWatch PR #267): without it the
+row has its counts but no `seasons`.
+
 Every call of the expensive endpoints is recorded, so tests can prove that the client never
 polls `/sync/all-items` without a reason.
 """
@@ -843,6 +847,7 @@ class _Handlers:
         since = _parse(request.query.get("date_from"))
         full = request.query.get("extended", "").startswith("full")
         dated = request.query.get("episode_watched_at") == "yes"
+        every_episode = request.query.get("include_all_episodes") == "yes"
         body: dict[str, list[Json]] = {}
         for simkl, listing in sorted(state._visible_lists().items()):
             title = state.catalog[simkl]
@@ -850,13 +855,15 @@ class _Handlers:
                 continue
             if since is not None and listing.changed_at <= since:
                 continue
-            body.setdefault(title.kind, []).append(self._row(title, listing, full, dated))
+            episodes = every_episode or listing.status != "completed"
+            row = self._row(title, listing, full=full and episodes, dated=dated)
+            body.setdefault(title.kind, []).append(row)
         # "If a user doesn't have anything in his watchlists, the response will be null".
         shaped = self._misshapen(kind or "movies", body or None, full=since is None)
         return self._reply(shaped)
 
     @staticmethod
-    def _row(title: Title, listing: Listing, full: bool, dated: bool) -> dict[str, Json]:
+    def _row(title: Title, listing: Listing, *, full: bool, dated: bool) -> dict[str, Json]:
         row: dict[str, Json] = {
             "added_to_watchlist_at": _stamp(listing.added_at),
             "last_watched_at": _stamp(listing.last_watched_at),

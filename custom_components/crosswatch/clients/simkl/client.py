@@ -200,9 +200,15 @@ class SimklApi:
     async def all_items(self, bucket: str, date_from: str | None) -> tuple[ListedRow, ...]:
         """GET /sync/all-items/{type}: every listed item of a bucket, or those changed since.
 
-        `extended=full` with `episode_watched_at=yes` gives the watched episodes with their dates.
+        `extended=full` with `episode_watched_at=yes` gives the watched episodes with their dates;
+        `include_all_episodes=yes` gives them for shows marked completed too, which otherwise
+        come without their episodes (provider-facts-2026.md).
         """
-        params: dict[str, str | int] = {"extended": "full", "episode_watched_at": "yes"}
+        params: dict[str, str | int] = {
+            "extended": "full",
+            "episode_watched_at": "yes",
+            "include_all_episodes": "yes",
+        }
         if date_from is not None:
             params["date_from"] = date_from
         reply = await self._request("GET", f"/sync/all-items/{bucket}", params=params)
