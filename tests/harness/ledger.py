@@ -26,7 +26,7 @@ RUNS_TO_CARRY_A_REMOVAL = 2
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """One edit the user made on a side: `window` counts the runs that went through before it."""
+    """One edit the user made on a side: `window` counts the run steps before it."""
 
     side: Svc
     index: int

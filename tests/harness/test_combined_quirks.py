@@ -122,7 +122,7 @@ class CombinedQuirks(RuleBasedStateMachine):
     def run(self) -> None:
         """Every pair of the set-up runs once; no run may call a partial read a success."""
         self.settled = False
-        window = self.w.completed
+        window = self.w.runs  # one window per run step: a pair that did not read keeps its epoch
         self.book.close_window(window)
         for done in self.w.run():
             self.book.saw_run(
@@ -238,9 +238,9 @@ class CombinedQuirks(RuleBasedStateMachine):
             # A day passes: what a provider re-reads only after a day (Trakt's cache age) has.
             service.pass_time(HEALING_PAUSE.total_seconds())
         world.wall += HEALING_PAUSE
-        book.close_window(world.completed)
+        book.close_window(world.runs)
         for number in range(HEALING_RUNS):
-            window = world.completed
+            window = world.runs
             for done in world.run():
                 book.saw_run(
                     done.pair,
