@@ -40,7 +40,10 @@ async def guard(
 
     The budget is measured against the baselines with our own verified writes; an add whose
     item the other side's last complete read lacked is the user's new intent, which no
-    tombstone stops (see Reconciled.last_read).
+    tombstone stops (see Reconciled.last_read). Our own writes there (verified, or shown by a
+    partial read) are no intent of the user's: they count as held, as the planner counts them
+    (`Reconciled.planned_from`), so a tombstone stops our copy from bringing back what the
+    user removed while it was in flight.
     """
     store, blocking = ctx.store, ctx.blocking
     held_out: dict[PairSide, dict[str, GuardCode]] = {}
@@ -78,7 +81,7 @@ async def guard(
         partial(
             apply_guards, plan, settings=spec.guards, baseline_sizes=sizes,
             tombstones=tombstones, held_out=held_out, kept=kept, room=room,
-            ratings_at_risk=at_risk, last_read=reconciled.last_read,
+            ratings_at_risk=at_risk, last_read=reconciled.planned_from,
             landed={
                 side: [w.item for w in writes] for side, writes in reconciled.landed.items()
             },
