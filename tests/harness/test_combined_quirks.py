@@ -338,10 +338,8 @@ def test_removes_nothing_without_evidence_and_never_sends_a_play_twice_under_com
 @pytest.mark.xfail(
     strict=False,
     reason=(
-        "not yet green at 20,000 examples (issue 13): one case is open, pinned as a strict"
-        " xfail in test_scenarios.py (the source read partially on the very run that verifies"
-        " our lagging copy of a title the user removed there); every other case found is"
-        " closed, each by a scenario in test_scenarios.py or test_ledger.py"
+        "not yet green at 20,000 examples on the code as it stands (issue 13): every case"
+        " found so far is closed, each by a scenario in test_scenarios.py or test_ledger.py"
     ),
 )
 def test_statuses_are_honest_and_every_edit_arrives_once_quirks_stop(served: Rig) -> None:

@@ -66,14 +66,23 @@ async def reconcile(
         for side in PairSide
     }
     verifications: dict[PairSide, Verification] = {}
+    held_back: dict[PairSide, tuple[PendingWrite, ...]] = {}
     for side in PairSide:
-        verifications[side] = await blocking(
+        verification = await blocking(
             partial(
                 verify_pending, pending[side], views[side],
                 providers[side].capabilities.rating_scale, phantom_after=spec.phantom_after,
                 play_precision=precision[side],
             )
         )  # fmt: skip
+        held_back[side] = await _awaiting_the_source(
+            ctx, verification, views=views, source_read=snapshots[side.other],
+            source_scope=scopes[side.other], play_precision=precision[side], side=side, now=now,
+        )  # fmt: skip
+        verifications[side] = replace(
+            verification,
+            verified=tuple(w for w in verification.verified if w not in held_back[side]),
+        )
         if not spec.dry_run:
             ours = own_writes(
                 verifications[side].verified, views[side], play_precision=precision[side]
@@ -105,6 +114,7 @@ async def reconcile(
                 play_precision=precision[side],
             )
         )
+        + held_back[side]
         for side in PairSide
     }
     planned_from = await blocking(partial(_planned_from, synced, landed, snapshots, precision))
@@ -159,6 +169,42 @@ def settle(
         removed = [write.item for write in ours if write.action is Action.REMOVE]
         if upserts or removed:
             store.save_baseline(scope, provider, upserts=upserts, removed=removed, saved_at=now)
+
+
+async def _awaiting_the_source(
+    ctx: RunContext,
+    verification: Verification,
+    *,
+    views: Mapping[PairSide, Snapshot],
+    source_read: Snapshot,
+    source_scope: Scope,
+    play_precision: timedelta | None,
+    side: PairSide,
+    now: datetime,
+) -> tuple[PendingWrite, ...]:
+    """Lagging copies of ours shown now whose source lost the item, while its read is partial.
+
+    Their loss can reach them only as rule 15 carries it (`withdrawn_sources`), and only a
+    complete read of the source may carry a loss. Settled now, they would be the side's own
+    from then on, and the loss would never reach them. So they stay pending for a run that
+    reads the source completely: landed (what the side holds when planning, and so no news a
+    tombstone would let through), neither released nor recorded.
+    """
+    if source_read.complete:
+        return ()
+    lagging = [
+        w
+        for w in own_writes(verification.verified, views[side], play_precision=play_precision)
+        if w.misses > 0
+    ]
+    if not lagging:
+        return ()
+    tombstones = await ctx.blocking(partial(ctx.store.tombstones, source_scope, now))
+    withdrawn = await ctx.blocking(
+        partial(withdrawn_sources, lagging, tombstones, views[side.other])
+    )
+    gone = {token for entry in withdrawn for token in (entry.item.key, *entry.item.tokens)}
+    return tuple(w for w in lagging if gone & {w.item.key, *w.item.tokens})
 
 
 def withdrawn_sources(
