@@ -889,3 +889,33 @@ def test_a_play_undone_while_our_copy_lags_is_not_brought_back_by_a_partial_read
         assert world.holds(Svc.PLEX) == world.holds(Svc.TRAKT) == wanted
     finally:
         world.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (issue 13): a stale SIMKL body still shows what our pending removal took away,"
+    " the user's re-listing on Trakt is recorded as synced against it, and SIMKL's tombstone"
+    " then keeps the re-listing from SIMKL",
+)
+def test_a_title_listed_again_while_a_stale_body_still_shows_our_removal_reaches_both(
+    served: Rig,
+) -> None:
+    # Found by the full machine at 20,000 (at d1aea1c).
+    world = World(served, TRAKT_SIMKL, titles=12)
+    try:
+        world.edit(Svc.SIMKL, 0, add=True)
+        world.run()
+        world.run()
+        QUIRK_BY_NAME["stale_body_after_write"].switch[Svc.SIMKL](world.services[Svc.SIMKL], 1)
+        toggle(world, Svc.TRAKT, 0)
+        world.run()  # Trakt's loss doubted
+        world.run()  # believed: removed from SIMKL too
+        wanted = toggle(world, Svc.TRAKT, 0)  # the user lists it again on Trakt
+
+        heal(world)
+
+        assert wanted
+        assert 0 in world.holds(Svc.TRAKT)
+        assert 0 in world.holds(Svc.SIMKL)
+    finally:
+        world.close()
