@@ -351,6 +351,31 @@ def test_our_add_a_read_shows_may_be_removed_before_it_is_verified_but_not_added
     assert unseen.suppressed == (removal,)
 
 
+def test_an_add_over_our_removal_a_stale_read_still_shows_supersedes_it() -> None:
+    # We removed Film 0 from SIMKL (Trakt lost it); the user listed it on Trakt again while
+    # SIMKL's stale body still showed it. The planner took SIMKL to lack it, as our removal says.
+    (again,) = films(1)
+    result = plan(
+        SyncMode.TWO_WAY,
+        ("Trakt", TRAKT, snap(W, [again]), snap(W, [])),
+        ("SIMKL", SIMKL, snap(W, []), snap(W, [])),
+    )
+    (add,) = result.operations
+    pending = holdouts([(again.item, GuardCode.PENDING_VERIFICATION)])
+
+    taken_away = apply_guards(
+        result, settings=DEFAULTS, baseline_sizes={}, held_out={PairSide.B: pending},
+        lingering={PairSide.B: [again.item]},
+    )  # fmt: skip
+    in_flight = apply_guards(
+        result, settings=DEFAULTS, baseline_sizes={}, held_out={PairSide.B: pending}
+    )
+
+    assert (add.side, add.action) == (PairSide.B, Action.ADD)
+    assert taken_away.plan.operations == (add,)
+    assert in_flight.suppressed == (add,)
+
+
 def test_an_empty_answer_is_suspect_however_small_the_library() -> None:
     verdict = read_twice(snap(W, []), snap(W, films(3)))
 

@@ -31,7 +31,7 @@ def test_a_copy_whose_source_lost_it_since_we_sent_it_is_planned_from_the_source
         [our_lagging_add(HEAT)], [tombstone(HEAT, AFTER_OUR_WRITE)], source_now
     )
 
-    assert [(entry.item.key, entry.payload) for entry in withdrawn] == [(HEAT.key, Listed(T0))]
+    assert [(entry.item.key, entry.payload) for _, entry in withdrawn] == [(HEAT.key, Listed(T0))]
 
 
 def test_a_loss_believed_before_we_sent_the_copy_is_not_the_copys_business() -> None:

@@ -13,7 +13,12 @@ from custom_components.crosswatch.engine.plan import Action, PairSide
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.ratings import RatingScale
 from custom_components.crosswatch.engine.records import PendingWrite, Scope
-from custom_components.crosswatch.engine.verify import OWN_WRITE_SLACK, own_writes, verify_pending
+from custom_components.crosswatch.engine.verify import (
+    OWN_WRITE_SLACK,
+    own_writes,
+    still_shown_removals,
+    verify_pending,
+)
 
 from .factories import (
     SIMKL,
@@ -175,3 +180,18 @@ def test_a_removal_shown_after_a_miss_carries_no_date_and_is_not_taken_for_ours(
     removal = pending(HEAT, Action.REMOVE, misses=1)
 
     assert own_writes([removal], snap(Feature.WATCHLIST, [])) == ()
+
+
+def test_a_removal_a_read_still_shows_is_taken_away_until_verified_or_phantom() -> None:
+    stale = snap(Feature.WATCHLIST, [listed(HEAT), listed(ALIEN)])
+    awaited = pending(HEAT, Action.REMOVE)
+    gone_by_now = pending(movie("Ran", 1985, tmdb=11645), Action.REMOVE)
+    an_add = pending(ALIEN)
+    phantom = pending(ALIEN, Action.REMOVE, misses=1)  # this miss is its second
+
+    verification = verify_pending([awaited, gone_by_now, an_add, phantom], stale, INTEGER)
+
+    assert [w.item for w in verification.phantoms] == [ALIEN]
+    taken_away = still_shown_removals([awaited, gone_by_now, an_add, phantom], stale, verification)
+
+    assert taken_away == (awaited,)

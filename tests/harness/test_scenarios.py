@@ -891,12 +891,6 @@ def test_a_play_undone_while_our_copy_lags_is_not_brought_back_by_a_partial_read
         world.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 13): a stale SIMKL body still shows what our pending removal took away,"
-    " the user's re-listing on Trakt is recorded as synced against it, and SIMKL's tombstone"
-    " then keeps the re-listing from SIMKL",
-)
 def test_a_title_listed_again_while_a_stale_body_still_shows_our_removal_reaches_both(
     served: Rig,
 ) -> None:

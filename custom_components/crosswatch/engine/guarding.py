@@ -85,6 +85,9 @@ async def guard(
             landed={
                 side: [w.item for w in writes] for side, writes in reconciled.landed.items()
             },
+            lingering={
+                side: [w.item for w in writes] for side, writes in reconciled.lingering.items()
+            },
         )
     )  # fmt: skip
 

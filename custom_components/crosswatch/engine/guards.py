@@ -362,6 +362,7 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
     ratings_at_risk: Mapping[PairSide, Iterable[MediaItem]] | None = None,
     last_read: Mapping[PairSide, Snapshot | None] | None = None,
     landed: Mapping[PairSide, Iterable[MediaItem]] | None = None,
+    lingering: Mapping[PairSide, Iterable[MediaItem]] | None = None,
 ) -> Guarded:
     """Hold removals beyond the budget; set aside tombstoned adds and held-out items.
 
@@ -376,11 +377,15 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
     items of our writes awaiting verification that the side's read already shows: they hold
     out another write of the item, but not its removal, since what the read shows can be taken
     away (a loss of the other side must not wait for a verification a doubted read never gives).
+    `lingering` is the mirror image: items of our removals awaiting verification that the
+    side's read still shows. The planner took the side to lack them, so an add there (the other
+    side gained the item since) is the user's, and supersedes our removal.
     """
     events: list[GuardEvent] = []
     buried = _tokens_by_side(tombstones)
     spared = _tokens_by_side(kept)
     shown = _tokens_by_side(landed)
+    taken_away = _tokens_by_side(lingering)
     at_risk = _tokens_by_side(ratings_at_risk)
     adds = dict.fromkeys(PairSide, 0)
     allowed: list[Operation] = []
@@ -398,7 +403,9 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
         ):
             suppressed.append(op)
             continue
-        code = _set_aside(op, (held_out or {}).get(op.side), spared[op.side], shown[op.side])
+        code = _set_aside(
+            op, (held_out or {}).get(op.side), spared[op.side], shown[op.side], taken_away[op.side]
+        )
         if code is None and op.action is Action.ADD and room and op.side in room:
             adds[op.side] += 1
             if adds[op.side] > room[op.side]:
@@ -475,9 +482,14 @@ def _set_aside(
     held_out: Mapping[str, GuardCode] | None,
     spared: set[str],
     shown: set[str],
+    taken_away: set[str],
 ) -> GuardCode | None:
     """Why `op` may not be written this run, by what the store remembers of its item."""
     code = _held_out(op.item, held_out)
+    if op.action is Action.ADD:
+        if code is GuardCode.PENDING_VERIFICATION and _is_buried(op.item, taken_away):
+            return None  # our removal still awaits a read: the add is the later intent
+        return code
     if op.action is not Action.REMOVE:
         return code
     if code is GuardCode.PENDING_VERIFICATION and _is_buried(op.item, shown):

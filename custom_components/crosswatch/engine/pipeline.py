@@ -232,7 +232,7 @@ class Pipeline:
             SideState(
                 providers[side].name,
                 providers[side].capabilities,
-                observed[side].verdict.snapshot,
+                reconciled.reads[side],
                 reconciled.planned_from[side],
             )
             for side in PairSide

@@ -11,6 +11,11 @@ A copy of ours that shows only after the user removed its item from the side we 
 (the loss believed, so tombstoned, while the copy was in flight) is planned as a copy of what
 that side has since lost: the item joins that side's planned-from baseline, so the loss reaches
 the copy too (see withdrawn_sources).
+
+What a read still shows of our removal awaiting verification is no evidence the side holds it
+(the read may predate the removal): for planning, the side lacks it, in its read and in its
+baseline, so the other side's gain of it is carried back rather than matched against a stale
+copy and recorded as synced (see verify.still_shown_removals).
 """
 
 from collections.abc import Iterable, Mapping
@@ -25,9 +30,15 @@ from .provider import Provider
 from .records import PendingWrite, Scope, Tombstone
 from .run_context import RunContext
 from .runs import PairSpec
-from .snapshot import Snapshot, effective_view, with_changes
+from .snapshot import Snapshot, effective_view, with_changes, without
 from .store import StateStore
-from .verify import Verification, own_writes, shown_by_partial_read, verify_pending
+from .verify import (
+    Verification,
+    own_writes,
+    shown_by_partial_read,
+    still_shown_removals,
+    verify_pending,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +54,9 @@ class Reconciled:
     last_read: Mapping[PairSide, Snapshot | None]
     baselines: Mapping[PairSide, Snapshot | None]  # last_read with our verified writes
     landed: Mapping[PairSide, tuple[PendingWrite, ...]]  # unverified, yet a partial read shows
-    planned_from: Mapping[PairSide, Snapshot | None]  # baselines with the landed writes
+    lingering: Mapping[PairSide, tuple[PendingWrite, ...]]  # unverified removals a read shows
+    reads: Mapping[PairSide, Snapshot]  # the reads to plan from: less the lingering items
+    planned_from: Mapping[PairSide, Snapshot | None]  # baselines with landed, less lingering
 
 
 async def reconcile(
@@ -66,6 +79,7 @@ async def reconcile(
         for side in PairSide
     }
     verifications: dict[PairSide, Verification] = {}
+    withdrawn: dict[PairSide, list[tuple[PendingWrite, Entry]]] = {}
     held_back: dict[PairSide, tuple[PendingWrite, ...]] = {}
     for side in PairSide:
         verification = await blocking(
@@ -75,10 +89,17 @@ async def reconcile(
                 play_precision=precision[side],
             )
         )  # fmt: skip
-        held_back[side] = await _awaiting_the_source(
-            ctx, verification, views=views, source_read=snapshots[side.other],
-            source_scope=scopes[side.other], play_precision=precision[side], side=side, now=now,
+        withdrawn[side] = await _withdrawn(
+            ctx, verification, views=views, source_scope=scopes[side.other],
+            play_precision=precision[side], side=side, now=now,
         )  # fmt: skip
+        # Only a complete read of the source may carry its loss to our copy (rule 15): until
+        # then the copy stays pending, landed (what the side holds when planning, so no news a
+        # tombstone would let through). Settled now, it would be the side's own from then on,
+        # and the loss would never reach it.
+        held_back[side] = (
+            () if snapshots[side.other].complete else tuple(w for w, _ in withdrawn[side])
+        )
         verifications[side] = replace(
             verification,
             verified=tuple(w for w in verification.verified if w not in held_back[side]),
@@ -117,23 +138,31 @@ async def reconcile(
         + held_back[side]
         for side in PairSide
     }
-    planned_from = await blocking(partial(_planned_from, synced, landed, snapshots, precision))
+    # And the mirror image: what a read still shows of our unverified removals, the side is
+    # taken to lack, in its read and in its baseline alike (verify.still_shown_removals).
+    lingering = {
+        side: await blocking(
+            partial(still_shown_removals, pending[side], views[side], verifications[side])
+        )
+        for side in PairSide
+    }
+    planned_from = await blocking(
+        partial(_planned_from, synced, landed, lingering, snapshots, precision)
+    )
+    reads = {
+        side: await blocking(partial(without, snapshots[side], [w.item for w in lingering[side]]))
+        if lingering[side]
+        else snapshots[side]
+        for side in PairSide
+    }
     for side in PairSide:
         source = side.other
-        lagging = [
-            w
-            for w in own_writes(
-                verifications[side].verified, views[side], play_precision=precision[side]
-            )
-            if w.misses > 0
-        ]
-        if not lagging:
-            continue
-        tombstones = await blocking(partial(ctx.store.tombstones, scopes[source], now))
-        withdrawn = await blocking(partial(withdrawn_sources, lagging, tombstones, views[source]))
-        if withdrawn and (source_baseline := planned_from[source]) is not None:
-            planned_from[source] = with_changes(source_baseline, upserts=withdrawn)
-    return Reconciled(views, verifications, baselines, last_read, synced, landed, planned_from)
+        carried = [entry for _, entry in withdrawn[side]] if snapshots[source].complete else []
+        if carried and (source_baseline := planned_from[source]) is not None:
+            planned_from[source] = with_changes(source_baseline, upserts=carried)
+    return Reconciled(
+        views, verifications, baselines, last_read, synced, landed, lingering, reads, planned_from
+    )
 
 
 def settle(
@@ -171,45 +200,31 @@ def settle(
             store.save_baseline(scope, provider, upserts=upserts, removed=removed, saved_at=now)
 
 
-async def _awaiting_the_source(
+async def _withdrawn(
     ctx: RunContext,
     verification: Verification,
     *,
     views: Mapping[PairSide, Snapshot],
-    source_read: Snapshot,
     source_scope: Scope,
     play_precision: timedelta | None,
     side: PairSide,
     now: datetime,
-) -> tuple[PendingWrite, ...]:
-    """Lagging copies of ours shown now whose source lost the item, while its read is partial.
-
-    Their loss can reach them only as rule 15 carries it (`withdrawn_sources`), and only a
-    complete read of the source may carry a loss. Settled now, they would be the side's own
-    from then on, and the loss would never reach them. So they stay pending for a run that
-    reads the source completely: landed (what the side holds when planning, and so no news a
-    tombstone would let through), neither released nor recorded.
-    """
-    if source_read.complete:
-        return ()
+) -> list[tuple[PendingWrite, Entry]]:
+    """Our lagging copies on `side` whose source lost the item since we sent them (rule 15)."""
     lagging = [
         w
         for w in own_writes(verification.verified, views[side], play_precision=play_precision)
         if w.misses > 0
     ]
     if not lagging:
-        return ()
+        return []
     tombstones = await ctx.blocking(partial(ctx.store.tombstones, source_scope, now))
-    withdrawn = await ctx.blocking(
-        partial(withdrawn_sources, lagging, tombstones, views[side.other])
-    )
-    gone = {token for entry in withdrawn for token in (entry.item.key, *entry.item.tokens)}
-    return tuple(w for w in lagging if gone & {w.item.key, *w.item.tokens})
+    return await ctx.blocking(partial(withdrawn_sources, lagging, tombstones, views[side.other]))
 
 
 def withdrawn_sources(
     lagging: Iterable[PendingWrite], tombstones: Iterable[Tombstone], source_view: Snapshot
-) -> list[Entry]:
+) -> list[tuple[PendingWrite, Entry]]:
     """What the source side held of our lagging copies when we sent them, and has since lost.
 
     `lagging` are our own writes to one side shown only now, after complete reads missed them
@@ -223,7 +238,7 @@ def withdrawn_sources(
     for tombstone in tombstones:
         for text in (tombstone.item.key, *tombstone.item.tokens):
             loss_by_token[text] = tombstone
-    withdrawn: list[Entry] = []
+    withdrawn: list[tuple[PendingWrite, Entry]] = []
     for write in lagging:
         if write.action is Action.REMOVE or write.payload is None:
             continue
@@ -234,7 +249,7 @@ def withdrawn_sources(
             None,
         )
         if loss is not None and loss.removed_at >= write.written_at:
-            withdrawn.append(Entry(loss.item, write.payload))
+            withdrawn.append((write, Entry(loss.item, write.payload)))
     return withdrawn
 
 
@@ -272,19 +287,27 @@ def _synced_with_own_writes(
 def _planned_from(
     baselines: Mapping[PairSide, Snapshot | None],
     landed: Mapping[PairSide, tuple[PendingWrite, ...]],
+    lingering: Mapping[PairSide, tuple[PendingWrite, ...]],
     snapshots: Mapping[PairSide, Snapshot],
     play_precision: Mapping[PairSide, timedelta | None],
 ) -> dict[PairSide, Snapshot | None]:
-    """The baselines to plan from: with our writes that a partial read shows (they landed)."""
-    return {
-        side: _with_own_writes(
-            baselines[side],
-            own_writes(landed[side], snapshots[side], play_precision=play_precision[side]),
-        )
-        if landed[side]
-        else baselines[side]
-        for side in PairSide
-    }
+    """The baselines to plan from: with our landed writes, less what our removals took away.
+
+    Landed: our writes a partial read shows. Taken away: what a read still shows of our
+    removals awaiting verification (no news of the side's, see verify.still_shown_removals).
+    """
+    planned: dict[PairSide, Snapshot | None] = {}
+    for side in PairSide:
+        baseline = baselines[side]
+        if landed[side]:
+            baseline = _with_own_writes(
+                baseline,
+                own_writes(landed[side], snapshots[side], play_precision=play_precision[side]),
+            )
+        if lingering[side] and baseline is not None:
+            baseline = with_changes(baseline, removed=[w.item for w in lingering[side]])
+        planned[side] = baseline
+    return planned
 
 
 def _with_own_writes(baseline: Snapshot | None, ours: Iterable[PendingWrite]) -> Snapshot | None:

@@ -48,7 +48,8 @@ async def record(  # noqa: PLR0917 - one stage's hand-offs, named at the call
         unsettled = await blocking(
             partial(
                 unsettled_gains, views[side], reconciled.baselines[side],
-                other_read=observed[side.other].verdict.snapshot, other_view=views[side.other],
+                other_read=reconciled.reads[side.other], other_view=views[side.other],
+                other_lingering=bool(reconciled.lingering[side.other]),
             )
         )  # fmt: skip
         await blocking(
@@ -64,19 +65,28 @@ async def record(  # noqa: PLR0917 - one stage's hand-offs, named at the call
 
 
 def unsettled_gains(
-    view: Snapshot, baseline: Snapshot | None, *, other_read: Snapshot, other_view: Snapshot
+    view: Snapshot,
+    baseline: Snapshot | None,
+    *,
+    other_read: Snapshot,
+    other_view: Snapshot,
+    other_lingering: bool = False,
 ) -> frozenset[str]:
-    """This side's gains that the other side holds only on its baseline's word.
+    """This side's gains that the other side holds only on its baseline's word, or a stale read's.
 
     `baseline` is this side's as the planner saw it (with our own verified writes: those are
-    not gains).
+    not gains). `other_read` is the other side's read as planned from: less what our removals
+    awaiting verification took away, though the read still shows it (`other_lingering` says
+    whether there were any; see verify.still_shown_removals).
 
     While the other side's read is partial, its baseline stands in for what the read did not
     show, so a gain here matches a copy there that may be gone: nothing is planned for it. Were
     it recorded as synced, the other side's loss, once believed, would be carried here and
-    undo the gain. Left out of the baseline, it is still news on the next run.
+    undo the gain. The same holds for a copy there our removal took away: the gain was planned
+    to it, and should that write not land, the removal's verification would read as the other
+    side's loss. Left out of the baseline, the gain is still news on the next run.
     """
-    if other_read.complete or baseline is None:
+    if (other_read.complete and not other_lingering) or baseline is None:
         return frozenset()  # no baseline: what the side holds is where it starts, not news
     return frozenset(
         key

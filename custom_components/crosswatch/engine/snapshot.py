@@ -201,6 +201,19 @@ def with_changes(
     return index.present_view_of(snapshot)
 
 
+def without(snapshot: Snapshot, items: Iterable[MediaItem]) -> Snapshot:
+    """A copy of any snapshot (partial, or a delta) less the entries sharing a token with `items`.
+
+    Unlike `with_changes`, it keeps the read's semantics and evidence as they were.
+    """
+    index = _Index(dict(snapshot.entries), dict(snapshot.aliases))
+    for item in items:
+        index.remove((item.key, *item.tokens, *item.local_tokens))
+    return replace(
+        snapshot, entries=MappingProxyType(index.entries), aliases=MappingProxyType(index.aliases)
+    )
+
+
 def effective_view(snapshot: Snapshot, baseline: Snapshot | None) -> Snapshot:
     """The inventory the planner should diff, as a present snapshot.
 

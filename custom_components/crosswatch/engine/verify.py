@@ -75,6 +75,28 @@ def shown_by_partial_read(
     )
 
 
+def still_shown_removals(
+    pending: Iterable[PendingWrite], view: Snapshot, verification: Verification
+) -> tuple[PendingWrite, ...]:
+    """Our removals awaiting verification whose item the side's view still shows.
+
+    The read may predate the removal (a stale body, a lagging index) or the removal may not
+    have landed: nothing tells the two apart until a fresh complete read verifies it, or it
+    turns phantom. So what the read shows of such an item is no evidence the side holds it.
+    For planning the side is taken to lack it, as our accepted write says: the other side's
+    later gain of it is then carried back, and no match against a stale copy records it as
+    synced (a later verification would read as the side's loss, and undo the gain).
+    """
+    settled = {(w.item.key, w.action) for w in (*verification.verified, *verification.phantoms)}
+    return tuple(
+        w
+        for w in pending
+        if w.action is Action.REMOVE
+        and (w.item.key, w.action) not in settled
+        and view.find(w.item, include_local=True) is not None
+    )
+
+
 # How far a service's date for our write may run past our own clock: its clock may differ
 # from ours, and it stamps the write when it processes it.
 OWN_WRITE_SLACK = timedelta(minutes=5)

@@ -1,0 +1,36 @@
+"""Which gains a run records as synced, and which stay news for the next run."""
+
+from custom_components.crosswatch.engine.payloads import Feature
+from custom_components.crosswatch.engine.record import unsettled_gains
+from custom_components.crosswatch.engine.snapshot import without
+
+from .factories import listed, movie, snap
+
+W = Feature.WATCHLIST
+HEAT = listed(movie("Heat", 1995, imdb="tt0113277", tmdb=949))
+ALIEN = listed(movie("Alien", 1979, tmdb=348))
+
+
+def test_a_gain_matched_only_by_a_copy_our_removal_took_away_stays_news() -> None:
+    # Trakt listed Heat again; SIMKL's stale read still shows the copy our removal took away.
+    stale_simkl = snap(W, [HEAT, ALIEN])
+
+    unsettled = unsettled_gains(
+        snap(W, [HEAT, ALIEN]),
+        snap(W, [ALIEN]),
+        other_read=without(stale_simkl, [HEAT.item]),
+        other_view=stale_simkl,
+        other_lingering=True,
+    )
+
+    assert unsettled == {HEAT.key}
+
+
+def test_a_gain_the_other_sides_complete_read_shows_is_synced() -> None:
+    simkl = snap(W, [HEAT, ALIEN])
+
+    unsettled = unsettled_gains(
+        snap(W, [HEAT, ALIEN]), snap(W, [ALIEN]), other_read=simkl, other_view=simkl
+    )
+
+    assert unsettled == frozenset()
