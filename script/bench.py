@@ -66,7 +66,8 @@ from custom_components.crosswatch.engine.planner import (  # noqa: E402
 from custom_components.crosswatch.engine.ratings import RatingScale  # noqa: E402
 from custom_components.crosswatch.engine.snapshot import Completeness, Snapshot  # noqa: E402
 
-CASES = ("watchlist", "history", "two_way")
+RAW_TO_PLAN = "raw_to_plan"  # rows to plan, keying included (script/bench_raw.py)
+CASES = ("watchlist", "history", "two_way", RAW_TO_PLAN)
 SIZES = (10_000, 100_000, 1_000_000)
 
 # Budgets for a 2-core machine: items per side -> (max seconds, max peak RSS in MiB or None).
@@ -510,6 +511,10 @@ def _check_plan(case: str, size: int, prepared: _Prepared, plan: Plan) -> None:
 
 
 def _measure(case: str, size: int) -> dict[str, object]:
+    if case == RAW_TO_PLAN:
+        from bench_raw import measure  # noqa: PLC0415 - it imports this module
+
+        return measure(size)
     prepared = _prepare(case, size)
     # Garbage from generation is not the planner's to collect.
     gc.collect()
@@ -543,7 +548,7 @@ def _budget_checks(result: dict[str, object]) -> list[tuple[bool, str]]:
     seconds, rss = result["seconds"], result["peak_rss_mb"]
     if not isinstance(size, int) or not isinstance(seconds, float) or not isinstance(rss, float):
         return [(False, f"{case} {size}: malformed result {result}")]
-    budget = BUDGETS.get(size)
+    budget = _budgets(str(case)).get(size)
     if budget is None:
         return []
     max_seconds, max_rss = budget
@@ -551,6 +556,14 @@ def _budget_checks(result: dict[str, object]) -> list[tuple[bool, str]]:
     if max_rss is not None:
         checks.append((rss <= max_rss, f"{case} {size} {rss} MB vs {max_rss:g} MB"))
     return checks
+
+
+def _budgets(case: str) -> dict[int, tuple[float, float | None]]:
+    if case == RAW_TO_PLAN:
+        from bench_raw import RAW_TO_PLAN_BUDGETS  # noqa: PLC0415 - it imports this module
+
+        return RAW_TO_PLAN_BUDGETS
+    return BUDGETS
 
 
 def _run_all(cases: list[str], sizes: list[int], *, check_budgets: bool) -> int:
@@ -595,7 +608,7 @@ def _csv(convert: Callable[[str], object]) -> Callable[[str], list[object]]:
 
 
 def _case_name(text: str) -> str:
-    if text not in _CASES:
+    if text not in CASES:
         raise argparse.ArgumentTypeError(f"unknown case {text!r}; known: {', '.join(CASES)}")
     return text
 

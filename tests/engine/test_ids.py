@@ -466,3 +466,23 @@ def test_plex_item_ids_accept_any_iterable_such_as_a_generator() -> None:
         (Namespace.IMDB, "tt0133093"),
         (Namespace.TMDB, "603"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("namespace", "raw", "expected"),
+    [
+        (Namespace.TMDB, "²", None),  # a digit to str.isdigit, but no id
+        (Namespace.TMDB, "٦٠٣", None),  # Arabic-Indic digits
+        (Namespace.TMDB, "000", None),
+        (Namespace.TMDB, -603, None),
+        (Namespace.TMDB, 0, None),
+        (Namespace.IMDB, "tt²", None),
+        (Namespace.IMDB, "tt", None),
+        (Namespace.IMDB, "tt133093", "tt0133093"),
+        (Namespace.IMDB, 133093, None),  # fewer than 7 digits without "tt": likely TMDB's
+    ],
+)
+def test_the_quick_paths_for_common_ids_refuse_what_the_patterns_refuse(
+    namespace: Namespace, raw: object, expected: str | None
+) -> None:
+    assert normalize_id(namespace, raw) == expected

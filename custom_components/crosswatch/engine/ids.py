@@ -127,6 +127,16 @@ def normalize_id(namespace: Namespace, raw: object) -> str | None:
     Accepts str and int (and integral floats, which JSON decoders produce); bools are rejected
     because True would otherwise read as id 1.
     """
+    # The common shapes first: every id of every row read passes through here. Each returns
+    # what the general path below would.
+    if type(raw) is int and namespace in NUMERIC_NAMESPACES:
+        return str(raw) if raw > 0 else None
+    if type(raw) is str and raw.isascii():
+        if namespace in NUMERIC_NAMESPACES and raw.isdigit():
+            return raw.lstrip("0") or None
+        if namespace is Namespace.IMDB and raw.startswith("tt") and raw[2:].isdigit():
+            number = raw[2:].lstrip("0")
+            return f"tt{number:0>7}" if number else None
     if isinstance(raw, bool):
         return None
     if isinstance(raw, float):
@@ -166,7 +176,18 @@ def normalize_ids(raw: Mapping[str, object]) -> dict[Namespace, str]:
     Unknown keys and unusable values are dropped; when two keys name one namespace (say "tmdb" and
     "themoviedb"), the first usable value wins.
     """
-    return _first_usable(_by_key(raw, _KEY_ALIASES))
+    # Inlined (not _first_usable(_by_key(...))): every row of every read passes through here.
+    found: dict[Namespace, str] = {}
+    known = _KEY_ALIASES.get
+    for key, value in raw.items():
+        namespace = known(key)  # the aliases are normalized: a key found as it is needs nothing
+        if namespace is None:
+            namespace = known(key.strip().casefold())
+            if namespace is None:
+                continue
+        if namespace not in found and (usable := normalize_id(namespace, value)) is not None:
+            found[namespace] = usable
+    return _in_order(found)
 
 
 def parse_provider_ids(provider_ids: Mapping[str, object] | None) -> dict[Namespace, str]:
@@ -249,8 +270,15 @@ def _by_key(
     raw: Mapping[str, object], keys: Mapping[str, Namespace]
 ) -> Iterator[tuple[Namespace, object]]:
     for key, value in raw.items():
-        if (namespace := keys.get(key.strip().casefold())) is not None:
+        # `keys` holds normalized names, so a key found as it is needs no normalizing.
+        namespace = keys.get(key)
+        if namespace is None:
+            namespace = keys.get(key.strip().casefold())
+        if namespace is not None:
             yield namespace, value
+
+
+_ORDER: Final = MappingProxyType({namespace: rank for rank, namespace in enumerate(Namespace)})
 
 
 def _first_usable(pairs: Iterable[tuple[Namespace, object]]) -> dict[Namespace, str]:
@@ -258,7 +286,14 @@ def _first_usable(pairs: Iterable[tuple[Namespace, object]]) -> dict[Namespace, 
     for namespace, raw in pairs:
         if namespace not in found and (value := normalize_id(namespace, raw)) is not None:
             found[namespace] = value
-    return {namespace: found[namespace] for namespace in Namespace if namespace in found}
+    return _in_order(found)
+
+
+def _in_order(found: dict[Namespace, str]) -> dict[Namespace, str]:
+    """The ids in `Namespace` order, as every ids dict is returned."""
+    if len(found) < 2:
+        return found
+    return dict(sorted(found.items(), key=lambda pair: _ORDER[pair[0]]))
 
 
 def _optional_int(digits: str | None) -> int | None:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 import re
+from types import MappingProxyType
 import unicodedata
 
 from .ids import LOCAL_NAMESPACES, Namespace, normalize_ids
@@ -68,6 +69,7 @@ CANONICAL_PRIORITY: tuple[Namespace, ...] = (
     Namespace.EMBY,
 )
 _PRIORITY_RANK = {namespace: rank for rank, namespace in enumerate(CANONICAL_PRIORITY)}
+_RANK_OF = _PRIORITY_RANK.__getitem__
 
 # Anime series live in the same id spaces as shows (tvdb/tmdb tv); anime films are movies.
 _SCOPE = {
@@ -88,6 +90,18 @@ def token(namespace: Namespace, value: str, media_type: MediaType) -> str:
     if namespace in _TYPE_SCOPED:
         return f"{namespace}:{_SCOPE[media_type]}:{value}"
     return f"{namespace}:{value}"
+
+
+# Each namespace's token prefix per media type ("tmdb:movie:", "imdb:"): `token` without the
+# formatting, for the hot path of MediaItem.create.
+_PREFIXES: Mapping[MediaType, Mapping[Namespace, str]] = MappingProxyType(
+    {
+        media_type: MappingProxyType(
+            {namespace: token(namespace, "", media_type) for namespace in Namespace}
+        )
+        for media_type in MediaType
+    }
+)
 
 
 def normalize_title(title: str) -> str:
@@ -145,43 +159,33 @@ class MediaItem:
             raise ValueError(f"a {media_type} needs its season number")
         if media_type is MediaType.EPISODE and episode is None:
             raise ValueError("an episode needs its episode number")
-        own = normalize_ids(ids or {})
-        show = normalize_ids(show_ids or {}) if media_type in _NUMBERED else {}
-        suffix = _numbering(season, episode) if show else ""
-        strong: list[tuple[int, str]] = []
-        local: list[tuple[int, str]] = []
-        # Show-derived tokens rank before the episode's own ids: far more providers know them.
-        for namespace, value in show.items():
-            bucket = local if namespace in LOCAL_NAMESPACES else strong
-            bucket.append(
-                (_PRIORITY_RANK[namespace], token(namespace, value, MediaType.SHOW) + suffix)
-            )
-        offset = len(CANONICAL_PRIORITY)
-        for namespace, value in own.items():
-            bucket = local if namespace in LOCAL_NAMESPACES else strong
-            bucket.append((offset + _PRIORITY_RANK[namespace], token(namespace, value, media_type)))
-        tokens = tuple(t for _, t in sorted(strong)) or _EMPTY
-        local_tokens = tuple(t for _, t in sorted(local)) or _EMPTY
-        clean_title = title.strip() if title and title.strip() else None
+        own = normalize_ids(ids) if ids else {}
+        show = normalize_ids(show_ids) if show_ids and media_type in _NUMBERED else {}
+        if show:
+            tokens, local_tokens = _numbered_tokens(media_type, own, show, season, episode)
+        else:  # every movie and show of every read: kept lean
+            strong: list[str] = []
+            local: list[str] = []
+            prefixes = _PREFIXES[media_type]
+            for namespace in sorted(own, key=_RANK_OF) if len(own) > 1 else own:
+                bucket = local if namespace in LOCAL_NAMESPACES else strong
+                bucket.append(prefixes[namespace] + own[namespace])
+            tokens = tuple(strong) if strong else _EMPTY
+            local_tokens = tuple(local) if local else _EMPTY
+        clean_title = (title.strip() or None) if title else None
         if not tokens and not local_tokens and clean_title is None:
             raise ValueError("an item needs at least one id or a title")
         season = season if media_type in _NUMBERED else None
         episode = episode if media_type is MediaType.EPISODE else None
         year = _shared_year(year)
-        return cls(
-            type=media_type,
-            title=clean_title,
-            year=year,
-            season=season,
-            episode=episode,
-            tokens=tokens,
-            local_tokens=local_tokens,
-            key=(
-                tokens
-                or local_tokens
-                or (title_key(media_type, clean_title, year, season, episode),)
-            )[0],
-        )
+        if tokens:
+            key = tokens[0]
+        elif local_tokens:
+            key = local_tokens[0]
+        else:
+            key = title_key(media_type, clean_title, year, season, episode)
+        # Positional: a frozen dataclass takes keywords at twice the cost, on every row read.
+        return cls(media_type, clean_title, year, season, episode, tokens, local_tokens, key)
 
     @classmethod
     def from_tokens(
@@ -256,6 +260,31 @@ class MediaItem:
 # million copies of a few hundred values (28 bytes each).
 _FIRST_YEAR = 1870
 _YEARS: tuple[int, ...] = tuple(range(_FIRST_YEAR, 2200))
+
+
+def _numbered_tokens(
+    media_type: MediaType,
+    own: Mapping[Namespace, str],
+    show: Mapping[Namespace, str],
+    season: int | None,
+    episode: int | None,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A season's or episode's tokens: (strong, local), each strongest first."""
+    suffix = _numbering(season, episode)
+    strong: list[tuple[int, str]] = []
+    local: list[tuple[int, str]] = []
+    # Show-derived tokens rank before the episode's own ids: far more providers know them.
+    for namespace, value in show.items():
+        bucket = local if namespace in LOCAL_NAMESPACES else strong
+        bucket.append((_PRIORITY_RANK[namespace], token(namespace, value, MediaType.SHOW) + suffix))
+    offset = len(CANONICAL_PRIORITY)
+    for namespace, value in own.items():
+        bucket = local if namespace in LOCAL_NAMESPACES else strong
+        bucket.append((offset + _PRIORITY_RANK[namespace], token(namespace, value, media_type)))
+    return (
+        tuple(t for _, t in sorted(strong)) or _EMPTY,
+        tuple(t for _, t in sorted(local)) or _EMPTY,
+    )
 
 
 def _shared_year(year: int | None) -> int | None:

@@ -99,6 +99,8 @@ def media_item(bucket: str, media: Media) -> MediaItem:
 
 def _parse_title(bucket: str, row: ListedRow) -> Title:
     item = media_item(bucket, row.media)
+    if not row.episodes:  # every movie, and every show without watched episodes
+        return Title(item, row.status, row.added_to_watchlist_at, row.last_watched_at, ())
     show_ids = item.ids()
     episodes = tuple(
         (
