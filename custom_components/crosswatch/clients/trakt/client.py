@@ -23,7 +23,7 @@ particular to Trakt:
 """
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 import hashlib
 import json
@@ -315,7 +315,8 @@ class TraktClient:
         cannot be all of the list. Auth, rate-limit and account errors are raised: they concern
         the run. Each record is parsed with `parse`; those it cannot read are counted.
         """
-        raw: list[object] = []
+        rows = 0
+        digest = _Digest()
         records: list[T] = []
         expected: int | None = None
         announced_pages: int | None = None
@@ -327,14 +328,14 @@ class TraktClient:
         def done(failure: str | None, etag: str | None) -> PagedRead[T]:
             return PagedRead(
                 records=tuple(records),
-                rows=len(raw),
-                malformed=len(raw) - len(records),
+                rows=rows,
+                malformed=rows - len(records),
                 expected_total=expected,
                 page_count=announced_pages,
                 all_pages=failure is None,
                 failure=failure,
                 etag=etag,
-                digest=_digest(raw),
+                digest=digest.hexdigest(),
                 unpaged=whole and failure is None,
             )
 
@@ -360,7 +361,8 @@ class TraktClient:
                 return done(
                     f"page {number} announced {page.item_count} items, page 1 {expected}", None
                 )
-            raw.extend(page.raw)
+            rows += len(page.raw)
+            digest.update(page.raw)
             records.extend(page.records)
             if number < page_count and len(page.raw) < min(page.limit or PAGE_LIMIT, PAGE_LIMIT):
                 return done(f"page {number} of {page_count} held {len(page.raw)} items", None)
@@ -415,10 +417,25 @@ class TraktClient:
             return SyncReply()
 
 
-def _digest(records: list[object]) -> str:
-    """A fingerprint of the records as sent: equal for bodies that are the same."""
-    text = json.dumps(records, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+class _Digest:
+    """A fingerprint of the records as sent: equal for reads of the same records.
+
+    Taken page by page as the pages come in: over a whole list of 100,000 records at the end,
+    it would hold the event loop for a third of a second.
+    """
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def update(self, records: Iterable[object]) -> None:
+        for record in records:
+            self._hash.update(
+                json.dumps(record, sort_keys=True, separators=(",", ":"), default=str).encode()
+            )
+            self._hash.update(b"\n")
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
 
 
 def _checked(reply: Response) -> Response:

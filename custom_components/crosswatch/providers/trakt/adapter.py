@@ -33,11 +33,13 @@ records to entries in `entries`; the client hands all of them typed records, nev
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 import json
 import logging
 import time
 
 from ...clients.http import RateLimit
+from ...clients.off_loop import off_loop
 from ...clients.trakt.client import TraktClient
 from ...clients.trakt.models import CategoryActivity, LastActivities, format_time, parse_time
 from ...engine.capabilities import Capabilities, HistorySupport
@@ -243,7 +245,9 @@ class TraktProvider:
             etag=json.dumps(etags, sort_keys=True) if etags else None,
             failure="; ".join(failures) or None,
         )
-        snapshot = Snapshot.build(self.name, feature, entries, completeness)
+        snapshot = await off_loop(
+            partial(Snapshot.build, self.name, feature, entries, completeness), size=len(entries)
+        )
         return Read(
             snapshot,
             Checkpoint(
@@ -288,15 +292,21 @@ class TraktProvider:
         match feature:
             case Feature.WATCHLIST:
                 listed = await self._client.watchlist(category)
-                entries, unreadable = watchlist_entries(listed.records)
+                entries, unreadable = await off_loop(
+                    partial(watchlist_entries, listed.records), size=len(listed.records)
+                )
                 return CategoryRead(tuple(entries), listed, listed.malformed + unreadable)
             case Feature.HISTORY:
                 plays = await self._client.history(category)
-                entries, unreadable = history_entries(plays.records)
+                entries, unreadable = await off_loop(
+                    partial(history_entries, plays.records), size=len(plays.records)
+                )
                 return CategoryRead(tuple(entries), plays, plays.malformed + unreadable)
             case Feature.RATINGS:
                 rated = await self._client.ratings(category)
-                entries, unreadable = rating_entries(rated.records)
+                entries, unreadable = await off_loop(
+                    partial(rating_entries, rated.records), size=len(rated.records)
+                )
                 return CategoryRead(tuple(entries), rated, rated.malformed + unreadable)
 
     # -- writes ---------------------------------------------------------------------------
