@@ -404,3 +404,38 @@ async def test_a_page_without_items_is_an_error_and_the_read_partial(
 
     assert not read.snapshot.complete
     assert len(read.snapshot) == 0
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_jellyfin_counts_the_library_on_the_first_and_last_page_only(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    # A count is a query of its own on a large Jellyfin library (jellyfin/jellyfin#16003).
+    rig = await make_rig(serve, session, flavour, page_size=1)
+    for item_id in rig.library.dark_s1:
+        rig.state.watch(rig.user, item_id, WATCHED)
+    rig.state.watch(rig.user, rig.library.matrix, WATCHED)
+    rig.state.counted_lists = 0
+
+    read = await rig.provider.read(H, None)
+
+    assert read.snapshot.complete
+    assert read.snapshot.completeness.expected_total == 4
+    # Emby counts every list whatever it is asked (four pages and the episodes' series);
+    # Jellyfin only when asked.
+    assert rig.state.counted_lists == (2 if flavour is Flavour.JELLYFIN else 5)
+
+
+async def test_a_library_that_grows_between_uncounted_pages_shows_in_the_last_count(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_rig(serve, session, Flavour.JELLYFIN, page_size=1)
+    # Jellyfin says 0 on the page it was told not to count; the last page counts 4, not 3.
+    fake_pages(
+        rig, [page((movie_row(1),), 3), page((movie_row(2),), None), page((movie_row(3),), 4)]
+    )
+
+    read = await rig.provider.read(H, None)
+
+    assert not read.snapshot.complete
+    assert "changed while it was read (3 -> 4)" in read.snapshot.completeness.describe()

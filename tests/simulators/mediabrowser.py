@@ -217,6 +217,7 @@ class MediaBrowserState:
         self.pending: list[_Pending] = []
         self.quick_connect: dict[str, QuickConnectRequest] = {}
         self.item_reads = 0
+        self.counted_lists = 0  # item lists answered with a count of every match (Jellyfin's cost)
         self._ids = itertools.count(1)
 
     @property
@@ -670,9 +671,13 @@ class _Handlers:
             chosen = chosen[:TINY_SIZE]
         limit = int(q.get("limit", str(len(chosen))))
         page = chosen[start : start + limit]
+        # Jellyfin takes the count only when asked (the default); told not to, it answers 0
+        # beside a full page (jellyfin/jellyfin#16003, #17541). Emby counts every page.
+        counting = s.flavour is Flavour.EMBY or q.get("enabletotalrecordcount", "true") != "false"
+        s.counted_lists += counting
         body: dict[str, Json] = {
             "Items": [self._dto(item, user_id, fields, ordinal[item.id]) for item in page],
-            "TotalRecordCount": len(chosen),
+            "TotalRecordCount": len(chosen) if counting else 0,
         }
         if s.flavour is Flavour.JELLYFIN:
             body["StartIndex"] = start

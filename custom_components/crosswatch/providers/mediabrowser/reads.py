@@ -87,24 +87,31 @@ async def scan(
 async def _pages(
     client: MediaBrowserClient, user_id: str, types: Sequence[str], filters: Sequence[str]
 ) -> tuple[list[Item], Completeness]:
-    """Every row of a query, page by page, and how sure we are that it is all of them."""
+    """Every row of a query, page by page, and how sure we are that it is all of them.
+
+    The server counts the items on the first page and again on the one that should be the
+    last: the pages between are not counted (a count is a query of its own on a large Jellyfin
+    library), yet a library that changed during the read still shows in the two counts.
+    """
     rows: dict[str, Item] = {}
     seen, start = 0, 0
     total: int | None = None
     failure: str | None = None
+    limit = client.page_size
     while True:
+        counted = total is None or start + limit >= total
         try:
             page = await client.items_page(
-                user_id, types=types, filters=filters, start=start, limit=client.page_size
+                user_id, types=types, filters=filters, start=start, limit=limit, counted=counted
             )
         except FATAL:
             raise
         except ProviderError as err:
             failure = f"the page at {start} failed: {err}"
             break
-        if page.total is None:
+        if counted and page.total is None:
             failure = "the server did not say how many items there are"
-        elif total is not None and page.total != total:
+        elif total is not None and page.total is not None and page.total != total:
             failure = f"the library changed while it was read ({total} -> {page.total})"
         total = page.total if total is None else total
         if failure is not None:
@@ -131,7 +138,7 @@ async def _series(
         chunk = series_ids[offset : offset + SERIES_PER_REQUEST]
         try:
             page = await client.items_page(
-                user_id, types=("Series",), start=0, limit=len(chunk), ids=chunk
+                user_id, types=("Series",), start=0, limit=len(chunk), ids=chunk, counted=False
             )
         except FATAL:
             raise
