@@ -35,6 +35,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time as day_time, timedelta
+from functools import partial
 import time
 from typing import Final
 
@@ -51,6 +52,7 @@ from ..clients.anilist.models import (
     Viewer,
 )
 from ..clients.http import RateLimit
+from ..clients.off_loop import off_loop
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.cursor import Checkpoint
 from ..engine.items import MediaItem, MediaType
@@ -193,7 +195,9 @@ class AniListProvider:
             seen_total=len(entries),
             failure="; ".join(failures) or None,
         )
-        snapshot = Snapshot.build(self.name, feature, entries, completeness)
+        snapshot = await off_loop(
+            partial(Snapshot.build, self.name, feature, entries, completeness), size=len(entries)
+        )
         return Read(snapshot, None)
 
     @translates_client_errors

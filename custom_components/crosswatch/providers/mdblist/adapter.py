@@ -14,11 +14,13 @@ writes take IMDb or TMDb ids only (§7.1). Replies count per bucket (`writes.py`
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+import functools
 from typing import Final
 
 from ...clients.http import RateLimit
 from ...clients.mdblist.client import MdblistApi, SyncPath
 from ...clients.mdblist.models import ListedRow, Page, RatedRow, User, WatchedRow, WriteReply
+from ...clients.off_loop import off_loop
 from ...engine.capabilities import Capabilities, HistorySupport
 from ...engine.cursor import Checkpoint
 from ...engine.items import MediaItem, MediaType
@@ -228,7 +230,10 @@ class MdblistProvider:
         completeness = Completeness(
             all_pages=True, expected_total=total, seen_total=rows, watermark=watermark
         )
-        snapshot = Snapshot.build(self.name, feature, entries, completeness)
+        snapshot = await off_loop(
+            functools.partial(Snapshot.build, self.name, feature, entries, completeness),
+            size=len(entries),
+        )
         return Read(snapshot, Checkpoint(self.key, feature, watermark, None, self._now()))
 
     # Writes --------------------------------------------------------------------------------

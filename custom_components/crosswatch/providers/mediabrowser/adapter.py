@@ -27,6 +27,7 @@ import time
 from typing import ClassVar, Final
 
 from ...clients.mediabrowser import Credentials, Flavour, MediaBrowserClient, ServerInfo
+from ...clients.off_loop import off_loop
 from ...engine.capabilities import Capabilities, HistorySupport
 from ...engine.cursor import Checkpoint
 from ...engine.items import MediaItem
@@ -174,13 +175,16 @@ class MediaBrowserProvider:
         if feature is Feature.RATINGS:
             # A ratings read is a whole-library read: it doubles as the index writes resolve in.
             self._library = self._index(found)
-        entries = [
-            Entry(item.item, held)
-            for item in found.items
-            if (held := payload(feature, item)) is not None
-        ]
-        snapshot = Snapshot.build(self.key, feature, entries, found.completeness)
-        return Read(snapshot, None)
+
+        def indexed() -> Snapshot:
+            entries = [
+                Entry(item.item, held)
+                for item in found.items
+                if (held := payload(feature, item)) is not None
+            ]
+            return Snapshot.build(self.key, feature, entries, found.completeness)
+
+        return Read(await off_loop(indexed, size=len(found.items)), None)
 
     @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:

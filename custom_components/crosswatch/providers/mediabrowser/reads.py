@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ...clients.mediabrowser import Item, MediaBrowserClient, UserData
+from ...clients.off_loop import off_loop
 from ...engine.ids import parse_provider_ids
 from ...engine.items import MediaItem, MediaType
 from ...engine.payloads import Feature, Listed, Payload, Rated, Watched
@@ -76,12 +77,20 @@ async def scan(
             failure=completeness.failure or failure,
         )
     namespace = client.flavour.namespace
-    items = []
-    for row in rows:
-        found = library_item(row, series, namespace=namespace, series_failed=failure is not None)
-        if found is not None:
-            items.append(found)
-    return Scan(tuple(items), completeness)
+
+    def identified() -> tuple[LibraryItem, ...]:
+        return tuple(
+            found
+            for row in rows
+            if (
+                found := library_item(
+                    row, series, namespace=namespace, series_failed=failure is not None
+                )
+            )
+            is not None
+        )
+
+    return Scan(await off_loop(identified, size=len(rows)), completeness)
 
 
 async def _pages(

@@ -24,9 +24,11 @@ play: a scrobble is dated when the server receives it.
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 import hashlib
 import time
 
+from ...clients.off_loop import off_loop
 from ...clients.plex import PlexAccount, PlexClient, Section
 from ...engine.capabilities import Capabilities, HistorySupport
 from ...engine.cursor import Checkpoint
@@ -160,7 +162,9 @@ class PlexProvider:
                 completeness = replace(
                     completeness, failure=f"{failure}; {note}" if failure else note
                 )
-        snapshot = Snapshot.build(self.name, feature, entries, completeness)
+        snapshot = await off_loop(
+            partial(Snapshot.build, self.name, feature, entries, completeness), size=len(entries)
+        )
         del checkpoint  # Plex has no activity stamp to compare with the last one
         return Read(
             snapshot,

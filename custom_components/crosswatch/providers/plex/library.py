@@ -14,8 +14,10 @@ Items carry every id Plex gives them: the `guid` of the new agent (plex://...), 
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from types import MappingProxyType
 
+from ...clients.off_loop import off_loop
 from ...clients.plex import Metadata, PagedRead, PlexClient, Section
 from ...clients.plex.client import TYPE_EPISODE, TYPE_MOVIE, TYPE_SHOW
 from ...engine.ids import Namespace, parse_plex_guid, plex_guid_ids
@@ -140,14 +142,23 @@ async def scan(
         if section.type == "movie":
             movies = await client.section_items(section.key, TYPE_MOVIE)
             account(f"section {section.key} movies", movies)
-            _collect(records, unreadable, movies.items, MediaType.MOVIE, {})
+            await off_loop(
+                partial(_collect, records, unreadable, movies.items, MediaType.MOVIE, {}),
+                size=len(movies.items),
+            )
         elif section.type == "show":
             shows = await client.section_items(section.key, TYPE_SHOW)
             account(f"section {section.key} shows", shows)
-            show_map = _collect(records, unreadable, shows.items, MediaType.SHOW, {})
+            show_map = await off_loop(
+                partial(_collect, records, unreadable, shows.items, MediaType.SHOW, {}),
+                size=len(shows.items),
+            )
             episodes = await client.section_items(section.key, TYPE_EPISODE)
             account(f"section {section.key} episodes", episodes)
-            _collect(records, unreadable, episodes.items, MediaType.EPISODE, show_map)
+            await off_loop(
+                partial(_collect, records, unreadable, episodes.items, MediaType.EPISODE, show_map),
+                size=len(episodes.items),
+            )
     completeness = Completeness(
         all_pages=all_pages,
         expected_total=expected,
