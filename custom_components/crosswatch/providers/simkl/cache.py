@@ -263,6 +263,15 @@ class Pulled[T: HasItem]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Seen[T: HasItem]:
+    """One bucket as a read saw it."""
+
+    entries: Mapping[str, T]
+    full: bool  # pulled in full
+    kept: bool = True  # what the cache now holds (not an empty full pull it did not keep)
+
+
+@dataclass(frozen=True, slots=True)
 class Awaited:
     """A write that no full pull of the buckets it may have touched has shown yet."""
 
@@ -340,7 +349,7 @@ class DeltaCache:
         failures: list[str] = []
         for bucket in BUCKETS:
             try:
-                seen, full, held = await self._refresh_bucket(kind, bucket, stamps.get(bucket))
+                seen = await self._refresh_bucket(kind, bucket, stamps.get(bucket))
             except FATAL:
                 raise
             except ProviderError as err:
@@ -350,10 +359,10 @@ class DeltaCache:
                 if cache is not None:
                     view[bucket] = cache.entries  # what is known, in a partial snapshot
                 continue
-            view[bucket] = seen
-            if full:
+            view[bucket] = seen.entries
+            if seen.full:
                 fresh.add(bucket)
-            if not held:
+            if not seen.kept:
                 unkept.add(bucket)
         self._settle(kind, view, frozenset(fresh), before, owner)
         kept = {
@@ -367,13 +376,13 @@ class DeltaCache:
 
     async def _refresh_bucket[T: HasItem, R](
         self, kind: Kind[T, R], bucket: str, now: Stamps | None
-    ) -> tuple[Mapping[str, T], bool, bool]:
-        """The bucket as this read sees it, whether it was pulled in full, and whether kept."""
+    ) -> _Seen[T]:
+        """The bucket as this read sees it."""
         cache = kind.caches.get(bucket)
         if cache is None or not now or self._full_pull_due(kind.name, bucket, cache, now):
-            return *await self._pull_in_full(kind, bucket, cache, now), True
+            return await self._pull_in_full(kind, bucket, cache, now)
         if all(now.get(key) == cache.stamps.get(key) for key in kind.keys):
-            return cache.entries, False, True  # nothing moved: the cache is what SIMKL holds
+            return _Seen(cache.entries, full=False)  # nothing moved: the cache is what SIMKL holds
         since = cache.stamps.get("all") or max(
             (stamp for key in kind.keys if (stamp := cache.stamps.get(key))), default=None
         )
@@ -381,10 +390,10 @@ class DeltaCache:
             rows = await kind.fetch(bucket, since)
             if rows:
                 kept, cleared = kind.parse(bucket, rows)
-                return kind.caches.merge(bucket, dict(now), kept, cleared), False, True
+                return _Seen(kind.caches.merge(bucket, dict(now), kept, cleared), full=False)
             # The bucket moved, yet nothing is filed since: a change filed under an earlier
             # date, or a stamp that moved without one. Only a full pull tells.
-        return *await self._pull_in_full(kind, bucket, cache, now), True
+        return await self._pull_in_full(kind, bucket, cache, now)
 
     def _full_pull_due[T: HasItem](
         self, cache_name: str, bucket: str, cache: Cache[T], now: Stamps
@@ -401,8 +410,7 @@ class DeltaCache:
 
     async def _pull_in_full[T: HasItem, R](
         self, kind: Kind[T, R], bucket: str, cache: Cache[T] | None, now: Stamps | None
-    ) -> tuple[Mapping[str, T], bool]:
-        """The bucket as the full pull showed it, and whether the cache now holds that."""
+    ) -> _Seen[T]:
         rows = await kind.fetch(bucket, None)
         kept, _ = kind.parse(bucket, rows)
         place = (kind.name, bucket)
@@ -410,9 +418,9 @@ class DeltaCache:
             # Reported as read, but not the base for later reads until a second full pull
             # agrees: the cache and its stamps stay as they were.
             self._empty_once.add(place)
-            return {}, False
+            return _Seen({}, full=True, kept=False)
         self._empty_once.discard(place)
-        return kind.caches.replace(bucket, dict(now or {}), kept, self._now()), True
+        return _Seen(kind.caches.replace(bucket, dict(now or {}), kept, self._now()), full=True)
 
     def _settle[T: HasItem, R](
         self,
