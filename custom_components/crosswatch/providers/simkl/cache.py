@@ -119,7 +119,7 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
 
     An entry is found by any of its item's tokens or its cache key. When several entries share a
     token, the one a walk of the buckets (in their order) and their entries meets first wins,
-    exactly as `token_index` built over the same entries would answer.
+    exactly as an index built afresh by such a walk (first token seen kept) would answer.
     """
 
     def __init__(self) -> None:
