@@ -40,7 +40,7 @@ from ...engine.provider import (
 from ...engine.ratings import RatingScale
 from ...engine.snapshot import Completeness, Snapshot, partial
 from ..client_errors import translates_client_errors, translating
-from .cache import FATAL, DeltaCache, Kind, find_cached, serialize, token_index
+from .cache import FATAL, DeltaCache, Kind, serialize
 from .parse import WATCHLIST_STATUS, HasItem
 from .writes import (
     Sent,
@@ -227,11 +227,9 @@ class SimklProvider:
         return await self._send(feature, removal, path, requests, rating_object)
 
     async def _list(self, requests: Sequence[WriteRequest]) -> Sequence[WriteResult]:
-        lists = {bucket: cache.entries for bucket, cache in self._cache.lists.items()}
-        index = token_index(lists)
         early: dict[int, WriteResult] = {}
         for number, request in enumerate(requests):
-            found = find_cached(lists, index, request.item)
+            found = self._cache.lists.find(request.item)
             if found is not None and found.status not in (None, WATCHLIST_STATUS):
                 # add-to-list would move it out of that list: a completed movie would lose its
                 # watched state.
@@ -245,11 +243,12 @@ class SimklProvider:
         # what this read saw, never a bucket it could not read.
         stamps = (await self._api.activities()).buckets
         pulled = await self._cache.refresh(self._cache.list_kind, stamps, self.name)
-        lists = {b: entries for b, entries in pulled.view.items() if b not in pulled.failed}
-        index = token_index(lists)
+        # The cache's index finds only what this read saw: neither a failed bucket nor one whose
+        # empty full pull the cache did not keep (the read saw it empty), in the read's order.
+        seen = tuple(b for b in pulled.view if b not in pulled.failed | pulled.unkept)
         early: dict[int, WriteResult] = {}
         for number, request in enumerate(requests):
-            found = find_cached(lists, index, request.item)
+            found = self._cache.lists.find(request.item, among=seen)
             if found is None and pulled.failures:
                 early[number] = rejected(request, "simkl_lists_unreadable")
             elif found is None or found.status != WATCHLIST_STATUS:

@@ -42,6 +42,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Se
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import json
+from types import MappingProxyType
 from typing import Final
 
 from ...clients.simkl.models import BUCKETS, ListedRow, RatedRow, Stamps
@@ -86,16 +87,151 @@ type CacheStamps = dict[str, str | None]  # as a cache keeps a bucket's activity
 FATAL: Final = (AuthError, RateLimitError, AccountLockedError, AccountLimitError)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Cache[T: HasItem]:
     """What a full pull (and the deltas after it) showed of one bucket, and the stamps it reflects.
 
     `stamps` is empty when the activities had no section for the bucket: nothing to compare.
+    `entries` is read-only: only the `Library` holding the bucket changes it, with its index.
     """
 
     stamps: CacheStamps
-    entries: dict[str, T]
+    entries: Mapping[str, T]  # cache key -> entry
     pulled_at: datetime  # when the full pull under it was made
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where one entry sits, and when it was put there (the order a walk of the cache meets it)."""
+
+    bucket: str
+    key: str
+    seq: int  # rises with every entry put in place, so within a bucket it is the dict's order
+
+
+class Library[T: HasItem](Mapping[str, Cache[T]]):
+    """One cache's buckets (bucket -> Cache), and an index that finds their entries by any token.
+
+    The engine writes in batches of a hundred, and a first run of a large library makes a
+    thousand of them: each must find its titles without walking the whole cache (which held the
+    event loop for seconds at 100,000 titles). So the index is kept up to date as entries come
+    and go, and only this class changes the entries, so nothing can change one without the other.
+
+    An entry is found by any of its item's tokens or its cache key. When several entries share a
+    token, the one a walk of the buckets (in their order) and their entries meets first wins,
+    exactly as an index built afresh by such a walk (first token seen kept) would answer.
+    """
+
+    def __init__(self) -> None:
+        """Start without buckets: a bucket never pulled has no cache."""
+        self._caches: dict[str, Cache[T]] = {}
+        self._entries: dict[str, dict[str, T]] = {}  # what each Cache's `entries` shows
+        # token -> every entry holding it; nearly always one, so a tuple is the smallest holder.
+        self._index: dict[str, tuple[_Place, ...]] = {}
+        self._seq = 0
+
+    def __getitem__(self, bucket: str) -> Cache[T]:
+        """The bucket's cache."""
+        return self._caches[bucket]
+
+    def __iter__(self) -> Iterator[str]:
+        """The buckets, in the order they were first cached."""
+        return iter(self._caches)
+
+    def __len__(self) -> int:
+        """How many buckets are cached."""
+        return len(self._caches)
+
+    def clear(self) -> None:
+        """Forget every bucket, as if never pulled."""
+        self._caches.clear()
+        self._entries.clear()
+        self._index.clear()
+
+    def replace(
+        self, bucket: str, stamps: CacheStamps, entries: Iterable[T], pulled_at: datetime
+    ) -> Mapping[str, T]:
+        """Make a full pull's entries the bucket's cache; return them as the cache holds them."""
+        old = self._entries.get(bucket, {})
+        for key, entry in old.items():
+            self._unindex(bucket, key, entry)
+        held: dict[str, T] = {}
+        for entry in entries:
+            held[_entry_key(entry.item)] = entry  # a repeated key keeps its first place
+        for key, entry in held.items():
+            self._index_entry(bucket, key, entry)
+        self._entries[bucket] = held
+        self._caches[bucket] = Cache(stamps, MappingProxyType(held), pulled_at)
+        return self._caches[bucket].entries
+
+    def merge(
+        self,
+        bucket: str,
+        stamps: CacheStamps,
+        fresh: Iterable[T],
+        cleared: Iterable[MediaItem] = (),
+    ) -> Mapping[str, T]:
+        """Fold a delta into a cached bucket: drop what it cleared, put re-read rows in place."""
+        for item in cleared:
+            self._drop(bucket, item)
+        held = self._entries[bucket]
+        for entry in fresh:
+            self._drop(bucket, entry.item)
+            key = _entry_key(entry.item)
+            held[key] = entry  # after the drop: a re-read row goes last, as in a fresh dict
+            self._index_entry(bucket, key, entry)
+        self._caches[bucket] = replace(self._caches[bucket], stamps=stamps)
+        return self._caches[bucket].entries
+
+    def where(self, item: MediaItem, among: Sequence[str] | None = None) -> tuple[str, str] | None:
+        """(bucket, cache key) of the entry held for `item` (by any of its tokens), if any.
+
+        `among` limits the search to those buckets, walked in that order (by default, every
+        bucket in the cache's order): a bucket a read could not see must not be found.
+        """
+        rank = {b: n for n, b in enumerate(self._caches if among is None else among)}
+        for token in (*item.tokens, item.key):
+            first: _Place | None = None
+            for place in self._index.get(token, ()):
+                at = rank.get(place.bucket)
+                if at is not None and (
+                    first is None or (at, place.seq) < (rank[first.bucket], first.seq)
+                ):
+                    first = place
+            if first is not None:
+                return first.bucket, first.key
+        return None
+
+    def find(self, item: MediaItem, among: Sequence[str] | None = None) -> T | None:
+        """The entry held for `item` (by any of its tokens), if any; `among` as for `where`."""
+        place = self.where(item, among)
+        return None if place is None else self._entries[place[0]][place[1]]
+
+    def _drop(self, bucket: str, item: MediaItem) -> None:
+        """Drop every entry of the bucket that holds one of the item's tokens or its key."""
+        held = self._entries[bucket]
+        doomed = {
+            place.key
+            for token in {*item.tokens, item.key}
+            for place in self._index.get(token, ())
+            if place.bucket == bucket
+        }
+        for key in doomed:
+            self._unindex(bucket, key, held.pop(key))
+
+    def _index_entry(self, bucket: str, key: str, entry: T) -> None:
+        place = _Place(bucket, key, self._seq)
+        self._seq += 1
+        for token in _tokens(key, entry):
+            self._index[token] = (*self._index.get(token, ()), place)
+
+    def _unindex(self, bucket: str, key: str, entry: T) -> None:
+        for token in _tokens(key, entry):
+            left = tuple(p for p in self._index[token] if not (p.key == key and p.bucket == bucket))
+            if left:
+                self._index[token] = left
+            else:
+                del self._index[token]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +239,7 @@ class Kind[T: HasItem, R]:
     """One of the two caches, and how to fill it (from rows of type R) and read it out."""
 
     name: str  # LISTS or RATINGS
-    caches: dict[str, Cache[T]]
+    caches: Library[T]
     keys: tuple[str, ...]  # the activity stamps that say the cached content changed
     fetch: Callable[[str, str | None], Awaitable[Sequence[R]]]  # (bucket, date_from) -> rows
     # A bucket's rows -> the entries they hold, and the items they say no longer count
@@ -120,7 +256,19 @@ class Pulled[T: HasItem]:
     stamps: dict[str, CacheStamps]  # bucket -> the stamps its cache reflects (none: not known)
     fresh: frozenset[str]  # the buckets this read pulled in full
     failed: frozenset[str]
+    # Buckets whose full pull came back empty and was not kept: the read saw them empty while
+    # the cache (and its index) still holds the earlier rows.
+    unkept: frozenset[str]
     failures: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen[T: HasItem]:
+    """One bucket as a read saw it."""
+
+    entries: Mapping[str, T]
+    full: bool  # pulled in full
+    kept: bool = True  # what the cache now holds (not an empty full pull it did not keep)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +289,8 @@ class Awaited:
 class DeltaCache:
     """Both caches of one account (the lists of titles, the ratings) and the writes they await.
 
-    `lists` and `ratings` map each bucket to its cache; a bucket never pulled has none.
+    `lists` and `ratings` map each bucket to its cache; a bucket never pulled has none. Each
+    finds its entries by token (`Library.where`, `Library.find`).
     """
 
     def __init__(
@@ -155,8 +304,8 @@ class DeltaCache:
         """Bind the two fetches (bucket, date_from) -> rows, and the clock."""
         self._now = now
         self._max_cache_age = max_cache_age
-        self.lists: dict[str, Cache[Title]] = {}
-        self.ratings: dict[str, Cache[Rating]] = {}
+        self.lists: Library[Title] = Library()
+        self.ratings: Library[Rating] = Library()
         self.list_kind = Kind(
             LISTS, self.lists, LIST_STATUSES, all_items, parse_titles, list_entries
         )
@@ -196,10 +345,11 @@ class DeltaCache:
         view: dict[str, Mapping[str, T]] = {}
         fresh: set[str] = set()
         failed: set[str] = set()
+        unkept: set[str] = set()
         failures: list[str] = []
         for bucket in BUCKETS:
             try:
-                seen, full = await self._refresh_bucket(kind, bucket, stamps.get(bucket))
+                seen = await self._refresh_bucket(kind, bucket, stamps.get(bucket))
             except FATAL:
                 raise
             except ProviderError as err:
@@ -209,26 +359,30 @@ class DeltaCache:
                 if cache is not None:
                     view[bucket] = cache.entries  # what is known, in a partial snapshot
                 continue
-            view[bucket] = seen
-            if full:
+            view[bucket] = seen.entries
+            if seen.full:
                 fresh.add(bucket)
+            if not seen.kept:
+                unkept.add(bucket)
         self._settle(kind, view, frozenset(fresh), before, owner)
         kept = {
             bucket: dict(cache.stamps)
             for bucket, cache in kind.caches.items()
             if cache.stamps and bucket not in failed
         }
-        return Pulled(view, kept, frozenset(fresh), frozenset(failed), tuple(failures))
+        return Pulled(
+            view, kept, frozenset(fresh), frozenset(failed), frozenset(unkept), tuple(failures)
+        )
 
     async def _refresh_bucket[T: HasItem, R](
         self, kind: Kind[T, R], bucket: str, now: Stamps | None
-    ) -> tuple[Mapping[str, T], bool]:
-        """The bucket as this read sees it, and whether it was pulled in full."""
+    ) -> _Seen[T]:
+        """The bucket as this read sees it."""
         cache = kind.caches.get(bucket)
         if cache is None or not now or self._full_pull_due(kind.name, bucket, cache, now):
-            return await self._pull_in_full(kind, bucket, cache, now), True
+            return await self._pull_in_full(kind, bucket, cache, now)
         if all(now.get(key) == cache.stamps.get(key) for key in kind.keys):
-            return cache.entries, False  # nothing moved: the cache is what SIMKL holds
+            return _Seen(cache.entries, full=False)  # nothing moved: the cache is what SIMKL holds
         since = cache.stamps.get("all") or max(
             (stamp for key in kind.keys if (stamp := cache.stamps.get(key))), default=None
         )
@@ -236,14 +390,10 @@ class DeltaCache:
             rows = await kind.fetch(bucket, since)
             if rows:
                 kept, cleared = kind.parse(bucket, rows)
-                for item in cleared:
-                    _drop(cache.entries, item)
-                _merge(cache.entries, kept)
-                cache.stamps = dict(now)
-                return cache.entries, False
+                return _Seen(kind.caches.merge(bucket, dict(now), kept, cleared), full=False)
             # The bucket moved, yet nothing is filed since: a change filed under an earlier
             # date, or a stamp that moved without one. Only a full pull tells.
-        return await self._pull_in_full(kind, bucket, cache, now), True
+        return await self._pull_in_full(kind, bucket, cache, now)
 
     def _full_pull_due[T: HasItem](
         self, cache_name: str, bucket: str, cache: Cache[T], now: Stamps
@@ -260,19 +410,17 @@ class DeltaCache:
 
     async def _pull_in_full[T: HasItem, R](
         self, kind: Kind[T, R], bucket: str, cache: Cache[T] | None, now: Stamps | None
-    ) -> Mapping[str, T]:
+    ) -> _Seen[T]:
         rows = await kind.fetch(bucket, None)
         kept, _ = kind.parse(bucket, rows)
-        fresh = {_entry_key(entry.item): entry for entry in kept}
         place = (kind.name, bucket)
-        if not fresh and place not in self._empty_once and (cache is None or cache.entries):
+        if not kept and place not in self._empty_once and (cache is None or cache.entries):
             # Reported as read, but not the base for later reads until a second full pull
             # agrees: the cache and its stamps stay as they were.
             self._empty_once.add(place)
-            return fresh
+            return _Seen({}, full=True, kept=False)
         self._empty_once.discard(place)
-        kind.caches[bucket] = Cache(dict(now or {}), fresh, self._now())
-        return fresh
+        return _Seen(kind.caches.replace(bucket, dict(now or {}), kept, self._now()), full=True)
 
     def _settle[T: HasItem, R](
         self,
@@ -314,21 +462,12 @@ class DeltaCache:
         self, feature: Feature, removal: bool, requests: Iterable[WriteRequest]
     ) -> list[Awaited]:
         """Mark the buckets each write may touch for full pulls until a full pull shows it."""
-        known = token_index({b: c.entries for b, c in self.lists.items()})
-        rated = token_index({b: c.entries for b, c in self.ratings.items()})
         added: list[Awaited] = []
         for request in requests:
             item = request.item
             title = _title_of(item)
-            place = next(
-                (
-                    found[0]
-                    for index in (known, rated)
-                    for token in (*title.tokens, title.key)
-                    if (found := index.get(token)) is not None
-                ),
-                None,
-            )
+            found = self.lists.where(title) or self.ratings.where(title)
+            place = found[0] if found else None
             # SIMKL files a title in one bucket for good; one it never showed us may be filed
             # as anime whatever section we sent it in.
             buckets = frozenset(
@@ -386,38 +525,9 @@ def _entry_key(item: MediaItem) -> str:
     return next((t for t in item.tokens if t.startswith("simkl:")), item.key)
 
 
-def token_index[T: HasItem](view: View[T]) -> dict[str, tuple[str, str]]:
-    """Every token of every title in a view -> (bucket, cache key)."""
-    index: dict[str, tuple[str, str]] = {}
-    for bucket, entries in view.items():
-        for key, entry in entries.items():
-            for token in (*entry.item.tokens, key):
-                index.setdefault(token, (bucket, key))
-    return index
-
-
-def find_cached[T: HasItem](
-    view: View[T], index: Mapping[str, tuple[str, str]], item: MediaItem
-) -> T | None:
-    """The entry a view holds for `item` (by any of its tokens), if any."""
-    for token in (*item.tokens, item.key):
-        place = index.get(token)
-        if place is not None and place[1] in view[place[0]]:
-            return view[place[0]][place[1]]
-    return None
-
-
-def _drop[T: HasItem](entries: dict[str, T], item: MediaItem) -> None:
-    wanted = {*item.tokens, item.key}
-    for key in [k for k, e in entries.items() if k in wanted or wanted & set(e.item.tokens)]:
-        del entries[key]
-
-
-def _merge[T: HasItem](entries: dict[str, T], fresh: Iterable[T]) -> None:
-    """Put re-read rows in place of what the cache held for the same titles."""
-    for entry in fresh:
-        _drop(entries, entry.item)
-        entries[_entry_key(entry.item)] = entry
+def _tokens[T: HasItem](key: str, entry: T) -> Iterable[str]:
+    """What finds an entry: its item's tokens and its cache key (each once)."""
+    return dict.fromkeys((*entry.item.tokens, key))
 
 
 def _title_of(item: MediaItem) -> MediaItem:
