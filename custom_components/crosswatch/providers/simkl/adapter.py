@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from ...clients.off_loop import off_loop
 from ...clients.simkl.client import SimklApi
 from ...clients.simkl.models import BUCKETS, SyncObject
 from ...engine.capabilities import Capabilities, HistorySupport
@@ -176,17 +177,19 @@ class SimklProvider:
             raise
         except ProviderError as err:
             known = {bucket: cache.entries for bucket, cache in kind.caches.items()}
-            snapshot = self._snapshot(kind, feature, known, [f"activities: {err}"], None)
+            snapshot = await self._snapshot(kind, feature, known, [f"activities: {err}"], None)
             return Read(snapshot, checkpoint)
         pulled = await self._cache.refresh(kind, stamps, self.name)
         watermark = serialize(pulled.stamps)
-        snapshot = self._snapshot(kind, feature, pulled.view, list(pulled.failures), watermark)
+        snapshot = await self._snapshot(
+            kind, feature, pulled.view, list(pulled.failures), watermark
+        )
         if pulled.failures:
             # A checkpoint names the content a read saw: this one saw only part of it.
             return Read(snapshot, checkpoint)
         return Read(snapshot, Checkpoint(self.key, feature, watermark, None, self._now()))
 
-    def _snapshot[T: HasItem, R](
+    async def _snapshot[T: HasItem, R](
         self,
         kind: Kind[T, R],
         feature: Feature,
@@ -198,13 +201,19 @@ class SimklProvider:
             b for b in BUCKETS if b not in view and not any(f.startswith(f"{b}:") for f in failures)
         ]
         reasons = failures + [f"{b}: never read" for b in missing]
-        entries = list(kind.entries(feature, view))
-        completeness = (
-            partial("; ".join(reasons))
-            if reasons
-            else Completeness(all_pages=True, seen_total=len(entries), watermark=watermark)
-        )
-        return Snapshot.build(self.name, feature, entries, completeness)
+        # A copy to work on in a worker thread: a write on the loop may change the cache meanwhile.
+        still = {bucket: dict(entries) for bucket, entries in view.items()}
+
+        def indexed() -> Snapshot:
+            entries = list(kind.entries(feature, still))
+            completeness = (
+                partial("; ".join(reasons))
+                if reasons
+                else Completeness(all_pages=True, seen_total=len(entries), watermark=watermark)
+            )
+            return Snapshot.build(self.name, feature, entries, completeness)
+
+        return await off_loop(indexed, size=sum(map(len, still.values())))
 
     # Writes --------------------------------------------------------------------------------
 

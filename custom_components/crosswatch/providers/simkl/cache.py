@@ -41,10 +41,12 @@ that costs finite (the engine reports such writes as phantoms).
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 import json
 from types import MappingProxyType
 from typing import Final
 
+from ...clients.off_loop import off_loop
 from ...clients.simkl.models import BUCKETS, ListedRow, RatedRow, Stamps
 from ...engine.items import MediaItem, MediaType
 from ...engine.payloads import Entry, Feature, Rated
@@ -389,7 +391,7 @@ class DeltaCache:
         if since is not None:
             rows = await kind.fetch(bucket, since)
             if rows:
-                kept, cleared = kind.parse(bucket, rows)
+                kept, cleared = await off_loop(partial(kind.parse, bucket, rows), size=len(rows))
                 return _Seen(kind.caches.merge(bucket, dict(now), kept, cleared), full=False)
             # The bucket moved, yet nothing is filed since: a change filed under an earlier
             # date, or a stamp that moved without one. Only a full pull tells.
@@ -412,7 +414,7 @@ class DeltaCache:
         self, kind: Kind[T, R], bucket: str, cache: Cache[T] | None, now: Stamps | None
     ) -> _Seen[T]:
         rows = await kind.fetch(bucket, None)
-        kept, _ = kind.parse(bucket, rows)
+        kept, _ = await off_loop(partial(kind.parse, bucket, rows), size=len(rows))
         place = (kind.name, bucket)
         if not kept and place not in self._empty_once and (cache is None or cache.entries):
             # Reported as read, but not the base for later reads until a second full pull
