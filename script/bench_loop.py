@@ -16,29 +16,30 @@ that is a lag, and a lag over 50 ms is a stall. One JSON line per (pair, size, r
 
     script/bench --loop                              trakt-simkl at 10,000 and 100,000
     script/bench --loop --sizes 10000                one size
-    script/bench --loop --sizes 10000 --slow-callbacks   also name the slowest loop callbacks
+    script/bench --loop --sizes 10000 --where        also sample where the loop stalls
 
 `requests` is the RunResult's count per provider; `client_waits` the seconds each provider's
 client slept to pace itself or honour a Retry-After (a real wait, not a stall); `http_429`
-the replies that asked us to slow down. `--slow-callbacks` runs the loop in asyncio's debug
-mode, which logs every callback that held it over 50 ms; that mode slows everything down, so
-its stall numbers are not the ones to quote.
+the replies that asked us to slow down. `--where` adds `where_ms`: a thread samples the loop
+thread's stack every 10 ms while the loop is overdue (see StallSampler); the sampling costs a
+little, so quote the stall numbers of runs without it.
 """
 
 import argparse
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import json
-import logging
 from pathlib import Path
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from types import SimpleNamespace
+from types import FrameType, SimpleNamespace
 from typing import Any, Final
 
 import aiohttp
@@ -150,6 +151,7 @@ class Heartbeat:
     worst: float = 0.0
     stalls: list[float] = field(default_factory=list)
     running: bool = True
+    last: float = field(default_factory=time.monotonic)  # when the loop last ran the heartbeat
 
     async def beat(self) -> None:
         loop = asyncio.get_running_loop()
@@ -157,22 +159,65 @@ class Heartbeat:
             started = loop.time()
             await asyncio.sleep(BEAT)
             lag = loop.time() - started - BEAT
+            self.last = time.monotonic()
             self.worst = max(self.worst, lag)
             if lag > STALL:
                 self.stalls.append(lag)
 
 
-class SlowCallbacks(logging.Handler):
-    """asyncio's debug-mode reports of callbacks that held the loop (`--slow-callbacks`)."""
+class StallSampler:
+    """Where the loop's thread is while the loop is overdue (`--where`).
 
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.seen: list[str] = []
+    asyncio's debug mode names only the task that held the loop, and a run is one task; so a
+    thread looks at the loop thread's stack every SAMPLE seconds while the heartbeat is more
+    than STALL late, and counts the innermost frame of the integration's code (and the frame
+    running at that moment). Each sample stands for about SAMPLE seconds of stall.
+    """
 
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message.startswith("Executing"):
-            self.seen.append(message)
+    SAMPLE: Final = 0.010
+
+    def __init__(self, heartbeat: Heartbeat) -> None:
+        self.heartbeat = heartbeat
+        self.loop_thread = threading.get_ident()
+        self.samples: Counter[str] = Counter()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> dict[str, int]:
+        """Stop; the places sampled most, with the milliseconds of stall they stand for."""
+        self.done.set()
+        self.thread.join()
+        ms = round(self.SAMPLE * 1000)
+        return {place: count * ms for place, count in self.samples.most_common(12)}
+
+    def _watch(self) -> None:
+        while not self.done.wait(self.SAMPLE):
+            if time.monotonic() - self.heartbeat.last <= STALL + BEAT:
+                continue
+            frame = sys._current_frames().get(self.loop_thread)  # noqa: SLF001 - a profiler's look
+            if frame is not None:
+                self.samples[_place(frame)] += 1
+
+
+def _place(frame: FrameType, depth: int = 4) -> str:
+    """The innermost `depth` calls of the integration's code, outermost first, by function.
+
+    By function rather than line, so that the samples of one stall add up in one place; a
+    frame outside the integration on top (aiohttp, sqlite3, json) is named after them.
+    """
+    ours: list[str] = []
+    walk: FrameType | None = frame
+    while walk is not None and len(ours) < depth:
+        if "custom_components" in walk.f_code.co_filename:
+            ours.append(f"{Path(walk.f_code.co_filename).stem}.{walk.f_code.co_name}")
+        walk = walk.f_back
+    place = " > ".join(reversed(ours))
+    if "custom_components" not in frame.f_code.co_filename:
+        place += f" | {Path(frame.f_code.co_filename).stem}.{frame.f_code.co_name}"
+    return place
 
 
 def count_429(counter: dict[str, int]) -> aiohttp.TraceConfig:
@@ -193,15 +238,16 @@ def count_429(counter: dict[str, int]) -> aiohttp.TraceConfig:
 
 
 async def measured_run(
-    pipeline: Pipeline, kind: PairKind, sides: tuple[Side, Side], slow: SlowCallbacks | None
+    pipeline: Pipeline, kind: PairKind, sides: tuple[Side, Side], *, where: bool
 ) -> tuple[RunResult, dict[str, Json]]:
     """One run of the pair with the heartbeat going; the run's result and its loop numbers."""
     waits_before = [side.waits.seconds for side in sides]
     heartbeat = Heartbeat()
     beating = asyncio.create_task(heartbeat.beat())
     await asyncio.sleep(BEAT * 2)  # the heartbeat is going before the run starts
-    if slow is not None:
-        slow.seen.clear()
+    sampler = StallSampler(heartbeat) if where else None
+    if sampler is not None:
+        sampler.start()
     started = time.perf_counter()
     result = await pipeline.run(kind.spec, sides[0].provider, sides[1].provider)
     wall = time.perf_counter() - started
@@ -218,12 +264,12 @@ async def measured_run(
             for side, before in zip(sides, waits_before, strict=True)
         },
     }
-    if slow is not None:
-        numbers["slow_callbacks"] = list(slow.seen)
+    if sampler is not None:
+        numbers["where_ms"] = sampler.stop()
     return result, numbers
 
 
-async def measure(kind: PairKind, size: int, hello: Json, slow: SlowCallbacks | None) -> list[Json]:
+async def measure(kind: PairKind, size: int, hello: Json, *, where: bool) -> list[Json]:
     """Both runs of one pair kind at one size; one JSON-ready dict per run."""
     loop = asyncio.get_running_loop()
 
@@ -244,7 +290,7 @@ async def measure(kind: PairKind, size: int, hello: Json, slow: SlowCallbacks | 
                 sides = kind.build(session, hello)
                 for run in ("first", "no_change"):
                     throttled.clear()
-                    result, numbers = await measured_run(pipeline, kind, sides, slow)
+                    result, numbers = await measured_run(pipeline, kind, sides, where=where)
                     lines.append(
                         {
                             "case": "loop", "pair": kind.name, "items_per_side": size, "run": run,
@@ -262,7 +308,7 @@ async def measure(kind: PairKind, size: int, hello: Json, slow: SlowCallbacks | 
     return lines
 
 
-async def bench(kind: PairKind, size: int, *, slow_callbacks: bool) -> list[Json]:
+async def bench(kind: PairKind, size: int, *, where: bool) -> list[Json]:
     """Serve the simulators in a child process, measure both runs, stop the child."""
     child = subprocess.Popen(  # noqa: ASYNC220 - started before anything is measured
         [sys.executable, str(SERVE), kind.name, str(size)],
@@ -278,19 +324,7 @@ async def bench(kind: PairKind, size: int, *, slow_callbacks: bool) -> list[Json
         if not line:
             raise SystemExit(f"bench_loop: the simulators for {kind.name} did not start")
         hello = json.loads(line)
-        slow = None
-        if slow_callbacks:
-            loop = asyncio.get_running_loop()
-            loop.set_debug(True)
-            loop.slow_callback_duration = STALL
-            slow = SlowCallbacks()
-            logging.getLogger("asyncio").addHandler(slow)
-        try:
-            return await measure(kind, size, hello, slow)
-        finally:
-            if slow is not None:
-                logging.getLogger("asyncio").removeHandler(slow)
-                asyncio.get_running_loop().set_debug(False)
+        return await measure(kind, size, hello, where=where)
     finally:
         child.stdin.close()  # the child serves until its stdin closes
         await asyncio.to_thread(child.wait, 30)
@@ -301,9 +335,7 @@ def main() -> int:
     parser.add_argument("--pairs", default=",".join(k.name for k in PAIR_KINDS))
     parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
     parser.add_argument(
-        "--slow-callbacks",
-        action="store_true",
-        help="asyncio debug mode: name the callbacks that held the loop",
+        "--where", action="store_true", help="sample the loop's stack during stalls (where_ms)"
     )
     args = parser.parse_args()
     kinds = {k.name: k for k in PAIR_KINDS}
@@ -312,7 +344,7 @@ def main() -> int:
         parser.error(f"unknown pair kinds {unknown}; known: {sorted(kinds)}")
     for name in args.pairs.split(","):
         for size in (int(s) for s in args.sizes.split(",")):
-            lines = asyncio.run(bench(kinds[name], size, slow_callbacks=args.slow_callbacks))
+            lines = asyncio.run(bench(kinds[name], size, where=args.where))
             for line in lines:
                 print(json.dumps(line), flush=True)
     return 0
