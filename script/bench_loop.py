@@ -18,11 +18,12 @@ that is a lag, and a lag over 50 ms is a stall. One JSON line per (pair, size, r
     script/bench --loop --sizes 10000                one size
     script/bench --loop --sizes 10000 --where        also sample where the loop stalls
 
-`requests` is the RunResult's count per provider; `client_waits` the seconds each provider's
-client slept to pace itself or honour a Retry-After (a real wait, not a stall); `http_429`
-the replies that asked us to slow down. `--where` adds `where_ms`: a thread samples the loop
-thread's stack every 10 ms while the loop is overdue (see StallSampler); the sampling costs a
-little, so quote the stall numbers of runs without it.
+`ops` counts the operations the run planned; `requests` is the RunResult's count per provider;
+`client_waits` the seconds each provider's client slept to pace itself or honour a Retry-After
+(a real wait, not a stall); `http_429` the replies per simulated service that asked us to slow
+down. `--where` adds `where_ms`: a thread samples the loop thread's stack every 10 ms while the
+loop is overdue (see StallSampler); the sampling costs a little, so quote the stall numbers of
+runs without it.
 """
 
 import argparse
@@ -170,8 +171,9 @@ class StallSampler:
 
     asyncio's debug mode names only the task that held the loop, and a run is one task; so a
     thread looks at the loop thread's stack every SAMPLE seconds while the heartbeat is more
-    than STALL late, and counts the innermost frame of the integration's code (and the frame
-    running at that moment). Each sample stands for about SAMPLE seconds of stall.
+    than STALL late, and counts every function of the integration on it (inclusive, as a
+    profiler does). Each sample stands for about SAMPLE seconds of stall; "(all stalls)"
+    counts every sample.
     """
 
     SAMPLE: Final = 0.010
@@ -191,7 +193,7 @@ class StallSampler:
         self.done.set()
         self.thread.join()
         ms = round(self.SAMPLE * 1000)
-        return {place: count * ms for place, count in self.samples.most_common(12)}
+        return {place: count * ms for place, count in self.samples.most_common(25)}
 
     def _watch(self) -> None:
         while not self.done.wait(self.SAMPLE):
@@ -199,29 +201,31 @@ class StallSampler:
                 continue
             frame = sys._current_frames().get(self.loop_thread)  # noqa: SLF001 - a profiler's look
             if frame is not None:
-                self.samples[_place(frame)] += 1
+                self.samples.update(_places(frame))
+                self.samples["(all stalls)"] += 1
 
 
-def _place(frame: FrameType, depth: int = 4) -> str:
-    """The innermost `depth` calls of the integration's code, outermost first, by function.
+def _places(frame: FrameType) -> set[str]:
+    """Every function of the integration on the stack, once each (a profiler's inclusive time).
 
-    By function rather than line, so that the samples of one stall add up in one place; a
-    frame outside the integration on top (aiohttp, sqlite3, json) is named after them.
+    A frame outside the integration on top (aiohttp, asyncio, json) is named too, in brackets,
+    so that time spent there shows.
     """
-    ours: list[str] = []
-    walk: FrameType | None = frame
-    while walk is not None and len(ours) < depth:
-        if "custom_components" in walk.f_code.co_filename:
-            ours.append(f"{Path(walk.f_code.co_filename).stem}.{walk.f_code.co_name}")
-        walk = walk.f_back
-    place = " > ".join(reversed(ours))
+    places = set()
     if "custom_components" not in frame.f_code.co_filename:
-        place += f" | {Path(frame.f_code.co_filename).stem}.{frame.f_code.co_name}"
-    return place
+        places.add(f"[{Path(frame.f_code.co_filename).stem}.{frame.f_code.co_name}]")
+    walk: FrameType | None = frame
+    while walk is not None:
+        path = walk.f_code.co_filename
+        if "custom_components" in path:
+            short = path.rsplit("crosswatch/", 1)[-1].removesuffix(".py")
+            places.add(f"{short}.{walk.f_code.co_name}")
+        walk = walk.f_back
+    return places
 
 
 def count_429(counter: dict[str, int]) -> aiohttp.TraceConfig:
-    """A session trace that counts the replies asking us to slow down, per host:port."""
+    """A session trace that counts the replies asking us to slow down, per base URL."""
     trace = aiohttp.TraceConfig()
 
     async def ended(
@@ -230,7 +234,7 @@ def count_429(counter: dict[str, int]) -> aiohttp.TraceConfig:
     ) -> None:  # fmt: skip
         del session, context
         if params.response.status == 429:
-            key = str(params.url.origin())
+            key = str(params.url.origin()).rstrip("/")
             counter[key] = counter.get(key, 0) + 1
 
     trace.on_request_end.append(ended)
@@ -295,7 +299,10 @@ async def measure(kind: PairKind, size: int, hello: Json, *, where: bool) -> lis
                         {
                             "case": "loop", "pair": kind.name, "items_per_side": size, "run": run,
                             "status": result.status.value, "ops": len(result.plan.operations),
-                            **numbers, "http_429": sum(throttled.values()),
+                            **numbers, "http_429": {
+                                service: throttled.get(url, 0)
+                                for service, url in hello["urls"].items()
+                            },
                             "rate_limited": list(result.rate_limited),
                             "errors": list(result.errors),
                             "peak_rss_mb": round(
