@@ -349,11 +349,22 @@ def main() -> int:
     unknown = [name for name in args.pairs.split(",") if name not in kinds]
     if unknown:
         parser.error(f"unknown pair kinds {unknown}; known: {sorted(kinds)}")
+    broken = []
     for name in args.pairs.split(","):
         for size in (int(s) for s in args.sizes.split(",")):
             lines = asyncio.run(bench(kinds[name], size, where=args.where))
             for line in lines:
                 print(json.dumps(line), flush=True)
+                # A first run must have adds to make and a no-change run none, and neither may
+                # fail: otherwise the world or the engine is broken and the numbers mean little.
+                wrong = (line["run"] == "first") != bool(line["ops"])
+                if wrong or line["status"] != "success":
+                    broken.append(
+                        f"{name} {size} {line['run']}: {line['ops']} ops, {line['status']}"
+                    )
+    if broken:
+        print("bench_loop: " + "; ".join(broken), file=sys.stderr)
+        return 1
     return 0
 
 
