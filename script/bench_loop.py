@@ -1,0 +1,372 @@
+"""Event-loop stalls of a real sync run (issue 16): the clients, providers and engine as shipped.
+
+Home Assistant runs CrossWatch on its event loop, and a sync must never hold that loop for more
+than 50 ms. For each pair kind and size, the simulators are seeded and served by a child
+process (script/bench_loop_serve.py, so that their CPU is not counted here); this process
+builds the real clients and providers against them, a state store on a temporary file and a
+Pipeline whose blocking work goes to the loop's default executor, as Home Assistant's
+`async_add_executor_job` sends it. The pair runs twice on the same providers and store, as
+within one Home Assistant start: a first run (nothing stored yet, some adds both ways), then a
+no-change run. A heartbeat on the same loop sleeps 5 ms at a time; every wake-up later than
+that is a lag, and a lag over 50 ms is a stall. One JSON line per (pair, size, run):
+
+    {"case": "loop", "pair", "items_per_side", "run", "status", "ops", "worst_stall_ms",
+     "total_stall_ms", "stalls_over_50ms", "wall_seconds", "requests", "client_waits",
+     "http_429", "peak_rss_mb"}
+
+    script/bench --loop                              trakt-simkl at 10,000 and 100,000
+    script/bench --loop --sizes 10000                one size
+    script/bench --loop --sizes 10000 --where        also sample where the loop stalls
+
+`ops` counts the operations the run planned; `requests` is the RunResult's count per provider;
+`client_waits` the seconds each provider's client slept to pace itself or honour a Retry-After
+(a real wait, not a stall); `http_429` the replies per simulated service that asked us to slow
+down. `--where` adds `where_ms`: a thread samples the loop thread's stack every 10 ms while the
+loop is overdue (see StallSampler); the sampling costs a little, so quote the stall numbers of
+runs without it.
+"""
+
+import argparse
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+import json
+from pathlib import Path
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from types import FrameType, SimpleNamespace
+from typing import Any, Final
+
+import aiohttp
+from bench import engine_without_home_assistant
+
+engine_without_home_assistant()
+
+from custom_components.crosswatch.clients.simkl.client import SimklApi  # noqa: E402
+from custom_components.crosswatch.clients.tokens import Tokens  # noqa: E402
+from custom_components.crosswatch.clients.trakt.auth import TraktApp  # noqa: E402
+from custom_components.crosswatch.clients.trakt.client import TraktClient  # noqa: E402
+from custom_components.crosswatch.engine.memo import SnapshotMemo  # noqa: E402
+from custom_components.crosswatch.engine.payloads import Feature  # noqa: E402
+from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, RunResult  # noqa: E402
+from custom_components.crosswatch.engine.planner import SyncMode  # noqa: E402
+from custom_components.crosswatch.engine.provider import Provider  # noqa: E402
+from custom_components.crosswatch.engine.store import StateStore  # noqa: E402
+from custom_components.crosswatch.providers.simkl import (  # noqa: E402
+    SimklAccount,
+    SimklProvider,
+)
+from custom_components.crosswatch.providers.trakt import TraktProvider  # noqa: E402
+
+SERVE = Path(__file__).resolve().parent / "bench_loop_serve.py"
+SIZES: Final = (10_000, 100_000)
+STALL: Final = 0.050  # seconds: the most a sync may hold Home Assistant's loop
+BEAT: Final = 0.005  # seconds the heartbeat sleeps between looks at the clock
+type Json = Any
+
+
+class Waits:
+    """A client's sleep that counts what it slept: pacing and Retry-After waits, not stalls."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.count = 0
+
+    async def sleep(self, seconds: float) -> None:
+        self.seconds += seconds
+        self.count += 1
+        await asyncio.sleep(seconds)
+
+
+@dataclass
+class Side:
+    """One side of a pair: its real provider and the sleeps its client made."""
+
+    provider: Provider
+    waits: Waits
+
+
+@dataclass(frozen=True, slots=True)
+class PairKind:
+    """A kind of pair the bench can run: its spec and how to build its two sides.
+
+    `build` gets the session and the child's hello line (URLs, tokens, accounts). Further kinds
+    (Plex → Trakt history, Trakt → Jellyfin, AniList ⇄ SIMKL) are a serving function in
+    script/bench_loop_serve.py and one more `PairKind` here.
+    """
+
+    name: str
+    spec: PairSpec
+    build: Callable[[aiohttp.ClientSession, Json], tuple[Side, Side]]
+
+
+def trakt_side(session: aiohttp.ClientSession, hello: Json) -> Side:
+    """Trakt as tests/harness/services.py builds it (TraktService.provider), in real time."""
+    trakt = hello["trakt"]
+    waits = Waits()
+
+    async def keep(tokens: Tokens) -> None:
+        del tokens  # Home Assistant would persist a refreshed pair; none is due in a bench
+
+    client = TraktClient(
+        session, TraktApp(trakt["client_id"], trakt["client_secret"]),
+        Tokens.from_oauth_reply(trakt["tokens"]), keep, base_url=hello["urls"]["trakt"],
+        sleep=waits.sleep,
+    )  # fmt: skip
+    return Side(TraktProvider(client, slug=trakt["slug"]), waits)
+
+
+def simkl_side(session: aiohttp.ClientSession, hello: Json) -> Side:
+    """SIMKL as tests/harness/services.py builds it (SimklService.provider), in real time."""
+    simkl = hello["simkl"]
+    waits = Waits()
+    api = SimklApi(session, simkl["client_id"], simkl["token"], base_url=hello["urls"]["simkl"],
+                   sleep=waits.sleep)  # fmt: skip
+    account = SimklAccount(simkl["account_id"], simkl["account_name"])
+    return Side(SimklProvider(api, account), waits)
+
+
+def trakt_simkl(session: aiohttp.ClientSession, hello: Json) -> tuple[Side, Side]:
+    return trakt_side(session, hello), simkl_side(session, hello)
+
+
+PAIR_KINDS: Final = (
+    PairKind(
+        "trakt-simkl",
+        PairSpec("trakt-simkl", SyncMode.TWO_WAY, frozenset({Feature.WATCHLIST})),
+        trakt_simkl,
+    ),
+)
+
+
+@dataclass
+class Heartbeat:
+    """Sleeps BEAT at a time on the loop under test; how late each wake-up is, is the lag."""
+
+    worst: float = 0.0
+    stalls: list[float] = field(default_factory=list)
+    running: bool = True
+    last: float = field(default_factory=time.monotonic)  # when the loop last ran the heartbeat
+
+    async def beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.running:
+            started = loop.time()
+            await asyncio.sleep(BEAT)
+            lag = loop.time() - started - BEAT
+            self.last = time.monotonic()
+            self.worst = max(self.worst, lag)
+            if lag > STALL:
+                self.stalls.append(lag)
+
+
+class StallSampler:
+    """Where the loop's thread is while the loop is overdue (`--where`).
+
+    asyncio's debug mode names only the task that held the loop, and a run is one task; so a
+    thread looks at the loop thread's stack every SAMPLE seconds while the heartbeat is more
+    than STALL late, and counts every function of the integration on it (inclusive, as a
+    profiler does). Each sample stands for about SAMPLE seconds of stall; "(all stalls)"
+    counts every sample.
+    """
+
+    SAMPLE: Final = 0.010
+
+    def __init__(self, heartbeat: Heartbeat) -> None:
+        self.heartbeat = heartbeat
+        self.loop_thread = threading.get_ident()
+        self.samples: Counter[str] = Counter()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> dict[str, int]:
+        """Stop; the places sampled most, with the milliseconds of stall they stand for."""
+        self.done.set()
+        self.thread.join()
+        ms = round(self.SAMPLE * 1000)
+        return {place: count * ms for place, count in self.samples.most_common(25)}
+
+    def _watch(self) -> None:
+        while not self.done.wait(self.SAMPLE):
+            if time.monotonic() - self.heartbeat.last <= STALL + BEAT:
+                continue
+            frame = sys._current_frames().get(self.loop_thread)  # noqa: SLF001 - a profiler's look
+            if frame is not None:
+                self.samples.update(_places(frame))
+                self.samples["(all stalls)"] += 1
+
+
+def _places(frame: FrameType) -> set[str]:
+    """Every function of the integration on the stack, once each (a profiler's inclusive time).
+
+    A frame outside the integration on top (aiohttp, asyncio, json) is named too, in brackets,
+    so that time spent there shows.
+    """
+    places = set()
+    if "custom_components" not in frame.f_code.co_filename:
+        places.add(f"[{Path(frame.f_code.co_filename).stem}.{frame.f_code.co_name}]")
+    walk: FrameType | None = frame
+    while walk is not None:
+        path = walk.f_code.co_filename
+        if "custom_components" in path:
+            short = path.rsplit("crosswatch/", 1)[-1].removesuffix(".py")
+            places.add(f"{short}.{walk.f_code.co_name}")
+        walk = walk.f_back
+    return places
+
+
+def count_429(counter: dict[str, int]) -> aiohttp.TraceConfig:
+    """A session trace that counts the replies asking us to slow down, per base URL."""
+    trace = aiohttp.TraceConfig()
+
+    async def ended(
+        session: aiohttp.ClientSession, context: SimpleNamespace,
+        params: aiohttp.TraceRequestEndParams,
+    ) -> None:  # fmt: skip
+        del session, context
+        if params.response.status == 429:
+            key = str(params.url.origin()).rstrip("/")
+            counter[key] = counter.get(key, 0) + 1
+
+    trace.on_request_end.append(ended)
+    return trace
+
+
+async def measured_run(
+    pipeline: Pipeline, kind: PairKind, sides: tuple[Side, Side], *, where: bool
+) -> tuple[RunResult, dict[str, Json]]:
+    """One run of the pair with the heartbeat going; the run's result and its loop numbers."""
+    waits_before = [side.waits.seconds for side in sides]
+    heartbeat = Heartbeat()
+    beating = asyncio.create_task(heartbeat.beat())
+    await asyncio.sleep(BEAT * 2)  # the heartbeat is going before the run starts
+    sampler = StallSampler(heartbeat) if where else None
+    if sampler is not None:
+        sampler.start()
+    started = time.perf_counter()
+    result = await pipeline.run(kind.spec, sides[0].provider, sides[1].provider)
+    wall = time.perf_counter() - started
+    heartbeat.running = False
+    await beating
+    numbers: dict[str, Json] = {
+        "worst_stall_ms": round(heartbeat.worst * 1000, 1),
+        "total_stall_ms": round(sum(heartbeat.stalls) * 1000, 1),
+        "stalls_over_50ms": len(heartbeat.stalls),
+        "wall_seconds": round(wall, 2),
+        "requests": dict(result.requests),
+        "client_waits": {
+            side.provider.name: round(side.waits.seconds - before, 1)
+            for side, before in zip(sides, waits_before, strict=True)
+        },
+    }
+    if sampler is not None:
+        numbers["where_ms"] = sampler.stop()
+    return result, numbers
+
+
+async def measure(kind: PairKind, size: int, hello: Json, *, where: bool) -> list[Json]:
+    """Both runs of one pair kind at one size; one JSON-ready dict per run."""
+    loop = asyncio.get_running_loop()
+
+    def run_blocking[T](function: Callable[[], T]) -> Awaitable[T]:
+        # Home Assistant's hass.async_add_executor_job: the loop's default ThreadPoolExecutor.
+        return loop.run_in_executor(None, function)
+
+    lines = []
+    throttled: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        store = await run_blocking(lambda: StateStore(Path(folder) / "state.db"))
+        try:
+            # A memo that keeps nothing: a scheduled no-change run comes after the 5-minute
+            # memo of Home Assistant's runtime has lapsed, and must read both sides again.
+            pipeline = Pipeline(store, run_blocking=run_blocking, memo=SnapshotMemo(timedelta(0)),
+                                clock=lambda: datetime.now(UTC))  # fmt: skip
+            async with aiohttp.ClientSession(trace_configs=[count_429(throttled)]) as session:
+                sides = kind.build(session, hello)
+                for run in ("first", "no_change"):
+                    throttled.clear()
+                    result, numbers = await measured_run(pipeline, kind, sides, where=where)
+                    lines.append(
+                        {
+                            "case": "loop", "pair": kind.name, "items_per_side": size, "run": run,
+                            "status": result.status.value, "ops": len(result.plan.operations),
+                            **numbers, "http_429": {
+                                service: throttled.get(url, 0)
+                                for service, url in hello["urls"].items()
+                            },
+                            "rate_limited": list(result.rate_limited),
+                            "errors": list(result.errors),
+                            "peak_rss_mb": round(
+                                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+                            ),
+                        }
+                    )  # fmt: skip
+        finally:
+            await run_blocking(store.close)
+    return lines
+
+
+async def bench(kind: PairKind, size: int, *, where: bool) -> list[Json]:
+    """Serve the simulators in a child process, measure both runs, stop the child."""
+    child = subprocess.Popen(  # noqa: ASYNC220 - started before anything is measured
+        [sys.executable, str(SERVE), kind.name, str(size)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    # PIPE gives both.
+    assert child.stdin is not None  # noqa: S101
+    assert child.stdout is not None  # noqa: S101
+    try:
+        # Seeding 100,000 titles takes the child a while; nothing is measured meanwhile.
+        line = await asyncio.to_thread(child.stdout.readline)
+        if not line:
+            raise SystemExit(f"bench_loop: the simulators for {kind.name} did not start")
+        hello = json.loads(line)
+        return await measure(kind, size, hello, where=where)
+    finally:
+        child.stdin.close()  # the child serves until its stdin closes
+        await asyncio.to_thread(child.wait, 30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", default=",".join(k.name for k in PAIR_KINDS))
+    parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
+    parser.add_argument(
+        "--where", action="store_true", help="sample the loop's stack during stalls (where_ms)"
+    )
+    args = parser.parse_args()
+    kinds = {k.name: k for k in PAIR_KINDS}
+    unknown = [name for name in args.pairs.split(",") if name not in kinds]
+    if unknown:
+        parser.error(f"unknown pair kinds {unknown}; known: {sorted(kinds)}")
+    broken = []
+    for name in args.pairs.split(","):
+        for size in (int(s) for s in args.sizes.split(",")):
+            lines = asyncio.run(bench(kinds[name], size, where=args.where))
+            for line in lines:
+                print(json.dumps(line), flush=True)
+                # A first run must have adds to make and a no-change run none, and neither may
+                # fail: otherwise the world or the engine is broken and the numbers mean little.
+                wrong = (line["run"] == "first") != bool(line["ops"])
+                if wrong or line["status"] != "success":
+                    broken.append(
+                        f"{name} {size} {line['run']}: {line['ops']} ops, {line['status']}"
+                    )
+    if broken:
+        print("bench_loop: " + "; ".join(broken), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
