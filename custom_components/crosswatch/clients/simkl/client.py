@@ -9,6 +9,7 @@ reply is parsed into the models of `models.py` before it leaves: no raw JSON rea
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Final, Protocol
 
 import aiohttp
@@ -19,6 +20,7 @@ from ..errors import (
     CrossWatchReadOnlyError,
 )
 from ..http import Clock, HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
+from ..off_loop import off_loop
 from .models import (
     Activities,
     ListedRow,
@@ -212,7 +214,8 @@ class SimklApi:
         if date_from is not None:
             params["date_from"] = date_from
         reply = await self._request("GET", f"/sync/all-items/{bucket}", params=params)
-        return parse_listed(reply.json(), bucket)
+        body = reply.json()
+        return await off_loop(partial(parse_listed, body, bucket), size=_rows(body, bucket))
 
     async def ratings(self, bucket: str, date_from: str | None) -> tuple[RatedRow, ...]:
         """POST /sync/ratings/{type}: the rated items of a bucket, or those changed since."""
@@ -222,7 +225,8 @@ class SimklApi:
         reply = await self._request(
             "POST", f"/sync/ratings/{bucket}", params=params, idempotent=True
         )
-        return parse_rated(reply.json(), bucket)
+        body = reply.json()
+        return await off_loop(partial(parse_rated, body, bucket), size=_rows(body, bucket))
 
     async def post(self, path: str, sections: Mapping[str, Sequence[SyncObject]]) -> WriteReply:
         """POST a sync write of each section's objects, and what its reply says per item."""
@@ -245,3 +249,9 @@ def _forbidden(reply: Response) -> CrossWatchAuthenticationError:
     return CrossWatchAuthenticationError(
         f"{SERVICE} refused the credentials (HTTP 403{f' {error}' if error else ''})"
     )
+
+
+def _rows(body: JsonValue, bucket: str) -> int:
+    """How many rows a list reply holds (to tell whether parsing it may hold the loop)."""
+    rows = body.get(bucket) if isinstance(body, dict) else None
+    return len(rows) if isinstance(rows, list) else 0

@@ -103,12 +103,29 @@ class Cache[T: HasItem]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Place:
-    """Where one entry sits, and when it was put there (the order a walk of the cache meets it)."""
+class Indexed[T: HasItem]:
+    """One bucket's entries by cache key, and the keys of the entries holding each token.
 
-    bucket: str
-    key: str
-    seq: int  # rises with every entry put in place, so within a bucket it is the dict's order
+    Built in a worker thread for a full pull (`index_bucket`): at 100,000 titles, indexing on
+    the event loop would hold it for a third of a second. Adopted by the `Library` in one step.
+    """
+
+    held: dict[str, T]
+    # token -> keys of the entries holding it, in the order they were put in place (the order
+    # a walk of the bucket meets them); nearly always one, so a tuple is the smallest holder.
+    index: dict[str, tuple[str, ...]]
+
+
+def index_bucket[T: HasItem](entries: Iterable[T]) -> Indexed[T]:
+    """A full pull's entries, indexed: pure, so it may run off the event loop."""
+    held: dict[str, T] = {}
+    for entry in entries:
+        held[_entry_key(entry.item)] = entry  # a repeated key keeps its first place
+    index: dict[str, tuple[str, ...]] = {}
+    for key, entry in held.items():
+        for token in _tokens(key, entry):
+            index[token] = (*index.get(token, ()), key)
+    return Indexed(held, index)
 
 
 class Library[T: HasItem](Mapping[str, Cache[T]]):
@@ -127,10 +144,7 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
     def __init__(self) -> None:
         """Start without buckets: a bucket never pulled has no cache."""
         self._caches: dict[str, Cache[T]] = {}
-        self._entries: dict[str, dict[str, T]] = {}  # what each Cache's `entries` shows
-        # token -> every entry holding it; nearly always one, so a tuple is the smallest holder.
-        self._index: dict[str, tuple[_Place, ...]] = {}
-        self._seq = 0
+        self._buckets: dict[str, Indexed[T]] = {}  # what each Cache's `entries` shows, indexed
 
     def __getitem__(self, bucket: str) -> Cache[T]:
         """The bucket's cache."""
@@ -147,23 +161,20 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
     def clear(self) -> None:
         """Forget every bucket, as if never pulled."""
         self._caches.clear()
-        self._entries.clear()
-        self._index.clear()
+        self._buckets.clear()
 
     def replace(
         self, bucket: str, stamps: CacheStamps, entries: Iterable[T], pulled_at: datetime
     ) -> Mapping[str, T]:
         """Make a full pull's entries the bucket's cache; return them as the cache holds them."""
-        old = self._entries.get(bucket, {})
-        for key, entry in old.items():
-            self._unindex(bucket, key, entry)
-        held: dict[str, T] = {}
-        for entry in entries:
-            held[_entry_key(entry.item)] = entry  # a repeated key keeps its first place
-        for key, entry in held.items():
-            self._index_entry(bucket, key, entry)
-        self._entries[bucket] = held
-        self._caches[bucket] = Cache(stamps, MappingProxyType(held), pulled_at)
+        return self.adopt(bucket, stamps, index_bucket(entries), pulled_at)
+
+    def adopt(
+        self, bucket: str, stamps: CacheStamps, indexed: Indexed[T], pulled_at: datetime
+    ) -> Mapping[str, T]:
+        """`replace`, with the entries indexed already (`index_bucket`, off the loop)."""
+        self._buckets[bucket] = indexed
+        self._caches[bucket] = Cache(stamps, MappingProxyType(indexed.held), pulled_at)
         return self._caches[bucket].entries
 
     def merge(
@@ -174,14 +185,15 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
         cleared: Iterable[MediaItem] = (),
     ) -> Mapping[str, T]:
         """Fold a delta into a cached bucket: drop what it cleared, put re-read rows in place."""
+        indexed = self._buckets[bucket]
         for item in cleared:
-            self._drop(bucket, item)
-        held = self._entries[bucket]
+            _drop(indexed, item)
         for entry in fresh:
-            self._drop(bucket, entry.item)
+            _drop(indexed, entry.item)
             key = _entry_key(entry.item)
-            held[key] = entry  # after the drop: a re-read row goes last, as in a fresh dict
-            self._index_entry(bucket, key, entry)
+            indexed.held[key] = entry  # after the drop: a re-read row goes last, as in a fresh dict
+            for token in _tokens(key, entry):
+                indexed.index[token] = (*indexed.index.get(token, ()), key)
         self._caches[bucket] = replace(self._caches[bucket], stamps=stamps)
         return self._caches[bucket].entries
 
@@ -191,49 +203,31 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
         `among` limits the search to those buckets, walked in that order (by default, every
         bucket in the cache's order): a bucket a read could not see must not be found.
         """
-        rank = {b: n for n, b in enumerate(self._caches if among is None else among)}
+        order = [b for b in (self._caches if among is None else among) if b in self._buckets]
         for token in (*item.tokens, item.key):
-            first: _Place | None = None
-            for place in self._index.get(token, ()):
-                at = rank.get(place.bucket)
-                if at is not None and (
-                    first is None or (at, place.seq) < (rank[first.bucket], first.seq)
-                ):
-                    first = place
-            if first is not None:
-                return first.bucket, first.key
+            for bucket in order:
+                keys = self._buckets[bucket].index.get(token)
+                if keys:
+                    return bucket, keys[0]
         return None
 
     def find(self, item: MediaItem, among: Sequence[str] | None = None) -> T | None:
         """The entry held for `item` (by any of its tokens), if any; `among` as for `where`."""
         place = self.where(item, among)
-        return None if place is None else self._entries[place[0]][place[1]]
+        return None if place is None else self._buckets[place[0]].held[place[1]]
 
-    def _drop(self, bucket: str, item: MediaItem) -> None:
-        """Drop every entry of the bucket that holds one of the item's tokens or its key."""
-        held = self._entries[bucket]
-        doomed = {
-            place.key
-            for token in {*item.tokens, item.key}
-            for place in self._index.get(token, ())
-            if place.bucket == bucket
-        }
-        for key in doomed:
-            self._unindex(bucket, key, held.pop(key))
 
-    def _index_entry(self, bucket: str, key: str, entry: T) -> None:
-        place = _Place(bucket, key, self._seq)
-        self._seq += 1
+def _drop[T: HasItem](indexed: Indexed[T], item: MediaItem) -> None:
+    """Drop every entry of a bucket that holds one of the item's tokens or its key."""
+    doomed = {key for token in {*item.tokens, item.key} for key in indexed.index.get(token, ())}
+    for key in doomed:
+        entry = indexed.held.pop(key)
         for token in _tokens(key, entry):
-            self._index[token] = (*self._index.get(token, ()), place)
-
-    def _unindex(self, bucket: str, key: str, entry: T) -> None:
-        for token in _tokens(key, entry):
-            left = tuple(p for p in self._index[token] if not (p.key == key and p.bucket == bucket))
+            left = tuple(k for k in indexed.index[token] if k != key)
             if left:
-                self._index[token] = left
+                indexed.index[token] = left
             else:
-                del self._index[token]
+                del indexed.index[token]
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,15 +408,20 @@ class DeltaCache:
         self, kind: Kind[T, R], bucket: str, cache: Cache[T] | None, now: Stamps | None
     ) -> _Seen[T]:
         rows = await kind.fetch(bucket, None)
-        kept, _ = await off_loop(partial(kind.parse, bucket, rows), size=len(rows))
+
+        def parsed_and_indexed() -> Indexed[T]:
+            kept, _ = kind.parse(bucket, rows)
+            return index_bucket(kept)
+
+        indexed = await off_loop(parsed_and_indexed, size=len(rows))
         place = (kind.name, bucket)
-        if not kept and place not in self._empty_once and (cache is None or cache.entries):
+        if not indexed.held and place not in self._empty_once and (cache is None or cache.entries):
             # Reported as read, but not the base for later reads until a second full pull
             # agrees: the cache and its stamps stay as they were.
             self._empty_once.add(place)
             return _Seen({}, full=True, kept=False)
         self._empty_once.discard(place)
-        return _Seen(kind.caches.replace(bucket, dict(now or {}), kept, self._now()), full=True)
+        return _Seen(kind.caches.adopt(bucket, dict(now or {}), indexed, self._now()), full=True)
 
     def _settle[T: HasItem, R](
         self,
