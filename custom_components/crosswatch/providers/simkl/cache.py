@@ -360,7 +360,7 @@ class DeltaCache:
                 fresh.add(bucket)
             if not seen.kept:
                 unkept.add(bucket)
-        self._settle(kind, view, frozenset(fresh), before, owner)
+        await self._settle(kind, view, frozenset(fresh), before, owner)
         kept = {
             bucket: dict(cache.stamps)
             for bucket, cache in kind.caches.items()
@@ -423,7 +423,7 @@ class DeltaCache:
         self._empty_once.discard(place)
         return _Seen(kind.caches.adopt(bucket, dict(now or {}), indexed, self._now()), full=True)
 
-    def _settle[T: HasItem, R](
+    async def _settle[T: HasItem, R](
         self,
         kind: Kind[T, R],
         view: Mapping[str, Mapping[str, T]],
@@ -433,30 +433,47 @@ class DeltaCache:
     ) -> None:
         """Stop waiting for writes that a full pull of all their buckets showed (or never will).
 
-        `judged` names (by identity) the awaited writes this read may judge.
+        `judged` names (by identity) the awaited writes this read may judge. The views they are
+        judged by are built in a worker thread, on copies; writes awaited meanwhile (a write on
+        the loop) are kept as they are.
         """
-        shown: dict[tuple[Feature, frozenset[str]], Snapshot] = {}
+        considered = [
+            a
+            for a in self.awaited
+            if id(a) in judged and a.cache == kind.name and a.buckets <= fresh
+        ]
+        copies = {
+            (a.feature, a.buckets): {b: dict(view[b]) for b in a.buckets}
+            for a in considered
+            if a.feature is not None
+        }
+
+        def built() -> dict[tuple[Feature, frozenset[str]], Snapshot]:
+            return {
+                (feature, buckets): Snapshot.build(
+                    owner, feature, kind.entries(feature, held), Completeness(all_pages=True)
+                )
+                for (feature, buckets), held in copies.items()
+            }
+
+        size = sum(len(entries) for held in copies.values() for entries in held.values())
+        shown = await off_loop(built, size=size)
+        settled: dict[int, Awaited | None] = {}  # by identity: what replaces it (None: done)
+        for awaited in considered:
+            if awaited.feature is None:
+                settled[id(awaited)] = None  # nothing to look for: this full pull was it
+            elif _shows(shown[awaited.feature, awaited.buckets], awaited):
+                settled[id(awaited)] = None
+            elif awaited.pulls + 1 < SETTLE_PULLS:
+                settled[id(awaited)] = replace(awaited, pulls=awaited.pulls + 1)
+            else:
+                settled[id(awaited)] = None
         waiting: list[Awaited] = []
         for awaited in self.awaited:
-            if (
-                id(awaited) not in judged
-                or awaited.cache != kind.name
-                or not awaited.buckets <= fresh
-            ):
+            if id(awaited) not in settled:
                 waiting.append(awaited)
-                continue
-            if awaited.feature is None:
-                continue  # nothing to look for: this full pull was what it needed
-            key = (awaited.feature, awaited.buckets)
-            if key not in shown:
-                entries = kind.entries(awaited.feature, {b: view[b] for b in awaited.buckets})
-                shown[key] = Snapshot.build(
-                    owner, awaited.feature, entries, Completeness(all_pages=True)
-                )
-            if _shows(shown[key], awaited):
-                continue
-            if awaited.pulls + 1 < SETTLE_PULLS:
-                waiting.append(replace(awaited, pulls=awaited.pulls + 1))
+            elif (again := settled[id(awaited)]) is not None:
+                waiting.append(again)
         self.awaited = waiting
 
     def await_writes(
