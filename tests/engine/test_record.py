@@ -1,8 +1,13 @@
 """Which gains a run records as synced, and which stay news for the next run."""
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 from custom_components.crosswatch.engine.payloads import Feature
-from custom_components.crosswatch.engine.record import unsettled_gains
+from custom_components.crosswatch.engine.record import forget_rejoined, unsettled_gains
+from custom_components.crosswatch.engine.records import Scope, ShrinkSuspicion
 from custom_components.crosswatch.engine.snapshot import without
+from custom_components.crosswatch.engine.store import StateStore
 
 from .factories import listed, movie, snap
 
@@ -34,3 +39,18 @@ def test_a_gain_the_other_sides_complete_read_shows_is_synced() -> None:
     )
 
     assert unsettled == frozenset()
+
+
+def test_a_suspicion_forgets_what_both_sides_were_seen_to_hold_again(tmp_path: Path) -> None:
+    scope = Scope("trakt-simkl", W, "a")
+    noticed = datetime(2026, 12, 1, tzinfo=UTC)
+    with StateStore(tmp_path / "state.db") as store:
+        store.save_shrink_suspicion(
+            scope, ShrinkSuspicion(frozenset({"a", "b"}), 10, 8, noticed, frozenset({"c", "d"}))
+        )
+
+        forget_rejoined(store, scope, frozenset({"b", "c"}))
+
+        assert store.shrink_suspicion(scope) == ShrinkSuspicion(
+            frozenset({"a"}), 10, 9, noticed, frozenset({"d"})
+        )

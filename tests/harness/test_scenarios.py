@@ -11,6 +11,7 @@ from custom_components.crosswatch.engine.guards import GuardCode
 from custom_components.crosswatch.engine.pipeline import RunResult, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
 
+from .catalogue import MACHINE_TITLES
 from .gate import Fault, FaultKind
 from .quirks import QUIRK_BY_NAME, all_off
 from .services import H, PlexService, Svc, TraktService
@@ -911,5 +912,31 @@ def test_a_title_listed_again_while_a_stale_body_still_shows_our_removal_reaches
         assert wanted
         assert 0 in world.holds(Svc.TRAKT)
         assert 0 in world.holds(Svc.SIMKL)
+    finally:
+        world.close()
+
+
+def test_a_title_listed_again_then_removed_on_the_other_side_is_removed_from_both(
+    served: Rig,
+) -> None:
+    # Found by the full machine at 20,000 (at 07ded35), with no quirk at all: the user's own
+    # sharp removals on Trakt are doubted twice, and between them the title comes back.
+    world = World(served, TRAKT_SIMKL, titles=MACHINE_TITLES)
+    try:
+        for index in (0, 1, 2):
+            world.edit(Svc.SIMKL, index, add=True)
+        world.run()
+        world.run()
+        toggle(world, Svc.TRAKT, 2)
+        world.run()  # Trakt's loss of the title doubted
+        toggle(world, Svc.TRAKT, 0)
+        toggle(world, Svc.TRAKT, 2)  # listed again: both sides hold it, in sync
+        world.run()  # Trakt's loss of another title doubted; the title came back
+        toggle(world, Svc.TRAKT, 1)
+        toggle(world, Svc.SIMKL, 2)  # the user's latest word on the title: removed
+
+        heal(world)
+
+        assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == set()
     finally:
         world.close()

@@ -57,6 +57,9 @@ class Reconciled:
     lingering: Mapping[PairSide, tuple[PendingWrite, ...]]  # unverified removals a read shows
     reads: Mapping[PairSide, Snapshot]  # the reads to plan from: less the lingering items
     planned_from: Mapping[PairSide, Snapshot | None]  # baselines with landed, less lingering
+    # Regained items (rule 12) the other side's read showed too: in sync, no longer news. The
+    # record stage lets the side's shrink suspicion forget them.
+    rejoined: Mapping[PairSide, frozenset[str]]
 
 
 async def reconcile(
@@ -115,8 +118,32 @@ async def reconcile(
                     founded=baselines[side] is not None, now=now,
                 )
             )  # fmt: skip
+    # And the mirror image: what a read still shows of our unverified removals, the side is
+    # taken to lack, in its read and in its baseline alike (verify.still_shown_removals).
+    lingering = {
+        side: await blocking(
+            partial(still_shown_removals, pending[side], views[side], verifications[side])
+        )
+        for side in PairSide
+    }
+    reads = {
+        side: await blocking(partial(without, snapshots[side], [w.item for w in lingering[side]]))
+        if lingering[side]
+        else snapshots[side]
+        for side in PairSide
+    }
+    # Items a side regained (rule 12) that the other side's read shows too: the pair holds them
+    # both, so they are in sync, no longer news; a later loss on either side is then carried.
+    rejoined = {
+        side: await blocking(
+            partial(_held_by, observed[side].verdict.returned, baselines[side], reads[side.other])
+        )
+        for side in PairSide
+    }
     last_read = {
-        side: await blocking(partial(_without, baselines[side], observed[side].verdict.returned))
+        side: await blocking(
+            partial(_without, baselines[side], observed[side].verdict.returned - rejoined[side])
+        )
         for side in PairSide
     }
     synced = await blocking(
@@ -138,31 +165,18 @@ async def reconcile(
         + held_back[side]
         for side in PairSide
     }
-    # And the mirror image: what a read still shows of our unverified removals, the side is
-    # taken to lack, in its read and in its baseline alike (verify.still_shown_removals).
-    lingering = {
-        side: await blocking(
-            partial(still_shown_removals, pending[side], views[side], verifications[side])
-        )
-        for side in PairSide
-    }
     planned_from = await blocking(
         partial(_planned_from, synced, landed, lingering, snapshots, precision)
     )
-    reads = {
-        side: await blocking(partial(without, snapshots[side], [w.item for w in lingering[side]]))
-        if lingering[side]
-        else snapshots[side]
-        for side in PairSide
-    }
     for side in PairSide:
         source = side.other
         carried = [entry for _, entry in withdrawn[side]] if snapshots[source].complete else []
         if carried and (source_baseline := planned_from[source]) is not None:
             planned_from[source] = with_changes(source_baseline, upserts=carried)
     return Reconciled(
-        views, verifications, baselines, last_read, synced, landed, lingering, reads, planned_from
-    )
+        views, verifications, baselines, last_read, synced, landed, lingering, reads,
+        planned_from, rejoined,
+    )  # fmt: skip
 
 
 def settle(
@@ -251,6 +265,20 @@ def withdrawn_sources(
         if loss is not None and loss.removed_at >= write.written_at:
             withdrawn.append((write, Entry(loss.item, write.payload)))
     return withdrawn
+
+
+def _held_by(
+    returned: frozenset[str], baseline: Snapshot | None, other_read: Snapshot
+) -> frozenset[str]:
+    """Those of a side's returned baseline keys whose items the other side's read shows."""
+    if not returned or baseline is None:
+        return frozenset()
+    return frozenset(
+        key
+        for key in returned
+        if (entry := baseline.entries.get(key)) is not None
+        and other_read.find(entry.item) is not None
+    )
 
 
 def _without(baseline: Snapshot | None, keys: frozenset[str]) -> Snapshot | None:

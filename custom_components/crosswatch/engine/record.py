@@ -7,6 +7,7 @@ rewrites its archive only after propagation), row by row, in one transaction.
 """
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
@@ -39,6 +40,8 @@ async def record(  # noqa: PLR0917 - one stage's hand-offs, named at the call
     """Remember what the run observed of each side: shadows, learned ids, the baseline."""
     store, blocking, views = ctx.store, ctx.blocking, reconciled.views
     for side in PairSide:
+        if reconciled.rejoined[side]:
+            await blocking(partial(forget_rejoined, store, scopes[side], reconciled.rejoined[side]))
         await blocking(
             partial(
                 store.settle_shadows, scopes[side],
@@ -62,6 +65,30 @@ async def record(  # noqa: PLR0917 - one stage's hand-offs, named at the call
                 founds_on_empty=observed[side].founds_on_empty,
             )
         )  # fmt: skip
+
+
+def forget_rejoined(store: StateStore, scope: Scope, rejoined: frozenset[str]) -> None:
+    """Let a side's shrink suspicion forget items found back on both sides (in sync again).
+
+    Left there, they would be read as regained once more when the suspicion is judged, and a
+    removal the other side made since would be undone instead of carried (rule 12).
+    """
+    with store.transaction():
+        suspicion = store.shrink_suspicion(scope)
+        if suspicion is None:
+            return
+        settled = suspicion.missing & rejoined
+        if not settled and not suspicion.regained & rejoined:
+            return
+        store.save_shrink_suspicion(
+            scope,
+            replace(
+                suspicion,
+                missing=suspicion.missing - rejoined,
+                seen=suspicion.seen + len(settled),
+                regained=suspicion.regained - rejoined,
+            ),
+        )
 
 
 def unsettled_gains(

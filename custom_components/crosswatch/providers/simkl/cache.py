@@ -442,10 +442,9 @@ class DeltaCache:
             for a in self.awaited
             if id(a) in judged and a.cache == kind.name and a.buckets <= fresh
         ]
+        wanted = {(a.feature, a.buckets) for a in considered if a.feature is not None}
         copies = {
-            (a.feature, a.buckets): {b: dict(view[b]) for b in a.buckets}
-            for a in considered
-            if a.feature is not None
+            (feature, buckets): {b: dict(view[b]) for b in buckets} for feature, buckets in wanted
         }
 
         def built() -> dict[tuple[Feature, frozenset[str]], Snapshot]:
