@@ -940,3 +940,26 @@ def test_a_title_listed_again_then_removed_on_the_other_side_is_removed_from_bot
         assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == set()
     finally:
         world.close()
+
+
+def test_a_title_removed_while_the_other_sides_reads_fail_leaves_our_copy_there_too(
+    served: Rig,
+) -> None:
+    # Found by the full machine (replayed at 174326d): our copy to SIMKL is in flight, the user
+    # removes the title on Trakt, and SIMKL answers malformed bodies until the loss is believed.
+    world = World(served, TRAKT_SIMKL, titles=MACHINE_TITLES)
+    try:
+        world.edit(Svc.TRAKT, 3, add=True)
+        world.run()  # copied to SIMKL
+        malformed = QUIRK_BY_NAME["malformed_200"].switch[Svc.SIMKL]
+        malformed(world.services[Svc.SIMKL], 1)
+        toggle(world, Svc.TRAKT, 3)
+        world.run()  # Trakt's loss doubted; SIMKL's read partial
+        malformed(world.services[Svc.SIMKL], 1)
+        world.run()  # Trakt's loss believed while SIMKL still cannot show our copy
+
+        heal(world)
+
+        assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == set()
+    finally:
+        world.close()

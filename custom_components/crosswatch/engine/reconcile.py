@@ -224,16 +224,17 @@ async def _withdrawn(
     side: PairSide,
     now: datetime,
 ) -> list[tuple[PendingWrite, Entry]]:
-    """Our lagging copies on `side` whose source lost the item since we sent them (rule 15)."""
-    lagging = [
-        w
-        for w in own_writes(verification.verified, views[side], play_precision=play_precision)
-        if w.misses > 0
-    ]
-    if not lagging:
+    """Our copies on `side`, shown now, whose source lost the item since we sent them (rule 15).
+
+    Lagging copies (complete reads missed them), and copies no complete read could show until
+    now (the side's reads since were partial): either way the source's loss was believed while
+    the copy was out of sight.
+    """
+    shown = own_writes(verification.verified, views[side], play_precision=play_precision)
+    if not shown:
         return []
     tombstones = await ctx.blocking(partial(ctx.store.tombstones, source_scope, now))
-    return await ctx.blocking(partial(withdrawn_sources, lagging, tombstones, views[side.other]))
+    return await ctx.blocking(partial(withdrawn_sources, shown, tombstones, views[side.other]))
 
 
 def withdrawn_sources(
@@ -241,8 +242,9 @@ def withdrawn_sources(
 ) -> list[tuple[PendingWrite, Entry]]:
     """What the source side held of our lagging copies when we sent them, and has since lost.
 
-    `lagging` are our own writes to one side shown only now, after complete reads missed them
-    (verify.own_writes); `tombstones` are the other side's, the side we copied them from. Its
+    `lagging` are our own writes to one side shown only now (verify.own_writes), after complete
+    reads missed them or partial reads could not show them; `tombstones` are the other side's,
+    the side we copied them from. Its
     loss was believed while our copy was in flight: then the destination lacked the item, so
     nothing was planned there, and the source's baseline moved on without it. Planned from
     again as the source's (with the payload we copied), the loss is carried to the copy, as for
