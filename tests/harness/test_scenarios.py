@@ -965,12 +965,6 @@ def test_a_title_removed_while_the_other_sides_reads_fail_leaves_our_copy_there_
         world.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 13): SIMKL's reads fail from the first run, so it has no baseline when"
-    " our copy first shows; the copy is planned as SIMKL's own news, and Trakt's tombstone then"
-    " keeps the pair apart",
-)
 def test_a_title_removed_before_the_other_side_was_ever_read_leaves_our_copy_there_too(
     served: Rig,
 ) -> None:

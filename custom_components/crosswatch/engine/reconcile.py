@@ -30,7 +30,7 @@ from .provider import Provider
 from .records import PendingWrite, Scope, Tombstone
 from .run_context import RunContext
 from .runs import PairSpec
-from .snapshot import Snapshot, effective_view, with_changes, without
+from .snapshot import Completeness, Snapshot, effective_view, with_changes, without
 from .store import StateStore
 from .verify import (
     Verification,
@@ -302,16 +302,23 @@ def _synced_with_own_writes(
     views: Mapping[PairSide, Snapshot],
     play_precision: Mapping[PairSide, timedelta | None],
 ) -> dict[PairSide, Snapshot | None]:
-    """What the pair held at the last sync: each side's last read with our verified writes."""
-    return {
-        side: _with_own_writes(
-            last_read[side],
-            own_writes(
-                verifications[side].verified, views[side], play_precision=play_precision[side]
-            ),
+    """What the pair held at the last sync: each side's last read with our verified writes.
+
+    A side no complete read has founded a baseline for yet still held our copies that show on
+    it now: they were written there at the sync, so a loss the other side made since reaches
+    them (rule 15), and they are not taken for the side's own news.
+    """
+    synced: dict[PairSide, Snapshot | None] = {}
+    for side in PairSide:
+        ours = own_writes(
+            verifications[side].verified, views[side], play_precision=play_precision[side]
         )
-        for side in PairSide
-    }
+        baseline = last_read[side]
+        if baseline is None and any(w.action is not Action.REMOVE for w in ours):
+            view = views[side]
+            baseline = Snapshot.build(view.provider, view.feature, (), Completeness(all_pages=True))
+        synced[side] = _with_own_writes(baseline, ours)
+    return synced
 
 
 def _planned_from(
