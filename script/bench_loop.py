@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+import gc
 import json
 from pathlib import Path
 import resource
@@ -241,6 +242,32 @@ def count_429(counter: dict[str, int]) -> aiohttp.TraceConfig:
     return trace
 
 
+@dataclass
+class CollectorPauses:
+    """How long CPython's cycle collector held the interpreter during a run, per pass.
+
+    A pass stops every thread, the event loop's included: with a large heap a full pass is a
+    stall whichever thread started it, so the bench reports them apart from the loop's own.
+    """
+
+    started: float = 0.0
+    pauses: list[tuple[int, float]] = field(default_factory=list)  # (generation, seconds)
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self.started))
+
+    def numbers(self) -> dict[str, Json]:
+        full = [seconds for generation, seconds in self.pauses if generation == 2]
+        return {
+            "gc_worst_ms": round(max((s for _, s in self.pauses), default=0.0) * 1000, 1),
+            "gc_full_passes": len(full),
+            "gc_full_ms": round(sum(full) * 1000, 1),
+        }
+
+
 async def measured_run(
     pipeline: Pipeline, kind: PairKind, sides: tuple[Side, Side], *, where: bool
 ) -> tuple[RunResult, dict[str, Json]]:
@@ -252,8 +279,13 @@ async def measured_run(
     sampler = StallSampler(heartbeat) if where else None
     if sampler is not None:
         sampler.start()
+    collector = CollectorPauses()
+    gc.callbacks.append(collector)
     started = time.perf_counter()
-    result = await pipeline.run(kind.spec, sides[0].provider, sides[1].provider)
+    try:
+        result = await pipeline.run(kind.spec, sides[0].provider, sides[1].provider)
+    finally:
+        gc.callbacks.remove(collector)
     wall = time.perf_counter() - started
     heartbeat.running = False
     await beating
@@ -262,6 +294,7 @@ async def measured_run(
         "total_stall_ms": round(sum(heartbeat.stalls) * 1000, 1),
         "stalls_over_50ms": len(heartbeat.stalls),
         "wall_seconds": round(wall, 2),
+        **collector.numbers(),
         "requests": dict(result.requests),
         "client_waits": {
             side.provider.name: round(side.waits.seconds - before, 1)
