@@ -987,3 +987,31 @@ def test_a_title_removed_before_the_other_side_was_ever_read_leaves_our_copy_the
         assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == set()
     finally:
         world.close()
+
+
+def test_a_title_listed_again_while_the_other_sides_loss_is_doubted_reaches_it(
+    served: Rig,
+) -> None:
+    # Found by the full machine at 20,000 (at a2dd446): SIMKL regains the title while Trakt's
+    # removal of it is still doubted. Believed a run later, that removal must not undo the
+    # user's later listing on SIMKL.
+    world = World(served, TRAKT_SIMKL, titles=MACHINE_TITLES)
+    try:
+        for index in (0, 1, 2):
+            world.edit(Svc.TRAKT, index, add=True)
+        world.run()
+        toggle(world, Svc.TRAKT, 2)
+        world.run()  # Trakt's loss doubted
+        toggle(world, Svc.TRAKT, 0)
+        toggle(world, Svc.SIMKL, 2)
+        QUIRK_BY_NAME["malformed_200"].switch[Svc.TRAKT](world.services[Svc.TRAKT], 1)
+        world.run()  # Trakt's read malformed; SIMKL's loss doubted
+        wanted = toggle(world, Svc.SIMKL, 2)  # the user's latest word: listed on SIMKL
+
+        heal(world)
+
+        assert wanted
+        assert 2 in world.holds(Svc.TRAKT)
+        assert 2 in world.holds(Svc.SIMKL)
+    finally:
+        world.close()

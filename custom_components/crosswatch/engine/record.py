@@ -160,6 +160,11 @@ def persist_side(
         # hiccup with nothing to compare it with. The side stays on its first run (no
         # removals) until it shows items, or a second, fresh read agrees it holds nothing.
         return
+    # An unsettled gain the stored baseline still holds (regained, rule 12: the suspect read
+    # that lacked it never replaced the baseline) leaves it, without a tombstone: otherwise it
+    # would read as held all along, and the other side's loss would undo it.
+    stored = baseline.entries if baseline is not None else {}
+    news = [stored[key].item for key in unsettled if key in stored]
     if not view.complete:
         seen = [
             entry
@@ -167,8 +172,8 @@ def persist_side(
             if key not in unsettled
             and (baseline is None or baseline.find(entry.item, include_local=True) is None)
         ]
-        if seen:
-            store.save_baseline(scope, provider.name, upserts=seen, removed=(), saved_at=now)
+        if seen or news:
+            store.save_baseline(scope, provider.name, upserts=seen, removed=news, saved_at=now)
         return
     ours = {w.item.key for w in verification.verified if w.action is Action.REMOVE}
     upserts: list[Entry] = []
@@ -195,7 +200,11 @@ def persist_side(
                     ttl=guards.tombstone_ttl,
                 )
         store.save_baseline(
-            scope, provider.name, upserts=upserts, removed=[*removed, *rekeyed], saved_at=now
+            scope,
+            provider.name,
+            upserts=upserts,
+            removed=[*removed, *rekeyed, *news],
+            saved_at=now,
         )
         gone = [item.key for item in removed]
         store.record_provenance(provider.key, scope.feature, seen=upserts, gone=gone, now=now)
