@@ -377,8 +377,14 @@ def main() -> int:
     parser.add_argument(
         "--where", action="store_true", help="sample the loop's stack during stalls (where_ms)"
     )
+    parser.add_argument(
+        "--check-budgets",
+        action="store_true",
+        help=f"exit non-zero when a run stalls the loop for more than {STALL * 1000:.0f} ms",
+    )
     args = parser.parse_args()
     kinds = {k.name: k for k in PAIR_KINDS}
+    over: list[str] = []
     unknown = [name for name in args.pairs.split(",") if name not in kinds]
     if unknown:
         parser.error(f"unknown pair kinds {unknown}; known: {sorted(kinds)}")
@@ -395,10 +401,19 @@ def main() -> int:
                     broken.append(
                         f"{name} {size} {line['run']}: {line['ops']} ops, {line['status']}"
                     )
+                worst = line["worst_stall_ms"]
+                if isinstance(worst, float) and worst > STALL * 1000:
+                    over.append(f"{name} {size} {line['run']} {worst} ms")
+    budget = f"{STALL * 1000:.0f} ms"
+    print(
+        f"budgets: worst stall within {budget} "
+        + (f"MISSED [{'; '.join(over)}]" if over else "met by every run"),
+        file=sys.stderr,
+    )
     if broken:
         print("bench_loop: " + "; ".join(broken), file=sys.stderr)
         return 1
-    return 0
+    return 1 if over and args.check_budgets else 0
 
 
 if __name__ == "__main__":
