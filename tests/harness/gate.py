@@ -234,7 +234,10 @@ class Gate:
             new, lied = self.shape.cut(reply, 0), rows > 0
         elif kind is FaultKind.TINY:
             keep = min(rows, fault.keep if fault.keep is not None else max(1, rows // 4))
-            new, lied = self.shape.cut(reply, keep), keep < rows
+            new = self.shape.cut(reply, keep)
+            # What the cut kept of the rows that count (Plex's watched ones), not how many rows
+            # it kept: a cut of Plex's library keeps its first rows, watched or not.
+            lied = self.shape.rows(new) < rows
         else:
             new, lied = self.shape.malformed(reply), rows > 0
         self.fired.append(Fired(kind, request.path, self.phase, lied=lied))

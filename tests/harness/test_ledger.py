@@ -1,8 +1,13 @@
 """The harness's model of the user's intent, checked on its own so the machines can trust it."""
 
+from .catalogue import MACHINE_TITLES
 from .ledger import Ledger
+from .quirks import QUIRK_BY_NAME
 from .services import Svc
 from .setups import SETUPS
+from .world import Rig, World
+
+PLEX_TRAKT = next(s for s in SETUPS if s.name == "Plex ⇄ Trakt history, two-way")
 
 PLEX_TRAKT = next(s for s in SETUPS if s.name == "Plex ⇄ Trakt history, two-way")
 TRAKT_SIMKL = next(s for s in SETUPS if s.name == "Trakt ⇄ SIMKL watchlist, two-way")
@@ -64,3 +69,21 @@ def test_an_edit_a_stale_read_did_not_show_reaches_the_engine_with_the_next_read
 
     # Trakt's unlisting and listing again were one read's news, which cancel out.
     assert book.expectations(TRAKT_SIMKL.pairs[0]) == {0: False}
+
+
+def test_a_tiny_plex_list_that_cut_the_watched_film_is_told_as_a_lie(served: Rig) -> None:
+    # Found by the full machine (2d05b2b): a cut of Plex's library keeps its first rows, watched
+    # or not, so keeping "a quarter" of one watched film could still drop it. Untold, the
+    # ledger expected the user's later unplay to hold against a baseline founded on that lie.
+    world = World(served, PLEX_TRAKT, titles=MACHINE_TITLES)
+    try:
+        world.edit(Svc.PLEX, 4, add=True)
+        world.edit(Svc.TRAKT, 4, add=True)
+        QUIRK_BY_NAME["tiny_list"].switch[Svc.PLEX](world.services[Svc.PLEX], 2)
+
+        (done,) = world.run()
+
+        assert done.misread[Svc.PLEX] == {4}
+        assert Svc.PLEX in done.lied
+    finally:
+        world.close()
