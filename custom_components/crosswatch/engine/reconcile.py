@@ -238,11 +238,11 @@ async def _withdrawn(
 
 
 def withdrawn_sources(
-    lagging: Iterable[PendingWrite], tombstones: Iterable[Tombstone], source_view: Snapshot
+    shown_now: Iterable[PendingWrite], tombstones: Iterable[Tombstone], source_view: Snapshot
 ) -> list[tuple[PendingWrite, Entry]]:
-    """What the source side held of our lagging copies when we sent them, and has since lost.
+    """What the source side held of our copies shown only now, and has lost since we sent them.
 
-    `lagging` are our own writes to one side shown only now (verify.own_writes), after complete
+    `shown_now` are our own writes to one side shown only now (verify.own_writes), after complete
     reads missed them or partial reads could not show them; `tombstones` are the other side's,
     the side we copied them from. Its
     loss was believed while our copy was in flight: then the destination lacked the item, so
@@ -255,7 +255,7 @@ def withdrawn_sources(
         for text in (tombstone.item.key, *tombstone.item.tokens):
             loss_by_token[text] = tombstone
     withdrawn: list[tuple[PendingWrite, Entry]] = []
-    for write in lagging:
+    for write in shown_now:
         if write.action is Action.REMOVE or write.payload is None:
             continue
         if source_view.find(write.item, include_local=True) is not None:
