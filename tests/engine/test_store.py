@@ -276,9 +276,11 @@ def test_a_shrink_suspicion_saved_before_regained_keys_were_kept_reads_as_none_r
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "state.db"
-    older = store_module.MIGRATIONS[:-1]
+    # The schema before the regained column (and the settled marks that came after it).
+    older = store_module.MIGRATIONS[:-2]
     monkeypatch.setattr(store_module, "MIGRATIONS", older)
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", len(older))
+    monkeypatch.setattr(StateStore, "unsettle_everything", lambda self: None)
     with StateStore(path) as old:
         old._db.execute(
             "INSERT INTO shrink_suspicion VALUES (?, ?, ?, ?, ?, ?, ?)",

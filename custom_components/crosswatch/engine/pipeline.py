@@ -11,6 +11,9 @@ next, and nothing flows back:
 5. apply (applier.py): write, chunk by chunk, recording each outcome;
 6. record (record.py): what was observed becomes the baselines.
 
+A feature whose last run had nothing to do, and whose reads both came back the same versions,
+ends after step 1 (settle.py): the same inputs would plan the same nothing.
+
 Store access and every step that walks a whole inventory go through `run_blocking`, so nothing
 here blocks the event loop at a million items, and a cancelled run leaves the store as its last
 committed chunk left it. The result is an immutable `RunResult` (runs.py).
@@ -18,6 +21,7 @@ committed chunk left it. The result is an immutable `RunResult` (runs.py).
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 import json
@@ -31,13 +35,14 @@ from .memo import SnapshotMemo
 from .payloads import Feature
 from .plan import Operation, PairSide, Plan
 from .planner import PairPolicy, SideState, plan_feature
-from .provider import AuthError, Provider
+from .provider import AuthError, Provider, Read
 from .reconcile import reconcile
 from .record import feature_counts, record
-from .records import PendingWrite, Scope
+from .records import PendingWrite, Scope, Settled, ShrinkSuspicion
 from .run_context import RunContext
 from .run_tally import FeatureOutcome, ReadFailedError, RequestMeter, RunTally, health_failure
 from .runs import FeatureCounts, IncompleteRead, PairSpec, RunResult, RunStatus
+from .settle import marks, may_skip, settles, spec_digest
 from .store import StateStore
 
 __all__ = [
@@ -64,6 +69,7 @@ class Pipeline:
     ) -> None:
         """Run against `store`, calling blocking work through `run_blocking`."""
         self._id_map = id_map
+        self._lending = 0  # id maps handed over since: settled marks name the one they used
         self._store = store
         self._blocking = run_blocking
         self._memo = memo
@@ -120,6 +126,7 @@ class Pipeline:
     def use_id_map(self, id_map: IdMap | None) -> None:
         """Lend ids from `id_map` from the next run on (see backfill.py)."""
         self._id_map = id_map
+        self._lending += 1
 
     async def approve_held(
         self, pair: str, a: Provider, b: Provider, ids: Iterable[int] | None = None
@@ -178,6 +185,7 @@ class Pipeline:
             spec.pair, run.run_id, status, run.started, self._clock(), run.features, run.plan,
             tuple(run.events), tuple(run.errors), run.retry_after, spec.dry_run,
             run.meter.used(), run.account_limited, run.rate_limited, tuple(run.incomplete),
+            tuple(run.settled),
         )  # fmt: skip
         if not spec.dry_run:
             await self._blocking(
@@ -218,6 +226,16 @@ class Pipeline:
             reads = await read_sides(ctx, providers, feature, scopes, fresh)
         except ReadFailedError as err:
             return FeatureOutcome.of_failed_read(feature, err)
+        marks = {side: await blocking(partial(store.settled, scopes[side])) for side in PairSide}
+        if await self._still_settled(spec, marks, reads, pending, suspicions, now):
+            await self._keep_checkpoints(scopes, reads, now)
+            names = (providers[PairSide.A].name, providers[PairSide.B].name)
+            return FeatureOutcome(plan=Plan(names), settled=True)
+        if not spec.dry_run:
+            # This run does its work: whatever it leaves, the old marks no longer vouch for it.
+            for side in PairSide:
+                if marks[side] is not None:
+                    await blocking(partial(store.unsettle, scopes[side]))
         baselines = {
             side: await blocking(partial(store.load_baseline, scopes[side])) for side in PairSide
         }
@@ -258,7 +276,19 @@ class Pipeline:
         for side in {a.operation.side for a in report.applied if a.outcome is not None}:
             self._memo.bust(providers[side].key, feature)
         if not spec.dry_run:
-            await record(ctx, spec, providers, scopes, observed, reconciled, now)
+            changed = await record(ctx, spec, providers, scopes, observed, reconciled, now)
+            settled = settles(
+                plan=plan, held=bool(guarded.held), errors=bool(report.errors or report.applied),
+                pending=pending, recorded_changes=changed, reads=reads,
+                suspected={side: observed[side].verdict.suspicion is not None for side in PairSide},
+                believed={
+                    side: observed[side].verdict.snapshot.complete
+                    and observed[side].verdict.event is None
+                    for side in PairSide
+                },
+            )  # fmt: skip
+            if settled:
+                await self._settle(spec, providers, scopes, reads, now)
         outcome.plan, outcome.held = plan, bool(guarded.held)
         outcome.events.extend(guarded.events)
         outcome.errors.extend(report.errors)
@@ -267,6 +297,52 @@ class Pipeline:
         outcome.rate_limited = report.rate_limited
         outcome.counts = feature_counts(plan, guarded.held, report, reconciled.verifications)
         return outcome
+
+    async def _still_settled(  # noqa: PLR0917 - the run's state, named at the call
+        self,
+        spec: PairSpec,
+        marks: Mapping[PairSide, Settled | None],
+        reads: Mapping[PairSide, Read],
+        pending: Mapping[PairSide, list[PendingWrite]],
+        suspicions: Mapping[PairSide, ShrinkSuspicion | None],
+        now: datetime,
+    ) -> bool:
+        """Whether the feature's settled marks hold for these reads (see settle.py)."""
+        if any(mark is None for mark in marks.values()):
+            return False
+        held = bool(await self._blocking(partial(self._store.held, spec.pair)))
+        return may_skip(
+            marks, reads, digest=spec_digest(spec, self._lending), dry_run=spec.dry_run,
+            pending=pending, suspicions=suspicions, held=held, now=now,
+        )  # fmt: skip
+
+    async def _keep_checkpoints(
+        self, scopes: Mapping[PairSide, Scope], reads: Mapping[PairSide, Read], now: datetime
+    ) -> None:
+        """Where each side's read stood, as a run that records it would keep it."""
+        for side, read in reads.items():
+            if read.checkpoint is not None:
+                kept = replace(read.checkpoint, updated_at=now)
+                await self._blocking(partial(self._store.save_checkpoint, scopes[side], kept))
+
+    async def _settle(
+        self,
+        spec: PairSpec,
+        providers: Mapping[PairSide, Provider],
+        scopes: Mapping[PairSide, Scope],
+        reads: Mapping[PairSide, Read],
+        now: datetime,
+    ) -> None:
+        """Mark both sides settled with the reads this run had nothing to do with."""
+        expiry = self._store.next_tombstone_expiry
+        expiries = {
+            side: await self._blocking(partial(expiry, scopes[side], now)) for side in PairSide
+        }
+        keys = {side: providers[side].key for side in PairSide}
+        digest = spec_digest(spec, self._lending)
+        settled = marks(reads, keys, digest=digest, now=now, tombstone_expiries=expiries)
+        for side, mark in settled.items():
+            await self._blocking(partial(self._store.save_settled, scopes[side], mark))
 
     async def _hold(
         self, pair: str, held: Iterable[Operation], codes: Iterable[GuardCode], now: datetime

@@ -58,6 +58,11 @@ class Read:
 
     snapshot: Snapshot
     checkpoint: Checkpoint | None
+    # The provider's promise that any read it gives the same version shows exactly this
+    # snapshot (entries and completeness), or None where it cannot promise that. It lets a
+    # settled pair skip planning (settle.py), so it must change with anything that could change
+    # the snapshot: a hash of the bodies as received, never an activity stamp or ETag alone.
+    version: str | None = None
 
 
 class ProviderError(Exception):

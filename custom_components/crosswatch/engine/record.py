@@ -36,10 +36,17 @@ async def record(  # noqa: PLR0917 - one stage's hand-offs, named at the call
     observed: Mapping[PairSide, Observed],
     reconciled: Reconciled,
     now: datetime,
-) -> None:
-    """Remember what the run observed of each side: shadows, learned ids, the baseline."""
+) -> bool:
+    """Remember what the run observed of each side: shadows, learned ids, the baseline.
+
+    Returns whether that changed anything the next run plans from (settle.py: a run that
+    changed nothing may settle its feature).
+    """
     store, blocking, views = ctx.store, ctx.blocking, reconciled.views
+    changed = False
     for side in PairSide:
+        shadowed = observed[side].shadowed
+        changed = changed or bool(reconciled.rejoined[side] or shadowed.expired or shadowed.absent)
         if reconciled.rejoined[side]:
             await blocking(partial(forget_rejoined, store, scopes[side], reconciled.rejoined[side]))
         await blocking(
@@ -55,7 +62,7 @@ async def record(  # noqa: PLR0917 - one stage's hand-offs, named at the call
                 other_lingering=bool(reconciled.lingering[side.other]),
             )
         )  # fmt: skip
-        await blocking(
+        persisted = await blocking(
             partial(
                 persist_side, store, scopes[side], provider=providers[side],
                 baseline=reconciled.stored[side], view=views[side],
@@ -65,6 +72,8 @@ async def record(  # noqa: PLR0917 - one stage's hand-offs, named at the call
                 founds_on_empty=observed[side].founds_on_empty,
             )
         )  # fmt: skip
+        changed = changed or persisted
+    return changed
 
 
 def forget_rejoined(store: StateStore, scope: Scope, rejoined: frozenset[str]) -> None:
@@ -138,8 +147,11 @@ def persist_side(
     now: datetime,
     founds_on_empty: bool = False,
     unsettled: frozenset[str] = frozenset(),
-) -> None:
+) -> bool:
     """Make what this run observed the side's baseline, incrementally, in one transaction.
+
+    Returns whether anything the next run plans from changed (the baseline, learned ids), or
+    may have: a side with no baseline, or a partial view, never counts as unchanged.
 
     Only a complete view replaces the baseline: a partial or suspect one leaves it standing.
     Items gone since the baseline that our own verified removals do not explain were deleted by
@@ -159,7 +171,7 @@ def persist_side(
         # No baseline is founded on one empty answer: on a first read it may be the classic
         # hiccup with nothing to compare it with. The side stays on its first run (no
         # removals) until it shows items, or a second, fresh read agrees it holds nothing.
-        return
+        return True
     # An unsettled gain the stored baseline still holds (regained, rule 12: the suspect read
     # that lacked it never replaced the baseline) leaves it, without a tombstone: otherwise it
     # would read as held all along, and the other side's loss would undo it.
@@ -174,7 +186,7 @@ def persist_side(
         ]
         if seen or news:
             store.save_baseline(scope, provider.name, upserts=seen, removed=news, saved_at=now)
-        return
+        return True
     ours = {w.item.key for w in verification.verified if w.action is Action.REMOVE}
     upserts: list[Entry] = []
     removed: list[MediaItem] = []
@@ -225,6 +237,7 @@ def persist_side(
                     now,
                 ),
             )
+    return bool(learned or upserts or removed or rekeyed or news or baseline is None)
 
 
 def feature_counts(

@@ -140,3 +140,17 @@ class RunRecord:
     finished_at: datetime | None
     status: str | None
     result: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """A pair side whose last run had nothing to do, and the read it had nothing to do with.
+
+    `version` is the provider's promise about that read (`Read.version`), `spec` what the pair
+    was configured to do (settle.spec_digest); the mark holds until `valid_until`.
+    """
+
+    provider: str
+    version: str
+    spec: str
+    valid_until: datetime

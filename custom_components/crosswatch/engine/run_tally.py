@@ -75,6 +75,7 @@ class RunTally:
     rate_limited: tuple[str, ...] = ()
     held: bool = False
     incomplete: list[IncompleteRead] = field(default_factory=list)
+    settled: list[Feature] = field(default_factory=list)
 
     def slow_down(self, provider: str, retry_after: float | None) -> None:
         """Note that `provider` asked us to slow down (waiting `retry_after` s, when it said)."""
@@ -91,6 +92,8 @@ class RunTally:
         self.events.extend(outcome.events)
         self.errors.extend(outcome.errors)
         self.held = self.held or outcome.held
+        if outcome.settled:
+            self.settled.append(feature)
         self.incomplete.extend(outcome.incomplete)
         for provider in outcome.rate_limited:
             self.slow_down(provider, None)
@@ -127,6 +130,9 @@ class FeatureOutcome:
     retry_after: float | None = None
     account_limited: tuple[str, ...] = ()
     rate_limited: tuple[str, ...] = ()
+    # Nothing to do, known without planning: the feature was settled and read the same
+    # (settle.py).
+    settled: bool = False
 
     @classmethod
     def of_failed_read(cls, feature: Feature, err: ReadFailedError) -> FeatureOutcome:

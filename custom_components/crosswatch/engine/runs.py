@@ -88,6 +88,8 @@ class RunResult:
     account_limited: tuple[str, ...] = ()  # providers that refused writes at a plan limit
     rate_limited: tuple[str, ...] = ()  # providers that asked us to slow down (read or write)
     incomplete: tuple[IncompleteRead, ...] = ()  # reads that failed or could not prove completeness
+    # Features that had nothing to do, known without planning: settled and read the same.
+    settled: tuple[Feature, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -121,4 +123,5 @@ class RunResult:
             "errors": list(self.errors),
             "incomplete_reads": [read.as_dict() for read in self.incomplete],
             "requests": dict(self.requests),
+            "settled": [feature.value for feature in self.settled],
         }

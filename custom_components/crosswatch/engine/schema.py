@@ -95,5 +95,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # that replaced them (compressed JSON list, like `missing`).
         "ALTER TABLE shrink_suspicion ADD COLUMN regained BLOB",
     ),
+    (
+        # A pair side whose last run had nothing to do, and the version of the read it had
+        # nothing to do with: the next run skips planning while both reads stay that version
+        # (engine/settle.py). Forgotten at every start.
+        """CREATE TABLE settled (
+            pair TEXT NOT NULL, feature TEXT NOT NULL, side TEXT NOT NULL,
+            provider TEXT NOT NULL, version TEXT NOT NULL, spec TEXT NOT NULL,
+            valid_until TEXT NOT NULL,
+            PRIMARY KEY (pair, feature, side)) WITHOUT ROWID""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

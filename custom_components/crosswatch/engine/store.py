@@ -14,8 +14,8 @@ Durability rules:
 
 Layout: `StateStore` opens, migrates and closes the file; its tables come in groups, one mixin
 each, so a group reads alone: `store_baselines` (what each pair side's reads showed),
-`store_removals`, `store_failures`, `store_writes` and `store_ids`. The values they hand out
-are in `records`, the read cursor in `cursor`.
+`store_removals`, `store_failures`, `store_writes`, `store_ids` and `store_settled`. The values
+they hand out are in `records`, the read cursor in `cursor`.
 """
 
 from pathlib import Path
@@ -28,6 +28,7 @@ from .store_baselines import BaselineTables
 from .store_failures import FailureTables
 from .store_ids import IdentityTables
 from .store_removals import RemovalTables
+from .store_settled import SettledTables
 from .store_writes import WriteTables
 
 # The tables that hold rows per pair: what `pairs` lists and `forget_pair` removes.
@@ -45,6 +46,7 @@ _PAIR_TABLES = (
     "shadow",
     "kept",
     "learned_ids",
+    "settled",
 )
 
 
@@ -52,7 +54,9 @@ class StoreError(Exception):
     """The state store cannot be used (e.g. a file written by a newer CrossWatch)."""
 
 
-class StateStore(BaselineTables, RemovalTables, FailureTables, WriteTables, IdentityTables):
+class StateStore(
+    BaselineTables, RemovalTables, FailureTables, WriteTables, IdentityTables, SettledTables
+):
     """The engine's memory, one SQLite file at a path the caller gives."""
 
     def __init__(self, path: Path | str) -> None:
@@ -67,6 +71,9 @@ class StateStore(BaselineTables, RemovalTables, FailureTables, WriteTables, Iden
         self._db.execute("PRAGMA foreign_keys=ON")
         try:
             self._migrate()
+            # A settled mark vouches for reads within one start only: the code, the id map and
+            # the providers' caches may all be new now.
+            self.unsettle_everything()
         except BaseException:
             self._db.close()
             raise

@@ -91,7 +91,7 @@ class BaselineTables(StoreConnection):
     def drop_baseline(self, scope: Scope) -> None:
         """Forget a baseline: the next run of its pair is a first run again."""
         with self.transaction() as db:
-            for table in ("baseline_entry", "baseline_scope"):
+            for table in ("baseline_entry", "baseline_scope", "settled"):
                 db.execute(
                     f"DELETE FROM {table} WHERE pair=? AND feature=? AND side=?",  # noqa: S608
                     scope.params(),
@@ -141,6 +141,8 @@ class BaselineTables(StoreConnection):
     def clear_checkpoints(self, provider: str, feature: Feature | None = None) -> int:
         """Forget a provider's checkpoints in every pair (bust a cache): the next read is full."""
         with self.transaction() as db:
+            # A busted cache must be read and planned from again, not skipped as settled.
+            db.execute("DELETE FROM settled WHERE provider=?", (provider,))
             if feature is None:
                 return db.execute("DELETE FROM checkpoint WHERE provider=?", (provider,)).rowcount
             return db.execute(

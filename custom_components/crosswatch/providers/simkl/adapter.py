@@ -187,7 +187,11 @@ class SimklProvider:
         if pulled.failures:
             # A checkpoint names the content a read saw: this one saw only part of it.
             return Read(snapshot, checkpoint)
-        return Read(snapshot, Checkpoint(self.key, feature, watermark, None, self._now()))
+        # What this read showed is the cache's buckets as they stand, less those whose empty
+        # full pull was not kept (seen empty): the two name it (`Read.version`).
+        unkept = ",".join(sorted(pulled.unkept))
+        version = f"{feature.value}:{kind.caches.version}:{unkept}" if snapshot.complete else None
+        return Read(snapshot, Checkpoint(self.key, feature, watermark, None, self._now()), version)
 
     async def _snapshot[T: HasItem, R](
         self,

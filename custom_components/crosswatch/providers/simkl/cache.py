@@ -43,6 +43,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 import json
+import secrets
 from types import MappingProxyType
 from typing import Final
 
@@ -145,6 +146,18 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
         """Start without buckets: a bucket never pulled has no cache."""
         self._caches: dict[str, Cache[T]] = {}
         self._buckets: dict[str, Indexed[T]] = {}  # what each Cache's `entries` shows, indexed
+        # Every change counts, and the count is this library's own: see `version`.
+        self._library = secrets.token_hex(8)
+        self._changes = 0
+
+    @property
+    def version(self) -> str:
+        """Names what the buckets hold now: it changes with every change to any of them.
+
+        Unique to this library (a provider made anew starts a new one), so equal versions
+        mean the same entries.
+        """
+        return f"{self._library}.{self._changes}"
 
     def __getitem__(self, bucket: str) -> Cache[T]:
         """The bucket's cache."""
@@ -162,6 +175,7 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
         """Forget every bucket, as if never pulled."""
         self._caches.clear()
         self._buckets.clear()
+        self._changes += 1
 
     def replace(
         self, bucket: str, stamps: CacheStamps, entries: Iterable[T], pulled_at: datetime
@@ -173,6 +187,7 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
         self, bucket: str, stamps: CacheStamps, indexed: Indexed[T], pulled_at: datetime
     ) -> Mapping[str, T]:
         """`replace`, with the entries indexed already (`index_bucket`, off the loop)."""
+        self._changes += 1
         self._buckets[bucket] = indexed
         self._caches[bucket] = Cache(stamps, MappingProxyType(indexed.held), pulled_at)
         return self._caches[bucket].entries
@@ -185,6 +200,7 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
         cleared: Iterable[MediaItem] = (),
     ) -> Mapping[str, T]:
         """Fold a delta into a cached bucket: drop what it cleared, put re-read rows in place."""
+        self._changes += 1
         indexed = self._buckets[bucket]
         for item in cleared:
             _drop(indexed, item)

@@ -31,9 +31,10 @@ lost reply is raised as `OutcomeUnknownError`. The cache's rules are in `cache`,
 records to entries in `entries`; the client hands all of them typed records, never JSON.
 """
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
+import hashlib
 import json
 import logging
 import time
@@ -214,10 +215,12 @@ class TraktProvider:
         seen = 0
         all_pages = True
         etags: dict[str, str] = {}
+        bodies: list[str] = []  # each category's records as received, for the read's version
         for category in CATEGORIES[feature]:
             key = (feature, category)
             cached = self._cache.reusable(key, stamps[category])
             if cached is not None:
+                bodies.append(f"{category}:{cached.rows}:{cached.digest}")
                 entries.extend(cached.entries)
                 seen += cached.rows
                 expected = None if expected is None else expected + cached.rows
@@ -225,6 +228,7 @@ class TraktProvider:
                     etags[category] = cached.etag
                 continue
             got = await self._read_category(feature, category)
+            bodies.append(f"{category}:{got.rows}:{got.paged.digest}")
             entries.extend(got.entries)
             seen += got.rows
             total = got.proven_total
@@ -257,6 +261,8 @@ class TraktProvider:
                 etag=completeness.etag,
                 updated_at=datetime.fromtimestamp(self._now(), UTC),
             ),
+            # The entries are a function of the records, so equal records make an equal read.
+            _version(feature, bodies) if snapshot.complete else None,
         )
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
@@ -373,3 +379,11 @@ def _watermark(stamps: Mapping[str, str | None]) -> str | None:
     if any(stamp is None for stamp in stamps.values()):
         return None
     return json.dumps(dict(stamps), sort_keys=True)
+
+
+def _version(feature: Feature, bodies: Iterable[str]) -> str:
+    """The read's version (`Read.version`): a digest of every category's records as received."""
+    digest = hashlib.sha256(feature.value.encode())
+    for records in bodies:
+        digest.update(b"\n" + records.encode())
+    return digest.hexdigest()
