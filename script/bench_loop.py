@@ -5,25 +5,30 @@ than 50 ms. For each pair kind and size, the simulators are seeded and served by
 process (script/bench_loop_serve.py, so that their CPU is not counted here); this process
 builds the real clients and providers against them, a state store on a temporary file and a
 Pipeline whose blocking work goes to the loop's default executor, as Home Assistant's
-`async_add_executor_job` sends it. The pair runs twice on the same providers and store, as
-within one Home Assistant start: a first run (nothing stored yet, some adds both ways), then a
-no-change run. A heartbeat on the same loop sleeps 5 ms at a time; every wake-up later than
-that is a lag, and a lag over 50 ms is a stall. One JSON line per (pair, size, run):
+`async_add_executor_job` sends it. The pair runs four times on the same providers and store, as
+within one Home Assistant start: a first run (nothing stored yet, some adds both ways); a
+no-change run (which verifies the first run's writes, so reads what they touched again); a
+steady run (nothing pending any more: it finds nothing to do and settles the pair); and a
+settled run, which ends once both reads are in (engine/settle.py). A heartbeat on the same
+loop sleeps 5 ms at a time; every wake-up later than that is a lag, and a lag over 50 ms is a
+stall. One JSON line per (pair, size, run):
 
     {"case": "loop", "pair", "items_per_side", "run", "status", "ops", "worst_stall_ms",
-     "total_stall_ms", "stalls_over_50ms", "wall_seconds", "requests", "client_waits",
-     "http_429", "peak_rss_mb"}
+     "total_stall_ms", "stalls_over_50ms", "wall_seconds", "cpu_seconds", "settled",
+     "requests", "client_waits", "http_429", "peak_rss_mb"}
 
     script/bench --loop                              trakt-simkl at 10,000 and 100,000
     script/bench --loop --sizes 10000                one size
     script/bench --loop --sizes 10000 --where        also sample where the loop stalls
 
-`ops` counts the operations the run planned; `requests` is the RunResult's count per provider;
-`client_waits` the seconds each provider's client slept to pace itself or honour a Retry-After
-(a real wait, not a stall); `http_429` the replies per simulated service that asked us to slow
-down. `--where` adds `where_ms`: a thread samples the loop thread's stack every 10 ms while the
-loop is overdue (see StallSampler); the sampling costs a little, so quote the stall numbers of
-runs without it.
+`ops` counts the operations the run planned; `cpu_seconds` is this process's CPU time during
+the run (`time.process_time`: the loop and the executor's threads, not the simulators);
+`settled` the features that ended with their reads; `requests` is the RunResult's count per
+provider; `client_waits` the seconds each provider's client slept to pace itself or honour a
+Retry-After (a real wait, not a stall); `http_429` the replies per simulated service that asked
+us to slow down. `--where` adds `where_ms`: a thread samples the loop thread's stack every 10 ms
+while the loop is overdue (see StallSampler); the sampling costs a little, so quote the stall
+numbers of runs without it.
 """
 
 import argparse
@@ -69,6 +74,8 @@ SERVE = Path(__file__).resolve().parent / "bench_loop_serve.py"
 SIZES: Final = (10_000, 100_000)
 STALL: Final = 0.050  # seconds: the most a sync may hold Home Assistant's loop
 BEAT: Final = 0.005  # seconds the heartbeat sleeps between looks at the clock
+# The runs measured, in order, on the same providers and store (see the module doc).
+RUNS: Final = ("first", "no_change", "steady", "settled")
 type Json = Any
 
 
@@ -281,12 +288,12 @@ async def measured_run(
         sampler.start()
     collector = CollectorPauses()
     gc.callbacks.append(collector)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         result = await pipeline.run(kind.spec, sides[0].provider, sides[1].provider)
     finally:
         gc.callbacks.remove(collector)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     heartbeat.running = False
     await beating
     numbers: dict[str, Json] = {
@@ -294,6 +301,8 @@ async def measured_run(
         "total_stall_ms": round(sum(heartbeat.stalls) * 1000, 1),
         "stalls_over_50ms": len(heartbeat.stalls),
         "wall_seconds": round(wall, 2),
+        "cpu_seconds": round(cpu, 2),
+        "settled": [feature.value for feature in result.settled],
         **collector.numbers(),
         "requests": dict(result.requests),
         "client_waits": {
@@ -325,7 +334,7 @@ async def measure(kind: PairKind, size: int, hello: Json, *, where: bool) -> lis
                                 clock=lambda: datetime.now(UTC))  # fmt: skip
             async with aiohttp.ClientSession(trace_configs=[count_429(throttled)]) as session:
                 sides = kind.build(session, hello)
-                for run in ("first", "no_change"):
+                for run in RUNS:
                     throttled.clear()
                     result, numbers = await measured_run(pipeline, kind, sides, where=where)
                     lines.append(
@@ -394,9 +403,12 @@ def main() -> int:
             lines = asyncio.run(bench(kinds[name], size, where=args.where))
             for line in lines:
                 print(json.dumps(line), flush=True)
-                # A first run must have adds to make and a no-change run none, and neither may
-                # fail: otherwise the world or the engine is broken and the numbers mean little.
-                wrong = (line["run"] == "first") != bool(line["ops"])
+                # A first run must have adds to make and the later runs none, the last must be
+                # settled, and none may fail: otherwise the world or the engine is broken and the
+                # numbers mean little.
+                wrong = (line["run"] == "first") != bool(line["ops"]) or (
+                    line["run"] == "settled" and not line["settled"]
+                )
                 if wrong or line["status"] != "success":
                     broken.append(
                         f"{name} {size} {line['run']}: {line['ops']} ops, {line['status']}"

@@ -101,6 +101,8 @@ class SimklProvider:
         """Bind the API client to the account its token belongs to."""
         self._api = translating(api)
         self._account = account
+        # The last complete snapshot of each feature and the read version it was built for.
+        self._built: dict[Feature, tuple[str, Snapshot]] = {}
         self._cache = DeltaCache(
             self._api.all_items, self._api.ratings, now=now, max_cache_age=max_cache_age
         )
@@ -181,17 +183,25 @@ class SimklProvider:
             return Read(snapshot, checkpoint)
         pulled = await self._cache.refresh(kind, stamps, self.name)
         watermark = serialize(pulled.stamps)
-        snapshot = await self._snapshot(
-            kind, feature, pulled.view, list(pulled.failures), watermark
-        )
         if pulled.failures:
             # A checkpoint names the content a read saw: this one saw only part of it.
+            failures = list(pulled.failures)
+            snapshot = await self._snapshot(kind, feature, pulled.view, failures, watermark)
             return Read(snapshot, checkpoint)
         # What this read showed is the cache's buckets as they stand, less those whose empty
-        # full pull was not kept (seen empty): the two name it (`Read.version`).
+        # full pull was not kept (seen empty): the two name it (`Read.version`), and a read of
+        # the same version is the snapshot built for it before.
         unkept = ",".join(sorted(pulled.unkept))
-        version = f"{feature.value}:{kind.caches.version}:{unkept}" if snapshot.complete else None
-        return Read(snapshot, Checkpoint(self.key, feature, watermark, None, self._now()), version)
+        version = f"{feature.value}:{kind.caches.version}:{unkept}"
+        built = self._built.get(feature)
+        if built is not None and built[0] == version:
+            snapshot = built[1]
+        else:
+            snapshot = await self._snapshot(kind, feature, pulled.view, [], watermark)
+            if snapshot.complete:
+                self._built[feature] = (version, snapshot)
+        checkpoint = Checkpoint(self.key, feature, watermark, None, self._now())
+        return Read(snapshot, checkpoint, version if snapshot.complete else None)
 
     async def _snapshot[T: HasItem, R](
         self,

@@ -119,6 +119,8 @@ class TraktProvider:
         self._slug = slug
         self._now = now
         self._limits: dict[Feature, int] = {}
+        # The last complete snapshot of each feature and the read version it was built for.
+        self._built: dict[Feature, tuple[str, Snapshot]] = {}
         self._cache = ReadCache(
             settle_reads=settle_reads,
             settle_time=settle_time.total_seconds(),
@@ -249,9 +251,21 @@ class TraktProvider:
             etag=json.dumps(etags, sort_keys=True) if etags else None,
             failure="; ".join(failures) or None,
         )
-        snapshot = await off_loop(
-            partial(Snapshot.build, self.name, feature, entries, completeness), size=len(entries)
-        )
+        # The entries are a function of the records, so equal records make an equal read: a
+        # read of the same version is the snapshot built for it before.
+        version = None if failures else _version(feature, bodies)
+        built = self._built.get(feature)
+        if version is not None and built is not None and built[0] == version:
+            snapshot = built[1]
+        else:
+            snapshot = await off_loop(
+                partial(Snapshot.build, self.name, feature, entries, completeness),
+                size=len(entries),
+            )
+            if version is not None and snapshot.complete:
+                self._built[feature] = (version, snapshot)
+            else:
+                version = None
         return Read(
             snapshot,
             Checkpoint(
@@ -261,8 +275,7 @@ class TraktProvider:
                 etag=completeness.etag,
                 updated_at=datetime.fromtimestamp(self._now(), UTC),
             ),
-            # The entries are a function of the records, so equal records make an equal read.
-            _version(feature, bodies) if snapshot.complete else None,
+            version,
         )
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
