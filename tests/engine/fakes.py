@@ -46,6 +46,7 @@ class FakeProvider:
     truncate_to: int | None = None
     batches: list[tuple[Feature, Action, list[str]]] = field(default_factory=list)
     reads: int = 0
+    health_checks: int = 0
     forgotten: list[tuple[Feature | None, bool]] = field(default_factory=list)  # forget_reads
 
     @property
@@ -54,6 +55,7 @@ class FakeProvider:
         return self.reads + len(self.batches)
 
     async def health(self) -> None:
+        self.health_checks += 1
         if self.health_error is not None:
             raise self.health_error
 

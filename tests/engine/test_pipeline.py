@@ -12,7 +12,13 @@ import pytest
 from custom_components.crosswatch.engine.guards import GuardCode
 from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Entry, Feature
-from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, RunResult, RunStatus
+from custom_components.crosswatch.engine.pipeline import (
+    HEALTH_EVERY,
+    PairSpec,
+    Pipeline,
+    RunResult,
+    RunStatus,
+)
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.provider import (
@@ -588,6 +594,45 @@ async def test_a_provider_without_ratings_has_no_rating_to_lose(
 
     assert "tmdb:movie:348" not in keys(simkl)
     assert store.held("p") == []
+
+
+async def test_a_passed_health_check_stands_for_the_successful_runs_of_the_next_hours(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(2), films(2))
+    runner, spec = pipeline(store, clock), PairSpec("p", SyncMode.TWO_WAY)
+    for _ in range(3):
+        assert (await runner.run(spec, trakt, simkl)).status is RunStatus.SUCCESS
+        clock.now += timedelta(hours=1)
+    assert (trakt.health_checks, simkl.health_checks) == (1, 1)
+
+    clock.now += HEALTH_EVERY
+    await runner.run(spec, trakt, simkl)
+
+    assert (trakt.health_checks, simkl.health_checks) == (2, 2)
+
+
+async def test_after_a_run_that_did_not_succeed_the_next_run_checks_health_first(
+    store: StateStore, clock: Clock
+) -> None:
+    trakt, simkl = sides(films(2), films(2))
+    runner, spec = pipeline(store, clock), PairSpec("p", SyncMode.TWO_WAY)
+    await runner.run(spec, trakt, simkl)
+    reads = simkl.read
+
+    async def unreachable(feature: Feature, checkpoint: object) -> Read:
+        raise ProviderError("server unreachable")
+
+    simkl.read = unreachable  # type: ignore[method-assign]
+    failed = await runner.run(spec, trakt, simkl)
+    simkl.read = reads  # type: ignore[method-assign]
+    simkl.health_error = ProviderError("still unreachable")
+    checked = await runner.run(spec, trakt, simkl)
+
+    assert failed.status is RunStatus.FAILED
+    assert checked.status is RunStatus.FAILED
+    assert checked.errors == ("SIMKL: still unreachable",)
+    assert (trakt.health_checks, simkl.health_checks) == (2, 2)
 
 
 @pytest.mark.parametrize("where", ["health", "read", "write"])

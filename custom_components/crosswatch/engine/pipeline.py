@@ -22,7 +22,7 @@ committed chunk left it. The result is an immutable `RunResult` (runs.py).
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 import json
 
@@ -40,7 +40,14 @@ from .reconcile import reconcile
 from .record import feature_counts, record
 from .records import PendingWrite, Scope, Settled, ShrinkSuspicion
 from .run_context import RunContext
-from .run_tally import FeatureOutcome, ReadFailedError, RequestMeter, RunTally, health_failure
+from .run_tally import (
+    FeatureOutcome,
+    HealthChecks,
+    ReadFailedError,
+    RequestMeter,
+    RunTally,
+    health_failure,
+)
 from .runs import FeatureCounts, IncompleteRead, PairSpec, RunResult, RunStatus
 from .settle import marks, may_skip, settles, spec_digest
 from .store import StateStore
@@ -55,6 +62,12 @@ __all__ = [
 ]
 
 
+# How long a passed health check stands for the runs after it (see HealthChecks): the reads
+# find a refused token or a service that is down just as well, and Home Assistant checks each
+# account on its own schedule besides (account_coordinator.py).
+HEALTH_EVERY = timedelta(hours=6)
+
+
 class Pipeline:
     """Runs pairs against one store, sharing one snapshot memo."""
 
@@ -66,9 +79,15 @@ class Pipeline:
         memo: SnapshotMemo,
         clock: Callable[[], datetime],
         id_map: IdMap | None = None,
+        health_every: timedelta = HEALTH_EVERY,
     ) -> None:
-        """Run against `store`, calling blocking work through `run_blocking`."""
+        """Run against `store`, calling blocking work through `run_blocking`.
+
+        A provider whose health check passed within `health_every`, with every run since a
+        success, is not checked again (see HealthChecks).
+        """
         self._id_map = id_map
+        self._health = HealthChecks(health_every)
         self._lending = 0  # id maps handed over since: settled marks name the one they used
         self._store = store
         self._blocking = run_blocking
@@ -85,8 +104,9 @@ class Pipeline:
         )
         providers = {PairSide.A: a, PairSide.B: b}
         run = RunTally(spec, run_id, started, RequestMeter.start(a, b), Plan((a.name, b.name)))
+        succeeded = False
         try:
-            failure = await health_failure(a, b)
+            failure = await health_failure(a, b, checks=self._health, now=started)
             if failure is not None:
                 run.errors.append(str(failure))
                 if failure.rate_limited:
@@ -95,6 +115,8 @@ class Pipeline:
             shared = spec.features & a.capabilities.features & b.capabilities.features
             for feature in sorted(shared, key=list(Feature).index):
                 run.add(feature, await self._run_feature(spec, feature, providers, run_id, started))
+            result = await self._finish(run, run.status())
+            succeeded = result.status is RunStatus.SUCCESS
         except AuthError as err:
             # The account needs reauthentication: close the run record, then let the caller
             # start reauth. What earlier chunks wrote is already committed.
@@ -108,7 +130,10 @@ class Pipeline:
             run.errors.append("the run was cancelled")
             await asyncio.shield(self._finish(run, RunStatus.CANCELLED))
             raise
-        return await self._finish(run, run.status())
+        finally:
+            if not succeeded:
+                self._health.forget(a, b)  # whatever went wrong, the next run checks first
+        return result
 
     def bust(
         self, provider: Provider, feature: Feature | None = None, *, everything: bool = False

@@ -5,7 +5,7 @@ a run ended, from what every feature reported.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .guards import GuardCode, GuardEvent
 from .payloads import Feature
@@ -45,9 +45,40 @@ class ReadFailedError(Exception):
         self.retry_after = err.retry_after if isinstance(err, RateLimitError) else None
 
 
-async def health_failure(a: Provider, b: Provider) -> ReadFailedError | None:
-    """Why the run cannot start, or None; a refusal of credentials is raised, naming who."""
+@dataclass(slots=True)
+class HealthChecks:
+    """When each provider last passed a run's health check, so that runs ask at most `every`.
+
+    The check costs a request per provider and run, and on a run with nothing to do that is
+    half of them. The reads ask the service anyway, and fail the run just as well when it does
+    not answer or refuses our credentials; so a provider that passed within `every`, and whose
+    runs since all succeeded, is not asked again (`forget` after any run that did not).
+    """
+
+    every: timedelta
+    passed: dict[str, datetime] = field(default_factory=dict)
+
+    def due(self, provider: Provider, now: datetime) -> bool:
+        """Whether `provider` must be checked before a run starting `now`."""
+        last = self.passed.get(provider.key)
+        return last is None or now - last >= self.every or now < last
+
+    def forget(self, *providers: Provider) -> None:
+        """Check these providers again before the next run."""
+        for provider in providers:
+            self.passed.pop(provider.key, None)
+
+
+async def health_failure(
+    a: Provider, b: Provider, *, checks: HealthChecks | None = None, now: datetime | None = None
+) -> ReadFailedError | None:
+    """Why the run cannot start, or None; a refusal of credentials is raised, naming who.
+
+    With `checks`, only providers due a check (as of `now`) are asked.
+    """
     for provider in (a, b):
+        if checks is not None and now is not None and not checks.due(provider, now):
+            continue
         try:
             await provider.health()
         except AuthError as err:
@@ -55,6 +86,8 @@ async def health_failure(a: Provider, b: Provider) -> ReadFailedError | None:
             raise
         except ProviderError as err:
             return ReadFailedError(provider, err)
+        if checks is not None and now is not None:
+            checks.passed[provider.key] = now
     return None
 
 
