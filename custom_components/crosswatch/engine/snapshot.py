@@ -13,6 +13,7 @@ never cause a removal.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
+import hashlib
 from types import MappingProxyType
 
 from .items import MediaItem
@@ -55,6 +56,30 @@ class Completeness:
         if self.expected_total is not None and self.expected_total != self.seen_total:
             return f"partial: {self.seen_total} of {self.expected_total} announced records read"
         return "complete"
+
+
+def content_version(snapshot: Snapshot) -> str | None:
+    """A version (`Read.version`) for a complete snapshot: a digest of everything it holds.
+
+    For providers with nothing cheaper to name a read by (no records as received to digest):
+    it walks every entry, so it belongs in the same executor job as the snapshot's build. A
+    partial snapshot has no version.
+    """
+    if not snapshot.complete:
+        return None
+    digest = hashlib.sha256(f"{snapshot.feature.value}|{snapshot.semantics.value}".encode())
+    entries = snapshot.entries
+    for key in sorted(entries):
+        digest.update(f"\n{key}={entries[key]!r}".encode())
+    return digest.hexdigest()
+
+
+def versioned(
+    provider: str, feature: Feature, entries: Iterable[Entry], completeness: Completeness
+) -> tuple[Snapshot, str | None]:
+    """`Snapshot.build` and the snapshot's `content_version`, as one job for the executor."""
+    snapshot = Snapshot.build(provider, feature, entries, completeness)
+    return snapshot, content_version(snapshot)
 
 
 def partial(reason: str) -> Completeness:

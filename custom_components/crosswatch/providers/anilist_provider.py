@@ -67,7 +67,7 @@ from ..engine.provider import (
     WriteResult,
 )
 from ..engine.ratings import RatingScale, from_normalized, quantize, to_normalized
-from ..engine.snapshot import Completeness, Snapshot
+from ..engine.snapshot import Completeness, Snapshot, versioned
 from .client_errors import client_cause, translates_client_errors, translating
 
 BATCH_SIZE: Final = 10  # one lookup plus up to ten mutations: a third of a minute's budget
@@ -195,10 +195,10 @@ class AniListProvider:
             seen_total=len(entries),
             failure="; ".join(failures) or None,
         )
-        snapshot = await off_loop(
-            partial(Snapshot.build, self.name, feature, entries, completeness), size=len(entries)
+        snapshot, version = await off_loop(
+            partial(versioned, self.name, feature, entries, completeness), size=len(entries)
         )
-        return Read(snapshot, None)
+        return Read(snapshot, None, version)
 
     @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:

@@ -37,7 +37,7 @@ from ...engine.provider import (
     WriteResult,
 )
 from ...engine.ratings import RatingScale, to_normalized
-from ...engine.snapshot import Completeness, Snapshot, partial
+from ...engine.snapshot import Completeness, Snapshot, partial, versioned
 from ..client_errors import translates_client_errors, translating
 from .writes import Batch, history_batch, outcomes, ratings_batch, rejected, watchlist_batch
 
@@ -230,11 +230,12 @@ class MdblistProvider:
         completeness = Completeness(
             all_pages=True, expected_total=total, seen_total=rows, watermark=watermark
         )
-        snapshot = await off_loop(
-            functools.partial(Snapshot.build, self.name, feature, entries, completeness),
+        snapshot, version = await off_loop(
+            functools.partial(versioned, self.name, feature, entries, completeness),
             size=len(entries),
         )
-        return Read(snapshot, Checkpoint(self.key, feature, watermark, None, self._now()))
+        checkpoint = Checkpoint(self.key, feature, watermark, None, self._now())
+        return Read(snapshot, checkpoint, version)
 
     # Writes --------------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ from ...engine.provider import (
     WriteResult,
 )
 from ...engine.ratings import RatingScale
-from ...engine.snapshot import Snapshot
+from ...engine.snapshot import Snapshot, versioned
 from ..client_errors import HttpError, translates_client_errors, translating
 from .library import Library, index, resolve
 from .reads import ALL_TYPES, FATAL, QUERIES, LibraryItem, Scan, payload, scan
@@ -176,15 +176,16 @@ class MediaBrowserProvider:
             # A ratings read is a whole-library read: it doubles as the index writes resolve in.
             self._library = self._index(found)
 
-        def indexed() -> Snapshot:
+        def indexed() -> tuple[Snapshot, str | None]:
             entries = [
                 Entry(item.item, held)
                 for item in found.items
                 if (held := payload(feature, item)) is not None
             ]
-            return Snapshot.build(self.key, feature, entries, found.completeness)
+            return versioned(self.key, feature, entries, found.completeness)
 
-        return Read(await off_loop(indexed, size=len(found.items)), None)
+        snapshot, version = await off_loop(indexed, size=len(found.items))
+        return Read(snapshot, None, version)
 
     @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:

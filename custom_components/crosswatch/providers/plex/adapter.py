@@ -24,7 +24,6 @@ play: a scrobble is dated when the server receives it.
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from functools import partial
 import hashlib
 import time
 
@@ -45,7 +44,7 @@ from ...engine.provider import (
     WriteResult,
 )
 from ...engine.ratings import RatingScale, from_normalized
-from ...engine.snapshot import Snapshot
+from ...engine.snapshot import Snapshot, content_version
 from ..client_errors import HttpError, translating
 from .library import SCANNED_TYPES, Library, LibraryRecord, scan
 from .watchlist import discover_target, read_watchlist
@@ -162,9 +161,12 @@ class PlexProvider:
                 completeness = replace(
                     completeness, failure=f"{failure}; {note}" if failure else note
                 )
-        snapshot = await off_loop(
-            partial(Snapshot.build, self.name, feature, entries, completeness), size=len(entries)
-        )
+
+        def built() -> tuple[Snapshot, str, str | None]:
+            snapshot = Snapshot.build(self.name, feature, entries, completeness)
+            return snapshot, _digest(snapshot), content_version(snapshot)
+
+        snapshot, digest, version = await off_loop(built, size=len(entries))
         del checkpoint  # Plex has no activity stamp to compare with the last one
         return Read(
             snapshot,
@@ -174,9 +176,10 @@ class PlexProvider:
                 watermark=None,
                 # A fingerprint of the content read, to tell an unchanged read from a changed
                 # one; it changes with a hiccup's shrink as much as with the user's activity.
-                etag=_digest(snapshot),
+                etag=digest,
                 updated_at=datetime.fromtimestamp(self._now(), UTC),
             ),
+            version,
         )
 
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:
