@@ -8,6 +8,7 @@ from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated,
 from custom_components.crosswatch.engine.snapshot import (
     Completeness,
     Semantics,
+    content_version,
     effective_view,
     partial,
 )
@@ -163,3 +164,25 @@ def test_a_complete_present_snapshot_is_used_as_it_is() -> None:
     snapshot = snap(Feature.WATCHLIST, [listed(movie("Heat", tmdb=949))])
 
     assert effective_view(snapshot, snap(Feature.WATCHLIST, [])) is snapshot
+
+
+def test_a_content_version_names_everything_a_complete_snapshot_holds() -> None:
+    heat, alien = movie("Heat", 1995, tmdb=949), movie("Alien", 1979, tmdb=348)
+    one = snap(Feature.WATCHLIST, [listed(heat), listed(alien)])
+
+    same = content_version(
+        snap(Feature.WATCHLIST, [listed(alien), listed(heat)])
+    )  # read in another order
+    relisted = content_version(
+        snap(Feature.WATCHLIST, [listed(heat, T0 + timedelta(days=1)), listed(alien)])
+    )
+    more_ids = content_version(
+        snap(
+            Feature.WATCHLIST,
+            [listed(movie("Heat", 1995, tmdb=949, imdb="tt0113277")), listed(alien)],
+        )
+    )
+
+    assert content_version(one) == same
+    assert len({content_version(one), relisted, more_ids}) == 3
+    assert content_version(snap(Feature.WATCHLIST, [listed(heat)], complete=False)) is None

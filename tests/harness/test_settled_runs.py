@@ -11,7 +11,15 @@ from custom_components.crosswatch.engine.pipeline import RunResult, RunStatus
 
 from .quirks import QUIRK_BY_NAME
 from .services import Svc
-from .test_scenarios import TRAKT_SIMKL, heal, in_sync, only
+from .test_scenarios import (
+    ANILIST_SIMKL,
+    MIRROR,
+    PLEX_TRAKT_MACHINE,
+    TRAKT_SIMKL,
+    heal,
+    in_sync,
+    only,
+)
 from .world import Rig, World
 
 
@@ -117,5 +125,50 @@ def test_a_new_id_map_makes_the_next_run_plan_in_full(served: Rig) -> None:
         result = only([d.result for d in world.run()])
 
         assert result.settled == ()
+    finally:
+        world.close()
+
+
+def test_a_play_on_plex_reaches_trakt_though_the_pair_was_settled(served: Rig) -> None:
+    world = World(served, PLEX_TRAKT_MACHINE, titles=12)
+    try:
+        in_sync(world, range(4))
+        assert settle(world).settled == (Feature.HISTORY,)
+
+        world.edit(Svc.PLEX, 6, add=True)  # the user watches a film on Plex
+        result = only([d.result for d in world.run()])
+
+        assert result.settled == ()
+        assert 6 in world.holds(Svc.TRAKT)
+    finally:
+        world.close()
+
+
+def test_a_settled_mirror_still_puts_back_what_the_user_removes_on_its_target(
+    served: Rig,
+) -> None:
+    world = World(served, MIRROR, titles=12)
+    try:
+        in_sync(world, range(4))
+        settle(world)
+
+        world.edit(Svc.JELLYFIN, 1, add=False)
+        heal(world, runs=3)
+
+        assert world.holds(Svc.JELLYFIN) == world.holds(Svc.TRAKT) == set(range(4))
+    finally:
+        world.close()
+
+
+def test_a_title_anilist_lists_on_a_settled_pair_reaches_simkl(served: Rig) -> None:
+    world = World(served, ANILIST_SIMKL, titles=12)
+    try:
+        in_sync(world, range(4))
+        settle(world)
+
+        world.edit(Svc.ANILIST, 5, add=True)
+        heal(world, runs=2)
+
+        assert 5 in world.holds(Svc.SIMKL)
     finally:
         world.close()
