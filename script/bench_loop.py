@@ -6,10 +6,17 @@ process (script/bench_loop_serve.py, so that their CPU is not counted here); thi
 builds the real clients and providers against them, a state store on a temporary file and a
 Pipeline whose blocking work goes to the loop's default executor, as Home Assistant's
 `async_add_executor_job` sends it. The pair runs four times on the same providers and store, as
-within one Home Assistant start: a first run (nothing stored yet, some adds both ways); a
+within one Home Assistant start: a first run (nothing stored yet, some writes to make); a
 no-change run (which verifies the first run's writes, so reads what they touched again); a
 steady run (nothing pending any more: it finds nothing to do and settles the pair); and a
-settled run, which ends once both reads are in (engine/settle.py). A heartbeat on the same
+settled run, which ends once both reads are in (engine/settle.py).
+
+The pair kinds (`PAIR_KINDS`; what each side holds is in script/bench_loop_serve.py):
+trakt-simkl, the Trakt ⇄ SIMKL watchlist, two-way; plex-trakt, Plex → Trakt history, add only;
+trakt-jellyfin, the Trakt watchlist mirrored onto Jellyfin's favourites; anilist-simkl, the
+AniList ⇄ SIMKL anime watchlist, two-way. AniList serves 30 requests a minute and the client
+keeps to that: at 10,000 entries a run takes minutes (20 chunks a read, a request per write),
+at 100,000 most of an hour. A heartbeat on the same
 loop sleeps 5 ms at a time; every wake-up later than that is a lag, and a lag over 50 ms is a
 stall. One JSON line per (pair, size, run):
 
@@ -20,6 +27,7 @@ stall. One JSON line per (pair, size, run):
     script/bench --loop                              trakt-simkl at 10,000 and 100,000
     script/bench --loop --sizes 10000                one size
     script/bench --loop --sizes 10000 --where        also sample where the loop stalls
+    script/bench --loop --pairs plex-trakt,trakt-jellyfin --sizes 10000
 
 `ops` counts the operations the run planned; `cpu_seconds` is this process's CPU time during
 the run (`time.process_time`: the loop and the executor's threads, not the simulators);
@@ -54,6 +62,17 @@ from bench import engine_without_home_assistant
 
 engine_without_home_assistant()
 
+from custom_components.crosswatch.clients.anilist.client import (  # noqa: E402
+    AniListClient,
+    tokens_from_pin,
+)
+from custom_components.crosswatch.clients.mediabrowser.client import (  # noqa: E402
+    JELLYFIN,
+    DeviceInfo,
+    MediaBrowserClient,
+)
+from custom_components.crosswatch.clients.plex.auth import PlexApp  # noqa: E402
+from custom_components.crosswatch.clients.plex.client import PlexClient  # noqa: E402
 from custom_components.crosswatch.clients.simkl.client import SimklApi  # noqa: E402
 from custom_components.crosswatch.clients.tokens import Tokens  # noqa: E402
 from custom_components.crosswatch.clients.trakt.auth import TraktApp  # noqa: E402
@@ -64,6 +83,10 @@ from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, Run
 from custom_components.crosswatch.engine.planner import SyncMode  # noqa: E402
 from custom_components.crosswatch.engine.provider import Provider  # noqa: E402
 from custom_components.crosswatch.engine.store import StateStore  # noqa: E402
+from custom_components.crosswatch.providers.anilist_provider import AniListProvider  # noqa: E402
+from custom_components.crosswatch.providers.jellyfin import JellyfinProvider  # noqa: E402
+from custom_components.crosswatch.providers.mediabrowser import MediaBrowserAccount  # noqa: E402
+from custom_components.crosswatch.providers.plex import PlexProvider  # noqa: E402
 from custom_components.crosswatch.providers.simkl import (  # noqa: E402
     SimklAccount,
     SimklProvider,
@@ -72,6 +95,9 @@ from custom_components.crosswatch.providers.trakt import TraktProvider  # noqa: 
 
 SERVE = Path(__file__).resolve().parent / "bench_loop_serve.py"
 SIZES: Final = (10_000, 100_000)
+# What `script/bench --loop` runs unless told otherwise (docs/benchmarks.md); the other kinds
+# are asked for by name, AniList's above all: at 100,000 its rate limit makes a run long.
+DEFAULT_PAIRS: Final = ("trakt-simkl",)
 STALL: Final = 0.050  # seconds: the most a sync may hold Home Assistant's loop
 BEAT: Final = 0.005  # seconds the heartbeat sleeps between looks at the clock
 # The runs measured, in order, on the same providers and store (see the module doc).
@@ -104,9 +130,9 @@ class Side:
 class PairKind:
     """A kind of pair the bench can run: its spec and how to build its two sides.
 
-    `build` gets the session and the child's hello line (URLs, tokens, accounts). Further kinds
-    (Plex → Trakt history, Trakt → Jellyfin, AniList ⇄ SIMKL) are a serving function in
-    script/bench_loop_serve.py and one more `PairKind` here.
+    `build` gets the session and the child's hello line (URLs, tokens, accounts) and returns
+    sides A and B, in the spec's order (A is the source of a one-way pair). A kind is a serving
+    function in script/bench_loop_serve.py and one `PairKind` here.
     """
 
     name: str
@@ -140,16 +166,89 @@ def simkl_side(session: aiohttp.ClientSession, hello: Json) -> Side:
     return Side(SimklProvider(api, account), waits)
 
 
+def plex_side(session: aiohttp.ClientSession, hello: Json) -> Side:
+    """Plex as tests/harness/services.py builds it (PlexService.provider), in real time.
+
+    With the client's own page size (the harness's is small, to span pages with 12 titles),
+    and, as there, no reuse of a library scan from one run to the next: a scheduled run comes
+    after the scan's minute has lapsed, as after the snapshot memo's.
+    """
+    plex = hello["plex"]
+    waits = Waits()
+    client = PlexClient(
+        session, PlexApp(plex["client_id"]), server_url=hello["urls"]["plex"],
+        server_token=plex["server_token"], account_token=plex["account_token"],
+        plex_tv_url=plex["plex_tv"], discover_url=plex["discover"],
+        metadata_url=plex["metadata"], sleep=waits.sleep,
+    )  # fmt: skip
+    return Side(PlexProvider(client, library_ttl=0), waits)
+
+
+def jellyfin_side(session: aiohttp.ClientSession, hello: Json) -> Side:
+    """Jellyfin as tests/harness/services.py builds it (JellyfinService.provider), in real time.
+
+    With the client's own page size (the harness's is small, to span pages with 12 titles).
+    """
+    jellyfin = hello["jellyfin"]
+    waits = Waits()
+    client = MediaBrowserClient(
+        session, JELLYFIN, hello["urls"]["jellyfin"],
+        device=DeviceInfo(device_id="cw-bench", version="0.1.0"), token=jellyfin["token"],
+        sleep=waits.sleep,
+    )  # fmt: skip
+    account = MediaBrowserAccount(
+        jellyfin["server_id"], jellyfin["server_name"], jellyfin["user_id"], jellyfin["user_name"]
+    )
+    return Side(JellyfinProvider(client, account), waits)
+
+
+def anilist_side(session: aiohttp.ClientSession, hello: Json) -> Side:
+    """AniList as tests/harness/services.py builds it (AniListService.provider), in real time.
+
+    The client paces itself with its own throttle (30 requests a minute) on the real clock. The
+    harness's clock moves hours between runs, so its provider never reuses a read from the run
+    before; here runs follow each other at once, and a scheduled run would come after the
+    read's minute of reuse has lapsed, as after the snapshot memo's: none is reused.
+    """
+    anilist = hello["anilist"]
+    waits = Waits()
+    client = AniListClient(session, tokens_from_pin(anilist["token"]),
+                           base_url=hello["urls"]["anilist"], sleep=waits.sleep)  # fmt: skip
+    provider = AniListProvider(
+        client, user_id=anilist["user_id"], user_name=anilist["user_name"], reuse_for=0
+    )
+    return Side(provider, waits)
+
+
 def trakt_simkl(session: aiohttp.ClientSession, hello: Json) -> tuple[Side, Side]:
     return trakt_side(session, hello), simkl_side(session, hello)
 
 
+def plex_trakt(session: aiohttp.ClientSession, hello: Json) -> tuple[Side, Side]:
+    return plex_side(session, hello), trakt_side(session, hello)
+
+
+def trakt_jellyfin(session: aiohttp.ClientSession, hello: Json) -> tuple[Side, Side]:
+    return trakt_side(session, hello), jellyfin_side(session, hello)
+
+
+def anilist_simkl(session: aiohttp.ClientSession, hello: Json) -> tuple[Side, Side]:
+    return anilist_side(session, hello), simkl_side(session, hello)
+
+
+def pair_kind(
+    name: str, mode: SyncMode, feature: Feature,
+    build: Callable[[aiohttp.ClientSession, Json], tuple[Side, Side]],
+) -> PairKind:  # fmt: skip
+    """A kind syncing one feature, its pair named as the kind."""
+    return PairKind(name, PairSpec(name, mode, frozenset({feature})), build)
+
+
 PAIR_KINDS: Final = (
-    PairKind(
-        "trakt-simkl",
-        PairSpec("trakt-simkl", SyncMode.TWO_WAY, frozenset({Feature.WATCHLIST})),
-        trakt_simkl,
-    ),
+    pair_kind("trakt-simkl", SyncMode.TWO_WAY, Feature.WATCHLIST, trakt_simkl),
+    pair_kind("plex-trakt", SyncMode.ADD_ONLY, Feature.HISTORY, plex_trakt),
+    pair_kind("trakt-jellyfin", SyncMode.MIRROR, Feature.WATCHLIST, trakt_jellyfin),
+    pair_kind("anilist-simkl", SyncMode.TWO_WAY, Feature.WATCHLIST, anilist_simkl),
 )
 
 
@@ -316,7 +415,7 @@ async def measured_run(
 
 
 async def measure(kind: PairKind, size: int, hello: Json, *, where: bool) -> list[Json]:
-    """Both runs of one pair kind at one size; one JSON-ready dict per run."""
+    """The runs of one pair kind at one size (RUNS); one JSON-ready dict per run."""
     loop = asyncio.get_running_loop()
 
     def run_blocking[T](function: Callable[[], T]) -> Awaitable[T]:
@@ -358,7 +457,7 @@ async def measure(kind: PairKind, size: int, hello: Json, *, where: bool) -> lis
 
 
 async def bench(kind: PairKind, size: int, *, where: bool) -> list[Json]:
-    """Serve the simulators in a child process, measure both runs, stop the child."""
+    """Serve the simulators in a child process, measure the runs, stop the child."""
     child = subprocess.Popen(  # noqa: ASYNC220 - started before anything is measured
         [sys.executable, str(SERVE), kind.name, str(size)],
         stdin=subprocess.PIPE,
@@ -381,7 +480,11 @@ async def bench(kind: PairKind, size: int, *, where: bool) -> list[Json]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", default=",".join(k.name for k in PAIR_KINDS))
+    parser.add_argument(
+        "--pairs",
+        default=",".join(DEFAULT_PAIRS),
+        help=f"comma-separated pair kinds, of {', '.join(k.name for k in PAIR_KINDS)}",
+    )
     parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
     parser.add_argument(
         "--where", action="store_true", help="sample the loop's stack during stalls (where_ms)"

@@ -688,7 +688,7 @@ def test_a_title_removed_while_the_other_side_refuses_our_sign_in_is_removed_the
         only([d.result for d in world.run()])  # SIMKL's titles copied to AniList
         world.edit(Svc.SIMKL, 4, add=False)
         world.edit(Svc.SIMKL, 5, add=True)
-        QUIRK_BY_NAME["token_expires"].switch[Svc.ANILIST](world.services[Svc.ANILIST], 2)
+        QUIRK_BY_NAME["token_expires"].switch[Svc.ANILIST](world.services[Svc.ANILIST], 1)
         assert world.run()[0].result is None  # AniList refuses the sign-in mid-run
 
         heal(world, every_run_completes=True)
