@@ -22,6 +22,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 import logging
 import time
 from typing import ClassVar, Final
@@ -174,7 +175,7 @@ class MediaBrowserProvider:
         found = await self._scan(types, filters)
         if feature is Feature.RATINGS:
             # A ratings read is a whole-library read: it doubles as the index writes resolve in.
-            self._library = self._index(found)
+            self._library = await self._index(found)
 
         def indexed() -> tuple[Snapshot, str | None]:
             entries = [
@@ -288,12 +289,17 @@ class MediaBrowserProvider:
                 or not library.reusable
                 or self._clock() - library.built_at > self._library_ttl
             ):
-                library = self._index(await self._scan(ALL_TYPES, ()))
+                library = await self._index(await self._scan(ALL_TYPES, ()))
                 self._library = library
             return library
 
-    def _index(self, found: Scan) -> Library:
-        return index(found, self._library, self._clock())
+    async def _index(self, found: Scan) -> Library:
+        """The write index of a whole-library scan, built in the executor.
+
+        On the loop, 100,000 items held it for 0.4 s.
+        """
+        indexing = partial(index, found, self._library, self._clock())
+        return await off_loop(indexing, size=len(found.items))
 
     def _resolve(self, library: Library, item: MediaItem) -> tuple[LibraryItem, ...]:
         """The library items a requested item stands for (every copy of it), or none."""
