@@ -9,14 +9,7 @@ Pipeline whose blocking work goes to the loop's default executor, as Home Assist
 within one Home Assistant start: a first run (nothing stored yet, some writes to make); a
 no-change run (which verifies the first run's writes, so reads what they touched again); a
 steady run (nothing pending any more: it finds nothing to do and settles the pair); and a
-settled run, which ends once both reads are in (engine/settle.py).
-
-The pair kinds (`PAIR_KINDS`; what each side holds is in script/bench_loop_serve.py):
-trakt-simkl, the Trakt ⇄ SIMKL watchlist, two-way; plex-trakt, Plex → Trakt history, add only;
-trakt-jellyfin, the Trakt watchlist mirrored onto Jellyfin's favourites; anilist-simkl, the
-AniList ⇄ SIMKL anime watchlist, two-way. AniList serves 30 requests a minute and the client
-keeps to that: at 10,000 entries a run takes minutes (20 chunks a read, a request per write),
-at 100,000 most of an hour. A heartbeat on the same
+settled run, which ends once both reads are in (engine/settle.py). A heartbeat on the same
 loop sleeps 5 ms at a time; every wake-up later than that is a lag, and a lag over 50 ms is a
 stall. One JSON line per (pair, size, run):
 
@@ -28,6 +21,13 @@ stall. One JSON line per (pair, size, run):
     script/bench --loop --sizes 10000                one size
     script/bench --loop --sizes 10000 --where        also sample where the loop stalls
     script/bench --loop --pairs plex-trakt,trakt-jellyfin --sizes 10000
+
+The pair kinds (`PAIR_KINDS`; what each side holds is in script/bench_loop_serve.py):
+trakt-simkl, the Trakt ⇄ SIMKL watchlist, two-way (the default); plex-trakt, Plex → Trakt
+history, add only; trakt-jellyfin, the Trakt watchlist mirrored onto Jellyfin's favourites;
+anilist-simkl, the AniList ⇄ SIMKL anime watchlist, two-way. AniList serves 30 requests a
+minute and its client keeps to that: at 10,000 entries a run takes up to two minutes (20
+chunks a read, a request per write), at 100,000 (200 chunks a read) most of an hour in all.
 
 `ops` counts the operations the run planned; `cpu_seconds` is this process's CPU time during
 the run (`time.process_time`: the loop and the executor's threads, not the simulators);
