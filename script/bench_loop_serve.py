@@ -474,19 +474,14 @@ class KeptItemLists:
         key = (user_id, frozenset(types), frozenset(filters), frozenset(ids), recursive)
         if key in self._chosen:
             return self._chosen[key]
-        chosen = []
-        for item in self._sorted()[2]:
-            data = state.visible(user_id, item.id)
-            if (
-                (types and item.type not in types)
-                or (ids and item.id not in ids)
-                or (not recursive and not ids)
-                or ("IsPlayed" in filters and not data.played)
-                or ("IsUnplayed" in filters and data.played)
-                or ("IsFavorite" in filters and not data.is_favorite)
-            ):
-                continue
-            chosen.append(item)
+        chosen = [
+            item
+            for item in self._sorted()[2]
+            if mb_sim.item_matches(
+                item, state.visible(user_id, item.id),
+                types=types, filters=filters, ids=ids, recursive=recursive,
+            )
+        ]  # fmt: skip
         self._chosen[key] = chosen
         return chosen
 

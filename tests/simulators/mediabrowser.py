@@ -448,6 +448,26 @@ def _guard(state: MediaBrowserState) -> Middleware:
     return guard
 
 
+def item_matches(
+    item: Item,
+    data: UserData,
+    *,
+    types: set[str],
+    filters: set[str],
+    ids: set[str],
+    recursive: bool,
+) -> bool:
+    """Whether `/Items` with these parameters lists `item` (its user data as the user sees it)."""
+    return not (
+        (types and item.type not in types)
+        or (ids and item.id not in ids)
+        or (not recursive and not ids)
+        or ("IsPlayed" in filters and not data.played)
+        or ("IsUnplayed" in filters and data.played)
+        or ("IsFavorite" in filters and not data.is_favorite)
+    )
+
+
 def _query(request: web.Request) -> dict[str, str]:
     """Query parameters by lower-cased name: both servers ignore the case of names."""
     return {key.lower(): value for key, value in request.query.items()}
@@ -651,19 +671,14 @@ class _Handlers:
         recursive = q.get("recursive", "false").lower() == "true"
         ordered = sorted(s.items.values(), key=lambda i: (i.created, i.name, i.id))
         ordinal = {item.id: n for n, item in enumerate(ordered)}
-        chosen = []
-        for item in ordered:
-            data = s.visible(user_id, item.id)
-            if (
-                (types and item.type not in types)
-                or (ids and item.id not in ids)
-                or (not recursive and not ids)
-                or ("IsPlayed" in filters and not data.played)
-                or ("IsUnplayed" in filters and data.played)
-                or ("IsFavorite" in filters and not data.is_favorite)
-            ):
-                continue
-            chosen.append(item)
+        chosen = [
+            item
+            for item in ordered
+            if item_matches(
+                item, s.visible(user_id, item.id),
+                types=types, filters=filters, ids=ids, recursive=recursive,
+            )
+        ]  # fmt: skip
         fault = s.quirks.take_list_fault()
         if fault is ListFault.EMPTY:
             chosen = []
