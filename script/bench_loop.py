@@ -42,7 +42,8 @@ numbers of runs without it.
 import argparse
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import gc
@@ -145,8 +146,8 @@ class PairKind:
     build: Callable[[aiohttp.ClientSession, Json], tuple[Side, Side]]
 
 
-def trakt_side(session: aiohttp.ClientSession, hello: Json) -> Side:
-    """Trakt as tests/harness/services.py builds it (TraktService.provider), in real time."""
+def trakt_client(session: aiohttp.ClientSession, hello: Json) -> tuple[TraktClient, Waits]:
+    """Trakt's client as tests/harness/services.py builds it, in real time, and its sleeps."""
     trakt = hello["trakt"]
     waits = Waits()
 
@@ -158,7 +159,13 @@ def trakt_side(session: aiohttp.ClientSession, hello: Json) -> Side:
         Tokens.from_oauth_reply(trakt["tokens"]), keep, base_url=hello["urls"]["trakt"],
         sleep=waits.sleep,
     )  # fmt: skip
-    return Side(TraktProvider(client, slug=trakt["slug"]), waits)
+    return client, waits
+
+
+def trakt_side(session: aiohttp.ClientSession, hello: Json) -> Side:
+    """Trakt as tests/harness/services.py builds it (TraktService.provider), in real time."""
+    client, waits = trakt_client(session, hello)
+    return Side(TraktProvider(client, slug=hello["trakt"]["slug"]), waits)
 
 
 def simkl_side(session: aiohttp.ClientSession, hello: Json) -> Side:
@@ -178,6 +185,12 @@ def plex_side(session: aiohttp.ClientSession, hello: Json) -> Side:
     and, as there, no reuse of a library scan from one run to the next: a scheduled run comes
     after the scan's minute has lapsed, as after the snapshot memo's.
     """
+    client, waits = plex_client(session, hello)
+    return Side(PlexProvider(client, library_ttl=0), waits)
+
+
+def plex_client(session: aiohttp.ClientSession, hello: Json) -> tuple[PlexClient, Waits]:
+    """Plex's client as tests/harness/services.py builds it, in real time, and its sleeps."""
     plex = hello["plex"]
     waits = Waits()
     client = PlexClient(
@@ -186,7 +199,7 @@ def plex_side(session: aiohttp.ClientSession, hello: Json) -> Side:
         plex_tv_url=plex["plex_tv"], discover_url=plex["discover"],
         metadata_url=plex["metadata"], sleep=waits.sleep,
     )  # fmt: skip
-    return Side(PlexProvider(client, library_ttl=0), waits)
+    return client, waits
 
 
 def jellyfin_side(session: aiohttp.ClientSession, hello: Json) -> Side:
@@ -379,92 +392,121 @@ class CollectorPauses:
         }
 
 
-async def measured_run(
-    pipeline: Pipeline, kind: PairKind, sides: tuple[Side, Side], *, where: bool
-) -> tuple[RunResult, dict[str, Json]]:
-    """One run of the pair with the heartbeat going; the run's result and its loop numbers."""
+@asynccontextmanager
+async def watched(sides: Iterable[Side], *, where: bool) -> AsyncIterator[dict[str, Json]]:
+    """The loop's numbers over the block, put in the dict it yields when the block ends.
+
+    A heartbeat on the loop (stalls), the collector's pauses, CPU and wall time, and what each
+    side's client slept; with `where`, the stall sampler's places.
+    """
+    sides = list(sides)
     waits_before = [side.waits.seconds for side in sides]
     heartbeat = Heartbeat()
     beating = asyncio.create_task(heartbeat.beat())
-    await asyncio.sleep(BEAT * 2)  # the heartbeat is going before the run starts
+    await asyncio.sleep(BEAT * 2)  # the heartbeat is going before the measured work starts
     sampler = StallSampler(heartbeat) if where else None
     if sampler is not None:
         sampler.start()
     collector = CollectorPauses()
     gc.callbacks.append(collector)
+    numbers: dict[str, Json] = {}
     started, cpu_started = time.perf_counter(), time.process_time()
     try:
-        result = await pipeline.run(kind.spec, sides[0].provider, sides[1].provider)
+        yield numbers
     finally:
         gc.callbacks.remove(collector)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     heartbeat.running = False
     await beating
-    numbers: dict[str, Json] = {
-        "worst_stall_ms": round(heartbeat.worst * 1000, 1),
-        "total_stall_ms": round(sum(heartbeat.stalls) * 1000, 1),
-        "stalls_over_50ms": len(heartbeat.stalls),
-        "wall_seconds": round(wall, 2),
-        "cpu_seconds": round(cpu, 2),
-        "settled": [feature.value for feature in result.settled],
-        **collector.numbers(),
-        "requests": dict(result.requests),
-        "client_waits": {
-            side.provider.name: round(side.waits.seconds - before, 1)
-            for side, before in zip(sides, waits_before, strict=True)
-        },
-    }
+    numbers.update(
+        {
+            "worst_stall_ms": round(heartbeat.worst * 1000, 1),
+            "total_stall_ms": round(sum(heartbeat.stalls) * 1000, 1),
+            "stalls_over_50ms": len(heartbeat.stalls),
+            "wall_seconds": round(wall, 2),
+            "cpu_seconds": round(cpu, 2),
+            **collector.numbers(),
+            "client_waits": {
+                side.provider.name: round(side.waits.seconds - before, 1)
+                for side, before in zip(sides, waits_before, strict=True)
+            },
+        }
+    )
     if sampler is not None:
         numbers["where_ms"] = sampler.stop()
+
+
+async def measured_run(
+    pipeline: Pipeline, kind: PairKind, sides: tuple[Side, Side], *, where: bool
+) -> tuple[RunResult, dict[str, Json]]:
+    """One run of the pair with the heartbeat going; the run's result and its loop numbers."""
+    async with watched(sides, where=where) as numbers:
+        result = await pipeline.run(kind.spec, sides[0].provider, sides[1].provider)
+    numbers["settled"] = [feature.value for feature in result.settled]
+    numbers["requests"] = dict(result.requests)
     return result, numbers
+
+
+@asynccontextmanager
+async def bench_pipeline() -> AsyncIterator[Pipeline]:
+    """A Pipeline on a state store in a temporary folder, as Home Assistant's runtime has one.
+
+    Its blocking work goes to the loop's default executor, as `hass.async_add_executor_job`
+    sends it; its memo keeps nothing: a scheduled run comes after the 5-minute memo of Home
+    Assistant's runtime has lapsed, and reads every side again.
+    """
+    loop = asyncio.get_running_loop()
+
+    def run_blocking[T](function: Callable[[], T]) -> Awaitable[T]:
+        return loop.run_in_executor(None, function)
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = await run_blocking(lambda: StateStore(Path(folder) / "state.db"))
+        try:
+            yield Pipeline(store, run_blocking=run_blocking, memo=SnapshotMemo(timedelta(0)),
+                           clock=lambda: datetime.now(UTC))  # fmt: skip
+        finally:
+            await run_blocking(store.close)
 
 
 async def measure(kind: PairKind, size: int, hello: Json, *, where: bool) -> list[Json]:
     """The runs of one pair kind at one size (RUNS); one JSON-ready dict per run."""
-    loop = asyncio.get_running_loop()
-
-    def run_blocking[T](function: Callable[[], T]) -> Awaitable[T]:
-        # Home Assistant's hass.async_add_executor_job: the loop's default ThreadPoolExecutor.
-        return loop.run_in_executor(None, function)
-
     lines = []
     throttled: dict[str, int] = {}
-    with tempfile.TemporaryDirectory() as folder:
-        store = await run_blocking(lambda: StateStore(Path(folder) / "state.db"))
-        try:
-            # A memo that keeps nothing: a scheduled no-change run comes after the 5-minute
-            # memo of Home Assistant's runtime has lapsed, and must read both sides again.
-            pipeline = Pipeline(store, run_blocking=run_blocking, memo=SnapshotMemo(timedelta(0)),
-                                clock=lambda: datetime.now(UTC))  # fmt: skip
-            async with aiohttp.ClientSession(trace_configs=[count_429(throttled)]) as session:
-                sides = kind.build(session, hello)
-                for run in RUNS:
-                    throttled.clear()
-                    result, numbers = await measured_run(pipeline, kind, sides, where=where)
-                    lines.append(
-                        {
-                            "case": "loop", "pair": kind.name, "items_per_side": size, "run": run,
-                            "status": result.status.value, "ops": len(result.plan.operations),
-                            **numbers, "http_429": {
-                                service: throttled.get(url, 0)
-                                for service, url in hello["urls"].items()
-                            },
-                            "rate_limited": list(result.rate_limited),
-                            "errors": list(result.errors),
-                            "peak_rss_mb": round(
-                                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
-                            ),
-                        }
-                    )  # fmt: skip
-        finally:
-            await run_blocking(store.close)
+    async with (
+        bench_pipeline() as pipeline,
+        aiohttp.ClientSession(trace_configs=[count_429(throttled)]) as session,
+    ):
+        sides = kind.build(session, hello)
+        for run in RUNS:
+            throttled.clear()
+            result, numbers = await measured_run(pipeline, kind, sides, where=where)
+            lines.append(
+                {
+                    "case": "loop", "pair": kind.name, "items_per_side": size, "run": run,
+                    "status": result.status.value, "ops": len(result.plan.operations),
+                    **numbers, "http_429": {
+                        service: throttled.get(url, 0)
+                        for service, url in hello["urls"].items()
+                    },
+                    "rate_limited": list(result.rate_limited),
+                    "errors": list(result.errors),
+                    "peak_rss_mb": round(
+                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+                    ),
+                }
+            )  # fmt: skip
     return lines
 
 
-async def bench(kind: PairKind, size: int, *, where: bool) -> list[Json]:
-    """Serve the simulators in a child process, measure the runs, stop the child."""
+@asynccontextmanager
+async def served(world: str, size: int) -> AsyncIterator[Json]:
+    """The simulators of `world` at `size`, served by a child process: its hello line.
+
+    The child is stopped when the block ends.
+    """
     child = subprocess.Popen(  # noqa: ASYNC220 - started before anything is measured
-        [sys.executable, str(SERVE), kind.name, str(size)],
+        [sys.executable, str(SERVE), world, str(size)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
@@ -475,12 +517,17 @@ async def bench(kind: PairKind, size: int, *, where: bool) -> list[Json]:
         # Seeding 100,000 titles takes the child a while; nothing is measured meanwhile.
         line = await asyncio.to_thread(child.stdout.readline)
         if not line:
-            raise SystemExit(f"bench_loop: the simulators for {kind.name} did not start")
-        hello = json.loads(line)
-        return await measure(kind, size, hello, where=where)
+            raise SystemExit(f"bench: the simulators for {world} did not start")
+        yield json.loads(line)
     finally:
         child.stdin.close()  # the child serves until its stdin closes
         await asyncio.to_thread(child.wait, 30)
+
+
+async def bench(kind: PairKind, size: int, *, where: bool) -> list[Json]:
+    """Serve the simulators in a child process, measure the runs, stop the child."""
+    async with served(kind.name, size) as hello:
+        return await measure(kind, size, hello, where=where)
 
 
 def settled_over_budget(where: str, line: Json) -> list[str]:

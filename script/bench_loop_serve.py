@@ -29,6 +29,9 @@ so that the other side's catalogue finds them when they are added there. What th
 - anilist-simkl: anime, AniList's PLANNING entries and SIMKL's plan-to-watch anime, two-way.
   Every title carries its AniList id (which SIMKL must know for the pair to work) and 97 % a
   MyAnimeList id, as AniList leaves `idMal` out for some.
+- household (script/bench_household.py; N is the number of films): one Plex server, one Trakt
+  and one SIMKL account for three pairs at once. Not the shared library above: see
+  `HouseholdPlay` and `serve_household`.
 
 Rate limits are kept as the simulators document them, and waits they cause are reported by
 the parent, not hidden. Trakt: 1,000 GETs per 5 minutes, 1 write a second. Real Trakt caps a
@@ -567,6 +570,315 @@ def seed_anilist(titles: list[Title], planned: Sequence[Title]) -> KeptAniListSt
     return state
 
 
+# -- the household (script/bench_household.py) --------------------------------------------------
+
+# For N films: ten times as many episodes and, in Trakt's history, twelve plays per film (5,000
+# films: 50,000 episodes in 500 shows, 60,000 plays, 2,000 ratings), as issue 16 sizes it.
+EPISODES_PER_FILM = 10
+PLAYS_PER_FILM = 12
+SEASONS, EPISODES_PER_SEASON = 5, 20  # every show: 100 episodes
+WATCHLIST, WATCHLIST_ONLY = 300, 5  # titles per side, and how many of them are on one side only
+REWATCHED_BEFORE = timedelta(days=90)  # a title watched twice: its first play, before its last
+RATED = datetime(2025, 4, 1, 21, 0, tzinfo=UTC)  # when the user rated the first rated title
+
+
+def household_trakt_id(kind: str, n: int) -> int:
+    """The Trakt id of the household's film, show or episode n (by Trakt's name of the kind)."""
+    return {"movie": n + 1, "show": 3_000_000 + n, "episode": 5_000_000 + n}[kind]
+
+
+def household_film(n: int) -> Title:
+    """Film n: Plex's films first, then those of Trakt's plays of films the library lacks."""
+    return Title(n, f"tt{4_000_000 + n}", 400_000 + n, on_a=True, on_b=True)
+
+
+def watchlist_film(n: int) -> Title:
+    """Watchlist title n: side A is Trakt's watchlist, side B SIMKL's plan-to-watch list.
+
+    The first WATCHLIST - WATCHLIST_ONLY are on both, the next WATCHLIST_ONLY on Trakt's only,
+    the last WATCHLIST_ONLY on SIMKL's only: a first run adds a handful each way.
+    """
+    shared = WATCHLIST - WATCHLIST_ONLY
+    return Title(1_000_000 + n, f"tt{7_000_000 + n}", 700_000 + n,
+                 on_a=n < WATCHLIST, on_b=n < shared or n >= WATCHLIST)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdShow:
+    """Show n of the household's library (every one in Plex's TV section)."""
+
+    n: int
+
+    @property
+    def name(self) -> str:
+        return f"Bench Show {self.n}"
+
+    @property
+    def year(self) -> int:
+        return 1990 + self.n % 35
+
+    @property
+    def ids(self) -> dict[str, Json]:
+        return {"imdb": f"tt{6_000_000 + self.n}", "tmdb": 600_000 + self.n,
+                "tvdb": 800_000 + self.n}  # fmt: skip
+
+    @property
+    def trakt(self) -> int:
+        return household_trakt_id("show", self.n)
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdPlay:
+    """A film or an episode of the household's Plex library, and the plays each side has of it.
+
+    `i` is its place in the library (films first, then episodes), and what it holds follows from
+    it, spread evenly: every 200th is unwatched (a few hundred in all), every 10th was watched
+    twice (Plex counts two views and dates the last; Trakt keeps both plays), and Trakt lacks
+    the plays of every 100th (1 %, which a first run adds). An episode is known by its number
+    across the library, `episode`: its show, season and number follow from it.
+    """
+
+    i: int
+    film: Title | None  # None: an episode
+    episode: int = 0
+
+    @property
+    def plays(self) -> tuple[datetime, ...]:
+        """Its plays, oldest first, a minute apart from the next title's."""
+        if self.i % 200 == 199:
+            return ()
+        last = WATCHED + timedelta(minutes=self.i)
+        return (last - REWATCHED_BEFORE, last) if self.i % 10 == 3 else (last,)
+
+    @property
+    def on_trakt(self) -> bool:
+        """Whether Trakt's history holds its plays."""
+        return self.i % 100 != 37
+
+    @property
+    def show(self) -> int:
+        return self.episode // (SEASONS * EPISODES_PER_SEASON)
+
+    @property
+    def season(self) -> int:
+        return self.episode % (SEASONS * EPISODES_PER_SEASON) // EPISODES_PER_SEASON + 1
+
+    @property
+    def number(self) -> int:
+        return self.episode % EPISODES_PER_SEASON + 1
+
+    @property
+    def tvdb(self) -> int:
+        """The episode's own TVDB id (Plex and Trakt both know it)."""
+        return 9_000_000 + self.episode
+
+    @property
+    def trakt(self) -> int:
+        """Its Trakt id."""
+        if self.film is not None:
+            return household_trakt_id("movie", self.film.n)
+        return household_trakt_id("episode", self.episode)
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdRating:
+    """One rating of the user's: the same 1-10 value on Plex and, unless not `on_trakt`, Trakt."""
+
+    kind: str  # "movie", "show" or "episode", as Trakt names them
+    n: int  # the film's, show's or episode's number
+    value: int
+    rated_at: datetime
+    on_trakt: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Household:
+    """What one household holds on Plex, Trakt and SIMKL, for N films."""
+
+    films: int
+
+    @property
+    def shows(self) -> list[HouseholdShow]:
+        count = max(1, self.films * EPISODES_PER_FILM // (SEASONS * EPISODES_PER_SEASON))
+        return [HouseholdShow(n) for n in range(count)]
+
+    @property
+    def episodes(self) -> int:
+        return len(self.shows) * SEASONS * EPISODES_PER_SEASON
+
+    def library(self) -> list[HouseholdPlay]:
+        """Plex's library: the films, then every episode of every show."""
+        films = [HouseholdPlay(n, household_film(n)) for n in range(self.films)]
+        episodes = [HouseholdPlay(self.films + k, None, k) for k in range(self.episodes)]
+        return films + episodes
+
+    def films_elsewhere(self, library: list[HouseholdPlay]) -> list[Title]:
+        """Films Trakt has a play of and the library lacks: what brings its history to size."""
+        plays = sum(len(play.plays) for play in library if play.on_trakt)
+        extra = max(0, PLAYS_PER_FILM * self.films - plays)
+        return [household_film(self.films + n) for n in range(extra)]
+
+    def ratings(self) -> list[HouseholdRating]:
+        """Every 5th film, every show and every 100th episode; Trakt lacks every 100th rating."""
+        rated = [
+            *(("movie", n) for n in range(0, self.films, 5)),
+            *(("show", show.n) for show in self.shows),
+            *(("episode", k) for k in range(1, self.episodes, 100)),
+        ]
+        return [
+            HouseholdRating(kind, n, 5 + j % 6, RATED + timedelta(minutes=j), j % 100 != 50)
+            for j, (kind, n) in enumerate(rated)
+        ]
+
+    @property
+    def watchlist(self) -> list[Title]:
+        return [watchlist_film(n) for n in range(WATCHLIST + WATCHLIST_ONLY)]
+
+
+class HouseholdTraktSim(IndexedTraktSim):
+    """IndexedTraktSim whose shows, seasons and episodes are found by index too.
+
+    The simulator finds an episode, and the show of each episode play it renders (`show_of`),
+    by walking every episode of every show: a history of 55,000 episode plays over 50,000
+    episodes takes over a billion steps to render. The catalogue is not changed once seeded;
+    each index is built in the walk's order and keeps the first match, as the walk finds it.
+    """
+
+    def __init__(self) -> None:
+        # A VIP account (own API apps need one in 2026): watchlists of 5,000, 20,000 ratings.
+        super().__init__(watchlist_limit=5_000)
+        self.vip = True
+        self._by_id: dict[tuple[str, str, Json], Json] | None = None
+        self._places: (
+            dict[trakt_sim.Ref, tuple[trakt_sim.Show, trakt_sim.Season, trakt_sim.Episode | None]]
+            | None
+        ) = None
+
+    def find(self, kind: str, ids: Json) -> Json:
+        """Trakt's match order (trakt, imdb, tmdb, tvdb, slug); the walk's pool for the kind."""
+        if kind == "movie" or not isinstance(ids, dict):
+            return super().find(kind, ids)
+        pool = kind if kind in ("show", "season") else "episode"  # the walk's `case _`
+        if self._by_id is None:
+            self._by_id = self._index_ids()
+        for name in ("trakt", "imdb", "tmdb", "tvdb", "slug"):
+            wanted = ids.get(name)
+            if wanted is not None and (found := self._by_id.get((pool, name, wanted))) is not None:
+                return found
+        return None
+
+    def _index_ids(self) -> dict[tuple[str, str, Json], Json]:
+        index: dict[tuple[str, str, Json], Json] = {}
+
+        def add(pool: str, thing: Json) -> None:
+            for name, value in thing.ids().items():
+                if value is not None:
+                    index.setdefault((pool, name, value), thing)
+
+        for show in self.shows.values():
+            add("show", show)
+        for show in self.shows.values():
+            for season in show.seasons.values():
+                add("season", season)
+        for show in self.shows.values():
+            for season in show.seasons.values():
+                for episode in season.episodes.values():
+                    add("episode", episode)
+        return index
+
+    def show_of(
+        self, ref: trakt_sim.Ref
+    ) -> tuple[trakt_sim.Show, trakt_sim.Season | None, trakt_sim.Episode | None]:
+        """The show (and season, episode) a season or episode ref belongs to, by index."""
+        if self._places is None:
+            places: dict[
+                trakt_sim.Ref, tuple[trakt_sim.Show, trakt_sim.Season, trakt_sim.Episode | None]
+            ] = {}
+            for show in self.shows.values():
+                for season in show.seasons.values():
+                    places.setdefault(("season", season.trakt), (show, season, None))
+                    for episode in season.episodes.values():
+                        places.setdefault(("episode", episode.trakt), (show, season, episode))
+            self._places = places
+        return self._places[ref]  # a KeyError for a ref it lacks, as the walk raises
+
+
+def seed_household_plex(
+    home: Household, library: list[HouseholdPlay]
+) -> tuple[plex_sim.PlexSim, str]:
+    """Plex's Movies and TV Shows sections; and the ratingKey of the first unwatched episode.
+
+    That episode is the one the bench's user watches before the last run step.
+    """
+    sim = plex_sim.PlexSim(now=int(time.time()))  # dates new plays on the wall clock
+    sim.add_section("1", "movie", "Movies")
+    sim.add_section("2", "show", "TV Shows")
+    rated = {(rating.kind, rating.n): rating for rating in home.ratings()}
+
+    def state(kind: str, n: int, plays: Sequence[datetime] = ()) -> dict[str, Json]:
+        fields: dict[str, Json] = {}
+        if plays:
+            fields |= {"view_count": len(plays), "last_viewed_at": int(plays[-1].timestamp())}
+        if (rating := rated.get((kind, n))) is not None:
+            fields |= {"user_rating": float(rating.value),
+                       "last_rated_at": int(rating.rated_at.timestamp())}  # fmt: skip
+        return fields
+
+    shows = [
+        sim.add_show("2", show.name, show.year, **show.ids, **state("show", show.n))
+        for show in home.shows
+    ]
+    unwatched: str | None = None
+    for play in library:
+        if play.film is not None:
+            film = play.film
+            item = sim.add_movie("1", film.name, film.year, imdb=film.imdb, tmdb=film.tmdb,
+                                 **state("movie", film.n, play.plays))  # fmt: skip
+        else:
+            item = sim.add_episode(shows[play.show], play.season, play.number, tvdb=play.tvdb,
+                                   **state("episode", play.episode, play.plays))  # fmt: skip
+            if not play.plays and unwatched is None:
+                unwatched = item.rating_key
+        sim.plays.extend((item.rating_key, int(when.timestamp())) for when in play.plays)
+    if unwatched is None:
+        raise SystemExit("bench_loop_serve: the household has no unwatched episode")
+    return sim, unwatched
+
+
+def seed_household_trakt(home: Household, library: list[HouseholdPlay]) -> HouseholdTraktSim:
+    """Trakt's catalogue of everything, its history, ratings and watchlist as `home` says."""
+    sim = HouseholdTraktSim()
+    # The parent's client judges token expiry by the wall clock, as Home Assistant's does.
+    sim.issued_at = time.time
+    elsewhere = home.films_elsewhere(library)
+    films = [play.film for play in library if play.film is not None]
+    for film in (*films, *elsewhere, *home.watchlist):
+        sim.add_movie(household_trakt_id("movie", film.n), film.name, film.year,
+                      imdb=film.imdb, tmdb=film.tmdb)  # fmt: skip
+    for show in home.shows:
+        sim.add_show(show.trakt, show.name, show.year, **show.ids)
+    for play in library:
+        kind = "movie" if play.film is not None else "episode"
+        if play.film is None:
+            of = household_trakt_id("show", play.show)
+            sim.add_episode(of, play.season, play.number, play.trakt, tvdb=play.tvdb)
+        if play.on_trakt:
+            for when in play.plays:
+                sim.seed_play(kind, play.trakt, when)
+    for n, film in enumerate(elsewhere):
+        sim.seed_play(
+            "movie", household_trakt_id("movie", film.n), WATCHED - timedelta(minutes=1 + n)
+        )
+    for rating in home.ratings():
+        if rating.on_trakt:
+            trakt = household_trakt_id(rating.kind, rating.n)
+            sim.seed_rating(rating.kind, trakt, rating.value, rating.rated_at)
+    for title in home.watchlist:
+        if title.on_a:
+            sim.seed_watchlist("movie", household_trakt_id("movie", title.n), listed_at=LISTED)
+    return sim
+
+
 # -- serving ------------------------------------------------------------------------------------
 
 
@@ -659,12 +971,54 @@ async def serve_anilist_simkl(size: int, stop: Stop) -> None:
         await announce(hello, stop, simkl)
 
 
-# The pair kinds served, by the names script/bench_loop.py gives them.
+async def serve_household(films: int, stop: Stop) -> None:
+    """One Plex server, one Trakt and one SIMKL account: the household of `films` films.
+
+    Besides the sign-ins, the hello line names `new_play`, the ratingKey of an episode nobody
+    has watched: the parent plays it through the server's own scrobble call, as a Plex player
+    does when the user finishes an episode.
+    """
+    home = Household(films)
+    library = home.library()
+    (plex, new_play), trakt = (
+        seed_household_plex(home, library),
+        seed_household_trakt(home, library),
+    )
+    simkl = seed_simkl(home.watchlist, [title for title in home.watchlist if title.on_b])
+    apps = plex_sim.make_apps(plex)
+    apps.server.middlewares.append(kept_section_rows(plex))
+    async with serving() as start:
+        hello = {
+            "urls": {"plex": await start(apps.server), "trakt": await start(trakt_app(trakt)),
+                     "simkl": await start(simkl_sim.simkl_app(simkl))},
+            "plex": {
+                "client_id": plex_sim.CLIENT_ID, "server_token": plex.server_token,
+                "account_token": plex.account_token, "plex_tv": await start(apps.plex_tv),
+                "discover": await start(apps.discover), "metadata": await start(apps.metadata),
+            },
+            "trakt": trakt_hello(trakt),
+            "simkl": simkl_hello(simkl),
+            "new_play": new_play,
+            "seeded": {
+                "plex_films": home.films, "plex_shows": len(home.shows),
+                "plex_episodes": home.episodes,
+                "plex_watched": sum(1 for item in plex.items.values() if item.view_count),
+                "plex_ratings": sum(1 for i in plex.items.values() if i.user_rating is not None),
+                "trakt_plays": len(trakt.history), "trakt_ratings": len(trakt.ratings),
+                "trakt_watchlist": len(trakt.watchlist), "simkl_watchlist": len(simkl.lists),
+            },
+        }  # fmt: skip
+        await announce(hello, stop, simkl)
+
+
+# The pair kinds served, by the names script/bench_loop.py gives them, and the household
+# script/bench_household.py serves (its size: the number of films).
 SERVERS: dict[str, Callable[[int, Stop], Awaitable[None]]] = {
     "trakt-simkl": serve_trakt_simkl,
     "plex-trakt": serve_plex_trakt,
     "trakt-jellyfin": serve_trakt_jellyfin,
     "anilist-simkl": serve_anilist_simkl,
+    "household": serve_household,
 }
 
 
