@@ -407,6 +407,17 @@ def test_held_operations_wait_intact_and_are_never_held_twice(store: StateStore)
     assert store.held("other") == []
 
 
+def test_whether_a_pair_holds_operations_is_asked_without_decoding_them(
+    store: StateStore,
+) -> None:
+    assert not store.holds_any("plex-trakt")
+
+    store.hold("plex-trakt", held_removals().operations, reason="over_delete_budget", now=T0)
+
+    assert store.holds_any("plex-trakt")
+    assert not store.holds_any("other")
+
+
 def test_releasing_held_operations_takes_them_out(store: StateStore) -> None:
     store.hold("plex-trakt", held_removals().operations, reason="over_delete_budget", now=T0)
     first, second = store.held("plex-trakt")

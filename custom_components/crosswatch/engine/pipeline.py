@@ -303,7 +303,7 @@ class Pipeline:
         if not spec.dry_run:
             changed = await record(ctx, spec, providers, scopes, observed, reconciled, now)
             settled = settles(
-                plan=plan, held=bool(guarded.held), errors=bool(report.errors or report.applied),
+                plan=plan, held=bool(guarded.held), errors=bool(report.errors),
                 pending=pending, recorded_changes=changed, reads=reads,
                 suspected={side: observed[side].verdict.suspicion is not None for side in PairSide},
                 believed={
@@ -335,7 +335,7 @@ class Pipeline:
         """Whether the feature's settled marks hold for these reads (see settle.py)."""
         if any(mark is None for mark in marks.values()):
             return False
-        held = bool(await self._blocking(partial(self._store.held, spec.pair)))
+        held = await self._blocking(partial(self._store.holds_any, spec.pair))
         return may_skip(
             marks, reads, digest=spec_digest(spec, self._lending), dry_run=spec.dry_run,
             pending=pending, suspicions=suspicions, held=held, now=now,

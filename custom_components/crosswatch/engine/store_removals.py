@@ -77,6 +77,11 @@ class RemovalTables(StoreConnection):
                 ).rowcount
         return added
 
+    def holds_any(self, pair: str) -> bool:
+        """Whether any of a pair's operations await the user's decision."""
+        query = "SELECT EXISTS (SELECT 1 FROM held WHERE pair=?)"
+        return bool(self._db.execute(query, (pair,)).fetchone()[0])
+
     def held(self, pair: str) -> list[HeldOperation]:
         """A pair's held operations, oldest first."""
         rows = self._db.execute(

@@ -40,11 +40,6 @@ class SettledTables(StoreConnection):
         with self.transaction() as db:
             db.execute("DELETE FROM settled WHERE pair=? AND feature=? AND side=?", scope.params())
 
-    def unsettle_provider(self, provider: str) -> None:
-        """Forget the marks of every pair side read from `provider`."""
-        with self.transaction() as db:
-            db.execute("DELETE FROM settled WHERE provider=?", (provider,))
-
     def unsettle_everything(self) -> None:
         """Forget every mark (a start, or a change to what every run plans from)."""
         with self.transaction() as db:

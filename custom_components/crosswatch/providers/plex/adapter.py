@@ -24,7 +24,7 @@ play: a scrobble is dated when the server receives it.
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-import hashlib
+from functools import partial
 import time
 
 from ...clients.off_loop import off_loop
@@ -44,7 +44,7 @@ from ...engine.provider import (
     WriteResult,
 )
 from ...engine.ratings import RatingScale, from_normalized
-from ...engine.snapshot import Snapshot, content_version
+from ...engine.snapshot import Snapshot, versioned
 from ..client_errors import HttpError, translating
 from .library import SCANNED_TYPES, Library, LibraryRecord, scan
 from .watchlist import discover_target, read_watchlist
@@ -162,11 +162,9 @@ class PlexProvider:
                     completeness, failure=f"{failure}; {note}" if failure else note
                 )
 
-        def built() -> tuple[Snapshot, str, str | None]:
-            snapshot = Snapshot.build(self.name, feature, entries, completeness)
-            return snapshot, _digest(snapshot), content_version(snapshot)
-
-        snapshot, digest, version = await off_loop(built, size=len(entries))
+        snapshot, version = await off_loop(
+            partial(versioned, self.name, feature, entries, completeness), size=len(entries)
+        )
         del checkpoint  # Plex has no activity stamp to compare with the last one
         return Read(
             snapshot,
@@ -174,9 +172,10 @@ class PlexProvider:
                 provider=self.key,
                 feature=feature,
                 watermark=None,
-                # A fingerprint of the content read, to tell an unchanged read from a changed
-                # one; it changes with a hiccup's shrink as much as with the user's activity.
-                etag=digest,
+                # A fingerprint of the content read (its version; a partial read has none, and
+                # only complete reads keep their checkpoint). It changes with a hiccup's shrink
+                # as much as with the user's activity.
+                etag=version,
                 updated_at=datetime.fromtimestamp(self._now(), UTC),
             ),
             version,
@@ -374,12 +373,3 @@ def _native_rating(feature: Feature, action: Action, payload: Payload | None) ->
 
 def _payload_of(record: LibraryRecord, feature: Feature) -> Payload | None:
     return record.watched if feature is Feature.HISTORY else record.rated
-
-
-def _digest(snapshot: Snapshot) -> str:
-    """A validator of the snapshot's content, standing in for the ETag Plex does not send."""
-    hasher = hashlib.sha256()
-    for key in sorted(snapshot.entries):
-        hasher.update(f"{key}={snapshot.entries[key].payload!r}\n".encode())
-    hasher.update(snapshot.completeness.describe().encode())
-    return hasher.hexdigest()[:32]

@@ -21,6 +21,7 @@ list (a completed movie would lose its watched state).
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+import functools
 from typing import Final
 
 from ...clients.off_loop import off_loop
@@ -40,6 +41,7 @@ from ...engine.provider import (
 )
 from ...engine.ratings import RatingScale
 from ...engine.snapshot import Completeness, Snapshot, partial
+from ..built import BuiltSnapshots
 from ..client_errors import translates_client_errors, translating
 from .cache import FATAL, DeltaCache, Kind, serialize
 from .parse import WATCHLIST_STATUS, HasItem
@@ -101,8 +103,7 @@ class SimklProvider:
         """Bind the API client to the account its token belongs to."""
         self._api = translating(api)
         self._account = account
-        # The last complete snapshot of each feature and the read version it was built for.
-        self._built: dict[Feature, tuple[str, Snapshot]] = {}
+        self._built = BuiltSnapshots()
         self._cache = DeltaCache(
             self._api.all_items, self._api.ratings, now=now, max_cache_age=max_cache_age
         )
@@ -192,16 +193,13 @@ class SimklProvider:
         # full pull was not kept (seen empty): the two name it (`Read.version`), and a read of
         # the same version is the snapshot built for it before.
         unkept = ",".join(sorted(pulled.unkept))
-        version = f"{feature.value}:{kind.caches.version}:{unkept}"
-        built = self._built.get(feature)
-        if built is not None and built[0] == version:
-            snapshot = built[1]
-        else:
-            snapshot = await self._snapshot(kind, feature, pulled.view, [], watermark)
-            if snapshot.complete:
-                self._built[feature] = (version, snapshot)
+        snapshot, version = await self._built.snapshot_for(
+            feature,
+            f"{feature.value}:{kind.caches.version}:{unkept}",
+            functools.partial(self._snapshot, kind, feature, pulled.view, [], watermark),
+        )
         checkpoint = Checkpoint(self.key, feature, watermark, None, self._now())
-        return Read(snapshot, checkpoint, version if snapshot.complete else None)
+        return Read(snapshot, checkpoint, version)
 
     async def _snapshot[T: HasItem, R](
         self,

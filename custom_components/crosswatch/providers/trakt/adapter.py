@@ -57,6 +57,7 @@ from ...engine.provider import (
 )
 from ...engine.ratings import RatingScale
 from ...engine.snapshot import Completeness, Snapshot
+from ..built import BuiltSnapshots
 from ..client_errors import translates_client_errors, translating
 from .cache import CategoryRead, ReadCache
 from .entries import history_entries, item_of, rating_entries, watchlist_entries
@@ -119,8 +120,7 @@ class TraktProvider:
         self._slug = slug
         self._now = now
         self._limits: dict[Feature, int] = {}
-        # The last complete snapshot of each feature and the read version it was built for.
-        self._built: dict[Feature, tuple[str, Snapshot]] = {}
+        self._built = BuiltSnapshots()
         self._cache = ReadCache(
             settle_reads=settle_reads,
             settle_time=settle_time.total_seconds(),
@@ -253,19 +253,12 @@ class TraktProvider:
         )
         # The entries are a function of the records, so equal records make an equal read: a
         # read of the same version is the snapshot built for it before.
-        version = None if failures else _version(feature, bodies)
-        built = self._built.get(feature)
-        if version is not None and built is not None and built[0] == version:
-            snapshot = built[1]
-        else:
-            snapshot = await off_loop(
-                partial(Snapshot.build, self.name, feature, entries, completeness),
-                size=len(entries),
-            )
-            if version is not None and snapshot.complete:
-                self._built[feature] = (version, snapshot)
-            else:
-                version = None
+        build = partial(Snapshot.build, self.name, feature, entries, completeness)
+        snapshot, version = await self._built.snapshot_for(
+            feature,
+            None if failures else _version(feature, bodies),
+            partial(off_loop, build, size=len(entries)),
+        )
         return Read(
             snapshot,
             Checkpoint(
