@@ -1015,3 +1015,26 @@ def test_a_title_listed_again_while_the_other_sides_loss_is_doubted_reaches_it(
         assert 2 in world.holds(Svc.SIMKL)
     finally:
         world.close()
+
+
+def test_a_play_undone_after_an_empty_first_answer_from_the_other_side_is_undone_there_too(
+    served: Rig,
+) -> None:
+    # Found by the full machine in CI (at dddaf1b): Plex's first two answers are empty, so the
+    # first run copies Trakt's plays to a Plex that already held one of them; the user then
+    # unplays that title on Trakt, and the unplay must reach Plex.
+    world = World(served, PLEX_TRAKT_MACHINE, titles=MACHINE_TITLES)
+    try:
+        for index in (5, 9):
+            world.edit(Svc.PLEX, index, add=True)
+        for index in (0, 9):
+            world.edit(Svc.TRAKT, index, add=True)
+        QUIRK_BY_NAME["empty_200"].switch[Svc.PLEX](world.services[Svc.PLEX], 2)
+        only([d.result for d in world.run()])
+        toggle(world, Svc.TRAKT, 9)
+
+        heal(world)
+
+        assert world.holds(Svc.PLEX) == world.holds(Svc.TRAKT) == {0, 5}
+    finally:
+        world.close()

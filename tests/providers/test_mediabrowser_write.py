@@ -54,6 +54,22 @@ async def test_a_history_add_marks_the_library_item_played_at_the_source_date(
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_marking_an_item_played_that_the_server_shows_played_adds_no_play_of_our_own(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    # A dated mark counts one more play on both servers: one of our own making, that a two-way
+    # pair would carry back as the user's (found on Plex by the full machine; the same holds here).
+    rig = await make_rig(serve, session, flavour)
+    rig.state.watch(rig.user, rig.library.heat, WATCHED, count=1)
+
+    (result,) = await rig.provider.write(H, Action.ADD, [WriteRequest(HEAT, watched())])
+
+    assert result.outcome is WriteOutcome.CONFIRMED
+    data = rig.state.user_data(rig.user.id, rig.library.heat)
+    assert (data.played, data.play_count, data.last_played) == (True, 1, WATCHED)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
 async def test_an_episode_is_found_by_its_series_ids_and_numbering(
     serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
 ) -> None:

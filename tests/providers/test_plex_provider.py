@@ -667,14 +667,34 @@ async def test_a_history_add_scrobbles_the_library_item_and_names_it_in_stored_a
 
 async def test_a_history_write_goes_to_every_copy_of_a_film(world: World) -> None:
     matrix, matrix_4k = (i for i in world.sim.items.values() if i.title == "The Matrix")
+    assert (matrix.view_count, matrix_4k.view_count) == (2, 0)
     provider = world.provider()
     [added] = await provider.write(H, Action.ADD, add(MATRIX, Watched.from_state(3, None)))
     assert added.outcome is WriteOutcome.CONFIRMED
-    assert (matrix.view_count, matrix_4k.view_count) == (3, 1)
+    # The copy watched already is not counted again (see the test below).
+    assert (matrix.view_count, matrix_4k.view_count) == (2, 1)
     [removed] = await provider.write(H, Action.REMOVE, add(MATRIX))
     assert removed.outcome is WriteOutcome.CONFIRMED
     assert (matrix.view_count, matrix_4k.view_count) == (0, 0)
     assert (await provider.read(H, None)).snapshot.find(MATRIX) is None
+
+
+async def test_marking_a_film_watched_that_plex_shows_watched_adds_no_play_of_our_own(
+    world: World,
+) -> None:
+    # Found by the full machine: Plex's first answers were empty, so a two-way pair copied
+    # Trakt's play of a film Plex held watched. The scrobble made a second play, dated by us,
+    # which the next run took for the user's and carried back to Trakt.
+    heat = items(world)["heat"]
+    heat.view_count, heat.last_viewed_at = 1, world.sim.now - 3600
+    provider = world.provider()
+
+    [result] = await provider.write(H, Action.ADD, add(HEAT, Watched.from_state(1, None)))
+
+    assert result.outcome is WriteOutcome.CONFIRMED
+    assert result.stored_as is not None
+    assert (heat.view_count, heat.last_viewed_at) == (1, world.sim.now - 3600)
+    assert not [path for path, _ in world.sim.writes if path == "/:/scrobble"]
 
 
 async def test_an_episode_is_found_by_its_shows_ids_and_numbering(world: World) -> None:

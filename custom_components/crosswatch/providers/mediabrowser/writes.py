@@ -3,6 +3,9 @@
 Kept apart from the adapter because this is where a write could undo another: the memory of
 what our own writes answered, and the rule for when it stands in for a read, live here.
 
+An item the library scan shows played is not marked played again: the engine asks only for a
+watched state, and another mark would be a play of our own making.
+
 Played, favorite and rating removal go to their own endpoints, and a rating goes alone in a
 UserData body on Jellyfin. Emby's UserData body is the whole user data, so a rating write there
 carries the played state, play count, last played date and favorite as they stand *now*: read
@@ -92,6 +95,10 @@ class UserDataWriter:
                 case Feature.HISTORY, Action.REMOVE:
                     reply = await client.mark_unplayed(user, target.id)
                     known = _UNPLAYED
+                case Feature.HISTORY, _ if self._known(target).played is True:
+                    # A watched state: marking it played again would count our write as one
+                    # more play, dated by us, that a two-way pair carries back as the user's.
+                    continue
                 case Feature.HISTORY, _:
                     when = payload.last_watched_at if isinstance(payload, Watched) else None
                     reply = await client.mark_played(user, target.id, when)
@@ -125,6 +132,13 @@ class UserDataWriter:
         if written is None or self._clock() - written.at > self._ttl:
             return read
         return read.overlaid(written.user_data)
+
+    def _known(self, target: LibraryItem) -> UserData:
+        """The item's user data as the library scan read it, under our own recent writes."""
+        written = self._written.get(target.id)
+        if written is None or self._clock() - written.at > self._ttl:
+            return target.user_data
+        return target.user_data.overlaid(written.user_data)
 
     def _remember(self, item_id: str, reply: UserData | None, known: UserData) -> None:
         now = self._clock()

@@ -18,7 +18,8 @@ with any shrink, a server's hiccup included.
 Writes resolve the requested item to the server's library item by any shared id, else (only
 for a unique match) by exact title and year, and name it in `stored_as`. Plex answers each call
 on its own, so each written item is confirmed or rejected by its own reply. Plex cannot date a
-play: a scrobble is dated when the server receives it.
+play: a scrobble is dated when the server receives it. An item the scan shows watched already is
+confirmed without a scrobble: one more would be a play of our own making (see _already_watched).
 """
 
 from collections.abc import Callable, Sequence
@@ -302,6 +303,8 @@ class PlexProvider:
                 return WriteResult(item, WriteOutcome.REJECTED, reason)
             try:
                 for record in records:
+                    if _already_watched(feature, action, record):
+                        continue
                     await self._apply(feature, action, record.rating_key, rating)
             except HttpError as err:
                 # A library rescan hands out new ratingKeys: find the item again, once.
@@ -354,6 +357,17 @@ class PlexProvider:
         return WriteResult(
             item, WriteOutcome.CONFIRMED, stored_as=stored if stored != item else None
         )
+
+
+def _already_watched(feature: Feature, action: Action, record: LibraryRecord) -> bool:
+    """Whether marking `record` watched would only count our write as one more play.
+
+    Plex keeps a watched state, so the engine only ever asks to mark an unwatched item watched.
+    A scan that shows it watched already (an earlier read hid it) makes a scrobble a play of our
+    own making, dated now: the next read would show it as a new play, and a two-way pair would
+    carry it back to the side we copied from.
+    """
+    return feature is Feature.HISTORY and action is Action.ADD and record.watched is not None
 
 
 def _failed(item: MediaItem, err: HttpError) -> WriteResult:
