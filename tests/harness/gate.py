@@ -94,6 +94,13 @@ class Shape(Protocol):
     def rows(self, reply: Json) -> int:
         """How many of the user's items a list reply holds."""
 
+    def rows_beyond(self, request: web.Request, reply: Json) -> int:
+        """How many of the user's items the list holds on pages after this reply.
+
+        A cut rewrites the totals to say the list ends with it, so a client never asks for
+        those pages: the cut hides them too, even when this page held none of the user's items.
+        """
+
     def cut(self, reply: Json, keep: int) -> Json:
         """The reply with only its first `keep` items, its totals saying that is all."""
 
@@ -230,14 +237,15 @@ class Gate:
         except ValueError:
             return real  # the simulator's own quirk already broke this body: leave it broken
         rows = self.shape.rows(reply)
+        beyond = self.shape.rows_beyond(request, reply)
         if kind is FaultKind.EMPTY:
-            new, lied = self.shape.cut(reply, 0), rows > 0
+            new, lied = self.shape.cut(reply, 0), rows + beyond > 0
         elif kind is FaultKind.TINY:
             keep = min(rows, fault.keep if fault.keep is not None else max(1, rows // 4))
             new = self.shape.cut(reply, keep)
             # What the cut kept of the rows that count (Plex's watched ones), not how many rows
             # it kept: a cut of Plex's library keeps its first rows, watched or not.
-            lied = self.shape.rows(new) < rows
+            lied = self.shape.rows(new) < rows or beyond > 0
         else:
             new, lied = self.shape.malformed(reply), rows > 0
         self.fired.append(Fired(kind, request.path, self.phase, lied=lied))

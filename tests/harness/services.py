@@ -285,6 +285,11 @@ class TraktShape:
     def rows(self, reply: Json) -> int:
         return len(reply) if isinstance(reply, list) else 0
 
+    def rows_beyond(self, request: web.Request, reply: Json) -> int:
+        # Every row of this service's list replies is one of the user's items: a first page
+        # that holds none has no later pages.
+        return 0
+
     def cut(self, reply: Json, keep: int) -> Json:
         return reply[:keep] if isinstance(reply, list) else []
 
@@ -405,6 +410,11 @@ class SimklShape:
         if not isinstance(reply, dict):
             return 0
         return sum(len(v) for v in reply.values() if isinstance(v, list))
+
+    def rows_beyond(self, request: web.Request, reply: Json) -> int:
+        # Every row of this service's list replies is one of the user's items: a first page
+        # that holds none has no later pages.
+        return 0
 
     def cut(self, reply: Json, keep: int) -> Json:
         if not isinstance(reply, dict):
@@ -529,6 +539,19 @@ class PlexShape:
             return 0
         return sum(1 for row in rows if isinstance(row, dict) and row.get("viewCount"))
 
+    def rows_beyond(self, request: web.Request, reply: Json) -> int:
+        # Plex lists the whole section, watched or not, a page at a time: the watched items of
+        # the pages after a first page are what a cut of it hides besides its own.
+        if self.is_later_page(request, reply):
+            return 0
+        section = request.path.split("/")[3]
+        watched = sum(
+            1
+            for item in self.service.sim.items.values()
+            if item.section == section and item.kind == "movie" and item.view_count
+        )
+        return max(0, watched - self.rows(reply))
+
     def cut(self, reply: Json, keep: int) -> Json:
         container = dict(reply["MediaContainer"])
         rows = list(container.pop("Metadata", []))[:keep]
@@ -645,6 +668,11 @@ class JellyfinShape:
         items = reply.get("Items") if isinstance(reply, dict) else None
         return len(items) if isinstance(items, list) else 0
 
+    def rows_beyond(self, request: web.Request, reply: Json) -> int:
+        # Every row of this service's list replies is one of the user's items: a first page
+        # that holds none has no later pages.
+        return 0
+
     def cut(self, reply: Json, keep: int) -> Json:
         return {**reply, "Items": reply["Items"][:keep], "TotalRecordCount": keep}
 
@@ -741,6 +769,11 @@ class AniListShape:
 
     def rows(self, reply: Json) -> int:
         return len(self._entries(reply))
+
+    def rows_beyond(self, request: web.Request, reply: Json) -> int:
+        # Every row of this service's list replies is one of the user's items: a first page
+        # that holds none has no later pages.
+        return 0
 
     def cut(self, reply: Json, keep: int) -> Json:
         collection = reply["data"]["MediaListCollection"]

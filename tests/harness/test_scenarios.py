@@ -1038,3 +1038,29 @@ def test_a_play_undone_after_an_empty_first_answer_from_the_other_side_is_undone
         assert world.holds(Svc.PLEX) == world.holds(Svc.TRAKT) == {0, 5}
     finally:
         world.close()
+
+
+def test_a_tiny_first_page_of_plex_that_hides_its_later_pages_is_a_lie_the_harness_sees(
+    served: Rig,
+) -> None:
+    # Found by the full machine at 20,000 (at 17bed20), a false alarm: a cut of Plex's first
+    # page (one watched film of five listed) rewrote the totals, so the page holding the user's
+    # other play was never asked for. The gate counted only the watched rows of the page it
+    # cut and called that no lie; the ledger then expected an unplay of the hidden title to
+    # reach Trakt, though no read could have shown the play it undid.
+    world = World(served, PLEX_TRAKT_MACHINE, titles=MACHINE_TITLES)
+    try:
+        for index in (0, 5):
+            world.edit(Svc.PLEX, index, add=True)
+        for index in (0, 1, 2, 5):
+            world.edit(Svc.TRAKT, index, add=True)
+        QUIRK_BY_NAME["tiny_list"].switch[Svc.PLEX](world.services[Svc.PLEX], 1)
+
+        (done,) = world.run()
+        toggle(world, Svc.PLEX, 5)
+        heal(world)
+
+        assert done.lied == {Svc.PLEX}
+        assert world.holds(Svc.PLEX) == world.holds(Svc.TRAKT)
+    finally:
+        world.close()
