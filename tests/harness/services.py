@@ -10,7 +10,7 @@ build its real provider and client afresh, as Home Assistant does on a restart.
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import aiohttp
@@ -705,6 +705,8 @@ class JellyfinService(Service):
 
     def reset(self, *, anime: bool, titles: int) -> None:
         renew(self.state, mb_sim.MediaBrowserState(mb_sim.Flavour.JELLYFIN))
+        # The server's clock is the harness's: user data saved between runs is dated then.
+        self.state.now = lambda: START + timedelta(seconds=self.time.now)
         self.user = self.state.add_user("alice", "correct horse")
         self.ids = [
             self.state.add_movie(film.title, film.year, Imdb=film.imdb, Tmdb=str(film.tmdb))

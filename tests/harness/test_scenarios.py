@@ -10,6 +10,7 @@ import pytest
 from custom_components.crosswatch.engine.guards import GuardCode
 from custom_components.crosswatch.engine.pipeline import RunResult, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
+from custom_components.crosswatch.providers.mediabrowser import FULL_READ_EVERY
 
 from .catalogue import MACHINE_TITLES
 from .gate import Fault, FaultKind
@@ -462,6 +463,8 @@ def test_a_mirror_target_whose_favourites_lie_in_two_runs_running_is_not_called_
         jellyfin = world.services[Svc.JELLYFIN]
         results = []
         for _ in range(2):
+            # A day passes, so Jellyfin's library is scanned, not asked whether it changed.
+            jellyfin.pass_time(FULL_READ_EVERY)
             # Both reads of the run, the confirming one too, answer two of eight favourites.
             jellyfin.gate.add(Fault(FaultKind.TINY, left=2, keep=2))
             results.append(only([d.result for d in world.run()]))
@@ -498,6 +501,7 @@ def test_a_mirror_target_answering_empty_loses_only_what_the_source_lacks_once_r
         world.edit(Svc.JELLYFIN, 0, add=True)  # only on the mirror's target
         only([d.result for d in world.run()])
         jellyfin = world.services[Svc.JELLYFIN]
+        jellyfin.pass_time(FULL_READ_EVERY)  # Jellyfin's library is scanned, not asked
         jellyfin.gate.add(Fault(FaultKind.EMPTY, left=2))
         world.edit(Svc.TRAKT, 1, add=True)
         second = only([d.result for d in world.run()])  # Jellyfin's reads are doubted

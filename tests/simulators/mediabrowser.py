@@ -23,8 +23,9 @@ descriptions leave open is modelled on the servers' behaviour and marked as such
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from enum import StrEnum
 import hashlib
 import itertools
@@ -135,9 +136,17 @@ class Item:
     episode: int | None = None
 
 
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class UserData:
-    """One user's data on one item."""
+    """One user's data on one item, and when the server last saved it.
+
+    Every change of a field, whoever makes it (a write handler, a test, the harness), stamps
+    `saved_at` from `clock`: the date `MinDateLastSavedForUser` filters on.
+    """
 
     played: bool = False
     play_count: int = 0
@@ -145,17 +154,29 @@ class UserData:
     is_favorite: bool = False
     rating: float | None = None
     position: int = 0
+    clock: Callable[[], datetime] = field(default=_wall_clock, compare=False, repr=False)
+    saved_at: datetime | None = field(default=None, compare=False)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        clock = vars(self).get("clock")  # None while __init__ runs: nothing is saved yet
+        changed = name not in {"clock", "saved_at"} and getattr(self, name, value) != value
+        super().__setattr__(name, value)
+        if changed and clock is not None:
+            super().__setattr__("saved_at", clock())
 
     def copy(self) -> UserData:
-        """An independent copy."""
-        return UserData(
+        """An independent copy, saved when this one was."""
+        copied = UserData(
             self.played,
             self.play_count,
             self.last_played,
             self.is_favorite,
             self.rating,
             self.position,
+            self.clock,
         )
+        object.__setattr__(copied, "saved_at", self.saved_at)
+        return copied
 
 
 @dataclass
@@ -218,7 +239,12 @@ class MediaBrowserState:
         self.quick_connect: dict[str, QuickConnectRequest] = {}
         self.item_reads = 0
         self.counted_lists = 0  # item lists answered with a count of every match (Jellyfin's cost)
+        # The server's clock: it dates saved user data and every item list's reply (`Date`).
+        self.now: Callable[[], datetime] = _wall_clock
         self._ids = itertools.count(1)
+
+    def _clock(self) -> datetime:
+        return self.now()
 
     @property
     def base(self) -> str:
@@ -281,7 +307,7 @@ class MediaBrowserState:
 
     def user_data(self, user_id: str, item_id: str) -> UserData:
         """What the user's data on an item is now (including writes not yet visible)."""
-        return self.data.setdefault((user_id, item_id), UserData())
+        return self.data.setdefault((user_id, item_id), UserData(clock=self._clock))
 
     def watch(self, user: User, item_id: str, when: datetime, count: int = 1) -> None:
         """The user watched the item `count` times, last at `when`."""
@@ -321,7 +347,7 @@ class MediaBrowserState:
 
     def visible(self, user_id: str, item_id: str) -> UserData:
         """The user data reads show: writes still pending are not in it yet."""
-        data = self.data.get((user_id, item_id), UserData())
+        data = self.data.get((user_id, item_id), UserData(clock=self._clock))
         for pending in self.pending:
             if (pending.user_id, pending.item_id) == (user_id, item_id):
                 return pending.data  # the state before the first pending write
@@ -466,6 +492,20 @@ def item_matches(
         or ("IsUnplayed" in filters and data.played)
         or ("IsFavorite" in filters and not data.is_favorite)
     )
+
+
+def _date_param(value: str | None) -> datetime | web.Response | None:
+    """An ISO 8601 date query parameter (aware UTC), or the 400 both servers answer for junk.
+
+    .NET writes seven fractional digits; Python reads six.
+    """
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", value))
+    except ValueError:
+        return web.json_response({"error": f"not a date: {value}"}, status=400)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _query(request: web.Request) -> dict[str, str]:
@@ -669,15 +709,19 @@ class _Handlers:
         ids = set(filter(None, q.get("ids", "").split(",")))
         fields = {f.lower() for f in q.get("fields", "").split(",") if f}
         recursive = q.get("recursive", "false").lower() == "true"
+        since = _date_param(q.get("mindatelastsavedforuser"))
+        if isinstance(since, web.Response):
+            return since
         ordered = sorted(s.items.values(), key=lambda i: (i.created, i.name, i.id))
         ordinal = {item.id: n for n, item in enumerate(ordered)}
         chosen = [
             item
             for item in ordered
             if item_matches(
-                item, s.visible(user_id, item.id),
+                item, data := s.visible(user_id, item.id),
                 types=types, filters=filters, ids=ids, recursive=recursive,
             )
+            and (since is None or (data.saved_at is not None and data.saved_at >= since))
         ]  # fmt: skip
         fault = s.quirks.take_list_fault()
         if fault is ListFault.EMPTY:
@@ -699,7 +743,7 @@ class _Handlers:
         s._a_read_happened()
         if fault is ListFault.MALFORMED:
             return _malformed(s.quirks.malformed_shape, len(chosen))
-        return web.json_response(body)
+        return web.json_response(body, headers={"Date": format_datetime(s.now(), usegmt=True)})
 
     async def item(self, request: web.Request) -> web.Response:
         user_id = self._user_for(request)

@@ -34,12 +34,13 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Final
 
 import aiohttp
 
 from ..errors import CrossWatchClientError, CrossWatchInvalidResponseError
-from ..http import HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
+from ..http import HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle, header
 from .models import (
     RATING,
     Credentials,
@@ -251,12 +252,14 @@ class MediaBrowserClient:
         filters: Sequence[str] = (),
         ids: Sequence[str] = (),
         counted: bool = True,
+        saved_since: datetime | None = None,
     ) -> ItemPage:
         """One page of the user's items of `types`, with ids, user data and numbering.
 
         `counted=False` spares Jellyfin the count of every matching item, a query of its own
         on a large library (jellyfin/jellyfin#16003): the page's `total` is then None. Emby
-        counts every page whatever is asked.
+        counts every page whatever is asked. `saved_since` lists only the items whose user
+        data the server saved at or after that moment of its own clock (`served_at`).
         """
         path, params = self.flavour.items_path(user_id)
         q = self.flavour.query
@@ -276,12 +279,19 @@ class MediaBrowserClient:
             query[q("Filters")] = ",".join(filters)
         if ids:
             query[q("Ids")] = ",".join(ids)
+        if saved_since is not None:
+            query[q("MinDateLastSavedForUser")] = saved_since.astimezone(UTC).strftime(
+                "%Y-%m-%dT%H:%M:%S.0000000Z"
+            )
         uncounted = not counted and self.flavour.is_jellyfin
         if uncounted:
             query[q("EnableTotalRecordCount")] = "false"
-        page = parse_page((await self.call("GET", path, params=query)).json(), self.flavour.name)
+        reply = await self.call("GET", path, params=query)
+        page = parse_page(reply.json(), self.flavour.name)
         # Jellyfin answers 0 for a count it was told not to take.
-        return replace(page, total=None) if uncounted else page
+        return replace(
+            page, total=None if uncounted else page.total, served_at=_served_at(reply.headers)
+        )
 
     async def favorite_count(self, user_id: str, types: Sequence[str]) -> int:
         """How many of the user's favourites of `types` the server counts (`/Items/Counts`).
@@ -397,3 +407,15 @@ def _user_data_reply(response: Response) -> UserData | None:
     except CrossWatchClientError:
         return None
     return user_data_reply(body)
+
+
+def _served_at(headers: Mapping[str, str]) -> datetime | None:
+    """The reply's `Date` header as aware UTC, or None when absent or unreadable."""
+    value = header(headers, "Date")
+    if value is None:
+        return None
+    try:
+        served = parsedate_to_datetime(value)
+    except TypeError, ValueError:
+        return None
+    return served.astimezone(UTC) if served.tzinfo is not None else None

@@ -139,6 +139,7 @@ class ItemPage:
 
     items: tuple[Item, ...]
     total: int | None  # TotalRecordCount, when the server sent one
+    served_at: datetime | None = None  # the reply's Date header: the server's own clock
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ means to. The per-server subclasses are `..jellyfin` and `..emby`.
 
 from .adapter import (
     CAPABILITIES,
+    FULL_READ_EVERY,
     LIBRARY_TTL,
     NOT_IN_LIBRARY,
     MediaBrowserAccount,
@@ -19,6 +20,7 @@ from .reads import SERIES_PER_REQUEST, LibraryItem
 
 __all__ = [
     "CAPABILITIES",
+    "FULL_READ_EVERY",
     "LIBRARY_TTL",
     "NOT_IN_LIBRARY",
     "SERIES_PER_REQUEST",

@@ -8,6 +8,9 @@ What the servers hold, and how it maps onto the engine's features:
 This module is what the engine talks to; how a read pages (`reads`), how a write finds its item
 (`library`) and how a user-data write leaves the rest alone (`writes`) each live apart.
 
+A complete read is kept and served again while the server says nothing changed since it began:
+a no-change run asks one question per feature instead of scanning the library (see `kept`).
+
 The library index writes resolve in is kept for `library_ttl` seconds, and only when the read it
 came from was complete, not empty, and no smaller than the index before it: a write after an
 emptied or shrunken read reads the library again instead of refusing items as not in it. Writes
@@ -45,8 +48,9 @@ from ...engine.provider import (
 from ...engine.ratings import RatingScale
 from ...engine.snapshot import Snapshot, versioned
 from ..client_errors import HttpError, translates_client_errors, translating
+from .kept import KeptRead, KeptReads
 from .library import Library, index, resolve
-from .reads import ALL_TYPES, FATAL, QUERIES, LibraryItem, Scan, payload, scan
+from .reads import ALL_TYPES, FATAL, QUERIES, LibraryItem, Scan, changed_since, payload, scan
 from .writes import UserDataWriter
 
 _LOGGER = logging.getLogger(__name__)
@@ -66,6 +70,8 @@ CAPABILITIES: Final = Capabilities(
 )
 # How long a library index built for writes is trusted before it is read again.
 LIBRARY_TTL: Final = 300.0
+# How long a kept read may stand in for a scan while the server reports no change.
+FULL_READ_EVERY: Final = 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +114,7 @@ class MediaBrowserProvider:
         *,
         clock: Callable[[], float] = time.monotonic,
         library_ttl: float = LIBRARY_TTL,
+        full_read_every: float = FULL_READ_EVERY,
     ) -> None:
         """Bind a client (holding the user's token) to the account it belongs to."""
         if self.flavour is not None and client.flavour is not self.flavour:
@@ -122,6 +129,7 @@ class MediaBrowserProvider:
         self._library_ttl = library_ttl
         self._library: Library | None = None
         self._library_lock = asyncio.Lock()
+        self._kept = KeptReads(clock, full_read_every)
         self._writer = UserDataWriter(self._client, account.user_id, clock=clock, ttl=library_ttl)
         self.weak_matches = 0  # writes resolved by exact title and year alone
 
@@ -168,10 +176,11 @@ class MediaBrowserProvider:
     async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
         """A present snapshot of one feature; a page that fails makes it partial.
 
-        These servers expose no activity watermark, so no checkpoint is kept: every read is a
-        full scan.
+        No checkpoint is kept: the kept read (see the module's docstring) is the provider's.
         """
         types, filters = QUERIES[feature]
+        if (kept := self._kept.usable(feature)) is not None and await self._unchanged(kept, types):
+            return kept.read
         found = await self._scan(types, filters)
         if feature is Feature.RATINGS:
             # A ratings read is a whole-library read: it doubles as the index writes resolve in.
@@ -186,7 +195,18 @@ class MediaBrowserProvider:
             return versioned(self.key, feature, entries, found.completeness)
 
         snapshot, version = await off_loop(indexed, size=len(found.items))
-        return Read(snapshot, None, version)
+        read = Read(snapshot, None, version)
+        self._kept.keep(feature, read, found)
+        return read
+
+    async def _unchanged(self, kept: KeptRead, types: Sequence[str]) -> bool:
+        """Whether the server saw no change of the user's data since `kept` began."""
+        try:
+            return not await changed_since(self._client, self._account.user_id, types, kept.since)
+        except FATAL:
+            raise
+        except ProviderError:
+            return False  # no answer is no word that nothing changed: read in full
 
     @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:
@@ -255,16 +275,30 @@ class MediaBrowserProvider:
                 return WriteResult(request.item, WriteOutcome.REJECTED, NOT_IN_LIBRARY)
             if 400 <= err.status < 500:
                 return WriteResult(request.item, WriteOutcome.REJECTED, str(err))
+            self._wrote(feature, action, request, targets)
             return WriteResult(request.item, WriteOutcome.UNKNOWN, str(err))
         except ProviderError as err:
             # A timeout may or may not have landed: the engine verifies it on the next read.
+            self._wrote(feature, action, request, targets)
             return WriteResult(request.item, WriteOutcome.UNKNOWN, str(err))
+        self._wrote(feature, action, request, targets)
         stored = targets[0].item
         return WriteResult(
             request.item,
             WriteOutcome.CONFIRMED,
             stored_as=None if stored == request.item else stored,
         )
+
+    def _wrote(
+        self,
+        feature: Feature,
+        action: Action,
+        request: WriteRequest,
+        targets: Sequence[LibraryItem],
+    ) -> None:
+        """Reads of `feature` scan until one shows what this write left (see `kept`)."""
+        written = None if action is Action.REMOVE else request.payload
+        self._kept.wrote(feature, (target.id for target in targets), written)
 
     def _unresolved(self, library: Library, request: WriteRequest) -> WriteResult:
         reason = NOT_IN_LIBRARY if library.complete else f"{NOT_IN_LIBRARY} (library read partial)"
@@ -273,12 +307,14 @@ class MediaBrowserProvider:
     # Resolving requested items to library items -----------------------------------------
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
-        """Index the library anew before the next write.
+        """Index the library anew before the next write; with `validated`, scan on the next read.
 
-        Reads always scan the library; only the index writes resolve in is kept for a while.
+        A kept read is served only once the server vouched that nothing changed, so only a
+        read the engine wants fresh from the library itself drops it.
         """
-        del feature, validated
         self._library = None
+        if validated:
+            self._kept.forget(feature)
 
     async def _fresh_library(self, *, force: bool = False) -> Library:
         async with self._library_lock:

@@ -12,6 +12,7 @@ their series' ids they would look like other items, and their old keys like remo
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 from ...clients.mediabrowser import Item, MediaBrowserClient, UserData
@@ -55,6 +56,24 @@ class Scan:
 
     items: tuple[LibraryItem, ...]
     completeness: Completeness
+    # The server's clock when it answered the first page: a change it saved after that moment
+    # may be missing from the scan, one saved before it is in (see `changed_since`).
+    started_at: datetime | None = None
+
+
+async def changed_since(
+    client: MediaBrowserClient, user_id: str, types: Sequence[str], since: datetime
+) -> bool:
+    """Whether the server saved any of the user's data on items of `types` since `since`.
+
+    One counted request for one row (`MinDateLastSavedForUser`): a played mark, an unplayed
+    one, a favourite or a rating changed since then all count. A reply without a count says
+    nothing, so it counts as a change.
+    """
+    page = await client.items_page(
+        user_id, types=types, start=0, limit=1, counted=True, saved_since=since
+    )
+    return page.total is None or page.total > 0 or bool(page.items)
 
 
 async def scan(
@@ -64,7 +83,7 @@ async def scan(
     filters: Sequence[str],
 ) -> Scan:
     """Every item of one query that the engine can identify, and how complete the read was."""
-    rows, completeness = await _pages(client, user_id, types, filters)
+    rows, completeness, started_at = await _pages(client, user_id, types, filters)
     series_ids = sorted(
         {row.series_id for row in rows if row.type == "Episode" and row.series_id is not None}
     )
@@ -90,19 +109,20 @@ async def scan(
             is not None
         )
 
-    return Scan(await off_loop(identified, size=len(rows)), completeness)
+    return Scan(await off_loop(identified, size=len(rows)), completeness, started_at)
 
 
 async def _pages(
     client: MediaBrowserClient, user_id: str, types: Sequence[str], filters: Sequence[str]
-) -> tuple[list[Item], Completeness]:
-    """Every row of a query, page by page, and how sure we are that it is all of them.
+) -> tuple[list[Item], Completeness, datetime | None]:
+    """Every row of a query, page by page, how sure we are that it is all of them, and when.
 
     The server counts the items on the first page and again on the one that should be the
     last: the pages between are not counted (a count is a query of its own on a large Jellyfin
     library), yet a library that changed during the read still shows in the two counts.
     """
     rows: dict[str, Item] = {}
+    started_at: datetime | None = None
     seen, start = 0, 0
     total: int | None = None
     failure: str | None = None
@@ -123,6 +143,7 @@ async def _pages(
         elif total is not None and page.total is not None and page.total != total:
             failure = f"the library changed while it was read ({total} -> {page.total})"
         total = page.total if total is None else total
+        started_at = started_at or page.served_at
         if failure is not None:
             break
         seen += len(page.items)
@@ -135,7 +156,7 @@ async def _pages(
     completeness = Completeness(
         all_pages=failure is None, expected_total=total, seen_total=seen, failure=failure
     )
-    return list(rows.values()), completeness
+    return list(rows.values()), completeness, started_at
 
 
 async def _series(
