@@ -25,7 +25,11 @@ so that the other side's catalogue finds them when they are added there. What th
   mirror removes the target's own favourites only once it has a baseline of the source, from
   its second run on: favourites of Jellyfin's own would make the no-change run write, and
   leave the pair short of settling within the bench's four runs (engine/settle.py). So the
-  first run adds the 0.5 % on Trakt only, and nothing is left to remove.
+  first run adds the 0.5 % on Trakt only, and nothing is left to remove. Jellyfin's clock runs
+  3,600 times faster than the real one (`SERVER_HOURS_PER_SECOND`): the bench's runs follow
+  each other within seconds, and a second stands for the hour Home Assistant waits between two
+  scheduled runs, so the dates Jellyfin saves our writes at lie as far before the next run's
+  question (`MinDateLastSavedForUser`) as they would at home.
 - anilist-simkl: anime, AniList's PLANNING entries and SIMKL's plan-to-watch anime, two-way.
   Every title carries its AniList id (which SIMKL must know for the pair to work) and 97 % a
   MyAnimeList id, as AniList leaves `idMal` out for some.
@@ -56,12 +60,13 @@ import asyncio
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 import json
 from pathlib import Path
 import re
 import sys
 import time
-from typing import Any
+from typing import Any, Final
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -386,6 +391,9 @@ def seed_plex(titles: list[Title], played: Collection[Title]) -> plex_sim.PlexSi
 
 # -- Jellyfin -----------------------------------------------------------------------------------
 
+# Hours of Jellyfin's clock per second of the real one (see the module's docstring).
+SERVER_HOURS_PER_SECOND: Final = 1
+
 
 class CountedMediaBrowserState(mb_sim.MediaBrowserState):
     """MediaBrowserState that counts the changes of its users' data (see `KeptItemLists`)."""
@@ -431,6 +439,8 @@ class KeptItemLists:
                 or state.quirks != mb_sim.MediaBrowserQuirks()
                 or state.pending
                 or user_id is None
+                # The question of what changed since a date is the simulator's to answer.
+                or "mindatelastsavedforuser" in mb_sim._query(request)  # noqa: SLF001
             ):
                 return await handler(request)
             return self._page(request, user_id)
@@ -453,7 +463,8 @@ class KeptItemLists:
             "StartIndex": start,
         }
         state._a_read_happened()  # noqa: SLF001 - counts the read, as the handler does
-        return web.json_response(body)
+        # Dated as the handler dates it: a client keeps a read from the moment it began.
+        return web.json_response(body, headers={"Date": format_datetime(state.now(), usegmt=True)})
 
     def _sorted(self) -> tuple[tuple[int, int], dict[str, int], list[mb_sim.Item]]:
         """The library in the handler's order, and each item's place in it."""
@@ -501,6 +512,11 @@ def seed_jellyfin(
 ) -> tuple[CountedMediaBrowserState, mb_sim.User]:
     """A Jellyfin library holding every title, and its user, who favours `favourites`."""
     state = CountedMediaBrowserState(mb_sim.Flavour.JELLYFIN)
+    started = time.monotonic()
+    state.now = lambda: (
+        mb_sim.START
+        + timedelta(seconds=(time.monotonic() - started) * 3600 * SERVER_HOURS_PER_SECOND)
+    )
     user = state.add_user("alice", "correct horse")
     favoured = {title.n for title in favourites}
     for title in titles:
