@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from custom_components.crosswatch.clients.anilist.client import (
+    RATE_WINDOW,
     REQUESTS_PER_MINUTE,
     AniListClient,
     tokens_from_pin,
@@ -854,7 +855,7 @@ class AniListService(Service):
         state, time = self.state, self.time
         client = AniListClient(
             session, tokens_from_pin(anilist_sim.ALICE_TOKEN), base_url=urls["anilist"],
-            throttle=Throttle(limit=REQUESTS_PER_MINUTE, window=60.0, clock=time.clock,
+            throttle=Throttle(limit=REQUESTS_PER_MINUTE, window=RATE_WINDOW, clock=time.clock,
                               sleep=time.sleep),
             retry=RETRY, sleep=time.sleep, wall_clock=lambda: float(state.now),
         )  # fmt: skip

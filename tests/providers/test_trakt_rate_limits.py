@@ -12,6 +12,7 @@ import pytest
 from custom_components.crosswatch.clients.http import RetryPolicy
 from custom_components.crosswatch.clients.tokens import Tokens
 from custom_components.crosswatch.clients.trakt import TraktClient
+from custom_components.crosswatch.clients.trakt.transport import WRITE_INTERVAL
 from custom_components.crosswatch.engine.payloads import Feature, Listed
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import WriteOutcome, WriteRequest
@@ -123,7 +124,8 @@ async def test_a_write_refused_for_the_rate_is_sent_again_after_retry_after(
 
     assert [r.outcome for r in (*first, *second)] == [WriteOutcome.CONFIRMED] * 2
     assert len(sim.watchlist) == 2
-    assert [s for s in time.sleeps if s] == [1.0]  # the Retry-After Trakt sent, and no more
+    # The Retry-After Trakt sent (1 s), within the client's own spacing of writes, and no more.
+    assert [s for s in time.sleeps if s] == [WRITE_INTERVAL]
 
 
 async def _ignore(tokens: Tokens) -> None:

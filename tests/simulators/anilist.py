@@ -61,6 +61,7 @@ from graphql.execution.values import get_variable_values
 
 # The client's own pacing, for `Sim.client` only: what the simulator allows is its own.
 from custom_components.crosswatch.clients.anilist.client import (
+    RATE_WINDOW as CLIENT_RATE_WINDOW,
     REQUESTS_PER_MINUTE,
     AniListClient,
     tokens_from_pin,
@@ -941,7 +942,10 @@ class Sim:
         options.setdefault(
             "throttle",
             Throttle(
-                limit=REQUESTS_PER_MINUTE, window=60, clock=self.time.clock, sleep=self.time.sleep
+                limit=REQUESTS_PER_MINUTE,
+                window=CLIENT_RATE_WINDOW,
+                clock=self.time.clock,
+                sleep=self.time.sleep,
             ),
         )
         options.setdefault("retry", RetryPolicy(backoff=0))

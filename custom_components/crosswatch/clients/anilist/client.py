@@ -63,6 +63,9 @@ from .queries import (
 API_URL: Final = "https://graphql.anilist.co"
 AUTHORIZE_URL: Final = "https://anilist.co/api/v2/oauth/authorize"
 REQUESTS_PER_MINUTE: Final = 30
+# The minute the client counts them over, with a second to spare: AniList counts a request when
+# it arrives, the client when it may be sent.
+RATE_WINDOW: Final = 61.0
 PER_CHUNK: Final = 500  # MediaListCollection's documented maximum
 
 _OK_STATUSES: Final = frozenset({200, 400, 404})  # GraphQL error bodies we read ourselves
@@ -138,7 +141,9 @@ class AniListClient:
     ) -> None:
         """Bind the session and token; the base URL is overridable for the simulator."""
         self.tokens = tokens
-        self._throttle = throttle or Throttle(limit=REQUESTS_PER_MINUTE, window=60.0, sleep=sleep)
+        self._throttle = throttle or Throttle(
+            limit=REQUESTS_PER_MINUTE, window=RATE_WINDOW, sleep=sleep
+        )
         self._wall_clock = wall_clock
         self._quotas = QuotaLog(parse_rate_limit)
         self._http = HttpClient(
