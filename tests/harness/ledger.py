@@ -144,9 +144,15 @@ class Ledger:
         short list) leaves nothing for the removal to be seen against. Either way the removal
         may be undone, so either outcome is right. `title` is every edit of the title, in
         order: a lie counts from the edit before the removal (or the start) until the removal
-        could have been carried.
+        could have been carried. An edit of the other side in the removal's own window does not
+        count: no run came between them, so it was never copied to the removing side and made
+        no part of what the removal removed.
         """
-        before = [e for e in title[: title.index(removal)] if e.window <= removal.window]
+        before = [
+            e
+            for e in title[: title.index(removal)]
+            if e.window < removal.window or (e.window == removal.window and e.side is removal.side)
+        ]
         since = self._epoch(pair, before[-1]) if before else 0
         until = self._epoch(pair, removal) + RUNS_TO_CARRY_A_REMOVAL
         lied = self.lied.get((pair.name, pair.a), set()) | self.lied.get((pair.name, pair.b), set())

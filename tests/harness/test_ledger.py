@@ -71,6 +71,30 @@ def test_an_edit_a_stale_read_did_not_show_reaches_the_engine_with_the_next_read
     assert book.expectations(TRAKT_SIMKL.pairs[0]) == {0: False}
 
 
+def test_a_removal_whose_copy_a_first_read_hid_stays_excused_though_the_other_side_gained_it() -> (
+    None
+):
+    # Found by the full machine at 20,000 (at 6dd3748): Trakt's first answer was empty, so its
+    # play of a title founded no baseline; between the next two runs the user played the title
+    # on Plex and unplayed it on Trakt. Plex's play, made in the same window, was never copied
+    # to Trakt: it did not make the copy the unplay removed, so it cannot date the lie that hid
+    # that copy out of the removal's reach.
+    book = Ledger(PLEX_TRAKT, 12, {Svc.PLEX: set(), Svc.TRAKT: {0}})
+    book.record(Svc.TRAKT, 0, add=True)  # the seed
+    book.close_window(0)
+    hid = {Svc.TRAKT: frozenset({0}), Svc.PLEX: frozenset()}
+    book.saw_run(PAIR, 0, read=True, lied=(Svc.TRAKT,), misread=hid)  # founded on the lie
+    book.record(Svc.PLEX, 0, add=True)
+    book.record(Svc.TRAKT, 0, add=False)
+    book.close_window(1)
+    hid = {Svc.PLEX: frozenset({0}), Svc.TRAKT: frozenset()}
+    book.saw_run(PAIR, 1, read=True, founded=BOTH, lied=(Svc.PLEX,), misread=hid)
+    book.close_window(2)
+    book.saw_run(PAIR, 2, read=True, founded=BOTH)
+
+    assert 0 not in book.expectations(PAIR)
+
+
 def test_a_tiny_plex_list_that_cut_the_watched_film_is_told_as_a_lie(served: Rig) -> None:
     # Found by the full machine (2d05b2b): a cut of Plex's library keeps its first rows, watched
     # or not, so keeping "a quarter" of one watched film could still drop it. Untold, the
