@@ -71,6 +71,8 @@ async def exercise(rig: Rig, session: aiohttp.ClientSession) -> None:
     await provider.health()
     for feature in Feature:
         await provider.read(feature, None)
+    for feature in Feature:
+        await provider.read(feature, None)  # kept: asked whether anything changed since
     await provider.write(
         Feature.HISTORY, Action.ADD, [WriteRequest(MATRIX, Watched.from_state(1, WATCHED))]
     )
@@ -115,6 +117,8 @@ async def test_every_request_the_client_sends_is_in_the_description(
     assert description(flavour, spec).request_problems(recorded) == []
     methods = {(r.method, r.path.split("/")[-1] if r.method != "GET" else "") for r in recorded}
     assert {("POST", "UserData"), ("DELETE", "Rating")} <= methods
+    # The question of what changed since a read, in this flavour's spelling.
+    assert any(rig.client.flavour.query("MinDateLastSavedForUser") in r.query for r in recorded)
     # The Jellyfin client never uses the legacy token forms (Jellyfin 12 refuses them).
     if flavour is Flavour.JELLYFIN:
         assert not any("api_key" in r.query for r in recorded)
