@@ -144,14 +144,17 @@ class Ledger:
         short list) leaves nothing for the removal to be seen against. Either way the removal
         may be undone, so either outcome is right. `title` is every edit of the title, in
         order: a lie counts from the edit before the removal (or the start) until the removal
-        could have been carried. An edit of the other side in the removal's own window does not
-        count: no run came between them, so it was never copied to the removing side and made
+        could have been carried. An edit of the other side counts only if a run read it before
+        the run that read the removal: otherwise it was never copied to the removing side (in
+        the removal's own window, or hidden from the engine by a misread until then), so it made
         no part of what the removal removed.
         """
+        read_with_removal = self._epoch(pair, removal)
         before = [
             e
             for e in title[: title.index(removal)]
-            if e.window < removal.window or (e.window == removal.window and e.side is removal.side)
+            if (e.side is removal.side and e.window <= removal.window)
+            or (e.side is not removal.side and self._epoch(pair, e) < read_with_removal)
         ]
         since = self._epoch(pair, before[-1]) if before else 0
         until = self._epoch(pair, removal) + RUNS_TO_CARRY_A_REMOVAL

@@ -95,6 +95,30 @@ def test_a_removal_whose_copy_a_first_read_hid_stays_excused_though_the_other_si
     assert 0 not in book.expectations(PAIR)
 
 
+def test_a_removal_whose_copy_a_first_read_hid_stays_excused_though_a_misread_hid_the_gain() -> (
+    None
+):
+    # Found by the full machine at 20,000 (at 8972e9c): as above, but the user played the
+    # title on Plex a window before unplaying it on Trakt, and Plex's next two answers were
+    # empty, so the engine read the play only after the unplay: it was never copied to Trakt.
+    book = Ledger(PLEX_TRAKT, 12, {Svc.PLEX: set(), Svc.TRAKT: {0}})
+    book.record(Svc.TRAKT, 0, add=True)  # the seed
+    book.close_window(0)
+    hid = {Svc.TRAKT: frozenset({0}), Svc.PLEX: frozenset()}
+    book.saw_run(PAIR, 0, read=True, lied=(Svc.TRAKT,), misread=hid)  # founded on the lie
+    book.record(Svc.PLEX, 0, add=True)
+    book.close_window(1)
+    hid = {Svc.PLEX: frozenset({0}), Svc.TRAKT: frozenset()}
+    book.saw_run(PAIR, 1, read=True, founded=BOTH, lied=(Svc.PLEX,), misread=hid)
+    book.record(Svc.TRAKT, 0, add=False)
+    book.close_window(2)
+    book.saw_run(PAIR, 2, read=True, founded=BOTH, lied=(Svc.PLEX,), misread=hid)
+    book.close_window(3)
+    book.saw_run(PAIR, 3, read=True, founded=BOTH)
+
+    assert 0 not in book.expectations(PAIR)
+
+
 def test_a_tiny_plex_list_that_cut_the_watched_film_is_told_as_a_lie(served: Rig) -> None:
     # Found by the full machine (2d05b2b): a cut of Plex's library keeps its first rows, watched
     # or not, so keeping "a quarter" of one watched film could still drop it. Untold, the
