@@ -71,48 +71,48 @@ def test_an_edit_a_stale_read_did_not_show_reaches_the_engine_with_the_next_read
     assert book.expectations(TRAKT_SIMKL.pairs[0]) == {0: False}
 
 
-def test_a_removal_whose_copy_a_first_read_hid_stays_excused_though_the_other_side_gained_it() -> (
-    None
-):
-    # Found by the full machine at 20,000 (at 6dd3748): Trakt's first answer was empty, so its
-    # play of a title founded no baseline; between the next two runs the user played the title
-    # on Plex and unplayed it on Trakt. Plex's play, made in the same window, was never copied
-    # to Trakt: it did not make the copy the unplay removed, so it cannot date the lie that hid
-    # that copy out of the removal's reach.
+def founded_on_trakt_hiding_its_play() -> Ledger:
+    """Trakt holds a play of title 0 that its first answer, empty, hid: no baseline has it."""
     book = Ledger(PLEX_TRAKT, 12, {Svc.PLEX: set(), Svc.TRAKT: {0}})
     book.record(Svc.TRAKT, 0, add=True)  # the seed
     book.close_window(0)
-    hid = {Svc.TRAKT: frozenset({0}), Svc.PLEX: frozenset()}
-    book.saw_run(PAIR, 0, read=True, lied=(Svc.TRAKT,), misread=hid)  # founded on the lie
+    saw_a_lie(book, 0, Svc.TRAKT, founded=())
+    return book
+
+
+def saw_a_lie(book: Ledger, window: int, side: Svc, *, founded: tuple[Svc, ...] = BOTH) -> None:
+    """A run after `window` whose read of `side` lied, hiding title 0."""
+    hid = {svc: frozenset({0}) if svc is side else frozenset() for svc in BOTH}
+    book.saw_run(PAIR, window, read=True, founded=founded, lied=(side,), misread=hid)
+
+
+def test_an_unplay_of_a_copy_a_first_read_hid_is_excused_though_plex_played_it_alongside() -> None:
+    # Found by the full machine at 20,000 (at 6dd3748): between two runs the user played the
+    # title on Plex and unplayed it on Trakt. Plex's play, made in the same window, was never
+    # copied to Trakt: it did not make the copy the unplay removed, so it cannot date the lie
+    # that hid that copy out of the removal's reach.
+    book = founded_on_trakt_hiding_its_play()
     book.record(Svc.PLEX, 0, add=True)
     book.record(Svc.TRAKT, 0, add=False)
     book.close_window(1)
-    hid = {Svc.PLEX: frozenset({0}), Svc.TRAKT: frozenset()}
-    book.saw_run(PAIR, 1, read=True, founded=BOTH, lied=(Svc.PLEX,), misread=hid)
+    saw_a_lie(book, 1, Svc.PLEX)
     book.close_window(2)
     book.saw_run(PAIR, 2, read=True, founded=BOTH)
 
     assert 0 not in book.expectations(PAIR)
 
 
-def test_a_removal_whose_copy_a_first_read_hid_stays_excused_though_a_misread_hid_the_gain() -> (
-    None
-):
+def test_an_unplay_of_a_copy_a_first_read_hid_is_excused_though_plex_played_it_earlier() -> None:
     # Found by the full machine at 20,000 (at 8972e9c): as above, but the user played the
     # title on Plex a window before unplaying it on Trakt, and Plex's next two answers were
     # empty, so the engine read the play only after the unplay: it was never copied to Trakt.
-    book = Ledger(PLEX_TRAKT, 12, {Svc.PLEX: set(), Svc.TRAKT: {0}})
-    book.record(Svc.TRAKT, 0, add=True)  # the seed
-    book.close_window(0)
-    hid = {Svc.TRAKT: frozenset({0}), Svc.PLEX: frozenset()}
-    book.saw_run(PAIR, 0, read=True, lied=(Svc.TRAKT,), misread=hid)  # founded on the lie
+    book = founded_on_trakt_hiding_its_play()
     book.record(Svc.PLEX, 0, add=True)
     book.close_window(1)
-    hid = {Svc.PLEX: frozenset({0}), Svc.TRAKT: frozenset()}
-    book.saw_run(PAIR, 1, read=True, founded=BOTH, lied=(Svc.PLEX,), misread=hid)
+    saw_a_lie(book, 1, Svc.PLEX)
     book.record(Svc.TRAKT, 0, add=False)
     book.close_window(2)
-    book.saw_run(PAIR, 2, read=True, founded=BOTH, lied=(Svc.PLEX,), misread=hid)
+    saw_a_lie(book, 2, Svc.PLEX)
     book.close_window(3)
     book.saw_run(PAIR, 3, read=True, founded=BOTH)
 
