@@ -14,6 +14,7 @@ ALIEN = movie("Alien", 1979, tmdb=348)
 TO_B = Scope("anilist-simkl", Feature.WATCHLIST, "b")
 OF_A = Scope("anilist-simkl", Feature.WATCHLIST, "a")
 AFTER_OUR_WRITE = T0 + timedelta(hours=1)
+SETTLED = snap(Feature.WATCHLIST, [listed(HEAT), listed(ALIEN)])  # the source's, at the last sync
 
 
 def our_lagging_add(item: object, action: Action = Action.ADD) -> PendingWrite:
@@ -28,7 +29,10 @@ def test_a_copy_whose_source_lost_it_since_we_sent_it_is_planned_from_the_source
     source_now = snap(Feature.WATCHLIST, [listed(ALIEN)])
 
     withdrawn = withdrawn_sources(
-        [our_lagging_add(HEAT)], [tombstone(HEAT, AFTER_OUR_WRITE)], source_now
+        [our_lagging_add(HEAT)],
+        [tombstone(HEAT, AFTER_OUR_WRITE)],
+        source_now,
+        source_baseline=snap(Feature.WATCHLIST, [listed(ALIEN)]),
     )
 
     assert [(entry.item.key, entry.payload) for _, entry in withdrawn] == [(HEAT.key, Listed(T0))]
@@ -41,6 +45,7 @@ def test_a_loss_believed_before_we_sent_the_copy_is_not_the_copys_business() -> 
         [our_lagging_add(HEAT)],
         [tombstone(HEAT, T0 - timedelta(days=1))],
         snap(Feature.WATCHLIST, []),
+        source_baseline=SETTLED,
     )
 
     assert withdrawn == []
@@ -51,6 +56,7 @@ def test_a_source_that_holds_the_item_again_has_lost_nothing() -> None:
         [our_lagging_add(HEAT)],
         [tombstone(HEAT, AFTER_OUR_WRITE)],
         snap(Feature.WATCHLIST, [listed(HEAT, AFTER_OUR_WRITE + timedelta(hours=1))]),
+        source_baseline=snap(Feature.WATCHLIST, []),
     )
 
     assert withdrawn == []
@@ -60,7 +66,23 @@ def test_our_removals_and_copies_of_other_titles_withdraw_nothing() -> None:
     withdrawn = withdrawn_sources(
         [our_lagging_add(HEAT, Action.REMOVE), our_lagging_add(ALIEN)],
         [tombstone(HEAT, AFTER_OUR_WRITE)],
-        snap(Feature.WATCHLIST, []),
+        snap(Feature.WATCHLIST, [listed(ALIEN)]),
+        source_baseline=SETTLED,
     )
 
     assert withdrawn == []
+
+
+def test_a_copy_of_a_gain_the_source_lost_before_it_was_ever_settled_is_planned_from_it() -> None:
+    # Found by the full machine at 20,000 (at f41f7ac): the user listed a title again on the
+    # source while our removal of it on the destination awaited verification, so the gain was
+    # copied but kept out of the source's baseline; the user then unlisted it there. The
+    # copy, shown now, would otherwise be the destination's own news, carried back.
+    withdrawn = withdrawn_sources(
+        [our_lagging_add(HEAT)],
+        [tombstone(HEAT, T0 - timedelta(days=1))],  # the older removal, before our copy
+        snap(Feature.WATCHLIST, []),
+        source_baseline=snap(Feature.WATCHLIST, []),
+    )
+
+    assert [(entry.item.key, entry.payload) for _, entry in withdrawn] == [(HEAT.key, Listed(T0))]

@@ -1068,3 +1068,30 @@ def test_a_tiny_first_page_of_plex_that_hides_its_later_pages_is_a_lie_the_harne
         assert world.holds(Svc.PLEX) == world.holds(Svc.TRAKT)
     finally:
         world.close()
+
+
+def test_a_title_listed_again_and_unlisted_while_our_removal_of_it_awaits_verification_goes(
+    served: Rig,
+) -> None:
+    # Found by the full machine at 20,000 (at f41f7ac): the user lists a title again on Trakt,
+    # and on SIMKL, while our removal of it from SIMKL awaits verification; we copy Trakt's
+    # gain, keeping it out of Trakt's baseline; the user then unlists it on Trakt. The copy
+    # read as SIMKL's own news, held off Trakt by the older tombstone: the pair never agreed.
+    world = World(served, TRAKT_SIMKL, titles=MACHINE_TITLES)
+    try:
+        in_sync(world, range(1))
+        QUIRK_BY_NAME["empty_200"].switch[Svc.TRAKT](world.services[Svc.TRAKT], 1)
+        toggle(world, Svc.TRAKT, 0)
+        world.run()  # Trakt's loss doubted
+        world.run()  # believed: removed from SIMKL, awaiting verification
+        toggle(world, Svc.TRAKT, 0)
+        toggle(world, Svc.SIMKL, 0)
+        world.restart()
+        world.run()  # Trakt's gain copied to SIMKL
+        toggle(world, Svc.TRAKT, 0)
+
+        heal(world)
+
+        assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == set()
+    finally:
+        world.close()

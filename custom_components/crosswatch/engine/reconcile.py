@@ -94,7 +94,8 @@ async def reconcile(
         )  # fmt: skip
         withdrawn[side] = await _withdrawn(
             ctx, verification, views=views, source_scope=scopes[side.other],
-            play_precision=precision[side], side=side, now=now,
+            source_baseline=baselines[side.other], play_precision=precision[side], side=side,
+            now=now,
         )  # fmt: skip
         # Only a complete read of the source may carry its loss to our copy (rule 15): until
         # then the copy stays pending, landed (what the side holds when planning, so no news a
@@ -220,6 +221,7 @@ async def _withdrawn(
     *,
     views: Mapping[PairSide, Snapshot],
     source_scope: Scope,
+    source_baseline: Snapshot | None,
     play_precision: timedelta | None,
     side: PairSide,
     now: datetime,
@@ -228,27 +230,41 @@ async def _withdrawn(
 
     Lagging copies (complete reads missed them), and copies no complete read could show until
     now (the side's reads since were partial): either way the source's loss was believed while
-    the copy was out of sight.
+    the copy was out of sight. And copies of a gain the source lost before any run settled it.
     """
     shown = own_writes(verification.verified, views[side], play_precision=play_precision)
     if not shown:
         return []
     tombstones = await ctx.blocking(partial(ctx.store.tombstones, source_scope, now))
-    return await ctx.blocking(partial(withdrawn_sources, shown, tombstones, views[side.other]))
+    return await ctx.blocking(
+        partial(
+            withdrawn_sources, shown, tombstones, views[side.other], source_baseline=source_baseline
+        )
+    )
 
 
 def withdrawn_sources(
-    shown_now: Iterable[PendingWrite], tombstones: Iterable[Tombstone], source_view: Snapshot
+    shown_now: Iterable[PendingWrite],
+    tombstones: Iterable[Tombstone],
+    source_view: Snapshot,
+    *,
+    source_baseline: Snapshot | None,
 ) -> list[tuple[PendingWrite, Entry]]:
     """What the source side held of our copies shown only now, and has lost since we sent them.
 
     `shown_now` are our own writes to one side shown only now (verify.own_writes), after complete
     reads missed them or partial reads could not show them; `tombstones` are the other side's,
-    the side we copied them from. Its
-    loss was believed while our copy was in flight: then the destination lacked the item, so
-    nothing was planned there, and the source's baseline moved on without it. Planned from
-    again as the source's (with the payload we copied), the loss is carried to the copy, as for
-    any item both sides held at the sync. A copy that never shows changes nothing.
+    the side we copied them from, and `source_baseline` its baseline as stored. Two ways the
+    source lost an item while our copy of it was in flight, and its baseline moved on without
+    it, so that nothing would carry the loss to the copy:
+    - its loss was believed (a tombstone dated after our write): then the destination lacked
+      the item, so nothing was planned there;
+    - the gain we copied was never settled into its baseline (record.unsettled_gains: our
+      removal of the item on the destination still awaited verification), and the source lost
+      it before a run could settle it. Without this, the copy would read as the destination's
+      own news, and be carried back to the source the user removed it from.
+    Planned from again as the source's (with the payload we copied), the loss is carried to the
+    copy, as for any item both sides held at the sync. A copy that never shows changes nothing.
     """
     loss_by_token: dict[str, Tombstone] = {}
     for tombstone in tombstones:
@@ -266,6 +282,11 @@ def withdrawn_sources(
         )
         if loss is not None and loss.removed_at >= write.written_at:
             withdrawn.append((write, Entry(loss.item, write.payload)))
+        elif (
+            source_baseline is not None
+            and source_baseline.find(write.item, include_local=True) is None
+        ):
+            withdrawn.append((write, Entry(write.item, write.payload)))
     return withdrawn
 
 
