@@ -83,7 +83,7 @@ ENDPOINTS: Final = (
 STATE_FILE: Final = "world.pickle"
 INFO_FILE: Final = "world.json"
 DEFAULT_SAVE_EVERY: Final = 30.0
-FORMAT_VERSION: Final = 1  # bump when a saved world can no longer be loaded
+FORMAT_VERSION: Final = 2  # bump when a saved world can no longer be loaded (2: saved dates)
 
 type Ready = Callable[[dict[str, Any]], None]
 

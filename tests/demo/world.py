@@ -56,10 +56,12 @@ from tests.simulators.anilist import AniListState
 from tests.simulators.anime_lists import AnimeListsState
 from tests.simulators.mdblist import MdblistState, Title as MdblistTitle
 from tests.simulators.mediabrowser import (
+    FixedClock,
     Flavour,
     MediaBrowserQuirks,
     MediaBrowserState,
     User,
+    wall_clock,
 )
 from tests.simulators.plex import PlexSim
 from tests.simulators.simkl import SimklState
@@ -426,8 +428,14 @@ def build_world(seed: int = SEED) -> World:
     _seed_trakt(world, rng)
     _seed_simkl(world, rng)
     _seed_anime(world, rng)
+    # The servers date the user data seeded at the world's own moment, so that the same seed
+    # gives the same world; served, their clocks run in real time.
+    for server in (world.jellyfin, world.emby):
+        server.now = FixedClock(SEEDED_AT)
     _seed_jellyfin(world, rng)
     _seed_emby(world, rng)
+    for server in (world.jellyfin, world.emby):
+        server.now = wall_clock
     world.mdblist = _new_mdblist()
     return world
 

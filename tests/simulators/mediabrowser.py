@@ -136,8 +136,20 @@ class Item:
     episode: int | None = None
 
 
-def _wall_clock() -> datetime:
+def wall_clock() -> datetime:
+    """The server's clock in real time: the default."""
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class FixedClock:
+    """A server clock that stands still (picklable, unlike a lambda): for seeding a world."""
+
+    moment: datetime
+
+    def __call__(self) -> datetime:
+        """The moment, always."""
+        return self.moment
 
 
 @dataclass
@@ -154,7 +166,7 @@ class UserData:
     is_favorite: bool = False
     rating: float | None = None
     position: int = 0
-    clock: Callable[[], datetime] = field(default=_wall_clock, compare=False, repr=False)
+    clock: Callable[[], datetime] = field(default=wall_clock, compare=False, repr=False)
     saved_at: datetime | None = field(default=None, compare=False)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -240,7 +252,7 @@ class MediaBrowserState:
         self.item_reads = 0
         self.counted_lists = 0  # item lists answered with a count of every match (Jellyfin's cost)
         # The server's clock: it dates saved user data and every item list's reply (`Date`).
-        self.now: Callable[[], datetime] = _wall_clock
+        self.now: Callable[[], datetime] = wall_clock
         self._ids = itertools.count(1)
 
     def _clock(self) -> datetime:
