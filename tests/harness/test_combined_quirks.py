@@ -34,7 +34,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-import pytest
 
 from custom_components.crosswatch.engine.guards import GuardCode
 from custom_components.crosswatch.engine.pipeline import RunStatus
@@ -335,14 +334,5 @@ def test_removes_nothing_without_evidence_and_never_sends_a_play_twice_under_com
     run_machine(served, SafetyPromises)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "green at 20,000 examples (thorough) at c498427 and ee0a557, yet a fresh-clone CI run at"
-        " dddaf1b found a case at 2,000 (issue 13, open): Plex ⇄ Trakt history, Plex answers"
-        " an empty 200 to the first run, then the user unplays a title on Trakt that both"
-        " sides held; after healing both still hold it"
-    ),
-)
 def test_statuses_are_honest_and_every_edit_arrives_once_quirks_stop(served: Rig) -> None:
     run_machine(served, CombinedQuirks)
