@@ -127,18 +127,18 @@ class UserDataWriter:
         The item read may still show the state from before a write of ours (servers behind a
         cache, replicas); what the write answered is newer than that, so it wins.
         """
-        read = await self._client.user_data(self._user_id, item_id)
+        return self._under_our_writes(item_id, await self._client.user_data(self._user_id, item_id))
+
+    def _known(self, target: LibraryItem) -> UserData:
+        """The item's user data as the library scan read it, under our own recent writes."""
+        return self._under_our_writes(target.id, target.user_data)
+
+    def _under_our_writes(self, item_id: str, read: UserData) -> UserData:
+        """`read`, overlaid with what the server answered our writes to the item within the TTL."""
         written = self._written.get(item_id)
         if written is None or self._clock() - written.at > self._ttl:
             return read
         return read.overlaid(written.user_data)
-
-    def _known(self, target: LibraryItem) -> UserData:
-        """The item's user data as the library scan read it, under our own recent writes."""
-        written = self._written.get(target.id)
-        if written is None or self._clock() - written.at > self._ttl:
-            return target.user_data
-        return target.user_data.overlaid(written.user_data)
 
     def _remember(self, item_id: str, reply: UserData | None, known: UserData) -> None:
         now = self._clock()
