@@ -30,6 +30,11 @@ def films(count: int, start: int = 0) -> list[Entry]:
     return [listed(movie(f"Film {n}", 2000, tmdb=1000 + n)) for n in range(start, start + count)]
 
 
+def listed_again(n: int, at: datetime | None = NOW) -> Entry:
+    """Film `n` of `films`, listed anew at `at` (a provider dates a new listing)."""
+    return listed(movie(f"Film {n}", 2000, tmdb=1000 + n), at)
+
+
 def judge(
     snapshot: Snapshot,
     baseline: Snapshot | None,
@@ -234,7 +239,9 @@ def test_a_doubted_read_still_shows_what_an_earlier_suspicion_lacked() -> None:
     assert first.suspicion is not None
 
     # Film 4 is back (the user listed it again), and films 0-1 are missing now.
-    again = read_twice(snap(W, films(3, start=2)), baseline, suspected=first.suspicion)
+    again = read_twice(
+        snap(W, [*films(2, start=2), listed_again(4)]), baseline, suspected=first.suspicion
+    )
 
     assert not again.snapshot.completeness.complete  # its own loss is doubted
     assert again.returned == first.suspicion.missing  # but what it shows is there
@@ -244,10 +251,14 @@ def test_a_suspicion_that_replaces_another_carries_what_that_one_lacked_and_came
     baseline = snap(W, films(5))
     first = read_twice(snap(W, films(4)), baseline)
     assert first.suspicion is not None
-    replacing = read_twice(snap(W, films(3, start=2)), baseline, suspected=first.suspicion)
+    replacing = read_twice(
+        snap(W, [*films(2, start=2), listed_again(4)]), baseline, suspected=first.suspicion
+    )
     assert replacing.suspicion is not None
 
-    believed = read_twice(snap(W, films(3, start=2)), baseline, suspected=replacing.suspicion)
+    believed = read_twice(
+        snap(W, [*films(2, start=2), listed_again(4)]), baseline, suspected=replacing.suspicion
+    )
 
     assert believed.confirmed is not None
     assert believed.returned == first.suspicion.missing  # still read as regained
@@ -259,11 +270,34 @@ def test_a_partial_read_shows_what_an_earlier_suspicion_lacked_as_returned() -> 
     assert first.suspicion is not None
 
     partial_read = judge(
-        snap(W, films(1, start=4), complete=False), baseline, suspected=first.suspicion
+        snap(W, [listed_again(4)], complete=False), baseline, suspected=first.suspicion
     )
 
     assert partial_read.suspicion == first.suspicion
     assert partial_read.returned == first.suspicion.missing
+
+
+def test_what_an_earlier_suspicion_lacked_shown_with_its_own_listing_date_was_kept() -> None:
+    # Listed at the very moment the baseline says, by the provider's own clock: no removal and
+    # new add happened in between, so the suspect read hid it, and it is no news of the side.
+    baseline = snap(W, films(5))
+    first = read_twice(snap(W, films(4)), baseline)
+    assert first.suspicion is not None
+
+    shown_again = read_twice(snap(W, films(5)), baseline, suspected=first.suspicion)
+
+    assert shown_again.returned == frozenset()
+
+
+def test_what_an_earlier_suspicion_lacked_shown_again_undated_may_have_been_listed_again() -> None:
+    # Jellyfin's favourites carry no date: nothing tells a kept item from one listed again.
+    baseline = snap(W, [listed_again(n, at=None) for n in range(5)])
+    first = read_twice(snap(W, [listed_again(n, at=None) for n in range(4)]), baseline)
+    assert first.suspicion is not None
+
+    shown_again = read_twice(baseline, baseline, suspected=first.suspicion)
+
+    assert shown_again.returned == first.suspicion.missing
 
 
 def test_the_delete_budget_is_five_or_two_percent_of_the_baseline() -> None:

@@ -1095,3 +1095,28 @@ def test_a_title_listed_again_and_unlisted_while_our_removal_of_it_awaits_verifi
         assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == set()
     finally:
         world.close()
+
+
+def test_a_title_removed_while_the_other_side_answers_empty_and_refuses_our_sign_in_goes(
+    served: Rig,
+) -> None:
+    # Found by the full machine at thorough (at e14dad5): AniList answers empty 200s while the
+    # user removes on SIMKL a title we had copied to AniList; SIMKL then refuses our sign-in
+    # mid-run. The run kept AniList's empty answer as its baseline, so the next healthy read
+    # showed our copy as AniList's news and brought it back to SIMKL.
+    world = World(served, ANILIST_SIMKL, titles=MACHINE_TITLES)
+    try:
+        world.edit(Svc.SIMKL, 0, add=True)
+        for _ in range(3):
+            only([d.result for d in world.run()])
+        assert world.holds(Svc.ANILIST) == {0}
+        QUIRK_BY_NAME["empty_200"].switch[Svc.ANILIST](world.services[Svc.ANILIST], 3)
+        world.edit(Svc.SIMKL, 0, add=False)
+        QUIRK_BY_NAME["token_expires"].switch[Svc.SIMKL](world.services[Svc.SIMKL], 1)
+        assert world.run()[0].result is None  # SIMKL refuses the sign-in mid-run
+
+        heal(world)
+
+        assert world.holds(Svc.ANILIST) == world.holds(Svc.SIMKL) == set()
+    finally:
+        world.close()

@@ -23,6 +23,7 @@ import math
 from types import MappingProxyType
 
 from .items import MediaItem, weak_key
+from .payloads import Listed, Payload, Rated, Watched
 from .plan import Action, Operation, PairSide, Plan
 from .records import RETRY_BACKOFF, ShrinkSuspicion
 from .snapshot import Semantics, Snapshot, partial
@@ -205,9 +206,12 @@ def judge_shrink(
 def _returned(
     suspected: ShrinkSuspicion | None, snapshot: Snapshot, baseline: Snapshot
 ) -> frozenset[str]:
-    """Baseline items an earlier suspect read lacked and this read shows again.
+    """Baseline items an earlier suspect read lacked and this read shows again, added anew.
 
-    What the suspicions it replaced had seen come back (`regained`) counts too.
+    What the suspicions it replaced had seen come back (`regained`) counts too. An item shown
+    with the very dated payload the baseline holds (listed, last played or rated at the same
+    moment, by the provider's own clock) was never removed: a removal and a new add would have
+    dated it anew. The suspect read hid it, so it is kept, not regained.
     """
     if suspected is None:
         return frozenset()
@@ -215,8 +219,20 @@ def _returned(
         key
         for key in suspected.missing | suspected.regained
         if (entry := baseline.entries.get(key)) is not None
-        and snapshot.find(entry.item, include_local=True) is not None
+        and (shown := snapshot.find(entry.item, include_local=True)) is not None
+        and not _same_dated(entry.payload, shown.payload)
     )
+
+
+def _same_dated(kept: Payload, shown: Payload) -> bool:
+    """Whether `shown` is `kept` itself: equal, and dated by the provider."""
+    return _date_of(kept) is not None and shown == kept
+
+
+def _date_of(payload: Payload) -> datetime | None:
+    match payload:
+        case Listed(listed_at=when) | Watched(last_watched_at=when) | Rated(rated_at=when):
+            return when
 
 
 def _healed(
