@@ -123,6 +123,28 @@ async def test_a_watchlist_add_never_moves_a_title_out_of_another_list(
     assert rig.state.lists[100].status == "completed"  # the watched state survives
 
 
+async def test_a_watchlist_add_is_refused_for_a_title_simkl_lists_could_not_be_read_for(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    # add-to-list moves a title between lists: into an unread bucket, it may move a completed
+    # title to the watchlist, taking its watched state with it.
+    rig = await make_rig(serve, session)
+    rig.state.quirks.server_errors = 100
+    read = await rig.provider.read(Feature.WATCHLIST, None)
+    assert not read.snapshot.completeness.complete
+    rig.state.quirks.server_errors = 0
+
+    results = await rig.provider.write(
+        Feature.WATCHLIST, Action.ADD, [WriteRequest(MATRIX, Listed())]
+    )
+
+    assert (results[0].outcome, results[0].reason) == (
+        WriteOutcome.REJECTED,
+        "simkl_lists_unreadable",
+    )
+    assert rig.state.lists[100].status == "completed"  # the watched state survives
+
+
 async def test_a_watchlist_removal_is_sent_only_for_titles_on_the_watchlist_and_clears_the_rating(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:

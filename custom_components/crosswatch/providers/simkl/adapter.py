@@ -108,6 +108,9 @@ class SimklProvider:
             self._api.all_items, self._api.ratings, now=now, max_cache_age=max_cache_age
         )
         self._now = now
+        # List buckets the latest read could not pull and knows nothing of from before: an
+        # add-to-list of a title not found elsewhere may land on one of its titles there.
+        self._unread_lists: frozenset[str] = frozenset()
 
     @property
     def key(self) -> str:
@@ -180,9 +183,11 @@ class SimklProvider:
             raise
         except ProviderError as err:
             known = {bucket: cache.entries for bucket, cache in kind.caches.items()}
+            self._note_unread(kind, frozenset(BUCKETS))
             snapshot = await self._snapshot(kind, feature, known, [f"activities: {err}"], None)
             return Read(snapshot, checkpoint)
         pulled = await self._cache.refresh(kind, stamps, self.name)
+        self._note_unread(kind, pulled.failed)
         watermark = serialize(pulled.stamps)
         if pulled.failures:
             # A checkpoint names the content a read saw: this one saw only part of it.
@@ -200,6 +205,10 @@ class SimklProvider:
         )
         checkpoint = Checkpoint(self.key, feature, watermark, None, self._now())
         return Read(snapshot, checkpoint, version)
+
+    def _note_unread[T: HasItem, R](self, kind: Kind[T, R], failed: frozenset[str]) -> None:
+        if kind is self._cache.list_kind:
+            self._unread_lists = frozenset(b for b in failed if kind.caches.get(b) is None)
 
     async def _snapshot[T: HasItem, R](
         self,
@@ -251,7 +260,11 @@ class SimklProvider:
         early: dict[int, WriteResult] = {}
         for number, request in enumerate(requests):
             found = self._cache.lists.find(request.item)
-            if found is not None and found.status not in (None, WATCHLIST_STATUS):
+            if found is None and self._unread_lists:
+                # add-to-list moves a title between lists: one in a list we could not read
+                # would leave it (a completed title would lose its watched state).
+                early[number] = rejected(request, "simkl_lists_unreadable")
+            elif found is not None and found.status not in (None, WATCHLIST_STATUS):
                 # add-to-list would move it out of that list: a completed movie would lose its
                 # watched state.
                 early[number] = rejected(request, f"in_simkl_list:{found.status}")
