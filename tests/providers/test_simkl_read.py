@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 import json
 
 import aiohttp
+from aiohttp import web
 import pytest
 
 from custom_components.crosswatch.clients.http import RetryPolicy
@@ -398,3 +399,33 @@ async def test_reads_are_paced_within_ten_gets_a_second(
     await rig.provider.read(Feature.WATCHLIST, None)
     assert rig.time.slept
     assert rig.provider.requests_made == 11
+
+
+async def test_a_bucket_of_70000_listed_anime_is_read_whole_past_the_shared_32_mb_cap(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    # SIMKL sends a bucket in one body, about 480 bytes a listed title at extended=full.
+    def row(n: int) -> dict[str, object]:
+        return {
+            "added_to_watchlist_at": "2026-12-07T05:07:17Z", "last_watched_at": None,
+            "user_rated_at": None, "user_rating": None, "status": "plantowatch",
+            "last_watched": None, "next_to_watch": None, "watched_episodes_count": 0,
+            "total_episodes_count": 12, "not_aired_episodes_count": 0, "anime_type": "tv",
+            "show": {"title": f"Bench Anime {n}", "poster": "00/000000", "year": 1950,
+                     "runtime": 45, "ids": {"simkl": 3_000_000 + n, "slug": f"bench-anime-{n}",
+                                            "anilist": str(100_000 + n), "mal": str(200_000 + n)}},
+        }  # fmt: skip
+
+    body = json.dumps({"anime": [row(n) for n in range(70_000)]}).encode()
+    assert len(body) > 32 * 1024 * 1024
+
+    async def all_items(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/sync/all-items/anime", all_items)
+    api = SimklApi(session, CLIENT_ID, TOKEN, base_url=await serve(app))
+
+    rows = await api.all_items("anime", None)
+
+    assert len(rows) == 70_000
