@@ -533,8 +533,10 @@ def test_anilist_answering_every_read_of_two_runs_empty_removes_nothing_from_sim
     world = World(served, setup, titles=6)
     try:
         in_sync(world, range(4))
-        for _ in range(2):
-            # Both reads of the run, the fresh confirming one too, answer an empty list.
+        for new in (4, 5):
+            # The user lists a title, so AniList's list mark moves and the list is read whole;
+            # both reads of the run, the fresh confirming one too, answer an empty list.
+            world.edit(Svc.ANILIST, new, add=True)
             QUIRK_BY_NAME["empty_200"].switch[Svc.ANILIST](world.services[Svc.ANILIST], 2)
             result = only([d.result for d in world.run()])
             # The reads of two runs agree, but AniList's own statistics do not.

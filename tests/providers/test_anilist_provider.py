@@ -160,7 +160,7 @@ async def test_the_watchlist_is_the_planning_entries_listed_when_created(sim: Si
 async def test_anilists_own_statistics_witness_a_watchlist_read(sim: Sim) -> None:
     provider = provider_for(sim)
     whole = (await provider.read(Feature.WATCHLIST, None)).snapshot
-    provider.forget_reads()
+    provider.forget_reads(validated=True)
     sim.state.quirks.empty_collections = 1  # a list with no lists, that looks complete
     short = (await provider.read(Feature.WATCHLIST, None)).snapshot
 
@@ -228,24 +228,110 @@ async def test_one_read_of_the_list_serves_all_three_features(sim: Sim) -> None:
     provider = provider_for(sim)
     for feature in Feature:
         await provider.read(feature, None)
-    assert provider.requests_made == 2  # the viewer and one chunk
+    assert provider.requests_made == 3  # the list's mark, the viewer and one chunk
 
 
-async def test_the_list_is_read_again_once_the_reuse_window_has_passed(sim: Sim) -> None:
+async def test_after_the_reuse_window_the_list_is_served_again_while_its_mark_stands(
+    sim: Sim,
+) -> None:
     clock = Clock()
     provider = provider_for(sim, clock=clock)
     await provider.read(Feature.WATCHLIST, None)
     clock.now += 61
     await provider.read(Feature.WATCHLIST, None)
-    assert provider.requests_made == 4
+    assert provider.requests_made == 4  # mark, viewer and chunk; then the mark alone
 
 
-async def test_a_forgotten_list_is_read_again_within_the_reuse_window(sim: Sim) -> None:
+async def test_a_forgotten_list_asks_for_its_mark_within_the_reuse_window(sim: Sim) -> None:
     provider = provider_for(sim, clock=Clock())
     await provider.read(Feature.WATCHLIST, None)
     provider.forget_reads(Feature.HISTORY)  # one list serves every feature
     await provider.read(Feature.WATCHLIST, None)
     assert provider.requests_made == 4
+
+
+async def test_a_list_whose_mark_stands_is_served_again_with_one_request(sim: Sim) -> None:
+    for media_id in range(100_000, 101_200):  # three chunks
+        sim.state.add_media(media_id, f"Filler {media_id}", year=2000)
+        sim.state.add_entry(ALICE_ID, media_id, "PLANNING")
+    clock = Clock()
+    provider = provider_for(sim, clock=clock)
+    first = await provider.read(Feature.WATCHLIST, None)
+    before = sim.state.requests
+    clock.now += 3600
+
+    again = await provider.read(Feature.WATCHLIST, None)
+
+    assert sim.state.requests - before == 1
+    assert again.version == first.version
+
+
+@pytest.mark.parametrize("edit", ["add", "remove", "move", "score"])
+async def test_any_edit_of_the_list_changes_its_mark_and_the_list_is_read_again(
+    sim: Sim, edit: str
+) -> None:
+    clock = Clock()
+    provider = provider_for(sim, clock=clock)
+    await provider.read(Feature.WATCHLIST, None)
+    sim.state.now += 60
+    planned = sim.state.entry_for(ALICE_ID, 5114)
+    assert planned is not None
+    match edit:
+        case "add":
+            sim.state.add_entry(ALICE_ID, 30, "PLANNING")
+        case "remove":
+            del sim.state.entries[planned.id]
+        case "move":
+            planned.status, planned.updated_at = "CURRENT", sim.state.now
+        case _:
+            planned.score_raw, planned.updated_at = 70, sim.state.now
+    clock.now += 3600
+    before = sim.state.requests
+
+    watchlist = (await provider.read(Feature.WATCHLIST, None)).snapshot
+
+    assert sim.state.requests - before == 3  # mark, viewer, one chunk: read whole again
+    listed = {key for key in ("anilist:5114", "anilist:30") if key in watchlist.entries}
+    assert (
+        listed
+        == {
+            "add": {"anilist:5114", "anilist:30"},
+            "remove": set(),
+            "move": set(),
+            "score": {"anilist:5114"},
+        }[edit]
+    )
+
+
+async def test_a_kept_list_is_read_whole_again_after_a_day_or_when_the_engine_asks(
+    sim: Sim,
+) -> None:
+    clock = Clock()
+    provider = provider_for(sim, clock=clock)
+    await provider.read(Feature.WATCHLIST, None)
+    for ask in ("a day later", "a fresh read"):
+        before = sim.state.requests
+        if ask == "a day later":
+            clock.now += 24 * 3600
+        else:
+            clock.now += 120
+            provider.forget_reads(Feature.WATCHLIST, validated=True)
+        await provider.read(Feature.WATCHLIST, None)
+        assert sim.state.requests - before == 3, ask  # mark, viewer, one chunk
+
+
+async def test_a_list_mark_anilist_cannot_give_reads_the_list_and_keeps_nothing(
+    sim: Sim,
+) -> None:
+    clock = Clock()
+    provider = provider_for(sim, clock=clock)
+    sim.state.quirks.schedule(Fault.SERVER_ERROR, 4)  # the mark's request and its retries
+    read = await provider.read(Feature.WATCHLIST, None)
+    assert read.snapshot.complete
+    before = sim.state.requests
+    clock.now += 3600
+    await provider.read(Feature.WATCHLIST, None)
+    assert sim.state.requests - before == 3  # nothing was kept: read whole again
 
 
 async def test_a_write_makes_the_next_read_a_fresh_one(sim: Sim) -> None:
@@ -293,7 +379,7 @@ async def test_a_chunk_failing_after_the_first_makes_the_read_partial_not_short(
     for media_id in range(100_000, 100_600):
         sim.state.add_media(media_id, f"Filler {media_id}", year=2000)
         sim.state.add_entry(ALICE_ID, media_id, "PLANNING")
-    sim.state.quirks.schedule(Fault.SERVER_ERROR, 4, after=2)  # the viewer and chunk 1 pass
+    sim.state.quirks.schedule(Fault.SERVER_ERROR, 4, after=3)  # mark, viewer, chunk 1 pass
     provider = provider_for(sim)
     snapshot = (await provider.read(Feature.WATCHLIST, None)).snapshot
     assert not snapshot.complete
@@ -301,7 +387,7 @@ async def test_a_chunk_failing_after_the_first_makes_the_read_partial_not_short(
     assert 0 < len(snapshot) < 601
     # A partial read is never reused: the next feature asks again.
     await provider.read(Feature.HISTORY, None)
-    assert sim.state.requests == 2 + 4 + 3
+    assert sim.state.requests == 3 + 4 + 4
 
 
 async def test_a_first_chunk_that_fails_raises_instead_of_giving_an_empty_list(
@@ -471,7 +557,7 @@ async def test_a_delete_anilist_does_not_confirm_is_rejected(
 async def test_a_write_visible_only_after_some_reads_is_confirmed_and_shows_up_later(
     sim: Sim,
 ) -> None:
-    sim.state.quirks.visibility_lag = 2
+    sim.state.quirks.visibility_lag = 3  # reads of the list's mark count too
     clock = Clock()
     provider = provider_for(sim, clock=clock)
     assert await write(
@@ -487,7 +573,7 @@ async def test_a_write_visible_only_after_some_reads_is_confirmed_and_shows_up_l
 async def test_a_deletion_visible_only_after_some_reads_keeps_showing_the_entry(
     sim: Sim,
 ) -> None:
-    sim.state.quirks.visibility_lag = 1
+    sim.state.quirks.visibility_lag = 2  # the first read's mark, then its list
     clock = Clock()
     provider = provider_for(sim, clock=clock)
     await write(provider, Feature.WATCHLIST, Action.REMOVE, WriteRequest(anime(5114), None))

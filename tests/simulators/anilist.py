@@ -149,9 +149,12 @@ type MediaListGroup {
 
 type MediaListCollection { lists: [MediaListGroup] user: User hasNextChunk: Boolean }
 
+enum MediaListSort { MEDIA_ID MEDIA_ID_DESC UPDATED_TIME UPDATED_TIME_DESC }
+
 type Page {
   pageInfo: PageInfo
   media(id: Int, id_in: [Int], type: MediaType): [Media]
+  mediaList(userId: Int, type: MediaType, sort: [MediaListSort]): [MediaList]
 }
 
 type Query {
@@ -464,6 +467,17 @@ class _Context:
     def __init__(self, state: AniListState, viewer: SimUser | None) -> None:
         self.state = state
         self.viewer = viewer
+        self._listed: dict[int, list[SimEntry]] = {}  # user id -> this request's list read
+
+    def listed(self, user_id: int) -> list[SimEntry]:
+        """A user's entries as this request's list read shows them (counted once a request)."""
+        if user_id not in self._listed:
+            self._listed[user_id] = self.state.listed_entries(user_id)
+        return self._listed[user_id]
+
+    def shown(self, user_id: int) -> list[SimEntry]:
+        """What this request shows of a user's entries, without counting a list read."""
+        return self._listed.get(user_id) or self.state.shown_entries(user_id)
 
     def require_viewer(self) -> SimUser:
         if self.viewer is None:
@@ -513,18 +527,17 @@ class _Context:
         }
 
     def user(self, user: SimUser) -> dict[str, Any]:
-        state = self.state
 
         def statuses(_info: Any, limit: int | None = None) -> list[dict[str, Any]]:
             # AniList's own statistics, counted apart from listing (the list faults do not
             # reach them) from what list reads show, so a lagging write is not counted yet.
             counts: dict[str, int] = {}
-            for entry in state.shown_entries(user.id):
+            for entry in self.shown(user.id):
                 counts[entry.status] = counts.get(entry.status, 0) + 1
             rows = [{"status": status, "count": count} for status, count in counts.items()]
             return rows[:limit] if limit is not None else rows
 
-        anime = {"count": len(state.shown_entries(user.id)), "statuses": statuses}
+        anime = {"count": len(self.shown(user.id)), "statuses": statuses}
         return {
             "id": user.id,
             "name": user.name,
@@ -570,9 +583,27 @@ def _root(context: _Context) -> dict[str, Callable[..., Any]]:
             ]
             return [context.media(m) for m in chosen[(page - 1) * per_page : page * per_page]]
 
+        def page_media_list(_info: Any, **args: Any) -> list[dict[str, Any]]:
+            # The entries as list reads show them, a lagging write included (the page is a list
+            # read too); sorted as asked, of the orders the client uses.
+            if args.get("userId") is None:
+                raise SimError("validation", 400, {"userId": ["The user id is required."]})
+            chosen = [
+                e
+                for e in context.listed(args["userId"])
+                if (m := state.media.get(e.media_id)) is None or m.type == args.get("type", m.type)
+            ]
+            for order in reversed(args.get("sort") or ["MEDIA_ID"]):
+                field, descending = order.removesuffix("_DESC"), order.endswith("_DESC")
+                key = {"UPDATED_TIME": "updated_at", "MEDIA_ID": "media_id"}[field]
+                chosen.sort(key=lambda e: getattr(e, key), reverse=descending)
+            rows = chosen[(page - 1) * per_page : page * per_page]
+            return [context.entry(e) for e in rows]
+
         return {
             "pageInfo": {"perPage": per_page, "currentPage": page, "hasNextPage": None},
             "media": page_media,
+            "mediaList": page_media_list,
         }
 
     def collection(_info: Any, **args: Any) -> dict[str, Any] | None:

@@ -7,8 +7,10 @@ How the list maps onto the engine's features:
   reads as noon UTC, within a day of that date's any hour in any time zone);
 - ratings: every entry with a score above 0, on the user's own score format.
 
-Every read is the whole `MediaListCollection` (AniList has no cheap activity watermark), in
-chunks of 500, and one read serves all three features for a minute; any write drops it. A chunk
+Every read is the whole `MediaListCollection` (AniList has no activity watermark), in chunks
+of 500, and one read serves all three features for a minute; any write drops it. After that
+minute, a complete read is served again while the list's mark (the entry edited last and the
+count of each status, one request) stands, for up to a day (see anilist_kept.py). A chunk
 that fails after the first (a malformed reply included) makes the read partial, never short; a
 first chunk that fails fails the read. Only a list read whole, not empty and no shorter than the
 read before it is kept for reuse: an emptied or shrunken list is asked for again by the next
@@ -33,7 +35,7 @@ states the wanted end state, so repeating one is harmless.
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time as day_time, timedelta
 from functools import partial
 import time
@@ -45,6 +47,7 @@ from ..clients.anilist.models import (
     PLANNING,
     EntryChange,
     ListEntry,
+    ListMark,
     LiveEntry,
     LiveMedia,
     SavedEntry,
@@ -61,6 +64,7 @@ from ..engine.plan import Action
 from ..engine.provider import (
     AuthError,
     ProviderError,
+    RateLimitError,
     Read,
     WriteOutcome,
     WriteRequest,
@@ -68,6 +72,7 @@ from ..engine.provider import (
 )
 from ..engine.ratings import RatingScale, from_normalized, quantize, to_normalized
 from ..engine.snapshot import Completeness, Snapshot, versioned
+from .anilist_kept import KeptList
 from .client_errors import client_cause, translates_client_errors, translating
 
 BATCH_SIZE: Final = 10  # one lookup plus up to ten mutations: a third of a minute's budget
@@ -118,6 +123,7 @@ class AniListProvider:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._collection: _Collection | None = None
+        self._kept: KeptList[_Collection] | None = None
         self._last_size: int | None = None  # entries of the last list read whole
 
     @property
@@ -214,23 +220,47 @@ class AniListProvider:
         return counts.get(PLANNING, 0) == snapshot.completeness.seen_total
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
-        """Fetch the list again on the next read (one list serves every feature)."""
-        del feature, validated
+        """Ask AniList again on the next read (one list serves every feature).
+
+        With `validated`, read the whole list again, whatever its mark says.
+        """
+        del feature
         self._collection = None
+        if validated:
+            self._kept = None
 
     async def _read_collection(self) -> _Collection:
         async with self._lock:
             cached = self._collection
             if cached is not None and self._clock() - cached.fetched_at < self._reuse_for:
                 return cached
+            mark = await self._mark()
+            kept = self._kept
+            if kept is not None and mark is not None and kept.stands(mark, self._clock()):
+                self._collection = replace(kept.collection, fetched_at=self._clock())
+                return self._collection
             collection = await self._fetch_collection()
             size, previous = len(collection.entries), self._last_size
             whole = collection.failure is None
             keep = whole and size > 0 and (previous is None or size >= previous)
             self._collection = collection if keep else None
+            self._kept = (
+                KeptList(collection, mark, collection.fetched_at)
+                if keep and mark is not None
+                else None
+            )
             if whole:
                 self._last_size = size
             return collection
+
+    async def _mark(self) -> ListMark | None:
+        """The list's mark, taken before a read; None when AniList could not say."""
+        try:
+            return await self._client.latest_change(self._user_id)
+        except AuthError, RateLimitError:
+            raise
+        except ProviderError:
+            return None  # the whole list is read, and nothing is kept
 
     async def _fetch_collection(self) -> _Collection:
         viewer = await self._client.viewer()
@@ -277,7 +307,7 @@ class AniListProvider:
                 wanted.setdefault(media_id, []).append(index)
         if wanted:
             # Whatever happens next may change the list: the next read must be a fresh one.
-            self._collection = None
+            self._collection = self._kept = None
             lookup = await self._client.lookup(list(wanted))
             self._adopt(lookup.viewer)
             state = _BatchState(

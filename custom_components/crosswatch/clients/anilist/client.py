@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 import json
 import time
+from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -37,6 +38,7 @@ from .models import (
     EntryChange,
     GraphQLProblem,
     ListEntry,
+    ListMark,
     LiveMedia,
     Lookup,
     SavedEntry,
@@ -54,6 +56,7 @@ from .models import (
 from .queries import (
     COLLECTION_QUERY,
     DELETE_MUTATION,
+    LATEST_CHANGE_QUERY,
     LOOKUP_QUERY,
     SAVE_MUTATION,
     STATISTICS_QUERY,
@@ -257,19 +260,22 @@ class AniListClient:
         AniList keeps these apart from the list itself, so a list reply that lost entries does
         not take them along. A status without entries may be left out: it counts nothing.
         """
-        data = await self.execute(STATISTICS_QUERY, {"userId": user_id})
-        anime = as_object(as_object(as_object(data.get("User")).get("statistics")).get("anime"))
-        statuses = anime.get("statuses")
-        if not isinstance(statuses, list):
-            raise CrossWatchInvalidResponseError("AniList sent statistics without statuses")
-        counts: dict[str, int] = {}
-        for row in statuses:
-            status = row.get("status") if isinstance(row, dict) else None
-            count = as_int(row.get("count")) if isinstance(row, dict) else None
-            if not isinstance(status, str) or count is None:
-                raise CrossWatchInvalidResponseError("AniList sent a status count it cannot be")
-            counts[status] = counts.get(status, 0) + count
-        return counts
+        return _status_counts(await self.execute(STATISTICS_QUERY, {"userId": user_id}))
+
+    async def latest_change(self, user_id: int) -> ListMark:
+        """The user's anime entry edited last, and the statistics' count of each status."""
+        data = await self.execute(LATEST_CHANGE_QUERY, {"userId": user_id})
+        rows = as_object(data.get("Page")).get("mediaList")
+        if not isinstance(rows, list):
+            raise CrossWatchInvalidResponseError("AniList sent a page without its list entries")
+        latest: tuple[int, int] | None = None
+        if rows:
+            row = rows[0] if isinstance(rows[0], dict) else {}
+            entry_id, updated_at = as_int(row.get("id")), as_int(row.get("updatedAt"))
+            if entry_id is None or updated_at is None:
+                raise CrossWatchInvalidResponseError("AniList sent an entry without its dates")
+            latest = (entry_id, updated_at)
+        return ListMark(latest, MappingProxyType(dict(_status_counts(data))))
 
     async def lookup(self, media_ids: Sequence[int]) -> Lookup:
         """The viewer and the live entries of up to 50 media."""
@@ -330,6 +336,22 @@ async def validate_token(
         raise CrossWatchAuthenticationError(f"no AniList token: {err}") from err
     client = AniListClient(session, tokens, base_url=base_url, retry=retry, sleep=sleep)
     return await client.viewer()
+
+
+def _status_counts(data: Mapping[str, Any]) -> dict[str, int]:
+    """The statistics' count of each list status in a reply that asked for them."""
+    anime = as_object(as_object(as_object(data.get("User")).get("statistics")).get("anime"))
+    statuses = anime.get("statuses")
+    if not isinstance(statuses, list):
+        raise CrossWatchInvalidResponseError("AniList sent statistics without statuses")
+    counts: dict[str, int] = {}
+    for row in statuses:
+        status = row.get("status") if isinstance(row, dict) else None
+        count = as_int(row.get("count")) if isinstance(row, dict) else None
+        if not isinstance(status, str) or count is None:
+            raise CrossWatchInvalidResponseError("AniList sent a status count it cannot be")
+        counts[status] = counts.get(status, 0) + count
+    return counts
 
 
 def parse_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:

@@ -102,6 +102,18 @@ class LiveMedia:
 
 
 @dataclass(frozen=True, slots=True)
+class ListMark:
+    """What says whether a user's anime list changed: its last edit and its status counts.
+
+    Every save dates its entry (`updatedAt`), a new entry included; a deletion leaves no date,
+    but takes one off its status's count. A list whose mark stands has neither.
+    """
+
+    latest: tuple[int, int] | None  # (entry id, updatedAt) of the entry edited last; None: empty
+    counts: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class Lookup:
     """The viewer and the live state of the media a batch writes to."""
 

@@ -147,6 +147,30 @@ query Statistics($userId: Int!) {
 }
 """
 
+# The entry edited last, and the statistics' count of each status: one request that tells whether
+# the list may have changed since a read (see providers/anilist_kept.py).
+LATEST_CHANGE_QUERY: Final = """
+query LatestChange($userId: Int!) {
+  Page(perPage: 1) {
+    mediaList(userId: $userId, type: ANIME, sort: [UPDATED_TIME_DESC, MEDIA_ID_DESC]) {
+      id
+      updatedAt
+    }
+  }
+  User(id: $userId) {
+    statistics {
+      anime {
+        statuses {
+          status
+          count
+        }
+      }
+    }
+  }
+}
+"""
+
 DOCUMENTS: Final = (
     VIEWER_QUERY, COLLECTION_QUERY, LOOKUP_QUERY, SAVE_MUTATION, DELETE_MUTATION, STATISTICS_QUERY,
+    LATEST_CHANGE_QUERY,
 )  # fmt: skip
