@@ -132,8 +132,8 @@ mutation Delete($id: Int) {
 }
 """
 
-STATISTICS_QUERY: Final = """
-query Statistics($userId: Int!) {
+# The statistics' count of each anime list status, as a root field of a query.
+_STATUS_COUNTS: Final = """
   User(id: $userId) {
     statistics {
       anime {
@@ -144,30 +144,22 @@ query Statistics($userId: Int!) {
       }
     }
   }
-}
+"""
+
+STATISTICS_QUERY: Final = f"""
+query Statistics($userId: Int!) {{{_STATUS_COUNTS}}}
 """
 
 # The entry edited last, and the statistics' count of each status: one request that tells whether
 # the list may have changed since a read (see providers/anilist_kept.py).
-LATEST_CHANGE_QUERY: Final = """
-query LatestChange($userId: Int!) {
-  Page(perPage: 1) {
-    mediaList(userId: $userId, type: ANIME, sort: [UPDATED_TIME_DESC, MEDIA_ID_DESC]) {
+LATEST_CHANGE_QUERY: Final = f"""
+query LatestChange($userId: Int!) {{
+  Page(perPage: 1) {{
+    mediaList(userId: $userId, type: ANIME, sort: [UPDATED_TIME_DESC, MEDIA_ID_DESC]) {{
       id
       updatedAt
-    }
-  }
-  User(id: $userId) {
-    statistics {
-      anime {
-        statuses {
-          status
-          count
-        }
-      }
-    }
-  }
-}
+    }}
+  }}{_STATUS_COUNTS}}}
 """
 
 DOCUMENTS: Final = (
