@@ -140,10 +140,15 @@ def test_a_history_write_to_a_play_keeping_side_is_verified_only_once_its_plays_
     assert [w.item for w in state.verified] == [HEAT]
 
 
-def test_a_write_the_first_read_after_it_shows_is_ours_whatever_its_date() -> None:
-    view = snap(Feature.WATCHLIST, [listed(HEAT, T0 + timedelta(days=1))])
+def test_a_write_the_first_read_after_it_shows_is_ours_unless_listed_since_after_it() -> None:
+    stamped = snap(Feature.WATCHLIST, [listed(HEAT, T0 + timedelta(minutes=1))])
+    undated = snap(Feature.WATCHLIST, [listed(HEAT, None)])
+    # Listed a day after our add: the user's own listing, made after our copy was removed.
+    relisted = snap(Feature.WATCHLIST, [listed(HEAT, T0 + timedelta(days=1))])
 
-    assert own_writes([pending(HEAT)], view) == (pending(HEAT),)
+    assert own_writes([pending(HEAT)], stamped) == (pending(HEAT),)
+    assert own_writes([pending(HEAT)], undated) == (pending(HEAT),)
+    assert own_writes([pending(HEAT)], relisted) == ()
 
 
 def test_a_lagging_write_dated_no_later_than_ours_is_ours() -> None:

@@ -1122,3 +1122,27 @@ def test_a_title_removed_while_the_other_side_answers_empty_and_refuses_our_sign
         assert world.holds(Svc.ANILIST) == world.holds(Svc.SIMKL) == set()
     finally:
         world.close()
+
+
+def test_a_title_listed_again_on_one_side_after_both_sides_removed_it_reaches_the_other(
+    served: Rig,
+) -> None:
+    # Found by the full machine at 20,000 (thorough, at 24fd3c2), with no quirk at all: the
+    # user empties Trakt (so its loss is doubted) and removes a title on SIMKL too, then lists
+    # that title again on Trakt.
+    world = World(served, TRAKT_SIMKL, titles=MACHINE_TITLES)
+    try:
+        world.edit(Svc.TRAKT, 0, add=True)
+        world.edit(Svc.SIMKL, 4, add=True)
+        only([d.result for d in world.run()])
+        toggle(world, Svc.TRAKT, 0)
+        toggle(world, Svc.TRAKT, 4)
+        toggle(world, Svc.SIMKL, 4)
+        only([d.result for d in world.run()])  # Trakt's loss of everything is doubted
+        toggle(world, Svc.TRAKT, 4)
+
+        heal(world)
+
+        assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == {4}
+    finally:
+        world.close()

@@ -110,15 +110,33 @@ def own_writes(
 ) -> tuple[PendingWrite, ...]:
     """Those of our writes that `view` shows which are ours, not the user's own doing since.
 
-    Shown by the first complete read after it (no misses), a write is ours. Shown only after a
-    complete read missed it, it is ours only if it carries our write's own dates: each play we
-    sent at the source's time (on a side that keeps plays, `play_precision`), or the service's
-    date for it (listed, rated, last watched) no later than our write. The user's redo by hand
+    Shown by the first complete read after it (no misses), a write is ours, unless the side
+    lists the item since a moment after our write: a service keeps an entry's listing date,
+    so such an entry is the user's own listing, made after our copy was removed (by a read
+    too doubted to count as a miss, the removal went unseen). Shown only after a complete read
+    missed it, a write is ours only if it carries our write's own dates: each play we sent at
+    the source's time (on a side that keeps plays, `play_precision`), or the service's date
+    for it (listed, rated, last watched) no later than our write. The user's redo by hand
     comes after the read that missed ours, and is dated then. Without a date, nothing tells
     the two apart, and the item counts as the side's news.
     """
     return tuple(
-        write for write in shown if write.misses == 0 or _dated_ours(view, write, play_precision)
+        write
+        for write in shown
+        if (write.misses == 0 and not _listed_since(view, write))
+        or _dated_ours(view, write, play_precision)
+    )
+
+
+def _listed_since(view: Snapshot, write: PendingWrite) -> bool:
+    """Whether the side lists the item of our add since a moment after the add."""
+    found = view.find(write.item, include_local=True)
+    return (
+        write.action is not Action.REMOVE
+        and found is not None
+        and isinstance(found.payload, Listed)
+        and found.payload.listed_at is not None
+        and not _no_later(found.payload.listed_at, write)
     )
 
 
