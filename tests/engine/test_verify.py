@@ -151,6 +151,16 @@ def test_a_write_the_first_read_after_it_shows_is_ours_unless_listed_since_after
     assert own_writes([pending(HEAT)], relisted) == ()
 
 
+def test_a_mark_the_first_read_after_it_shows_is_ours_unless_played_since_after_it() -> None:
+    ours = pending(HEAT, payload=Watched.from_state(1, T0 - timedelta(days=3)))
+    marked = snap(Feature.HISTORY, [watched_state(HEAT, 1, T0 + timedelta(seconds=1))])
+    # Played an hour after our mark: the user's own play, after unplaying our mark.
+    replayed = snap(Feature.HISTORY, [watched_state(HEAT, 1, T0 + timedelta(hours=1))])
+
+    assert own_writes([ours], marked) == (ours,)
+    assert own_writes([ours], replayed) == ()
+
+
 def test_a_lagging_write_dated_no_later_than_ours_is_ours() -> None:
     # The service stamped it when it took our request: a minute after our clock said we wrote.
     view = snap(Feature.WATCHLIST, [listed(HEAT, T0 + timedelta(minutes=1))])

@@ -1146,3 +1146,27 @@ def test_a_title_listed_again_on_one_side_after_both_sides_removed_it_reaches_th
         assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == {4}
     finally:
         world.close()
+
+
+def test_a_title_played_again_on_plex_after_both_sides_unplayed_it_reaches_trakt(
+    served: Rig,
+) -> None:
+    # Found by the full machine at 20,000 (thorough, at 4bd8dcc): the history form of the case
+    # above. Plex answers empty 200s while the user unplays on both sides a title we had
+    # marked on Plex, then plays it again on Plex: that play is the user's, not our mark.
+    world = World(served, PLEX_TRAKT_MACHINE, titles=MACHINE_TITLES)
+    try:
+        world.edit(Svc.PLEX, 0, add=True)
+        world.edit(Svc.TRAKT, 4, add=True)
+        only([d.result for d in world.run()])
+        QUIRK_BY_NAME["empty_200"].switch[Svc.PLEX](world.services[Svc.PLEX], 2)
+        toggle(world, Svc.PLEX, 4)
+        toggle(world, Svc.TRAKT, 4)
+        world.run()  # Plex's empty answers are doubted
+        toggle(world, Svc.PLEX, 4)
+
+        heal(world)
+
+        assert world.holds(Svc.PLEX) == world.holds(Svc.TRAKT) == {0, 4}
+    finally:
+        world.close()

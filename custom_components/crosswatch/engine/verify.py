@@ -110,54 +110,47 @@ def own_writes(
 ) -> tuple[PendingWrite, ...]:
     """Those of our writes that `view` shows which are ours, not the user's own doing since.
 
-    Shown by the first complete read after it (no misses), a write is ours, unless the side
-    lists the item since a moment after our write: a service keeps an entry's listing date,
-    so such an entry is the user's own listing, made after our copy was removed (by a read
-    too doubted to count as a miss, the removal went unseen). Shown only after a complete read
-    missed it, a write is ours only if it carries our write's own dates: each play we sent at
-    the source's time (on a side that keeps plays, `play_precision`), or the service's date
-    for it (listed, rated, last watched) no later than our write. The user's redo by hand
-    comes after the read that missed ours, and is dated then. Without a date, nothing tells
-    the two apart, and the item counts as the side's news.
+    The dates decide where the item carries them: each play we sent at the source's time (on a
+    side that keeps plays, `play_precision`), or the service's date for it (listed, rated, last
+    watched) no later than our write. A later date is the user's own doing after ours: a redo
+    by hand after a read missed our write, or a new listing or play after the user removed our
+    copy (unseen when the read between was too doubted to count as a miss). Without a date, a
+    write the first complete read after it shows (no misses) is ours; shown only after a read
+    missed it, nothing tells ours from the user's redo, and the item counts as the side's news.
     """
     return tuple(
         write
         for write in shown
-        if (write.misses == 0 and not _listed_since(view, write))
-        or _dated_ours(view, write, play_precision)
+        if (dated := _dated_ours(view, write, play_precision)) is True
+        or (dated is None and write.misses == 0)
     )
 
 
-def _listed_since(view: Snapshot, write: PendingWrite) -> bool:
-    """Whether the side lists the item of our add since a moment after the add."""
-    found = view.find(write.item, include_local=True)
-    return (
-        write.action is not Action.REMOVE
-        and found is not None
-        and isinstance(found.payload, Listed)
-        and found.payload.listed_at is not None
-        and not _no_later(found.payload.listed_at, write)
-    )
-
-
-def _dated_ours(view: Snapshot, write: PendingWrite, play_precision: timedelta | None) -> bool:
+def _dated_ours(
+    view: Snapshot, write: PendingWrite, play_precision: timedelta | None
+) -> bool | None:
+    """Whether the shown item's dates make it our write; None when it carries none."""
     if write.action is Action.REMOVE:
-        return False  # an absence carries no date
+        return None  # an absence carries no date
     found = view.find(write.item, include_local=True)
     if found is None:
-        return False
+        return None
     payload = found.payload
     if isinstance(payload, Watched) and isinstance(write.payload, Watched):
         if play_precision is not None and write.payload.plays:
             return True  # _shows matched every play we sent, at the source's timestamps
-        return _no_later(payload.last_watched_at, write)
-    if isinstance(payload, Rated):
-        return _no_later(payload.rated_at, write)
-    return isinstance(payload, Listed) and _no_later(payload.listed_at, write)
+        date = payload.last_watched_at
+    elif isinstance(payload, Rated):
+        date = payload.rated_at
+    elif isinstance(payload, Listed):
+        date = payload.listed_at
+    else:
+        return None
+    return None if date is None else _no_later(date, write)
 
 
-def _no_later(date: datetime | None, write: PendingWrite) -> bool:
-    return date is not None and date <= write.written_at + OWN_WRITE_SLACK
+def _no_later(date: datetime, write: PendingWrite) -> bool:
+    return date <= write.written_at + OWN_WRITE_SLACK
 
 
 def _shows(
