@@ -140,25 +140,30 @@ def test_a_history_write_to_a_play_keeping_side_is_verified_only_once_its_plays_
     assert [w.item for w in state.verified] == [HEAT]
 
 
-def test_a_write_the_first_read_after_it_shows_is_ours_unless_listed_since_after_it() -> None:
+def test_a_write_shown_first_after_a_doubted_read_is_ours_unless_listed_since_after_it() -> None:
     stamped = snap(Feature.WATCHLIST, [listed(HEAT, T0 + timedelta(minutes=1))])
     undated = snap(Feature.WATCHLIST, [listed(HEAT, None)])
     # Listed a day after our add: the user's own listing, made after our copy was removed.
     relisted = snap(Feature.WATCHLIST, [listed(HEAT, T0 + timedelta(days=1))])
 
-    assert own_writes([pending(HEAT)], stamped) == (pending(HEAT),)
-    assert own_writes([pending(HEAT)], undated) == (pending(HEAT),)
-    assert own_writes([pending(HEAT)], relisted) == ()
+    # A run read the side after our add (its read too doubted to count as a miss).
+    read_since = T0 + timedelta(hours=1)
+
+    assert own_writes([pending(HEAT)], stamped, previous_run=read_since) == (pending(HEAT),)
+    assert own_writes([pending(HEAT)], undated, previous_run=read_since) == (pending(HEAT),)
+    assert own_writes([pending(HEAT)], relisted, previous_run=read_since) == ()
+    # No run since ours: the removal and the new listing fell in one window, net no change.
+    assert own_writes([pending(HEAT)], relisted, previous_run=T0) == (pending(HEAT),)
 
 
-def test_a_mark_the_first_read_after_it_shows_is_ours_unless_played_since_after_it() -> None:
+def test_a_mark_shown_first_after_a_doubted_read_is_ours_unless_played_since_after_it() -> None:
     ours = pending(HEAT, payload=Watched.from_state(1, T0 - timedelta(days=3)))
     marked = snap(Feature.HISTORY, [watched_state(HEAT, 1, T0 + timedelta(seconds=1))])
     # Played an hour after our mark: the user's own play, after unplaying our mark.
     replayed = snap(Feature.HISTORY, [watched_state(HEAT, 1, T0 + timedelta(hours=1))])
 
-    assert own_writes([ours], marked) == (ours,)
-    assert own_writes([ours], replayed) == ()
+    assert own_writes([ours], marked, previous_run=T0 + timedelta(hours=1)) == (ours,)
+    assert own_writes([ours], replayed, previous_run=T0 + timedelta(hours=1)) == ()
 
 
 def test_a_lagging_write_dated_no_later_than_ours_is_ours() -> None:

@@ -1170,3 +1170,24 @@ def test_a_title_played_again_on_plex_after_both_sides_unplayed_it_reaches_trakt
         assert world.holds(Svc.PLEX) == world.holds(Svc.TRAKT) == {0, 4}
     finally:
         world.close()
+
+
+def test_a_copy_removed_and_listed_again_in_one_window_is_no_edit_against_the_other_sides(
+    served: Rig,
+) -> None:
+    # Found by the full machine at 20,000 (thorough, at 09d6b1d): between two runs, the user
+    # removes our copy on Trakt and lists the title again (dated after our copy), and removes
+    # it on SIMKL, toggling it a few times on each. No run saw Trakt without it: Trakt's net
+    # change is none, so SIMKL's removal is the user's only edit, and reaches Trakt.
+    world = World(served, TRAKT_SIMKL, titles=MACHINE_TITLES)
+    try:
+        world.edit(Svc.SIMKL, 0, add=True)
+        only([d.result for d in world.run()])  # copied to Trakt
+        for side in (Svc.TRAKT, Svc.TRAKT, Svc.TRAKT, Svc.SIMKL, Svc.SIMKL, Svc.TRAKT, Svc.SIMKL):
+            toggle(world, side, 0)
+
+        heal(world)
+
+        assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == set()
+    finally:
+        world.close()

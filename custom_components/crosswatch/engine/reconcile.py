@@ -81,6 +81,7 @@ async def reconcile(
         side: await blocking(partial(effective_view, snapshots[side], baselines[side]))
         for side in PairSide
     }
+    previous_run = await blocking(partial(_previous_run, ctx.store, spec.pair, now))
     verifications: dict[PairSide, Verification] = {}
     withdrawn: dict[PairSide, list[tuple[PendingWrite, Entry]]] = {}
     held_back: dict[PairSide, tuple[PendingWrite, ...]] = {}
@@ -95,7 +96,7 @@ async def reconcile(
         withdrawn[side] = await _withdrawn(
             ctx, verification, views=views, source_scope=scopes[side.other],
             source_baseline=baselines[side.other], play_precision=precision[side], side=side,
-            now=now,
+            previous_run=previous_run, now=now,
         )  # fmt: skip
         # Only a complete read of the source may carry its loss to our copy (rule 15): until
         # then the copy stays pending, landed (what the side holds when planning, so no news a
@@ -110,8 +111,9 @@ async def reconcile(
         )
         if not spec.dry_run:
             ours = own_writes(
-                verifications[side].verified, views[side], play_precision=precision[side]
-            )
+                verifications[side].verified, views[side], play_precision=precision[side],
+                previous_run=previous_run,
+            )  # fmt: skip
             await blocking(
                 partial(
                     settle, ctx.store, scopes[side], provider=providers[side].name,
@@ -148,7 +150,14 @@ async def reconcile(
         for side in PairSide
     }
     synced = await blocking(
-        partial(_synced_with_own_writes, last_read, verifications, views, precision)
+        partial(
+            _synced_with_own_writes,
+            last_read,
+            verifications,
+            views,
+            precision,
+            previous_run=previous_run,
+        )
     )
     # Our unverified adds and updates that a side's partial read itself shows have landed: for
     # planning they are what the side held (our copy is not its news), and the item may be
@@ -167,7 +176,15 @@ async def reconcile(
         for side in PairSide
     }
     planned_from = await blocking(
-        partial(_planned_from, synced, landed, lingering, snapshots, precision)
+        partial(
+            _planned_from,
+            synced,
+            landed,
+            lingering,
+            snapshots,
+            precision,
+            previous_run=previous_run,
+        )
     )
     for side in PairSide:
         source = side.other
@@ -178,6 +195,11 @@ async def reconcile(
         views, verifications, baselines, last_read, synced, landed, lingering, reads,
         planned_from, rejoined,
     )  # fmt: skip
+
+
+def _previous_run(store: StateStore, pair: str, now: datetime) -> datetime | None:
+    """When the pair's run before this one started (this one is recorded as starting `now`)."""
+    return next((run.started_at for run in store.runs(pair, 2) if run.started_at < now), None)
 
 
 def settle(
@@ -224,6 +246,7 @@ async def _withdrawn(
     source_baseline: Snapshot | None,
     play_precision: timedelta | None,
     side: PairSide,
+    previous_run: datetime | None,
     now: datetime,
 ) -> list[tuple[PendingWrite, Entry]]:
     """Our copies on `side`, shown now, whose source lost the item since we sent them (rule 15).
@@ -232,7 +255,10 @@ async def _withdrawn(
     now (the side's reads since were partial): either way the source's loss was believed while
     the copy was out of sight. And copies of a gain the source lost before any run settled it.
     """
-    shown = own_writes(verification.verified, views[side], play_precision=play_precision)
+    shown = own_writes(
+        verification.verified, views[side], play_precision=play_precision,
+        previous_run=previous_run,
+    )  # fmt: skip
     if not shown:
         return []
     tombstones = await ctx.blocking(partial(ctx.store.tombstones, source_scope, now))
@@ -322,6 +348,8 @@ def _synced_with_own_writes(
     verifications: Mapping[PairSide, Verification],
     views: Mapping[PairSide, Snapshot],
     play_precision: Mapping[PairSide, timedelta | None],
+    *,
+    previous_run: datetime | None,
 ) -> dict[PairSide, Snapshot | None]:
     """What the pair held at the last sync: each side's last read with our verified writes.
 
@@ -332,8 +360,9 @@ def _synced_with_own_writes(
     synced: dict[PairSide, Snapshot | None] = {}
     for side in PairSide:
         ours = own_writes(
-            verifications[side].verified, views[side], play_precision=play_precision[side]
-        )
+            verifications[side].verified, views[side], play_precision=play_precision[side],
+            previous_run=previous_run,
+        )  # fmt: skip
         baseline = last_read[side]
         if baseline is None and any(w.action is not Action.REMOVE for w in ours):
             view = views[side]
@@ -348,6 +377,8 @@ def _planned_from(
     lingering: Mapping[PairSide, tuple[PendingWrite, ...]],
     snapshots: Mapping[PairSide, Snapshot],
     play_precision: Mapping[PairSide, timedelta | None],
+    *,
+    previous_run: datetime | None,
 ) -> dict[PairSide, Snapshot | None]:
     """The baselines to plan from: with our landed writes, less what our removals took away.
 
@@ -360,7 +391,12 @@ def _planned_from(
         if landed[side]:
             baseline = _with_own_writes(
                 baseline,
-                own_writes(landed[side], snapshots[side], play_precision=play_precision[side]),
+                own_writes(
+                    landed[side],
+                    snapshots[side],
+                    play_precision=play_precision[side],
+                    previous_run=previous_run,
+                ),
             )
         if lingering[side] and baseline is not None:
             baseline = with_changes(baseline, removed=[w.item for w in lingering[side]])

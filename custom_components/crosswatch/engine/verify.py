@@ -107,6 +107,7 @@ def own_writes(
     view: Snapshot,
     *,
     play_precision: timedelta | None = None,
+    previous_run: datetime | None = None,
 ) -> tuple[PendingWrite, ...]:
     """Those of our writes that `view` shows which are ours, not the user's own doing since.
 
@@ -114,15 +115,21 @@ def own_writes(
     side that keeps plays, `play_precision`), or the service's date for it (listed, rated, last
     watched) no later than our write. A later date is the user's own doing after ours: a redo
     by hand after a read missed our write, or a new listing or play after the user removed our
-    copy (unseen when the read between was too doubted to count as a miss). Without a date, a
-    write the first complete read after it shows (no misses) is ours; shown only after a read
-    missed it, nothing tells ours from the user's redo, and the item counts as the side's news.
+    copy, unseen when the read between (the pair's `previous_run`, after our write) was too
+    doubted to count as a miss. With no run between, the user's removal and new listing fell
+    in one window, which changed nothing the pair could see, and the copy is ours. Without a
+    date, a write the first complete read after it shows (no misses) is ours; shown only after
+    a read missed it, nothing tells ours from the user's redo, and the item counts as the
+    side's news.
     """
     return tuple(
         write
         for write in shown
         if (dated := _dated_ours(view, write, play_precision)) is True
-        or (dated is None and write.misses == 0)
+        or (
+            write.misses == 0
+            and (dated is None or previous_run is None or previous_run <= write.written_at)
+        )
     )
 
 
