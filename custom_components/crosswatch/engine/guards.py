@@ -23,7 +23,7 @@ import math
 from types import MappingProxyType
 
 from .items import MediaItem, weak_key
-from .payloads import Listed, Payload, Rated, Watched
+from .payloads import Payload, dated_at
 from .plan import Action, Operation, PairSide, Plan
 from .records import RETRY_BACKOFF, ShrinkSuspicion
 from .snapshot import Semantics, Snapshot, partial
@@ -226,13 +226,7 @@ def _returned(
 
 def _same_dated(kept: Payload, shown: Payload) -> bool:
     """Whether `shown` is `kept` itself: equal, and dated by the provider."""
-    return _date_of(kept) is not None and shown == kept
-
-
-def _date_of(payload: Payload) -> datetime | None:
-    match payload:
-        case Listed(listed_at=when) | Watched(last_watched_at=when) | Rated(rated_at=when):
-            return when
+    return dated_at(kept) is not None and shown == kept
 
 
 def _healed(

@@ -86,6 +86,13 @@ class Rated:
 type Payload = Listed | Watched | Rated
 
 
+def dated_at(payload: Payload) -> datetime | None:
+    """The service's date for what a payload says: listed, last watched or rated."""
+    match payload:
+        case Listed(listed_at=when) | Watched(last_watched_at=when) | Rated(rated_at=when):
+            return when
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One item in a feature snapshot, with what the provider knows about it."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .history import unmatched_plays
-from .payloads import Listed, Rated, Watched
+from .payloads import Rated, Watched, dated_at
 from .plan import Action
 from .ratings import RatingScale, same_rating
 from .records import PendingWrite
@@ -142,17 +142,9 @@ def _dated_ours(
     found = view.find(write.item, include_local=True)
     if found is None:
         return None
-    payload = found.payload
-    if isinstance(payload, Watched) and isinstance(write.payload, Watched):
-        if play_precision is not None and write.payload.plays:
-            return True  # _shows matched every play we sent, at the source's timestamps
-        date = payload.last_watched_at
-    elif isinstance(payload, Rated):
-        date = payload.rated_at
-    elif isinstance(payload, Listed):
-        date = payload.listed_at
-    else:
-        return None
+    if play_precision is not None and isinstance(write.payload, Watched) and write.payload.plays:
+        return True  # _shows matched every play we sent, at the source's timestamps
+    date = dated_at(found.payload)
     return None if date is None else _no_later(date, write)
 
 
