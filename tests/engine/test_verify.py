@@ -149,11 +149,20 @@ def test_a_write_shown_first_after_a_doubted_read_is_ours_unless_listed_since_af
     # A run read the side after our add (its read too doubted to count as a miss).
     read_since = T0 + timedelta(hours=1)
 
-    assert own_writes([pending(HEAT)], stamped, previous_run=read_since) == (pending(HEAT),)
-    assert own_writes([pending(HEAT)], undated, previous_run=read_since) == (pending(HEAT),)
-    assert own_writes([pending(HEAT)], relisted, previous_run=read_since) == ()
+    assert own_writes([pending(HEAT)], stamped, earlier_runs=(read_since,)) == (pending(HEAT),)
+    assert own_writes([pending(HEAT)], undated, earlier_runs=(read_since,)) == (pending(HEAT),)
+    assert own_writes([pending(HEAT)], relisted, earlier_runs=(read_since,)) == ()
     # No run since ours: the removal and the new listing fell in one window, net no change.
-    assert own_writes([pending(HEAT)], relisted, previous_run=T0) == (pending(HEAT),)
+    assert own_writes([pending(HEAT)], relisted, earlier_runs=(T0,)) == (pending(HEAT),)
+
+
+def test_a_write_relisted_before_any_run_read_the_side_again_stays_ours_in_later_runs() -> None:
+    # Our add, the user's removal and new listing an hour later, all before the next run: that
+    # run and every later one see the same item with the same date, so none may call it new.
+    relisted = snap(Feature.WATCHLIST, [listed(HEAT, T0 + timedelta(hours=1))])
+    later_runs = (T0 + timedelta(days=1, hours=1), T0 + timedelta(days=1), T0)
+
+    assert own_writes([pending(HEAT)], relisted, earlier_runs=later_runs) == (pending(HEAT),)
 
 
 def test_a_mark_shown_first_after_a_doubted_read_is_ours_unless_played_since_after_it() -> None:
@@ -162,8 +171,11 @@ def test_a_mark_shown_first_after_a_doubted_read_is_ours_unless_played_since_aft
     # Played an hour after our mark: the user's own play, after unplaying our mark.
     replayed = snap(Feature.HISTORY, [watched_state(HEAT, 1, T0 + timedelta(hours=1))])
 
-    assert own_writes([ours], marked, previous_run=T0 + timedelta(hours=1)) == (ours,)
-    assert own_writes([ours], replayed, previous_run=T0 + timedelta(hours=1)) == ()
+    # A run read the side between our mark and that play.
+    read_between = (T0 + timedelta(minutes=30),)
+
+    assert own_writes([ours], marked, earlier_runs=read_between) == (ours,)
+    assert own_writes([ours], replayed, earlier_runs=read_between) == ()
 
 
 def test_a_lagging_write_dated_no_later_than_ours_is_ours() -> None:

@@ -1193,13 +1193,6 @@ def test_a_copy_removed_and_listed_again_in_one_window_is_no_edit_against_the_ot
         world.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 13, open: found by the full machine at 20,000 (thorough, at ebebf03); SIMKL's"
-        " removal, the user's latest edit, does not reach Trakt"
-    ),
-)
 def test_a_title_toggled_on_both_sides_between_two_runs_ends_as_the_users_last_edit_left_it(
     served: Rig,
 ) -> None:

@@ -18,7 +18,7 @@ baseline, so the other side's gain of it is carried back rather than matched aga
 copy and recorded as synced (see verify.still_shown_removals).
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -81,7 +81,8 @@ async def reconcile(
         side: await blocking(partial(effective_view, snapshots[side], baselines[side]))
         for side in PairSide
     }
-    previous_run = await blocking(partial(_previous_run, ctx.store, spec.pair, now))
+    # When the pair's earlier runs read the sides (verify.own_writes dates our copies by them).
+    earlier_runs = await blocking(partial(ctx.store.run_starts, spec.pair, now))
     verifications: dict[PairSide, Verification] = {}
     withdrawn: dict[PairSide, list[tuple[PendingWrite, Entry]]] = {}
     held_back: dict[PairSide, tuple[PendingWrite, ...]] = {}
@@ -96,7 +97,7 @@ async def reconcile(
         withdrawn[side] = await _withdrawn(
             ctx, verification, views=views, source_scope=scopes[side.other],
             source_baseline=baselines[side.other], play_precision=precision[side], side=side,
-            previous_run=previous_run, now=now,
+            earlier_runs=earlier_runs, now=now,
         )  # fmt: skip
         # Only a complete read of the source may carry its loss to our copy (rule 15): until
         # then the copy stays pending, landed (what the side holds when planning, so no news a
@@ -112,7 +113,7 @@ async def reconcile(
         if not spec.dry_run:
             ours = own_writes(
                 verifications[side].verified, views[side], play_precision=precision[side],
-                previous_run=previous_run,
+                earlier_runs=earlier_runs,
             )  # fmt: skip
             await blocking(
                 partial(
@@ -156,7 +157,7 @@ async def reconcile(
             verifications,
             views,
             precision,
-            previous_run=previous_run,
+            earlier_runs=earlier_runs,
         )
     )
     # Our unverified adds and updates that a side's partial read itself shows have landed: for
@@ -183,7 +184,7 @@ async def reconcile(
             lingering,
             snapshots,
             precision,
-            previous_run=previous_run,
+            earlier_runs=earlier_runs,
         )
     )
     for side in PairSide:
@@ -195,11 +196,6 @@ async def reconcile(
         views, verifications, baselines, last_read, synced, landed, lingering, reads,
         planned_from, rejoined,
     )  # fmt: skip
-
-
-def _previous_run(store: StateStore, pair: str, now: datetime) -> datetime | None:
-    """When the pair's run before this one started (this one is recorded as starting `now`)."""
-    return next((run.started_at for run in store.runs(pair, 2) if run.started_at < now), None)
 
 
 def settle(
@@ -246,7 +242,7 @@ async def _withdrawn(
     source_baseline: Snapshot | None,
     play_precision: timedelta | None,
     side: PairSide,
-    previous_run: datetime | None,
+    earlier_runs: Sequence[datetime],
     now: datetime,
 ) -> list[tuple[PendingWrite, Entry]]:
     """Our copies on `side`, shown now, whose source lost the item since we sent them (rule 15).
@@ -257,7 +253,7 @@ async def _withdrawn(
     """
     shown = own_writes(
         verification.verified, views[side], play_precision=play_precision,
-        previous_run=previous_run,
+        earlier_runs=earlier_runs,
     )  # fmt: skip
     if not shown:
         return []
@@ -349,7 +345,7 @@ def _synced_with_own_writes(
     views: Mapping[PairSide, Snapshot],
     play_precision: Mapping[PairSide, timedelta | None],
     *,
-    previous_run: datetime | None,
+    earlier_runs: Sequence[datetime],
 ) -> dict[PairSide, Snapshot | None]:
     """What the pair held at the last sync: each side's last read with our verified writes.
 
@@ -361,7 +357,7 @@ def _synced_with_own_writes(
     for side in PairSide:
         ours = own_writes(
             verifications[side].verified, views[side], play_precision=play_precision[side],
-            previous_run=previous_run,
+            earlier_runs=earlier_runs,
         )  # fmt: skip
         baseline = last_read[side]
         if baseline is None and any(w.action is not Action.REMOVE for w in ours):
@@ -378,7 +374,7 @@ def _planned_from(
     snapshots: Mapping[PairSide, Snapshot],
     play_precision: Mapping[PairSide, timedelta | None],
     *,
-    previous_run: datetime | None,
+    earlier_runs: Sequence[datetime],
 ) -> dict[PairSide, Snapshot | None]:
     """The baselines to plan from: with our landed writes, less what our removals took away.
 
@@ -395,7 +391,7 @@ def _planned_from(
                     landed[side],
                     snapshots[side],
                     play_precision=play_precision[side],
-                    previous_run=previous_run,
+                    earlier_runs=earlier_runs,
                 ),
             )
         if lingering[side] and baseline is not None:

@@ -40,6 +40,12 @@ class WriteTables(StoreConnection):
                 (run_id, run_id, keep),
             )
 
+    def run_starts(self, pair: str, before: datetime) -> tuple[datetime, ...]:
+        """When the pair's recorded runs that started before `before` started, newest first."""
+        rows = self._db.execute("SELECT started_at FROM run WHERE pair=? ORDER BY id DESC", (pair,))
+        starts = (datetime.fromisoformat(started) for (started,) in rows)
+        return tuple(start for start in starts if start < before)
+
     def runs(self, pair: str, limit: int = 10) -> list[RunRecord]:
         """The last runs of a pair, newest first."""
         rows = self._db.execute(

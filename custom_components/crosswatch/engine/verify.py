@@ -7,7 +7,7 @@ shows it, so it is reported and no longer re-added, which ends the "same adds ev
 Partial snapshots verify nothing and count no misses: absence from them is not evidence.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -107,45 +107,43 @@ def own_writes(
     view: Snapshot,
     *,
     play_precision: timedelta | None = None,
-    previous_run: datetime | None = None,
+    earlier_runs: Sequence[datetime] = (),
 ) -> tuple[PendingWrite, ...]:
     """Those of our writes that `view` shows which are ours, not the user's own doing since.
 
     The dates decide where the item carries them: each play we sent at the source's time (on a
     side that keeps plays, `play_precision`), or the service's date for it (listed, rated, last
-    watched) no later than our write. A later date is the user's own doing after ours: a redo
-    by hand after a read missed our write, or a new listing or play after the user removed our
-    copy, unseen when the read between (the pair's `previous_run`, after our write) was too
-    doubted to count as a miss. With no run between, the user's removal and new listing fell
-    in one window, which changed nothing the pair could see, and the copy is ours. Without a
-    date, a write the first complete read after it shows (no misses) is ours; shown only after
-    a read missed it, nothing tells ours from the user's redo, and the item counts as the
-    side's news.
+    watched) no later than our write. A later date is the user's own doing after ours only
+    when one of the pair's `earlier_runs` started between our write and that date: a redo by
+    hand after that read missed our write, or a new listing or play after the user removed our
+    copy, unseen when that read was too doubted to count as a miss. With no run between, the
+    user's removal and new listing fell in one window, which changed nothing the pair could
+    see, and the copy is ours (a run after the date has nothing to add: it saw the same item
+    with the same date). Without a date, a write the first complete read after it shows (no
+    misses) is ours; shown only after a read missed it, nothing tells ours from the user's
+    redo, and the item counts as the side's news.
     """
-    return tuple(
-        write
-        for write in shown
-        if (dated := _dated_ours(view, write, play_precision)) is True
-        or (
-            write.misses == 0
-            and (dated is None or previous_run is None or previous_run <= write.written_at)
-        )
-    )
+    return tuple(write for write in shown if _ours(view, write, play_precision, earlier_runs))
 
 
-def _dated_ours(
-    view: Snapshot, write: PendingWrite, play_precision: timedelta | None
-) -> bool | None:
-    """Whether the shown item's dates make it our write; None when it carries none."""
+def _ours(
+    view: Snapshot,
+    write: PendingWrite,
+    play_precision: timedelta | None,
+    earlier_runs: Sequence[datetime],
+) -> bool:
     if write.action is Action.REMOVE:
-        return None  # an absence carries no date
+        return write.misses == 0  # an absence carries no date
     found = view.find(write.item, include_local=True)
     if found is None:
-        return None
+        return write.misses == 0
     if play_precision is not None and isinstance(write.payload, Watched) and write.payload.plays:
         return True  # _shows matched every play we sent, at the source's timestamps
     date = dated_at(found.payload)
-    return None if date is None else _no_later(date, write)
+    if date is not None and _no_later(date, write):
+        return True
+    users_own = date is not None and any(write.written_at < run < date for run in earlier_runs)
+    return write.misses == 0 and not users_own
 
 
 def _no_later(date: datetime, write: PendingWrite) -> bool:
