@@ -93,6 +93,43 @@ class _Collection:
     fetched_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class _Built:
+    """A feature's read, built from one list read's entries (compared by identity)."""
+
+    entries: tuple[ListEntry, ...]
+    read: Read
+
+
+def _read_of(provider: str, feature: Feature, collection: _Collection) -> Read:
+    """One feature's read of the list: its entries, snapshot and content version.
+
+    No checkpoint: AniList has no activity watermark, and one derived from the content would
+    only fingerprint the very read it came from.
+    """
+    scale = RatingScale.for_anilist(collection.viewer.score_format)
+    entries: list[Entry] = []
+    unreadable = 0
+    for entry in collection.entries:
+        try:
+            payload = _payload(feature, entry, scale)
+        except ValueError:
+            unreadable += 1
+            continue
+        if payload is not None:
+            entries.append(Entry(_item(entry), payload))
+    failures = [collection.failure] if collection.failure else []
+    if unreadable:
+        failures.append(f"{unreadable} scores are not values of {scale}")
+    completeness = Completeness(
+        all_pages=collection.failure is None,
+        seen_total=len(entries),
+        failure="; ".join(failures) or None,
+    )
+    snapshot, version = versioned(provider, feature, entries, completeness)
+    return Read(snapshot, None, version)
+
+
 @dataclass(slots=True)
 class _BatchState:
     """The live media of a batch, updated as its writes land."""
@@ -125,6 +162,9 @@ class AniListProvider:
         self._collection: _Collection | None = None
         self._kept: KeptList[_Collection] | None = None
         self._last_size: int | None = None  # entries of the last list read whole
+        # The complete read of each feature built from a list read, handed back while that
+        # list read is served (the kept list): equal entries make an equal read.
+        self._built: dict[Feature, _Built] = {}
 
     @property
     def key(self) -> str:
@@ -182,29 +222,15 @@ class AniListProvider:
         from the content would only fingerprint the very read it came from.
         """
         collection = await self._read_collection()
-        scale = RatingScale.for_anilist(collection.viewer.score_format)
-        entries: list[Entry] = []
-        unreadable = 0
-        for entry in collection.entries:
-            try:
-                payload = _payload(feature, entry, scale)
-            except ValueError:
-                unreadable += 1
-                continue
-            if payload is not None:
-                entries.append(Entry(_item(entry), payload))
-        failures = [collection.failure] if collection.failure else []
-        if unreadable:
-            failures.append(f"{unreadable} scores are not values of {scale}")
-        completeness = Completeness(
-            all_pages=collection.failure is None,
-            seen_total=len(entries),
-            failure="; ".join(failures) or None,
+        built = self._built.get(feature)
+        if built is not None and built.entries is collection.entries:
+            return built.read  # the kept list, served again: its snapshot is built already
+        read = await off_loop(
+            partial(_read_of, self.name, feature, collection), size=len(collection.entries)
         )
-        snapshot, version = await off_loop(
-            partial(versioned, self.name, feature, entries, completeness), size=len(entries)
-        )
-        return Read(snapshot, None, version)
+        if read.snapshot.complete:
+            self._built[feature] = _Built(collection.entries, read)
+        return read
 
     @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:
@@ -228,6 +254,7 @@ class AniListProvider:
         self._collection = None
         if validated:
             self._kept = None
+            self._built.clear()
 
     async def _read_collection(self) -> _Collection:
         async with self._lock:
@@ -308,6 +335,7 @@ class AniListProvider:
         if wanted:
             # Whatever happens next may change the list: the next read must be a fresh one.
             self._collection = self._kept = None
+            self._built.clear()
             lookup = await self._client.lookup(list(wanted))
             self._adopt(lookup.viewer)
             state = _BatchState(
