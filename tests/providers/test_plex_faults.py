@@ -149,6 +149,7 @@ async def test_a_scan_of_3_films_where_60_were_is_reported_as_read(big: World) -
     """A tiny reply that claims to be whole is what the read shows; the drop guard judges it."""
     plex = provider(big, library_ttl=0)
     first = await plex.read(H, None)
+    plex.forget_reads(H, validated=True)  # a scan, not the kept one: the engine asks for it
     big.sim.quirks.tiny_replies = 2  # the section list and the films
 
     shrunk = await plex.read(H, first.checkpoint)
@@ -180,7 +181,7 @@ async def test_an_empty_scan_after_a_full_one_is_not_reused_the_next_read_asks_a
 ) -> None:
     plex = provider(big, library_ttl=60, now=Clock())
     await plex.read(H, None)
-    plex.forget_reads(H)
+    plex.forget_reads(H, validated=True)  # a fresh scan, as the engine asks before a loss
     big.sim.quirks.empty_replies = 1  # the section list: no sections at all
     emptied = await plex.read(H, None)
     asked = plex.requests_made
@@ -194,7 +195,7 @@ async def test_an_empty_scan_after_a_full_one_is_not_reused_the_next_read_asks_a
 async def test_a_tiny_scan_after_a_full_one_is_not_reused_either(big: World) -> None:
     plex = provider(big, library_ttl=60, now=Clock())
     await plex.read(H, None)
-    plex.forget_reads(H)
+    plex.forget_reads(H, validated=True)  # a fresh scan, as the engine asks before a loss
     big.sim.quirks.fault_path, big.sim.quirks.tiny_replies = "/sections/1/", 1
     shrunk = await plex.read(H, None)
 
@@ -226,7 +227,7 @@ async def test_a_shrunken_scan_that_a_second_read_confirms_is_reused_from_then_o
     for film in list(big.sim.items.values())[:10]:
         film.view_count = 0
     del big.sim.items[next(iter(big.sim.items))]
-    plex.forget_reads(H)
+    plex.forget_reads(H, validated=True)  # a fresh scan, as the engine asks before a loss
     first = await plex.read(H, None)
     second = await plex.read(H, None)
     asked = plex.requests_made
@@ -278,7 +279,7 @@ async def test_watchlist_ids_are_never_lent_from_an_empty_scan(big: World) -> No
         big.sim.catalogue[plex_id] = Title(plex_id, title.kind, title.title, title.year)
     plex = provider(big, library_ttl=60, now=Clock())
     full = await plex.read(W, None)
-    plex.forget_reads()
+    plex.forget_reads(validated=True)
     big.sim.quirks.fault_path, big.sim.quirks.empty_replies = "/sections/1/", 1
     await plex.read(H, None)  # an empty scan
 

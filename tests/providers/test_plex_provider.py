@@ -335,7 +335,7 @@ async def test_a_section_the_last_scan_met_still_counts_when_the_section_list_co
 ) -> None:
     provider = world.provider()
     await provider.read(H, None)
-    provider.forget_reads()
+    provider.forget_reads(validated=True)
     world.sim.quirks.empty_replies = 2  # the section list, then (unasked) nothing else
     world.sim.quirks.fault_path = "/library/sections/all"
     snapshot = (await provider.read(H, None)).snapshot

@@ -18,6 +18,7 @@ from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, Run
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.store import StateStore
+from custom_components.crosswatch.providers.plex.kept import FULL_SCAN_EVERY
 from tests.simulators.mediabrowser import Flavour
 from tests.simulators.plex import EPOCH, PlexSim
 
@@ -43,16 +44,20 @@ async def test_a_plex_scan_of_3_films_where_60_were_removes_nothing_from_jellyfi
         film = jellyfin.state.add_movie(f"Film {n}", 1950 + n, Imdb=imdb)
         jellyfin.state.watch(jellyfin.user, film, datetime.fromtimestamp(watched_at, UTC))
     world = await start_world(serve, session, sim)
-    plex = world.provider(library_ttl=0)
-    await plex.health()
     clock = [datetime(2026, 11, 1, tzinfo=UTC)]
+
+    def plex_now() -> float:  # the pair's clock, as Home Assistant's is for both
+        return clock[0].timestamp()
+
+    plex = world.provider(library_ttl=0, now=plex_now)
+    await plex.health()
     with StateStore(tmp_path / "state.db") as store:
         pipeline = Pipeline(
             store, run_blocking=asyncio.to_thread, memo=SnapshotMemo(timedelta(0)),
             clock=lambda: clock[0],
         )  # fmt: skip
         first = await pipeline.run(SPEC, plex, jellyfin.provider)
-        clock[0] += timedelta(hours=1)
+        clock[0] += timedelta(seconds=FULL_SCAN_EVERY)  # the daily full scan meets the hiccup
         sim.quirks.fault_path, sim.quirks.tiny_replies = "/sections/1/", 1
         hiccup = await pipeline.run(SPEC, plex, jellyfin.provider)
 

@@ -47,6 +47,9 @@ EPOCH = 1_700_000_000
 type Json = Any
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _TYPES = {"movie": 1, "show": 2, "episode": 4}
+# The fields `/library/all` filters (`field>>=value`) and sorts on, as Item attributes.
+_FILTERED = {"viewCount": "view_count", "userRating": "user_rating"}
+_DATES = {"lastViewedAt": "last_viewed_at", "lastRatedAt": "last_rated_at"}
 
 
 class Malformed(StrEnum):
@@ -578,6 +581,35 @@ def make_server_app(sim: PlexSim) -> web.Application:
         extra = {"librarySectionID": int(section), "allowSync": True, "identifier": LIBRARY}
         return await _page(sim, request, rows, extra)
 
+    async def library_all(request: web.Request) -> web.StreamResponse:
+        # Every section's items of one type, filtered and sorted by a media query. Only the
+        # shapes the client sends are served: a state's field above 0, and a date, descending.
+        try:
+            kind_id = int(request.query["type"])
+        except KeyError, ValueError:
+            return web.Response(status=400, text="Bad Request")
+        items = [i for i in sim.items.values() if _TYPES.get(i.kind) == kind_id]
+        for name, value in request.query.items():
+            if name.endswith(">>"):
+                attribute = _FILTERED.get(name[:-2])
+                if attribute is None:
+                    return web.Response(status=400, text="Bad Request")
+                bound = float(value)
+                items = [i for i in items if (getattr(i, attribute) or 0) > bound]
+        if sort := request.query.get("sort"):
+            name, _, how = sort.partition(":")
+            attribute = _DATES.get(name)
+            if attribute is None or how not in ("", "desc"):
+                return web.Response(status=400, text="Bad Request")
+            dated = [i for i in items if getattr(i, attribute) is not None]
+            dated.sort(key=lambda i: getattr(i, attribute), reverse=how == "desc")
+            items = dated + [i for i in items if getattr(i, attribute) is None]
+        rows = [sim.render(item, include_guids=request.query.get("includeGuids") == "1")
+                for item in items]  # fmt: skip
+        # An aggregate across sections the client asks a page of one of: the list faults are
+        # for the lists synced (a fault here only costs the client a scan).
+        return await _page(sim, request, rows, {"identifier": LIBRARY}, faults=False)
+
     async def first_characters(request: web.Request) -> web.StreamResponse:
         # The server's own count of a section's items, by first letter. It is an aggregate the
         # server computes apart from listing the items, so the list faults do not reach it.
@@ -681,6 +713,7 @@ def make_server_app(sim: PlexSim) -> web.Application:
 
     app.router.add_get("/identity", identity)
     app.router.add_get("/library/sections/all", guarded(sections))
+    app.router.add_get("/library/all", guarded(library_all))
     app.router.add_get("/library/sections/{sectionId}/all", guarded(section_all))
     app.router.add_get("/library/sections/{sectionId}/firstCharacters", guarded(first_characters))
     app.router.add_get("/status/sessions/history/all", guarded(history))

@@ -32,6 +32,8 @@ partial, with the reason.
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Final
 from urllib.parse import quote
 
 import aiohttp
@@ -39,6 +41,7 @@ import aiohttp
 from ..errors import (
     CrossWatchAuthenticationError,
     CrossWatchClientError,
+    CrossWatchInvalidResponseError,
     CrossWatchRateLimitError,
     CrossWatchResponseError,
 )
@@ -48,6 +51,8 @@ from .models import (
     Metadata,
     PlexAccount,
     Section,
+    TalliedState,
+    Tally,
     external_guids,
     parse_first_characters,
     parse_item,
@@ -65,6 +70,13 @@ LOOKUP_CONCURRENCY = 4  # Discover per-item metadata lookups in flight at once
 LOOKED_UP_TYPES = frozenset({"movie", "show"})  # what a watchlist holds that ids are sought for
 # Plex item types in `type=` filters.
 TYPE_MOVIE, TYPE_SHOW, TYPE_EPISODE = 1, 2, 4
+# Each tallied state's field and the date the server stamps it with.
+_TALLIED: Final = MappingProxyType(
+    {
+        TalliedState.WATCHED: ("viewCount", "lastViewedAt"),
+        TalliedState.RATED: ("userRating", "lastRatedAt"),
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +203,31 @@ class PlexClient:
                 return 0
             raise
         return sum(parse_first_characters(reply.json()))
+
+    async def tally(self, plex_type: int, state: TalliedState) -> Tally:
+        """How many items of one type, in every library section, hold `state`, and its latest date.
+
+        One request across the server's sections (`/library/all`), filtered on the state's
+        field and sorted by its date, newest first: the page of one record names the latest
+        date, and its total the count. A reply without a total raises
+        CrossWatchInvalidResponseError (a tally that cannot say is no tally).
+        """
+        field, dated = _TALLIED[state]
+        reply = await self.server.request(
+            "GET",
+            "/library/all",
+            # A media query (the description's "Media Queries"): `field>>=0` is "above 0".
+            params={"type": plex_type, f"{field}>>": 0, "sort": f"{dated}:desc"},
+            headers={"X-Plex-Container-Start": "0", "X-Plex-Container-Size": "1"},
+        )
+        page = parse_page(reply.json(), reply.headers)
+        if page.total is None:
+            raise CrossWatchInvalidResponseError("a library tally without its total size")
+        first = page.items[0] if page.items else None
+        latest = None
+        if first is not None:
+            latest = first.last_viewed_at if state is TalliedState.WATCHED else first.last_rated_at
+        return Tally(page.total, latest)
 
     async def scrobble(self, rating_key: str) -> None:
         """Mark an item played (the server dates it now; a date cannot be given)."""

@@ -15,6 +15,7 @@ cannot be written, so the adapter counts it unreadable).
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from ..errors import CrossWatchInvalidResponseError
 
@@ -150,6 +151,25 @@ def parse_metadata(row: Mapping[str, object]) -> Metadata:
 
 
 # -- plex.tv: the account and its servers --------------------------------------------------------
+
+
+class TalliedState(StrEnum):
+    """A state of the account's on a library item that the server can count and date."""
+
+    WATCHED = "watched"  # viewCount above 0, dated by lastViewedAt
+    RATED = "rated"  # a userRating above 0, dated by lastRatedAt
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """How many library items of one type hold a state, and the latest date one of them got it.
+
+    Every play and every rating dates its item, and only an unplay or an unrating lowers the
+    count, so while a tally stands no item of the type gained, changed or lost that state.
+    """
+
+    count: int
+    latest: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

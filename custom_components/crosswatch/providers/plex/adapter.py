@@ -47,6 +47,7 @@ from ...engine.provider import (
 from ...engine.ratings import RatingScale, from_normalized
 from ...engine.snapshot import Snapshot, versioned
 from ..client_errors import HttpError, translating
+from .kept import STATE_OF, KeptScan, LibraryMark, library_mark
 from .library import SCANNED_TYPES, Library, LibraryRecord, scan
 from .watchlist import discover_target, read_watchlist
 
@@ -98,6 +99,10 @@ class PlexProvider:
         # Every movie and show section any scan met (key -> type): a section list that came
         # back short must not shrink what the server's own count is asked about.
         self._sections_met: dict[str, str] = {}
+        # The last complete scan and the marks taken before it, served again while they stand.
+        self._kept: KeptScan | None = None
+        # Each feature's complete snapshot, with the scan it was built from (by identity).
+        self._built: dict[Feature, tuple[Library, Snapshot, str | None]] = {}
 
     @property
     def key(self) -> str:
@@ -147,25 +152,21 @@ class PlexProvider:
         """A present snapshot of `feature`; a failed page makes it partial, never short."""
         if feature is Feature.WATCHLIST:
             entries, completeness = await read_watchlist(self._client, self._library_for_enrichment)
+            snapshot, version = await off_loop(
+                partial(versioned, self.name, feature, entries, completeness), size=len(entries)
+            )
         else:
-            library = await self._fresh_library()
-            completeness = library.completeness
-            entries = [
-                Entry(record.item, payload)
-                for record in library.records
-                if (payload := _payload_of(record, feature)) is not None
-            ]
-            if unreadable := library.unreadable.get(feature):
-                # A record we cannot read would look like an item the user removed.
-                note = f"{unreadable} records could not be read"
-                failure = completeness.failure
-                completeness = replace(
-                    completeness, failure=f"{failure}; {note}" if failure else note
+            library = await self._fresh_library(feature)
+            built = self._built.get(feature)
+            if built is not None and built[0] is library:
+                snapshot, version = built[1], built[2]  # a kept scan served again
+            else:
+                snapshot, version = await off_loop(
+                    partial(_library_snapshot, self.name, feature, library),
+                    size=len(library.records),
                 )
-
-        snapshot, version = await off_loop(
-            partial(versioned, self.name, feature, entries, completeness), size=len(entries)
-        )
+                if snapshot.complete:
+                    self._built[feature] = (library, snapshot, version)
         del checkpoint  # Plex has no activity stamp to compare with the last one
         return Read(
             snapshot,
@@ -205,25 +206,61 @@ class PlexProvider:
         )
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
-        """Scan the library again on the next read, however recent the last scan.
+        """Ask the server again on the next read, however recent the last scan.
 
-        The watchlist is read afresh every time, so there is nothing else to forget. The old
-        scan stays at hand for resolving writes until the next one replaces it.
+        Without `validated`, a kept scan is still served if its marks stand (the asking); with
+        it, the library is scanned again. The watchlist is read afresh every time, so there is
+        nothing else to forget. The old scan stays at hand for resolving writes until the next
+        one replaces it.
         """
-        del validated
-        if self._library is not None and feature is not Feature.WATCHLIST:
+        if feature is Feature.WATCHLIST:
+            return
+        if self._library is not None:
             self._library = replace(self._library, stale=True)
+        if validated:
+            self._drop_kept()
 
-    async def _fresh_library(self) -> Library:
+    def _drop_kept(self) -> None:
+        self._kept = None
+        self._built.clear()
+
+    async def _fresh_library(self, feature: Feature) -> Library:
+        """A scan that shows `feature` as it is now.
+
+        The last scan within its TTL, else the kept scan while the feature's mark stands
+        (kept.py), else a new scan.
+        """
         library = self._library
         if (
-            library is None
-            or not library.reusable
-            or library.stale
-            or self._now() - library.read_at > self._ttl
+            library is not None
+            and library.reusable
+            and not library.stale
+            and self._now() - library.read_at <= self._ttl
         ):
-            library = await self._scan_library()
+            return library
+        kept = self._kept
+        mark = await self._mark(feature)
+        if kept is not None and mark is not None and kept.stands(feature, mark, self._now()):
+            self._library = kept.library
+            return kept.library
+        # Every feature's mark, taken before the scan: a change during it shows at the next ask.
+        marks = {feature: mark} | {
+            other: await self._mark(other) for other in STATE_OF if other is not feature
+        }
+        library = await self._scan_library()
+        if library.reusable:
+            known = {f: m for f, m in marks.items() if m is not None}
+            self._kept = KeptScan(library, known) if known else None
         return library
+
+    async def _mark(self, feature: Feature) -> LibraryMark | None:
+        """The feature's mark now; None when the server could not say (a scan then stands)."""
+        try:
+            return await library_mark(self._client, feature)
+        except AuthError, RateLimitError:
+            raise
+        except ProviderError:
+            return None
 
     async def _library_for_writes(self) -> Library:
         """A scan to resolve written items in: the last one, unless it is unfit for reuse.
@@ -236,6 +273,8 @@ class PlexProvider:
         return await self._scan_library()
 
     async def _scan_library(self) -> Library:
+        # The kept scan belongs to the scans the reads take (_fresh_library keeps it again).
+        self._drop_kept()
         sections = await self._client.sections()
         self._meet(sections)
         library = await scan(self._client, sections, self._now)
@@ -280,6 +319,7 @@ class PlexProvider:
             return [await self._write_library(feature, action, request) for request in requests]
         finally:
             # Even a batch cut short may have changed watched state or ratings.
+            self._drop_kept()
             if self._library is not None:
                 self._library = replace(self._library, stale=True)
 
@@ -383,6 +423,24 @@ def _native_rating(feature: Feature, action: Action, payload: Payload | None) ->
     if not isinstance(payload, Rated):
         return None
     return from_normalized(RatingScale.HALF_STEPS_0_10, payload.value)
+
+
+def _library_snapshot(
+    provider: str, feature: Feature, library: Library
+) -> tuple[Snapshot, str | None]:
+    """The snapshot of `feature` a scan shows, and its version (a job for the executor)."""
+    completeness = library.completeness
+    entries = [
+        Entry(record.item, payload)
+        for record in library.records
+        if (payload := _payload_of(record, feature)) is not None
+    ]
+    if unreadable := library.unreadable.get(feature):
+        # A record we cannot read would look like an item the user removed.
+        note = f"{unreadable} records could not be read"
+        failure = completeness.failure
+        completeness = replace(completeness, failure=f"{failure}; {note}" if failure else note)
+    return versioned(provider, feature, entries, completeness)
 
 
 def _payload_of(record: LibraryRecord, feature: Feature) -> Payload | None:
