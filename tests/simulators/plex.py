@@ -26,7 +26,7 @@ switch on `Quirks` to reproduce what real servers do on a bad day.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -488,14 +488,19 @@ def _malformed(
 async def _page(
     sim: PlexSim,
     request: web.Request,
-    rows: list[dict[str, Json]],
+    rows: Sequence[Any],
     extra: dict[str, Json],
     *,
     default_size: int | None = None,
     faults: bool = True,
     list_key: str = "Metadata",
+    render: Callable[[Any], dict[str, Json]] | None = None,
 ) -> web.StreamResponse:
-    """One page of a list, with the quirks' faults (`faults`: the list faults too)."""
+    """One page of a list, with the quirks' faults (`faults`: the list faults too).
+
+    With `render`, `rows` are the items themselves, rendered only once on the page: a page of
+    one record out of 100,000 then renders one.
+    """
     quirks = sim.quirks
     fault = quirks.take_list_fault(request.path) if faults else None
     if fault is ListFault.EMPTY:
@@ -519,7 +524,7 @@ async def _page(
     if fault is ListFault.MALFORMED:
         return _malformed(request, quirks.malformed_shape, list_key, container)
     if page:
-        container[list_key] = page
+        container[list_key] = [render(row) for row in page] if render is not None else page
     return _container(request, container)
 
 
@@ -604,11 +609,13 @@ def make_server_app(sim: PlexSim) -> web.Application:
             dated = [i for i in items if getattr(i, attribute) is not None]
             dated.sort(key=lambda i: getattr(i, attribute), reverse=how == "desc")
             items = dated + [i for i in items if getattr(i, attribute) is None]
-        rows = [sim.render(item, include_guids=request.query.get("includeGuids") == "1")
-                for item in items]  # fmt: skip
+        include_guids = request.query.get("includeGuids") == "1"
         # An aggregate across sections the client asks a page of one of: the list faults are
         # for the lists synced (a fault here only costs the client a scan).
-        return await _page(sim, request, rows, {"identifier": LIBRARY}, faults=False)
+        return await _page(
+            sim, request, items, {"identifier": LIBRARY}, faults=False,
+            render=lambda item: sim.render(item, include_guids=include_guids),
+        )  # fmt: skip
 
     async def first_characters(request: web.Request) -> web.StreamResponse:
         # The server's own count of a section's items, by first letter. It is an aggregate the
