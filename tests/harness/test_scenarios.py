@@ -1214,3 +1214,26 @@ def test_a_title_toggled_on_both_sides_between_two_runs_ends_as_the_users_last_e
         assert world.holds(Svc.TRAKT) == world.holds(Svc.SIMKL) == {2}
     finally:
         world.close()
+
+
+def test_a_copy_removed_and_listed_again_while_the_run_between_failed_is_no_edit_against_the_other_side(
+    served: Rig,
+) -> None:
+    # Found by the full machine at 20,000 (thorough, at e6716d8). Our copy reached AniList;
+    # the next run failed (AniList sent a malformed list), so it read nothing; then the user
+    # removed the title on SIMKL, and removed and listed our copy again on AniList. No run
+    # read AniList between, so AniList's net change is none, and SIMKL's removal reaches it.
+    world = World(served, ANILIST_SIMKL, titles=MACHINE_TITLES)
+    try:
+        world.edit(Svc.SIMKL, 10, add=True)
+        only([d.result for d in world.run()])
+        QUIRK_BY_NAME["malformed_200"].switch[Svc.ANILIST](world.services[Svc.ANILIST], 3)
+        assert only([d.result for d in world.run()]).status is RunStatus.FAILED
+        for side in (Svc.SIMKL, Svc.ANILIST, Svc.ANILIST):
+            toggle(world, side, 10)
+
+        heal(world)
+
+        assert world.holds(Svc.ANILIST) == world.holds(Svc.SIMKL) == set()
+    finally:
+        world.close()

@@ -41,8 +41,17 @@ class WriteTables(StoreConnection):
             )
 
     def run_starts(self, pair: str, before: datetime) -> tuple[datetime, ...]:
-        """When the pair's recorded runs that started before `before` started, newest first."""
-        rows = self._db.execute("SELECT started_at FROM run WHERE pair=? ORDER BY id DESC", (pair,))
+        """When the pair's runs that read its sides, and started before `before`, started.
+
+        Newest first. Only runs that kept what they read count: not a failed run (it read
+        nothing it could keep), a dry run (it keeps nothing), an approval (it reads nothing) or
+        a run that never finished.
+        """
+        rows = self._db.execute(
+            "SELECT started_at FROM run WHERE pair=? AND status IS NOT NULL AND status != ?"
+            " AND json_extract(result, '$.dry_run') = 0 ORDER BY id DESC",
+            (pair, "failed"),
+        )
         starts = (datetime.fromisoformat(started) for (started,) in rows)
         return tuple(start for start in starts if start < before)
 
