@@ -334,6 +334,26 @@ def test_only_the_last_runs_of_a_pair_are_kept(store: StateStore) -> None:
     assert store.runs("trakt-simkl")[0].finished_at is None
 
 
+def test_only_runs_that_read_and_kept_the_sides_count_as_reads_between(store: StateStore) -> None:
+    runs = [
+        ("success", '{"dry_run": false}'),
+        ("failed", '{"dry_run": false}'),  # read nothing it could keep
+        ("partial", '{"dry_run": false}'),
+        ("success", '{"dry_run": true}'),  # keeps nothing
+        ("success", '{"approved": 2, "errors": []}'),  # reads nothing
+    ]
+    for n, (status, result) in enumerate(runs):
+        run_id = store.start_run("plex-trakt", T0 + timedelta(hours=n))
+        store.finish_run(run_id, finished_at=T0 + timedelta(hours=n), status=status, result=result)
+    store.start_run("plex-trakt", T0 + timedelta(hours=5))  # never finished
+
+    assert store.run_starts("plex-trakt", T0 + timedelta(days=1)) == (
+        T0 + timedelta(hours=2),
+        T0,
+    )
+    assert store.run_starts("plex-trakt", T0 + timedelta(hours=2)) == (T0,)
+
+
 def test_forgetting_a_pair_removes_everything_it_left(store: StateStore) -> None:
     store.save_baseline(WATCHLIST_A, "Plex", upserts=[listed(HEAT)], removed=[], saved_at=T0)
     store.add_tombstone(WATCHLIST_A, ALIEN, removed_at=T0, seen_by="run 1", ttl=timedelta(days=30))
