@@ -9,8 +9,8 @@ every library write (a watchlist write does not touch it). After that, the last 
 is served again while the server's tallies of the feature stand, for up to a day (kept.py).
 Only a scan that was complete, not empty, and holds no fewer records than the scan before it is
 reused: a partial, empty or shrunken scan is never served again without asking the server, so a
-shrink is only ever confirmed by a fresh read. Play history (`/status/sessions/history/all`) is admin-only and
-is never needed: `health()` only records whether the token may read it.
+shrink is only ever confirmed by a fresh read. Play history (`/status/sessions/history/all`) is
+admin-only and is never needed: `health()` only records whether the token may read it.
 
 Plex has no activity stamp. Each read's checkpoint carries a digest of the snapshot's content as
 its `etag`, a fingerprint of what was read. It is no evidence of real activity: a digest changes
