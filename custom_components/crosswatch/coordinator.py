@@ -39,6 +39,8 @@ class PairStatus(StrEnum):
     PARTIAL = "partial"
     FAILED = "failed"
     HELD = "held"
+    # Nothing could be written: every item the pair would write is unresolved.
+    UNRESOLVED = "unresolved"
     SKIPPED = "skipped"  # an account was missing or not loaded: nothing ran
 
 
@@ -47,6 +49,7 @@ _FROM_RUN = {
     RunStatus.PARTIAL: PairStatus.PARTIAL,
     RunStatus.FAILED: PairStatus.FAILED,
     RunStatus.HELD: PairStatus.HELD,
+    RunStatus.UNRESOLVED: PairStatus.UNRESOLVED,
     RunStatus.CANCELLED: PairStatus.PARTIAL,
 }
 
@@ -72,7 +75,10 @@ class PairState:
     @property
     def needs_attention(self) -> bool:
         """Whether the user has something to decide or fix."""
-        return self.status in (PairStatus.FAILED, PairStatus.SKIPPED) or self.held > 0
+        return (
+            self.status in (PairStatus.FAILED, PairStatus.SKIPPED, PairStatus.UNRESOLVED)
+            or self.held > 0
+        )
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ EVENT_TYPES = {
     PairStatus.PARTIAL: "partial",
     PairStatus.FAILED: "failed",
     PairStatus.HELD: "held",
+    PairStatus.UNRESOLVED: "unresolved",
 }
 
 
@@ -34,7 +35,7 @@ async def async_setup_entry(
 
 
 class PairRunEvent(PairEntity, EventEntity):
-    """Fires completed, partial, failed or held after each run of the pair."""
+    """Fires completed, partial, failed, held or unresolved after each run of the pair."""
 
     _last_run_id: int | None = None  # the run last fired (or current when added)
 

@@ -5,12 +5,15 @@ quirks together, and checks that nothing the user did not remove is removed (or 
 what the user did remove reaches every other side.
 """
 
+from datetime import timedelta
+
 import pytest
 
 from custom_components.crosswatch.engine.guards import GuardCode
 from custom_components.crosswatch.engine.pipeline import RunResult, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.providers.mediabrowser import FULL_READ_EVERY
+from custom_components.crosswatch.providers.plex.kept import FULL_SCAN_EVERY
 
 from .catalogue import MACHINE_TITLES
 from .gate import Fault, FaultKind
@@ -70,6 +73,13 @@ def heal(world: World, runs: int = 4, *, every_run_completes: bool = False) -> N
             only([d.result for d in done])
 
 
+def a_day_passes(world: World) -> None:
+    """A day without a run: Plex's next read is its daily full scan, not the kept one."""
+    for service in world.services.values():
+        service.pass_time(FULL_SCAN_EVERY)
+    world.wall += timedelta(seconds=FULL_SCAN_EVERY)
+
+
 def test_an_empty_200_from_trakt_just_after_our_own_write_removes_and_holds_nothing_on_simkl(
     served: Rig,
 ) -> None:
@@ -101,8 +111,10 @@ def test_a_plex_scan_returning_3_of_60_films_unwatches_nothing_on_trakt(served: 
         in_sync(world, range(60))
         plex = world.services[Svc.PLEX]
         assert isinstance(plex, PlexService)
-        # One library page of three films whose totals say that is the whole library.
+        # One library page of three films whose totals say that is the whole library, met by
+        # the daily full scan (between, Plex's unchanged tallies keep the last scan).
         plex.gate.add(Fault(FaultKind.TINY, left=1, keep=3))
+        a_day_passes(world)
 
         result = only([d.result for d in world.run()])
 
@@ -127,6 +139,7 @@ def test_plex_scans_that_agree_on_a_loss_unwatch_nothing_while_plex_counts_other
         # read of two runs, the confirming ones included, agrees on a loss.
         plex.gate.add(Fault(FaultKind.EMPTY, left=2))
         plex.gate.add(Fault(FaultKind.TINY, left=3, keep=3))
+        a_day_passes(world)  # the daily full scan meets them
 
         for _ in range(3):
             result = only([d.result for d in world.run()])
@@ -576,6 +589,7 @@ def test_our_lagging_play_on_trakt_is_sent_once_though_a_restart_and_an_empty_an
         only([d.result for d in world.run()])  # the play is copied, not yet shown on Trakt
         only([d.result for d in world.run()])  # a complete Trakt read misses it
         QUIRK_BY_NAME["malformed_200"].switch[Svc.PLEX](world.services[Svc.PLEX], 1)
+        a_day_passes(world)  # Plex's daily full scan meets the malformed answer
         partial_run = only([d.result for d in world.run()])  # Trakt shows our play now
         world.restart()
         QUIRK_BY_NAME["empty_200"].switch[Svc.TRAKT](world.services[Svc.TRAKT], 1)

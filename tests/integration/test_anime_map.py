@@ -144,8 +144,10 @@ async def test_without_the_mapping_list_a_repair_says_so_and_the_pair_still_runs
     assert issue.translation_key == "anime_map_unavailable"
     assert issue.translation_placeholders is not None
     assert "404" in issue.translation_placeholders["error"]
-    # The pair ran with the ids the services give: nothing links AniList's shows to Trakt's.
-    assert state(hass, "sensor.anime_last_result") in {"success", "partial"}
+    # The pair ran with the ids the services give: nothing links AniList's shows to Trakt's,
+    # so nothing either side lacks could be written, and the pair says so.
+    assert state(hass, "sensor.anime_last_result") == "unresolved"
+    assert state(hass, "binary_sensor.anime_needs_attention") == "on"
     assert trakt_watchlist(trakt) == {30991, 31911}
 
     # The list comes back: the next try, hours later, puts it in use and clears the repair; what

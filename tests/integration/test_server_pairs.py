@@ -487,6 +487,7 @@ async def test_plex_to_jellyfin_history_pair_marks_plays_once_though_40_percent_
             "applied": 0,
             "held": 0,
             "unresolved": 0,
+            "rejected": 0,
             "phantoms": 0,
             "errors": 0,
         }

@@ -75,7 +75,8 @@ async def test_reachable_services_and_the_last_run_of_each_pair(
         "can_reach_trakt": "ok",
         "can_reach_simkl": "ok",
         "pairs": 1,
-        "last_runs": f"Movies: success at {finished.isoformat()}",
+        # SIMKL does not know The Matrix (its add was rejected): the run did not do all it planned.
+        "last_runs": f"Movies: partial at {finished.isoformat()}",
     }
 
 

@@ -22,7 +22,7 @@ from custom_components.crosswatch.clients.trakt.client import TraktClient
 from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, RunResult, RunStatus
-from custom_components.crosswatch.engine.plan import PairSide
+from custom_components.crosswatch.engine.plan import PairSide, Reason
 from custom_components.crosswatch.engine.planner import SyncMode
 from custom_components.crosswatch.engine.records import Scope
 from custom_components.crosswatch.engine.store import StateStore
@@ -200,8 +200,10 @@ async def test_writes_simkl_dropped_survive_a_restart_as_pending_never_as_user_r
     assert wrote.status is RunStatus.SUCCESS, wrote.errors
     assert wrote.features[W].applied == 4
     assert len(dropped) == 2
-    assert checked.features[W].planned == 2  # the dropped two are planned again ...
-    assert checked.features[W].applied == 0  # ... but held back: written, not yet shown
+    # The dropped two would be planned again, but are set aside: written, not yet shown.
+    assert checked.features[W].planned == checked.features[W].applied == 0
+    set_aside = [n for n in checked.plan.notes if n.reason is Reason.SET_ASIDE]
+    assert {n.item.key for n in set_aside} == dropped
     assert again.features[W].phantoms == 2  # never shown: phantoms, not synced
     assert pending_before == dropped
     # After it: a cold full pull shows what SIMKL holds, which is what the baseline held.

@@ -58,6 +58,22 @@ _HOLDOUT_TEXT = MappingProxyType(
 )
 
 
+# Why a guard kept one operation from being written, for the plan's notes (reported.py).
+_KEPT_BACK_TEXT = MappingProxyType(
+    {
+        GuardCode.TOMBSTONED: "deleted on {name} earlier; not added back",
+        GuardCode.RATING_AT_RISK: "removing it from {name} would also delete its rating",
+        GuardCode.OVER_DELETE_BUDGET: "more removals from {name} than one run may make",
+    }
+)
+
+
+def holdout_text(code: GuardCode, name: str) -> str:
+    """Why an operation on the side called `name` was set aside or held, in plain words."""
+    text = _HOLDOUT_TEXT.get(code) or _KEPT_BACK_TEXT.get(code) or code.value.replace("_", " ")
+    return text.format(name=name)
+
+
 def holdouts(items: Iterable[tuple[MediaItem, GuardCode]]) -> dict[str, GuardCode]:
     """Index items that must not be written this run by their key and every token."""
     index: dict[str, GuardCode] = {}
@@ -105,6 +121,7 @@ class Guarded:
     held_codes: tuple[GuardCode, ...] = ()  # why each held operation is held
     suppressed: tuple[Operation, ...] = ()
     events: tuple[GuardEvent, ...] = field(default=())
+    suppressed_codes: tuple[GuardCode, ...] = ()  # why each suppressed operation is set aside
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,7 +418,7 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
     allowed: list[Operation] = []
     held: list[Operation] = []
     held_codes: list[GuardCode] = []
-    suppressed: list[Operation] = []
+    suppressed: list[tuple[Operation, GuardCode]] = []  # set aside, and why
     removals = dict.fromkeys(PairSide, 0)
     budgets = {side: delete_budget(baseline_sizes.get(side), settings) for side in PairSide}
     set_aside: dict[tuple[PairSide, GuardCode], int] = {}
@@ -411,7 +428,7 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
             and _is_buried(op.item, buried[op.side])
             and not _new_on_source(op, (last_read or {}).get(op.side.other))
         ):
-            suppressed.append(op)
+            suppressed.append((op, GuardCode.TOMBSTONED))
             continue
         code = _set_aside(
             op, (held_out or {}).get(op.side), spared[op.side], shown[op.side], taken_away[op.side]
@@ -421,7 +438,7 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
             if adds[op.side] > room[op.side]:
                 code = GuardCode.ACCOUNT_LIMIT
         if code is not None:
-            suppressed.append(op)
+            suppressed.append((op, code))
             set_aside[op.side, code] = set_aside.get((op.side, code), 0) + 1
             continue
         if op.action is Action.REMOVE and _is_buried(op.item, at_risk[op.side]):
@@ -467,9 +484,7 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
                 )
             )
         side_buried = sum(
-            1
-            for op in suppressed
-            if op.side is side and _is_buried(op.item, buried.get(side, set()))
+            1 for op, code in suppressed if op.side is side and code is GuardCode.TOMBSTONED
         )
         if side_buried:
             events.append(
@@ -484,7 +499,10 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
         detail = f"{count} items " + _HOLDOUT_TEXT[code].format(name=plan.name(side))
         events.append(GuardEvent(code, side, count, detail))
     guarded = Plan(plan.side_names, tuple(allowed), plan.notes)
-    return Guarded(guarded, tuple(held), tuple(held_codes), tuple(suppressed), tuple(events))
+    return Guarded(
+        guarded, tuple(held), tuple(held_codes), tuple(op for op, _ in suppressed),
+        tuple(events), tuple(code for _, code in suppressed),
+    )  # fmt: skip
 
 
 def _set_aside(

@@ -39,6 +39,7 @@ from .provider import AuthError, Provider, Read
 from .reconcile import reconcile
 from .record import feature_counts, record
 from .records import PendingWrite, Scope, Settled, ShrinkSuspicion
+from .reported import reported_plan, unresolved_count
 from .run_context import RunContext
 from .run_tally import (
     FeatureOutcome,
@@ -314,13 +315,17 @@ class Pipeline:
             )  # fmt: skip
             if settled:
                 await self._settle(spec, providers, scopes, reads, now)
-        outcome.plan, outcome.held = plan, bool(guarded.held)
+        # What the run writes, and notes for what it sets aside, holds or had rejected.
+        outcome.plan, outcome.held = reported_plan(plan, guarded, report), bool(guarded.held)
         outcome.events.extend(guarded.events)
         outcome.errors.extend(report.errors)
         outcome.retry_after = report.retry_after
         outcome.account_limited = report.account_limited
         outcome.rate_limited = report.rate_limited
-        outcome.counts = feature_counts(plan, guarded.held, report, reconciled.verifications)
+        outcome.counts = feature_counts(
+            outcome.plan, guarded.held, report, reconciled.verifications,
+            unresolved=unresolved_count(guarded, report),
+        )  # fmt: skip
         return outcome
 
     async def _still_settled(  # noqa: PLR0917 - the run's state, named at the call

@@ -62,6 +62,10 @@ class Reason(StrEnum):
     FIRST_RUN_NO_REMOVALS = "first_run_no_removals"
     WEAK_LINK_NO_REMOVAL = "weak_link_no_removal"
     WATCHED_DATE_NOT_KEPT = "watched_date_not_kept"
+    # Notes a run adds for planned operations it does not write (engine/reported.py).
+    UNRESOLVED = "unresolved"
+    SET_ASIDE = "set_aside"
+    AWAITS_APPROVAL = "awaits_approval"
 
 
 _MESSAGES = MappingProxyType(
@@ -98,6 +102,9 @@ _MESSAGES = MappingProxyType(
         Reason.WATCHED_DATE_NOT_KEPT: (
             "{this} cannot set a watched date; it records the time of the sync instead"
         ),
+        Reason.UNRESOLVED: "{this} cannot take it; retried later",
+        Reason.SET_ASIDE: "Not written to {this} this run",
+        Reason.AWAITS_APPROVAL: "Waits for your approval before {this} loses it",
     }
 )
 

@@ -245,14 +245,21 @@ def feature_counts(
     held: tuple[object, ...],
     report: ApplyReport,
     verifications: Mapping[PairSide, Verification],
+    *,
+    unresolved: int,
 ) -> FeatureCounts:
-    """What one feature planned and did, for the run's result."""
+    """What one feature planned and did, for the run's result.
+
+    `plan` is the plan as the run reports it (reported.py): planned counts what it writes;
+    `unresolved` what it could not, the target unable to take the items.
+    """
     writable = [op for op in plan.operations if op.action is not Action.CONFLICT]
     return FeatureCounts(
         planned=len(writable),
         applied=report.count(WriteOutcome.CONFIRMED) + report.count(WriteOutcome.UNKNOWN),
         held=len(held),
-        unresolved=report.count(WriteOutcome.REJECTED),
+        unresolved=unresolved,
+        rejected=report.count(WriteOutcome.REJECTED),
         phantoms=sum(len(v.phantoms) for v in verifications.values()),
         errors=len(report.errors),
     )

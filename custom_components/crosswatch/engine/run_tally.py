@@ -147,6 +147,12 @@ class RunTally:
         # account, so the run did not do all it would have.
         if self.errors or self.incomplete or capped:
             return RunStatus.PARTIAL
+        # Everything the planner wanted written is unresolved: the pair cannot write.
+        if any(c.unresolved for c in counts) and not any(c.planned for c in counts):
+            return RunStatus.UNRESOLVED
+        # The target refused some of what the run wrote: it did not do all it planned.
+        if any(c.rejected for c in counts):
+            return RunStatus.PARTIAL
         return RunStatus.SUCCESS
 
 

@@ -18,6 +18,8 @@ class RunStatus(StrEnum):
     PARTIAL = "partial"  # something was skipped or failed; what could be done was done
     FAILED = "failed"  # nothing could be done
     HELD = "held"  # removals wait for the user's decision
+    # Nothing to write but items the target cannot take (no id it can use, not in its library).
+    UNRESOLVED = "unresolved"
     CANCELLED = "cancelled"  # stopped midway; what was committed stays, the rest is replanned
 
 
@@ -35,12 +37,18 @@ class PairSpec:
 
 @dataclass(frozen=True, slots=True)
 class FeatureCounts:
-    """What one feature of a run planned and did."""
+    """What one feature of a run planned and did.
+
+    `planned` counts what the run writes (or, dry, would write); `unresolved` the operations
+    it could not, the target unable to take their items: `rejected` by the target this run,
+    or rejected before and waiting for their retry.
+    """
 
     planned: int = 0
     applied: int = 0
     held: int = 0
     unresolved: int = 0
+    rejected: int = 0
     phantoms: int = 0
     errors: int = 0
 
@@ -111,6 +119,7 @@ class RunResult:
                     "applied": c.applied,
                     "held": c.held,
                     "unresolved": c.unresolved,
+                    "rejected": c.rejected,
                     "phantoms": c.phantoms,
                     "errors": c.errors,
                 }
