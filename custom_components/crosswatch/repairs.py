@@ -4,17 +4,25 @@ Held removals are approved or rejected here. A SIMKL account still signed in wit
 to sign in again (with V2) before SIMKL ends V1.
 """
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.translation import async_get_translations
 
+from .const import DOMAIN
 from .coordinator import PairCoordinator
+from .engine.guards import GuardCode
+from .engine.plan import PairSide
+from .engine.records import HeldOperation
 from .runtime import loaded_sync_runtime
 
 EXAMPLES = 5  # held operations named in the dialog; the rest are counted
+# Why a removal is held, as the translations explain it (any other reason: "other").
+_EXPLAINED_HOLDS = frozenset({GuardCode.OVER_DELETE_BUDGET.value, GuardCode.RATING_AT_RISK.value})
 # Home Assistant names the result RepairsFlowResult from 2026.x and FlowResult before.
 type StepResult = Any
 
@@ -40,13 +48,7 @@ class HeldOperationsFlow(RepairsFlow):
         held = await runtime.async_use_store(self.hass, partial(runtime.store.held, self._pair_id))
         if not held:
             return self.async_abort(reason="nothing_held")
-        examples = "\n".join(
-            f"- {h.operation.action.value} {h.operation.item.label()} "
-            f"({h.operation.feature.value}, {h.reason})"
-            for h in held[:EXAMPLES]
-        )
-        if len(held) > EXAMPLES:
-            examples += f"\n- … {len(held) - EXAMPLES} more"
+        examples = await _held_summary(self.hass, coordinator, held)
         return self.async_show_menu(
             step_id="init",
             menu_options=["approve", "reject"],
@@ -79,6 +81,49 @@ class HeldOperationsFlow(RepairsFlow):
             return self.async_abort(reason="pair_not_loaded")
         await coordinator.async_reject_held()
         return self.async_create_entry(data={})
+
+
+async def _held_summary(
+    hass: HomeAssistant, coordinator: PairCoordinator, held: Sequence[HeldOperation]
+) -> str:
+    """Which service would lose which items, and why they were held, in the user's language.
+
+    Grouped by service, list and reason; the first EXAMPLES items are named, the rest counted.
+    """
+    texts = await async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
+
+    def text(key: str) -> str:
+        return texts.get(f"component.{DOMAIN}.selector.{key}", key)
+
+    accounts = coordinator.accounts()
+    names = {
+        side: account.provider.name if account is not None else fallback
+        for side, account, fallback in zip(
+            PairSide, accounts, (coordinator.pair.source, coordinator.pair.target), strict=True
+        )
+    }
+    groups: dict[tuple[PairSide, str, str], list[HeldOperation]] = {}
+    for h in held:
+        reason = h.reason if h.reason in _EXPLAINED_HOLDS else "other"
+        groups.setdefault((h.operation.side, h.operation.feature.value, reason), []).append(h)
+    lines: list[str] = []
+    named = 0
+    for (side, feature, reason), ops in groups.items():
+        if named >= EXAMPLES:
+            break
+        lines.append(
+            text("held_group.options.loses").format(
+                service=names[side],
+                feature=text(f"feature.options.{feature}"),
+                why=text(f"held_reason.options.{reason}"),
+            )
+        )
+        for h in ops[: EXAMPLES - named]:
+            lines.append(f"- {h.operation.item.label()}")
+            named += 1
+    if len(held) > named:
+        lines.append("- " + text("held_group.options.more").format(count=len(held) - named))
+    return "\n".join(lines)
 
 
 class SimklReconnectFlow(RepairsFlow):

@@ -76,8 +76,7 @@ async def fix(hass_client: ClientSessionGenerator, issue_id: str, choice: str) -
     flow = await started.json()
     assert flow["type"] == "menu"
     assert flow["description_placeholders"]["count"] == "3"
-    assert "remove" in flow["description_placeholders"]["examples"]
-    assert "more" not in flow["description_placeholders"]["examples"]  # all three are named
+    assert "… " not in flow["description_placeholders"]["examples"]  # all three are named
     chosen = await client.post(
         f"/api/repairs/issues/fix/{flow['flow_id']}", json={"next_step_id": choice}
     )
@@ -118,6 +117,27 @@ async def test_rejecting_the_repair_keeps_the_items_and_never_holds_them_again(
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"held_{held}") is None
 
 
+async def test_the_repair_says_which_service_would_lose_which_items_and_why(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, held: str
+) -> None:
+    assert await async_setup_component(hass, "repairs", {})
+    client = await hass_client()
+
+    started = await client.post(
+        "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": f"held_{held}"}
+    )
+    flow = await started.json()
+
+    heading, *items = flow["description_placeholders"]["examples"].splitlines()
+    assert heading == (
+        "SIMKL (Andrew Masyk) would lose these from its Watchlist, because that is more"
+        " removals than one sync may make at once:"
+    )
+    assert items == ["- Film 5 (1995)", "- Film 6 (1996)", "- Film 7 (1997)"]
+    for code in ("over_delete_budget", "remove ", "(watchlist"):
+        assert code not in flow["description_placeholders"]["examples"]
+
+
 async def test_the_repair_names_a_few_held_removals_and_counts_the_rest(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, held: str
 ) -> None:
@@ -131,7 +151,7 @@ async def test_the_repair_names_a_few_held_removals_and_counts_the_rest(
     flow = await started.json()
 
     examples = flow["description_placeholders"]["examples"].splitlines()
-    assert len(examples) == 3
+    assert len(examples) == 4  # the heading, two titles and the count of the rest
     assert examples[-1] == "- … 1 more"
 
 
