@@ -38,6 +38,7 @@ from .provider import (
 from .records import Scope
 from .shadow import shadow_for
 from .store import StateStore
+from .wording import count_of
 
 
 class RunBlocking(Protocol):
@@ -139,8 +140,8 @@ async def apply_plan(
                 # The service may have stored the batch: wait for a fresh read to say so, never
                 # fail the items to send them again (a resent play is a second play on Trakt).
                 errors.append(
-                    f"{provider.name}: {err}; {len(chunk)} writes wait for a fresh read to show"
-                    " whether they were stored"
+                    f"{provider.name}: {err}; {count_of(len(chunk), 'write')} wait for a fresh"
+                    " read to show whether they were stored"
                 )
                 results = [WriteResult(op.item, WriteOutcome.UNKNOWN) for op in chunk]
                 await run_blocking(

@@ -27,6 +27,7 @@ from .payloads import Payload, dated_at
 from .plan import Action, Operation, PairSide, Plan
 from .records import RETRY_BACKOFF, ShrinkSuspicion
 from .snapshot import Semantics, Snapshot, partial
+from .wording import count_of
 
 
 class GuardCode(StrEnum):
@@ -211,8 +212,9 @@ def judge_shrink(
     unconfirmed = missing - suspected.missing if suspected is not None else missing
     if not _suspect(len(unconfirmed), expected, settings):
         detail = (
-            f"{snapshot.provider} {snapshot.feature.value}: {len(missing)} of {expected} items are"
-            " gone since the last sync; the reads of two runs agree"
+            f"{snapshot.provider} {snapshot.feature.value}: {len(missing)} of"
+            f" {count_of(expected, 'item')} {'is' if len(missing) == 1 else 'are'} gone since the"
+            " last sync; the reads of two runs agree"
         )
         event = GuardEvent(GuardCode.SHRINK_CONFIRMED, side, len(missing), detail)
         return ShrinkVerdict(snapshot, event, None, shrink, returned=returned)
@@ -299,8 +301,9 @@ def _doubted(
     """
     detail = (
         f"{snapshot.provider} {snapshot.feature.value}: read {shrink.seen} of the"
-        f" {shrink.expected} items expected from the last sync; the {len(shrink.missing)}"
-        f" missing are not removed anywhere {until}"
+        f" {count_of(shrink.expected, 'item')} expected from the last sync; the"
+        f" {len(shrink.missing)} missing {'is' if len(shrink.missing) == 1 else 'are'} not"
+        f" removed anywhere {until}"
     )
     suspect = replace(snapshot, completeness=partial(f"suspect: {detail}"))
     event = GuardEvent(GuardCode.SNAPSHOT_SUSPECT, side, len(shrink.missing), detail)
@@ -464,8 +467,8 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
                     GuardCode.RATING_AT_RISK,
                     side,
                     risky,
-                    f"{risky} removals from {plan.name(side)} would also delete their ratings;"
-                    " they wait for approval",
+                    f"{count_of(risky, 'removal')} from {plan.name(side)} would also delete"
+                    " their ratings; they wait for approval",
                 )
             )
         side_held = sum(
@@ -479,8 +482,9 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
                     GuardCode.OVER_DELETE_BUDGET,
                     side,
                     side_held,
-                    f"{removals[side]} removals planned on {plan.name(side)}; the budget is"
-                    f" {budgets[side]} per run, so {side_held} wait for approval",
+                    f"{count_of(removals[side], 'removal')} planned on {plan.name(side)}; the"
+                    f" budget is {budgets[side]} per run, so {side_held}"
+                    f" {'waits' if side_held == 1 else 'wait'} for approval",
                 )
             )
         side_buried = sum(
@@ -492,11 +496,12 @@ def apply_guards(  # noqa: PLR0912 - one pass over the plan, one branch per guar
                     GuardCode.TOMBSTONED,
                     side,
                     side_buried,
-                    f"{side_buried} items deleted on {plan.name(side)} are not added back",
+                    f"{count_of(side_buried, 'item')} deleted on {plan.name(side)}"
+                    f" {'is' if side_buried == 1 else 'are'} not added back",
                 )
             )
     for (side, code), count in sorted(set_aside.items()):
-        detail = f"{count} items " + _HOLDOUT_TEXT[code].format(name=plan.name(side))
+        detail = f"{count_of(count, 'item')} " + _HOLDOUT_TEXT[code].format(name=plan.name(side))
         events.append(GuardEvent(code, side, count, detail))
     guarded = Plan(plan.side_names, tuple(allowed), plan.notes)
     return Guarded(
