@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
@@ -90,6 +90,38 @@ async def test_the_same_pair_cannot_be_added_twice_nor_to_itself(
     assert again["type"] is FlowResultType.ABORT
     assert again["reason"] == "already_configured"
     assert itself["errors"] == {"target": "same_account"}
+
+
+def _suggested(schema: Any, key: str) -> Any:
+    marker = next(m for m in schema.schema if m == key)
+    return (marker.description or {}).get("suggested_value")
+
+
+async def test_a_new_pair_suggests_two_different_accounts_and_then_one_not_paired_yet(
+    hass: HomeAssistant, accounts: tuple[str, str]
+) -> None:
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+
+    first = await hass.config_entries.subentries.async_init(
+        (sync.entry_id, "pair"), context={"source": SOURCE_USER}
+    )
+
+    suggested = (
+        _suggested(first["data_schema"], "source"),
+        _suggested(first["data_schema"], "target"),
+    )
+    assert set(suggested) == set(accounts)
+    await add_pair(hass, sync, source=suggested[0], target=suggested[1])
+    second = await hass.config_entries.subentries.async_init(
+        (sync.entry_id, "pair"), context={"source": SOURCE_USER}
+    )
+    # With that pair made, the reverse direction is the one not paired yet.
+    assert (
+        _suggested(second["data_schema"], "source"),
+        _suggested(second["data_schema"], "target"),
+    ) == (suggested[1], suggested[0])
 
 
 async def test_a_pair_whose_account_is_gone_waits_and_raises_a_repair(

@@ -45,8 +45,16 @@ class PairFlow(ConfigSubentryFlow):
     """Add or change a sync pair: two accounts, what to sync, how, how often, how carefully."""
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """A new pair."""
-        return await self._async_pair_form("user", user_input, DEFAULT_PAIR_OPTIONS)
+        """A new pair: two different accounts suggested, a direction not paired yet first."""
+        paired = {
+            (subentry.data.get(CONF_SOURCE), subentry.data.get(CONF_TARGET))
+            for subentry in self._get_entry().subentries.values()
+        }
+        return await self._async_pair_form(
+            "user",
+            user_input,
+            {**DEFAULT_PAIR_OPTIONS, **_suggested_accounts(list(self._accounts()), paired)},
+        )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -157,6 +165,16 @@ def _schema(accounts: dict[str, tuple[str, AccountRuntime | None]]) -> Any:
             ),
         }
     )
+
+
+def _suggested_accounts(accounts: list[str], paired: set[tuple[Any, Any]]) -> dict[str, str]:
+    """A source and a different target to suggest: the first direction not paired yet."""
+    directions = [(a, b) for a in accounts for b in accounts if a != b]
+    fresh = [direction for direction in directions if direction not in paired]
+    if not (fresh or directions):
+        return {}
+    source, target = (fresh or directions)[0]
+    return {CONF_SOURCE: source, CONF_TARGET: target}
 
 
 def _number(low: float, high: float, step: float, unit: str | None = None) -> NumberSelector:
