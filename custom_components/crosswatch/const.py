@@ -71,3 +71,5 @@ MEMO_TTL: Final = timedelta(seconds=300)
 
 # Bus event fired after each run, for automations that do not use the event entity.
 EVENT_RUN_FINISHED: Final = f"{DOMAIN}_run_finished"
+# Fired after a run that changed something on a service, naming what (the logbook shows it).
+EVENT_ITEMS_SYNCED: Final = f"{DOMAIN}_items_synced"

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
+import json
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
@@ -14,13 +15,14 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .anime_map import involves_anilist
-from .const import DOMAIN, EVENT_RUN_FINISHED, LOGGER
+from .const import DOMAIN, EVENT_ITEMS_SYNCED, EVENT_RUN_FINISHED, LOGGER
 from .engine.applier import ApplyReport
 from .engine.guards import GuardCode
 from .engine.payloads import Feature
 from .engine.pipeline import RunResult, RunStatus
 from .engine.provider import AuthError
 from .engine.records import PendingWrite
+from .engine.runs import RunChanges
 from .errors import Boundary, ErrorSubject, rate_limited, translate_errors
 from .pairs import PairConfig
 from .runtime import (
@@ -55,6 +57,26 @@ _FROM_RUN = {
 
 
 @dataclass(frozen=True, slots=True)
+class LastSynced:
+    """The latest run that changed something: when it finished, and what."""
+
+    at: datetime
+    changes: RunChanges
+
+    @classmethod
+    def from_record(cls, finished_at: datetime | None, summary: str | None) -> LastSynced | None:
+        """From a stored run record's summary; None when the run changed nothing."""
+        if finished_at is None or not summary:
+            return None
+        try:
+            stored = json.loads(summary)
+        except ValueError:
+            return None
+        changes = RunChanges.from_dict(stored.get("changes") if isinstance(stored, dict) else None)
+        return cls(finished_at, changes) if changes is not None and changes.titles else None
+
+
+@dataclass(frozen=True, slots=True)
 class PairState:
     """What a pair's entities show: the last run and what the store holds for the pair."""
 
@@ -66,6 +88,7 @@ class PairState:
     phantoms: int = 0
     last_run: datetime | None = None  # when the last real (not dry) run finished
     preview: RunResult | None = None  # a dry run since the last real run (Preview, get_plan)
+    last_synced: LastSynced | None = None  # the latest run that changed something
 
     @property
     def latest_plan(self) -> RunResult | None:
@@ -204,6 +227,16 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         self._note_account_limits(result)
         await self._publish_counts()
         self.hass.bus.async_fire(EVENT_RUN_FINISHED, self.describe(result))
+        if result.written:
+            self.hass.bus.async_fire(
+                EVENT_ITEMS_SYNCED,
+                {
+                    "pair": self.subentry.title,
+                    "pair_id": self.pair_id,
+                    "run_id": result.run_id,
+                    "changes": result.changes().as_dict(),
+                },
+            )
         if result.status is RunStatus.FAILED and result.rate_limited:
             self.update_interval = self.pair.interval
             raise rate_limited(self.subentry.title, result.rate_limited, result.retry_after)
@@ -278,9 +311,15 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         self._raise_held_issue(len(held))
         phantoms = sum(c.phantoms for c in result.features.values()) if result else 0
         last_run = self.data.last_run if self.data else None
+        last_synced = self.data.last_synced if self.data else None
         if result is not None and not result.dry_run:  # a dry-run pair's runs write nothing
             last_run = result.finished_at
-        return PairState(status, result, waiting, len(held), len(unresolved), phantoms, last_run)
+            if result.written:
+                last_synced = LastSynced(result.finished_at, result.changes())
+        return PairState(
+            status, result, waiting, len(held), len(unresolved), phantoms, last_run,
+            last_synced=last_synced,
+        )  # fmt: skip
 
     def _set_running(self, running: bool) -> None:
         self._progress.running = running

@@ -68,6 +68,8 @@ class PairRunEvent(PairEntity, EventEntity):
                         "unresolved": state.unresolved,
                         "errors": len(result.errors),
                         "incomplete_reads": [r.as_dict() for r in result.incomplete],
+                        # What it changed: counts, and the first titles with their service.
+                        "changes": result.changes().as_dict(),
                     },
                 )
         super()._handle_coordinator_update()

@@ -48,6 +48,21 @@ def _planned_by_feature(state: PairState, action: Action) -> dict[str, int]:
 type SensorValue = int | str | datetime | None
 
 
+def _last_synced_title(state: PairState) -> str | None:
+    """The first title the latest run that changed something wrote."""
+    synced = state.last_synced
+    return synced.changes.titles[0].title if synced is not None else None
+
+
+def _last_synced_attributes(state: PairState) -> dict[str, Any]:
+    """When, how many per action, and the titles named (each with its action and service)."""
+    synced = state.last_synced
+    if synced is None:
+        return {}
+    changes = synced.changes.as_dict()
+    return {"synced_at": synced.at.isoformat(), **changes}
+
+
 @dataclass(frozen=True, kw_only=True)
 class CrossWatchSensorDescription[StateT](SensorEntityDescription):
     """A sensor: its value and (small) attributes from its coordinator's state."""
@@ -92,6 +107,12 @@ PAIR_SENSORS: tuple[PairSensorDescription, ...] = (
             "duration": round(s.result.duration, 1) if s.result else None,
             "waiting_for": list(s.waiting_for),
         },
+    ),
+    CrossWatchSensorDescription(
+        key="last_synced",
+        translation_key="last_synced",
+        value_fn=_last_synced_title,
+        attributes_fn=_last_synced_attributes,
     ),
     CrossWatchSensorDescription(
         key="held",

@@ -1,13 +1,15 @@
 """Sync pairs in a running Home Assistant: flows, runs, entities, events and actions."""
 
+from collections.abc import Callable
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 import pytest
 
+from custom_components.crosswatch import logbook
 from custom_components.crosswatch.const import DOMAIN
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
@@ -74,6 +76,43 @@ async def test_a_two_way_pair_syncs_on_creation_and_its_entities_show_the_run(
     assert finished.data["pair"] == "Movies"  # type: ignore[attr-defined]
     assert finished.data["pair_id"] == next(iter(sync.subentries))  # type: ignore[attr-defined]
     assert pair_device(hass, sync).name == "Movies"
+
+
+async def test_what_a_sync_changed_is_named_by_the_event_the_logbook_and_last_synced(
+    hass: HomeAssistant, accounts: tuple[str, str]
+) -> None:
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    synced: list[Event] = []
+    hass.bus.async_listen("crosswatch_items_synced", synced.append)
+
+    await add_pair(hass, sync, source=accounts[0], target=accounts[1])
+
+    (event,) = synced
+    changes = event.data["changes"]
+    assert (changes["added"], changes["removed"], changes["updated"]) == (2, 0, 0)
+    assert {(t["title"], t["service"]) for t in changes["titles"]} == {
+        ("The Matrix (1999)", "SIMKL (Andrew Masyk)"),
+        ("Heat (1995)", "Trakt (alice)"),
+    }
+    assert attributes(hass, "event.movies_run")["changes"] == changes
+    described: dict[str, Callable[[Event], dict[str, str]]] = {}
+    logbook.async_describe_events(hass, lambda _, kind, fn: described.__setitem__(kind, fn))
+    line = described["crosswatch_items_synced"](event)
+    assert line["name"] == "Movies"
+    assert line["message"].startswith("added ")
+    assert "The Matrix (1999) to SIMKL (Andrew Masyk)" in line["message"]
+    assert state(hass, "sensor.movies_last_synced") == changes["titles"][0]["title"]
+    assert attributes(hass, "sensor.movies_last_synced")["added"] == 2
+
+    # A sync that changes nothing leaves it; a restart keeps it (from the store).
+    await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
+    assert len(synced) == 1
+    assert await hass.config_entries.async_reload(sync.entry_id)
+    await hass.async_block_till_done()
+    assert state(hass, "sensor.movies_last_synced") == changes["titles"][0]["title"]
+    assert attributes(hass, "sensor.movies_last_synced")["titles"] == changes["titles"]
 
 
 async def test_the_same_pair_cannot_be_added_twice_nor_to_itself(

@@ -35,7 +35,7 @@ from .memo import SnapshotMemo
 from .payloads import Feature
 from .plan import Operation, PairSide, Plan
 from .planner import PairPolicy, SideState, plan_feature
-from .provider import AuthError, Provider, Read
+from .provider import AuthError, Provider, Read, WriteOutcome
 from .reconcile import reconcile
 from .record import feature_counts, record
 from .records import PendingWrite, Scope, Settled, ShrinkSuspicion
@@ -211,7 +211,7 @@ class Pipeline:
             spec.pair, run.run_id, status, run.started, self._clock(), run.features, run.plan,
             tuple(run.events), tuple(run.errors), run.retry_after, spec.dry_run,
             run.meter.used(), run.account_limited, run.rate_limited, tuple(run.incomplete),
-            tuple(run.settled),
+            tuple(run.settled), tuple(run.written),
         )  # fmt: skip
         if not spec.dry_run:
             await self._blocking(
@@ -322,6 +322,11 @@ class Pipeline:
         outcome.retry_after = report.retry_after
         outcome.account_limited = report.account_limited
         outcome.rate_limited = report.rate_limited
+        outcome.written = tuple(
+            applied.operation
+            for applied in report.applied
+            if applied.outcome in (WriteOutcome.CONFIRMED, WriteOutcome.UNKNOWN)
+        )
         outcome.counts = feature_counts(
             outcome.plan, guarded.held, report, reconciled.verifications,
             unresolved=unresolved_count(guarded, report),

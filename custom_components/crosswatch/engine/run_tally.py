@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from .guards import GuardCode, GuardEvent
 from .payloads import Feature
-from .plan import Plan
+from .plan import Operation, Plan
 from .provider import AuthError, Provider, ProviderError, RateLimitError
 from .runs import FeatureCounts, IncompleteRead, PairSpec, RunStatus
 
@@ -109,6 +109,7 @@ class RunTally:
     held: bool = False
     incomplete: list[IncompleteRead] = field(default_factory=list)
     settled: list[Feature] = field(default_factory=list)
+    written: list[Operation] = field(default_factory=list)
 
     def slow_down(self, provider: str, retry_after: float | None) -> None:
         """Note that `provider` asked us to slow down (waiting `retry_after` s, when it said)."""
@@ -128,6 +129,7 @@ class RunTally:
         if outcome.settled:
             self.settled.append(feature)
         self.incomplete.extend(outcome.incomplete)
+        self.written.extend(outcome.written)
         for provider in outcome.rate_limited:
             self.slow_down(provider, None)
         if outcome.retry_after:
@@ -172,6 +174,7 @@ class FeatureOutcome:
     # Nothing to do, known without planning: the feature was settled and read the same
     # (settle.py).
     settled: bool = False
+    written: tuple[Operation, ...] = ()  # what the services took (see RunResult.written)
 
     @classmethod
     def of_failed_read(cls, feature: Feature, err: ReadFailedError) -> FeatureOutcome:

@@ -1,5 +1,6 @@
 """What a run of a pair is asked to do, and what it reports: the pipeline's public values."""
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -7,8 +8,10 @@ from enum import StrEnum
 
 from .guards import GuardEvent, GuardSettings
 from .payloads import Feature
-from .plan import Plan
+from .plan import Action, Operation, Plan
 from .planner import SyncMode
+
+CHANGES_NAMED = 10  # titles a run's summary names; the rest are counted
 
 
 class RunStatus(StrEnum):
@@ -78,6 +81,66 @@ class IncompleteRead:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangedTitle:
+    """One title a run wrote: what it did, on which service, to which feature."""
+
+    title: str
+    action: Action
+    service: str
+    feature: Feature
+
+
+@dataclass(frozen=True, slots=True)
+class RunChanges:
+    """What a run changed on the services: counts per action, and the first titles named."""
+
+    added: int = 0
+    removed: int = 0
+    updated: int = 0
+    titles: tuple[ChangedTitle, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready (the run's summary, events, the Last synced sensor)."""
+        return {
+            "added": self.added,
+            "removed": self.removed,
+            "updated": self.updated,
+            "titles": [
+                {
+                    "title": t.title,
+                    "action": t.action.value,
+                    "service": t.service,
+                    "feature": t.feature.value,
+                }
+                for t in self.titles
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> RunChanges | None:
+        """What `as_dict` wrote (a stored run's summary); None for anything else."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            return cls(
+                int(data["added"]),
+                int(data["removed"]),
+                int(data["updated"]),
+                tuple(
+                    ChangedTitle(
+                        str(t["title"]),
+                        Action(t["action"]),
+                        str(t["service"]),
+                        Feature(t["feature"]),
+                    )
+                    for t in data["titles"]
+                ),
+            )
+        except KeyError, TypeError, ValueError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
 class RunResult:
     """Everything a run did, for entities, events and diagnostics."""
 
@@ -98,6 +161,8 @@ class RunResult:
     incomplete: tuple[IncompleteRead, ...] = ()  # reads that failed or could not prove completeness
     # Features that had nothing to do, known without planning: settled and read the same.
     settled: tuple[Feature, ...] = ()
+    # The operations the services took (confirmed, or sent with the answer lost), in plan order.
+    written: tuple[Operation, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -133,4 +198,18 @@ class RunResult:
             "incomplete_reads": [read.as_dict() for read in self.incomplete],
             "requests": dict(self.requests),
             "settled": [feature.value for feature in self.settled],
+            "changes": self.changes().as_dict(),
         }
+
+    def changes(self, limit: int = CHANGES_NAMED) -> RunChanges:
+        """What the run changed: counts per action, and the first `limit` titles."""
+        counts = Counter(op.action for op in self.written)
+        return RunChanges(
+            counts[Action.ADD],
+            counts[Action.REMOVE],
+            counts[Action.UPDATE],
+            tuple(
+                ChangedTitle(op.item.label(), op.action, self.plan.name(op.side), op.feature)
+                for op in self.written[:limit]
+            ),
+        )

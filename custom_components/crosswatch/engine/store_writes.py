@@ -10,6 +10,8 @@ from .plan import Action
 from .records import PendingWrite, Provenance, RunRecord, Scope
 from .store_connection import StoreConnection
 
+RUNS_KEPT = 50  # run records kept per pair
+
 
 class WriteTables(StoreConnection):
     """The run log, writes awaiting verification, and where each item's state came from."""
@@ -25,7 +27,7 @@ class WriteTables(StoreConnection):
             return int(cursor.lastrowid or 0)
 
     def finish_run(
-        self, run_id: int, *, finished_at: datetime, status: str, result: str, keep: int = 50
+        self, run_id: int, *, finished_at: datetime, status: str, result: str, keep: int = RUNS_KEPT
     ) -> None:
         """Record how a run ended, keeping only the last `keep` runs of its pair."""
         with self.transaction() as db:
