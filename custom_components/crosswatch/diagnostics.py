@@ -354,6 +354,10 @@ def _summary(summary: Mapping[str, Any], names: Mapping[str, str], scrub: Scrubb
     errors = cleaned.get("errors")
     if isinstance(errors, list):
         cleaned["errors"] = [scrub.text(str(e)) for e in errors]
+    changes = cleaned.get("changes")
+    if isinstance(changes, Mapping):
+        # Counts only: the titles are the user's lists, and their services name the accounts.
+        cleaned["changes"] = {k: v for k, v in changes.items() if k != "titles"}
     return cleaned
 
 
