@@ -347,11 +347,11 @@ def test_only_runs_that_read_and_kept_the_sides_count_as_reads_between(store: St
         store.finish_run(run_id, finished_at=T0 + timedelta(hours=n), status=status, result=result)
     store.start_run("plex-trakt", T0 + timedelta(hours=5))  # never finished
 
-    assert store.run_starts("plex-trakt", T0 + timedelta(days=1)) == (
+    assert [start for start, _ in store.run_starts("plex-trakt", T0 + timedelta(days=1))] == [
         T0 + timedelta(hours=2),
         T0,
-    )
-    assert store.run_starts("plex-trakt", T0 + timedelta(hours=2)) == (T0,)
+    ]
+    assert store.run_starts("plex-trakt", T0 + timedelta(hours=2)) == [(T0, '{"dry_run": false}')]
 
 
 def test_forgetting_a_pair_removes_everything_it_left(store: StateStore) -> None:

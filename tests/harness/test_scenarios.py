@@ -1251,3 +1251,30 @@ def test_a_copy_removed_and_listed_again_while_the_run_between_failed_is_no_edit
         assert world.holds(Svc.ANILIST) == world.holds(Svc.SIMKL) == set()
     finally:
         world.close()
+
+
+def test_a_copy_removed_and_listed_again_after_a_read_of_it_stopped_short_is_no_edit(
+    served: Rig,
+) -> None:
+    # Found by the full machine at 20,000 (thorough, after 39bbe15). Our copy reached SIMKL;
+    # the next run's read of SIMKL was malformed (partial: it saw nothing); the user removed
+    # the title on AniList, a run failed on AniList, and the user removed and listed our copy
+    # again on SIMKL. No read saw SIMKL whole in between, so SIMKL's net change is none, and
+    # AniList's removal reaches it.
+    world = World(served, ANILIST_SIMKL, titles=MACHINE_TITLES)
+    try:
+        world.edit(Svc.ANILIST, 0, add=True)
+        only([d.result for d in world.run()])
+        QUIRK_BY_NAME["malformed_200"].switch[Svc.SIMKL](world.services[Svc.SIMKL], 3)
+        assert only([d.result for d in world.run()]).status is RunStatus.PARTIAL
+        QUIRK_BY_NAME["malformed_200"].switch[Svc.ANILIST](world.services[Svc.ANILIST], 1)
+        toggle(world, Svc.ANILIST, 0)
+        assert only([d.result for d in world.run()]).status is RunStatus.FAILED
+        for _ in range(2):
+            toggle(world, Svc.SIMKL, 0)
+
+        heal(world)
+
+        assert world.holds(Svc.ANILIST) == world.holds(Svc.SIMKL) == set()
+    finally:
+        world.close()

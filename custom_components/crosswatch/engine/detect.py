@@ -255,7 +255,7 @@ def incomplete_read(provider: Provider, verdict: ShrinkVerdict) -> IncompleteRea
     if suspicion is not None and verdict.event is not None:
         return IncompleteRead(
             provider.name, snapshot.feature, verdict.event.detail, suspicion.expected,
-            suspicion.seen,
+            suspicion.seen, suspect=True,
         )  # fmt: skip
     evidence = snapshot.completeness
     return IncompleteRead(

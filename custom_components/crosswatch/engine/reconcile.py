@@ -22,9 +22,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
+import json
 
 from .detect import Observed
-from .payloads import Entry
+from .payloads import Entry, Feature
 from .plan import Action, PairSide
 from .provider import Provider
 from .records import PendingWrite, Scope, Tombstone
@@ -81,8 +82,12 @@ async def reconcile(
         side: await blocking(partial(effective_view, snapshots[side], baselines[side]))
         for side in PairSide
     }
-    # When the pair's earlier runs read the sides (verify.own_writes dates our copies by them).
-    earlier_runs = await blocking(partial(ctx.store.run_starts, spec.pair, now))
+    # When the pair's earlier runs read each side whole (verify.own_writes dates our copies by
+    # them): a partial read saw too little to have seen our copy go.
+    runs = await blocking(partial(ctx.store.run_starts, spec.pair, now))
+    earlier_runs = {
+        side: _read_whole_in(runs, providers[side].name, scopes[side].feature) for side in PairSide
+    }
     verifications: dict[PairSide, Verification] = {}
     withdrawn: dict[PairSide, list[tuple[PendingWrite, Entry]]] = {}
     held_back: dict[PairSide, tuple[PendingWrite, ...]] = {}
@@ -97,7 +102,7 @@ async def reconcile(
         withdrawn[side] = await _withdrawn(
             ctx, verification, views=views, source_scope=scopes[side.other],
             source_baseline=baselines[side.other], play_precision=precision[side], side=side,
-            earlier_runs=earlier_runs, now=now,
+            earlier_runs=earlier_runs[side], now=now,
         )  # fmt: skip
         # Only a complete read of the source may carry its loss to our copy (rule 15): until
         # then the copy stays pending, landed (what the side holds when planning, so no news a
@@ -113,7 +118,7 @@ async def reconcile(
         if not spec.dry_run:
             ours = own_writes(
                 verifications[side].verified, views[side], play_precision=precision[side],
-                earlier_runs=earlier_runs,
+                earlier_runs=earlier_runs[side],
             )  # fmt: skip
             await blocking(
                 partial(
@@ -196,6 +201,32 @@ async def reconcile(
         views, verifications, baselines, last_read, synced, landed, lingering, reads,
         planned_from, rejoined,
     )  # fmt: skip
+
+
+def _read_whole_in(
+    runs: Iterable[tuple[datetime, str]], provider: str, feature: Feature
+) -> tuple[datetime, ...]:
+    """When those runs (start, stored summary) started whose read of the side was whole.
+
+    Whole: complete, doubted or not; a read that failed or stopped short is not. A doubted
+    read is one that lost too much to be believed, which is just what a read between our write
+    and the user's new listing must be able to be (verify.own_writes).
+    """
+    starts = []
+    for started, summary in runs:
+        try:
+            short = json.loads(summary).get("incomplete_reads", [])
+        except ValueError, AttributeError:
+            continue
+        if not any(
+            isinstance(read, dict)
+            and read.get("provider") == provider
+            and read.get("feature") == feature.value
+            and not read.get("suspect")
+            for read in short
+        ):
+            starts.append(started)
+    return tuple(starts)
 
 
 def settle(
@@ -345,7 +376,7 @@ def _synced_with_own_writes(
     views: Mapping[PairSide, Snapshot],
     play_precision: Mapping[PairSide, timedelta | None],
     *,
-    earlier_runs: Sequence[datetime],
+    earlier_runs: Mapping[PairSide, Sequence[datetime]],
 ) -> dict[PairSide, Snapshot | None]:
     """What the pair held at the last sync: each side's last read with our verified writes.
 
@@ -357,7 +388,7 @@ def _synced_with_own_writes(
     for side in PairSide:
         ours = own_writes(
             verifications[side].verified, views[side], play_precision=play_precision[side],
-            earlier_runs=earlier_runs,
+            earlier_runs=earlier_runs[side],
         )  # fmt: skip
         baseline = last_read[side]
         if baseline is None and any(w.action is not Action.REMOVE for w in ours):
@@ -374,7 +405,7 @@ def _planned_from(
     snapshots: Mapping[PairSide, Snapshot],
     play_precision: Mapping[PairSide, timedelta | None],
     *,
-    earlier_runs: Sequence[datetime],
+    earlier_runs: Mapping[PairSide, Sequence[datetime]],
 ) -> dict[PairSide, Snapshot | None]:
     """The baselines to plan from: with our landed writes, less what our removals took away.
 
@@ -391,7 +422,7 @@ def _planned_from(
                     landed[side],
                     snapshots[side],
                     play_precision=play_precision[side],
-                    earlier_runs=earlier_runs,
+                    earlier_runs=earlier_runs[side],
                 ),
             )
         if lingering[side] and baseline is not None:

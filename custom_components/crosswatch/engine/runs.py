@@ -68,6 +68,8 @@ class IncompleteRead:
     reason: str
     expected: int | None = None  # how many items the read should have shown, where known
     seen: int | None = None  # how many it showed
+    # Complete, but doubted: it lost too much since the last sync to be believed at once.
+    suspect: bool = False
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready."""
@@ -77,6 +79,7 @@ class IncompleteRead:
             "reason": self.reason,
             "expected": self.expected,
             "seen": self.seen,
+            "suspect": self.suspect,
         }
 
 

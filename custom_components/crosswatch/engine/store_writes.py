@@ -42,20 +42,21 @@ class WriteTables(StoreConnection):
                 (run_id, run_id, keep),
             )
 
-    def run_starts(self, pair: str, before: datetime) -> tuple[datetime, ...]:
-        """When the pair's runs that read its sides, and started before `before`, started.
+    def run_starts(self, pair: str, before: datetime) -> list[tuple[datetime, str]]:
+        """The pair's runs that read its sides and started before `before`: (start, summary).
 
         Newest first. Only runs that kept what they read count: not a failed run (it read
         nothing it could keep), a dry run (it keeps nothing), an approval (it reads nothing) or
-        a run that never finished.
+        a run that never finished. Which sides a run read whole, its summary says
+        (`incomplete_reads`).
         """
         rows = self._db.execute(
-            "SELECT started_at FROM run WHERE pair=? AND status IS NOT NULL AND status != ?"
-            " AND json_extract(result, '$.dry_run') = 0 ORDER BY id DESC",
+            "SELECT started_at, result FROM run WHERE pair=? AND status IS NOT NULL"
+            " AND status != ? AND json_extract(result, '$.dry_run') = 0 ORDER BY id DESC",
             (pair, "failed"),
         )
-        starts = (datetime.fromisoformat(started) for (started,) in rows)
-        return tuple(start for start in starts if start < before)
+        runs = ((datetime.fromisoformat(started), str(result)) for started, result in rows)
+        return [(started, result) for started, result in runs if started < before]
 
     def runs(self, pair: str, limit: int = 10) -> list[RunRecord]:
         """The last runs of a pair, newest first."""
