@@ -8,6 +8,7 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.crosswatch import logbook
 from custom_components.crosswatch.const import DOMAIN
@@ -41,6 +42,15 @@ async def accounts(
         assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return "trakt:alice", "simkl:51"
+
+
+@pytest.fixture
+async def sync(hass: HomeAssistant) -> MockConfigEntry:
+    """The sync entry, set up, without pairs."""
+    entry = sync_entry()
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    return entry
 
 
 async def test_a_two_way_pair_syncs_on_creation_and_its_entities_show_the_run(
@@ -79,11 +89,8 @@ async def test_a_two_way_pair_syncs_on_creation_and_its_entities_show_the_run(
 
 
 async def test_what_a_sync_changed_is_named_by_the_event_the_logbook_and_last_synced(
-    hass: HomeAssistant, accounts: tuple[str, str]
+    hass: HomeAssistant, accounts: tuple[str, str], sync: MockConfigEntry
 ) -> None:
-    sync = sync_entry()
-    sync.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(sync.entry_id)
     synced: list[Event] = []
     hass.bus.async_listen("crosswatch_items_synced", synced.append)
 
@@ -137,12 +144,8 @@ def _suggested(schema: Any, key: str) -> Any:
 
 
 async def test_a_new_pair_suggests_two_different_accounts_and_then_one_not_paired_yet(
-    hass: HomeAssistant, accounts: tuple[str, str]
+    hass: HomeAssistant, accounts: tuple[str, str], sync: MockConfigEntry
 ) -> None:
-    sync = sync_entry()
-    sync.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(sync.entry_id)
-
     first = await hass.config_entries.subentries.async_init(
         (sync.entry_id, "pair"), context={"source": SOURCE_USER}
     )
