@@ -26,7 +26,6 @@ from .accounts import (
 from .anime_map import AnimeMap, anime_map_url, async_forget_anime_map_issue, involves_anilist
 from .const import CONF_ACCOUNT_ID, CONF_KIND, DOMAIN, SUBENTRY_PAIR, Kind
 from .coordinator import LastSynced, PairCoordinator, PairState, PairStatus
-from .engine.store_writes import RUNS_KEPT
 from .runtime import (
     ACCOUNT_ACTIVITY,
     AccountConfigEntry,
@@ -190,7 +189,8 @@ async def _last_known_state(hass: HomeAssistant, entry: SyncConfigEntry, pair_id
     """What the store remembers of the pair, so entities survive restarts before a run."""
     store = entry.runtime_data.store
     use = entry.runtime_data.async_use_store
-    runs = await use(hass, partial(store.runs, pair_id, RUNS_KEPT))
+    runs = await use(hass, partial(store.runs, pair_id, 1))
+    changing = await use(hass, partial(store.last_changing_run, pair_id))
     held = await use(hass, partial(store.held, pair_id))
     unresolved = await use(hass, partial(store.unresolved, pair_id))
     if not runs:
@@ -201,13 +201,14 @@ async def _last_known_state(hass: HomeAssistant, entry: SyncConfigEntry, pair_id
         if last.status in {s.value for s in PairStatus}
         else PairStatus.PARTIAL  # cancelled, or cut off before it could say
     )
-    synced = (LastSynced.from_record(run.finished_at, run.result) for run in runs)
     return PairState(
         status,
         held=len(held),
         unresolved=len(unresolved),
         last_run=last.finished_at,
-        last_synced=next((s for s in synced if s is not None), None),
+        last_synced=(
+            LastSynced.from_record(changing.finished_at, changing.result) if changing else None
+        ),
     )
 
 

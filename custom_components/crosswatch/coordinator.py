@@ -227,14 +227,14 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         self._note_account_limits(result)
         await self._publish_counts()
         self.hass.bus.async_fire(EVENT_RUN_FINISHED, self.describe(result))
-        if result.written:
+        if result.changes.any:
             self.hass.bus.async_fire(
                 EVENT_ITEMS_SYNCED,
                 {
                     "pair": self.subentry.title,
                     "pair_id": self.pair_id,
                     "run_id": result.run_id,
-                    "changes": result.changes().as_dict(),
+                    "changes": result.changes.as_dict(),
                 },
             )
         if result.status is RunStatus.FAILED and result.rate_limited:
@@ -314,8 +314,8 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         last_synced = self.data.last_synced if self.data else None
         if result is not None and not result.dry_run:  # a dry-run pair's runs write nothing
             last_run = result.finished_at
-            if result.written:
-                last_synced = LastSynced(result.finished_at, result.changes())
+            if result.changes.any:
+                last_synced = LastSynced(result.finished_at, result.changes)
         return PairState(
             status, result, waiting, len(held), len(unresolved), phantoms, last_run,
             last_synced=last_synced,

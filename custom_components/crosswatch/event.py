@@ -69,7 +69,7 @@ class PairRunEvent(PairEntity, EventEntity):
                         "errors": len(result.errors),
                         "incomplete_reads": [r.as_dict() for r in result.incomplete],
                         # What it changed: counts, and the first titles with their service.
-                        "changes": result.changes().as_dict(),
+                        "changes": result.changes.as_dict(),
                     },
                 )
         super()._handle_coordinator_update()

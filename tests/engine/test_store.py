@@ -335,23 +335,50 @@ def test_only_the_last_runs_of_a_pair_are_kept(store: StateStore) -> None:
 
 
 def test_only_runs_that_read_and_kept_the_sides_count_as_reads_between(store: StateStore) -> None:
+    short = (
+        '{"dry_run": false, "incomplete_reads": [{"provider": "SIMKL", "feature": "watchlist"}]}'
+    )
+    doubted = (
+        '{"dry_run": false, "incomplete_reads":'
+        ' [{"provider": "SIMKL", "feature": "watchlist", "suspect": true}]}'
+    )
     runs = [
         ("success", '{"dry_run": false}'),
         ("failed", '{"dry_run": false}'),  # read nothing it could keep
-        ("partial", '{"dry_run": false}'),
+        ("partial", short),  # read SIMKL only in part
         ("success", '{"dry_run": true}'),  # keeps nothing
         ("success", '{"approved": 2, "errors": []}'),  # reads nothing
+        ("partial", doubted),  # read SIMKL whole, but too shrunken to believe
     ]
     for n, (status, result) in enumerate(runs):
         run_id = store.start_run("plex-trakt", T0 + timedelta(hours=n))
         store.finish_run(run_id, finished_at=T0 + timedelta(hours=n), status=status, result=result)
-    store.start_run("plex-trakt", T0 + timedelta(hours=5))  # never finished
+    store.start_run("plex-trakt", T0 + timedelta(hours=6))  # never finished
 
-    assert [start for start, _ in store.run_starts("plex-trakt", T0 + timedelta(days=1))] == [
-        T0 + timedelta(hours=2),
-        T0,
+    reading = store.run_starts("plex-trakt", T0 + timedelta(days=1))
+
+    assert [run.started_at for run in reading] == [T0 + timedelta(hours=n) for n in (5, 2, 0)]
+    whole = [run.started_at for run in reading if run.read_whole("SIMKL", Feature.WATCHLIST)]
+    assert whole == [T0 + timedelta(hours=5), T0]
+    assert all(run.read_whole("Trakt", Feature.WATCHLIST) for run in reading)
+    assert [run.started_at for run in store.run_starts("plex-trakt", T0 + timedelta(hours=2))] == [
+        T0
     ]
-    assert store.run_starts("plex-trakt", T0 + timedelta(hours=2)) == [(T0, '{"dry_run": false}')]
+
+
+def test_the_last_run_that_changed_something_is_found_among_later_ones(store: StateStore) -> None:
+    changed = '{"changes": {"added": 1, "removed": 0, "updated": 0, "titles": [{"title": "Heat"}]}}'
+    for n, result in enumerate((changed, '{"changes": {"titles": []}}', "{}")):
+        run_id = store.start_run("plex-trakt", T0 + timedelta(hours=n))
+        store.finish_run(
+            run_id, finished_at=T0 + timedelta(hours=n), status="success", result=result
+        )
+
+    found = store.last_changing_run("plex-trakt")
+
+    assert found is not None
+    assert (found.started_at, found.result) == (T0, changed)
+    assert store.last_changing_run("trakt-simkl") is None
 
 
 def test_forgetting_a_pair_removes_everything_it_left(store: StateStore) -> None:

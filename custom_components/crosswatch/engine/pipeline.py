@@ -49,7 +49,7 @@ from .run_tally import (
     RunTally,
     health_failure,
 )
-from .runs import FeatureCounts, IncompleteRead, PairSpec, RunResult, RunStatus
+from .runs import FeatureCounts, IncompleteRead, PairSpec, RunChanges, RunResult, RunStatus
 from .settle import marks, may_skip, settles, spec_digest
 from .store import StateStore
 
@@ -211,7 +211,7 @@ class Pipeline:
             spec.pair, run.run_id, status, run.started, self._clock(), run.features, run.plan,
             tuple(run.events), tuple(run.errors), run.retry_after, spec.dry_run,
             run.meter.used(), run.account_limited, run.rate_limited, tuple(run.incomplete),
-            tuple(run.settled), tuple(run.written),
+            tuple(run.settled), RunChanges.of(run.written, run.plan),
         )  # fmt: skip
         if not spec.dry_run:
             await self._blocking(

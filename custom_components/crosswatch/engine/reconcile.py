@@ -22,10 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-import json
 
 from .detect import Observed
-from .payloads import Entry, Feature
+from .payloads import Entry
 from .plan import Action, PairSide
 from .provider import Provider
 from .records import PendingWrite, Scope, Tombstone
@@ -86,7 +85,12 @@ async def reconcile(
     # them): a partial read saw too little to have seen our copy go.
     runs = await blocking(partial(ctx.store.run_starts, spec.pair, now))
     earlier_runs = {
-        side: _read_whole_in(runs, providers[side].name, scopes[side].feature) for side in PairSide
+        side: tuple(
+            run.started_at
+            for run in runs
+            if run.read_whole(providers[side].name, scopes[side].feature)
+        )
+        for side in PairSide
     }
     verifications: dict[PairSide, Verification] = {}
     withdrawn: dict[PairSide, list[tuple[PendingWrite, Entry]]] = {}
@@ -201,32 +205,6 @@ async def reconcile(
         views, verifications, baselines, last_read, synced, landed, lingering, reads,
         planned_from, rejoined,
     )  # fmt: skip
-
-
-def _read_whole_in(
-    runs: Iterable[tuple[datetime, str]], provider: str, feature: Feature
-) -> tuple[datetime, ...]:
-    """When those runs (start, stored summary) started whose read of the side was whole.
-
-    Whole: complete, doubted or not; a read that failed or stopped short is not. A doubted
-    read is one that lost too much to be believed, which is just what a read between our write
-    and the user's new listing must be able to be (verify.own_writes).
-    """
-    starts = []
-    for started, summary in runs:
-        try:
-            short = json.loads(summary).get("incomplete_reads", [])
-        except ValueError, AttributeError:
-            continue
-        if not any(
-            isinstance(read, dict)
-            and read.get("provider") == provider
-            and read.get("feature") == feature.value
-            and not read.get("suspect")
-            for read in short
-        ):
-            starts.append(started)
-    return tuple(starts)
 
 
 def settle(

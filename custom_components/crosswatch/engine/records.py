@@ -59,6 +59,22 @@ class Tombstone:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadingRun:
+    """A run that read its pair's sides: when it started, and which reads stopped short.
+
+    `short` names each (provider name, feature value) whose read failed or was incomplete
+    without being suspect: a suspect read was complete, only too shrunken to be believed.
+    """
+
+    started_at: datetime
+    short: frozenset[tuple[str, str]]
+
+    def read_whole(self, provider: str, feature: Feature) -> bool:
+        """Whether this run read that side whole (complete, believed or doubted)."""
+        return (provider, feature.value) not in self.short
+
+
+@dataclass(frozen=True, slots=True)
 class HeldOperation:
     """A write a guard held back until the user approves or rejects it."""
 

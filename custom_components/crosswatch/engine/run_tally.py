@@ -174,7 +174,7 @@ class FeatureOutcome:
     # Nothing to do, known without planning: the feature was settled and read the same
     # (settle.py).
     settled: bool = False
-    written: tuple[Operation, ...] = ()  # what the services took (see RunResult.written)
+    written: tuple[Operation, ...] = ()  # what the services took (RunResult.changes names it)
 
     @classmethod
     def of_failed_read(cls, feature: Feature, err: ReadFailedError) -> FeatureOutcome:

@@ -1,7 +1,7 @@
 """What a run of a pair is asked to do, and what it reports: the pipeline's public values."""
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -120,6 +120,25 @@ class RunChanges:
         }
 
     @classmethod
+    def of(cls, written: Sequence[Operation], plan: Plan, limit: int = CHANGES_NAMED) -> RunChanges:
+        """What `written` (operations the services took, in plan order) changed."""
+        counts = Counter(op.action for op in written)
+        return cls(
+            counts[Action.ADD],
+            counts[Action.REMOVE],
+            counts[Action.UPDATE],
+            tuple(
+                ChangedTitle(op.item.label(), op.action, plan.name(op.side), op.feature)
+                for op in written[:limit]
+            ),
+        )
+
+    @property
+    def any(self) -> bool:
+        """Whether the run changed anything."""
+        return bool(self.added or self.removed or self.updated)
+
+    @classmethod
     def from_dict(cls, data: object) -> RunChanges | None:
         """What `as_dict` wrote (a stored run's summary); None for anything else."""
         if not isinstance(data, dict):
@@ -164,8 +183,8 @@ class RunResult:
     incomplete: tuple[IncompleteRead, ...] = ()  # reads that failed or could not prove completeness
     # Features that had nothing to do, known without planning: settled and read the same.
     settled: tuple[Feature, ...] = ()
-    # The operations the services took (confirmed, or sent with the answer lost), in plan order.
-    written: tuple[Operation, ...] = ()
+    # What the services took (confirmed, or sent with the answer lost): counts and first titles.
+    changes: RunChanges = field(default_factory=RunChanges)
 
     @property
     def duration(self) -> float:
@@ -201,18 +220,5 @@ class RunResult:
             "incomplete_reads": [read.as_dict() for read in self.incomplete],
             "requests": dict(self.requests),
             "settled": [feature.value for feature in self.settled],
-            "changes": self.changes().as_dict(),
+            "changes": self.changes.as_dict(),
         }
-
-    def changes(self, limit: int = CHANGES_NAMED) -> RunChanges:
-        """What the run changed: counts per action, and the first `limit` titles."""
-        counts = Counter(op.action for op in self.written)
-        return RunChanges(
-            counts[Action.ADD],
-            counts[Action.REMOVE],
-            counts[Action.UPDATE],
-            tuple(
-                ChangedTitle(op.item.label(), op.action, self.plan.name(op.side), op.feature)
-                for op in self.written[:limit]
-            ),
-        )

@@ -2,15 +2,14 @@
 
 from collections.abc import Iterable
 from datetime import datetime
+import json
 
 from .codec import decode_item, decode_payload, encode_item, encode_payload
 from .items import MediaItem
 from .payloads import Entry, Feature, Payload
 from .plan import Action
-from .records import PendingWrite, Provenance, RunRecord, Scope
+from .records import PendingWrite, Provenance, ReadingRun, RunRecord, Scope
 from .store_connection import StoreConnection
-
-RUNS_KEPT = 50  # run records kept per pair
 
 
 class WriteTables(StoreConnection):
@@ -27,7 +26,7 @@ class WriteTables(StoreConnection):
             return int(cursor.lastrowid or 0)
 
     def finish_run(
-        self, run_id: int, *, finished_at: datetime, status: str, result: str, keep: int = RUNS_KEPT
+        self, run_id: int, *, finished_at: datetime, status: str, result: str, keep: int = 50
     ) -> None:
         """Record how a run ended, keeping only the last `keep` runs of its pair."""
         with self.transaction() as db:
@@ -42,21 +41,46 @@ class WriteTables(StoreConnection):
                 (run_id, run_id, keep),
             )
 
-    def run_starts(self, pair: str, before: datetime) -> list[tuple[datetime, str]]:
-        """The pair's runs that read its sides and started before `before`: (start, summary).
+    def run_starts(self, pair: str, before: datetime) -> list[ReadingRun]:
+        """The pair's runs that read its sides and started before `before`, newest first.
 
-        Newest first. Only runs that kept what they read count: not a failed run (it read
-        nothing it could keep), a dry run (it keeps nothing), an approval (it reads nothing) or
-        a run that never finished. Which sides a run read whole, its summary says
-        (`incomplete_reads`).
+        Only runs that kept what they read count: not a failed run (it read nothing it could
+        keep), a dry run (it keeps nothing), an approval (it reads nothing) or a run that never
+        finished. Which reads stopped short, each run's summary says (`incomplete_reads`); a
+        read is named there by its provider's name, so a renamed account's older runs read
+        as whole.
         """
         rows = self._db.execute(
-            "SELECT started_at, result FROM run WHERE pair=? AND status IS NOT NULL"
-            " AND status != ? AND json_extract(result, '$.dry_run') = 0 ORDER BY id DESC",
+            "SELECT started_at, json_extract(result, '$.incomplete_reads') FROM run"
+            " WHERE pair=? AND status IS NOT NULL AND status != ?"
+            " AND json_extract(result, '$.dry_run') = 0 ORDER BY id DESC",
             (pair, "failed"),
         )
-        runs = ((datetime.fromisoformat(started), str(result)) for started, result in rows)
-        return [(started, result) for started, result in runs if started < before]
+        runs = []
+        for started, incomplete in rows:
+            started_at = datetime.fromisoformat(started)
+            if started_at < before:
+                runs.append(ReadingRun(started_at, _short_reads(incomplete)))
+        return runs
+
+    def last_changing_run(self, pair: str) -> RunRecord | None:
+        """The pair's latest run whose summary names titles it wrote, if any is kept."""
+        row = self._db.execute(
+            "SELECT id, pair, started_at, finished_at, status, result FROM run WHERE pair=?"
+            " AND json_array_length(result, '$.changes.titles') > 0 ORDER BY id DESC LIMIT 1",
+            (pair,),
+        ).fetchone()
+        if row is None:
+            return None
+        run_id, name, started, finished, status, result = row
+        return RunRecord(
+            run_id,
+            name,
+            datetime.fromisoformat(started),
+            datetime.fromisoformat(finished) if finished else None,
+            status,
+            result,
+        )
 
     def runs(self, pair: str, limit: int = 10) -> list[RunRecord]:
         """The last runs of a pair, newest first."""
@@ -252,3 +276,15 @@ def _pending_write(  # noqa: PLR0917 - one argument per column of the row
         datetime.fromisoformat(written_at),
         misses,
     )
+
+
+def _short_reads(incomplete: str | None) -> frozenset[tuple[str, str]]:
+    """The (provider, feature) of each read a run summary lists as incomplete, not suspect."""
+    try:
+        reads = json.loads(incomplete) if incomplete else []
+    except ValueError:
+        return frozenset()
+    return frozenset(
+        (str(read.get("provider")), str(read.get("feature")))
+        for read in reads if isinstance(read, dict) and not read.get("suspect")
+    )  # fmt: skip
