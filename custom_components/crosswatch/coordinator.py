@@ -214,6 +214,7 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
                 result = await runtime.pipeline.run(spec, source.provider, target.provider)
         finally:
             self._set_running(False)
+            runtime.expire_shared_reads_later(self.hass)
             for account in (source, target):  # their requests and quotas, whatever happened
                 publish_activity(self.hass, account, AccountActivity())
         if spec.dry_run:  # a dry-run pair's runs are previews too (the get_plan action)

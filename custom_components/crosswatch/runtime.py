@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeIs
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 from homeassistant.util.signal_type import SignalTypeFormat
 
@@ -81,6 +82,32 @@ class SyncRuntime:
     coordinators: dict[str, PairCoordinator] = field(default_factory=dict)
     anime_map: AnimeMap | None = None  # set once the entry is set up
     closed: bool = False
+    # The pending call that forgets the reads runs shared, MEMO_TTL after the last run.
+    _expiring_reads: CALLBACK_TYPE | None = None
+
+    @callback
+    def expire_shared_reads_later(self, hass: HomeAssistant) -> None:
+        """Forget the reads the runs shared once MEMO_TTL has passed since this last one.
+
+        A read of 100,000 items is tens of megabytes: it serves the pairs that run together,
+        and must not stay between runs. Every read kept is then at least MEMO_TTL old.
+        """
+        if self._expiring_reads is not None:
+            self._expiring_reads()
+
+        @callback
+        def expire(_now: datetime) -> None:
+            self._expiring_reads = None
+            self.pipeline.forget_shared_reads()
+
+        self._expiring_reads = async_call_later(hass, MEMO_TTL, expire)
+
+    @callback
+    def cancel_expiry(self) -> None:
+        """Drop the pending expiry (the entry unloads)."""
+        if self._expiring_reads is not None:
+            self._expiring_reads()
+            self._expiring_reads = None
 
     async def async_use_store[T](self, hass: HomeAssistant, function: Callable[[], T]) -> T:
         """Run `function` (a store call) in the executor, never beside a run or the close.
@@ -191,6 +218,7 @@ async def async_open_runtime(hass: HomeAssistant) -> SyncRuntime:
 
 async def async_close_runtime(hass: HomeAssistant, runtime: SyncRuntime) -> None:
     """Close the store off the event loop (after any run in progress)."""
+    runtime.cancel_expiry()
     async with runtime.run_lock:
         runtime.closed = True
         await hass.async_add_executor_job(runtime.store.close)

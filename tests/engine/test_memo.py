@@ -1,6 +1,7 @@
 """One read serves every pair for a while; failures, partial and empty reads never do."""
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -69,7 +70,7 @@ async def test_a_failed_read_is_never_kept_and_fails_every_pair_that_shared_it()
     provider.read = original  # type: ignore[method-assign]
 
     assert all(isinstance(r, ProviderError) for r in results)
-    assert len((await memo.read(provider, W, None)).snapshot) == 2
+    assert (await memo.read(provider, W, None)).count == 2
 
 
 async def test_empty_and_partial_reads_are_never_kept() -> None:
@@ -112,3 +113,27 @@ async def test_a_cancelled_read_is_not_kept() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_reads_older_than_the_ttl_are_let_go_without_another_read() -> None:
+    ticks, provider = Ticks(), trakt()
+    memo = SnapshotMemo(clock=ticks)
+    await memo.read(provider, W, None)
+
+    ticks.now = 299
+    memo.expire()
+    kept_within_the_ttl = len(memo)
+    ticks.now = 300
+    memo.expire()
+
+    assert kept_within_the_ttl == 1
+    assert len(memo) == 0  # nothing held between runs
+
+
+async def test_a_memo_without_a_ttl_keeps_nothing() -> None:
+    provider = trakt()
+    memo = SnapshotMemo(timedelta(0))
+
+    await memo.read(provider, W, None)
+
+    assert len(memo) == 0

@@ -40,9 +40,9 @@ from custom_components.crosswatch.engine.items import MediaItem
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import (
+    AnyRead,
     CountWitness,
     Provider,
-    Read,
     WriteRequest,
     WriteResult,
 )
@@ -53,6 +53,7 @@ from custom_components.crosswatch.providers.mediabrowser import MediaBrowserAcco
 from custom_components.crosswatch.providers.plex import PlexProvider
 from custom_components.crosswatch.providers.simkl import SimklAccount, SimklProvider
 from custom_components.crosswatch.providers.trakt import TraktProvider
+from tests.reads import unpacked
 from tests.simulators import (
     anilist as anilist_sim,
     mediabrowser as mb_sim,
@@ -145,7 +146,7 @@ class Observed:
     async def health(self) -> None:
         await self.inner.health()
 
-    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
+    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> AnyRead:
         self.gate.phase = "read"
         fired, native = len(self.gate.fired), len(self.gate.native_fired)
         try:
@@ -153,13 +154,14 @@ class Observed:
         except BaseException:
             self.reads.append(ReadRecord(feature, complete=False, failed=True))
             raise
+        seen = unpacked(read).snapshot  # what the read shows; the engine gets it as it came
         self.reads.append(
             ReadRecord(
                 feature,
-                read.snapshot.complete,
+                seen.complete,
                 failed=False,
-                size=len(read.snapshot),
-                items=tuple(entry.item for entry in read.snapshot.entries.values()),
+                size=len(seen),
+                items=tuple(entry.item for entry in seen.entries.values()),
                 fired=(fired, len(self.gate.fired)),
                 native=(native, len(self.gate.native_fired)),
             )

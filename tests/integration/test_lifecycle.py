@@ -8,9 +8,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.crosswatch.const import DOMAIN
+from custom_components.crosswatch.const import DOMAIN, MEMO_TTL
 from tests.providers.conftest import Serve
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
@@ -250,3 +252,26 @@ async def test_the_store_refuses_calls_once_closed_instead_of_crashing(
     with pytest.raises(HomeAssistantError) as refused:
         await runtime.async_use_store(hass, runtime.store.pairs)
     assert refused.value.translation_key == "store_closed"
+
+
+async def test_reads_shared_by_the_pairs_are_let_go_once_the_memo_ttl_has_passed(
+    hass: HomeAssistant,
+    urls: tuple[str, str],
+    trakt: trakt_sim.TraktSim,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    for entry in (trakt_entry(urls[0], trakt), simkl_entry(urls[1], simkl)):
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    await add_pair(hass, sync, source="trakt:alice", target="simkl:51")
+    await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
+    shared_after_the_run = sync.runtime_data.pipeline.shared_reads
+
+    async_fire_time_changed(hass, dt_util.utcnow() + MEMO_TTL)
+    await hass.async_block_till_done()
+
+    assert shared_after_the_run > 0
+    assert sync.runtime_data.pipeline.shared_reads == 0  # nothing held between runs

@@ -12,6 +12,7 @@ from custom_components.crosswatch.engine.provider import CountWitness, ProviderE
 from custom_components.crosswatch.engine.snapshot import Completeness
 from custom_components.crosswatch.providers.simkl import SimklAccount, SimklProvider
 from tests.providers.conftest import Serve
+from tests.reads import read_whole
 from tests.simulators import simkl as simkl_sim
 
 from .test_trakt_provider import at, make_rig
@@ -71,8 +72,8 @@ async def test_simkl_counts_the_watchlist_titles_a_read_saw_and_nothing_else(
     provider = SimklProvider(api, SimklAccount("51", "Andrew"))
     assert isinstance(provider, CountWitness)
 
-    watchlist = (await provider.read(Feature.WATCHLIST, None)).snapshot
-    history = (await provider.read(Feature.HISTORY, None)).snapshot
+    watchlist = (await read_whole(provider, Feature.WATCHLIST, None)).snapshot
+    history = (await read_whole(provider, Feature.HISTORY, None)).snapshot
 
     assert len(watchlist) == 2
     assert await provider.count_agrees(watchlist) is True

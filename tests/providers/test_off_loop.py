@@ -19,6 +19,7 @@ from tests.providers.conftest import Serve
 from tests.providers.test_mediabrowser_support import make_rig as make_mediabrowser_rig
 from tests.providers.test_plex_support import start_world
 from tests.providers.test_simkl_support import make_rig as make_simkl_rig
+from tests.reads import read_whole
 from tests.simulators.mediabrowser import Flavour
 from tests.simulators.plex import EPOCH, PlexSim
 from tests.simulators.simkl import SimklState
@@ -83,7 +84,7 @@ async def test_a_large_simkl_library_is_keyed_and_indexed_off_the_event_loop(
     monkeypatch.setattr(Snapshot, "build", watched_build)
     rig = await make_simkl_rig(serve, session, state)
 
-    read = await rig.provider.read(Feature.WATCHLIST, None)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, None)
 
     assert len(read.snapshot) == OFF_LOOP_FROM
     assert indexed_on[OFF_LOOP_FROM] is not threading.current_thread()
@@ -107,7 +108,7 @@ async def test_a_large_plex_library_is_indexed_off_the_event_loop(
     monkeypatch.setattr(plex_library.Library, "build", watched_build)
     world = await start_world(serve, session, sim)
 
-    snapshot = (await world.provider().read(Feature.HISTORY, None)).snapshot
+    snapshot = (await read_whole(world.provider(), Feature.HISTORY, None)).snapshot
 
     assert len(snapshot) == OFF_LOOP_FROM
     assert built_on
@@ -129,7 +130,9 @@ async def test_a_large_jellyfin_library_is_indexed_for_writes_off_the_event_loop
 
     monkeypatch.setattr(mediabrowser_adapter, "index", watched_index)
 
-    await rig.provider.read(Feature.RATINGS, None)  # a whole-library read, indexed for writes
+    await read_whole(
+        rig.provider, Feature.RATINGS, None
+    )  # a whole-library read, indexed for writes
 
     assert indexed_on
     assert threading.current_thread() not in indexed_on

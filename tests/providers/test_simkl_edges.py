@@ -15,6 +15,7 @@ from custom_components.crosswatch.engine.provider import AuthError, WriteOutcome
 from custom_components.crosswatch.providers.simkl import SimklAccount, SimklProvider
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import find, has, make_rig
+from tests.reads import read_whole
 from tests.simulators.simkl import CLIENT_ID, TOKEN
 
 # The simulators listen on loopback.
@@ -57,14 +58,16 @@ async def test_watching_a_listed_movie_moves_it_from_the_watchlist_to_history(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
     await rig.provider.write(
         Feature.HISTORY, Action.ADD, [WriteRequest(INCEPTION, Watched.from_plays((WHEN,)))]
     )
     assert not has(
-        (await rig.provider.read(Feature.WATCHLIST, None)).snapshot, "movie", {"imdb": "tt1375666"}
+        (await read_whole(rig.provider, Feature.WATCHLIST, None)).snapshot,
+        "movie",
+        {"imdb": "tt1375666"},
     )
-    history = (await rig.provider.read(Feature.HISTORY, None)).snapshot
+    history = (await read_whole(rig.provider, Feature.HISTORY, None)).snapshot
     assert find(history, "movie", {"imdb": "tt1375666"}).payload == Watched.from_plays((WHEN,))
 
 
@@ -73,7 +76,7 @@ async def test_episodes_of_a_new_show_are_sent_in_one_object_and_cached_under_th
 ) -> None:
     rig = await make_rig(serve, session)
     rig.state.add_title("shows", 202, "Show", 2020, episodes=3, tvdb="777")
-    await rig.provider.read(Feature.HISTORY, None)
+    await read_whole(rig.provider, Feature.HISTORY, None)
     results = await rig.provider.write(
         Feature.HISTORY,
         Action.ADD,
@@ -84,7 +87,7 @@ async def test_episodes_of_a_new_show_are_sent_in_one_object_and_cached_under_th
     )
     assert [r.outcome for r in results] == [WriteOutcome.CONFIRMED] * 2
     assert set(rig.state.lists[202].episodes) == {(1, 1), (1, 2)}
-    history = (await rig.provider.read(Feature.HISTORY, None)).snapshot
+    history = (await read_whole(rig.provider, Feature.HISTORY, None)).snapshot
     assert has(history, "episode", {"tvdb": "777"}, season=1, episode=1)
     assert has(history, "episode", {"tvdb": "777"}, season=1, episode=2)
 
@@ -122,11 +125,11 @@ async def test_odd_rows_make_their_bucket_partial(
             ),
         },
     )
-    watchlist = await provider.read(Feature.WATCHLIST, None)
+    watchlist = await read_whole(provider, Feature.WATCHLIST, None)
     assert "a SIMKL movies row is not an object" in (watchlist.snapshot.completeness.failure or "")
     # Buckets the activities do not mention and that were never read stay partial too.
     assert "shows: " in (watchlist.snapshot.completeness.failure or "")
-    ratings = await provider.read(Feature.RATINGS, None)
+    ratings = await read_whole(provider, Feature.RATINGS, None)
     assert "not 1-10" in (ratings.snapshot.completeness.failure or "")
 
 
@@ -153,7 +156,7 @@ async def test_rows_without_a_title_object_or_with_foreign_keys_are_handled(
             ),
         },
     )
-    read = await provider.read(Feature.WATCHLIST, None)
+    read = await read_whole(provider, Feature.WATCHLIST, None)
     failure = read.snapshot.completeness.failure or ""
     assert "movies: a SIMKL movies row has no title object" in failure
     assert "shows" not in failure  # a reply without the bucket's key lists nothing
@@ -166,7 +169,7 @@ async def test_a_reply_of_the_wrong_shape_is_a_partial_read(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     provider = await provider_on(serve, session, {ACTIVITIES: web.json_response([])})
-    read = await provider.read(Feature.HISTORY, None)
+    read = await read_whole(provider, Feature.HISTORY, None)
     assert "SIMKL sent list where the last activities was expected" in (
         read.snapshot.completeness.failure or ""
     )
@@ -184,7 +187,7 @@ async def test_an_auth_failure_during_a_bucket_pull_ends_the_read(
         },
     )
     with pytest.raises(AuthError):
-        await provider.read(Feature.WATCHLIST, None)
+        await read_whole(provider, Feature.WATCHLIST, None)
 
 
 async def test_echoes_without_ids_confirm_nothing(

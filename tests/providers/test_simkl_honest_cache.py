@@ -27,6 +27,7 @@ from custom_components.crosswatch.providers.simkl import SimklAccount, SimklProv
 from custom_components.crosswatch.providers.simkl.cache import SETTLE_PULLS
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import Rig, find, has, make_rig
+from tests.reads import read_whole
 from tests.simulators.simkl import Call
 
 # The simulator listens on loopback.
@@ -64,12 +65,12 @@ async def test_an_empty_body_for_a_delta_never_advances_the_stamps_so_the_change
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    first = await rig.provider.read(Feature.WATCHLIST, None)
+    first = await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.user_lists(102, "plantowatch")
     rig.state.quirks.empty_bodies = 1  # the delta for the moved bucket answers an empty 200
 
-    read = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
-    later = await rig.provider.read(Feature.WATCHLIST, read.checkpoint)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
+    later = await read_whole(rig.provider, Feature.WATCHLIST, read.checkpoint)
 
     assert read.snapshot.complete
     assert has(later.snapshot, "movie", HEAT)  # before: never again, the stamps had moved on
@@ -80,14 +81,14 @@ async def test_a_delta_that_comes_back_empty_although_the_bucket_moved_is_follow
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    first = await rig.provider.read(Feature.HISTORY, None)
+    first = await read_whole(rig.provider, Feature.HISTORY, None)
     # Another app marks Heat watched, back-dated: SIMKL files it under the date it was watched,
     # so no date_from delta ever shows it, though the activities moved.
     rig.state.user_lists(102, "completed", watched_at=LONG_AGO)
     rig.state.lists[102].changed_at = LONG_AGO
     before = len(rig.state.calls)
 
-    read = await rig.provider.read(Feature.HISTORY, first.checkpoint)
+    read = await read_whole(rig.provider, Feature.HISTORY, first.checkpoint)
 
     movies = pulls(rig, before)
     assert ["date_from" in c.query for c in movies] == [True, False]  # the delta, then in full
@@ -99,12 +100,12 @@ async def test_a_bucket_key_holding_null_is_a_failed_pull_and_keeps_stamps_and_c
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    first = await rig.provider.read(Feature.WATCHLIST, None)
+    first = await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.user_lists(102, "plantowatch")
     rig.state.quirks.malformed_bodies = 1  # {"movies": null}: the blueprint says a list belongs
 
-    failed = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
-    recovered = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
+    failed = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
+    recovered = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
 
     assert not failed.snapshot.complete
     assert "movies" in (failed.snapshot.completeness.failure or "")
@@ -121,7 +122,7 @@ async def test_undocumented_shapes_are_failed_pulls_never_empty_buckets(
     # In turn: {"movies": null}, {"shows": "temporarily unavailable"}, the anime rows as a list.
     rig.state.quirks.malformed_bodies = 3
 
-    read = await rig.provider.read(Feature.HISTORY, None)
+    read = await read_whole(rig.provider, Feature.HISTORY, None)
 
     failure = read.snapshot.completeness.failure or ""
     assert not read.snapshot.complete
@@ -129,7 +130,7 @@ async def test_undocumented_shapes_are_failed_pulls_never_empty_buckets(
     for bucket in ("movies", "shows", "anime"):
         assert f"{bucket}: " in failure, failure
     assert len(read.snapshot) == 0
-    again = await rig.provider.read(Feature.HISTORY, None)
+    again = await read_whole(rig.provider, Feature.HISTORY, None)
     assert again.snapshot.complete
     assert has(again.snapshot, "movie", MATRIX)
 
@@ -141,14 +142,14 @@ async def test_an_empty_full_pull_is_reported_but_the_next_read_pulls_that_bucke
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    first = await rig.provider.read(Feature.WATCHLIST, None)
+    first = await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.user_lists(102, "plantowatch")
     rig.state.user_removes(102)  # removed_from_list moved: the movies bucket is pulled in full
     rig.state.quirks.empty_bodies = 1
     before = len(rig.state.calls)
 
-    empty = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
-    again = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
+    empty = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
+    again = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
 
     # What was read is reported as it is: the engine judges the shrink.
     assert empty.snapshot.complete
@@ -164,12 +165,12 @@ async def test_a_second_empty_full_pull_that_agrees_is_kept(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.user_removes(100)
     rig.state.user_removes(101)  # SIMKL now answers null for movies: nothing listed
     before = len(rig.state.calls)
 
-    reads = [await rig.provider.read(Feature.WATCHLIST, None) for _ in range(3)]
+    reads = [await read_whole(rig.provider, Feature.WATCHLIST, None) for _ in range(3)]
 
     assert all(r.snapshot.complete and not has(r.snapshot, "movie", INCEPTION) for r in reads)
     # Pulled in full twice, then the agreeing empty bucket is the base: no third pull.
@@ -183,8 +184,8 @@ async def test_an_empty_cold_full_pull_is_not_the_base_either(
     rig = await make_rig(serve, session)
     rig.state.quirks.empty_bodies = 3  # a restart meets three empty 200s
 
-    cold = await rig.provider.read(Feature.WATCHLIST, None)
-    again = await rig.provider.read(Feature.WATCHLIST, cold.checkpoint)
+    cold = await read_whole(rig.provider, Feature.WATCHLIST, None)
+    again = await read_whole(rig.provider, Feature.WATCHLIST, cold.checkpoint)
 
     assert cold.snapshot.complete
     assert len(cold.snapshot) == 0
@@ -198,13 +199,13 @@ async def test_a_bucket_missing_from_the_activities_is_pulled_in_full_every_read
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    first = await rig.provider.read(Feature.WATCHLIST, None)
+    first = await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.quirks.missing_activity_sections = ("movies",)
     rig.state.user_lists(102, "plantowatch")
     before = len(rig.state.calls)
 
-    read = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
-    await rig.provider.read(Feature.WATCHLIST, read.checkpoint)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
+    await read_whole(rig.provider, Feature.WATCHLIST, read.checkpoint)
 
     assert [c.query.get("date_from") for c in pulls(rig, before)] == [None, None]
     assert pulls(rig, before, "shows") == []  # the buckets with sections are trusted as before
@@ -225,14 +226,14 @@ async def test_writes_answered_ok_that_simkl_dropped_never_show_as_present(
     rig = await make_rig(serve, session)
     for simkl in (400, 401, 402, 403):
         rig.state.add_title("movies", simkl, f"Film {simkl}", 2000, imdb=f"tt0000{simkl}")
-    first = await rig.provider.read(Feature.WATCHLIST, None)
+    first = await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.quirks.drop_writes = True  # {"ok": true}, and the 2nd and 4th are never stored
     before = len(rig.state.calls)
 
     results = await rig.provider.write(
         Feature.WATCHLIST, Action.ADD, [listed(f"tt0000{n}") for n in (400, 401, 402, 403)]
     )
-    read = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
 
     assert [r.outcome for r in results] == [WriteOutcome.UNKNOWN] * 4
     assert [has(read.snapshot, "movie", {"imdb": f"tt0000{n}"}) for n in (400, 401, 402, 403)] == [
@@ -248,7 +249,7 @@ async def test_a_confirmed_write_shows_only_once_simkl_shows_it(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.HISTORY, None)
+    await read_whole(rig.provider, Feature.HISTORY, None)
     # The simulator counts every request as a read: the first read after the write makes three
     # (activities, movies and anime in full), so the write lands during the second.
     rig.state.quirks.visible_after_reads = 4
@@ -258,9 +259,9 @@ async def test_a_confirmed_write_shows_only_once_simkl_shows_it(
         [WriteRequest(movie(HEAT["imdb"]), Watched.from_plays((LONG_AGO,)))],
     )
 
-    first = await rig.provider.read(Feature.HISTORY, None)
+    first = await read_whole(rig.provider, Feature.HISTORY, None)
     landed_before_second = 102 in rig.state.lists
-    second = await rig.provider.read(Feature.HISTORY, None)
+    second = await read_whole(rig.provider, Feature.HISTORY, None)
 
     assert results[0].outcome is WriteOutcome.CONFIRMED  # SIMKL echoed it ...
     assert not landed_before_second
@@ -272,16 +273,16 @@ async def test_a_stale_body_after_a_write_is_pulled_in_full_again_until_the_writ
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.quirks.stale_reads_after_write = 3  # three bodies from before the write
     await rig.provider.write(Feature.WATCHLIST, Action.ADD, [listed(HEAT["imdb"])])
     before = len(rig.state.calls)
 
-    reads = [await rig.provider.read(Feature.WATCHLIST, None)]
+    reads = [await read_whole(rig.provider, Feature.WATCHLIST, None)]
     while not has(reads[-1].snapshot, "movie", HEAT) and len(reads) < 4:
-        reads.append(await rig.provider.read(Feature.WATCHLIST, None))
+        reads.append(await read_whole(rig.provider, Feature.WATCHLIST, None))
     settled = len(rig.state.calls)
-    after = await rig.provider.read(Feature.WATCHLIST, None)
+    after = await read_whole(rig.provider, Feature.WATCHLIST, None)
 
     assert not has(reads[0].snapshot, "movie", HEAT)  # shown as SIMKL serves it: stale
     assert has(reads[-1].snapshot, "movie", HEAT)  # pulled again until the write showed
@@ -295,12 +296,12 @@ async def test_a_write_whose_reply_was_lost_is_found_by_the_next_full_pull(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    first = await rig.provider.read(Feature.WATCHLIST, None)
+    first = await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.quirks.lost_write_replies = 4  # stored, then 503 on every try
 
     with pytest.raises(OutcomeUnknownError):
         await rig.provider.write(Feature.WATCHLIST, Action.ADD, [listed(HEAT["imdb"])])
-    read = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
 
     assert rig.state.lists[102].status == "plantowatch"
     assert has(read.snapshot, "movie", HEAT)
@@ -311,8 +312,8 @@ async def test_a_removal_simkl_dropped_leaves_the_title_and_its_rating_visible(
 ) -> None:
     rig = await make_rig(serve, session)
     rig.state.user_rates(101, 6)
-    await rig.provider.read(Feature.WATCHLIST, None)
-    await rig.provider.read(Feature.RATINGS, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.RATINGS, None)
     rig.state.quirks.drop_writes = True  # the rating is stored, the removal after it dropped
 
     rated = await rig.provider.write(
@@ -321,8 +322,8 @@ async def test_a_removal_simkl_dropped_leaves_the_title_and_its_rating_visible(
     removed = await rig.provider.write(
         Feature.WATCHLIST, Action.REMOVE, [WriteRequest(movie(INCEPTION["imdb"]), None)]
     )
-    watchlist = await rig.provider.read(Feature.WATCHLIST, None)
-    ratings = await rig.provider.read(Feature.RATINGS, None)
+    watchlist = await read_whole(rig.provider, Feature.WATCHLIST, None)
+    ratings = await read_whole(rig.provider, Feature.RATINGS, None)
 
     assert [r.outcome for r in (*rated, *removed)] == [WriteOutcome.UNKNOWN] * 2
     assert rig.state.lists[101].status == "plantowatch"
@@ -335,7 +336,7 @@ async def test_a_rating_simkl_dropped_is_not_shown_and_one_it_kept_is(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.RATINGS, None)
+    await read_whole(rig.provider, Feature.RATINGS, None)
     rig.state.quirks.drop_writes = True
 
     await rig.provider.write(
@@ -346,7 +347,7 @@ async def test_a_rating_simkl_dropped_is_not_shown_and_one_it_kept_is(
             WriteRequest(movie(HEAT["imdb"]), Rated(5.0, LONG_AGO)),
         ],
     )
-    ratings = await rig.provider.read(Feature.RATINGS, None)
+    ratings = await read_whole(rig.provider, Feature.RATINGS, None)
 
     assert find(ratings.snapshot, "movie", INCEPTION).payload == Rated(7.0, LONG_AGO)
     assert not has(ratings.snapshot, "movie", HEAT)
@@ -358,15 +359,15 @@ async def test_a_restarted_provider_and_a_warm_one_agree_after_writes(
     rig = await make_rig(serve, session)
     for simkl in (400, 401):
         rig.state.add_title("movies", simkl, f"Film {simkl}", 2000, imdb=f"tt0000{simkl}")
-    await rig.provider.read(Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.quirks.drop_writes = True
     await rig.provider.write(
         Feature.WATCHLIST, Action.ADD, [listed("tt0000400"), listed("tt0000401")]
     )
 
-    warm = await rig.provider.read(Feature.WATCHLIST, None)
-    cold = await SimklProvider(rig.api, SimklAccount("51", "Andrew Masyk")).read(
-        Feature.WATCHLIST, None
+    warm = await read_whole(rig.provider, Feature.WATCHLIST, None)
+    cold = await read_whole(
+        SimklProvider(rig.api, SimklAccount("51", "Andrew Masyk")), Feature.WATCHLIST, None
     )
 
     # A cache that showed what SIMKL dropped would lose it on a restart: a "removal".
@@ -378,14 +379,16 @@ async def test_a_write_simkl_dropped_costs_a_bounded_number_of_full_pulls(
 ) -> None:
     rig = await make_rig(serve, session)
     rig.state.add_title("movies", 400, "Film 400", 2000, imdb="tt0000400")
-    await rig.provider.read(Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.quirks.drop_writes = True
     await rig.provider.write(
         Feature.WATCHLIST, Action.ADD, [listed(HEAT["imdb"]), listed("tt0000400")]
     )
     before = len(rig.state.calls)
 
-    reads = [await rig.provider.read(Feature.WATCHLIST, None) for _ in range(SETTLE_PULLS + 2)]
+    reads = [
+        await read_whole(rig.provider, Feature.WATCHLIST, None) for _ in range(SETTLE_PULLS + 2)
+    ]
 
     assert all(has(r.snapshot, "movie", HEAT) for r in reads)
     assert not any(has(r.snapshot, "movie", {"imdb": "tt0000400"}) for r in reads)
@@ -396,7 +399,7 @@ async def test_a_write_pulls_in_full_only_the_bucket_simkl_files_a_known_title_i
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.HISTORY, None)
+    await read_whole(rig.provider, Feature.HISTORY, None)
     await rig.provider.write(
         Feature.HISTORY,
         Action.ADD,
@@ -404,7 +407,7 @@ async def test_a_write_pulls_in_full_only_the_bucket_simkl_files_a_known_title_i
     )
     before = len(rig.state.calls)
 
-    read = await rig.provider.read(Feature.HISTORY, None)
+    read = await read_whole(rig.provider, Feature.HISTORY, None)
 
     assert [(c.type, "date_from" in c.query) for c in rig.state.calls[before:]] == [
         ("movies", False)

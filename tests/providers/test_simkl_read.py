@@ -21,6 +21,7 @@ from tests.providers.test_simkl_support import (
     has,
     make_rig,
 )
+from tests.reads import read_whole
 from tests.simulators.simkl import CLIENT_ID, TOKEN, Call
 
 MATRIX = {"imdb": "tt0133093"}
@@ -35,7 +36,7 @@ async def test_a_cold_start_pulls_each_bucket_once_in_full_with_episode_dates(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    read = await rig.provider.read(Feature.WATCHLIST, None)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, None)
 
     assert rig.state.activity_calls == 1
     assert [(c.type, c.status) for c in rig.state.all_items_calls()] == [
@@ -60,11 +61,11 @@ async def test_a_read_with_no_activity_makes_one_activities_call_and_no_all_item
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    first = await rig.provider.read(Feature.WATCHLIST, None)
+    first = await read_whole(rig.provider, Feature.WATCHLIST, None)
     before = len(rig.state.calls)
 
-    again = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
-    history = await rig.provider.read(Feature.HISTORY, None)
+    again = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
+    history = await read_whole(rig.provider, Feature.HISTORY, None)
 
     assert rig.state.activity_calls == 3
     assert len(rig.state.calls) == before  # no blind polling, not even for another feature
@@ -77,7 +78,7 @@ async def test_history_has_dated_episode_plays_dated_movies_and_undated_states(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    snapshot = (await rig.provider.read(Feature.HISTORY, None)).snapshot
+    snapshot = (await read_whole(rig.provider, Feature.HISTORY, None)).snapshot
 
     assert find(snapshot, "movie", MATRIX).payload == Watched.from_plays((WATCHED_MATRIX,))
     assert find(snapshot, "episode", DARK, season=1, episode=1).payload == Watched.from_plays(
@@ -102,7 +103,7 @@ async def test_anime_series_keep_only_anime_native_ids(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    snapshot = (await rig.provider.read(Feature.HISTORY, None)).snapshot
+    snapshot = (await read_whole(rig.provider, Feature.HISTORY, None)).snapshot
     episode = find(snapshot, "episode", {"mal": "11061"}, season=1, episode=1).item
     # SIMKL's tvdb/imdb of an anime season name the whole show; they would match the wrong
     # episode elsewhere.
@@ -116,12 +117,12 @@ async def test_a_moved_bucket_is_pulled_as_a_delta_from_the_previous_watermark(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    first = await rig.provider.read(Feature.WATCHLIST, None)
+    first = await read_whole(rig.provider, Feature.WATCHLIST, None)
     previous_all = json.loads(first.checkpoint.watermark or "")["movies"]["all"]  # type: ignore[union-attr]
     rig.state.user_lists(102, "plantowatch")
     before = len(rig.state.calls)
 
-    read = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
 
     assert rig.state.calls[before:] == [
         Call(
@@ -143,11 +144,11 @@ async def test_a_status_change_moves_the_title_out_of_the_watchlist(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.user_lists(101, "completed", watched_at=datetime(2024, 1, 1, 5, tzinfo=UTC))
 
-    watchlist = (await rig.provider.read(Feature.WATCHLIST, None)).snapshot
-    history = (await rig.provider.read(Feature.HISTORY, None)).snapshot
+    watchlist = (await read_whole(rig.provider, Feature.WATCHLIST, None)).snapshot
+    history = (await read_whole(rig.provider, Feature.HISTORY, None)).snapshot
 
     assert not has(watchlist, "movie", INCEPTION)
     assert has(history, "movie", INCEPTION)
@@ -157,11 +158,11 @@ async def test_a_removal_signal_re_pulls_only_that_bucket_in_full(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.user_removes(101)
     before = len(rig.state.calls)
 
-    read = await rig.provider.read(Feature.WATCHLIST, None)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, None)
 
     new_calls = rig.state.calls[before:]
     assert [(c.type, c.query.get("date_from")) for c in new_calls] == [("movies", None)]
@@ -173,7 +174,7 @@ async def test_ratings_come_from_the_ratings_endpoint_and_follow_rated_at(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    first = await rig.provider.read(Feature.RATINGS, None)
+    first = await read_whole(rig.provider, Feature.RATINGS, None)
 
     assert [(c.endpoint, c.type, c.query) for c in rig.state.calls] == [
         ("ratings", "movies", {}), ("ratings", "shows", {}), ("ratings", "anime", {}),
@@ -191,7 +192,7 @@ async def test_ratings_come_from_the_ratings_endpoint_and_follow_rated_at(
     rig.state.user_rates(100, None)
     rig.state.user_rates(200, 10)
     before = len(rig.state.calls)
-    again = await rig.provider.read(Feature.RATINGS, first.checkpoint)
+    again = await read_whole(rig.provider, Feature.RATINGS, first.checkpoint)
 
     # No anime is rated: that bucket's empty cold pull is confirmed by a second full pull.
     assert [(c.type, "date_from" in c.query) for c in rig.state.calls[before:]] == [
@@ -205,18 +206,18 @@ async def test_a_server_error_mid_read_gives_a_partial_snapshot_and_keeps_the_ca
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    first = await rig.provider.read(Feature.WATCHLIST, None)
+    first = await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.user_lists(102, "plantowatch")
     rig.state.quirks.server_errors = 4  # every retry of the delta fails
 
-    failed = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
+    failed = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
 
     assert not failed.snapshot.complete
     assert "movies" in (failed.snapshot.completeness.failure or "")
     assert failed.checkpoint is first.checkpoint  # the stored checkpoint is not advanced
     assert has(failed.snapshot, "movie", INCEPTION)  # what is known is still there
 
-    recovered = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
+    recovered = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
     assert recovered.snapshot.complete
     assert has(recovered.snapshot, "movie", {"imdb": "tt0113277"})
 
@@ -227,12 +228,12 @@ async def test_a_truncated_body_is_a_partial_read_not_an_empty_one(
     rig = await make_rig(serve, session)
     rig.state.quirks.truncated_bodies = 1
 
-    read = await rig.provider.read(Feature.WATCHLIST, None)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, None)
 
     assert not read.snapshot.complete
     assert "not JSON" in (read.snapshot.completeness.failure or "")
     assert read.checkpoint is None
-    again = await rig.provider.read(Feature.WATCHLIST, None)
+    again = await read_whole(rig.provider, Feature.WATCHLIST, None)
     assert again.snapshot.complete
     assert has(again.snapshot, "movie", INCEPTION)
 
@@ -241,10 +242,10 @@ async def test_an_activities_failure_gives_a_partial_snapshot_from_the_cache(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    first = await rig.provider.read(Feature.WATCHLIST, None)
+    first = await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.quirks.activity_errors = 4
 
-    read = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
 
     assert not read.snapshot.complete
     assert "activities" in (read.snapshot.completeness.failure or "")
@@ -256,12 +257,12 @@ async def test_an_empty_200_on_a_full_pull_is_returned_honestly_for_the_drop_gua
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    stored = await rig.provider.read(Feature.WATCHLIST, None)
+    stored = await read_whole(rig.provider, Feature.WATCHLIST, None)
     # A restart loses the cache; SIMKL then answers the full pull with an empty 200.
     fresh = SimklProvider(rig.api, SimklAccount("51", "Andrew Masyk"))
     rig.state.quirks.empty_bodies = 3
 
-    read = await fresh.read(Feature.WATCHLIST, stored.checkpoint)
+    read = await read_whole(fresh, Feature.WATCHLIST, stored.checkpoint)
 
     assert read.snapshot.complete
     assert len(read.snapshot) == 0
@@ -295,7 +296,7 @@ async def test_a_malformed_row_or_activities_make_the_read_partial(
     api = SimklApi(session, CLIENT_ID, TOKEN, base_url=base, retry=RetryPolicy(backoff=0))
     provider = SimklProvider(api, SimklAccount("1", "x"))
 
-    read = await provider.read(Feature.WATCHLIST, None)
+    read = await read_whole(provider, Feature.WATCHLIST, None)
     assert "activities for movies are not an object" in (read.snapshot.completeness.failure or "")
 
     async def good_activities(request: web.Request) -> web.Response:
@@ -308,7 +309,7 @@ async def test_a_malformed_row_or_activities_make_the_read_partial(
         session, CLIENT_ID, TOKEN, base_url=await serve(app2), retry=RetryPolicy(backoff=0)
     )
     failure = (
-        await SimklProvider(api2, SimklAccount("1", "x")).read(Feature.HISTORY, None)
+        await read_whole(SimklProvider(api2, SimklAccount("1", "x")), Feature.HISTORY, None)
     ).snapshot.completeness.failure or ""
     assert "movies: a SIMKL movies row names no title" in failure
     assert "shows: a SIMKL shows episode has no number" in failure
@@ -319,11 +320,11 @@ async def test_a_revoked_token_raises_auth_error_instead_of_a_partial_read(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.quirks.token_revoked = True
 
     with pytest.raises(AuthError):
-        await rig.provider.read(Feature.WATCHLIST, None)
+        await read_whole(rig.provider, Feature.WATCHLIST, None)
     with pytest.raises(AuthError):
         await rig.provider.health()
 
@@ -335,7 +336,7 @@ async def test_a_short_429_storm_is_waited_out_and_a_long_one_raises(
     rig.state.quirks.rate_limit_storm = 2
     rig.state.quirks.retry_after = "3"
 
-    read = await rig.provider.read(Feature.WATCHLIST, None)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, None)
 
     assert read.snapshot.complete
     assert 3.0 in rig.time.slept  # Retry-After was honoured through the throttle
@@ -343,7 +344,7 @@ async def test_a_short_429_storm_is_waited_out_and_a_long_one_raises(
     rig.state.quirks.rate_limit_storm = 1
     rig.state.quirks.retry_after = "600"
     with pytest.raises(RateLimitError) as caught:
-        await rig.provider.read(Feature.WATCHLIST, None)
+        await read_whole(rig.provider, Feature.WATCHLIST, None)
     assert caught.value.retry_after == 600.0
 
 
@@ -351,12 +352,12 @@ async def test_frozen_activities_mean_no_pulls_even_when_the_account_changed(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.quirks.frozen_activities = True
     rig.state.user_lists(102, "plantowatch")
     before = len(rig.state.calls)
 
-    read = await rig.provider.read(Feature.WATCHLIST, None)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, None)
 
     # Without activity evidence we never poll: the change waits until activities move.
     assert len(rig.state.calls) == before
@@ -367,19 +368,19 @@ async def test_busting_everything_pulls_in_full_what_frozen_activities_hide(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
     for _ in range(2):  # twice: no anime is rated, and an empty full pull is kept once confirmed
-        await rig.provider.read(Feature.RATINGS, None)
+        await read_whole(rig.provider, Feature.RATINGS, None)
     rig.state.quirks.frozen_activities = True
     rig.state.user_lists(102, "plantowatch")
 
     rig.provider.forget_reads(Feature.WATCHLIST)  # unchecked reuse only: there is none
-    still_hidden = await rig.provider.read(Feature.WATCHLIST, None)
+    still_hidden = await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.provider.forget_reads(Feature.WATCHLIST, validated=True)
     before = len(rig.state.calls)
-    busted = await rig.provider.read(Feature.WATCHLIST, None)
+    busted = await read_whole(rig.provider, Feature.WATCHLIST, None)
     ratings_pulls = len(rig.state.calls)
-    await rig.provider.read(Feature.RATINGS, None)
+    await read_whole(rig.provider, Feature.RATINGS, None)
 
     assert not has(still_hidden.snapshot, "movie", {"imdb": "tt0113277"})
     assert has(busted.snapshot, "movie", {"imdb": "tt0113277"})
@@ -393,10 +394,10 @@ async def test_reads_are_paced_within_ten_gets_a_second(
 ) -> None:
     rig = await make_rig(serve, session)
     for _ in range(6):
-        await rig.provider.read(Feature.WATCHLIST, None)
+        await read_whole(rig.provider, Feature.WATCHLIST, None)
     # 9 GETs so far (6 activities + 3 cold pulls) fit in one second; the 11th waits.
-    await rig.provider.read(Feature.WATCHLIST, None)
-    await rig.provider.read(Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
     assert rig.time.slept
     assert rig.provider.requests_made == 11
 

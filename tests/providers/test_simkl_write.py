@@ -20,6 +20,7 @@ from custom_components.crosswatch.engine.ratings import RatingScale
 from custom_components.crosswatch.providers.simkl import CAPABILITIES, SimklAccount, SimklProvider
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import find, has, make_rig
+from tests.reads import read_whole
 from tests.simulators.openapi import RECORDED
 from tests.simulators.simkl import SimklState
 
@@ -85,7 +86,7 @@ async def test_watchlist_adds_answer_per_item_and_show_on_the_next_read(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
     results = await rig.provider.write(
         Feature.WATCHLIST,
         Action.ADD,
@@ -104,7 +105,7 @@ async def test_watchlist_adds_answer_per_item_and_show_on_the_next_read(
     ]
     # The add was back-dated, so SIMKL's delta leaves it out; the write had the movies pulled
     # in full, and that pull shows it.
-    read = await rig.provider.read(Feature.WATCHLIST, None)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, None)
     assert has(read.snapshot, "movie", {"imdb": "tt0113277"})
     assert find(read.snapshot, "movie", {"imdb": "tt0113277"}).payload == Listed(WHEN)
     assert rig.state.lists[102].status == "plantowatch"
@@ -114,7 +115,7 @@ async def test_a_watchlist_add_never_moves_a_title_out_of_another_list(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
     results = await rig.provider.write(
         Feature.WATCHLIST, Action.ADD, [WriteRequest(MATRIX, Listed())]
     )
@@ -130,7 +131,7 @@ async def test_a_watchlist_add_is_refused_for_a_title_simkl_lists_could_not_be_r
     # title to the watchlist, taking its watched state with it.
     rig = await make_rig(serve, session)
     rig.state.quirks.server_errors = 100
-    read = await rig.provider.read(Feature.WATCHLIST, None)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, None)
     assert not read.snapshot.completeness.complete
     rig.state.quirks.server_errors = 0
 
@@ -150,8 +151,8 @@ async def test_a_watchlist_removal_is_sent_only_for_titles_on_the_watchlist_and_
 ) -> None:
     rig = await make_rig(serve, session)
     rig.state.user_rates(101, 6)
-    await rig.provider.read(Feature.WATCHLIST, None)
-    await rig.provider.read(Feature.RATINGS, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.RATINGS, None)
 
     results = await rig.provider.write(
         Feature.WATCHLIST,
@@ -167,8 +168,8 @@ async def test_a_watchlist_removal_is_sent_only_for_titles_on_the_watchlist_and_
     ]
     assert 101 not in rig.state.lists
     assert 100 in rig.state.lists
-    watchlist = await rig.provider.read(Feature.WATCHLIST, None)
-    ratings = await rig.provider.read(Feature.RATINGS, None)
+    watchlist = await read_whole(rig.provider, Feature.WATCHLIST, None)
+    ratings = await read_whole(rig.provider, Feature.RATINGS, None)
     assert not has(watchlist.snapshot, "movie", {"imdb": "tt1375666"})
     assert not has(ratings.snapshot, "movie", {"imdb": "tt1375666"})
 
@@ -201,7 +202,7 @@ async def test_history_adds_group_episodes_per_show_confirm_from_statuses_and_sh
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.HISTORY, None)
+    await read_whole(rig.provider, Feature.HISTORY, None)
     results = await rig.provider.write(
         Feature.HISTORY,
         Action.ADD,
@@ -251,7 +252,7 @@ async def test_history_adds_group_episodes_per_show_confirm_from_statuses_and_sh
             ],
         }
     ]
-    read = await rig.provider.read(Feature.HISTORY, None)
+    read = await read_whole(rig.provider, Feature.HISTORY, None)
     assert find(read.snapshot, "episode", {"tvdb": "334824"}, season=1, episode=3).payload == (
         Watched.from_plays((WHEN,))
     )
@@ -264,8 +265,8 @@ async def test_history_removals_unmark_episodes_and_remove_titles(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.HISTORY, None)
-    await rig.provider.read(Feature.RATINGS, None)
+    await read_whole(rig.provider, Feature.HISTORY, None)
+    await read_whole(rig.provider, Feature.RATINGS, None)
     results = await rig.provider.write(
         Feature.HISTORY,
         Action.REMOVE,
@@ -274,8 +275,8 @@ async def test_history_removals_unmark_episodes_and_remove_titles(
     assert [r.outcome for r in results] == [WriteOutcome.UNKNOWN, WriteOutcome.UNKNOWN]
     assert (1, 1) not in rig.state.lists[200].episodes
     assert 100 not in rig.state.lists
-    history = (await rig.provider.read(Feature.HISTORY, None)).snapshot
-    ratings = (await rig.provider.read(Feature.RATINGS, None)).snapshot
+    history = (await read_whole(rig.provider, Feature.HISTORY, None)).snapshot
+    ratings = (await read_whole(rig.provider, Feature.RATINGS, None)).snapshot
     assert not has(history, "episode", {"tvdb": "334824"}, season=1, episode=1)
     assert has(history, "episode", {"tvdb": "334824"}, season=1, episode=2)
     assert not has(history, "movie", {"imdb": "tt0133093"})
@@ -286,7 +287,7 @@ async def test_ratings_are_written_for_titles_only_and_show_on_the_next_read(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.RATINGS, None)
+    await read_whole(rig.provider, Feature.RATINGS, None)
     results = await rig.provider.write(
         Feature.RATINGS,
         Action.UPDATE,
@@ -304,7 +305,7 @@ async def test_ratings_are_written_for_titles_only_and_show_on_the_next_read(
         (WriteOutcome.REJECTED, "no_rating_given"),
     ]
     assert rating_on_simkl(rig.state, 101) == 7
-    read = await rig.provider.read(Feature.RATINGS, None)
+    read = await read_whole(rig.provider, Feature.RATINGS, None)
     assert find(read.snapshot, "movie", {"imdb": "tt1375666"}).payload == Rated(7.0, WHEN)
 
     removed = await rig.provider.write(
@@ -313,7 +314,9 @@ async def test_ratings_are_written_for_titles_only_and_show_on_the_next_read(
     assert removed[0].outcome is WriteOutcome.UNKNOWN
     assert rating_on_simkl(rig.state, 101) is None
     assert not has(
-        (await rig.provider.read(Feature.RATINGS, None)).snapshot, "movie", {"imdb": "tt1375666"}
+        (await read_whole(rig.provider, Feature.RATINGS, None)).snapshot,
+        "movie",
+        {"imdb": "tt1375666"},
     )
 
 
@@ -321,14 +324,14 @@ async def test_ok_only_replies_give_unknown_results_and_the_next_full_pull_shows
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    await rig.provider.read(Feature.WATCHLIST, None)
+    await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.state.add_title("shows", 201, "Severance", 2022, tvdb="371980")
     rig.state.quirks.ok_only_replies = True
     results = await rig.provider.write(
         Feature.WATCHLIST, Action.ADD, [WriteRequest(SEVERANCE, Listed())]
     )
     assert results[0].outcome is WriteOutcome.UNKNOWN
-    read = await rig.provider.read(Feature.WATCHLIST, None)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, None)
     entry = find(read.snapshot, "show", {"tvdb": "371980"})
     assert entry.item.local_tokens == ()  # another server's local ids are not SIMKL's
 
@@ -346,7 +349,7 @@ async def test_writes_before_any_read_are_sent_and_shown_by_the_first_read(
     )
     assert ratings[0].outcome is WriteOutcome.CONFIRMED
     assert rig.state.lists[102].status == "completed"  # SIMKL lists a movie it is asked to rate
-    read = await rig.provider.read(Feature.HISTORY, None)
+    read = await read_whole(rig.provider, Feature.HISTORY, None)
     assert has(read.snapshot, "episode", {"tvdb": "334824"}, season=1, episode=3)
 
 

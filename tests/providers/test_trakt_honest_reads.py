@@ -21,6 +21,7 @@ from custom_components.crosswatch.engine.provider import WriteRequest
 from custom_components.crosswatch.providers.client_errors import ServerFaultError
 from tests.providers.conftest import Serve
 from tests.providers.test_trakt_provider import HEAT, MATRIX, Rig, at, episode, make_rig
+from tests.reads import read_whole
 from tests.simulators.trakt import TraktSim, seed_catalogue
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -233,11 +234,11 @@ async def test_a_moved_category_whose_content_did_not_change_is_read_in_full(
 ) -> None:
     rig = await make_rig(serve, session)
     rig.sim.seed_watchlist("movie", 1)
-    first = await rig.provider.read(W, None)
+    first = await read_whole(rig.provider, W, None)
     rig.sim.quirks.unrelated_activity = True  # every stamp moves, no list changes
     start, sent = len(rig.app_requests), len(rig.sim.headers_seen)
 
-    second = await rig.provider.read(W, first.checkpoint)
+    second = await read_whole(rig.provider, W, first.checkpoint)
 
     assert conditional_requests(rig, sent) == []
     assert len(rig.paths(start)) == 5  # the activities and all four categories
@@ -431,7 +432,7 @@ async def test_unreadable_activities_read_every_category_in_full(
 ) -> None:
     rig = await make_rig(serve, session)
     rig.sim.seed_watchlist("movie", 1)
-    first = await rig.provider.read(W, None)
+    first = await read_whole(rig.provider, W, None)
     rig.sim.seed_watchlist("movie", 2)  # Heat, listed on the website
     rig.sim.quirks.stale_etag = True
     original = rig.client.request
@@ -442,7 +443,7 @@ async def test_unreadable_activities_read_every_category_in_full(
 
     rig.client.request = garbled  # type: ignore[method-assign]
     start, sent = len(rig.app_requests), len(rig.sim.headers_seen)
-    second = await rig.provider.read(W, first.checkpoint)
+    second = await read_whole(rig.provider, W, first.checkpoint)
 
     assert rig.paths(start) == [
         f"GET {ACTIVITIES}",
@@ -463,7 +464,7 @@ async def test_reads_during_and_after_activities_without_stamps_are_complete(
 ) -> None:
     rig = await make_rig(serve, session)
     rig.sim.seed_watchlist("movie", 1)
-    first = await rig.provider.read(W, None)
+    first = await read_whole(rig.provider, W, None)
     original = rig.client.request
 
     async def empty(method: str, path: str, **kwargs: object) -> Response:
@@ -471,9 +472,9 @@ async def test_reads_during_and_after_activities_without_stamps_are_complete(
         return replace(reply, body=b"{}") if path == ACTIVITIES else reply
 
     rig.client.request = empty  # type: ignore[method-assign]
-    second = await rig.provider.read(W, first.checkpoint)
+    second = await read_whole(rig.provider, W, first.checkpoint)
     rig.client.request = original  # type: ignore[method-assign]
-    third = await rig.provider.read(W, second.checkpoint)
+    third = await read_whole(rig.provider, W, second.checkpoint)
 
     assert second.snapshot.complete
     assert third.snapshot.complete

@@ -33,6 +33,7 @@ from custom_components.crosswatch.engine.snapshot import Snapshot
 from custom_components.crosswatch.providers import trakt
 from custom_components.crosswatch.providers.trakt import TraktProvider, entries, writes
 from tests.providers.conftest import Serve
+from tests.reads import read_whole
 from tests.simulators.openapi import RECORDED, RecordedRequest
 from tests.simulators.trakt import (
     CLIENT_ID,
@@ -89,7 +90,7 @@ class Rig:
         return [f"{r.method} {r.path}" for r in self.app_requests[start:]]
 
     async def read(self, feature: Feature) -> Snapshot:
-        return (await self.provider.read(feature, None)).snapshot
+        return (await read_whole(self.provider, feature, None)).snapshot
 
 
 async def make_rig(
@@ -202,7 +203,7 @@ async def test_cold_watchlist_read_maps_every_kind_with_its_listing_date(
     rig.sim.seed_watchlist("show", 10, at(1))
     rig.sim.seed_watchlist("season", 1002, at(2))
     rig.sim.seed_watchlist("episode", 101, at(3))
-    read = await rig.provider.read(Feature.WATCHLIST, None)
+    read = await read_whole(rig.provider, Feature.WATCHLIST, None)
     snapshot = read.snapshot
     assert snapshot.complete
     assert snapshot.completeness.expected_total == snapshot.completeness.seen_total == 4
@@ -278,9 +279,9 @@ async def test_an_unchanged_account_is_answered_from_the_cache_after_one_activit
 ) -> None:
     rig = await make_rig(serve, session)
     rig.sim.seed_watchlist("movie", 1)
-    first = await rig.provider.read(Feature.WATCHLIST, None)
+    first = await read_whole(rig.provider, Feature.WATCHLIST, None)
     start = len(rig.app_requests)
-    second = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
+    second = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
     assert rig.paths(start) == ["GET /sync/last_activities"]
     assert keys(second.snapshot) == keys(first.snapshot)
     assert second.snapshot.complete
@@ -291,10 +292,10 @@ async def test_only_categories_whose_activity_moved_are_read_again(
 ) -> None:
     rig = await make_rig(serve, session)
     rig.sim.seed_watchlist("movie", 1)
-    first = await rig.provider.read(Feature.WATCHLIST, None)
+    first = await read_whole(rig.provider, Feature.WATCHLIST, None)
     rig.sim.seed_watchlist("show", 10)
     start = len(rig.app_requests)
-    second = await rig.provider.read(Feature.WATCHLIST, first.checkpoint)
+    second = await read_whole(rig.provider, Feature.WATCHLIST, first.checkpoint)
     assert rig.paths(start) == ["GET /sync/last_activities", "GET /sync/watchlist/shows"]
     assert second.snapshot.find(DARK) is not None
     assert second.snapshot.find(MATRIX) is not None  # kept from the cache
@@ -375,7 +376,7 @@ async def test_an_empty_200_is_reported_honestly_but_not_trusted_for_later_reads
     await rig.read(Feature.WATCHLIST)
     rig.sim._moved("movies", "watchlisted_at")
     rig.sim.quirks.empty_replies = 1
-    empty = await rig.provider.read(Feature.WATCHLIST, None)
+    empty = await read_whole(rig.provider, Feature.WATCHLIST, None)
     assert empty.snapshot.complete
     assert len(empty.snapshot) == 0
     again = await rig.read(Feature.WATCHLIST)
@@ -448,7 +449,7 @@ async def test_rate_limits_during_pagination_are_raised_not_hidden(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    first = await rig.provider.read(Feature.HISTORY, None)
+    first = await read_whole(rig.provider, Feature.HISTORY, None)
     assert first.snapshot.complete
     rig.sim.seed_play("movie", 1, at(0))
     rig.sim.quirks.retry_after = 3600

@@ -18,7 +18,7 @@ from .items import MediaItem
 from .payloads import Feature
 from .plan import Action, PairSide
 from .planner import SyncMode
-from .provider import AuthError, CountWitness, Provider, ProviderError, Read
+from .provider import AnyRead, AuthError, CountWitness, Provider, ProviderError, Read
 from .records import PendingWrite, Scope, ShrinkSuspicion
 from .run_context import RunContext
 from .run_tally import FeatureOutcome, ReadFailedError
@@ -34,11 +34,12 @@ async def read_sides(
     feature: Feature,
     scopes: Mapping[PairSide, Scope],
     fresh: Mapping[PairSide, bool],
-) -> dict[PairSide, Read]:
+) -> dict[PairSide, AnyRead]:
     """Both sides' reads (through the memo); a failed read raises naming its provider.
 
     A side in `fresh` is read afresh from the service itself, past the memo and every cache
-    and ETag of the provider: only such a read may confirm a shrink or verify a write.
+    and ETag of the provider: only such a read may confirm a shrink or verify a write. Reads
+    come as their providers hand them back, packed or not: a run that settles never unpacks.
     """
     reads = {}
     for side, provider in providers.items():
@@ -137,7 +138,7 @@ async def read_again(
     """A fresh read of a side, past the memo and the provider's caches, or why it failed."""
     ctx.bust(provider, scope.feature, everything=True)
     try:
-        return await ctx.memo.read(provider, scope.feature, first.checkpoint)
+        return await ctx.read(provider, scope.feature, first.checkpoint)
     except AuthError as err:
         err.provider = err.provider or provider.key
         raise

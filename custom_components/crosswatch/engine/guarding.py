@@ -111,7 +111,7 @@ async def _ratings_at_risk(
     try:
         ratings_scope = Scope(scope.pair, Feature.RATINGS, scope.side)
         checkpoint = await ctx.blocking(partial(ctx.store.checkpoint, ratings_scope))
-        ratings = (await ctx.memo.read(provider, Feature.RATINGS, checkpoint)).snapshot
+        ratings = (await ctx.read(provider, Feature.RATINGS, checkpoint)).snapshot
     except AuthError as err:
         # The account needs signing in again: the run ends and says so, rather than
         # holding removals for approval that could not be written anyway.

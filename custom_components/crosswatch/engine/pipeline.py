@@ -35,7 +35,7 @@ from .memo import SnapshotMemo
 from .payloads import Feature
 from .plan import Operation, PairSide, Plan
 from .planner import PairPolicy, SideState, plan_feature
-from .provider import AuthError, Provider, Read, WriteOutcome
+from .provider import AnyRead, AuthError, Provider, Read, WriteOutcome
 from .reconcile import reconcile
 from .record import feature_counts, record
 from .records import PendingWrite, Scope, Settled, ShrinkSuspicion
@@ -145,6 +145,15 @@ class Pipeline:
         """
         self._context().bust(provider, feature, everything=everything)
 
+    def forget_shared_reads(self) -> None:
+        """Forget the reads the memo keeps for pairs to share (none is needed between runs)."""
+        self._memo.clear()
+
+    @property
+    def shared_reads(self) -> int:
+        """How many reads the memo keeps for pairs to share."""
+        return len(self._memo)
+
     def _context(self) -> RunContext:
         """What each stage of a run works with, as the pipeline stands now."""
         return RunContext(self._store, self._blocking, self._memo, self._id_map)
@@ -249,14 +258,15 @@ class Pipeline:
             for side in PairSide
         }
         try:
-            reads = await read_sides(ctx, providers, feature, scopes, fresh)
+            packed_reads = await read_sides(ctx, providers, feature, scopes, fresh)
         except ReadFailedError as err:
             return FeatureOutcome.of_failed_read(feature, err)
         marks = {side: await blocking(partial(store.settled, scopes[side])) for side in PairSide}
-        if await self._still_settled(spec, marks, reads, pending, suspicions, now):
-            await self._keep_checkpoints(scopes, reads, now)
+        if await self._still_settled(spec, marks, packed_reads, pending, suspicions, now):
+            await self._keep_checkpoints(scopes, packed_reads, now)
             names = (providers[PairSide.A].name, providers[PairSide.B].name)
             return FeatureOutcome(plan=Plan(names), settled=True)
+        reads = {side: await ctx.unpacked(read) for side, read in packed_reads.items()}
         if not spec.dry_run:
             # This run does its work: whatever it leaves, the old marks no longer vouch for it.
             for side in PairSide:
@@ -337,7 +347,7 @@ class Pipeline:
         self,
         spec: PairSpec,
         marks: Mapping[PairSide, Settled | None],
-        reads: Mapping[PairSide, Read],
+        reads: Mapping[PairSide, AnyRead],
         pending: Mapping[PairSide, list[PendingWrite]],
         suspicions: Mapping[PairSide, ShrinkSuspicion | None],
         now: datetime,
@@ -352,7 +362,7 @@ class Pipeline:
         )  # fmt: skip
 
     async def _keep_checkpoints(
-        self, scopes: Mapping[PairSide, Scope], reads: Mapping[PairSide, Read], now: datetime
+        self, scopes: Mapping[PairSide, Scope], reads: Mapping[PairSide, AnyRead], now: datetime
     ) -> None:
         """Where each side's read stood, as a run that records it would keep it."""
         for side, read in reads.items():

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 from .capabilities import Capabilities
 from .cursor import Checkpoint
 from .items import MediaItem
+from .packed import PackedSnapshot, unpack_snapshot
 from .payloads import Feature, Payload
 from .plan import Action
 from .snapshot import Snapshot
@@ -63,6 +64,47 @@ class Read:
     # settled pair skip planning (settle.py), so it must change with anything that could change
     # the snapshot: a hash of the bodies as received, never an activity stamp or ETag alone.
     version: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the snapshot is a complete inventory (`Snapshot.complete`)."""
+        return self.snapshot.complete
+
+    @property
+    def count(self) -> int:
+        """How many items the read holds."""
+        return len(self.snapshot)
+
+
+@dataclass(frozen=True, slots=True)
+class PackedRead:
+    """A read of a version its provider kept packed (packed.py): the same read as `Read`.
+
+    Providers hand these back for a read of a version they built before: a run that settles
+    (settle.py) needs only the version and whether the read was complete, so it never pays to
+    unpack 100,000 items; a run that plans unpacks it in the executor (`unpacked`).
+    """
+
+    packed: PackedSnapshot
+    checkpoint: Checkpoint | None
+    version: str
+
+    @property
+    def complete(self) -> bool:
+        """As `Read.complete` of the read unpacked."""
+        return self.packed.complete
+
+    @property
+    def count(self) -> int:
+        """As `Read.count` of the read unpacked."""
+        return len(self.packed)
+
+    def unpacked(self) -> Read:
+        """The read with its snapshot unpacked (pure; for the executor)."""
+        return Read(unpack_snapshot(self.packed), self.checkpoint, self.version)
+
+
+type AnyRead = Read | PackedRead
 
 
 class ProviderError(Exception):
@@ -152,7 +194,7 @@ class Provider(Protocol):
     async def health(self) -> None:
         """Raise ProviderError when the service cannot be used now."""
 
-    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
+    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read | PackedRead:
         """Read one feature; a failure midway must give a partial snapshot, not a short one."""
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:

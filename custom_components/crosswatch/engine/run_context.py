@@ -4,9 +4,10 @@ from dataclasses import dataclass
 
 from .applier import RunBlocking
 from .backfill import IdMap
+from .cursor import Checkpoint
 from .memo import SnapshotMemo
 from .payloads import Feature
-from .provider import Provider
+from .provider import AnyRead, Provider, Read
 from .store import StateStore
 
 
@@ -29,3 +30,13 @@ class RunContext:
         """
         self.memo.bust(provider.key, feature)
         provider.forget_reads(feature, validated=everything)
+
+    async def unpacked(self, read: AnyRead) -> Read:
+        """`read` with its snapshot at hand: a packed read is unpacked in the executor."""
+        return read if isinstance(read, Read) else await self.blocking(read.unpacked)
+
+    async def read(
+        self, provider: Provider, feature: Feature, checkpoint: Checkpoint | None
+    ) -> Read:
+        """A provider's feature through the memo, with its snapshot at hand."""
+        return await self.unpacked(await self.memo.read(provider, feature, checkpoint))

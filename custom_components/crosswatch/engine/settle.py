@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 import hashlib
 
 from .plan import PairSide, Plan
-from .provider import Read
+from .provider import AnyRead, Read
 from .records import PendingWrite, Settled, ShrinkSuspicion
 from .runs import PairSpec
 
@@ -50,7 +50,7 @@ def spec_digest(spec: PairSpec, lending: int) -> str:
 
 def may_skip(
     marks: Mapping[PairSide, Settled | None],
-    reads: Mapping[PairSide, Read],
+    reads: Mapping[PairSide, AnyRead],
     *,
     digest: str,
     dry_run: bool,
@@ -73,7 +73,7 @@ def may_skip(
             or suspicions[side] is not None
             or read.version is None
             or read.version != mark.version
-            or not read.snapshot.complete
+            or not read.complete
             or mark.spec != digest
             or now >= mark.valid_until
         ):

@@ -32,6 +32,7 @@ from ...engine.cursor import Checkpoint
 from ...engine.payloads import Feature
 from ...engine.plan import Action
 from ...engine.provider import (
+    AnyRead,
     AuthError,
     ProviderError,
     Read,
@@ -158,7 +159,7 @@ class SimklProvider:
     # Reads ---------------------------------------------------------------------------------
 
     @translates_client_errors
-    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
+    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> AnyRead:
         """A present snapshot of one feature, pulling only what the activities call for."""
         if feature is Feature.RATINGS:
             return await self._read(self._cache.rating_kind, feature, checkpoint)
@@ -176,7 +177,7 @@ class SimklProvider:
 
     async def _read[T: HasItem, R](
         self, kind: Kind[T, R], feature: Feature, checkpoint: Checkpoint | None
-    ) -> Read:
+    ) -> AnyRead:
         try:
             stamps = (await self._api.activities()).buckets
         except FATAL:
@@ -198,13 +199,12 @@ class SimklProvider:
         # full pull was not kept (seen empty): the two name it (`Read.version`), and a read of
         # the same version is the snapshot built for it before.
         unkept = ",".join(sorted(pulled.unkept))
-        snapshot, version = await self._built.snapshot_for(
+        return await self._built.read_for(
             feature,
             f"{feature.value}:{kind.caches.version}:{unkept}",
             functools.partial(self._snapshot, kind, feature, pulled.view, [], watermark),
+            Checkpoint(self.key, feature, watermark, None, self._now()),
         )
-        checkpoint = Checkpoint(self.key, feature, watermark, None, self._now())
-        return Read(snapshot, checkpoint, version)
 
     def _note_unread[T: HasItem, R](self, kind: Kind[T, R], failed: frozenset[str]) -> None:
         if kind is self._cache.list_kind:

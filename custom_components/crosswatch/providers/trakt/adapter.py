@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 import hashlib
+from itertools import chain
 import json
 import logging
 import time
@@ -45,12 +46,13 @@ from ...clients.trakt.client import TraktClient
 from ...clients.trakt.models import CategoryActivity, LastActivities, format_time, parse_time
 from ...engine.capabilities import Capabilities, HistorySupport
 from ...engine.cursor import Checkpoint
+from ...engine.packed import PackedEntries, pack_entries, unpack_entries
 from ...engine.payloads import Entry, Feature
 from ...engine.plan import Action
 from ...engine.provider import (
     AccountLimitError,
+    AnyRead,
     ProviderError,
-    Read,
     WriteOutcome,
     WriteRequest,
     WriteResult,
@@ -207,11 +209,11 @@ class TraktProvider:
     # -- reads ----------------------------------------------------------------------------
 
     @translates_client_errors
-    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
+    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> AnyRead:
         """A present snapshot of `feature`, re-reading only the categories that moved."""
         del checkpoint  # the cache and the stamps it was read under decide what to read again
         stamps = await self._stamps(feature)
-        entries: list[Entry] = []
+        parts: list[Sequence[Entry] | PackedEntries] = []  # each category's entries
         failures: list[str] = []
         expected: int | None = 0
         seen = 0
@@ -223,7 +225,7 @@ class TraktProvider:
             cached = self._cache.reusable(key, stamps[category])
             if cached is not None:
                 bodies.append(f"{category}:{cached.rows}:{cached.digest}")
-                entries.extend(cached.entries)
+                parts.append(cached.entries)
                 seen += cached.rows
                 expected = None if expected is None else expected + cached.rows
                 if cached.etag:
@@ -231,7 +233,7 @@ class TraktProvider:
                 continue
             got = await self._read_category(feature, category)
             bodies.append(f"{category}:{got.rows}:{got.paged.digest}")
-            entries.extend(got.entries)
+            parts.append(got.entries)
             seen += got.rows
             total = got.proven_total
             expected = None if expected is None or total is None else expected + total
@@ -242,7 +244,8 @@ class TraktProvider:
             if problem is not None:
                 failures.append(f"{category}: {problem}")
                 continue
-            self._cache.keep(key, got, stamps[category])
+            packed = await off_loop(partial(pack_entries, got.entries), size=len(got.entries))
+            self._cache.keep(key, got, stamps[category], packed)
         completeness = Completeness(
             all_pages=all_pages,
             expected_total=expected,
@@ -253,14 +256,12 @@ class TraktProvider:
         )
         # The entries are a function of the records, so equal records make an equal read: a
         # read of the same version is the snapshot built for it before.
-        build = partial(Snapshot.build, self.name, feature, entries, completeness)
-        snapshot, version = await self._built.snapshot_for(
+        build = partial(_snapshot, self.name, feature, parts, completeness)
+        size = sum(part.count if isinstance(part, PackedEntries) else len(part) for part in parts)
+        return await self._built.read_for(
             feature,
             None if failures else _version(feature, bodies),
-            partial(off_loop, build, size=len(entries)),
-        )
-        return Read(
-            snapshot,
+            partial(off_loop, build, size=size),
             Checkpoint(
                 provider=self.key,
                 feature=feature,
@@ -268,7 +269,6 @@ class TraktProvider:
                 etag=completeness.etag,
                 updated_at=datetime.fromtimestamp(self._now(), UTC),
             ),
-            version,
         )
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
@@ -385,6 +385,19 @@ def _watermark(stamps: Mapping[str, str | None]) -> str | None:
     if any(stamp is None for stamp in stamps.values()):
         return None
     return json.dumps(dict(stamps), sort_keys=True)
+
+
+def _snapshot(
+    provider: str,
+    feature: Feature,
+    parts: Sequence[Sequence[Entry] | PackedEntries],
+    completeness: Completeness,
+) -> Snapshot:
+    """The snapshot of the categories' entries, kept ones unpacked (pure; for the executor)."""
+    entries = chain.from_iterable(
+        unpack_entries(part) if isinstance(part, PackedEntries) else part for part in parts
+    )
+    return Snapshot.build(provider, feature, entries, completeness)
 
 
 def _version(feature: Feature, bodies: Iterable[str]) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from ...clients.trakt.models import PagedRead
+from ...engine.packed import PackedEntries
 from ...engine.payloads import Entry
 from .writes import Category
 
@@ -69,9 +70,9 @@ class CategoryRead:
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """One category as last read in full: its entries and the evidence of that read."""
+    """One category as last read in full: its entries (packed) and the evidence of that read."""
 
-    entries: tuple[Entry, ...]
+    entries: PackedEntries
     rows: int  # records read (history: plays)
     digest: str  # of the records as read: whether a later body is the same
     activity: str  # the activity stamp this body was read under
@@ -120,8 +121,13 @@ class ReadCache:
             return None
         return kept
 
-    def keep(self, key: Category, got: CategoryRead, stamp: str | None) -> None:
-        """Keep a complete read under the stamp it was read under, unless that proves nothing."""
+    def keep(
+        self, key: Category, got: CategoryRead, stamp: str | None, packed: PackedEntries
+    ) -> None:
+        """Keep a complete read under the stamp it was read under, unless that proves nothing.
+
+        `packed` is `got.entries` packed, as it is kept between reads.
+        """
         before = self._kept.get(key)
         digest = got.paged.digest
         unsettled = self._unsettled.get(key)
@@ -153,7 +159,7 @@ class ReadCache:
             # agrees may stand in for later reads.
             self._kept.pop(key, None)
             return
-        self._kept[key] = Kept(got.entries, got.rows, digest, stamp, got.paged.etag, self._now())
+        self._kept[key] = Kept(packed, got.rows, digest, stamp, got.paged.etag, self._now())
 
     def written(self, touched: Iterable[Category]) -> None:
         """Make the next reads fetch what a write touched, whatever activities say."""
