@@ -14,6 +14,7 @@ from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import WriteOutcome, WriteRequest
+from tests.reads import read_whole
 from tests.simulators.mediabrowser import Flavour, Malformed, MediaBrowserQuirks
 
 from .conftest import Serve
@@ -47,7 +48,7 @@ async def test_a_malformed_item_list_makes_the_snapshot_partial_never_short(
     rig = await make_rig(serve, session, flavour, quirks=quirks)
     seed_state(rig)
 
-    read = await rig.provider.read(feature, None)
+    read = await read_whole(rig.provider, feature, None)
 
     assert not read.snapshot.complete
     assert "the page at 0 failed" in (read.snapshot.completeness.failure or "")
@@ -61,7 +62,7 @@ async def test_a_malformed_series_lookup_leaves_the_episodes_out_and_the_read_pa
     seed_state(rig)
     fault_series_lookups(rig, malformed_replies=1, malformed_shape=shape)
 
-    read = await rig.provider.read(H, None)
+    read = await read_whole(rig.provider, H, None)
 
     assert set(read.snapshot.entries) == {"imdb:tt0133093", "imdb:tt0113277"}
     assert "series of some episodes" in (read.snapshot.completeness.failure or "")
@@ -99,7 +100,7 @@ async def test_an_episode_whose_series_a_lookup_did_not_return_is_left_out_not_r
         rig.state.watch(rig.user, episode, WATCHED)
     fault_series_lookups(rig, **{fault: 1})
 
-    read = await rig.provider.read(H, None)
+    read = await read_whole(rig.provider, H, None)
 
     assert not read.snapshot.complete
     assert "not returned" in (read.snapshot.completeness.failure or "")
@@ -138,9 +139,9 @@ async def test_a_write_after_an_empty_or_tiny_ratings_read_reads_the_library_aga
     serve: Serve, session: aiohttp.ClientSession, flavour: Flavour, fault: str
 ) -> None:
     rig = await make_rig(serve, session, flavour)
-    await rig.provider.read(R, None)  # a whole-library read: the index
+    await read_whole(rig.provider, R, None)  # a whole-library read: the index
     setattr(rig.state.quirks, fault, 1)
-    await rig.provider.read(R, None)  # shrunken: it must not become the index
+    await read_whole(rig.provider, R, None)  # shrunken: it must not become the index
 
     # Dark is the fourth item: a tiny reply holds the three films only.
     (result,) = await rig.provider.write(W, Action.ADD, [WriteRequest(DARK, Listed())])
@@ -170,7 +171,7 @@ async def test_a_partial_index_is_read_again_before_the_next_write(
         serve, session, Flavour.JELLYFIN, quirks=quirks, page_size=2, request_timeout=0.1,
         attempts=1,
     )  # fmt: skip
-    partial = await rig.provider.read(R, None)
+    partial = await read_whole(rig.provider, R, None)
     reads = rig.state.item_reads
 
     (result,) = await rig.provider.write(W, Action.ADD, [WriteRequest(HEAT, Listed())])
@@ -184,7 +185,7 @@ async def test_writes_leave_a_good_index_in_place(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session, Flavour.EMBY)
-    await rig.provider.read(R, None)
+    await read_whole(rig.provider, R, None)
     reads = rig.state.item_reads
 
     await rig.provider.write(W, Action.ADD, [WriteRequest(HEAT, Listed())])
@@ -200,11 +201,11 @@ async def test_no_read_gives_a_checkpoint_even_when_it_shrinks(
 ) -> None:
     rig = await make_rig(serve, session, flavour)
     seed_state(rig)
-    full = await rig.provider.read(feature, None)
+    full = await read_whole(rig.provider, feature, None)
     rig.state.quirks.empty_replies = 1
     rig.provider.forget_reads(feature, validated=True)  # a scan, not the kept read
 
-    emptied = await rig.provider.read(feature, full.checkpoint)
+    emptied = await read_whole(rig.provider, feature, full.checkpoint)
 
     assert len(full.snapshot) > len(emptied.snapshot) == 0
     assert [r.checkpoint for r in (full, emptied)] == [None, None]

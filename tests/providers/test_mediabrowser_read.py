@@ -12,6 +12,7 @@ from custom_components.crosswatch.clients.http import JsonValue
 from custom_components.crosswatch.clients.mediabrowser import ItemPage, parse_date, parse_item
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.provider import AuthError, ProviderError
+from tests.reads import read_whole
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 
 from .conftest import Serve
@@ -35,7 +36,7 @@ async def test_history_is_the_played_state_with_play_count_and_last_played_date(
     rig.state.watch(rig.user, lib.dark_s1[0], LATER)
     rig.state.favorite(rig.user, lib.heat)  # a favourite that was never played
 
-    read = await rig.provider.read(H, None)
+    read = await read_whole(rig.provider, H, None)
 
     snapshot = read.snapshot
     assert snapshot.complete
@@ -59,7 +60,7 @@ async def test_the_watchlist_is_the_users_favorites(
     rig.state.favorite(rig.user, rig.library.dark)
     rig.state.watch(rig.user, rig.library.matrix, WATCHED)
 
-    read = await rig.provider.read(W, None)
+    read = await read_whole(rig.provider, W, None)
 
     assert set(read.snapshot.entries) == {"imdb:tt0113277", "imdb:tt5753856"}
     assert all(e.payload == Listed() for e in read.snapshot.entries.values())
@@ -74,17 +75,19 @@ async def test_the_servers_count_of_favourites_witnesses_a_watchlist_read(
     for item in (rig.library.heat, rig.library.dark, rig.library.matrix, rig.library.inception):
         rig.state.favorite(rig.user, item)
 
-    whole = (await rig.provider.read(W, None)).snapshot
+    whole = (await read_whole(rig.provider, W, None)).snapshot
     rig.state.quirks.tiny_replies = 1  # three favourites, the totals saying that is all
     rig.provider.forget_reads(W, validated=True)  # a scan, not the kept read
-    short = (await rig.provider.read(W, None)).snapshot
+    short = (await read_whole(rig.provider, W, None)).snapshot
 
     assert await rig.provider.count_agrees(whole) is True
     assert short.complete
     assert len(short) == 3
     assert await rig.provider.count_agrees(short) is False
     # Played state and ratings have no count of their own on these servers.
-    assert await rig.provider.count_agrees((await rig.provider.read(H, None)).snapshot) is None
+    assert (
+        await rig.provider.count_agrees((await read_whole(rig.provider, H, None)).snapshot) is None
+    )
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
@@ -108,7 +111,7 @@ async def test_ratings_read_the_decimal_user_rating_and_skip_unrated_and_impossi
     rig.state.rate(rig.user, lib.inception, 12.0)  # not on the scale: never trusted
     rig.state.rate(rig.user, lib.dark_s1[2], 0.4)  # rated, below the normalized floor
 
-    read = await rig.provider.read(R, None)
+    read = await read_whole(rig.provider, R, None)
 
     entries = read.snapshot.entries
     assert set(entries) == {"imdb:tt0133093", "imdb:tt5753856#s01e03"}
@@ -128,7 +131,7 @@ async def test_provider_ids_in_any_casing_give_the_same_items(
         for item_id in rig.library.dark_s1:
             rig.state.watch(rig.user, item_id, WATCHED)
 
-    got = [await rig.provider.read(H, None) for rig in (plain, odd)]
+    got = [await read_whole(rig.provider, H, None) for rig in (plain, odd)]
 
     assert keys(got[0]) == keys(got[1])
     assert "tmdb:movie:27205" in keys(got[1])  # TmdbCollection was never read as a movie id
@@ -144,7 +147,7 @@ async def test_items_without_provider_ids_keep_their_title_and_local_id(
     )
     rig.state.watch(rig.user, rig.library.heat, WATCHED)
 
-    (entry,) = (await rig.provider.read(H, None)).snapshot.entries.values()
+    (entry,) = (await read_whole(rig.provider, H, None)).snapshot.entries.values()
 
     assert entry.item.tokens == ()
     assert entry.key == f"{flavour}:{rig.library.heat}"
@@ -167,7 +170,7 @@ async def test_a_timeout_in_mid_pagination_makes_the_snapshot_partial(
     for item_id in (rig.library.matrix, rig.library.heat, rig.library.inception):
         rig.state.watch(rig.user, item_id, WATCHED)
 
-    read = await rig.provider.read(H, None)
+    read = await read_whole(rig.provider, H, None)
 
     snapshot = read.snapshot
     assert not snapshot.complete
@@ -190,7 +193,7 @@ async def test_one_slow_page_is_retried_and_the_read_stays_complete(
     for item_id in (rig.library.matrix, rig.library.heat, rig.library.inception):
         rig.state.watch(rig.user, item_id, WATCHED)
 
-    read = await rig.provider.read(H, None)
+    read = await read_whole(rig.provider, H, None)
 
     assert read.snapshot.complete
     assert len(read.snapshot) == 3
@@ -206,7 +209,7 @@ async def test_slow_pages_still_give_a_complete_snapshot(
     for item_id in rig.library.dark_s1:
         rig.state.watch(rig.user, item_id, WATCHED)
 
-    read = await rig.provider.read(H, None)
+    read = await read_whole(rig.provider, H, None)
 
     assert read.snapshot.complete
     assert len(read.snapshot) == 3
@@ -220,7 +223,7 @@ async def test_a_revoked_token_in_a_read_is_an_auth_error_not_a_partial_read(
     rig = await make_rig(serve, session, flavour, quirks=MediaBrowserQuirks(token_revoked=True))
 
     with pytest.raises(AuthError):
-        await rig.provider.read(H, None)
+        await read_whole(rig.provider, H, None)
 
 
 def fake_pages(rig: Rig, pages: Sequence[ItemPage | Exception], *, series: bool = True) -> None:
@@ -262,7 +265,7 @@ async def test_a_library_that_changes_while_it_is_read_gives_a_partial_snapshot(
     rig = await make_rig(serve, session, Flavour.JELLYFIN, page_size=1)
     fake_pages(rig, [page((movie_row(1),), 2), page((movie_row(2),), 3)])
 
-    read = await rig.provider.read(H, None)
+    read = await read_whole(rig.provider, H, None)
 
     assert not read.snapshot.complete
     assert "changed while it was read (2 -> 3)" in read.snapshot.completeness.describe()
@@ -274,7 +277,7 @@ async def test_a_page_without_a_total_cannot_prove_completeness(
     rig = await make_rig(serve, session, Flavour.EMBY)
     fake_pages(rig, [page((movie_row(1),), None)])
 
-    read = await rig.provider.read(H, None)
+    read = await read_whole(rig.provider, H, None)
 
     assert not read.snapshot.complete
     assert "did not say how many" in read.snapshot.completeness.describe()
@@ -286,7 +289,7 @@ async def test_a_short_answer_is_partial_even_when_pagination_ends(
     rig = await make_rig(serve, session, Flavour.JELLYFIN, page_size=5)
     fake_pages(rig, [page((movie_row(1), movie_row(2)), 4), page((), 4)])
 
-    read = await rig.provider.read(H, None)
+    read = await read_whole(rig.provider, H, None)
 
     assert read.snapshot.completeness.describe() == "partial: 2 of 4 announced records read"
 
@@ -306,7 +309,7 @@ async def test_episodes_whose_series_cannot_be_read_are_left_out_and_the_read_is
 
     rig.client.items_page = items_page  # type: ignore[method-assign]
 
-    read = await rig.provider.read(H, None)
+    read = await read_whole(rig.provider, H, None)
 
     assert set(read.snapshot.entries) == {"imdb:tt0133093"}
     assert "series of some episodes" in read.snapshot.completeness.describe()
@@ -327,7 +330,7 @@ async def test_series_lookups_raise_auth_errors_rather_than_hiding_them(
     rig.client.items_page = items_page  # type: ignore[method-assign]
 
     with pytest.raises(AuthError):
-        await rig.provider.read(H, None)
+        await read_whole(rig.provider, H, None)
 
 
 async def test_rows_the_engine_cannot_identify_are_left_out(
@@ -351,7 +354,7 @@ async def test_rows_the_engine_cannot_identify_are_left_out(
     )
     fake_pages(rig, [page(odd_rows, len(odd_rows))])
 
-    read = await rig.provider.read(H, None)
+    read = await read_whole(rig.provider, H, None)
 
     assert read.snapshot.complete
     entries = {e.item.title: e for e in read.snapshot.entries.values()}
@@ -375,7 +378,7 @@ async def test_an_episode_whose_series_the_server_does_not_return_is_left_out_an
     }
     fake_pages(rig, [page((movie_row(1), lost), 2)])
 
-    read = await rig.provider.read(H, None)
+    read = await read_whole(rig.provider, H, None)
 
     assert [e.item.title for e in read.snapshot.entries.values()] == ["Film 1"]
     assert read.snapshot.completeness.failure == ("1 series asked for by id were not returned")
@@ -401,7 +404,7 @@ async def test_a_page_without_items_is_an_error_and_the_read_partial(
 
     rig.client.items_page = answer  # type: ignore[method-assign,assignment]
 
-    read = await rig.provider.read(W, None)
+    read = await read_whole(rig.provider, W, None)
 
     assert not read.snapshot.complete
     assert len(read.snapshot) == 0
@@ -418,7 +421,7 @@ async def test_jellyfin_counts_the_library_on_the_first_and_last_page_only(
     rig.state.watch(rig.user, rig.library.matrix, WATCHED)
     rig.state.counted_lists = 0
 
-    read = await rig.provider.read(H, None)
+    read = await read_whole(rig.provider, H, None)
 
     assert read.snapshot.complete
     assert read.snapshot.completeness.expected_total == 4
@@ -436,7 +439,7 @@ async def test_a_library_that_grows_between_uncounted_pages_shows_in_the_last_co
         rig, [page((movie_row(1),), 3), page((movie_row(2),), None), page((movie_row(3),), 4)]
     )
 
-    read = await rig.provider.read(H, None)
+    read = await read_whole(rig.provider, H, None)
 
     assert not read.snapshot.complete
     assert "changed while it was read (3 -> 4)" in read.snapshot.completeness.describe()

@@ -18,6 +18,7 @@ from custom_components.crosswatch.engine.provider import (
     WriteRequest,
 )
 from custom_components.crosswatch.providers.mediabrowser import NOT_IN_LIBRARY, MediaBrowserProvider
+from tests.reads import read_whole
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 
 from .conftest import Serve
@@ -222,7 +223,7 @@ async def test_an_item_read_from_this_server_is_written_by_its_own_id_without_st
     rig.state.items[rig.library.heat].provider_ids = {}
     rig.state.add_movie("Heat", 1995)  # a namesake: the title alone would be ambiguous
     rig.state.watch(rig.user, rig.library.heat, WATCHED)
-    (own,) = (await rig.provider.read(H, None)).snapshot.entries.values()
+    (own,) = (await read_whole(rig.provider, H, None)).snapshot.entries.values()
 
     (result,) = await rig.provider.write(H, Action.REMOVE, [WriteRequest(own.item, None)])
 
@@ -350,9 +351,9 @@ async def test_a_write_seen_only_after_later_reads_is_still_confirmed_once(
     rig = await make_rig(serve, session, flavour, quirks=MediaBrowserQuirks(visible_after_reads=2))
 
     (result,) = await rig.provider.write(H, Action.ADD, [WriteRequest(MATRIX, watched())])
-    first = await rig.provider.read(H, None)
-    second = await rig.provider.read(H, None)
-    third = await rig.provider.read(H, None)
+    first = await read_whole(rig.provider, H, None)
+    second = await read_whole(rig.provider, H, None)
+    third = await read_whole(rig.provider, H, None)
 
     assert result.outcome is WriteOutcome.CONFIRMED
     assert len(first.snapshot) == 0
@@ -409,7 +410,7 @@ async def test_a_ratings_read_doubles_as_the_library_index_for_writes(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session, Flavour.EMBY)
-    await rig.provider.read(R, None)
+    await read_whole(rig.provider, R, None)
     reads = rig.state.item_reads
 
     await rig.provider.write(W, Action.ADD, [WriteRequest(HEAT, Listed())])

@@ -35,10 +35,13 @@ from ...clients.off_loop import off_loop
 from ...engine.capabilities import Capabilities, HistorySupport
 from ...engine.cursor import Checkpoint
 from ...engine.items import MediaItem
+from ...engine.packed import pack_snapshot
 from ...engine.payloads import Entry, Feature, Rated
 from ...engine.plan import Action
 from ...engine.provider import (
+    AnyRead,
     AuthError,
+    PackedRead,
     ProviderError,
     Read,
     WriteOutcome,
@@ -173,7 +176,7 @@ class MediaBrowserProvider:
     # Reads ---------------------------------------------------------------------------------
 
     @translates_client_errors
-    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
+    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> AnyRead:
         """A present snapshot of one feature; a page that fails makes it partial.
 
         No checkpoint is kept: the kept read (see the module's docstring) is the provider's.
@@ -195,9 +198,12 @@ class MediaBrowserProvider:
             return versioned(self.key, feature, entries, found.completeness)
 
         snapshot, version = await off_loop(indexed, size=len(found.items))
-        read = Read(snapshot, None, version)
-        self._kept.keep(feature, read, found)
-        return read
+        packed_read = None
+        if version is not None:  # complete: kept, packed, for the reads while nothing changes
+            packed = await off_loop(partial(pack_snapshot, snapshot), size=len(snapshot))
+            packed_read = PackedRead(packed, None, version)
+        self._kept.keep(feature, packed_read, found)
+        return Read(snapshot, None, version)
 
     async def _unchanged(self, kept: KeptRead, types: Sequence[str]) -> bool:
         """Whether the server saw no change of the user's data since `kept` began."""

@@ -16,7 +16,8 @@ A kept read is never served:
 - when the engine asks for a fresh read (`forget`): before it believes a loss, and to verify
   our writes.
 
-A kept read never shrinks, so it is never evidence of a removal.
+A kept read never shrinks, so it is never evidence of a removal. It is kept packed
+(engine/packed.py): a run that settles never unpacks it.
 """
 
 from collections.abc import Callable, Iterable
@@ -25,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from ...engine.payloads import Feature, Payload, Rated
-from ...engine.provider import Read
+from ...engine.provider import PackedRead
 from ...engine.ratings import RatingScale, same_rating
 from .reads import LibraryItem, Scan, payload
 
@@ -39,9 +40,9 @@ SCANS_TO_SHOW_A_WRITE: Final = 10
 
 @dataclass(frozen=True, slots=True)
 class KeptRead:
-    """A complete read, and the moment of the server's clock to ask for changes from."""
+    """A complete read, packed, and the moment of the server's clock to ask for changes from."""
 
-    read: Read
+    read: PackedRead
     since: datetime
     read_at: float  # the provider's clock when it was read
 
@@ -73,8 +74,11 @@ class KeptReads:
             return None
         return kept
 
-    def keep(self, feature: Feature, read: Read, scan: Scan) -> None:
-        """Take in a fresh scan: it shows some of our writes; keep its read if it shows all."""
+    def keep(self, feature: Feature, read: PackedRead | None, scan: Scan) -> None:
+        """Take in a fresh scan: it shows some of our writes; keep its read if it shows all.
+
+        `read` is the scan's read, packed; None when it vouches for nothing (partial).
+        """
         self._reads.pop(feature, None)
         unseen = self._unseen.get(feature, {})
         now = self._clock()
@@ -85,7 +89,7 @@ class KeptReads:
                 for item_id, written in unseen.items()
                 if written.scans_left > 1 and not _shows(feature, shown.get(item_id), written)
             }
-        if read.snapshot.complete and scan.started_at is not None and not unseen:
+        if read is not None and read.complete and scan.started_at is not None and not unseen:
             self._reads[feature] = KeptRead(read, scan.started_at - SINCE_MARGIN, now)
 
     def wrote(self, feature: Feature, item_ids: Iterable[str], written: Payload | None) -> None:
