@@ -18,6 +18,7 @@ from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import ProviderError, WriteRequest
 from custom_components.crosswatch.providers.anilist_provider import AniListProvider
+from tests.reads import read_whole
 from tests.simulators.anilist import ALICE_ID, Malformed, Sim, start_sim
 
 type Serve = Callable[[web.Application], Awaitable[str]]
@@ -81,7 +82,7 @@ async def test_a_malformed_later_chunk_makes_the_read_partial_not_short(
 
     provider._client.collection_chunk = chunk  # type: ignore[method-assign,assignment]
 
-    read = await provider.read(W, None)
+    read = await read_whole(provider, W, None)
 
     assert not read.snapshot.complete
     assert "chunk 2 of the list could not be read" in read.snapshot.completeness.describe()
@@ -130,12 +131,12 @@ async def test_a_list_that_shrank_is_not_reused_the_next_read_asks_again(
 ) -> None:
     fill(sim)
     provider = provider_for(sim)
-    full = await provider.read(W, None)
+    full = await read_whole(provider, W, None)
     provider.forget_reads(validated=True)  # a fresh read, as the engine asks before a loss
     setattr(sim.state.quirks, fault, 1)
-    shrunk = await provider.read(W, None)
+    shrunk = await read_whole(provider, W, None)
 
-    again = await provider.read(W, None)
+    again = await read_whole(provider, W, None)
 
     assert len(shrunk.snapshot) < len(full.snapshot) == len(again.snapshot)
 
@@ -143,9 +144,9 @@ async def test_a_list_that_shrank_is_not_reused_the_next_read_asks_again(
 async def test_an_empty_first_list_is_not_reused(sim: Sim) -> None:
     sim.state.quirks.empty_collections = 1
     provider = provider_for(sim)
-    empty = await provider.read(W, None)
+    empty = await read_whole(provider, W, None)
 
-    again = await provider.read(W, None)
+    again = await read_whole(provider, W, None)
 
     assert (len(empty.snapshot), len(again.snapshot) > 0) == (0, True)
 
@@ -155,14 +156,14 @@ async def test_a_list_that_a_second_read_confirms_shorter_is_reused_from_then_on
 ) -> None:
     fill(sim)
     provider = provider_for(sim)
-    await provider.read(W, None)
+    await read_whole(provider, W, None)
     for entry in [e for e in sim.state.entries.values() if e.media_id in FILLERS][:100]:
         del sim.state.entries[entry.id]
     provider.forget_reads()
-    await provider.read(W, None)  # shorter: not kept
-    await provider.read(W, None)  # as short again: kept
+    await read_whole(provider, W, None)  # shorter: not kept
+    await read_whole(provider, W, None)  # as short again: kept
     asked = sim.state.requests
 
-    await provider.read(W, None)
+    await read_whole(provider, W, None)
 
     assert sim.state.requests == asked

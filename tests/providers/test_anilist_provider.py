@@ -20,6 +20,7 @@ from custom_components.crosswatch.engine.payloads import Feature, Listed, Payloa
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import (
     AuthError,
+    PackedRead,
     ProviderError,
     RateLimitError,
     WriteOutcome,
@@ -30,6 +31,7 @@ from custom_components.crosswatch.providers.anilist_provider import (
     BATCH_SIZE,
     AniListProvider,
 )
+from tests.reads import read_whole, same_snapshots
 from tests.simulators.anilist import (
     ALICE_ID,
     ALICE_TOKEN,
@@ -136,7 +138,7 @@ async def test_a_token_of_another_account_is_refused_before_anything_is_read_or_
     sim.state.add_user(77, "mallory", "mallory-token")
     provider = provider_for(sim, sim.client("mallory-token"))
     with pytest.raises(AuthError, match="belongs to mallory"):
-        await provider.read(Feature.WATCHLIST, None)
+        await read_whole(provider, Feature.WATCHLIST, None)
     with pytest.raises(AuthError, match="belongs to mallory"):
         await provider.write(Feature.WATCHLIST, Action.ADD, [WriteRequest(anime(30), Listed())])
     assert sim.state.mutations == []
@@ -146,7 +148,7 @@ async def test_a_token_of_another_account_is_refused_before_anything_is_read_or_
 
 
 async def test_the_watchlist_is_the_planning_entries_listed_when_created(sim: Sim) -> None:
-    read = await provider_for(sim).read(Feature.WATCHLIST, None)
+    read = await read_whole(provider_for(sim), Feature.WATCHLIST, None)
     snapshot = read.snapshot
     assert snapshot.complete
     assert sorted(snapshot.entries) == ["anilist:5114"]
@@ -159,17 +161,17 @@ async def test_the_watchlist_is_the_planning_entries_listed_when_created(sim: Si
 
 async def test_anilists_own_statistics_witness_a_watchlist_read(sim: Sim) -> None:
     provider = provider_for(sim)
-    whole = (await provider.read(Feature.WATCHLIST, None)).snapshot
+    whole = (await read_whole(provider, Feature.WATCHLIST, None)).snapshot
     provider.forget_reads(validated=True)
     sim.state.quirks.empty_collections = 1  # a list with no lists, that looks complete
-    short = (await provider.read(Feature.WATCHLIST, None)).snapshot
+    short = (await read_whole(provider, Feature.WATCHLIST, None)).snapshot
 
     assert await provider.count_agrees(whole) is True
     assert short.complete
     assert len(short) == 0
     assert await provider.count_agrees(short) is False
     # Watched state and scores have no count of their own that maps onto what is synced.
-    history = (await provider.read(Feature.HISTORY, None)).snapshot
+    history = (await read_whole(provider, Feature.HISTORY, None)).snapshot
     assert await provider.count_agrees(history) is None
 
 
@@ -191,7 +193,7 @@ async def test_history_is_completed_rewatching_and_started_entries_with_day_prec
     sim: Sim,
 ) -> None:
     sim.state.add_entry(ALICE_ID, 30, "REPEATING", progress=3, repeat=2, updated_at=1_700_000_100)
-    snapshot = (await provider_for(sim).read(Feature.HISTORY, None)).snapshot
+    snapshot = (await read_whole(provider_for(sim), Feature.HISTORY, None)).snapshot
     assert snapshot.complete
     payloads = {key: entry.payload for key, entry in snapshot.entries.items()}
     # Dropped, paused and unstarted entries are not history; the manga is not anime at all.
@@ -206,7 +208,7 @@ async def test_history_is_completed_rewatching_and_started_entries_with_day_prec
 
 
 async def test_ratings_are_normalized_from_the_users_score_format(sim: Sim) -> None:
-    snapshot = (await provider_for(sim).read(Feature.RATINGS, None)).snapshot
+    snapshot = (await read_whole(provider_for(sim), Feature.RATINGS, None)).snapshot
     values = {key: entry.payload for key, entry in snapshot.entries.items()}
     assert values == {
         "anilist:1": Rated(9.0, datetime.fromtimestamp(1_615_000_000, UTC)),
@@ -216,7 +218,7 @@ async def test_ratings_are_normalized_from_the_users_score_format(sim: Sim) -> N
 
 
 async def test_films_are_movies_and_series_are_anime(sim: Sim) -> None:
-    snapshot = (await provider_for(sim).read(Feature.HISTORY, None)).snapshot
+    snapshot = (await read_whole(provider_for(sim), Feature.HISTORY, None)).snapshot
     film = snapshot.entries["anilist:21519"].item
     assert film.type is MediaType.MOVIE
     assert (film.title, film.year) == ("Kimi no Na wa.", 2016)
@@ -227,7 +229,7 @@ async def test_films_are_movies_and_series_are_anime(sim: Sim) -> None:
 async def test_one_read_of_the_list_serves_all_three_features(sim: Sim) -> None:
     provider = provider_for(sim)
     for feature in Feature:
-        await provider.read(feature, None)
+        await read_whole(provider, feature, None)
     assert provider.requests_made == 3  # the list's mark, the viewer and one chunk
 
 
@@ -236,17 +238,17 @@ async def test_after_the_reuse_window_the_list_is_served_again_while_its_mark_st
 ) -> None:
     clock = Clock()
     provider = provider_for(sim, clock=clock)
-    await provider.read(Feature.WATCHLIST, None)
+    await read_whole(provider, Feature.WATCHLIST, None)
     clock.now += 61
-    await provider.read(Feature.WATCHLIST, None)
+    await read_whole(provider, Feature.WATCHLIST, None)
     assert provider.requests_made == 4  # mark, viewer and chunk; then the mark alone
 
 
 async def test_a_forgotten_list_asks_for_its_mark_within_the_reuse_window(sim: Sim) -> None:
     provider = provider_for(sim, clock=Clock())
-    await provider.read(Feature.WATCHLIST, None)
+    await read_whole(provider, Feature.WATCHLIST, None)
     provider.forget_reads(Feature.HISTORY)  # one list serves every feature
-    await provider.read(Feature.WATCHLIST, None)
+    await read_whole(provider, Feature.WATCHLIST, None)
     assert provider.requests_made == 4
 
 
@@ -256,11 +258,11 @@ async def test_a_list_whose_mark_stands_is_served_again_with_one_request(sim: Si
         sim.state.add_entry(ALICE_ID, media_id, "PLANNING")
     clock = Clock()
     provider = provider_for(sim, clock=clock)
-    first = await provider.read(Feature.WATCHLIST, None)
+    first = await read_whole(provider, Feature.WATCHLIST, None)
     before = sim.state.requests
     clock.now += 3600
 
-    again = await provider.read(Feature.WATCHLIST, None)
+    again = await read_whole(provider, Feature.WATCHLIST, None)
 
     assert sim.state.requests - before == 1
     assert again.version == first.version
@@ -270,25 +272,27 @@ async def test_a_kept_list_served_again_hands_back_the_snapshot_built_for_it(sim
     # At 100,000 entries building the snapshot again was most of a settled run's CPU.
     clock = Clock()
     provider = provider_for(sim, clock=clock)
-    first = {feature: await provider.read(feature, None) for feature in Feature}
+    first = {feature: await read_whole(provider, feature, None) for feature in Feature}
     clock.now += 3600
 
     again = {feature: await provider.read(feature, None) for feature in Feature}
 
     for feature in Feature:
-        assert again[feature].snapshot is first[feature].snapshot
-        assert again[feature].version == first[feature].version
+        served = again[feature]
+        assert isinstance(served, PackedRead)  # built once, handed back packed
+        assert served.version == first[feature].version
+        assert same_snapshots(served.unpacked().snapshot, first[feature].snapshot)
 
 
 async def test_a_list_read_whole_again_builds_its_snapshot_anew(sim: Sim) -> None:
     clock = Clock()
     provider = provider_for(sim, clock=clock)
-    first = await provider.read(Feature.WATCHLIST, None)
+    first = await read_whole(provider, Feature.WATCHLIST, None)
     sim.state.now += 60
     sim.state.add_entry(ALICE_ID, 30, "PLANNING")
     clock.now += 3600
 
-    again = await provider.read(Feature.WATCHLIST, None)
+    again = await read_whole(provider, Feature.WATCHLIST, None)
 
     assert again.snapshot is not first.snapshot
     assert "anilist:30" in again.snapshot.entries
@@ -301,7 +305,7 @@ async def test_any_edit_of_the_list_changes_its_mark_and_the_list_is_read_again(
 ) -> None:
     clock = Clock()
     provider = provider_for(sim, clock=clock)
-    await provider.read(Feature.WATCHLIST, None)
+    await read_whole(provider, Feature.WATCHLIST, None)
     sim.state.now += 60
     planned = sim.state.entry_for(ALICE_ID, 5114)
     assert planned is not None
@@ -317,7 +321,7 @@ async def test_any_edit_of_the_list_changes_its_mark_and_the_list_is_read_again(
     clock.now += 3600
     before = sim.state.requests
 
-    watchlist = (await provider.read(Feature.WATCHLIST, None)).snapshot
+    watchlist = (await read_whole(provider, Feature.WATCHLIST, None)).snapshot
 
     assert sim.state.requests - before == 3  # mark, viewer, one chunk: read whole again
     listed = {key for key in ("anilist:5114", "anilist:30") if key in watchlist.entries}
@@ -337,7 +341,7 @@ async def test_a_kept_list_is_read_whole_again_after_a_day_or_when_the_engine_as
 ) -> None:
     clock = Clock()
     provider = provider_for(sim, clock=clock)
-    await provider.read(Feature.WATCHLIST, None)
+    await read_whole(provider, Feature.WATCHLIST, None)
     for ask in ("a day later", "a fresh read"):
         before = sim.state.requests
         if ask == "a day later":
@@ -345,7 +349,7 @@ async def test_a_kept_list_is_read_whole_again_after_a_day_or_when_the_engine_as
         else:
             clock.now += 120
             provider.forget_reads(Feature.WATCHLIST, validated=True)
-        await provider.read(Feature.WATCHLIST, None)
+        await read_whole(provider, Feature.WATCHLIST, None)
         assert sim.state.requests - before == 3, ask  # mark, viewer, one chunk
 
 
@@ -355,24 +359,24 @@ async def test_a_list_mark_anilist_cannot_give_reads_the_list_and_keeps_nothing(
     clock = Clock()
     provider = provider_for(sim, clock=clock)
     sim.state.quirks.schedule(Fault.SERVER_ERROR, 4)  # the mark's request and its retries
-    read = await provider.read(Feature.WATCHLIST, None)
+    read = await read_whole(provider, Feature.WATCHLIST, None)
     assert read.snapshot.complete
     before = sim.state.requests
     clock.now += 3600
-    await provider.read(Feature.WATCHLIST, None)
+    await read_whole(provider, Feature.WATCHLIST, None)
     assert sim.state.requests - before == 3  # nothing was kept: read whole again
 
 
 async def test_a_write_makes_the_next_read_a_fresh_one(sim: Sim) -> None:
     provider = provider_for(sim)
-    await provider.read(Feature.WATCHLIST, None)
+    await read_whole(provider, Feature.WATCHLIST, None)
     await write(provider, Feature.WATCHLIST, Action.ADD, WriteRequest(anime(30), Listed()))
-    snapshot = (await provider.read(Feature.WATCHLIST, None)).snapshot
+    snapshot = (await read_whole(provider, Feature.WATCHLIST, None)).snapshot
     assert "anilist:30" in snapshot.entries
 
 
 async def test_reads_give_no_checkpoint(sim: Sim) -> None:
-    read = await provider_for(sim).read(Feature.WATCHLIST, None)
+    read = await read_whole(provider_for(sim), Feature.WATCHLIST, None)
     assert read.checkpoint is None
 
 
@@ -385,7 +389,7 @@ async def test_entries_on_custom_lists_are_read_once_even_when_hidden_from_statu
     sim.state.add_entry(
         ALICE_ID, 31, "PLANNING", custom_lists=("Mecha",), hidden_from_status_lists=True
     )
-    snapshot = (await provider_for(sim).read(Feature.WATCHLIST, None)).snapshot
+    snapshot = (await read_whole(provider_for(sim), Feature.WATCHLIST, None)).snapshot
     assert sorted(snapshot.entries) == ["anilist:30", "anilist:31", "anilist:5114"]
     assert snapshot.completeness.seen_total == 3
 
@@ -395,7 +399,7 @@ async def test_a_list_longer_than_a_chunk_is_read_chunk_by_chunk(sim: Sim) -> No
         sim.state.add_media(media_id, f"Filler {media_id}", year=2000)
         sim.state.add_entry(ALICE_ID, media_id, "PLANNING")
     provider = provider_for(sim)
-    snapshot = (await provider.read(Feature.WATCHLIST, None)).snapshot
+    snapshot = (await read_whole(provider, Feature.WATCHLIST, None)).snapshot
     assert snapshot.complete
     assert len(snapshot) == 1101
     chunks = [r.body["variables"]["chunk"] for r in sim.recorded if "chunk" in r.body["variables"]]
@@ -410,12 +414,12 @@ async def test_a_chunk_failing_after_the_first_makes_the_read_partial_not_short(
         sim.state.add_entry(ALICE_ID, media_id, "PLANNING")
     sim.state.quirks.schedule(Fault.SERVER_ERROR, 4, after=3)  # mark, viewer, chunk 1 pass
     provider = provider_for(sim)
-    snapshot = (await provider.read(Feature.WATCHLIST, None)).snapshot
+    snapshot = (await read_whole(provider, Feature.WATCHLIST, None)).snapshot
     assert not snapshot.complete
     assert "chunk 2" in snapshot.completeness.describe()
     assert 0 < len(snapshot) < 601
     # A partial read is never reused: the next feature asks again.
-    await provider.read(Feature.HISTORY, None)
+    await read_whole(provider, Feature.HISTORY, None)
     assert sim.state.requests == 3 + 4 + 4
 
 
@@ -424,7 +428,7 @@ async def test_a_first_chunk_that_fails_raises_instead_of_giving_an_empty_list(
 ) -> None:
     sim.state.quirks.schedule(Fault.SERVER_ERROR, 4, after=1)
     with pytest.raises(ProviderError):
-        await provider_for(sim).read(Feature.WATCHLIST, None)
+        await read_whole(provider_for(sim), Feature.WATCHLIST, None)
 
 
 async def test_an_expired_token_between_chunks_is_an_auth_error_not_a_partial_read(
@@ -435,20 +439,20 @@ async def test_an_expired_token_between_chunks_is_an_auth_error_not_a_partial_re
         sim.state.add_entry(ALICE_ID, media_id, "PLANNING")
     sim.state.quirks.token_expires_after = 2
     with pytest.raises(AuthError):
-        await provider_for(sim).read(Feature.WATCHLIST, None)
+        await read_whole(provider_for(sim), Feature.WATCHLIST, None)
 
 
 async def test_an_empty_200_on_the_list_raises(sim: Sim) -> None:
     sim.state.quirks.schedule(Fault.EMPTY_200, after=1)
     with pytest.raises(ProviderError, match="empty reply"):
-        await provider_for(sim).read(Feature.WATCHLIST, None)
+        await read_whole(provider_for(sim), Feature.WATCHLIST, None)
 
 
 async def test_an_empty_collection_is_reported_as_read_for_the_drop_guard_to_judge(
     sim: Sim,
 ) -> None:
     sim.state.quirks.empty_collections = 1
-    read = await provider_for(sim).read(Feature.WATCHLIST, None)
+    read = await read_whole(provider_for(sim), Feature.WATCHLIST, None)
     assert len(read.snapshot) == 0
 
 
@@ -481,12 +485,12 @@ async def test_unreadable_entries_and_scores_make_the_read_partial(
     url = await serve(app)
     client = AniListClient(session, tokens_from_pin("t"), base_url=url)
     provider = provider_for(sim, client)
-    ratings = (await provider.read(Feature.RATINGS, None)).snapshot
+    ratings = (await read_whole(provider, Feature.RATINGS, None)).snapshot
     assert list(ratings.entries) == ["anilist:2"]
     assert ratings.completeness.describe() == (
         "partial: 1 list entries could not be read; 1 scores are not values of POINT_10"
     )
-    history = (await provider.read(Feature.HISTORY, None)).snapshot
+    history = (await read_whole(provider, Feature.HISTORY, None)).snapshot
     assert not history.complete
     assert len(history) == 2
 
@@ -595,7 +599,9 @@ async def test_a_write_visible_only_after_some_reads_is_confirmed_and_shows_up_l
     seen = []
     for _ in range(3):
         clock.now += 120
-        seen.append("anilist:30" in (await provider.read(Feature.WATCHLIST, None)).snapshot.entries)
+        seen.append(
+            "anilist:30" in (await read_whole(provider, Feature.WATCHLIST, None)).snapshot.entries
+        )
     assert seen == [False, False, True]
 
 
@@ -606,9 +612,9 @@ async def test_a_deletion_visible_only_after_some_reads_keeps_showing_the_entry(
     clock = Clock()
     provider = provider_for(sim, clock=clock)
     await write(provider, Feature.WATCHLIST, Action.REMOVE, WriteRequest(anime(5114), None))
-    first = (await provider.read(Feature.WATCHLIST, None)).snapshot
+    first = (await read_whole(provider, Feature.WATCHLIST, None)).snapshot
     clock.now += 120
-    second = (await provider.read(Feature.WATCHLIST, None)).snapshot
+    second = (await read_whole(provider, Feature.WATCHLIST, None)).snapshot
     assert ("anilist:5114" in first.entries, "anilist:5114" in second.entries) == (True, False)
 
 
@@ -740,7 +746,7 @@ async def test_each_score_format_round_trips_at_its_own_precision(
         )
         assert result == [CONFIRMED]
         clock.now += 120
-        snapshot = (await provider.read(Feature.RATINGS, None)).snapshot
+        snapshot = (await read_whole(provider, Feature.RATINGS, None)).snapshot
         assert snapshot.entries["anilist:5114"].payload.value == quantize(scale, value)  # type: ignore[union-attr]
     assert provider.capabilities.rating_scale is scale
 

@@ -59,10 +59,13 @@ from ..clients.off_loop import off_loop
 from ..engine.capabilities import Capabilities, HistorySupport
 from ..engine.cursor import Checkpoint
 from ..engine.items import MediaItem, MediaType
+from ..engine.packed import pack_snapshot
 from ..engine.payloads import Entry, Feature, Listed, Payload, Rated, Watched
 from ..engine.plan import Action
 from ..engine.provider import (
+    AnyRead,
     AuthError,
+    PackedRead,
     ProviderError,
     RateLimitError,
     Read,
@@ -95,10 +98,10 @@ class _Collection:
 
 @dataclass(frozen=True, slots=True)
 class _Built:
-    """A feature's read, built from one list read's entries (compared by identity)."""
+    """A feature's read, built from one list read's entries (compared by identity), packed."""
 
     entries: tuple[ListEntry, ...]
-    read: Read
+    read: PackedRead
 
 
 def _read_of(provider: str, feature: Feature, collection: _Collection) -> Read:
@@ -215,7 +218,7 @@ class AniListProvider:
         self._scale = RatingScale.for_anilist(viewer.score_format)
 
     @translates_client_errors
-    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
+    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> AnyRead:
         """The whole list, filtered to one feature.
 
         AniList has no activity watermark, so no checkpoint is returned: a watermark derived
@@ -228,8 +231,12 @@ class AniListProvider:
         read = await off_loop(
             partial(_read_of, self.name, feature, collection), size=len(collection.entries)
         )
-        if read.snapshot.complete:
-            self._built[feature] = _Built(collection.entries, read)
+        if read.snapshot.complete and read.version is not None:
+            size = len(read.snapshot)
+            packed = await off_loop(partial(pack_snapshot, read.snapshot), size=size)
+            self._built[feature] = _Built(
+                collection.entries, PackedRead(packed, None, read.version)
+            )
         return read
 
     @translates_client_errors
