@@ -38,6 +38,7 @@ from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import WriteOutcome, WriteRequest
 from tests.providers.conftest import Serve
 from tests.providers.test_plex_support import World, start_world
+from tests.reads import read_whole
 from tests.simulators.openapi import (
     METHODS,
     RECORDED,
@@ -168,7 +169,7 @@ async def _full_session(world: World) -> None:
     provider = world.provider(world.client(page_size=2, watchlist_page_size=1), library_ttl=0)
     await provider.health()
     for feature in Feature:
-        assert (await provider.read(feature, None)).snapshot.complete
+        assert (await read_whole(provider, feature, None)).snapshot.complete
     heat = MediaItem.create(MediaType.MOVIE, title="Heat", year=1995, ids={"tmdb": 949})
     movie = MediaItem.create(MediaType.MOVIE, title="Inception", ids={"imdb": "tt1375666"})
     writes = [

@@ -17,6 +17,7 @@ from custom_components.crosswatch.engine.payloads import Feature, Listed
 from custom_components.crosswatch.engine.provider import AuthError
 from tests.providers.conftest import Serve
 from tests.providers.test_plex_support import World, entry, start_world
+from tests.reads import read_whole
 from tests.simulators.plex import DiscoverContainer, PlexSim, Title
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -62,7 +63,7 @@ async def test_every_third_discover_row_comes_without_its_ids_as_the_simulator_d
 async def test_titles_listed_without_ids_get_them_from_the_per_item_metadata_lookup(
     world: World,
 ) -> None:
-    snapshot = (await world.provider().read(W, None)).snapshot
+    snapshot = (await read_whole(world.provider(), W, None)).snapshot
 
     assert snapshot.complete
     assert len(snapshot) == len(FILMS)
@@ -78,12 +79,12 @@ async def test_titles_listed_without_ids_get_them_from_the_per_item_metadata_loo
 async def test_the_video_container_reads_as_the_metadata_one(
     serve: Serve, session: aiohttp.ClientSession, world: World
 ) -> None:
-    expected = (await world.provider().read(W, None)).snapshot
+    expected = (await read_whole(world.provider(), W, None)).snapshot
     sim = PlexSim()
     sim.quirks.discover_container = DiscoverContainer.VIDEO
     other = await watchlisted(serve, session, sim)
 
-    snapshot = (await other.provider().read(W, None)).snapshot
+    snapshot = (await read_whole(other.provider(), W, None)).snapshot
 
     assert snapshot.complete
     assert sorted(snapshot.entries) == sorted(expected.entries)
@@ -96,10 +97,10 @@ async def test_the_video_container_reads_as_the_metadata_one(
 
 async def test_ids_found_once_are_kept_per_rating_key_for_the_next_reads(world: World) -> None:
     provider = world.provider()
-    await provider.read(W, None)
+    await read_whole(provider, W, None)
     first = list(world.sim.lookups)
 
-    again = (await provider.read(W, None)).snapshot
+    again = (await read_whole(provider, W, None)).snapshot
 
     assert again.complete
     assert world.sim.lookups == first  # nothing was asked twice
@@ -111,7 +112,7 @@ async def test_ids_found_once_are_kept_per_rating_key_for_the_next_reads(world: 
     late = world.sim.add_title("movie", "Memento", 2000, imdb="tt0209144", tmdb=77)
     world.sim.watchlist[late.plex] = world.sim.tick()
     assert late.plex in world.sim.titles_listed_without_ids()
-    await provider.read(W, None)
+    await read_whole(provider, W, None)
     assert world.sim.lookups == [*first, late.plex]
 
 
@@ -121,7 +122,7 @@ async def test_lookups_run_a_few_at_a_time(serve: Serve, session: aiohttp.Client
     sim.quirks.lookup_delay = 0.05
     world = await watchlisted(serve, session, sim)
 
-    snapshot = (await world.provider().read(W, None)).snapshot
+    snapshot = (await read_whole(world.provider(), W, None)).snapshot
 
     assert snapshot.complete
     assert len(sim.lookups) == len(FILMS) > plex_client.LOOKUP_CONCURRENCY
@@ -139,7 +140,7 @@ async def test_a_title_without_ids_anywhere_stays_usable_by_title_and_year(
     world = await start_world(serve, session, sim)
     provider = world.provider()
 
-    snapshot = (await provider.read(W, None)).snapshot
+    snapshot = (await read_whole(provider, W, None)).snapshot
 
     assert snapshot.complete
     [found] = snapshot.entries.values()
@@ -149,7 +150,7 @@ async def test_a_title_without_ids_anywhere_stays_usable_by_title_and_year(
     weak = MediaItem.create(MediaType.MOVIE, title="A Home Movie", year=2020, ids={})
     assert weak_key(found.item) == weak_key(weak)
     # Plex may add ids later: a title found without any is asked about again.
-    await provider.read(W, None)
+    await read_whole(provider, W, None)
     assert sim.lookups == [obscure.plex, obscure.plex]
 
 
@@ -158,7 +159,7 @@ async def test_a_lookup_that_fails_leaves_the_watchlist_partial_with_every_title
 ) -> None:
     world.sim.quirks.lookup_error_status = 503
 
-    snapshot = (await world.provider().read(W, None)).snapshot
+    snapshot = (await read_whole(world.provider(), W, None)).snapshot
 
     assert not snapshot.complete
     assert "could not be looked up" in snapshot.completeness.describe()
@@ -168,7 +169,7 @@ async def test_a_lookup_that_fails_leaves_the_watchlist_partial_with_every_title
 async def test_a_lookup_refused_for_the_token_is_an_auth_error(world: World) -> None:
     world.sim.quirks.lookup_error_status = 401
     with pytest.raises(AuthError):
-        await world.provider().read(W, None)
+        await read_whole(world.provider(), W, None)
 
 
 def test_a_page_under_video_parses_as_one_under_metadata() -> None:

@@ -17,6 +17,7 @@ from custom_components.crosswatch.engine.provider import ProviderError, WriteOut
 from custom_components.crosswatch.providers.plex import PlexProvider
 from tests.providers.conftest import Serve
 from tests.providers.test_plex_support import World, start_world
+from tests.reads import read_whole
 from tests.simulators.plex import EPOCH, Malformed, PlexSim, Title, seed_library
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -73,7 +74,7 @@ async def test_a_malformed_library_page_makes_the_snapshot_partial_never_short(
     quirks = big.sim.quirks
     quirks.fault_path, quirks.malformed_replies, quirks.malformed_shape = "/sections/1/", 1, shape
 
-    read = await provider(big).read(H, None)
+    read = await read_whole(provider(big), H, None)
 
     assert not read.snapshot.complete
     assert "section 1 movies: page at 0" in failure(read)
@@ -85,7 +86,7 @@ async def test_a_malformed_section_list_fails_the_read(world: World, shape: Malf
     quirks.fault_path, quirks.malformed_replies, quirks.malformed_shape = "/sections/all", 1, shape
 
     with pytest.raises(ProviderError):
-        await provider(world).read(H, None)
+        await read_whole(provider(world), H, None)
 
 
 @pytest.mark.parametrize("shape", list(Malformed))
@@ -95,7 +96,7 @@ async def test_a_malformed_watchlist_page_makes_the_watchlist_partial(
     quirks = big.sim.quirks
     quirks.fault_path, quirks.malformed_replies, quirks.malformed_shape = "watchlist", 1, shape
 
-    read = await provider(big).read(W, None)
+    read = await read_whole(provider(big), W, None)
 
     assert not read.snapshot.complete
     assert "page at 0" in failure(read)
@@ -105,7 +106,7 @@ async def test_a_container_that_says_it_is_empty_may_leave_its_list_out(world: W
     """Plex leaves `Metadata` out of an empty container; `size` 0 is what makes that a list."""
     world.sim.add_section("4", "movie", "Empty")
 
-    read = await provider(world).read(H, None)
+    read = await read_whole(provider(world), H, None)
 
     assert read.snapshot.complete
 
@@ -148,11 +149,11 @@ async def test_list_faults_count_down_in_the_order_malformed_empty_tiny(big: Wor
 async def test_a_scan_of_3_films_where_60_were_is_reported_as_read(big: World) -> None:
     """A tiny reply that claims to be whole is what the read shows; the drop guard judges it."""
     plex = provider(big, library_ttl=0)
-    first = await plex.read(H, None)
+    first = await read_whole(plex, H, None)
     plex.forget_reads(H, validated=True)  # a scan, not the kept one: the engine asks for it
     big.sim.quirks.tiny_replies = 2  # the section list and the films
 
-    shrunk = await plex.read(H, first.checkpoint)
+    shrunk = await read_whole(plex, H, first.checkpoint)
 
     assert (len(first.snapshot), len(shrunk.snapshot)) == (FILMS, 3)
     assert shrunk.snapshot.complete  # the reply claimed 3: only the drop guard can doubt it
@@ -161,12 +162,12 @@ async def test_a_scan_of_3_films_where_60_were_is_reported_as_read(big: World) -
 @pytest.mark.parametrize("feature", [H, R, W])
 async def test_the_plex_etag_only_fingerprints_content(world: World, feature: Feature) -> None:
     plex = provider(world, library_ttl=0)
-    first = await plex.read(feature, None)
-    same = await plex.read(feature, first.checkpoint)
+    first = await read_whole(plex, feature, None)
+    same = await read_whole(plex, feature, first.checkpoint)
     heat = world.sim.item("Heat")
     heat.view_count, heat.user_rating = 1, 6.0
     world.sim.watchlist[heat.plex or ""] = EPOCH
-    changed = await plex.read(feature, same.checkpoint)
+    changed = await read_whole(plex, feature, same.checkpoint)
 
     etags = [r.checkpoint.etag if r.checkpoint else None for r in (first, same, changed)]
     assert etags[0] is not None
@@ -180,13 +181,13 @@ async def test_an_empty_scan_after_a_full_one_is_not_reused_the_next_read_asks_a
     big: World,
 ) -> None:
     plex = provider(big, library_ttl=60, now=Clock())
-    await plex.read(H, None)
+    await read_whole(plex, H, None)
     plex.forget_reads(H, validated=True)  # a fresh scan, as the engine asks before a loss
     big.sim.quirks.empty_replies = 1  # the section list: no sections at all
-    emptied = await plex.read(H, None)
+    emptied = await read_whole(plex, H, None)
     asked = plex.requests_made
 
-    again = await plex.read(H, None)
+    again = await read_whole(plex, H, None)
 
     assert (len(emptied.snapshot), len(again.snapshot)) == (0, FILMS)
     assert plex.requests_made > asked
@@ -194,13 +195,13 @@ async def test_an_empty_scan_after_a_full_one_is_not_reused_the_next_read_asks_a
 
 async def test_a_tiny_scan_after_a_full_one_is_not_reused_either(big: World) -> None:
     plex = provider(big, library_ttl=60, now=Clock())
-    await plex.read(H, None)
+    await read_whole(plex, H, None)
     plex.forget_reads(H, validated=True)  # a fresh scan, as the engine asks before a loss
     big.sim.quirks.fault_path, big.sim.quirks.tiny_replies = "/sections/1/", 1
-    shrunk = await plex.read(H, None)
+    shrunk = await read_whole(plex, H, None)
 
-    again = await plex.read(R, None)  # history and ratings share the scan
-    history = await plex.read(H, None)
+    again = await read_whole(plex, R, None)  # history and ratings share the scan
+    history = await read_whole(plex, H, None)
 
     assert (len(shrunk.snapshot), len(history.snapshot)) == (3, FILMS)
     assert again.snapshot.complete
@@ -209,10 +210,10 @@ async def test_a_tiny_scan_after_a_full_one_is_not_reused_either(big: World) -> 
 async def test_a_partial_scan_is_not_reused(big: World) -> None:
     plex = provider(big, library_ttl=60, now=Clock())
     big.sim.quirks.fault_path, big.sim.quirks.error_on_page = "/sections/1/", 2
-    partial = await plex.read(H, None)
+    partial = await read_whole(plex, H, None)
     big.sim.quirks.error_on_page = None
 
-    whole = await plex.read(H, None)
+    whole = await read_whole(plex, H, None)
 
     assert not partial.snapshot.complete
     assert whole.snapshot.complete
@@ -223,16 +224,16 @@ async def test_a_shrunken_scan_that_a_second_read_confirms_is_reused_from_then_o
     big: World,
 ) -> None:
     plex = provider(big, library_ttl=60, now=Clock())
-    await plex.read(H, None)
+    await read_whole(plex, H, None)
     for film in list(big.sim.items.values())[:10]:
         film.view_count = 0
     del big.sim.items[next(iter(big.sim.items))]
     plex.forget_reads(H, validated=True)  # a fresh scan, as the engine asks before a loss
-    first = await plex.read(H, None)
-    second = await plex.read(H, None)
+    first = await read_whole(plex, H, None)
+    second = await read_whole(plex, H, None)
     asked = plex.requests_made
 
-    third = await plex.read(H, None)
+    third = await read_whole(plex, H, None)
 
     assert len(first.snapshot) == len(second.snapshot) == len(third.snapshot) == FILMS - 10
     assert plex.requests_made == asked
@@ -242,19 +243,19 @@ async def test_a_watchlist_write_keeps_the_library_scan_a_history_write_drops_it
     big: World,
 ) -> None:
     plex = provider(big, library_ttl=60, now=Clock())
-    await plex.read(H, None)
+    await read_whole(plex, H, None)
     scanned = plex.requests_made
     film = big.sim.item("Film 10")
     listed = MediaItem.create(MediaType.MOVIE, title="Film 10", ids={"plex": film.plex})
 
     await plex.write(W, Action.ADD, [WriteRequest(listed, Listed())])
     written = plex.requests_made
-    await plex.read(R, None)
+    await read_whole(plex, R, None)
     assert plex.requests_made == written > scanned
 
     await plex.write(H, Action.ADD, [WriteRequest(listed, Watched.from_state(1, None))])
     written = plex.requests_made
-    await plex.read(R, None)
+    await read_whole(plex, R, None)
     assert plex.requests_made > written
 
 
@@ -263,7 +264,7 @@ async def test_a_write_after_an_empty_scan_reads_the_library_again_to_find_its_i
 ) -> None:
     plex = provider(big, library_ttl=60, now=Clock())
     big.sim.quirks.empty_replies = 1
-    await plex.read(H, None)
+    await read_whole(plex, H, None)
     film = MediaItem.create(MediaType.MOVIE, title="Film 7", ids={"imdb": "tt1000007"})
 
     (result,) = await plex.write(R, Action.ADD, [WriteRequest(film, Rated(8.0))])
@@ -278,12 +279,12 @@ async def test_watchlist_ids_are_never_lent_from_an_empty_scan(big: World) -> No
         title = big.sim.catalogue[plex_id]
         big.sim.catalogue[plex_id] = Title(plex_id, title.kind, title.title, title.year)
     plex = provider(big, library_ttl=60, now=Clock())
-    full = await plex.read(W, None)
+    full = await read_whole(plex, W, None)
     plex.forget_reads(validated=True)
     big.sim.quirks.fault_path, big.sim.quirks.empty_replies = "/sections/1/", 1
-    await plex.read(H, None)  # an empty scan
+    await read_whole(plex, H, None)  # an empty scan
 
-    listed = await plex.read(W, None)
+    listed = await read_whole(plex, W, None)
 
     assert {key.partition(":")[0] for key in full.snapshot.entries} == {"imdb"}
     assert set(listed.snapshot.entries) == set(full.snapshot.entries)

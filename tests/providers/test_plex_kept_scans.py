@@ -16,11 +16,12 @@ from custom_components.crosswatch.clients.plex.client import TYPE_EPISODE, TYPE_
 from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Rated
 from custom_components.crosswatch.engine.plan import Action
-from custom_components.crosswatch.engine.provider import WriteRequest
+from custom_components.crosswatch.engine.provider import PackedRead, WriteRequest
 from custom_components.crosswatch.providers.plex import PlexProvider
 from custom_components.crosswatch.providers.plex.kept import FULL_SCAN_EVERY
 from tests.providers.conftest import Serve
 from tests.providers.test_plex_support import World, start_world
+from tests.reads import read_whole, same_snapshots
 from tests.simulators.plex import EPOCH, Item, PlexSim, seed_library
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -54,16 +55,18 @@ async def test_a_settled_read_asks_three_tallies_instead_of_scanning_the_library
 ) -> None:
     clock = Clock()
     plex = provider(world, clock)
-    first = await plex.read(H, None)
+    first = await read_whole(plex, H, None)
     asked = plex.requests_made
     clock.now += LATER
 
     again = await plex.read(H, None)
 
     assert plex.requests_made - asked == TALLIES
-    # The snapshot built for the scan is handed back: no rebuild of 100,000 entries.
-    assert again.snapshot is first.snapshot
+    # The snapshot built for the scan is handed back, packed: no rebuild of 100,000 entries,
+    # and nothing to unpack for a run that settles.
+    assert isinstance(again, PackedRead)
     assert again.version == first.version
+    assert same_snapshots(again.unpacked().snapshot, first.snapshot)
 
 
 async def test_a_tally_counts_and_dates_each_type_across_every_section(world: World) -> None:
@@ -110,11 +113,11 @@ async def test_any_play_unplay_or_rating_moves_a_tally_and_the_library_is_scanne
     feature, title, change = EDITS[edit]
     clock = Clock()
     plex = provider(world, clock)
-    before = (await plex.read(feature, None)).snapshot
+    before = (await read_whole(plex, feature, None)).snapshot
     change(world.sim.item(title))
     clock.now += LATER
 
-    after = (await plex.read(feature, None)).snapshot
+    after = (await read_whole(plex, feature, None)).snapshot
 
     assert after is not before
     assert {k: e.payload for k, e in after.entries.items()} != {
@@ -128,13 +131,13 @@ async def test_a_rating_made_while_the_history_tallies_stand_shows_in_the_rating
     # One scan serves both features, but each read asks its own feature's tallies.
     clock = Clock()
     plex = provider(world, clock)
-    await plex.read(H, None)
-    await plex.read(R, None)
+    await read_whole(plex, H, None)
+    await read_whole(plex, R, None)
     _rate(world.sim.item("Heat"))
     clock.now += LATER
 
-    await plex.read(H, None)  # its tallies stand: the kept scan
-    rated = (await plex.read(R, None)).snapshot
+    await read_whole(plex, H, None)  # its tallies stand: the kept scan
+    rated = (await read_whole(plex, R, None)).snapshot
 
     heat = next(e.payload for e in rated.entries.values() if e.item.title == "Heat")
     assert isinstance(heat, Rated)
@@ -144,11 +147,11 @@ async def test_a_rating_made_while_the_history_tallies_stand_shows_in_the_rating
 async def test_a_kept_scan_is_scanned_again_once_a_day_old(world: World) -> None:
     clock = Clock()
     plex = provider(world, clock)
-    await plex.read(H, None)
+    await read_whole(plex, H, None)
     clock.now += FULL_SCAN_EVERY
     asked = plex.requests_made
 
-    await plex.read(H, None)
+    await read_whole(plex, H, None)
 
     assert plex.requests_made - asked > 2 * TALLIES  # both features' tallies, then a scan
 
@@ -156,13 +159,13 @@ async def test_a_kept_scan_is_scanned_again_once_a_day_old(world: World) -> None
 async def test_a_library_write_drops_the_kept_scan(world: World) -> None:
     clock = Clock()
     plex = provider(world, clock)
-    await plex.read(R, None)
+    await read_whole(plex, R, None)
     heat = MediaItem.create(MediaType.MOVIE, title="Heat", year=1995, ids={"imdb": "tt0113277"})
     await plex.write(R, Action.ADD, [WriteRequest(heat, Rated(8.0))])
     clock.now += LATER
     asked = plex.requests_made
 
-    await plex.read(R, None)
+    await read_whole(plex, R, None)
 
     assert plex.requests_made - asked > 2 * TALLIES
 
@@ -172,11 +175,11 @@ async def test_a_fresh_read_the_engine_asks_for_scans_whatever_the_tallies_say(
 ) -> None:
     clock = Clock()
     plex = provider(world, clock)
-    await plex.read(H, None)
+    await read_whole(plex, H, None)
     plex.forget_reads(H, validated=True)  # before it believes a loss, to verify our writes
     asked = plex.requests_made
 
-    await plex.read(H, None)
+    await read_whole(plex, H, None)
 
     assert plex.requests_made - asked > 2 * TALLIES
 
@@ -185,11 +188,11 @@ async def test_a_server_that_cannot_tally_is_scanned_as_before(world: World) -> 
     clock = Clock()
     plex = provider(world, clock)
     world.sim.quirks.fault_path, world.sim.quirks.error_on_page = "/library/all", 1
-    first = await plex.read(H, None)
+    first = await read_whole(plex, H, None)
     clock.now += LATER
     asked = plex.requests_made
 
-    again = await plex.read(H, None)
+    again = await read_whole(plex, H, None)
 
     assert again.snapshot.complete
     assert len(again.snapshot) == len(first.snapshot)

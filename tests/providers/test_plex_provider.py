@@ -37,6 +37,7 @@ from custom_components.crosswatch.providers.plex import (
 )
 from tests.providers.conftest import Serve
 from tests.providers.test_plex_support import World, entry, start_world
+from tests.reads import read_whole
 from tests.simulators.openapi import RECORDED
 from tests.simulators.plex import EPOCH, MACHINE_ID, Item, PlexSim, seed_library
 
@@ -118,7 +119,7 @@ async def test_a_user_without_access_to_play_history_still_reads_the_watched_sta
     provider = world.provider()
     await provider.health()
     assert provider.play_history_available is False
-    read = await provider.read(H, None)
+    read = await read_whole(provider, H, None)
     assert read.snapshot.complete
     assert len(read.snapshot) == 2
 
@@ -157,7 +158,7 @@ async def test_a_revoked_token_is_an_auth_error_for_health_and_reads(world: Worl
         await provider.health()
     for feature in Feature:
         with pytest.raises(AuthError):
-            await provider.read(feature, None)
+            await read_whole(provider, feature, None)
 
 
 # -- history and ratings reads --------------------------------------------------------------------
@@ -166,7 +167,7 @@ async def test_a_revoked_token_is_an_auth_error_for_health_and_reads(world: Worl
 async def test_history_holds_the_watched_items_with_view_count_and_last_viewed_at(
     world: World,
 ) -> None:
-    read = await world.provider().read(H, None)
+    read = await read_whole(world.provider(), H, None)
     snapshot = read.snapshot
     assert snapshot.complete
     assert snapshot.completeness.expected_total == snapshot.completeness.seen_total == 7
@@ -179,7 +180,7 @@ async def test_a_film_in_two_sections_is_one_entry_with_both_rating_keys(world: 
     sim = world.sim
     matrix, matrix_4k = (i for i in sim.items.values() if i.title == "The Matrix")
     matrix_4k.view_count = 1
-    snapshot = (await world.provider().read(H, None)).snapshot
+    snapshot = (await read_whole(world.provider(), H, None)).snapshot
     found = entry(snapshot, MATRIX).item
     assert found.key == "imdb:tt0133093"
     assert {"imdb:tt0133093", "tmdb:movie:603", f"plex:{matrix.plex}"} <= set(found.tokens)
@@ -191,7 +192,7 @@ async def test_a_film_in_two_sections_is_one_entry_with_both_rating_keys(world: 
 
 async def test_episodes_carry_their_shows_title_year_and_ids_and_their_own(world: World) -> None:
     e1 = items(world)["e1"]
-    found = entry((await world.provider().read(H, None)).snapshot, episode(1, 1)).item
+    found = entry((await read_whole(world.provider(), H, None)).snapshot, episode(1, 1)).item
     assert (found.title, found.year, found.season, found.episode) == ("Dark", 2017, 1, 1)
     assert {
         "imdb:tt5753856#s01e01",
@@ -206,7 +207,7 @@ async def test_episodes_carry_their_shows_title_year_and_ids_and_their_own(world
 async def test_ratings_come_from_user_rating_in_half_steps_with_last_rated_at(
     world: World,
 ) -> None:
-    snapshot = (await world.provider().read(R, None)).snapshot
+    snapshot = (await read_whole(world.provider(), R, None)).snapshot
     assert snapshot.complete
     assert len(snapshot) == 3
     assert entry(snapshot, MATRIX).payload == Rated(9.0, at(EPOCH - 3600))
@@ -217,7 +218,7 @@ async def test_ratings_come_from_user_rating_in_half_steps_with_last_rated_at(
 async def test_items_with_only_a_plex_guid_are_keyed_by_it(world: World) -> None:
     world.sim.quirks.plex_guid_only = True
     named = items(world)
-    snapshot = (await world.provider().read(H, None)).snapshot
+    snapshot = (await read_whole(world.provider(), H, None)).snapshot
     matrix = snapshot.find(
         MediaItem.create(MediaType.MOVIE, title="x", ids={"plex": named["matrix"].plex})
     )
@@ -231,7 +232,7 @@ async def test_legacy_agent_guids_give_the_movies_imdb_and_the_episodes_show_tvd
     world: World,
 ) -> None:
     world.sim.quirks.legacy_agents = True
-    snapshot = (await world.provider().read(H, None)).snapshot
+    snapshot = (await read_whole(world.provider(), H, None)).snapshot
     assert snapshot.complete
     assert entry(snapshot, MATRIX).item.tokens == ("imdb:tt0133093",)
     assert entry(snapshot, episode(1, 1)).item.tokens == ("tvdb:show:334824#s01e01",)
@@ -242,9 +243,9 @@ async def test_a_movie_known_only_to_the_legacy_themoviedb_agent_gets_its_tmdb_i
 ) -> None:
     world.sim.quirks.legacy_agents = True
     world.sim.add_movie("1", "Alien", 1979, tmdb=348)
-    snapshot = (await world.provider().read(R, None)).snapshot
+    snapshot = (await read_whole(world.provider(), R, None)).snapshot
     world.sim.item("Alien").user_rating = 10.0
-    snapshot = (await world.provider().read(R, None)).snapshot
+    snapshot = (await read_whole(world.provider(), R, None)).snapshot
     alien = MediaItem.create(MediaType.MOVIE, title="Alien", year=1979, ids={"tmdb": 348})
     assert entry(snapshot, alien).payload == Rated(10.0, None)
 
@@ -262,7 +263,7 @@ def test_an_episode_whose_show_was_not_read_takes_the_show_from_its_own_guids() 
 
 
 async def test_the_library_is_read_in_pages_up_to_the_announced_total(world: World) -> None:
-    snapshot = (await world.provider(world.client(page_size=1)).read(H, None)).snapshot
+    snapshot = (await read_whole(world.provider(world.client(page_size=1)), H, None)).snapshot
     assert snapshot.complete
     assert len(snapshot) == 2
     starts = [r.path for r in world.apps.server[RECORDED] if r.path == "/library/sections/1/all"]
@@ -271,13 +272,13 @@ async def test_the_library_is_read_in_pages_up_to_the_announced_total(world: Wor
 
 async def test_slow_pages_still_give_a_complete_snapshot(world: World) -> None:
     world.sim.quirks.page_delay = 0.02
-    assert (await world.provider().read(H, None)).snapshot.complete
+    assert (await read_whole(world.provider(), H, None)).snapshot.complete
 
 
 async def test_a_server_error_in_mid_pagination_gives_a_partial_snapshot(world: World) -> None:
     quirks = world.sim.quirks
     quirks.fault_path, quirks.error_on_page = "/library/sections/1/", 2
-    snapshot = (await world.provider(world.client(page_size=1)).read(H, None)).snapshot
+    snapshot = (await read_whole(world.provider(world.client(page_size=1)), H, None)).snapshot
     assert not snapshot.complete
     assert "section 1 movies: page at 1" in (snapshot.completeness.failure or "")
     # What was read is kept: the other sections, and the first page of this one.
@@ -289,7 +290,7 @@ async def test_a_timeout_in_mid_pagination_gives_a_partial_snapshot(world: World
     quirks = world.sim.quirks
     quirks.fault_path, quirks.timeout_on_page, quirks.hang_seconds = "sections/2/", 2, 0.5
     client = world.client(page_size=1, retry=RetryPolicy(attempts=1, backoff=0, timeout=0.2))
-    snapshot = (await world.provider(client).read(H, None)).snapshot
+    snapshot = (await read_whole(world.provider(client), H, None)).snapshot
     assert not snapshot.complete
     assert "did not answer in time" in (snapshot.completeness.failure or "")
 
@@ -299,7 +300,7 @@ async def test_a_short_page_under_an_unchanged_total_gives_a_partial_snapshot(
 ) -> None:
     quirks = world.sim.quirks
     quirks.fault_path, quirks.truncate_page = "/library/sections/1/", 1
-    snapshot = (await world.provider(world.client(page_size=2)).read(H, None)).snapshot
+    snapshot = (await read_whole(world.provider(world.client(page_size=2)), H, None)).snapshot
     assert not snapshot.complete
     assert "held 1 of 2" in (snapshot.completeness.failure or "")
 
@@ -309,7 +310,7 @@ async def test_the_servers_own_count_agrees_with_a_scan_that_saw_the_whole_libra
 ) -> None:
     provider = world.provider()
     for feature in (H, R):
-        snapshot = (await provider.read(feature, None)).snapshot
+        snapshot = (await read_whole(provider, feature, None)).snapshot
         assert await provider.count_agrees(snapshot) is True
     asked = Counter(
         r.path.split("/")[3]
@@ -325,7 +326,7 @@ async def test_a_scan_that_lost_items_under_complete_looking_totals_disagrees_wi
 ) -> None:
     world.sim.quirks.fault_path, world.sim.quirks.empty_replies = "/library/sections/2/", 2
     provider = world.provider()
-    snapshot = (await provider.read(H, None)).snapshot
+    snapshot = (await read_whole(provider, H, None)).snapshot
     assert snapshot.complete  # the totals said the show section was empty
     assert await provider.count_agrees(snapshot) is False
 
@@ -334,18 +335,18 @@ async def test_a_section_the_last_scan_met_still_counts_when_the_section_list_co
     world: World,
 ) -> None:
     provider = world.provider()
-    await provider.read(H, None)
+    await read_whole(provider, H, None)
     provider.forget_reads(validated=True)
     world.sim.quirks.empty_replies = 2  # the section list, then (unasked) nothing else
     world.sim.quirks.fault_path = "/library/sections/all"
-    snapshot = (await provider.read(H, None)).snapshot
+    snapshot = (await read_whole(provider, H, None)).snapshot
     assert len(snapshot) == 0
     assert await provider.count_agrees(snapshot) is False
 
 
 async def test_the_watchlist_has_no_count_of_its_own(world: World) -> None:
     provider = world.provider()
-    snapshot = (await provider.read(W, None)).snapshot
+    snapshot = (await read_whole(provider, W, None)).snapshot
     assert await provider.count_agrees(snapshot) is None
 
 
@@ -401,7 +402,7 @@ async def test_totals_that_change_between_pages_give_a_partial_snapshot(
         ],
     )
     snapshot = (
-        await world.provider(world.client(server_url=url, page_size=1)).read(H, None)
+        await read_whole(world.provider(world.client(server_url=url, page_size=1)), H, None)
     ).snapshot
     assert snapshot.completeness.failure == (
         "section 1 movies: the total changed from 3 to 2 while reading"
@@ -419,7 +420,7 @@ async def test_a_page_at_another_offset_than_asked_gives_a_partial_snapshot(
         ],
     )
     snapshot = (
-        await world.provider(world.client(server_url=url, page_size=1)).read(H, None)
+        await read_whole(world.provider(world.client(server_url=url, page_size=1)), H, None)
     ).snapshot
     assert "asked for 1, got a page at 0" in (snapshot.completeness.failure or "")
 
@@ -436,7 +437,7 @@ async def test_a_list_without_a_total_ends_at_its_first_short_page(
         ],
     )  # fmt: skip
     snapshot = (
-        await world.provider(world.client(server_url=url, page_size=1)).read(H, None)
+        await read_whole(world.provider(world.client(server_url=url, page_size=1)), H, None)
     ).snapshot
     assert snapshot.complete
     assert snapshot.completeness.expected_total is None
@@ -452,7 +453,7 @@ async def test_the_total_in_the_header_counts_when_the_body_has_none(
           "Metadata": [_movie("1", "A", viewCount=1)]}],
     )  # fmt: skip
     snapshot = (
-        await world.provider(world.client(server_url=url, page_size=5)).read(H, None)
+        await read_whole(world.provider(world.client(server_url=url, page_size=5)), H, None)
     ).snapshot
     assert snapshot.complete
     assert snapshot.completeness.expected_total == 1
@@ -469,9 +470,9 @@ async def test_records_a_feature_needs_but_cannot_read_make_its_snapshot_partial
     ]
     url = await _odd_server(serve, [{"size": 4, "totalSize": 4, "offset": 0, "Metadata": rows}] * 2)
     provider = world.provider(world.client(server_url=url), library_ttl=0)
-    history = (await provider.read(H, None)).snapshot
+    history = (await read_whole(provider, H, None)).snapshot
     assert history.completeness.failure == "1 records could not be read"
-    ratings = (await provider.read(R, None)).snapshot
+    ratings = (await read_whole(provider, R, None)).snapshot
     assert ratings.completeness.failure == "1 records could not be read"
     fine = MediaItem.create(MediaType.MOVIE, ids={"plex_key": 4})
     assert entry(ratings, fine).payload == Rated(5.0, None)
@@ -481,7 +482,7 @@ async def test_a_reply_without_a_media_container_ends_the_read_partial(
     world: World, serve: Serve
 ) -> None:
     url = await _odd_server(serve, [{"size": 1, "Metadata": {"not": "a list"}}])
-    snapshot = (await world.provider(world.client(server_url=url)).read(H, None)).snapshot
+    snapshot = (await read_whole(world.provider(world.client(server_url=url)), H, None)).snapshot
     assert "Metadata that is not a list" in (snapshot.completeness.failure or "")
 
 
@@ -497,13 +498,13 @@ async def test_the_server_answers_xml_unless_json_is_asked_for(
 
 async def test_history_and_ratings_share_one_library_scan_until_a_write(world: World) -> None:
     provider = world.provider()
-    await provider.read(H, None)
+    await read_whole(provider, H, None)
     scanned = provider.requests_made
-    await provider.read(R, None)
+    await read_whole(provider, R, None)
     assert provider.requests_made == scanned
     await provider.write(H, Action.ADD, add(HEAT, Watched.from_state(1, None)))
     written = provider.requests_made
-    ratings = (await provider.read(R, None)).snapshot
+    ratings = (await read_whole(provider, R, None)).snapshot
     assert provider.requests_made > written
     assert ratings.complete
 
@@ -513,10 +514,10 @@ async def test_the_library_scan_is_read_again_once_it_is_older_than_its_ttl(
 ) -> None:
     clock = [1000.0]
     provider = world.provider(library_ttl=60, now=lambda: clock[0])
-    await provider.read(H, None)
+    await read_whole(provider, H, None)
     scanned = provider.requests_made
     clock[0] += 61
-    await provider.read(H, None)
+    await read_whole(provider, H, None)
     assert provider.requests_made > scanned
 
 
@@ -524,13 +525,13 @@ async def test_a_play_made_within_the_ttl_shows_once_the_reads_are_forgotten(
     world: World,
 ) -> None:
     provider = world.provider(library_ttl=60, now=lambda: 1000.0)
-    before = (await provider.read(H, None)).snapshot
+    before = (await read_whole(provider, H, None)).snapshot
     item = world.sim.item("Heat")
     item.view_count, item.last_viewed_at = 1, 1000
 
-    kept = (await provider.read(H, None)).snapshot
+    kept = (await read_whole(provider, H, None)).snapshot
     provider.forget_reads(H)
-    fresh = (await provider.read(H, None)).snapshot
+    fresh = (await read_whole(provider, H, None)).snapshot
 
     assert len(kept) == len(before)  # the minute-old scan stood in
     assert len(fresh) == len(before) + 1
@@ -538,10 +539,10 @@ async def test_a_play_made_within_the_ttl_shows_once_the_reads_are_forgotten(
 
 async def test_forgetting_the_watchlist_keeps_the_library_scan(world: World) -> None:
     provider = world.provider(library_ttl=60, now=lambda: 1000.0)
-    await provider.read(H, None)
+    await read_whole(provider, H, None)
     scanned = provider.requests_made
     provider.forget_reads(W)
-    await provider.read(R, None)
+    await read_whole(provider, R, None)
     assert provider.requests_made == scanned
 
 
@@ -559,7 +560,7 @@ def _seed_watchlist(world: World) -> None:
 
 async def test_the_watchlist_holds_movies_and_shows_with_their_guids(world: World) -> None:
     _seed_watchlist(world)
-    snapshot = (await world.provider().read(W, None)).snapshot
+    snapshot = (await read_whole(world.provider(), W, None)).snapshot
     assert snapshot.complete
     assert len(snapshot) == 3
     for item in (MATRIX, DARK, INCEPTION):
@@ -571,7 +572,9 @@ async def test_the_watchlist_holds_movies_and_shows_with_their_guids(world: Worl
 
 async def test_the_watchlist_is_read_in_pages(world: World) -> None:
     _seed_watchlist(world)
-    snapshot = (await world.provider(world.client(watchlist_page_size=1)).read(W, None)).snapshot
+    snapshot = (
+        await read_whole(world.provider(world.client(watchlist_page_size=1)), W, None)
+    ).snapshot
     assert snapshot.complete
     assert len(snapshot) == 3
     reads = [r for r in world.apps.discover[RECORDED] if "watchlist" in r.path]
@@ -581,7 +584,9 @@ async def test_the_watchlist_is_read_in_pages(world: World) -> None:
 async def test_a_watchlist_page_that_fails_gives_a_partial_snapshot(world: World) -> None:
     _seed_watchlist(world)
     world.sim.quirks.fault_path, world.sim.quirks.error_on_page = "watchlist", 2
-    snapshot = (await world.provider(world.client(watchlist_page_size=1)).read(W, None)).snapshot
+    snapshot = (
+        await read_whole(world.provider(world.client(watchlist_page_size=1)), W, None)
+    ).snapshot
     assert not snapshot.complete
     assert len(snapshot) == 1
 
@@ -592,13 +597,13 @@ async def test_watchlist_items_with_only_a_plex_guid_borrow_the_library_copys_id
     _seed_watchlist(world)
     world.sim.quirks.plex_guid_only = True
     provider = world.provider(library_ttl=0)
-    snapshot = (await provider.read(W, None)).snapshot
+    snapshot = (await read_whole(provider, W, None)).snapshot
     # The library (read without Guids too) cannot lend what it does not have ...
     assert snapshot.find(MATRIX) is None
     world.sim.quirks.plex_guid_only = False
-    await provider.read(H, None)  # ... a library read with Guids can
+    await read_whole(provider, H, None)  # ... a library read with Guids can
     world.sim.quirks.plex_guid_only = True
-    snapshot = (await provider.read(W, None)).snapshot
+    snapshot = (await read_whole(provider, W, None)).snapshot
     matrix = entry(snapshot, MATRIX).item
     assert "tmdb:movie:603" in matrix.tokens
     assert matrix.local_tokens == ()
@@ -611,7 +616,7 @@ async def test_the_watchlist_stands_without_extra_ids_when_the_library_cannot_be
     _seed_watchlist(world)
     world.sim.quirks.plex_guid_only = True
     client = world.client(server_url="http://127.0.0.1:9")
-    snapshot = (await world.provider(client).read(W, None)).snapshot
+    snapshot = (await read_whole(world.provider(client), W, None)).snapshot
     assert snapshot.complete
     assert len(snapshot) == 3
 
@@ -633,7 +638,7 @@ async def test_watchlist_records_of_other_types_are_skipped_and_unreadable_ones_
     app = web.Application()
     app.router.add_get("/library/sections/watchlist/all", watchlist)
     client = world.client(discover_url=await serve(app))
-    snapshot = (await world.provider(client).read(W, None)).snapshot
+    snapshot = (await read_whole(world.provider(client), W, None)).snapshot
     assert snapshot.completeness.failure == "1 records could not be read"
     assert len(snapshot) == 1
     assert snapshot.find(HEAT) is not None
@@ -661,7 +666,7 @@ async def test_a_history_add_scrobbles_the_library_item_and_names_it_in_stored_a
     assert heat.view_count == 1
     # Plex dates the play itself: when it received the scrobble.
     assert heat.last_viewed_at == world.sim.now
-    snapshot = (await provider.read(H, None)).snapshot
+    snapshot = (await read_whole(provider, H, None)).snapshot
     assert entry(snapshot, HEAT).payload == Watched.from_state(1, at(world.sim.now))
 
 
@@ -676,7 +681,7 @@ async def test_a_history_write_goes_to_every_copy_of_a_film(world: World) -> Non
     [removed] = await provider.write(H, Action.REMOVE, add(MATRIX))
     assert removed.outcome is WriteOutcome.CONFIRMED
     assert (matrix.view_count, matrix_4k.view_count) == (0, 0)
-    assert (await provider.read(H, None)).snapshot.find(MATRIX) is None
+    assert (await read_whole(provider, H, None)).snapshot.find(MATRIX) is None
 
 
 async def test_marking_a_film_watched_that_plex_shows_watched_adds_no_play_of_our_own(
@@ -759,7 +764,7 @@ async def test_title_matches_can_be_turned_off_and_never_guess_between_several(
 
 async def test_a_rescan_between_read_and_write_finds_the_item_again(world: World) -> None:
     provider = world.provider()
-    await provider.read(H, None)
+    await read_whole(provider, H, None)
     world.sim.quirks.rescans_before_writes = 1
     [result] = await provider.write(H, Action.ADD, add(HEAT, Watched.from_state(1, None)))
     assert result.outcome is WriteOutcome.CONFIRMED
@@ -773,7 +778,7 @@ async def test_an_item_that_keeps_vanishing_is_rejected_after_one_fresh_look(
     world: World,
 ) -> None:
     provider = world.provider()
-    await provider.read(H, None)
+    await read_whole(provider, H, None)
     world.sim.quirks.rescans_before_writes = 2
     [result] = await provider.write(H, Action.ADD, add(HEAT, Watched.from_state(1, None)))
     assert (result.outcome, result.reason) == (WriteOutcome.REJECTED, NOT_IN_LIBRARY)
@@ -783,7 +788,7 @@ async def test_an_item_removed_from_the_library_since_the_read_is_rejected(
     world: World,
 ) -> None:
     provider = world.provider()
-    await provider.read(H, None)
+    await read_whole(provider, H, None)
     del world.sim.items[items(world)["heat"].rating_key]
     [result] = await provider.write(H, Action.ADD, add(HEAT, Watched.from_state(1, None)))
     assert (result.outcome, result.reason) == (WriteOutcome.REJECTED, NOT_IN_LIBRARY)
@@ -801,12 +806,12 @@ async def test_ratings_are_written_in_half_steps_and_removed_with_minus_one(
     [updated] = await provider.write(R, Action.UPDATE, add(HEAT, Rated(6.4)))
     assert updated.outcome is WriteOutcome.CONFIRMED
     assert world.sim.writes[-1][1]["rating"] == "6.5"
-    assert (await provider.read(R, None)).snapshot.find(HEAT) is not None
+    assert (await read_whole(provider, R, None)).snapshot.find(HEAT) is not None
     [removed] = await provider.write(R, Action.REMOVE, add(HEAT))
     assert removed.outcome is WriteOutcome.CONFIRMED
     assert world.sim.writes[-1][1]["rating"] == "-1"
     assert heat.user_rating is None
-    assert (await provider.read(R, None)).snapshot.find(HEAT) is None
+    assert (await read_whole(provider, R, None)).snapshot.find(HEAT) is None
 
 
 async def test_a_rating_write_without_a_rating_is_rejected(world: World) -> None:
@@ -834,7 +839,7 @@ async def test_a_refused_write_is_rejected_and_a_lost_one_unknown(world: World) 
 
 async def test_a_revoked_token_stops_a_write_batch_with_an_auth_error(world: World) -> None:
     provider = world.provider()
-    await provider.read(H, None)
+    await read_whole(provider, H, None)
     world.sim.quirks.revoked = True
     with pytest.raises(AuthError):
         await provider.write(H, Action.ADD, add(HEAT, Watched.from_state(1, None)))
@@ -848,9 +853,9 @@ async def test_writes_show_up_only_after_the_server_settles(world: World) -> Non
     [result] = await provider.write(H, Action.ADD, add(HEAT, Watched.from_state(1, None)))
     # Plex answered the call; the engine verifies against later snapshots.
     assert result.outcome is WriteOutcome.CONFIRMED
-    assert (await provider.read(H, None)).snapshot.find(HEAT) is None
+    assert (await read_whole(provider, H, None)).snapshot.find(HEAT) is None
     provider = world.provider()
-    assert (await provider.read(H, None)).snapshot.find(HEAT) is not None
+    assert (await read_whole(provider, H, None)).snapshot.find(HEAT) is not None
 
 
 # -- watchlist writes ---------------------------------------------------------------------------
@@ -876,7 +881,7 @@ async def test_a_watchlist_add_by_imdb_id_is_matched_at_the_metadata_service(
     assert inception.plex in world.sim.watchlist
     assert result.stored_as is not None
     assert {f"plex:{inception.plex}", "tmdb:movie:27205"} <= set(result.stored_as.tokens)
-    snapshot = (await provider.read(W, None)).snapshot
+    snapshot = (await read_whole(provider, W, None)).snapshot
     assert snapshot.find(INCEPTION) is not None
     [removed] = await provider.write(W, Action.REMOVE, add(INCEPTION))
     assert removed.outcome is WriteOutcome.CONFIRMED
@@ -888,7 +893,7 @@ async def test_a_watchlist_add_uses_the_library_copys_plex_id_when_it_has_one(
 ) -> None:
     heat = items(world)["heat"]
     provider = world.provider()
-    await provider.read(H, None)
+    await read_whole(provider, H, None)
     [result] = await provider.write(W, Action.ADD, add(HEAT, Listed()))
     assert result.outcome is WriteOutcome.CONFIRMED
     assert heat.plex in world.sim.watchlist
@@ -965,7 +970,7 @@ async def test_a_matched_title_without_a_usable_record_still_lands(
 async def test_a_sections_reply_that_fails_fails_the_read(world: World) -> None:
     client = world.client(server_url="http://127.0.0.1:9")
     with pytest.raises(ProviderError):
-        await world.provider(client).read(H, None)
+        await read_whole(world.provider(client), H, None)
 
 
 # -- the less travelled paths -----------------------------------------------------------------------
@@ -977,7 +982,7 @@ async def test_a_server_token_refused_while_lending_ids_to_the_watchlist_is_an_a
     _seed_watchlist(world)
     world.sim.quirks.plex_guid_only = True
     with pytest.raises(AuthError):
-        await world.provider(world.client(server_token="wrong")).read(W, None)
+        await read_whole(world.provider(world.client(server_token="wrong")), W, None)
 
 
 async def test_a_write_the_server_never_answered_is_unknown(
@@ -985,7 +990,7 @@ async def test_a_write_the_server_never_answered_is_unknown(
 ) -> None:
     client = world.client()
     provider = world.provider(client)
-    await provider.read(H, None)
+    await read_whole(provider, H, None)
     client.server = HttpClient(
         session, "http://127.0.0.1:9", service="Plex", retry=RetryPolicy(attempts=1)
     )
@@ -1026,7 +1031,7 @@ async def test_a_total_that_is_not_a_number_counts_as_no_total(world: World, ser
     url = await _odd_server(
         serve, [{"size": 1, "totalSize": True, "Metadata": [_movie("1", "A", viewCount=1)]}]
     )
-    snapshot = (await world.provider(world.client(server_url=url)).read(H, None)).snapshot
+    snapshot = (await read_whole(world.provider(world.client(server_url=url)), H, None)).snapshot
     assert snapshot.complete
     assert snapshot.completeness.expected_total is None
 

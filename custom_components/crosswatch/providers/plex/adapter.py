@@ -34,10 +34,13 @@ from ...clients.plex import PlexAccount, PlexClient, Section
 from ...engine.capabilities import Capabilities, HistorySupport
 from ...engine.cursor import Checkpoint
 from ...engine.items import MediaItem, MediaType
+from ...engine.packed import PackedSnapshot, pack_snapshot
 from ...engine.payloads import Entry, Feature, Payload, Rated
 from ...engine.plan import Action
 from ...engine.provider import (
+    AnyRead,
     AuthError,
+    PackedRead,
     ProviderError,
     RateLimitError,
     Read,
@@ -103,7 +106,7 @@ class PlexProvider:
         # The last complete scan and the marks taken before it, served again while they stand.
         self._kept: KeptScan | None = None
         # Each feature's complete snapshot, with the scan it was built from (by identity).
-        self._built: dict[Feature, tuple[Library, Snapshot, str | None]] = {}
+        self._built: dict[Feature, tuple[Library, PackedSnapshot, str]] = {}
 
     @property
     def key(self) -> str:
@@ -149,39 +152,38 @@ class PlexProvider:
 
     # -- reads ----------------------------------------------------------------------------
 
-    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> Read:
+    async def read(self, feature: Feature, checkpoint: Checkpoint | None) -> AnyRead:
         """A present snapshot of `feature`; a failed page makes it partial, never short."""
+        del checkpoint  # Plex has no activity stamp to compare with the last one
         if feature is Feature.WATCHLIST:
             entries, completeness = await read_watchlist(self._client, self._library_for_enrichment)
             snapshot, version = await off_loop(
                 partial(versioned, self.name, feature, entries, completeness), size=len(entries)
             )
-        else:
-            library = await self._fresh_library(feature)
-            built = self._built.get(feature)
-            if built is not None and built[0] is library:
-                snapshot, version = built[1], built[2]  # a kept scan served again
-            else:
-                snapshot, version = await off_loop(
-                    partial(_library_snapshot, self.name, feature, library),
-                    size=len(library.records),
-                )
-                if snapshot.complete:
-                    self._built[feature] = (library, snapshot, version)
-        del checkpoint  # Plex has no activity stamp to compare with the last one
-        return Read(
-            snapshot,
-            Checkpoint(
-                provider=self.key,
-                feature=feature,
-                watermark=None,
-                # A fingerprint of the content read (its version; a partial read has none, and
-                # only complete reads keep their checkpoint). It changes with a hiccup's shrink
-                # as much as with the user's activity.
-                etag=version,
-                updated_at=datetime.fromtimestamp(self._now(), UTC),
-            ),
-            version,
+            return Read(snapshot, self._checkpoint(feature, version), version)
+        library = await self._fresh_library(feature)
+        built = self._built.get(feature)
+        if built is not None and built[0] is library:
+            _, packed, version = built  # a kept scan served again
+            return PackedRead(packed, self._checkpoint(feature, version), version)
+        snapshot, read_version = await off_loop(
+            partial(_library_snapshot, self.name, feature, library), size=len(library.records)
+        )
+        if snapshot.complete and read_version is not None:
+            kept = await off_loop(partial(pack_snapshot, snapshot), size=len(snapshot))
+            self._built[feature] = (library, kept, read_version)
+        return Read(snapshot, self._checkpoint(feature, read_version), read_version)
+
+    def _checkpoint(self, feature: Feature, version: str | None) -> Checkpoint:
+        return Checkpoint(
+            provider=self.key,
+            feature=feature,
+            watermark=None,
+            # A fingerprint of the content read (its version; a partial read has none, and only
+            # complete reads keep their checkpoint). It changes with a hiccup's shrink as much
+            # as with the user's activity.
+            etag=version,
+            updated_at=datetime.fromtimestamp(self._now(), UTC),
         )
 
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:
