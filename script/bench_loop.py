@@ -466,9 +466,9 @@ def held(roots: Iterable[object]) -> dict[str, Json]:
             continue
         seen.add(id(thing))
         size += sys.getsizeof(thing)
-        if gc.is_tracked(thing):
-            tracked += 1
-            stack.extend(gc.get_referents(thing))
+        tracked += gc.is_tracked(thing)
+        # Untracked containers too (a tuple of strings, once collected): they hold bytes.
+        stack.extend(gc.get_referents(thing))
     return {"held_mb": round(size / 2**20, 1), "held_objects": tracked}
 
 
