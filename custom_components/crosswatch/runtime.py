@@ -23,7 +23,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
-from homeassistant.util.signal_type import SignalTypeFormat
+from homeassistant.util.signal_type import SignalType, SignalTypeFormat
 
 from .const import CONF_KIND, DOMAIN, MEMO_TTL, Kind
 from .engine.memo import SnapshotMemo
@@ -65,6 +65,23 @@ class AccountActivity:
 ACCOUNT_ACTIVITY = SignalTypeFormat[AccountActivity]("crosswatch_account_activity_{}")
 
 
+@dataclass(frozen=True, slots=True)
+class AccountEdit:
+    """The user changed an account's lists through CrossWatch (its watchlist to-do list).
+
+    Like an edit in the service's own app, it is the user's, not a sync's: no pair records it
+    as its own write. The sync side only forgets the reads it shares of those features, so
+    that the pairs' next runs see the edit.
+    """
+
+    provider: Provider
+    features: frozenset[Feature]
+
+
+# Sent by an account's to-do list after each change it made; the sync entry listens.
+ACCOUNT_EDITED = SignalType[AccountEdit]("crosswatch_account_edited")
+
+
 class StoreClosedError(HomeAssistantError):
     """The sync entry is unloading: its store takes no more calls."""
 
@@ -92,6 +109,12 @@ class SyncRuntime:
             if self.closed:
                 raise StoreClosedError(translation_domain=DOMAIN, translation_key="store_closed")
             return await hass.async_add_executor_job(function)
+
+    @callback
+    def async_account_edited(self, edit: AccountEdit) -> None:
+        """The user edited an account: the pairs' next reads of what changed are fresh."""
+        for feature in edit.features:
+            self.pipeline.bust(edit.provider, feature)
 
     async def async_publish_counts(self, hass: HomeAssistant, account: AccountRuntime) -> None:
         """Tell an account what the store now knows it holds (its sensors show it)."""
