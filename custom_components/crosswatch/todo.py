@@ -58,7 +58,10 @@ async def async_setup_entry(
 ) -> None:
     """One to-do list per account: its watchlist."""
     coordinator = WatchlistCoordinator(hass, entry)
-    await coordinator.async_refresh()
+    # Read in the background: setup waits for no list (AniList serves 30 requests a minute).
+    entry.async_create_background_task(
+        hass, coordinator.async_refresh(), f"{DOMAIN} first watchlist read {entry.title}"
+    )
     entry.async_on_unload(
         async_dispatcher_connect(
             hass, ACCOUNT_ACTIVITY.format(entry.runtime_data.unique_id), coordinator.pair_used

@@ -40,7 +40,7 @@ async def lists(
     simkl.add_title("movies", 104, "Dune", 2021, imdb="tt1160419", tmdb="438631")
     simkl.user_lists(102, "plantowatch")
     accounts = await set_up_accounts(hass, serve, trakt, simkl)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     return accounts
 
 
@@ -392,3 +392,40 @@ async def test_assist_adds_completes_and_reads_the_watchlist_by_its_name(
     assert [play["ref"] for play in trakt.history] == [MATRIX]
 
     assert [item["summary"] for item in await items(hass, TRAKT_LIST)] == ["Dune (2021)"]
+
+
+async def test_simkl_adds_the_exact_title_though_its_search_ranks_a_sequel_first(
+    hass: HomeAssistant,
+    lists: tuple[MockConfigEntry, MockConfigEntry],
+    simkl: simkl_sim.SimklState,
+) -> None:
+    simkl.add_title("movies", 471618, "John Wick: Chapter 2", 2017, tmdb="324552").searched = 90
+    simkl.add_title("movies", 342994, "John Wick", 2014, tmdb="245891").searched = 40
+    simkl.add_title("shows", 900, "John Wick Stories", 2020).searched = 99
+
+    await add(hass, SIMKL_LIST, "john wick")
+
+    assert simkl.lists[342994].status == "plantowatch"
+    assert 471618 not in simkl.lists
+    assert "John Wick (2014)" in [item["summary"] for item in await items(hass, SIMKL_LIST)]
+
+
+async def test_simkl_takes_its_most_searched_title_when_none_is_exact(
+    hass: HomeAssistant,
+    lists: tuple[MockConfigEntry, MockConfigEntry],
+    simkl: simkl_sim.SimklState,
+) -> None:
+    simkl.add_title("movies", 471618, "John Wick: Chapter 2", 2017, tmdb="324552").searched = 90
+    simkl.add_title("movies", 687232, "John Wick: Chapter 3", 2019).searched = 95
+
+    await add(hass, SIMKL_LIST, "wick chapter")
+
+    assert simkl.lists[687232].status == "plantowatch"
+    assert (await items(hass, SIMKL_LIST))[0]["description"] == "https://simkl.com/movies/687232"
+
+
+async def test_simkl_search_unmatched_names_simkl(
+    hass: HomeAssistant, lists: tuple[MockConfigEntry, MockConfigEntry]
+) -> None:
+    with pytest.raises(HomeAssistantError, match="No title on SIMKL matches 'Xyzzy'"):
+        await add(hass, SIMKL_LIST, "Xyzzy")
