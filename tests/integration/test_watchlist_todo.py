@@ -11,10 +11,10 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.crosswatch.const import DOMAIN
-from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
+from tests.simulators import anilist as anilist_sim, simkl as simkl_sim, trakt as trakt_sim
 from tests.simulators.serving import Serve
 
-from .helpers import add_pair, set_up_accounts, state, sync_entry
+from .helpers import add_pair, anilist_entry, set_up_accounts, state, sync_entry
 
 TRAKT_LIST = "todo.trakt_alice_watchlist"
 SIMKL_LIST = "todo.simkl_andrew_watchlist"
@@ -429,3 +429,40 @@ async def test_simkl_search_unmatched_names_simkl(
 ) -> None:
     with pytest.raises(HomeAssistantError, match="No title on SIMKL matches 'Xyzzy'"):
         await add(hass, SIMKL_LIST, "Xyzzy")
+
+
+async def test_anilist_adds_its_best_match_and_completing_marks_it_watched(
+    hass: HomeAssistant, serve: Serve
+) -> None:
+    anilist = anilist_sim.AniListState()
+    anilist.add_user(5150, "Yuki", "aa.bb.cc", score_format="POINT_100")
+    anilist.add_media(1, "Cowboy Bebop", year=1998, episodes=26, id_mal=1, popularity=300)
+    anilist.add_media(5, "Cowboy Bebop: Tengoku no Tobira", year=2001, format="MOVIE",
+                      id_mal=5, popularity=900)  # fmt: skip
+    anilist.add_media(9253, "Steins;Gate", year=2011, episodes=24, id_mal=9253)
+    entry = anilist_entry(await serve(anilist_sim.build_app(anilist)))
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    anilist_list = "todo.anilist_yuki_watchlist"
+    assert state(hass, anilist_list) == "0"
+
+    await add(hass, anilist_list, "cowboy bebop")
+
+    (listed,) = await items(hass, anilist_list)
+    assert listed["summary"] == "Cowboy Bebop (1998)"
+    assert listed["description"] == "https://anilist.co/anime/1"
+    assert anilist.entry_for(5150, 1) is not None
+    assert anilist.entry_for(5150, 1).status == "PLANNING"  # type: ignore[union-attr]
+
+    await hass.services.async_call(
+        TODO_DOMAIN,
+        "update_item",
+        {"entity_id": anilist_list, "item": "Cowboy Bebop (1998)", "status": "completed"},
+        blocking=True,
+    )
+
+    assert anilist.entry_for(5150, 1).status == "COMPLETED"  # type: ignore[union-attr]
+    assert await items(hass, anilist_list) == []
+    with pytest.raises(HomeAssistantError, match="No title on AniList matches 'Xyzzy'"):
+        await add(hass, anilist_list, "Xyzzy")
