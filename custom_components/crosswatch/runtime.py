@@ -11,7 +11,8 @@ publishes on `ACCOUNT_ACTIVITY`, and the account's coordinator receives it.
 """
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -185,6 +186,23 @@ def loaded_account(hass: HomeAssistant, unique_id: str) -> AccountRuntime | None
     if entry is None or entry.state is not ConfigEntryState.LOADED or not is_account_entry(entry):
         return None
     return entry.runtime_data
+
+
+@asynccontextmanager
+async def async_between_runs(hass: HomeAssistant) -> AsyncIterator[None]:
+    """Hold off the pairs' runs while an account's own entity uses its provider.
+
+    A provider's caches and its read and write paths serve one caller at a time: a pair's run
+    (which holds the sync entry's run lock from its first read to its last write), or an
+    account's to-do list. The list's reads and edits wait for a run in progress, and a run
+    waits for them. Without the sync entry, no pair runs.
+    """
+    sync = loaded_sync_runtime(hass)
+    if sync is None:
+        yield
+        return
+    async with sync.run_lock:
+        yield
 
 
 def store_path(hass: HomeAssistant) -> Path:

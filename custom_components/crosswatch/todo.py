@@ -44,6 +44,7 @@ from .runtime import (
     AccountActivity,
     AccountConfigEntry,
     AccountEdit,
+    async_between_runs,
 )
 from .watchlist_match import best_match, link, parse_request
 
@@ -101,7 +102,8 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
     async def _async_update_data(self) -> Snapshot:
         # No checkpoint: a read that starts from nothing, which every provider serves from
         # what it may reuse and which leaves the pairs' checkpoints (kept per pair side) alone.
-        read = await self.provider.read(Feature.WATCHLIST, None)
+        async with async_between_runs(self.hass):
+            read = await self.provider.read(Feature.WATCHLIST, None)
         if not read.snapshot.complete:
             LOGGER.debug(
                 "%s: the watchlist was read in part (%s)",
@@ -112,8 +114,13 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
 
     @callback
     def pair_used(self, activity: AccountActivity) -> None:
-        """A pair ran on the account: what it wrote may have changed the watchlist."""
-        del activity
+        """A pair ran on the account (or the sync entry loaded): read the watchlist again.
+
+        Only activity that carries counts: a run's first note (requests and quota, sent after
+        every run, previews included) is followed by its counts when it kept what it did.
+        """
+        if activity.item_counts is None:
+            return
         # Not debounced: a pair runs minutes apart at most, and the read is the provider's
         # cheap cached one.
         self.config_entry.async_create_background_task(
@@ -126,7 +133,8 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
     ) -> None:
         """Write one item; raise unless the service confirms it (or a fresh read shows it)."""
         try:
-            results = await self.provider.write(feature, action, [WriteRequest(item, payload)])
+            async with async_between_runs(self.hass):
+                results = await self.provider.write(feature, action, [WriteRequest(item, payload)])
         finally:
             # Whatever the answer, the write may have landed: the pairs read afresh.
             async_dispatcher_send(
@@ -153,8 +161,9 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
 
     async def _read_shows(self, feature: Feature, action: Action, item: MediaItem) -> bool:
         """Whether a fresh read of `feature` shows what a write without an answer meant."""
-        self.provider.forget_reads(feature)
-        read = await self.provider.read(feature, None)
+        async with async_between_runs(self.hass):
+            self.provider.forget_reads(feature)
+            read = await self.provider.read(feature, None)
         found = read.snapshot.find(item) is not None
         return found if action is Action.ADD else read.snapshot.complete and not found
 
@@ -162,7 +171,8 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
     async def async_search(self, search: TitleSearch, text: str) -> MediaItem:
         """The title the service finds for `text`; a translated error when none fits."""
         request = parse_request(text, this_year=dt_util.now().year)
-        found = await search.search_titles(request.title)
+        async with async_between_runs(self.hass):
+            found = await search.search_titles(request.title)
         chosen = best_match(found, request)
         if chosen is None:
             raise HomeAssistantError(

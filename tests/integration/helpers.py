@@ -159,4 +159,6 @@ async def set_up_accounts(
     for entry in accounts:
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
+    # Each account's to-do list reads its watchlist once, in the background, after setup.
+    await hass.async_block_till_done(wait_background_tasks=True)
     return accounts
