@@ -136,10 +136,10 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
             async with async_between_runs(self.hass):
                 results = await self.provider.write(feature, action, [WriteRequest(item, payload)])
         finally:
-            # Whatever the answer, the write may have landed: the pairs read afresh.
-            async_dispatcher_send(
-                self.hass, ACCOUNT_EDITED, AccountEdit(self.provider, frozenset({feature}))
-            )
+            # Whatever the answer, the write may have landed: the pairs read afresh, the
+            # watchlist too (a play takes a title off Trakt's watchlist by itself).
+            edited = frozenset({feature, Feature.WATCHLIST})
+            async_dispatcher_send(self.hass, ACCOUNT_EDITED, AccountEdit(self.provider, edited))
         result = results[0] if results else None
         if result is not None and result.outcome is WriteOutcome.CONFIRMED:
             return

@@ -2,7 +2,10 @@
 
 from typing import Any
 
-from homeassistant.components.todo.const import DOMAIN as TODO_DOMAIN
+from homeassistant.components.todo.const import (
+    DATA_COMPONENT as TODO_DATA_COMPONENT,
+    DOMAIN as TODO_DOMAIN,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent
@@ -466,3 +469,110 @@ async def test_anilist_adds_its_best_match_and_completing_marks_it_watched(
     assert await items(hass, anilist_list) == []
     with pytest.raises(HomeAssistantError, match="No title on AniList matches 'Xyzzy'"):
         await add(hass, anilist_list, "Xyzzy")
+
+
+async def test_a_refused_sign_in_makes_the_list_unavailable_and_asks_to_sign_in_again(
+    hass: HomeAssistant,
+    lists: tuple[MockConfigEntry, MockConfigEntry],
+    trakt: trakt_sim.TraktSim,
+) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    trakt.access_tokens.clear()
+    trakt.refresh_tokens.clear()
+
+    await hass.services.async_call(
+        "homeassistant", "update_entity", {"entity_id": TRAKT_LIST}, blocking=True
+    )
+
+    assert state(hass, TRAKT_LIST) == "unavailable"
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+
+async def test_a_watchlist_read_in_part_still_lists_what_it_read(
+    hass: HomeAssistant,
+    lists: tuple[MockConfigEntry, MockConfigEntry],
+    trakt: trakt_sim.TraktSim,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    trakt.seed_watchlist("movie", 2)
+    trakt.quirks.truncate_page = 1
+    caplog.set_level("DEBUG", "custom_components.crosswatch")
+
+    await hass.services.async_call(
+        "homeassistant", "update_entity", {"entity_id": TRAKT_LIST}, blocking=True
+    )
+
+    assert "the watchlist was read in part" in caplog.text
+    assert state(hass, TRAKT_LIST) == "1"
+
+
+async def test_an_item_the_service_dropped_meanwhile_is_a_translated_error(
+    hass: HomeAssistant, lists: tuple[MockConfigEntry, MockConfigEntry]
+) -> None:
+    entity = hass.data[TODO_DATA_COMPONENT].get_entity(TRAKT_LIST)
+    assert entity is not None
+
+    with pytest.raises(HomeAssistantError) as raised:
+        await entity.async_delete_todo_items(["imdb:tt0113277"])
+
+    assert raised.value.translation_key == "watchlist_item_gone"
+
+
+async def test_reopening_an_open_item_changes_nothing(
+    hass: HomeAssistant,
+    lists: tuple[MockConfigEntry, MockConfigEntry],
+    trakt: trakt_sim.TraktSim,
+) -> None:
+    await hass.services.async_call(
+        TODO_DOMAIN,
+        "update_item",
+        {"entity_id": TRAKT_LIST, "item": "The Matrix (1999)", "status": "needs_action"},
+        blocking=True,
+    )
+
+    assert trakt_listed(trakt) == {MATRIX}
+    assert trakt.history == []
+
+
+async def test_a_removal_without_an_answer_that_a_fresh_read_confirms_is_done(
+    hass: HomeAssistant,
+    lists: tuple[MockConfigEntry, MockConfigEntry],
+    trakt: trakt_sim.TraktSim,
+) -> None:
+    trakt.quirks.count_only_replies = True
+
+    await hass.services.async_call(
+        TODO_DOMAIN,
+        "remove_item",
+        {"entity_id": TRAKT_LIST, "item": ["The Matrix (1999)"]},
+        blocking=True,
+    )
+
+    assert trakt_listed(trakt) == set()
+    assert await items(hass, TRAKT_LIST) == []
+
+
+async def test_a_to_do_add_reaches_the_other_side_at_the_very_next_run(
+    hass: HomeAssistant,
+    lists: tuple[MockConfigEntry, MockConfigEntry],
+    trakt: trakt_sim.TraktSim,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    # The first run writes nothing to Trakt, so the read of Trakt it shares with other pairs
+    # (for five minutes) would still lack the edit: the edit makes the next run read afresh.
+    simkl.user_removes(102)
+    simkl.user_lists(100, "plantowatch")
+    sync = sync_entry()
+    sync.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sync.entry_id)
+    await add_pair(hass, sync, source="trakt:alice", target="simkl:51")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert state(hass, "sensor.movies_planned_adds") == "0"
+
+    await add(hass, TRAKT_LIST, "Dune (2021)")
+    (pair,) = sync.runtime_data.coordinators.values()
+    await pair.async_refresh()  # a scheduled run: it reads through the shared reads
+
+    assert simkl.lists[104].status == "plantowatch"
