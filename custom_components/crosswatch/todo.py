@@ -14,6 +14,8 @@ A write the service does not confirm (refused, or no answer per item that a fres
 is raised as a translated error, never taken for success.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 # The entity classes moved to todo/entity.py after 2026.3; the package exports them in both
@@ -45,6 +47,7 @@ from .runtime import (
     AccountConfigEntry,
     AccountEdit,
     async_between_runs,
+    publish_activity,
 )
 from .watchlist_match import best_match, link, parse_request
 
@@ -98,11 +101,20 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
             {"account": entry.title}, on_refused=lambda _: entry.async_start_reauth(self.hass)
         )
 
+    @asynccontextmanager
+    async def _using_provider(self) -> AsyncIterator[None]:
+        """Between the pairs' runs; after, the account shows its new requests and quota."""
+        try:
+            async with async_between_runs(self.hass):
+                yield
+        finally:
+            publish_activity(self.hass, self.config_entry.runtime_data, AccountActivity())
+
     @translate_errors(Boundary.ACCOUNT_UPDATE)
     async def _async_update_data(self) -> Snapshot:
         # No checkpoint: a read that starts from nothing, which every provider serves from
         # what it may reuse and which leaves the pairs' checkpoints (kept per pair side) alone.
-        async with async_between_runs(self.hass):
+        async with self._using_provider():
             read = await self.provider.read(Feature.WATCHLIST, None)
         if not read.snapshot.complete:
             LOGGER.debug(
@@ -133,7 +145,7 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
     ) -> None:
         """Write one item; raise unless the service confirms it (or a fresh read shows it)."""
         try:
-            async with async_between_runs(self.hass):
+            async with self._using_provider():
                 results = await self.provider.write(feature, action, [WriteRequest(item, payload)])
         finally:
             # Whatever the answer, the write may have landed: the pairs read afresh, the
@@ -161,7 +173,7 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
 
     async def _read_shows(self, feature: Feature, action: Action, item: MediaItem) -> bool:
         """Whether a fresh read of `feature` shows what a write without an answer meant."""
-        async with async_between_runs(self.hass):
+        async with self._using_provider():
             self.provider.forget_reads(feature)
             read = await self.provider.read(feature, None)
         found = read.snapshot.find(item) is not None
@@ -171,7 +183,7 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
     async def async_search(self, search: TitleSearch, text: str) -> MediaItem:
         """The title the service finds for `text`; a translated error when none fits."""
         request = parse_request(text, this_year=dt_util.now().year)
-        async with async_between_runs(self.hass):
+        async with self._using_provider():
             found = await search.search_titles(request.title)
         chosen = best_match(found, request)
         if chosen is None:
