@@ -390,7 +390,7 @@ async def test_assist_adds_completes_and_reads_the_watchlist_by_its_name(
         hass,
         "test",
         "HassListCompleteItem",
-        {"item": {"value": "the matrix (1999)"}, "name": {"value": name}},
+        {"item": {"value": "The Matrix (1999)"}, "name": {"value": name}},
     )
     assert [play["ref"] for play in trakt.history] == [MATRIX]
 
