@@ -576,3 +576,22 @@ async def test_a_to_do_add_reaches_the_other_side_at_the_very_next_run(
     await pair.async_refresh()  # a scheduled run: it reads through the shared reads
 
     assert simkl.lists[104].status == "plantowatch"
+
+
+async def test_an_ai_agent_reads_the_watchlist_by_its_name(
+    hass: HomeAssistant, lists: tuple[MockConfigEntry, MockConfigEntry]
+) -> None:
+    # "What's on my watchlist?": Home Assistant's LLM tool for reading a to-do list (since 2026.4).
+    todo_llm = pytest.importorskip("homeassistant.components.todo.llm")
+    from homeassistant.helpers import llm  # noqa: PLC0415 - with the tool above
+
+    assert await async_setup_component(hass, "homeassistant", {})  # which entities are exposed
+
+    tool = todo_llm.TodoGetItemsTool(["Trakt (alice) Watchlist"])
+    result = await tool.async_call(
+        hass,
+        llm.ToolInput("todo__get_items", {"todo_list": "Trakt (alice) Watchlist"}),
+        llm.LLMContext("test", None, "en", "conversation", None),
+    )
+
+    assert [item["summary"] for item in result.data["items"]] == ["The Matrix (1999)"]
