@@ -47,7 +47,6 @@ from .runtime import (
     AccountConfigEntry,
     AccountEdit,
     async_between_runs,
-    publish_activity,
 )
 from .watchlist_match import best_match, link, parse_request
 
@@ -108,7 +107,8 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
             async with async_between_runs(self.hass):
                 yield
         finally:
-            publish_activity(self.hass, self.config_entry.runtime_data, AccountActivity())
+            # Told directly, not on ACCOUNT_ACTIVITY: that note would read as a pair's run.
+            self.config_entry.runtime_data.coordinator.async_receive_activity(AccountActivity())
 
     @translate_errors(Boundary.ACCOUNT_UPDATE)
     async def _async_update_data(self) -> Snapshot:
@@ -126,12 +126,14 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
 
     @callback
     def pair_used(self, activity: AccountActivity) -> None:
-        """A pair ran on the account (or the sync entry loaded): read the watchlist again.
+        """A pair ran on the account: what it wrote may have changed the watchlist.
 
-        Only activity that carries counts: a run's first note (requests and quota, sent after
-        every run, previews included) is followed by its counts when it kept what it did.
+        Every run (and every approval of held removals) sends a note without counts when it
+        is done with the account; notes with counts (what the store knows, also sent when an
+        entry loads) change nothing on the service, and reading then would race the pairs'
+        first runs for no news.
         """
-        if activity.item_counts is None:
+        if activity.item_counts is not None:
             return
         # Not debounced: a pair runs minutes apart at most, and the read is the provider's
         # cheap cached one.
