@@ -280,10 +280,23 @@ class WatchlistTodoList(CoordinatorEntity[WatchlistCoordinator], TodoListEntity)
             await self._take_off(listed)
 
     async def _take_off(self, listed: MediaItem) -> None:
-        """Remove one item, unless the service took it off itself (Trakt does, once watched)."""
+        """Remove one item, unless the service took it off itself (Trakt does, once watched).
+
+        Only on a fresh read: on SIMKL a watchlist removal takes the title off every list, so
+        a removal sent after a play the read missed would take the play away again.
+        """
         await self.coordinator.async_refresh()
         snapshot = self.coordinator.data
-        if snapshot is None or snapshot.find(listed) is not None:
+        if not self.coordinator.last_update_success or snapshot is None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="watchlist_not_read",
+                translation_placeholders={
+                    "account": self.coordinator.config_entry.title,
+                    "title": listed.label(),
+                },
+            )
+        if snapshot.find(listed) is not None:
             await self.coordinator.async_write(Feature.WATCHLIST, Action.REMOVE, listed, None)
             await self.coordinator.async_refresh()
 

@@ -1,6 +1,7 @@
 """The watchlist as a to-do list, through the real clients against the simulators."""
 
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.components.todo.const import (
     DATA_COMPONENT as TODO_DATA_COMPONENT,
@@ -14,6 +15,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.crosswatch.const import DOMAIN
+from custom_components.crosswatch.engine.payloads import Feature
+from custom_components.crosswatch.engine.provider import ProviderError
 from tests.simulators import anilist as anilist_sim, simkl as simkl_sim, trakt as trakt_sim
 from tests.simulators.serving import Serve
 
@@ -595,3 +598,30 @@ async def test_an_ai_agent_reads_the_watchlist_by_its_name(
     )
 
     assert [item["summary"] for item in result.data["items"]] == ["The Matrix (1999)"]
+
+
+async def test_a_play_the_list_cannot_read_back_is_never_followed_by_a_removal(
+    hass: HomeAssistant,
+    lists: tuple[MockConfigEntry, MockConfigEntry],
+    simkl: simkl_sim.SimklState,
+) -> None:
+    # On SIMKL a watchlist removal takes a title off every list: sent after a play that no
+    # read confirmed moved the title on, it would take the play away again.
+    provider = lists[1].runtime_data.provider
+
+    async def unreadable(feature: Feature, checkpoint: object) -> object:
+        raise ProviderError("SIMKL is in maintenance")
+
+    with (
+        patch.object(provider, "read", unreadable),
+        pytest.raises(HomeAssistantError) as raised,
+    ):
+        await hass.services.async_call(
+            TODO_DOMAIN,
+            "update_item",
+            {"entity_id": SIMKL_LIST, "item": "Heat (1995)", "status": "completed"},
+            blocking=True,
+        )
+
+    assert raised.value.translation_key == "watchlist_not_read"
+    assert simkl.lists[102].status == "completed"  # the play stays
