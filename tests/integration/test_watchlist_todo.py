@@ -334,8 +334,11 @@ async def test_a_to_do_removal_reaches_the_other_side_and_is_never_re_added(
         {"entity_id": TRAKT_LIST, "item": ["Heat (1995)"]},
         blocking=True,
     )
-    for _ in range(3):  # the drop guard believes a loss on a later run's fresh read
-        await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
+    # The engine believes a loss on a later run's fresh read: the first run only waits.
+    await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
+    assert set(simkl.lists) == {100, 102}
+    assert trakt_listed(trakt) == {MATRIX}
+    await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
     await hass.async_block_till_done(wait_background_tasks=True)
 
     assert set(simkl.lists) == {100}
@@ -343,6 +346,12 @@ async def test_a_to_do_removal_reaches_the_other_side_and_is_never_re_added(
     assert state(hass, "sensor.movies_held_operations") == "0"
     assert state(hass, "sensor.movies_phantom_writes") == "0"
     assert [item["summary"] for item in await items(hass, SIMKL_LIST)] == ["The Matrix (1999)"]
+
+    await hass.services.async_call(DOMAIN, "sync", {}, blocking=True)
+
+    assert state(hass, "sensor.movies_planned_adds") == "0"
+    assert state(hass, "sensor.movies_planned_removals") == "0"
+    assert (trakt_listed(trakt), set(simkl.lists)) == ({MATRIX}, {100})
 
 
 async def test_a_to_do_removal_of_a_copy_no_run_read_back_yet_is_never_re_added(
