@@ -7,7 +7,9 @@ A leaf module: the rest of the glue imports it, and it imports no glue module at
 
 The sync side depends on the accounts (a pair runs on their providers); the accounts never look
 at the sync side. What an account shows of the pairs' work (its item counts) the sync side
-publishes on `ACCOUNT_ACTIVITY`, and the account's coordinator receives it.
+publishes on `ACCOUNT_ACTIVITY`, and the account's coordinator receives it. The one thing an
+account asks of the sync side is to take turns with the runs (`async_between_runs`), and the
+one thing it tells it is that the user edited its lists (`ACCOUNT_EDITED`).
 """
 
 import asyncio
