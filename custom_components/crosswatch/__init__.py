@@ -28,6 +28,7 @@ from .const import CONF_ACCOUNT_ID, CONF_KIND, DOMAIN, SUBENTRY_PAIR, Kind
 from .coordinator import LastSynced, PairCoordinator, PairState, PairStatus
 from .runtime import (
     ACCOUNT_ACTIVITY,
+    ACCOUNT_EDITED,
     AccountConfigEntry,
     AccountRuntime,
     SyncConfigEntry,
@@ -43,7 +44,7 @@ from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 SYNC_PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
-ACCOUNT_PLATFORMS = [Platform.SENSOR]
+ACCOUNT_PLATFORMS = [Platform.SENSOR, Platform.TODO]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -167,6 +168,9 @@ async def _async_setup_sync(hass: HomeAssistant, entry: SyncConfigEntry) -> bool
         async_forget_anime_map_issue(hass)
     await hass.config_entries.async_forward_entry_setups(entry, SYNC_PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_reload))
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, ACCOUNT_EDITED, runtime.async_account_edited)
+    )
 
     @callback
     def first_runs(_: Event | None = None) -> None:

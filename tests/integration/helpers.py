@@ -56,6 +56,27 @@ def simkl_entry(url: str, state: simkl_sim.SimklState) -> MockConfigEntry:
     )
 
 
+YUKI = 5150  # an AniList account
+YUKI_TOKEN = "aa.bb.cc"
+
+
+def anilist_entry(url: str) -> MockConfigEntry:
+    """Yuki's AniList account on the simulator."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="AniList (Yuki)",
+        unique_id=f"anilist:{YUKI}",
+        data={
+            "kind": "anilist",
+            "account_id": str(YUKI),
+            "client_id": "12345",
+            "tokens": {"access_token": YUKI_TOKEN},
+            "score_format": "POINT_100",
+            "base_url": url,
+        },
+    )
+
+
 def sync_entry(anime_map_url: str | None = None) -> MockConfigEntry:
     """The CrossWatch sync entry, without pairs; AniList pairs need the anime map's URL."""
     return MockConfigEntry(
@@ -138,4 +159,6 @@ async def set_up_accounts(
     for entry in accounts:
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
+    # Each account's to-do list reads its watchlist once, in the background, after setup.
+    await hass.async_block_till_done(wait_background_tasks=True)
     return accounts

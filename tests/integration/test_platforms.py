@@ -127,9 +127,10 @@ async def set_up(
             )
         ],
     )
-    account_platforms = [platform] if platform is Platform.SENSOR else []
+    account_platforms = [platform] if platform in (Platform.SENSOR, Platform.TODO) else []
+    sync_platforms = [] if platform is Platform.TODO else [platform]
     with (
-        patch("custom_components.crosswatch.SYNC_PLATFORMS", [platform]),
+        patch("custom_components.crosswatch.SYNC_PLATFORMS", sync_platforms),
         patch("custom_components.crosswatch.ACCOUNT_PLATFORMS", account_platforms),
     ):
         trakt_account, simkl_account = await set_up_accounts(hass, serve, trakt, simkl)
@@ -167,3 +168,17 @@ async def test_pair_platform(
     *_, sync = await set_up(hass, serve, trakt, simkl, platform)
 
     await snapshot_platform(hass, entity_registry, snapshot, sync.entry_id)
+
+
+async def test_the_watchlist_to_do_list_of_each_account(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    serve: Serve,
+    trakt: trakt_sim.TraktSim,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    trakt_account, simkl_account, _ = await set_up(hass, serve, trakt, simkl, Platform.TODO)
+
+    for entry in (trakt_account, simkl_account):
+        await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)

@@ -43,6 +43,7 @@ import json
 import math
 import os
 from pathlib import Path
+import re
 import time
 from typing import Any
 
@@ -150,10 +151,11 @@ type MediaListGroup {
 type MediaListCollection { lists: [MediaListGroup] user: User hasNextChunk: Boolean }
 
 enum MediaListSort { MEDIA_ID MEDIA_ID_DESC UPDATED_TIME UPDATED_TIME_DESC }
+enum MediaSort { POPULARITY_DESC SEARCH_MATCH }
 
 type Page {
   pageInfo: PageInfo
-  media(id: Int, id_in: [Int], type: MediaType): [Media]
+  media(id: Int, id_in: [Int], type: MediaType, search: String, sort: [MediaSort]): [Media]
   mediaList(userId: Int, type: MediaType, sort: [MediaListSort]): [MediaList]
 }
 
@@ -287,6 +289,7 @@ class SimMedia:
     episodes: int | None = 12
     id_mal: int | None = None
     type: str = "ANIME"
+    popularity: int = 0  # how many users list it: `sort: POPULARITY_DESC` orders by it
 
 
 @dataclass
@@ -580,7 +583,13 @@ def _root(context: _Context) -> dict[str, Callable[..., Any]]:
                 if ("id" not in args or m.id == args["id"])
                 and ("id_in" not in args or m.id in (args["id_in"] or []))
                 and ("type" not in args or m.type == args["type"])
+                and ("search" not in args or _found_by(m, args["search"] or ""))
             ]
+            for order in reversed(args.get("sort") or []):
+                if order == "POPULARITY_DESC":
+                    chosen.sort(key=lambda m: -m.popularity)
+                elif order == "SEARCH_MATCH":  # a title that is the whole search first
+                    chosen.sort(key=lambda m: not _whole_title(m, args.get("search") or ""))
             return [context.media(m) for m in chosen[(page - 1) * per_page : page * per_page]]
 
         def page_media_list(_info: Any, **args: Any) -> list[dict[str, Any]]:
@@ -744,6 +753,22 @@ def _apply_save(
         if args.get(key) is not None:
             value = args[key]
             setattr(entry, attribute, (value.get("year"), value.get("month"), value.get("day")))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _found_by(media: SimMedia, search: str) -> bool:
+    """Whether a search finds `media`: every word in its romaji or English title."""
+    wanted = set(_words(search))
+    return bool(wanted) and any(
+        wanted <= set(_words(title)) for title in (media.romaji, media.english) if title
+    )
+
+
+def _whole_title(media: SimMedia, search: str) -> bool:
+    return any(_words(title) == _words(search) for title in (media.romaji, media.english) if title)
 
 
 def _error(error: GraphQLError) -> dict[str, Any]:

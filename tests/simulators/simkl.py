@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import hashlib
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -148,6 +149,7 @@ class Title:
     ids: dict[str, str]
     anime_type: str | None = None
     episodes: tuple[tuple[int, int], ...] = ()  # aired (season, number) pairs
+    searched: int = 0  # how often people search for it: SIMKL's search ranks by this
 
     def object(self) -> dict[str, Json]:
         """The standard media object SIMKL nests in its rows."""
@@ -497,6 +499,7 @@ def simkl_app(state: SimklState) -> web.Application:
     app.router.add_get("/sync/all-items", handlers.all_items)
     app.router.add_get("/sync/all-items/{type}", handlers.all_items)
     app.router.add_get("/sync/all-items/{type}/{status}", handlers.all_items)
+    app.router.add_get("/search/{type}", handlers.search)
     app.router.add_post("/sync/add-to-list", handlers.add_to_list)
     app.router.add_post("/sync/history/remove", handlers.history_remove)
     app.router.add_post("/sync/history", handlers.history)
@@ -835,6 +838,48 @@ class _Handlers:
             quirks.truncated_bodies -= 1
             text = text[: max(1, len(text) // 2)]
         return web.Response(text=text, content_type="application/json")
+
+    async def search(self, request: web.Request) -> web.Response:
+        """GET /search/{movie|tv|anime}?q=: titles holding every word, most searched first.
+
+        As SIMKL documents it: ranked by what people search most, not by how well the title
+        matches ("John Wick: Chapter 2" before "John Wick"); `simkl_id`, `slug` and `tmdb` only
+        (an imdb id needs `extended=full`); at most 50 a page.
+        """
+        state = self.state
+        kind = request.match_info["type"]
+        state.calls.append(Call("search", kind, None, _own_query(request)))
+        if (fault := self._faulty()) is not None:
+            return fault
+        bucket = {"movie": "movies", "tv": "shows", "anime": "anime"}.get(kind)
+        if bucket is None:
+            return web.json_response({"error": "wrong_type"}, status=400)
+        words = set(re.findall(r"\w+", request.query.get("q", "").casefold()))
+        found = [
+            title
+            for title in state.catalog.values()
+            if title.kind == bucket
+            and words
+            and words <= set(re.findall(r"\w+", title.title.casefold()))
+        ]
+        found.sort(key=lambda title: -title.searched)
+        limit = min(max(1, int(request.query.get("limit", "10"))), 50)
+        body = [
+            {
+                "title": title.title,
+                "year": title.year,
+                "poster": "00/000000",
+                "endpoint_type": "movies" if bucket == "movies" else kind,
+                "ids": {
+                    "simkl_id": title.simkl,
+                    "slug": title.title.lower().replace(" ", "-"),
+                    **({"tmdb": title.ids["tmdb"]} if "tmdb" in title.ids else {}),
+                },
+                **({"anime_type": title.anime_type} if title.anime_type else {}),
+            }
+            for title in found[:limit]
+        ]
+        return web.json_response(body)
 
     async def all_items(self, request: web.Request) -> web.Response:
         state = self.state

@@ -44,6 +44,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 import time
 from typing import Any
 
@@ -699,6 +700,7 @@ def _api_routes(app: web.Application, api: _Api) -> None:
         app.router.add_post(f"/sync/{feature}", api.authed(api.writer(feature, remove=False)))
         app.router.add_post(f"/sync/{feature}/remove", api.authed(api.writer(feature, remove=True)))
     app.router.add_get("/sync/watched/{type}", api.authed(api.watched))
+    app.router.add_get("/search/{type}", api.authed(api.search))
 
 
 def _app_rule(sim: TraktSim) -> Middleware:
@@ -975,6 +977,45 @@ class _Api:
         }
         return web.json_response(body[(page - 1) * limit : page * limit], headers=headers)
 
+    # -- search ---------------------------------------------------------------------------
+
+    async def search(self, request: web.Request) -> web.Response:
+        """`/search/{movie|show}?query=`: titles holding every word of the query, by score.
+
+        Like Trakt's engine, an unescaped operator character (`:` in "Mission: Impossible")
+        is no part of the text: `:` names a field, so a title with a colon in it is not found
+        unless the colon is escaped. Scores favour a title that is the whole query, then the
+        catalogue's order; pages default to 10 results.
+        """
+        sim = self.sim
+        kind = request.match_info["type"]
+        if kind not in ("movie", "show"):
+            return web.json_response([])  # people, episodes and lists are not simulated
+        query = request.query.get("query", "")
+        if _unescaped(query, ":"):
+            return web.json_response([])
+        words = _search_words(query.replace("\\", ""))
+        catalogue: list[Movie | Show] = (
+            list(sim.movies.values()) if kind == "movie" else list(sim.shows.values())
+        )
+        hits: list[dict[str, Json]] = []
+        for rank, media in enumerate(catalogue):
+            title = _search_words(media.title)
+            if not words or not set(words) <= set(title):
+                continue
+            score = (100.0 if title == words else 50.0) - rank * 0.01
+            hits.append({"type": kind, "score": round(score, 3), kind: media.render()})
+        hits.sort(key=lambda hit: -float(hit["score"]))
+        page = max(1, int(request.query.get("page", "1")))
+        limit = min(max(1, int(request.query.get("limit", "10"))), sim.max_limit)
+        headers = {
+            "X-Pagination-Page": str(page),
+            "X-Pagination-Limit": str(limit),
+            "X-Pagination-Page-Count": str(max(1, -(-len(hits) // limit))),
+            "X-Pagination-Item-Count": str(len(hits)),
+        }
+        return web.json_response(hits[(page - 1) * limit : page * limit], headers=headers)
+
     # -- writes ---------------------------------------------------------------------------
 
     def writer(self, feature: str, *, remove: bool) -> Handler:
@@ -1152,6 +1193,15 @@ class _Api:
                 deleted[CATEGORY[ref[0]]] += 1
                 sim._moved(CATEGORY[ref[0]], "rated_at")
         return {"deleted": deleted}, 200
+
+
+def _search_words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _unescaped(query: str, character: str) -> bool:
+    """Whether `character` occurs in `query` without a backslash before it."""
+    return re.search(rf"(?<!\\){re.escape(character)}", query) is not None
 
 
 def _paging(sim: TraktSim, query: Any) -> tuple[int, int]:

@@ -36,6 +36,7 @@ from ..tokens import Tokens
 from .models import (
     Chunk,
     EntryChange,
+    FoundMedia,
     GraphQLProblem,
     ListEntry,
     ListMark,
@@ -49,6 +50,7 @@ from .models import (
     as_object,
     as_objects,
     as_records,
+    parse_found_media,
     parse_list_entry,
     parse_live_media,
     parse_viewer,
@@ -59,6 +61,7 @@ from .queries import (
     LATEST_CHANGE_QUERY,
     LOOKUP_QUERY,
     SAVE_MUTATION,
+    SEARCH_QUERY,
     STATISTICS_QUERY,
     VIEWER_QUERY,
 )
@@ -70,6 +73,7 @@ REQUESTS_PER_MINUTE: Final = 30
 # it arrives, the client when it may be sent.
 RATE_WINDOW: Final = 61.0
 PER_CHUNK: Final = 500  # MediaListCollection's documented maximum
+SEARCH_PER_PAGE: Final = 10  # of search results: the best few are all a pick looks at
 
 _OK_STATUSES: Final = frozenset({200, 400, 404})  # GraphQL error bodies we read ourselves
 _AUTH_MESSAGES: Final = frozenset({"invalid token", "unauthorized", "unauthorized."})
@@ -290,6 +294,14 @@ class AniListClient:
             if found is not None:
                 media[found.id] = found
         return Lookup(parse_viewer(data.get("Viewer")), media)
+
+    async def search(self, text: str) -> tuple[FoundMedia, ...]:
+        """Anime whose titles match `text`: AniList's best match first, then the most popular."""
+        data = await self.execute(SEARCH_QUERY, {"search": text, "perPage": SEARCH_PER_PAGE})
+        found = as_object(data.get("Page")).get("media")
+        if not isinstance(found, list):
+            raise CrossWatchInvalidResponseError("AniList sent a search without its media")
+        return tuple(m for m in map(parse_found_media, as_objects(found)) if m is not None)
 
     async def save_entry(
         self, change: EntryChange, score_format: ScoreFormat | None = None

@@ -162,7 +162,27 @@ query LatestChange($userId: Int!) {{
   }}{_STATUS_COUNTS}}}
 """
 
+# Anime whose titles match, best match first and then the most popular (AniList's own order).
+SEARCH_QUERY: Final = """
+query Search($search: String, $perPage: Int) {
+  Page(perPage: $perPage) {
+    media(search: $search, type: ANIME, sort: [SEARCH_MATCH, POPULARITY_DESC]) {
+      id
+      idMal
+      title {
+        romaji
+        english
+      }
+      startDate {
+        year
+      }
+      format
+    }
+  }
+}
+"""
+
 DOCUMENTS: Final = (
     VIEWER_QUERY, COLLECTION_QUERY, LOOKUP_QUERY, SAVE_MUTATION, DELETE_MUTATION, STATISTICS_QUERY,
-    LATEST_CHANGE_QUERY,
+    LATEST_CHANGE_QUERY, SEARCH_QUERY,
 )  # fmt: skip

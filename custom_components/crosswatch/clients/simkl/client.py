@@ -25,6 +25,7 @@ from .models import (
     Activities,
     ListedRow,
     RatedRow,
+    SearchResult,
     SyncObject,
     UserSettings,
     UserStats,
@@ -32,6 +33,7 @@ from .models import (
     parse_activities,
     parse_listed,
     parse_rated,
+    parse_search,
     parse_settings,
     parse_stats,
     parse_write_reply,
@@ -236,6 +238,13 @@ class SimklApi:
         )
         body = reply.json()
         return await off_loop(partial(parse_rated, body, bucket), size=_rows(body, bucket))
+
+    async def search(self, kind: str, query: str) -> tuple[SearchResult, ...]:
+        """GET /search/{movie|tv|anime}?q=: the first page of titles, by SIMKL's relevance."""
+        if kind not in ("movie", "tv", "anime"):
+            raise ValueError(f"SIMKL searches movie, tv or anime, not {kind}")
+        reply = await self._request("GET", f"/search/{kind}", params={"q": query})
+        return parse_search(reply.json(), kind)
 
     async def post(self, path: str, sections: Mapping[str, Sequence[SyncObject]]) -> WriteReply:
         """POST a sync write of each section's objects, and what its reply says per item."""
