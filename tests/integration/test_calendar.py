@@ -1,0 +1,294 @@
+"""The upcoming-episodes calendar of a tracker account, against the simulators.
+
+Read on its own schedule (every six hours), kept per account across restarts, and answered from
+what was kept: asking the calendar never asks the service.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.calendar.const import DOMAIN as CALENDAR_DOMAIN
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.crosswatch.upcoming_coordinator import UPCOMING_INTERVAL, store_key
+from tests.simulators import trakt as trakt_sim
+from tests.simulators.openapi import RECORDED
+from tests.simulators.serving import Serve
+
+from .helpers import attributes, state, trakt_entry
+
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+TRAKT_CALENDAR = "calendar.trakt_alice_upcoming_episodes"
+
+
+@pytest.fixture
+def now(freezer: FrozenDateTimeFactory) -> datetime:
+    """Monday 7 December 2026, noon UTC."""
+    freezer.move_to(NOW)
+    return NOW
+
+
+async def events(hass: HomeAssistant, entity_id: str, start: datetime, end: datetime) -> list[Any]:
+    """The calendar's events in a range, through the action users and cards call."""
+    reply = await hass.services.async_call(
+        CALENDAR_DOMAIN,
+        "get_events",
+        {"entity_id": entity_id, "start_date_time": start, "end_date_time": end},
+        blocking=True,
+        return_response=True,
+    )
+    assert reply is not None
+    found: Any = reply[entity_id]
+    return list(found["events"])
+
+
+class TraktAccount:
+    """A Trakt account on its simulator, with the requests its calendar made."""
+
+    def __init__(self, hass: HomeAssistant, sim: trakt_sim.TraktSim) -> None:
+        self.hass, self.sim = hass, sim
+        self.app = trakt_sim.make_app(sim)
+
+    async def set_up(self, serve: Serve) -> Any:
+        entry = trakt_entry(await serve(self.app), self.sim)
+        entry.add_to_hass(self.hass)
+        assert await self.hass.config_entries.async_setup(entry.entry_id)
+        await self.hass.async_block_till_done(wait_background_tasks=True)
+        return entry
+
+    @property
+    def calendar_reads(self) -> list[str]:
+        return [r.path for r in self.app[RECORDED] if r.path.startswith("/calendars/")]
+
+
+@pytest.fixture
+def account(hass: HomeAssistant, trakt: trakt_sim.TraktSim, now: datetime) -> TraktAccount:
+    trakt_sim.seed_upcoming(trakt, now)
+    return TraktAccount(hass, trakt)
+
+
+async def test_trakt_lists_the_episodes_of_the_shows_the_user_watches_or_lists(
+    hass: HomeAssistant, serve: Serve, account: TraktAccount
+) -> None:
+    await account.set_up(serve)
+
+    found = await events(hass, TRAKT_CALENDAR, NOW, NOW + timedelta(days=14))
+
+    assert [(e["summary"], e["start"], e["end"]) for e in found] == [
+        (
+            "Severance S02E05 · Trojan's Horse",
+            "2026-12-08T02:00:00+00:00",
+            "2026-12-08T02:55:00+00:00",
+        ),
+        ("Dark S03E01 · Deja-vu", "2026-12-10T20:00:00+00:00", "2026-12-10T20:30:00+00:00"),
+        ("Severance S02E06 · Attila", "2026-12-15T02:00:00+00:00", "2026-12-15T02:52:00+00:00"),
+    ]  # The Bear is hidden from the calendar, Slow Horses neither watched nor listed
+    assert found[0]["description"] == (
+        "Severance: Season 2, episode 5 (Trojan's Horse)\n"
+        "https://trakt.tv/shows/severance/seasons/2/episodes/5"
+    )
+    assert account.calendar_reads == ["/calendars/my/shows/2026-12-06/33"]
+    assert state(hass, TRAKT_CALENDAR) == STATE_OFF
+    assert attributes(hass, TRAKT_CALENDAR)["message"] == "Severance S02E05 · Trojan's Horse"
+
+
+async def test_a_range_is_answered_from_the_kept_read_without_asking_the_service(
+    hass: HomeAssistant, serve: Serve, account: TraktAccount
+) -> None:
+    await account.set_up(serve)
+
+    this_week = await events(hass, TRAKT_CALENDAR, NOW, NOW + timedelta(days=7))
+    beyond = await events(hass, TRAKT_CALENDAR, NOW + timedelta(days=40), NOW + timedelta(days=90))
+    mid_episode = await events(
+        hass,
+        TRAKT_CALENDAR,
+        datetime(2026, 12, 8, 2, 30, tzinfo=UTC),
+        datetime(2026, 12, 8, 2, 31, tzinfo=UTC),
+    )
+
+    assert [e["summary"] for e in this_week] == [
+        "Severance S02E05 · Trojan's Horse",
+        "Dark S03E01 · Deja-vu",
+    ]
+    assert beyond == []
+    assert [e["summary"] for e in mid_episode] == ["Severance S02E05 · Trojan's Horse"]
+    assert len(account.calendar_reads) == 1
+
+
+async def test_the_calendar_is_on_while_an_episode_airs(
+    hass: HomeAssistant, serve: Serve, account: TraktAccount, freezer: FrozenDateTimeFactory
+) -> None:
+    await account.set_up(serve)
+
+    freezer.move_to(datetime(2026, 12, 8, 2, 10, tzinfo=UTC))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    assert state(hass, TRAKT_CALENDAR) == STATE_ON
+    assert attributes(hass, TRAKT_CALENDAR)["message"] == "Severance S02E05 · Trojan's Horse"
+
+
+async def test_a_restart_shows_the_kept_episodes_without_asking_the_service(
+    hass: HomeAssistant, serve: Serve, account: TraktAccount
+) -> None:
+    entry = await account.set_up(serve)
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert len(account.calendar_reads) == 1
+    found = await events(hass, TRAKT_CALENDAR, NOW, NOW + timedelta(days=14))
+    assert len(found) == 3
+
+
+async def test_a_kept_read_older_than_the_schedule_is_read_again_at_setup(
+    hass: HomeAssistant, serve: Serve, account: TraktAccount, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = await account.set_up(serve)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+    freezer.tick(UPCOMING_INTERVAL)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert len(account.calendar_reads) == 2
+
+
+async def test_the_calendar_reads_again_every_six_hours_and_only_then(
+    hass: HomeAssistant, serve: Serve, account: TraktAccount, freezer: FrozenDateTimeFactory
+) -> None:
+    await account.set_up(serve)
+
+    freezer.tick(UPCOMING_INTERVAL - timedelta(minutes=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(account.calendar_reads) == 1
+
+    freezer.tick(timedelta(minutes=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(account.calendar_reads) == 2
+
+
+async def test_after_a_restart_the_next_read_comes_when_the_kept_one_is_six_hours_old(
+    hass: HomeAssistant, serve: Serve, account: TraktAccount, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = await account.set_up(serve)
+    freezer.tick(timedelta(hours=4))
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(account.calendar_reads) == 1
+
+    freezer.tick(timedelta(hours=2))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert len(account.calendar_reads) == 2
+
+
+async def test_a_failed_read_keeps_the_kept_episodes_and_says_why(
+    hass: HomeAssistant,
+    serve: Serve,
+    account: TraktAccount,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    entry = await account.set_up(serve)
+    account.sim.quirks.malformed_calendars = 1
+
+    freezer.tick(UPCOMING_INTERVAL)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert len(account.calendar_reads) == 2
+    assert "Trakt (alice) could not read its upcoming episodes" in caplog.text
+    assert state(hass, TRAKT_CALENDAR) != STATE_UNAVAILABLE
+    found = await events(hass, TRAKT_CALENDAR, NOW, NOW + timedelta(days=14))
+    assert len(found) == 3
+    coordinator = entry.runtime_data.upcoming
+    assert coordinator is not None
+    assert coordinator.last_update_success is False
+
+
+async def test_a_first_read_that_fails_leaves_the_calendar_unavailable_until_one_succeeds(
+    hass: HomeAssistant, serve: Serve, account: TraktAccount, freezer: FrozenDateTimeFactory
+) -> None:
+    account.sim.quirks.malformed_calendars = 1
+    await account.set_up(serve)
+    assert state(hass, TRAKT_CALENDAR) == STATE_UNAVAILABLE
+
+    freezer.tick(UPCOMING_INTERVAL)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert state(hass, TRAKT_CALENDAR) == STATE_OFF
+
+
+async def test_an_unreadable_kept_read_is_read_again(
+    hass: HomeAssistant,
+    serve: Serve,
+    account: TraktAccount,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    entry = await account.set_up(serve)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    hass_storage[store_key(entry.entry_id)]["data"]["window_start"] = "2026-12-06T00:00:00"
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert "are unreadable" in caplog.text
+    assert len(account.calendar_reads) == 2
+
+
+async def test_removing_the_account_removes_its_kept_episodes(
+    hass: HomeAssistant, serve: Serve, account: TraktAccount, hass_storage: dict[str, Any]
+) -> None:
+    entry = await account.set_up(serve)
+    assert store_key(entry.entry_id) in hass_storage
+
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert store_key(entry.entry_id) not in hass_storage
+
+
+async def test_an_automation_runs_when_an_episode_starts(
+    hass: HomeAssistant, serve: Serve, account: TraktAccount, freezer: FrozenDateTimeFactory
+) -> None:
+    await account.set_up(serve)
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "triggers": {"trigger": "calendar", "event": "start", "entity_id": TRAKT_CALENDAR},
+                "actions": {
+                    "event": "episode_started",
+                    "event_data": {"summary": "{{ trigger.calendar_event.summary }}"},
+                },
+            }
+        },
+    )
+    started = async_capture_events(hass, "episode_started")
+
+    freezer.move_to(datetime(2026, 12, 8, 1, 50, tzinfo=UTC))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert started == []
+    freezer.move_to(datetime(2026, 12, 8, 2, 0, 1, tzinfo=UTC))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    assert [event.data["summary"] for event in started] == ["Severance S02E05 · Trojan's Horse"]
+    # Switched off, the automation lets go of its trigger (no timer outlives the test).
+    await hass.services.async_call("automation", "turn_off", {"entity_id": "all"}, blocking=True)
