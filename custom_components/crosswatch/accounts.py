@@ -30,12 +30,14 @@ from .clients.plex import auth as plex_auth, client as plex_client
 from .clients.plex.auth import PlexAccount, PlexApp
 from .clients.simkl import client as simkl_api
 from .clients.simkl.auth import V1_SUNSET, SimklGrant, SimklOAuth, is_v2
+from .clients.simkl.calendar import DEFAULT_CALENDAR_URL
 from .clients.tokens import Tokens
 from .clients.trakt.auth import TraktApp
 from .const import (
     CONF_ACCOUNT_ID,
     CONF_AUTH_URL,
     CONF_BASE_URL,
+    CONF_CALENDAR_URL,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_DEVICE_ID,
@@ -61,7 +63,7 @@ from .providers import anilist_provider, mdblist, plex, simkl, trakt
 from .providers.emby import EmbyProvider
 from .providers.jellyfin import JellyfinProvider
 from .providers.mediabrowser import MediaBrowserAccount, MediaBrowserProvider
-from .upcoming import TraktUpcoming, UpcomingReader
+from .upcoming import SimklUpcoming, TraktUpcoming, UpcomingReader
 
 VERSION = "0.1.0"
 REVOKE_RETRY = RetryPolicy(attempts=1, timeout=10.0)
@@ -229,10 +231,13 @@ async def _simkl(hass: HomeAssistant, entry: ConfigEntry) -> AccountParts:
         data[CONF_CLIENT_ID],
         simkl_grant(hass, entry),
         base_url=_base_url(entry, simkl_api.DEFAULT_BASE_URL),
+        calendar_url=data.get(CONF_CALENDAR_URL) or DEFAULT_CALENDAR_URL,
     )
     # The account's display name comes with the health check that setup makes first.
     account_id = str(data[CONF_ACCOUNT_ID])
-    return AccountParts(simkl.SimklProvider(api, simkl.SimklAccount(account_id, account_id)))
+    return AccountParts(
+        simkl.SimklProvider(api, simkl.SimklAccount(account_id, account_id)), SimklUpcoming(api)
+    )
 
 
 async def _anilist(hass: HomeAssistant, entry: ConfigEntry) -> AccountParts:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final, Protocol
 
+from .clients.simkl.client import SimklApi
 from .clients.trakt import TraktClient
 from .clients.trakt.calendar import MAX_DAYS as TRAKT_MAX_DAYS
 
@@ -189,3 +190,70 @@ class TraktUpcoming:
                 )
             )
         return in_order(episodes)
+
+
+# The lists whose shows SIMKL's calendar shows: what the user watches or plans to watch.
+SIMKL_FOLLOWED: Final = frozenset({"watching", "plantowatch"})
+
+
+class SimklUpcoming:
+    """SIMKL: its public calendar files, matched by SIMKL id with the user's followed shows.
+
+    Per read: one list request per bucket (shows, anime), and the calendar file of each bucket
+    the user follows a title in (files SIMKL regenerates every six hours, as often as we read).
+    """
+
+    def __init__(self, api: SimklApi) -> None:
+        """Read through the account's client (its pacing and token)."""
+        self._api = api
+        # What each bucket's followed titles were, and the activity stamps they were read at.
+        self._followed: dict[str, tuple[Mapping[str, str | None], frozenset[int]]] = {}
+
+    async def read(self, start: datetime, end: datetime) -> tuple[UpcomingEpisode, ...]:
+        """The followed titles' episodes airing between `start` and `end`."""
+        activities = await self._api.activities()
+        episodes: list[UpcomingEpisode] = []
+        for bucket in ("shows", "anime"):
+            followed = await self._followed_in(bucket, activities.buckets.get(bucket))
+            if not followed:
+                continue
+            calendar = await self._api.calendar(bucket)
+            for entry in calendar.entries:
+                if entry.simkl_id not in followed:
+                    continue
+                all_day = not isinstance(entry.airs, datetime)
+                starts = _instant(entry.airs)
+                if not start <= starts < end:
+                    continue
+                episodes.append(
+                    UpcomingEpisode(
+                        uid=f"simkl:{entry.simkl_id}:{entry.season or 0}:{entry.episode}",
+                        show=entry.title,
+                        season=entry.season,
+                        number=entry.episode,
+                        title=None,  # the files name the show, not the episode
+                        start=entry.airs,
+                        end=entry.airs + (timedelta(days=1) if all_day else DEFAULT_RUNTIME),
+                        url=entry.url,
+                    )
+                )
+        return in_order(episodes)
+
+    async def _followed_in(
+        self, bucket: str, stamps: Mapping[str, str | None] | None
+    ) -> frozenset[int]:
+        """The bucket's followed titles; its list is read again only when its activity moved.
+
+        SIMKL asks apps not to pull `/sync/all-items` without a reason: `/sync/activities`
+        says whether the lists changed since the last read.
+        """
+        kept = self._followed.get(bucket)
+        if kept is not None and stamps is not None and kept[0] == stamps:
+            return kept[1]
+        statuses = await self._api.listed_statuses(bucket)
+        followed = frozenset(
+            simkl for simkl, status in statuses.items() if status in SIMKL_FOLLOWED
+        )
+        if stamps is not None:
+            self._followed[bucket] = (stamps, followed)
+        return followed

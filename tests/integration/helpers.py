@@ -40,8 +40,11 @@ def trakt_entry(url: str, sim: trakt_sim.TraktSim) -> MockConfigEntry:
     )
 
 
-def simkl_entry(url: str, state: simkl_sim.SimklState) -> MockConfigEntry:
-    """A connected SIMKL account."""
+def simkl_entry(
+    url: str, state: simkl_sim.SimklState, calendar_url: str | None = None
+) -> MockConfigEntry:
+    """A connected SIMKL account (its calendar files at `calendar_url`, when served)."""
+    calendar = {} if calendar_url is None else {"calendar_url": calendar_url}
     return MockConfigEntry(
         domain=DOMAIN,
         title="SIMKL (Andrew)",
@@ -52,6 +55,7 @@ def simkl_entry(url: str, state: simkl_sim.SimklState) -> MockConfigEntry:
             "client_id": simkl_sim.CLIENT_ID,
             "tokens": {"access_token": simkl_sim.TOKEN},
             "base_url": url,
+            **calendar,
         },
     )
 

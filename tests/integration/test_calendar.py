@@ -19,11 +19,11 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.crosswatch.upcoming_coordinator import UPCOMING_INTERVAL, store_key
-from tests.simulators import trakt as trakt_sim
+from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 from tests.simulators.openapi import RECORDED
 from tests.simulators.serving import Serve
 
-from .helpers import attributes, state, trakt_entry
+from .helpers import attributes, simkl_entry, state, trakt_entry
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 TRAKT_CALENDAR = "calendar.trakt_alice_upcoming_episodes"
@@ -292,3 +292,80 @@ async def test_an_automation_runs_when_an_episode_starts(
     assert [event.data["summary"] for event in started] == ["Severance S02E05 · Trojan's Horse"]
     # Switched off, the automation lets go of its trigger (no timer outlives the test).
     await hass.services.async_call("automation", "turn_off", {"entity_id": "all"}, blocking=True)
+
+
+SIMKL_CALENDAR = "calendar.simkl_andrew_upcoming_episodes"
+
+
+@pytest.fixture
+async def simkl_account(
+    hass: HomeAssistant, serve: Serve, simkl: simkl_sim.SimklState, now: datetime
+) -> simkl_sim.SimklState:
+    """A SIMKL account following a show and an anime, its calendar files on their own host."""
+    simkl_sim.seed_upcoming(simkl, now)
+    entry = simkl_entry(
+        await serve(simkl_sim.simkl_app(simkl)),
+        simkl,
+        calendar_url=f"{await serve(simkl_sim.simkl_calendar_app(simkl))}/calendar",
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return simkl
+
+
+def list_reads(state: simkl_sim.SimklState) -> list[str | None]:
+    """The buckets of `/sync/all-items` that were read."""
+    return [call.type for call in state.calls if call.endpoint == "all-items"]
+
+
+async def test_simkl_lists_the_episodes_of_the_titles_the_user_watches_or_plans_to_watch(
+    hass: HomeAssistant, simkl_account: simkl_sim.SimklState
+) -> None:
+    found = await events(hass, SIMKL_CALENDAR, NOW, NOW + timedelta(days=14))
+
+    assert [(e["summary"], e["start"], e["end"]) for e in found] == [
+        ("Shogun S02E03", "2026-12-09T01:00:00+00:00", "2026-12-09T01:30:00+00:00"),
+        ("Frieren E29", "2026-12-11T15:00:00+00:00", "2026-12-11T15:30:00+00:00"),
+        ("Frieren E30", "2026-12-13", "2026-12-14"),  # dated without a time: all day
+    ]  # Fallout is completed, Andor dropped, Severance on no list
+    assert found[0]["description"] == (
+        "Shogun: Season 2, episode 3\nhttps://simkl.com/tv/201/shogun/episode-3"
+    )
+    assert simkl_account.calendar_reads == ["tv.json", "anime.json"]
+    assert list_reads(simkl_account) == ["shows", "anime"]
+
+
+async def test_simkl_reads_its_lists_again_only_after_they_changed(
+    hass: HomeAssistant, simkl_account: simkl_sim.SimklState, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.tick(UPCOMING_INTERVAL)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert list_reads(simkl_account) == ["shows", "anime"]  # activities unchanged
+    assert len(simkl_account.calendar_reads) == 4
+
+    simkl_account.user_lists(204, "watching")
+    freezer.tick(UPCOMING_INTERVAL)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert list_reads(simkl_account) == ["shows", "anime", "shows"]
+    found = await events(hass, SIMKL_CALENDAR, NOW, NOW + timedelta(days=14))
+    assert "Severance S02E07" in [e["summary"] for e in found]
+
+
+async def test_a_simkl_calendar_file_that_is_an_error_page_keeps_the_kept_episodes(
+    hass: HomeAssistant,
+    simkl_account: simkl_sim.SimklState,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    simkl_account.quirks.malformed_calendars = 1
+
+    freezer.tick(UPCOMING_INTERVAL)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert "SIMKL (Andrew) could not read its upcoming episodes" in caplog.text
+    assert len(await events(hass, SIMKL_CALENDAR, NOW, NOW + timedelta(days=14))) == 3
