@@ -63,7 +63,7 @@ from .providers import anilist_provider, mdblist, plex, simkl, trakt
 from .providers.emby import EmbyProvider
 from .providers.jellyfin import JellyfinProvider
 from .providers.mediabrowser import MediaBrowserAccount, MediaBrowserProvider
-from .upcoming import SimklUpcoming, TraktUpcoming, UpcomingReader
+from .upcoming import AniListUpcoming, SimklUpcoming, TraktUpcoming, UpcomingReader
 
 VERSION = "0.1.0"
 REVOKE_RETRY = RetryPolicy(attempts=1, timeout=10.0)
@@ -247,13 +247,15 @@ async def _anilist(hass: HomeAssistant, entry: ConfigEntry) -> AccountParts:
         Tokens.from_dict(data[CONF_TOKENS]),
         base_url=_base_url(entry, anilist.API_URL),
     )
+    user_id = int(data[CONF_ACCOUNT_ID])
     return AccountParts(
         anilist_provider.AniListProvider(
             client,
-            user_id=int(data[CONF_ACCOUNT_ID]),
+            user_id=user_id,
             user_name=entry.title,
             score_format=data.get(CONF_SCORE_FORMAT, RatingScale.ANILIST_POINT_10.value),
-        )
+        ),
+        AniListUpcoming(client, user_id),
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final, Protocol
 
+from .clients.anilist.client import AniListClient
 from .clients.simkl.client import SimklApi
 from .clients.trakt import TraktClient
 from .clients.trakt.calendar import MAX_DAYS as TRAKT_MAX_DAYS
@@ -257,3 +258,42 @@ class SimklUpcoming:
         if stamps is not None:
             self._followed[bucket] = (stamps, followed)
         return followed
+
+
+class AniListUpcoming:
+    """AniList: the airing schedules of the user's CURRENT and PLANNING anime.
+
+    Per read: a page of the user's followed media per 50 of them, then a page of airings per 50
+    media (more pages where a window holds more than 50 airings), all paced by the client at
+    AniList's 30 requests a minute.
+    """
+
+    def __init__(self, client: AniListClient, user_id: int) -> None:
+        """Read through the account's client (its pacing and token) for `user_id`."""
+        self._client = client
+        self._user_id = user_id
+
+    async def read(self, start: datetime, end: datetime) -> tuple[UpcomingEpisode, ...]:
+        """The followed anime's episodes airing between `start` and `end`."""
+        followed = await self._client.followed_media(self._user_id)
+        if not followed:
+            return ()
+        airings = await self._client.airing(followed, start, end)
+        return in_order(
+            UpcomingEpisode(
+                uid=f"anilist:{airing.schedule_id}",
+                show=airing.title,
+                season=None,
+                number=airing.episode,
+                title=None,
+                start=airing.airing_at,
+                end=airing.airing_at
+                + (
+                    timedelta(minutes=airing.duration_minutes)
+                    if airing.duration_minutes
+                    else DEFAULT_RUNTIME
+                ),
+                url=airing.site_url,
+            )
+            for airing in airings
+        )

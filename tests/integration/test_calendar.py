@@ -7,6 +7,7 @@ what was kept: asking the calendar never asks the service.
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.calendar.const import DOMAIN as CALENDAR_DOMAIN
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
@@ -14,12 +15,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
     async_capture_events,
     async_fire_time_changed,
 )
 
+from custom_components.crosswatch.const import DOMAIN
 from custom_components.crosswatch.upcoming_coordinator import UPCOMING_INTERVAL, store_key
-from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
+from tests.simulators import anilist as anilist_sim, simkl as simkl_sim, trakt as trakt_sim
 from tests.simulators.openapi import RECORDED
 from tests.simulators.serving import Serve
 
@@ -369,3 +372,116 @@ async def test_a_simkl_calendar_file_that_is_an_error_page_keeps_the_kept_episod
 
     assert "SIMKL (Andrew) could not read its upcoming episodes" in caplog.text
     assert len(await events(hass, SIMKL_CALENDAR, NOW, NOW + timedelta(days=14))) == 3
+
+
+ANILIST_CALENDAR = "calendar.anilist_alice_upcoming_episodes"
+
+
+@pytest.fixture
+async def anilist_account(
+    hass: HomeAssistant, serve: Serve, now: datetime
+) -> tuple[anilist_sim.AniListState, web.Application]:
+    """Alice's AniList account, with anime airing this week on her CURRENT and PLANNING lists."""
+    state = anilist_sim.AniListState()
+    anilist_sim.seed_upcoming(state, now)
+    app = anilist_sim.build_app(state)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="AniList (alice)",
+        unique_id=f"anilist:{anilist_sim.ALICE_ID}",
+        data={
+            "kind": "anilist",
+            "account_id": str(anilist_sim.ALICE_ID),
+            "client_id": "12345",
+            "tokens": {"access_token": anilist_sim.ALICE_TOKEN},
+            "score_format": "POINT_10_DECIMAL",
+            "base_url": await serve(app),
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return state, app
+
+
+def queries(app: web.Application) -> list[str]:
+    """The names of the GraphQL operations the simulator was asked."""
+    names = []
+    for request in app[RECORDED]:
+        body = request.body if isinstance(request.body, dict) else {}
+        document = str(body.get("query", ""))
+        names.append(
+            document.split("(", maxsplit=1)[0].split("{", maxsplit=1)[0].rsplit(maxsplit=1)[-1]
+        )
+    return names
+
+
+async def test_anilist_lists_the_airings_of_the_anime_the_user_watches_or_plans(
+    hass: HomeAssistant, anilist_account: tuple[anilist_sim.AniListState, web.Application]
+) -> None:
+    _, app = anilist_account
+
+    found = await events(hass, ANILIST_CALENDAR, NOW, NOW + timedelta(days=14))
+
+    assert [(e["summary"], e["start"], e["end"]) for e in found] == [
+        (
+            "Sousou no Frieren 2nd Season E05",
+            "2026-12-08T15:00:00+00:00",
+            "2026-12-08T15:24:00+00:00",
+        ),
+        ("Kaijuu 8-gou 3rd Season E01", "2026-12-10T14:00:00+00:00", "2026-12-10T14:30:00+00:00"),
+        (
+            "Sousou no Frieren 2nd Season E06",
+            "2026-12-15T15:00:00+00:00",
+            "2026-12-15T15:24:00+00:00",
+        ),
+    ]  # Steins;Gate 0 was dropped
+    assert found[0]["description"] == (
+        "Sousou no Frieren 2nd Season: Episode 5\nhttps://anilist.co/anime/182255"
+    )
+    assert queries(app).count("Followed") == 1
+    assert queries(app).count("Airing") == 1
+
+
+async def test_anilist_reads_long_lists_fifty_at_a_time_within_its_rate_limit(
+    hass: HomeAssistant, serve: Serve, now: datetime
+) -> None:
+    state = anilist_sim.AniListState()
+    anilist_sim.seed_upcoming(state, now)
+    for offset in range(60):
+        media = state.add_media(200_000 + offset, f"Weekly Show {offset:02d}", duration=12)
+        first = NOW + timedelta(days=1, minutes=offset)
+        media.airings[1] = int(first.timestamp())
+        media.airings[2] = int((first + timedelta(days=7)).timestamp())
+        state.add_entry(anilist_sim.ALICE_ID, media.id, "CURRENT")
+    app = anilist_sim.build_app(state)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="AniList (alice)",
+        unique_id=f"anilist:{anilist_sim.ALICE_ID}",
+        data={
+            "kind": "anilist",
+            "account_id": str(anilist_sim.ALICE_ID),
+            "client_id": "12345",
+            "tokens": {"access_token": anilist_sim.ALICE_TOKEN},
+            "base_url": await serve(app),
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    found = await events(hass, ANILIST_CALENDAR, NOW, NOW + timedelta(days=14))
+
+    assert len(found) == 123  # the 3 of alice's list, and 60 weekly shows' next two episodes
+    assert queries(app).count("Followed") == 2  # 65 followed anime: two pages of 50
+    # Two chunks of ids: the first 50 anime air 93 times (two pages), the other 15 30 times.
+    assert queries(app).count("Airing") == 3
+    per_page = [
+        r.body["variables"]["perPage"]
+        for r in app[RECORDED]
+        if isinstance(r.body, dict) and "perPage" in r.body.get("variables", {})
+    ]
+    assert per_page
+    assert max(per_page) <= 50
+    assert state.refused == 0  # never beyond 30 requests a minute
