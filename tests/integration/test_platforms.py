@@ -127,7 +127,7 @@ async def set_up(
             )
         ],
     )
-    account_platforms = [platform] if platform is Platform.SENSOR else []
+    account_platforms = [platform] if platform in (Platform.SENSOR, Platform.CALENDAR) else []
     with (
         patch("custom_components.crosswatch.SYNC_PLATFORMS", [platform]),
         patch("custom_components.crosswatch.ACCOUNT_PLATFORMS", account_platforms),
@@ -167,3 +167,19 @@ async def test_pair_platform(
     *_, sync = await set_up(hass, serve, trakt, simkl, platform)
 
     await snapshot_platform(hass, entity_registry, snapshot, sync.entry_id)
+
+
+@pytest.mark.usefixtures("all_entities_enabled")
+async def test_the_upcoming_episodes_calendars_of_the_accounts(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    serve: Serve,
+    trakt: trakt_sim.TraktSim,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    # Neither account follows a show airing soon (the events: test_calendar.py).
+    trakt_account, simkl_account, _ = await set_up(hass, serve, trakt, simkl, Platform.CALENDAR)
+
+    for entry in (trakt_account, simkl_account):
+        await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
