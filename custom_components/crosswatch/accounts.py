@@ -30,7 +30,6 @@ from .clients.plex import auth as plex_auth, client as plex_client
 from .clients.plex.auth import PlexAccount, PlexApp
 from .clients.simkl import client as simkl_api
 from .clients.simkl.auth import V1_SUNSET, SimklGrant, SimklOAuth, is_v2
-from .clients.simkl.calendar import DEFAULT_CALENDAR_URL
 from .clients.tokens import Tokens
 from .clients.trakt.auth import TraktApp
 from .const import (
@@ -231,7 +230,7 @@ async def _simkl(hass: HomeAssistant, entry: ConfigEntry) -> AccountParts:
         data[CONF_CLIENT_ID],
         simkl_grant(hass, entry),
         base_url=_base_url(entry, simkl_api.DEFAULT_BASE_URL),
-        calendar_url=data.get(CONF_CALENDAR_URL) or DEFAULT_CALENDAR_URL,
+        calendar_url=data.get(CONF_CALENDAR_URL),
     )
     # The account's display name comes with the health check that setup makes first.
     account_id = str(data[CONF_ACCOUNT_ID])

@@ -137,7 +137,10 @@ async def set_up_accounts(
     """Trakt (alice) and SIMKL (Andrew) on their simulators, connected and loaded."""
     accounts = (
         trakt_entry(await serve(trakt_sim.make_app(trakt)), trakt),
-        simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl),
+        # SIMKL's API with its calendar files, as a test server at a custom base URL serves them.
+        simkl_entry(
+            await serve(simkl_sim.add_calendar_routes(simkl_sim.simkl_app(simkl), simkl)), simkl
+        ),
     )
     for entry in accounts:
         entry.add_to_hass(hass)

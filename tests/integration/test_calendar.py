@@ -485,3 +485,17 @@ async def test_anilist_reads_long_lists_fifty_at_a_time_within_its_rate_limit(
     assert per_page
     assert max(per_page) <= 50
     assert state.refused == 0  # never beyond 30 requests a minute
+
+
+async def test_a_simkl_api_at_another_base_url_serves_the_calendar_files_there_too(
+    hass: HomeAssistant, serve: Serve, simkl: simkl_sim.SimklState, now: datetime
+) -> None:
+    simkl_sim.seed_upcoming(simkl, now)
+    app = simkl_sim.add_calendar_routes(simkl_sim.simkl_app(simkl), simkl)
+    entry = simkl_entry(await serve(app), simkl)  # no calendar_url: the base URL's /calendar
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert len(await events(hass, SIMKL_CALENDAR, NOW, NOW + timedelta(days=14))) == 3
+    assert simkl.calendar_reads == ["tv.json", "anime.json"]

@@ -13,7 +13,11 @@ import pytest
 
 from custom_components.crosswatch.clients.anilist.airing import parse_airing_page
 from custom_components.crosswatch.clients.errors import CrossWatchInvalidResponseError
-from custom_components.crosswatch.clients.simkl.calendar import parse_calendar_file
+from custom_components.crosswatch.clients.simkl.calendar import (
+    DEFAULT_CALENDAR_URL,
+    calendar_url_for,
+    parse_calendar_file,
+)
 from custom_components.crosswatch.clients.tokens import Tokens
 from custom_components.crosswatch.clients.trakt.auth import TraktApp
 from custom_components.crosswatch.clients.trakt.calendar import parse_calendar
@@ -265,3 +269,9 @@ def test_a_kept_airing_time_without_its_zone_is_refused() -> None:
 
     with pytest.raises(ValueError, match="time zone"):
         UpcomingEpisode.from_stored(episode | {"start": "2026-12-07T12:00:00"})
+
+
+def test_simkl_s_own_api_reads_the_calendar_files_from_simkl_s_data_host() -> None:
+    assert calendar_url_for("https://api.simkl.com/") == DEFAULT_CALENDAR_URL
+    assert calendar_url_for("http://127.0.0.1:8080") == "http://127.0.0.1:8080/calendar"
+    assert calendar_url_for("https://api.simkl.com", "http://cdn.test/c/") == "http://cdn.test/c"

@@ -69,6 +69,7 @@ from collections.abc import Awaitable, Callable
 import copy
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 import hashlib
 import json
 from typing import Any
@@ -540,6 +541,8 @@ type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def _guard(state: SimklState) -> Middleware:
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/calendar/"):
+            return await handler(request)  # the data host's files: public, no API rules
         state.headers_seen.append(dict(request.headers))
         if state.quirks.rate_limit_storm > 0:
             state.quirks.rate_limit_storm -= 1
@@ -1178,49 +1181,60 @@ CALENDAR_FILES = {"tv.json": "shows", "anime.json": "anime"}
 
 def simkl_calendar_app(state: SimklState) -> web.Application:
     """SIMKL's calendar data host: the rolling `tv.json` and `anime.json` files."""
-
-    async def calendar_file(request: web.Request) -> web.Response:
-        name = request.match_info["file"]
-        if name not in CALENDAR_FILES:
-            return web.Response(status=404, text="Not Found")
-        state.calendar_reads.append(name)
-        if state.quirks.malformed_calendars:
-            state.quirks.malformed_calendars -= 1
-            return web.Response(text="<html><body>502 Bad Gateway</body></html>")
-        now = state.calendar_now()
-        generated = now.replace(hour=now.hour - now.hour % 6, minute=0, second=0, microsecond=0)
-        first = (now - timedelta(days=1)).date()
-        last = (now + timedelta(days=33)).date()
-        body: list[Json] = []
-        for airing in sorted(state.airings, key=lambda a: str(a.airs)):
-            title = state.catalog[airing.simkl]
-            day = airing.airs.date() if isinstance(airing.airs, datetime) else airing.airs
-            if title.kind != CALENDAR_FILES[name] or not first <= day <= last:
-                continue
-            slug = title.title.lower().replace(" ", "-")
-            url = f"https://simkl.com/{'anime' if title.kind == 'anime' else 'tv'}/{title.simkl}/{slug}"
-            episode: dict[str, Json] = {
-                "episode": airing.episode,
-                "url": f"{url}/episode-{airing.episode}",
-            }
-            if airing.season is not None:
-                episode["season"] = airing.season
-            body.append(
-                {
-                    "title": title.title,
-                    "poster": "00/000000",
-                    "date": airing.airs.isoformat(),
-                    "rank": 100,
-                    "url": url,
-                    "ids": {"simkl_id": title.simkl, "slug": slug} | title.ids,
-                    "episode": episode,
-                }
-            )
-        headers = {"Last-Modified": generated.strftime("%a, %d %b %Y %H:%M:%S GMT")}
-        return web.json_response(body, headers=headers)
-
     app = web.Application()
-    app.router.add_get("/calendar/{file}", calendar_file)
+    add_calendar_routes(app, state)
+    return app
+
+
+async def _calendar_file(state: SimklState, request: web.Request) -> web.Response:
+    """A calendar file, as SIMKL's data host serves it (see the module's docstring)."""
+    name = request.match_info["file"]
+    if name not in CALENDAR_FILES:
+        return web.Response(status=404, text="Not Found")
+    state.calendar_reads.append(name)
+    if state.quirks.malformed_calendars:
+        state.quirks.malformed_calendars -= 1
+        return web.Response(text="<html><body>502 Bad Gateway</body></html>")
+    now = state.calendar_now()
+    generated = now.replace(hour=now.hour - now.hour % 6, minute=0, second=0, microsecond=0)
+    first = (now - timedelta(days=1)).date()
+    last = (now + timedelta(days=33)).date()
+    body: list[Json] = []
+    for airing in sorted(state.airings, key=lambda a: str(a.airs)):
+        title = state.catalog[airing.simkl]
+        day = airing.airs.date() if isinstance(airing.airs, datetime) else airing.airs
+        if title.kind != CALENDAR_FILES[name] or not first <= day <= last:
+            continue
+        slug = title.title.lower().replace(" ", "-")
+        url = f"https://simkl.com/{'anime' if title.kind == 'anime' else 'tv'}/{title.simkl}/{slug}"
+        episode: dict[str, Json] = {
+            "episode": airing.episode,
+            "url": f"{url}/episode-{airing.episode}",
+        }
+        if airing.season is not None:
+            episode["season"] = airing.season
+        body.append(
+            {
+                "title": title.title,
+                "poster": "00/000000",
+                "date": airing.airs.isoformat(),
+                "rank": 100,
+                "url": url,
+                "ids": {"simkl_id": title.simkl, "slug": slug} | title.ids,
+                "episode": episode,
+            }
+        )
+    headers = {"Last-Modified": generated.strftime("%a, %d %b %Y %H:%M:%S GMT")}
+    return web.json_response(body, headers=headers)
+
+
+def add_calendar_routes(app: web.Application, state: SimklState) -> web.Application:
+    """Serve the calendar files under `/calendar` on `app` too (the API's simulator, say).
+
+    SIMKL's own API host does not; a client given another base URL than SIMKL's asks its base
+    URL for them (`clients.simkl.calendar.calendar_url_for`), as the demo's simulators serve.
+    """
+    app.router.add_get("/calendar/{file}", partial(_calendar_file, state))
     return app
 
 

@@ -19,7 +19,21 @@ from ..errors import CrossWatchInvalidResponseError
 from ..http import JsonValue
 
 DEFAULT_CALENDAR_URL: Final = "https://data.simkl.in/calendar"
+API_URL: Final = "https://api.simkl.com"
 CALENDAR_FILES: Final = {"shows": "tv.json", "anime": "anime.json"}
+
+
+def calendar_url_for(base_url: str, calendar_url: str | None = None) -> str:
+    """Where the calendar files are: SIMKL's data host for SIMKL's own API.
+
+    A base URL other than SIMKL's is a test server (or a proxy) that serves the files too, under
+    `/calendar`, as it would serve SIMKL's data host; `calendar_url` names another place.
+    """
+    if calendar_url:
+        return calendar_url.rstrip("/")
+    if base_url.rstrip("/") == API_URL:
+        return DEFAULT_CALENDAR_URL
+    return f"{base_url.rstrip('/')}/calendar"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from ..errors import (
 )
 from ..http import Clock, HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
 from ..off_loop import off_loop
-from .calendar import CALENDAR_FILES, DEFAULT_CALENDAR_URL, CalendarFile, parse_calendar_file
+from .calendar import CALENDAR_FILES, CalendarFile, calendar_url_for, parse_calendar_file
 from .models import (
     Activities,
     ListedRow,
@@ -143,7 +143,7 @@ class SimklApi:
         access_token: str | AccessTokens,
         *,
         base_url: str = DEFAULT_BASE_URL,
-        calendar_url: str = DEFAULT_CALENDAR_URL,
+        calendar_url: str | None = None,
         app_version: str = DEFAULT_APP_VERSION,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -151,7 +151,7 @@ class SimklApi:
     ) -> None:
         """Bind the session, the app's key and the user's token (or who renews it).
 
-        The calendar files come from `calendar_url` (SIMKL's data host), without credentials
+        The calendar files come from SIMKL's data host (`calendar_url_for`), without credentials
         and without the API's URL parameters (the files ignore query strings, and SIMKL asks
         apps not to add any).
         """
@@ -167,7 +167,7 @@ class SimklApi:
         )
         self.calendar_http = HttpClient(
             session,
-            calendar_url,
+            calendar_url_for(base_url, calendar_url),
             service=f"{SERVICE} calendar",
             headers={"User-Agent": base_headers(client_id, app_version)["User-Agent"]},
             read_throttle=Throttle(limit=10, window=1.0, clock=clock, sleep=sleep),
