@@ -1241,7 +1241,7 @@ def add_calendar_routes(app: web.Application, state: SimklState) -> web.Applicat
 def seed_upcoming(state: SimklState, now: datetime) -> None:
     """Titles the user follows on SIMKL, with episodes airing in the coming week (after `now`).
 
-    The user watches Shogun (an episode in two days) and plans to watch Frieren (an anime, one
+    The user watches Shogun (an episode in two days, one in 32) and plans to watch Frieren (an anime, one
     in four days, and one dated without a time in six); Fallout is completed and Andor dropped,
     so their episodes stay off the calendar; Severance airs but is on no list of the user's.
     """
@@ -1256,6 +1256,7 @@ def seed_upcoming(state: SimklState, now: datetime) -> None:
     state.user_lists(202, "completed")
     state.user_lists(203, "dropped")
     state.schedule(201, 2, 3, day + timedelta(days=2, hours=1))
+    state.schedule(201, 2, 4, day + timedelta(days=32, hours=1))  # in the file, past a window
     state.schedule(301, None, 29, day + timedelta(days=4, hours=15))
     state.schedule(301, None, 30, (day + timedelta(days=6)).date())
     state.schedule(202, 2, 1, day + timedelta(days=1))
