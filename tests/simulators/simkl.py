@@ -273,6 +273,11 @@ def _parse(value: Json) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def wall_clock() -> datetime:
+    """Now, in UTC, by the wall clock (Home Assistant's tests freeze it)."""
+    return datetime.now(UTC)
+
+
 class SimklState:
     """The account, the catalog and the recordings behind one simulator app."""
 
@@ -308,7 +313,8 @@ class SimklState:
         self.auth_codes: dict[str, AuthCode] = {}
         self.authorize_requests: list[dict[str, str]] = []  # the consent page's queries
         self.airings: list[Airing] = []
-        self.calendar_now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        # The calendar files' clock (a module function: worlds are pickled with their state).
+        self.calendar_now: Callable[[], datetime] = wall_clock
         self.calendar_reads: list[str] = []  # the calendar files asked for, in order
 
     @staticmethod
