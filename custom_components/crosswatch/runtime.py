@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .account_coordinator import AccountCoordinator
     from .anime_map import AnimeMap
     from .coordinator import PairCoordinator
+    from .upcoming_coordinator import UpcomingCoordinator
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ class AccountRuntime:
     provider: Provider
     coordinator: AccountCoordinator
     unique_id: str  # the entry's: pairs name their accounts by it
+    upcoming: UpcomingCoordinator | None = None  # a tracker's calendar reads
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from .const import DOMAIN, LOGGER
 from .engine.items import MediaItem
 from .engine.payloads import Feature, Listed, Payload, Watched
 from .engine.plan import Action
-from .engine.provider import Provider, TitleSearch, WriteOutcome, WriteRequest
+from .engine.provider import Provider, Read, TitleSearch, WriteOutcome, WriteRequest
 from .engine.snapshot import Snapshot
 from .entity import account_device
 from .errors import Boundary, ErrorSubject, translate_errors
@@ -112,10 +112,8 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
 
     @translate_errors(Boundary.ACCOUNT_UPDATE)
     async def _async_update_data(self) -> Snapshot:
-        # No checkpoint: a read that starts from nothing, which every provider serves from
-        # what it may reuse and which leaves the pairs' checkpoints (kept per pair side) alone.
         async with self._using_provider():
-            read = await self.provider.read(Feature.WATCHLIST, None)
+            read = await self._read(Feature.WATCHLIST)
         if not read.snapshot.complete:
             LOGGER.debug(
                 "%s: the watchlist was read in part (%s)",
@@ -123,6 +121,17 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
                 read.snapshot.completeness.describe(),
             )
         return read.snapshot
+
+    async def _read(self, feature: Feature) -> Read:
+        """The provider's read of `feature`, unpacked in the executor when it kept it packed.
+
+        No checkpoint: a read that starts from nothing, which every provider serves from what
+        it may reuse and which leaves the pairs' checkpoints (kept per pair side) alone.
+        """
+        read = await self.provider.read(feature, None)
+        if isinstance(read, Read):
+            return read
+        return await self.hass.async_add_executor_job(read.unpacked)
 
     @callback
     def pair_used(self, activity: AccountActivity) -> None:
@@ -177,7 +186,7 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
         """Whether a fresh read of `feature` shows what a write without an answer meant."""
         async with self._using_provider():
             self.provider.forget_reads(feature)
-            read = await self.provider.read(feature, None)
+            read = await self._read(feature)
         found = read.snapshot.find(item) is not None
         return found if action is Action.ADD else read.snapshot.complete and not found
 

@@ -40,8 +40,11 @@ def trakt_entry(url: str, sim: trakt_sim.TraktSim) -> MockConfigEntry:
     )
 
 
-def simkl_entry(url: str, state: simkl_sim.SimklState) -> MockConfigEntry:
-    """A connected SIMKL account."""
+def simkl_entry(
+    url: str, state: simkl_sim.SimklState, calendar_url: str | None = None
+) -> MockConfigEntry:
+    """A connected SIMKL account (its calendar files at `calendar_url`, when served)."""
+    calendar = {} if calendar_url is None else {"calendar_url": calendar_url}
     return MockConfigEntry(
         domain=DOMAIN,
         title="SIMKL (Andrew)",
@@ -52,6 +55,7 @@ def simkl_entry(url: str, state: simkl_sim.SimklState) -> MockConfigEntry:
             "client_id": simkl_sim.CLIENT_ID,
             "tokens": {"access_token": simkl_sim.TOKEN},
             "base_url": url,
+            **calendar,
         },
     )
 
@@ -154,7 +158,10 @@ async def set_up_accounts(
     """Trakt (alice) and SIMKL (Andrew) on their simulators, connected and loaded."""
     accounts = (
         trakt_entry(await serve(trakt_sim.make_app(trakt)), trakt),
-        simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl),
+        # SIMKL's API with its calendar files, as a test server at a custom base URL serves them.
+        simkl_entry(
+            await serve(simkl_sim.add_calendar_routes(simkl_sim.simkl_app(simkl), simkl)), simkl
+        ),
     )
     for entry in accounts:
         entry.add_to_hass(hass)

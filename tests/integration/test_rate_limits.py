@@ -67,9 +67,10 @@ async def test_trakt_s_quota_is_what_trakt_last_reported_and_follows_the_runs(
 
     entity_id = await enable_quota_sensor(hass, account)
 
-    # The reload's health check was the GET bucket's seventh call: the first setup made the
-    # first, then the watchlist to-do list read activities and the watchlist's four categories.
-    assert state(hass, entity_id) == "993"
+    # The reload's health check was the GET bucket's eighth call: the first setup made the
+    # first, its calendar's first read the second, and the watchlist to-do list read activities
+    # and the watchlist's four categories (the reload's calendar shows its kept read).
+    assert state(hass, entity_id) == "992"
     attrs = attributes(hass, entity_id)
     assert attrs["limit"] == 1000
     window = trakt.buckets["GET"]
@@ -112,8 +113,10 @@ async def test_anilist_s_quota_comes_from_its_x_ratelimit_headers(
     entity_id = await enable_quota_sensor(hass, account)
 
     # X-RateLimit-Remaining after the second Viewer query, of AniList's 30 a minute: the
-    # watchlist to-do list's read (three queries) came between the two.
-    assert state(hass, entity_id) == str(anilist_sim.RATE_LIMIT - 5)
+    # watchlist to-do list's read (three queries) and the first setup's calendar read (Yuki's
+    # followed anime; finding none, no airings) came between the two; the reload's calendar
+    # showed its kept read without asking.
+    assert state(hass, entity_id) == str(anilist_sim.RATE_LIMIT - 6)
     assert attributes(hass, entity_id)["limit"] == anilist_sim.RATE_LIMIT
     assert attributes(hass, entity_id)["resets_at"] is None  # sent only with a 429
 

@@ -54,13 +54,22 @@ row has its counts but no `seasons`.
 
 Every call of the expensive endpoints is recorded, so tests can prove that the client never
 polls `/sync/all-items` without a reason.
+
+The calendar data files live on another host (`data.simkl.in/calendar/`), served here by
+`simkl_calendar_app`: `tv.json` and `anime.json` list the episodes airing from the previous day
+through the next 33 days (on `SimklState.calendar_now`, the wall clock by default), with the
+title, the airing `date` (ISO 8601 with its offset), `url`, `ids` (`simkl_id`, `slug` and the
+title's other ids) and `episode` (`season` for TV, `episode`, `url`), as SIMKL's files carry
+them; they need no key or token, ignore query strings and carry `Last-Modified` (generated every
+6 hours). Episodes air as the test schedules them (`SimklState.schedule`).
 """
 
 import base64
 from collections.abc import Awaitable, Callable
 import copy
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
 import hashlib
 import json
 import re
@@ -105,6 +114,8 @@ APP_PARAMS = ("client_id", "app-name", "app-version")
 @dataclass
 class SimklQuirks:
     """SIMKL misbehaviours a test can switch on."""
+
+    malformed_calendars: int = 0  # the next N calendar files answer an HTML error page (200)
 
     stale_reads_after_write: int = 0  # reads after a write serve the body from before it
     frozen_activities: bool = False  # /sync/activities stops advancing
@@ -160,6 +171,16 @@ class Title:
             "runtime": 45,
             "ids": {"simkl": self.simkl, "slug": self.title.lower().replace(" ", "-")} | self.ids,
         }
+
+
+@dataclass(frozen=True)
+class Airing:
+    """An episode of a catalog title and when it airs (a date alone: the time is unknown)."""
+
+    simkl: int
+    season: int | None  # None for anime, which SIMKL numbers without seasons
+    episode: int
+    airs: datetime | date
 
 
 @dataclass
@@ -254,6 +275,11 @@ def _parse(value: Json) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def wall_clock() -> datetime:
+    """Now, in UTC, by the wall clock (Home Assistant's tests freeze it)."""
+    return datetime.now(UTC)
+
+
 class SimklState:
     """The account, the catalog and the recordings behind one simulator app."""
 
@@ -288,6 +314,10 @@ class SimklState:
         self.consent_declined = False  # what the user answers on the consent page
         self.auth_codes: dict[str, AuthCode] = {}
         self.authorize_requests: list[dict[str, str]] = []  # the consent page's queries
+        self.airings: list[Airing] = []
+        # The calendar files' clock (a module function: worlds are pickled with their state).
+        self.calendar_now: Callable[[], datetime] = wall_clock
+        self.calendar_reads: list[str] = []  # the calendar files asked for, in order
 
     @staticmethod
     def _statuses(bucket: str) -> tuple[str, ...]:
@@ -329,6 +359,10 @@ class SimklState:
         return entry
 
     # What the user does on simkl.com ---------------------------------------------------------
+
+    def schedule(self, simkl: int, season: int | None, episode: int, airs: datetime | date) -> None:
+        """An episode of a catalog title airs then (what the calendar files list)."""
+        self.airings.append(Airing(simkl, season, episode, airs))
 
     def user_lists(
         self,
@@ -516,6 +550,8 @@ type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def _guard(state: SimklState) -> Middleware:
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/calendar/"):
+            return await handler(request)  # the data host's files: public, no API rules
         state.headers_seen.append(dict(request.headers))
         if state.quirks.rate_limit_storm > 0:
             state.quirks.rate_limit_storm -= 1
@@ -1189,3 +1225,91 @@ class _Handlers:
                 if title is not None and state._accepts():
                     state._changing(self._rater(title, None, None))
         return self._answer(None)
+
+
+CALENDAR_FILES = {"tv.json": "shows", "anime.json": "anime"}
+
+
+def simkl_calendar_app(state: SimklState) -> web.Application:
+    """SIMKL's calendar data host: the rolling `tv.json` and `anime.json` files."""
+    app = web.Application()
+    add_calendar_routes(app, state)
+    return app
+
+
+async def _calendar_file(state: SimklState, request: web.Request) -> web.Response:
+    """A calendar file, as SIMKL's data host serves it (see the module's docstring)."""
+    name = request.match_info["file"]
+    if name not in CALENDAR_FILES:
+        return web.Response(status=404, text="Not Found")
+    state.calendar_reads.append(name)
+    if state.quirks.malformed_calendars:
+        state.quirks.malformed_calendars -= 1
+        return web.Response(text="<html><body>502 Bad Gateway</body></html>")
+    now = state.calendar_now()
+    generated = now.replace(hour=now.hour - now.hour % 6, minute=0, second=0, microsecond=0)
+    first = (now - timedelta(days=1)).date()
+    last = (now + timedelta(days=33)).date()
+    body: list[Json] = []
+    for airing in sorted(state.airings, key=lambda a: str(a.airs)):
+        title = state.catalog[airing.simkl]
+        day = airing.airs.date() if isinstance(airing.airs, datetime) else airing.airs
+        if title.kind != CALENDAR_FILES[name] or not first <= day <= last:
+            continue
+        slug = title.title.lower().replace(" ", "-")
+        url = f"https://simkl.com/{'anime' if title.kind == 'anime' else 'tv'}/{title.simkl}/{slug}"
+        episode: dict[str, Json] = {
+            "episode": airing.episode,
+            "url": f"{url}/episode-{airing.episode}",
+        }
+        if airing.season is not None:
+            episode["season"] = airing.season
+        body.append(
+            {
+                "title": title.title,
+                "poster": "00/000000",
+                "date": airing.airs.isoformat(),
+                "rank": 100,
+                "url": url,
+                "ids": {"simkl_id": title.simkl, "slug": slug} | title.ids,
+                "episode": episode,
+            }
+        )
+    headers = {"Last-Modified": generated.strftime("%a, %d %b %Y %H:%M:%S GMT")}
+    return web.json_response(body, headers=headers)
+
+
+def add_calendar_routes(app: web.Application, state: SimklState) -> web.Application:
+    """Serve the calendar files under `/calendar` on `app` too (the API's simulator, say).
+
+    SIMKL's own API host does not; a client given another base URL than SIMKL's asks its base
+    URL for them (`clients.simkl.calendar.calendar_url_for`), as the demo's simulators serve.
+    """
+    app.router.add_get("/calendar/{file}", partial(_calendar_file, state))
+    return app
+
+
+def seed_upcoming(state: SimklState, now: datetime) -> None:
+    """Titles the user follows on SIMKL, with episodes airing in the coming week (after `now`).
+
+    The user watches Shogun (an episode in two days, one in 32) and plans to watch Frieren (an anime, one
+    in four days, and one dated without a time in six); Fallout is completed and Andor dropped,
+    so their episodes stay off the calendar; Severance airs but is on no list of the user's.
+    """
+    day = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    state.add_title("shows", 201, "Shogun", 2024, imdb="tt2788316")
+    state.add_title("anime", 301, "Frieren", 2023, anime_type="tv", mal="52991")
+    state.add_title("shows", 202, "Fallout", 2024)
+    state.add_title("shows", 203, "Andor", 2022)
+    state.add_title("shows", 204, "Severance", 2022)
+    state.user_lists(201, "watching")
+    state.user_lists(301, "plantowatch")
+    state.user_lists(202, "completed")
+    state.user_lists(203, "dropped")
+    state.schedule(201, 2, 3, day + timedelta(days=2, hours=1))
+    state.schedule(201, 2, 4, day + timedelta(days=32, hours=1))  # in the file, past a window
+    state.schedule(301, None, 29, day + timedelta(days=4, hours=15))
+    state.schedule(301, None, 30, (day + timedelta(days=6)).date())
+    state.schedule(202, 2, 1, day + timedelta(days=1))
+    state.schedule(203, 3, 1, day + timedelta(days=1))
+    state.schedule(204, 2, 7, day + timedelta(days=3))

@@ -182,7 +182,49 @@ query Search($search: String, $perPage: Int) {
 }
 """
 
+# The list first, then the page's info: AniList fills both; keep the order for readers.
+FOLLOWED_QUERY: Final = """
+query Followed($userId: Int!, $page: Int, $perPage: Int) {
+  Page(page: $page, perPage: $perPage) {
+    mediaList(userId: $userId, type: ANIME, status_in: [CURRENT, PLANNING], sort: [MEDIA_ID]) {
+      mediaId
+    }
+    pageInfo {
+      hasNextPage
+    }
+  }
+}
+"""
+
+AIRING_QUERY: Final = """
+query Airing($ids: [Int], $after: Int, $before: Int, $page: Int, $perPage: Int) {
+  Page(page: $page, perPage: $perPage) {
+    airingSchedules(
+      mediaId_in: $ids
+      airingAt_greater: $after
+      airingAt_lesser: $before
+      sort: [TIME]
+    ) {
+      id
+      airingAt
+      episode
+      media {
+        id
+        title {
+          userPreferred
+        }
+        duration
+        siteUrl
+      }
+    }
+    pageInfo {
+      hasNextPage
+    }
+  }
+}
+"""
+
 DOCUMENTS: Final = (
     VIEWER_QUERY, COLLECTION_QUERY, LOOKUP_QUERY, SAVE_MUTATION, DELETE_MUTATION, STATISTICS_QUERY,
-    LATEST_CHANGE_QUERY, SEARCH_QUERY,
+    LATEST_CHANGE_QUERY, SEARCH_QUERY, FOLLOWED_QUERY, AIRING_QUERY,
 )  # fmt: skip

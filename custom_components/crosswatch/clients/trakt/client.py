@@ -25,6 +25,7 @@ particular to Trakt:
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 import hashlib
 import json
 import time
@@ -52,6 +53,7 @@ from ..http import (
 )
 from ..tokens import Tokens, TokenSaver
 from .auth import TraktApp, refresh_tokens
+from .calendar import MAX_DAYS, CalendarReply, parse_calendar
 from .errors import APP_REFUSALS, raise_for_app_refusal
 from .models import (
     HistoryRow,
@@ -316,6 +318,18 @@ class TraktClient:
         if not isinstance(body, list):
             raise CrossWatchInvalidResponseError("Trakt sent search results that are not a list")
         return tuple(hit for hit in map(search_hit, body) if hit is not None)
+
+    async def my_calendar(self, start: date, days: int) -> CalendarReply:
+        """`/calendars/my/shows/{start}/{days}`: the user's shows airing, with runtimes.
+
+        Trakt serves at most 33 days a request; asking for more is the caller's mistake.
+        """
+        if not 1 <= days <= MAX_DAYS:
+            raise ValueError(f"Trakt serves 1 to {MAX_DAYS} calendar days, not {days}")
+        reply = await self.request(
+            "GET", f"/calendars/my/shows/{start.isoformat()}/{days}", params={"extended": "full"}
+        )
+        return parse_calendar(reply.json())
 
     async def _get_json(self, path: str) -> JsonValue:
         """GET one unpaginated resource as JSON."""
