@@ -18,7 +18,8 @@ from homeassistant.helpers.typing import ConfigType
 
 from .account_coordinator import AccountCoordinator, app_refused_issue_id
 from .accounts import (
-    async_create_provider,
+    AccountParts,
+    async_create_account,
     async_forget_simkl,
     async_forget_trakt,
     async_track_simkl_v1,
@@ -28,6 +29,7 @@ from .const import CONF_ACCOUNT_ID, CONF_KIND, DOMAIN, SUBENTRY_PAIR, Kind
 from .coordinator import LastSynced, PairCoordinator, PairState, PairStatus
 from .runtime import (
     ACCOUNT_ACTIVITY,
+    ACCOUNT_EDITED,
     AccountConfigEntry,
     AccountRuntime,
     SyncConfigEntry,
@@ -40,10 +42,11 @@ from .runtime import (
     loaded_sync_runtime,
 )
 from .services import async_setup_services
+from .upcoming_coordinator import UpcomingCoordinator, upcoming_store
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 SYNC_PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
-ACCOUNT_PLATFORMS = [Platform.SENSOR]
+ACCOUNT_PLATFORMS = [Platform.CALENDAR, Platform.SENSOR, Platform.TODO]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -80,6 +83,7 @@ async def async_remove_entry(
     if is_sync_entry(entry):
         await async_remove_store(hass)
         return
+    await upcoming_store(hass, entry.entry_id).async_remove()
     if entry.data.get(CONF_KIND) == Kind.SIMKL:
         await async_forget_simkl(hass, entry)
     if entry.data.get(CONF_KIND) == Kind.TRAKT:
@@ -97,7 +101,8 @@ async def async_remove_entry(
 
 
 async def _async_setup_account(hass: HomeAssistant, entry: AccountConfigEntry) -> bool:
-    provider = await async_create_provider(hass, entry)
+    parts = await async_create_account(hass, entry)
+    provider = parts.provider
     coordinator = AccountCoordinator(hass, entry, provider)
     # Refused: reauth. Unreachable: Home Assistant retries the setup later.
     await coordinator.async_check_before_setup()
@@ -110,7 +115,10 @@ async def _async_setup_account(hass: HomeAssistant, entry: AccountConfigEntry) -
         provider,
         coordinator,
         str(entry.unique_id),
+        upcoming := _upcoming(hass, entry, parts),
     )
+    if upcoming is not None:
+        await upcoming.async_start()  # the kept read at once; the service when it is due
     entry.runtime_data = account
     entry.async_on_unload(
         async_dispatcher_connect(
@@ -127,6 +135,12 @@ async def _async_setup_account(hass: HomeAssistant, entry: AccountConfigEntry) -
     # Pairs look for loaded accounts, and this one is loaded only once setup returns.
     entry.async_on_unload(entry.async_on_state_change(tell_the_pairs_when_loaded))
     return True
+
+
+def _upcoming(
+    hass: HomeAssistant, entry: AccountConfigEntry, parts: AccountParts
+) -> UpcomingCoordinator | None:
+    return None if parts.upcoming is None else UpcomingCoordinator(hass, entry, parts.upcoming)
 
 
 @callback
@@ -167,6 +181,9 @@ async def _async_setup_sync(hass: HomeAssistant, entry: SyncConfigEntry) -> bool
         async_forget_anime_map_issue(hass)
     await hass.config_entries.async_forward_entry_setups(entry, SYNC_PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_reload))
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, ACCOUNT_EDITED, runtime.async_account_edited)
+    )
 
     @callback
     def first_runs(_: Event | None = None) -> None:

@@ -5,6 +5,7 @@ pairs a client renews are written back to the entry at once (refresh tokens are 
 """
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 import aiohttp
 from homeassistant.config_entries import ConfigEntry
@@ -35,6 +36,7 @@ from .const import (
     CONF_ACCOUNT_ID,
     CONF_AUTH_URL,
     CONF_BASE_URL,
+    CONF_CALENDAR_URL,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_DEVICE_ID,
@@ -60,12 +62,25 @@ from .providers import anilist_provider, mdblist, plex, simkl, trakt
 from .providers.emby import EmbyProvider
 from .providers.jellyfin import JellyfinProvider
 from .providers.mediabrowser import MediaBrowserAccount, MediaBrowserProvider
+from .upcoming import AniListUpcoming, SimklUpcoming, TraktUpcoming, UpcomingReader
 
 VERSION = "0.1.0"
 REVOKE_RETRY = RetryPolicy(attempts=1, timeout=10.0)
 
 
-type ProviderFactory = Callable[[HomeAssistant, ConfigEntry], Awaitable[Provider]]
+@dataclass(frozen=True, slots=True)
+class AccountParts:
+    """What an account entry is built into: the engine's provider, and a tracker's calendar.
+
+    The reader of a tracker's upcoming episodes uses the provider's client, so that both share
+    its pacing, tokens and quota.
+    """
+
+    provider: Provider
+    upcoming: UpcomingReader | None = None
+
+
+type ProviderFactory = Callable[[HomeAssistant, ConfigEntry], Awaitable[AccountParts]]
 
 
 def _base_url(entry: ConfigEntry, default: str) -> str:
@@ -87,7 +102,7 @@ def token_saver(hass: HomeAssistant, entry: ConfigEntry) -> Callable[[Tokens], A
     return save
 
 
-async def _trakt(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
+async def _trakt(hass: HomeAssistant, entry: ConfigEntry) -> AccountParts:
     data = entry.data
     client = trakt_client.TraktClient(
         _session(hass, entry),
@@ -97,7 +112,9 @@ async def _trakt(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
         base_url=_base_url(entry, trakt_client.DEFAULT_BASE_URL),
         auth_url=data.get(CONF_AUTH_URL),
     )
-    return trakt.TraktProvider(client, slug=data[CONF_ACCOUNT_ID])
+    return AccountParts(
+        trakt.TraktProvider(client, slug=data[CONF_ACCOUNT_ID]), TraktUpcoming(client)
+    )
 
 
 def simkl_grant(hass: HomeAssistant, entry: ConfigEntry) -> SimklGrant:
@@ -206,35 +223,42 @@ async def async_forget_trakt(hass: HomeAssistant, entry: ConfigEntry) -> None:
         )
 
 
-async def _simkl(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
+async def _simkl(hass: HomeAssistant, entry: ConfigEntry) -> AccountParts:
     data = entry.data
     api = simkl_api.SimklApi(
         _session(hass, entry),
         data[CONF_CLIENT_ID],
         simkl_grant(hass, entry),
         base_url=_base_url(entry, simkl_api.DEFAULT_BASE_URL),
+        calendar_url=data.get(CONF_CALENDAR_URL),
     )
     # The account's display name comes with the health check that setup makes first.
     account_id = str(data[CONF_ACCOUNT_ID])
-    return simkl.SimklProvider(api, simkl.SimklAccount(account_id, account_id))
+    return AccountParts(
+        simkl.SimklProvider(api, simkl.SimklAccount(account_id, account_id)), SimklUpcoming(api)
+    )
 
 
-async def _anilist(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
+async def _anilist(hass: HomeAssistant, entry: ConfigEntry) -> AccountParts:
     data = entry.data
     client = anilist.AniListClient(
         _session(hass, entry),
         Tokens.from_dict(data[CONF_TOKENS]),
         base_url=_base_url(entry, anilist.API_URL),
     )
-    return anilist_provider.AniListProvider(
-        client,
-        user_id=int(data[CONF_ACCOUNT_ID]),
-        user_name=entry.title,
-        score_format=data.get(CONF_SCORE_FORMAT, RatingScale.ANILIST_POINT_10.value),
+    user_id = int(data[CONF_ACCOUNT_ID])
+    return AccountParts(
+        anilist_provider.AniListProvider(
+            client,
+            user_id=user_id,
+            user_name=entry.title,
+            score_format=data.get(CONF_SCORE_FORMAT, RatingScale.ANILIST_POINT_10.value),
+        ),
+        AniListUpcoming(client, user_id),
     )
 
 
-async def _mdblist(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
+async def _mdblist(hass: HomeAssistant, entry: ConfigEntry) -> AccountParts:
     """An MDBList account. Entry data: api_key, base_url, user_name."""
     data = entry.data
     api = mdblist_api.MdblistApi(
@@ -244,10 +268,10 @@ async def _mdblist(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
     )
     account_id = str(data[CONF_ACCOUNT_ID])
     name = str(data.get(CONF_USER_NAME) or account_id)
-    return mdblist.MdblistProvider(api, mdblist.MdblistAccount(account_id, name))
+    return AccountParts(mdblist.MdblistProvider(api, mdblist.MdblistAccount(account_id, name)))
 
 
-async def _plex(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
+async def _plex(hass: HomeAssistant, entry: ConfigEntry) -> AccountParts:
     """A Plex server account.
 
     Entry data: device_id (the kept client identifier), server_url, server_token, server_id
@@ -271,7 +295,7 @@ async def _plex(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
         if data.get(CONF_USER_ID)
         else None
     )
-    return plex.PlexProvider(client, account=account, server_id=data[CONF_SERVER_ID])
+    return AccountParts(plex.PlexProvider(client, account=account, server_id=data[CONF_SERVER_ID]))
 
 
 def _mediabrowser(flavour: Flavour, provider_type: type[MediaBrowserProvider]) -> ProviderFactory:
@@ -281,7 +305,7 @@ def _mediabrowser(flavour: Flavour, provider_type: type[MediaBrowserProvider]) -
     server_name, user_id, user_name. The password is never stored.
     """
 
-    async def create(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
+    async def create(hass: HomeAssistant, entry: ConfigEntry) -> AccountParts:
         data = entry.data
         client = MediaBrowserClient(
             _session(hass, entry),
@@ -293,7 +317,7 @@ def _mediabrowser(flavour: Flavour, provider_type: type[MediaBrowserProvider]) -
         account = MediaBrowserAccount(
             data[CONF_SERVER_ID], data[CONF_SERVER_NAME], data[CONF_USER_ID], data[CONF_USER_NAME]
         )
-        return provider_type(client, account)
+        return AccountParts(provider_type(client, account))
 
     return create
 
@@ -309,6 +333,6 @@ FACTORIES: Mapping[Kind, ProviderFactory] = {
 }
 
 
-async def async_create_provider(hass: HomeAssistant, entry: ConfigEntry) -> Provider:
-    """The engine provider for an account entry."""
+async def async_create_account(hass: HomeAssistant, entry: ConfigEntry) -> AccountParts:
+    """The engine provider for an account entry, and a tracker's upcoming-episodes reader."""
     return await FACTORIES[Kind(entry.data[CONF_KIND])](hass, entry)

@@ -48,6 +48,7 @@ CONF_USER_ID: Final = "user_id"
 CONF_USER_NAME: Final = "user_name"
 CONF_PLEX_TV_URL: Final = "plex_tv_url"
 CONF_DISCOVER_URL: Final = "discover_url"
+CONF_CALENDAR_URL: Final = "calendar_url"  # SIMKL's calendar files (a simulator's in tests)
 CONF_METADATA_URL: Final = "metadata_url"
 
 # Pair subentry data keys.

@@ -253,6 +253,8 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             report = await runtime.pipeline.approve_held(
                 self.pair_id, source.provider, target.provider
             )
+        for account in (source, target):  # their requests, quotas and watchlists changed
+            publish_activity(self.hass, account, AccountActivity())
         await self.async_refresh_counts()
         await self._publish_counts()
         return report

@@ -16,6 +16,7 @@ from .account_coordinator import AccountCoordinator
 from .const import CONF_KIND, DOMAIN
 from .coordinator import PairCoordinator
 from .errors import ErrorSubject
+from .upcoming_coordinator import UpcomingCoordinator
 
 MANUFACTURER = "CrossWatch"
 SERVICE_NAMES = {
@@ -61,7 +62,7 @@ def _owner(coordinator: DataUpdateCoordinator[Any]) -> _Owner:
                 entry_type=DeviceEntryType.SERVICE,
             ),
         )
-    if isinstance(coordinator, AccountCoordinator):
+    if isinstance(coordinator, AccountCoordinator | UpcomingCoordinator):
         entry = coordinator.config_entry
         return _Owner(str(entry.unique_id), account_device(entry))
     raise TypeError(f"no CrossWatch device owns the entities of {coordinator.name}")

@@ -68,6 +68,17 @@ class Boundary(Enum):
         _Translation(HomeAssistantError, "run_failed", with_detail=True),
         HomeAssistantError,
     )
+    # An account's own entities: its watchlist's reads and the user's edits of it.
+    ACCOUNT_UPDATE = (
+        _Translation(UpdateFailed, "account_auth_failed", with_detail=False),
+        _Translation(UpdateFailed, "account_read_failed", with_detail=True),
+        UpdateFailed,
+    )
+    ACCOUNT_ACTION = (
+        _Translation(HomeAssistantError, "account_auth_failed", with_detail=False),
+        _Translation(HomeAssistantError, "account_write_failed", with_detail=True),
+        HomeAssistantError,
+    )
     SETUP = (
         _Translation(ConfigEntryAuthFailed, "account_auth_failed", with_detail=False),
         _Translation(ConfigEntryNotReady, "account_unavailable", with_detail=True),

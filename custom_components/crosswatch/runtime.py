@@ -7,11 +7,14 @@ A leaf module: the rest of the glue imports it, and it imports no glue module at
 
 The sync side depends on the accounts (a pair runs on their providers); the accounts never look
 at the sync side. What an account shows of the pairs' work (its item counts) the sync side
-publishes on `ACCOUNT_ACTIVITY`, and the account's coordinator receives it.
+publishes on `ACCOUNT_ACTIVITY`, and the account's coordinator receives it. The one thing an
+account asks of the sync side is to take turns with the runs (`async_between_runs`), and the
+one thing it tells it is that the user edited its lists (`ACCOUNT_EDITED`).
 """
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -24,7 +27,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
-from homeassistant.util.signal_type import SignalTypeFormat
+from homeassistant.util.signal_type import SignalType, SignalTypeFormat
 
 from .const import CONF_KIND, DOMAIN, MEMO_TTL, Kind
 from .engine.memo import SnapshotMemo
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from .account_coordinator import AccountCoordinator
     from .anime_map import AnimeMap
     from .coordinator import PairCoordinator
+    from .upcoming_coordinator import UpcomingCoordinator
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,7 @@ class AccountRuntime:
     provider: Provider
     coordinator: AccountCoordinator
     unique_id: str  # the entry's: pairs name their accounts by it
+    upcoming: UpcomingCoordinator | None = None  # a tracker's calendar reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,23 @@ class AccountActivity:
 # Sent by the sync side (formatted with the account entry's unique id), after each run of a pair
 # on the account, after approved held removals are applied, and whenever either entry loads.
 ACCOUNT_ACTIVITY = SignalTypeFormat[AccountActivity]("crosswatch_account_activity_{}")
+
+
+@dataclass(frozen=True, slots=True)
+class AccountEdit:
+    """The user changed an account's lists through CrossWatch (its watchlist to-do list).
+
+    Like an edit in the service's own app, it is the user's, not a sync's: no pair records it
+    as its own write. The sync side only forgets the reads it shares of those features, so
+    that the pairs' next runs see the edit.
+    """
+
+    provider: Provider
+    features: frozenset[Feature]
+
+
+# Sent by an account's to-do list after each change it made; the sync entry listens.
+ACCOUNT_EDITED = SignalType[AccountEdit]("crosswatch_account_edited")
 
 
 class StoreClosedError(HomeAssistantError):
@@ -119,6 +141,12 @@ class SyncRuntime:
             if self.closed:
                 raise StoreClosedError(translation_domain=DOMAIN, translation_key="store_closed")
             return await hass.async_add_executor_job(function)
+
+    @callback
+    def async_account_edited(self, edit: AccountEdit) -> None:
+        """The user edited an account: the pairs' next reads of what changed are fresh."""
+        for feature in edit.features:
+            self.pipeline.bust(edit.provider, feature)
 
     async def async_publish_counts(self, hass: HomeAssistant, account: AccountRuntime) -> None:
         """Tell an account what the store now knows it holds (its sensors show it)."""
@@ -189,6 +217,23 @@ def loaded_account(hass: HomeAssistant, unique_id: str) -> AccountRuntime | None
     if entry is None or entry.state is not ConfigEntryState.LOADED or not is_account_entry(entry):
         return None
     return entry.runtime_data
+
+
+@asynccontextmanager
+async def async_between_runs(hass: HomeAssistant) -> AsyncIterator[None]:
+    """Hold off the pairs' runs while an account's own entity uses its provider.
+
+    A provider's caches and its read and write paths serve one caller at a time: a pair's run
+    (which holds the sync entry's run lock from its first read to its last write), or an
+    account's to-do list. The list's reads and edits wait for a run in progress, and a run
+    waits for them. Without the sync entry, no pair runs.
+    """
+    sync = loaded_sync_runtime(hass)
+    if sync is None:
+        yield
+        return
+    async with sync.run_lock:
+        yield
 
 
 def store_path(hass: HomeAssistant) -> Path:

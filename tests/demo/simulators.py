@@ -215,7 +215,7 @@ def make_apps(world: World) -> dict[str, web.Application]:
     plex = plex_sim.make_apps(world.plex)
     apps = {
         "trakt": trakt_sim.make_app(world.trakt),
-        "simkl": simkl_sim.simkl_app(world.simkl),
+        "simkl": simkl_sim.add_calendar_routes(simkl_sim.simkl_app(world.simkl), world.simkl),
         "anilist": anilist_sim.build_app(world.anilist),
         "jellyfin": mediabrowser_app(world.jellyfin),
         "emby": mediabrowser_app(world.emby),

@@ -40,8 +40,11 @@ def trakt_entry(url: str, sim: trakt_sim.TraktSim) -> MockConfigEntry:
     )
 
 
-def simkl_entry(url: str, state: simkl_sim.SimklState) -> MockConfigEntry:
-    """A connected SIMKL account."""
+def simkl_entry(
+    url: str, state: simkl_sim.SimklState, calendar_url: str | None = None
+) -> MockConfigEntry:
+    """A connected SIMKL account (its calendar files at `calendar_url`, when served)."""
+    calendar = {} if calendar_url is None else {"calendar_url": calendar_url}
     return MockConfigEntry(
         domain=DOMAIN,
         title="SIMKL (Andrew)",
@@ -51,6 +54,28 @@ def simkl_entry(url: str, state: simkl_sim.SimklState) -> MockConfigEntry:
             "account_id": "51",
             "client_id": simkl_sim.CLIENT_ID,
             "tokens": {"access_token": simkl_sim.TOKEN},
+            "base_url": url,
+            **calendar,
+        },
+    )
+
+
+YUKI = 5150  # an AniList account
+YUKI_TOKEN = "aa.bb.cc"
+
+
+def anilist_entry(url: str) -> MockConfigEntry:
+    """Yuki's AniList account on the simulator."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="AniList (Yuki)",
+        unique_id=f"anilist:{YUKI}",
+        data={
+            "kind": "anilist",
+            "account_id": str(YUKI),
+            "client_id": "12345",
+            "tokens": {"access_token": YUKI_TOKEN},
+            "score_format": "POINT_100",
             "base_url": url,
         },
     )
@@ -133,9 +158,14 @@ async def set_up_accounts(
     """Trakt (alice) and SIMKL (Andrew) on their simulators, connected and loaded."""
     accounts = (
         trakt_entry(await serve(trakt_sim.make_app(trakt)), trakt),
-        simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl),
+        # SIMKL's API with its calendar files, as a test server at a custom base URL serves them.
+        simkl_entry(
+            await serve(simkl_sim.add_calendar_routes(simkl_sim.simkl_app(simkl), simkl)), simkl
+        ),
     )
     for entry in accounts:
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
+    # Each account's to-do list reads its watchlist once, in the background, after setup.
+    await hass.async_block_till_done(wait_background_tasks=True)
     return accounts

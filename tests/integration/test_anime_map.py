@@ -24,28 +24,18 @@ from tests.simulators import (
 )
 from tests.simulators.serving import Serve
 
-from .helpers import add_pair, set_up_accounts, state, sync_entry, trakt_entry
+from .helpers import (
+    YUKI,
+    YUKI_TOKEN as TOKEN,
+    add_pair,
+    anilist_entry,
+    set_up_accounts,
+    state,
+    sync_entry,
+    trakt_entry,
+)
 
-TOKEN = "aa.bb.cc"
-YUKI = 5150
 ISSUE = "anime_map_unavailable"
-
-
-def anilist_entry(url: str) -> MockConfigEntry:
-    """Yuki's AniList account on the simulator."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="AniList (Yuki)",
-        unique_id=f"anilist:{YUKI}",
-        data={
-            "kind": "anilist",
-            "account_id": str(YUKI),
-            "client_id": "12345",
-            "tokens": {"access_token": TOKEN},
-            "score_format": "POINT_100",
-            "base_url": url,
-        },
-    )
 
 
 def seed(anilist: anilist_sim.AniListState, trakt: trakt_sim.TraktSim) -> None:

@@ -101,7 +101,8 @@ async def synced(
     for entry in accounts:
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    # The accounts' to-do lists read their watchlists once, before the pair runs.
+    await hass.async_block_till_done(wait_background_tasks=True)
     sync = sync_entry()
     sync.add_to_hass(hass)
     assert await hass.config_entries.async_setup(sync.entry_id)

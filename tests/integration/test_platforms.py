@@ -127,9 +127,11 @@ async def set_up(
             )
         ],
     )
-    account_platforms = [platform] if platform is Platform.SENSOR else []
+    account_only = (Platform.CALENDAR, Platform.TODO)
+    account_platforms = [platform] if platform in (Platform.SENSOR, *account_only) else []
+    sync_platforms = [] if platform in account_only else [platform]
     with (
-        patch("custom_components.crosswatch.SYNC_PLATFORMS", [platform]),
+        patch("custom_components.crosswatch.SYNC_PLATFORMS", sync_platforms),
         patch("custom_components.crosswatch.ACCOUNT_PLATFORMS", account_platforms),
     ):
         trakt_account, simkl_account = await set_up_accounts(hass, serve, trakt, simkl)
@@ -167,3 +169,33 @@ async def test_pair_platform(
     *_, sync = await set_up(hass, serve, trakt, simkl, platform)
 
     await snapshot_platform(hass, entity_registry, snapshot, sync.entry_id)
+
+
+async def test_the_watchlist_to_do_list_of_each_account(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    serve: Serve,
+    trakt: trakt_sim.TraktSim,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    trakt_account, simkl_account, _ = await set_up(hass, serve, trakt, simkl, Platform.TODO)
+
+    for entry in (trakt_account, simkl_account):
+        await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+
+
+@pytest.mark.usefixtures("all_entities_enabled")
+async def test_the_upcoming_episodes_calendars_of_the_accounts(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    serve: Serve,
+    trakt: trakt_sim.TraktSim,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    # Neither account follows a show airing soon (the events: test_calendar.py).
+    trakt_account, simkl_account, _ = await set_up(hass, serve, trakt, simkl, Platform.CALENDAR)
+
+    for entry in (trakt_account, simkl_account):
+        await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)

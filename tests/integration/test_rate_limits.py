@@ -28,7 +28,9 @@ async def set_up(hass: HomeAssistant, *entries: MockConfigEntry) -> None:
     for entry in entries:
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    # Each account's to-do list reads its watchlist in the background once it loads, and
+    # again when the sync entry loads: those requests count against the quotas too.
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def enable_quota_sensor(hass: HomeAssistant, entry: ConfigEntry) -> str:
@@ -65,8 +67,10 @@ async def test_trakt_s_quota_is_what_trakt_last_reported_and_follows_the_runs(
 
     entity_id = await enable_quota_sensor(hass, account)
 
-    # The setup's health check was the GET bucket's second call (the first setup made the first).
-    assert state(hass, entity_id) == "998"
+    # The reload's health check was the GET bucket's eighth call: the first setup made the
+    # first, its calendar's first read the second, and the watchlist to-do list read activities
+    # and the watchlist's four categories (the reload's calendar shows its kept read).
+    assert state(hass, entity_id) == "992"
     attrs = attributes(hass, entity_id)
     assert attrs["limit"] == 1000
     window = trakt.buckets["GET"]
@@ -108,8 +112,11 @@ async def test_anilist_s_quota_comes_from_its_x_ratelimit_headers(
 
     entity_id = await enable_quota_sensor(hass, account)
 
-    # X-RateLimit-Remaining after the second Viewer query, of AniList's 30 a minute.
-    assert state(hass, entity_id) == str(anilist_sim.RATE_LIMIT - 2)
+    # X-RateLimit-Remaining after the second Viewer query, of AniList's 30 a minute: the
+    # watchlist to-do list's read (three queries) and the first setup's calendar read (Yuki's
+    # followed anime; finding none, no airings) came between the two; the reload's calendar
+    # showed its kept read without asking.
+    assert state(hass, entity_id) == str(anilist_sim.RATE_LIMIT - 6)
     assert attributes(hass, entity_id)["limit"] == anilist_sim.RATE_LIMIT
     assert attributes(hass, entity_id)["resets_at"] is None  # sent only with a 429
 

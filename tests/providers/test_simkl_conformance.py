@@ -92,6 +92,7 @@ async def test_every_request_the_client_sends_is_in_the_description(
     await provider.write(Feature.HISTORY, Action.REMOVE, [WriteRequest(episode, None)])
     await provider.write(Feature.RATINGS, Action.ADD, [WriteRequest(movie, Rated(8.0, when))])
     await provider.write(Feature.RATINGS, Action.REMOVE, [WriteRequest(movie, None)])
+    await provider.search_titles("heat")  # the watchlist to-do list's search
 
     recorded = [
         replace(
@@ -116,6 +117,9 @@ async def test_every_request_the_client_sends_is_in_the_description(
         ("POST", "/sync/ratings"),
         ("POST", "/sync/ratings/remove"),
         ("POST", "/users/settings"),
+        ("GET", "/search/movie"),
+        ("GET", "/search/tv"),
+        ("GET", "/search/anime"),
     } <= sent
     problems = [
         p for p in description().request_problems(recorded) if not p.endswith(INFERRED_REQUIRED)

@@ -140,6 +140,7 @@ async def test_every_request_of_a_full_session_is_in_the_description_with_a_vali
     await provider.write(Feature.HISTORY, Action.ADD, [WriteRequest(matrix, plays)])
     await provider.write(Feature.HISTORY, Action.ADD, [WriteRequest(episode, plays)])
     await provider.write(Feature.HISTORY, Action.REMOVE, [WriteRequest(matrix, None)])
+    assert await provider.search_titles("The Matrix")  # the watchlist to-do list's search
     sim.revoke_access_tokens()  # the refresh request is checked too
     await provider.read(Feature.HISTORY, None)
 
@@ -148,7 +149,8 @@ async def test_every_request_of_a_full_session_is_in_the_description_with_a_vali
         "/oauth/device/code", "/oauth/device/token", "/oauth/token", "/users/settings",
         "/sync/last_activities", "/sync/watchlist/movies", "/sync/history/episodes",
         "/sync/ratings/seasons", "/sync/watchlist", "/sync/watchlist/remove", "/sync/history",
-        "/sync/history/remove", "/sync/ratings", "/sync/ratings/remove",
+        "/sync/history/remove", "/sync/ratings", "/sync/ratings/remove", "/search/movie",
+        "/search/show",
     }  # fmt: skip
     problems = description.request_problems(recorded)
     assert problems

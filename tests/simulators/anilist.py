@@ -6,7 +6,7 @@ shared specs), so a document AniList would refuse is refused here too, with a 40
 list. Only when the specs are absent does it fall back to `FALLBACK_SDL`, an excerpt of that
 schema with the fields CrossWatch uses (a test checks the excerpt against the original).
 
-Resolvers exist for `Viewer`, `User` (with its anime `statistics` by status),
+Resolvers exist for `Viewer`, `User` (with its anime `statistics` by status), `Page.airingSchedules`,
 `MediaListCollection`, `Media`, `Page.media`, `SaveMediaListEntry` and `DeleteMediaListEntry`. Errors look like AniList's:
 `{"errors": [{"message", "status", "locations"?, "validation"?}], "data": ...}` with the HTTP
 status of the first error.
@@ -36,6 +36,7 @@ of an entry created without one (CURRENT).
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 import functools
@@ -43,6 +44,7 @@ import json
 import math
 import os
 from pathlib import Path
+import re
 import time
 from typing import Any
 
@@ -98,7 +100,11 @@ enum ScoreFormat { POINT_100 POINT_10_DECIMAL POINT_10 POINT_5 POINT_3 }
 
 type FuzzyDate { year: Int month: Int day: Int }
 input FuzzyDateInput { year: Int month: Int day: Int }
-type MediaTitle { romaji(stylised: Boolean): String english(stylised: Boolean): String }
+type MediaTitle {
+  romaji(stylised: Boolean): String
+  english(stylised: Boolean): String
+  userPreferred: String
+}
 type MediaListOptions { scoreFormat: ScoreFormat }
 type User {
   id: Int!
@@ -120,8 +126,21 @@ type Media {
   format: MediaFormat
   startDate: FuzzyDate
   episodes: Int
+  duration: Int
+  siteUrl: String
   mediaListEntry: MediaList
 }
+
+type AiringSchedule {
+  id: Int!
+  airingAt: Int!
+  timeUntilAiring: Int!
+  episode: Int!
+  mediaId: Int!
+  media: Media
+}
+
+enum AiringSort { ID ID_DESC MEDIA_ID MEDIA_ID_DESC TIME TIME_DESC EPISODE EPISODE_DESC }
 
 type MediaList {
   id: Int!
@@ -150,11 +169,24 @@ type MediaListGroup {
 type MediaListCollection { lists: [MediaListGroup] user: User hasNextChunk: Boolean }
 
 enum MediaListSort { MEDIA_ID MEDIA_ID_DESC UPDATED_TIME UPDATED_TIME_DESC }
+enum MediaSort { POPULARITY_DESC SEARCH_MATCH }
 
 type Page {
   pageInfo: PageInfo
-  media(id: Int, id_in: [Int], type: MediaType): [Media]
-  mediaList(userId: Int, type: MediaType, sort: [MediaListSort]): [MediaList]
+  media(id: Int, id_in: [Int], type: MediaType, search: String, sort: [MediaSort]): [Media]
+  mediaList(
+    userId: Int
+    type: MediaType
+    status_in: [MediaListStatus]
+    sort: [MediaListSort]
+  ): [MediaList]
+  airingSchedules(
+    mediaId_in: [Int]
+    airingAt_greater: Int
+    airingAt_lesser: Int
+    notYetAired: Boolean
+    sort: [AiringSort]
+  ): [AiringSchedule]
 }
 
 type Query {
@@ -287,6 +319,10 @@ class SimMedia:
     episodes: int | None = 12
     id_mal: int | None = None
     type: str = "ANIME"
+    popularity: int = 0  # how many users list it: `sort: POPULARITY_DESC` orders by it
+    duration: int | None = 24  # minutes an episode
+    # Episodes and when they air (Unix seconds): the airing schedule.
+    airings: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -494,11 +530,18 @@ class _Context:
         return {
             "id": media.id,
             "idMal": media.id_mal,
-            "title": {"romaji": media.romaji, "english": media.english},
+            # The viewer's preferred title language is not simulated: romaji, AniList's default.
+            "title": {
+                "romaji": media.romaji,
+                "english": media.english,
+                "userPreferred": media.romaji,
+            },
             "type": media.type,
             "format": media.format,
             "startDate": {"year": media.year, "month": None, "day": None},
             "episodes": media.episodes,
+            "duration": media.duration,
+            "siteUrl": f"https://anilist.co/anime/{media.id}",
             "mediaListEntry": entry,
         }
 
@@ -572,6 +615,41 @@ def _root(context: _Context) -> dict[str, Callable[..., Any]]:
 
     def page(_info: Any, page: int = 1, perPage: int = 50) -> dict[str, Any]:  # noqa: N803
         per_page = max(1, min(perPage, MAX_PER_PAGE))
+        # Whether the page's list goes on: known once the list was resolved (documents that
+        # want it ask for pageInfo after the list).
+        more: dict[str, bool | None] = {"hasNextPage": None}
+
+        def paged[T](chosen: list[T]) -> list[T]:
+            more["hasNextPage"] = len(chosen) > page * per_page
+            return chosen[(page - 1) * per_page : page * per_page]
+
+        def page_info(_info: Any) -> dict[str, Any]:
+            return {"perPage": per_page, "currentPage": page, **more}
+
+        def page_airing(_info: Any, **args: Any) -> list[dict[str, Any]]:
+            wanted = args.get("mediaId_in")
+            after, before = args.get("airingAt_greater"), args.get("airingAt_lesser")
+            rows = [
+                (at, episode, m)
+                for m in state.media.values()
+                if wanted is None or m.id in wanted
+                for episode, at in m.airings.items()
+                if (after is None or at > after)
+                and (before is None or at < before)
+                and (not args.get("notYetAired") or at > state.now)
+            ]
+            rows.sort(key=lambda row: (row[0], row[2].id, row[1]))
+            return [
+                {
+                    "id": m.id * 10_000 + episode,
+                    "airingAt": at,
+                    "timeUntilAiring": at - state.now,
+                    "episode": episode,
+                    "mediaId": m.id,
+                    "media": context.media(m),
+                }
+                for at, episode, m in paged(rows)
+            ]
 
         def page_media(_info: Any, **args: Any) -> list[dict[str, Any]]:
             chosen = [
@@ -580,7 +658,13 @@ def _root(context: _Context) -> dict[str, Callable[..., Any]]:
                 if ("id" not in args or m.id == args["id"])
                 and ("id_in" not in args or m.id in (args["id_in"] or []))
                 and ("type" not in args or m.type == args["type"])
+                and ("search" not in args or _found_by(m, args["search"] or ""))
             ]
+            for order in reversed(args.get("sort") or []):
+                if order == "POPULARITY_DESC":
+                    chosen.sort(key=lambda m: -m.popularity)
+                elif order == "SEARCH_MATCH":  # a title that is the whole search first
+                    chosen.sort(key=lambda m: not _whole_title(m, args.get("search") or ""))
             return [context.media(m) for m in chosen[(page - 1) * per_page : page * per_page]]
 
         def page_media_list(_info: Any, **args: Any) -> list[dict[str, Any]]:
@@ -591,19 +675,22 @@ def _root(context: _Context) -> dict[str, Callable[..., Any]]:
             chosen = [
                 e
                 for e in context.listed(args["userId"])
-                if (m := state.media.get(e.media_id)) is None or m.type == args.get("type", m.type)
+                if (
+                    (m := state.media.get(e.media_id)) is None or m.type == args.get("type", m.type)
+                )
+                and e.status in (args.get("status_in") or [e.status])
             ]
             for order in reversed(args.get("sort") or ["MEDIA_ID"]):
                 field, descending = order.removesuffix("_DESC"), order.endswith("_DESC")
                 key = {"UPDATED_TIME": "updated_at", "MEDIA_ID": "media_id"}[field]
                 chosen.sort(key=lambda e: getattr(e, key), reverse=descending)
-            rows = chosen[(page - 1) * per_page : page * per_page]
-            return [context.entry(e) for e in rows]
+            return [context.entry(e) for e in paged(chosen)]
 
         return {
-            "pageInfo": {"perPage": per_page, "currentPage": page, "hasNextPage": None},
+            "pageInfo": page_info,
             "media": page_media,
             "mediaList": page_media_list,
+            "airingSchedules": page_airing,
         }
 
     def collection(_info: Any, **args: Any) -> dict[str, Any] | None:
@@ -744,6 +831,22 @@ def _apply_save(
         if args.get(key) is not None:
             value = args[key]
             setattr(entry, attribute, (value.get("year"), value.get("month"), value.get("day")))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _found_by(media: SimMedia, search: str) -> bool:
+    """Whether a search finds `media`: every word in its romaji or English title."""
+    wanted = set(_words(search))
+    return bool(wanted) and any(
+        wanted <= set(_words(title)) for title in (media.romaji, media.english) if title
+    )
+
+
+def _whole_title(media: SimMedia, search: str) -> bool:
+    return any(_words(title) == _words(search) for title in (media.romaji, media.english) if title)
 
 
 def _error(error: GraphQLError) -> dict[str, Any]:
@@ -1017,3 +1120,30 @@ async def start_sim(
     state.clock = fake_time.clock
     app = build_app(state)
     return Sim(state, app, await serve(app), fake_time, session)
+
+
+def seed_upcoming(state: AniListState, now: datetime) -> SimUser:
+    """Alice's list (`seed_example`), with anime airing in the coming week (after `now`)."""
+    user = seed_example(state)
+    seed_airing(state, now)
+    return user
+
+
+def seed_airing(state: AniListState, now: datetime) -> None:
+    """Anime airing in the coming week (after `now`) on alice's lists (`seed_example`'s).
+
+    Frieren's second season is CURRENT (episodes in one and in eight days), Kaijuu 8-gou's
+    third PLANNING (a first episode in three days, its duration not yet known), and Steins;Gate
+    0, airing in two days, was DROPPED: it stays off the calendar.
+    """
+    day = int(datetime(now.year, now.month, now.day, tzinfo=UTC).timestamp())
+    hours = 3600
+    frieren = state.add_media(182255, "Sousou no Frieren 2nd Season", year=2026, duration=24)
+    frieren.airings.update({5: day + 39 * hours, 6: day + 207 * hours})
+    kaijuu = state.add_media(190000, "Kaijuu 8-gou 3rd Season", year=2026, duration=None)
+    kaijuu.airings[1] = day + 3 * 24 * hours + 14 * hours
+    zero = state.add_media(21127, "Steins;Gate 0", year=2026)
+    zero.airings[13] = day + 2 * 24 * hours
+    state.add_entry(ALICE_ID, 182255, "CURRENT", progress=4)
+    state.add_entry(ALICE_ID, 190000, "PLANNING")
+    state.add_entry(ALICE_ID, 21127, "DROPPED", progress=2)

@@ -54,15 +54,25 @@ row has its counts but no `seasons`.
 
 Every call of the expensive endpoints is recorded, so tests can prove that the client never
 polls `/sync/all-items` without a reason.
+
+The calendar data files live on another host (`data.simkl.in/calendar/`), served here by
+`simkl_calendar_app`: `tv.json` and `anime.json` list the episodes airing from the previous day
+through the next 33 days (on `SimklState.calendar_now`, the wall clock by default), with the
+title, the airing `date` (ISO 8601 with its offset), `url`, `ids` (`simkl_id`, `slug` and the
+title's other ids) and `episode` (`season` for TV, `episode`, `url`), as SIMKL's files carry
+them; they need no key or token, ignore query strings and carry `Last-Modified` (generated every
+6 hours). Episodes air as the test schedules them (`SimklState.schedule`).
 """
 
 import base64
 from collections.abc import Awaitable, Callable
 import copy
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
 import hashlib
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -104,6 +114,8 @@ APP_PARAMS = ("client_id", "app-name", "app-version")
 @dataclass
 class SimklQuirks:
     """SIMKL misbehaviours a test can switch on."""
+
+    malformed_calendars: int = 0  # the next N calendar files answer an HTML error page (200)
 
     stale_reads_after_write: int = 0  # reads after a write serve the body from before it
     frozen_activities: bool = False  # /sync/activities stops advancing
@@ -148,6 +160,7 @@ class Title:
     ids: dict[str, str]
     anime_type: str | None = None
     episodes: tuple[tuple[int, int], ...] = ()  # aired (season, number) pairs
+    searched: int = 0  # how often people search for it: SIMKL's search ranks by this
 
     def object(self) -> dict[str, Json]:
         """The standard media object SIMKL nests in its rows."""
@@ -158,6 +171,16 @@ class Title:
             "runtime": 45,
             "ids": {"simkl": self.simkl, "slug": self.title.lower().replace(" ", "-")} | self.ids,
         }
+
+
+@dataclass(frozen=True)
+class Airing:
+    """An episode of a catalog title and when it airs (a date alone: the time is unknown)."""
+
+    simkl: int
+    season: int | None  # None for anime, which SIMKL numbers without seasons
+    episode: int
+    airs: datetime | date
 
 
 @dataclass
@@ -252,6 +275,11 @@ def _parse(value: Json) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def wall_clock() -> datetime:
+    """Now, in UTC, by the wall clock (Home Assistant's tests freeze it)."""
+    return datetime.now(UTC)
+
+
 class SimklState:
     """The account, the catalog and the recordings behind one simulator app."""
 
@@ -286,6 +314,10 @@ class SimklState:
         self.consent_declined = False  # what the user answers on the consent page
         self.auth_codes: dict[str, AuthCode] = {}
         self.authorize_requests: list[dict[str, str]] = []  # the consent page's queries
+        self.airings: list[Airing] = []
+        # The calendar files' clock (a module function: worlds are pickled with their state).
+        self.calendar_now: Callable[[], datetime] = wall_clock
+        self.calendar_reads: list[str] = []  # the calendar files asked for, in order
 
     @staticmethod
     def _statuses(bucket: str) -> tuple[str, ...]:
@@ -327,6 +359,10 @@ class SimklState:
         return entry
 
     # What the user does on simkl.com ---------------------------------------------------------
+
+    def schedule(self, simkl: int, season: int | None, episode: int, airs: datetime | date) -> None:
+        """An episode of a catalog title airs then (what the calendar files list)."""
+        self.airings.append(Airing(simkl, season, episode, airs))
 
     def user_lists(
         self,
@@ -497,6 +533,7 @@ def simkl_app(state: SimklState) -> web.Application:
     app.router.add_get("/sync/all-items", handlers.all_items)
     app.router.add_get("/sync/all-items/{type}", handlers.all_items)
     app.router.add_get("/sync/all-items/{type}/{status}", handlers.all_items)
+    app.router.add_get("/search/{type}", handlers.search)
     app.router.add_post("/sync/add-to-list", handlers.add_to_list)
     app.router.add_post("/sync/history/remove", handlers.history_remove)
     app.router.add_post("/sync/history", handlers.history)
@@ -513,6 +550,8 @@ type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def _guard(state: SimklState) -> Middleware:
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/calendar/"):
+            return await handler(request)  # the data host's files: public, no API rules
         state.headers_seen.append(dict(request.headers))
         if state.quirks.rate_limit_storm > 0:
             state.quirks.rate_limit_storm -= 1
@@ -836,6 +875,48 @@ class _Handlers:
             text = text[: max(1, len(text) // 2)]
         return web.Response(text=text, content_type="application/json")
 
+    async def search(self, request: web.Request) -> web.Response:
+        """GET /search/{movie|tv|anime}?q=: titles holding every word, most searched first.
+
+        As SIMKL documents it: ranked by what people search most, not by how well the title
+        matches ("John Wick: Chapter 2" before "John Wick"); `simkl_id`, `slug` and `tmdb` only
+        (an imdb id needs `extended=full`); at most 50 a page.
+        """
+        state = self.state
+        kind = request.match_info["type"]
+        state.calls.append(Call("search", kind, None, _own_query(request)))
+        if (fault := self._faulty()) is not None:
+            return fault
+        bucket = {"movie": "movies", "tv": "shows", "anime": "anime"}.get(kind)
+        if bucket is None:
+            return web.json_response({"error": "wrong_type"}, status=400)
+        words = set(re.findall(r"\w+", request.query.get("q", "").casefold()))
+        found = [
+            title
+            for title in state.catalog.values()
+            if title.kind == bucket
+            and words
+            and words <= set(re.findall(r"\w+", title.title.casefold()))
+        ]
+        found.sort(key=lambda title: -title.searched)
+        limit = min(max(1, int(request.query.get("limit", "10"))), 50)
+        body = [
+            {
+                "title": title.title,
+                "year": title.year,
+                "poster": "00/000000",
+                "endpoint_type": "movies" if bucket == "movies" else kind,
+                "ids": {
+                    "simkl_id": title.simkl,
+                    "slug": title.title.lower().replace(" ", "-"),
+                    **({"tmdb": title.ids["tmdb"]} if "tmdb" in title.ids else {}),
+                },
+                **({"anime_type": title.anime_type} if title.anime_type else {}),
+            }
+            for title in found[:limit]
+        ]
+        return web.json_response(body)
+
     async def all_items(self, request: web.Request) -> web.Response:
         state = self.state
         kind = request.match_info.get("type") or None
@@ -1144,3 +1225,91 @@ class _Handlers:
                 if title is not None and state._accepts():
                     state._changing(self._rater(title, None, None))
         return self._answer(None)
+
+
+CALENDAR_FILES = {"tv.json": "shows", "anime.json": "anime"}
+
+
+def simkl_calendar_app(state: SimklState) -> web.Application:
+    """SIMKL's calendar data host: the rolling `tv.json` and `anime.json` files."""
+    app = web.Application()
+    add_calendar_routes(app, state)
+    return app
+
+
+async def _calendar_file(state: SimklState, request: web.Request) -> web.Response:
+    """A calendar file, as SIMKL's data host serves it (see the module's docstring)."""
+    name = request.match_info["file"]
+    if name not in CALENDAR_FILES:
+        return web.Response(status=404, text="Not Found")
+    state.calendar_reads.append(name)
+    if state.quirks.malformed_calendars:
+        state.quirks.malformed_calendars -= 1
+        return web.Response(text="<html><body>502 Bad Gateway</body></html>")
+    now = state.calendar_now()
+    generated = now.replace(hour=now.hour - now.hour % 6, minute=0, second=0, microsecond=0)
+    first = (now - timedelta(days=1)).date()
+    last = (now + timedelta(days=33)).date()
+    body: list[Json] = []
+    for airing in sorted(state.airings, key=lambda a: str(a.airs)):
+        title = state.catalog[airing.simkl]
+        day = airing.airs.date() if isinstance(airing.airs, datetime) else airing.airs
+        if title.kind != CALENDAR_FILES[name] or not first <= day <= last:
+            continue
+        slug = title.title.lower().replace(" ", "-")
+        url = f"https://simkl.com/{'anime' if title.kind == 'anime' else 'tv'}/{title.simkl}/{slug}"
+        episode: dict[str, Json] = {
+            "episode": airing.episode,
+            "url": f"{url}/episode-{airing.episode}",
+        }
+        if airing.season is not None:
+            episode["season"] = airing.season
+        body.append(
+            {
+                "title": title.title,
+                "poster": "00/000000",
+                "date": airing.airs.isoformat(),
+                "rank": 100,
+                "url": url,
+                "ids": {"simkl_id": title.simkl, "slug": slug} | title.ids,
+                "episode": episode,
+            }
+        )
+    headers = {"Last-Modified": generated.strftime("%a, %d %b %Y %H:%M:%S GMT")}
+    return web.json_response(body, headers=headers)
+
+
+def add_calendar_routes(app: web.Application, state: SimklState) -> web.Application:
+    """Serve the calendar files under `/calendar` on `app` too (the API's simulator, say).
+
+    SIMKL's own API host does not; a client given another base URL than SIMKL's asks its base
+    URL for them (`clients.simkl.calendar.calendar_url_for`), as the demo's simulators serve.
+    """
+    app.router.add_get("/calendar/{file}", partial(_calendar_file, state))
+    return app
+
+
+def seed_upcoming(state: SimklState, now: datetime) -> None:
+    """Titles the user follows on SIMKL, with episodes airing in the coming week (after `now`).
+
+    The user watches Shogun (an episode in two days, one in 32) and plans to watch Frieren (an anime, one
+    in four days, and one dated without a time in six); Fallout is completed and Andor dropped,
+    so their episodes stay off the calendar; Severance airs but is on no list of the user's.
+    """
+    day = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    state.add_title("shows", 201, "Shogun", 2024, imdb="tt2788316")
+    state.add_title("anime", 301, "Frieren", 2023, anime_type="tv", mal="52991")
+    state.add_title("shows", 202, "Fallout", 2024)
+    state.add_title("shows", 203, "Andor", 2022)
+    state.add_title("shows", 204, "Severance", 2022)
+    state.user_lists(201, "watching")
+    state.user_lists(301, "plantowatch")
+    state.user_lists(202, "completed")
+    state.user_lists(203, "dropped")
+    state.schedule(201, 2, 3, day + timedelta(days=2, hours=1))
+    state.schedule(201, 2, 4, day + timedelta(days=32, hours=1))  # in the file, past a window
+    state.schedule(301, None, 29, day + timedelta(days=4, hours=15))
+    state.schedule(301, None, 30, (day + timedelta(days=6)).date())
+    state.schedule(202, 2, 1, day + timedelta(days=1))
+    state.schedule(203, 3, 1, day + timedelta(days=1))
+    state.schedule(204, 2, 7, day + timedelta(days=3))

@@ -33,6 +33,14 @@ free members' apps were deleted on 2026-07-31. `Quirks.app_deleted` answers 403 
 426 to every request. Where Trakt's body for these is not documented we send an empty JSON
 object; trakt/trakt-api#902 shows an OAuth `invalid_client` body for a deleted app, which the
 client does not rely on either way.
+
+The user's calendar (`/calendars/{target}/shows/{start_date}/{days}`): `my` lists the episodes
+that air in the window (UTC days from `start_date`) of every show the user played an episode of
+or watchlisted, and single watchlisted episodes, less the shows in `TraktSim.hidden_calendar`;
+`all` lists every episode of the catalogue that airs then. At most `CALENDAR_MAX_DAYS` (33) days
+a request, as Trakt documents; Trakt does not say how it answers more, so the simulator refuses
+it with 400 (chosen here). `extended=full` adds each episode's runtime and its own `first_aired`.
+Episodes air when the catalogue says (`add_episode(..., first_aired=..., runtime=...)`).
 """
 
 import asyncio
@@ -44,6 +52,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 import time
 from typing import Any
 
@@ -56,6 +65,7 @@ CLIENT_ID = "sim-client-id"
 CLIENT_SECRET = "sim-client-secret"
 VERIFICATION_URL = "https://trakt.tv/activate"
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+CALENDAR_MAX_DAYS = 33  # the most days one calendar request may ask for
 type Json = Any
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -101,6 +111,8 @@ class Quirks:
     app_deleted: bool = False
     # ... or its owner's VIP ran out: every request answers 426 ("VIP required").
     vip_required: bool = False
+    # The next N calendar reads answer 200 with an object where the calendar's list belongs.
+    malformed_calendars: int = 0
     # Seconds a write waits, once applied, before it answers (longer than the client waits:
     # a timeout whose request was stored all the same).
     write_delay: float = 0.0
@@ -173,6 +185,8 @@ class Episode:
     tvdb: int | None = None
     imdb: str | None = None
     tmdb: int | None = None
+    first_aired: datetime | None = None  # when it airs (or aired), if Trakt knows
+    runtime: int | None = None  # minutes
 
     def ids(self) -> dict[str, Json]:
         return {"trakt": self.trakt, "tvdb": self.tvdb, "imdb": self.imdb, "tmdb": self.tmdb}
@@ -273,6 +287,7 @@ class TraktSim:
         self.watchlist: list[dict[str, Json]] = []  # {"id", "ref", "listed_at"}
         self.history: list[dict[str, Json]] = []  # {"id", "ref", "watched_at", "action"}
         self.ratings: dict[Ref, tuple[int, str]] = {}
+        self.hidden_calendar: set[int] = set()  # shows the user hid from the calendar
         self.device_codes: dict[str, DeviceCodeState] = {}
         self.access_tokens: set[str] = set()
         self.refresh_tokens: set[str] = set()
@@ -485,6 +500,18 @@ class TraktSim:
                 if thing.ids().get(name) == wanted:
                     return thing
         return None
+
+    def listed_refs(self) -> set[Ref]:
+        """What the watchlist holds."""
+        return {row["ref"] for row in self.watchlist}
+
+    def calendar_shows(self) -> set[int]:
+        """The shows on the user's calendar: played or watchlisted, and not hidden from it."""
+        shows = {ref[1] for ref in self.listed_refs() if ref[0] == "show"}
+        for play in self.history:
+            if play["ref"][0] in ("episode", "season"):
+                shows.add(self.show_of(play["ref"])[0].trakt)
+        return shows - self.hidden_calendar
 
     def show_of(self, ref: Ref) -> tuple[Show, Season | None, Episode | None]:
         """The show (and season, episode) a season or episode ref belongs to."""
@@ -699,6 +726,10 @@ def _api_routes(app: web.Application, api: _Api) -> None:
         app.router.add_post(f"/sync/{feature}", api.authed(api.writer(feature, remove=False)))
         app.router.add_post(f"/sync/{feature}/remove", api.authed(api.writer(feature, remove=True)))
     app.router.add_get("/sync/watched/{type}", api.authed(api.watched))
+    app.router.add_get("/search/{type}", api.authed(api.search))
+    app.router.add_get(
+        "/calendars/{target}/shows/{start_date}/{days}", api.authed(api.calendar_shows)
+    )
 
 
 def _app_rule(sim: TraktSim) -> Middleware:
@@ -943,6 +974,47 @@ class _Api:
             if kind is None or ref[0] == kind
         ]
 
+    async def calendar_shows(self, request: web.Request) -> web.Response:
+        sim, info = self.sim, request.match_info
+        if info["target"] not in ("my", "all"):
+            return web.json_response({}, status=404)
+        try:
+            start = datetime.fromisoformat(info["start_date"]).replace(tzinfo=UTC)
+            days = int(info["days"])
+        except ValueError:
+            return web.json_response({}, status=400)
+        if not 1 <= days <= CALENDAR_MAX_DAYS:
+            return web.json_response({}, status=400)
+        end = start + timedelta(days=days)
+        if sim.quirks.malformed_calendars:
+            sim.quirks.malformed_calendars -= 1
+            return web.json_response({"error": "temporarily unavailable"})
+        full = request.query.get("extended", "").startswith("full")
+        followed = sim.calendar_shows() if info["target"] == "my" else set(sim.shows)
+        listed_episodes = {ref[1] for ref in sim.listed_refs() if ref[0] == "episode"}
+        body: list[dict[str, Json]] = []
+        for show in sim.shows.values():
+            for season in show.seasons.values():
+                for episode in season.episodes.values():
+                    aired = episode.first_aired
+                    if aired is None or not start <= aired < end:
+                        continue
+                    if show.trakt not in followed and episode.trakt not in listed_episodes:
+                        continue
+                    rendered = episode.render()
+                    if full:
+                        rendered |= {"first_aired": stamp(aired), "runtime": episode.runtime}
+                    body.append(
+                        {"first_aired": stamp(aired), "episode": rendered, "show": show.render()}
+                    )
+        body.sort(key=lambda row: row["first_aired"])
+        http_date = "%a, %d %b %Y %H:%M:%S GMT"
+        headers = {
+            "X-Start-Date": start.strftime(http_date),
+            "X-End-Date": (end - timedelta(seconds=1)).strftime(http_date),
+        }
+        return web.json_response(body, headers=headers)
+
     async def watched(self, request: web.Request) -> web.Response:
         sim = self.sim
         kind = KIND.get(request.match_info["type"])
@@ -974,6 +1046,45 @@ class _Api:
             "X-Pagination-Item-Count": str(len(body)),
         }
         return web.json_response(body[(page - 1) * limit : page * limit], headers=headers)
+
+    # -- search ---------------------------------------------------------------------------
+
+    async def search(self, request: web.Request) -> web.Response:
+        """`/search/{movie|show}?query=`: titles holding every word of the query, by score.
+
+        Like Trakt's engine, an unescaped operator character (`:` in "Mission: Impossible")
+        is no part of the text: `:` names a field, so a title with a colon in it is not found
+        unless the colon is escaped. Scores favour a title that is the whole query, then the
+        catalogue's order; pages default to 10 results.
+        """
+        sim = self.sim
+        kind = request.match_info["type"]
+        if kind not in ("movie", "show"):
+            return web.json_response([])  # people, episodes and lists are not simulated
+        query = request.query.get("query", "")
+        if _unescaped(query, ":"):
+            return web.json_response([])
+        words = _search_words(query.replace("\\", ""))
+        catalogue: list[Movie | Show] = (
+            list(sim.movies.values()) if kind == "movie" else list(sim.shows.values())
+        )
+        hits: list[dict[str, Json]] = []
+        for rank, media in enumerate(catalogue):
+            title = _search_words(media.title)
+            if not words or not set(words) <= set(title):
+                continue
+            score = (100.0 if title == words else 50.0) - rank * 0.01
+            hits.append({"type": kind, "score": round(score, 3), kind: media.render()})
+        hits.sort(key=lambda hit: -float(hit["score"]))
+        page = max(1, int(request.query.get("page", "1")))
+        limit = min(max(1, int(request.query.get("limit", "10"))), sim.max_limit)
+        headers = {
+            "X-Pagination-Page": str(page),
+            "X-Pagination-Limit": str(limit),
+            "X-Pagination-Page-Count": str(max(1, -(-len(hits) // limit))),
+            "X-Pagination-Item-Count": str(len(hits)),
+        }
+        return web.json_response(hits[(page - 1) * limit : page * limit], headers=headers)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -1154,6 +1265,15 @@ class _Api:
         return {"deleted": deleted}, 200
 
 
+def _search_words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _unescaped(query: str, character: str) -> bool:
+    """Whether `character` occurs in `query` without a backslash before it."""
+    return re.search(rf"(?<!\\){re.escape(character)}", query) is not None
+
+
 def _paging(sim: TraktSim, query: Any) -> tuple[int, int]:
     """The page and page size Trakt serves for a query: default 100, at most `max_limit`."""
     page = max(1, int(query.get("page", "1")))
@@ -1205,3 +1325,36 @@ def seed_catalogue(sim: TraktSim) -> None:
     sim.add_episode(10, 1, 1, 101, tvdb=5000101, imdb="tt5000101")
     sim.add_episode(10, 1, 2, 102, tvdb=5000102)
     sim.add_episode(10, 2, 1, 201, tvdb=5000201)
+
+
+def seed_upcoming(sim: TraktSim, now: datetime) -> None:
+    """Shows the user follows, with episodes airing in the coming week (after `now`).
+
+    Severance is watchlisted (two episodes this week, one in nine days), Dark was played (one
+    episode in three days), The Bear was played but is hidden from the calendar, and Slow
+    Horses airs but the user neither watched nor listed it.
+    """
+    day = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    sim.add_show(20, "Severance", 2022, imdb="tt11280740", tmdb=95396, slug="severance")
+    sim.add_episode(
+        20,
+        2,
+        5,
+        2005,
+        title="Trojan's Horse",
+        first_aired=day + timedelta(days=1, hours=2),
+        runtime=55,
+    )
+    sim.add_episode(
+        20, 2, 6, 2006, title="Attila", first_aired=day + timedelta(days=8, hours=2), runtime=52
+    )
+    sim.add_episode(10, 3, 1, 301, title="Deja-vu", first_aired=day + timedelta(days=3, hours=20))
+    sim.add_show(30, "The Bear", 2022, slug="the-bear")
+    sim.add_episode(30, 4, 1, 3001, first_aired=day + timedelta(days=2, hours=4), runtime=30)
+    sim.add_episode(30, 3, 10, 3000)
+    sim.add_show(40, "Slow Horses", 2022, slug="slow-horses")
+    sim.add_episode(40, 5, 1, 4001, first_aired=day + timedelta(days=2, hours=21), runtime=50)
+    sim.seed_watchlist("show", 20)
+    sim.seed_play("episode", 101, day - timedelta(days=30))
+    sim.seed_play("episode", 3000, day - timedelta(days=30))
+    sim.hidden_calendar.add(30)

@@ -172,6 +172,22 @@ class CountWitness(Protocol):
         """
 
 
+@runtime_checkable
+class TitleSearch(Protocol):
+    """A provider whose service can be searched for movies and shows by title."""
+
+    @property
+    def search_name(self) -> str:
+        """The service as its search results are named to the user, e.g. 'Trakt'."""
+
+    async def search_titles(self, text: str) -> Sequence[MediaItem]:
+        """Movies and shows the service finds for `text`, in its own order (best first).
+
+        Each item carries the service's ids, so it can be written to the same account.
+        Raises ProviderError when the service cannot be searched now.
+        """
+
+
 class Provider(Protocol):
     """An account on one service, as the engine uses it."""
 

@@ -324,6 +324,24 @@ class AniListProvider:
             failure = f"{malformed} list entries could not be read"
         return _Collection(viewer, tuple(seen.values()), failure, self._clock())
 
+    @property
+    def search_name(self) -> str:
+        """Search results are AniList's."""
+        return "AniList"
+
+    @translates_client_errors
+    async def search_titles(self, text: str) -> Sequence[MediaItem]:
+        """Anime AniList finds for `text`: its best match first, then the most popular."""
+        return [
+            MediaItem.create(
+                MediaType.MOVIE if found.format == "MOVIE" else MediaType.ANIME,
+                title=found.title,
+                year=found.year,
+                ids={"anilist": found.id, "mal": found.id_mal},
+            )
+            for found in await self._client.search(text)
+        ]
+
     @translates_client_errors
     async def write(
         self, feature: Feature, action: Action, requests: Sequence[WriteRequest]

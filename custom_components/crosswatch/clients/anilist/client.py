@@ -33,9 +33,11 @@ from ..errors import (
 )
 from ..http import HttpClient, QuotaLog, RateLimit, RetryPolicy, Sleep, Throttle, header
 from ..tokens import Tokens
+from .airing import Airing, parse_airing_page, parse_followed_page
 from .models import (
     Chunk,
     EntryChange,
+    FoundMedia,
     GraphQLProblem,
     ListEntry,
     ListMark,
@@ -49,16 +51,20 @@ from .models import (
     as_object,
     as_objects,
     as_records,
+    parse_found_media,
     parse_list_entry,
     parse_live_media,
     parse_viewer,
 )
 from .queries import (
+    AIRING_QUERY,
     COLLECTION_QUERY,
     DELETE_MUTATION,
+    FOLLOWED_QUERY,
     LATEST_CHANGE_QUERY,
     LOOKUP_QUERY,
     SAVE_MUTATION,
+    SEARCH_QUERY,
     STATISTICS_QUERY,
     VIEWER_QUERY,
 )
@@ -70,6 +76,8 @@ REQUESTS_PER_MINUTE: Final = 30
 # it arrives, the client when it may be sent.
 RATE_WINDOW: Final = 61.0
 PER_CHUNK: Final = 500  # MediaListCollection's documented maximum
+SEARCH_PER_PAGE: Final = 10  # of search results: the best few are all a pick looks at
+PAGE_SIZE: Final = 50  # the most a Page serves since 2026 (a larger perPage is served 50)
 
 _OK_STATUSES: Final = frozenset({200, 400, 404})  # GraphQL error bodies we read ourselves
 _AUTH_MESSAGES: Final = frozenset({"invalid token", "unauthorized", "unauthorized."})
@@ -277,6 +285,43 @@ class AniListClient:
             latest = (entry_id, updated_at)
         return ListMark(latest, MappingProxyType(dict(_status_counts(data))))
 
+    async def followed_media(self, user_id: int, *, max_pages: int = 20) -> tuple[int, ...]:
+        """The media ids of the user's CURRENT and PLANNING anime (up to `max_pages` pages)."""
+        ids: list[int] = []
+        for page in range(1, max_pages + 1):
+            data = await self.execute(
+                FOLLOWED_QUERY, {"userId": user_id, "page": page, "perPage": PAGE_SIZE}
+            )
+            found = parse_followed_page(data)
+            ids.extend(found.media_ids)
+            if not found.has_next:
+                break
+        return tuple(dict.fromkeys(ids))
+
+    async def airing(
+        self, media_ids: Sequence[int], after: datetime, before: datetime, *, max_pages: int = 5
+    ) -> tuple[Airing, ...]:
+        """The airings of `media_ids` strictly between `after` and `before`, 50 media a query.
+
+        Each query is paged up to `max_pages` pages of 50 airings.
+        """
+        airings: list[Airing] = []
+        for start in range(0, len(media_ids), PAGE_SIZE):
+            chunk = list(media_ids[start : start + PAGE_SIZE])
+            for page in range(1, max_pages + 1):
+                variables = {
+                    "ids": chunk,
+                    "after": int(after.timestamp()),
+                    "before": int(before.timestamp()),
+                    "page": page,
+                    "perPage": PAGE_SIZE,
+                }
+                found = parse_airing_page(await self.execute(AIRING_QUERY, variables))
+                airings.extend(found.airings)
+                if not found.has_next:
+                    break
+        return tuple(airings)
+
     async def lookup(self, media_ids: Sequence[int]) -> Lookup:
         """The viewer and the live entries of up to 50 media."""
         data = await self.execute(LOOKUP_QUERY, {"ids": list(media_ids), "perPage": 50})
@@ -290,6 +335,14 @@ class AniListClient:
             if found is not None:
                 media[found.id] = found
         return Lookup(parse_viewer(data.get("Viewer")), media)
+
+    async def search(self, text: str) -> tuple[FoundMedia, ...]:
+        """Anime whose titles match `text`: AniList's best match first, then the most popular."""
+        data = await self.execute(SEARCH_QUERY, {"search": text, "perPage": SEARCH_PER_PAGE})
+        found = as_object(data.get("Page")).get("media")
+        if not isinstance(found, list):
+            raise CrossWatchInvalidResponseError("AniList sent a search without its media")
+        return tuple(m for m in map(parse_found_media, as_objects(found)) if m is not None)
 
     async def save_entry(
         self, change: EntryChange, score_format: ScoreFormat | None = None

@@ -202,6 +202,44 @@ def parse_viewer(raw: object) -> Viewer:
     return Viewer(user_id, name, scale)
 
 
+@dataclass(frozen=True, slots=True)
+class FoundMedia:
+    """One anime a title search found."""
+
+    id: int
+    id_mal: int | None
+    title: str | None
+    year: int | None
+    format: str | None
+
+
+def parse_found_media(raw: Mapping[str, Any]) -> FoundMedia | None:
+    """A media of a search page; None without its id."""
+    media_id = as_int(raw.get("id"))
+    if media_id is None:
+        return None
+    media_format = raw.get("format")
+    return FoundMedia(
+        media_id,
+        as_int(raw.get("idMal")),
+        _title(as_object(raw.get("title"))),
+        as_int(as_object(raw.get("startDate")).get("year")),
+        media_format if isinstance(media_format, str) else None,
+    )
+
+
+def _title(title: Mapping[str, Any]) -> str | None:
+    """The romaji title, else the English one (as the list shows them)."""
+    return next(
+        (
+            t
+            for t in (title.get("romaji"), title.get("english"))
+            if isinstance(t, str) and t.strip()
+        ),
+        None,
+    )
+
+
 def parse_list_entry(raw: Mapping[str, Any] | None) -> ListEntry | None:
     """One list entry, or None when it lacks its ids or status (counted as malformed)."""
     if raw is None:
@@ -212,14 +250,7 @@ def parse_list_entry(raw: Mapping[str, Any] | None) -> ListEntry | None:
         return None
     media = as_object(raw.get("media"))
     title, start = as_object(media.get("title")), as_object(media.get("startDate"))
-    name = next(
-        (
-            t
-            for t in (title.get("romaji"), title.get("english"))
-            if isinstance(t, str) and t.strip()
-        ),
-        None,
-    )
+    name = _title(title)
     media_format = media.get("format")
     return ListEntry(
         id=entry_id,

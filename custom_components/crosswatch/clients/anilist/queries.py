@@ -162,7 +162,69 @@ query LatestChange($userId: Int!) {{
   }}{_STATUS_COUNTS}}}
 """
 
+# Anime whose titles match, best match first and then the most popular (AniList's own order).
+SEARCH_QUERY: Final = """
+query Search($search: String, $perPage: Int) {
+  Page(perPage: $perPage) {
+    media(search: $search, type: ANIME, sort: [SEARCH_MATCH, POPULARITY_DESC]) {
+      id
+      idMal
+      title {
+        romaji
+        english
+      }
+      startDate {
+        year
+      }
+      format
+    }
+  }
+}
+"""
+
+# The list first, then the page's info: AniList fills both; keep the order for readers.
+FOLLOWED_QUERY: Final = """
+query Followed($userId: Int!, $page: Int, $perPage: Int) {
+  Page(page: $page, perPage: $perPage) {
+    mediaList(userId: $userId, type: ANIME, status_in: [CURRENT, PLANNING], sort: [MEDIA_ID]) {
+      mediaId
+    }
+    pageInfo {
+      hasNextPage
+    }
+  }
+}
+"""
+
+AIRING_QUERY: Final = """
+query Airing($ids: [Int], $after: Int, $before: Int, $page: Int, $perPage: Int) {
+  Page(page: $page, perPage: $perPage) {
+    airingSchedules(
+      mediaId_in: $ids
+      airingAt_greater: $after
+      airingAt_lesser: $before
+      sort: [TIME]
+    ) {
+      id
+      airingAt
+      episode
+      media {
+        id
+        title {
+          userPreferred
+        }
+        duration
+        siteUrl
+      }
+    }
+    pageInfo {
+      hasNextPage
+    }
+  }
+}
+"""
+
 DOCUMENTS: Final = (
     VIEWER_QUERY, COLLECTION_QUERY, LOOKUP_QUERY, SAVE_MUTATION, DELETE_MUTATION, STATISTICS_QUERY,
-    LATEST_CHANGE_QUERY,
+    LATEST_CHANGE_QUERY, SEARCH_QUERY, FOLLOWED_QUERY, AIRING_QUERY,
 )  # fmt: skip

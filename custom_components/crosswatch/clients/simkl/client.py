@@ -21,10 +21,12 @@ from ..errors import (
 )
 from ..http import Clock, HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
 from ..off_loop import off_loop
+from .calendar import CALENDAR_FILES, CalendarFile, calendar_url_for, parse_calendar_file
 from .models import (
     Activities,
     ListedRow,
     RatedRow,
+    SearchResult,
     SyncObject,
     UserSettings,
     UserStats,
@@ -32,6 +34,7 @@ from .models import (
     parse_activities,
     parse_listed,
     parse_rated,
+    parse_search,
     parse_settings,
     parse_stats,
     parse_write_reply,
@@ -142,12 +145,18 @@ class SimklApi:
         access_token: str | AccessTokens,
         *,
         base_url: str = DEFAULT_BASE_URL,
+        calendar_url: str | None = None,
         app_version: str = DEFAULT_APP_VERSION,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Clock | None = None,
     ) -> None:
-        """Bind the session, the app's key and the user's token (or who renews it)."""
+        """Bind the session, the app's key and the user's token (or who renews it).
+
+        The calendar files come from SIMKL's data host (`calendar_url_for`), without credentials
+        and without the API's URL parameters (the files ignore query strings, and SIMKL asks
+        apps not to add any).
+        """
         self.tokens = StaticToken(access_token) if isinstance(access_token, str) else access_token
         self.http = make_http(
             session,
@@ -157,6 +166,16 @@ class SimklApi:
             retry=retry,
             sleep=sleep,
             clock=clock,
+        )
+        self.calendar_http = HttpClient(
+            session,
+            calendar_url_for(base_url, calendar_url),
+            service=f"{SERVICE} calendar",
+            headers={"User-Agent": base_headers(client_id, app_version)["User-Agent"]},
+            read_throttle=Throttle(limit=10, window=1.0, clock=clock, sleep=sleep),
+            retry=retry,
+            sleep=sleep,
+            carries_credentials=False,
         )
 
     async def _request(
@@ -226,6 +245,29 @@ class SimklApi:
         body = reply.json()
         return await off_loop(partial(parse_listed, body, bucket), size=_rows(body, bucket))
 
+    async def listed_statuses(self, bucket: str) -> dict[int, str]:
+        """GET /sync/all-items/{type} without details: each listed title's SIMKL id and list.
+
+        The lightest read of what the user lists (no episodes, no watched dates).
+        """
+        reply = await self._request("GET", f"/sync/all-items/{bucket}")
+        body = reply.json()
+        rows = await off_loop(partial(parse_listed, body, bucket), size=_rows(body, bucket))
+        statuses: dict[int, str] = {}
+        for row in rows:
+            simkl = row.media.ids.get("simkl")
+            if simkl is not None and simkl.isdecimal() and row.status is not None:
+                statuses[int(simkl)] = row.status
+        return statuses
+
+    async def calendar(self, bucket: str) -> CalendarFile:
+        """The calendar file of a bucket (`shows` or `anime`): what airs in the next 33 days."""
+        name = CALENDAR_FILES[bucket]
+        reply = await self.calendar_http.request("GET", f"/{name}")
+        body = reply.json()
+        size = len(body) if isinstance(body, list) else 0
+        return await off_loop(partial(parse_calendar_file, body, name), size=size)
+
     async def ratings(self, bucket: str, date_from: str | None) -> tuple[RatedRow, ...]:
         """POST /sync/ratings/{type}: the rated items of a bucket, or those changed since."""
         params: Mapping[str, str | int] | None = (
@@ -236,6 +278,13 @@ class SimklApi:
         )
         body = reply.json()
         return await off_loop(partial(parse_rated, body, bucket), size=_rows(body, bucket))
+
+    async def search(self, kind: str, query: str) -> tuple[SearchResult, ...]:
+        """GET /search/{movie|tv|anime}?q=: the first page of titles, by SIMKL's relevance."""
+        if kind not in ("movie", "tv", "anime"):
+            raise ValueError(f"SIMKL searches movie, tv or anime, not {kind}")
+        reply = await self._request("GET", f"/search/{kind}", params={"q": query})
+        return parse_search(reply.json(), kind)
 
     async def post(self, path: str, sections: Mapping[str, Sequence[SyncObject]]) -> WriteReply:
         """POST a sync write of each section's objects, and what its reply says per item."""

@@ -183,6 +183,47 @@ class RatedRow:
     rated_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One title of `/search/{type}`, in the bucket the user's lists would file it in."""
+
+    media: Media
+    bucket: str  # movies, shows or anime
+
+
+# Where each `endpoint_type` of a search result is filed on the user's lists.
+_SEARCH_BUCKETS: Final = {"movies": "movies", "movie": "movies", "tv": "shows", "anime": "anime"}
+
+
+def parse_search(body: JsonValue, kind: str) -> tuple[SearchResult, ...]:
+    """A page of text search results; null (no match, like every empty SIMKL list) is none.
+
+    Search results key SIMKL's own id as `simkl_id` (the lists say `simkl`), and carry no imdb
+    id unless asked for full info. A result without a title object's basics is left out: a
+    search is a suggestion, not an inventory.
+    """
+    if body is None:
+        return ()
+    if not isinstance(body, list):
+        raise CrossWatchInvalidResponseError(f"SIMKL's {kind} search results are not a list")
+    results: list[SearchResult] = []
+    for raw in body:
+        if not isinstance(raw, dict):
+            continue
+        bucket = _SEARCH_BUCKETS.get(str(raw.get("endpoint_type") or kind))
+        title, year = raw.get("title"), raw.get("year")
+        if bucket is None or not isinstance(title, str):
+            continue
+        ids = _ids(raw.get("ids"))
+        if "simkl_id" in ids:
+            ids["simkl"] = ids.pop("simkl_id")
+        anime_type = raw.get("anime_type") or raw.get("type")
+        movie = bucket == "movies" or (bucket == "anime" and anime_type == "movie")
+        number = year if isinstance(year, int) and not isinstance(year, bool) else None
+        results.append(SearchResult(Media(title, number, ids, movie), bucket))
+    return tuple(results)
+
+
 def bucket_rows(body: JsonValue, bucket: str) -> list[JsonValue]:
     """The rows of one bucket in an all-items or ratings reply (see the module docstring)."""
     if body is None:

@@ -25,6 +25,7 @@ particular to Trakt:
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 import hashlib
 import json
 import time
@@ -52,13 +53,16 @@ from ..http import (
 )
 from ..tokens import Tokens, TokenSaver
 from .auth import TraktApp, refresh_tokens
+from .calendar import MAX_DAYS, CalendarReply, parse_calendar
 from .errors import APP_REFUSALS, raise_for_app_refusal
 from .models import (
     HistoryRow,
     LastActivities,
     PagedRead,
     RatingRow,
+    RecordType,
     RowParser,
+    SearchHit,
     UserSettings,
     UserStats,
     WatchlistRow,
@@ -67,6 +71,7 @@ from .models import (
     parse_settings,
     parse_stats,
     rating_row,
+    search_hit,
     watchlist_row,
 )
 from .sync import (
@@ -89,6 +94,9 @@ REFRESH_MARGIN = 86400.0
 # The bucket a sync spends: Trakt's GETs as a signed-in user (1000 every five minutes). Writes
 # have their own bucket, one call a second, which the write throttle already keeps to.
 READ_QUOTA = "AUTHED_API_GET_LIMIT"
+SEARCH_LIMIT = 10  # Trakt's own default page of search results
+# Characters Trakt's search engine reads as operators unless escaped with a backslash.
+_SEARCH_OPERATORS = frozenset('+-&|!(){}[]^"~*?:/\\')
 _API_OK = frozenset({200, 201, 204, 401, 420, 423}) | APP_REFUSALS
 
 
@@ -292,6 +300,36 @@ class TraktClient:
     async def ratings(self, category: str) -> PagedRead[RatingRow]:
         """`/sync/ratings/{category}`: unpaged since 2026, and followed should Trakt page it."""
         return await self.get_pages(f"/sync/ratings/{category}", rating_row, unpaged=True)
+
+    async def search(self, kind: RecordType, query: str) -> tuple[SearchHit, ...]:
+        """The first page of `/search/{movie|show}` for `query`, most relevant first.
+
+        The query is sent as literal text: Trakt's search engine reads characters such as
+        `:` or `-` as operators ("Mission: Impossible"), so they are escaped. Results that
+        cannot be read are left out: a search is a suggestion, not an inventory.
+        """
+        if kind not in (RecordType.MOVIE, RecordType.SHOW):
+            raise ValueError(f"Trakt searches movies and shows here, not {kind}")
+        literal = "".join(f"\\{c}" if c in _SEARCH_OPERATORS else c for c in query)
+        reply = await self.request(
+            "GET", f"/search/{kind.value}", params={"query": literal, "limit": SEARCH_LIMIT}
+        )
+        body = reply.json()
+        if not isinstance(body, list):
+            raise CrossWatchInvalidResponseError("Trakt sent search results that are not a list")
+        return tuple(hit for hit in map(search_hit, body) if hit is not None)
+
+    async def my_calendar(self, start: date, days: int) -> CalendarReply:
+        """`/calendars/my/shows/{start}/{days}`: the user's shows airing, with runtimes.
+
+        Trakt serves at most 33 days a request; asking for more is the caller's mistake.
+        """
+        if not 1 <= days <= MAX_DAYS:
+            raise ValueError(f"Trakt serves 1 to {MAX_DAYS} calendar days, not {days}")
+        reply = await self.request(
+            "GET", f"/calendars/my/shows/{start.isoformat()}/{days}", params={"extended": "full"}
+        )
+        return parse_calendar(reply.json())
 
     async def _get_json(self, path: str) -> JsonValue:
         """GET one unpaginated resource as JSON."""

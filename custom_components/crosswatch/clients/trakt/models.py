@@ -84,6 +84,14 @@ class RatingRow:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One movie or show of `/search/{type}`, with Trakt's relevance score (higher first)."""
+
+    media: Media
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
 class PagedRead[T]:
     """Every record a paginated read reached, and the evidence of how far it got."""
 
@@ -277,6 +285,17 @@ def rating_row(raw: object) -> RatingRow | None:
     if isinstance(rating, bool) or not isinstance(rating, int | float | str):
         rating = None
     return RatingRow(media, rating, parse_time(body.get("rated_at")))
+
+
+def search_hit(raw: object) -> SearchHit | None:
+    """One movie or show of a text search, or None when it cannot be read."""
+    media = _media(raw)
+    if media is None or media.type not in (RecordType.MOVIE, RecordType.SHOW):
+        return None
+    score = json_object(raw).get("score")
+    if isinstance(score, bool) or not isinstance(score, int | float):
+        score = 0.0
+    return SearchHit(media, float(score))
 
 
 def _media(raw: object) -> Media | None:

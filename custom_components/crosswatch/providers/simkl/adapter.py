@@ -29,6 +29,7 @@ from ...clients.simkl.client import SimklApi
 from ...clients.simkl.models import BUCKETS, SyncObject
 from ...engine.capabilities import Capabilities, HistorySupport
 from ...engine.cursor import Checkpoint
+from ...engine.items import MediaItem
 from ...engine.payloads import Feature
 from ...engine.plan import Action
 from ...engine.provider import (
@@ -45,7 +46,7 @@ from ...engine.snapshot import Completeness, Snapshot, partial
 from ..built import BuiltSnapshots
 from ..client_errors import translates_client_errors, translating
 from .cache import FATAL, DeltaCache, Kind, serialize
-from .parse import WATCHLIST_STATUS, HasItem
+from .parse import WATCHLIST_STATUS, HasItem, media_item
 from .writes import (
     Sent,
     absorb,
@@ -235,6 +236,25 @@ class SimklProvider:
             return Snapshot.build(self.name, feature, entries, completeness)
 
         return await off_loop(indexed, size=sum(map(len, still.values())))
+
+    # Search --------------------------------------------------------------------------------
+
+    @property
+    def search_name(self) -> str:
+        """Search results are SIMKL's."""
+        return "SIMKL"
+
+    @translates_client_errors
+    async def search_titles(self, text: str) -> Sequence[MediaItem]:
+        """Movies, then shows, then anime SIMKL finds for `text`, each by its relevance."""
+        found: list[MediaItem] = []
+        for kind in ("movie", "tv", "anime"):
+            for result in await self._api.search(kind, text):
+                try:
+                    found.append(media_item(result.bucket, result.media))
+                except ProviderError:
+                    continue  # names no item: nothing to list
+        return found
 
     # Writes --------------------------------------------------------------------------------
 

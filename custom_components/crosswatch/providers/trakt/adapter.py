@@ -43,9 +43,16 @@ import time
 from ...clients.http import RateLimit
 from ...clients.off_loop import off_loop
 from ...clients.trakt.client import TraktClient
-from ...clients.trakt.models import CategoryActivity, LastActivities, format_time, parse_time
+from ...clients.trakt.models import (
+    CategoryActivity,
+    LastActivities,
+    RecordType,
+    format_time,
+    parse_time,
+)
 from ...engine.capabilities import Capabilities, HistorySupport
 from ...engine.cursor import Checkpoint
+from ...engine.items import MediaItem
 from ...engine.packed import PackedEntries, pack_entries, unpack_entries
 from ...engine.payloads import Entry, Feature
 from ...engine.plan import Action
@@ -320,6 +327,29 @@ class TraktProvider:
                     partial(rating_entries, rated.records), size=len(rated.records)
                 )
                 return CategoryRead(tuple(entries), rated, rated.malformed + unreadable)
+
+    # -- search ---------------------------------------------------------------------------
+
+    @property
+    def search_name(self) -> str:
+        """Search results are Trakt's."""
+        return "Trakt"
+
+    @translates_client_errors
+    async def search_titles(self, text: str) -> Sequence[MediaItem]:
+        """Movies and shows Trakt finds for `text`, by its relevance score, best first."""
+        hits = [
+            *await self._client.search(RecordType.MOVIE, text),
+            *await self._client.search(RecordType.SHOW, text),
+        ]
+        hits.sort(key=lambda hit: hit.score, reverse=True)  # stable: movies first on a tie
+        found: list[MediaItem] = []
+        for hit in hits:
+            try:
+                found.append(item_of(hit.media))
+            except ValueError:
+                continue  # names no item: nothing to list
+        return found
 
     # -- writes ---------------------------------------------------------------------------
 
