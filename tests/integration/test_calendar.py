@@ -4,13 +4,15 @@ Read on its own schedule (every six hours), kept per account across restarts, an
 what was kept: asking the calendar never asks the service.
 """
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.calendar.const import DOMAIN as CALENDAR_DOMAIN
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 import pytest
@@ -27,6 +29,14 @@ from tests.simulators.openapi import RECORDED
 from tests.simulators.serving import Serve
 
 from .helpers import attributes, simkl_entry, state, trakt_entry
+
+
+@pytest.fixture(autouse=True)
+def calendars_without_to_do_lists() -> Iterator[None]:
+    """The accounts' calendars alone: the to-do lists read the same lists on their own."""
+    with patch("custom_components.crosswatch.ACCOUNT_PLATFORMS", [Platform.CALENDAR]):
+        yield
+
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 TRAKT_CALENDAR = "calendar.trakt_alice_upcoming_episodes"
