@@ -1,14 +1,19 @@
 """Simulators served on loopback inside Home Assistant's test loop."""
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
+import contextlib
 from pathlib import Path
 import time
 from unittest.mock import patch
 
+from homeassistant.core import HomeAssistant
 import pytest
 
 from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 from tests.simulators.serving import Serve, serving
+
+SETTLE_SECONDS = 10  # the most a test's leftover setups may take before Home Assistant stops
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +22,22 @@ def own_state_store(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "crosswatch" / "state.db"
     with patch("custom_components.crosswatch.runtime.store_path", return_value=path):
         yield path
+
+
+@pytest.fixture(autouse=True)
+async def entries_settled_before_teardown(hass: HomeAssistant) -> AsyncIterator[None]:
+    """Let what a test set going finish before Home Assistant stops.
+
+    A flow that ends with a reload (a reauth, a new key) returns while the entry still sets up
+    its platforms: the calendar's and the to-do list's pull in `http` and take a while. Stopped
+    midway, the registries schedule a save during the stop, which the harness rightly calls a
+    lingering timer. Bounded, so a test that leaves work hanging on purpose still ends; background
+    tasks (a first read of a list, a calendar) are not waited for.
+    """
+    yield
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(SETTLE_SECONDS):
+            await hass.async_block_till_done()
 
 
 @pytest.fixture

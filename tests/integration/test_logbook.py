@@ -1,5 +1,7 @@
 """The logbook line of a sync names a few titles per action and counts the rest."""
 
+import pytest
+
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.runs import ChangedTitle, RunChanges
@@ -39,3 +41,8 @@ def test_changes_survive_their_json_form() -> None:
     assert RunChanges.from_dict(changes.as_dict()) == changes
     assert RunChanges.from_dict({"added": "x"}) is None
     assert RunChanges.from_dict(None) is None
+
+
+@pytest.fixture(autouse=True)
+def entries_settled_before_teardown() -> None:
+    """No Home Assistant here: nothing to let finish (overrides the package's fixture)."""
