@@ -20,7 +20,7 @@ from datetime import timedelta
 
 # The entity classes moved to todo/entity.py after 2026.3; the package exports them in both
 # (re-exported without __all__ in the newer one, hence the ignore).
-from homeassistant.components.todo import (  # type: ignore[attr-defined]
+from homeassistant.components.todo import (  # type: ignore[attr-defined,unused-ignore]
     TodoItem,
     TodoListEntity,
 )
