@@ -1,14 +1,13 @@
 """An AniList ⇄ SIMKL watchlist pair in Home Assistant: anime matched by their MAL ids."""
 
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.crosswatch.const import DOMAIN
 from tests.providers.conftest import Serve
 from tests.simulators import anilist as anilist_sim, anime_lists, simkl as simkl_sim
 from tests.simulators.anime_lists import AnimeListsState
 
-from .helpers import add_pair, simkl_entry, state, sync_entry
+from .helpers import add_pair, anilist_entry, simkl_entry, state, sync_entry
 
 TOKEN = "aa.bb.cc"
 YUKI = 5150
@@ -32,19 +31,7 @@ async def test_an_anilist_and_simkl_watchlist_pair_converges_two_way(
     simkl.user_lists(301, "plantowatch")
     anilist_url = await serve(anilist_sim.build_app(anilist))
     entries = [
-        MockConfigEntry(
-            domain=DOMAIN,
-            title="AniList (Yuki)",
-            unique_id=f"anilist:{YUKI}",
-            data={
-                "kind": "anilist",
-                "account_id": str(YUKI),
-                "client_id": "12345",
-                "tokens": {"access_token": TOKEN},
-                "score_format": "POINT_100",
-                "base_url": anilist_url,
-            },
-        ),
+        anilist_entry(anilist_url),
         simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl),
     ]
     for entry in entries:

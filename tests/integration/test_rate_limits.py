@@ -17,7 +17,15 @@ from custom_components.crosswatch.engine.provider import RateLimitError
 from tests.providers.conftest import Serve
 from tests.simulators import anilist as anilist_sim, simkl as simkl_sim, trakt as trakt_sim
 
-from .helpers import add_pair, attributes, simkl_entry, state, sync_entry, trakt_entry
+from .helpers import (
+    add_pair,
+    anilist_entry,
+    attributes,
+    simkl_entry,
+    state,
+    sync_entry,
+    trakt_entry,
+)
 
 KEY = "rate_limit_remaining"
 YUKI = 5150
@@ -95,19 +103,7 @@ async def test_anilist_s_quota_comes_from_its_x_ratelimit_headers(
 ) -> None:
     anilist = anilist_sim.AniListState()
     anilist.add_user(YUKI, "Yuki", TOKEN, score_format="POINT_100")
-    account = MockConfigEntry(
-        domain=DOMAIN,
-        title="AniList (Yuki)",
-        unique_id=f"anilist:{YUKI}",
-        data={
-            "kind": "anilist",
-            "account_id": str(YUKI),
-            "client_id": "12345",
-            "tokens": {"access_token": TOKEN},
-            "score_format": "POINT_100",
-            "base_url": await serve(anilist_sim.build_app(anilist)),
-        },
-    )
+    account = anilist_entry(await serve(anilist_sim.build_app(anilist)))
     await set_up(hass, account)
 
     entity_id = await enable_quota_sensor(hass, account)
