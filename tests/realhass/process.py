@@ -2,8 +2,9 @@
 
 The configuration is minimal, like config/configuration.yaml: the UI, the config panel and
 diagnostics, all of which load from the test requirements, so Home Assistant starts with
-`--skip-pip` and needs no network. Its output goes to a log file whose tail comes with every
-failure.
+`--skip-pip` and needs no network; and, as Home Assistant's default configuration has them,
+automations, scripts and scenes from their own files, which are the user's and kept. Its output
+goes to a log file whose tail comes with every failure.
 """
 
 import asyncio
@@ -27,8 +28,15 @@ REPO = Path(__file__).resolve().parents[2]
 # panel, history and diagnostics; requirements.py installs what they (and the defaults) need.
 CONFIGURED_DOMAINS = ("frontend", "config", "history", "logbook", "system_health")
 
+# Included as Home Assistant's own default configuration includes them: the UI's automation,
+# script and scene editors write these files. Created empty when missing, never rewritten.
+USER_FILES = {"automations.yaml": "[]\n", "scripts.yaml": "", "scenes.yaml": ""}
+INCLUDED_DOMAINS = ("automation", "script", "scene")  # the domains those files configure
+
 CONFIGURATION = """\
 # Written by tests/realhass/process.py; rewritten on every start.
+# Your automations, scripts and scenes go in automations.yaml, scripts.yaml and scenes.yaml
+# (the UI's editors write them there): those files are kept.
 homeassistant:
   name: {name}
   unit_system: metric
@@ -40,6 +48,7 @@ homeassistant:
 
 {http}
 {integrations}
+{includes}
 logger:
   default: warning
   logs:
@@ -69,13 +78,26 @@ def write_config(
     hosts: Sequence[str] = ("127.0.0.1",),
     debug: bool = True,
 ) -> None:
-    """Write configuration.yaml and link custom_components to the working tree's."""
+    """Write configuration.yaml and link custom_components to the working tree's.
+
+    configuration.yaml is the demo's (its port, its log levels), rewritten every time; the files
+    it includes for automations, scripts and scenes are the user's: created when missing, kept
+    as they are otherwise.
+    """
     config_dir.mkdir(parents=True, exist_ok=True)
+    for file_name, empty in USER_FILES.items():
+        user_file = config_dir / file_name
+        if not user_file.exists():
+            user_file.write_text(empty, encoding="utf-8")
     (config_dir / "configuration.yaml").write_text(
         CONFIGURATION.format(
             name=name,
             http=http_settings(config_dir, port, hosts),
             integrations="".join(f"{domain}:\n" for domain in CONFIGURED_DOMAINS),
+            includes="".join(
+                f"{domain}: !include {file_name}\n"
+                for domain, file_name in zip(INCLUDED_DOMAINS, USER_FILES, strict=True)
+            ),
             crosswatch_level="debug" if debug else "info",
         ),
         encoding="utf-8",
