@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.demo import world as demo_world
 from tests.realhass.api import HassClient
 from tests.realhass.demo import PAIRS, PASSWORD, USERNAME, pair_states
 from tests.realhass.process import REPO, free_port
@@ -165,6 +166,24 @@ async def loaded_automations(client: HassClient) -> dict[str, str]:
     }
 
 
+def unlisted_film() -> str:
+    """A film of the demo's catalogue on neither watchlist, nor in Plex's library: "Title (year)"."""
+    facts = demo_world.build_world().facts
+    listed = {i for kind, i in facts.trakt_watchlist + facts.simkl_watchlist if kind == "film"}
+    film = next(
+        film
+        for i, film in enumerate(demo_world.FILMS)
+        if i not in listed and i not in facts.plex_films
+    )
+    return f"{film.title} ({film.year})"
+
+
+async def listed(client: HassClient, todo: str) -> set[str]:
+    """The titles on a watchlist to-do list, as todo.get_items answers."""
+    response = await client.call("todo", "get_items", {"entity_id": todo}, response=True)
+    return {str(item["summary"]) for item in response[todo]["items"]}
+
+
 async def upcoming_week(client: HassClient) -> dict[str, list[str]]:
     """Each CrossWatch calendar's events of the coming seven days, by entity id (summaries)."""
     now = datetime.now(UTC)
@@ -253,12 +272,28 @@ async def test_the_demo_sets_up_once_syncs_stops_cleanly_and_starts_again(demo: 
             await asyncio.sleep(0.3)
         assert loaded == {a["id"]: "on" for a in automations}, loaded
 
-        # "Sync now" on a pair: a new run.
+        # A film added by title to Trakt's to-do list; "Sync now" on the pair puts it on SIMKL's.
+        film = unlisted_film()
+        todos = [
+            e["entity_id"]
+            for e in await client.entities(DOMAIN)
+            if e["entity_id"].startswith("todo.")
+        ]
+        trakt_todo = "todo.trakt_alice_watchlist"
+        (simkl_todo,) = (todo for todo in todos if todo.startswith("todo.simkl_"))
+        assert film not in await listed(client, simkl_todo)
+        await client.call("todo", "add_item", {"entity_id": trakt_todo, "item": film})
+        assert film in await listed(client, trakt_todo)
         name = "Trakt ⇄ SIMKL watchlist"
         await asyncio.sleep(1.1)  # last_run is shown in whole seconds
         after = await sync_now(client, name)
         assert after["last_run"] != pairs[name]["last_run"]
         assert after["last_result"] == "success"
+        for _ in range(30):  # the list reads SIMKL again after the run, in the background
+            if film in await listed(client, simkl_todo):
+                break
+            await asyncio.sleep(0.3)
+        assert film in await listed(client, simkl_todo)
 
         # Meanwhile the simulated user went on watching on Plex: Sync now carries it to Trakt.
         name = "Plex → Trakt history"
