@@ -157,3 +157,18 @@ async def test_the_sync_entry_tells_the_accounts_when_it_loads(
         assert await hass.config_entries.async_setup(sync.entry_id)
 
         assert state(hass, TRAKT_WATCHLIST) == "2"
+
+
+async def test_a_title_added_on_the_to_do_list_is_counted_at_once(
+    hass: HomeAssistant, accounts: tuple[MockConfigEntry, MockConfigEntry]
+) -> None:
+    await hass.services.async_call(
+        "todo",
+        "add_item",
+        {"entity_id": "todo.trakt_alice_watchlist", "item": "Heat"},
+        blocking=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    # The list read the watchlist again after the add: no pair, no health check needed.
+    assert state(hass, TRAKT_WATCHLIST) == "2"
