@@ -19,13 +19,16 @@ import sys
 import time
 from typing import Any
 
+import aiohttp
 import pytest
 import yaml
 
 from tests.demo import world as demo_world
-from tests.realhass.api import HassClient
-from tests.realhass.demo import PAIRS, PASSWORD, USERNAME, pair_states
+from tests.demo.simulators import ENDPOINTS
+from tests.realhass.api import HassClient, Json
+from tests.realhass.demo import PAIRS, PASSWORD, PLAYER_ENTITY, USERNAME, pair_states
 from tests.realhass.process import REPO, free_port
+from tests.simulators.plex import SERVER_TOKEN
 
 pytestmark = pytest.mark.timeout(420)
 
@@ -123,6 +126,37 @@ async def sync_now(client: HassClient, pair: str) -> dict[str, str]:
             break
         await asyncio.sleep(0.3)
     return after
+
+
+async def plex_films(demo: Demo) -> dict[str, Json]:
+    """The simulated Plex server's films by ratingKey, as its API lists them."""
+    url = f"http://127.0.0.1:{demo.sim_port + ENDPOINTS.index('plex')}"
+    headers = {"X-Plex-Token": SERVER_TOKEN, "Accept": "application/json"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async with session.get(f"{url}/library/sections/all") as reply:
+            sections = (await reply.json())["MediaContainer"]["Directory"]
+        films: dict[str, Json] = {}
+        for section in (s for s in sections if s["type"] == "movie"):
+            async with session.get(f"{url}/library/sections/{section['key']}/all") as reply:
+                listed = (await reply.json())["MediaContainer"].get("Metadata", [])
+            films |= {str(film["ratingKey"]): film for film in listed}
+    return films
+
+
+async def play_to_the_end(client: HassClient, film: str, within: float = 60) -> Json:
+    """Play a film on the living room's player; its state once the player has finished it."""
+    await client.call(
+        "media_player",
+        "play_media",
+        {"entity_id": PLAYER_ENTITY, "media_content_type": "movie", "media_content_id": film},
+    )
+    async with asyncio.timeout(within):
+        while True:
+            state = await client.state(PLAYER_ENTITY)
+            attributes = state["attributes"]
+            if state["state"] == "idle" and attributes.get("media_content_id") == film:
+                return state
+            await asyncio.sleep(0.5)
 
 
 HONEST = ("success", "unresolved")
@@ -302,6 +336,15 @@ async def test_the_demo_sets_up_once_syncs_stops_cleanly_and_starts_again(demo: 
         assert after["last_result"] == "success", after
         assert int(after["planned_adds"]) >= 1, after
         assert " watched " in (demo.directory / "simulators.log").read_text()
+
+        # The living room's player plays a film to its end, and Plex records the play. (The
+        # simulated user watches films in library order, so the last one is left alone.)
+        before = await plex_films(demo)
+        film = max(before, key=int)
+        finished = await play_to_the_end(client, film)
+        assert finished["attributes"]["media_position"] == finished["attributes"]["media_duration"]
+        after_play = await plex_films(demo)
+        assert after_play[film].get("viewCount", 0) == before[film].get("viewCount", 0) + 1
 
     assert await demo.interrupt() == 0
     assert "demo: stopped (Home Assistant exited with 0)" in demo.lines, demo.output

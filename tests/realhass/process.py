@@ -8,7 +8,7 @@ goes to a log file whose tail comes with every failure.
 """
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 import contextlib
 from datetime import UTC, datetime
 import importlib
@@ -24,6 +24,7 @@ from typing import IO, Any, Self
 import aiohttp
 
 REPO = Path(__file__).resolve().parents[2]
+CROSSWATCH = REPO / "custom_components" / "crosswatch"
 # Not default_config: several of its integrations need hardware or binaries. The UI, the config
 # panel, history and diagnostics; requirements.py installs what they (and the defaults) need.
 CONFIGURED_DOMAINS = ("frontend", "config", "history", "logbook", "system_health")
@@ -55,7 +56,7 @@ logger:
     homeassistant.setup: info
     homeassistant.core: info
     custom_components.crosswatch: {crosswatch_level}
-"""
+{extra}"""
 
 
 class HassError(RuntimeError):
@@ -77,12 +78,16 @@ def write_config(
     name: str = "CrossWatch",
     hosts: Sequence[str] = ("127.0.0.1",),
     debug: bool = True,
+    components: Mapping[str, Path] | None = None,
+    extra: str = "",
 ) -> None:
-    """Write configuration.yaml and link custom_components to the working tree's.
+    """Write configuration.yaml and link the custom integrations into `custom_components/`.
 
     configuration.yaml is the demo's (its port, its log levels), rewritten every time; the files
     it includes for automations, scripts and scenes are the user's: created when missing, kept
-    as they are otherwise.
+    as they are otherwise. `components` maps each custom integration's domain to its folder
+    (CrossWatch's, from the working tree, by default); `extra` is YAML appended to the
+    configuration.
     """
     config_dir.mkdir(parents=True, exist_ok=True)
     for file_name, empty in USER_FILES.items():
@@ -99,18 +104,23 @@ def write_config(
                 for domain, file_name in zip(INCLUDED_DOMAINS, USER_FILES, strict=True)
             ),
             crosswatch_level="debug" if debug else "info",
+            extra=extra,
         ),
         encoding="utf-8",
     )
-    link = config_dir / "custom_components"
-    target = REPO / "custom_components"
-    if link.is_symlink() and link.resolve() == target.resolve():
-        return
-    if link.is_symlink() or link.is_file():
-        link.unlink()
-    elif link.exists():
-        raise HassError(f"{link} exists and is not a link to {target}; remove it")
-    link.symlink_to(target, target_is_directory=True)
+    folder = config_dir / "custom_components"
+    if folder.is_symlink() or folder.is_file():
+        folder.unlink()  # an older layout linked the whole folder to the working tree's
+    folder.mkdir(exist_ok=True)
+    for domain, target in (components or {"crosswatch": CROSSWATCH}).items():
+        link = folder / domain
+        if link.is_symlink() and link.resolve() == target.resolve():
+            continue
+        if link.is_symlink() or link.is_file():
+            link.unlink()
+        elif link.exists():
+            raise HassError(f"{link} exists and is not a link to {target}; remove it")
+        link.symlink_to(target, target_is_directory=True)
 
 
 def http_settings(config_dir: Path, port: int, hosts: Sequence[str]) -> str:
@@ -196,6 +206,9 @@ class HassProcess:
             "--config",
             str(self.config_dir),
             "--skip-pip",
+            # Not the working tree: its own custom_components package would hide the config's,
+            # and with it every custom integration but CrossWatch.
+            cwd=self.config_dir,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=self._log,
             stderr=asyncio.subprocess.STDOUT,
