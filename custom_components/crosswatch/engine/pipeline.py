@@ -35,7 +35,7 @@ from .memo import SnapshotMemo
 from .payloads import Feature
 from .plan import Operation, PairSide, Plan
 from .planner import PairPolicy, SideState, plan_feature
-from .provider import AnyRead, AuthError, Provider, Read, WriteOutcome
+from .provider import AnyRead, AuthError, Provider, Read, Rests, WriteOutcome
 from .reconcile import reconcile
 from .record import feature_counts, record
 from .records import PendingWrite, Scope, Settled, ShrinkSuspicion
@@ -96,7 +96,19 @@ class Pipeline:
         self._clock = clock
 
     async def run(self, spec: PairSpec, a: Provider, b: Provider) -> RunResult:
-        """One run of a pair: side A is the source in one-way modes."""
+        """One run of a pair: side A is the source in one-way modes.
+
+        However it ends, both providers then rest (`Rests`): what they keep until the next
+        run is held compactly.
+        """
+        try:
+            return await self._run(spec, a, b)
+        finally:
+            for provider in (a,) if a is b else (a, b):
+                if isinstance(provider, Rests):
+                    await provider.rest()
+
+    async def _run(self, spec: PairSpec, a: Provider, b: Provider) -> RunResult:
         started = self._clock()
         run_id = (
             0
