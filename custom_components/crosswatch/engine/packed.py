@@ -29,7 +29,7 @@ CHUNK: Final = 2_000  # entries per compressed chunk: a few milliseconds to unpa
 _TYPES: Final = {member.value: member for member in MediaType}
 
 # A payload as plain values: a tag, then its fields (datetimes as ISO text, exact to the zone).
-type _PayloadRow = (
+type PayloadRow = (
     tuple[str, str | None]
     | tuple[str, float, str | None]
     | tuple[str, tuple[str, ...], int, str | None]
@@ -40,7 +40,7 @@ type ItemRow = tuple[
 ]  # fmt: skip
 type _Row = tuple[
     str, str | None, int | None, int | None, int | None, tuple[str, ...], tuple[str, ...], str,
-    _PayloadRow,
+    PayloadRow,
 ]  # fmt: skip
 
 
@@ -103,7 +103,7 @@ def unpack_entries(packed: PackedEntries) -> Iterator[Entry]:
         for kind, title, year, season, episode, tokens, local, key, payload in rows:
             yield entry(
                 item(_TYPES[kind], title, year, season, episode, tokens, local, key),
-                _payload(payload),
+                row_payload(payload),
             )
 
 
@@ -177,11 +177,12 @@ def _row(entry: Entry) -> _Row:
     item = entry.item
     return (
         item.type.value, item.title, item.year, item.season, item.episode, item.tokens,
-        item.local_tokens, item.key, _payload_row(entry.payload),
+        item.local_tokens, item.key, payload_row(entry.payload),
     )  # fmt: skip
 
 
-def _payload_row(payload: Payload) -> _PayloadRow:
+def payload_row(payload: Payload) -> PayloadRow:
+    """A payload as plain values, for `row_payload` to make again (pure)."""
     match payload:
         case Listed(listed_at=listed_at):
             return ("l", when(listed_at))
@@ -191,7 +192,8 @@ def _payload_row(payload: Payload) -> _PayloadRow:
             return ("w", tuple(play.isoformat() for play in plays), count, when(last))
 
 
-def _payload(row: _PayloadRow) -> Payload:
+def row_payload(row: PayloadRow) -> Payload:
+    """The payload `payload_row` made a row of, equal to it."""
     match row:
         case ("l", listed_at):
             return Listed(moment(listed_at))
