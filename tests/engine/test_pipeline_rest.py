@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import Pipeline
@@ -75,3 +77,44 @@ async def test_a_provider_on_both_sides_rests_once(tmp_path: Path) -> None:
         await runner(store).run(PairSpec("p", SyncMode.TWO_WAY), trakt, trakt)
 
     assert len(trakt.rested) == 1
+
+
+@dataclass
+class RefusingProvider(RestingProvider):
+    """A fake whose rest is refused, as by an executor shutting down."""
+
+    async def rest(self) -> None:
+        await super().rest()
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+
+async def test_a_rest_that_fails_leaves_the_run_as_it_ended(tmp_path: Path) -> None:
+    film = listed(movie("Heat", 1995, tmdb=949))
+    trakt = RefusingProvider(
+        "trakt:a", "Trakt", replace(TRAKT, features=frozenset({W})), {W: [film]}
+    )
+    simkl = RefusingProvider("simkl:b", "SIMKL", replace(SIMKL, features=frozenset({W})), {W: []})
+    with StateStore(tmp_path / "state.db") as store:
+        result = await runner(store).run(PairSpec("p", SyncMode.ADD_ONLY), trakt, simkl)
+
+    assert result.status is RunStatus.SUCCESS
+    assert (trakt.rested, simkl.rested) == ([0], [1])  # both were asked, each once
+
+
+async def test_a_cancelled_run_does_not_rest(tmp_path: Path) -> None:
+    trakt, simkl = resting_sides()
+
+    async def never() -> None:
+        await asyncio.Event().wait()
+
+    simkl.health = never  # type: ignore[method-assign]
+    with StateStore(tmp_path / "state.db") as store:
+        task = asyncio.create_task(
+            runner(store).run(PairSpec("p", SyncMode.ADD_ONLY), trakt, simkl)
+        )
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    assert (trakt.rested, simkl.rested) == ([], [])

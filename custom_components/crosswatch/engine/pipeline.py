@@ -21,6 +21,7 @@ committed chunk left it. The result is an immutable `RunResult` (runs.py).
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
+import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -69,6 +70,18 @@ __all__ = [
 HEALTH_EVERY = timedelta(hours=6)
 
 
+async def _rest(a: Provider, b: Provider) -> None:
+    """Let each provider of a pair rest once; resting never changes how the run ended.
+
+    What a provider keeps stays live when it cannot rest (an executor that is shutting down
+    refuses new work with a RuntimeError): the next run finds it as it was.
+    """
+    for provider in (a,) if a is b else (a, b):
+        if isinstance(provider, Rests):
+            with contextlib.suppress(RuntimeError):
+                await provider.rest()
+
+
 class Pipeline:
     """Runs pairs against one store, sharing one snapshot memo."""
 
@@ -98,15 +111,18 @@ class Pipeline:
     async def run(self, spec: PairSpec, a: Provider, b: Provider) -> RunResult:
         """One run of a pair: side A is the source in one-way modes.
 
-        However it ends, both providers then rest (`Rests`): what they keep until the next
-        run is held compactly.
+        However it ends (unless it was cancelled: Home Assistant is stopping), both providers
+        then rest (`Rests`): what they keep until the next run is held compactly.
         """
+        cancelled = False
         try:
             return await self._run(spec, a, b)
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
         finally:
-            for provider in (a,) if a is b else (a, b):
-                if isinstance(provider, Rests):
-                    await provider.rest()
+            if not cancelled:
+                await _rest(a, b)
 
     async def _run(self, spec: PairSpec, a: Provider, b: Provider) -> RunResult:
         started = self._clock()
