@@ -248,7 +248,7 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
         """Pack every live bucket (in the executor) and drop its index, until a run needs it.
 
         Nothing the buckets hold changes: neither their entries, their order nor `version`.
-        A bucket that changes while it is packed stays live.
+        A bucket that changes while it is being packed stays live.
         """
         if self._pack is None:
             return
