@@ -23,7 +23,7 @@ from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import WriteOutcome, WriteRequest, WriteResult
-from custom_components.crosswatch.providers.simkl.cache import DeltaCache, Library
+from custom_components.crosswatch.providers.simkl.cache import DeltaCache, Library, entries_of
 from custom_components.crosswatch.providers.simkl.parse import Rating, Title, View
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import make_rig
@@ -154,7 +154,7 @@ def test_the_maintained_index_finds_what_an_index_built_afresh_over_the_same_ent
     expected = walked(steps)
     library = applied(steps)
     # The same entries, in the same order, bucket by bucket.
-    assert [(b, list(c.entries.items())) for b, c in library.items()] == [
+    assert [(b, list(entries_of(c.entries).items())) for b, c in library.items()] == [
         (b, list(entries.items())) for b, entries in expected.items()
     ]
     # Every title cached or ever merged, every item cleared, and some never seen, by any token.
@@ -306,7 +306,7 @@ async def merge_a_delta(looks: Looks, size: int) -> tuple[int, dict[str, str | N
     pulled = await cache.refresh(cache.list_kind, stamps("2024-01-02T00:00:00Z"), "SIMKL")
 
     assert pulled.fresh == frozenset({"shows", "anime"})  # the movies were merged, not pulled
-    return looks.count, dict(statuses(cache.lists["movies"].entries))
+    return looks.count, dict(statuses(entries_of(cache.lists["movies"].entries)))
 
 
 async def test_a_delta_merges_without_looking_at_the_titles_it_does_not_touch(

@@ -29,14 +29,18 @@ CHUNK: Final = 2_000  # entries per compressed chunk: a few milliseconds to unpa
 _TYPES: Final = {member.value: member for member in MediaType}
 
 # A payload as plain values: a tag, then its fields (datetimes as ISO text, exact to the zone).
-type _PayloadRow = (
+type PayloadRow = (
     tuple[str, str | None]
     | tuple[str, float, str | None]
     | tuple[str, tuple[str, ...], int, str | None]
 )
+# An item as plain values: its fields in order (`MediaItem`'s own).
+type ItemRow = tuple[
+    str, str | None, int | None, int | None, int | None, tuple[str, ...], tuple[str, ...], str
+]  # fmt: skip
 type _Row = tuple[
     str, str | None, int | None, int | None, int | None, tuple[str, ...], tuple[str, ...], str,
-    _PayloadRow,
+    PayloadRow,
 ]  # fmt: skip
 
 
@@ -99,7 +103,7 @@ def unpack_entries(packed: PackedEntries) -> Iterator[Entry]:
         for kind, title, year, season, episode, tokens, local, key, payload in rows:
             yield entry(
                 item(_TYPES[kind], title, year, season, episode, tokens, local, key),
-                _payload(payload),
+                row_payload(payload),
             )
 
 
@@ -145,38 +149,56 @@ def unpack_snapshot(packed: PackedSnapshot) -> Snapshot:
     )
 
 
+def item_row(item: MediaItem) -> ItemRow:
+    """An item as plain values, for `row_item` to make again (pure)."""
+    return (
+        item.type.value, item.title, item.year, item.season, item.episode, item.tokens,
+        item.local_tokens, item.key,
+    )  # fmt: skip
+
+
+def row_item(row: ItemRow) -> MediaItem:
+    """The item `item_row` made a row of, equal to it (no id is parsed again)."""
+    kind, title, year, season, episode, tokens, local, key = row
+    return MediaItem(_TYPES[kind], title, year, season, episode, tokens, local, key)
+
+
+def when(at: datetime | None) -> str | None:
+    """A datetime as ISO text, exact to the zone (None stays None)."""
+    return None if at is None else at.isoformat()
+
+
+def moment(text: str | None) -> datetime | None:
+    """The datetime `when` wrote (None stays None)."""
+    return None if text is None else datetime.fromisoformat(text)
+
+
 def _row(entry: Entry) -> _Row:
     item = entry.item
     return (
         item.type.value, item.title, item.year, item.season, item.episode, item.tokens,
-        item.local_tokens, item.key, _payload_row(entry.payload),
+        item.local_tokens, item.key, payload_row(entry.payload),
     )  # fmt: skip
 
 
-def _when(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def _moment(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _payload_row(payload: Payload) -> _PayloadRow:
+def payload_row(payload: Payload) -> PayloadRow:
+    """A payload as plain values, for `row_payload` to make again (pure)."""
     match payload:
         case Listed(listed_at=listed_at):
-            return ("l", _when(listed_at))
+            return ("l", when(listed_at))
         case Rated(value=value, rated_at=rated_at):
-            return ("r", value, _when(rated_at))
+            return ("r", value, when(rated_at))
         case Watched(plays=plays, play_count=count, last_watched_at=last):
-            return ("w", tuple(play.isoformat() for play in plays), count, _when(last))
+            return ("w", tuple(play.isoformat() for play in plays), count, when(last))
 
 
-def _payload(row: _PayloadRow) -> Payload:
+def row_payload(row: PayloadRow) -> Payload:
+    """The payload `payload_row` made a row of, equal to it."""
     match row:
         case ("l", listed_at):
-            return Listed(_moment(listed_at))
+            return Listed(moment(listed_at))
         case ("r", value, rated_at):
-            return Rated(value, _moment(rated_at))
+            return Rated(value, moment(rated_at))
         case ("w", plays, count, last):
-            return Watched(tuple(map(datetime.fromisoformat, plays)), count, _moment(last))
+            return Watched(tuple(map(datetime.fromisoformat, plays)), count, moment(last))
     raise ValueError(f"not a packed payload: {row!r}")

@@ -21,6 +21,7 @@ committed chunk left it. The result is an immutable `RunResult` (runs.py).
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
+import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -35,7 +36,7 @@ from .memo import SnapshotMemo
 from .payloads import Feature
 from .plan import Operation, PairSide, Plan
 from .planner import PairPolicy, SideState, plan_feature
-from .provider import AnyRead, AuthError, Provider, Read, WriteOutcome
+from .provider import AnyRead, AuthError, Provider, Read, Rests, WriteOutcome
 from .reconcile import reconcile
 from .record import feature_counts, record
 from .records import PendingWrite, Scope, Settled, ShrinkSuspicion
@@ -69,6 +70,18 @@ __all__ = [
 HEALTH_EVERY = timedelta(hours=6)
 
 
+async def _rest(a: Provider, b: Provider) -> None:
+    """Let each provider of a pair rest once; resting never changes how the run ended.
+
+    What a provider keeps stays live when it cannot rest (an executor that is shutting down
+    refuses new work with a RuntimeError): the next run finds it as it was.
+    """
+    for provider in (a,) if a is b else (a, b):
+        if isinstance(provider, Rests):
+            with contextlib.suppress(RuntimeError):
+                await provider.rest()
+
+
 class Pipeline:
     """Runs pairs against one store, sharing one snapshot memo."""
 
@@ -96,7 +109,22 @@ class Pipeline:
         self._clock = clock
 
     async def run(self, spec: PairSpec, a: Provider, b: Provider) -> RunResult:
-        """One run of a pair: side A is the source in one-way modes."""
+        """One run of a pair: side A is the source in one-way modes.
+
+        However it ends (unless it was cancelled: Home Assistant is stopping), both providers
+        then rest (`Rests`): what they keep until the next run is held compactly.
+        """
+        cancelled = False
+        try:
+            return await self._run(spec, a, b)
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        finally:
+            if not cancelled:
+                await _rest(a, b)
+
+    async def _run(self, spec: PairSpec, a: Provider, b: Provider) -> RunResult:
         started = self._clock()
         run_id = (
             0

@@ -188,6 +188,22 @@ class TitleSearch(Protocol):
         """
 
 
+@runtime_checkable
+class Rests(Protocol):
+    """A provider that keeps what it needs between runs more compactly than during one.
+
+    Home Assistant holds providers for as long as the integration is loaded; what they keep
+    from a run (a library to look titles up in) must not hold tens of megabytes, nor objects
+    for the cycle collector to walk, until the next one (issue 16).
+    """
+
+    async def rest(self) -> None:
+        """Make what the provider keeps compact until a run needs it (pure local work).
+
+        Changes nothing the provider reads or writes: only how it holds what it keeps.
+        """
+
+
 class Provider(Protocol):
     """An account on one service, as the engine uses it."""
 

@@ -52,7 +52,7 @@ from ...engine.ratings import RatingScale
 from ...engine.snapshot import Snapshot, versioned
 from ..client_errors import HttpError, translates_client_errors, translating
 from .kept import KeptRead, KeptReads
-from .library import Library, index, resolve
+from .library import Library, PackedLibrary, index, pack_library, resolve, unpack_library
 from .reads import ALL_TYPES, FATAL, QUERIES, LibraryItem, Scan, changed_since, payload, scan
 from .writes import UserDataWriter
 
@@ -130,7 +130,8 @@ class MediaBrowserProvider:
         self._flavour = client.flavour
         self._clock = clock
         self._library_ttl = library_ttl
-        self._library: Library | None = None
+        # The write index: packed between runs (`rest`), made live again when writes need it.
+        self._library: Library | PackedLibrary | None = None
         self._library_lock = asyncio.Lock()
         self._kept = KeptReads(clock, full_read_every)
         self._writer = UserDataWriter(self._client, account.user_id, clock=clock, ttl=library_ttl)
@@ -247,7 +248,8 @@ class MediaBrowserProvider:
         results: list[WriteResult] = []
         for request in requests:
             results.append(await self._write_one(library, feature, action, request))
-            library = self._library or library
+            if isinstance(self._library, Library):
+                library = self._library  # a rescan for one request serves the next ones
         return results
 
     async def _write_one(
@@ -322,6 +324,15 @@ class MediaBrowserProvider:
         if validated:
             self._kept.forget(feature)
 
+    async def rest(self) -> None:
+        """Between runs, keep the write index packed (a few megabytes instead of tens)."""
+        async with self._library_lock:
+            library = self._library
+            if isinstance(library, Library):
+                self._library = await off_loop(
+                    partial(pack_library, library), size=len(library.items)
+                )
+
     async def _fresh_library(self, *, force: bool = False) -> Library:
         async with self._library_lock:
             library = self._library
@@ -332,6 +343,9 @@ class MediaBrowserProvider:
                 or self._clock() - library.built_at > self._library_ttl
             ):
                 library = await self._index(await self._scan(ALL_TYPES, ()))
+                self._library = library
+            elif isinstance(library, PackedLibrary):
+                library = await off_loop(partial(unpack_library, library), size=library.rows)
                 self._library = library
             return library
 

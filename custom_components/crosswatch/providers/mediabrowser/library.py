@@ -13,11 +13,16 @@ Writes act on library items, so every requested item is first resolved to one:
    guesswork's.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+import marshal
+from typing import cast
+import zlib
 
+from ...clients.mediabrowser.models import UserData
 from ...engine.ids import LOCAL_NAMESPACES, Namespace
 from ...engine.items import MediaItem, MediaType, weak_key
+from ...engine.packed import CHUNK, ItemRow, item_row, row_item
 from .reads import LibraryItem, Scan
 
 
@@ -31,6 +36,12 @@ class Library:
     by_id: Mapping[str, LibraryItem]
     by_token: Mapping[str, tuple[LibraryItem, ...]]
     by_title: Mapping[str, tuple[LibraryItem, ...]]
+    items: tuple[LibraryItem, ...] = ()  # as the scan listed them: what the maps are made of
+
+    @property
+    def count(self) -> int:
+        """How many distinct items the index holds."""
+        return len(self.by_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,26 +52,104 @@ class Resolved:
     weak: bool = False
 
 
-def index(scan: Scan, previous: Library | None, now: float) -> Library:
+def index(scan: Scan, previous: Library | PackedLibrary | None, now: float) -> Library:
     """The index of a whole-library scan; `previous` is the index it replaces."""
+    complete = scan.completeness.complete
+    return _indexed(
+        scan.items,
+        now,
+        complete,
+        # An empty index is never kept: asking again costs next to nothing if it is true.
+        complete and bool(scan.items) and (previous is None or len(scan.items) >= previous.count),
+    )
+
+
+def _indexed(
+    items: tuple[LibraryItem, ...], built_at: float, complete: bool, reusable: bool
+) -> Library:
     by_token: dict[str, list[LibraryItem]] = {}
     by_title: dict[str, list[LibraryItem]] = {}
-    for found in scan.items:
+    for found in items:
         for text in (*found.item.tokens, *found.item.local_tokens):
             by_token.setdefault(text, []).append(found)
         if found.item.title and found.item.year:
             by_title.setdefault(weak_key(found.item), []).append(found)
-    complete = scan.completeness.complete
     return Library(
-        now,
+        built_at,
         complete,
-        # An empty index is never kept: asking again costs next to nothing if it is true.
-        complete
-        and bool(scan.items)
-        and (previous is None or len(scan.items) >= len(previous.by_id)),
-        {found.id: found for found in scan.items},
+        reusable,
+        {found.id: found for found in items},
         {text: tuple(items) for text, items in by_token.items()},
         {text: tuple(items) for text, items in by_title.items()},
+        items,
+    )
+
+
+# A library item as plain values: its id, its item, and the user's data field by field.
+type _UserDataRow = tuple[
+    float | None, bool | None, int | None, str | None, bool | None, int | None, frozenset[str]
+]
+type _ItemRow = tuple[str, ItemRow, _UserDataRow]
+
+
+@dataclass(frozen=True, slots=True)
+class PackedLibrary:
+    """A write index kept between runs: the scan's items as compressed rows, without the maps.
+
+    At 100,000 items the index is tens of megabytes of objects the cycle collector walks;
+    packed, a few megabytes of bytes (issue 16). `unpack_library` (in the executor) makes the
+    same index again; what decides whether it may be used (`built_at`, `reusable`) is at hand.
+    """
+
+    built_at: float
+    complete: bool
+    reusable: bool
+    chunks: tuple[bytes, ...]
+    count: int  # distinct items, as `Library.count`
+    rows: int  # items as the scan listed them
+
+
+def pack_library(library: Library) -> PackedLibrary:
+    """A write index, packed (pure; for the executor)."""
+    items = library.items
+    chunks = tuple(
+        zlib.compress(marshal.dumps(_rows(items[start : start + CHUNK])), 1)
+        for start in range(0, len(items), CHUNK)
+    )
+    return PackedLibrary(
+        library.built_at, library.complete, library.reusable, chunks, library.count, len(items)
+    )
+
+
+def unpack_library(packed: PackedLibrary) -> Library:
+    """The write index `pack_library` packed, made again from its items (pure; for the executor)."""
+    items: list[LibraryItem] = []
+    for chunk in packed.chunks:
+        # Only bytes `pack_library` made in this process are ever unpacked: nothing read from
+        # a service or a file, so `marshal`'s lack of safety against crafted input is moot.
+        rows = cast(tuple[_ItemRow, ...], marshal.loads(zlib.decompress(chunk)))  # noqa: S302
+        items.extend(
+            LibraryItem(item_id, row_item(item), UserData(*data)) for item_id, item, data in rows
+        )
+    return _indexed(tuple(items), packed.built_at, packed.complete, packed.reusable)
+
+
+def _rows(items: Iterable[LibraryItem]) -> tuple[_ItemRow, ...]:
+    return tuple(
+        (
+            found.id,
+            item_row(found.item),
+            (
+                found.user_data.rating,
+                found.user_data.played,
+                found.user_data.play_count,
+                found.user_data.last_played_date,
+                found.user_data.is_favorite,
+                found.user_data.playback_position_ticks,
+                found.user_data.present,
+            ),
+        )
+        for found in items
     )
 
 

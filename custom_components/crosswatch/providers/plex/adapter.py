@@ -52,7 +52,15 @@ from ...engine.ratings import RatingScale, from_normalized
 from ...engine.snapshot import Snapshot, versioned
 from ..client_errors import HttpError, translating
 from .kept import STATE_OF, KeptScan, LibraryMark, library_mark
-from .library import SCANNED_TYPES, Library, LibraryRecord, scan
+from .library import (
+    SCANNED_TYPES,
+    Library,
+    LibraryRecord,
+    PackedLibrary,
+    pack_library,
+    scan,
+    unpack_library,
+)
 from .watchlist import discover_target, read_watchlist
 
 NOT_IN_LIBRARY = "not_in_library"
@@ -98,15 +106,17 @@ class PlexProvider:
         self._ttl = library_ttl
         self._title_matches = title_matches
         self._now = now
-        self._library: Library | None = None
+        # The last scan: packed between runs (`rest`), made live again when a run needs it.
+        self._library: Library | PackedLibrary | None = None
+        self._scans = 0  # scans made: each is numbered (`Library.scan`)
         self._history_access: bool | None = None
         # Every movie and show section any scan met (key -> type): a section list that came
         # back short must not shrink what the server's own count is asked about.
         self._sections_met: dict[str, str] = {}
         # The last complete scan and the marks taken before it, served again while they stand.
         self._kept: KeptScan | None = None
-        # Each feature's complete snapshot, with the scan it was built from (by identity).
-        self._built: dict[Feature, tuple[Library, PackedSnapshot, str]] = {}
+        # Each feature's complete snapshot, with the scan it was built from (by its number).
+        self._built: dict[Feature, tuple[int, PackedSnapshot, str]] = {}
 
     @property
     def key(self) -> str:
@@ -161,17 +171,18 @@ class PlexProvider:
                 partial(versioned, self.name, feature, entries, completeness), size=len(entries)
             )
             return Read(snapshot, self._checkpoint(feature, version), version)
-        library = await self._fresh_library(feature)
+        fresh = await self._fresh_library(feature)
         built = self._built.get(feature)
-        if built is not None and built[0] is library:
-            _, packed, version = built  # a kept scan served again
+        if built is not None and built[0] == fresh.scan:
+            _, packed, version = built  # a kept scan served again: never unpacked
             return PackedRead(packed, self._checkpoint(feature, version), version)
+        library = await self._live(fresh)
         snapshot, read_version = await off_loop(
             partial(_library_snapshot, self.name, feature, library), size=len(library.records)
         )
         if snapshot.complete and read_version is not None:
             kept = await off_loop(partial(pack_snapshot, snapshot), size=len(snapshot))
-            self._built[feature] = (library, kept, read_version)
+            self._built[feature] = (library.scan, kept, read_version)
         return Read(snapshot, self._checkpoint(feature, read_version), read_version)
 
     def _checkpoint(self, feature: Feature, version: str | None) -> Checkpoint:
@@ -218,8 +229,7 @@ class PlexProvider:
         """
         if feature is Feature.WATCHLIST:
             return
-        if self._library is not None:
-            self._library = replace(self._library, stale=True)
+        self._library = _staled(self._library)
         if validated:
             self._drop_kept()
 
@@ -227,7 +237,36 @@ class PlexProvider:
         self._kept = None
         self._built.clear()
 
-    async def _fresh_library(self, feature: Feature) -> Library:
+    async def rest(self) -> None:
+        """Between runs, keep the last scan packed (a few megabytes instead of a hundred).
+
+        The scan the reads keep (`KeptScan`) is the same scan, packed once.
+        """
+        kept = self._kept
+        live = {id(x): x for x in (self._library, kept and kept.library) if isinstance(x, Library)}
+        packed = {
+            key: await off_loop(partial(pack_library, x), size=x.count) for key, x in live.items()
+        }
+        if isinstance(self._library, Library) and id(self._library) in packed:
+            self._library = packed[id(self._library)]
+        if kept is not None and self._kept is kept and id(kept.library) in packed:
+            self._kept = replace(kept, library=packed[id(kept.library)])
+
+    async def _live(self, library: Library | PackedLibrary) -> Library:
+        """The scan, live: unpacked in the executor when it is packed (once a run).
+
+        The provider then holds it live (as its last scan, and as the kept one) until it rests.
+        """
+        if isinstance(library, Library):
+            return library
+        live = await off_loop(partial(unpack_library, library), size=library.count)
+        if self._library is library:
+            self._library = live
+        if self._kept is not None and self._kept.library is library:
+            self._kept = replace(self._kept, library=live)
+        return live
+
+    async def _fresh_library(self, feature: Feature) -> Library | PackedLibrary:
         """A scan that shows `feature` as it is now.
 
         The last scan within its TTL, else the kept scan while the feature's mark stands
@@ -272,7 +311,7 @@ class PlexProvider:
         write after an empty or partial scan would find nothing and be refused.
         """
         if self._library is not None and self._library.reusable:
-            return self._library
+            return await self._live(self._library)
         return await self._scan_library()
 
     async def _scan_library(self) -> Library:
@@ -282,12 +321,14 @@ class PlexProvider:
         self._meet(sections)
         library = await scan(self._client, sections, self._now)
         previous = self._library
+        self._scans += 1
         library = replace(
             library,
             # An empty scan is never kept: asking again costs next to nothing if it is true.
             reusable=library.completeness.complete
             and bool(library.records)
-            and (previous is None or len(library.records) >= len(previous.records)),
+            and (previous is None or library.count >= previous.count),
+            scan=self._scans,
         )
         self._library = library
         return library
@@ -299,7 +340,7 @@ class PlexProvider:
         watchlist items from one read to the next.
         """
         if self._library is not None and self._library.reusable:
-            return self._library
+            return await self._live(self._library)
         try:
             return await self._scan_library()
         except AuthError, RateLimitError:
@@ -323,8 +364,7 @@ class PlexProvider:
         finally:
             # Even a batch cut short may have changed watched state or ratings.
             self._drop_kept()
-            if self._library is not None:
-                self._library = replace(self._library, stale=True)
+            self._library = _staled(self._library)
 
     async def _write_library(
         self, feature: Feature, action: Action, request: WriteRequest
@@ -383,7 +423,8 @@ class PlexProvider:
         if item.type not in (MediaType.MOVIE, MediaType.SHOW, MediaType.ANIME):
             return WriteResult(item, WriteOutcome.REJECTED, WATCHLIST_TYPES)
         try:
-            found = await discover_target(self._client, self._library, item)
+            library = None if self._library is None else await self._live(self._library)
+            found = await discover_target(self._client, library, item)
             if found is None:
                 return WriteResult(item, WriteOutcome.REJECTED, NOT_ON_PLEX)
             rating_key, stored = found
@@ -400,6 +441,15 @@ class PlexProvider:
         return WriteResult(
             item, WriteOutcome.CONFIRMED, stored_as=stored if stored != item else None
         )
+
+
+def _staled(library: Library | PackedLibrary | None) -> Library | PackedLibrary | None:
+    """The scan, marked stale: a write happened since (None stays None)."""
+    if isinstance(library, Library):
+        return replace(library, stale=True)
+    if isinstance(library, PackedLibrary):
+        return replace(library, stale=True)
+    return None
 
 
 def _already_watched(feature: Feature, action: Action, record: LibraryRecord) -> bool:

@@ -28,7 +28,7 @@ from typing import Final
 from ...clients.plex import PlexClient, TalliedState, Tally
 from ...clients.plex.client import TYPE_EPISODE, TYPE_MOVIE, TYPE_SHOW
 from ...engine.payloads import Feature
-from .library import Library
+from .library import Library, PackedLibrary
 
 FULL_SCAN_EVERY: Final = 24 * 3600.0  # seconds on the provider's clock
 TALLIED_TYPES: Final = (TYPE_MOVIE, TYPE_SHOW, TYPE_EPISODE)
@@ -50,7 +50,7 @@ class LibraryMark:
 class KeptScan:
     """A complete scan, each feature's mark taken just before it, and when it was read."""
 
-    library: Library
+    library: Library | PackedLibrary  # packed between runs
     marks: Mapping[Feature, LibraryMark]
 
     def stands(self, feature: Feature, mark: LibraryMark, now: float) -> bool:

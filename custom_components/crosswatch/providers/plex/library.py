@@ -13,15 +13,27 @@ Items carry every id Plex gives them: the `guid` of the new agent (plex://...), 
 """
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
+import marshal
 from types import MappingProxyType
+from typing import cast
+import zlib
 
 from ...clients.off_loop import off_loop
 from ...clients.plex import Metadata, PagedRead, PlexClient, Section
 from ...clients.plex.client import TYPE_EPISODE, TYPE_MOVIE, TYPE_SHOW
 from ...engine.ids import Namespace, parse_plex_guid, plex_guid_ids
 from ...engine.items import MediaItem, MediaType, normalize_title, weak_key
+from ...engine.packed import (
+    CHUNK,
+    ItemRow,
+    PayloadRow,
+    item_row,
+    payload_row,
+    row_item,
+    row_payload,
+)
 from ...engine.payloads import Feature, Rated, Watched
 from ...engine.ratings import RatingScale, to_normalized
 from ...engine.snapshot import Completeness
@@ -55,6 +67,12 @@ class Library:
     # Complete, and no smaller than the scan before it: fit to be served again without asking.
     reusable: bool = False
     stale: bool = False  # a write happened since: do not serve reads from it
+    scan: int = 0  # which of the provider's scans this is (a packed one keeps its number)
+
+    @property
+    def count(self) -> int:
+        """How many records the scan holds."""
+        return len(self.records)
 
     @classmethod
     def build(
@@ -113,6 +131,78 @@ class Library:
         if len(same) == 1:
             return [self.records[same[0]]], False
         return [], False
+
+
+# A record as plain values: its item, ratingKey, watched state and rating.
+type _RecordRow = tuple[ItemRow, str, PayloadRow | None, PayloadRow | None]
+
+
+@dataclass(frozen=True, slots=True)
+class PackedLibrary:
+    """A scan kept between runs: its records as compressed rows, without their indexes.
+
+    At 100,000 records a live scan and its indexes are over 100 MB of objects the cycle
+    collector walks; packed, a few megabytes of bytes (issue 16). Everything a run decides
+    before it needs the records (`reusable`, `stale`, `read_at`, `scan`) is at hand;
+    `unpack_library` (in the executor) makes the scan live again, indexes and all.
+    """
+
+    chunks: tuple[bytes, ...]
+    count: int
+    completeness: Completeness
+    unreadable: Mapping[Feature, int]
+    read_at: float
+    reusable: bool
+    stale: bool
+    scan: int
+
+
+def pack_library(library: Library) -> PackedLibrary:
+    """A scan, packed (pure; for the executor)."""
+    chunks: list[bytes] = []
+    records = library.records
+    for start in range(0, len(records), CHUNK):
+        rows = tuple(_record_row(record) for record in records[start : start + CHUNK])
+        chunks.append(zlib.compress(marshal.dumps(rows), 1))
+    return PackedLibrary(
+        tuple(chunks),
+        len(records),
+        library.completeness,
+        library.unreadable,
+        library.read_at,
+        library.reusable,
+        library.stale,
+        library.scan,
+    )
+
+
+def unpack_library(packed: PackedLibrary) -> Library:
+    """The scan `pack_library` packed, indexed again (pure; for the executor)."""
+    records: list[LibraryRecord] = []
+    for chunk in packed.chunks:
+        # Only bytes `pack_library` made in this process are ever unpacked: nothing read from
+        # a service or a file, so `marshal`'s lack of safety against crafted input is moot.
+        rows = cast(tuple[_RecordRow, ...], marshal.loads(zlib.decompress(chunk)))  # noqa: S302
+        records.extend(
+            LibraryRecord(
+                row_item(item),
+                rating_key,
+                None if watched is None else cast(Watched, row_payload(watched)),
+                None if rated is None else cast(Rated, row_payload(rated)),
+            )
+            for item, rating_key, watched, rated in rows
+        )
+    built = Library.build(records, packed.completeness, packed.unreadable, packed.read_at)
+    return replace(built, reusable=packed.reusable, stale=packed.stale, scan=packed.scan)
+
+
+def _record_row(record: LibraryRecord) -> _RecordRow:
+    return (
+        item_row(record.item),
+        record.rating_key,
+        None if record.watched is None else payload_row(record.watched),
+        None if record.rated is None else payload_row(record.rated),
+    )
 
 
 async def scan(

@@ -45,7 +45,7 @@ from ...engine.ratings import RatingScale
 from ...engine.snapshot import Completeness, Snapshot, partial
 from ..built import BuiltSnapshots
 from ..client_errors import translates_client_errors, translating
-from .cache import FATAL, DeltaCache, Kind, serialize
+from .cache import FATAL, DeltaCache, Held, Kind, entries_of, handed, serialize
 from .parse import WATCHLIST_STATUS, HasItem, media_item
 from .writes import (
     Sent,
@@ -166,6 +166,10 @@ class SimklProvider:
             return await self._read(self._cache.rating_kind, feature, checkpoint)
         return await self._read(self._cache.list_kind, feature, checkpoint)
 
+    async def rest(self) -> None:
+        """Between runs, keep the cached library packed (a few megabytes instead of tens)."""
+        await self._cache.rest()
+
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
         """With `validated`, pull the feature's lists in full on the next read.
 
@@ -215,7 +219,7 @@ class SimklProvider:
         self,
         kind: Kind[T, R],
         feature: Feature,
-        view: Mapping[str, Mapping[str, T]],
+        view: Mapping[str, Held[T]],
         failures: list[str],
         watermark: str | None,
     ) -> Snapshot:
@@ -223,11 +227,13 @@ class SimklProvider:
             b for b in BUCKETS if b not in view and not any(f.startswith(f"{b}:") for f in failures)
         ]
         reasons = failures + [f"{b}: never read" for b in missing]
-        # A copy to work on in a worker thread: a write on the loop may change the cache meanwhile.
-        still = {bucket: dict(entries) for bucket, entries in view.items()}
+        # A copy to work on in a worker thread: a write on the loop may change the cache meanwhile
+        # (packed buckets are unpacked there).
+        still = {bucket: handed(entries) for bucket, entries in view.items()}
 
         def indexed() -> Snapshot:
-            entries = list(kind.entries(feature, still))
+            live = {bucket: entries_of(held) for bucket, held in still.items()}
+            entries = list(kind.entries(feature, live))
             completeness = (
                 partial("; ".join(reasons))
                 if reasons
@@ -277,6 +283,7 @@ class SimklProvider:
         return await self._send(feature, removal, path, requests, rating_object)
 
     async def _list(self, requests: Sequence[WriteRequest]) -> Sequence[WriteResult]:
+        await self._cache.live()  # titles are looked up in the cache
         early: dict[int, WriteResult] = {}
         for number, request in enumerate(requests):
             found = self._cache.lists.find(request.item)
@@ -300,6 +307,7 @@ class SimklProvider:
         # The cache's index finds only what this read saw: neither a failed bucket nor one whose
         # empty full pull the cache did not keep (the read saw it empty), in the read's order.
         seen = tuple(b for b in pulled.view if b not in pulled.failed | pulled.unkept)
+        await self._cache.live()  # titles are looked up in the cache
         early: dict[int, WriteResult] = {}
         for number, request in enumerate(requests):
             found = self._cache.lists.find(request.item, among=seen)
@@ -344,6 +352,7 @@ class SimklProvider:
                 payload.setdefault(one.section, []).append(one.body)
             # Marked before sending: a reply lost after SIMKL stored the write (a 5xx, a
             # timeout) must still have the next read pull these buckets in full.
+            await self._cache.live()  # each write's title is looked up in the cache
             awaited = self._cache.await_writes(
                 feature, removal, [requests[n] for one in sent.values() for n in one.indexes]
             )

@@ -61,6 +61,7 @@ from ...engine.provider import (
 )
 from ...engine.ratings import RatingScale, same_rating
 from ...engine.snapshot import Completeness, Snapshot
+from .packing import PackedBucket, pack_ratings, pack_titles
 from .parse import (
     LIST_STATUSES,
     HasItem,
@@ -84,6 +85,8 @@ RATINGS: Final = "ratings"
 SETTLE_PULLS: Final = 3
 
 type CacheStamps = dict[str, str | None]  # as a cache keeps a bucket's activity stamps
+# A bucket's entries by cache key, live; or packed between runs (`packing.py`).
+type Held[T: HasItem] = Mapping[str, T] | PackedBucket[T]
 
 
 # Errors that must reach the engine as they are instead of becoming a partial read.
@@ -96,10 +99,11 @@ class Cache[T: HasItem]:
 
     `stamps` is empty when the activities had no section for the bucket: nothing to compare.
     `entries` is read-only: only the `Library` holding the bucket changes it, with its index.
+    Between runs they are packed (`Library.rest`); `live` makes them a mapping, off the loop.
     """
 
     stamps: CacheStamps
-    entries: Mapping[str, T]  # cache key -> entry
+    entries: Held[T]  # cache key -> entry, or those entries packed
     pulled_at: datetime  # when the full pull under it was made
 
 
@@ -115,6 +119,25 @@ class Indexed[T: HasItem]:
     # token -> keys of the entries holding it, in the order they were put in place (the order
     # a walk of the bucket meets them); nearly always one, so a tuple is the smallest holder.
     index: dict[str, tuple[str, ...]]
+
+
+def entries_of[T: HasItem](held: Held[T]) -> Mapping[str, T]:
+    """A bucket's entries as a mapping: unpacked when packed (pure; for the executor).
+
+    The keys come again from the entries (`_entry_key`), as the cache made them.
+    """
+    if isinstance(held, PackedBucket):
+        return {_entry_key(entry.item): entry for entry in held.entries()}
+    return held
+
+
+def handed[T: HasItem](held: Held[T]) -> Held[T]:
+    """A bucket's entries to hand a worker thread, which must not see them change.
+
+    Live ones are copied (a write on the loop may change them meanwhile); packed ones are
+    handed as they are (bytes never change).
+    """
+    return held if isinstance(held, PackedBucket) else dict(held)
 
 
 def index_bucket[T: HasItem](entries: Iterable[T]) -> Indexed[T]:
@@ -140,12 +163,22 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
     An entry is found by any of its item's tokens or its cache key. When several entries share a
     token, the one a walk of the buckets (in their order) and their entries meets first wins,
     exactly as an index built afresh by such a walk (first token seen kept) would answer.
+
+    Between runs (`rest`) each bucket is kept packed, without its index: a few megabytes instead
+    of tens, and nothing for the cycle collector to walk. What needs the entries (`merge`,
+    `where`, `find`) asks for them live first (`live`, which unpacks and indexes them in the
+    executor); a packed bucket's entries and its version are the ones it had live.
     """
 
-    def __init__(self) -> None:
-        """Start without buckets: a bucket never pulled has no cache."""
+    def __init__(self, pack: Callable[[Iterable[T]], PackedBucket[T]] | None = None) -> None:
+        """Start without buckets: a bucket never pulled has no cache.
+
+        `pack` packs a bucket's entries (`packing.py`); without it, buckets stay live.
+        """
+        self._pack = pack
         self._caches: dict[str, Cache[T]] = {}
-        self._buckets: dict[str, Indexed[T]] = {}  # what each Cache's `entries` shows, indexed
+        # What each live Cache's `entries` shows, indexed; a packed bucket has none.
+        self._buckets: dict[str, Indexed[T]] = {}
         # Every change counts, and the count is this library's own: see `version`.
         self._library = secrets.token_hex(8)
         self._changes = 0
@@ -189,8 +222,43 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
         """`replace`, with the entries indexed already (`index_bucket`, off the loop)."""
         self._changes += 1
         self._buckets[bucket] = indexed
-        self._caches[bucket] = Cache(stamps, MappingProxyType(indexed.held), pulled_at)
-        return self._caches[bucket].entries
+        entries = MappingProxyType(indexed.held)
+        self._caches[bucket] = Cache(stamps, entries, pulled_at)
+        return entries
+
+    def packed(self, bucket: str) -> bool:
+        """Whether the bucket is cached packed (`live` unpacks it)."""
+        return bucket in self._caches and bucket not in self._buckets
+
+    async def live(self, buckets: Iterable[str] | None = None) -> None:
+        """Make the buckets (by default, every one) live and indexed: unpacked in the executor.
+
+        Once per run at most: they stay live until the run ends (`rest`).
+        """
+        for bucket in list(self._caches if buckets is None else buckets):
+            cache = self._caches.get(bucket)
+            if cache is None or not isinstance(packed := cache.entries, PackedBucket):
+                continue
+            indexed = await off_loop(partial(_unpacked, packed), size=len(packed))
+            if self._caches.get(bucket) is cache:  # unchanged meanwhile
+                self._buckets[bucket] = indexed
+                self._caches[bucket] = replace(cache, entries=MappingProxyType(indexed.held))
+
+    async def rest(self) -> None:
+        """Pack every live bucket (in the executor) and drop its index, until a run needs it.
+
+        Nothing the buckets hold changes: neither their entries, their order nor `version`.
+        A bucket that changes while it is being packed stays live.
+        """
+        if self._pack is None:
+            return
+        for bucket, indexed in list(self._buckets.items()):
+            cache = self._caches[bucket]
+            entries = list(indexed.held.values())  # a copy: the loop may change the bucket
+            packed = await off_loop(partial(self._pack, entries), size=len(entries))
+            if self._caches.get(bucket) is cache and self._buckets.get(bucket) is indexed:
+                del self._buckets[bucket]
+                self._caches[bucket] = replace(cache, entries=packed)
 
     def merge(
         self,
@@ -199,9 +267,12 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
         fresh: Iterable[T],
         cleared: Iterable[MediaItem] = (),
     ) -> Mapping[str, T]:
-        """Fold a delta into a cached bucket: drop what it cleared, put re-read rows in place."""
+        """Fold a delta into a cached bucket: drop what it cleared, put re-read rows in place.
+
+        The bucket must be live (`live`).
+        """
+        indexed = self._live(bucket)
         self._changes += 1
-        indexed = self._buckets[bucket]
         for item in cleared:
             _drop(indexed, item)
         for entry in fresh:
@@ -211,18 +282,26 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
             for token in _tokens(key, entry):
                 indexed.index[token] = (*indexed.index.get(token, ()), key)
         self._caches[bucket] = replace(self._caches[bucket], stamps=stamps)
-        return self._caches[bucket].entries
+        return MappingProxyType(indexed.held)
+
+    def _live(self, bucket: str) -> Indexed[T]:
+        if self.packed(bucket):
+            raise RuntimeError(f"SIMKL's cached {bucket} are packed: make them live first")
+        return self._buckets[bucket]
 
     def where(self, item: MediaItem, among: Sequence[str] | None = None) -> tuple[str, str] | None:
         """(bucket, cache key) of the entry held for `item` (by any of its tokens), if any.
 
         `among` limits the search to those buckets, walked in that order (by default, every
-        bucket in the cache's order): a bucket a read could not see must not be found.
+        bucket in the cache's order): a bucket a read could not see must not be found. The
+        buckets searched must be live (`live`).
         """
-        order = [b for b in (self._caches if among is None else among) if b in self._buckets]
+        order = [
+            (b, self._live(b)) for b in (self._caches if among is None else among) if b in self
+        ]
         for token in (*item.tokens, item.key):
-            for bucket in order:
-                keys = self._buckets[bucket].index.get(token)
+            for bucket, indexed in order:
+                keys = indexed.index.get(token)
                 if keys:
                     return bucket, keys[0]
         return None
@@ -230,7 +309,12 @@ class Library[T: HasItem](Mapping[str, Cache[T]]):
     def find(self, item: MediaItem, among: Sequence[str] | None = None) -> T | None:
         """The entry held for `item` (by any of its tokens), if any; `among` as for `where`."""
         place = self.where(item, among)
-        return None if place is None else self._buckets[place[0]].held[place[1]]
+        return None if place is None else self._live(place[0]).held[place[1]]
+
+
+def _unpacked[T: HasItem](packed: PackedBucket[T]) -> Indexed[T]:
+    """A packed bucket, live and indexed as it was (pure; for the executor)."""
+    return index_bucket(packed.entries())
 
 
 def _drop[T: HasItem](indexed: Indexed[T], item: MediaItem) -> None:
@@ -264,7 +348,7 @@ class Kind[T: HasItem, R]:
 class Pulled[T: HasItem]:
     """What one read learned of a cache's buckets."""
 
-    view: dict[str, Mapping[str, T]]  # bucket -> entries as this read saw them
+    view: dict[str, Held[T]]  # bucket -> entries as this read saw them (packed: unchanged)
     stamps: dict[str, CacheStamps]  # bucket -> the stamps its cache reflects (none: not known)
     fresh: frozenset[str]  # the buckets this read pulled in full
     failed: frozenset[str]
@@ -278,7 +362,7 @@ class Pulled[T: HasItem]:
 class _Seen[T: HasItem]:
     """One bucket as a read saw it."""
 
-    entries: Mapping[str, T]
+    entries: Held[T]
     full: bool  # pulled in full
     kept: bool = True  # what the cache now holds (not an empty full pull it did not keep)
 
@@ -316,8 +400,8 @@ class DeltaCache:
         """Bind the two fetches (bucket, date_from) -> rows, and the clock."""
         self._now = now
         self._max_cache_age = max_cache_age
-        self.lists: Library[Title] = Library()
-        self.ratings: Library[Rating] = Library()
+        self.lists: Library[Title] = Library(pack_titles)
+        self.ratings: Library[Rating] = Library(pack_ratings)
         self.list_kind = Kind(
             LISTS, self.lists, LIST_STATUSES, all_items, parse_titles, list_entries
         )
@@ -340,6 +424,16 @@ class DeltaCache:
         # A cold start again: an empty full pull must be confirmed anew.
         self._empty_once = {place for place in self._empty_once if place[0] not in forgotten}
 
+    async def live(self) -> None:
+        """Make both caches live, to look titles up in (unpacked in the executor; once a run)."""
+        await self.lists.live()
+        await self.ratings.live()
+
+    async def rest(self) -> None:
+        """Pack both caches until a run needs them (`Library.rest`)."""
+        await self.lists.rest()
+        await self.ratings.rest()
+
     def refused(self, awaited: Iterable[Awaited], items: set[int]) -> None:
         """Stop waiting for the writes of `awaited` whose items (by identity) SIMKL refused.
 
@@ -354,7 +448,7 @@ class DeltaCache:
         """Bring one cache's buckets up to the activities, and say what this read saw."""
         # Only writes made before this read began can be judged by what it pulls.
         before = {id(awaited) for awaited in self.awaited}
-        view: dict[str, Mapping[str, T]] = {}
+        view: dict[str, Held[T]] = {}
         fresh: set[str] = set()
         failed: set[str] = set()
         unkept: set[str] = set()
@@ -402,6 +496,7 @@ class DeltaCache:
             rows = await kind.fetch(bucket, since)
             if rows:
                 kept, cleared = await off_loop(partial(kind.parse, bucket, rows), size=len(rows))
+                await kind.caches.live((bucket,))  # a delta is merged into the live entries
                 return _Seen(kind.caches.merge(bucket, dict(now), kept, cleared), full=False)
             # The bucket moved, yet nothing is filed since: a change filed under an earlier
             # date, or a stamp that moved without one. Only a full pull tells.
@@ -431,7 +526,8 @@ class DeltaCache:
 
         indexed = await off_loop(parsed_and_indexed, size=len(rows))
         place = (kind.name, bucket)
-        if not indexed.held and place not in self._empty_once and (cache is None or cache.entries):
+        known = cache is None or len(cache.entries) > 0
+        if not indexed.held and place not in self._empty_once and known:
             # Reported as read, but not the base for later reads until a second full pull
             # agrees: the cache and its stamps stay as they were.
             self._empty_once.add(place)
@@ -442,7 +538,7 @@ class DeltaCache:
     async def _settle[T: HasItem, R](
         self,
         kind: Kind[T, R],
-        view: Mapping[str, Mapping[str, T]],
+        view: Mapping[str, Held[T]],
         fresh: frozenset[str],
         judged: set[int],
         owner: str,
@@ -460,13 +556,16 @@ class DeltaCache:
         ]
         wanted = {(a.feature, a.buckets) for a in considered if a.feature is not None}
         copies = {
-            (feature, buckets): {b: dict(view[b]) for b in buckets} for feature, buckets in wanted
+            (feature, buckets): {b: handed(view[b]) for b in buckets} for feature, buckets in wanted
         }
 
         def built() -> dict[tuple[Feature, frozenset[str]], Snapshot]:
             return {
                 (feature, buckets): Snapshot.build(
-                    owner, feature, kind.entries(feature, held), Completeness(all_pages=True)
+                    owner,
+                    feature,
+                    kind.entries(feature, {b: entries_of(h) for b, h in held.items()}),
+                    Completeness(all_pages=True),
                 )
                 for (feature, buckets), held in copies.items()
             }
@@ -494,7 +593,10 @@ class DeltaCache:
     def await_writes(
         self, feature: Feature, removal: bool, requests: Iterable[WriteRequest]
     ) -> list[Awaited]:
-        """Mark the buckets each write may touch for full pulls until a full pull shows it."""
+        """Mark the buckets each write may touch for full pulls until a full pull shows it.
+
+        Both caches must be live (`live`): each write's title is looked up in them.
+        """
         added: list[Awaited] = []
         for request in requests:
             item = request.item
