@@ -101,7 +101,9 @@ def test_moving_on_to_the_next_episode_finishes_the_last_one() -> None:
 
 def test_a_play_without_a_duration_or_a_content_id_finishes_nothing() -> None:
     assert finished_play(film("playing", 5000.0, duration=None), film("idle", None), at(1)) is None
-    assert finished_play(film("playing", 7000.0, content_id=None), film("idle", None), at(1)) is None
+    assert (
+        finished_play(film("playing", 7000.0, content_id=None), film("idle", None), at(1)) is None
+    )
 
 
 def test_a_player_that_was_not_playing_finishes_nothing() -> None:
