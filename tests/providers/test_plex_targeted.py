@@ -174,7 +174,7 @@ async def test_a_targeted_run_reads_the_one_item_not_the_source_library(home: Ho
     e2 = sim.item("Dark", 1, 2)
     since = plex_time(sim.now)
     sim.finish_play(e2)
-    scans, item_reads, plays = sim.list_reads, len(sim.item_reads), len(home.tsim.history)
+    scans, item_reads, plays = sim.section_reads, len(sim.item_reads), len(home.tsim.history)
 
     played = await home.played(e2.rating_key, since=since)
     assert played.read is not None
@@ -182,7 +182,7 @@ async def test_a_targeted_run_reads_the_one_item_not_the_source_library(home: Ho
 
     assert result is not None
     assert result.status is RunStatus.TARGETED
-    assert sim.list_reads == scans  # no section was listed
+    assert sim.section_reads == scans  # no section was listed
     # The episode and its show (whose ids the episode keys by).
     assert sim.item_reads[item_reads:] == [e2.rating_key, sim.item("Dark").rating_key]
     assert [p["ref"] for p in home.tsim.history[plays:]] == [("episode", 102)]

@@ -217,6 +217,7 @@ class PlexSim:
     lookups_in_flight: int = 0
     most_lookups_in_flight: int = 0
     item_reads: list[str] = field(default_factory=list)  # ratingKeys read one at a time
+    section_reads: int = 0  # pages of library sections listed (a library scan reads them all)
     # Plays a player finished that the server marks watched only after this many reads of the
     # item (its timeline report still on the way): ratingKey -> [reads left, the change].
     _lagging: dict[str, list[Any]] = field(default_factory=dict)
@@ -608,6 +609,7 @@ def make_server_app(sim: PlexSim) -> web.Application:
         if section not in sim.sections:
             return web.Response(status=404, text="Not Found")
         sim._list_read()
+        sim.section_reads += 1
         wanted = request.query.get("type")
         default_kind = "movie" if sim.sections[section][0] == "movie" else "show"
         kind_id = int(wanted) if wanted else _TYPES[default_kind]

@@ -80,7 +80,7 @@ async def read_played(
     *,
     since: datetime,
     attempts: int = ATTEMPTS,
-    delay: float = RETRY_DELAY,
+    delay: float | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> PlayedRead:
     """Read the played item until the server shows a play since `since`; at most `attempts`.
@@ -88,12 +88,13 @@ async def read_played(
     A ProviderError of a read is raised: the caller reports it, and the next full run will
     see the play.
     """
+    first_wait = RETRY_DELAY if delay is None else delay
     for attempt in range(1, attempts + 1):
         read = await reader.read_item(Feature.HISTORY, local_id)
         if shows_play(read, since):
             return PlayedRead(read, attempt)
         if attempt < attempts:
-            await sleep(delay * 2 ** (attempt - 1))
+            await sleep(first_wait * 2 ** (attempt - 1))
     return PlayedRead(None, attempts)
 
 
