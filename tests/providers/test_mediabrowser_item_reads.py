@@ -15,6 +15,7 @@ from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import PairSpec, Pipeline, RunStatus
 from custom_components.crosswatch.engine.planner import SyncMode
+from custom_components.crosswatch.engine.provider import Read
 from custom_components.crosswatch.engine.store import StateStore
 from custom_components.crosswatch.engine.targeted import read_played
 from tests.simulators.mediabrowser import Flavour
@@ -38,7 +39,9 @@ async def test_one_item_read_keys_a_played_episode_and_film_as_the_full_read_doe
     episode, film = rig.library.dark_s1[1], rig.library.heat
     rig.state.watch(rig.user, episode, WATCHED)
     rig.state.watch(rig.user, film, WATCHED, count=2)
-    full = (await rig.provider.read(H, None)).snapshot
+    read = await rig.provider.read(H, None)
+    assert isinstance(read, Read)  # a first read is never packed
+    full = read.snapshot
 
     for item_id in (episode, film):
         one = (await rig.provider.read_item(H, item_id)).snapshot

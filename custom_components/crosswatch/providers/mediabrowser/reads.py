@@ -185,9 +185,7 @@ async def _series(
     return found, None
 
 
-async def read_one(
-    client: MediaBrowserClient, user_id: str, item_id: str
-) -> LibraryItem | None:
+async def read_one(client: MediaBrowserClient, user_id: str, item_id: str) -> LibraryItem | None:
     """One library item by its id, with the user's data, built as a scan builds it.
 
     One request (two for an episode: its series lends the show's ids, as in a scan). None when
