@@ -210,7 +210,8 @@ async def _last_known_state(hass: HomeAssistant, entry: SyncConfigEntry, pair_id
     """What the store remembers of the pair, so entities survive restarts before a run."""
     store = entry.runtime_data.store
     use = entry.runtime_data.async_use_store
-    runs = await use(hass, partial(store.runs, pair_id, 1))
+    # The pair's last result is its last full run's: a targeted run synced one played item.
+    runs = await use(hass, partial(store.runs, pair_id, 1, full_only=True))
     changing = await use(hass, partial(store.last_changing_run, pair_id))
     held = await use(hass, partial(store.held, pair_id))
     unresolved = await use(hass, partial(store.unresolved, pair_id))

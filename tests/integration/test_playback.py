@@ -15,7 +15,9 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.util import dt as dt_util
 import pytest
 
+from custom_components.crosswatch import _last_known_state
 from custom_components.crosswatch.const import EVENT_PLAYBACK_FINISHED
+from custom_components.crosswatch.coordinator import PairStatus
 from tests.integration import test_server_pairs as server_pairs
 from tests.integration.test_server_pairs import (
     Plex,
@@ -203,3 +205,29 @@ async def test_a_play_the_server_does_not_show_is_reported_and_not_synced(
     assert [e.data["outcome"] for e in played] == ["not_watched_on_server"]
     assert len(plex.sim.item_reads) == 4  # a bounded number of cheap reads
     assert ("movie", TRAKT_FILM[FILM]) not in trakt_plays(trakt)
+
+
+async def test_after_a_restart_the_pair_shows_its_last_full_run_not_the_targeted_one(
+    hass: HomeAssistant,
+    plex_and_trakt: tuple[ConfigEntry, ConfigEntry],
+    plex: Plex,
+    trakt: trakt_sim.TraktSim,
+    played: list[Event],
+) -> None:
+    sync = await start_sync(hass)
+    await add_pair(
+        hass, sync, name="Plex plays", follow_players=[PLAYER], **history_pair(*plex_and_trakt)
+    )
+    film = plex.sim.item(FILM)
+    hass.states.async_set(PLAYER, "playing", playing(film.rating_key, 0.95 * TWO_HOURS))
+    plex.sim.finish_play(film)
+    hass.states.async_set(PLAYER, "idle", {})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [e.data["outcome"] for e in played] == ["synced"]
+
+    # What the entities show after a restart, before the pair's first run: from the store.
+    remembered = await _last_known_state(hass, sync, next(iter(sync.subentries)))
+
+    assert remembered.status is PairStatus.SUCCESS
+    assert remembered.last_synced is not None
+    assert [t.title for t in remembered.last_synced.changes.titles] == [f"{FILM} (2001)"]
