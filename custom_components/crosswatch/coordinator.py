@@ -310,6 +310,7 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
                     )
             finally:
                 self._set_running(False)
+                runtime.expire_shared_reads_later(self.hass)
         except AuthError as err:
             self._start_reauth(err)
             return PlayOutcome.FAILED

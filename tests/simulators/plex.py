@@ -757,7 +757,7 @@ def make_server_app(sim: PlexSim) -> web.Application:
     async def metadata_item(request: web.Request) -> web.StreamResponse:
         # One library item by its ratingKey (the description's getMetadataItem), with its
         # Guids as the server always sends them on this endpoint.
-        key = request.match_info["ratingKey"]
+        key = request.match_info["ids"]  # one ratingKey: the description's name for the path
         sim._item_read(key)
         item = sim.items.get(key)
         if item is None:
@@ -769,7 +769,7 @@ def make_server_app(sim: PlexSim) -> web.Application:
         return _container(request, container)
 
     app.router.add_get("/identity", identity)
-    app.router.add_get("/library/metadata/{ratingKey}", guarded(metadata_item))
+    app.router.add_get("/library/metadata/{ids}", guarded(metadata_item))
     app.router.add_get("/library/sections/all", guarded(sections))
     app.router.add_get("/library/all", guarded(library_all))
     app.router.add_get("/library/sections/{sectionId}/all", guarded(section_all))
