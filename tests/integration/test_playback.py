@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.util import dt as dt_util
 import pytest
@@ -18,6 +18,7 @@ import pytest
 from custom_components.crosswatch import _last_known_state
 from custom_components.crosswatch.const import EVENT_PLAYBACK_FINISHED
 from custom_components.crosswatch.coordinator import PairStatus
+from custom_components.crosswatch.playback import player_state
 from tests.integration import test_server_pairs as server_pairs
 from tests.integration.test_server_pairs import (
     Plex,
@@ -231,3 +232,27 @@ async def test_after_a_restart_the_pair_shows_its_last_full_run_not_the_targeted
     assert remembered.status is PairStatus.SUCCESS
     assert remembered.last_synced is not None
     assert [t.title for t in remembered.last_synced.changes.titles] == [f"{FILM} (2001)"]
+
+
+def test_a_player_state_is_read_from_its_attributes_as_home_assistant_keeps_them() -> None:
+    updated = dt_util.utcnow()
+    live = State(
+        PLAYER, "playing",
+        {
+            "media_content_id": 1234, "media_content_type": "episode", "media_title": "Chapter",
+            "media_series_title": "Dark", "media_season": "1", "media_episode": 2,
+            "media_duration": 3600, "media_position": 12.5, "media_position_updated_at": updated,
+        },
+    )  # fmt: skip
+    # After a restart the attributes come back from JSON: the moment as text.
+    restored = State(PLAYER, "paused", {"media_position_updated_at": updated.isoformat()})
+    odd = State(
+        PLAYER, "idle", {"media_position": "soon", "media_duration": -5, "media_season": None}
+    )
+
+    read = player_state(live)
+    assert (read.content_id, read.season, read.episode) == ("1234", 1, 2)
+    assert (read.duration, read.position, read.position_updated_at) == (3600.0, 12.5, updated)
+    assert player_state(restored).position_updated_at == updated
+    assert (player_state(odd).position, player_state(odd).duration) == (None, None)
+    assert player_state(odd).season is None
