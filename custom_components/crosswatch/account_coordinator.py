@@ -1,8 +1,13 @@
 """One coordinator per account: is the service reachable, and what does the account hold.
 
 The account asks its own service only for its health. What it holds (item counts) it learns
-from the sync side, which publishes them after the pairs' runs (`ACCOUNT_ACTIVITY`): the
-account never reads the sync entry's store.
+from reads made anyway, never from a request of its own:
+- the sync side publishes what the pairs' complete reads saw (`ACCOUNT_ACTIVITY`), after each
+  run and whenever an entry loads; the account never reads the sync entry's store;
+- the account's watchlist to-do list counts the watchlist at each complete read: the first
+  right after setup, then after every pair's run on the account, so its count is the freshest
+  and wins over the pairs' (read before their writes). A healthy account so shows its watchlist
+  count at once. What nobody has counted yet stays unknown, never 0.
 
 A service that refuses the account's API app itself (Trakt since 2026: a deleted app, VIP
 required) gets a repair that says why and what to do instead, at setup or at any health check;
@@ -38,14 +43,21 @@ def app_refused_issue_id(entry_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AccountState:
-    """An account's health and item counts (as of the pairs' last complete reads)."""
+    """An account's health and item counts (as of the last complete reads that counted them)."""
 
     reachable: bool
     error: str | None
-    item_counts: Mapping[Feature, int]
+    item_counts: Mapping[Feature, int]  # as the pairs' last complete reads saw them
     token_expires_at: datetime | None
     requests_made: int
     rate_limit: RateLimit | None = None  # the quota the service last reported, if it reports one
+    listed: int | None = None  # the watchlist's items at the to-do list's last complete read
+
+    def count(self, feature: Feature) -> int | None:
+        """How many items of `feature` the account holds, by the freshest count; None: unknown."""
+        if feature is Feature.WATCHLIST and self.listed is not None:
+            return self.listed
+        return self.item_counts.get(feature)
 
 
 class AccountCoordinator(DataUpdateCoordinator[AccountState]):
@@ -121,6 +133,7 @@ class AccountCoordinator(DataUpdateCoordinator[AccountState]):
             error=error,
             # As the sync side last published them (none yet: until it does).
             item_counts=self.data.item_counts if self.data else MappingProxyType({}),
+            listed=self.data.listed if self.data else None,
             token_expires_at=self._token_expiry(),
             requests_made=self.provider.requests_made,
             rate_limit=self._rate_limit(),
@@ -148,6 +161,17 @@ class AccountCoordinator(DataUpdateCoordinator[AccountState]):
         )
         if received != self.data:
             self.data = received
+            self.async_update_listeners()
+
+    @callback
+    def async_list_counted(self, listed: int | None) -> None:
+        """The to-do list read the watchlist: its count, or None when the read was not complete.
+
+        A complete read's count is the freshest there is; without one, the pairs' count (from
+        their last complete read) stands in, or the count stays unknown.
+        """
+        if listed != self.data.listed:
+            self.data = replace(self.data, listed=listed)
             self.async_update_listeners()
 
     def _rate_limit(self) -> RateLimit | None:

@@ -227,6 +227,8 @@ def _account_diagnostics(entry: AccountConfigEntry, scrub: Scrubber) -> dict[str
     # As the sync side published them after the last change to the store.
     counts = state.item_counts if state is not None else {}
     result["item_counts"] = {f.value: n for f, n in sorted(counts.items())}
+    # The to-do list's count of its last complete read, which the watchlist sensor shows first.
+    result["watchlist_listed"] = state.listed if state is not None else None
     return result
 
 

@@ -136,7 +136,7 @@ PAIR_SENSORS: tuple[PairSensorDescription, ...] = (
 
 
 def _items(state: AccountState, feature: Feature) -> int | None:
-    return state.item_counts.get(feature)
+    return state.count(feature)
 
 
 def _quota_attributes(state: AccountState) -> dict[str, Any]:

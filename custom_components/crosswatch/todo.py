@@ -1,7 +1,8 @@
 """The watchlist of each account as a to-do list.
 
 Items are the account's watchlist, read through its provider (the provider's cheap cached
-reads) every 30 minutes, right after each change made here, and after a pair used the account.
+reads) right after setup, every 30 minutes, right after each change made here, and after a pair
+used the account. Each complete read also gives the account's watchlist sensor its count.
 Each change is one single-item write through the provider, so its own write path busts its
 caches exactly as a sync's write does:
 - add: search the service for the typed title (where the service has a search), pick the best
@@ -112,14 +113,22 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
 
     @translate_errors(Boundary.ACCOUNT_UPDATE)
     async def _async_update_data(self) -> Snapshot:
-        async with self._using_provider():
-            read = await self._read(Feature.WATCHLIST)
+        # The account's watchlist sensor counts from this read, with no request of its own; a
+        # failed or partial read counts nothing (a short list is no count).
+        account = self.config_entry.runtime_data.coordinator
+        try:
+            async with self._using_provider():
+                read = await self._read(Feature.WATCHLIST)
+        except Exception:
+            account.async_list_counted(None)
+            raise
         if not read.snapshot.complete:
             LOGGER.debug(
                 "%s: the watchlist was read in part (%s)",
                 self.config_entry.title,
                 read.snapshot.completeness.describe(),
             )
+        account.async_list_counted(len(read.snapshot) if read.snapshot.complete else None)
         return read.snapshot
 
     async def _read(self, feature: Feature) -> Read:

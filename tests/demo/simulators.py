@@ -25,6 +25,8 @@ The world is pickled to `<state-dir>/world.pickle` on start (when seeded fresh),
 it. A later run loads it, so tokens Home Assistant holds stay valid and its sync baselines still
 describe the services; it seeds a fresh world only when the file is absent (or with `--fresh`).
 The simulators' clocks follow the wall clock while served, and Trakt dates its tokens by it.
+At every start the next episodes of the shows the user follows are dated from the wall clock
+(`world.schedule_upcoming`), so the calendars always show the coming week.
 
 With `--watch-every SECONDS`, the demo user goes on watching: one more title is played on Plex
 that often (`activity.py`), and logged, so the next sync has something to carry over.
@@ -208,6 +210,9 @@ def prepare(world: World) -> None:
     world.trakt.auto_approve = world.simkl.auto_approve = world.plex.auto_approve = True
     world.plex.pins.clear()  # plex.tv's PIN ids restart with the app; old PINs are dead anyway
     sync_clocks(world)
+    # The calendars show the coming week whenever the demo starts, however old the world.
+    for line in demo.schedule_upcoming(world, datetime.now(UTC)):
+        LOGGER.info("Upcoming episodes: %s", line)
 
 
 def make_apps(world: World) -> dict[str, web.Application]:

@@ -310,3 +310,50 @@ async def test_anilist_and_trakt_match_anime_through_the_mapping_list(
     assert again.features[Feature.WATCHLIST].applied == 0, again.plan.to_json()
     # Trakt's own films and shows cannot be written to AniList (no AniList id): unresolved.
     assert again.features[Feature.WATCHLIST].unresolved == len(world.facts.trakt_watchlist)
+
+
+def test_the_calendars_week_is_dated_from_each_start_and_never_piles_up() -> None:
+    world = demo.build_world()
+    now = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
+    week = (now, now + timedelta(days=7))
+
+    scheduled = demo.schedule_upcoming(world, now)
+
+    services = Counter(line.split(":")[0] for line in scheduled)
+    assert set(services) == {"Trakt", "SIMKL", "AniList"}, scheduled
+    # Trakt: episodes of shows on the user's calendar (listed or played), two this week.
+    trakt = world.trakt
+    airing = [
+        (show.trakt, episode.first_aired)
+        for show in trakt.shows.values()
+        for season in show.seasons.values()
+        for episode in season.episodes.values()
+        if episode.first_aired is not None and week[0] <= episode.first_aired < week[1]
+    ]
+    assert len(airing) == 2 * services["Trakt"]
+    assert {show for show, _ in airing} <= trakt.calendar_shows()
+    # SIMKL: the calendar files' episodes of titles on the user's lists.
+    simkl = world.simkl
+    this_week = [a for a in simkl.airings if week[0] <= a.airs < week[1]]
+    assert len(this_week) == 2 * services["SIMKL"]
+    assert all(simkl.lists[a.simkl].status in ("watching", "plantowatch") for a in this_week)
+    # AniList: the airing schedule of series the user watches or plans to.
+    lo, hi = (int(moment.timestamp()) for moment in week)
+    anilist_week = [
+        media.id
+        for media in world.anilist.media.values()
+        for at in media.airings.values()
+        if lo <= at < hi
+    ]
+    assert len(anilist_week) == 2 * services["AniList"]
+
+    # A later start (the world saved and loaded) dates the same episodes anew: none twice.
+    later = now + timedelta(days=30)
+    assert demo.schedule_upcoming(world, later) == scheduled
+    assert len(simkl.airings) == 3 * services["SIMKL"]
+    assert all(a.airs > later for a in simkl.airings)
+    assert all(
+        at > later.timestamp()
+        for media in world.anilist.media.values()
+        for at in media.airings.values()
+    )

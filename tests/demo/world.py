@@ -936,3 +936,94 @@ def describe(world: World) -> dict[str, Any]:
             "watched_on_plex_and_on_trakt_watchlist": len(facts.watched_on_plex_listed_on_trakt),
         },
     }  # fmt: skip
+
+
+# -- the coming week -------------------------------------------------------------------------------
+
+# When each followed show's next episodes air: (days, hours) after the start of today (UTC).
+UPCOMING_SLOTS = ((1, 20), (4, 21), (9, 20))
+
+
+def schedule_upcoming(world: World, now: datetime) -> list[str]:
+    """Date the next episodes of the titles the user follows from `now`: the calendars' week.
+
+    Called at every start of the simulators (the world is saved, the dates would age): the same
+    episodes, re-dated, so it may run any number of times. Each service gets a new season (or,
+    for anime, the next episodes) of titles the seeding made the user follow there:
+    - Trakt: the first two shows on its watchlist and the first show it has plays of;
+    - SIMKL: the shows it watches or plans to watch, and its anime series planned;
+    - AniList: the series on its list as CURRENT or PLANNING.
+    Two of the three slots fall within the coming week, one in the week after. Returns what
+    was scheduled, as "service: title" lines.
+    """
+    day = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    airs = [day + timedelta(days=days, hours=hours) for days, hours in UPCOMING_SLOTS]
+    return [
+        *_upcoming_trakt(world, airs),
+        *_upcoming_simkl(world, airs),
+        *_upcoming_anilist(world, airs),
+    ]
+
+
+def _upcoming_trakt(world: World, airs: list[datetime]) -> list[str]:
+    listed = [i for kind, i in world.facts.trakt_watchlist if kind == "show"][:2]
+    played = sorted({key[1] for key in world.facts.trakt_plays if key[0] == "episode"})[:1]
+    scheduled: list[str] = []
+    for i in dict.fromkeys(listed + played):
+        series, show = SHOWS[i], trakt_show(i)
+        if show not in world.trakt.shows:
+            continue
+        season = len(series.seasons) + 1
+        for number, when in enumerate(airs, 1):
+            world.trakt.add_episode(
+                show,
+                season,
+                number,
+                trakt_episode(i, season, number),
+                title=f"Episode {number}",
+                tvdb=episode_tvdb(i, season, number),
+                first_aired=when,
+                runtime=50,
+            )
+        scheduled.append(f"Trakt: {series.title} season {season}")
+    return scheduled
+
+
+def _upcoming_simkl(world: World, airs: list[datetime]) -> list[str]:
+    state = world.simkl
+    following = ("watching", "plantowatch")
+    plans: list[tuple[int, int | None, int, str]] = []  # SIMKL id, season, first episode, title
+    for i, series in enumerate(SHOWS):
+        listing = state.lists.get(simkl_show(i))
+        if listing is not None and listing.status in following:
+            plans.append((simkl_show(i), len(series.seasons) + 1, 1, series.title))
+    for i in world.facts.simkl_anime_watchlist:
+        anime = ANIME[i]
+        if anime.format != "MOVIE":
+            plans.append((simkl_anime(i), None, anime.episodes + 1, anime.title))
+    scheduled = {
+        (simkl, season, first + n) for simkl, season, first, _ in plans for n in range(len(airs))
+    }
+    state.airings = [a for a in state.airings if (a.simkl, a.season, a.episode) not in scheduled]
+    for simkl, season, first, _ in plans:
+        for n, when in enumerate(airs):
+            state.schedule(simkl, season, first + n, when)
+    return [f"SIMKL: {title}" for *_, title in plans]
+
+
+def _upcoming_anilist(world: World, airs: list[datetime]) -> list[str]:
+    state = world.anilist
+    scheduled: list[str] = []
+    for entry in sorted(state.entries.values(), key=lambda e: e.id):
+        media = state.media.get(entry.media_id)
+        if (
+            entry.user_id != ANILIST_USER_ID
+            or entry.status not in ("CURRENT", "PLANNING")
+            or media is None
+            or media.format == "MOVIE"
+        ):
+            continue
+        first = max(entry.progress, media.episodes or 0) + 1
+        media.airings = {first + n: _epoch(when) for n, when in enumerate(airs)}
+        scheduled.append(f"AniList: {media.english or media.romaji}")
+    return scheduled

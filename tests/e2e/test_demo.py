@@ -2,24 +2,33 @@
 
 The first start sets Home Assistant up (onboarding, seven accounts, six pairs) against the
 simulated world; Ctrl-C stops Home Assistant and the simulators cleanly; the second start reuses
-all of it without setting anything up again.
+all of it without setting anything up again. The calendars show the coming week's episodes, and
+the README's automation examples, pasted into the demo's automations.yaml, load and stay.
 """
 
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 import random
+import re
 import signal
 import socket
 import sys
 import time
+from typing import Any
 
+import aiohttp
 import pytest
+import yaml
 
-from tests.realhass.api import HassClient
-from tests.realhass.demo import PAIRS, PASSWORD, USERNAME, pair_states
+from tests.demo import world as demo_world
+from tests.demo.simulators import ENDPOINTS
+from tests.realhass.api import HassClient, Json
+from tests.realhass.demo import PAIRS, PASSWORD, PLAYER_ENTITY, USERNAME, pair_states
 from tests.realhass.process import REPO, free_port
+from tests.simulators.plex import SERVER_TOKEN
 
 pytestmark = pytest.mark.timeout(420)
 
@@ -119,7 +128,110 @@ async def sync_now(client: HassClient, pair: str) -> dict[str, str]:
     return after
 
 
+async def plex_films(demo: Demo) -> dict[str, Json]:
+    """The simulated Plex server's films by ratingKey, as its API lists them."""
+    url = f"http://127.0.0.1:{demo.sim_port + ENDPOINTS.index('plex')}"
+    headers = {"X-Plex-Token": SERVER_TOKEN, "Accept": "application/json"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async with session.get(f"{url}/library/sections/all") as reply:
+            sections = (await reply.json())["MediaContainer"]["Directory"]
+        films: dict[str, Json] = {}
+        for section in (s for s in sections if s["type"] == "movie"):
+            async with session.get(f"{url}/library/sections/{section['key']}/all") as reply:
+                listed = (await reply.json())["MediaContainer"].get("Metadata", [])
+            films |= {str(film["ratingKey"]): film for film in listed}
+    return films
+
+
+async def play_to_the_end(client: HassClient, film: str, within: float = 60) -> Json:
+    """Play a film on the living room's player; its state once the player has finished it."""
+    await client.call(
+        "media_player",
+        "play_media",
+        {"entity_id": PLAYER_ENTITY, "media_content_type": "movie", "media_content_id": film},
+    )
+    async with asyncio.timeout(within):
+        while True:
+            state = await client.state(PLAYER_ENTITY)
+            attributes = state["attributes"]
+            if state["state"] == "idle" and attributes.get("media_content_id") == film:
+                return state
+            await asyncio.sleep(0.5)
+
+
 HONEST = ("success", "unresolved")
+# Entities the README's examples name that the demo has not: a player of the reader's own.
+READERS_OWN = ("media_player.",)
+
+
+def readme_automations() -> list[dict[str, Any]]:
+    """The README's automation examples: its YAML blocks with triggers.
+
+    As automations.yaml lists them: each with an id (the UI's editor needs one) and an alias.
+    """
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+    automations: list[dict[str, Any]] = [
+        yaml.safe_load(block) for block in blocks if re.search(r"^triggers:", block, re.MULTILINE)
+    ]
+    for number, automation in enumerate(automations, 1):
+        automation.setdefault("alias", f"README example {number}")
+        automation["id"] = f"readme_example_{number}"
+    return automations
+
+
+ENTITY_DOMAINS = ("binary_sensor", "button", "calendar", "event", "media_player", "sensor", "todo")
+
+
+def entities_named(automations: list[dict[str, Any]]) -> set[str]:
+    """The entity ids the automations name (in triggers, templates and data alike)."""
+    text = yaml.safe_dump(automations)
+    return set(re.findall(rf"(?<![.\w])(?:{'|'.join(ENTITY_DOMAINS)})\.[a-z0-9_]+", text))
+
+
+async def loaded_automations(client: HassClient) -> dict[str, str]:
+    """The README examples' automation entities' states, by the automation's id."""
+    states = await client.get("/api/states")
+    return {
+        str(s["attributes"]["id"]): str(s["state"])
+        for s in states
+        if s["entity_id"].startswith("automation.")
+        and str(s["attributes"].get("id", "")).startswith("readme_example_")
+    }
+
+
+def unlisted_film() -> str:
+    """A film of the demo's catalogue on neither watchlist, nor in Plex's library: "Title (year)"."""
+    facts = demo_world.build_world().facts
+    listed = {i for kind, i in facts.trakt_watchlist + facts.simkl_watchlist if kind == "film"}
+    film = next(
+        film
+        for i, film in enumerate(demo_world.FILMS)
+        if i not in listed and i not in facts.plex_films
+    )
+    return f"{film.title} ({film.year})"
+
+
+async def listed(client: HassClient, todo: str) -> set[str]:
+    """The titles on a watchlist to-do list, as todo.get_items answers."""
+    response = await client.call("todo", "get_items", {"entity_id": todo}, response=True)
+    return {str(item["summary"]) for item in response[todo]["items"]}
+
+
+async def upcoming_week(client: HassClient) -> dict[str, list[str]]:
+    """Each CrossWatch calendar's events of the coming seven days, by entity id (summaries)."""
+    now = datetime.now(UTC)
+    start, end = now.isoformat(), (now + timedelta(days=7)).isoformat()
+    calendars = [
+        e["entity_id"]
+        for e in await client.entities(DOMAIN)
+        if e["entity_id"].startswith("calendar.")
+    ]
+    week: dict[str, list[str]] = {}
+    for calendar in calendars:
+        events = await client.get(f"/api/calendars/{calendar}", params={"start": start, "end": end})
+        week[calendar] = [str(event["summary"]) for event in events]
+    return week
 
 
 @pytest.fixture
@@ -166,12 +278,56 @@ async def test_the_demo_sets_up_once_syncs_stops_cleanly_and_starts_again(demo: 
             assert states["needs_attention"] == ("on" if unresolved else "off"), (name, states)
             assert not unresolved or int(states["unresolved"]) > 0, (name, states)
 
-        # "Sync now" on a pair: a new run.
+        # The calendars: next week's episodes of the shows the user follows, on each tracker.
+        week: dict[str, list[str]] = {}
+        for _ in range(60):  # each calendar's first read runs in the background after setup
+            week = await upcoming_week(client)
+            if len(week) == 3 and all(week.values()):
+                break
+            await asyncio.sleep(0.5)
+        assert len(week) == 3, week  # Trakt, SIMKL and AniList
+        assert all(week.values()), week
+
+        # The README's automation examples, pasted into automations.yaml, load as they are.
+        automations = readme_automations()
+        assert len(automations) >= 3
+        present = {s["entity_id"] for s in await client.get("/api/states")}
+        named = {e for e in entities_named(automations) if not e.startswith(READERS_OWN)}
+        assert named, automations
+        assert named <= present, named - present
+        pasted = yaml.safe_dump(automations, allow_unicode=True, sort_keys=False)
+        (demo.directory / "config" / "automations.yaml").write_text(pasted, encoding="utf-8")
+        await client.call("automation", "reload", {})
+        loaded: dict[str, str] = {}
+        for _ in range(20):
+            loaded = await loaded_automations(client)
+            if len(loaded) == len(automations):
+                break
+            await asyncio.sleep(0.3)
+        assert loaded == {a["id"]: "on" for a in automations}, loaded
+
+        # A film added by title to Trakt's to-do list; "Sync now" on the pair puts it on SIMKL's.
+        film = unlisted_film()
+        todos = [
+            e["entity_id"]
+            for e in await client.entities(DOMAIN)
+            if e["entity_id"].startswith("todo.")
+        ]
+        trakt_todo = "todo.trakt_alice_watchlist"
+        (simkl_todo,) = (todo for todo in todos if todo.startswith("todo.simkl_"))
+        assert film not in await listed(client, simkl_todo)
+        await client.call("todo", "add_item", {"entity_id": trakt_todo, "item": film})
+        assert film in await listed(client, trakt_todo)
         name = "Trakt ⇄ SIMKL watchlist"
         await asyncio.sleep(1.1)  # last_run is shown in whole seconds
         after = await sync_now(client, name)
         assert after["last_run"] != pairs[name]["last_run"]
         assert after["last_result"] == "success"
+        for _ in range(30):  # the list reads SIMKL again after the run, in the background
+            if film in await listed(client, simkl_todo):
+                break
+            await asyncio.sleep(0.3)
+        assert film in await listed(client, simkl_todo)
 
         # Meanwhile the simulated user went on watching on Plex: Sync now carries it to Trakt.
         name = "Plex → Trakt history"
@@ -180,6 +336,15 @@ async def test_the_demo_sets_up_once_syncs_stops_cleanly_and_starts_again(demo: 
         assert after["last_result"] == "success", after
         assert int(after["planned_adds"]) >= 1, after
         assert " watched " in (demo.directory / "simulators.log").read_text()
+
+        # The living room's player plays a film to its end, and Plex records the play. (The
+        # simulated user watches films in library order, so the last one is left alone.)
+        before = await plex_films(demo)
+        film = max(before, key=int)
+        finished = await play_to_the_end(client, film)
+        assert finished["attributes"]["media_position"] == finished["attributes"]["media_duration"]
+        after_play = await plex_films(demo)
+        assert after_play[film].get("viewCount", 0) == before[film].get("viewCount", 0) + 1
 
     assert await demo.interrupt() == 0
     assert "demo: stopped (Home Assistant exited with 0)" in demo.lines, demo.output
@@ -190,5 +355,11 @@ async def test_the_demo_sets_up_once_syncs_stops_cleanly_and_starts_again(demo: 
     second_start = time.monotonic() - started
     assert not any("first start" in line for line in lines), demo.output
     assert all(_honest(pair.name, lines) for pair in PAIRS), demo.output
+    # The user's automations outlive the restart, in their file and loaded.
+    kept = (demo.directory / "config" / "automations.yaml").read_text(encoding="utf-8")
+    assert kept == pasted
+    async with HassClient(url) as client:
+        await client.login(USERNAME, PASSWORD)
+        assert await loaded_automations(client) == {a["id"]: "on" for a in automations}
     assert await demo.interrupt() == 0
     sys.stderr.write(f"\ndemo: first start {first_start:.0f} s, second {second_start:.0f} s\n")

@@ -3,8 +3,9 @@
 Onboarding, two accounts (Trakt and SIMKL by device code, each approved while the flow's
 progress step polls), the sync entry and a two-way watchlist pair, all through the config flow
 API as the frontend drives it; then the sync action over REST, the entities' states and what
-the simulators hold. Then Home Assistant restarts on the same config directory: everything
-loads again, and a second sync plans nothing.
+the simulators hold. A film added by title to Trakt's watchlist to-do list (`todo.add_item`)
+reaches Trakt, and the pair's next run puts it on SIMKL's. Then Home Assistant restarts on the
+same config directory: everything loads again, and a second sync plans nothing.
 """
 
 import asyncio
@@ -22,7 +23,8 @@ pytestmark = pytest.mark.timeout(300)
 
 DOMAIN = "crosswatch"
 USER, PASSWORD = "e2e", "e2e-password"
-MATRIX, HEAT, DARK = ("movie", 1), ("movie", 2), ("show", 10)
+MATRIX, HEAT, DARK, DUNE = ("movie", 1), ("movie", 2), ("show", 10), ("movie", 3)
+TRAKT_LIST = "todo.trakt_alice_watchlist"
 PAIR_ENTITIES = {
     "last_result",
     "last_run",
@@ -42,7 +44,9 @@ GUARDS = {
 
 
 def seed(trakt: trakt_sim.TraktSim, simkl: simkl_sim.SimklState) -> None:
-    """The Matrix on Trakt's watchlist, Heat on SIMKL's; Dark known to both, listed nowhere."""
+    """The Matrix on Trakt's watchlist, Heat on SIMKL's; Dark and Dune known to both, unlisted."""
+    trakt.add_movie(3, "Dune", 2021, imdb="tt1160419", tmdb=438631, slug="dune-2021")
+    simkl.add_title("movies", 104, "Dune", 2021, imdb="tt1160419", tmdb="438631")
     simkl.add_title("movies", 100, "The Matrix", 1999, imdb="tt0133093", tmdb="603")
     simkl.add_title("movies", 102, "Heat", 1995, imdb="tt0113277", tmdb="949")
     simkl.add_title(
@@ -237,6 +241,19 @@ async def test_crosswatch_in_a_real_home_assistant_survives_a_restart(
     event = await client.state(entities["run"])
     assert event["attributes"]["event_type"] == "completed"
 
+    # A film added by title on Trakt's to-do list: Trakt lists it, and the next run gives it
+    # to SIMKL.
+    await client.call("todo", "add_item", {"entity_id": TRAKT_LIST, "item": "Dune"})
+    assert trakt_refs(trakt) == {MATRIX, HEAT, DARK, DUNE}
+    listed = await client.call("todo", "get_items", {"entity_id": TRAKT_LIST}, response=True)
+    assert "Dune (2021)" in {item["summary"] for item in listed[TRAKT_LIST]["items"]}, listed
+    response = await client.call(DOMAIN, "sync", {"pair": device_id}, response=True)
+    (run,) = response["runs"]
+    assert run["status"] == "success", run
+    assert run["features"]["watchlist"]["applied"] == 1
+    assert simkl_planned(simkl) == {100, 102, 104, 200}
+    after_sync = await states(client, entities)
+
     # Restart on the same config directory: entries, devices and the store survive.
     assert await hass.stop() == 0
     writes = (len(trakt.watchlist), len(simkl.lists))
@@ -261,7 +278,7 @@ async def test_crosswatch_in_a_real_home_assistant_survives_a_restart(
         final = await states(again, entities)
         assert (final["planned_adds"], final["planned_removes"]) == ("0", "0")
     assert (len(trakt.watchlist), len(simkl.lists)) == writes
-    assert trakt_refs(trakt) == {MATRIX, HEAT, DARK}
+    assert trakt_refs(trakt) == {MATRIX, HEAT, DARK, DUNE}
 
     errors = [line for line in hass.log_errors() if DOMAIN in line]
     assert not errors, "\n".join(errors)

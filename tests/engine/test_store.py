@@ -137,6 +137,29 @@ def test_a_baseline_round_trips_and_survives_reopening(tmp_path: Path) -> None:
     assert baseline.find(movie(None, plex_key=7), include_local=True) == listed(HEAT)
 
 
+def test_a_baseline_loaded_beside_the_sides_read_holds_the_reads_unchanged_entries(
+    store: StateStore,
+) -> None:
+    # Every object a run keeps alive lengthens each pass of the cycle collector; a baseline
+    # that copied the read's unchanged entries would double a large inventory's.
+    store.save_baseline(
+        WATCHLIST_A, "Plex", upserts=[listed(HEAT), listed(ALIEN)], removed=[], saved_at=T0
+    )
+    read = snap(Feature.WATCHLIST, [listed(HEAT), listed(ALIEN, at=T0 + timedelta(days=1))])
+
+    baseline = store.load_baseline(WATCHLIST_A, like=read)
+
+    assert baseline is not None
+    assert baseline.entries["imdb:tt0113277"] is read.entries["imdb:tt0113277"]
+    changed = baseline.entries["tmdb:movie:348"]
+    assert changed == listed(ALIEN)  # what the baseline recorded, not what the read says now
+    assert changed is not read.entries["tmdb:movie:348"]
+    alone = store.load_baseline(WATCHLIST_A)
+    assert alone is not None
+    assert dict(alone.entries) == dict(baseline.entries)
+    assert dict(alone.aliases) == dict(baseline.aliases)
+
+
 def test_baseline_writes_are_incremental(store: StateStore) -> None:
     many = [listed(movie(f"Film {n}", 2000, tmdb=1000 + n)) for n in range(500)]
     assert store.save_baseline(WATCHLIST_A, "Plex", upserts=many, removed=[], saved_at=T0) == 500

@@ -31,8 +31,11 @@ import sys
 import time
 from typing import IO
 
+from tests.demo.simulators import ENDPOINTS
+from tests.simulators.plex import SERVER_TOKEN as PLEX_SERVER_TOKEN
+
 from .api import ApiError, FlowError, HassClient, Json
-from .process import REPO, HassError, HassProcess, write_config
+from .process import CROSSWATCH, REPO, HassError, HassProcess, write_config
 
 DOMAIN = "crosswatch"
 NAME, USERNAME, PASSWORD = "Demo", "demo", "crosswatch"
@@ -60,6 +63,24 @@ PAIRS = (
     Pair("AniList ⇄ Trakt watchlist", "anilist", "trakt", ("watchlist",), "two_way"),
     Pair("Plex → MDBList history", "plex", "mdblist", ("history",), "add_only"),
 )
+
+
+# The living room's player (tests/demo/crosswatch_demo_player): it plays the demo's Plex films,
+# 240 times faster than real time, and tells Plex when one ends.
+PLAYER = REPO / "tests" / "demo" / "crosswatch_demo_player"
+PLAYER_ENTITY = "media_player.living_room"
+
+
+def player_configuration(sim_port: int) -> str:
+    """The YAML that sets up the living room's player on the simulated Plex server."""
+    plex_port = sim_port + ENDPOINTS.index("plex")
+    return (
+        "media_player:\n"
+        "  - platform: crosswatch_demo_player\n"
+        "    name: Living room\n"
+        f"    url: http://127.0.0.1:{plex_port}\n"
+        f"    token: {PLEX_SERVER_TOKEN}\n"
+    )
 
 
 class DemoError(RuntimeError):
@@ -438,7 +459,11 @@ async def run(
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, on_signal)
 
-    write_config(config, port, name="CrossWatch demo", hosts=hosts)
+    write_config(
+        config, port, name="CrossWatch demo", hosts=hosts,
+        components={"crosswatch": CROSSWATCH, "crosswatch_demo_player": PLAYER},
+        extra=player_configuration(sim_port),
+    )  # fmt: skip
     simulators = Simulators(
         directory / "simulators", sim_port, directory / "simulators.log", watch_every=watch_every
     )

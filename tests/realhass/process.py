@@ -2,12 +2,13 @@
 
 The configuration is minimal, like config/configuration.yaml: the UI, the config panel and
 diagnostics, all of which load from the test requirements, so Home Assistant starts with
-`--skip-pip` and needs no network. Its output goes to a log file whose tail comes with every
-failure.
+`--skip-pip` and needs no network; and, as Home Assistant's default configuration has them,
+automations, scripts and scenes from their own files, which are the user's and kept. Its output
+goes to a log file whose tail comes with every failure.
 """
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 import contextlib
 from datetime import UTC, datetime
 import importlib
@@ -23,12 +24,20 @@ from typing import IO, Any, Self
 import aiohttp
 
 REPO = Path(__file__).resolve().parents[2]
+CROSSWATCH = REPO / "custom_components" / "crosswatch"
 # Not default_config: several of its integrations need hardware or binaries. The UI, the config
 # panel, history and diagnostics; requirements.py installs what they (and the defaults) need.
 CONFIGURED_DOMAINS = ("frontend", "config", "history", "logbook", "system_health")
 
+# Included as Home Assistant's own default configuration includes them: the UI's automation,
+# script and scene editors write these files. Created empty when missing, never rewritten.
+USER_FILES = {"automations.yaml": "[]\n", "scripts.yaml": "", "scenes.yaml": ""}
+INCLUDED_DOMAINS = ("automation", "script", "scene")  # the domains those files configure
+
 CONFIGURATION = """\
 # Written by tests/realhass/process.py; rewritten on every start.
+# Your automations, scripts and scenes go in automations.yaml, scripts.yaml and scenes.yaml
+# (the UI's editors write them there): those files are kept.
 homeassistant:
   name: {name}
   unit_system: metric
@@ -40,13 +49,14 @@ homeassistant:
 
 {http}
 {integrations}
+{includes}
 logger:
   default: warning
   logs:
     homeassistant.setup: info
     homeassistant.core: info
     custom_components.crosswatch: {crosswatch_level}
-"""
+{extra}"""
 
 
 class HassError(RuntimeError):
@@ -68,27 +78,49 @@ def write_config(
     name: str = "CrossWatch",
     hosts: Sequence[str] = ("127.0.0.1",),
     debug: bool = True,
+    components: Mapping[str, Path] | None = None,
+    extra: str = "",
 ) -> None:
-    """Write configuration.yaml and link custom_components to the working tree's."""
+    """Write configuration.yaml and link the custom integrations into `custom_components/`.
+
+    configuration.yaml is the demo's (its port, its log levels), rewritten every time; the files
+    it includes for automations, scripts and scenes are the user's: created when missing, kept
+    as they are otherwise. `components` maps each custom integration's domain to its folder
+    (CrossWatch's, from the working tree, by default); `extra` is YAML appended to the
+    configuration.
+    """
     config_dir.mkdir(parents=True, exist_ok=True)
+    for file_name, empty in USER_FILES.items():
+        user_file = config_dir / file_name
+        if not user_file.exists():
+            user_file.write_text(empty, encoding="utf-8")
     (config_dir / "configuration.yaml").write_text(
         CONFIGURATION.format(
             name=name,
             http=http_settings(config_dir, port, hosts),
             integrations="".join(f"{domain}:\n" for domain in CONFIGURED_DOMAINS),
+            includes="".join(
+                f"{domain}: !include {file_name}\n"
+                for domain, file_name in zip(INCLUDED_DOMAINS, USER_FILES, strict=True)
+            ),
             crosswatch_level="debug" if debug else "info",
+            extra=extra,
         ),
         encoding="utf-8",
     )
-    link = config_dir / "custom_components"
-    target = REPO / "custom_components"
-    if link.is_symlink() and link.resolve() == target.resolve():
-        return
-    if link.is_symlink() or link.is_file():
-        link.unlink()
-    elif link.exists():
-        raise HassError(f"{link} exists and is not a link to {target}; remove it")
-    link.symlink_to(target, target_is_directory=True)
+    folder = config_dir / "custom_components"
+    if folder.is_symlink() or folder.is_file():
+        folder.unlink()  # an older layout linked the whole folder to the working tree's
+    folder.mkdir(exist_ok=True)
+    for domain, target in (components or {"crosswatch": CROSSWATCH}).items():
+        link = folder / domain
+        if link.is_symlink() and link.resolve() == target.resolve():
+            continue
+        if link.is_symlink() or link.is_file():
+            link.unlink()
+        elif link.exists():
+            raise HassError(f"{link} exists and is not a link to {target}; remove it")
+        link.symlink_to(target, target_is_directory=True)
 
 
 def http_settings(config_dir: Path, port: int, hosts: Sequence[str]) -> str:
@@ -174,6 +206,9 @@ class HassProcess:
             "--config",
             str(self.config_dir),
             "--skip-pip",
+            # Not the working tree: its own custom_components package would hide the config's,
+            # and with it every custom integration but CrossWatch.
+            cwd=self.config_dir,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=self._log,
             stderr=asyncio.subprocess.STDOUT,

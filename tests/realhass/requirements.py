@@ -20,14 +20,14 @@ import sys
 from homeassistant import bootstrap, components
 from homeassistant.util.package import is_installed
 
-from .process import CONFIGURED_DOMAINS
+from .process import CONFIGURED_DOMAINS, INCLUDED_DOMAINS
 
 
 def domains() -> set[str]:
     """The integrations that load: the default ones, ours, and their dependencies."""
     base = Path(components.__file__).parent
     seen: set[str] = set()
-    todo = [*bootstrap.DEFAULT_INTEGRATIONS, *CONFIGURED_DOMAINS]
+    todo = [*bootstrap.DEFAULT_INTEGRATIONS, *CONFIGURED_DOMAINS, *INCLUDED_DOMAINS]
     while todo:
         domain = todo.pop()
         manifest = base / domain / "manifest.json"

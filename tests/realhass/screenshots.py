@@ -1,4 +1,6 @@
-"""Screenshots of the running demo for the README: the integration page, a pair, a repair.
+"""Screenshots of the running demo for the README: integration, pair, repair, to-do, calendar.
+
+The to-do list is the Trakt account's watchlist; the calendar shows its upcoming episodes.
 
     python -m tests.realhass.screenshots [--url http://127.0.0.1:8123] [--dir .demo] [--out docs/screenshots]
 
@@ -15,6 +17,7 @@ installs both when they are missing.
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 import json
 from pathlib import Path
 import time
@@ -40,6 +43,7 @@ CHROMIUM_FLAGS = [
 WATCHLIST_PAIR = "Trakt ⇄ SIMKL watchlist"
 SHOWN_PAIR = "Plex → Trakt history"
 FILMS_TAKEN_OFF = 8
+SHOWN_ACCOUNT = "Trakt"  # whose watchlist and calendar are shown
 
 
 async def until[T](probe: Callable[[], Awaitable[T | None]], what: str, within: float = 90) -> T:
@@ -112,8 +116,19 @@ async def make_removals_wait(client: HassClient, world: Json) -> Json:
     return await until(lambda: held_repair(client), "the held-removals repair")
 
 
-def shoot(url: str, out: Path, device_id: str, repair_title: str) -> None:
-    """Log in as the demo user and take the three screenshots."""
+async def account_entity(client: HassClient, domain: str, account: str) -> str:
+    """The entity id of the CrossWatch `domain` entity (todo, calendar) of one account."""
+    for entity in await client.entities(DOMAIN):
+        entity_id = str(entity["entity_id"])
+        if entity_id.startswith(f"{domain}."):
+            state = await client.state(entity_id)
+            if account in str(state["attributes"].get("friendly_name", "")):
+                return entity_id
+    raise RuntimeError(f"screenshots: no {domain} entity of the {account} account")
+
+
+def shoot(url: str, out: Path, shown: Shown) -> None:
+    """Log in as the demo user and take the screenshots."""
     # Installed by script/screenshots alone, so it is no test dependency.
     from playwright.sync_api import sync_playwright  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
 
@@ -133,28 +148,71 @@ def shoot(url: str, out: Path, device_id: str, repair_title: str) -> None:
         page.wait_for_timeout(1500)
         page.screenshot(path=out / "integration.png")
 
-        page.goto(f"{url}/config/devices/device/{device_id}")
+        page.goto(f"{url}/config/devices/device/{shown.device_id}")
         page.get_by_text("Planned adds").first.wait_for(timeout=30_000)
         page.wait_for_timeout(1500)
         page.screenshot(path=out / "pair-device.png")
 
         page.goto(f"{url}/config/repairs")
-        page.get_by_text(repair_title).first.click(timeout=30_000)
+        page.get_by_text(shown.repair_title).first.click(timeout=30_000)
         page.get_by_text("Approve").first.wait_for(timeout=30_000)
         page.wait_for_timeout(1000)
         page.screenshot(path=out / "repair.png")
+
+        page.goto(f"{url}/todo?entity_id={shown.todo}")
+        page.get_by_text(shown.first_on_watchlist).first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=out / "todo.png")
+
+        page.goto(f"{url}/calendar")
+        page.get_by_text(shown.first_upcoming).first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=out / "calendar.png")
         browser.close()
 
 
-async def prepare(url: str, directory: Path) -> tuple[str, str]:
-    """The shown pair's device id and the repair's title, making the repair if needed."""
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What the screenshots show, and a text each page shows once it has loaded."""
+
+    device_id: str  # the shown pair's device
+    repair_title: str
+    todo: str  # the shown account's watchlist (todo entity)
+    first_on_watchlist: str
+    first_upcoming: str  # the summary of the calendar's next event
+
+
+async def first_upcoming(client: HassClient, calendar: str) -> str | None:
+    """The summary of the calendar's next event within the month shown, if it has one."""
+    state = await client.state(calendar)
+    summary = state["attributes"].get("message")
+    return str(summary) if summary else None
+
+
+async def prepare(url: str, directory: Path) -> Shown:
+    """What the screenshots show, making the repair if needed."""
     world = json.loads((directory / "simulators" / "world.json").read_text(encoding="utf-8"))
     async with HassClient(url) as client:
         await client.login(USERNAME, PASSWORD)
         device = (await pair_devices(client))[SHOWN_PAIR]
         repair = await make_removals_wait(client, world)
+        todo = await account_entity(client, "todo", SHOWN_ACCOUNT)
+        items = await client.call(
+            "todo", "get_items", {"entity_id": todo, "status": "needs_action"}, response=True
+        )
+        listed = items[todo]["items"]
+        if not listed:
+            raise RuntimeError(f"screenshots: the {SHOWN_ACCOUNT} watchlist is empty")
+        calendar = await account_entity(client, "calendar", SHOWN_ACCOUNT)
+        upcoming = await until(lambda: first_upcoming(client, calendar), f"an event on {calendar}")
     placeholders: dict[str, Any] = repair.get("translation_placeholders") or {}
-    return str(device["id"]), f"removals wait for your decision ({placeholders.get('pair')})"
+    return Shown(
+        str(device["id"]),
+        f"removals wait for your decision ({placeholders.get('pair')})",
+        todo,
+        str(listed[0]["summary"]),
+        upcoming,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,9 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     args = parser.parse_args(argv)
     url = str(args.url).rstrip("/")
-    device_id, repair_title = asyncio.run(prepare(url, args.dir))
-    shoot(url, args.out, device_id, repair_title)
-    for name in ("integration", "pair-device", "repair"):
+    shoot(url, args.out, asyncio.run(prepare(url, args.dir)))
+    for name in ("integration", "pair-device", "repair", "todo", "calendar"):
         say(f"screenshots: {args.out / name}.png")
     return 0
 

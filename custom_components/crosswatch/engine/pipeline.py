@@ -299,7 +299,10 @@ class Pipeline:
                 if marks[side] is not None:
                     await blocking(partial(store.unsettle, scopes[side]))
         baselines = {
-            side: await blocking(partial(store.load_baseline, scopes[side])) for side in PairSide
+            side: await blocking(
+                partial(store.load_baseline, scopes[side], like=reads[side].snapshot)
+            )
+            for side in PairSide
         }
         observed = await observe_sides(
             ctx, spec, providers, scopes, reads, baselines=baselines, pending=pending,
