@@ -27,6 +27,7 @@ from .accounts import (
 from .anime_map import AnimeMap, anime_map_url, async_forget_anime_map_issue, involves_anilist
 from .const import CONF_ACCOUNT_ID, CONF_KIND, DOMAIN, SUBENTRY_PAIR, Kind
 from .coordinator import LastSynced, PairCoordinator, PairState, PairStatus
+from .playback import async_follow_playback
 from .runtime import (
     ACCOUNT_ACTIVITY,
     ACCOUNT_EDITED,
@@ -175,6 +176,9 @@ async def _async_setup_sync(hass: HomeAssistant, entry: SyncConfigEntry) -> bool
         coordinator = PairCoordinator(hass, entry, subentry)
         coordinator.data = await _last_known_state(hass, entry, subentry_id)
         runtime.coordinators[subentry_id] = coordinator
+    for coordinator in runtime.coordinators.values():
+        if coordinator.pair.follows_playback:  # finished plays sync at once (playback.py)
+            entry.async_on_unload(async_follow_playback(hass, coordinator))
     # Loaded when a pair with an AniList account first runs; every pair lends ids from it.
     runtime.anime_map = AnimeMap(hass, entry, anime_map_url(entry))
     if not any(involves_anilist(c.pair) for c in runtime.coordinators.values()):
@@ -206,7 +210,8 @@ async def _last_known_state(hass: HomeAssistant, entry: SyncConfigEntry, pair_id
     """What the store remembers of the pair, so entities survive restarts before a run."""
     store = entry.runtime_data.store
     use = entry.runtime_data.async_use_store
-    runs = await use(hass, partial(store.runs, pair_id, 1))
+    # The pair's last result is its last full run's: a targeted run synced one played item.
+    runs = await use(hass, partial(store.runs, pair_id, 1, full_only=True))
     changing = await use(hass, partial(store.last_changing_run, pair_id))
     held = await use(hass, partial(store.held, pair_id))
     unresolved = await use(hass, partial(store.unresolved, pair_id))

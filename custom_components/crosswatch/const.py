@@ -62,6 +62,8 @@ CONF_DELETE_FLOOR: Final = "delete_budget_floor"
 CONF_DELETE_SHARE: Final = "delete_budget_percent"
 CONF_DROP_THRESHOLD: Final = "drop_guard_percent"
 CONF_TOMBSTONE_DAYS: Final = "tombstone_ttl_days"
+# media_player entities whose finished plays the pair syncs at once (targeted runs).
+CONF_FOLLOW_PLAYERS: Final = "follow_players"
 
 # Sync entry options.
 CONF_ANIME_MAP_URL: Final = "anime_map_url"  # where the anime id mapping list is downloaded
@@ -74,3 +76,5 @@ MEMO_TTL: Final = timedelta(seconds=300)
 EVENT_RUN_FINISHED: Final = f"{DOMAIN}_run_finished"
 # Fired after a run that changed something on a service, naming what (the logbook shows it).
 EVENT_ITEMS_SYNCED: Final = f"{DOMAIN}_items_synced"
+# Fired when a followed media player finished a play, saying what became of it (playback.py).
+EVENT_PLAYBACK_FINISHED: Final = f"{DOMAIN}_playback_finished"

@@ -15,16 +15,25 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .anime_map import involves_anilist
-from .const import DOMAIN, EVENT_ITEMS_SYNCED, EVENT_RUN_FINISHED, LOGGER
+from .const import (
+    DOMAIN,
+    EVENT_ITEMS_SYNCED,
+    EVENT_PLAYBACK_FINISHED,
+    EVENT_RUN_FINISHED,
+    LOGGER,
+)
 from .engine.applier import ApplyReport
 from .engine.guards import GuardCode
 from .engine.payloads import Feature
 from .engine.pipeline import RunResult, RunStatus
-from .engine.provider import AuthError
+from .engine.playback import FinishedPlay
+from .engine.provider import AuthError, ItemReader, ProviderError
 from .engine.records import PendingWrite
 from .engine.runs import RunChanges
+from .engine.targeted import read_played
 from .errors import Boundary, ErrorSubject, rate_limited, translate_errors
 from .pairs import PairConfig
+from .playback import TakingTurns, describe_play
 from .runtime import (
     AccountActivity,
     AccountRuntime,
@@ -32,6 +41,17 @@ from .runtime import (
     loaded_account,
     publish_activity,
 )
+
+
+class PlayOutcome(StrEnum):
+    """What became of a play a followed player finished (the playback event says it)."""
+
+    SYNCED = "synced"  # the targeted run wrote it to the target
+    IN_SYNC = "in_sync"  # the target had it already: nothing to write
+    NOT_WATCHED = "not_watched_on_server"  # the server never showed the play: nothing synced
+    WAITS_FOR_FULL_RUN = "waits_for_full_run"  # the pair has not read its source whole yet
+    UNAVAILABLE = "unavailable"  # an account is missing or cannot read one item
+    FAILED = "failed"  # a read or the run failed; the next full run sees the play
 
 
 class PairStatus(StrEnum):
@@ -243,6 +263,82 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             raise rate_limited(self.subentry.title, result.rate_limited, result.retry_after)
         self._adjust_interval(result)
         return await self._state(_FROM_RUN[result.status], result, ())
+
+    async def async_sync_play(self, entity_id: str, play: FinishedPlay) -> PlayOutcome | str:
+        """Sync one play a followed player finished, as a targeted run (engine/targeted.py).
+
+        The source is asked for the item by the id the player reports, until it shows the play
+        (a few reads, between the pairs' runs); then the pair runs for that item alone, under
+        the run lock. The pair's last result stays its last full run's. Returns the outcome,
+        or the run's status where it did not do what it planned (the event says it).
+        """
+        outcome = await self._sync_play(play)
+        LOGGER.info(
+            "%s: %s finished on %s: %s", self.subentry.title, play.label, entity_id, outcome
+        )
+        self.hass.bus.async_fire(
+            EVENT_PLAYBACK_FINISHED,
+            {
+                "pair": self.subentry.title,
+                "pair_id": self.pair_id,
+                **describe_play(entity_id, play.label, str(outcome)),
+            },
+        )
+        return outcome
+
+    async def _sync_play(self, play: FinishedPlay) -> PlayOutcome | str:
+        source, target = self.accounts()
+        runtime = self.config_entry.runtime_data
+        if source is None or target is None or not isinstance(source.provider, ItemReader):
+            return PlayOutcome.UNAVAILABLE
+        try:
+            played = await read_played(
+                TakingTurns(source.provider, runtime.run_lock),
+                play.content_id,
+                since=play.started_by,
+            )
+            if played.read is None:
+                return PlayOutcome.NOT_WATCHED
+            spec = self.pair.spec(self.pair_id, features=[Feature.HISTORY])
+            self._set_running(True)
+            try:
+                async with runtime.run_lock:
+                    if runtime.closed:
+                        return PlayOutcome.UNAVAILABLE
+                    result = await runtime.pipeline.run_item(
+                        spec, source.provider, target.provider, played.read
+                    )
+            finally:
+                self._set_running(False)
+                runtime.expire_shared_reads_later(self.hass)
+        except AuthError as err:
+            self._start_reauth(err)
+            return PlayOutcome.FAILED
+        except ProviderError as err:
+            LOGGER.warning("%s: the played item could not be read: %s", self.subentry.title, err)
+            return PlayOutcome.FAILED
+        for account in (source, target):
+            publish_activity(self.hass, account, AccountActivity())
+        if result is None:
+            return PlayOutcome.WAITS_FOR_FULL_RUN
+        await self._publish_counts()
+        if result.changes.any:
+            self.hass.bus.async_fire(
+                EVENT_ITEMS_SYNCED,
+                {
+                    "pair": self.subentry.title,
+                    "pair_id": self.pair_id,
+                    "run_id": result.run_id,
+                    "changes": result.changes.as_dict(),
+                },
+            )
+            if self.data is not None:  # what the Last synced sensor shows; not the last result
+                synced = LastSynced(result.finished_at, result.changes)
+                self.data = replace(self.data, last_synced=synced)
+                self.async_update_listeners()
+        if result.status is not RunStatus.TARGETED:
+            return result.status.value
+        return PlayOutcome.SYNCED if result.changes.any else PlayOutcome.IN_SYNC
 
     @translate_errors(Boundary.ACTION)
     async def async_approve_held(self) -> ApplyReport:

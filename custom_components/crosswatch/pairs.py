@@ -11,6 +11,7 @@ from .const import (
     CONF_DROP_THRESHOLD,
     CONF_DRY_RUN,
     CONF_FEATURES,
+    CONF_FOLLOW_PLAYERS,
     CONF_INTERVAL,
     CONF_MODE,
     CONF_SOURCE,
@@ -33,6 +34,7 @@ DEFAULT_PAIR_OPTIONS: Mapping[str, Any] = {
     CONF_DELETE_SHARE: DEFAULT_GUARDS.delete_share * 100,
     CONF_DROP_THRESHOLD: DEFAULT_GUARDS.drop_threshold * 100,
     CONF_TOMBSTONE_DAYS: DEFAULT_GUARDS.tombstone_ttl.days,
+    CONF_FOLLOW_PLAYERS: [],
 }
 
 
@@ -47,6 +49,13 @@ class PairConfig:
     interval: timedelta
     dry_run: bool
     guards: GuardSettings
+    # media_player entity ids whose finished plays run the pair for that item (playback.py).
+    follow_players: tuple[str, ...] = ()
+
+    @property
+    def follows_playback(self) -> bool:
+        """Whether finished plays on followed players sync at once (history pairs only)."""
+        return bool(self.follow_players) and Feature.HISTORY in self.features
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> PairConfig:
@@ -66,6 +75,7 @@ class PairConfig:
             interval=timedelta(minutes=int(merged[CONF_INTERVAL])),
             dry_run=bool(merged[CONF_DRY_RUN]),
             guards=guards,
+            follow_players=tuple(str(e) for e in merged[CONF_FOLLOW_PLAYERS] or ()),
         )
 
     def spec(

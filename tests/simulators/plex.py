@@ -216,6 +216,11 @@ class PlexSim:
     lookups: list[str] = field(default_factory=list)  # ratingKeys of per-item metadata lookups
     lookups_in_flight: int = 0
     most_lookups_in_flight: int = 0
+    item_reads: list[str] = field(default_factory=list)  # ratingKeys read one at a time
+    section_reads: int = 0  # pages of library sections listed (a library scan reads them all)
+    # Plays a player finished that the server marks watched only after this many reads of the
+    # item (its timeline report still on the way): ratingKey -> [reads left, the change].
+    _lagging: dict[str, list[Any]] = field(default_factory=dict)
     _pending: list[list[Any]] = field(default_factory=list)
     _keys: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
     _hex: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -300,6 +305,36 @@ class PlexSim:
             elif item.title == title and season is None:
                 return item
         raise KeyError(title)
+
+    def finish_play(self, item: Item, *, shown_after_item_reads: int = 0) -> int:
+        """A player finished a play of `item`: the server counts it and dates it now.
+
+        With `shown_after_item_reads`, the server shows the play only after that many reads of
+        the item by its ratingKey (a watched flag that lags behind the end of the play).
+        """
+        viewed_at = self.tick(1)
+
+        def change() -> None:
+            item.view_count += 1
+            item.last_viewed_at = viewed_at
+            self.plays.append((item.rating_key, viewed_at))
+
+        if shown_after_item_reads <= 0:
+            change()
+        else:
+            self._lagging[item.rating_key] = [shown_after_item_reads, change]
+        return viewed_at
+
+    def _item_read(self, rating_key: str) -> None:
+        self.item_reads.append(rating_key)
+        lagging = self._lagging.get(rating_key)
+        if lagging is None:
+            return
+        if lagging[0] <= 0:
+            del self._lagging[rating_key]
+            lagging[1]()
+        else:
+            lagging[0] -= 1
 
     # -- eventual consistency -------------------------------------------------------------
 
@@ -574,6 +609,7 @@ def make_server_app(sim: PlexSim) -> web.Application:
         if section not in sim.sections:
             return web.Response(status=404, text="Not Found")
         sim._list_read()
+        sim.section_reads += 1
         wanted = request.query.get("type")
         default_kind = "movie" if sim.sections[section][0] == "movie" else "show"
         kind_id = int(wanted) if wanted else _TYPES[default_kind]
@@ -718,7 +754,22 @@ def make_server_app(sim: PlexSim) -> web.Application:
         sim._later(change)
         return None
 
+    async def metadata_item(request: web.Request) -> web.StreamResponse:
+        # One library item by its ratingKey (the description's getMetadataItem), with its
+        # Guids as the server always sends them on this endpoint.
+        key = request.match_info["ids"]  # one ratingKey: the description's name for the path
+        sim._item_read(key)
+        item = sim.items.get(key)
+        if item is None:
+            return web.Response(status=404, text="Not Found")
+        container: dict[str, Json] = {
+            "size": 1, "allowSync": True, "identifier": LIBRARY,
+            "librarySectionID": int(item.section), "Metadata": [sim.render(item, include_guids=True)],
+        }  # fmt: skip
+        return _container(request, container)
+
     app.router.add_get("/identity", identity)
+    app.router.add_get("/library/metadata/{ids}", guarded(metadata_item))
     app.router.add_get("/library/sections/all", guarded(sections))
     app.router.add_get("/library/all", guarded(library_all))
     app.router.add_get("/library/sections/{sectionId}/all", guarded(section_all))

@@ -53,6 +53,7 @@ from .run_tally import (
 from .runs import FeatureCounts, IncompleteRead, PairSpec, RunChanges, RunResult, RunStatus
 from .settle import marks, may_skip, settles, spec_digest
 from .store import StateStore
+from .targeted import ItemSource, focused
 
 __all__ = [
     "FeatureCounts",
@@ -145,7 +146,7 @@ class Pipeline:
             for feature in sorted(shared, key=list(Feature).index):
                 run.add(feature, await self._run_feature(spec, feature, providers, run_id, started))
             result = await self._finish(run, run.status())
-            succeeded = result.status is RunStatus.SUCCESS
+            succeeded = result.status in (RunStatus.SUCCESS, RunStatus.TARGETED)
         except AuthError as err:
             # The account needs reauthentication: close the run record, then let the caller
             # start reauth. What earlier chunks wrote is already committed.
@@ -163,6 +164,31 @@ class Pipeline:
             if not succeeded:
                 self._health.forget(a, b)  # whatever went wrong, the next run checks first
         return result
+
+    async def run_item(
+        self, spec: PairSpec, a: Provider, b: Provider, read: Read
+    ) -> RunResult | None:
+        """A targeted run (targeted.py): side A's history is `read`, one played item.
+
+        Only history runs, and only side B's operations on that item are written; the run is
+        never dry. Its status is `targeted` where a full run's would be `success`. None, and
+        nothing done, while side A has no history baseline: a first baseline would be founded
+        on the one item, so a pair that never read its source whole waits for its full run.
+        """
+        tokens = frozenset(
+            token
+            for entry in read.snapshot.entries.values()
+            for token in (*entry.item.tokens, *entry.item.local_tokens)
+        )
+        if not tokens or read.complete or Feature.HISTORY not in spec.features:
+            raise ValueError("a targeted run needs a partial history read of one item")
+        scope = Scope(spec.pair, Feature.HISTORY, PairSide.A.value)
+        if not await self._blocking(partial(self._store.has_baseline, scope)):
+            return None
+        focus = replace(spec, features=frozenset({Feature.HISTORY}), dry_run=False, focus=tokens)
+        # A complete read of A kept for the pairs to share must not stand in for the item's.
+        self._memo.bust(a.key, Feature.HISTORY)
+        return await self.run(focus, ItemSource(a, read), b)
 
     def bust(
         self, provider: Provider, feature: Feature | None = None, *, everything: bool = False
@@ -323,6 +349,8 @@ class Pipeline:
             for side in PairSide
         ]
         plan = await blocking(partial(plan_feature, PairPolicy(spec.mode), *sides))
+        if spec.focus:
+            plan = focused(plan, spec.focus)  # a targeted run writes its one item only
         guarded = await guard(
             ctx, spec, feature, plan, providers=providers, scopes=scopes, pending=pending,
             reconciled=reconciled, now=now,

@@ -173,6 +173,24 @@ class CountWitness(Protocol):
 
 
 @runtime_checkable
+class ItemReader(Protocol):
+    """A media server whose library can be read one item at a time, by the server's own id.
+
+    The read of one played item that a targeted run (targeted.py) plans from: cheap enough to
+    ask again while the server's watched flag lags behind the end of a play.
+    """
+
+    async def read_item(self, feature: Feature, local_id: str) -> Read:
+        """A partial read of `feature` holding the item with this id, if it holds the feature.
+
+        `local_id` is the server's own id of the item (a Plex ratingKey, a Jellyfin or Emby
+        item id). The item is built exactly as a full read builds it, so it keys the same. The
+        snapshot is never complete: it says nothing of any other item. An id the server does
+        not know gives an empty read; a failure raises ProviderError.
+        """
+
+
+@runtime_checkable
 class TitleSearch(Protocol):
     """A provider whose service can be searched for movies and shows by title."""
 

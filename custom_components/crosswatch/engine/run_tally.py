@@ -146,8 +146,17 @@ class RunTally:
         # Adds set aside because the account is at its plan's cap were skipped, not done.
         capped = any(e.code is GuardCode.ACCOUNT_LIMIT for e in self.events)
         # A read that failed or could not prove completeness: nothing was removed on its
-        # account, so the run did not do all it would have.
-        if self.errors or self.incomplete or capped:
+        # account, so the run did not do all it would have. A targeted run reads one item of
+        # side A by design (targeted.py): that read is partial, and says so, but the run did
+        # what it was asked.
+        incomplete = [
+            read
+            for read in self.incomplete
+            if not (
+                self.spec.focus and read.provider == self.plan.side_names[0] and not read.suspect
+            )
+        ]
+        if self.errors or incomplete or capped:
             return RunStatus.PARTIAL
         # Everything the planner wanted written is unresolved: the pair cannot write.
         if any(c.unresolved for c in counts) and not any(c.planned for c in counts):
@@ -155,7 +164,8 @@ class RunTally:
         # The target refused some of what the run wrote: it did not do all it planned.
         if any(c.rejected for c in counts):
             return RunStatus.PARTIAL
-        return RunStatus.SUCCESS
+        # One item's run never stands for the whole pair's success.
+        return RunStatus.TARGETED if self.spec.focus else RunStatus.SUCCESS
 
 
 @dataclass(slots=True)

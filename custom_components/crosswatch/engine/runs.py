@@ -24,6 +24,9 @@ class RunStatus(StrEnum):
     # Nothing to write but items the target cannot take (no id it can use, not in its library).
     UNRESOLVED = "unresolved"
     CANCELLED = "cancelled"  # stopped midway; what was committed stays, the rest is replanned
+    # A run of one played item (targeted.py) that did what it planned: it says nothing of the
+    # rest of the pair, so it never stands for the pair's last result.
+    TARGETED = "targeted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,8 @@ class PairSpec:
     guards: GuardSettings = field(default_factory=GuardSettings)
     dry_run: bool = False
     phantom_after: int = 2
+    # A targeted run (targeted.py): the tokens of the one item it may write to side B.
+    focus: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

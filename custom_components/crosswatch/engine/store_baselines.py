@@ -49,6 +49,13 @@ class BaselineTables(StoreConnection):
             entries = _shared_with(entries, like)
         return Snapshot.build(row[0], scope.feature, entries, Completeness(all_pages=True))
 
+    def has_baseline(self, scope: Scope) -> bool:
+        """Whether the scope has a baseline (without loading it)."""
+        row = self._db.execute(
+            "SELECT 1 FROM baseline_scope WHERE pair=? AND feature=? AND side=?", scope.params()
+        ).fetchone()
+        return row is not None
+
     def save_baseline(
         self,
         scope: Scope,

@@ -82,12 +82,15 @@ class WriteTables(StoreConnection):
             result,
         )
 
-    def runs(self, pair: str, limit: int = 10) -> list[RunRecord]:
-        """The last runs of a pair, newest first."""
+    def runs(self, pair: str, limit: int = 10, *, full_only: bool = False) -> list[RunRecord]:
+        """The last runs of a pair, newest first; with `full_only`, not the targeted runs.
+
+        A targeted run (targeted.py) synced one played item: it says nothing of the pair.
+        """
         rows = self._db.execute(
             "SELECT id, pair, started_at, finished_at, status, result FROM run"
-            " WHERE pair=? ORDER BY id DESC LIMIT ?",
-            (pair, limit),
+            " WHERE pair=? AND (? = 0 OR status IS NOT 'targeted') ORDER BY id DESC LIMIT ?",
+            (pair, int(full_only), limit),
         )
         return [
             RunRecord(

@@ -3,9 +3,12 @@
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.const import Platform
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -23,12 +26,14 @@ from ..const import (
     CONF_DROP_THRESHOLD,
     CONF_DRY_RUN,
     CONF_FEATURES,
+    CONF_FOLLOW_PLAYERS,
     CONF_INTERVAL,
     CONF_MODE,
     CONF_SOURCE,
     CONF_TARGET,
     CONF_TOMBSTONE_DAYS,
     DOMAIN,
+    Kind,
 )
 from ..engine.payloads import Feature
 from ..engine.planner import SyncMode
@@ -39,6 +44,8 @@ from .base import form
 CONF_NAME = "name"
 GUARDS = "guards"
 _GUARD_KEYS = (CONF_DELETE_FLOOR, CONF_DELETE_SHARE, CONF_DROP_THRESHOLD, CONF_TOMBSTONE_DAYS)
+# Sources whose library can be read one played item at a time (a targeted run's side A).
+FOLLOWING_KINDS = frozenset({Kind.PLEX, Kind.JELLYFIN, Kind.EMBY})
 
 
 class PairFlow(ConfigSubentryFlow):
@@ -120,7 +127,23 @@ class PairFlow(ConfigSubentryFlow):
             runtime = accounts[data[side]][1]
             if runtime is not None and not wanted <= runtime.provider.capabilities.features:
                 return {CONF_FEATURES: "feature_unsupported"}
+        if data.get(CONF_FOLLOW_PLAYERS):
+            # A finished play is read from the source, a media server, and synced as history.
+            if Feature.HISTORY not in wanted:
+                return {CONF_FOLLOW_PLAYERS: "follow_needs_history"}
+            if _kind(data[CONF_SOURCE], accounts[data[CONF_SOURCE]][1]) not in FOLLOWING_KINDS:
+                return {CONF_FOLLOW_PLAYERS: "follow_needs_server_source"}
         return {}
+
+
+def _kind(unique_id: str, runtime: AccountRuntime | None) -> Kind | None:
+    """An account's kind: its runtime's, else the one its unique id ("kind:account") names."""
+    if runtime is not None:
+        return runtime.kind
+    try:
+        return Kind(unique_id.partition(":")[0])
+    except ValueError:
+        return None
 
 
 def _schema(accounts: dict[str, tuple[str, AccountRuntime | None]]) -> Any:
@@ -152,6 +175,9 @@ def _schema(accounts: dict[str, tuple[str, AccountRuntime | None]]) -> Any:
                 )
             ),
             vol.Required(CONF_DRY_RUN): BooleanSelector(),
+            vol.Optional(CONF_FOLLOW_PLAYERS): EntitySelector(
+                EntitySelectorConfig(domain=Platform.MEDIA_PLAYER, multiple=True)
+            ),
             vol.Required(GUARDS): section(
                 form(
                     {
@@ -192,6 +218,7 @@ def _flatten(user_input: dict[str, Any]) -> dict[str, Any]:
     data[CONF_DELETE_FLOOR] = int(data[CONF_DELETE_FLOOR])
     data[CONF_TOMBSTONE_DAYS] = int(data[CONF_TOMBSTONE_DAYS])
     data.setdefault(CONF_NAME, "")
+    data[CONF_FOLLOW_PLAYERS] = list(data.get(CONF_FOLLOW_PLAYERS) or [])
     return data
 
 

@@ -229,6 +229,20 @@ class PlexClient:
             latest = first.last_viewed_at if state is TalliedState.WATCHED else first.last_rated_at
         return Tally(page.total, latest)
 
+    async def library_item(self, rating_key: str) -> Metadata | None:
+        """One library item by its ratingKey, with its Guids; None when the server has none."""
+        try:
+            reply = await self.server.request(
+                "GET",
+                f"/library/metadata/{quote(rating_key, safe='')}",
+                params={"includeGuids": 1},
+            )
+        except CrossWatchResponseError as err:
+            if err.status == 404:
+                return None
+            raise
+        return parse_item(reply.json())
+
     async def scrobble(self, rating_key: str) -> None:
         """Mark an item played (the server dates it now; a date cannot be given)."""
         await self._library_call("/:/scrobble", {"key": rating_key})

@@ -49,11 +49,21 @@ from ...engine.provider import (
     WriteResult,
 )
 from ...engine.ratings import RatingScale
-from ...engine.snapshot import Snapshot, versioned
+from ...engine.snapshot import Snapshot, partial as partial_read, versioned
 from ..client_errors import HttpError, translates_client_errors, translating
 from .kept import KeptRead, KeptReads
 from .library import Library, PackedLibrary, index, pack_library, resolve, unpack_library
-from .reads import ALL_TYPES, FATAL, QUERIES, LibraryItem, Scan, changed_since, payload, scan
+from .reads import (
+    ALL_TYPES,
+    FATAL,
+    QUERIES,
+    LibraryItem,
+    Scan,
+    changed_since,
+    payload,
+    read_one,
+    scan,
+)
 from .writes import UserDataWriter
 
 _LOGGER = logging.getLogger(__name__)
@@ -205,6 +215,18 @@ class MediaBrowserProvider:
             packed_read = PackedRead(packed, None, version)
         self._kept.keep(feature, packed_read, found)
         return Read(snapshot, None, version)
+
+    async def read_item(self, feature: Feature, local_id: str) -> Read:
+        """A partial read of `feature` holding the library item `local_id` (the server's id).
+
+        Built as a scan builds it; an item the server does not have, or that does not hold the
+        feature, leaves the read empty. It is partial all the same: it says nothing of the rest.
+        """
+        found = await read_one(self._client, self._account.user_id, local_id)
+        held = payload(feature, found) if found is not None else None
+        entries = [Entry(found.item, held)] if found is not None and held is not None else []
+        completeness = partial_read(f"the library item {local_id} only")
+        return Read(Snapshot.build(self.key, feature, entries, completeness), None)
 
     async def _unchanged(self, kept: KeptRead, types: Sequence[str]) -> bool:
         """Whether the server saw no change of the user's data since `kept` began."""

@@ -23,6 +23,7 @@ from ...engine.payloads import Feature, Listed, Payload, Rated, Watched
 from ...engine.provider import AuthError, ProviderError, RateLimitError
 from ...engine.ratings import RatingScale, to_normalized
 from ...engine.snapshot import Completeness
+from ..client_errors import HttpError
 
 # Series fetched per request by id: keeps the URL well under common proxy limits.
 SERIES_PER_REQUEST: Final = 50
@@ -182,6 +183,31 @@ async def _series(
         # episodes cannot be keyed the way other providers know them.
         return found, f"{missing} series asked for by id were not returned"
     return found, None
+
+
+async def read_one(client: MediaBrowserClient, user_id: str, item_id: str) -> LibraryItem | None:
+    """One library item by its id, with the user's data, built as a scan builds it.
+
+    One request (two for an episode: its series lends the show's ids, as in a scan). None when
+    the server has no such item (404, or 400 for an id it cannot parse) or cannot identify it.
+    The client must raise the engine's errors (the adapter's translating client).
+    """
+    try:
+        row = await client.item(user_id, item_id)
+    except HttpError as err:
+        if err.status in (400, 404):
+            return None
+        raise
+    series: dict[str, Item] = {}
+    failed = False
+    if row.type == "Episode" and row.series_id is not None:
+        try:
+            series[row.series_id] = await client.item(user_id, row.series_id)
+        except HttpError as err:
+            if err.status not in (400, 404):
+                raise
+            failed = True
+    return library_item(row, series, namespace=client.flavour.namespace, series_failed=failed)
 
 
 def _ids(row: Item) -> dict[str, str]:

@@ -49,7 +49,7 @@ from ...engine.provider import (
     WriteResult,
 )
 from ...engine.ratings import RatingScale, from_normalized
-from ...engine.snapshot import Snapshot, versioned
+from ...engine.snapshot import Snapshot, partial as partial_read, versioned
 from ..client_errors import HttpError, translating
 from .kept import STATE_OF, KeptScan, LibraryMark, library_mark
 from .library import (
@@ -58,6 +58,7 @@ from .library import (
     LibraryRecord,
     PackedLibrary,
     pack_library,
+    read_one,
     scan,
     unpack_library,
 )
@@ -184,6 +185,26 @@ class PlexProvider:
             kept = await off_loop(partial(pack_snapshot, snapshot), size=len(snapshot))
             self._built[feature] = (library.scan, kept, read_version)
         return Read(snapshot, self._checkpoint(feature, read_version), read_version)
+
+    async def read_item(self, feature: Feature, local_id: str) -> Read:
+        """A partial read of `feature` holding the library item `local_id` (its ratingKey).
+
+        One request (two for an episode, whose show lends its ids), the item built as a scan
+        builds it. An item the server does not have, or that does not hold the feature (not
+        watched, not rated), leaves the read empty; it is partial all the same.
+        """
+        if feature is Feature.WATCHLIST:
+            raise ProviderError("the watchlist is not read one item at a time")
+        try:
+            record = await read_one(self._client, local_id)
+        except ValueError as err:
+            raise ProviderError(str(err)) from err
+        payload = _payload_of(record, feature) if record is not None else None
+        entries = [Entry(record.item, payload)] if record is not None and payload else []
+        snapshot = Snapshot.build(
+            self.name, feature, entries, partial_read(f"the library item {local_id} only")
+        )
+        return Read(snapshot, None)
 
     def _checkpoint(self, feature: Feature, version: str | None) -> Checkpoint:
         return Checkpoint(

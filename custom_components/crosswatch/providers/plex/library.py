@@ -260,6 +260,33 @@ async def scan(
     return await off_loop(built, size=len(records))
 
 
+async def read_one(client: PlexClient, rating_key: str) -> LibraryRecord | None:
+    """One library item by its ratingKey, built as a scan builds it; None if there is none.
+
+    An episode's show is read too: the episode takes its show's ids from it, as in a scan. A
+    record that cannot be made an item is a ValueError (never an item with fewer ids than a
+    scan gives it, which would key it apart from its baseline entry).
+    """
+    row = await client.library_item(rating_key)
+    if row is None:
+        return None
+    records: list[LibraryRecord] = []
+    unreadable = {Feature.HISTORY: 0, Feature.RATINGS: 0}
+    if row.type == "episode":
+        parent = row.grandparent_rating_key
+        show = await client.library_item(parent) if parent is not None else None
+        shows = _collect([], dict(unreadable), [show], MediaType.SHOW, {}) if show else {}
+        _collect(records, unreadable, [row], MediaType.EPISODE, shows)
+    elif row.type in ("movie", "show"):
+        kind = MediaType.MOVIE if row.type == "movie" else MediaType.SHOW
+        _collect(records, unreadable, [row], kind, {})
+    else:
+        return None  # music, photos, clips: nothing a pair syncs
+    if not records:
+        raise ValueError(f"the library item {rating_key} could not be read")
+    return records[0]
+
+
 def same_title(ours: MediaItem, theirs: MediaItem) -> bool:
     """Whether two items agree on type and, where both have one, on the normalized title."""
     if ours.type is not theirs.type:
