@@ -28,6 +28,7 @@ from tests.demo.simulators import ENDPOINTS
 from tests.realhass.api import HassClient, Json
 from tests.realhass.demo import PAIRS, PASSWORD, PLAYER_ENTITY, USERNAME, pair_states
 from tests.realhass.process import REPO, free_port
+from tests.simulators import trakt as trakt_sim
 from tests.simulators.plex import SERVER_TOKEN
 
 pytestmark = pytest.mark.timeout(420)
@@ -157,6 +158,46 @@ async def play_to_the_end(client: HassClient, film: str, within: float = 60) -> 
             if state["state"] == "idle" and attributes.get("media_content_id") == film:
                 return state
             await asyncio.sleep(0.5)
+
+
+class TraktReader:
+    """The demo's Trakt, read as the user would read it with an app of their own."""
+
+    def __init__(self, demo: Demo) -> None:
+        self.url = f"http://127.0.0.1:{demo.sim_port + ENDPOINTS.index('trakt')}"
+        self.headers = {"trakt-api-key": trakt_sim.CLIENT_ID, "trakt-api-version": "2"}
+
+    async def sign_in(self) -> None:
+        """A token of its own (the simulated Trakt approves a device code at its first poll)."""
+        app = {"client_id": trakt_sim.CLIENT_ID, "client_secret": trakt_sim.CLIENT_SECRET}
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{self.url}/oauth/device/code", json=app) as reply:
+                code = (await reply.json())["device_code"]
+            async with session.post(
+                f"{self.url}/oauth/device/token", json={**app, "code": code}
+            ) as reply:
+                token = (await reply.json())["access_token"]
+        self.headers["Authorization"] = f"Bearer {token}"
+
+    async def plays_of(self, title: str, year: int | None) -> int:
+        """How many plays of the film Trakt's history holds."""
+        plays, page = 0, 1
+        async with aiohttp.ClientSession(headers=self.headers) as session:
+            while True:
+                async with session.get(
+                    f"{self.url}/sync/history/movies", params={"page": page, "limit": 250}
+                ) as reply:
+                    reply.raise_for_status()
+                    rows = await reply.json()
+                    pages = int(reply.headers.get("X-Pagination-Page-Count", "1"))
+                plays += sum(
+                    1
+                    for row in rows
+                    if row["movie"]["title"] == title and row["movie"].get("year") == year
+                )
+                if page >= pages:
+                    return plays
+                page += 1
 
 
 HONEST = ("success", "unresolved")
@@ -337,14 +378,29 @@ async def test_the_demo_sets_up_once_syncs_stops_cleanly_and_starts_again(demo: 
         assert int(after["planned_adds"]) >= 1, after
         assert " watched " in (demo.directory / "simulators.log").read_text()
 
-        # The living room's player plays a film to its end, and Plex records the play. (The
-        # simulated user watches films in library order, so the last one is left alone.)
+        # The living room's player plays a film to its end: Plex records the play, and Plex →
+        # Trakt history, which follows the player, has it on Trakt within 30 seconds, once,
+        # with nobody pressing Sync now. (The simulated user watches films in library order,
+        # so the last one is left alone.)
+        trakt = TraktReader(demo)
+        await trakt.sign_in()
         before = await plex_films(demo)
         film = max(before, key=int)
+        title, year = before[film]["title"], before[film].get("year")
+        on_trakt = await trakt.plays_of(title, year)
         finished = await play_to_the_end(client, film)
+        ended = time.monotonic()
         assert finished["attributes"]["media_position"] == finished["attributes"]["media_duration"]
         after_play = await plex_films(demo)
         assert after_play[film].get("viewCount", 0) == before[film].get("viewCount", 0) + 1
+        while await trakt.plays_of(title, year) == on_trakt:
+            assert time.monotonic() - ended < 30, f"{title} did not reach Trakt within 30 s"
+            await asyncio.sleep(1)
+        assert await trakt.plays_of(title, year) == on_trakt + 1
+        reached_trakt = time.monotonic() - ended
+        # A full run after it sends nothing again.
+        await sync_now(client, "Plex → Trakt history")
+        assert await trakt.plays_of(title, year) == on_trakt + 1
 
     assert await demo.interrupt() == 0
     assert "demo: stopped (Home Assistant exited with 0)" in demo.lines, demo.output
@@ -362,4 +418,7 @@ async def test_the_demo_sets_up_once_syncs_stops_cleanly_and_starts_again(demo: 
         await client.login(USERNAME, PASSWORD)
         assert await loaded_automations(client) == {a["id"]: "on" for a in automations}
     assert await demo.interrupt() == 0
-    sys.stderr.write(f"\ndemo: first start {first_start:.0f} s, second {second_start:.0f} s\n")
+    sys.stderr.write(
+        f"\ndemo: first start {first_start:.0f} s, second {second_start:.0f} s;"
+        f" a finished play reached Trakt {reached_trakt:.1f} s after the player ended\n"
+    )

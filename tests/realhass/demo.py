@@ -52,10 +52,18 @@ class Pair:
     target: str
     features: tuple[str, ...]
     mode: str
+    follows: tuple[str, ...] = ()  # media players whose finished plays it syncs at once
 
 
+# The living room's player (tests/demo/crosswatch_demo_player): it plays the demo's Plex films,
+# 240 times faster than real time, and tells Plex when one ends.
+PLAYER = REPO / "tests" / "demo" / "crosswatch_demo_player"
+PLAYER_ENTITY = "media_player.living_room"
+
+# Plex → Trakt history follows the living room's player: a film played there to its end is on
+# Trakt within seconds, without waiting for the next run.
 PAIRS = (
-    Pair("Plex → Trakt history", "plex", "trakt", ("history",), "add_only"),
+    Pair("Plex → Trakt history", "plex", "trakt", ("history",), "add_only", (PLAYER_ENTITY,)),
     Pair("Trakt ⇄ SIMKL watchlist", "trakt", "simkl", ("watchlist",), "two_way"),
     Pair("Plex → Jellyfin history", "plex", "jellyfin", ("history",), "add_only"),
     Pair("AniList ⇄ SIMKL watchlist", "anilist", "simkl", ("watchlist",), "two_way"),
@@ -63,12 +71,6 @@ PAIRS = (
     Pair("AniList ⇄ Trakt watchlist", "anilist", "trakt", ("watchlist",), "two_way"),
     Pair("Plex → MDBList history", "plex", "mdblist", ("history",), "add_only"),
 )
-
-
-# The living room's player (tests/demo/crosswatch_demo_player): it plays the demo's Plex films,
-# 240 times faster than real time, and tells Plex when one ends.
-PLAYER = REPO / "tests" / "demo" / "crosswatch_demo_player"
-PLAYER_ENTITY = "media_player.living_room"
 
 
 def player_configuration(sim_port: int) -> str:
@@ -247,6 +249,7 @@ async def add_pair(client: HassClient, sync_id: str, pair: Pair, unique_ids: dic
             "features": list(pair.features),
             "mode": pair.mode,
             "dry_run": False,
+            **({"follow_players": list(pair.follows)} if pair.follows else {}),
         }
     )
     if flow.type == "abort" and flow.result.get("reason") == "already_configured":
