@@ -965,16 +965,24 @@ def schedule_upcoming(world: World, now: datetime) -> list[str]:
     ]
 
 
+def _staggered(airs: list[datetime], n: int) -> list[datetime]:
+    """The slots moved for the `n`th title of a service: titles air on different evenings.
+
+    At most two days and two hours later, so two slots stay within the coming week.
+    """
+    return [when + timedelta(days=n % 3, hours=n % 2 + n // 3 % 2) for when in airs]
+
+
 def _upcoming_trakt(world: World, airs: list[datetime]) -> list[str]:
     listed = [i for kind, i in world.facts.trakt_watchlist if kind == "show"][:2]
     played = sorted({key[1] for key in world.facts.trakt_plays if key[0] == "episode"})[:1]
     scheduled: list[str] = []
-    for i in dict.fromkeys(listed + played):
+    for n, i in enumerate(dict.fromkeys(listed + played)):
         series, show = SHOWS[i], trakt_show(i)
         if show not in world.trakt.shows:
             continue
         season = len(series.seasons) + 1
-        for number, when in enumerate(airs, 1):
+        for number, when in enumerate(_staggered(airs, n), 1):
             world.trakt.add_episode(
                 show,
                 season,
@@ -1005,8 +1013,8 @@ def _upcoming_simkl(world: World, airs: list[datetime]) -> list[str]:
         (simkl, season, first + n) for simkl, season, first, _ in plans for n in range(len(airs))
     }
     state.airings = [a for a in state.airings if (a.simkl, a.season, a.episode) not in scheduled]
-    for simkl, season, first, _ in plans:
-        for n, when in enumerate(airs):
+    for index, (simkl, season, first, _) in enumerate(plans):
+        for n, when in enumerate(_staggered(airs, index)):
             state.schedule(simkl, season, first + n, when)
     return [f"SIMKL: {title}" for *_, title in plans]
 
@@ -1024,6 +1032,7 @@ def _upcoming_anilist(world: World, airs: list[datetime]) -> list[str]:
         ):
             continue
         first = max(entry.progress, media.episodes or 0) + 1
-        media.airings = {first + n: _epoch(when) for n, when in enumerate(airs)}
+        slots = _staggered(airs, len(scheduled))
+        media.airings = {first + n: _epoch(when) for n, when in enumerate(slots)}
         scheduled.append(f"AniList: {media.english or media.romaji}")
     return scheduled

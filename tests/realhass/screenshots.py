@@ -89,13 +89,15 @@ async def take_films_off_simkl_watchlist(simkl: Json, count: int) -> list[str]:
         "Authorization": f"Bearer {simkl['access_token']}",
     }
     base = str(simkl["base_url"])
+    # Every SIMKL call names its app in the URL (SIMKL answers 412 without).
+    app = {"app-name": "crosswatch-screenshots", "app-version": "1.0"}
     async with aiohttp.ClientSession(headers=headers) as session:
-        async with session.get(f"{base}/sync/all-items/movies/plantowatch") as reply:
+        async with session.get(f"{base}/sync/all-items/movies/plantowatch", params=app) as reply:
             reply.raise_for_status()
             listed = (await reply.json()) or {}
         films = [row["movie"] for row in listed.get("movies", [])][:count]
         body = {"movies": [{"ids": {"simkl": film["ids"]["simkl"]}} for film in films]}
-        async with session.post(f"{base}/sync/history/remove", json=body) as reply:
+        async with session.post(f"{base}/sync/history/remove", json=body, params=app) as reply:
             reply.raise_for_status()
     return [str(film.get("title")) for film in films]
 
