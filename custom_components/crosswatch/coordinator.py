@@ -249,15 +249,7 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         await self._publish_counts()
         self.hass.bus.async_fire(EVENT_RUN_FINISHED, self.describe(result))
         if result.changes.any:
-            self.hass.bus.async_fire(
-                EVENT_ITEMS_SYNCED,
-                {
-                    "pair": self.subentry.title,
-                    "pair_id": self.pair_id,
-                    "run_id": result.run_id,
-                    "changes": result.changes.as_dict(),
-                },
-            )
+            self._announce_changes(result)
         if result.status is RunStatus.FAILED and result.rate_limited:
             self.update_interval = self.pair.interval
             raise rate_limited(self.subentry.title, result.rate_limited, result.retry_after)
@@ -323,15 +315,7 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             return PlayOutcome.WAITS_FOR_FULL_RUN
         await self._publish_counts()
         if result.changes.any:
-            self.hass.bus.async_fire(
-                EVENT_ITEMS_SYNCED,
-                {
-                    "pair": self.subentry.title,
-                    "pair_id": self.pair_id,
-                    "run_id": result.run_id,
-                    "changes": result.changes.as_dict(),
-                },
-            )
+            self._announce_changes(result)
             if self.data is not None:  # what the Last synced sensor shows; not the last result
                 synced = LastSynced(result.finished_at, result.changes)
                 self.data = replace(self.data, last_synced=synced)
@@ -419,6 +403,18 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             status, result, waiting, len(held), len(unresolved), phantoms, last_run,
             last_synced=last_synced,
         )  # fmt: skip
+
+    def _announce_changes(self, result: RunResult) -> None:
+        """Say what a run changed on the services (the logbook shows it)."""
+        self.hass.bus.async_fire(
+            EVENT_ITEMS_SYNCED,
+            {
+                "pair": self.subentry.title,
+                "pair_id": self.pair_id,
+                "run_id": result.run_id,
+                "changes": result.changes.as_dict(),
+            },
+        )
 
     def _set_running(self, running: bool) -> None:
         self._progress.running = running

@@ -13,7 +13,7 @@ long. Unpacking builds items positionally from tokens already normalized: no id 
 Round trips are exact (`tests/engine/test_packed.py`).
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 import marshal
@@ -77,20 +77,32 @@ class PackedSnapshot:
         return self.entries.count
 
 
-def pack_entries(entries: Iterable[Entry]) -> PackedEntries:
-    """Entries as compressed chunks (pure; for the executor)."""
+# What a packed row may hold: what `marshal` writes and reads back exactly.
+type Plain = str | int | float | bool | bytes | tuple[Plain, ...] | None
+
+
+def pack_rows[T](entries: Iterable[T], row: Callable[[T], Plain]) -> tuple[tuple[bytes, ...], int]:
+    """Each entry's `row` (plain values), marshalled in compressed chunks of CHUNK; the count.
+
+    Pure; for the executor. Every packed form (snapshots here, SIMKL's library) chunks this way.
+    """
     chunks: list[bytes] = []
-    rows: list[_Row] = []
+    rows: list[Plain] = []
     count = 0
     for entry in entries:
-        rows.append(_row(entry))
+        rows.append(row(entry))
         count += 1
         if len(rows) == CHUNK:
             chunks.append(zlib.compress(marshal.dumps(tuple(rows)), 1))
             rows = []
     if rows:
         chunks.append(zlib.compress(marshal.dumps(tuple(rows)), 1))
-    return PackedEntries(tuple(chunks), count)
+    return tuple(chunks), count
+
+
+def pack_entries(entries: Iterable[Entry]) -> PackedEntries:
+    """Entries as compressed chunks (pure; for the executor)."""
+    return PackedEntries(*pack_rows(entries, _row))
 
 
 def unpack_entries(packed: PackedEntries) -> Iterator[Entry]:

@@ -17,7 +17,7 @@ import marshal
 from typing import cast
 import zlib
 
-from ...engine.packed import CHUNK, ItemRow, item_row, moment, row_item, when
+from ...engine.packed import ItemRow, item_row, moment, pack_rows, row_item, when
 from .parse import HasItem, Rating, Title
 
 type _Episode = tuple[ItemRow, str | None]
@@ -49,23 +49,6 @@ class PackedBucket[T: HasItem]:
     def size(self) -> int:
         """Bytes held."""
         return sum(len(chunk) for chunk in self.chunks)
-
-
-def _chunks[T](
-    entries: Iterable[T], row: Callable[[T], TitleRow | RatingRow]
-) -> tuple[tuple[bytes, ...], int]:
-    chunks: list[bytes] = []
-    rows: list[TitleRow | RatingRow] = []
-    count = 0
-    for entry in entries:
-        rows.append(row(entry))
-        count += 1
-        if len(rows) == CHUNK:
-            chunks.append(zlib.compress(marshal.dumps(tuple(rows)), 1))
-            rows = []
-    if rows:
-        chunks.append(zlib.compress(marshal.dumps(tuple(rows)), 1))
-    return tuple(chunks), count
 
 
 def _loads(chunk: bytes) -> object:
@@ -109,9 +92,9 @@ def _ratings(chunk: bytes) -> list[Rating]:
 
 def pack_titles(titles: Iterable[Title]) -> PackedBucket[Title]:
     """A bucket of the lists of titles, packed (pure; for the executor)."""
-    return PackedBucket(*_chunks(titles, _title_row), _titles)
+    return PackedBucket(*pack_rows(titles, _title_row), _titles)
 
 
 def pack_ratings(ratings: Iterable[Rating]) -> PackedBucket[Rating]:
     """A bucket of the ratings, packed (pure; for the executor)."""
-    return PackedBucket(*_chunks(ratings, _rating_row), _ratings)
+    return PackedBucket(*pack_rows(ratings, _rating_row), _ratings)
