@@ -33,7 +33,7 @@ from .engine.runs import RunChanges
 from .engine.targeted import read_played
 from .errors import Boundary, ErrorSubject, rate_limited, translate_errors
 from .pairs import PairConfig
-from .playback import TakingTurns, describe_play
+from .playback import TakingTurns
 from .runtime import (
     AccountActivity,
     AccountRuntime,
@@ -273,7 +273,9 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             {
                 "pair": self.subentry.title,
                 "pair_id": self.pair_id,
-                **describe_play(entity_id, play.label, str(outcome)),
+                "entity_id": entity_id,
+                "title": play.label,
+                "outcome": str(outcome),
             },
         )
         return outcome

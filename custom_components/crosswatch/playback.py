@@ -11,7 +11,6 @@ the entry's background tasks, cancelled with it.
 """
 
 import asyncio
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -123,8 +122,3 @@ def _moment(value: Any) -> datetime | None:
     if isinstance(value, str):
         return dt_util.parse_datetime(value)
     return None
-
-
-def describe_play(entity_id: str, label: str, outcome: str) -> Mapping[str, str]:
-    """What a finished play's event says besides the pair."""
-    return {"entity_id": entity_id, "title": label, "outcome": outcome}

@@ -50,17 +50,6 @@ class PlayedRead:
     read: Read | None  # None: the server never showed the play
     attempts: int
 
-    @property
-    def tokens(self) -> frozenset[str]:
-        """Every token of the played item (a targeted run's focus)."""
-        if self.read is None:
-            return frozenset()
-        return frozenset(
-            token
-            for entry in self.read.snapshot.entries.values()
-            for token in (*entry.item.tokens, *entry.item.local_tokens)
-        )
-
 
 def shows_play(read: Read, since: datetime) -> bool:
     """Whether the read shows its item watched, last at or after `since` (less the slack)."""
