@@ -76,6 +76,7 @@ from ..engine.provider import (
 from ..engine.ratings import RatingScale, from_normalized, quantize, to_normalized
 from ..engine.snapshot import Completeness, Snapshot, versioned
 from .anilist_kept import KeptList
+from .anilist_packing import PackedListEntries, pack_list_entries, unpack_list_entries
 from .client_errors import client_cause, translates_client_errors, translating
 
 BATCH_SIZE: Final = 10  # one lookup plus up to ten mutations: a third of a minute's budget
@@ -88,23 +89,39 @@ _NOON: Final = day_time(12, tzinfo=UTC)
 
 @dataclass(frozen=True, slots=True)
 class _Collection:
-    """One read of the whole list."""
+    """One read of the whole list; its entries live, or packed between runs (`rest`)."""
 
     viewer: Viewer
-    entries: tuple[ListEntry, ...]
+    entries: tuple[ListEntry, ...] | PackedListEntries
     failure: str | None
     fetched_at: float
+    number: int  # which read of the list this is (the reads built from it name it)
 
 
 @dataclass(frozen=True, slots=True)
 class _Built:
-    """A feature's read, built from one list read's entries (compared by identity), packed."""
+    """A feature's read, built from the list read numbered `number`, packed."""
 
-    entries: tuple[ListEntry, ...]
+    number: int
     read: PackedRead
 
 
-def _read_of(provider: str, feature: Feature, collection: _Collection) -> Read:
+def _with_entries[C: (_Collection, KeptList[_Collection])](
+    held: C | None, old: object, new: tuple[ListEntry, ...] | PackedListEntries
+) -> C | None:
+    """`held` holding `new` where it held `old` (the same entries, packed or unpacked)."""
+    if isinstance(held, KeptList):
+        collection = held.collection
+        if collection.entries is old:
+            return replace(held, collection=replace(collection, entries=new))
+    elif held is not None and held.entries is old:
+        return replace(held, entries=new)
+    return held
+
+
+def _read_of(
+    provider: str, feature: Feature, collection: _Collection, list_entries: tuple[ListEntry, ...]
+) -> Read:
     """One feature's read of the list: its entries, snapshot and content version.
 
     No checkpoint: AniList has no activity watermark, and one derived from the content would
@@ -113,7 +130,7 @@ def _read_of(provider: str, feature: Feature, collection: _Collection) -> Read:
     scale = RatingScale.for_anilist(collection.viewer.score_format)
     entries: list[Entry] = []
     unreadable = 0
-    for entry in collection.entries:
+    for entry in list_entries:
         try:
             payload = _payload(feature, entry, scale)
         except ValueError:
@@ -165,6 +182,7 @@ class AniListProvider:
         self._collection: _Collection | None = None
         self._kept: KeptList[_Collection] | None = None
         self._last_size: int | None = None  # entries of the last list read whole
+        self._reads_taken = 0  # list reads fetched, to number them
         # The complete read of each feature built from a list read, handed back while that
         # list read is served (the kept list): equal entries make an equal read.
         self._built: dict[Feature, _Built] = {}
@@ -226,18 +244,54 @@ class AniListProvider:
         """
         collection = await self._read_collection()
         built = self._built.get(feature)
-        if built is not None and built.entries is collection.entries:
+        if built is not None and built.number == collection.number:
             return built.read  # the kept list, served again: its snapshot is built already
+        list_entries = await self._live_entries(collection)
         read = await off_loop(
-            partial(_read_of, self.name, feature, collection), size=len(collection.entries)
+            partial(_read_of, self.name, feature, collection, list_entries),
+            size=len(list_entries),
         )
         if read.snapshot.complete and read.version is not None:
             size = len(read.snapshot)
             packed = await off_loop(partial(pack_snapshot, read.snapshot), size=size)
-            self._built[feature] = _Built(
-                collection.entries, PackedRead(packed, None, read.version)
-            )
+            self._built[feature] = _Built(collection.number, PackedRead(packed, None, read.version))
         return read
+
+    async def rest(self) -> None:
+        """Between runs, keep the list read packed: a few megabytes instead of tens.
+
+        The reads built from it are kept packed already (`_built`), so a run that is served
+        the kept list again never unpacks it.
+        """
+        async with self._lock:
+            held = (self._collection, self._kept.collection if self._kept else None)
+            live = next(
+                (c.entries for c in held if c is not None and isinstance(c.entries, tuple)), None
+            )
+            if live is None:
+                return
+            packed = await off_loop(partial(pack_list_entries, live), size=len(live))
+            self._collection = _with_entries(self._collection, live, packed)
+            self._kept = _with_entries(self._kept, live, packed)
+
+    async def _live_entries(self, collection: _Collection) -> tuple[ListEntry, ...]:
+        """The collection's entries, unpacked in the executor if it rested (once a run)."""
+        held = collection.entries
+        if not isinstance(held, PackedListEntries):
+            return held
+        async with self._lock:
+            current = self._collection
+            if (
+                current is not None
+                and current.number == collection.number
+                and isinstance(current.entries, tuple)
+            ):
+                return current.entries  # another feature's read unpacked it meanwhile
+            live = await off_loop(partial(unpack_list_entries, held), size=len(held))
+            # Live again until the run ends: the next feature's read unpacks nothing.
+            self._collection = _with_entries(self._collection, held, live)
+            self._kept = _with_entries(self._kept, held, live)
+            return live
 
     @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:
@@ -322,7 +376,8 @@ class AniListProvider:
             number += 1
         if failure is None and malformed:
             failure = f"{malformed} list entries could not be read"
-        return _Collection(viewer, tuple(seen.values()), failure, self._clock())
+        self._reads_taken += 1
+        return _Collection(viewer, tuple(seen.values()), failure, self._clock(), self._reads_taken)
 
     @property
     def search_name(self) -> str:
