@@ -146,10 +146,18 @@ def _upcoming(
 
 @callback
 def _async_account_loaded(hass: HomeAssistant, account: AccountRuntime) -> None:
-    """The sync side meets a loaded account: it sends its counts, and waiting pairs run now."""
+    """The sync side meets a loaded account: it sends its counts, and waiting pairs run now.
+
+    A paused pair of the account resumes when the account loads while Home Assistant runs: a
+    sign-in again (reauthentication reloads the entry) or a change the user made may be what
+    it lacked. Loading at startup resumes nothing.
+    """
     if (sync := loaded_sync_runtime(hass)) is None:
         return  # the sync entry publishes to every loaded account when it loads
     for coordinator in sync.coordinators.values():
+        pair = coordinator.pair
+        if hass.is_running and account.unique_id in (pair.source, pair.target):
+            coordinator.async_resume()
         entry = coordinator.config_entry
         waiting = coordinator.data is not None and coordinator.data.waiting_for
         if waiting and account.unique_id in waiting:
@@ -175,6 +183,7 @@ async def _async_setup_sync(hass: HomeAssistant, entry: SyncConfigEntry) -> bool
     for subentry_id, subentry in pairs.items():
         coordinator = PairCoordinator(hass, entry, subentry)
         coordinator.data = await _last_known_state(hass, entry, subentry_id)
+        await coordinator.async_restore_pause()
         runtime.coordinators[subentry_id] = coordinator
     for coordinator in runtime.coordinators.values():
         if coordinator.pair.follows_playback:  # finished plays sync at once (playback.py)

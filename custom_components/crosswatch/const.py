@@ -64,6 +64,9 @@ CONF_DROP_THRESHOLD: Final = "drop_guard_percent"
 CONF_TOMBSTONE_DAYS: Final = "tombstone_ttl_days"
 # media_player entities whose finished plays the pair syncs at once (targeted runs).
 CONF_FOLLOW_PLAYERS: Final = "follow_players"
+# Failed runs in a row after which the pair pauses itself and asks the user (0: never).
+CONF_PAUSE_AFTER: Final = "pause_after_failures"
+DEFAULT_PAUSE_AFTER: Final = 5
 
 # Sync entry options.
 CONF_ANIME_MAP_URL: Final = "anime_map_url"  # where the anime id mapping list is downloaded

@@ -1,6 +1,7 @@
 """One coordinator per sync pair: runs the engine pipeline and holds what the last run did."""
 
 from collections.abc import Callable, Collection
+import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,9 +24,10 @@ from .const import (
     LOGGER,
 )
 from .engine.applier import ApplyReport
+from .engine.failing import FailureStreak, failure_streak
 from .engine.guards import GuardCode
 from .engine.payloads import Feature
-from .engine.pipeline import RunResult, RunStatus
+from .engine.pipeline import PairSpec, RunResult, RunStatus
 from .engine.playback import FinishedPlay
 from .engine.provider import AuthError, ItemReader, ProviderError
 from .engine.records import PendingWrite
@@ -37,6 +39,7 @@ from .playback import TakingTurns
 from .runtime import (
     AccountActivity,
     AccountRuntime,
+    StoreClosedError,
     SyncConfigEntry,
     loaded_account,
     publish_activity,
@@ -64,6 +67,8 @@ class PairStatus(StrEnum):
     # Nothing could be written: every item the pair would write is unresolved.
     UNRESOLVED = "unresolved"
     SKIPPED = "skipped"  # an account was missing or not loaded: nothing ran
+    # Failed run after run: no scheduled run until the user resumes it or signs in again.
+    PAUSED = "paused"
 
 
 _FROM_RUN = {
@@ -119,7 +124,8 @@ class PairState:
     def needs_attention(self) -> bool:
         """Whether the user has something to decide or fix."""
         return (
-            self.status in (PairStatus.FAILED, PairStatus.SKIPPED, PairStatus.UNRESOLVED)
+            self.status
+            in (PairStatus.FAILED, PairStatus.SKIPPED, PairStatus.UNRESOLVED, PairStatus.PAUSED)
             or self.held > 0
         )
 
@@ -128,6 +134,7 @@ class PairState:
 class _Progress:
     running: bool = False
     preview: RunResult | None = None
+    paused: FailureStreak | None = None  # why the pair stopped running on its schedule
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -137,6 +144,11 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
     Rate limits: a run that failed because a provider asked to slow down raises UpdateFailed
     with the provider's Retry-After, so the next try comes when the provider said; a run that
     did part of its work first keeps its result, and its next run waits at least as long.
+
+    A pair whose last `pause_after` runs all failed pauses (engine/failing.py): no scheduled
+    run, and a repair says why. Resuming (the repair, a sign-in of one of its accounts, or a
+    sync the user asks for) runs it once; if that run fails too, it pauses again. The streak
+    is read from the store's run records, so a pause outlives a restart.
     """
 
     config_entry: SyncConfigEntry
@@ -191,9 +203,42 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         """Errors name the pair; a refused sign-in asks that account to sign in again."""
         return ErrorSubject({"pair": self.subentry.title}, self._start_reauth)
 
+    @property
+    def paused(self) -> FailureStreak | None:
+        """Why the pair is paused (its failed runs in a row), or None while it runs."""
+        return self._progress.paused
+
     @translate_errors(Boundary.UPDATE)
     async def _async_update_data(self) -> PairState:
-        return await self.async_run()
+        if self._progress.paused is not None:
+            # Refreshes other than the user's (a loaded account, a restart) do not run it.
+            last = self.data or PairState(PairStatus.PAUSED)
+            return replace(last, status=PairStatus.PAUSED)
+        try:
+            return await self.async_run()
+        except AuthError as err:
+            if self._progress.paused is None or self.data is None:
+                raise
+            # The run that paused the pair: say "paused" rather than go unavailable, and still
+            # ask for the sign-in that would resume it.
+            self._start_reauth(err)
+            return self.data
+
+    async def async_restore_pause(self) -> None:
+        """At setup: pause again if the stored runs still say the pair is failing."""
+        await self._judge_streak()
+        if self._progress.paused is not None and self.data is not None:
+            self.data = replace(self.data, status=PairStatus.PAUSED)
+
+    def async_resume(self) -> None:
+        """Run the pair once now, and on its schedule again unless that run fails too."""
+        if self._progress.paused is None:
+            return
+        LOGGER.info("%s resumes", self.subentry.title)
+        self._unpause()
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_refresh(), f"{DOMAIN} resume {self.pair_id}"
+        )
 
     async def async_run(
         self,
@@ -229,14 +274,27 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
                 for feature in spec.features:
                     runtime.pipeline.bust(account.provider, feature)
         self._set_running(True)
+        if not spec.dry_run:
+            self._unpause()  # the user asked for this run, or the pair was not paused
         try:
             async with runtime.run_lock:
                 result = await runtime.pipeline.run(spec, source.provider, target.provider)
+        except AuthError:
+            if not spec.dry_run:  # the run is recorded as failed: it may be one too many
+                await self._judge_streak()
+            if self._progress.paused is not None:
+                last = self.data or PairState(PairStatus.PAUSED)
+                self.async_set_updated_data(replace(last, status=PairStatus.PAUSED))
+            raise
         finally:
             self._set_running(False)
             runtime.expire_shared_reads_later(self.hass)
             for account in (source, target):  # their requests and quotas, whatever happened
                 publish_activity(self.hass, account, AccountActivity())
+        return await self._after_run(spec, result)
+
+    async def _after_run(self, spec: PairSpec, result: RunResult) -> PairState:
+        """Tell what a run did (entities, events, repairs) and when the next one comes."""
         if spec.dry_run:  # a dry-run pair's runs are previews too (the get_plan action)
             self._progress.preview = result
         if spec.dry_run and not self.pair.dry_run:
@@ -250,11 +308,13 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         self.hass.bus.async_fire(EVENT_RUN_FINISHED, self.describe(result))
         if result.changes.any:
             self._announce_changes(result)
+        await self._judge_streak()
         if result.status is RunStatus.FAILED and result.rate_limited:
-            self.update_interval = self.pair.interval
+            self.update_interval = None if self._progress.paused else self.pair.interval
             raise rate_limited(self.subentry.title, result.rate_limited, result.retry_after)
         self._adjust_interval(result)
-        return await self._state(_FROM_RUN[result.status], result, ())
+        status = PairStatus.PAUSED if self._progress.paused else _FROM_RUN[result.status]
+        return await self._state(status, result, ())
 
     async def async_sync_play(self, entity_id: str, play: FinishedPlay) -> PlayOutcome | str:
         """Sync one play a followed player finished, as a targeted run (engine/targeted.py).
@@ -422,9 +482,55 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         self._progress.running = running
         self.async_update_listeners()
 
+    async def _judge_streak(self) -> None:
+        """Pause once the last `pause_after` runs all failed (engine/failing.py)."""
+        limit = self.pair.pause_after
+        if not limit:
+            return
+        runtime = self.config_entry.runtime_data
+        with contextlib.suppress(StoreClosedError):  # Home Assistant is stopping
+            records = await runtime.async_use_store(
+                self.hass, partial(runtime.store.runs, self.pair_id, 2 * limit, full_only=True)
+            )
+            streak = failure_streak(records)
+            if streak.runs >= limit:
+                self._pause(streak)
+
+    def _pause(self, streak: FailureStreak) -> None:
+        if self._progress.paused is None:
+            LOGGER.warning(
+                "%s failed %d runs in a row and is paused until it is resumed: %s",
+                self.subentry.title, streak.runs, streak.last_error,
+            )  # fmt: skip
+        self._progress.paused = streak
+        self.update_interval = None
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"pair_paused_{self.pair_id}",
+            is_fixable=True,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="pair_paused",
+            translation_placeholders={
+                "pair": self.subentry.title,
+                "runs": str(streak.runs),
+                "error": streak.last_error or "-",
+            },
+            data={"pair_id": self.pair_id},
+        )
+
+    def _unpause(self) -> None:
+        if self._progress.paused is None:
+            return
+        self._progress.paused = None
+        self.update_interval = self.pair.interval
+        ir.async_delete_issue(self.hass, DOMAIN, f"pair_paused_{self.pair_id}")
+
     def _adjust_interval(self, result: RunResult) -> None:
         # A run that did what it could before a provider asked us to wait keeps its result, and
         # the next run comes no sooner than the wait (nor sooner than the pair's interval).
+        if self._progress.paused is not None:
+            return  # no scheduled run
         base = self.pair.interval
         wait = timedelta(seconds=result.retry_after or 0)
         self.update_interval = max(base, wait)

@@ -14,10 +14,12 @@ from .const import (
     CONF_FOLLOW_PLAYERS,
     CONF_INTERVAL,
     CONF_MODE,
+    CONF_PAUSE_AFTER,
     CONF_SOURCE,
     CONF_TARGET,
     CONF_TOMBSTONE_DAYS,
     DEFAULT_INTERVAL,
+    DEFAULT_PAUSE_AFTER,
 )
 from .engine.guards import GuardSettings
 from .engine.payloads import Feature
@@ -35,6 +37,7 @@ DEFAULT_PAIR_OPTIONS: Mapping[str, Any] = {
     CONF_DROP_THRESHOLD: DEFAULT_GUARDS.drop_threshold * 100,
     CONF_TOMBSTONE_DAYS: DEFAULT_GUARDS.tombstone_ttl.days,
     CONF_FOLLOW_PLAYERS: [],
+    CONF_PAUSE_AFTER: DEFAULT_PAUSE_AFTER,
 }
 
 
@@ -51,6 +54,8 @@ class PairConfig:
     guards: GuardSettings
     # media_player entity ids whose finished plays run the pair for that item (playback.py).
     follow_players: tuple[str, ...] = ()
+    # Failed runs in a row after which the pair pauses itself (0: never); see engine/failing.py.
+    pause_after: int = DEFAULT_PAUSE_AFTER
 
     @property
     def follows_playback(self) -> bool:
@@ -76,6 +81,7 @@ class PairConfig:
             dry_run=bool(merged[CONF_DRY_RUN]),
             guards=guards,
             follow_players=tuple(str(e) for e in merged[CONF_FOLLOW_PLAYERS] or ()),
+            pause_after=int(merged[CONF_PAUSE_AFTER]),
         )
 
     def spec(

@@ -1,7 +1,8 @@
-"""Repairs: held removals wait for a decision; SIMKL V1 accounts are asked to reconnect.
+"""Repairs: held removals wait for a decision; paused pairs resume; SIMKL V1 reconnects.
 
-Held removals are approved or rejected here. A SIMKL account still signed in with V1 is asked
-to sign in again (with V2) before SIMKL ends V1.
+Held removals are approved or rejected here. A pair that paused after failing run after run is
+resumed here. A SIMKL account still signed in with V1 is asked to sign in again (with V2)
+before SIMKL ends V1.
 """
 
 from collections.abc import Sequence
@@ -126,6 +127,38 @@ async def _held_summary(
     return "\n".join(lines)
 
 
+class PausedPairFlow(RepairsFlow):
+    """Say why the pair paused (its failed runs and the last error); Submit resumes it."""
+
+    def __init__(self, pair_id: str) -> None:
+        """Resume one pair."""
+        self._pair_id = pair_id
+
+    async def async_step_init(self, user_input: dict[str, str] | None = None) -> StepResult:
+        """The repair was opened (its input is the issue's, not the user's): ask first."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(self, user_input: dict[str, str] | None = None) -> StepResult:
+        """Why it paused; Submit runs the pair now and on its schedule again."""
+        coordinator = _coordinator(self.hass, self._pair_id)
+        if coordinator is None:
+            return self.async_abort(reason="pair_not_loaded")
+        streak = coordinator.paused
+        if streak is None:
+            return self.async_abort(reason="not_paused")
+        if user_input is None:
+            return self.async_show_form(
+                step_id="confirm",
+                description_placeholders={
+                    "pair": coordinator.subentry.title,
+                    "runs": str(streak.runs),
+                    "error": streak.last_error or "-",
+                },
+            )
+        coordinator.async_resume()
+        return self.async_create_entry(data={})
+
+
 class SimklReconnectFlow(RepairsFlow):
     """Confirm, then start the account's reauth flow, which signs in with SIMKL's V2."""
 
@@ -157,6 +190,8 @@ async def async_create_fix_flow(
     """The flow that fixes an issue: the held-operations decision, else a confirmation."""
     if issue_id.startswith("held_") and data and "pair_id" in data:
         return HeldOperationsFlow(str(data["pair_id"]))
+    if issue_id.startswith("pair_paused_") and data and "pair_id" in data:
+        return PausedPairFlow(str(data["pair_id"]))
     if issue_id.startswith("simkl_v1_sunset_") and data and "entry_id" in data:
         return SimklReconnectFlow(str(data["entry_id"]))
     return ConfirmRepairFlow()

@@ -222,6 +222,7 @@ class RunResult:
                 for e in self.events
             ],
             "errors": list(self.errors),
+            "rate_limited": list(self.rate_limited),
             "incomplete_reads": [read.as_dict() for read in self.incomplete],
             "requests": dict(self.requests),
             "settled": [feature.value for feature in self.settled],

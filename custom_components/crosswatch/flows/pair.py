@@ -29,9 +29,11 @@ from ..const import (
     CONF_FOLLOW_PLAYERS,
     CONF_INTERVAL,
     CONF_MODE,
+    CONF_PAUSE_AFTER,
     CONF_SOURCE,
     CONF_TARGET,
     CONF_TOMBSTONE_DAYS,
+    DEFAULT_PAUSE_AFTER,
     DOMAIN,
     Kind,
 )
@@ -43,7 +45,13 @@ from .base import form
 
 CONF_NAME = "name"
 GUARDS = "guards"
-_GUARD_KEYS = (CONF_DELETE_FLOOR, CONF_DELETE_SHARE, CONF_DROP_THRESHOLD, CONF_TOMBSTONE_DAYS)
+_GUARD_KEYS = (
+    CONF_DELETE_FLOOR,
+    CONF_DELETE_SHARE,
+    CONF_DROP_THRESHOLD,
+    CONF_TOMBSTONE_DAYS,
+    CONF_PAUSE_AFTER,
+)
 # Sources whose library can be read one played item at a time (a targeted run's side A).
 FOLLOWING_KINDS = frozenset({Kind.PLEX, Kind.JELLYFIN, Kind.EMBY})
 
@@ -185,6 +193,10 @@ def _schema(accounts: dict[str, tuple[str, AccountRuntime | None]]) -> Any:
                         vol.Required(CONF_DELETE_SHARE): _number(0, 100, 0.5, "%"),
                         vol.Required(CONF_DROP_THRESHOLD): _number(1, 100, 1, "%"),
                         vol.Required(CONF_TOMBSTONE_DAYS): _number(1, 365, 1, "d"),
+                        # Optional: pairs stored before it existed have no value to suggest.
+                        vol.Optional(CONF_PAUSE_AFTER, default=DEFAULT_PAUSE_AFTER): _number(
+                            0, 100, 1
+                        ),
                     }
                 ),
                 {"collapsed": True},
@@ -217,6 +229,7 @@ def _flatten(user_input: dict[str, Any]) -> dict[str, Any]:
     data[CONF_INTERVAL] = int(data[CONF_INTERVAL])
     data[CONF_DELETE_FLOOR] = int(data[CONF_DELETE_FLOOR])
     data[CONF_TOMBSTONE_DAYS] = int(data[CONF_TOMBSTONE_DAYS])
+    data[CONF_PAUSE_AFTER] = int(data[CONF_PAUSE_AFTER])
     data.setdefault(CONF_NAME, "")
     data[CONF_FOLLOW_PLAYERS] = list(data.get(CONF_FOLLOW_PLAYERS) or [])
     return data
