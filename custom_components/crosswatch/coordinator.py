@@ -208,6 +208,10 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         """Why the pair is paused (its failed runs in a row), or None while it runs."""
         return self._progress.paused
 
+    def is_paused(self) -> bool:
+        """Whether the pair is paused now."""
+        return self._progress.paused is not None
+
     @translate_errors(Boundary.UPDATE)
     async def _async_update_data(self) -> PairState:
         if self._progress.paused is not None:
@@ -217,7 +221,7 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         try:
             return await self.async_run()
         except AuthError as err:
-            if self._progress.paused is None or self.data is None:
+            if not self.is_paused():  # (the run may have paused it)
                 raise
             # The run that paused the pair: say "paused" rather than go unavailable, and still
             # ask for the sign-in that would resume it.

@@ -21,7 +21,9 @@ import voluptuous as vol
 
 from .const import DOMAIN
 from .coordinator import PairCoordinator, PairState
+from .engine.forgetting import ItemMatch
 from .engine.payloads import Feature
+from .engine.plan import PairSide
 from .engine.records import PendingWrite
 from .errors import Boundary, translate_errors
 from .runtime import AccountRuntime, is_account_entry, loaded_sync_runtime
@@ -32,6 +34,10 @@ ATTR_FEATURES = "features"
 ATTR_FEATURE = "feature"
 ATTR_DRY_RUN = "dry_run"
 ATTR_LIMIT = "limit"
+ATTR_ITEM = "item"
+ATTR_SIDE = "side"
+# How the user names a pair's sides, and how the store does.
+SIDES = {"source": PairSide.A.value, "target": PairSide.B.value}
 
 FEATURES = vol.All(cv.ensure_list, [vol.In([f.value for f in Feature])])
 PAIR_SCHEMA = vol.Schema({vol.Required(ATTR_PAIR): cv.string})
@@ -46,6 +52,14 @@ PLAN_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_PAIR): cv.string,
         vol.Optional(ATTR_LIMIT, default=100): vol.All(vol.Coerce(int), vol.Range(1, 1000)),
+    }
+)
+FORGET_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_PAIR): cv.string,
+        vol.Required(ATTR_ITEM): cv.string,
+        vol.Optional(ATTR_SIDE): vol.In(list(SIDES)),
+        vol.Optional(ATTR_FEATURE): vol.In([f.value for f in Feature]),
     }
 )
 BUST_SCHEMA = vol.Schema(
@@ -230,6 +244,37 @@ async def _retry_unresolved(call: ServiceCall) -> ServiceResponse:
     return None
 
 
+async def _forget_item(call: ServiceCall) -> ServiceResponse:
+    """Forget one item's records in the pair's store; the next run plans it afresh."""
+    coordinator = _pair(call.hass, call.data[ATTR_PAIR])
+    try:
+        match = ItemMatch.parse(call.data[ATTR_ITEM])
+    except ValueError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="item_not_named"
+        ) from err
+    runtime = coordinator.config_entry.runtime_data
+    side = SIDES[call.data[ATTR_SIDE]] if ATTR_SIDE in call.data else None
+    # Never beside a run that decides from these records (the store waits for the run lock).
+    forgotten = await runtime.async_use_store(
+        call.hass,
+        partial(
+            runtime.store.forget_item, coordinator.pair_id, match, side=side,
+            feature=call.data.get(ATTR_FEATURE),
+        ),
+    )  # fmt: skip
+    if not forgotten.any:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="nothing_to_forget",
+            translation_placeholders={"pair": coordinator.subentry.title, "item": match.text},
+        )
+    await coordinator.async_refresh_counts()
+    if not call.return_response:
+        return None
+    return {"items": list(forgotten.items), "forgotten": dict(forgotten.records)}
+
+
 async def _clear_blackbox(call: ServiceCall) -> ServiceResponse:
     coordinator = _pair(call.hass, call.data[ATTR_PAIR])
     runtime = coordinator.config_entry.runtime_data
@@ -265,6 +310,7 @@ _SERVICES: tuple[_Action, ...] = (
     _Action("retry_unresolved", _retry_unresolved, PAIR_SCHEMA, SupportsResponse.NONE),
     _Action("retry_phantoms", _retry_phantoms, PAIR_SCHEMA, SupportsResponse.OPTIONAL, admin=True),
     _Action("clear_blackbox", _clear_blackbox, PAIR_SCHEMA, SupportsResponse.NONE),
+    _Action("forget_item", _forget_item, FORGET_SCHEMA, SupportsResponse.OPTIONAL, admin=True),
 )
 
 

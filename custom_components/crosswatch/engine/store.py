@@ -14,7 +14,8 @@ Durability rules:
 
 Layout: `StateStore` opens, migrates and closes the file; its tables come in groups, one mixin
 each, so a group reads alone: `store_baselines` (what each pair side's reads showed),
-`store_removals`, `store_failures`, `store_writes`, `store_ids` and `store_settled`. The values
+`store_removals`, `store_failures`, `store_writes`, `store_ids`, `store_settled` and
+`store_forget` (one item's records, forgotten at the user's word). The values
 they hand out are in `records`, the read cursor in `cursor`.
 """
 
@@ -26,6 +27,7 @@ import sqlite3
 from .schema import MIGRATIONS as MIGRATIONS, SCHEMA_VERSION  # noqa: PLC0414
 from .store_baselines import BaselineTables
 from .store_failures import FailureTables
+from .store_forget import ForgettingTables
 from .store_ids import IdentityTables
 from .store_removals import RemovalTables
 from .store_settled import SettledTables
@@ -55,7 +57,13 @@ class StoreError(Exception):
 
 
 class StateStore(
-    BaselineTables, RemovalTables, FailureTables, WriteTables, IdentityTables, SettledTables
+    BaselineTables,
+    RemovalTables,
+    FailureTables,
+    WriteTables,
+    IdentityTables,
+    SettledTables,
+    ForgettingTables,
 ):
     """The engine's memory, one SQLite file at a path the caller gives."""
 
