@@ -25,7 +25,8 @@ from .accounts import (
     async_track_simkl_v1,
 )
 from .anime_map import AnimeMap, anime_map_url, async_forget_anime_map_issue, involves_anilist
-from .const import CONF_ACCOUNT_ID, CONF_KIND, DOMAIN, SUBENTRY_PAIR, Kind
+from .backups import DEFAULT_BACKUPS_KEPT, BackupFolder, backup_folder
+from .const import CONF_ACCOUNT_ID, CONF_BACKUPS_KEPT, CONF_KIND, DOMAIN, SUBENTRY_PAIR, Kind
 from .coordinator import LastSynced, PairCoordinator, PairState, PairStatus
 from .playback import async_follow_playback
 from .runtime import (
@@ -170,7 +171,8 @@ def _async_account_loaded(hass: HomeAssistant, account: AccountRuntime) -> None:
 
 
 async def _async_setup_sync(hass: HomeAssistant, entry: SyncConfigEntry) -> bool:
-    runtime = await async_open_runtime(hass)
+    kept = int(entry.options.get(CONF_BACKUPS_KEPT, DEFAULT_BACKUPS_KEPT))
+    runtime = await async_open_runtime(hass, BackupFolder(hass, backup_folder(hass), keep=kept))
     entry.runtime_data = runtime
     pairs = {
         sid: sub for sid, sub in entry.subentries.items() if sub.subentry_type == SUBENTRY_PAIR

@@ -70,6 +70,7 @@ DEFAULT_PAUSE_AFTER: Final = 5
 
 # Sync entry options.
 CONF_ANIME_MAP_URL: Final = "anime_map_url"  # where the anime id mapping list is downloaded
+CONF_BACKUPS_KEPT: Final = "backups_kept"  # backups kept per pair and feature
 
 DEFAULT_INTERVAL: Final = timedelta(minutes=60)
 # Snapshots are shared by every pair for this long: two pairs on one account read it once.

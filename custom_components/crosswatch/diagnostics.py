@@ -260,6 +260,7 @@ async def _pair_diagnostics(
     pair_id = coordinator.pair_id
     use = coordinator.config_entry.runtime_data.async_use_store
     runs = await use(hass, partial(store.runs, pair_id, RUNS_SHOWN))
+    backups = await coordinator.config_entry.runtime_data.backups.async_list()
     held = await use(hass, partial(store.held, pair_id))
     unresolved = await use(hass, partial(store.unresolved, pair_id))
     source, target = coordinator.accounts()
@@ -279,6 +280,7 @@ async def _pair_diagnostics(
             "features": sorted(f.value for f in pair.features),
             "interval_minutes": int(pair.interval.total_seconds() // 60),
             "dry_run": pair.dry_run,
+            "pause_after_failures": pair.pause_after,
             "guards": {
                 "drop_guard": pair.guards.drop_guard,
                 "drop_threshold": pair.guards.drop_threshold,
@@ -289,6 +291,12 @@ async def _pair_diagnostics(
                 "tombstone_ttl_days": pair.guards.tombstone_ttl.days,
             },
         },
+        # Names, dates and counts only: a backup's contents are the user's lists.
+        "backups": [
+            {k: v for k, v in b.as_dict().items() if k != "pair"}
+            for b in backups
+            if b.pair == pair_id
+        ],
         "state": None
         if state is None
         else {

@@ -39,6 +39,7 @@ from .engine.store import StateStore
 if TYPE_CHECKING:
     from .account_coordinator import AccountCoordinator
     from .anime_map import AnimeMap
+    from .backups import BackupFolder
     from .coordinator import PairCoordinator
     from .upcoming_coordinator import UpcomingCoordinator
 
@@ -98,6 +99,7 @@ class SyncRuntime:
 
     store: StateStore
     pipeline: Pipeline
+    backups: BackupFolder  # where the pipeline keeps its backups (listed in diagnostics)
     # Runs share one SQLite connection and one memo: one run at a time keeps each run's
     # transactions its own.
     run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -245,7 +247,7 @@ def _now() -> datetime:
     return dt_util.utcnow()
 
 
-async def async_open_runtime(hass: HomeAssistant) -> SyncRuntime:
+async def async_open_runtime(hass: HomeAssistant, backups: BackupFolder) -> SyncRuntime:
     """Open (creating and migrating) the store off the event loop, and build the pipeline."""
     store = await hass.async_add_executor_job(StateStore, store_path(hass))
 
@@ -257,8 +259,9 @@ async def async_open_runtime(hass: HomeAssistant) -> SyncRuntime:
         run_blocking=run_blocking,
         memo=SnapshotMemo(MEMO_TTL),
         clock=_now,
+        backups=backups,
     )
-    return SyncRuntime(store, pipeline)
+    return SyncRuntime(store, pipeline, backups)
 
 
 async def async_close_runtime(hass: HomeAssistant, runtime: SyncRuntime) -> None:

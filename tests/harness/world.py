@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 
+from custom_components.crosswatch.engine.backup import Backups
 from custom_components.crosswatch.engine.items import MediaItem
 from custom_components.crosswatch.engine.memo import SnapshotMemo
 from custom_components.crosswatch.engine.payloads import Feature
@@ -122,8 +123,11 @@ class PairRun:
 class World:
     """One example's set-up: simulators renewed, a store, a pipeline and real providers."""
 
-    def __init__(self, rig: Rig, setup: Setup, *, titles: int) -> None:
+    def __init__(
+        self, rig: Rig, setup: Setup, *, titles: int, backups: Backups | None = None
+    ) -> None:
         self.rig, self.setup, self.titles = rig, setup, titles
+        self.backups = backups
         self.services = {svc: rig.services[svc] for svc in setup.sides}
         for service in self.services.values():
             service.reset(anime=setup.anime, titles=titles)
@@ -139,8 +143,9 @@ class World:
         clock = self.services[self.setup.sides[0]].time.clock
         self.memo = SnapshotMemo(timedelta(0), clock=clock)
         self.pipeline = Pipeline(
-            self.store, run_blocking=direct, memo=self.memo, clock=lambda: self.wall
-        )
+            self.store, run_blocking=direct, memo=self.memo, clock=lambda: self.wall,
+            backups=self.backups,
+        )  # fmt: skip
         self.providers: dict[Svc, Observed] = {
             svc: service.observed(self.rig.session, self.rig.urls)
             for svc, service in self.services.items()

@@ -1,11 +1,9 @@
 """Simulators served on loopback inside Home Assistant's test loop."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 import contextlib
-from pathlib import Path
 import time
-from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 import pytest
@@ -14,14 +12,6 @@ from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 from tests.simulators.serving import Serve, serving
 
 SETTLE_SECONDS = 10  # the most a test's leftover setups may take before Home Assistant stops
-
-
-@pytest.fixture(autouse=True)
-def own_state_store(tmp_path: Path) -> Iterator[Path]:
-    """Each test's store in its own directory, never the shared testing config's."""
-    path = tmp_path / "crosswatch" / "state.db"
-    with patch("custom_components.crosswatch.runtime.store_path", return_value=path):
-        yield path
 
 
 @pytest.fixture(autouse=True)

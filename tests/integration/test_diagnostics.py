@@ -26,11 +26,14 @@ from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
 
 from .helpers import add_pair, simkl_entry, sync_entry, trakt_entry
 
-# Values that change from run to run: when a run happened, how long it took, and when
-# tokens (dated by the wall clock) expire.
+# Values that change from run to run: when a run happened, how long it took, when tokens
+# (dated by the wall clock) expire, and a backup's file (named by the pair's id and the time).
 VOLATILE = frozenset(
-    {"started_at", "finished_at", "last_run", "duration", "expires_at", "token_expires_at"}
-)
+    {
+        "started_at", "finished_at", "last_run", "duration", "expires_at", "token_expires_at",
+        "taken_at", "file",
+    }
+)  # fmt: skip
 
 
 def stable(*, data: SerializableData, path: PropertyPath) -> SerializableData:

@@ -130,7 +130,7 @@ async def resume_from_the_repair(
     done = await client.post(f"/api/repairs/issues/fix/{form['flow_id']}", json={})
     assert done.status == HTTPStatus.OK
     await hass.async_block_till_done(wait_background_tasks=True)
-    return form
+    return dict(form)
 
 
 async def test_resuming_from_the_repair_runs_the_pair_and_its_schedule_again(

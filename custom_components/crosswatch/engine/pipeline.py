@@ -29,12 +29,13 @@ import json
 
 from .applier import ApplyReport, RunBlocking, apply_plan
 from .backfill import IdMap
+from .backup import Backup, BackupError, BackupReason, Backups, SideCopy, due
 from .detect import observe_sides, read_sides
 from .guarding import guard
 from .guards import GuardCode
 from .memo import SnapshotMemo
 from .payloads import Feature
-from .plan import Operation, PairSide, Plan
+from .plan import Action, Operation, PairSide, Plan
 from .planner import PairPolicy, SideState, plan_feature
 from .provider import AnyRead, AuthError, Provider, Read, Rests, WriteOutcome
 from .reconcile import reconcile
@@ -95,6 +96,7 @@ class Pipeline:
         clock: Callable[[], datetime],
         id_map: IdMap | None = None,
         health_every: timedelta = HEALTH_EVERY,
+        backups: Backups | None = None,
     ) -> None:
         """Run against `store`, calling blocking work through `run_blocking`.
 
@@ -108,6 +110,7 @@ class Pipeline:
         self._blocking = run_blocking
         self._memo = memo
         self._clock = clock
+        self._backups = backups
 
     async def run(self, spec: PairSpec, a: Provider, b: Provider) -> RunResult:
         """One run of a pair: side A is the source in one-way modes.
@@ -357,6 +360,14 @@ class Pipeline:
         )  # fmt: skip
         if guarded.held and not spec.dry_run:
             await self._hold(spec.pair, guarded.held, guarded.held_codes, now)
+        removes = any(op.action is Action.REMOVE for op in guarded.plan.operations)
+        backup_failure = (
+            None if spec.dry_run else await self._back_up(spec, feature, removes, reads, now)
+        )
+        if backup_failure is not None and removes:
+            # No copy of both sides, no removal: nothing of the feature is written or recorded,
+            # and the next run plans it all again (engine/backup.py).
+            return FeatureOutcome(counts=FeatureCounts(errors=1), errors=[backup_failure])
         report = await apply_plan(
             guarded.plan,
             pair=spec.pair,
@@ -388,6 +399,8 @@ class Pipeline:
         outcome.plan, outcome.held = reported_plan(plan, guarded, report), bool(guarded.held)
         outcome.events.extend(guarded.events)
         outcome.errors.extend(report.errors)
+        if backup_failure is not None:
+            outcome.errors.append(backup_failure)
         outcome.retry_after = report.retry_after
         outcome.account_limited = report.account_limited
         outcome.rate_limited = report.rate_limited
@@ -401,6 +414,33 @@ class Pipeline:
             unresolved=unresolved_count(guarded, report),
         )  # fmt: skip
         return outcome
+
+    async def _back_up(
+        self,
+        spec: PairSpec,
+        feature: Feature,
+        removes: bool,
+        reads: Mapping[PairSide, Read],
+        now: datetime,
+    ) -> str | None:
+        """Back both sides up before removals, and weekly; why it could not, if it could not."""
+        if self._backups is None:
+            return None
+        if not removes and not due(await self._backups.last_taken(spec.pair, feature), now):
+            return None
+        reason = BackupReason.BEFORE_REMOVALS if removes else BackupReason.WEEKLY
+        copies = tuple(
+            SideCopy(side, reads[side].snapshot.provider, reads[side].snapshot) for side in PairSide
+        )
+        try:
+            await self._backups.keep(Backup(spec.pair, feature, now, reason, copies))
+        except BackupError as err:
+            if removes:
+                return (
+                    f"nothing of {feature.value} was written: no backup could be made first: {err}"
+                )
+            return f"the weekly backup of {feature.value} could not be written: {err}"
+        return None
 
     async def _still_settled(  # noqa: PLR0917 - the run's state, named at the call
         self,

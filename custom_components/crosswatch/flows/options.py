@@ -4,11 +4,19 @@ from typing import Any, Final
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlow, OptionsFlowWithReload
 from homeassistant.const import CONF_VERIFY_SSL
-from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
 import voluptuous as vol
 from yarl import URL
 
-from ..const import CONF_ANIME_MAP_URL, Kind
+from ..backups import DEFAULT_BACKUPS_KEPT
+from ..const import CONF_ANIME_MAP_URL, CONF_BACKUPS_KEPT, Kind
 from ..providers.anime_lists import DEFAULT_URL
 from .base import form
 
@@ -46,8 +54,13 @@ class SyncOptionsFlow(OptionsFlow):
         if user_input is not None:
             wanted = str(user_input.get(CONF_ANIME_MAP_URL) or "").strip() or DEFAULT_URL
             if _is_web_address(wanted):
+                kept = int(user_input.get(CONF_BACKUPS_KEPT, DEFAULT_BACKUPS_KEPT))
                 return self.async_create_entry(
-                    data={**self.config_entry.options, CONF_ANIME_MAP_URL: wanted}
+                    data={
+                        **self.config_entry.options,
+                        CONF_ANIME_MAP_URL: wanted,
+                        CONF_BACKUPS_KEPT: kept,
+                    }
                 )
             errors[CONF_ANIME_MAP_URL] = "invalid_url"
             current = wanted
@@ -55,7 +68,15 @@ class SyncOptionsFlow(OptionsFlow):
             {
                 vol.Optional(CONF_ANIME_MAP_URL, default=current): TextSelector(
                     TextSelectorConfig(type=TextSelectorType.URL)
-                )
+                ),
+                vol.Optional(
+                    CONF_BACKUPS_KEPT,
+                    default=int(
+                        self.config_entry.options.get(CONF_BACKUPS_KEPT, DEFAULT_BACKUPS_KEPT)
+                    ),
+                ): NumberSelector(
+                    NumberSelectorConfig(min=1, max=100, step=1, mode=NumberSelectorMode.BOX)
+                ),
             }
         )
         return self.async_show_form(step_id="sync", data_schema=schema, errors=errors)
