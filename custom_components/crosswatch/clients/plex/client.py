@@ -249,7 +249,11 @@ class PlexClient:
         if after < 0:
             raise ValueError("a date before 1970 cannot be asked about")
         return await self._pages(
-            self.server, "/library/all", {"type": plex_type, f"{dated}>>": after}, self._page_size
+            self.server,
+            "/library/all",
+            {"type": plex_type, f"{dated}>>": after},
+            self._page_size,
+            paged_by_headers=True,  # `/library/all` declares no paging parameters
         )
 
     async def library_item(self, rating_key: str) -> Metadata | None:
@@ -388,19 +392,30 @@ class PlexClient:
     # -- paging ---------------------------------------------------------------------------
 
     async def _pages(
-        self, http: HttpClient, path: str, params: Mapping[str, str | int], size: int
+        self,
+        http: HttpClient,
+        path: str,
+        params: Mapping[str, str | int],
+        size: int,
+        *,
+        paged_by_headers: bool = False,
     ) -> PagedRead:
         """Read every page; a fault midway ends the read with the reason noted.
 
+        The paging goes in the query, or with `paged_by_headers` in the headers (their original
+        form, which every list takes: for lists that declare no paging parameters).
         Auth and rate-limit errors are raised: they concern the whole run, not one list.
         """
         items: list[Metadata] = []
         expected: int | None = None
         start = 0
         while True:
-            query = {**params, "X-Plex-Container-Start": start, "X-Plex-Container-Size": size}
+            paging = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(size)}
+            query = dict(params) if paged_by_headers else {**params, **paging}
             try:
-                reply = await http.request("GET", path, params=query)
+                reply = await http.request(
+                    "GET", path, params=query, headers=paging if paged_by_headers else None
+                )
                 page = parse_page(reply.json(), reply.headers)
             except CrossWatchAuthenticationError, CrossWatchRateLimitError:
                 raise
