@@ -323,3 +323,24 @@ async def test_a_fresh_read_the_engine_asks_for_after_catching_up_scans(world: W
     _, requests = await read_and_count(plex, H)
 
     assert requests > 2 * TALLIES
+
+
+async def test_a_scan_packed_between_runs_is_caught_up_and_rests_packed_again(
+    world: World,
+) -> None:
+    clock = Clock()
+    plex = provider(world, clock)
+    await read_whole(plex, H, None)
+    for title in ("Heat", "The Matrix"):
+        await plex.rest()
+        world.sim.finish_play(world.sim.item(title))
+        clock.now += LATER
+
+        read, requests = await read_and_count(plex, H)
+
+        assert requests == CAUGHT_UP
+        assert same_snapshots(read.snapshot, await full_scan(world, H))
+    await plex.rest()
+    clock.now += LATER
+    # The second catch-up's scan, packed: served again on its tallies alone.
+    assert isinstance(await plex.read(H, None), PackedRead)

@@ -6,7 +6,8 @@ library scan is `library.py`, the Discover watchlist `watchlist.py`, and the wir
 Watched state and ratings come from one scan of the server's library, kept for `library_ttl`
 seconds so that a run reading history and ratings reads the library once, and dropped after
 every library write (a watchlist write does not touch it). After that, the last complete scan
-is served again while the server's tallies of the feature stand, for up to a day (kept.py).
+is served again while the server's tallies of the feature stand, or caught up with the items
+whose state changed since when that explains the tallies, for up to a day (kept.py).
 Only a scan that was complete, not empty, and holds no fewer records than the scan before it is
 reused: a partial, empty or shrunken scan is never served again without asking the server, so a
 shrink is only ever confirmed by a fresh read. Play history (`/status/sessions/history/all`) is
