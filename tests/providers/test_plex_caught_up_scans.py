@@ -9,11 +9,14 @@ a loss, and goes a day after the full scan behind it.
 """
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
 
+from custom_components.crosswatch.clients.plex import TalliedState
+from custom_components.crosswatch.clients.plex.client import TYPE_MOVIE
 from custom_components.crosswatch.engine.payloads import Feature, Rated, Watched
 from custom_components.crosswatch.engine.provider import PackedRead, Read
 from custom_components.crosswatch.engine.snapshot import Snapshot
@@ -344,3 +347,27 @@ async def test_a_scan_packed_between_runs_is_caught_up_and_rests_packed_again(
     clock.now += LATER
     # The second catch-up's scan, packed: served again on its tallies alone.
     assert isinstance(await plex.read(H, None), PackedRead)
+
+
+async def test_the_changes_since_a_date_list_the_items_dated_in_its_second_and_after(
+    world: World,
+) -> None:
+    client = world.client()
+
+    def at(epoch: int) -> datetime:
+        return datetime.fromtimestamp(epoch, UTC)
+
+    # The Matrix's play is dated EPOCH - 86400; the 4K copy is unwatched and undated.
+    same_second = await client.changed_since(TYPE_MOVIE, TalliedState.WATCHED, at(EPOCH - 86400))
+    after = await client.changed_since(TYPE_MOVIE, TalliedState.WATCHED, at(EPOCH - 86399))
+
+    assert [row.title for row in same_second.items] == ["The Matrix"]
+    assert (same_second.all_pages, same_second.failure) == (True, None)
+    assert after.items == ()
+    # A date knows only "after" and "before" (`>>=`, `<<=`): the server refuses `>=`.
+    async with world.session.get(
+        f"{world.urls['server']}/library/all",
+        params={"type": "1", "lastViewedAt>": str(EPOCH)},
+        headers={"X-Plex-Token": world.sim.server_token, "Accept": "application/json"},
+    ) as reply:
+        assert reply.status == 400
