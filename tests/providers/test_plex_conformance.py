@@ -68,12 +68,13 @@ DISCOVER_UNDESCRIBED_QUERY = (
     "GET /library/sections/watchlist/all: query ['includeGuids'] not declared by "
     "/library/sections/watchlist/{filter}"
 )
-# A media query's field filters, `viewCount>>=0` ("above 0"): the description's "Media Queries"
-# section and the `mediaQuery` parameter's own text document them, but its object schema lists
-# only type, sourceType, sort, group and limit. The library tallies (kept.py) send them.
+# A media query's field filters, `viewCount>>=0` ("above 0") and `lastViewedAt>>=<epoch>`
+# ("after"): the description's "Media Queries" section and the `mediaQuery` parameter's own text
+# document them, but its object schema lists only type, sourceType, sort, group and limit. The
+# library tallies and the lists of changes since a tally's date (kept.py) send them.
 MEDIA_QUERY_FILTERS = [
     f"GET /library/all: query ['{field}>>'] not declared by /library/all"
-    for field in ("viewCount", "userRating")
+    for field in ("viewCount", "userRating", "lastViewedAt", "lastRatedAt")
 ]
 # A library item read on its own (a targeted run, providers/plex/library.py `read_one`): the
 # client asks for its Guids as the section lists do, though `getMetadataItem` declares no
@@ -176,6 +177,11 @@ async def _full_session(world: World) -> None:
     provider = world.provider(world.client(page_size=2, watchlist_page_size=1), library_ttl=0)
     await provider.health()
     for feature in Feature:
+        assert (await read_whole(provider, feature, None)).snapshot.complete
+    # A play and a rating since: each feature's kept scan caught up with the changes listed.
+    sim.finish_play(sim.item("Dark", 1, 2))
+    sim.item("Heat").user_rating, sim.item("Heat").last_rated_at = 6.0, sim.tick()
+    for feature in (Feature.HISTORY, Feature.RATINGS):
         assert (await read_whole(provider, feature, None)).snapshot.complete
     # A played episode read on its own (a targeted run): the episode and its show.
     one = await provider.read_item(Feature.HISTORY, sim.item("Dark", 1, 1).rating_key)

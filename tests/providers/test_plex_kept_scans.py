@@ -2,7 +2,7 @@
 
 Through the real client against the simulator: a settled read costs the three tallies of its
 feature instead of a scan of the whole library, and any play, unplay, rating or unrating moves a
-tally, so the library is scanned again.
+tally, so the library is read again (caught up or scanned: test_plex_caught_up_scans.py).
 """
 
 from collections.abc import Callable
@@ -107,7 +107,7 @@ EDITS: dict[str, tuple[Feature, str, Callable[[Item], None]]] = {
 
 
 @pytest.mark.parametrize("edit", list(EDITS))
-async def test_any_play_unplay_or_rating_moves_a_tally_and_the_library_is_scanned_again(
+async def test_any_play_unplay_or_rating_moves_a_tally_and_the_library_is_read_again(
     world: World, edit: str
 ) -> None:
     feature, title, change = EDITS[edit]

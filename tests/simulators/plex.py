@@ -563,6 +563,15 @@ async def _page(
     return _container(request, container)
 
 
+def _moment(sim: PlexSim, value: str) -> int | None:
+    """A media query's date: epoch seconds, or `+N`/`-N` seconds from the server's now."""
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return sim.now + number if value[:1] in "+-" else number
+
+
 # -- Plex Media Server ----------------------------------------------------------------------------
 
 
@@ -624,19 +633,34 @@ def make_server_app(sim: PlexSim) -> web.Application:
 
     async def library_all(request: web.Request) -> web.StreamResponse:
         # Every section's items of one type, filtered and sorted by a media query. Only the
-        # shapes the client sends are served: a state's field above 0, and a date, descending.
+        # shapes the client sends are served: a state's field above 0, a date after a moment,
+        # and a sort on a date, descending.
         try:
             kind_id = int(request.query["type"])
         except KeyError, ValueError:
             return web.Response(status=400, text="Bad Request")
         items = [i for i in sim.items.values() if _TYPES.get(i.kind) == kind_id]
+        listed_since = False  # the items changed since a moment, not a tally
         for name, value in request.query.items():
             if name.endswith(">>"):
                 attribute = _FILTERED.get(name[:-2])
+                if attribute is not None:
+                    bound = float(value)
+                    items = [i for i in items if (getattr(i, attribute) or 0) > bound]
+                    continue
+                # A date after a moment (`>>=`; an item without the date is not): epoch
+                # seconds, or with a sign, seconds from the server's now.
+                attribute = _DATES.get(name[:-2])
                 if attribute is None:
                     return web.Response(status=400, text="Bad Request")
-                bound = float(value)
-                items = [i for i in items if (getattr(i, attribute) or 0) > bound]
+                moment = _moment(sim, value)
+                if moment is None:
+                    return web.Response(status=400, text="Bad Request")
+                items = [i for i in items if (getattr(i, attribute) or -1) > moment]
+                listed_since = True
+            elif name.endswith(("<", ">", "!")):
+                # An operator the client does not send (a date knows no `>=` nor `<=`).
+                return web.Response(status=400, text="Bad Request")
         if sort := request.query.get("sort"):
             name, _, how = sort.partition(":")
             attribute = _DATES.get(name)
@@ -646,10 +670,11 @@ def make_server_app(sim: PlexSim) -> web.Application:
             dated.sort(key=lambda i: getattr(i, attribute), reverse=how == "desc")
             items = dated + [i for i in items if getattr(i, attribute) is None]
         include_guids = request.query.get("includeGuids") == "1"
-        # An aggregate across sections the client asks a page of one of: the list faults are
-        # for the lists synced (a fault here only costs the client a scan).
+        # A tally is an aggregate across sections the client asks a page of one of: the list
+        # faults are for the lists synced (a fault there only costs the client a scan). The
+        # items changed since a date are a list the client reads: the faults reach it.
         return await _page(
-            sim, request, items, {"identifier": LIBRARY}, faults=False,
+            sim, request, items, {"identifier": LIBRARY}, faults=listed_since,
             render=lambda item: sim.render(item, include_guids=include_guids),
         )  # fmt: skip
 

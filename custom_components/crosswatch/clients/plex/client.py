@@ -32,6 +32,8 @@ partial, with the reason.
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
+import math
 from types import MappingProxyType
 from typing import Final
 from urllib.parse import quote
@@ -229,6 +231,31 @@ class PlexClient:
             latest = first.last_viewed_at if state is TalliedState.WATCHED else first.last_rated_at
         return Tally(page.total, latest)
 
+    async def changed_since(
+        self, plex_type: int, state: TalliedState, since: datetime
+    ) -> PagedRead:
+        """Every item of one type, in every library section, with `state` dated `since` or later.
+
+        What moved a tally since a mark: one list across the server's sections (the scope of
+        `tally`), filtered on the state's date, paged and checked as every list is. Items whose
+        state went since keep their date on some servers and are listed without the state; the
+        caller decides what they mean. A media query's dates know only `>>=` (after) and `<<=`
+        (before): "after the second before" is "at or after", so a change stamped in the same
+        second as the mark is listed too. Only absolute dates are sent (a value with a sign is
+        relative to the server's now), so a `since` before 1970 raises ValueError.
+        """
+        _, dated = _TALLIED[state]
+        after = math.floor(since.timestamp()) - 1
+        if after < 0:
+            raise ValueError("a date before 1970 cannot be asked about")
+        return await self._pages(
+            self.server,
+            "/library/all",
+            {"type": plex_type, f"{dated}>>": after},
+            self._page_size,
+            paged_by_headers=True,  # `/library/all` declares no paging parameters
+        )
+
     async def library_item(self, rating_key: str) -> Metadata | None:
         """One library item by its ratingKey, with its Guids; None when the server has none."""
         try:
@@ -365,19 +392,30 @@ class PlexClient:
     # -- paging ---------------------------------------------------------------------------
 
     async def _pages(
-        self, http: HttpClient, path: str, params: Mapping[str, str | int], size: int
+        self,
+        http: HttpClient,
+        path: str,
+        params: Mapping[str, str | int],
+        size: int,
+        *,
+        paged_by_headers: bool = False,
     ) -> PagedRead:
         """Read every page; a fault midway ends the read with the reason noted.
 
+        The paging goes in the query, or with `paged_by_headers` in the headers (their original
+        form, which every list takes: for lists that declare no paging parameters).
         Auth and rate-limit errors are raised: they concern the whole run, not one list.
         """
         items: list[Metadata] = []
         expected: int | None = None
         start = 0
         while True:
-            query = {**params, "X-Plex-Container-Start": start, "X-Plex-Container-Size": size}
+            paging = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(size)}
+            query = dict(params) if paged_by_headers else {**params, **paging}
             try:
-                reply = await http.request("GET", path, params=query)
+                reply = await http.request(
+                    "GET", path, params=query, headers=paging if paged_by_headers else None
+                )
                 page = parse_page(reply.json(), reply.headers)
             except CrossWatchAuthenticationError, CrossWatchRateLimitError:
                 raise

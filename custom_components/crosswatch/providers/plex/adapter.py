@@ -6,7 +6,8 @@ library scan is `library.py`, the Discover watchlist `watchlist.py`, and the wir
 Watched state and ratings come from one scan of the server's library, kept for `library_ttl`
 seconds so that a run reading history and ratings reads the library once, and dropped after
 every library write (a watchlist write does not touch it). After that, the last complete scan
-is served again while the server's tallies of the feature stand, for up to a day (kept.py).
+is served again while the server's tallies of the feature stand, or caught up with the items
+whose state changed since when that explains the tallies, for up to a day (kept.py).
 Only a scan that was complete, not empty, and holds no fewer records than the scan before it is
 reused: a partial, empty or shrunken scan is never served again without asking the server, so a
 shrink is only ever confirmed by a fresh read. Play history (`/status/sessions/history/all`) is
@@ -51,7 +52,7 @@ from ...engine.provider import (
 from ...engine.ratings import RatingScale, from_normalized
 from ...engine.snapshot import Snapshot, partial as partial_read, versioned
 from ..client_errors import HttpError, translating
-from .kept import STATE_OF, KeptScan, LibraryMark, library_mark
+from .kept import STATE_OF, KeptScan, LibraryMark, catch_up, library_mark
 from .library import (
     SCANNED_TYPES,
     Library,
@@ -306,6 +307,12 @@ class PlexProvider:
         if kept is not None and mark is not None and kept.stands(feature, mark, self._now()):
             self._library = kept.library
             return kept.library
+        if (
+            kept is not None
+            and mark is not None
+            and (caught := await self._caught_up(kept, feature, mark))
+        ):
+            return caught
         # Every feature's mark, taken before the scan: a change during it shows at the next ask.
         marks = {feature: mark} | {
             other: await self._mark(other) for other in STATE_OF if other is not feature
@@ -314,6 +321,33 @@ class PlexProvider:
         if library.reusable:
             known = {f: m for f, m in marks.items() if m is not None}
             self._kept = KeptScan(library, known) if known else None
+        return library
+
+    async def _caught_up(
+        self, kept: KeptScan, feature: Feature, mark: LibraryMark
+    ) -> Library | None:
+        """The kept scan caught up with what moved the feature's mark (kept.py), if it can be.
+
+        Within the day of its full scan only; kept with the feature's new mark, as a scan of its
+        own (a new number), whose other features' snapshots are the kept scan's.
+        """
+        before = kept.marks.get(feature)
+        if before is None or not kept.within_day(self._now()):
+            return None
+        live = await self._live(kept.library)
+        holding = self._kept  # the kept scan, live now
+        if holding is None or holding.library is not live:
+            return None
+        caught = await catch_up(self._client, live, feature, before, mark)
+        if caught is None or self._kept is not holding:
+            return None  # or a write dropped the kept scan meanwhile
+        self._scans += 1
+        library = replace(caught, scan=self._scans)
+        for other, (scan_number, packed, version) in list(self._built.items()):
+            if other is not feature and scan_number == live.scan:
+                self._built[other] = (library.scan, packed, version)
+        self._kept = KeptScan(library, {**holding.marks, feature: mark})
+        self._library = library
         return library
 
     async def _mark(self, feature: Feature) -> LibraryMark | None:

@@ -392,6 +392,25 @@ def _episode(row: Metadata, rating_key: str, shows: Mapping[str, _Show]) -> Medi
     )
 
 
+def state_of(row: Metadata, feature: Feature) -> Watched | Rated | None:
+    """What a record of `row` holds for `feature` (history: watched; ratings: rated)."""
+    return _watched(row) if feature is Feature.HISTORY else _rated(row)
+
+
+def held_by(record: LibraryRecord, feature: Feature) -> Watched | Rated | None:
+    """What `record` holds for `feature`."""
+    return record.watched if feature is Feature.HISTORY else record.rated
+
+
+def holding(
+    record: LibraryRecord, feature: Feature, state: Watched | Rated | None
+) -> LibraryRecord:
+    """`record` holding `state` for `feature` instead; its item and other feature unchanged."""
+    if feature is Feature.HISTORY:
+        return replace(record, watched=state if isinstance(state, Watched) else None)
+    return replace(record, rated=state if isinstance(state, Rated) else None)
+
+
 def _watched(row: Metadata) -> Watched | None:
     count = row.view_count or 0
     if count <= 0:
