@@ -52,7 +52,17 @@ from ...engine.provider import (
 from ...engine.ratings import RatingScale
 from ...engine.snapshot import Snapshot, partial as partial_read, versioned
 from ..client_errors import HttpError, translates_client_errors, translating
-from .kept import SINCE_MARGIN, Folded, KeptRead, KeptReads, fold, held_by, pack_held
+from .kept import (
+    Folded,
+    KeptRead,
+    KeptReads,
+    fold,
+    held_by,
+    moved,
+    news_of,
+    nothing_new,
+    pack_held,
+)
 from .library import Library, PackedLibrary, index, pack_library, resolve, unpack_library
 from .reads import (
     ALL_TYPES,
@@ -247,16 +257,18 @@ class MediaBrowserProvider:
             raise
         except ProviderError:
             return None
-        if not changes.scan.completeness.complete:
+        answered_at = changes.scan.started_at
+        if not changes.scan.completeness.complete or answered_at is None:
             return None
         if not changes.listed:
             return kept.read
-        asked_at = changes.scan.started_at
-        # Without the server's clock, asking again from the same moment finds these again.
-        since = kept.since if asked_at is None else asked_at - SINCE_MARGIN
-        folding = partial(fold, kept, changes, since)
-        folded: Folded = await off_loop(folding, size=kept.rows.count + len(changes.listed))
-        self._kept.folded(feature, kept, folded.kept)
+        news = news_of(feature, changes)
+        if nothing_new(kept, news):
+            self._kept.update(feature, kept, moved(kept, news, answered_at))
+            return kept.read
+        folding = partial(fold, kept, news)
+        folded: Folded = await off_loop(folding, size=kept.rows.count + len(news))
+        self._kept.update(feature, kept, moved(folded.kept, news, answered_at))
         return folded.read
 
     @translates_client_errors

@@ -80,10 +80,16 @@ class KeptRead:
     """A complete read, packed, and the moment of the server's clock to ask for changes from."""
 
     read: PackedRead
-    since: datetime
+    since: datetime  # where the next question asks from
     read_at: float  # the provider's clock when its scan was read
     rows: HeldRows  # what the read is made of, one row per library item
     scanned: int  # rows the scan listed: what reading the feature in full costs
+    # The moment of the last answer that listed items (less the margin): the next such answer
+    # moves `since` here. None until one did.
+    answered: datetime | None = None
+    # What the last answer that listed items listed: each item's id and what it holds (None:
+    # nothing), as folded onto `rows`.
+    news: tuple[tuple[str, Entry | None], ...] = ()
 
 
 def pack_held(held: Iterable[tuple[str, Entry]]) -> HeldRows:
@@ -110,6 +116,30 @@ def held_by(feature: Feature, items: Iterable[LibraryItem]) -> Iterator[tuple[st
             yield found.id, Entry(found.item, held)
 
 
+type News = tuple[tuple[str, Entry | None], ...]
+
+
+def news_of(feature: Feature, changes: Changes) -> News:
+    """Each item an answer listed, by id, with what it now holds of `feature` (None: nothing).
+
+    A listed row the engine cannot identify holds nothing: a scan would leave it out too.
+    """
+    changed = dict(held_by(feature, changes.scan.items))
+    return tuple((item_id, changed.get(item_id)) for item_id in dict.fromkeys(changes.listed))
+
+
+def nothing_new(kept: KeptRead, news: News) -> bool:
+    """Whether an answer lists only items the last one listed, each holding what it held then."""
+    last = dict(kept.news)
+    return all(item_id in last and last[item_id] == entry for item_id, entry in news)
+
+
+def moved(kept: KeptRead, news: News, answered_at: datetime) -> KeptRead:
+    """`kept` after an answer at `answered_at` that listed `news` (see the module's docstring)."""
+    since = kept.since if kept.answered is None else kept.answered
+    return replace(kept, since=since, answered=answered_at - SINCE_MARGIN, news=news)
+
+
 @dataclass(frozen=True, slots=True)
 class Folded:
     """A kept read brought up to date: the read to serve, and the kept read it becomes."""
@@ -118,19 +148,18 @@ class Folded:
     kept: KeptRead
 
 
-def fold(kept: KeptRead, changes: Changes, since: datetime) -> Folded:
-    """The kept read with the changed items folded on, asking next from `since` (pure).
+def fold(kept: KeptRead, news: News) -> Folded:
+    """The kept read with the items an answer listed folded on (pure; for the executor).
 
-    Built as a scan builds its read, from one row per library item: a changed item that holds
+    Built as a scan builds its read, from one row per library item: a listed item that holds
     the feature takes its row's place (or enters at the end), any other listed item leaves.
     """
     packed = kept.read.packed
     feature = packed.feature
     held = dict(unpack_held(kept.rows))
-    changed = dict(held_by(feature, changes.scan.items))
-    for item_id in changes.listed:
-        if item_id in changed:
-            held[item_id] = changed[item_id]
+    for item_id, entry in news:
+        if entry is not None:
+            held[item_id] = entry
         else:
             held.pop(item_id, None)
     completeness = Completeness(all_pages=True, seen_total=len(held))
@@ -139,7 +168,7 @@ def fold(kept: KeptRead, changes: Changes, since: datetime) -> Folded:
         raise ValueError("a folded read must be complete")
     read = PackedRead(pack_snapshot(snapshot), None, version)
     rows = pack_held(held.items())
-    return Folded(Read(snapshot, None, version), replace(kept, read=read, since=since, rows=rows))
+    return Folded(Read(snapshot, None, version), replace(kept, read=read, rows=rows))
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,14 +227,14 @@ class KeptReads:
             scanned = scan.completeness.seen_total or 0
             self._reads[feature] = KeptRead(read, since, now, rows, scanned)
 
-    def folded(self, feature: Feature, onto: KeptRead, folded: KeptRead) -> None:
-        """Keep `folded`, the kept read `onto` brought up to date, unless `onto` went meanwhile.
+    def update(self, feature: Feature, onto: KeptRead, updated: KeptRead) -> None:
+        """Keep `updated`, the kept read `onto` brought up to date, unless `onto` went meanwhile.
 
         A write of ours, or the engine asking for a fresh read, while the changes were read
         dropped `onto`: then nothing is kept, and the next read scans.
         """
         if self._reads.get(feature) is onto:
-            self._reads[feature] = folded
+            self._reads[feature] = updated
 
     def wrote(self, feature: Feature, item_ids: Iterable[str], written: Payload | None) -> None:
         """A write of ours (`written`: None for a removal) may have changed these items."""
