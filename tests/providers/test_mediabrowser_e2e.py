@@ -248,5 +248,6 @@ async def test_an_unplay_folded_onto_a_kept_read_removes_only_after_scans_agree(
         RunStatus.SUCCESS,
         False,
     )
-    assert first.questions == 1 and first.scans >= 1  # the fold, then a scan to confirm it
+    assert first.questions == 1  # the fold,
+    assert first.scans >= 1  # then a scan to confirm it
     assert second.scans >= 1
