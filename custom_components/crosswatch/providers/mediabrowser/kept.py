@@ -7,9 +7,16 @@ reads.changes_since): with nothing saved, the kept read is served again for one 
 few items saved (the user played an episode), the answer itself, paged, carries what a read
 needs, and those items are folded onto the kept read: one that now holds the feature enters or
 is updated, one that no longer does (unplayed, unrated, no longer identifiable) leaves. The
-result is what a scan would show, served as the read and kept in turn, asking next time from
-the moment of this answer. An answer that is partial, or lists more items than are worth
-reading apart, folds nothing: the library is scanned.
+result is what a scan would show, served as the read and kept in turn. An answer that failed,
+is partial, or lists more items than are worth reading apart folds nothing: the library is
+scanned.
+
+Where the next question asks from moves forward with each answer that listed items, one answer
+behind: to the moment of the answer before it (the scan's, for the first). Every change is thus
+asked about by two answers at least, so one short answer (a server that answers a few items and
+a count to match) loses nothing. An answer that lists only what the last one listed, each item
+holding what it held then, is nothing new: the kept read is served as it is, without a fold.
+An empty answer moves nothing.
 
 The kept read holds the rows it is made of, one per library item (`KeptRead.rows`): copies of
 one film are folded into one entry as a snapshot is built, so an unplayed copy must leave while
@@ -57,7 +64,7 @@ from .reads import Changes, LibraryItem, Scan, payload
 
 # The first page's Date header is stamped when the reply is sent, after the query ran: a change
 # saved in between is not in the scan, yet dated before the header. Asking from a minute before
-# covers a slow first page; a change seen twice costs one more scan, never a lost change.
+# covers a slow first page; a change seen twice costs at most one more fold, never a lost change.
 SINCE_MARGIN: Final = timedelta(minutes=1)
 # Scans a write of ours may take to show before it is taken to have never landed.
 SCANS_TO_SHOW_A_WRITE: Final = 10
