@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
-from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
+from custom_components.crosswatch.engine.items import MediaItem, MediaType
+from custom_components.crosswatch.engine.payloads import Entry, Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import PackedRead, Read, WriteRequest
 from custom_components.crosswatch.providers.emby import EmbyProvider
@@ -21,6 +22,7 @@ from custom_components.crosswatch.providers.mediabrowser import (
     MediaBrowserAccount,
     MediaBrowserProvider,
 )
+from custom_components.crosswatch.providers.mediabrowser.kept import may_hold, pack_held
 from tests.reads import read_whole
 from tests.simulators.mediabrowser import Flavour
 
@@ -328,3 +330,38 @@ async def test_an_unplayed_copy_of_a_film_leaves_the_read_only_with_its_last_pla
     assert asked == QUESTION
     assert set(none_left.snapshot.entries) == {MATRIX}
     assert reads_alike(none_left, await read_afresh(provider, H))
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_a_play_of_an_item_the_watchlist_does_not_hold_serves_the_kept_watchlist_as_it_is(
+    serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
+) -> None:
+    # The watchlist's question lists every item whose user data changed, a play too: an item
+    # that is no favourite, and that the kept read does not hold, changes nothing to fold.
+    rig, provider, clocks = await kept_rig(serve, session, flavour)  # the Matrix a favourite
+    kept = await read_whole(provider, W, None)
+    clocks.pass_time(3600)
+    rig.state.watch(rig.user, rig.library.heat, PLAYED)
+    clocks.pass_time(3600)
+    before = provider.requests_made
+
+    served = await provider.read(W, None)
+
+    assert isinstance(served, PackedRead)  # as kept: nothing unpacked, nothing folded
+    assert served.version == kept.version
+    assert provider.requests_made - before == 1
+
+
+def test_the_filter_of_held_ids_never_calls_a_held_item_not_held() -> None:
+    # "Not held" folds nothing, so it must be sure; "held" may be wrong now and then (a fold).
+    def entry(n: int) -> tuple[str, Entry]:
+        item = MediaItem.create(
+            MediaType.MOVIE, title=f"Film {n}", year=2000, ids={"jellyfin": f"{n:032x}"}
+        )
+        return f"{n:032x}", Entry(item, Listed())
+
+    rows = pack_held(entry(n) for n in range(5_000))
+    others = [f"{n:032x}" for n in range(5_000, 10_000)]
+
+    assert all(may_hold(rows, f"{n:032x}") for n in range(5_000))
+    assert sum(may_hold(rows, other) for other in others) < len(others) * 0.05
