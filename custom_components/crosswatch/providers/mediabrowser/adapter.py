@@ -56,6 +56,7 @@ from .kept import (
     Folded,
     KeptRead,
     KeptReads,
+    News,
     fold,
     held_by,
     moved,
@@ -262,8 +263,14 @@ class MediaBrowserProvider:
             return None
         if not changes.listed:
             return kept.read
-        news = news_of(feature, changes)
-        if nothing_new(kept, news):
+
+        def weighed() -> tuple[News, bool]:
+            news = news_of(feature, changes)
+            return news, nothing_new(kept, news)
+
+        # An answer may list up to half the library (`most`): weighed off the loop when large.
+        news, unchanged = await off_loop(weighed, size=len(changes.listed))
+        if unchanged:
             self._kept.update(feature, kept, moved(kept, news, answered_at))
             return kept.read
         folding = partial(fold, kept, news)
