@@ -9,7 +9,10 @@ Pipeline whose blocking work goes to the loop's default executor, as Home Assist
 within one Home Assistant start: a first run (nothing stored yet, some writes to make); a
 no-change run (which verifies the first run's writes, so reads what they touched again); a
 steady run (nothing pending any more: it finds nothing to do and settles the pair); and a
-settled run, which ends once both reads are in (engine/settle.py). A heartbeat on the same
+settled run, which ends once both reads are in (engine/settle.py). A pair kind whose server can
+be played on (trakt-jellyfin) runs a fifth time, `one_new_play`: before it, the user plays one
+film on the server, which changes what the server read has to look at but nothing the pair
+syncs (a play is not a favourite), so the run settles again. A heartbeat on the same
 loop sleeps 5 ms at a time; every wake-up later than that is a lag, and a lag over 50 ms is a
 stall. One JSON line per (pair, size, run):
 
@@ -122,6 +125,7 @@ HELD_BUDGET_SIZE: Final = 100_000
 BEAT: Final = 0.005  # seconds the heartbeat sleeps between looks at the clock
 # The runs measured, in order, on the same providers and store (see the module doc).
 RUNS: Final = ("first", "no_change", "steady", "settled")
+NEW_PLAY: Final = "one_new_play"  # the run after the user played one film, where a kind can
 type Json = Any
 
 
@@ -158,6 +162,8 @@ class PairKind:
     name: str
     spec: PairSpec
     build: Callable[[aiohttp.ClientSession, Json], tuple[Side, Side]]
+    # The user plays one film on the pair's server (for the `one_new_play` run), where it has one.
+    play: Callable[[aiohttp.ClientSession, Json], Awaitable[None]] | None = None
 
 
 def trakt_client(session: aiohttp.ClientSession, hello: Json) -> tuple[TraktClient, Waits]:
@@ -234,6 +240,20 @@ def jellyfin_side(session: aiohttp.ClientSession, hello: Json) -> Side:
     return Side(JellyfinProvider(client, account), waits)
 
 
+async def play_on_jellyfin(session: aiohttp.ClientSession, hello: Json) -> None:
+    """The user finishes a film: the Jellyfin player marks it played on the server.
+
+    Through a client of its own, outside the provider (whose requests it adds none to); the
+    server dates the play when it takes it, on its clock.
+    """
+    jellyfin = hello["jellyfin"]
+    player = MediaBrowserClient(
+        session, JELLYFIN, hello["urls"]["jellyfin"],
+        device=DeviceInfo(device_id="cw-bench-player", version="0.1.0"), token=jellyfin["token"],
+    )  # fmt: skip
+    await player.mark_played(jellyfin["user_id"], jellyfin["new_play"], None)
+
+
 def anilist_side(session: aiohttp.ClientSession, hello: Json) -> Side:
     """AniList as tests/harness/services.py builds it (AniListService.provider), in real time.
 
@@ -271,15 +291,18 @@ def anilist_simkl(session: aiohttp.ClientSession, hello: Json) -> tuple[Side, Si
 def pair_kind(
     name: str, mode: SyncMode, feature: Feature,
     build: Callable[[aiohttp.ClientSession, Json], tuple[Side, Side]],
+    play: Callable[[aiohttp.ClientSession, Json], Awaitable[None]] | None = None,
 ) -> PairKind:  # fmt: skip
     """A kind syncing one feature, its pair named as the kind."""
-    return PairKind(name, PairSpec(name, mode, frozenset({feature})), build)
+    return PairKind(name, PairSpec(name, mode, frozenset({feature})), build, play)
 
 
 PAIR_KINDS: Final = (
     pair_kind("trakt-simkl", SyncMode.TWO_WAY, Feature.WATCHLIST, trakt_simkl),
     pair_kind("plex-trakt", SyncMode.ADD_ONLY, Feature.HISTORY, plex_trakt),
-    pair_kind("trakt-jellyfin", SyncMode.MIRROR, Feature.WATCHLIST, trakt_jellyfin),
+    pair_kind(
+        "trakt-jellyfin", SyncMode.MIRROR, Feature.WATCHLIST, trakt_jellyfin, play_on_jellyfin
+    ),
     pair_kind("anilist-simkl", SyncMode.TWO_WAY, Feature.WATCHLIST, anilist_simkl),
 )
 
@@ -509,7 +532,7 @@ async def bench_pipeline() -> AsyncIterator[Pipeline]:
 
 
 async def measure(kind: PairKind, size: int, hello: Json, *, where: bool) -> list[Json]:
-    """The runs of one pair kind at one size (RUNS); one JSON-ready dict per run."""
+    """The runs of one pair kind at one size (RUNS, and NEW_PLAY where it can); a dict per run."""
     lines = []
     throttled: dict[str, int] = {}
     async with (
@@ -517,7 +540,9 @@ async def measure(kind: PairKind, size: int, hello: Json, *, where: bool) -> lis
         aiohttp.ClientSession(trace_configs=[count_429(throttled)]) as session,
     ):
         sides = kind.build(session, hello)
-        for run in RUNS:
+        for run in (*RUNS, NEW_PLAY) if kind.play is not None else RUNS:
+            if run == NEW_PLAY and kind.play is not None:
+                await kind.play(session, hello)
             throttled.clear()
             result, numbers = await measured_run(pipeline, kind, sides, where=where)
             lines.append(

@@ -29,7 +29,8 @@ so that the other side's catalogue finds them when they are added there. What th
   3,600 times faster than the real one (`SERVER_HOURS_PER_SECOND`): the bench's runs follow
   each other within seconds, and a second stands for the hour Home Assistant waits between two
   scheduled runs, so the dates Jellyfin saves our writes at lie as far before the next run's
-  question (`MinDateLastSavedForUser`) as they would at home.
+  question (`MinDateLastSavedForUser`) as they would at home. The hello line names
+  `new_play`, a film nobody has played, for the bench's `one_new_play` run.
 - anilist-simkl: anime, AniList's PLANNING entries and SIMKL's plan-to-watch anime, two-way.
   Every title carries its AniList id (which SIMKL must know for the pair to work) and 97 % a
   MyAnimeList id, as AniList leaves `idMal` out for some.
@@ -962,7 +963,7 @@ async def serve_trakt_jellyfin(size: int, stop: Stop) -> None:
             "trakt": trakt_hello(trakt),
             "jellyfin": {"token": jellyfin.issue_token(user), "server_id": jellyfin.server_id,
                          "server_name": jellyfin.server_name, "user_id": user.id,
-                         "user_name": user.name},
+                         "user_name": user.name, "new_play": next(iter(jellyfin.items))},
             "seeded": {"trakt": len(trakt.watchlist),
                        "jellyfin": sum(data.is_favorite for data in jellyfin.data.values())},
         }  # fmt: skip

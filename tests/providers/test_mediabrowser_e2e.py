@@ -26,6 +26,7 @@ from custom_components.crosswatch.engine.store import StateStore
 from tests.simulators.mediabrowser import Flavour, MediaBrowserQuirks
 
 from .conftest import Serve
+from .test_mediabrowser_kept_reads import Asked, item_lists
 from .test_mediabrowser_support import Rig, make_rig
 
 H = Feature.HISTORY
@@ -213,3 +214,40 @@ async def test_one_run_that_marks_an_emby_item_played_and_rates_it_leaves_it_pla
     data = emby.state.user_data(emby.user.id, emby.library.matrix)
     assert (data.played, data.play_count, data.last_played) == (True, 1, MATRIX_AT)
     assert data.rating == 8.0
+
+
+async def test_an_unplay_folded_onto_a_kept_read_removes_only_after_scans_agree(
+    pair: Pair,
+) -> None:
+    # Jellyfin reads the unplay from the question's answer, but the engine believes no loss
+    # from one read: each run that judges it reads Jellyfin again in full.
+    j, e = pair.jellyfin, pair.emby
+    j.state.watch(j.user, j.library.matrix, MATRIX_AT)
+    j.state.watch(j.user, j.library.heat, HEAT_AT)
+    for _ in range(3):
+        await pair.run()  # converged, and Jellyfin's read kept from a scan that shows our writes
+    kept = item_lists(j)
+    await pair.run()
+    steady = item_lists(j)
+    j.state.user_data(j.user.id, j.library.heat).played = False
+
+    runs = []
+    for _ in range(2):
+        before = item_lists(j)
+        result = await pair.run()
+        after = item_lists(j)
+        asked = Asked(after.questions - before.questions, after.scans - before.scans)
+        runs.append((result.status, "Heat" in pair.played(e), asked))
+
+    assert Asked(steady.questions - kept.questions, steady.scans - kept.scans) == Asked(1, 0)
+    # Half of a list this small is more than one run's reads may prove: doubted, then followed.
+    (doubted, kept_then, first), (removed, kept_after, second) = runs
+    assert (doubted, kept_then, removed, kept_after) == (
+        RunStatus.PARTIAL,
+        True,
+        RunStatus.SUCCESS,
+        False,
+    )
+    assert first.questions == 1  # the fold,
+    assert first.scans >= 1  # then a scan to confirm it
+    assert second.scans >= 1

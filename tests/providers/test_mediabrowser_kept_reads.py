@@ -1,8 +1,9 @@
 """Jellyfin and Emby serve a complete read again while the server saw no change since it began.
 
 A no-change run then asks the server one question per feature (`MinDateLastSavedForUser`)
-instead of scanning the whole library. It scans again when the server saw a change, after a
-write of ours, when the engine asks for a fresh read, when the question fails, and once a day.
+instead of scanning the whole library. It scans again after a write of ours, when the engine asks
+for a fresh read, when the question fails, and once a day; what the user changed is folded on
+(test_mediabrowser_incremental_reads.py).
 """
 
 from dataclasses import dataclass
@@ -106,7 +107,7 @@ async def test_a_read_with_nothing_saved_since_it_began_is_served_again_for_one_
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
-async def test_a_change_the_user_makes_after_a_read_makes_the_next_read_a_scan(
+async def test_a_change_the_user_makes_after_a_read_is_in_the_next_read(
     serve: Serve, session: aiohttp.ClientSession, flavour: Flavour
 ) -> None:
     rig, provider, clocks = await kept_rig(serve, session, flavour)

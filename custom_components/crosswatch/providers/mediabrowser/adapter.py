@@ -8,8 +8,9 @@ What the servers hold, and how it maps onto the engine's features:
 This module is what the engine talks to; how a read pages (`reads`), how a write finds its item
 (`library`) and how a user-data write leaves the rest alone (`writes`) each live apart.
 
-A complete read is kept and served again while the server says nothing changed since it began:
-a no-change run asks one question per feature instead of scanning the library (see `kept`).
+A complete read is kept and brought up to date by what the server says changed since it began:
+a run asks one question per feature instead of scanning the library, and reads only the items
+the answer lists, if any (see `kept`).
 
 The library index writes resolve in is kept for `library_ttl` seconds, and only when the read it
 came from was complete, not empty, and no smaller than the index before it: a write after an
@@ -51,7 +52,18 @@ from ...engine.provider import (
 from ...engine.ratings import RatingScale
 from ...engine.snapshot import Snapshot, partial as partial_read, versioned
 from ..client_errors import HttpError, translates_client_errors, translating
-from .kept import KeptRead, KeptReads
+from .kept import (
+    Folded,
+    KeptRead,
+    KeptReads,
+    News,
+    fold,
+    held_by,
+    moved,
+    news_of,
+    nothing_new,
+    pack_held,
+)
 from .library import Library, PackedLibrary, index, pack_library, resolve, unpack_library
 from .reads import (
     ALL_TYPES,
@@ -59,7 +71,7 @@ from .reads import (
     QUERIES,
     LibraryItem,
     Scan,
-    changed_since,
+    changes_since,
     payload,
     read_one,
     scan,
@@ -193,27 +205,27 @@ class MediaBrowserProvider:
         No checkpoint is kept: the kept read (see the module's docstring) is the provider's.
         """
         types, filters = QUERIES[feature]
-        if (kept := self._kept.usable(feature)) is not None and await self._unchanged(kept, types):
-            return kept.read
+        if (kept := self._kept.usable(feature)) is not None and (
+            served := await self._since(feature, kept, types)
+        ) is not None:
+            return served
         found = await self._scan(types, filters)
         if feature is Feature.RATINGS:
             # A ratings read is a whole-library read: it doubles as the index writes resolve in.
             self._library = await self._index(found)
 
         def indexed() -> tuple[Snapshot, str | None]:
-            entries = [
-                Entry(item.item, held)
-                for item in found.items
-                if (held := payload(feature, item)) is not None
-            ]
+            entries = [entry for _, entry in held_by(feature, found.items)]
             return versioned(self.key, feature, entries, found.completeness)
 
         snapshot, version = await off_loop(indexed, size=len(found.items))
-        packed_read = None
-        if version is not None:  # complete: kept, packed, for the reads while nothing changes
+        packed_read, rows = None, None
+        if version is not None:  # complete: kept, packed, for the reads that follow
             packed = await off_loop(partial(pack_snapshot, snapshot), size=len(snapshot))
             packed_read = PackedRead(packed, None, version)
-        self._kept.keep(feature, packed_read, found)
+            held = partial(pack_held, held_by(feature, found.items))
+            rows = await off_loop(held, size=len(found.items))
+        self._kept.keep(feature, packed_read, rows, found)
         return Read(snapshot, None, version)
 
     async def read_item(self, feature: Feature, local_id: str) -> Read:
@@ -228,14 +240,43 @@ class MediaBrowserProvider:
         completeness = partial_read(f"the library item {local_id} only")
         return Read(Snapshot.build(self.key, feature, entries, completeness), None)
 
-    async def _unchanged(self, kept: KeptRead, types: Sequence[str]) -> bool:
-        """Whether the server saw no change of the user's data since `kept` began."""
+    async def _since(
+        self, feature: Feature, kept: KeptRead, types: Sequence[str]
+    ) -> AnyRead | None:
+        """`kept`, brought up to date by what the server saved since it began; None: scan.
+
+        Nothing saved: the kept read as it was (one request). A few items saved: they are read
+        from the question's own answer and folded on (see `kept`). An answer that failed, is
+        partial, or lists more items than a scan is worth is no word on what changed.
+        """
+        most = max(self._client.page_size, kept.scanned // 2)
         try:
-            return not await changed_since(self._client, self._account.user_id, types, kept.since)
+            changes = await changes_since(
+                self._client, self._account.user_id, types, kept.since, most=most
+            )
         except FATAL:
             raise
         except ProviderError:
-            return False  # no answer is no word that nothing changed: read in full
+            return None
+        answered_at = changes.scan.started_at
+        if not changes.scan.completeness.complete or answered_at is None:
+            return None
+        if not changes.listed:
+            return kept.read
+
+        def weighed() -> tuple[News, bool]:
+            news = news_of(feature, changes)
+            return news, nothing_new(kept, news)
+
+        # An answer may list up to half the library (`most`): weighed off the loop when large.
+        news, unchanged = await off_loop(weighed, size=len(changes.listed))
+        if unchanged:
+            self._kept.update(feature, kept, moved(kept, news, answered_at))
+            return kept.read
+        folding = partial(fold, kept, news)
+        folded: Folded = await off_loop(folding, size=kept.rows.count + len(news))
+        self._kept.update(feature, kept, moved(folded.kept, news, answered_at))
+        return folded.read
 
     @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:

@@ -58,23 +58,43 @@ class Scan:
     items: tuple[LibraryItem, ...]
     completeness: Completeness
     # The server's clock when it answered the first page: a change it saved after that moment
-    # may be missing from the scan, one saved before it is in (see `changed_since`).
+    # may be missing from the scan, one saved before it is in (see `changes_since`).
     started_at: datetime | None = None
 
 
-async def changed_since(
-    client: MediaBrowserClient, user_id: str, types: Sequence[str], since: datetime
-) -> bool:
-    """Whether the server saved any of the user's data on items of `types` since `since`.
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """The items whose user data the server saved since a moment, read as a scan reads.
 
-    One counted request for one row (`MinDateLastSavedForUser`): a played mark, an unplayed
-    one, a favourite or a rating changed since then all count. A reply without a count says
-    nothing, so it counts as a change.
+    `scan` holds those the engine can identify; `listed` is the id of every row the server
+    listed, identified or not: a row no longer identifiable leaves the read as a scan's would.
     """
-    page = await client.items_page(
-        user_id, types=types, start=0, limit=1, counted=True, saved_since=since
+
+    scan: Scan
+    listed: tuple[str, ...]
+
+
+async def changes_since(
+    client: MediaBrowserClient,
+    user_id: str,
+    types: Sequence[str],
+    since: datetime,
+    *,
+    most: int,
+) -> Changes:
+    """The user's items of `types` whose user data the server saved at or after `since`.
+
+    The answer to `MinDateLastSavedForUser`, paged and checked as a scan is, with the played
+    mark, favourite and rating of each item: a play, an unplay, a favourite or a rating changed
+    since then all list their item. Its first page is counted: with nothing saved, one request
+    answers. More than `most` changed items read as partial after that first page: paging
+    through them would cost about what a scan costs.
+    """
+    rows, completeness, started_at = await _pages(
+        client, user_id, types, (), saved_since=since, most=most
     )
-    return page.total is None or page.total > 0 or bool(page.items)
+    listed = tuple(row.id for row in rows if row.id is not None)
+    return Changes(await _identified(client, user_id, rows, completeness, started_at), listed)
 
 
 async def scan(
@@ -85,6 +105,17 @@ async def scan(
 ) -> Scan:
     """Every item of one query that the engine can identify, and how complete the read was."""
     rows, completeness, started_at = await _pages(client, user_id, types, filters)
+    return await _identified(client, user_id, rows, completeness, started_at)
+
+
+async def _identified(
+    client: MediaBrowserClient,
+    user_id: str,
+    rows: Sequence[Item],
+    completeness: Completeness,
+    started_at: datetime | None,
+) -> Scan:
+    """The rows the engine can identify, their episodes' series fetched; a failure is partial."""
     series_ids = sorted(
         {row.series_id for row in rows if row.type == "Episode" and row.series_id is not None}
     )
@@ -114,9 +145,18 @@ async def scan(
 
 
 async def _pages(
-    client: MediaBrowserClient, user_id: str, types: Sequence[str], filters: Sequence[str]
+    client: MediaBrowserClient,
+    user_id: str,
+    types: Sequence[str],
+    filters: Sequence[str],
+    *,
+    saved_since: datetime | None = None,
+    most: int | None = None,
 ) -> tuple[list[Item], Completeness, datetime | None]:
     """Every row of a query, page by page, how sure we are that it is all of them, and when.
+
+    `saved_since` asks only for the items whose user data was saved since then; a first count
+    above `most` ends the read there, as partial.
 
     The server counts the items on the first page and again on the one that should be the
     last: the pages between are not counted (a count is a query of its own on a large Jellyfin
@@ -132,7 +172,13 @@ async def _pages(
         counted = total is None or start + limit >= total
         try:
             page = await client.items_page(
-                user_id, types=types, filters=filters, start=start, limit=limit, counted=counted
+                user_id,
+                types=types,
+                filters=filters,
+                start=start,
+                limit=limit,
+                counted=counted,
+                saved_since=saved_since,
             )
         except FATAL:
             raise
@@ -143,6 +189,8 @@ async def _pages(
             failure = "the server did not say how many items there are"
         elif total is not None and page.total is not None and page.total != total:
             failure = f"the library changed while it was read ({total} -> {page.total})"
+        elif total is None and most is not None and page.total is not None and page.total > most:
+            failure = f"{page.total} items changed, more than {most} are worth reading apart"
         total = page.total if total is None else total
         started_at = started_at or page.served_at
         if failure is not None:
