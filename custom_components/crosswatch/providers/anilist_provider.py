@@ -65,6 +65,7 @@ from ..engine.plan import Action
 from ..engine.provider import (
     AnyRead,
     AuthError,
+    ItemCounts,
     PackedRead,
     ProviderError,
     RateLimitError,
@@ -102,6 +103,24 @@ class _Built:
 
     entries: tuple[ListEntry, ...]
     read: PackedRead
+
+
+def _counts_of(collection: _Collection) -> ItemCounts:
+    """The watched and rated entries a complete read of `collection` holds, counted.
+
+    A feature with a score that is not a value of the user's scale is not counted: its read is
+    not complete either.
+    """
+    scale = RatingScale.for_anilist(collection.viewer.score_format)
+    counted: dict[Feature, int] = {}
+    for feature in (Feature.HISTORY, Feature.RATINGS):
+        try:
+            counted[feature] = sum(
+                1 for entry in collection.entries if _payload(feature, entry, scale) is not None
+            )
+        except ValueError:
+            continue
+    return ItemCounts(counted, {})
 
 
 def _read_of(provider: str, feature: Feature, collection: _Collection) -> Read:
@@ -238,6 +257,21 @@ class AniListProvider:
                 collection.entries, PackedRead(packed, None, read.version)
             )
         return read
+
+    async def count_items(self, *, ask: bool) -> ItemCounts:
+        """The watched and rated entries of the list the provider keeps, with no request.
+
+        AniList's statistics count statuses, not what is synced (an entry being watched with
+        no episode seen yet is no history), so the count is the kept whole list's, which the
+        to-do list's first read leaves (a watchlist read reads the whole list). Until then,
+        nothing is counted. `ask` changes nothing: AniList serves 30 requests a minute.
+        """
+        del ask
+        kept = self._kept
+        collection = self._collection or (kept.collection if kept is not None else None)
+        if collection is None or collection.failure is not None:
+            return ItemCounts({}, {})
+        return await off_loop(partial(_counts_of, collection), size=len(collection.entries))
 
     @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:

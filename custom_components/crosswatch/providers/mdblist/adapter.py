@@ -30,6 +30,7 @@ from ...engine.provider import (
     AccountLimitError,
     AccountLockedError,
     AuthError,
+    ItemCounts,
     ProviderError,
     RateLimitError,
     Read,
@@ -178,6 +179,16 @@ class MdblistProvider:
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
         """Nothing is kept between reads: every read asks MDBList in full."""
+
+    async def count_items(self, *, ask: bool) -> ItemCounts:
+        """MDBList counts only its watchlist: its watched and rated items are untold.
+
+        Its sync endpoints page without totals, and it offers no statistics, so only a whole
+        read (a pair's) can count them.
+        """
+        del ask
+        why = "MDBList gives no count of them apart from reading them all"
+        return ItemCounts({}, {Feature.HISTORY: why, Feature.RATINGS: why})
 
     # Reads ---------------------------------------------------------------------------------
 

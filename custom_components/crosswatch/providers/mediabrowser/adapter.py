@@ -41,6 +41,7 @@ from ...engine.plan import Action
 from ...engine.provider import (
     AnyRead,
     AuthError,
+    ItemCounts,
     PackedRead,
     ProviderError,
     Read,
@@ -250,6 +251,28 @@ class MediaBrowserProvider:
         types, _ = QUERIES[Feature.WATCHLIST]
         counted = await self._client.favorite_count(self._account.user_id, types)
         return counted == snapshot.completeness.seen_total
+
+    @translates_client_errors
+    async def count_items(self, *, ask: bool) -> ItemCounts:
+        """The played movies and episodes the server counts: one request, when asked.
+
+        One page of one played item with the server's total: the items a history read holds.
+        Neither server can filter on "has a rating", so rated items are untold.
+        """
+        untold = {
+            Feature.RATINGS: (
+                f"{self._flavour.name} cannot count rated items without reading the library"
+            )
+        }
+        if not ask:
+            return ItemCounts({}, untold)
+        types, filters = QUERIES[Feature.HISTORY]
+        page = await self._client.items_page(
+            self._account.user_id, types=types, filters=filters, start=0, limit=1
+        )
+        if page.total is None:
+            raise ProviderError(f"{self._flavour.name} sent no total of the played items")
+        return ItemCounts({Feature.HISTORY: page.total}, untold)
 
     async def _scan(self, types: Sequence[str], filters: Sequence[str]) -> Scan:
         return await scan(self._client, self._account.user_id, types, filters)

@@ -40,6 +40,7 @@ from ...engine.plan import Action
 from ...engine.provider import (
     AnyRead,
     AuthError,
+    ItemCounts,
     PackedRead,
     ProviderError,
     RateLimitError,
@@ -160,6 +161,21 @@ class PlexProvider:
         self._account = await self._client.account()
         # /identity answers without a token: the history probe is what checks the server's.
         self._history_access = await self._client.history_access()
+
+    async def count_items(self, *, ask: bool) -> ItemCounts:
+        """The library items the account played and rated, as the server tallies them.
+
+        The tallies filter on the very fields a scan reads each item's state from (a play
+        count, a rating above 0), one request per tallied type and feature, so they count the
+        items a complete scan holds. Unasked, nothing is counted.
+        """
+        if not ask:
+            return ItemCounts({}, {})
+        counted: dict[Feature, int] = {}
+        for feature in STATE_OF:
+            mark = await library_mark(self._client, feature)
+            counted[feature] = sum(tally.count for tally in mark.tallies)
+        return ItemCounts(counted, {})
 
     # -- reads ----------------------------------------------------------------------------
 
