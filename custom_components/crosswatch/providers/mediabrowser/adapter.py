@@ -61,6 +61,7 @@ from .reads import (
     LibraryItem,
     Scan,
     changed_since,
+    library_item,
     payload,
     read_one,
     scan,
@@ -70,6 +71,9 @@ from .writes import UserDataWriter
 _LOGGER = logging.getLogger(__name__)
 
 NOT_IN_LIBRARY: Final = "not_in_library"
+# What "add by title" searches: the kinds a watchlist (the favourites) lists, a page of hits.
+SEARCHED_TYPES: Final = ("Movie", "Series")
+SEARCH_LIMIT: Final = 20
 CAPABILITIES: Final = Capabilities(
     features=frozenset(Feature),
     # A watched state, dated to the second (Emby's DatePlayed is yyyyMMddHHmmss; we send
@@ -273,6 +277,31 @@ class MediaBrowserProvider:
         if page.total is None:
             raise ProviderError(f"{self._flavour.name} sent no total of the played items")
         return ItemCounts({Feature.HISTORY: page.total}, untold)
+
+    # Search ----------------------------------------------------------------------------------
+
+    @property
+    def search_name(self) -> str:
+        """Search results are the server's library's."""
+        return self._flavour.name
+
+    @translates_client_errors
+    async def search_titles(self, text: str) -> Sequence[MediaItem]:
+        """Films and shows of the server's library whose name holds `text`, best first.
+
+        The watchlist is the user's favourites, so only what the library holds can be listed.
+        Each hit carries the server's own id, which a watchlist write goes by.
+        """
+        page = await self._client.search(
+            self._account.user_id, text, types=SEARCHED_TYPES, limit=SEARCH_LIMIT
+        )
+        namespace = self._flavour.namespace
+        found: list[MediaItem] = []
+        for row in page.items:
+            hit = library_item(row, {}, namespace=namespace, series_failed=False)
+            if hit is not None:
+                found.append(hit.item)
+        return found
 
     async def _scan(self, types: Sequence[str], filters: Sequence[str]) -> Scan:
         return await scan(self._client, self._account.user_id, types, filters)

@@ -1,0 +1,93 @@
+"""Add by title on the to-do lists of Jellyfin and Emby, whose watchlist is the favourites.
+
+The server's library is searched by name (`/Items?SearchTerm=`); of its hits the matching
+rules of every other list pick the title (watchlist_match.py), which is then made a favourite.
+"""
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+import pytest
+
+from tests.simulators.serving import Serve
+
+from .helpers import state
+from .mediabrowser import EMBY, JELLYFIN, Brand, Server, server_entry, start_server
+from .test_watchlist_todo import add, items
+
+PARAMS = pytest.mark.parametrize("brand", [JELLYFIN, EMBY], ids=["jellyfin", "emby"])
+
+
+async def _library(hass: HomeAssistant, serve: Serve, brand: Brand) -> tuple[Server, str]:
+    """A library with both Dunes, Dune: Part Two and Heat; Heat is alice's favourite."""
+    server = await start_server(serve, brand)
+    library = server.state
+    library.add_movie("Dune: Part Two", 2024, Imdb="tt15239678", Tmdb="693134")
+    library.add_movie("Dune", 2021, Imdb="tt1160419", Tmdb="438631")
+    library.add_movie("Dune", 1984, Imdb="tt0087182", Tmdb="841")
+    heat = library.add_movie("Heat", 1995, Imdb="tt0113277", Tmdb="949")
+    library.add_series("Dark", 2017, Tvdb="334824")
+    library.favorite(server.user, heat)
+    library.tokens["alices-token"] = server.user.id
+    entry = server_entry(server, tokens={"access_token": "alices-token"})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return server, f"todo.{brand.kind}_alice_on_living_room_watchlist"
+
+
+def favourites(server: Server) -> set[tuple[str, int | None]]:
+    library = server.state
+    return {
+        (item.name, item.year)
+        for item in library.items.values()
+        if library.visible(server.user.id, item.id).is_favorite
+    }
+
+
+@PARAMS
+async def test_a_server_list_adds_the_one_title_its_library_finds(
+    hass: HomeAssistant, serve: Serve, brand: Brand
+) -> None:
+    server, todo = await _library(hass, serve, brand)
+
+    await add(hass, todo, "dark")
+
+    assert favourites(server) == {("Heat", 1995), ("Dark", 2017)}
+    assert {item["summary"] for item in await items(hass, todo)} == {"Heat (1995)", "Dark (2017)"}
+
+
+@PARAMS
+async def test_of_several_titles_the_server_finds_the_asked_year_wins(
+    hass: HomeAssistant, serve: Serve, brand: Brand
+) -> None:
+    server, todo = await _library(hass, serve, brand)
+
+    await add(hass, todo, "Dune 1984")
+
+    assert favourites(server) == {("Heat", 1995), ("Dune", 1984)}
+
+
+@PARAMS
+async def test_of_several_titles_the_exact_name_wins_over_a_longer_one(
+    hass: HomeAssistant, serve: Serve, brand: Brand
+) -> None:
+    server, todo = await _library(hass, serve, brand)
+
+    await add(hass, todo, "dune part two")
+
+    assert favourites(server) == {("Heat", 1995), ("Dune: Part Two", 2024)}
+
+
+@PARAMS
+async def test_a_title_the_server_does_not_hold_is_a_translated_error_and_changes_nothing(
+    hass: HomeAssistant, serve: Serve, brand: Brand
+) -> None:
+    server, todo = await _library(hass, serve, brand)
+
+    with pytest.raises(HomeAssistantError) as raised:
+        await add(hass, todo, "Blade Runner")
+
+    assert raised.value.translation_key == "watchlist_no_match"
+    assert str(raised.value) == f"No title on {brand.name} matches 'Blade Runner'"
+    assert favourites(server) == {("Heat", 1995)}
+    assert state(hass, todo) == "1"
