@@ -1,17 +1,21 @@
-"""Add by title on the to-do lists of Jellyfin and Emby, whose watchlist is the favourites.
+"""Add by title on the to-do lists of Jellyfin, Emby and MDBList.
 
-The server's library is searched by name (`/Items?SearchTerm=`); of its hits the matching
-rules of every other list pick the title (watchlist_match.py), which is then made a favourite.
+Jellyfin's and Emby's watchlist is the favourites: the server's library is searched by name
+(`/Items?SearchTerm=`). MDBList is searched by its `/search/{movie,show}`. Of the hits, the
+matching rules of every other list pick the title (watchlist_match.py), which is then listed.
 """
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 import pytest
 
+from tests.providers.test_mdblist_support import seeded_state
+from tests.simulators import mdblist as mdblist_sim
 from tests.simulators.serving import Serve
 
 from .helpers import state
 from .mediabrowser import EMBY, JELLYFIN, Brand, Server, server_entry, start_server
+from .test_mdblist_flow import mdblist_entry
 from .test_watchlist_todo import add, items
 
 PARAMS = pytest.mark.parametrize("brand", [JELLYFIN, EMBY], ids=["jellyfin", "emby"])
@@ -91,3 +95,66 @@ async def test_a_title_the_server_does_not_hold_is_a_translated_error_and_change
     assert str(raised.value) == f"No title on {brand.name} matches 'Blade Runner'"
     assert favourites(server) == {("Heat", 1995)}
     assert state(hass, todo) == "1"
+
+
+# -- MDBList ----------------------------------------------------------------------------------
+
+MDBLIST_LIST = "todo.mdblist_andrea_watchlist"
+
+
+@pytest.fixture
+async def mdblist(hass: HomeAssistant, serve: Serve) -> mdblist_sim.MdblistState:
+    """MDBList (Inception and Dark listed) knowing both Dunes and Dune: Part Two."""
+    state = seeded_state()
+    state.add(mdblist_sim.Title("movie", "Dune: Part Two", 2024, "dn24", "tt15239678", 693134))
+    state.add(mdblist_sim.Title("movie", "Dune", 2021, "dn21", "tt1160419", 438631))
+    state.add(mdblist_sim.Title("movie", "Dune", 1984, "dn84", "tt0087182", 841))
+    entry = mdblist_entry(await serve(mdblist_sim.mdblist_app(state)))
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return state
+
+
+def mdblist_listed(state: mdblist_sim.MdblistState) -> set[tuple[str, int]]:
+    return {(state.find(slug).title, state.find(slug).year) for slug in state.watchlist}
+
+
+LISTED_ON_MDBLIST = {("Inception", 2010), ("Dark", 2017)}
+
+
+async def test_an_mdblist_list_adds_the_one_title_mdblist_finds(
+    hass: HomeAssistant, mdblist: mdblist_sim.MdblistState
+) -> None:
+    await add(hass, MDBLIST_LIST, "heat")
+
+    assert mdblist_listed(mdblist) == LISTED_ON_MDBLIST | {("Heat", 1995)}
+    assert "Heat (1995)" in {item["summary"] for item in await items(hass, MDBLIST_LIST)}
+
+
+async def test_of_several_titles_mdblist_finds_the_asked_year_wins(
+    hass: HomeAssistant, mdblist: mdblist_sim.MdblistState
+) -> None:
+    await add(hass, MDBLIST_LIST, "Dune (1984)")
+
+    assert mdblist_listed(mdblist) == LISTED_ON_MDBLIST | {("Dune", 1984)}
+
+
+async def test_of_several_titles_mdblist_finds_an_exact_title_wins_in_its_order(
+    hass: HomeAssistant, mdblist: mdblist_sim.MdblistState
+) -> None:
+    await add(hass, MDBLIST_LIST, "Dune")
+
+    # Both Dunes are exactly the title: MDBList's order decides (2021 before 1984 here).
+    assert mdblist_listed(mdblist) == LISTED_ON_MDBLIST | {("Dune", 2021)}
+
+
+async def test_a_title_mdblist_does_not_find_is_a_translated_error_and_changes_nothing(
+    hass: HomeAssistant, mdblist: mdblist_sim.MdblistState
+) -> None:
+    with pytest.raises(HomeAssistantError) as raised:
+        await add(hass, MDBLIST_LIST, "Xyzzy")
+
+    assert raised.value.translation_key == "watchlist_no_match"
+    assert str(raised.value) == "No title on MDBList matches 'Xyzzy'"
+    assert mdblist_listed(mdblist) == LISTED_ON_MDBLIST
