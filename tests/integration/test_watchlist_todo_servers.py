@@ -1,9 +1,12 @@
-"""Add by title on the to-do lists of Jellyfin, Emby and MDBList.
+"""Add by title on the to-do lists of Plex, Jellyfin, Emby and MDBList.
 
+Plex's watchlist is Discover's: Discover is searched (`/library/search`), as Plex's apps do.
 Jellyfin's and Emby's watchlist is the favourites: the server's library is searched by name
 (`/Items?SearchTerm=`). MDBList is searched by its `/search/{movie,show}`. Of the hits, the
 matching rules of every other list pick the title (watchlist_match.py), which is then listed.
 """
+
+import time
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -11,11 +14,13 @@ import pytest
 
 from tests.providers.test_mdblist_support import seeded_state
 from tests.simulators import mdblist as mdblist_sim
+from tests.simulators.plex import PlexSim, make_apps
 from tests.simulators.serving import Serve
 
 from .helpers import state
 from .mediabrowser import EMBY, JELLYFIN, Brand, Server, server_entry, start_server
 from .test_mdblist_flow import mdblist_entry
+from .test_server_pairs import Plex, sign_in_to_plex
 from .test_watchlist_todo import add, items
 
 PARAMS = pytest.mark.parametrize("brand", [JELLYFIN, EMBY], ids=["jellyfin", "emby"])
@@ -158,3 +163,71 @@ async def test_a_title_mdblist_does_not_find_is_a_translated_error_and_changes_n
     assert raised.value.translation_key == "watchlist_no_match"
     assert str(raised.value) == "No title on MDBList matches 'Xyzzy'"
     assert mdblist_listed(mdblist) == LISTED_ON_MDBLIST
+
+
+# -- Plex -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def plex(hass: HomeAssistant, serve: Serve) -> tuple[PlexSim, str]:
+    """A signed-in Plex account (Heat on its watchlist); Discover knows the Dunes and Dark."""
+    sim = PlexSim(now=int(time.time()))
+    sim.add_section("1", "movie", "Movies")
+    sim.add_movie("1", "Heat", 1995, imdb="tt0113277", tmdb=949)
+    sim.add_title("movie", "Dune: Part Two", 2024, imdb="tt15239678", tmdb=693134)
+    sim.add_title("movie", "Dune", 2021, imdb="tt1160419", tmdb=438631)
+    sim.add_title("movie", "Dune", 1984, imdb="tt0087182", tmdb=841)
+    sim.add_title("show", "Dark", 2017, tvdb=334824)
+    heat = next(plex for plex, title in sim.catalogue.items() if title.title == "Heat")
+    sim.watchlist[heat] = sim.tick()
+    apps = make_apps(sim)
+    names = ("server", "plex_tv", "discover", "metadata")
+    urls = {name: await serve(getattr(apps, name)) for name in names}
+    sim.connections = [{"uri": urls["server"], "local": True, "relay": False}]
+    entry = await sign_in_to_plex(hass, Plex(sim, urls))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    todo = next(
+        entity_id
+        for entity_id in hass.states.async_entity_ids("todo")
+        if entity_id.startswith("todo.plex")
+    )
+    assert entry.state.value == "loaded"
+    return sim, todo
+
+
+def plex_listed(sim: PlexSim) -> set[tuple[str, int | None]]:
+    return {(sim.catalogue[plex].title, sim.catalogue[plex].year) for plex in sim.watchlist}
+
+
+async def test_a_plex_list_adds_the_one_title_discover_finds(
+    hass: HomeAssistant, plex: tuple[PlexSim, str]
+) -> None:
+    sim, todo = plex
+
+    await add(hass, todo, "dark")
+
+    assert plex_listed(sim) == {("Heat", 1995), ("Dark", 2017)}
+    assert "Dark (2017)" in {item["summary"] for item in await items(hass, todo)}
+
+
+async def test_of_several_titles_discover_finds_the_asked_year_wins(
+    hass: HomeAssistant, plex: tuple[PlexSim, str]
+) -> None:
+    sim, todo = plex
+
+    await add(hass, todo, "Dune 1984")
+
+    assert plex_listed(sim) == {("Heat", 1995), ("Dune", 1984)}
+
+
+async def test_a_title_discover_does_not_find_is_a_translated_error_and_changes_nothing(
+    hass: HomeAssistant, plex: tuple[PlexSim, str]
+) -> None:
+    sim, todo = plex
+
+    with pytest.raises(HomeAssistantError) as raised:
+        await add(hass, todo, "Xyzzy")
+
+    assert raised.value.translation_key == "watchlist_no_match"
+    assert str(raised.value) == "No title on Plex matches 'Xyzzy'"
+    assert plex_listed(sim) == {("Heat", 1995)}

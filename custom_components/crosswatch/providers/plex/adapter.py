@@ -63,7 +63,7 @@ from .library import (
     scan,
     unpack_library,
 )
-from .watchlist import discover_target, read_watchlist
+from .watchlist import discover_target, read_watchlist, search_watchlistable
 
 NOT_IN_LIBRARY = "not_in_library"
 NOT_ON_PLEX = "not_found_on_plex"
@@ -176,6 +176,17 @@ class PlexProvider:
             mark = await library_mark(self._client, feature)
             counted[feature] = sum(tally.count for tally in mark.tallies)
         return ItemCounts(counted, {})
+
+    # -- search ---------------------------------------------------------------------------
+
+    @property
+    def search_name(self) -> str:
+        """Search results are Plex Discover's (the watchlist is Discover's)."""
+        return "Plex"
+
+    async def search_titles(self, text: str) -> Sequence[MediaItem]:
+        """Films and shows Discover finds for `text`, in its order; each carries its Plex id."""
+        return await search_watchlistable(self._client, text)
 
     # -- reads ----------------------------------------------------------------------------
 
