@@ -9,13 +9,20 @@ from reads made anyway, never from a request of its own:
   and wins over the pairs' (read before their writes). A healthy account so shows its watchlist
   count at once. What nobody has counted yet stays unknown, never 0.
 
+The watched and rated items are the exception: the service's own cheapest count of them (its
+statistics, a server's tally; `ItemCounter`) is asked for with each health check, the first at
+setup, so a healthy account shows them at once. What a provider keeps from the to-do list's
+read is counted too, with no request (AniList's whole list). These counts mean what a complete
+read holds (items, never plays), as the pairs' do, and win over the pairs' (older). A service
+that cannot count a feature says why: its sensor is unavailable until a pair counts it.
+
 A service that refuses the account's API app itself (Trakt since 2026: a deleted app, VIP
 required) gets a repair that says why and what to do instead, at setup or at any health check;
 never a reauth, which the same app could not pass. The repair goes once the app is served again.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
@@ -28,7 +35,7 @@ from homeassistant.util import dt as dt_util
 from .clients.http import QuotaReporter, RateLimit
 from .const import CONF_TOKENS, DOMAIN, LOGGER
 from .engine.payloads import Feature
-from .engine.provider import AuthError, Provider, ProviderError
+from .engine.provider import AuthError, ItemCounter, ItemCounts, Provider, ProviderError
 from .errors import Boundary, ErrorSubject, translate_errors
 from .providers.client_errors import AppRefusedError
 from .runtime import AccountActivity
@@ -52,12 +59,31 @@ class AccountState:
     requests_made: int
     rate_limit: RateLimit | None = None  # the quota the service last reported, if it reports one
     listed: int | None = None  # the watchlist's items at the to-do list's last complete read
+    # The watched and rated items as the service (or a kept read) last counted them.
+    tallied: Mapping[Feature, int] = field(default_factory=lambda: MappingProxyType({}))
+    # Why the service cannot count a feature (it then waits for a pair's count).
+    untold: Mapping[Feature, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def count(self, feature: Feature) -> int | None:
         """How many items of `feature` the account holds, by the freshest count; None: unknown."""
         if feature is Feature.WATCHLIST and self.listed is not None:
             return self.listed
-        return self.item_counts.get(feature)
+        tallied = self.tallied.get(feature)
+        return tallied if tallied is not None else self.item_counts.get(feature)
+
+    def countable(self, feature: Feature) -> bool:
+        """Whether a count of `feature` is known or may come; False: the service cannot tell."""
+        return self.count(feature) is not None or feature not in self.untold
+
+    def counted(self, counts: ItemCounts) -> AccountState:
+        """This state with a new count: what it counts replaces, what it cannot tell is untold."""
+        tallied = {f: n for f, n in self.tallied.items() if f not in counts.untold}
+        untold = {f: why for f, why in self.untold.items() if f not in counts.counted}
+        return replace(
+            self,
+            tallied=MappingProxyType(tallied | dict(counts.counted)),
+            untold=MappingProxyType(untold | dict(counts.untold)),
+        )
 
 
 class AccountCoordinator(DataUpdateCoordinator[AccountState]):
@@ -106,6 +132,34 @@ class AccountCoordinator(DataUpdateCoordinator[AccountState]):
             self._clear_app_refused_issue()
         return await self.async_state(error)
 
+    async def _count(self, state: AccountState, *, ask: bool) -> AccountState:
+        """`state` with the provider's count of the watched and rated items, if it has one.
+
+        A count that fails leaves the counts as they were known: the health check tells of the
+        failure, and the next check counts again.
+        """
+        if not isinstance(self.provider, ItemCounter):
+            return state
+        try:
+            counts = await self.provider.count_items(ask=ask)
+        except ProviderError as err:
+            LOGGER.debug("%s: the items could not be counted (%s)", self.config_entry.title, err)
+            return state
+        for feature, why in counts.untold.items():
+            LOGGER.debug("%s: %s items are not counted: %s", self.config_entry.title, feature, why)
+        return replace(
+            state.counted(counts),
+            requests_made=self.provider.requests_made,
+            rate_limit=self._rate_limit(),
+        )
+
+    async def async_count_kept(self) -> None:
+        """Count what the provider keeps from a read just made, asking the service nothing."""
+        counted = await self._count(self.data, ask=False)
+        if counted != self.data:
+            self.data = counted
+            self.async_update_listeners()
+
     @property
     def _app_refused_issue(self) -> str:
         return app_refused_issue_id(self.config_entry.entry_id)
@@ -127,17 +181,24 @@ class AccountCoordinator(DataUpdateCoordinator[AccountState]):
         ir.async_delete_issue(self.hass, DOMAIN, self._app_refused_issue)
 
     async def async_state(self, error: str | None) -> AccountState:
-        """The account's state given its health (setup has just checked it: no second call)."""
-        return AccountState(
+        """The account's state given its health (setup has just checked it: no second call).
+
+        A healthy account's watched and rated items are counted again (the service's cheapest
+        count: see `ItemCounter`); an unhealthy one keeps the counts as they were known.
+        """
+        state = AccountState(
             reachable=error is None,
             error=error,
             # As the sync side last published them (none yet: until it does).
             item_counts=self.data.item_counts if self.data else MappingProxyType({}),
             listed=self.data.listed if self.data else None,
+            tallied=self.data.tallied if self.data else MappingProxyType({}),
+            untold=self.data.untold if self.data else MappingProxyType({}),
             token_expires_at=self._token_expiry(),
             requests_made=self.provider.requests_made,
             rate_limit=self._rate_limit(),
         )
+        return state if error is not None else await self._count(state, ask=True)
 
     @property
     def reports_quota(self) -> bool:

@@ -229,6 +229,11 @@ def _account_diagnostics(entry: AccountConfigEntry, scrub: Scrubber) -> dict[str
     result["item_counts"] = {f.value: n for f, n in sorted(counts.items())}
     # The to-do list's count of its last complete read, which the watchlist sensor shows first.
     result["watchlist_listed"] = state.listed if state is not None else None
+    # The service's own count of the watched and rated items, and why it cannot count some.
+    tallied = state.tallied if state is not None else {}
+    result["items_tallied"] = {f.value: n for f, n in sorted(tallied.items())}
+    untold = state.untold if state is not None else {}
+    result["items_untold"] = {f.value: why for f, why in sorted(untold.items())}
     return result
 
 

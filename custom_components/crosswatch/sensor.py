@@ -69,6 +69,8 @@ class CrossWatchSensorDescription[StateT](SensorEntityDescription):
 
     value_fn: Callable[[StateT], SensorValue]
     attributes_fn: Callable[[StateT], dict[str, Any]] = lambda _: {}
+    # False: the state cannot tell the value (a service that cannot count it), not "unknown".
+    available_fn: Callable[[StateT], bool] = lambda _: True
 
 
 type PairSensorDescription = CrossWatchSensorDescription[PairState]
@@ -139,6 +141,10 @@ def _items(state: AccountState, feature: Feature) -> int | None:
     return state.count(feature)
 
 
+def _countable(state: AccountState, feature: Feature) -> bool:
+    return state.countable(feature)
+
+
 def _quota_attributes(state: AccountState) -> dict[str, Any]:
     quota = state.rate_limit
     if quota is None:
@@ -163,6 +169,7 @@ ACCOUNT_SENSORS: tuple[AccountSensorDescription, ...] = (
             translation_key=f"{feature.value}_items",
             state_class=SensorStateClass.MEASUREMENT,
             value_fn=partial(_items, feature=feature),
+            available_fn=partial(_countable, feature=feature),
         )
         for feature in Feature
     ),
@@ -228,6 +235,11 @@ class CrossWatchSensor[StateT](CrossWatchEntity[DataUpdateCoordinator[StateT]], 
     """A number or state of one pair or one account."""
 
     entity_description: CrossWatchSensorDescription[StateT]
+
+    @property
+    def available(self) -> bool:
+        """Unavailable with its coordinator, or when the state cannot tell the value."""
+        return super().available and self.entity_description.available_fn(self.coordinator.data)
 
     @property
     def native_value(self) -> SensorValue:

@@ -2,7 +2,8 @@
 
 Items are the account's watchlist, read through its provider (the provider's cheap cached
 reads) right after setup, every 30 minutes, right after each change made here, and after a pair
-used the account. Each complete read also gives the account's watchlist sensor its count.
+used the account. Each complete read also gives the account's watchlist sensor its count (and
+the watched and rated sensors theirs, where the provider keeps what the read pulled).
 Each change is one single-item write through the provider, so its own write path busts its
 caches exactly as a sync's write does:
 - add: search the service for the typed title (where the service has a search), pick the best
@@ -114,11 +115,14 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
     @translate_errors(Boundary.ACCOUNT_UPDATE)
     async def _async_update_data(self) -> Snapshot:
         # The account's watchlist sensor counts from this read, with no request of its own; a
-        # failed or partial read counts nothing (a short list is no count).
+        # failed or partial read counts nothing (a short list is no count). What the provider
+        # keeps of it counts the watched and rated items too, where it can (AniList's list).
         account = self.config_entry.runtime_data.coordinator
         try:
             async with self._using_provider():
                 read = await self._read(Feature.WATCHLIST)
+                if read.snapshot.complete:
+                    await account.async_count_kept()
         except Exception:
             account.async_list_counted(None)
             raise

@@ -57,9 +57,9 @@ async def test_a_healthy_account_shows_its_watchlist_count_right_after_setup(
     # No pair yet: the to-do lists' first reads counted the watchlists.
     assert state(hass, TRAKT_WATCHLIST) == "1"
     assert state(hass, SIMKL_WATCHLIST) == "1"
-    # Nothing has read the history or the ratings: unknown, not a made-up 0.
-    assert state(hass, TRAKT_HISTORY) == "unknown"
-    assert state(hass, TRAKT_RATINGS) == "unknown"
+    # Trakt's statistics counted the rest at setup (test_account_counts_at_setup.py).
+    assert state(hass, TRAKT_HISTORY) == "0"
+    assert state(hass, TRAKT_RATINGS) == "0"
 
 
 async def test_a_watchlist_the_service_fails_to_serve_is_not_counted(

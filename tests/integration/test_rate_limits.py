@@ -75,10 +75,11 @@ async def test_trakt_s_quota_is_what_trakt_last_reported_and_follows_the_runs(
 
     entity_id = await enable_quota_sensor(hass, account)
 
-    # The reload's health check was the GET bucket's eighth call: the first setup made the
-    # first, its calendar's first read the second, and the watchlist to-do list read activities
-    # and the watchlist's four categories (the reload's calendar shows its kept read).
-    assert state(hass, entity_id) == "992"
+    # The reload's statistics read was the GET bucket's tenth call: each setup checks the
+    # health and reads the statistics (the watched and rated counts), the first setup's calendar
+    # read once, and the watchlist to-do list read activities and the watchlist's four
+    # categories (the reload's calendar shows its kept read).
+    assert state(hass, entity_id) == "990"
     attrs = attributes(hass, entity_id)
     assert attrs["limit"] == 1000
     window = trakt.buckets["GET"]

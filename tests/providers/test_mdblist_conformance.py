@@ -24,6 +24,9 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 # The API key is the `apikey` security scheme (a query parameter of every call), which the
 # description declares once under components.securitySchemes rather than per operation.
 AUTH_PARAMS = ("apikey",)
+# The title search the watchlist to-do list adds by: `GET /search/{movie|show}?query=`, as the
+# command-line client the description cites ([3p E1]) sends it; the description leaves it out.
+UNDESCRIBED_ROUTES = ["GET /search/{mediatype} is not in the description"]
 
 
 def description() -> OpenApiDescription:
@@ -36,11 +39,11 @@ def test_the_api_key_is_the_documented_query_parameter() -> None:
     assert (scheme["in"], scheme["name"]) == ("query", "apikey")
 
 
-async def test_every_simulator_route_is_in_the_description(
+async def test_every_simulator_route_but_the_title_search_is_in_the_description(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_rig(serve, session)
-    assert description().route_problems(app_routes(rig.app)) == []
+    assert description().route_problems(app_routes(rig.app)) == UNDESCRIBED_ROUTES
 
 
 async def test_every_request_the_client_sends_is_in_the_description(

@@ -204,6 +204,7 @@ def mdblist_app(state: MdblistState) -> web.Application:
     app = web.Application(middlewares=[_guard(state)])
     h = _Handlers(state)
     app.router.add_get("/user", h.user)
+    app.router.add_get("/search/{mediatype}", h.search)
     app.router.add_get("/sync/last_activities", h.activities)
     app.router.add_get("/watchlist/items", h.watchlist)
     app.router.add_post("/watchlist/items/add", h.watchlist_add)
@@ -271,6 +272,48 @@ class _Handlers:
         return web.json_response(body)
 
     # Watchlist ------------------------------------------------------------------------------
+
+    async def search(self, request: web.Request) -> web.Response:
+        # Not in the derived description: the path, `query` and the reply's shape are those of
+        # the command-line client the spec cites ([3p E1]). MDBList ranks by its relevance; here
+        # a title that is the query comes first, then one that starts with it, then the rest,
+        # each in catalogue order (the catalogue's order stands in for popularity).
+        mediatype = request.match_info["mediatype"]
+        if mediatype not in ("movie", "show", "any"):
+            return web.Response(status=400, text="Invalid media type")
+        query = " ".join(request.query.get("query", "").casefold().split())
+        if not query:
+            return web.Response(status=400, text="query is required")
+        found = [
+            title
+            for title in self.state.catalog
+            if mediatype in ("any", title.mediatype) and query in title.title.casefold()
+        ]
+
+        def rank(title: Title) -> int:
+            name = title.title.casefold()
+            return 0 if name == query else 1 if name.startswith(query) else 2
+
+        found.sort(key=rank)
+        rows: list[Json] = [
+            {
+                "id": title.mdblist,
+                "title": title.title,
+                "year": title.year,
+                "score": 70,
+                "score_average": 70,
+                "type": title.mediatype,
+                "ids": {
+                    "imdbid": title.imdb,
+                    "tmdbid": title.tmdb,
+                    "traktid": title.trakt,
+                    "malid": None,
+                    "tvdbid": title.tvdb,
+                },
+            }
+            for title in found
+        ]
+        return web.json_response({"search": rows, "total": len(rows)})
 
     async def watchlist(self, request: web.Request) -> web.Response:
         s = self.state

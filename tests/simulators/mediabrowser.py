@@ -32,6 +32,7 @@ import itertools
 import json
 import re
 from typing import Any
+import unicodedata
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -486,6 +487,31 @@ def _guard(state: MediaBrowserState) -> Middleware:
     return guard
 
 
+def _clean(name: str) -> str:
+    """A name as both servers compare it in a search: case, accents and punctuation left out."""
+    plain = unicodedata.normalize("NFKD", name.casefold())
+    kept = "".join(c if c.isalnum() else " " for c in plain if not unicodedata.combining(c))
+    return " ".join(kept.split())
+
+
+def searched(items: list[Item], term: str) -> list[Item]:
+    """`/Items?SearchTerm=`: the items whose clean name holds the clean term, best first.
+
+    A name that is the term comes first, then one that starts with it, then the rest, each
+    group by name.
+    """
+    wanted = _clean(term)
+    if not wanted:
+        return []
+    hits = [item for item in items if wanted in _clean(item.name)]
+
+    def rank(item: Item) -> tuple[int, str]:
+        name = _clean(item.name)
+        return (0 if name == wanted else 1 if name.startswith(wanted) else 2, name)
+
+    return sorted(hits, key=rank)
+
+
 def item_matches(
     item: Item,
     data: UserData,
@@ -735,6 +761,8 @@ class _Handlers:
             )
             and (since is None or (data.saved_at is not None and data.saved_at >= since))
         ]  # fmt: skip
+        if (term := q.get("searchterm")) is not None:
+            chosen = searched(chosen, term)
         fault = s.quirks.take_list_fault()
         if fault is ListFault.EMPTY:
             chosen = []

@@ -998,7 +998,54 @@ def make_discover_app(sim: PlexSim) -> web.Application:
 
         return handler
 
+    async def search(request: web.Request) -> web.StreamResponse:
+        # Discover's search as Plex's apps use it: hits grouped by provider (`SearchResults`),
+        # each hit's record under `Metadata` (or `Video`: `discover_container`), without Guids
+        # (Discover leaves them out of its lists: provider-facts-2026.md, Plex). Discover ranks
+        # by its relevance; here a title that is the query comes first, then one starting with
+        # it, then the rest, each in catalogue order.
+        if not _authorized(sim, request, sim.account_token):
+            return _unauthorized()
+        query = " ".join(request.query.get("query", "").casefold().split())
+        if not query:
+            return web.Response(status=400, text="Bad Request")
+        kinds = {"movies": "movie", "tv": "show"}
+        wanted = {
+            kinds[name]
+            for name in request.query.get("searchTypes", "movies,tv").split(",")
+            if name in kinds
+        }
+        found = [
+            title
+            for title in sim.catalogue.values()
+            if title.kind in wanted and query in title.title.casefold()
+        ]
+
+        def rank(title: Title) -> int:
+            name = title.title.casefold()
+            return 0 if name == query else 1 if name.startswith(query) else 2
+
+        found.sort(key=rank)
+        limit = int(request.query.get("limit", "30"))
+        hits: list[Json] = [
+            {
+                "score": round(1 - rank(title) / 4, 2),
+                sim.quirks.discover_container: sim.render_title(title, include_guids=False),
+            }
+            for title in found[:limit]
+        ]
+        group: dict[str, Json] = {"id": "external", "title": "Movies & Shows", "size": len(hits)}
+        if hits:
+            group["SearchResult"] = hits
+        container: dict[str, Json] = {
+            "size": len(hits),
+            "identifier": "tv.plex.provider.discover",
+            "SearchResults": [group],
+        }
+        return _container(request, container)
+
     app.router.add_get("/library/sections/watchlist/{filter}", watchlist)
+    app.router.add_get("/library/search", search)
     app.router.add_get("/library/metadata/{ratingKey}", metadata_item)
     app.router.add_put("/actions/addToWatchlist", action(add=True))
     app.router.add_put("/actions/removeFromWatchlist", action(add=False))

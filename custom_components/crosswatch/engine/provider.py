@@ -5,7 +5,7 @@ writes batches of items, answering per item where it can. The adapters under pro
 implement it over the wire clients in clients/; the engine never sees HTTP.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -169,6 +169,33 @@ class CountWitness(Protocol):
 
         None where the service keeps no such count for the feature. Raises ProviderError when
         the count cannot be had.
+        """
+
+
+@dataclass(frozen=True, slots=True)
+class ItemCounts:
+    """How many items of a feature an account holds, as the service or a kept read counts them.
+
+    A count means what a complete read of the feature would hold (one per movie, show, season
+    or episode the read keys), never plays. `untold` says, per feature, why the service cannot
+    count it; a feature in neither was not counted this time (its count as known stands).
+    """
+
+    counted: Mapping[Feature, int]
+    untold: Mapping[Feature, str]
+
+
+@runtime_checkable
+class ItemCounter(Protocol):
+    """A provider that can say how many watched and rated items its account holds."""
+
+    async def count_items(self, *, ask: bool) -> ItemCounts:
+        """The account's watched and rated items, by the cheapest count there is.
+
+        With `ask`, at most the service's cheapest counts are requested (a statistics call, a
+        tally, a count of a filtered list); without it, only what the provider keeps from
+        reads made anyway is counted, with no request. Raises ProviderError when the service
+        fails to answer.
         """
 
 

@@ -65,6 +65,7 @@ from ..engine.plan import Action
 from ..engine.provider import (
     AnyRead,
     AuthError,
+    ItemCounts,
     PackedRead,
     ProviderError,
     RateLimitError,
@@ -104,6 +105,27 @@ class _Built:
 
     number: int
     read: PackedRead
+
+
+def _counts_of(collection: _Collection) -> ItemCounts:
+    """The watched and rated entries a complete read of `collection` holds, counted.
+
+    A feature with a score that is not a value of the user's scale is not counted: its read is
+    not complete either. Pure, for the executor: a rested collection is unpacked for the count
+    and dropped again.
+    """
+    scale = RatingScale.for_anilist(collection.viewer.score_format)
+    held = collection.entries
+    entries = held if isinstance(held, tuple) else unpack_list_entries(held)
+    counted: dict[Feature, int] = {}
+    for feature in (Feature.HISTORY, Feature.RATINGS):
+        try:
+            counted[feature] = sum(
+                1 for entry in entries if _payload(feature, entry, scale) is not None
+            )
+        except ValueError:
+            continue
+    return ItemCounts(counted, {})
 
 
 def _with_entries[C: (_Collection, KeptList[_Collection])](
@@ -183,6 +205,7 @@ class AniListProvider:
         self._kept: KeptList[_Collection] | None = None
         self._last_size: int | None = None  # entries of the last list read whole
         self._reads_taken = 0  # list reads fetched, to number them
+        self._counted: tuple[int, ItemCounts] | None = None  # (list read's number, its counts)
         # The complete read of each feature built from a list read, handed back while that
         # list read is served (the kept list): equal entries make an equal read.
         self._built: dict[Feature, _Built] = {}
@@ -292,6 +315,26 @@ class AniListProvider:
             self._collection = _with_entries(self._collection, held, live)
             self._kept = _with_entries(self._kept, held, live)
             return live
+
+    async def count_items(self, *, ask: bool) -> ItemCounts:
+        """The watched and rated entries of the list the provider keeps, with no request.
+
+        AniList's statistics count statuses, not what is synced (an entry being watched with
+        no episode seen yet is no history), so the count is the kept whole list's, which the
+        to-do list's first read leaves (a watchlist read reads the whole list). Until then,
+        nothing is counted. `ask` changes nothing: AniList serves 30 requests a minute.
+        """
+        del ask
+        kept = self._kept
+        collection = self._collection or (kept.collection if kept is not None else None)
+        if collection is None or collection.failure is not None:
+            return ItemCounts({}, {})
+        counted = self._counted
+        if counted is not None and counted[0] == collection.number:
+            return counted[1]  # counted once per list read: a rested list is not unpacked again
+        counts = await off_loop(partial(_counts_of, collection), size=len(collection.entries))
+        self._counted = (collection.number, counts)
+        return counts
 
     @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:

@@ -20,12 +20,14 @@ from .models import (
     ListedRow,
     Page,
     RatedRow,
+    SearchHit,
     SyncObject,
     User,
     WatchedRow,
     WriteReply,
     parse_activities,
     parse_ratings,
+    parse_search,
     parse_user,
     parse_watched,
     parse_watchlist,
@@ -79,6 +81,15 @@ class MdblistApi:
     async def last_activities(self) -> Activities:
         """GET /sync/last_activities."""
         return parse_activities((await self.http.request("GET", "/sync/last_activities")).json())
+
+    async def search(self, mediatype: Literal["movie", "show"], text: str) -> tuple[SearchHit, ...]:
+        """GET /search/{mediatype}?query=: the titles MDBList finds, by its relevance.
+
+        Not in the derived description (`openapi.yaml`); the path, the `query` parameter and the
+        reply's shape are those of the command-line client the spec cites ([3p E1]).
+        """
+        reply = await self.http.request("GET", f"/search/{mediatype}", params={"query": text})
+        return parse_search(reply.json(), mediatype)
 
     async def watchlist_page(self, offset: int) -> Page[ListedRow]:
         """One page of the watchlist, movies and shows."""

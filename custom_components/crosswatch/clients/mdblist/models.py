@@ -51,6 +51,16 @@ class ListedRow:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One title of a `/search/{mediatype}` reply, in MDBList's order (its relevance)."""
+
+    mediatype: str  # "movie" or "show"
+    title: str | None
+    year: int | None
+    ids: Ids
+
+
+@dataclass(frozen=True, slots=True)
 class WatchedRow:
     """One movie or episode of /sync/watched (show and season roll-ups are left out)."""
 
@@ -208,6 +218,45 @@ def parse_watchlist(body: JsonValue) -> Page[ListedRow]:
         movies, shows = _int(pagination.get("total_movies")), _int(pagination.get("total_shows"))
         total = None if movies is None or shows is None else movies + shows
     return Page(tuple(rows), _has_more(data), total)
+
+
+# A search hit's id fields, as the engine names them.
+_SEARCH_IDS: Final = {
+    "imdbid": "imdb",
+    "tmdbid": "tmdb",
+    "tvdbid": "tvdb",
+    "traktid": "trakt",
+}
+
+
+def parse_search(body: JsonValue, mediatype: str) -> tuple[SearchHit, ...]:
+    """GET /search/{mediatype}: the titles found, each with the ids MDBList gave (none: 0/null)."""
+    data = expect_object(body, "a search reply")
+    found = data.get("search")
+    if not isinstance(found, list):
+        raise _invalid("a search reply without its titles")
+    hits: list[SearchHit] = []
+    for row in found:
+        if not isinstance(row, dict):
+            raise _invalid("a search hit that is not an object")
+        given = row.get("ids")
+        given_ids = given if isinstance(given, dict) else {}
+        ids = {
+            name: str(value)
+            for key, name in _SEARCH_IDS.items()
+            if (value := given_ids.get(key)) not in (None, "", 0)
+            and isinstance(value, str | int)
+            and not isinstance(value, bool)
+        }
+        hits.append(
+            SearchHit(
+                str(row.get("type") or mediatype),
+                _text(row.get("title")),
+                _int(row.get("year")),
+                MappingProxyType(ids),
+            )
+        )
+    return tuple(hits)
 
 
 def _ref(row: dict[str, JsonValue], key: str) -> dict[str, JsonValue]:

@@ -293,6 +293,29 @@ class MediaBrowserClient:
             page, total=None if uncounted else page.total, served_at=_served_at(reply.headers)
         )
 
+    async def search(
+        self, user_id: str, text: str, *, types: Sequence[str], limit: int
+    ) -> ItemPage:
+        """The user's items of `types` whose name holds `text` (`SearchTerm`), best first.
+
+        The server orders the hits itself (a search puts exact names first); the page is not
+        counted (Jellyfin would count every match: jellyfin/jellyfin#16003).
+        """
+        path, params = self.flavour.items_path(user_id)
+        q = self.flavour.query
+        query: dict[str, str | int] = {
+            **params,
+            q("Recursive"): "true",
+            q("IncludeItemTypes"): ",".join(types),
+            q("SearchTerm"): text,
+            q("Fields"): "ProviderIds",
+            q("Limit"): limit,
+        }
+        if self.flavour.is_jellyfin:
+            query[q("EnableTotalRecordCount")] = "false"
+        reply = await self.call("GET", path, params=query)
+        return replace(parse_page(reply.json(), self.flavour.name), total=None)
+
     async def favorite_count(self, user_id: str, types: Sequence[str]) -> int:
         """How many of the user's favourites of `types` the server counts (`/Items/Counts`).
 

@@ -60,6 +60,7 @@ from .models import (
     parse_item,
     parse_matches,
     parse_page,
+    parse_search,
     parse_sections,
 )
 
@@ -68,6 +69,7 @@ METADATA_URL = "https://metadata.provider.plex.tv"
 LIBRARY = "com.plexapp.plugins.library"  # the media provider identifier of the library
 PAGE_SIZE = 200  # library pages; Plex serves far larger ones, but a failure then costs less
 WATCHLIST_PAGE_SIZE = 100
+SEARCH_LIMIT = 20  # Discover hits asked for per search
 LOOKUP_CONCURRENCY = 4  # Discover per-item metadata lookups in flight at once
 LOOKED_UP_TYPES = frozenset({"movie", "show"})  # what a watchlist holds that ids are sought for
 # Plex item types in `type=` filters.
@@ -364,6 +366,25 @@ class PlexClient:
         if not ids or external_guids(row.guids):
             return row
         return replace(row, guids=(*(row.guids or ()), *ids))
+
+    async def search(self, text: str) -> tuple[Metadata, ...]:
+        """Films and shows Discover finds for `text`, best first (as Plex's apps search it).
+
+        The watchlist is Discover's, so its search is what a title to list is found by; each
+        hit's ratingKey is the Plex metadata id a watchlist write goes by.
+        """
+        reply = await self.discover.request(
+            "GET",
+            "/library/search",
+            params={
+                "query": text,
+                "limit": SEARCH_LIMIT,
+                "searchTypes": "movies,tv",
+                "searchProviders": "discover",
+                "includeMetadata": 1,
+            },
+        )
+        return parse_search(reply.json())
 
     async def add_to_watchlist(self, rating_key: str) -> None:
         """Put a Discover item (by its metadata id) on the watchlist."""

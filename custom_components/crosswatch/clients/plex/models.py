@@ -118,6 +118,38 @@ def parse_matches(body: object) -> tuple[Metadata, ...]:
     return tuple(parse_metadata(row) for row in _metadata_records(_container(body)))
 
 
+def parse_search(body: object) -> tuple[Metadata, ...]:
+    """The titles of a Discover search reply, in its order (best first), each listed once.
+
+    Discover groups its hits by provider (`SearchResults`, each with its `SearchResult` list);
+    a server search lists them as `SearchResult` directly. Each hit holds its record under
+    `Metadata` (or `Video`, as Discover may answer: see `_metadata_records`).
+    """
+    box = _container(body)
+    groups = box.get("SearchResults")
+    if groups is None:
+        groups = [box]
+    if not isinstance(groups, list):
+        raise CrossWatchInvalidResponseError("Plex sent search results that are not a list")
+    found: dict[str, Metadata] = {}
+    for group in groups:
+        hits = group.get("SearchResult") if isinstance(group, dict) else None
+        if hits is None:
+            continue  # a provider without hits
+        if not isinstance(hits, list):
+            raise CrossWatchInvalidResponseError("Plex sent search hits that are not a list")
+        for hit in hits:
+            record = None
+            if isinstance(hit, dict):
+                record = hit.get("Metadata", hit.get("Video"))
+            if not isinstance(record, dict):
+                continue  # a person, a collection: no title to list
+            row = parse_metadata(record)
+            if row.rating_key is not None:
+                found.setdefault(row.rating_key, row)
+    return tuple(found.values())
+
+
 def parse_item(body: object) -> Metadata | None:
     """The record of a per-item metadata reply (`/library/metadata/{ratingKey}`); None if empty."""
     rows = _metadata_records(_container(body))

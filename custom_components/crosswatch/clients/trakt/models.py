@@ -146,6 +146,7 @@ class StatsGroup:
 
     plays: int | None = None
     ratings: int | None = None
+    watched: int | None = None  # distinct items watched at least once (plays count each play)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +159,15 @@ class UserStats:
     episodes: StatsGroup = StatsGroup()
 
     def count(self, group: str, name: str) -> int | None:
-        """The count `name` ("plays", "ratings") of `group` ("movies", ...), if Trakt gave it."""
+        """The count `name` ("plays", "watched", "ratings") of `group` ("movies", ...), if given."""
         section = _stats_group(self, group)
         if section is None:
             return None
-        return {"plays": section.plays, "ratings": section.ratings}.get(name)
+        return {
+            "plays": section.plays,
+            "watched": section.watched,
+            "ratings": section.ratings,
+        }.get(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,12 +236,16 @@ def parse_settings(raw: object) -> UserSettings:
 
 
 def parse_stats(raw: object) -> UserStats:
-    """`/users/{id}/stats`: the plays and ratings counted per group."""
+    """`/users/{id}/stats`: the plays, watched items and ratings counted per group."""
     body = json_object(raw)
 
     def group(name: str) -> StatsGroup:
         section = json_object(body.get(name))
-        return StatsGroup(whole(section.get("plays")), whole(section.get("ratings")))
+        return StatsGroup(
+            whole(section.get("plays")),
+            whole(section.get("ratings")),
+            whole(section.get("watched")),
+        )
 
     return UserStats(group("movies"), group("shows"), group("seasons"), group("episodes"))
 

@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import functools
-from typing import Final
+from typing import Final, Literal
 
 from ...clients.http import RateLimit
-from ...clients.mdblist.client import MdblistApi, SyncPath
+from ...clients.mdblist.client import WATCHLIST_IDS, MdblistApi, SyncPath
 from ...clients.mdblist.models import ListedRow, Page, RatedRow, User, WatchedRow, WriteReply
 from ...clients.off_loop import off_loop
 from ...engine.capabilities import Capabilities, HistorySupport
@@ -30,6 +30,7 @@ from ...engine.provider import (
     AccountLimitError,
     AccountLockedError,
     AuthError,
+    ItemCounts,
     ProviderError,
     RateLimitError,
     Read,
@@ -178,6 +179,41 @@ class MdblistProvider:
 
     def forget_reads(self, feature: Feature | None = None, *, validated: bool = False) -> None:
         """Nothing is kept between reads: every read asks MDBList in full."""
+
+    async def count_items(self, *, ask: bool) -> ItemCounts:
+        """MDBList counts only its watchlist: its watched and rated items are untold.
+
+        Its sync endpoints page without totals, and it offers no statistics, so only a whole
+        read (a pair's) can count them.
+        """
+        del ask
+        why = "MDBList gives no count of them apart from reading them all"
+        return ItemCounts({}, {Feature.HISTORY: why, Feature.RATINGS: why})
+
+    # Search --------------------------------------------------------------------------------
+
+    @property
+    def search_name(self) -> str:
+        """Search results are MDBList's."""
+        return "MDBList"
+
+    @translates_client_errors
+    async def search_titles(self, text: str) -> Sequence[MediaItem]:
+        """Movies, then shows, MDBList finds for `text`, each by its relevance.
+
+        A hit without an IMDb or TMDb id is left out: the watchlist takes no other (§7.1).
+        """
+        found: list[MediaItem] = []
+        searched: tuple[tuple[Literal["movie", "show"], MediaType], ...] = (
+            ("movie", MediaType.MOVIE),
+            ("show", MediaType.SHOW),
+        )
+        for mediatype, kind in searched:
+            for hit in await self._api.search(mediatype, text):
+                if not hit.title or not any(key in hit.ids for key in WATCHLIST_IDS):
+                    continue
+                found.append(_item(kind, hit.title, hit.year, dict(hit.ids)))
+        return found
 
     # Reads ---------------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from ...engine.plan import Action
 from ...engine.provider import (
     AnyRead,
     AuthError,
+    ItemCounts,
     PackedRead,
     ProviderError,
     Read,
@@ -72,6 +73,7 @@ from .reads import (
     LibraryItem,
     Scan,
     changes_since,
+    library_item,
     payload,
     read_one,
     scan,
@@ -81,6 +83,9 @@ from .writes import UserDataWriter
 _LOGGER = logging.getLogger(__name__)
 
 NOT_IN_LIBRARY: Final = "not_in_library"
+# What "add by title" searches: the kinds a watchlist (the favourites) lists, a page of hits.
+SEARCHED_TYPES: Final = ("Movie", "Series")
+SEARCH_LIMIT: Final = 20
 CAPABILITIES: Final = Capabilities(
     features=frozenset(Feature),
     # A watched state, dated to the second (Emby's DatePlayed is yyyyMMddHHmmss; we send
@@ -291,6 +296,53 @@ class MediaBrowserProvider:
         types, _ = QUERIES[Feature.WATCHLIST]
         counted = await self._client.favorite_count(self._account.user_id, types)
         return counted == snapshot.completeness.seen_total
+
+    @translates_client_errors
+    async def count_items(self, *, ask: bool) -> ItemCounts:
+        """The played movies and episodes the server counts: one request, when asked.
+
+        One page of one played item with the server's total: the items a history read holds.
+        Neither server can filter on "has a rating", so rated items are untold.
+        """
+        untold = {
+            Feature.RATINGS: (
+                f"{self._flavour.name} cannot count rated items without reading the library"
+            )
+        }
+        if not ask:
+            return ItemCounts({}, untold)
+        types, filters = QUERIES[Feature.HISTORY]
+        page = await self._client.items_page(
+            self._account.user_id, types=types, filters=filters, start=0, limit=1
+        )
+        if page.total is None:
+            raise ProviderError(f"{self._flavour.name} sent no total of the played items")
+        return ItemCounts({Feature.HISTORY: page.total}, untold)
+
+    # Search ----------------------------------------------------------------------------------
+
+    @property
+    def search_name(self) -> str:
+        """Search results are the server's library's."""
+        return self._flavour.name
+
+    @translates_client_errors
+    async def search_titles(self, text: str) -> Sequence[MediaItem]:
+        """Films and shows of the server's library whose name holds `text`, best first.
+
+        The watchlist is the user's favourites, so only what the library holds can be listed.
+        Each hit carries the server's own id, which a watchlist write goes by.
+        """
+        page = await self._client.search(
+            self._account.user_id, text, types=SEARCHED_TYPES, limit=SEARCH_LIMIT
+        )
+        namespace = self._flavour.namespace
+        found: list[MediaItem] = []
+        for row in page.items:
+            hit = library_item(row, {}, namespace=namespace, series_failed=False)
+            if hit is not None:
+                found.append(hit.item)
+        return found
 
     async def _scan(self, types: Sequence[str], filters: Sequence[str]) -> Scan:
         return await scan(self._client, self._account.user_id, types, filters)

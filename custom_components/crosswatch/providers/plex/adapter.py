@@ -41,6 +41,7 @@ from ...engine.plan import Action
 from ...engine.provider import (
     AnyRead,
     AuthError,
+    ItemCounts,
     PackedRead,
     ProviderError,
     RateLimitError,
@@ -63,7 +64,7 @@ from .library import (
     scan,
     unpack_library,
 )
-from .watchlist import discover_target, read_watchlist
+from .watchlist import discover_target, read_watchlist, search_watchlistable
 
 NOT_IN_LIBRARY = "not_in_library"
 NOT_ON_PLEX = "not_found_on_plex"
@@ -161,6 +162,32 @@ class PlexProvider:
         self._account = await self._client.account()
         # /identity answers without a token: the history probe is what checks the server's.
         self._history_access = await self._client.history_access()
+
+    async def count_items(self, *, ask: bool) -> ItemCounts:
+        """The library items the account played and rated, as the server tallies them.
+
+        The tallies filter on the very fields a scan reads each item's state from (a play
+        count, a rating above 0), one request per tallied type and feature, so they count the
+        items a complete scan holds. Unasked, nothing is counted.
+        """
+        if not ask:
+            return ItemCounts({}, {})
+        counted: dict[Feature, int] = {}
+        for feature in STATE_OF:
+            mark = await library_mark(self._client, feature)
+            counted[feature] = sum(tally.count for tally in mark.tallies)
+        return ItemCounts(counted, {})
+
+    # -- search ---------------------------------------------------------------------------
+
+    @property
+    def search_name(self) -> str:
+        """Search results are Plex Discover's (the watchlist is Discover's)."""
+        return "Plex"
+
+    async def search_titles(self, text: str) -> Sequence[MediaItem]:
+        """Films and shows Discover finds for `text`, in its order; each carries its Plex id."""
+        return await search_watchlistable(self._client, text)
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -94,6 +94,23 @@ async def discover_target(
     return None
 
 
+async def search_watchlistable(client: PlexClient, text: str) -> list[MediaItem]:
+    """The films and shows Discover finds for `text`, best first, each by its Plex id.
+
+    A hit without ids (a Guid list that could not be read) is left out: it could not be listed.
+    """
+    found: list[MediaItem] = []
+    for row in await client.search(text):
+        kind = _KINDS.get(row.type or "")
+        if kind is None:
+            continue
+        try:
+            found.append(_discover_item(row, kind))
+        except ValueError, TypeError:
+            continue
+    return found
+
+
 def _discover_item(row: Metadata, kind: MediaType) -> MediaItem:
     return MediaItem.create(kind, title=row.title, year=row.year, ids=plex_ids(row))
 

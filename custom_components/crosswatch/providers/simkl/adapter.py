@@ -35,6 +35,7 @@ from ...engine.plan import Action
 from ...engine.provider import (
     AnyRead,
     AuthError,
+    ItemCounts,
     ProviderError,
     Read,
     WriteOutcome,
@@ -156,6 +157,34 @@ class SimklProvider:
             return None
         stats = await self._api.stats(self._account.id)  # raises when a group has no count
         return sum(stats.plan_to_watch.values()) == snapshot.completeness.seen_total
+
+    async def count_items(self, *, ask: bool) -> ItemCounts:
+        """The watched and rated items of what the provider keeps pulled, with no request.
+
+        SIMKL's statistics count titles per list and episodes, not the items a history read
+        keys, so the count is the cache's: the lists of titles the to-do list's first read
+        pulls (watchlist and history share them), the ratings once a read pulled them. What
+        no full pull showed whole (or showed suspiciously empty) is not counted. `ask` changes
+        nothing: SIMKL suspends keys that poll blindly.
+        """
+        del ask
+        counted = {
+            feature: count
+            for feature, count in (
+                (Feature.HISTORY, await self._kept_count(self._cache.list_kind, Feature.HISTORY)),
+                (Feature.RATINGS, await self._kept_count(self._cache.rating_kind, Feature.RATINGS)),
+            )
+            if count is not None
+        }
+        return ItemCounts(counted, {})
+
+    async def _kept_count[T: HasItem, R](self, kind: Kind[T, R], feature: Feature) -> int | None:
+        """The items of `feature` the last full pulls showed, when every bucket is known."""
+        view = self._cache.last_seen(kind)
+        if view is None:
+            return None
+        snapshot = await self._snapshot(kind, feature, view, [], None)
+        return len(snapshot) if snapshot.complete else None
 
     # Reads ---------------------------------------------------------------------------------
 

@@ -412,6 +412,26 @@ class DeltaCache:
         self._empty_once: set[tuple[str, str]] = set()
         self.awaited: list[Awaited] = []
 
+    def last_seen[T: HasItem, R](self, kind: Kind[T, R]) -> dict[str, Held[T]] | None:
+        """Every bucket of `kind` as the last full pulls showed it; None when one is unknown.
+
+        A bucket never pulled is unknown. One whose first full pull came back empty was seen
+        empty. One whose full pull came back empty after rows (a suspect pull, not kept until
+        a second one agrees) is unknown too: the cache holds rows that pull did not show.
+        """
+        seen: dict[str, Held[T]] = {}
+        for bucket in BUCKETS:
+            held = kind.caches.get(bucket)
+            if (kind.name, bucket) in self._empty_once:
+                if held is not None:
+                    return None
+                seen[bucket] = {}
+            elif held is not None:
+                seen[bucket] = held.entries
+            else:
+                return None
+        return seen
+
     def forget(self, feature: Feature | None) -> None:
         """Drop the caches the feature reads (the lists for watchlist and history), as if cold."""
         forgotten: set[str] = set()

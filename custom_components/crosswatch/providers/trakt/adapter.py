@@ -59,6 +59,7 @@ from ...engine.plan import Action
 from ...engine.provider import (
     AccountLimitError,
     AnyRead,
+    ItemCounts,
     ProviderError,
     WriteOutcome,
     WriteRequest,
@@ -104,6 +105,12 @@ _STATS: Mapping[Feature, tuple[tuple[str, str], ...]] = {
         ("seasons", "ratings"),
         ("episodes", "ratings"),
     ),
+}
+# What /users/{id}/stats counts of each feature as the items a read of it keys: a history read
+# keys each movie and episode once, however often it was played ("watched", not "plays").
+_ITEM_STATS: Mapping[Feature, tuple[tuple[str, str], ...]] = {
+    Feature.HISTORY: (("movies", "watched"), ("episodes", "watched")),
+    Feature.RATINGS: _STATS[Feature.RATINGS],
 }
 
 
@@ -212,6 +219,25 @@ class TraktProvider:
                 raise ProviderError(f"Trakt's statistics give no {group} {name}")
             counted += value
         return counted == snapshot.completeness.seen_total
+
+    @translates_client_errors
+    async def count_items(self, *, ask: bool) -> ItemCounts:
+        """The watched and rated items `/users/{id}/stats` counts: one request, when asked.
+
+        A group the statistics leave out makes its feature untold, never 0.
+        """
+        if not ask:
+            return ItemCounts({}, {})
+        stats = await self._client.stats(self._slug or "me")
+        counted: dict[Feature, int] = {}
+        untold: dict[Feature, str] = {}
+        for feature, fields in _ITEM_STATS.items():
+            values = [stats.count(group, name) for group, name in fields]
+            if any(value is None for value in values):
+                untold[feature] = "Trakt's statistics left this count out"
+            else:
+                counted[feature] = sum(value or 0 for value in values)
+        return ItemCounts(counted, untold)
 
     # -- reads ----------------------------------------------------------------------------
 
