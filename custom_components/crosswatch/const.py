@@ -64,6 +64,8 @@ CONF_DROP_THRESHOLD: Final = "drop_guard_percent"
 CONF_TOMBSTONE_DAYS: Final = "tombstone_ttl_days"
 # media_player entities whose finished plays the pair syncs at once (targeted runs).
 CONF_FOLLOW_PLAYERS: Final = "follow_players"
+# Scrobble what the followed players play to the pair's target, Trakt or SIMKL (live).
+CONF_SCROBBLE: Final = "scrobble"
 
 # Sync entry options.
 CONF_ANIME_MAP_URL: Final = "anime_map_url"  # where the anime id mapping list is downloaded

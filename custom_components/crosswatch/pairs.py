@@ -14,6 +14,7 @@ from .const import (
     CONF_FOLLOW_PLAYERS,
     CONF_INTERVAL,
     CONF_MODE,
+    CONF_SCROBBLE,
     CONF_SOURCE,
     CONF_TARGET,
     CONF_TOMBSTONE_DAYS,
@@ -35,6 +36,7 @@ DEFAULT_PAIR_OPTIONS: Mapping[str, Any] = {
     CONF_DROP_THRESHOLD: DEFAULT_GUARDS.drop_threshold * 100,
     CONF_TOMBSTONE_DAYS: DEFAULT_GUARDS.tombstone_ttl.days,
     CONF_FOLLOW_PLAYERS: [],
+    CONF_SCROBBLE: False,
 }
 
 
@@ -51,11 +53,18 @@ class PairConfig:
     guards: GuardSettings
     # media_player entity ids whose finished plays run the pair for that item (playback.py).
     follow_players: tuple[str, ...] = ()
+    # Scrobble what those players play (start, pause, stop) to the target (engine/scrobble.py).
+    scrobble: bool = False
 
     @property
     def follows_playback(self) -> bool:
         """Whether finished plays on followed players sync at once (history pairs only)."""
         return bool(self.follow_players) and Feature.HISTORY in self.features
+
+    @property
+    def scrobbles(self) -> bool:
+        """Whether the followed players' plays are scrobbled live to the target."""
+        return self.scrobble and self.follows_playback
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> PairConfig:
@@ -76,6 +85,7 @@ class PairConfig:
             dry_run=bool(merged[CONF_DRY_RUN]),
             guards=guards,
             follow_players=tuple(str(e) for e in merged[CONF_FOLLOW_PLAYERS] or ()),
+            scrobble=bool(merged[CONF_SCROBBLE]),
         )
 
     def spec(

@@ -32,9 +32,10 @@ from .backfill import IdMap
 from .detect import observe_sides, read_sides
 from .guarding import guard
 from .guards import GuardCode
+from .items import MediaItem
 from .memo import SnapshotMemo
-from .payloads import Feature
-from .plan import Operation, PairSide, Plan
+from .payloads import Feature, Watched
+from .plan import Action, Operation, PairSide, Plan
 from .planner import PairPolicy, SideState, plan_feature
 from .provider import AnyRead, AuthError, Provider, Read, Rests, WriteOutcome
 from .reconcile import reconcile
@@ -189,6 +190,27 @@ class Pipeline:
         # A complete read of A kept for the pairs to share must not stand in for the item's.
         self._memo.bust(a.key, Feature.HISTORY)
         return await self.run(focus, ItemSource(a, read), b)
+
+    async def record_scrobbled_play(
+        self, pair: str, b: Provider, item: MediaItem, watched_at: datetime
+    ) -> None:
+        """Record a play side B's service recorded itself from a live scrobble (scrobble.py).
+
+        It is recorded as the pair's own accepted add of that play (pending, `confirmed`), as
+        if a run had written it: until a fresh complete read of B shows it, the play is held
+        out of every plan for B (so neither the targeted run of the play nor a full run sends
+        it a second time while B's history lags), and once a read shows it, it is the pair's
+        own write, not B's news. Run id 0: no run wrote it. B's history is read afresh next.
+        """
+        scope = Scope(pair, Feature.HISTORY, PairSide.B.value)
+        await self._blocking(
+            partial(
+                self._store.record_pending, scope, Action.ADD, item,
+                Watched.from_plays((watched_at,)), outcome=WriteOutcome.CONFIRMED.value,
+                run_id=0, now=self._clock(),
+            )
+        )  # fmt: skip
+        self._memo.bust(b.key, Feature.HISTORY)
 
     def bust(
         self, provider: Provider, feature: Feature | None = None, *, everything: bool = False
