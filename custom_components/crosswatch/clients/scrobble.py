@@ -41,6 +41,8 @@ class ScrobbleBody:
     progress: float
     season: int | None = None
     number: int | None = None
+    title: str | None = None  # a movie's, sent beside its ids where known
+    year: int | None = None
 
     def to_json(self) -> dict[str, JsonValue]:
         """The body as both services read it."""
@@ -48,7 +50,12 @@ class ScrobbleBody:
         body: dict[str, JsonValue] = {"progress": round(max(0.0, min(self.progress, 100.0)), 2)}
         match self.kind:
             case ScrobbleKind.MOVIE:
-                body["movie"] = {"ids": ids}
+                movie: dict[str, JsonValue] = {"ids": ids}
+                if self.title is not None:
+                    movie["title"] = self.title
+                if self.year is not None:
+                    movie["year"] = self.year
+                body["movie"] = movie
             case ScrobbleKind.EPISODE:
                 body["episode"] = {"ids": ids}
             case ScrobbleKind.SHOW_EPISODE:

@@ -87,7 +87,9 @@ def scrobble_body(item: MediaItem, progress: float) -> ScrobbleBody | str:
     """A scrobble of a movie, or of an episode by its show's ids and numbering; else why not."""
     if item.type is MediaType.MOVIE:
         ids = _wire_ids(item.ids())
-        return ScrobbleBody(ScrobbleKind.MOVIE, ids, progress) if ids else "no_usable_ids"
+        if not ids:
+            return "no_usable_ids"
+        return ScrobbleBody(ScrobbleKind.MOVIE, ids, progress, title=item.title, year=item.year)
     if item.type is not MediaType.EPISODE or item.season is None or item.episode is None:
         return "only_movies_and_episodes_play"
     ids = _wire_ids(item.show_ids())

@@ -416,7 +416,7 @@ class TraktProvider:
         again until they show it.
         """
         where = placement(item)
-        sent = scrobble_body(where, progress) if where is not None else None
+        sent = scrobble_body(item, where, progress) if where is not None else None
         if where is None or sent is None:
             raise ProviderError(f"{item.title or item.key}: {NO_USABLE_ID}")
         reply = await self._client.scrobble(ScrobbleVerb(action.value), sent)

@@ -98,10 +98,12 @@ def placement(item: MediaItem) -> Placement | None:
     return Placement(array, ids) if ids else None
 
 
-def scrobble_body(where: Placement, progress: float) -> ScrobbleBody | None:
+def scrobble_body(item: MediaItem, where: Placement, progress: float) -> ScrobbleBody | None:
     """A scrobble of a movie or an episode placed as a sync write places it; None otherwise."""
     if where.array == "movies":
-        return ScrobbleBody(ScrobbleKind.MOVIE, where.ids, progress)
+        return ScrobbleBody(
+            ScrobbleKind.MOVIE, where.ids, progress, title=item.title, year=item.year
+        )
     if where.array == "episodes":
         return ScrobbleBody(ScrobbleKind.EPISODE, where.ids, progress)
     if where.nested and where.episode is not None:
