@@ -53,12 +53,12 @@ def async_follow_playback(hass: HomeAssistant, coordinator: PairCoordinator) -> 
     @callback
     def changed(event: Event[EventStateChangedData]) -> None:
         old, new = event.data["old_state"], event.data["new_state"]
-        if old is None:
-            return
-        before = player_state(old)
+        # A player that appears (Home Assistant starting) finishes nothing, but what it plays
+        # is scrobbled from there on.
+        before = player_state(old) if old is not None else PlayerState("off")
         after = player_state(new) if new is not None else PlayerState("off")
         now = dt_util.utcnow()
-        play = finished_play(before, after, now)
+        play = finished_play(before, after, now) if old is not None else None
         calls = scrobble_calls(before, after, now) if coordinator.pair.scrobbles else ()
         if play is None and not calls:
             return
