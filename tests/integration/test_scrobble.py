@@ -146,7 +146,7 @@ async def test_a_scrobbled_stop_then_the_targeted_sync_and_a_full_run_leave_one_
     assert trakt_plays(trakt)[("movie", TRAKT_FILM[FILM])] == 1
 
 
-async def test_two_way_never_adds_a_second_play_when_trakt_history_lags_behind_a_scrobble(
+async def test_the_sync_never_adds_a_second_play_when_trakt_history_lags_behind_a_scrobble(
     hass: HomeAssistant,
     plex_and_trakt: tuple[ConfigEntry, ConfigEntry],
     plex: Plex,
