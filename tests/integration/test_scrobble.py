@@ -30,9 +30,9 @@ from tests.integration.test_server_pairs import (
     start_sync,
     trakt_plays,
 )
-from tests.simulators.serving import Serve
 from tests.providers.test_servers_e2e import TRAKT_FILM
 from tests.simulators import trakt as trakt_sim
+from tests.simulators.serving import Serve
 
 from .helpers import add_pair
 
