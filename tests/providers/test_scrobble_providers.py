@@ -14,6 +14,7 @@ from custom_components.crosswatch.engine.scrobble import ScrobbleAction
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import make_rig as make_simkl_rig
 from tests.providers.test_trakt_provider import MATRIX, episode, make_rig as make_trakt_rig
+from tests.simulators.trakt import TraktSim
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -23,8 +24,8 @@ DARK_E3 = MediaItem.create(
 HEAT = MediaItem.create(MediaType.MOVIE, title="Heat", year=1995, ids={"imdb": "tt0113277"})
 
 
-def trakt_plays(sim: object, ref: tuple[str, int]) -> int:
-    return sum(1 for row in sim.history if row["ref"] == ref)  # type: ignore[attr-defined]
+def trakt_plays(sim: TraktSim, ref: tuple[str, int]) -> int:
+    return sum(1 for row in sim.history if row["ref"] == ref)
 
 
 async def test_trakt_records_a_play_for_a_stop_at_eighty_percent_or_more_and_only_then(
