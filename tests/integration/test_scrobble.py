@@ -57,7 +57,7 @@ async def scrobbling_pair(
     sync = await start_sync(hass)
     result = await add_pair(
         hass, sync, name="Plex plays", follow_players=[PLAYER], scrobble=True,
-        **history_pair(*accounts), **fields,
+        **history_pair(*accounts, **fields),
     )  # fmt: skip
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     return sync
@@ -217,3 +217,26 @@ async def test_a_pair_without_the_option_scrobbles_nothing(
 
     assert trakt.scrobble_calls == []
     assert plex.sim.item_reads == []
+
+
+async def test_two_way_never_removes_a_play_trakt_recorded_from_a_stop_short_of_the_finish(
+    hass: HomeAssistant,
+    plex_and_trakt: tuple[ConfigEntry, ConfigEntry],
+    plex: Plex,
+    trakt: trakt_sim.TraktSim,
+    played: list[Event],
+) -> None:
+    await scrobbling_pair(hass, plex_and_trakt, mode="two_way")
+    film = plex.sim.item(FILM)
+    hass.states.async_set(PLAYER, "playing", playing(film.rating_key, 0.85 * TWO_HOURS))
+    hass.states.async_set(PLAYER, "idle", {})  # at 85 %: Trakt records it, Plex does not
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert played == []
+    assert trakt_plays(trakt)[("movie", TRAKT_FILM[FILM])] == 1
+
+    for _ in range(3):
+        await press(hass, "button.plex_plays_sync_now")
+
+    assert trakt_plays(trakt)[("movie", TRAKT_FILM[FILM])] == 1
+    # The play is Trakt's own (no copy of ours): two-way, it is carried to Plex, once.
+    assert film.view_count == 1

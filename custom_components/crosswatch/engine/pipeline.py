@@ -38,9 +38,9 @@ from .payloads import Feature, Watched
 from .plan import Action, Operation, PairSide, Plan
 from .planner import PairPolicy, SideState, plan_feature
 from .provider import AnyRead, AuthError, Provider, Read, Rests, WriteOutcome
-from .reconcile import reconcile
+from .reconcile import play_precision, reconcile
 from .record import feature_counts, record
-from .records import PendingWrite, Scope, Settled, ShrinkSuspicion
+from .records import SCROBBLED, PendingWrite, Scope, Settled, ShrinkSuspicion
 from .reported import reported_plan, unresolved_count
 from .run_context import RunContext
 from .run_tally import (
@@ -53,8 +53,10 @@ from .run_tally import (
 )
 from .runs import FeatureCounts, IncompleteRead, PairSpec, RunChanges, RunResult, RunStatus
 from .settle import marks, may_skip, settles, spec_digest
+from .snapshot import Snapshot
 from .store import StateStore
 from .targeted import ItemSource, focused
+from .verify import verify_pending
 
 __all__ = [
     "FeatureCounts",
@@ -196,18 +198,19 @@ class Pipeline:
     ) -> None:
         """Record a play side B's service recorded itself from a live scrobble (scrobble.py).
 
-        It is recorded as the pair's own accepted add of that play (pending, `confirmed`), as
-        if a run had written it: until a fresh complete read of B shows it, the play is held
-        out of every plan for B (so neither the targeted run of the play nor a full run sends
-        it a second time while B's history lags), and once a read shows it, it is the pair's
-        own write, not B's news. Run id 0: no run wrote it. B's history is read afresh next.
+        It is awaited as the pair's writes are (pending, outcome `SCROBBLED`): until a fresh
+        complete read of B shows it, any add of the item to B is held out of every plan (so
+        neither the targeted run of the play nor a full run sends it a second time while B's
+        history lags). It is no copy of ours: once shown, it is B's own play, planned as B's
+        news (a two-way pair may carry it to A; nothing ever removes it on its account). Run
+        id 0: no run wrote it. B's history is read afresh next.
         """
         scope = Scope(pair, Feature.HISTORY, PairSide.B.value)
         await self._blocking(
             partial(
                 self._store.record_pending, scope, Action.ADD, item,
-                Watched.from_plays((watched_at,)), outcome=WriteOutcome.CONFIRMED.value,
-                run_id=0, now=self._clock(),
+                Watched.from_plays((watched_at,)), outcome=SCROBBLED, run_id=0,
+                now=self._clock(),
             )
         )  # fmt: skip
         self._memo.bust(b.key, Feature.HISTORY)
@@ -354,13 +357,18 @@ class Pipeline:
             )
             for side in PairSide
         }
+        # The plays a side's service recorded from live scrobbles are awaited, and hold out
+        # adds of their items (guard), but are no writes of ours (records.SCROBBLED).
+        ours = {side: [w for w in pending[side] if w.outcome != SCROBBLED] for side in PairSide}
         observed = await observe_sides(
-            ctx, spec, providers, scopes, reads, baselines=baselines, pending=pending,
+            ctx, spec, providers, scopes, reads, baselines=baselines, pending=ours,
             suspicions=suspicions, outcome=outcome, now=now,
         )  # fmt: skip
         reconciled = await reconcile(
-            ctx, spec, providers, scopes, observed, baselines=baselines, pending=pending, now=now
+            ctx, spec, providers, scopes, observed, baselines=baselines, pending=ours, now=now
         )
+        if not spec.dry_run:
+            await self._await_scrobbles(spec, providers, scopes, pending, reconciled.views)
         sides = [
             SideState(
                 providers[side].name,
@@ -423,6 +431,30 @@ class Pipeline:
             unresolved=unresolved_count(guarded, report),
         )  # fmt: skip
         return outcome
+
+    async def _await_scrobbles(
+        self,
+        spec: PairSpec,
+        providers: Mapping[PairSide, Provider],
+        scopes: Mapping[PairSide, Scope],
+        pending: Mapping[PairSide, list[PendingWrite]],
+        views: Mapping[PairSide, Snapshot],
+    ) -> None:
+        """Release the scrobbled plays a complete read now shows; count a miss for the rest."""
+        for side in PairSide:
+            scrobbled = [w for w in pending[side] if w.outcome == SCROBBLED]
+            if not scrobbled:
+                continue
+            verification = verify_pending(
+                scrobbled, views[side], providers[side].capabilities.rating_scale,
+                phantom_after=spec.phantom_after, play_precision=play_precision(providers[side]),
+            )  # fmt: skip
+            await self._blocking(
+                partial(
+                    self._store.settle_pending, scopes[side],
+                    verified=verification.verified, missed=verification.missed,
+                )
+            )  # fmt: skip
 
     async def _still_settled(  # noqa: PLR0917 - the run's state, named at the call
         self,
