@@ -86,7 +86,21 @@ async def test_an_item_trakt_cannot_match_is_refused_before_anything_is_sent(
     assert rig.sim.scrobble_calls == []
 
 
-async def test_a_stop_trakt_may_have_taken_is_never_sent_twice(
+async def test_a_stop_whose_reply_was_lost_is_sent_again_and_trakt_keeps_one_play(
+    serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    rig = await make_trakt_rig(serve, session)
+    rig.sim.quirks.lost_scrobble_replies = 1  # recorded, then answered 503
+
+    done = await rig.provider.scrobble(ScrobbleAction.STOP, MATRIX, 95.0)
+
+    assert len(rig.sim.scrobble_calls) == 2  # sent again: Trakt answered 409 the second time
+    assert done.recorded_play
+    assert done.recorded_at is not None
+    assert trakt_plays(rig.sim, ("movie", 1)) == 1
+
+
+async def test_a_trakt_that_stays_down_fails_the_scrobble_after_the_retries(
     serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     rig = await make_trakt_rig(serve, session)
@@ -94,7 +108,7 @@ async def test_a_stop_trakt_may_have_taken_is_never_sent_twice(
 
     with pytest.raises(OutcomeUnknownError):
         await rig.provider.scrobble(ScrobbleAction.STOP, MATRIX, 95.0)
-    assert len(rig.sim.scrobble_calls) == 1
+    assert trakt_plays(rig.sim, ("movie", 1)) == 0
 
 
 async def test_simkl_marks_a_stopped_episode_watched_at_eighty_percent_and_refuses_a_repeat(

@@ -50,7 +50,8 @@ Trakt dates it, with action `scrobble`; between 1 % and 80 % it is a pause; belo
 422 and is ignored. A second stop at 80 % or more of the same item within
 `TraktSim.scrobble_window` answers 409 with the `watched_at` of the play it kept and when the
 item may be scrobbled again (`expires_at`), and records nothing. `Quirks.scrobbles_down` answers
-every scrobble 503 without acting on it.
+every scrobble 503 without acting on it; `Quirks.lost_scrobble_replies` acts on the next ones,
+then answers 503 (a reply lost on the way).
 """
 
 import asyncio
@@ -127,6 +128,7 @@ class Quirks:
     # a timeout whose request was stored all the same).
     write_delay: float = 0.0
     scrobbles_down: bool = False  # every scrobble answers 503, not acted on
+    lost_scrobble_replies: int = 0  # the next N scrobbles are acted on, then answer 503
 
 
 @dataclass
@@ -1194,6 +1196,9 @@ class _Api:
                 **sim.render_row(ref),
             }
             reply.pop("type", None)
+            if sim.quirks.lost_scrobble_replies:
+                sim.quirks.lost_scrobble_replies -= 1
+                return web.json_response({"error": "overloaded"}, status=503)
             return web.json_response(reply, status=201)
 
         return scrobble

@@ -297,14 +297,14 @@ class SimklApi:
     async def scrobble(self, verb: ScrobbleVerb, body: ScrobbleBody) -> ScrobbleReply:
         """POST /scrobble/{start|pause|stop}: what plays and how far (clients/scrobble.py).
 
-        A stop at 80 % or more records a play, so it is not sent again on a reply that may
-        have been applied. A 409 (a second stop of an item SIMKL recorded within the hour) is
-        SIMKL's word that it holds the play. SIMKL takes one scrobble of a user at a time: the
-        write throttle keeps its calls a second apart.
+        A scrobble may be repeated after a reply that was lost: SIMKL refuses a second stop of
+        an item it recorded within the hour with a 409, its word that it holds the play. SIMKL
+        takes one scrobble of a user at a time: the write throttle keeps its calls a second
+        apart.
         """
         reply = await self._request(
-            "POST", f"/scrobble/{verb.value}", json_body=body.to_json(),
-            idempotent=verb is not ScrobbleVerb.STOP, ok=_OK | {409},
+            "POST", f"/scrobble/{verb.value}", json_body=body.to_json(), idempotent=True,
+            ok=_OK | {409},
         )  # fmt: skip
         try:
             payload = reply.json()

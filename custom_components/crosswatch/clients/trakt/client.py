@@ -461,14 +461,15 @@ class TraktClient:
     async def scrobble(self, verb: ScrobbleVerb, body: ScrobbleBody) -> ScrobbleReply:
         """POST `/scrobble/{start|pause|stop}`: what plays and how far (clients/scrobble.py).
 
-        A stop is never sent twice on a reply that may have been applied: at 80 % it records a
-        play. A 409 (a second stop of an item Trakt has just recorded) is Trakt's word that it
-        holds the play, and is answered as such. Writes share Trakt's write bucket (one call a
+        Unlike a play sent to `/sync/history`, a scrobble may be repeated after a reply that was
+        lost: Trakt refuses a second stop of an item it has just recorded with a 409, which is
+        its word that it holds the play, and is answered as such. So a stop is retried as a
+        read is, and at worst recorded once. Writes share Trakt's write bucket (one call a
         second), which the write throttle keeps to.
         """
         reply = await self.request(
-            "POST", f"/scrobble/{verb.value}", json_body=body.to_json(),
-            idempotent=verb is not ScrobbleVerb.STOP, ok=_API_OK | {409},
+            "POST", f"/scrobble/{verb.value}", json_body=body.to_json(), idempotent=True,
+            ok=_API_OK | {409},
         )  # fmt: skip
         try:
             payload = reply.json()
