@@ -11,6 +11,7 @@ from collections import Counter
 import logging
 from typing import Any
 
+from aiohttp import web
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -27,14 +28,16 @@ from tests.integration.test_server_pairs import (
     history_pair,
     press,
     sign_in_to_jellyfin,
+    sign_in_to_plex,
     start_sync,
     trakt_plays,
 )
-from tests.providers.test_servers_e2e import TRAKT_FILM
-from tests.simulators import trakt as trakt_sim
+from tests.providers.test_servers_e2e import FILMS, TRAKT_FILM
+from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
+from tests.simulators.openapi import RECORDED, RecordedRequest
 from tests.simulators.serving import Serve
 
-from .helpers import add_pair
+from .helpers import add_pair, simkl_entry
 
 plex = server_pairs.plex
 trakt = server_pairs.trakt
@@ -61,6 +64,11 @@ async def scrobbling_pair(
     )  # fmt: skip
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     return sync
+
+
+def history_writes(app: web.Application) -> list[RecordedRequest]:
+    """The history writes SIMKL received."""
+    return [r for r in app[RECORDED] if r.method == "POST" and r.path == "/sync/history"]
 
 
 def calls(sim: trakt_sim.TraktSim) -> list[tuple[str, float]]:
@@ -240,3 +248,34 @@ async def test_two_way_never_removes_a_play_trakt_recorded_from_a_stop_short_of_
     assert trakt_plays(trakt)[("movie", TRAKT_FILM[FILM])] == 1
     # The play is Trakt's own (no copy of ours): two-way, it is carried to Plex, once.
     assert film.view_count == 1
+
+
+async def test_a_play_scrobbled_to_simkl_is_marked_watched_there_once_with_the_sync(
+    hass: HomeAssistant, plex: Plex, serve: Serve, played: list[Event]
+) -> None:
+    simkl = simkl_sim.SimklState()
+    for number, (title, year, imdb, tmdb) in enumerate(FILMS, start=700):
+        simkl.add_title("movies", number, title, year, imdb=imdb, tmdb=str(tmdb))
+    app = simkl_sim.simkl_app(simkl)
+    account = simkl_entry(await serve(app), simkl)
+    account.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(account.entry_id)
+    plex_entry = await sign_in_to_plex(hass, plex)
+    await scrobbling_pair(hass, (plex_entry, account))
+    film = plex.sim.item(FILM)
+    writes_before = len(history_writes(app))
+    hass.states.async_set(PLAYER, "playing", playing(film.rating_key, 0.2 * TWO_HOURS))
+    hass.states.async_set(PLAYER, "playing", playing(film.rating_key, 0.96 * TWO_HOURS))
+    plex.sim.finish_play(film)
+
+    hass.states.async_set(PLAYER, "idle", {})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await press(hass, "button.plex_plays_sync_now")
+
+    assert [(action, round(body["progress"])) for action, body in simkl.scrobble_calls] == [
+        ("start", 20), ("stop", 96)
+    ]  # fmt: skip
+    spirited = next(t for t in simkl.catalog.values() if t.title == FILM)
+    assert simkl.lists[spirited.simkl].status == "completed"
+    assert [e.data["outcome"] for e in played] == ["in_sync"]
+    assert len(history_writes(app)) == writes_before  # the play was not sent again
