@@ -67,6 +67,8 @@ CONF_FOLLOW_PLAYERS: Final = "follow_players"
 # Failed runs in a row after which the pair pauses itself and asks the user (0: never).
 CONF_PAUSE_AFTER: Final = "pause_after_failures"
 DEFAULT_PAUSE_AFTER: Final = 5
+# Scrobble what the followed players play to the pair's target, Trakt or SIMKL (live).
+CONF_SCROBBLE: Final = "scrobble"
 
 # Sync entry options.
 CONF_ANIME_MAP_URL: Final = "anime_map_url"  # where the anime id mapping list is downloaded

@@ -1,6 +1,6 @@
 """One coordinator per sync pair: runs the engine pipeline and holds what the last run did."""
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -32,10 +32,11 @@ from .engine.playback import FinishedPlay
 from .engine.provider import AuthError, ItemReader, ProviderError
 from .engine.records import PendingWrite
 from .engine.runs import RunChanges
+from .engine.scrobble import ScrobbleCall
 from .engine.targeted import read_played
 from .errors import Boundary, ErrorSubject, rate_limited, translate_errors
 from .pairs import PairConfig
-from .playback import TakingTurns
+from .playback import LiveScrobbles, TakingTurns
 from .runtime import (
     AccountActivity,
     AccountRuntime,
@@ -168,6 +169,7 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             always_update=False,
         )
         self._progress = _Progress()
+        self.scrobbles = LiveScrobbles(self)
 
     @property
     def pair_id(self) -> str:
@@ -319,6 +321,19 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
         self._adjust_interval(result)
         status = PairStatus.PAUSED if self._progress.paused else _FROM_RUN[result.status]
         return await self._state(status, result, ())
+
+    async def async_playback_changed(
+        self, entity_id: str, calls: Sequence[ScrobbleCall], play: FinishedPlay | None
+    ) -> None:
+        """A followed player changed: scrobble it (the pair's option), then sync a finished play.
+
+        In that order: a stop the target recorded as a play is in the pair's records before
+        the targeted run plans the play, so the target never gets it twice.
+        """
+        if calls:
+            await self.scrobbles.send(entity_id, calls)
+        if play is not None:
+            await self.async_sync_play(entity_id, play)
 
     async def async_sync_play(self, entity_id: str, play: FinishedPlay) -> PlayOutcome | str:
         """Sync one play a followed player finished, as a targeted run (engine/targeted.py).

@@ -15,6 +15,7 @@ from .const import (
     CONF_INTERVAL,
     CONF_MODE,
     CONF_PAUSE_AFTER,
+    CONF_SCROBBLE,
     CONF_SOURCE,
     CONF_TARGET,
     CONF_TOMBSTONE_DAYS,
@@ -38,6 +39,7 @@ DEFAULT_PAIR_OPTIONS: Mapping[str, Any] = {
     CONF_TOMBSTONE_DAYS: DEFAULT_GUARDS.tombstone_ttl.days,
     CONF_FOLLOW_PLAYERS: [],
     CONF_PAUSE_AFTER: DEFAULT_PAUSE_AFTER,
+    CONF_SCROBBLE: False,
 }
 
 
@@ -56,11 +58,18 @@ class PairConfig:
     follow_players: tuple[str, ...] = ()
     # Failed runs in a row after which the pair pauses itself (0: never); see engine/failing.py.
     pause_after: int = DEFAULT_PAUSE_AFTER
+    # Scrobble what those players play (start, pause, stop) to the target (engine/scrobble.py).
+    scrobble: bool = False
 
     @property
     def follows_playback(self) -> bool:
         """Whether finished plays on followed players sync at once (history pairs only)."""
         return bool(self.follow_players) and Feature.HISTORY in self.features
+
+    @property
+    def scrobbles(self) -> bool:
+        """Whether the followed players' plays are scrobbled live to the target."""
+        return self.scrobble and self.follows_playback
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> PairConfig:
@@ -82,6 +91,7 @@ class PairConfig:
             guards=guards,
             follow_players=tuple(str(e) for e in merged[CONF_FOLLOW_PLAYERS] or ()),
             pause_after=int(merged[CONF_PAUSE_AFTER]),
+            scrobble=bool(merged[CONF_SCROBBLE]),
         )
 
     def spec(

@@ -16,6 +16,7 @@ from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import WriteRequest
+from custom_components.crosswatch.engine.scrobble import ScrobbleAction
 from tests.providers.conftest import Serve
 from tests.providers.test_simkl_support import make_rig
 from tests.simulators.openapi import RECORDED, OpenApiDescription, app_routes, specs_dir
@@ -93,6 +94,9 @@ async def test_every_request_the_client_sends_is_in_the_description(
     await provider.write(Feature.RATINGS, Action.ADD, [WriteRequest(movie, Rated(8.0, when))])
     await provider.write(Feature.RATINGS, Action.REMOVE, [WriteRequest(movie, None)])
     await provider.search_titles("heat")  # the watchlist to-do list's search
+    await provider.scrobble(ScrobbleAction.START, episode, 0.0)  # live scrobbles
+    await provider.scrobble(ScrobbleAction.PAUSE, episode, 40.0)
+    await provider.scrobble(ScrobbleAction.STOP, episode, 95.0)
 
     recorded = [
         replace(
@@ -120,6 +124,9 @@ async def test_every_request_the_client_sends_is_in_the_description(
         ("GET", "/search/movie"),
         ("GET", "/search/tv"),
         ("GET", "/search/anime"),
+        ("POST", "/scrobble/start"),
+        ("POST", "/scrobble/pause"),
+        ("POST", "/scrobble/stop"),
     } <= sent
     problems = [
         p for p in description().request_problems(recorded) if not p.endswith(INFERRED_REQUIRED)

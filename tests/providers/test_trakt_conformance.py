@@ -27,6 +27,7 @@ from custom_components.crosswatch.engine.items import MediaItem, MediaType
 from custom_components.crosswatch.engine.payloads import Feature, Listed, Rated, Watched
 from custom_components.crosswatch.engine.plan import Action
 from custom_components.crosswatch.engine.provider import WriteRequest
+from custom_components.crosswatch.engine.scrobble import ScrobbleAction
 from custom_components.crosswatch.providers.trakt import TraktProvider
 from tests.providers.conftest import Serve
 from tests.simulators.openapi import RECORDED, OpenApiDescription, app_routes, specs_dir
@@ -141,6 +142,10 @@ async def test_every_request_of_a_full_session_is_in_the_description_with_a_vali
     await provider.write(Feature.HISTORY, Action.ADD, [WriteRequest(episode, plays)])
     await provider.write(Feature.HISTORY, Action.REMOVE, [WriteRequest(matrix, None)])
     assert await provider.search_titles("The Matrix")  # the watchlist to-do list's search
+    for played in (matrix, episode):  # live scrobbles: a play that starts, pauses and ends
+        await provider.scrobble(ScrobbleAction.START, played, 0.0)
+        await provider.scrobble(ScrobbleAction.PAUSE, played, 40.0)
+        await provider.scrobble(ScrobbleAction.STOP, played, 95.0)
     sim.revoke_access_tokens()  # the refresh request is checked too
     await provider.read(Feature.HISTORY, None)
 
@@ -150,7 +155,7 @@ async def test_every_request_of_a_full_session_is_in_the_description_with_a_vali
         "/sync/last_activities", "/sync/watchlist/movies", "/sync/history/episodes",
         "/sync/ratings/seasons", "/sync/watchlist", "/sync/watchlist/remove", "/sync/history",
         "/sync/history/remove", "/sync/ratings", "/sync/ratings/remove", "/search/movie",
-        "/search/show",
+        "/search/show", "/scrobble/start", "/scrobble/pause", "/scrobble/stop",
     }  # fmt: skip
     problems = description.request_problems(recorded)
     assert problems

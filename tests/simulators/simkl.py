@@ -52,6 +52,13 @@ The episode rows of a show the user marked completed come only with `include_all
 (`shared/research/provider-facts-2026.md`, SIMKL; cenodude/CrossWatch PR #267): without it the
 row has its counts but no `seasons`.
 
+Scrobbles (`/scrobble/start|pause|stop`, the blueprint's Scrobble group): a movie, or a show's
+or anime's episode by `season` and `number`, with the progress in percent. A stop at 80 % or
+more marks the item watched as a history write would (action `scrobble`), dated by the
+simulator's clock; below, it is kept as a pause. A second stop at 80 % or more of the same item
+within the hour answers 409 with `watched_at` and `expires_at`, as the blueprint says, and
+changes nothing. `SimklQuirks.scrobbles_down` answers every scrobble 503, not acted on.
+
 Every call of the expensive endpoints is recorded, so tests can prove that the client never
 polls `/sync/all-items` without a reason.
 
@@ -101,8 +108,12 @@ WRITE_PATHS = frozenset(
         "/sync/history/remove",
         "/sync/ratings",
         "/sync/ratings/remove",
+        "/scrobble/start",
+        "/scrobble/pause",
+        "/scrobble/stop",
     }
 )
+SCROBBLE_WINDOW = timedelta(hours=1)  # a second stop of a recorded play within it answers 409
 START = datetime(2024, 1, 1, tzinfo=UTC)
 ACTIVITY_KEYS = {"movies": "movies", "shows": "tv_shows", "anime": "anime"}
 SHOW_STATUSES = ("plantowatch", "watching", "completed", "hold", "dropped")
@@ -147,6 +158,7 @@ class SimklQuirks:
     # rows of each bucket.
     tiny_bodies: int = 0
     device_denial_reported: bool = False  # a declined device code answers access_denied
+    scrobbles_down: bool = False  # every scrobble answers 503, not acted on
 
 
 @dataclass
@@ -318,6 +330,11 @@ class SimklState:
         # The calendar files' clock (a module function: worlds are pickled with their state).
         self.calendar_now: Callable[[], datetime] = wall_clock
         self.calendar_reads: list[str] = []  # the calendar files asked for, in order
+        # Scrobbles: the session of each movie or episode (action, progress), when a stop last
+        # recorded its play, and every call as received.
+        self.scrobbles: dict[tuple[int, int, int], tuple[str, float]] = {}
+        self.scrobbled: dict[tuple[int, int, int], datetime] = {}
+        self.scrobble_calls: list[tuple[str, Json]] = []
 
     @staticmethod
     def _statuses(bucket: str) -> tuple[str, ...]:
@@ -541,6 +558,8 @@ def simkl_app(state: SimklState) -> web.Application:
     app.router.add_post("/sync/ratings", handlers.ratings_add)
     app.router.add_post("/sync/ratings/{type}", handlers.ratings_get)
     app.router.add_post("/sync/ratings/{type}/{rating}", handlers.ratings_get)
+    for action in ("start", "pause", "stop"):
+        app.router.add_post(f"/scrobble/{action}", partial(handlers.scrobble, action))
     return recording(app)
 
 
@@ -1138,6 +1157,75 @@ class _Handlers:
             state.touch(title.kind, listing.status)
 
         return change
+
+    async def scrobble(self, action: str, request: web.Request) -> web.Response:
+        """A scrobble call (the blueprint's Scrobble group): start, pause, or stop.
+
+        A stop at 80 % or more marks the movie or episode watched, as a history write does, and
+        a second such stop within the hour answers 409 with the play it kept; a stop below 80 %
+        is kept as a pause. SIMKL dates the play by its own clock.
+        """
+        state = self.state
+        body = await request.json()
+        state.scrobble_calls.append((action, body))
+        if state.quirks.scrobbles_down:
+            return web.json_response({"error": "server_error"}, status=503)
+        progress = body.get("progress") if isinstance(body, dict) else None
+        if not isinstance(progress, int | float) or not 0 <= progress <= 100:
+            return web.json_response({"error": "progress_invalid"}, status=400)
+        found = self._scrobbled(body)
+        if found is None:
+            return web.json_response({"error": "id_err"}, status=404)
+        title, key, section = found
+        done = action
+        if action == "stop" and progress >= 80:
+            now = state.tick()
+            last = state.scrobbled.get(key)
+            if last is not None and now - last < SCROBBLE_WINDOW:
+                return web.json_response(
+                    {"watched_at": _stamp(last), "expires_at": _stamp(last + SCROBBLE_WINDOW)},
+                    status=409,
+                )
+            episode = (key[1], key[2])
+            marks: dict[tuple[int, int], datetime | None] = (
+                {} if episode == (0, 0) else {episode: now}
+            )
+            state._changing(self._watcher(title, now, marks))
+            state.scrobbled[key] = now
+            state.scrobbles.pop(key, None)
+            done = "scrobble"
+        elif action == "stop":
+            done = "pause"
+        if done != "scrobble":
+            state.scrobbles[key] = (done, float(progress))
+        reply: dict[str, Json] = {
+            "id": 0 if done == "start" else int(state.tick().timestamp() * 1000),
+            "action": done,
+            "progress": float(progress),
+            section: title.object(),
+        }
+        if key[1:] != (0, 0):
+            reply["episode"] = {"season": key[1], "number": key[2]}
+        return web.json_response(reply, status=201)
+
+    def _scrobbled(self, body: Json) -> tuple[Title, tuple[int, int, int], str] | None:
+        """The title (and episode) a scrobble names: a movie, or a show or anime's episode."""
+        if not isinstance(body, dict):
+            return None
+        if isinstance(body.get("movie"), dict):
+            title = self.state.resolve("movies", body["movie"])
+            return (title, (title.simkl, 0, 0), "movie") if title is not None else None
+        episode = body.get("episode")
+        section = "show" if isinstance(body.get("show"), dict) else "anime"
+        if not isinstance(episode, dict) or not isinstance(body.get(section), dict):
+            return None
+        title = self.state.resolve("shows", body[section])
+        if title is None:
+            return None
+        numbering = (episode.get("season", 1), episode.get("number"))
+        if numbering not in title.episodes:
+            return None
+        return title, (title.simkl, *numbering), section
 
     async def history_remove(self, request: web.Request) -> web.Response:
         state = self.state

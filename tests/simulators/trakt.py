@@ -41,6 +41,17 @@ or watchlisted, and single watchlisted episodes, less the shows in `TraktSim.hid
 a request, as Trakt documents; Trakt does not say how it answers more, so the simulator refuses
 it with 400 (chosen here). `extended=full` adds each episode's runtime and its own `first_aired`.
 Episodes air when the catalogue says (`add_episode(..., first_aired=..., runtime=...)`).
+
+Scrobbles (`/scrobble/start|pause|stop`), as the contract describes them: the body names a
+movie or an episode by ids, or an episode by its show's ids with `season` and `number`, and the
+progress in percent. Start and pause keep the progress (`TraktSim.scrobbles`, the playback
+Trakt would offer to resume). A stop at 80 % or more records a play, dated by the wall clock as
+Trakt dates it, with action `scrobble`; between 1 % and 80 % it is a pause; below 1 % it answers
+422 and is ignored. A second stop at 80 % or more of the same item within
+`TraktSim.scrobble_window` answers 409 with the `watched_at` of the play it kept and when the
+item may be scrobbled again (`expires_at`), and records nothing. `Quirks.scrobbles_down` answers
+every scrobble 503 without acting on it; `Quirks.lost_scrobble_replies` acts on the next ones,
+then answers 503 (a reply lost on the way).
 """
 
 import asyncio
@@ -116,6 +127,8 @@ class Quirks:
     # Seconds a write waits, once applied, before it answers (longer than the client waits:
     # a timeout whose request was stored all the same).
     write_delay: float = 0.0
+    scrobbles_down: bool = False  # every scrobble answers 503, not acted on
+    lost_scrobble_replies: int = 0  # the next N scrobbles are acted on, then answer 503
 
 
 @dataclass
@@ -288,6 +301,11 @@ class TraktSim:
         self.history: list[dict[str, Json]] = []  # {"id", "ref", "watched_at", "action"}
         self.ratings: dict[Ref, tuple[int, str]] = {}
         self.hidden_calendar: set[int] = set()  # shows the user hid from the calendar
+        # Scrobbles: each item's last (action, progress), and each play a stop recorded.
+        self.scrobbles: dict[Ref, tuple[str, float]] = {}
+        self.scrobbled: dict[Ref, datetime] = {}  # when a stop last recorded the item's play
+        self.scrobble_calls: list[tuple[str, Json]] = []  # (action, body) as received
+        self.scrobble_window = timedelta(hours=1)  # a repeated stop within it answers 409
         self.device_codes: dict[str, DeviceCodeState] = {}
         self.access_tokens: set[str] = set()
         self.refresh_tokens: set[str] = set()
@@ -727,6 +745,8 @@ def _api_routes(app: web.Application, api: _Api) -> None:
         app.router.add_post(f"/sync/{feature}/remove", api.authed(api.writer(feature, remove=True)))
     app.router.add_get("/sync/watched/{type}", api.authed(api.watched))
     app.router.add_get("/search/{type}", api.authed(api.search))
+    for action in ("start", "pause", "stop"):
+        app.router.add_post(f"/scrobble/{action}", api.authed(api.scrobbler(action)))
     app.router.add_get(
         "/calendars/{target}/shows/{start_date}/{days}", api.authed(api.calendar_shows)
     )
@@ -1131,6 +1151,76 @@ class _Api:
             return web.json_response({**counts, "not_found": not_found}, status=status)
 
         return write
+
+    def scrobbler(self, action: str) -> Handler:
+        async def scrobble(request: web.Request) -> web.Response:
+            body = await request.json()
+            sim = self.sim
+            sim.scrobble_calls.append((action, body))
+            if sim.quirks.scrobbles_down:
+                return web.json_response({"error": "overloaded"}, status=503)
+            progress = body.get("progress") if isinstance(body, dict) else None
+            if not isinstance(progress, int | float) or not 0 <= progress <= 100:
+                return web.json_response({}, status=422)
+            ref = self._scrobbled_ref(body)
+            if ref is None:
+                return web.json_response({}, status=404)
+            now = datetime.now(UTC)
+            done = action
+            if action == "stop":
+                if progress < 1:
+                    return web.json_response({}, status=422)
+                if progress >= 80:
+                    last = sim.scrobbled.get(ref)
+                    if last is not None and now - last < sim.scrobble_window:
+                        return web.json_response(
+                            {"watched_at": stamp(last),
+                             "expires_at": stamp(last + sim.scrobble_window)},
+                            status=409,
+                        )  # fmt: skip
+                    sim._before_write("history")
+                    sim._play(ref, stamp(now), "scrobble")
+                    sim._moved(CATEGORY[ref[0]], "watched_at")
+                    sim.scrobbled[ref] = now
+                    sim.scrobbles.pop(ref, None)
+                    done = "scrobble"
+                else:
+                    done = "pause"
+            if done != "scrobble":
+                sim.scrobbles[ref] = (done, float(progress))
+            reply: dict[str, Json] = {
+                "id": 0 if done == "start" else next(sim._ids),
+                "action": done,
+                "progress": float(progress),
+                "sharing": {"twitter": False, "mastodon": False, "tumblr": False},
+                **sim.render_row(ref),
+            }
+            reply.pop("type", None)
+            if sim.quirks.lost_scrobble_replies:
+                sim.quirks.lost_scrobble_replies -= 1
+                return web.json_response({"error": "overloaded"}, status=503)
+            return web.json_response(reply, status=201)
+
+        return scrobble
+
+    def _scrobbled_ref(self, body: Json) -> Ref | None:
+        """What a scrobble names: a movie or an episode by ids, or by its show and numbering."""
+        sim = self.sim
+        if not isinstance(body, dict):
+            return None
+        movie, episode, show = body.get("movie"), body.get("episode"), body.get("show")
+        if isinstance(movie, dict):
+            found = sim.find("movie", movie.get("ids"))
+            return ("movie", found.trakt) if found is not None else None
+        if not isinstance(episode, dict):
+            return None
+        if isinstance(show, dict):
+            series = sim.find("show", show.get("ids"))
+            season = series.seasons.get(episode.get("season")) if series is not None else None
+            found = season.episodes.get(episode.get("number")) if season is not None else None
+        else:
+            found = sim.find("episode", episode.get("ids"))
+        return ("episode", found.trakt) if found is not None else None
 
     def _resolve(self, body: Json) -> tuple[list[tuple[Ref, Json]], Json]:
         """Every (ref, detail object) a sync body names, and what it named that does not exist."""

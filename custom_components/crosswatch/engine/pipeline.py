@@ -33,14 +33,15 @@ from .backup import Backup, BackupError, BackupReason, Backups, SideCopy, due
 from .detect import observe_sides, read_sides
 from .guarding import guard
 from .guards import GuardCode
+from .items import MediaItem
 from .memo import SnapshotMemo
-from .payloads import Feature
+from .payloads import Feature, Watched
 from .plan import Action, Operation, PairSide, Plan
 from .planner import PairPolicy, SideState, plan_feature
 from .provider import AnyRead, AuthError, Provider, Read, Rests, WriteOutcome
-from .reconcile import reconcile
+from .reconcile import play_precision, reconcile
 from .record import feature_counts, record
-from .records import PendingWrite, Scope, Settled, ShrinkSuspicion
+from .records import SCROBBLED, PendingWrite, Scope, Settled, ShrinkSuspicion
 from .reported import reported_plan, unresolved_count
 from .run_context import RunContext
 from .run_tally import (
@@ -53,8 +54,10 @@ from .run_tally import (
 )
 from .runs import FeatureCounts, IncompleteRead, PairSpec, RunChanges, RunResult, RunStatus
 from .settle import marks, may_skip, settles, spec_digest
+from .snapshot import Snapshot
 from .store import StateStore
 from .targeted import ItemSource, focused
+from .verify import verify_pending
 
 __all__ = [
     "FeatureCounts",
@@ -192,6 +195,28 @@ class Pipeline:
         # A complete read of A kept for the pairs to share must not stand in for the item's.
         self._memo.bust(a.key, Feature.HISTORY)
         return await self.run(focus, ItemSource(a, read), b)
+
+    async def record_scrobbled_play(
+        self, pair: str, b: Provider, item: MediaItem, watched_at: datetime
+    ) -> None:
+        """Record a play side B's service recorded itself from a live scrobble (scrobble.py).
+
+        It is awaited as the pair's writes are (pending, outcome `SCROBBLED`): until a fresh
+        complete read of B shows it, any add of the item to B is held out of every plan (so
+        neither the targeted run of the play nor a full run sends it a second time while B's
+        history lags). It is no copy of ours: once shown, it is B's own play, planned as B's
+        news (a two-way pair may carry it to A; nothing ever removes it on its account). Run
+        id 0: no run wrote it. B's history is read afresh next.
+        """
+        scope = Scope(pair, Feature.HISTORY, PairSide.B.value)
+        await self._blocking(
+            partial(
+                self._store.record_pending, scope, Action.ADD, item,
+                Watched.from_plays((watched_at,)), outcome=SCROBBLED, run_id=0,
+                now=self._clock(),
+            )
+        )  # fmt: skip
+        self._memo.bust(b.key, Feature.HISTORY)
 
     def bust(
         self, provider: Provider, feature: Feature | None = None, *, everything: bool = False
@@ -335,13 +360,17 @@ class Pipeline:
             )
             for side in PairSide
         }
+        # The plays a side's service recorded from live scrobbles are awaited, and hold out
+        # adds of their items (guard), but are no writes of ours (records.SCROBBLED).
+        ours = {side: [w for w in pending[side] if w.outcome != SCROBBLED] for side in PairSide}
         observed = await observe_sides(
-            ctx, spec, providers, scopes, reads, baselines=baselines, pending=pending,
+            ctx, spec, providers, scopes, reads, baselines=baselines, pending=ours,
             suspicions=suspicions, outcome=outcome, now=now,
         )  # fmt: skip
         reconciled = await reconcile(
-            ctx, spec, providers, scopes, observed, baselines=baselines, pending=pending, now=now
+            ctx, spec, providers, scopes, observed, baselines=baselines, pending=ours, now=now
         )
+        await self._await_scrobbles(spec, providers, scopes, pending, reconciled.views)
         sides = [
             SideState(
                 providers[side].name,
@@ -361,9 +390,7 @@ class Pipeline:
         if guarded.held and not spec.dry_run:
             await self._hold(spec.pair, guarded.held, guarded.held_codes, now)
         removes = any(op.action is Action.REMOVE for op in guarded.plan.operations)
-        backup_failure = (
-            None if spec.dry_run else await self._back_up(spec, feature, removes, reads, now)
-        )
+        backup_failure = await self._back_up(spec, feature, removes, reads, now)
         if backup_failure is not None and removes:
             # No copy of both sides, no removal: nothing of the feature is written or recorded,
             # and the next run plans it all again (engine/backup.py).
@@ -383,7 +410,7 @@ class Pipeline:
             self._memo.bust(providers[side].key, feature)
         if not spec.dry_run:
             changed = await record(ctx, spec, providers, scopes, observed, reconciled, now)
-            settled = settles(
+            if settles(
                 plan=plan, held=bool(guarded.held), errors=bool(report.errors),
                 pending=pending, recorded_changes=changed, reads=reads,
                 suspected={side: observed[side].verdict.suspicion is not None for side in PairSide},
@@ -392,8 +419,7 @@ class Pipeline:
                     and observed[side].verdict.event is None
                     for side in PairSide
                 },
-            )  # fmt: skip
-            if settled:
+            ):  # fmt: skip
                 await self._settle(spec, providers, scopes, reads, now)
         # What the run writes, and notes for what it sets aside, holds or had rejected.
         outcome.plan, outcome.held = reported_plan(plan, guarded, report), bool(guarded.held)
@@ -423,8 +449,11 @@ class Pipeline:
         reads: Mapping[PairSide, Read],
         now: datetime,
     ) -> str | None:
-        """Back both sides up before removals, and weekly; why it could not, if it could not."""
-        if self._backups is None:
+        """Back both sides up before removals, and weekly; why it could not, if it could not.
+
+        A dry run backs nothing up: it writes nothing.
+        """
+        if self._backups is None or spec.dry_run:
             return None
         if not removes and not due(await self._backups.last_taken(spec.pair, feature), now):
             return None
@@ -441,6 +470,35 @@ class Pipeline:
                 )
             return f"the weekly backup of {feature.value} could not be written: {err}"
         return None
+
+    async def _await_scrobbles(
+        self,
+        spec: PairSpec,
+        providers: Mapping[PairSide, Provider],
+        scopes: Mapping[PairSide, Scope],
+        pending: Mapping[PairSide, list[PendingWrite]],
+        views: Mapping[PairSide, Snapshot],
+    ) -> None:
+        """Release the scrobbled plays a complete read now shows; count a miss for the rest.
+
+        A dry run changes no record.
+        """
+        if spec.dry_run:
+            return
+        for side in PairSide:
+            scrobbled = [w for w in pending[side] if w.outcome == SCROBBLED]
+            if not scrobbled:
+                continue
+            verification = verify_pending(
+                scrobbled, views[side], providers[side].capabilities.rating_scale,
+                phantom_after=spec.phantom_after, play_precision=play_precision(providers[side]),
+            )  # fmt: skip
+            await self._blocking(
+                partial(
+                    self._store.settle_pending, scopes[side],
+                    verified=verification.verified, missed=verification.missed,
+                )
+            )  # fmt: skip
 
     async def _still_settled(  # noqa: PLR0917 - the run's state, named at the call
         self,

@@ -108,6 +108,13 @@ class Quarantined:
     quarantined_until: datetime | None
 
 
+# The outcome of a play the side's service recorded itself from a live scrobble (scrobble.py):
+# awaited like our writes (it holds out any add of the item to the side until a read shows
+# it), but no copy of ours: once shown, it is the side's own news, never taken into its
+# baseline as our write, and never withdrawn with the other side's loss.
+SCROBBLED = "scrobbled"
+
+
 @dataclass(frozen=True, slots=True)
 class PendingWrite:
     """A write the provider accepted that no complete snapshot has shown yet."""
@@ -116,7 +123,8 @@ class PendingWrite:
     action: Action
     item: MediaItem
     payload: Payload | None
-    outcome: str  # "confirmed" per item, or "unknown" (the reply had no per-item answer)
+    # "confirmed" per item, "unknown" (the reply had no per-item answer), or SCROBBLED.
+    outcome: str
     run_id: int
     written_at: datetime
     misses: int  # complete snapshots since the write that did not show it

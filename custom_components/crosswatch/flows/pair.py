@@ -30,6 +30,7 @@ from ..const import (
     CONF_INTERVAL,
     CONF_MODE,
     CONF_PAUSE_AFTER,
+    CONF_SCROBBLE,
     CONF_SOURCE,
     CONF_TARGET,
     CONF_TOMBSTONE_DAYS,
@@ -54,6 +55,8 @@ _GUARD_KEYS = (
 )
 # Sources whose library can be read one played item at a time (a targeted run's side A).
 FOLLOWING_KINDS = frozenset({Kind.PLEX, Kind.JELLYFIN, Kind.EMBY})
+# Trackers that take live scrobbles of what the followed players play.
+SCROBBLING_KINDS = frozenset({Kind.TRAKT, Kind.SIMKL})
 
 
 class PairFlow(ConfigSubentryFlow):
@@ -141,6 +144,12 @@ class PairFlow(ConfigSubentryFlow):
                 return {CONF_FOLLOW_PLAYERS: "follow_needs_history"}
             if _kind(data[CONF_SOURCE], accounts[data[CONF_SOURCE]][1]) not in FOLLOWING_KINDS:
                 return {CONF_FOLLOW_PLAYERS: "follow_needs_server_source"}
+        if data.get(CONF_SCROBBLE):
+            # What the followed players play is scrobbled to the target, a tracker.
+            if not data.get(CONF_FOLLOW_PLAYERS):
+                return {CONF_SCROBBLE: "scrobble_needs_players"}
+            if _kind(data[CONF_TARGET], accounts[data[CONF_TARGET]][1]) not in SCROBBLING_KINDS:
+                return {CONF_SCROBBLE: "scrobble_needs_tracker"}
         return {}
 
 
@@ -186,6 +195,7 @@ def _schema(accounts: dict[str, tuple[str, AccountRuntime | None]]) -> Any:
             vol.Optional(CONF_FOLLOW_PLAYERS): EntitySelector(
                 EntitySelectorConfig(domain=Platform.MEDIA_PLAYER, multiple=True)
             ),
+            vol.Optional(CONF_SCROBBLE): BooleanSelector(),
             vol.Required(GUARDS): section(
                 form(
                     {
@@ -232,6 +242,7 @@ def _flatten(user_input: dict[str, Any]) -> dict[str, Any]:
     data[CONF_PAUSE_AFTER] = int(data[CONF_PAUSE_AFTER])
     data.setdefault(CONF_NAME, "")
     data[CONF_FOLLOW_PLAYERS] = list(data.get(CONF_FOLLOW_PLAYERS) or [])
+    data[CONF_SCROBBLE] = bool(data.get(CONF_SCROBBLE))
     return data
 
 

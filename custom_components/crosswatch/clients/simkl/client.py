@@ -16,11 +16,13 @@ import aiohttp
 
 from ..errors import (
     CrossWatchAuthenticationError,
+    CrossWatchClientError,
     CrossWatchInvalidResponseError,
     CrossWatchReadOnlyError,
 )
 from ..http import Clock, HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
 from ..off_loop import off_loop
+from ..scrobble import ScrobbleBody, ScrobbleReply, ScrobbleVerb, parse_scrobble_reply
 from .calendar import CALENDAR_FILES, CalendarFile, calendar_url_for, parse_calendar_file
 from .models import (
     Activities,
@@ -186,6 +188,7 @@ class SimklApi:
         params: Mapping[str, str | int] | None = None,
         json_body: JsonValue = None,
         idempotent: bool | None = None,
+        ok: frozenset[int] = _OK,
     ) -> Response:
         """One call with the account's token; after a 401, once more with a renewed one.
 
@@ -200,7 +203,7 @@ class SimklApi:
                 params=params,
                 json_body=json_body,
                 headers={"Authorization": f"Bearer {token}"},
-                ok=_OK,
+                ok=ok,
                 idempotent=idempotent,
             )
             if reply.status == 403:
@@ -290,6 +293,24 @@ class SimklApi:
         """POST a sync write of each section's objects, and what its reply says per item."""
         reply = await self._request("POST", path, json_body=write_body(sections))
         return parse_write_reply(reply.json())
+
+    async def scrobble(self, verb: ScrobbleVerb, body: ScrobbleBody) -> ScrobbleReply:
+        """POST /scrobble/{start|pause|stop}: what plays and how far (clients/scrobble.py).
+
+        A scrobble may be repeated after a reply that was lost: SIMKL refuses a second stop of
+        an item it recorded within the hour with a 409, its word that it holds the play. SIMKL
+        takes one scrobble of a user at a time: the write throttle keeps its calls a second
+        apart.
+        """
+        reply = await self._request(
+            "POST", f"/scrobble/{verb.value}", json_body=body.to_json(), idempotent=True,
+            ok=_OK | {409},
+        )  # fmt: skip
+        try:
+            payload = reply.json()
+        except CrossWatchClientError:
+            payload = None
+        return parse_scrobble_reply(payload, status=reply.status)
 
 
 def _forbidden(reply: Response) -> CrossWatchAuthenticationError:

@@ -51,6 +51,7 @@ from ..http import (
     Sleep,
     header,
 )
+from ..scrobble import ScrobbleBody, ScrobbleReply, ScrobbleVerb, parse_scrobble_reply
 from ..tokens import Tokens, TokenSaver
 from .auth import TraktApp, refresh_tokens
 from .calendar import MAX_DAYS, CalendarReply, parse_calendar
@@ -215,6 +216,7 @@ class TraktClient:
         json_body: JsonValue = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool = True,
+        ok: frozenset[int] = _API_OK,
     ) -> Response:
         """Send one authenticated call; refresh and retry once on a 401."""
         refreshed = False
@@ -227,6 +229,7 @@ class TraktClient:
                 json_body=json_body,
                 headers={**(headers or {}), "Authorization": f"Bearer {tokens.access_token}"},
                 idempotent=idempotent,
+                ok=ok,
             )
             if reply.status != 401:
                 return _checked(reply)
@@ -246,17 +249,18 @@ class TraktClient:
         json_body: JsonValue,
         headers: Mapping[str, str],
         idempotent: bool,
+        ok: frozenset[int],
     ) -> Response:
         if idempotent:
             return await self.http.request(
-                method, path, params=params, json_body=json_body, headers=headers, ok=_API_OK,
+                method, path, params=params, json_body=json_body, headers=headers, ok=ok,
                 idempotent=True,
             )  # fmt: skip
         # A 429 was certainly not applied, so it may be repeated; a 5xx or timeout may have been.
         for attempt in range(self._retry.attempts):
             try:
                 return await self._once.request(
-                    method, path, params=params, json_body=json_body, headers=headers, ok=_API_OK
+                    method, path, params=params, json_body=json_body, headers=headers, ok=ok
                 )
             except CrossWatchRateLimitError as err:
                 if attempt + 1 == self._retry.attempts or (
@@ -453,6 +457,25 @@ class TraktClient:
             return parse_sync_reply(reply.json())
         except CrossWatchClientError:
             return SyncReply()
+
+    async def scrobble(self, verb: ScrobbleVerb, body: ScrobbleBody) -> ScrobbleReply:
+        """POST `/scrobble/{start|pause|stop}`: what plays and how far (clients/scrobble.py).
+
+        Unlike a play sent to `/sync/history`, a scrobble may be repeated after a reply that was
+        lost: Trakt refuses a second stop of an item it has just recorded with a 409, which is
+        its word that it holds the play, and is answered as such. So a stop is retried as a
+        read is, and at worst recorded once. Writes share Trakt's write bucket (one call a
+        second), which the write throttle keeps to.
+        """
+        reply = await self.request(
+            "POST", f"/scrobble/{verb.value}", json_body=body.to_json(), idempotent=True,
+            ok=_API_OK | {409},
+        )  # fmt: skip
+        try:
+            payload = reply.json()
+        except CrossWatchClientError:
+            payload = None
+        return parse_scrobble_reply(payload, status=reply.status)
 
 
 class _Digest:

@@ -245,6 +245,14 @@ class MediaBrowserProvider:
         completeness = partial_read(f"the library item {local_id} only")
         return Read(Snapshot.build(self.key, feature, entries, completeness), None)
 
+    async def find_item(self, local_id: str) -> MediaItem | None:
+        """The library item `local_id`, watched or not, built as a scan builds it.
+
+        What a live scrobble sends its tracker (engine/scrobble.py): asked once per play.
+        """
+        found = await read_one(self._client, self._account.user_id, local_id)
+        return found.item if found is not None else None
+
     async def _since(
         self, feature: Feature, kept: KeptRead, types: Sequence[str]
     ) -> AnyRead | None:

@@ -234,6 +234,17 @@ class PlexProvider:
         )
         return Read(snapshot, None)
 
+    async def find_item(self, local_id: str) -> MediaItem | None:
+        """The library item `local_id` (its ratingKey), watched or not, built as a scan does.
+
+        What a live scrobble sends its tracker (engine/scrobble.py): asked once per play.
+        """
+        try:
+            record = await read_one(self._client, local_id)
+        except ValueError as err:
+            raise ProviderError(str(err)) from err
+        return record.item if record is not None else None
+
     def _checkpoint(self, feature: Feature, version: str | None) -> Checkpoint:
         return Checkpoint(
             provider=self.key,

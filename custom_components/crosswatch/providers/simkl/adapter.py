@@ -25,6 +25,7 @@ import functools
 from typing import Final
 
 from ...clients.off_loop import off_loop
+from ...clients.scrobble import ScrobbleVerb
 from ...clients.simkl.client import SimklApi
 from ...clients.simkl.models import BUCKETS, SyncObject
 from ...engine.capabilities import Capabilities, HistorySupport
@@ -43,6 +44,7 @@ from ...engine.provider import (
     WriteResult,
 )
 from ...engine.ratings import RatingScale
+from ...engine.scrobble import ScrobbleAction, Scrobbled
 from ...engine.snapshot import Completeness, Snapshot, partial
 from ..built import BuiltSnapshots
 from ..client_errors import translates_client_errors, translating
@@ -58,6 +60,7 @@ from .writes import (
     plain_object,
     rating_object,
     rejected,
+    scrobble_body,
 )
 
 CAPABILITIES: Final = Capabilities(
@@ -310,6 +313,15 @@ class SimklProvider:
             return await self._send(feature, removal, path, requests, history_object)
         path = "/sync/ratings/remove" if removal else "/sync/ratings"
         return await self._send(feature, removal, path, requests, rating_object)
+
+    @translates_client_errors
+    async def scrobble(self, action: ScrobbleAction, item: MediaItem, progress: float) -> Scrobbled:
+        """One live scrobble call (engine/scrobble.py), by the ids a history write sends."""
+        sent = scrobble_body(item, progress)
+        if isinstance(sent, str):
+            raise ProviderError(f"{item.title or item.key}: {sent}")
+        reply = await self._api.scrobble(ScrobbleVerb(action.value), sent)
+        return Scrobbled(reply.action, reply.recorded_play, reply.watched_at)
 
     async def _list(self, requests: Sequence[WriteRequest]) -> Sequence[WriteResult]:
         await self._cache.live()  # titles are looked up in the cache

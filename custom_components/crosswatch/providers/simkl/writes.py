@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 import json
 
+from ...clients.scrobble import ScrobbleBody, ScrobbleKind
 from ...clients.simkl.models import Echo, SyncEpisode, SyncObject, SyncSeason, WriteReply
 from ...engine.items import MediaItem, MediaType
 from ...engine.payloads import Listed, Rated, Watched
@@ -80,6 +81,21 @@ def history_object(request: WriteRequest, removal: bool) -> tuple[str, SyncObjec
     if item.type is MediaType.SEASON:
         return section, replace(body, seasons=(SyncSeason(item.season, watched_at=stamp),))
     return section, replace(body, watched_at=stamp)
+
+
+def scrobble_body(item: MediaItem, progress: float) -> ScrobbleBody | str:
+    """A scrobble of a movie, or of an episode by its show's ids and numbering; else why not."""
+    if item.type is MediaType.MOVIE:
+        ids = _wire_ids(item.ids())
+        if not ids:
+            return "no_usable_ids"
+        return ScrobbleBody(ScrobbleKind.MOVIE, ids, progress, title=item.title, year=item.year)
+    if item.type is not MediaType.EPISODE or item.season is None or item.episode is None:
+        return "only_movies_and_episodes_play"
+    ids = _wire_ids(item.show_ids())
+    if not ids:
+        return "no_usable_ids"
+    return ScrobbleBody(ScrobbleKind.SHOW_EPISODE, ids, progress, item.season, item.episode)
 
 
 def rating_object(request: WriteRequest, removal: bool) -> tuple[str, SyncObject] | str:

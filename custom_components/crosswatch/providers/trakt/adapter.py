@@ -42,6 +42,7 @@ import time
 
 from ...clients.http import RateLimit
 from ...clients.off_loop import off_loop
+from ...clients.scrobble import ScrobbleVerb
 from ...clients.trakt.client import TraktClient
 from ...clients.trakt.models import (
     CategoryActivity,
@@ -66,12 +67,21 @@ from ...engine.provider import (
     WriteResult,
 )
 from ...engine.ratings import RatingScale
+from ...engine.scrobble import ScrobbleAction, Scrobbled
 from ...engine.snapshot import Completeness, Snapshot
 from ..built import BuiltSnapshots
 from ..client_errors import translates_client_errors, translating
 from .cache import CategoryRead, ReadCache
 from .entries import history_entries, item_of, rating_entries, watchlist_entries
-from .writes import NO_USABLE_ID, Placement, body, outcomes, placement, touched
+from .writes import (
+    NO_USABLE_ID,
+    Placement,
+    body,
+    outcomes,
+    placement,
+    scrobble_body,
+    touched,
+)
 
 __all__ = [
     "CATEGORIES",
@@ -423,6 +433,22 @@ class TraktProvider:
                 outcome, reason = next(answers)
                 results[index] = WriteResult(request.item, outcome, reason)
         return [results[index] for index in range(len(requests))]
+
+    @translates_client_errors
+    async def scrobble(self, action: ScrobbleAction, item: MediaItem, progress: float) -> Scrobbled:
+        """One live scrobble call (engine/scrobble.py), by the ids a sync write sends.
+
+        A stop that recorded a play moves the history like a write: its categories are read
+        again until they show it.
+        """
+        where = placement(item)
+        sent = scrobble_body(item, where, progress) if where is not None else None
+        if where is None or sent is None:
+            raise ProviderError(f"{item.title or item.key}: {NO_USABLE_ID}")
+        reply = await self._client.scrobble(ScrobbleVerb(action.value), sent)
+        if reply.recorded_play or action is ScrobbleAction.STOP:
+            self._cache.written(touched(Feature.HISTORY, [where], removing=False))
+        return Scrobbled(reply.action, reply.recorded_play, reply.watched_at)
 
 
 def _stamp(activity: CategoryActivity, feature: Feature) -> str | None:

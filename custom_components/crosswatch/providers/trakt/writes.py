@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 import json
 
+from ...clients.scrobble import ScrobbleBody, ScrobbleKind
 from ...clients.trakt.models import (
     ListedIds,
 )
@@ -95,6 +96,21 @@ def placement(item: MediaItem) -> Placement | None:
     array = "episodes" if item.type is MediaType.EPISODE else "seasons"
     ids = _sync_ids(own, array)
     return Placement(array, ids) if ids else None
+
+
+def scrobble_body(item: MediaItem, where: Placement, progress: float) -> ScrobbleBody | None:
+    """A scrobble of a movie or an episode placed as a sync write places it; None otherwise."""
+    if where.array == "movies":
+        return ScrobbleBody(
+            ScrobbleKind.MOVIE, where.ids, progress, title=item.title, year=item.year
+        )
+    if where.array == "episodes":
+        return ScrobbleBody(ScrobbleKind.EPISODE, where.ids, progress)
+    if where.nested and where.episode is not None:
+        return ScrobbleBody(
+            ScrobbleKind.SHOW_EPISODE, where.ids, progress, where.season, where.episode
+        )
+    return None  # a show or a season is not something that plays
 
 
 def touched(feature: Feature, placements: Iterable[Placement], *, removing: bool) -> set[Category]:
