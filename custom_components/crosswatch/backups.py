@@ -19,6 +19,7 @@ from homeassistant.core import HomeAssistant
 
 from .engine.backup import Backup, BackupError, backup_document, counts
 from .engine.payloads import Feature
+from .engine.restore import BackupCopy, BackupUnreadableError, read_backup
 
 BACKUP_FOLDER: Final = ".storage/crosswatch/backups"
 INDEX: Final = "index.json"
@@ -83,6 +84,10 @@ class BackupFolder:
         """Every backup kept, oldest first."""
         return await self._hass.async_add_executor_job(_read_index, self._folder)
 
+    async def async_load(self, listing: BackupListing) -> BackupCopy:
+        """A listed backup, read back (BackupUnreadableError when it cannot be)."""
+        return await self._hass.async_add_executor_job(_load, self._folder / listing.file)
+
 
 def _name(backup: Backup) -> str:
     stamp = backup.taken_at.strftime("%Y%m%dT%H%M%S%fZ")
@@ -121,6 +126,15 @@ def _replace(path: Path, body: bytes) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_bytes(body)
     os.replace(temporary, path)
+
+
+def _load(path: Path) -> BackupCopy:
+    """Read one backup file (blocking: decompresses and decodes every entry)."""
+    try:
+        document = json.loads(gzip.decompress(path.read_bytes()))
+    except (OSError, EOFError, ValueError) as err:
+        raise BackupUnreadableError(f"{path.name}: {err}") from err
+    return read_backup(document)
 
 
 def _read_index(folder: Path) -> list[BackupListing]:

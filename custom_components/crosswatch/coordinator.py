@@ -28,9 +28,11 @@ from .engine.failing import FailureStreak, failure_streak
 from .engine.guards import GuardCode
 from .engine.payloads import Feature
 from .engine.pipeline import PairSpec, RunResult, RunStatus
+from .engine.plan import PairSide
 from .engine.playback import FinishedPlay
 from .engine.provider import AuthError, ItemReader, ProviderError
 from .engine.records import PendingWrite
+from .engine.restore import BackupCopy, Restored
 from .engine.runs import RunChanges
 from .engine.scrobble import ScrobbleCall
 from .engine.targeted import read_played
@@ -431,6 +433,25 @@ class PairCoordinator(DataUpdateCoordinator[PairState]):
             )
         await self.async_request_refresh()
         return phantoms
+
+    @translate_errors(Boundary.ACTION)
+    async def async_restore(self, backup: BackupCopy, side: PairSide, *, dry_run: bool) -> Restored:
+        """Add back to one side what `backup` holds of it and the service lacks now.
+
+        Raises ValueError when the side's read is partial or the backup has no copy of it.
+        """
+        source, target = self._both_accounts()
+        runtime = self.config_entry.runtime_data
+        async with runtime.run_lock:
+            restored = await runtime.pipeline.restore(
+                self.pair.spec(self.pair_id), source.provider, target.provider, backup,
+                side=side, dry_run=dry_run,
+            )  # fmt: skip
+        if not dry_run:
+            for account in (source, target):  # requests, quotas and watchlists changed
+                publish_activity(self.hass, account, AccountActivity())
+            await self.async_refresh_counts()
+        return restored
 
     def _both_accounts(self) -> tuple[AccountRuntime, AccountRuntime]:
         """Both sides' loaded accounts, or the translated error that the pair waits for one."""

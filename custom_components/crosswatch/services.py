@@ -19,12 +19,15 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from .backups import BackupListing
 from .const import DOMAIN
 from .coordinator import PairCoordinator, PairState
 from .engine.forgetting import ItemMatch
 from .engine.payloads import Feature
 from .engine.plan import PairSide
+from .engine.provider import WriteOutcome
 from .engine.records import PendingWrite
+from .engine.restore import BackupUnreadableError
 from .errors import Boundary, translate_errors
 from .runtime import AccountRuntime, is_account_entry, loaded_sync_runtime
 
@@ -60,6 +63,17 @@ FORGET_SCHEMA = vol.Schema(
         vol.Required(ATTR_ITEM): cv.string,
         vol.Optional(ATTR_SIDE): vol.In(list(SIDES)),
         vol.Optional(ATTR_FEATURE): vol.In([f.value for f in Feature]),
+    }
+)
+ATTR_BACKUP = "backup"
+RESTORE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_PAIR): cv.string,
+        vol.Required(ATTR_SIDE): vol.In(list(SIDES)),
+        vol.Optional(ATTR_BACKUP): cv.string,
+        vol.Optional(ATTR_FEATURE): vol.In([f.value for f in Feature]),
+        vol.Optional(ATTR_DRY_RUN, default=True): cv.boolean,
+        vol.Optional(ATTR_LIMIT, default=25): vol.All(vol.Coerce(int), vol.Range(1, 1000)),
     }
 )
 BUST_SCHEMA = vol.Schema(
@@ -275,6 +289,78 @@ async def _forget_item(call: ServiceCall) -> ServiceResponse:
     return {"items": list(forgotten.items), "forgotten": dict(forgotten.records)}
 
 
+async def _restore_backup(call: ServiceCall) -> ServiceResponse:
+    """Add back to one side of a pair what a backup holds of it; a dry run by default."""
+    coordinator = _pair(call.hass, call.data[ATTR_PAIR])
+    folder = coordinator.config_entry.runtime_data.backups
+    listing = _chosen_backup(
+        coordinator, await folder.async_list(), call.data.get(ATTR_BACKUP),
+        call.data.get(ATTR_FEATURE),
+    )  # fmt: skip
+    try:
+        backup = await folder.async_load(listing)
+    except BackupUnreadableError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="backup_unreadable",
+            translation_placeholders={"backup": listing.file, "error": str(err)},
+        ) from err
+    side = PairSide(SIDES[call.data[ATTR_SIDE]])
+    dry_run = bool(call.data[ATTR_DRY_RUN])
+    try:
+        restored = await coordinator.async_restore(backup, side, dry_run=dry_run)
+    except ValueError as err:  # a partial read: missing cannot be told from unseen
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="restore_not_possible",
+            translation_placeholders={"pair": coordinator.subentry.title, "error": str(err)},
+        ) from err
+    limit = call.data[ATTR_LIMIT]
+    missing = [op.item.label() for op in restored.plan.operations]
+    answer: dict[str, Any] = {
+        "backup": listing.file,
+        "taken_at": listing.taken_at,
+        "feature": backup.feature.value,
+        "side": call.data[ATTR_SIDE],
+        "dry_run": dry_run,
+        "missing": len(missing),
+        "items": missing[:limit],
+    }
+    if restored.results is not None:
+        answer["restored"] = len(restored.results) - restored.count(WriteOutcome.REJECTED)
+        answer["rejected"] = [
+            {"item": r.item.label(), "reason": r.reason}
+            for r in restored.results
+            if r.outcome is WriteOutcome.REJECTED
+        ][:limit]
+        answer["error"] = restored.error
+    return answer if call.return_response else None
+
+
+def _chosen_backup(
+    coordinator: PairCoordinator,
+    listings: list[BackupListing],
+    name: str | None,
+    feature: str | None,
+) -> BackupListing:
+    """The backup the call names, else the pair's newest (of the feature, if given)."""
+    mine = [
+        b
+        for b in listings
+        if b.pair == coordinator.pair_id and (feature is None or b.feature == feature)
+    ]
+    chosen = [b for b in mine if b.file == name] if name is not None else mine[-1:]
+    if not chosen:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="no_backup",
+            translation_placeholders={
+                "pair": coordinator.subentry.title, "backup": name or feature or "-",
+            },
+        )  # fmt: skip
+    return chosen[0]
+
+
 async def _clear_blackbox(call: ServiceCall) -> ServiceResponse:
     coordinator = _pair(call.hass, call.data[ATTR_PAIR])
     runtime = coordinator.config_entry.runtime_data
@@ -311,6 +397,9 @@ _SERVICES: tuple[_Action, ...] = (
     _Action("retry_phantoms", _retry_phantoms, PAIR_SCHEMA, SupportsResponse.OPTIONAL, admin=True),
     _Action("clear_blackbox", _clear_blackbox, PAIR_SCHEMA, SupportsResponse.NONE),
     _Action("forget_item", _forget_item, FORGET_SCHEMA, SupportsResponse.OPTIONAL, admin=True),
+    _Action(
+        "restore_backup", _restore_backup, RESTORE_SCHEMA, SupportsResponse.OPTIONAL, admin=True
+    ),
 )
 
 

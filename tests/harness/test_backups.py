@@ -7,11 +7,19 @@ Home Assistant folder is tested in tests/integration/test_backups.py).
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from custom_components.crosswatch.engine.backup import Backup, BackupError, BackupReason
+from custom_components.crosswatch.engine.backup import (
+    Backup,
+    BackupError,
+    BackupReason,
+    backup_document,
+)
 from custom_components.crosswatch.engine.payloads import Feature
 from custom_components.crosswatch.engine.pipeline import RunStatus
 from custom_components.crosswatch.engine.plan import PairSide
+from custom_components.crosswatch.engine.provider import WriteOutcome
+from custom_components.crosswatch.engine.restore import read_backup
 
+from .catalogue import FILM_LOOKUP
 from .services import Svc
 from .test_scenarios import TRAKT_SIMKL, in_sync, only
 from .world import Rig, World
@@ -99,5 +107,43 @@ def test_a_pair_is_backed_up_weekly_without_removals(served: Rig) -> None:
         only([d.result for d in world.run()])  # an hour later, adds only: none due
 
         assert len(backups.taken) == 1
+    finally:
+        world.close()
+
+
+def test_a_side_restored_from_the_backup_before_a_removal_gets_back_only_what_it_lacks(
+    served: Rig,
+) -> None:
+    backups = KeptBackups()
+    world = World(served, TRAKT_SIMKL, titles=24, backups=backups)
+    try:
+        in_sync(world, range(20))
+        world.edit(Svc.TRAKT, 2, add=False)
+        only([d.result for d in world.run()])  # SIMKL loses it too, after a backup
+        assert 2 not in world.holds(Svc.SIMKL)
+        backup = backups.taken[-1]
+        (pair,) = world.setup.pairs
+        a, b = world.providers[pair.a], world.providers[pair.b]
+        copy = read_backup(backup_document(backup))
+
+        preview = world.rig.run(
+            world.pipeline.restore(pair.spec, a, b, copy, side=PairSide.B, dry_run=True)
+        )
+        assert [FILM_LOOKUP.index(op.item) for op in preview.plan.operations] == [2]
+        assert preview.results is None
+        assert 2 not in world.holds(Svc.SIMKL)  # a dry run writes nothing
+
+        done = world.rig.run(
+            world.pipeline.restore(pair.spec, a, b, copy, side=PairSide.B, dry_run=False)
+        )
+
+        assert done.error is None
+        assert done.count(WriteOutcome.REJECTED) == 0
+        assert len(done.results or ()) == 1
+        assert world.holds(Svc.SIMKL) == set(range(20))
+        after = only([d.result for d in world.run()])
+        assert after.status is RunStatus.SUCCESS, after.errors
+        assert world.holds(Svc.SIMKL) == set(range(20))  # the next run keeps it there
+        assert 2 in world.holds(Svc.TRAKT)  # and, two-way, carries it back to Trakt too
     finally:
         world.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -135,3 +136,58 @@ async def test_a_folder_that_cannot_be_written_is_a_backup_error(
 
     with pytest.raises(BackupError, match="backups"):
         await folder.keep(backup)
+
+
+async def test_a_side_is_restored_from_the_backup_a_dry_run_first(
+    hass: HomeAssistant,
+    serve: Serve,
+    trakt: trakt_sim.TraktSim,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    sync = await a_synced_pair(hass, serve, trakt, simkl)
+    trakt.unlist("movie", 100)
+    pair = pair_device(hass, sync).id
+    await hass.services.async_call(DOMAIN, "sync", {"pair": pair}, blocking=True)
+    assert 700 not in simkl_watchlist(simkl)  # the sync removed Film 0 from SIMKL
+
+    preview: Any = await hass.services.async_call(
+        DOMAIN, "restore_backup", {"pair": pair, "side": "target"},
+        blocking=True, return_response=True,
+    )  # fmt: skip
+
+    assert preview["dry_run"] is True
+    assert (preview["missing"], preview["items"]) == (1, ["Film 0 (1990)"])
+    assert "restored" not in preview
+    assert 700 not in simkl_watchlist(simkl)  # a dry run writes nothing
+
+    done: Any = await hass.services.async_call(
+        DOMAIN, "restore_backup", {"pair": pair, "side": "target", "dry_run": False},
+        blocking=True, return_response=True,
+    )  # fmt: skip
+
+    assert (done["restored"], done["rejected"], done["error"]) == (1, [], None)
+    assert 700 in simkl_watchlist(simkl)
+    await hass.services.async_call(DOMAIN, "sync", {"pair": pair}, blocking=True)
+    assert 700 in simkl_watchlist(simkl)  # the next sync keeps it, as the user's own add
+
+
+async def test_restoring_from_a_backup_the_pair_does_not_have_says_so(
+    hass: HomeAssistant,
+    serve: Serve,
+    trakt: trakt_sim.TraktSim,
+    simkl: simkl_sim.SimklState,
+) -> None:
+    sync = await a_synced_pair(hass, serve, trakt, simkl)
+
+    with pytest.raises(ServiceValidationError) as raised:
+        await hass.services.async_call(
+            DOMAIN, "restore_backup",
+            {"pair": pair_device(hass, sync).id, "side": "target", "backup": "nope.json.gz"},
+            blocking=True, return_response=True,
+        )  # fmt: skip
+
+    assert raised.value.translation_key == "no_backup"
+
+
+def simkl_watchlist(simkl: simkl_sim.SimklState) -> set[int]:
+    return {sid for sid, listing in simkl.lists.items() if listing.status == "plantowatch"}

@@ -38,11 +38,22 @@ from .memo import SnapshotMemo
 from .payloads import Feature, Watched
 from .plan import Action, Operation, PairSide, Plan
 from .planner import PairPolicy, SideState, plan_feature
-from .provider import AnyRead, AuthError, Provider, Read, Rests, WriteOutcome
+from .provider import (
+    AnyRead,
+    AuthError,
+    Provider,
+    ProviderError,
+    Read,
+    Rests,
+    WriteOutcome,
+    WriteRequest,
+    WriteResult,
+)
 from .reconcile import play_precision, reconcile
 from .record import feature_counts, record
 from .records import SCROBBLED, PendingWrite, Scope, Settled, ShrinkSuspicion
 from .reported import reported_plan, unresolved_count
+from .restore import BackupCopy, Restored, restore_plan
 from .run_context import RunContext
 from .run_tally import (
     FeatureOutcome,
@@ -269,6 +280,64 @@ class Pipeline:
             )
         )  # fmt: skip
         return report
+
+    async def restore(
+        self,
+        spec: PairSpec,
+        a: Provider,
+        b: Provider,
+        backup: BackupCopy,
+        *,
+        side: PairSide,
+        dry_run: bool,
+    ) -> Restored:
+        """Add back to `side` what its copy in `backup` holds and a fresh complete read lacks.
+
+        The adds are written as the user's own (restore.py) and recorded as a run of the pair;
+        what the service refused is in the result, not kept as unresolved. Raises ValueError
+        when the backup has no copy of the side, or the side's read is partial (it cannot tell
+        missing from unseen).
+        """
+        feature, backed_up = backup.feature, backup.side(side)
+        if backed_up is None:
+            raise ValueError(f"the backup holds no copy of side {side.value}")
+        providers = {PairSide.A: a, PairSide.B: b}
+        provider = providers[side]
+        self.bust(provider, feature)
+        read = await self._context().unpacked(await provider.read(feature, None))
+        plan = await self._blocking(
+            partial(restore_plan, (a.name, b.name), side, feature, backed_up.entries, read.snapshot)
+        )
+        if dry_run or not plan.operations:
+            return Restored(plan, None, None)
+        # The user wants these back: the pair's memory of them (that both sides had them, that
+        # one side deleted them) must not take them away again. Written as the user's own adds
+        # (no pending copies of the other side's: restore.py), in the service's batches.
+        items = [op.item for op in plan.operations]
+        await self._blocking(partial(self._store.forget_presence, spec.pair, feature.value, items))
+        now = self._clock()
+        run_id = await self._blocking(partial(self._store.start_run, spec.pair, now))
+        results: list[WriteResult] = []
+        error: str | None = None
+        size = max(1, provider.capabilities.batch_size)
+        requests = [WriteRequest(op.item, op.payload) for op in plan.operations]
+        try:
+            for start in range(0, len(requests), size):
+                batch = requests[start : start + size]
+                results.extend(await provider.write(feature, Action.ADD, batch))
+        except ProviderError as err:
+            error = f"{provider.name} stopped the restore after {len(results)} items: {err}"
+        finally:
+            self.bust(provider, feature)
+        status = RunStatus.PARTIAL if error is not None else RunStatus.SUCCESS
+        summary = {"restored": len(results), "errors": [error] if error else []}
+        await self._blocking(
+            partial(
+                self._store.finish_run, run_id, finished_at=self._clock(),
+                status=status.value, result=json.dumps(summary),
+            )
+        )  # fmt: skip
+        return Restored(plan, tuple(results), error)
 
     async def requeue_phantoms(
         self, spec: PairSpec, a: Provider, b: Provider

@@ -54,6 +54,7 @@ class Reason(StrEnum):
     RATING_NEWER_ON_OTHER_SIDE = "rating_newer_on_other_side"
     RATING_CONFLICT_LOST = "rating_conflict_lost"
     PLAYS_MISSING = "plays_missing"
+    RESTORED_FROM_BACKUP = "restored_from_backup"  # crosswatch.restore_backup (restore.py)
     # Notes: decisions not to act.
     WEAK_MATCH = "weak_match"
     NO_EXTERNAL_IDS = "no_external_ids"
@@ -87,6 +88,7 @@ _MESSAGES = MappingProxyType(
             "Rated differently on both sides; this older rating on {this} gives way"
         ),
         Reason.PLAYS_MISSING: "Watched on {other}; {this} is missing the play",
+        Reason.RESTORED_FROM_BACKUP: "In a backup of {this}, missing on {this} now",
         Reason.WEAK_MATCH: "Matched to {other}'s copy by title and year only",
         Reason.NO_EXTERNAL_IDS: "Has no id that {this} can recognize, so it cannot be added",
         Reason.REMOVED_ON_TARGET_KEPT_REMOVED: (

@@ -8,13 +8,14 @@ service changes, and nothing else of the pair is touched but its settled marks (
 would not plan at all).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 import json
 from types import MappingProxyType
 from typing import Final
 
 from .codec import decode_item
 from .forgetting import Forgotten, ItemMatch
+from .items import MediaItem
 from .store_connection import StoreConnection
 
 # Tables with one row per (pair, feature, side, key) and the item as JSON, by what users call them.
@@ -73,6 +74,46 @@ class ForgettingTables(StoreConnection):
                 db.execute(f"DELETE FROM settled WHERE {scope}", params)  # noqa: S608
         return Forgotten(tuple(sorted(labels)), MappingProxyType(records))
 
+    def forget_presence(self, pair: str, feature: str, items: Iterable[MediaItem]) -> int:
+        """Forget the pair's baseline entries, awaited writes, tombstones and kept removals.
+
+        Of `items`, on both sides, for a restore: the user wants these items back, so what the
+        pair remembers of their having been there, of its own removal of them (which a read
+        still showing them would be taken to lag behind) and of their deletion must not take
+        them away again. Baseline and awaited rows are found by key (an item's key is one of
+        its tokens), the small tombstone and kept tables by every token. Returns the rows
+        forgotten.
+        """
+        tokens = {t for item in items for t in (*item.tokens, *item.local_tokens, item.key)}
+        if not tokens:
+            return 0
+        forgotten = 0
+        with self.transaction() as db:
+            named = sorted(tokens)
+            for start in range(0, len(named), 500):  # SQLite's limit on bound parameters
+                chunk = named[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                for table in ("baseline_entry", "pending"):
+                    forgotten += db.execute(
+                        f"DELETE FROM {table} WHERE pair=? AND feature=? AND key IN ({marks})",  # noqa: S608
+                        (pair, feature, *chunk),
+                    ).rowcount
+            for table in ("tombstone", "kept"):
+                doomed = [
+                    (side, key)
+                    for side, key, text in db.execute(
+                        f"SELECT side, key, item FROM {table} WHERE pair=? AND feature=?",  # noqa: S608
+                        (pair, feature),
+                    )
+                    if key in tokens or not tokens.isdisjoint(_tokens_of(text))
+                ]
+                db.executemany(
+                    f"DELETE FROM {table} WHERE pair=? AND feature=? AND side=? AND key=?",  # noqa: S608
+                    [(pair, feature, side, key) for side, key in doomed],
+                )
+                forgotten += len(doomed)
+        return forgotten
+
     def _forget_tokens(
         self,
         *,
@@ -121,3 +162,8 @@ def _hints(column: str, hints: Sequence[str]) -> tuple[str, list[str]]:
         return " AND 0", []
     tests = " OR ".join(f"instr(lower({column}), ?) > 0" for _ in hints)
     return f" AND ({tests})", [hint.lower() for hint in hints]
+
+
+def _tokens_of(text: str) -> set[str]:
+    item = decode_item(text)
+    return {*item.tokens, *item.local_tokens, item.key}
