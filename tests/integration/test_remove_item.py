@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -120,6 +120,26 @@ async def test_an_id_two_entries_share_is_refused_naming_both(
     assert "The Matrix (1999) [" in candidates
     assert "imdb:tt0133093" in candidates
     assert trakt_watchlist(trakt) == {MATRIX_ON_TRAKT, ("show", 11)}
+
+
+@pytest.mark.usefixtures("accounts")
+async def test_a_removal_neither_confirmed_nor_seen_is_never_taken_for_done(
+    hass: HomeAssistant, simkl: simkl_sim.SimklState
+) -> None:
+    simkl.quirks.visible_after_reads = 10  # SIMKL answers with counts, and stores it late
+
+    with pytest.raises(HomeAssistantError) as raised:
+        await remove(hass, "simkl:51", "watchlist", "Heat (1995)")
+
+    assert raised.value.translation_key == "remove_item_unconfirmed"
+    assert raised.value.translation_placeholders == {
+        "account": "SIMKL (Andrew)",
+        "feature": "watchlist",
+        "title": "Heat (1995)",
+        "reason": "-",
+    }
+    simkl.apply_delayed_writes()  # as the error says, the removal may still land
+    assert simkl_watchlist(simkl) == set()
 
 
 @pytest.mark.usefixtures("accounts")
