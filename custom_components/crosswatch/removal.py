@@ -128,7 +128,10 @@ class ItemRemoval:
         finally:
             # Whatever the answer, the write may have landed: the pairs read afresh.
             edited = {feature}
-            if feature is Feature.WATCHLIST and provider.capabilities.watchlist_removal_clears_rating:
+            if (
+                feature is Feature.WATCHLIST
+                and provider.capabilities.watchlist_removal_clears_rating
+            ):
                 edited.add(Feature.RATINGS)
             async_dispatcher_send(
                 self.hass, ACCOUNT_EDITED, AccountEdit(provider, frozenset(edited))

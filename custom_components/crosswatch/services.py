@@ -1,4 +1,4 @@
-"""CrossWatch actions: sync, preview a plan, decide on held removals, fix one entry, housekeeping."""
+"""CrossWatch actions: sync, preview a plan, decide on held removals, fix one entry, tidy up."""
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass

@@ -82,7 +82,11 @@ async def test_a_rating_named_by_its_title_leaves_trakt(
 
     response = await remove(hass, "trakt:alice", "ratings", "the matrix (1999)")
 
-    assert response == {"removed": "The Matrix (1999)", "feature": "ratings", "outcome": "confirmed"}
+    assert response == {
+        "removed": "The Matrix (1999)",
+        "feature": "ratings",
+        "outcome": "confirmed",
+    }
     assert set(trakt.ratings) == {HEAT_ON_TRAKT}  # only the one named
     assert MATRIX_ON_TRAKT in trakt_watchlist(trakt)  # and only from the ratings
 
