@@ -47,10 +47,6 @@ class Removed:
     feature: Feature
     outcome: Literal["confirmed", "verified"]
 
-    def as_dict(self) -> dict[str, str]:
-        """The action's response."""
-        return {"removed": self.label, "feature": self.feature.value, "outcome": self.outcome}
-
 
 @dataclass(frozen=True, slots=True)
 class ItemRemoval:

@@ -298,7 +298,9 @@ async def _remove_item(call: ServiceCall) -> ServiceResponse:
             translation_domain=DOMAIN, translation_key="remove_item_not_named"
         ) from err
     removed = await ItemRemoval(call.hass, entry).remove(Feature(call.data[ATTR_FEATURE]), match)
-    return removed.as_dict() if call.return_response else None
+    if not call.return_response:
+        return None
+    return {"removed": removed.label, "feature": removed.feature.value, "outcome": removed.outcome}
 
 
 async def _clear_blackbox(call: ServiceCall) -> ServiceResponse:
