@@ -17,9 +17,18 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.crosswatch.const import DOMAIN
 from tests.providers.conftest import Serve
-from tests.simulators import simkl as simkl_sim, trakt as trakt_sim
+from tests.simulators import anilist as anilist_sim, simkl as simkl_sim, trakt as trakt_sim
 
-from .helpers import add_pair, one_film_each, pair_device, set_up_accounts, sync_entry
+from .helpers import (
+    YUKI,
+    YUKI_TOKEN,
+    add_pair,
+    anilist_entry,
+    one_film_each,
+    pair_device,
+    set_up_accounts,
+    sync_entry,
+)
 
 HEAT_ON_SIMKL = 102
 MATRIX_ON_SIMKL = 100
@@ -144,6 +153,29 @@ async def test_a_removal_neither_confirmed_nor_seen_is_never_taken_for_done(
     }
     simkl.apply_delayed_writes()  # as the error says, the removal may still land
     assert simkl_watchlist(simkl) == set()
+
+
+async def test_a_removal_the_service_refuses_says_why_and_changes_nothing(
+    hass: HomeAssistant, serve: Serve
+) -> None:
+    anilist = anilist_sim.AniListState()
+    anilist.add_user(YUKI, "Yuki", YUKI_TOKEN, score_format="POINT_100")
+    anilist.add_media(1, "Cowboy Bebop", year=1998, episodes=26, id_mal=1)
+    anilist.add_entry(YUKI, 1, "COMPLETED", progress=26, completed_at=(2026, 10, 3))
+    entry = anilist_entry(await serve(anilist_sim.build_app(anilist)))
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    with pytest.raises(HomeAssistantError) as raised:
+        await remove(hass, f"anilist:{YUKI}", "history", "anilist:1")
+
+    # AniList can unwatch a title only by deleting its entry or planning it again.
+    assert raised.value.translation_key == "remove_item_refused_anilist_keeps_history"
+    assert (raised.value.translation_placeholders or {})["title"] == "Cowboy Bebop (1998)"
+    kept = anilist.entry_for(YUKI, 1)
+    assert kept is not None
+    assert (kept.status, kept.progress) == ("COMPLETED", 26)
 
 
 @pytest.mark.usefixtures("accounts")
