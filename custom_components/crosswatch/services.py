@@ -1,4 +1,4 @@
-"""CrossWatch actions: sync, preview a plan, decide on held removals, and housekeeping."""
+"""CrossWatch actions: sync, preview, decide on held removals, fix one entry, restore, tidy up."""
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -29,7 +29,8 @@ from .engine.provider import WriteOutcome
 from .engine.records import PendingWrite
 from .engine.restore import BackupUnreadableError
 from .errors import Boundary, translate_errors
-from .runtime import AccountRuntime, is_account_entry, loaded_sync_runtime
+from .removal import ItemRemoval
+from .runtime import AccountConfigEntry, AccountRuntime, is_account_entry, loaded_sync_runtime
 
 ATTR_PAIR = "pair"
 ATTR_ACCOUNT = "account"
@@ -76,6 +77,13 @@ RESTORE_SCHEMA = vol.Schema(
         vol.Optional(ATTR_LIMIT, default=25): vol.All(vol.Coerce(int), vol.Range(1, 1000)),
     }
 )
+REMOVE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_ACCOUNT): cv.string,
+        vol.Required(ATTR_FEATURE): vol.In([f.value for f in Feature]),
+        vol.Required(ATTR_ITEM): cv.string,
+    }
+)
 BUST_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_ACCOUNT): cv.string,
@@ -103,6 +111,11 @@ def _pair(hass: HomeAssistant, device_id: str) -> PairCoordinator:
 
 
 def _account(hass: HomeAssistant, device_id: str) -> AccountRuntime:
+    return _account_entry(hass, device_id).runtime_data
+
+
+def _account_entry(hass: HomeAssistant, device_id: str) -> AccountConfigEntry:
+    """The loaded account entry a device (the account's own device) stands for."""
     device = dr.async_get(hass).async_get(device_id)
     for entry_id in device.config_entries if device else ():
         entry = hass.config_entries.async_get_entry(entry_id)
@@ -112,7 +125,7 @@ def _account(hass: HomeAssistant, device_id: str) -> AccountRuntime:
             and entry.state is ConfigEntryState.LOADED
             and is_account_entry(entry)
         ):
-            return entry.runtime_data
+            return entry
     raise ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key="unknown_account",
@@ -289,6 +302,21 @@ async def _forget_item(call: ServiceCall) -> ServiceResponse:
     return {"items": list(forgotten.items), "forgotten": dict(forgotten.records)}
 
 
+async def _remove_item(call: ServiceCall) -> ServiceResponse:
+    """Remove one entry from one feature of an account, as the user's own edit."""
+    entry = _account_entry(call.hass, call.data[ATTR_ACCOUNT])
+    try:
+        match = ItemMatch.parse(call.data[ATTR_ITEM])
+    except ValueError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="remove_item_not_named"
+        ) from err
+    removed = await ItemRemoval(call.hass, entry).remove(Feature(call.data[ATTR_FEATURE]), match)
+    if not call.return_response:
+        return None
+    return {"removed": removed.label, "feature": removed.feature.value, "outcome": removed.outcome}
+
+
 async def _restore_backup(call: ServiceCall) -> ServiceResponse:
     """Add back to one side of a pair what a backup holds of it; a dry run by default."""
     coordinator = _pair(call.hass, call.data[ATTR_PAIR])
@@ -397,6 +425,7 @@ _SERVICES: tuple[_Action, ...] = (
     _Action("retry_phantoms", _retry_phantoms, PAIR_SCHEMA, SupportsResponse.OPTIONAL, admin=True),
     _Action("clear_blackbox", _clear_blackbox, PAIR_SCHEMA, SupportsResponse.NONE),
     _Action("forget_item", _forget_item, FORGET_SCHEMA, SupportsResponse.OPTIONAL, admin=True),
+    _Action("remove_item", _remove_item, REMOVE_SCHEMA, SupportsResponse.OPTIONAL, admin=True),
     _Action(
         "restore_backup", _restore_backup, RESTORE_SCHEMA, SupportsResponse.OPTIONAL, admin=True
     ),
