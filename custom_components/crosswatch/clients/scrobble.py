@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from .http import JsonValue
+from .errors import CrossWatchClientError
+from .http import JsonValue, Response
 
 
 class ScrobbleVerb(StrEnum):
@@ -97,6 +98,15 @@ def parse_scrobble_reply(body: JsonValue, *, status: int) -> ScrobbleReply:
         float(progress) if isinstance(progress, int | float) else None,
         play_id if isinstance(play_id, int) and not isinstance(play_id, bool) else None,
     )
+
+
+def scrobble_reply(reply: Response) -> ScrobbleReply:
+    """What a scrobble call's reply says (a body that is no JSON says nothing, never raises)."""
+    try:
+        payload = reply.json()
+    except CrossWatchClientError:
+        payload = None
+    return parse_scrobble_reply(payload, status=reply.status)
 
 
 def _moment(value: JsonValue) -> datetime | None:

@@ -16,13 +16,12 @@ import aiohttp
 
 from ..errors import (
     CrossWatchAuthenticationError,
-    CrossWatchClientError,
     CrossWatchInvalidResponseError,
     CrossWatchReadOnlyError,
 )
 from ..http import Clock, HttpClient, JsonValue, Response, RetryPolicy, Sleep, Throttle
 from ..off_loop import off_loop
-from ..scrobble import ScrobbleBody, ScrobbleReply, ScrobbleVerb, parse_scrobble_reply
+from ..scrobble import ScrobbleBody, ScrobbleReply, ScrobbleVerb, scrobble_reply
 from .calendar import CALENDAR_FILES, CalendarFile, calendar_url_for, parse_calendar_file
 from .models import (
     Activities,
@@ -306,11 +305,7 @@ class SimklApi:
             "POST", f"/scrobble/{verb.value}", json_body=body.to_json(), idempotent=True,
             ok=_OK | {409},
         )  # fmt: skip
-        try:
-            payload = reply.json()
-        except CrossWatchClientError:
-            payload = None
-        return parse_scrobble_reply(payload, status=reply.status)
+        return scrobble_reply(reply)
 
 
 def _forbidden(reply: Response) -> CrossWatchAuthenticationError:

@@ -51,7 +51,7 @@ from ..http import (
     Sleep,
     header,
 )
-from ..scrobble import ScrobbleBody, ScrobbleReply, ScrobbleVerb, parse_scrobble_reply
+from ..scrobble import ScrobbleBody, ScrobbleReply, ScrobbleVerb, scrobble_reply
 from ..tokens import Tokens, TokenSaver
 from .auth import TraktApp, refresh_tokens
 from .calendar import MAX_DAYS, CalendarReply, parse_calendar
@@ -471,11 +471,7 @@ class TraktClient:
             "POST", f"/scrobble/{verb.value}", json_body=body.to_json(), idempotent=True,
             ok=_API_OK | {409},
         )  # fmt: skip
-        try:
-            payload = reply.json()
-        except CrossWatchClientError:
-            payload = None
-        return parse_scrobble_reply(payload, status=reply.status)
+        return scrobble_reply(reply)
 
 
 class _Digest:
