@@ -38,7 +38,15 @@ from .const import DOMAIN, LOGGER
 from .engine.items import MediaItem
 from .engine.payloads import Feature, Listed, Payload, Watched
 from .engine.plan import Action
-from .engine.provider import Provider, Read, TitleSearch, WriteOutcome, WriteRequest
+from .engine.provider import (
+    AuthError,
+    Provider,
+    ProviderError,
+    Read,
+    TitleSearch,
+    WriteOutcome,
+    WriteRequest,
+)
 from .engine.snapshot import Snapshot
 from .entity import account_device
 from .errors import Boundary, ErrorSubject, translate_errors
@@ -93,6 +101,7 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
             update_interval=WATCHLIST_INTERVAL,
         )
         self.provider: Provider = entry.runtime_data.provider
+        self._counted_by_reading = False  # the one read of what nothing else counts was made
 
     @property
     def error_subject(self) -> ErrorSubject:
@@ -123,6 +132,7 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
                 read = await self._read(Feature.WATCHLIST)
                 if read.snapshot.complete:
                     await account.async_count_kept()
+                    await self._count_by_reading()
         except Exception:
             account.async_list_counted(None)
             raise
@@ -134,6 +144,37 @@ class WatchlistCoordinator(DataUpdateCoordinator[Snapshot | None]):
             )
         account.async_list_counted(len(read.snapshot) if read.snapshot.complete else None)
         return read.snapshot
+
+    async def _count_by_reading(self) -> None:
+        """Once, read each feature that neither the service nor a kept read could count.
+
+        SIMKL pulls its ratings apart from its lists and has no count of them: without this
+        read, its rated-items sensor would stay unknown until a pair syncs ratings. A feature
+        the service cannot count at all (untold) is not read for it. A failed read only leaves
+        the count unknown.
+        """
+        if self._counted_by_reading:
+            return
+        self._counted_by_reading = True
+        account = self.config_entry.runtime_data.coordinator
+        uncounted = [
+            feature
+            for feature in (Feature.HISTORY, Feature.RATINGS)
+            if feature in self.provider.capabilities.features
+            and account.data.count(feature) is None
+            and feature not in account.data.untold
+        ]
+        for feature in uncounted:
+            try:
+                await self._read(feature)
+            except AuthError:
+                raise
+            except ProviderError as err:
+                LOGGER.debug(
+                    "%s: %s not read to count it (%s)", self.config_entry.title, feature, err
+                )
+        if uncounted:
+            await account.async_count_kept()
 
     async def _read(self, feature: Feature) -> Read:
         """The provider's read of `feature`, unpacked in the executor when it kept it packed.

@@ -139,13 +139,14 @@ async def test_trakt_statistics_that_leave_a_count_out_make_no_zero_of_it(
 # -- SIMKL: its lists of titles, as the to-do list's first read pulled them ------------------
 
 
-async def test_a_simkl_account_counts_its_watched_items_from_the_to_do_lists_first_read(
+async def test_a_simkl_account_counts_its_watched_and_rated_items_from_the_to_do_lists_reads(
     hass: HomeAssistant, serve: Serve, simkl: simkl_sim.SimklState
 ) -> None:
     simkl.add_title("movies", 102, "Heat", 1995, imdb="tt0113277", tmdb="949")
     simkl.add_title("movies", 103, "The Matrix", 1999, imdb="tt0133093", tmdb="603")
     simkl.user_lists(102, "plantowatch")
     simkl.user_lists(103, "completed", watched_at=PLAYED_AT)
+    simkl.user_rates(103, 9)
     entry = simkl_entry(await serve(simkl_sim.simkl_app(simkl)), simkl)
 
     await _set_up(hass, entry)
@@ -155,8 +156,9 @@ async def test_a_simkl_account_counts_its_watched_items_from_the_to_do_lists_fir
     assert state(hass, "sensor.simkl_andrew_watched_items") == str(
         len((await _history_read(entry)).snapshot)
     )
-    # SIMKL's ratings are pulled apart from the lists: unknown until a read pulls them, not 0.
-    assert state(hass, "sensor.simkl_andrew_rated_items") == "unknown"
+    # SIMKL has no count of ratings, and pulls them apart from the lists: the to-do list's
+    # first read pulls them once, so the sensor is known at setup too.
+    assert state(hass, "sensor.simkl_andrew_rated_items") == "1"
 
 
 # -- AniList: the whole list the to-do list's first read keeps --------------------------------

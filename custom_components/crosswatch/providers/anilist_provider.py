@@ -107,16 +107,13 @@ class _Built:
     read: PackedRead
 
 
-def _counts_of(collection: _Collection) -> ItemCounts:
-    """The watched and rated entries a complete read of `collection` holds, counted.
+def _counts_of(score_format: ScoreFormat, entries: tuple[ListEntry, ...]) -> ItemCounts:
+    """The watched and rated entries a complete read of the list holds, counted (pure).
 
     A feature with a score that is not a value of the user's scale is not counted: its read is
-    not complete either. Pure, for the executor: a rested collection is unpacked for the count
-    and dropped again.
+    not complete either.
     """
-    scale = RatingScale.for_anilist(collection.viewer.score_format)
-    held = collection.entries
-    entries = held if isinstance(held, tuple) else unpack_list_entries(held)
+    scale = RatingScale.for_anilist(score_format)
     counted: dict[Feature, int] = {}
     for feature in (Feature.HISTORY, Feature.RATINGS):
         try:
@@ -205,7 +202,8 @@ class AniListProvider:
         self._kept: KeptList[_Collection] | None = None
         self._last_size: int | None = None  # entries of the last list read whole
         self._reads_taken = 0  # list reads fetched, to number them
-        self._counted: tuple[int, ItemCounts] | None = None  # (list read's number, its counts)
+        # The watched and rated entries of the last list read whole, counted as it arrived.
+        self._whole_counts: ItemCounts | None = None
         # The complete read of each feature built from a list read, handed back while that
         # list read is served (the kept list): equal entries make an equal read.
         self._built: dict[Feature, _Built] = {}
@@ -320,21 +318,13 @@ class AniListProvider:
         """The watched and rated entries of the list the provider keeps, with no request.
 
         AniList's statistics count statuses, not what is synced (an entry being watched with
-        no episode seen yet is no history), so the count is the kept whole list's, which the
-        to-do list's first read leaves (a watchlist read reads the whole list). Until then,
-        nothing is counted. `ask` changes nothing: AniList serves 30 requests a minute.
+        no episode seen yet is no history), so the count is the last list read whole, taken as
+        it arrived (the to-do list's first read is one: a watchlist read reads the whole list).
+        Until then, nothing is counted. `ask` changes nothing: AniList serves 30 requests a
+        minute.
         """
         del ask
-        kept = self._kept
-        collection = self._collection or (kept.collection if kept is not None else None)
-        if collection is None or collection.failure is not None:
-            return ItemCounts({}, {})
-        counted = self._counted
-        if counted is not None and counted[0] == collection.number:
-            return counted[1]  # counted once per list read: a rested list is not unpacked again
-        counts = await off_loop(partial(_counts_of, collection), size=len(collection.entries))
-        self._counted = (collection.number, counts)
-        return counts
+        return self._whole_counts or ItemCounts({}, {})
 
     @translates_client_errors
     async def count_agrees(self, snapshot: Snapshot) -> bool | None:
@@ -420,7 +410,11 @@ class AniListProvider:
         if failure is None and malformed:
             failure = f"{malformed} list entries could not be read"
         self._reads_taken += 1
-        return _Collection(viewer, tuple(seen.values()), failure, self._clock(), self._reads_taken)
+        entries = tuple(seen.values())
+        if failure is None:  # a list read whole: what the account sensors count
+            counting = partial(_counts_of, viewer.score_format, entries)
+            self._whole_counts = await off_loop(counting, size=len(entries))
+        return _Collection(viewer, entries, failure, self._clock(), self._reads_taken)
 
     @property
     def search_name(self) -> str:
