@@ -117,6 +117,9 @@ class SimklProvider:
         # List buckets the latest read could not pull and knows nothing of from before: an
         # add-to-list of a title not found elsewhere may land on one of its titles there.
         self._unread_lists: frozenset[str] = frozenset()
+        # Each feature's count, by the version of the library it was counted from: the health
+        # check asks every 15 minutes, and the library rarely changed since.
+        self._kept_counts: dict[Feature, tuple[str, int | None]] = {}
 
     @property
     def key(self) -> str:
@@ -186,8 +189,14 @@ class SimklProvider:
         view = self._cache.last_seen(kind)
         if view is None:
             return None
+        version = kind.caches.version
+        known = self._kept_counts.get(feature)
+        if known is not None and known[0] == version:
+            return known[1]  # the same entries: no snapshot of 100,000 titles built again
         snapshot = await self._snapshot(kind, feature, view, [], None)
-        return len(snapshot) if snapshot.complete else None
+        count = len(snapshot) if snapshot.complete else None
+        self._kept_counts[feature] = (version, count)
+        return count
 
     # Reads ---------------------------------------------------------------------------------
 
